@@ -1,0 +1,120 @@
+#include "agent/config/agent_config.h"
+
+#include <arpa/inet.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "common/yaml_document.h"
+
+namespace l4d2::agent {
+namespace {
+
+// Splits "host:port" or "[v6]:port".
+bool SplitHostPort(const std::string& address, std::string* host, int* port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty() || !absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 ||
+      *port > 65535) {
+    return false;
+  }
+  *host = h;
+  return true;
+}
+
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+}  // namespace
+
+absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
+  AgentConfig config;
+  YamlMapReader root(document, "");
+  root.String("root", &config.root);
+  root.String("steamcmd", &config.steamcmd);
+  root.Duration("shutdown_grace", &config.shutdown_grace);
+  root.String("log_level", &config.log_level);
+
+  YamlMapReader listen(root.Map("listen"), root.Child("listen"));
+  listen.String("tcp", &config.listen_tcp);
+  listen.Bool("allow_remote_plaintext", &config.allow_remote_plaintext);
+  listen.String("unix", &config.listen_unix);
+  std::string mode;
+  listen.String("unix_mode", &mode);
+  if (!mode.empty()) {
+    int parsed = 0;
+    if (!absl::numbers_internal::safe_strtoi_base(mode, &parsed, 8) || parsed < 0 ||
+        parsed > 0777) {
+      listen.Fail("unix_mode", "expected an octal mode such as \"0660\"");
+    } else {
+      config.unix_socket_mode = static_cast<mode_t>(parsed);
+    }
+  }
+  listen.String("unix_group", &config.unix_socket_group);
+  L4D2_RETURN_IF_ERROR(listen.Finish());
+
+  YamlMapReader ports(root.Map("ports"), root.Child("ports"));
+  ports.Int("first", &config.port_first, 1024, 65535);
+  ports.Int("last", &config.port_last, 1024, 65535);
+  L4D2_RETURN_IF_ERROR(ports.Finish());
+
+  L4D2_RETURN_IF_ERROR(root.Finish());
+  L4D2_RETURN_IF_ERROR(ValidateAgentConfig(config));
+  return config;
+}
+
+absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
+  L4D2_ASSIGN_OR_RETURN(YAML::Node document, LoadYamlFile(path));
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(document);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config '", path, "': ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status ValidateAgentConfig(const AgentConfig& config) {
+  if (config.root.empty() || config.root.front() != '/') {
+    return absl::InvalidArgumentError("root: must be an absolute path");
+  }
+  if (config.listen_tcp.empty() && config.listen_unix.empty()) {
+    return absl::InvalidArgumentError("listen: enable at least one of tcp and unix");
+  }
+  if (!config.listen_tcp.empty()) {
+    std::string host;
+    int port = 0;
+    if (!SplitHostPort(config.listen_tcp, &host, &port)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen.tcp: expected host:port, got '", config.listen_tcp, "'"));
+    }
+    if (!IsLoopback(host) && !config.allow_remote_plaintext) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen.tcp: '", config.listen_tcp,
+          "' is not a loopback address; plaintext gRPC beyond this host needs "
+          "listen.allow_remote_plaintext: true"));
+    }
+  }
+  if (!config.listen_unix.empty() && config.listen_unix.front() != '/') {
+    return absl::InvalidArgumentError("listen.unix: must be an absolute path");
+  }
+  if (config.port_first > config.port_last) {
+    return absl::InvalidArgumentError("ports: first must not be greater than last");
+  }
+  if (config.steamcmd.empty()) return absl::InvalidArgumentError("steamcmd: must not be empty");
+  LogSeverity severity;
+  if (!ParseLogSeverity(config.log_level, &severity)) {
+    return absl::InvalidArgumentError("log_level: expected debug, info, warning or error");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace l4d2::agent

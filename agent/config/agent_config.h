@@ -1,0 +1,48 @@
+#pragma once
+
+// The agent's configuration: a typed struct, loaded from YAML (config file) and overridden by
+// flags in main.cc. Every option is documented in docs/operations.md and in --help.
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "yaml-cpp/yaml.h"
+
+namespace l4d2::agent {
+
+struct AgentConfig {
+  // LEFT4ME_ROOT: everything the agent owns on the host lives below it.
+  std::string root = "/var/lib/left4me";
+  // TCP listen address ("host:port"); empty disables TCP. Until mutual TLS is configured,
+  // only loopback addresses are accepted unless allow_remote_plaintext is set.
+  std::string listen_tcp = "127.0.0.1:7543";
+  bool allow_remote_plaintext = false;
+  // Unix socket path; empty disables it. Its mode and group decide who may use the agent.
+  std::string listen_unix = "/run/left4me/agent.sock";
+  mode_t unix_socket_mode = 0660;
+  std::string unix_socket_group;
+  // Ports handed to instances (inclusive).
+  int port_first = 27015;
+  int port_last = 27999;
+  // The steamcmd program.
+  std::string steamcmd = "/usr/games/steamcmd";
+  // How long in-flight calls may take to finish on SIGTERM before they are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  // "debug", "info", "warning" or "error".
+  std::string log_level = "info";
+};
+
+// Reads a config document (see docs/operations.md); unknown keys and bad values are
+// INVALID_ARGUMENT. Missing keys keep the defaults above.
+absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document);
+
+// Loads and parses a config file with the limits of common/yaml_document.h.
+absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path);
+
+// Checks the whole config (after flags were applied): INVALID_ARGUMENT with the option name.
+absl::Status ValidateAgentConfig(const AgentConfig& config);
+
+}  // namespace l4d2::agent

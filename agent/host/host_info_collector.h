@@ -1,0 +1,32 @@
+#pragma once
+
+// Assembles the HostInfo message (the controller's heartbeat) from the host probe and the
+// agent's directory tree. Thread-safe: it holds no mutable state.
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/host/layout.h"
+#include "agent/os/host_probe.h"
+#include "l4d2/agent/v1/host.pb.h"
+
+namespace l4d2::agent {
+
+class HostInfoCollector {
+ public:
+  // `probe` must outlive the collector.
+  HostInfoCollector(HostProbe& probe, HostLayout layout, int port_first, int port_last,
+                    absl::Time agent_started_at);
+
+  // UNAVAILABLE when the OS cannot be read (e.g. /proc missing). A missing or unreadable
+  // installation is not an error: installed_build_id is then empty.
+  absl::StatusOr<v1::HostInfo> Collect() const;
+
+ private:
+  HostProbe& probe_;
+  HostLayout layout_;
+  int port_first_;
+  int port_last_;
+  absl::Time agent_started_at_;
+};
+
+}  // namespace l4d2::agent

@@ -1,0 +1,49 @@
+#include "agent/host/layout.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+
+namespace l4d2::agent {
+namespace {
+
+absl::Status MakeDirectory(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat", path);
+    if (!S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat("'", path, "' is not a directory"));
+    }
+    return absl::OkStatus();
+  }
+  return ErrnoError(errno, "create directory", path);
+}
+
+}  // namespace
+
+HostLayout::HostLayout(std::string root) : root_(std::move(root)) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+std::string HostLayout::current_app_manifest() const {
+  return absl::StrCat(current_installation(), "/steamapps/appmanifest_", kDedicatedServerAppId,
+                      ".acf");
+}
+
+absl::Status HostLayout::CreateDirectories() const {
+  absl::Status status = MakeDirectory(root_, 0755);
+  if (!status.ok()) return status;
+  for (const auto& [path, mode] :
+       {std::pair{installation_dir(), 0755}, std::pair{overlays_dir(), 0755},
+        std::pair{instances_dir(), 0755}, std::pair{runtime_dir(), 0755},
+        std::pair{agent_dir(), 0700}, std::pair{tmp_dir(), 0700}}) {
+    status = MakeDirectory(path, static_cast<mode_t>(mode));
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace l4d2::agent

@@ -1,0 +1,47 @@
+#pragma once
+
+// The agent's directory tree below LEFT4ME_ROOT (docs/on-disk-layout.md):
+//
+//   installation/<build-id>/     one directory per Steam build; `current` -> the newest complete
+//   overlays/<ref>/<version>/    content layers; `current` -> the newest complete version
+//   instances/<name>/            spec, rendered server.cfg, unit environment, pinned versions
+//   runtime/<name>/{upper,work,merged}
+//   agent/                       the agent's own checkpoint (operations journal)
+//   tmp/
+//
+// A value type: it only computes paths.
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace l4d2::agent {
+
+class HostLayout {
+ public:
+  explicit HostLayout(std::string root);
+
+  const std::string& root() const { return root_; }
+  std::string installation_dir() const { return root_ + "/installation"; }
+  std::string current_installation() const { return root_ + "/installation/current"; }
+  std::string overlays_dir() const { return root_ + "/overlays"; }
+  std::string instances_dir() const { return root_ + "/instances"; }
+  std::string runtime_dir() const { return root_ + "/runtime"; }
+  std::string agent_dir() const { return root_ + "/agent"; }
+  std::string tmp_dir() const { return root_ + "/tmp"; }
+
+  // The appmanifest of the current installation.
+  std::string current_app_manifest() const;
+
+  // Creates the root and every top-level directory that is missing (mode 0755; agent/ and tmp/
+  // 0700). Existing directories are left as they are.
+  absl::Status CreateDirectories() const;
+
+ private:
+  std::string root_;
+};
+
+// Steam's app id of the Left 4 Dead 2 dedicated server.
+inline constexpr char kDedicatedServerAppId[] = "222860";
+
+}  // namespace l4d2::agent

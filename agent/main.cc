@@ -1,0 +1,126 @@
+// l4d2-agent: manages the Left 4 Dead 2 servers of one host (see docs/agent-api.md).
+// Parses flags, loads the config, wires the Linux implementations, serves until SIGTERM.
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/config/agent_config.h"
+#include "agent/host/host_info_collector.h"
+#include "agent/host/layout.h"
+#include "agent/os/linux/linux_host_probe.h"
+#include "agent/service/agent_service.h"
+#include "agent/service/grpc_server.h"
+#include "common/logging.h"
+#include "common/termination_signals.h"
+#include "common/version.h"
+
+ABSL_FLAG(std::string, config, "",
+          "YAML config file (docs/operations.md); flags given here override its values");
+ABSL_FLAG(std::optional<std::string>, root, std::nullopt,
+          "LEFT4ME_ROOT, the directory the agent owns (default /var/lib/left4me)");
+ABSL_FLAG(std::optional<std::string>, listen_tcp, std::nullopt,
+          "TCP listen address host:port (default 127.0.0.1:7543); empty disables TCP");
+ABSL_FLAG(std::optional<std::string>, listen_unix, std::nullopt,
+          "unix socket path (default /run/left4me/agent.sock); empty disables it");
+ABSL_FLAG(std::optional<std::string>, unix_group, std::nullopt,
+          "group owning the unix socket (mode from the config, default 0660)");
+ABSL_FLAG(std::optional<std::string>, steamcmd, std::nullopt,
+          "steamcmd program (default /usr/games/steamcmd)");
+ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
+          "debug, info, warning or error (default info)");
+ABSL_FLAG(bool, version, false, "print the version and exit");
+
+namespace {
+
+using l4d2::agent::AgentConfig;
+
+absl::StatusOr<AgentConfig> BuildConfig() {
+  AgentConfig config;
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    absl::StatusOr<AgentConfig> loaded = l4d2::agent::LoadAgentConfig(path);
+    if (!loaded.ok()) return loaded.status();
+    config = *std::move(loaded);
+  }
+  auto override_with = [](const std::optional<std::string>& flag, std::string* field) {
+    if (flag.has_value()) *field = *flag;
+  };
+  override_with(absl::GetFlag(FLAGS_root), &config.root);
+  override_with(absl::GetFlag(FLAGS_listen_tcp), &config.listen_tcp);
+  override_with(absl::GetFlag(FLAGS_listen_unix), &config.listen_unix);
+  override_with(absl::GetFlag(FLAGS_unix_group), &config.unix_socket_group);
+  override_with(absl::GetFlag(FLAGS_steamcmd), &config.steamcmd);
+  override_with(absl::GetFlag(FLAGS_log_level), &config.log_level);
+  absl::Status valid = l4d2::agent::ValidateAgentConfig(config);
+  if (!valid.ok()) return valid;
+  return config;
+}
+
+int Run() {
+  absl::StatusOr<AgentConfig> config = BuildConfig();
+  if (!config.ok()) {
+    std::cerr << "l4d2-agent: " << config.status().message() << "\n";
+    return 2;
+  }
+  l4d2::LogSeverity severity;
+  l4d2::ParseLogSeverity(config->log_level, &severity);
+  l4d2::SetMinLogSeverity(severity);
+
+  l4d2::agent::HostLayout layout(config->root);
+  if (absl::Status created = layout.CreateDirectories(); !created.ok()) {
+    L4D2_LOG(ERROR) << created.message();
+    return 1;
+  }
+  l4d2::agent::LinuxHostProbe probe;
+  l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
+                                           absl::Now());
+  l4d2::agent::AgentServiceImpl agent_service(host_info);
+
+  l4d2::agent::GrpcServerOptions options{.tcp_address = config->listen_tcp,
+                                         .unix_path = config->listen_unix,
+                                         .unix_mode = config->unix_socket_mode,
+                                         .unix_group = config->unix_socket_group};
+  auto server = l4d2::agent::GrpcServer::Start(
+      options, {{l4d2::agent::v1::AgentService::service_full_name(), &agent_service}});
+  if (!server.ok()) {
+    L4D2_LOG(ERROR) << server.status().message();
+    return 1;
+  }
+  std::string listeners;
+  if (!config->listen_tcp.empty()) {
+    absl::StrAppend(&listeners, " tcp '", config->listen_tcp, "' (port ", (*server)->tcp_port(),
+                    ")");
+  }
+  if (!config->listen_unix.empty()) absl::StrAppend(&listeners, " unix '", config->listen_unix, "'");
+  L4D2_LOG(INFO) << "l4d2-agent " << l4d2::kVersion << " serving root '" << layout.root()
+                 << "' on" << listeners;
+
+  int signal_number = l4d2::WaitForTerminationSignal();
+  L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down (grace "
+                 << absl::FormatDuration(config->shutdown_grace) << ")";
+  (*server)->Shutdown(config->shutdown_grace);
+  L4D2_LOG(INFO) << "stopped";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  l4d2::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "l4d2-agent [--config FILE] [flags]\n"
+      "Manages the Left 4 Dead 2 dedicated servers of one host over gRPC "
+      "(service l4d2.agent.v1.AgentService, with reflection and grpc.health.v1).");
+  absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_version)) {
+    std::cout << "l4d2-agent " << l4d2::kVersion << "\n";
+    return 0;
+  }
+  return Run();
+}

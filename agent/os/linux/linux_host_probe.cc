@@ -1,0 +1,51 @@
+#include "agent/os/linux/linux_host_probe.h"
+
+#include <limits.h>
+#include <sched.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "absl/strings/ascii.h"
+#include "agent/os/proc_parsers.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+
+namespace l4d2::agent {
+
+absl::StatusOr<std::string> LinuxHostProbe::Hostname() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return ErrnoError(errno, "read", "hostname");
+  return std::string(name);
+}
+
+absl::StatusOr<std::string> LinuxHostProbe::BootId() {
+  L4D2_ASSIGN_OR_RETURN(std::string id,
+                        ReadFileToString("/proc/sys/kernel/random/boot_id", 4096));
+  return std::string(absl::StripAsciiWhitespace(id));
+}
+
+int LinuxHostProbe::CpuCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+absl::StatusOr<MemoryFacts> LinuxHostProbe::Memory() {
+  L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString("/proc/meminfo", 1 << 20));
+  return ParseMeminfo(text);
+}
+
+absl::StatusOr<DiskFacts> LinuxHostProbe::Disk(const std::string& path) {
+  struct statvfs fs;
+  if (statvfs(path.c_str(), &fs) != 0) return ErrnoError(errno, "statvfs", path);
+  return DiskFacts{.total_bytes = uint64_t{fs.f_blocks} * fs.f_frsize,
+                   .free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize};
+}
+
+absl::StatusOr<double> LinuxHostProbe::LoadAverage1m() {
+  L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString("/proc/loadavg", 4096));
+  return ParseLoadavg(text);
+}
+
+}  // namespace l4d2::agent

@@ -1,0 +1,115 @@
+#include "agent/service/grpc_server.h"
+
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+
+namespace l4d2::agent {
+namespace {
+
+absl::Status PrepareSocketDirectory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return absl::OkStatus();
+  std::string dir = path.substr(0, slash);
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoError(errno, "create directory", dir);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplySocketPermissions(const GrpcServerOptions& options) {
+  if (!options.unix_group.empty()) {
+    struct group* group = ::getgrnam(options.unix_group.c_str());
+    if (group == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown group '", options.unix_group, "' for the unix socket"));
+    }
+    if (::chown(options.unix_path.c_str(), static_cast<uid_t>(-1), group->gr_gid) != 0) {
+      return ErrnoError(errno, "chown", options.unix_path);
+    }
+  }
+  if (::chmod(options.unix_path.c_str(), options.unix_mode) != 0) {
+    return ErrnoError(errno, "chmod", options.unix_path);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
+    const GrpcServerOptions& options,
+    const std::vector<std::pair<std::string, grpc::Service*>>& services) {
+  // Process-wide switches; both must precede the first ServerBuilder.
+  grpc::EnableDefaultHealthCheckService(false);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  grpc::ServerBuilder builder;
+  // Dead peers must not hold streams open for minutes, and clients that ping as configured in
+  // docs/agent-api.md must not be sent GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+
+  if (!options.tcp_address.empty()) {
+    builder.AddListeningPort(options.tcp_address, grpc::InsecureServerCredentials(),
+                             &server->tcp_port_);
+  }
+  if (!options.unix_path.empty()) {
+    absl::Status prepared = PrepareSocketDirectory(options.unix_path);
+    if (!prepared.ok()) return prepared;
+    // gRPC removes a stale socket file left by a crashed predecessor before binding.
+    builder.AddListeningPort(absl::StrCat("unix:", options.unix_path),
+                             grpc::InsecureServerCredentials());
+  }
+  for (const auto& [name, service] : services) builder.RegisterService(service);
+  builder.RegisterService(&server->health_);
+
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "failed to start the gRPC server on '", options.tcp_address, "' / '", options.unix_path,
+        "' (address in use or not permitted?)"));
+  }
+  if (!options.tcp_address.empty() && server->tcp_port_ == 0) {
+    server->server_->Shutdown();
+    return absl::UnavailableError(
+        absl::StrCat("failed to listen on '", options.tcp_address, "'"));
+  }
+  if (!options.unix_path.empty()) {
+    server->unix_path_ = options.unix_path;
+    absl::Status permissions = ApplySocketPermissions(options);
+    if (!permissions.ok()) {
+      server->Shutdown(absl::ZeroDuration());
+      return permissions;
+    }
+  }
+  server->health_.SetStatus("", grpc::health::v1::HealthCheckResponse::SERVING);
+  for (const auto& [name, service] : services) {
+    server->health_.SetStatus(name, grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  return server;
+}
+
+GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  health_.Shutdown();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+}
+
+}  // namespace l4d2::agent

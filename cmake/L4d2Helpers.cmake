@@ -1,0 +1,27 @@
+# Helpers shared by every folder's CMakeLists.txt.
+
+# Warnings are errors on our own code, never on generated or third-party code.
+function(l4d2_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-unused-parameter)
+endfunction()
+
+# l4d2_library(NAME SRCS ... DEPS ...): one static library per folder, includes rooted at the
+# repository top so every include reads like its path ("agent/os/host_probe.h").
+function(l4d2_library name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SRCS})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  l4d2_warnings(${name})
+endfunction()
+
+# l4d2_binary(NAME SRCS ... DEPS ... [DESTINATION dir]): a thin program.
+function(l4d2_binary name)
+  cmake_parse_arguments(ARG "" "DESTINATION" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  l4d2_warnings(${name})
+  if(ARG_DESTINATION)
+    install(TARGETS ${name} RUNTIME DESTINATION ${ARG_DESTINATION})
+  endif()
+endfunction()

@@ -1,0 +1,21 @@
+#include "common/clock.h"
+
+#include "absl/time/clock.h"
+
+namespace l4d2 {
+namespace {
+
+class RealClock final : public Clock {
+ public:
+  absl::Time Now() const override { return absl::Now(); }
+  void SleepFor(absl::Duration duration) override { absl::SleepFor(duration); }
+};
+
+}  // namespace
+
+Clock& Clock::Real() {
+  static RealClock* clock = new RealClock();
+  return *clock;
+}
+
+}  // namespace l4d2

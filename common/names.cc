@@ -1,0 +1,66 @@
+#include "common/names.h"
+
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace l4d2 {
+namespace {
+
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+absl::Status Invalid(absl::string_view what, absl::string_view value, absl::string_view why) {
+  // Quote a bounded, escaped copy: the value may be huge or contain newlines.
+  absl::string_view shown = value.substr(0, 80);
+  return absl::InvalidArgumentError(absl::StrCat("invalid ", what, " '", absl::CHexEscape(shown),
+                                                 value.size() > 80 ? "..." : "", "': ", why));
+}
+
+}  // namespace
+
+absl::Status ValidateInstanceName(absl::string_view name) {
+  constexpr absl::string_view kWhat = "instance name";
+  if (name.empty()) return Invalid(kWhat, name, "must not be empty");
+  if (name.size() > kMaxInstanceNameLength) {
+    return Invalid(kWhat, name, "longer than 64 characters");
+  }
+  if (!IsLowerAlnum(name[0])) {
+    return Invalid(kWhat, name, "must start with a lower-case letter or a digit");
+  }
+  for (char c : name) {
+    if (!IsLowerAlnum(c) && c != '_' && c != '-') {
+      return Invalid(kWhat, name, "only a-z, 0-9, '_' and '-' are allowed");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateOverlayRef(absl::string_view ref) {
+  constexpr absl::string_view kWhat = "overlay ref";
+  if (ref.empty()) return Invalid(kWhat, ref, "must not be empty");
+  if (ref.size() > kMaxOverlayRefLength) return Invalid(kWhat, ref, "longer than 255 bytes");
+  if (ref.front() == '/') return Invalid(kWhat, ref, "must be relative");
+  std::vector<absl::string_view> components = absl::StrSplit(ref, '/');
+  if (static_cast<int>(components.size()) > kMaxOverlayRefComponents) {
+    return Invalid(kWhat, ref, "more than 8 components");
+  }
+  for (absl::string_view component : components) {
+    if (component.empty()) return Invalid(kWhat, ref, "empty component");
+    if (component == "." || component == "..") {
+      return Invalid(kWhat, ref, "'.' and '..' are not allowed");
+    }
+    if (!IsLowerAlnum(component[0])) {
+      return Invalid(kWhat, ref, "each component must start with a lower-case letter or a digit");
+    }
+    for (char c : component) {
+      if (!IsLowerAlnum(c) && c != '.' && c != '_' && c != '-') {
+        return Invalid(kWhat, ref, "only a-z, 0-9, '.', '_', '-' and '/' are allowed");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace l4d2

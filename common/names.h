@@ -1,0 +1,27 @@
+#pragma once
+
+// Validation of the names users choose, shared by the controller, the agent and the overlay
+// helper so that all three accept exactly the same set.
+//
+// Instance (server) names:  ^[a-z0-9][a-z0-9_-]{0,63}$
+// Overlay refs: relative paths of components [a-z0-9][a-z0-9._-]*, separated by single '/',
+//   no '.' or '..' component, no empty component, at most 255 bytes and 8 components.
+//
+// These checks are lexical only. Code that opens paths built from them must still resolve
+// them without following symlinks out of their root (file-descriptor based resolution).
+// Errors are INVALID_ARGUMENT with the offending value quoted (escaped, so that control
+// characters cannot forge log lines).
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace l4d2 {
+
+inline constexpr size_t kMaxInstanceNameLength = 64;
+inline constexpr size_t kMaxOverlayRefLength = 255;
+inline constexpr int kMaxOverlayRefComponents = 8;
+
+absl::Status ValidateInstanceName(absl::string_view name);
+absl::Status ValidateOverlayRef(absl::string_view ref);
+
+}  // namespace l4d2

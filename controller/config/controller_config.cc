@@ -1,0 +1,48 @@
+#include "controller/config/controller_config.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "common/yaml_document.h"
+
+namespace l4d2::controller {
+
+absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document) {
+  ControllerConfig config;
+  YamlMapReader root(document, "");
+  root.String("database", &config.database);
+  int64_t pool = static_cast<int64_t>(config.database_pool_size);
+  root.Int("database_pool_size", &pool, 1, 64);
+  config.database_pool_size = static_cast<size_t>(pool);
+  root.String("listen_http", &config.listen_http);
+  root.Int("http_threads", &config.http_threads, 1, 64);
+  root.Duration("shutdown_grace", &config.shutdown_grace);
+  root.String("log_level", &config.log_level);
+  L4D2_RETURN_IF_ERROR(root.Finish());
+  L4D2_RETURN_IF_ERROR(ValidateControllerConfig(config));
+  return config;
+}
+
+absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path) {
+  L4D2_ASSIGN_OR_RETURN(YAML::Node document, LoadYamlFile(path));
+  absl::StatusOr<ControllerConfig> config = ParseControllerConfig(document);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config '", path, "': ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status ValidateControllerConfig(const ControllerConfig& config) {
+  if (config.database.empty()) return absl::InvalidArgumentError("database: must not be empty");
+  if (config.listen_http.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("listen_http: expected host:port");
+  }
+  LogSeverity severity;
+  if (!ParseLogSeverity(config.log_level, &severity)) {
+    return absl::InvalidArgumentError("log_level: expected debug, info, warning or error");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,112 @@
+// l4d2-controller: the fleet's source of truth and its HTTP API.
+//
+//   l4d2-controller [--config FILE] [serve]   migrate the database, then serve HTTP
+//   l4d2-controller [--config FILE] migrate   apply database migrations and exit
+
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/termination_signals.h"
+#include "common/version.h"
+#include "controller/api/http_server.h"
+#include "controller/config/controller_config.h"
+#include "controller/store/database.h"
+#include "controller/store/migrations.h"
+
+ABSL_FLAG(std::string, config, "", "YAML config file; flags given here override its values");
+ABSL_FLAG(std::optional<std::string>, database, std::nullopt,
+          "database URL: sqlite3:/path/file.db (default "
+          "sqlite3:/var/lib/left4me-controller/controller.db) or postgresql:<conninfo>");
+ABSL_FLAG(std::optional<std::string>, listen_http, std::nullopt,
+          "HTTP listen address host:port (default 127.0.0.1:8080)");
+ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
+          "debug, info, warning or error (default info)");
+ABSL_FLAG(bool, version, false, "print the version and exit");
+
+namespace {
+
+using l4d2::controller::ControllerConfig;
+
+absl::StatusOr<ControllerConfig> BuildConfig() {
+  ControllerConfig config;
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    absl::StatusOr<ControllerConfig> loaded = l4d2::controller::LoadControllerConfig(path);
+    if (!loaded.ok()) return loaded.status();
+    config = *std::move(loaded);
+  }
+  if (auto v = absl::GetFlag(FLAGS_database)) config.database = *v;
+  if (auto v = absl::GetFlag(FLAGS_listen_http)) config.listen_http = *v;
+  if (auto v = absl::GetFlag(FLAGS_log_level)) config.log_level = *v;
+  absl::Status valid = l4d2::controller::ValidateControllerConfig(config);
+  if (!valid.ok()) return valid;
+  return config;
+}
+
+int Run(const std::string& command) {
+  absl::StatusOr<ControllerConfig> config = BuildConfig();
+  if (!config.ok()) {
+    std::cerr << "l4d2-controller: " << config.status().message() << "\n";
+    return 2;
+  }
+  l4d2::LogSeverity severity;
+  l4d2::ParseLogSeverity(config->log_level, &severity);
+  l4d2::SetMinLogSeverity(severity);
+
+  auto db = l4d2::controller::Database::Open(
+      {.url = config->database, .pool_size = config->database_pool_size});
+  if (!db.ok()) {
+    L4D2_LOG(ERROR) << db.status().message();
+    return 1;
+  }
+  absl::Status migrated = l4d2::controller::ApplyMigrations(
+      **db, l4d2::controller::ControllerMigrations(), l4d2::Clock::Real());
+  if (!migrated.ok()) {
+    L4D2_LOG(ERROR) << migrated.message();
+    return 1;
+  }
+  absl::StatusOr<int64_t> version = l4d2::controller::SchemaVersion(**db);
+  L4D2_LOG(INFO) << (*db)->backend_name() << " database at schema version "
+                 << (version.ok() ? *version : -1);
+  if (command == "migrate") return 0;
+
+  auto http = l4d2::controller::HttpServer::Start(
+      {.address = config->listen_http, .threads = config->http_threads}, **db);
+  if (!http.ok()) {
+    L4D2_LOG(ERROR) << http.status().message();
+    return 1;
+  }
+  L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"
+                 << config->listen_http << "' (port " << (*http)->port() << ")";
+  int signal_number = l4d2::WaitForTerminationSignal();
+  L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down";
+  (*http)->Shutdown();
+  L4D2_LOG(INFO) << "stopped";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  l4d2::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "l4d2-controller [--config FILE] [flags] [serve|migrate]\n"
+      "The fleet controller of left4me: database, job scheduler, REST API and web UI.");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_version)) {
+    std::cout << "l4d2-controller " << l4d2::kVersion << "\n";
+    return 0;
+  }
+  std::string command = args.size() > 1 ? args[1] : "serve";
+  if (args.size() > 2 || (command != "serve" && command != "migrate")) {
+    std::cerr << "l4d2-controller: unknown command; usage: l4d2-controller [serve|migrate]\n";
+    return 2;
+  }
+  return Run(command);
+}

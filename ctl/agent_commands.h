@@ -1,0 +1,34 @@
+#pragma once
+
+// l4d2ctl's commands against one agent. Each returns the process exit code (docs/l4d2ctl.md):
+//   0 success, 1 the agent refused or failed (its message on stderr), 2 usage error,
+//   3 the agent was unreachable or timed out.
+// Output goes to `out`, errors to `err`, so tests can run commands in-process.
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+
+namespace l4d2::ctl {
+
+struct CommandContext {
+  std::shared_ptr<grpc::Channel> channel;
+  bool json = false;
+  absl::Duration timeout = absl::Seconds(30);
+  std::ostream* out;
+  std::ostream* err;
+};
+
+// `host`: the agent's host facts.
+int RunHostCommand(const CommandContext& context);
+// `health`: the standard health check of the whole agent; prints SERVING or NOT_SERVING.
+int RunHealthCommand(const CommandContext& context);
+
+// Dispatches `args` (the command and its arguments) to the commands above.
+int RunAgentCommand(const CommandContext& context, const std::vector<std::string>& args);
+
+}  // namespace l4d2::ctl
