@@ -94,6 +94,9 @@ class Validator final : public YAML::EventHandler {
   std::string error_;
 };
 
+// yaml-cpp's default-constructed Node is a defined null; both mean "not given" here.
+bool Absent(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+
 absl::Status Invalid(absl::string_view what, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("invalid ", what, ": ", why));
 }
@@ -131,7 +134,7 @@ absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path, const YamlLimit
 
 YamlMapReader::YamlMapReader(const YAML::Node& node, std::string path)
     : node_(node), path_(std::move(path)) {
-  if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
+  if (!Absent(node_) && !node_.IsMap()) {
     status_ = absl::InvalidArgumentError(
         absl::StrCat(path_.empty() ? "document" : path_, ": expected a mapping"));
   }
@@ -149,16 +152,16 @@ void YamlMapReader::Fail(absl::string_view key, absl::string_view message) {
 
 YAML::Node YamlMapReader::Take(absl::string_view key) {
   consumed_.insert(std::string(key));
-  if (!status_.ok() || !node_.IsMap()) return YAML::Node();
+  if (!status_.ok() || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
   // Indexing a const node never inserts.
   const YAML::Node& map = node_;
   YAML::Node value = map[std::string(key)];
-  return value.IsDefined() && !value.IsNull() ? value : YAML::Node();
+  return Absent(value) ? YAML::Node(YAML::NodeType::Undefined) : value;
 }
 
 void YamlMapReader::String(absl::string_view key, std::string* out, bool required) {
   YAML::Node value = Take(key);
-  if (!value.IsDefined()) {
+  if (Absent(value)) {
     if (required && status_.ok()) Fail(key, "is required");
     return;
   }
@@ -169,7 +172,7 @@ void YamlMapReader::String(absl::string_view key, std::string* out, bool require
 void YamlMapReader::Int(absl::string_view key, int64_t* out, int64_t min, int64_t max,
                         bool required) {
   YAML::Node value = Take(key);
-  if (!value.IsDefined()) {
+  if (Absent(value)) {
     if (required && status_.ok()) Fail(key, "is required");
     return;
   }
@@ -191,7 +194,7 @@ void YamlMapReader::Int(absl::string_view key, int* out, int min, int max, bool 
 
 void YamlMapReader::Bool(absl::string_view key, bool* out) {
   YAML::Node value = Take(key);
-  if (!value.IsDefined()) return;
+  if (Absent(value)) return;
   const std::string& text = value.IsScalar() ? value.Scalar() : "";
   if (text == "true") {
     *out = true;
@@ -204,7 +207,7 @@ void YamlMapReader::Bool(absl::string_view key, bool* out) {
 
 void YamlMapReader::Duration(absl::string_view key, absl::Duration* out) {
   YAML::Node value = Take(key);
-  if (!value.IsDefined()) return;
+  if (Absent(value)) return;
   absl::Duration parsed;
   if (!value.IsScalar() || !absl::ParseDuration(value.Scalar(), &parsed) ||
       parsed < absl::ZeroDuration()) {
@@ -215,7 +218,7 @@ void YamlMapReader::Duration(absl::string_view key, absl::Duration* out) {
 
 void YamlMapReader::StringList(absl::string_view key, std::vector<std::string>* out) {
   YAML::Node value = Take(key);
-  if (!value.IsDefined()) return;
+  if (Absent(value)) return;
   if (!value.IsSequence()) return Fail(key, "expected a list of strings");
   std::vector<std::string> items;
   for (const YAML::Node& item : value) {
@@ -227,9 +230,9 @@ void YamlMapReader::StringList(absl::string_view key, std::vector<std::string>* 
 
 YAML::Node YamlMapReader::Map(absl::string_view key) {
   YAML::Node value = Take(key);
-  if (value.IsDefined() && !value.IsMap()) {
+  if (!Absent(value) && !value.IsMap()) {
     Fail(key, "expected a mapping");
-    return YAML::Node();
+    return YAML::Node(YAML::NodeType::Undefined);
   }
   return value;
 }

@@ -1,0 +1,67 @@
+#include "agent/config/agent_config.h"
+
+#include "common/yaml_document.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace l4d2::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::StatusOr<AgentConfig> Parse(const std::string& text) {
+  absl::StatusOr<YAML::Node> node = ParseYamlDocument(text, "config");
+  if (!node.ok()) return node.status();
+  return ParseAgentConfig(*node);
+}
+
+TEST(AgentConfigTest, DefaultsWhenEmpty) {
+  absl::StatusOr<AgentConfig> config = Parse("");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->root, "/var/lib/left4me");
+  EXPECT_EQ(config->listen_tcp, "127.0.0.1:7543");
+  EXPECT_EQ(config->unix_socket_mode, 0660u);
+  EXPECT_EQ(config->port_first, 27015);
+}
+
+TEST(AgentConfigTest, ReadsEveryOption) {
+  absl::StatusOr<AgentConfig> config = Parse(R"(
+root: /srv/l4d2
+steamcmd: /opt/steamcmd/steamcmd.sh
+shutdown_grace: 3s
+log_level: debug
+listen:
+  tcp: "[::1]:9000"
+  unix: /run/l4d2/agent.sock
+  unix_mode: "0600"
+  unix_group: l4d2
+ports: {first: 28000, last: 28100}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->root, "/srv/l4d2");
+  EXPECT_EQ(config->steamcmd, "/opt/steamcmd/steamcmd.sh");
+  EXPECT_EQ(config->shutdown_grace, absl::Seconds(3));
+  EXPECT_EQ(config->listen_tcp, "[::1]:9000");
+  EXPECT_EQ(config->unix_socket_mode, 0600u);
+  EXPECT_EQ(config->unix_socket_group, "l4d2");
+  EXPECT_EQ(config->port_last, 28100);
+}
+
+TEST(AgentConfigTest, RejectsBadValues) {
+  EXPECT_THAT(Parse("root: relative").status().message(), HasSubstr("absolute"));
+  EXPECT_THAT(Parse("listen: {tcp: 10.0.0.5:7543}").status().message(),
+              HasSubstr("not a loopback address"));
+  EXPECT_TRUE(Parse("listen: {tcp: 10.0.0.5:7543, allow_remote_plaintext: true}").ok());
+  EXPECT_THAT(Parse("listen: {tcp: nonsense}").status().message(), HasSubstr("host:port"));
+  EXPECT_THAT(Parse("listen: {unix_mode: \"999\"}").status().message(), HasSubstr("octal"));
+  EXPECT_THAT(Parse("listen: {tcp: \"\", unix: \"\"}").status().message(),
+              HasSubstr("at least one"));
+  EXPECT_THAT(Parse("ports: {first: 28000, last: 27000}").status().message(),
+              HasSubstr("first must not be greater"));
+  EXPECT_THAT(Parse("ports: {first: 80}").status().message(), HasSubstr("between 1024"));
+  EXPECT_THAT(Parse("log_level: loud").status().message(), HasSubstr("log_level"));
+  EXPECT_THAT(Parse("listen: {tpc: x}").status().message(), HasSubstr("listen.tpc: unknown"));
+}
+
+}  // namespace
+}  // namespace l4d2::agent

@@ -1,0 +1,61 @@
+#include "common/file_util.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2 {
+namespace {
+
+using ::l4d2::testing::TempDir;
+using ::testing::HasSubstr;
+
+TEST(FileUtilTest, WritesAtomicallyWithTheGivenMode) {
+  TempDir dir;
+  std::string path = dir.Sub("secret.txt");
+  ASSERT_TRUE(WriteFileAtomically(path, "first", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "second", 0600).ok());
+  absl::StatusOr<std::string> read = ReadFileToString(path);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(*read, "second");
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // No temporary file is left behind.
+  int entries = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(FileUtilTest, WriteIntoAMissingDirectoryIsNotFound) {
+  TempDir dir;
+  absl::Status status = WriteFileAtomically(dir.Sub("missing/file"), "x");
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(status.message(), HasSubstr("missing/file"));
+}
+
+TEST(FileUtilTest, ReadReportsMissingFilesAndOversizedFiles) {
+  TempDir dir;
+  EXPECT_EQ(ReadFileToString(dir.Sub("none")).status().code(), absl::StatusCode::kNotFound);
+  std::ofstream(dir.Sub("big")) << std::string(2000, 'x');
+  absl::StatusOr<std::string> big = ReadFileToString(dir.Sub("big"), 1000);
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ReadFileToString(dir.Sub("big"), 2000).ok());
+}
+
+TEST(FileUtilTest, ErrnoErrorMapsCodesAndQuotesThePath) {
+  absl::Status status = ErrnoError(ENOSPC, "write", "a/b");
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(), "failed to write 'a/b': No space left on device");
+  EXPECT_EQ(ErrnoError(EACCES, "open", "x").code(), absl::StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace l4d2

@@ -1,0 +1,35 @@
+#include "controller/config/controller_config.h"
+
+#include "common/yaml_document.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace l4d2::controller {
+namespace {
+
+absl::StatusOr<ControllerConfig> Parse(const std::string& text) {
+  absl::StatusOr<YAML::Node> node = ParseYamlDocument(text, "config");
+  if (!node.ok()) return node.status();
+  return ParseControllerConfig(*node);
+}
+
+TEST(ControllerConfigTest, DefaultsToASqliteFile) {
+  absl::StatusOr<ControllerConfig> config = Parse("");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->database.rfind("sqlite3:", 0), 0u);
+  EXPECT_EQ(config->listen_http, "127.0.0.1:8080");
+}
+
+TEST(ControllerConfigTest, ReadsOptionsAndRejectsBadOnes) {
+  absl::StatusOr<ControllerConfig> config =
+      Parse("database: 'postgresql:dbname=x'\nlisten_http: 0.0.0.0:9090\nhttp_threads: 4\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->database, "postgresql:dbname=x");
+  EXPECT_EQ(config->http_threads, 4);
+  EXPECT_THAT(Parse("http_threads: 0").status().message(), ::testing::HasSubstr("between"));
+  EXPECT_THAT(Parse("listen_http: nowhere").status().message(), ::testing::HasSubstr("host:port"));
+  EXPECT_THAT(Parse("databse: x").status().message(), ::testing::HasSubstr("unknown key"));
+}
+
+}  // namespace
+}  // namespace l4d2::controller

@@ -1,0 +1,148 @@
+#include "tests/testing/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/testing/eventually.h"
+
+extern char** environ;
+
+namespace l4d2::testing {
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildOptions& options) {
+  if (options.argv.empty()) return absl::InvalidArgumentError("empty argv");
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
+
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry = *e;
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (const auto& [key, value] : options.env) env[key] = value;
+  std::vector<std::string> env_strings;
+  for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = options.argv;
+  std::vector<char*> argv;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  if (!options.cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  }
+  // The child starts with default signal dispositions and an empty mask, whatever the test
+  // runner blocked.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t all;
+  sigfillset(&all);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attributes, &all);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  std::unique_ptr<ChildProcess> child(new ChildProcess());
+  int error = ::posix_spawn(&child->pid_, argv[0], &actions, &attributes, argv.data(),
+                            envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  ::close(pipe_fds[1]);
+  if (error != 0) {
+    ::close(pipe_fds[0]);
+    return absl::InternalError(
+        absl::StrCat("posix_spawn '", options.argv[0], "': ", std::strerror(error)));
+  }
+  int read_fd = pipe_fds[0];
+  ChildProcess* raw = child.get();
+  child->reader_ = std::thread([raw, read_fd] { raw->ReadOutput(read_fd); });
+  return child;
+}
+
+void ChildProcess::ReadOutput(int fd) {
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    absl::MutexLock lock(&mutex_);
+    output_.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  absl::MutexLock lock(&mutex_);
+  output_closed_ = true;
+}
+
+bool ChildProcess::WaitForOutputClosed(absl::Duration timeout) const {
+  absl::MutexLock lock(&mutex_);
+  return mutex_.AwaitWithTimeout(absl::Condition(&output_closed_), timeout);
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+  }
+  // The pipe may stay open in grandchildren (srcds_run's srcds_linux); do not wait for them.
+  if (reader_.joinable()) reader_.detach();
+}
+
+std::string ChildProcess::Output() const {
+  absl::MutexLock lock(&mutex_);
+  return output_;
+}
+
+bool ChildProcess::WaitForOutput(const std::string& text, absl::Duration timeout) const {
+  return Eventually([&] { return Output().find(text) != std::string::npos; }, timeout);
+}
+
+void ChildProcess::Signal(int signal_number) const {
+  if (pid_ > 0 && !reaped_) ::kill(pid_, signal_number);
+}
+
+bool ChildProcess::Running() {
+  if (reaped_) return false;
+  pid_t done = ::waitpid(pid_, &status_, WNOHANG);
+  if (done == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
+  if (!Eventually([&] { return !Running(); }, timeout)) {
+    return absl::DeadlineExceededError(absl::StrCat("pid ", pid_, " still runs"));
+  }
+  return status_;
+}
+
+absl::StatusOr<std::string> RunToCompletion(const ChildOptions& options, int* status,
+                                            absl::Duration timeout) {
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(options);
+  if (!child.ok()) return child.status();
+  absl::StatusOr<int> waited = (*child)->Wait(timeout);
+  if (!waited.ok()) return waited.status();
+  *status = *waited;
+  // The reader may lag the exit by a moment: wait for the end of the output.
+  if (!(*child)->WaitForOutputClosed(timeout)) {
+    return absl::DeadlineExceededError("output still open (a descendant holds it)");
+  }
+  return (*child)->Output();
+}
+
+}  // namespace l4d2::testing
