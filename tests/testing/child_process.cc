@@ -57,7 +57,11 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildOpt
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&attributes, &all);
   posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  // A process group of its own: signals reach the whole tree, as systemd's control-group
+  // kill does (srcds_run is a shell whose child is the server).
+  posix_spawnattr_setpgroup(&attributes, 0);
+  posix_spawnattr_setflags(&attributes,
+                           POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   int error = ::posix_spawn(&child->pid_, argv[0], &actions, &attributes, argv.data(),
@@ -70,43 +74,46 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildOpt
     return absl::InternalError(
         absl::StrCat("posix_spawn '", options.argv[0], "': ", std::strerror(error)));
   }
-  int read_fd = pipe_fds[0];
-  ChildProcess* raw = child.get();
-  child->reader_ = std::thread([raw, read_fd] { raw->ReadOutput(read_fd); });
+  child->reader_ = std::thread(&ChildProcess::ReadOutput, pipe_fds[0], child->output_);
   return child;
 }
 
-void ChildProcess::ReadOutput(int fd) {
+void ChildProcess::ReadOutput(int fd, std::shared_ptr<SharedOutput> output) {
   char buffer[65536];
   while (true) {
     ssize_t n = ::read(fd, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    absl::MutexLock lock(&mutex_);
-    output_.append(buffer, static_cast<size_t>(n));
+    absl::MutexLock lock(&output->mutex);
+    output->text.append(buffer, static_cast<size_t>(n));
   }
   ::close(fd);
-  absl::MutexLock lock(&mutex_);
-  output_closed_ = true;
+  absl::MutexLock lock(&output->mutex);
+  output->closed = true;
 }
 
 bool ChildProcess::WaitForOutputClosed(absl::Duration timeout) const {
-  absl::MutexLock lock(&mutex_);
-  return mutex_.AwaitWithTimeout(absl::Condition(&output_closed_), timeout);
+  absl::MutexLock lock(&output_->mutex);
+  return output_->mutex.AwaitWithTimeout(absl::Condition(&output_->closed), timeout);
 }
 
 ChildProcess::~ChildProcess() {
-  if (!reaped_ && pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status_, 0);
+  if (pid_ > 0) {
+    // The group outlives its leader when descendants remain; end them all.
+    ::kill(-pid_, SIGKILL);
+    if (!reaped_) ::waitpid(pid_, &status_, 0);
   }
-  // The pipe may stay open in grandchildren (srcds_run's srcds_linux); do not wait for them.
-  if (reader_.joinable()) reader_.detach();
+  if (!reader_.joinable()) return;
+  if (WaitForOutputClosed(absl::Seconds(5))) {
+    reader_.join();
+  } else {
+    reader_.detach();  // Safe: the reader owns its share of the output.
+  }
 }
 
 std::string ChildProcess::Output() const {
-  absl::MutexLock lock(&mutex_);
-  return output_;
+  absl::MutexLock lock(&output_->mutex);
+  return output_->text;
 }
 
 bool ChildProcess::WaitForOutput(const std::string& text, absl::Duration timeout) const {
@@ -114,7 +121,7 @@ bool ChildProcess::WaitForOutput(const std::string& text, absl::Duration timeout
 }
 
 void ChildProcess::Signal(int signal_number) const {
-  if (pid_ > 0 && !reaped_) ::kill(pid_, signal_number);
+  if (pid_ > 0) ::kill(-pid_, signal_number);
 }
 
 bool ChildProcess::Running() {

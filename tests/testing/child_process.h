@@ -1,8 +1,9 @@
 #pragma once
 
 // Runs a program for a test: posix_spawn (gRPC does not survive fork without exec), stdout and
-// stderr captured together through a pipe by a reader thread, stdin from /dev/null.
-// The destructor kills the process (SIGKILL) if it still runs, and reaps it.
+// stderr captured together through a pipe by a reader thread, stdin from /dev/null, in a
+// process group of its own. Signal() and the destructor (SIGKILL) act on the whole group, so
+// no descendant outlives the test.
 
 #include <sys/types.h>
 
@@ -42,6 +43,7 @@ class ChildProcess {
   bool WaitForOutput(const std::string& text, absl::Duration timeout = absl::Seconds(10)) const;
   // Waits until every holder of the output pipe (the process and its descendants) closed it.
   bool WaitForOutputClosed(absl::Duration timeout = absl::Seconds(10)) const;
+  // Sends a signal to the process group.
   void Signal(int signal_number) const;
   // The wait(2) status once the process ended, or DEADLINE_EXCEEDED.
   absl::StatusOr<int> Wait(absl::Duration timeout = absl::Seconds(10));
@@ -49,16 +51,22 @@ class ChildProcess {
   bool Running();
 
  private:
+  // What the reader thread writes; shared so that a reader left behind (a descendant that
+  // escaped the process group still holds the pipe) never touches a destroyed object.
+  struct SharedOutput {
+    absl::Mutex mutex;
+    std::string text ABSL_GUARDED_BY(mutex);
+    bool closed ABSL_GUARDED_BY(mutex) = false;
+  };
+
   ChildProcess() = default;
-  void ReadOutput(int fd);
+  static void ReadOutput(int fd, std::shared_ptr<SharedOutput> output);
 
   pid_t pid_ = -1;
   bool reaped_ = false;
   int status_ = 0;
   std::thread reader_;
-  mutable absl::Mutex mutex_;
-  std::string output_ ABSL_GUARDED_BY(mutex_);
-  bool output_closed_ ABSL_GUARDED_BY(mutex_) = false;
+  std::shared_ptr<SharedOutput> output_ = std::make_shared<SharedOutput>();
 };
 
 // Runs a program to completion; returns its output, and its wait status in `status`.

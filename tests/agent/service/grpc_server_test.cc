@@ -1,0 +1,184 @@
+// The agent's gRPC server in-process: both listeners, the health service (Check and Watch),
+// host info, and l4d2ctl's commands against it.
+
+#include "agent/service/grpc_server.h"
+
+#include <sys/stat.h>
+
+#include <sstream>
+#include <thread>
+
+#include "agent/host/host_info_collector.h"
+#include "agent/service/agent_service.h"
+#include "ctl/agent_channel.h"
+#include "ctl/agent_commands.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/fake_host_probe.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::agent {
+namespace {
+
+using ::grpc::health::v1::Health;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::l4d2::testing::FakeHostProbe;
+using ::l4d2::testing::TempDir;
+using ::testing::HasSubstr;
+
+class GrpcServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(layout_.CreateDirectories().ok());
+    absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+        {.tcp_address = "127.0.0.1:0", .unix_path = socket_path_, .unix_mode = 0660},
+        {{v1::AgentService::service_full_name(), &service_}});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  std::string tcp() const { return "127.0.0.1:" + std::to_string(server_->tcp_port()); }
+  std::string unix_target() const { return "unix:" + socket_path_; }
+
+  static std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    return context;
+  }
+
+  TempDir dir_;
+  HostLayout layout_{dir_.Sub("root")};
+  std::string socket_path_ = dir_.Sub("run/agent.sock");
+  FakeHostProbe probe_;
+  HostInfoCollector host_info_{probe_, layout_, 27015, 27020, absl::FromUnixSeconds(5)};
+  AgentServiceImpl service_{host_info_};
+  std::unique_ptr<GrpcServer> server_;
+};
+
+TEST_F(GrpcServerTest, HealthIsServingOverTcpAndTheUnixSocket) {
+  ASSERT_GT(server_->tcp_port(), 0);
+  for (const std::string& target : {tcp(), unix_target()}) {
+    auto stub = Health::NewStub(ctl::MakeAgentChannel(target));
+    for (const char* service : {"", "l4d2.agent.v1.AgentService"}) {
+      HealthCheckRequest request;
+      request.set_service(service);
+      HealthCheckResponse response;
+      grpc::Status status = stub->Check(Context().get(), request, &response);
+      ASSERT_TRUE(status.ok()) << target << ": " << status.error_message();
+      EXPECT_EQ(response.status(), HealthCheckResponse::SERVING) << target << " " << service;
+    }
+    HealthCheckRequest unknown;
+    unknown.set_service("no.such.Service");
+    HealthCheckResponse response;
+    EXPECT_EQ(stub->Check(Context().get(), unknown, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+TEST_F(GrpcServerTest, TheUnixSocketHasTheConfiguredMode) {
+  struct stat st;
+  ASSERT_EQ(stat(socket_path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+}
+
+TEST_F(GrpcServerTest, WatchStreamsTheStatusAndEndsAtShutdown) {
+  auto stub = Health::NewStub(ctl::MakeAgentChannel(tcp()));
+  auto context = Context();
+  HealthCheckRequest request;
+  auto reader = stub->Watch(context.get(), request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+
+  std::thread shutdown([this] { server_->Shutdown(absl::Seconds(5)); });
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(reader->Read(&response));
+  EXPECT_TRUE(reader->Finish().ok());
+  shutdown.join();
+  // The socket file goes with the server.
+  EXPECT_NE(access(socket_path_.c_str(), F_OK), 0);
+}
+
+TEST_F(GrpcServerTest, WatchOfAnUnknownServiceSaysSo) {
+  auto stub = Health::NewStub(ctl::MakeAgentChannel(tcp()));
+  auto context = Context();
+  HealthCheckRequest request;
+  request.set_service("later.Service");
+  auto reader = stub->Watch(context.get(), request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+  server_->health().SetStatus("later.Service", HealthCheckResponse::SERVING);
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  context->TryCancel();
+}
+
+TEST_F(GrpcServerTest, HostInfoOverBothListeners) {
+  for (const std::string& target : {tcp(), unix_target()}) {
+    auto stub = v1::AgentService::NewStub(ctl::MakeAgentChannel(target));
+    v1::HostInfo info;
+    grpc::Status status = stub->GetHostInfo(Context().get(), v1::GetHostInfoRequest(), &info);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(info.hostname(), "test-host");
+    EXPECT_EQ(info.port_range().last(), 27020);
+  }
+}
+
+TEST_F(GrpcServerTest, HostInfoErrorsKeepTheirCanonicalCode) {
+  probe_.memory_error = absl::NotFoundError("gone");
+  auto stub = v1::AgentService::NewStub(ctl::MakeAgentChannel(tcp()));
+  v1::HostInfo info;
+  grpc::Status status = stub->GetHostInfo(Context().get(), v1::GetHostInfoRequest(), &info);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("cannot read host facts"));
+}
+
+TEST_F(GrpcServerTest, CtlHostAndHealthCommands) {
+  std::ostringstream out;
+  std::ostringstream err;
+  ctl::CommandContext context{.channel = ctl::MakeAgentChannel(socket_path_),
+                              .out = &out,
+                              .err = &err};
+  EXPECT_EQ(ctl::RunAgentCommand(context, {"host"}), 0) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("hostname:        test-host"));
+  EXPECT_THAT(out.str(), HasSubstr("ports:           27015-27020"));
+  out.str("");
+  context.json = true;
+  EXPECT_EQ(ctl::RunAgentCommand(context, {"host"}), 0);
+  EXPECT_THAT(out.str(), HasSubstr("\"hostname\": \"test-host\""));
+  out.str("");
+  context.json = false;
+  EXPECT_EQ(ctl::RunAgentCommand(context, {"health"}), 0);
+  EXPECT_EQ(out.str(), "SERVING\n");
+  EXPECT_EQ(ctl::RunAgentCommand(context, {"bogus"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("unknown command 'bogus'"));
+}
+
+TEST_F(GrpcServerTest, CtlReportsAnUnreachableAgentWithItsExitCode) {
+  std::ostringstream out;
+  std::ostringstream err;
+  ctl::CommandContext context{.channel = ctl::MakeAgentChannel(dir_.Sub("nothing.sock")),
+                              .timeout = absl::Seconds(1),
+                              .out = &out,
+                              .err = &err};
+  EXPECT_EQ(ctl::RunAgentCommand(context, {"host"}), 3);
+  EXPECT_THAT(err.str(), HasSubstr("l4d2ctl: "));
+}
+
+TEST(GrpcServerStartTest, ATakenPortIsUnavailable) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> first =
+      GrpcServer::Start({.tcp_address = "127.0.0.1:0"}, {});
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<std::unique_ptr<GrpcServer>> second = GrpcServer::Start(
+      {.tcp_address = "127.0.0.1:" + std::to_string((*first)->tcp_port())}, {});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace l4d2::agent

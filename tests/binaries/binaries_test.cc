@@ -1,0 +1,126 @@
+// The shipped programs as an operator runs them: l4d2-agent, l4d2ctl and l4d2-controller as
+// separate processes, with their flags, exit codes and signals.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <regex>
+
+#include "absl/strings/numbers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/eventually.h"
+#include "tests/testing/net.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+std::string Ctl(const std::vector<std::string>& args, int* code) {
+  std::vector<std::string> argv = {L4D2CTL_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int status = 0;
+  absl::StatusOr<std::string> output = RunToCompletion({.argv = argv}, &status);
+  *code = ExitCode(status);
+  return output.ok() ? *output : output.status().ToString();
+}
+
+class AgentBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
+        {.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp", "127.0.0.1:0",
+                  "--listen_unix", socket_}});
+    ASSERT_TRUE(agent.ok());
+    agent_ = *std::move(agent);
+    ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
+    std::smatch match;
+    std::string output = agent_->Output();
+    ASSERT_TRUE(std::regex_search(output, match, std::regex(R"(\(port ([0-9]+)\))")));
+    ASSERT_TRUE(absl::SimpleAtoi(match[1].str(), &tcp_port_));
+  }
+
+  TempDir dir_;
+  std::string socket_ = dir_.Sub("run/agent.sock");
+  std::unique_ptr<ChildProcess> agent_;
+  int tcp_port_ = 0;
+};
+
+TEST_F(AgentBinaryTest, ServesBothListenersAndCreatesItsTree) {
+  int code = 0;
+  EXPECT_EQ(Ctl({"--agent", "unix:" + socket_, "health"}, &code), "SERVING\n");
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(Ctl({"--agent", "127.0.0.1:" + std::to_string(tcp_port_), "health"}, &code),
+            "SERVING\n");
+  std::string host = Ctl({"--agent", socket_, "--json", "host"}, &code);
+  EXPECT_EQ(code, 0) << host;
+  EXPECT_THAT(host, HasSubstr("\"root\": \"" + dir_.Sub("root") + "\""));
+  for (const char* sub : {"installation", "overlays", "instances", "runtime", "agent", "tmp"}) {
+    struct stat st;
+    EXPECT_EQ(stat((dir_.Sub("root/") + sub).c_str(), &st), 0) << sub;
+  }
+}
+
+TEST_F(AgentBinaryTest, SigtermShutsDownCleanlyAndRemovesTheSocket) {
+  agent_->Signal(SIGTERM);
+  absl::StatusOr<int> status = agent_->Wait(absl::Seconds(5));
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(ExitCode(*status), 0);
+  EXPECT_THAT(agent_->Output(), HasSubstr("signal 15, shutting down"));
+  EXPECT_NE(access(socket_.c_str(), F_OK), 0);
+  int code = 0;
+  Ctl({"--agent", socket_, "--timeout", "1s", "health"}, &code);
+  EXPECT_EQ(code, 3);
+}
+
+TEST(AgentBinaryConfigTest, BadConfigurationExitsWithACleanMessage) {
+  TempDir dir;
+  int status = 0;
+  absl::StatusOr<std::string> output = RunToCompletion(
+      {.argv = {L4D2_AGENT_BINARY, "--root", dir.path(), "--listen_tcp", "192.0.2.1:7543"}},
+      &status);
+  ASSERT_TRUE(output.ok());
+  EXPECT_EQ(ExitCode(status), 2);
+  EXPECT_THAT(*output, HasSubstr("not a loopback address"));
+
+  std::ofstream(dir.Sub("agent.yaml")) << "root: " << dir.path() << "\nlisten: {tpc: x}\n";
+  output = RunToCompletion({.argv = {L4D2_AGENT_BINARY, "--config", dir.Sub("agent.yaml")}},
+                           &status);
+  EXPECT_EQ(ExitCode(status), 2);
+  EXPECT_THAT(*output, HasSubstr("listen.tpc: unknown key"));
+}
+
+TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
+  TempDir dir;
+  std::string database = "sqlite3:" + dir.Sub("controller.db");
+  int status = 0;
+  absl::StatusOr<std::string> migrated = RunToCompletion(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "migrate"}}, &status);
+  ASSERT_TRUE(migrated.ok());
+  EXPECT_EQ(ExitCode(status), 0) << *migrated;
+  EXPECT_THAT(*migrated, HasSubstr("sqlite3 database at schema version 1"));
+
+  int port = FreeGamePort();
+  absl::StatusOr<std::unique_ptr<ChildProcess>> controller = ChildProcess::Start(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--listen_http",
+                "127.0.0.1:" + std::to_string(port)}});
+  ASSERT_TRUE(controller.ok());
+  ASSERT_TRUE((*controller)->WaitForOutput("serving HTTP")) << (*controller)->Output();
+  absl::StatusOr<HttpResponse> health = HttpRequest(port, "GET", "/healthz");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->status, 200);
+  (*controller)->Signal(SIGTERM);
+  absl::StatusOr<int> exited = (*controller)->Wait(absl::Seconds(10));
+  ASSERT_TRUE(exited.ok());
+  EXPECT_EQ(ExitCode(*exited), 0);
+}
+
+}  // namespace
+}  // namespace l4d2::testing

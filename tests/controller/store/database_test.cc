@@ -1,0 +1,246 @@
+// The storage contract, run against SQLite always and against PostgreSQL when
+// L4D2_TEST_POSTGRES holds a libpq conninfo of a server where the test may create databases
+// (tests/pg/start sets it; ctest runs those cases under the `pg` label).
+
+#include "controller/store/database.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "controller/store/migrations.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "soci/postgresql/soci-postgresql.h"
+#include "soci/soci.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::controller {
+namespace {
+
+using ::l4d2::testing::FakeClock;
+using ::l4d2::testing::TempDir;
+using ::testing::HasSubstr;
+
+enum class Backend { kSqlite, kPostgres };
+
+std::string PostgresConninfo() {
+  const char* conninfo = std::getenv("L4D2_TEST_POSTGRES");
+  return conninfo != nullptr ? conninfo : "";
+}
+
+class DatabaseContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kSqlite) {
+      url_ = "sqlite3:" + dir_.Sub("test.db");
+    } else {
+      if (PostgresConninfo().empty()) {
+        GTEST_SKIP() << "L4D2_TEST_POSTGRES is not set (tests/pg/start sets it)";
+      }
+      // A database of its own per test.
+      static int counter = 0;
+      database_name_ = absl::StrCat("l4d2_test_", getpid(), "_", ++counter);
+      soci::session admin(soci::postgresql, PostgresConninfo() + " dbname=postgres");
+      admin << "CREATE DATABASE " << database_name_;
+      url_ = absl::StrCat("postgresql:", PostgresConninfo(), " dbname=", database_name_);
+    }
+    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open({.url = url_, .pool_size = 4});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+  }
+
+  void TearDown() override {
+    db_.reset();
+    if (!database_name_.empty()) {
+      soci::session admin(soci::postgresql, PostgresConninfo() + " dbname=postgres");
+      admin << "DROP DATABASE IF EXISTS " << database_name_;
+    }
+  }
+
+  int64_t Count(const std::string& table) {
+    int64_t count = -1;
+    EXPECT_TRUE(db_->WithSession([&](soci::session& sql) {
+                     long long n = 0;
+                     sql << "SELECT COUNT(*) FROM " << table, soci::into(n);
+                     count = n;
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return count;
+  }
+
+  TempDir dir_;
+  std::string url_;
+  std::string database_name_;
+  std::unique_ptr<Database> db_;
+  FakeClock clock_;
+};
+
+TEST_P(DatabaseContractTest, OpensAndAnswers) {
+  EXPECT_TRUE(db_->Ping().ok());
+  EXPECT_STREQ(db_->backend_name(), GetParam() == Backend::kSqlite ? "sqlite3" : "postgresql");
+}
+
+TEST_P(DatabaseContractTest, MigrationsApplyOnceAndRecordTheirVersion) {
+  EXPECT_EQ(*SchemaVersion(*db_), 0);
+  ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
+  const int64_t newest = ControllerMigrations().back().version;
+  EXPECT_EQ(*SchemaVersion(*db_), newest);
+  ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
+  EXPECT_EQ(Count("schema_migrations"), static_cast<int64_t>(ControllerMigrations().size()));
+  EXPECT_EQ(Count("settings"), 0);
+}
+
+TEST_P(DatabaseContractTest, AFailingMigrationLeavesNothingBehind) {
+  std::vector<Migration> migrations = {
+      {1, "good", {"CREATE TABLE a (id BIGINT PRIMARY KEY)"}},
+      {2, "bad", {"CREATE TABLE b (id BIGINT PRIMARY KEY)", "THIS IS NOT SQL"}},
+  };
+  EXPECT_FALSE(ApplyMigrations(*db_, migrations, clock_).ok());
+  EXPECT_EQ(*SchemaVersion(*db_), 1);
+  // Table b was rolled back with its migration; a corrected migration 2 applies cleanly.
+  migrations[1].statements = {"CREATE TABLE b (id BIGINT PRIMARY KEY)"};
+  EXPECT_TRUE(ApplyMigrations(*db_, migrations, clock_).ok());
+  EXPECT_EQ(*SchemaVersion(*db_), 2);
+}
+
+TEST_P(DatabaseContractTest, ANewerSchemaIsRefused) {
+  ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
+  std::vector<Migration> older = {ControllerMigrations().front()};
+  ASSERT_TRUE(db_->WithSession([](soci::session& sql) {
+                   sql << "INSERT INTO schema_migrations VALUES (999, 'future', 0)";
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  absl::Status status = ApplyMigrations(*db_, older, clock_);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("newer than this controller knows"));
+}
+
+TEST_P(DatabaseContractTest, TransactionsCommitOrRollBack) {
+  ASSERT_TRUE(db_->WithSession([](soci::session& sql) {
+                   sql << "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT NOT NULL)";
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_TRUE(db_->Transact([](soci::session& sql) {
+                   long long id = 1;
+                   std::string name = "kept";
+                   sql << "INSERT INTO t (id, name) VALUES (:id, :name)", soci::use(id),
+                       soci::use(name);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  absl::Status refused = db_->Transact([](soci::session& sql) {
+    sql << "INSERT INTO t (id, name) VALUES (2, 'dropped')";
+    return absl::AbortedError("changed my mind");
+  });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kAborted);
+  absl::Status thrown = db_->Transact([](soci::session& sql) {
+    sql << "INSERT INTO t (id, name) VALUES (3, 'dropped')";
+    sql << "INSERT INTO t (id, name) VALUES (1, 'duplicate key')";
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(thrown.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(Count("t"), 1);
+}
+
+TEST_P(DatabaseContractTest, ValuesAreBoundNotSpliced) {
+  ASSERT_TRUE(db_->WithSession([](soci::session& sql) {
+                   sql << "CREATE TABLE t (name TEXT NOT NULL)";
+                   std::string hostile = "x'); DROP TABLE t; --";
+                   sql << "INSERT INTO t (name) VALUES (:n)", soci::use(hostile);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_EQ(Count("t"), 1);
+}
+
+TEST_P(DatabaseContractTest, ConcurrentWritersAllLand) {
+  ASSERT_TRUE(db_->WithSession([](soci::session& sql) {
+                   sql << "CREATE TABLE w (id BIGINT PRIMARY KEY)";
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        absl::Status status = db_->Transact([&](soci::session& sql) {
+          long long id = t * 1000 + i;
+          sql << "INSERT INTO w (id) VALUES (:id)", soci::use(id);
+          return absl::OkStatus();
+        });
+        if (!status.ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Count("w"), 200);
+}
+
+TEST_P(DatabaseContractTest, ForeignKeysAreEnforcedOnEverySession) {
+  ASSERT_TRUE(db_->WithSession([](soci::session& sql) {
+                   sql << "CREATE TABLE parent (id BIGINT PRIMARY KEY)";
+                   sql << "CREATE TABLE child (id BIGINT PRIMARY KEY, parent_id BIGINT NOT NULL "
+                          "REFERENCES parent(id))";
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  // Hold several sessions at once so that every pooled connection is exercised.
+  std::vector<std::thread> threads;
+  std::atomic<int> rejected{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      absl::Status status = db_->WithSession([&](soci::session& sql) {
+        long long id = i;
+        sql << "INSERT INTO child (id, parent_id) VALUES (:id, 42)", soci::use(id);
+        return absl::OkStatus();
+      });
+      if (!status.ok()) ++rejected;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(rejected.load(), 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DatabaseContractTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+TEST(DatabaseOpenTest, RejectsUnknownSchemesAndSqliteInMemory) {
+  EXPECT_EQ(Database::Open({.url = "mysql://x"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Database::Open({.url = "sqlite3::memory:"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(DatabaseOpenTest, AnUnreachablePostgresIsUnavailableAndTheUrlIsNotEchoed) {
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(
+      {.url = "postgresql:host=127.0.0.1 port=1 user=u password=hunter2 connect_timeout=2"});
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(db.status().message(), ::testing::Not(HasSubstr("hunter2")));
+}
+
+TEST(DatabaseOpenTest, SqliteSessionsUseWal) {
+  TempDir dir;
+  auto db = Database::Open({.url = "sqlite3:" + dir.Sub("wal.db")});
+  ASSERT_TRUE(db.ok());
+  std::string mode;
+  ASSERT_TRUE((*db)->WithSession([&](soci::session& sql) {
+                   sql << "PRAGMA journal_mode", soci::into(mode);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_EQ(mode, "wal");
+}
+
+}  // namespace
+}  // namespace l4d2::controller

@@ -1,0 +1,99 @@
+#include "tests/testing/net.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
+
+namespace l4d2::testing {
+namespace {
+
+bool Bindable(int type, int port) {
+  int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+int FreeGamePort() {
+  // Ports are drawn from a range of their own so that parallel test binaries rarely collide,
+  // and each candidate is checked for both protocols.
+  static int next = 30000 + static_cast<int>(::getpid() % 5000) * 4;
+  for (int tries = 0; tries < 2000; ++tries) {
+    int port = next;
+    next = next >= 59990 ? 30000 : next + 1;
+    if (Bindable(SOCK_DGRAM, port) && Bindable(SOCK_STREAM, port)) return port;
+  }
+  std::abort();
+}
+
+absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
+                                         const std::string& path, const std::string& body) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("connect to port ", port, " failed"));
+  }
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string request = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
+                                     "\r\nConnection: close\r\nContent-Length: ", body.size(),
+                                     "\r\n\r\n", body);
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  // Read until the body announced by Content-Length is complete: Pistache 0.0.5 keeps the
+  // connection open despite "Connection: close".
+  std::string raw;
+  char buffer[8192];
+  size_t header_end = std::string::npos;
+  size_t wanted = std::string::npos;
+  while (wanted == std::string::npos || raw.size() < wanted) {
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) break;
+    raw.append(buffer, static_cast<size_t>(n));
+    if (header_end == std::string::npos) {
+      header_end = raw.find("\r\n\r\n");
+      if (header_end != std::string::npos) {
+        std::string lower = raw.substr(0, header_end);
+        for (char& c : lower) c = static_cast<char>(tolower(c));
+        size_t at = lower.find("content-length:");
+        size_t length = 0;
+        if (at != std::string::npos &&
+            absl::SimpleAtoi(absl::StripAsciiWhitespace(
+                                 lower.substr(at + 15, lower.find("\r\n", at) - at - 15)),
+                             &length)) {
+          wanted = header_end + 4 + length;
+        }
+      }
+    }
+  }
+  ::close(fd);
+  if (raw.size() < 12 || header_end == std::string::npos) {
+    return absl::InternalError(absl::StrCat("malformed HTTP response: '", raw, "'"));
+  }
+  HttpResponse response;
+  if (!absl::SimpleAtoi(raw.substr(9, 3), &response.status)) {
+    return absl::InternalError("malformed HTTP status line");
+  }
+  response.headers = raw.substr(0, header_end);
+  response.body = raw.substr(header_end + 4);
+  return response;
+}
+
+}  // namespace l4d2::testing
