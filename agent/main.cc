@@ -97,9 +97,10 @@ int Run() {
     absl::StrAppend(&listeners, " tcp '", config->listen_tcp, "' (port ", (*server)->tcp_port(),
                     ")");
   }
-  if (!config->listen_unix.empty()) absl::StrAppend(&listeners, " unix '", config->listen_unix, "'");
-  L4D2_LOG(INFO) << "l4d2-agent " << l4d2::kVersion << " serving root '" << layout.root()
-                 << "' on" << listeners;
+  if (!config->listen_unix.empty())
+    absl::StrAppend(&listeners, " unix '", config->listen_unix, "'");
+  L4D2_LOG(INFO) << "l4d2-agent " << l4d2::kVersion << " serving root '" << layout.root() << "' on"
+                 << listeners;
 
   int signal_number = l4d2::WaitForTerminationSignal();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down (grace "

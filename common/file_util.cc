@@ -56,9 +56,9 @@ std::string DirectoryOf(const std::string& path) {
 }  // namespace
 
 absl::Status ErrnoError(int error_number, absl::string_view action, absl::string_view path) {
-  return absl::Status(absl::ErrnoToStatusCode(error_number),
-                      absl::StrCat("failed to ", action, " '", path, "': ",
-                                   std::strerror(error_number)));
+  return absl::Status(
+      absl::ErrnoToStatusCode(error_number),
+      absl::StrCat("failed to ", action, " '", path, "': ", std::strerror(error_number)));
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
@@ -82,8 +82,7 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max
   return contents;
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
-                                 mode_t mode) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode) {
   // A unique temporary name next to the target; rename(2) is atomic only within a file system.
   std::string temp = absl::StrCat(path, ".tmp.XXXXXX");
   FdCloser fd(::mkostemp(temp.data(), O_CLOEXEC));

@@ -85,12 +85,11 @@ std::string FormatLogLineForTest(LogSeverity severity, absl::string_view file, i
     if (c == '\n' || c == '\r') c = ' ';
   }
   if (journald) {
-    return absl::StrCat("<", SyslogPriority(severity), ">", Basename(file), ":", line, "] ",
-                        flat);
+    return absl::StrCat("<", SyslogPriority(severity), ">", Basename(file), ":", line, "] ", flat);
   }
   return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-                      " ", std::string(1, SeverityLetter(severity)), " ", Basename(file), ":",
-                      line, "] ", flat);
+                      " ", std::string(1, SeverityLetter(severity)), " ", Basename(file), ":", line,
+                      "] ", flat);
 }
 
 namespace internal {

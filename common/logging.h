@@ -62,9 +62,9 @@ struct LogVoidify {
 #define L4D2_LOG_SEVERITY_WARNING ::l4d2::LogSeverity::kWarning
 #define L4D2_LOG_SEVERITY_ERROR ::l4d2::LogSeverity::kError
 
-#define L4D2_LOG(severity)                                                    \
-  (L4D2_LOG_SEVERITY_##severity < ::l4d2::MinLogSeverity())                   \
-      ? (void)0                                                               \
-      : ::l4d2::internal::LogVoidify() &                                      \
+#define L4D2_LOG(severity)                                                                 \
+  (L4D2_LOG_SEVERITY_##severity < ::l4d2::MinLogSeverity())                                \
+      ? (void)0                                                                            \
+      : ::l4d2::internal::LogVoidify() &                                                   \
             ::l4d2::internal::LogMessage(L4D2_LOG_SEVERITY_##severity, __FILE__, __LINE__) \
                 .stream()

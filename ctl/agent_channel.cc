@@ -20,8 +20,7 @@ std::shared_ptr<grpc::Channel> MakeAgentChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  return grpc::CreateCustomChannel(AgentTarget(address), grpc::InsecureChannelCredentials(),
-                                   args);
+  return grpc::CreateCustomChannel(AgentTarget(address), grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace l4d2::ctl

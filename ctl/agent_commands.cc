@@ -38,9 +38,7 @@ std::string ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
-std::string Bytes(uint64_t bytes) {
-  return absl::StrCat(bytes / (1024 * 1024), " MiB");
-}
+std::string Bytes(uint64_t bytes) { return absl::StrCat(bytes / (1024 * 1024), " MiB"); }
 
 }  // namespace
 
@@ -65,10 +63,8 @@ int RunHostCommand(const CommandContext& context) {
       << "disk:            " << Bytes(info.disk_free_bytes()) << " free of "
       << Bytes(info.disk_total_bytes()) << " (" << info.root() << ")\n"
       << "installed build: "
-      << (info.installed_build_id().empty() ? "(not installed)" : info.installed_build_id())
-      << "\n"
-      << "ports:           " << info.port_range().first() << "-" << info.port_range().last()
-      << "\n"
+      << (info.installed_build_id().empty() ? "(not installed)" : info.installed_build_id()) << "\n"
+      << "ports:           " << info.port_range().first() << "-" << info.port_range().last() << "\n"
       << "instances:       " << info.instance_count() << " (" << info.running_instance_count()
       << " running)\n"
       << "load (1m):       " << info.load_average_1m() << "\n";
@@ -80,8 +76,7 @@ int RunHealthCommand(const CommandContext& context) {
   grpc::ClientContext client;
   SetDeadline(context, &client);
   grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status =
-      stub->Check(&client, grpc::health::v1::HealthCheckRequest(), &response);
+  grpc::Status status = stub->Check(&client, grpc::health::v1::HealthCheckRequest(), &response);
   if (!status.ok()) return ReportRpcError(context, status);
   if (context.json) {
     *context.out << ToJson(response);
@@ -90,7 +85,7 @@ int RunHealthCommand(const CommandContext& context) {
                  << "\n";
   }
   return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk
-                                                                              : kExitFailed;
+                                                                             : kExitFailed;
 }
 
 int RunAgentCommand(const CommandContext& context, const std::vector<std::string>& args) {

@@ -97,10 +97,10 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
           absl::StrCat("listen.tcp: expected host:port, got '", config.listen_tcp, "'"));
     }
     if (!IsLoopback(host) && !config.allow_remote_plaintext) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "listen.tcp: '", config.listen_tcp,
-          "' is not a loopback address; plaintext gRPC beyond this host needs "
-          "listen.allow_remote_plaintext: true"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen.tcp: '", config.listen_tcp,
+                       "' is not a loopback address; plaintext gRPC beyond this host needs "
+                       "listen.allow_remote_plaintext: true"));
     }
   }
   if (!config.listen_unix.empty() && config.listen_unix.front() != '/') {

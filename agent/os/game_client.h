@@ -27,8 +27,7 @@ class GameClient {
  public:
   virtual ~GameClient() = default;
 
-  virtual absl::StatusOr<A2sInfo> QueryInfo(const GameAddress& address,
-                                            absl::Duration timeout) = 0;
+  virtual absl::StatusOr<A2sInfo> QueryInfo(const GameAddress& address, absl::Duration timeout) = 0;
   virtual absl::StatusOr<std::vector<A2sPlayer>> QueryPlayers(const GameAddress& address,
                                                               absl::Duration timeout) = 0;
   // Connects, authenticates with `password` and runs one command line; returns its output.

@@ -80,14 +80,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat(
-        "failed to start the gRPC server on '", options.tcp_address, "' / '", options.unix_path,
-        "' (address in use or not permitted?)"));
+    return absl::UnavailableError(absl::StrCat("failed to start the gRPC server on '",
+                                               options.tcp_address, "' / '", options.unix_path,
+                                               "' (address in use or not permitted?)"));
   }
   if (!options.tcp_address.empty() && server->tcp_port_ == 0) {
     server->server_->Shutdown();
-    return absl::UnavailableError(
-        absl::StrCat("failed to listen on '", options.tcp_address, "'"));
+    return absl::UnavailableError(absl::StrCat("failed to listen on '", options.tcp_address, "'"));
   }
   if (!options.unix_path.empty()) {
     server->unix_path_ = options.unix_path;

@@ -30,7 +30,7 @@ class HttpServer {
  public:
   // `db` must outlive the server. UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
-                                                          Database& db);
+                                                           Database& db);
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   ~HttpServer();

@@ -85,8 +85,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     } catch (const std::exception& e) {
       // Never echo the URL: a PostgreSQL URL may hold a password.
       return absl::UnavailableError(
-          absl::StrCat("database: cannot open the ", db->backend_name(), " database: ",
-                       e.what()));
+          absl::StrCat("database: cannot open the ", db->backend_name(), " database: ", e.what()));
     }
   }
   return db;

@@ -80,9 +80,9 @@ absl::Status ApplyMigrations(Database& db, absl::Span<const Migration> migration
   // A database newer than this binary fails even when it has nothing left to apply.
   L4D2_ASSIGN_OR_RETURN(int64_t version, SchemaVersion(db));
   if (version > newest_known) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database schema version ", version, " is newer than this controller knows (",
-        newest_known, "); upgrade the controller"));
+    return absl::FailedPreconditionError(absl::StrCat("database schema version ", version,
+                                                      " is newer than this controller knows (",
+                                                      newest_known, "); upgrade the controller"));
   }
   return absl::OkStatus();
 }

@@ -35,9 +35,9 @@ std::string Ctl(const std::vector<std::string>& args, int* code) {
 class AgentBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
-        {.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp", "127.0.0.1:0",
-                  "--listen_unix", socket_}});
+    absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
+        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
+                                      "127.0.0.1:0", "--listen_unix", socket_}});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);
     ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
@@ -91,8 +91,8 @@ TEST(AgentBinaryConfigTest, BadConfigurationExitsWithACleanMessage) {
   EXPECT_THAT(*output, HasSubstr("not a loopback address"));
 
   std::ofstream(dir.Sub("agent.yaml")) << "root: " << dir.path() << "\nlisten: {tpc: x}\n";
-  output = RunToCompletion({.argv = {L4D2_AGENT_BINARY, "--config", dir.Sub("agent.yaml")}},
-                           &status);
+  output =
+      RunToCompletion({.argv = {L4D2_AGENT_BINARY, "--config", dir.Sub("agent.yaml")}}, &status);
   EXPECT_EQ(ExitCode(status), 2);
   EXPECT_THAT(*output, HasSubstr("listen.tpc: unknown key"));
 }
@@ -108,9 +108,9 @@ TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
   EXPECT_THAT(*migrated, HasSubstr("sqlite3 database at schema version 1"));
 
   int port = FreeGamePort();
-  absl::StatusOr<std::unique_ptr<ChildProcess>> controller = ChildProcess::Start(
-      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--listen_http",
-                "127.0.0.1:" + std::to_string(port)}});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> controller =
+      ChildProcess::Start({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--listen_http",
+                                    "127.0.0.1:" + std::to_string(port)}});
   ASSERT_TRUE(controller.ok());
   ASSERT_TRUE((*controller)->WaitForOutput("serving HTTP")) << (*controller)->Output();
   absl::StatusOr<HttpResponse> health = HttpRequest(port, "GET", "/healthz");

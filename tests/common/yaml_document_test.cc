@@ -41,8 +41,8 @@ TEST(ParseYamlDocumentTest, RejectsTheBillionLaughsQuickly) {
   for (char c = 'b'; c <= 'j'; ++c) {
     std::string previous(1, static_cast<char>(c - 1));
     absl::StrAppend(&bomb, std::string(1, c), ": &", std::string(1, c), " [*", previous, ",*",
-                    previous, ",*", previous, ",*", previous, ",*", previous, ",*", previous,
-                    ",*", previous, ",*", previous, "]\n");
+                    previous, ",*", previous, ",*", previous, ",*", previous, ",*", previous, ",*",
+                    previous, ",*", previous, "]\n");
   }
   absl::Time start = absl::Now();
   absl::Status status = ParseError(bomb);

@@ -64,8 +64,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildOpt
                            POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
   std::unique_ptr<ChildProcess> child(new ChildProcess());
-  int error = ::posix_spawn(&child->pid_, argv[0], &actions, &attributes, argv.data(),
-                            envp.data());
+  int error = ::posix_spawn(&child->pid_, argv[0], &actions, &attributes, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   ::close(pipe_fds[1]);

@@ -7,10 +7,10 @@
 
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 
 namespace l4d2::testing {
 namespace {
@@ -53,9 +53,9 @@ absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
   }
   timeval timeout{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  std::string request = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
-                                     "\r\nConnection: close\r\nContent-Length: ", body.size(),
-                                     "\r\n\r\n", body);
+  std::string request =
+      absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
+                   "\r\nConnection: close\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   // Read until the body announced by Content-Length is complete: Pistache 0.0.5 keeps the
   // connection open despite "Connection: close".
@@ -75,9 +75,9 @@ absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
         size_t at = lower.find("content-length:");
         size_t length = 0;
         if (at != std::string::npos &&
-            absl::SimpleAtoi(absl::StripAsciiWhitespace(
-                                 lower.substr(at + 15, lower.find("\r\n", at) - at - 15)),
-                             &length)) {
+            absl::SimpleAtoi(
+                absl::StripAsciiWhitespace(lower.substr(at + 15, lower.find("\r\n", at) - at - 15)),
+                &length)) {
           wanted = header_end + 4 + length;
         }
       }

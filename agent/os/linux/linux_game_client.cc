@@ -122,13 +122,13 @@ absl::StatusOr<A2sReply> A2sQuery(const GameAddress& address, absl::Duration tim
     if (reply.kind != A2sReply::Kind::kChallenge) {
       A2sReply::Kind wanted = players ? A2sReply::Kind::kPlayers : A2sReply::Kind::kInfo;
       if (reply.kind != wanted) {
-        return absl::InternalError(absl::StrCat("a2s: '", Describe(address),
-                                                "' answered with the wrong reply type"));
+        return absl::InternalError(
+            absl::StrCat("a2s: '", Describe(address), "' answered with the wrong reply type"));
       }
       return reply;
     }
-    request = players ? BuildA2sPlayerRequest(reply.challenge)
-                      : BuildA2sInfoRequest(reply.challenge);
+    request =
+        players ? BuildA2sPlayerRequest(reply.challenge) : BuildA2sInfoRequest(reply.challenge);
   }
   return absl::UnavailableError(
       absl::StrCat("a2s: '", Describe(address), "' kept answering with challenges"));
@@ -169,8 +169,8 @@ class RconConnection {
           L4D2_RETURN_IF_ERROR(WaitFor(fd_, POLLOUT, deadline_, address_, "rcon send"));
           continue;
         }
-        return absl::UnavailableError(absl::StrCat("rcon: send to '", Describe(address_),
-                                                   "': ", std::strerror(errno)));
+        return absl::UnavailableError(
+            absl::StrCat("rcon: send to '", Describe(address_), "': ", std::strerror(errno)));
       }
       rest.remove_prefix(static_cast<size_t>(n));
     }
@@ -191,8 +191,8 @@ class RconConnection {
       }
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) continue;
-        return absl::UnavailableError(absl::StrCat("rcon: receive from '", Describe(address_),
-                                                   "': ", std::strerror(errno)));
+        return absl::UnavailableError(
+            absl::StrCat("rcon: receive from '", Describe(address_), "': ", std::strerror(errno)));
       }
       decoder_.Append(absl::string_view(buffer, static_cast<size_t>(n)));
     }
@@ -200,8 +200,8 @@ class RconConnection {
 
  private:
   absl::Status ConnectError(int error) {
-    return absl::UnavailableError(absl::StrCat("rcon: connect to '", Describe(address_),
-                                               "': ", std::strerror(error)));
+    return absl::UnavailableError(
+        absl::StrCat("rcon: connect to '", Describe(address_), "': ", std::strerror(error)));
   }
 
   GameAddress address_;

@@ -19,8 +19,7 @@ absl::StatusOr<std::string> LinuxHostProbe::Hostname() {
 }
 
 absl::StatusOr<std::string> LinuxHostProbe::BootId() {
-  L4D2_ASSIGN_OR_RETURN(std::string id,
-                        ReadFileToString("/proc/sys/kernel/random/boot_id", 4096));
+  L4D2_ASSIGN_OR_RETURN(std::string id, ReadFileToString("/proc/sys/kernel/random/boot_id", 4096));
   return std::string(absl::StripAsciiWhitespace(id));
 }
 

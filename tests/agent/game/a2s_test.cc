@@ -14,9 +14,9 @@ std::string Bytes(std::initializer_list<int> values) {
 }
 
 TEST(A2sTest, BuildsRequestsAsTheProtocolDefines) {
-  EXPECT_EQ(BuildA2sInfoRequest(std::nullopt),
-            Bytes({0xFF, 0xFF, 0xFF, 0xFF, 0x54}) + std::string("Source Engine Query", 19) +
-                Bytes({0}));
+  EXPECT_EQ(
+      BuildA2sInfoRequest(std::nullopt),
+      Bytes({0xFF, 0xFF, 0xFF, 0xFF, 0x54}) + std::string("Source Engine Query", 19) + Bytes({0}));
   EXPECT_EQ(BuildA2sInfoRequest(0x4A0C2E6Bu).substr(25), Bytes({0x6B, 0x2E, 0x0C, 0x4A}));
   EXPECT_EQ(BuildA2sPlayerRequest(kA2sNoChallenge),
             Bytes({0xFF, 0xFF, 0xFF, 0xFF, 0x55, 0xFF, 0xFF, 0xFF, 0xFF}));
@@ -78,8 +78,8 @@ TEST(A2sTest, ParsesExtraDataFlags) {
 TEST(A2sTest, ParsesPlayers) {
   std::string packet = Bytes({0xFF, 0xFF, 0xFF, 0xFF, 0x44, 2});
   packet += Bytes({0}) + "Alice" + '\0' + Bytes({10, 0, 0, 0}) + Bytes({0x00, 0x00, 0x20, 0x41});
-  packet += Bytes({0}) + "Bob" + '\0' + Bytes({0xFF, 0xFF, 0xFF, 0xFF}) +
-            Bytes({0x00, 0x00, 0x80, 0x3F});
+  packet +=
+      Bytes({0}) + "Bob" + '\0' + Bytes({0xFF, 0xFF, 0xFF, 0xFF}) + Bytes({0x00, 0x00, 0x80, 0x3F});
   absl::StatusOr<A2sReply> reply = ParseA2sReply(packet);
   ASSERT_TRUE(reply.ok()) << reply.status();
   ASSERT_EQ(reply->players.size(), 2u);

@@ -66,9 +66,9 @@ TEST(HostLayoutTest, CreatesTheTreeAndRefusesAFileInTheWay) {
   HostLayout layout(dir.path() + "/root/");
   EXPECT_EQ(layout.root(), dir.path() + "/root");
   ASSERT_TRUE(layout.CreateDirectories().ok());
-  for (const std::string& path : {layout.installation_dir(), layout.overlays_dir(),
-                                  layout.instances_dir(), layout.runtime_dir(),
-                                  layout.agent_dir(), layout.tmp_dir()}) {
+  for (const std::string& path :
+       {layout.installation_dir(), layout.overlays_dir(), layout.instances_dir(),
+        layout.runtime_dir(), layout.agent_dir(), layout.tmp_dir()}) {
     EXPECT_TRUE(std::filesystem::is_directory(path)) << path;
   }
   EXPECT_TRUE(layout.CreateDirectories().ok());  // Idempotent.

@@ -22,8 +22,7 @@ TEST(ProcParsersTest, ParsesMeminfo) {
 }
 
 TEST(ProcParsersTest, MeminfoWithoutAvailableIsInvalid) {
-  EXPECT_EQ(ParseMeminfo("MemTotal: 10 kB\n").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseMeminfo("MemTotal: 10 kB\n").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ProcParsersTest, ParsesLoadavg) {

@@ -141,9 +141,8 @@ TEST_F(GrpcServerTest, HostInfoErrorsKeepTheirCanonicalCode) {
 TEST_F(GrpcServerTest, CtlHostAndHealthCommands) {
   std::ostringstream out;
   std::ostringstream err;
-  ctl::CommandContext context{.channel = ctl::MakeAgentChannel(socket_path_),
-                              .out = &out,
-                              .err = &err};
+  ctl::CommandContext context{
+      .channel = ctl::MakeAgentChannel(socket_path_), .out = &out, .err = &err};
   EXPECT_EQ(ctl::RunAgentCommand(context, {"host"}), 0) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("hostname:        test-host"));
   EXPECT_THAT(out.str(), HasSubstr("ports:           27015-27020"));
@@ -175,8 +174,8 @@ TEST(GrpcServerStartTest, ATakenPortIsUnavailable) {
   absl::StatusOr<std::unique_ptr<GrpcServer>> first =
       GrpcServer::Start({.tcp_address = "127.0.0.1:0"}, {});
   ASSERT_TRUE(first.ok());
-  absl::StatusOr<std::unique_ptr<GrpcServer>> second = GrpcServer::Start(
-      {.tcp_address = "127.0.0.1:" + std::to_string((*first)->tcp_port())}, {});
+  absl::StatusOr<std::unique_ptr<GrpcServer>> second =
+      GrpcServer::Start({.tcp_address = "127.0.0.1:" + std::to_string((*first)->tcp_port())}, {});
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
 }
 

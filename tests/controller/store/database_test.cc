@@ -234,10 +234,11 @@ TEST(DatabaseOpenTest, SqliteSessionsUseWal) {
   auto db = Database::Open({.url = "sqlite3:" + dir.Sub("wal.db")});
   ASSERT_TRUE(db.ok());
   std::string mode;
-  ASSERT_TRUE((*db)->WithSession([&](soci::session& sql) {
-                   sql << "PRAGMA journal_mode", soci::into(mode);
-                   return absl::OkStatus();
-                 })
+  ASSERT_TRUE((*db)
+                  ->WithSession([&](soci::session& sql) {
+                    sql << "PRAGMA journal_mode", soci::into(mode);
+                    return absl::OkStatus();
+                  })
                   .ok());
   EXPECT_EQ(mode, "wal");
 }

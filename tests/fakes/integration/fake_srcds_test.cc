@@ -64,10 +64,11 @@ class FakeSrcdsTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> Start(std::map<std::string, std::string> env = {},
                                       std::vector<std::string> extra = {}) {
     port_ = FreeGamePort();
-    std::vector<std::string> argv = {*install_ + "/srcds_run", "-game", "left4dead2", "-port",
-                                     std::to_string(port_), "+ip", "127.0.0.1", "+map",
-                                     "c2m1_highway", "-maxplayers", "6", "-norestart",
-                                     "-strictportbind"};
+    std::vector<std::string> argv = {
+        *install_ + "/srcds_run", "-game",       "left4dead2", "-port",
+        std::to_string(port_),    "+ip",         "127.0.0.1",  "+map",
+        "c2m1_highway",           "-maxplayers", "6",          "-norestart",
+        "-strictportbind"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     absl::StatusOr<std::unique_ptr<ChildProcess>> child =
         ChildProcess::Start({.argv = argv, .env = env, .cwd = *install_});
@@ -117,7 +118,8 @@ TEST_F(FakeSrcdsTest, InfoRequestWithoutTheChallengeGetsOnlyAChallenge) {
   absl::StatusOr<agent::A2sReply> first = exchange(agent::BuildA2sInfoRequest(std::nullopt));
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->kind, agent::A2sReply::Kind::kChallenge);
-  absl::StatusOr<agent::A2sReply> wrong = exchange(agent::BuildA2sInfoRequest(first->challenge ^ 1));
+  absl::StatusOr<agent::A2sReply> wrong =
+      exchange(agent::BuildA2sInfoRequest(first->challenge ^ 1));
   ASSERT_TRUE(wrong.ok());
   EXPECT_EQ(wrong->kind, agent::A2sReply::Kind::kChallenge);
   absl::StatusOr<agent::A2sReply> info = exchange(agent::BuildA2sInfoRequest(first->challenge));

@@ -104,15 +104,14 @@ TEST_F(FakeSteamcmdTest, PlatformWorkaroundInstallsABuildWithProgress) {
 
 TEST_F(FakeSteamcmdTest, AppInfoPrintShowsTheNewestPublicBuild) {
   int code = 0;
-  std::string output = Run({"+login", "anonymous", "+app_info_update", "1", "+app_info_print",
-                            "222860", "+quit"},
-                           &code, {{"FAKE_STEAMCMD_PUBLIC_BUILDID", "9000042"}});
+  std::string output =
+      Run({"+login", "anonymous", "+app_info_update", "1", "+app_info_print", "222860", "+quit"},
+          &code, {{"FAKE_STEAMCMD_PUBLIC_BUILDID", "9000042"}});
   ASSERT_EQ(code, 0);
   size_t start = output.find("\"222860\"");
   size_t end = output.find("Unloading Steam API");
   ASSERT_NE(start, std::string::npos);
-  absl::StatusOr<agent::KeyValues> info =
-      agent::ParseKeyValues(output.substr(start, end - start));
+  absl::StatusOr<agent::KeyValues> info = agent::ParseKeyValues(output.substr(start, end - start));
   ASSERT_TRUE(info.ok()) << info.status();
   const agent::KeyValues* build =
       info->FindPath({"222860", "depots", "branches", "public", "buildid"});
@@ -123,15 +122,15 @@ TEST_F(FakeSteamcmdTest, AppInfoPrintShowsTheNewestPublicBuild) {
 TEST_F(FakeSteamcmdTest, PublishingANewerBuildUpdatesTheInstall) {
   Install();
   int code = 0;
-  std::string again = Run({"+force_install_dir", install_, "+login", "anonymous", "+app_update",
-                           "222860", "+quit"},
-                          &code);
+  std::string again =
+      Run({"+force_install_dir", install_, "+login", "anonymous", "+app_update", "222860", "+quit"},
+          &code);
   EXPECT_THAT(again, HasSubstr("already up to date"));
   std::filesystem::create_directories(dir_.Sub("state"));
   std::ofstream(dir_.Sub("state/public_buildid")) << "9000002\n";
-  std::string update = Run({"+force_install_dir", install_, "+login", "anonymous",
-                            "+app_update", "222860", "+quit"},
-                           &code);
+  std::string update =
+      Run({"+force_install_dir", install_, "+login", "anonymous", "+app_update", "222860", "+quit"},
+          &code);
   EXPECT_EQ(code, 0);
   EXPECT_THAT(update, HasSubstr("fully installed"));
   EXPECT_EQ(*agent::ParseAppManifestBuildId(*ReadFileToString(Manifest())), "9000002");
@@ -140,10 +139,9 @@ TEST_F(FakeSteamcmdTest, PublishingANewerBuildUpdatesTheInstall) {
 TEST_F(FakeSteamcmdTest, FailSwitchFailsWithSteamcmdsOwnText) {
   Install();
   int code = 0;
-  std::string output =
-      Run({"+force_install_dir", install_, "+login", "anonymous", "+app_update", "222860",
-           "validate", "+quit"},
-          &code, {{"FAKE_STEAMCMD_FAIL", "Disk write failure"}});
+  std::string output = Run({"+force_install_dir", install_, "+login", "anonymous", "+app_update",
+                            "222860", "validate", "+quit"},
+                           &code, {{"FAKE_STEAMCMD_FAIL", "Disk write failure"}});
   EXPECT_EQ(code, 8);
   EXPECT_THAT(output, HasSubstr("ERROR! Failed to install app '222860' (Disk write failure)"));
   EXPECT_THAT(output, Not(HasSubstr("Success!")));
@@ -151,9 +149,10 @@ TEST_F(FakeSteamcmdTest, FailSwitchFailsWithSteamcmdsOwnText) {
 
 TEST_F(FakeSteamcmdTest, TruncateSwitchEndsWithoutSuccessOrManifest) {
   int code = 0;
-  std::string output = Run({"+force_install_dir", install_, "+login", "anonymous",
-                "+@sSteamCmdForcePlatformType", "windows", "+app_update", "222860", "+quit"},
-               &code, {{"FAKE_STEAMCMD_TRUNCATE", "1"}});
+  std::string output =
+      Run({"+force_install_dir", install_, "+login", "anonymous", "+@sSteamCmdForcePlatformType",
+           "windows", "+app_update", "222860", "+quit"},
+          &code, {{"FAKE_STEAMCMD_TRUNCATE", "1"}});
   EXPECT_EQ(code, 0);
   EXPECT_THAT(output, Not(HasSubstr("Success!")));
   EXPECT_FALSE(std::filesystem::exists(Manifest()));

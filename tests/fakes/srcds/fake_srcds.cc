@@ -287,14 +287,14 @@ void FakeSrcds::PrintStatus() {
   Print("");
   Print("# userid name uniqueid connected ping loss state rate adr");
   for (const Player& player : players_) {
-    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - player.joined)
-                       .count();
+    auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - player.joined).count();
     char connected[16];
     std::snprintf(connected, sizeof(connected), "%02lld:%02lld",
                   static_cast<long long>(seconds / 60), static_cast<long long>(seconds % 60));
-    Print("# " + std::to_string(player.userid) + " 1 \"" + player.name + "\" STEAM_1:0:" +
-          std::to_string(1000 + player.userid) + " " + connected + " 45 0 active 30000 " +
-          "127.0.0.1:27005");
+    Print("# " + std::to_string(player.userid) + " 1 \"" + player.name +
+          "\" STEAM_1:0:" + std::to_string(1000 + player.userid) + " " + connected +
+          " 45 0 active 30000 " + "127.0.0.1:27005");
   }
   Print("#end");
 }
@@ -303,8 +303,8 @@ void FakeSrcds::AddPlayer(const std::string& name) {
   int userid = next_userid_++;
   players_.push_back(Player{name, userid, 0, Clock::now()});
   Print("Client \"" + name + "\" connected (127.0.0.1:27005).");
-  Print("\"" + name + "<" + std::to_string(userid) + "><STEAM_1:0:" +
-        std::to_string(1000 + userid) + "><>\" entered the game");
+  Print("\"" + name + "<" + std::to_string(userid) +
+        "><STEAM_1:0:" + std::to_string(1000 + userid) + "><>\" entered the game");
 }
 
 void FakeSrcds::Flood(int lines) {
@@ -436,8 +436,8 @@ void FakeSrcds::HandleUdp() {
   while (true) {
     sockaddr_in from{};
     socklen_t length = sizeof(from);
-    ssize_t n = recvfrom(udp_fd_, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&from),
-                         &length);
+    ssize_t n =
+        recvfrom(udp_fd_, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&from), &length);
     if (n < 0) return;
     if (online_) HandleA2s(std::string(buffer, static_cast<size_t>(n)), from);
   }
@@ -449,8 +449,8 @@ void FakeSrcds::AcceptRcon() {
   while (true) {
     sockaddr_in from{};
     socklen_t length = sizeof(from);
-    int fd = accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&from), &length,
-                     SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd =
+        accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&from), &length, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
     char ip[INET_ADDRSTRLEN] = {};
     inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
@@ -601,8 +601,10 @@ int FakeSrcds::Run() {
       int until_crash = static_cast<int>(std::max<int64_t>(0, crash_ms - elapsed));
       timeout = timeout < 0 ? until_crash : std::min(timeout, until_crash);
     }
-    std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}, {udp_fd_, POLLIN, 0},
-                            {tcp_fd_, POLLIN, 0}, {stdin_open_ ? 0 : -1, POLLIN, 0}};
+    std::vector<pollfd> fds{{signal_fd_, POLLIN, 0},
+                            {udp_fd_, POLLIN, 0},
+                            {tcp_fd_, POLLIN, 0},
+                            {stdin_open_ ? 0 : -1, POLLIN, 0}};
     for (const auto& client : rcon_clients_) fds.push_back({client->fd, POLLIN, 0});
     if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return 1;
 

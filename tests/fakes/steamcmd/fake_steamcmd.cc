@@ -77,8 +77,8 @@ void WriteFile(const fs::path& path, const std::string& content, fs::perms perms
 
 const fs::perms kExec = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                         fs::perms::others_read | fs::perms::others_exec;
-const fs::perms kData = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                        fs::perms::others_read;
+const fs::perms kData =
+    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read;
 
 std::string FakeSrcdsBinary() {
   if (const char* path = std::getenv("FAKE_SRCDS_BINARY"); path != nullptr && *path != '\0') {
@@ -206,8 +206,8 @@ class FakeSteamcmd {
     Say("AppID : 222860, change number : 25110000/0, last change : Sat Nov 21 12:00:00 2026");
     Say("\"222860\"\n{\n\t\"common\"\n\t{\n\t\t\"name\"\t\t\"Left 4 Dead 2 Dedicated Server\""
         "\n\t\t\"type\"\t\t\"Tool\"\n\t}\n\t\"depots\"\n\t{\n\t\t\"branches\"\n\t\t{\n\t\t\t"
-        "\"public\"\n\t\t\t{\n\t\t\t\t\"buildid\"\t\t\"" + PublicBuild() +
-        "\"\n\t\t\t\t\"timeupdated\"\t\t\"1763726400\"\n\t\t\t}\n\t\t}\n\t}\n}");
+        "\"public\"\n\t\t\t{\n\t\t\t\t\"buildid\"\t\t\"" +
+        PublicBuild() + "\"\n\t\t\t\t\"timeupdated\"\t\t\"1763726400\"\n\t\t\t}\n\t\t}\n\t}\n}");
     return true;
   }
 
@@ -225,8 +225,8 @@ class FakeSteamcmd {
   }
 
   std::string InstalledBuild() const {
-    std::ifstream in(fs::path(install_dir_) / "steamapps" / ("appmanifest_" + std::string(kAppId) +
-                                                             ".acf"));
+    std::ifstream in(fs::path(install_dir_) / "steamapps" /
+                     ("appmanifest_" + std::string(kAppId) + ".acf"));
     std::string line;
     while (std::getline(in, line)) {
       size_t key = line.find("\"buildid\"");
@@ -248,7 +248,8 @@ class FakeSteamcmd {
     }
     bool validate = false;
     for (const std::string& word : command) validate |= word == "validate";
-    if (install_dir_.empty()) return Fail("ERROR! Failed to install app '222860' (Disk write failure)");
+    if (install_dir_.empty())
+      return Fail("ERROR! Failed to install app '222860' (Disk write failure)");
     const std::string installed = InstalledBuild();
     const bool windows = platform_ == "windows";
     if (user_ == "anonymous" && !windows && installed.empty()) {
@@ -306,8 +307,8 @@ class FakeSteamcmd {
               "\"GameInfo\"\n{\n\tgame\t\"Left 4 Dead 2\"\n\ttype\tmultiplayer_only\n}\n", kData);
     WriteFile(root / "left4dead2" / "cfg" / "valve.rc", "exec default.cfg\n", kData);
     WriteFile(root / "left4dead2" / "steam.inf", "PatchVersion=2.2.4.2\nAppID=222860\n", kData);
-    for (const char* map : {"c1m1_hotel", "c1m2_streets", "c2m1_highway", "c5m1_waterfront",
-                            "c8m1_apartment"}) {
+    for (const char* map :
+         {"c1m1_hotel", "c1m2_streets", "c2m1_highway", "c5m1_waterfront", "c8m1_apartment"}) {
       WriteFile(root / "left4dead2" / "maps" / (std::string(map) + ".bsp"),
                 std::string("VBSP fake map ") + map + "\n", kData);
     }
@@ -336,8 +337,8 @@ class FakeSteamcmd {
         << "\t\"SizeOnDisk\"\t\t\"" << size << "\"\n"
         << "\t\"buildid\"\t\t\"" << build << "\"\n"
         << "\t\"LastOwner\"\t\t\"0\"\n"
-        << "\t\"InstalledDepots\"\n\t{\n\t\t\"222861\"\n\t\t{\n\t\t\t\"manifest\"\t\t\""
-        << build << "000\"\n\t\t\t\"size\"\t\t\"" << size << "\"\n\t\t}\n\t}\n"
+        << "\t\"InstalledDepots\"\n\t{\n\t\t\"222861\"\n\t\t{\n\t\t\t\"manifest\"\t\t\"" << build
+        << "000\"\n\t\t\t\"size\"\t\t\"" << size << "\"\n\t\t}\n\t}\n"
         << "\t\"UserConfig\"\n\t{\n\t}\n}\n";
     WriteFile(root / "steamapps" / "appmanifest_222860.acf", acf.str(), kData);
   }
