@@ -1,0 +1,85 @@
+#include "agent/os/linux/systemctl_service_manager.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+
+namespace l4d2::agent {
+namespace {
+
+// Unit names and patterns reach argv: no option-looking or unusual names.
+absl::Status ValidateUnitArgument(const std::string& unit) {
+  bool ok = !unit.empty() && unit.size() <= 256 && unit[0] != '-';
+  for (char c : unit) {
+    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '.' ||
+                c == '_' || c == '-' || c == '*' || c == ':');
+  }
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid unit name '", unit, "'"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+SystemctlServiceManager::SystemctlServiceManager(ProcessRunner& runner, SystemctlOptions options)
+    : runner_(runner), options_(std::move(options)) {}
+
+absl::StatusOr<std::string> SystemctlServiceManager::Run(const std::vector<std::string>& args) {
+  ProcessOptions process{.argv = options_.command, .env = options_.env};
+  process.argv.insert(process.argv.end(), args.begin(), args.end());
+  absl::StatusOr<ProcessResult> result = RunProcess(runner_, process, options_.timeout);
+  if (!result.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("systemctl ", absl::StrJoin(args, " "), ": ", result.status().message()));
+  }
+  if (!result->exit.success()) {
+    std::string message(absl::StripAsciiWhitespace(result->output));
+    return absl::FailedPreconditionError(absl::StrCat("systemctl ", absl::StrJoin(args, " "),
+                                                      " failed (", result->exit.ToString(), ")",
+                                                      message.empty() ? "" : ": ", message));
+  }
+  return result->output;
+}
+
+absl::Status SystemctlServiceManager::Start(const std::string& unit) {
+  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  return Run({"start", unit}).status();
+}
+
+absl::Status SystemctlServiceManager::Stop(const std::string& unit) {
+  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  return Run({"stop", unit}).status();
+}
+
+absl::Status SystemctlServiceManager::ResetFailed(const std::string& unit) {
+  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  // reset-failed of a unit that is not failed (or not loaded) is not an error for us.
+  absl::StatusOr<std::string> output = Run({"reset-failed", unit});
+  if (!output.ok() && absl::IsFailedPrecondition(output.status())) return absl::OkStatus();
+  return output.status();
+}
+
+absl::StatusOr<UnitFacts> SystemctlServiceManager::Facts(const std::string& unit) {
+  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  L4D2_ASSIGN_OR_RETURN(std::string output, Run({"show", "--timestamp=unix", "-p",
+                                                 std::string(kUnitFactProperties), unit}));
+  return ParseSystemctlShow(output);
+}
+
+absl::StatusOr<std::vector<std::string>> SystemctlServiceManager::ListUnits(
+    const std::string& pattern) {
+  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(pattern));
+  L4D2_ASSIGN_OR_RETURN(std::string output, Run({"list-units", "--all", "--plain", "--no-legend",
+                                                 "--no-pager", "--full", pattern}));
+  std::vector<std::string> units;
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(absl::StripLeadingAsciiWhitespace(line), ' ', absl::SkipEmpty());
+    if (!fields.empty()) units.emplace_back(fields[0]);
+  }
+  return units;
+}
+
+}  // namespace l4d2::agent

@@ -1,0 +1,73 @@
+#include "agent/os/service_manager.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace l4d2::agent {
+namespace {
+
+// systemd prints 2^64-1 for "not accounted" and "[not set]" for unset numbers.
+bool NotSet(absl::string_view value) {
+  return value.empty() || value == "[not set]" || value == "18446744073709551615";
+}
+
+}  // namespace
+
+absl::StatusOr<UnitFacts> ParseSystemctlShow(absl::string_view text) {
+  UnitFacts facts;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    size_t eq = line.find('=');
+    if (eq == absl::string_view::npos) continue;
+    absl::string_view key = line.substr(0, eq);
+    absl::string_view value = absl::StripTrailingAsciiWhitespace(line.substr(eq + 1));
+    auto number = [&](auto* out) -> absl::Status {
+      if (!absl::SimpleAtoi(value, out)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("systemctl show: ", key, "='", value, "' is not a number"));
+      }
+      return absl::OkStatus();
+    };
+    absl::Status status;
+    if (key == "LoadState") {
+      facts.load_state = std::string(value);
+    } else if (key == "ActiveState") {
+      facts.active_state = std::string(value);
+    } else if (key == "SubState") {
+      facts.sub_state = std::string(value);
+    } else if (key == "Result") {
+      facts.result = std::string(value);
+    } else if (key == "MainPID") {
+      status = number(&facts.main_pid);
+    } else if (key == "NRestarts") {
+      if (!NotSet(value)) status = number(&facts.restarts);
+    } else if (key == "ExecMainStatus") {
+      status = number(&facts.exec_main_status);
+    } else if (key == "MemoryCurrent") {
+      uint64_t bytes = 0;
+      if (!NotSet(value)) {
+        status = number(&bytes);
+        facts.memory_bytes = bytes;
+      }
+    } else if (key == "CPUUsageNSec") {
+      uint64_t nanoseconds = 0;
+      if (!NotSet(value)) {
+        status = number(&nanoseconds);
+        facts.cpu_usage = absl::Nanoseconds(nanoseconds);
+      }
+    } else if (key == "ActiveEnterTimestamp") {
+      // --timestamp=unix prints "@<seconds>"; empty or "n/a" when never active.
+      absl::string_view seconds = value;
+      int64_t unix_seconds = 0;
+      if (absl::ConsumePrefix(&seconds, "@") && absl::SimpleAtoi(seconds, &unix_seconds) &&
+          unix_seconds > 0) {
+        facts.active_since = absl::FromUnixSeconds(unix_seconds);
+      }
+    }
+    if (!status.ok()) return status;
+  }
+  return facts;
+}
+
+}  // namespace l4d2::agent

@@ -1,0 +1,64 @@
+#pragma once
+
+// OS capability: the systemd service manager, narrowed to what the agent needs for its
+// left4me-server@<name>.service units: start, stop, reset a failed state, read state, list.
+//
+// The agent never mounts or forks game servers itself; systemd does. In production the
+// implementation reaches the system manager through a fixed-verb privileged path (a sudo
+// helper or polkit rule for left4me-server@*.service); in development and CI a user manager.
+//
+// Errors: FAILED_PRECONDITION when systemd refuses or the unit fails to start (systemd's own
+// message), UNAVAILABLE when the manager does not answer, INVALID_ARGUMENT for a unit name
+// outside the allowed pattern.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace l4d2::agent {
+
+// The unit properties the agent reads (names as in `systemctl show`).
+struct UnitFacts {
+  std::string load_state;    // LoadState: "loaded", "not-found", ...
+  std::string active_state;  // ActiveState: "active", "inactive", "failed", "activating", ...
+  std::string sub_state;     // SubState: "running", "dead", "failed", "auto-restart", ...
+  std::string result;        // Result: "success", "exit-code", "signal", "start-limit-hit", ...
+  int main_pid = 0;          // MainPID
+  std::optional<absl::Time> active_since;   // ActiveEnterTimestamp, when active
+  uint32_t restarts = 0;                    // NRestarts
+  std::optional<uint64_t> memory_bytes;     // MemoryCurrent, when accounted
+  std::optional<absl::Duration> cpu_usage;  // CPUUsageNSec, when accounted
+  int exec_main_status = 0;                 // ExecMainStatus
+};
+
+// The properties ParseSystemctlShow understands, for `systemctl show -p ...`.
+inline constexpr absl::string_view kUnitFactProperties =
+    "LoadState,ActiveState,SubState,Result,MainPID,ActiveEnterTimestamp,NRestarts,"
+    "MemoryCurrent,CPUUsageNSec,ExecMainStatus";
+
+// Parses `systemctl show --timestamp=unix -p <kUnitFactProperties> UNIT` output
+// ("Key=Value" lines). Unknown keys are ignored; malformed numbers are INVALID_ARGUMENT.
+absl::StatusOr<UnitFacts> ParseSystemctlShow(absl::string_view text);
+
+class ServiceManager {
+ public:
+  virtual ~ServiceManager() = default;
+
+  // Starts the unit and waits for the start job: OK once it is active (or, for units that
+  // exit, has run).
+  virtual absl::Status Start(const std::string& unit) = 0;
+  // Stops the unit and waits until it is inactive or failed. Stopping a stopped unit is OK.
+  virtual absl::Status Stop(const std::string& unit) = 0;
+  // Clears a failed state and the start-limit counter.
+  virtual absl::Status ResetFailed(const std::string& unit) = 0;
+  virtual absl::StatusOr<UnitFacts> Facts(const std::string& unit) = 0;
+  // Names of loaded units matching a glob such as "left4me-server@*.service".
+  virtual absl::StatusOr<std::vector<std::string>> ListUnits(const std::string& pattern) = 0;
+};
+
+}  // namespace l4d2::agent
