@@ -14,7 +14,12 @@
 #include "agent/config/agent_config.h"
 #include "agent/host/host_info_collector.h"
 #include "agent/host/layout.h"
+#include "agent/install/install_service.h"
+#include "agent/install/installer.h"
+#include "agent/operations/operation_registry.h"
+#include "agent/operations/task_runner.h"
 #include "agent/os/linux/linux_host_probe.h"
+#include "agent/os/linux/linux_process_runner.h"
 #include "agent/service/agent_service.h"
 #include "agent/service/grpc_server.h"
 #include "common/logging.h"
@@ -78,9 +83,33 @@ int Run() {
     return 1;
   }
   l4d2::agent::LinuxHostProbe probe;
+  l4d2::agent::LinuxProcessRunner processes;
+  l4d2::Clock& clock = l4d2::Clock::Real();
   l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
-                                           absl::Now());
-  l4d2::agent::AgentServiceImpl agent_service(host_info);
+                                           clock.Now());
+  l4d2::agent::OperationRegistry operations(layout.agent_dir() + "/operations", clock);
+  if (absl::Status loaded = operations.Load(); !loaded.ok()) {
+    L4D2_LOG(ERROR) << loaded.message();
+    return 1;
+  }
+  const char* home = std::getenv("HOME");
+  std::string steam_home = !config->steam_home.empty() ? config->steam_home
+                           : home != nullptr           ? home
+                                                       : "/root";
+  l4d2::agent::Installer installer(
+      layout, processes, clock,
+      {.steamcmd = config->steamcmd,
+       .env = {"HOME=" + steam_home, "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"},
+       .steam_home = steam_home,
+       .steamcmd_client_dir = config->steamcmd_client_dir,
+       .account_file = config->steam_account_file,
+       .no_progress_timeout = config->steamcmd_no_progress_timeout});
+  // Joined explicitly below, while everything its tasks use still exists.
+  l4d2::agent::TaskRunner tasks;
+  l4d2::agent::InstallService installs(installer, operations, tasks,
+                                       [&layout] { return layout.PinnedInstallations(); });
+  l4d2::agent::AgentServiceImpl agent_service(
+      {.host_info = host_info, .installs = installs, .operations = operations});
 
   l4d2::agent::GrpcServerOptions options{.tcp_address = config->listen_tcp,
                                          .unix_path = config->listen_unix,
@@ -106,6 +135,7 @@ int Run() {
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down (grace "
                  << absl::FormatDuration(config->shutdown_grace) << ")";
   (*server)->Shutdown(config->shutdown_grace);
+  tasks.JoinAll();
   L4D2_LOG(INFO) << "stopped";
   return 0;
 }

@@ -41,6 +41,12 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   YamlMapReader root(document, "");
   root.String("root", &config.root);
   root.String("steamcmd", &config.steamcmd);
+  YamlMapReader steam(root.Map("steam"), root.Child("steam"));
+  steam.String("home", &config.steam_home);
+  steam.String("client_dir", &config.steamcmd_client_dir);
+  steam.String("account_file", &config.steam_account_file);
+  steam.Duration("no_progress_timeout", &config.steamcmd_no_progress_timeout);
+  L4D2_RETURN_IF_ERROR(steam.Finish());
   root.Duration("shutdown_grace", &config.shutdown_grace);
   root.String("log_level", &config.log_level);
 
@@ -109,7 +115,19 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
   if (config.port_first > config.port_last) {
     return absl::InvalidArgumentError("ports: first must not be greater than last");
   }
-  if (config.steamcmd.empty()) return absl::InvalidArgumentError("steamcmd: must not be empty");
+  if (config.steamcmd.empty() || config.steamcmd.front() != '/') {
+    return absl::InvalidArgumentError("steamcmd: must be an absolute path");
+  }
+  for (const auto& [key, path] : {std::pair{"steam.home", &config.steam_home},
+                                  std::pair{"steam.client_dir", &config.steamcmd_client_dir},
+                                  std::pair{"steam.account_file", &config.steam_account_file}}) {
+    if (!path->empty() && path->front() != '/') {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": must be an absolute path"));
+    }
+  }
+  if (config.steamcmd_no_progress_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("steam.no_progress_timeout: at least 1s");
+  }
   LogSeverity severity;
   if (!ParseLogSeverity(config.log_level, &severity)) {
     return absl::InvalidArgumentError("log_level: expected debug, info, warning or error");

@@ -29,6 +29,15 @@ struct AgentConfig {
   int port_last = 27999;
   // The steamcmd program.
   std::string steamcmd = "/usr/games/steamcmd";
+  // Home of the user the servers run as: steamcmd's HOME, and where ~/.steam/sdk32 and sdk64
+  // are linked. Empty: the agent's own $HOME.
+  std::string steam_home;
+  // Directory with steamcmd's linux32/ and linux64/; empty: looked up (docs/operations.md).
+  std::string steamcmd_client_dir;
+  // Optional Steam account: a file of two lines (user, password), mode 0600.
+  std::string steam_account_file;
+  // steamcmd is stopped after printing nothing for this long.
+  absl::Duration steamcmd_no_progress_timeout = absl::Minutes(5);
   // How long in-flight calls may take to finish on SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // "debug", "info", "warning" or "error".

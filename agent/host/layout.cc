@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <filesystem>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 
@@ -31,6 +33,17 @@ HostLayout::HostLayout(std::string root) : root_(std::move(root)) {
 std::string HostLayout::current_app_manifest() const {
   return absl::StrCat(current_installation(), "/steamapps/appmanifest_", kDedicatedServerAppId,
                       ".acf");
+}
+
+std::set<std::string> HostLayout::PinnedInstallations() const {
+  std::set<std::string> pinned;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(instances_dir(), error)) {
+    absl::StatusOr<std::string> name =
+        ReadFileToString((entry.path() / "installation").string(), 4096);
+    if (name.ok()) pinned.insert(std::string(absl::StripAsciiWhitespace(*name)));
+  }
+  return pinned;
 }
 
 absl::Status HostLayout::CreateDirectories() const {

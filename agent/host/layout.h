@@ -11,6 +11,7 @@
 //
 // A value type: it only computes paths.
 
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -32,6 +33,13 @@ class HostLayout {
 
   // The appmanifest of the current installation.
   std::string current_app_manifest() const;
+
+  // instances/<name>/installation: the installation directory an instance is pinned to.
+  std::string instance_installation_file(const std::string& name) const {
+    return instances_dir() + "/" + name + "/installation";
+  }
+  // The installation directory names all instances are pinned to (never removed by updates).
+  std::set<std::string> PinnedInstallations() const;
 
   // Creates the root and every top-level directory that is missing (mode 0755; agent/ and tmp/
   // 0700). Existing directories are left as they are.

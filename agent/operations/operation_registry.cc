@@ -24,6 +24,17 @@ void SetTime(google::protobuf::Timestamp* out, absl::Time time) {
 
 }  // namespace
 
+std::shared_ptr<OperationRun> OperationRun::Ended(v1::Operation operation,
+                                                  std::vector<std::string> events,
+                                                  absl::Status status) {
+  auto run = std::make_shared<OperationRun>(std::move(operation));
+  absl::MutexLock lock(&run->mutex_);
+  run->events_ = std::move(events);
+  run->done_ = true;
+  run->status_ = std::move(status);
+  return run;
+}
+
 v1::Operation OperationRun::Snapshot() const {
   absl::MutexLock lock(&mutex_);
   return operation_;
@@ -46,22 +57,17 @@ OperationRun::Read OperationRun::ReadFrom(size_t index) const {
   return read;
 }
 
-void OperationRun::NotifyAfter(size_t index, std::function<void()> callback) {
-  {
-    absl::MutexLock lock(&mutex_);
-    if (!HasNewsLocked(index)) {
-      waiters_.emplace_back(index, std::move(callback));
-      return;
-    }
-  }
-  callback();
+bool OperationRun::NotifyAfter(size_t index, std::function<void()> callback) {
+  absl::MutexLock lock(&mutex_);
+  if (HasNewsLocked(index)) return false;
+  waiters_.emplace_back(index, std::move(callback));
+  return true;
 }
 
 void OperationRun::WaitAfter(size_t index, absl::Time deadline) const {
   absl::MutexLock lock(&mutex_);
-  auto news = [this, index]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    return HasNewsLocked(index);
-  };
+  auto news = [this, index]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return HasNewsLocked(index); };
   mutex_.AwaitWithDeadline(absl::Condition(&news), deadline);
 }
 
@@ -104,8 +110,7 @@ absl::Status OperationRegistry::ValidateId(const std::string& id) {
                 c == ':' || c == '-');
   }
   if (!ok || id == "." || id == "..") {
-    return absl::InvalidArgumentError(
-        "operation_id must be 1-128 characters of [A-Za-z0-9._:-]");
+    return absl::InvalidArgumentError("operation_id must be 1-128 characters of [A-Za-z0-9._:-]");
   }
   return absl::OkStatus();
 }
@@ -143,8 +148,8 @@ absl::StatusOr<OperationRegistry::ClaimResult> OperationRegistry::Claim(
   L4D2_RETURN_IF_ERROR(ValidateId(request.id));
   absl::MutexLock lock(&mutex_);
   auto reused = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "operation_id '", request.id, "' was already used for a different request"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("operation_id '", request.id, "' was already used for a different request"));
   };
   if (auto it = running_.find(request.id); it != running_.end()) {
     if (it->second.request.fingerprint != request.fingerprint) {
@@ -161,8 +166,8 @@ absl::StatusOr<OperationRegistry::ClaimResult> OperationRegistry::Claim(
     L4D2_LOG(WARNING) << record.status().message() << "; running the operation again";
   }
   if (auto it = locks_.find(request.lock); it != locks_.end()) {
-    return absl::AbortedError(absl::StrCat("another operation ('", it->second,
-                                           "') is running on '", request.lock, "'; retry later"));
+    return absl::AbortedError(absl::StrCat("another operation ('", it->second, "') is running on '",
+                                           request.lock, "'; retry later"));
   }
   v1::Operation operation;
   operation.set_id(request.id);
@@ -178,23 +183,29 @@ absl::StatusOr<OperationRegistry::ClaimResult> OperationRegistry::Claim(
 
 absl::Status OperationRegistry::Finish(const std::shared_ptr<OperationRun>& run,
                                        const absl::Status& status, const std::string& result) {
-  run->End(status, status.ok() ? result : "", clock_.Now());
+  const absl::Time now = clock_.Now();
   internal::OperationRecord record;
-  *record.mutable_operation() = run->Snapshot();
-  std::string id = record.operation().id();
+  v1::Operation* operation = record.mutable_operation();
+  *operation = run->Snapshot();
+  operation->set_state(status.ok() ? v1::OPERATION_STATE_SUCCEEDED : v1::OPERATION_STATE_FAILED);
+  operation->set_error_code(static_cast<int32_t>(status.code()));
+  operation->set_error_message(std::string(status.message()));
+  SetTime(operation->mutable_finished_at(), now);
+  if (status.ok()) record.set_result(result);
   absl::Status persisted;
   {
     absl::MutexLock lock(&mutex_);
-    auto it = running_.find(id);
+    auto it = running_.find(operation->id());
     if (it != running_.end()) {
       record.set_fingerprint(it->second.request.fingerprint);
-      if (status.ok()) record.set_result(result);
-      // Persist before the id leaves running_, so no retry can slip between the two.
-      persisted = WriteFileAtomically(PathOf(id), record.SerializeAsString(), 0600);
+      // Recorded and released before anyone learns of the end, so that whoever saw the end
+      // and asks again finds the record.
+      persisted = WriteFileAtomically(PathOf(operation->id()), record.SerializeAsString(), 0600);
       locks_.erase(it->second.request.lock);
       running_.erase(it);
     }
   }
+  run->End(status, status.ok() ? result : "", now);
   return persisted;
 }
 

@@ -37,6 +37,10 @@ class OperationRun {
  public:
   explicit OperationRun(v1::Operation operation) : operation_(std::move(operation)) {}
 
+  // A run that has already ended, e.g. to answer from a record: `events`, then `status`.
+  static std::shared_ptr<OperationRun> Ended(v1::Operation operation,
+                                             std::vector<std::string> events, absl::Status status);
+
   // The operation's record as of now.
   v1::Operation Snapshot() const;
   // Appends an event; `progress` (if set) becomes the operation's last_progress.
@@ -50,9 +54,10 @@ class OperationRun {
     std::string result;
   };
   Read ReadFrom(size_t index) const;
-  // Calls `callback` once, from the publishing thread, when there is anything past `index`
-  // (immediately if there already is). For reactors that must not block.
-  void NotifyAfter(size_t index, std::function<void()> callback);
+  // Registers `callback` to run once, from the publishing thread (without this run's lock),
+  // when there is anything past `index`. Returns false, registering nothing, when there
+  // already is: the caller reads again. For reactors that must not block.
+  bool NotifyAfter(size_t index, std::function<void()> callback);
   // Blocks until there is anything past `index` or `deadline`.
   void WaitAfter(size_t index, absl::Time deadline) const;
 

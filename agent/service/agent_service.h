@@ -10,21 +10,37 @@
 // not overridden, so gRPC answers them with its own UNIMPLEMENTED status.
 
 #include "agent/host/host_info_collector.h"
+#include "agent/install/install_service.h"
+#include "agent/operations/operation_registry.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
 
 namespace l4d2::agent {
 
+// What the service adapts; everything must outlive it.
+struct AgentServiceDeps {
+  const HostInfoCollector& host_info;
+  InstallService& installs;
+  OperationRegistry& operations;
+};
+
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
  public:
-  // `host_info` must outlive the service.
-  explicit AgentServiceImpl(const HostInfoCollector& host_info);
+  explicit AgentServiceImpl(AgentServiceDeps deps);
 
   grpc::ServerUnaryReactor* GetHostInfo(grpc::CallbackServerContext* context,
                                         const v1::GetHostInfoRequest* request,
                                         v1::HostInfo* response) override;
+  grpc::ServerWriteReactor<v1::InstallEvent>* Install(grpc::CallbackServerContext* context,
+                                                      const v1::InstallRequest* request) override;
+  grpc::ServerUnaryReactor* CheckForUpdate(grpc::CallbackServerContext* context,
+                                           const v1::CheckForUpdateRequest* request,
+                                           v1::CheckForUpdateResponse* response) override;
+  grpc::ServerUnaryReactor* GetOperation(grpc::CallbackServerContext* context,
+                                         const v1::GetOperationRequest* request,
+                                         v1::Operation* response) override;
 
  private:
-  const HostInfoCollector& host_info_;
+  AgentServiceDeps deps_;
 };
 
 }  // namespace l4d2::agent

@@ -5,10 +5,13 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "agent/host/host_info_collector.h"
+#include "agent/os/linux/linux_process_runner.h"
 #include "agent/service/agent_service.h"
 #include "ctl/agent_channel.h"
 #include "ctl/agent_commands.h"
@@ -32,11 +35,17 @@ class GrpcServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(layout_.CreateDirectories().ok());
+    ASSERT_TRUE(operations_.Load().ok());
     absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
         {.tcp_address = "127.0.0.1:0", .unix_path = socket_path_, .unix_mode = 0660},
         {{v1::AgentService::service_full_name(), &service_}});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
+    tasks_.JoinAll();
   }
 
   std::string tcp() const { return "127.0.0.1:" + std::to_string(server_->tcp_port()); }
@@ -53,7 +62,19 @@ class GrpcServerTest : public ::testing::Test {
   std::string socket_path_ = dir_.Sub("run/agent.sock");
   FakeHostProbe probe_;
   HostInfoCollector host_info_{probe_, layout_, 27015, 27020, absl::FromUnixSeconds(5)};
-  AgentServiceImpl service_{host_info_};
+  LinuxProcessRunner processes_;
+  OperationRegistry operations_{dir_.Sub("root/agent/operations"), Clock::Real()};
+  Installer installer_{layout_,
+                       processes_,
+                       Clock::Real(),
+                       {.steamcmd = L4D2_FAKE_STEAMCMD,
+                        .env = {"HOME=" + dir_.Sub("home")},
+                        .steam_home = dir_.Sub("home"),
+                        .no_progress_timeout = absl::Seconds(20)}};
+  TaskRunner tasks_;
+  InstallService installs_{installer_, operations_, tasks_, [] { return std::set<std::string>(); }};
+  AgentServiceImpl service_{
+      {.host_info = host_info_, .installs = installs_, .operations = operations_}};
   std::unique_ptr<GrpcServer> server_;
 };
 
@@ -167,6 +188,82 @@ TEST_F(GrpcServerTest, CtlReportsAnUnreachableAgentWithItsExitCode) {
                               .err = &err};
   EXPECT_EQ(ctl::RunAgentCommand(context, {"host"}), 3);
   EXPECT_THAT(err.str(), HasSubstr("l4d2ctl: "));
+}
+
+// Reads an install stream to its end; returns its events and final status.
+grpc::Status ReadInstall(v1::AgentService::Stub& stub, const std::string& operation_id,
+                         std::vector<v1::InstallEvent>* events) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::InstallRequest request;
+  request.set_operation_id(operation_id);
+  auto reader = stub.Install(&context, request);
+  v1::InstallEvent event;
+  while (reader->Read(&event)) events->push_back(event);
+  return reader->Finish();
+}
+
+TEST_F(GrpcServerTest, InstallStreamsProgressAndEndsWithTheResult) {
+  auto stub = v1::AgentService::NewStub(ctl::MakeAgentChannel(tcp()));
+  std::vector<v1::InstallEvent> events;
+  grpc::Status status = ReadInstall(*stub, "install-1", &events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(events.back().has_result());
+  EXPECT_EQ(events.back().result().build_id(), "9000001");
+  int progress = 0;
+  for (const v1::InstallEvent& event : events) {
+    if (event.has_progress()) {
+      ++progress;
+      EXPECT_EQ(event.operation().id(), "install-1");
+      EXPECT_EQ(event.operation().state(), v1::OPERATION_STATE_RUNNING);
+    }
+  }
+  EXPECT_GE(progress, 5);
+
+  // The same operation id again: the recorded result, no second install.
+  std::vector<v1::InstallEvent> again;
+  ASSERT_TRUE(ReadInstall(*stub, "install-1", &again).ok());
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].result().build_id(), "9000001");
+
+  v1::GetOperationRequest get;
+  get.set_operation_id("install-1");
+  v1::Operation operation;
+  ASSERT_TRUE(stub->GetOperation(Context().get(), get, &operation).ok());
+  EXPECT_EQ(operation.state(), v1::OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(operation.kind(), v1::OPERATION_KIND_INSTALL);
+  get.set_operation_id("never-ran");
+  EXPECT_EQ(stub->GetOperation(Context().get(), get, &operation).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  v1::CheckForUpdateResponse check;
+  ASSERT_TRUE(stub->CheckForUpdate(Context().get(), v1::CheckForUpdateRequest(), &check).ok());
+  EXPECT_EQ(check.installed_build_id(), "9000001");
+  EXPECT_FALSE(check.update_available());
+}
+
+TEST_F(GrpcServerTest, ASecondInstallWhileOneRunsIsAborted) {
+  std::filesystem::create_directories(dir_.Sub("home/.fake-steamcmd"));
+  std::ofstream(dir_.Sub("home/.fake-steamcmd/progress_ms")) << "100";
+  auto stub = v1::AgentService::NewStub(ctl::MakeAgentChannel(tcp()));
+  grpc::ClientContext context;
+  v1::InstallRequest request;
+  request.set_operation_id("slow");
+  auto reader = stub->Install(&context, request);
+  v1::InstallEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  std::vector<v1::InstallEvent> events;
+  grpc::Status second = ReadInstall(*stub, "other", &events);
+  EXPECT_EQ(second.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(second.error_message(), HasSubstr("'slow'"));
+  // Re-attaching to the running one with its id works and sees it to the end.
+  std::vector<v1::InstallEvent> attached;
+  ASSERT_TRUE(ReadInstall(*stub, "slow", &attached).ok());
+  EXPECT_TRUE(attached.back().has_result());
+  while (reader->Read(&event)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
 }
 
 TEST(GrpcServerStartTest, ATakenPortIsUnavailable) {
