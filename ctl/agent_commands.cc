@@ -1,8 +1,11 @@
 #include "ctl/agent_commands.h"
 
+#include <algorithm>
 #include <ostream>
+#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -88,6 +91,103 @@ int RunHealthCommand(const CommandContext& context) {
                                                                              : kExitFailed;
 }
 
+std::string NewOperationId() {
+  std::random_device random;
+  return absl::StrCat("l4d2ctl-", absl::ToUnixMillis(absl::Now()), "-",
+                      absl::Hex(uint64_t{random()} << 32 | random(), absl::kZeroPad16));
+}
+
+namespace {
+
+// "downloading  [#########...........]  45.2%  1.2 GiB / 2.6 GiB"
+std::string ProgressLine(const agent::v1::Progress& progress, bool bar) {
+  std::string line = absl::StrFormat("%-18s", progress.phase());
+  if (progress.percent() >= 0) {
+    if (bar) {
+      int filled = static_cast<int>(progress.percent() / 5);
+      absl::StrAppend(&line, " [", std::string(std::clamp(filled, 0, 20), '#'),
+                      std::string(20 - std::clamp(filled, 0, 20), '.'), "]");
+    }
+    absl::StrAppend(&line, absl::StrFormat(" %5.1f%%", progress.percent()));
+  }
+  if (progress.bytes_total() > 0) {
+    absl::StrAppend(&line, absl::StrFormat("  %.1f / %.1f MiB", progress.bytes_done() / 1048576.0,
+                                           progress.bytes_total() / 1048576.0));
+  }
+  if (progress.percent() < 0 && !progress.message().empty()) {
+    absl::StrAppend(&line, " ", progress.message());
+  }
+  return line;
+}
+
+std::string OneLineJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+}  // namespace
+
+int RunInstallCommand(const CommandContext& context) {
+  auto stub = agent::v1::AgentService::NewStub(context.channel);
+  grpc::ClientContext client;
+  agent::v1::InstallRequest request;
+  request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
+  request.set_validate(context.validate);
+  request.set_branch(context.branch);
+  request.set_use_steam_account(context.steam_account);
+  auto reader = stub->Install(&client, request);
+  agent::v1::InstallEvent event;
+  bool bar_open = false;
+  agent::v1::InstallResult result;
+  while (reader->Read(&event)) {
+    if (context.json) {
+      *context.out << OneLineJson(event) << "\n";
+    } else if (event.has_progress()) {
+      if (context.terminal) {
+        *context.out << "\r\x1b[K" << ProgressLine(event.progress(), true) << std::flush;
+        bar_open = true;
+      } else {
+        *context.out << ProgressLine(event.progress(), false) << "\n";
+      }
+    }
+    if (event.has_result()) result = event.result();
+  }
+  if (bar_open) *context.out << "\n";
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (!context.json) {
+    *context.out << "installed build " << result.build_id()
+                 << (result.changed() ? "" : " (already up to date)") << "\n";
+  }
+  return kExitOk;
+}
+
+int RunCheckUpdateCommand(const CommandContext& context) {
+  auto stub = agent::v1::AgentService::NewStub(context.channel);
+  grpc::ClientContext client;
+  // steamcmd answers in seconds; allow for a slow Steam.
+  client.set_deadline(
+      absl::ToChronoTime(absl::Now() + std::max(context.timeout, absl::Minutes(3))));
+  agent::v1::CheckForUpdateRequest request;
+  request.set_branch(context.branch);
+  agent::v1::CheckForUpdateResponse response;
+  grpc::Status status = stub->CheckForUpdate(&client, request, &response);
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (context.json) {
+    *context.out << ToJson(response);
+    return kExitOk;
+  }
+  *context.out << "installed: "
+               << (response.installed_build_id().empty() ? "(not installed)"
+                                                         : response.installed_build_id())
+               << "\nlatest:    " << response.latest_build_id() << "\n"
+               << (response.update_available() ? "an update is available\n" : "up to date\n");
+  return kExitOk;
+}
+
 int RunAgentCommand(const CommandContext& context, const std::vector<std::string>& args) {
   if (args.empty()) {
     *context.err << "l4d2ctl: no command given (see l4d2ctl --help)\n";
@@ -100,6 +200,8 @@ int RunAgentCommand(const CommandContext& context, const std::vector<std::string
   }
   if (command == "host") return RunHostCommand(context);
   if (command == "health") return RunHealthCommand(context);
+  if (command == "install") return RunInstallCommand(context);
+  if (command == "check-update") return RunCheckUpdateCommand(context);
   *context.err << "l4d2ctl: unknown command '" << command << "' (see l4d2ctl --help)\n";
   return kExitUsage;
 }

@@ -18,15 +18,32 @@ namespace l4d2::ctl {
 struct CommandContext {
   std::shared_ptr<grpc::Channel> channel;
   bool json = false;
+  // Deadline of unary calls; long operations (install) are bounded by the agent instead.
   absl::Duration timeout = absl::Seconds(30);
   std::ostream* out;
   std::ostream* err;
+  // Whether `out` is a terminal: progress bars instead of plain lines.
+  bool terminal = false;
+  // The operation id of mutating commands; a retry with the same id re-attaches to (or
+  // returns) the first run instead of starting another.
+  std::string operation_id;
+  // install: steamcmd validate, beta branch, use the host's Steam account.
+  bool validate = false;
+  std::string branch;
+  bool steam_account = false;
 };
 
 // `host`: the agent's host facts.
 int RunHostCommand(const CommandContext& context);
 // `health`: the standard health check of the whole agent; prints SERVING or NOT_SERVING.
 int RunHealthCommand(const CommandContext& context);
+// `install`: installs or updates the game, following progress to the end.
+int RunInstallCommand(const CommandContext& context);
+// `check-update`: installed build against the newest public build; exit 0 either way.
+int RunCheckUpdateCommand(const CommandContext& context);
+
+// A fresh operation id ("l4d2ctl-<unix-ms>-<random>").
+std::string NewOperationId();
 
 // Dispatches `args` (the command and its arguments) to the commands above.
 int RunAgentCommand(const CommandContext& context, const std::vector<std::string>& args);

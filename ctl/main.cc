@@ -1,5 +1,7 @@
 // l4d2ctl: the command line for operators and CI. See docs/l4d2ctl.md.
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -17,6 +19,13 @@ ABSL_FLAG(std::string, agent, "",
           "$L4D2_AGENT, else unix:/run/left4me/agent.sock)");
 ABSL_FLAG(bool, json, false, "print data as JSON (protobuf JSON mapping)");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of each call");
+ABSL_FLAG(std::string, operation_id, "",
+          "id of a mutating command (default: a fresh one); repeat it to re-attach to, or get the "
+          "outcome of, an earlier run instead of starting another");
+ABSL_FLAG(bool, validate, false, "install: have steamcmd verify every file");
+ABSL_FLAG(std::string, branch, "", "install, check-update: Steam beta branch (default public)");
+ABSL_FLAG(bool, steam_account, false,
+          "install: log in with the Steam account configured on the host");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 int main(int argc, char** argv) {
@@ -25,6 +34,8 @@ int main(int argc, char** argv) {
       "Commands against an agent:\n"
       "  host      the host's facts (resources, installed build, ports, instances)\n"
       "  health    the agent's health check (exit 0 when SERVING)\n"
+      "  install   install or update the game with steamcmd, following its progress\n"
+      "  check-update  the installed build against the newest public build\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {
@@ -40,7 +51,12 @@ int main(int argc, char** argv) {
                                     .json = absl::GetFlag(FLAGS_json),
                                     .timeout = absl::GetFlag(FLAGS_timeout),
                                     .out = &std::cout,
-                                    .err = &std::cerr};
+                                    .err = &std::cerr,
+                                    .terminal = isatty(STDOUT_FILENO) == 1,
+                                    .operation_id = absl::GetFlag(FLAGS_operation_id),
+                                    .validate = absl::GetFlag(FLAGS_validate),
+                                    .branch = absl::GetFlag(FLAGS_branch),
+                                    .steam_account = absl::GetFlag(FLAGS_steam_account)};
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return l4d2::ctl::RunAgentCommand(context, args);
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -35,9 +36,10 @@ std::string Ctl(const std::vector<std::string>& args, int* code) {
 class AgentBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
-        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
-                                      "127.0.0.1:0", "--listen_unix", socket_}});
+    absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
+        {.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp", "127.0.0.1:0",
+                  "--listen_unix", socket_, "--steamcmd", L4D2_FAKE_STEAMCMD},
+         .env = {{"HOME", dir_.Sub("home")}}});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);
     ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
@@ -66,6 +68,32 @@ TEST_F(AgentBinaryTest, ServesBothListenersAndCreatesItsTree) {
     struct stat st;
     EXPECT_EQ(stat((dir_.Sub("root/") + sub).c_str(), &st), 0) << sub;
   }
+}
+
+TEST_F(AgentBinaryTest, CtlInstallsFollowsProgressAndChecksForUpdates) {
+  int code = 0;
+  std::string install = Ctl({"--agent", socket_, "--operation_id", "first", "install"}, &code);
+  EXPECT_EQ(code, 0) << install;
+  EXPECT_THAT(install, HasSubstr("downloading        100.0%"));
+  EXPECT_THAT(install, HasSubstr("installed build 9000001\n"));
+  EXPECT_THAT(Ctl({"--agent", socket_, "host"}, &code), HasSubstr("installed build: 9000001"));
+  std::string check = Ctl({"--agent", socket_, "check-update"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_THAT(check, HasSubstr("up to date"));
+  // The same operation id: the recorded outcome, as JSON lines.
+  std::string again =
+      Ctl({"--agent", socket_, "--json", "--operation_id", "first", "install"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_THAT(again, HasSubstr("\"build_id\":\"9000001\""));
+  // steamcmd's own error reaches the operator with exit code 1.
+  std::filesystem::create_directories(dir_.Sub("home/.fake-steamcmd"));
+  std::ofstream(dir_.Sub("home/.fake-steamcmd/public_buildid")) << "9000002";
+  std::ofstream(dir_.Sub("home/.fake-steamcmd/fail")) << "No subscription";
+  std::string failed = Ctl({"--agent", socket_, "install"}, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(failed,
+              HasSubstr("l4d2ctl: steamcmd: Failed to install app '222860' (No subscription)"));
+  EXPECT_THAT(Ctl({"--agent", socket_, "host"}, &code), HasSubstr("installed build: 9000001"));
 }
 
 TEST_F(AgentBinaryTest, SigtermShutsDownCleanlyAndRemovesTheSocket) {
