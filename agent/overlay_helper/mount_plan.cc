@@ -1,0 +1,60 @@
+#include "agent/overlay_helper/mount_plan.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/names.h"
+
+namespace l4d2::agent {
+
+bool IsPlainDirectoryName(absl::string_view name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.') return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseMountPlan(absl::string_view name,
+                                                        absl::string_view text) {
+  if (!ValidateInstanceName(name).ok()) {
+    return absl::InvalidArgumentError("mount plan: invalid instance name");
+  }
+  std::vector<std::string> layers;
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  if (lines.size() < 2 || lines.size() > static_cast<size_t>(kMaxLowerLayers)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mount plan: expected 2 to ", kMaxLowerLayers, " layers"));
+  }
+  const std::string own = absl::StrCat("instances/", name, "/layer");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    absl::string_view line = lines[i];
+    bool first = i == 0;
+    bool last = i + 1 == lines.size();
+    bool ok = false;
+    if (first) {
+      ok = line == own;
+    } else if (last) {
+      absl::string_view rest = line;
+      ok = absl::ConsumePrefix(&rest, "installation/") && IsPlainDirectoryName(rest);
+    } else {
+      absl::string_view rest = line;
+      if (absl::ConsumePrefix(&rest, "overlays/")) {
+        size_t slash = rest.rfind('/');
+        ok = slash != absl::string_view::npos && ValidateOverlayRef(rest.substr(0, slash)).ok() &&
+             IsPlainDirectoryName(rest.substr(slash + 1));
+      }
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mount plan: line ", i + 1, " is not allowed"));
+    }
+    layers.emplace_back(line);
+  }
+  return layers;
+}
+
+}  // namespace l4d2::agent

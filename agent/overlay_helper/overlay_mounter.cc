@@ -1,0 +1,147 @@
+#include "agent/overlay_helper/overlay_mounter.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "agent/overlay_helper/mount_plan.h"
+#include "common/file_util.h"
+#include "common/names.h"
+#include "common/status_macros.h"
+
+namespace l4d2::agent {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  Fd& operator=(Fd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  std::string ProcPath() const { return absl::StrCat("/proc/self/fd/", fd_); }
+
+ private:
+  int fd_;
+};
+
+absl::StatusOr<Fd> OpenBeneath(int root, const std::string& relative) {
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof(how));
+  if (fd < 0) return ErrnoError(errno, "open beneath the root", relative);
+  return Fd(static_cast<int>(fd));
+}
+
+absl::StatusOr<Fd> OpenRoot(const std::string& root) {
+  int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "open root", root);
+  return Fd(fd);
+}
+
+// Unescapes mountinfo's octal escapes (\040 for a space, ...).
+std::string Unescape(absl::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 3 < text.size()) {
+      int value = (text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0');
+      out.push_back(static_cast<char>(value));
+      i += 3;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool OverlayMounter::IsMounted(const std::string& name) const {
+  std::error_code error;
+  const std::string target =
+      std::filesystem::weakly_canonical(absl::StrCat(root_, "/runtime/", name, "/merged"), error)
+          .string();
+  absl::StatusOr<std::string> mountinfo = ReadFileToString("/proc/self/mountinfo", 16 << 20);
+  if (!mountinfo.ok()) return false;
+  for (absl::string_view line : absl::StrSplit(*mountinfo, '\n', absl::SkipEmpty())) {
+    // "36 35 98:0 / /mnt/point rw,noatime master:1 - overlay overlay rw,lowerdir=..."
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    if (fields.size() < 5 || Unescape(fields[4]) != target) continue;
+    size_t dash = line.find(" - ");
+    if (dash != absl::string_view::npos && line.substr(dash + 3, 8) == "overlay ") return true;
+  }
+  return false;
+}
+
+absl::Status OverlayMounter::Mount(const std::string& name) {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  if (IsMounted(name)) return absl::OkStatus();
+  L4D2_ASSIGN_OR_RETURN(Fd root, OpenRoot(root_));
+  // Read the plan through the root descriptor too.
+  L4D2_ASSIGN_OR_RETURN(Fd instance, OpenBeneath(root.get(), absl::StrCat("instances/", name)));
+  int plan_fd = ::openat(instance.get(), "lower", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (plan_fd < 0) return ErrnoError(errno, "open mount plan of", name);
+  Fd plan_holder(plan_fd);
+  L4D2_ASSIGN_OR_RETURN(std::string plan_text,
+                        ReadFileToString(absl::StrCat("/proc/self/fd/", plan_fd), 64 * 1024));
+  L4D2_ASSIGN_OR_RETURN(std::vector<std::string> plan, ParseMountPlan(name, plan_text));
+
+  std::vector<Fd> lowers;
+  std::vector<std::string> lower_paths;
+  for (const std::string& layer : plan) {
+    L4D2_ASSIGN_OR_RETURN(Fd fd, OpenBeneath(root.get(), layer));
+    lower_paths.push_back(fd.ProcPath());
+    lowers.push_back(std::move(fd));
+  }
+  const std::string runtime = absl::StrCat("runtime/", name);
+  L4D2_ASSIGN_OR_RETURN(Fd upper, OpenBeneath(root.get(), runtime + "/upper"));
+  L4D2_ASSIGN_OR_RETURN(Fd work, OpenBeneath(root.get(), runtime + "/work"));
+  L4D2_ASSIGN_OR_RETURN(Fd merged, OpenBeneath(root.get(), runtime + "/merged"));
+  const std::string options =
+      absl::StrCat("lowerdir=", absl::StrJoin(lower_paths, ":"), ",upperdir=", upper.ProcPath(),
+                   ",workdir=", work.ProcPath());
+  if (::mount("overlay", merged.ProcPath().c_str(), "overlay", MS_NODEV | MS_NOSUID,
+              options.c_str()) != 0) {
+    return ErrnoError(errno, "mount overlay at", absl::StrCat(runtime, "/merged"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OverlayMounter::Unmount(const std::string& name) {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  L4D2_ASSIGN_OR_RETURN(Fd root, OpenRoot(root_));
+  const std::string runtime = absl::StrCat("runtime/", name);
+  if (IsMounted(name)) {
+    // The mount point itself was validated when it was mounted; refuse symlinks on the way.
+    L4D2_ASSIGN_OR_RETURN(Fd runtime_dir, OpenBeneath(root.get(), runtime));
+    const std::string merged = absl::StrCat(runtime_dir.ProcPath(), "/merged");
+    if (::umount2(merged.c_str(), UMOUNT_NOFOLLOW) != 0) {
+      return ErrnoError(errno, "unmount", absl::StrCat(runtime, "/merged"));
+    }
+  }
+  // The kernel leaves work/work (mode 000, owned by root) behind.
+  absl::StatusOr<Fd> work = OpenBeneath(root.get(), runtime + "/work");
+  if (work.ok()) {
+    std::error_code error;
+    std::filesystem::remove_all(absl::StrCat(work->ProcPath(), "/work"), error);
+    if (error) return ErrnoError(error.value(), "remove", runtime + "/work/work");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace l4d2::agent
