@@ -10,16 +10,21 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "agent/config/agent_config.h"
 #include "agent/host/host_info_collector.h"
 #include "agent/host/layout.h"
 #include "agent/install/install_service.h"
 #include "agent/install/installer.h"
+#include "agent/instance/instance_manager.h"
 #include "agent/operations/operation_registry.h"
 #include "agent/operations/task_runner.h"
+#include "agent/os/linux/linux_game_client.h"
 #include "agent/os/linux/linux_host_probe.h"
 #include "agent/os/linux/linux_process_runner.h"
+#include "agent/os/linux/systemctl_service_manager.h"
+#include "agent/overlay_helper/overlay_mounter.h"
 #include "agent/service/agent_service.h"
 #include "agent/service/grpc_server.h"
 #include "common/logging.h"
@@ -108,8 +113,46 @@ int Run() {
   l4d2::agent::TaskRunner tasks;
   l4d2::agent::InstallService installs(installer, operations, tasks,
                                        [&layout] { return layout.PinnedInstallations(); });
-  l4d2::agent::AgentServiceImpl agent_service(
-      {.host_info = host_info, .installs = installs, .operations = operations});
+  // systemd: the system manager, a user manager (development), or a privileged wrapper.
+  l4d2::agent::SystemctlOptions systemctl;
+  if (!config->systemctl_command.empty()) {
+    systemctl.command = absl::StrSplit(config->systemctl_command, ' ', absl::SkipEmpty());
+  } else if (config->systemd_user_manager) {
+    systemctl.command = {"/usr/bin/systemctl", "--user"};
+  }
+  for (const char* variable : {"XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "HOME", "PATH"}) {
+    if (const char* value = std::getenv(variable)) {
+      systemctl.env.push_back(std::string(variable) + "=" + value);
+    }
+  }
+  l4d2::agent::SystemctlServiceManager systemd(processes, systemctl);
+  l4d2::agent::LinuxGameClient game;
+  l4d2::agent::OverlayMounter mounts(layout.root());
+  l4d2::agent::InstanceManager instances(
+      layout, systemd, game, clock,
+      {.limits = {.port_first = config->port_first, .port_last = config->port_last},
+       .bind_ip = config->bind_ip,
+       .unit_dir = config->unit_dir,
+       .unit = {.root = layout.root(),
+                .helper_command =
+                    config->overlay_helper.empty()
+                        ? std::string("+/usr/bin/nsenter --mount=/proc/1/ns/mnt -- ") +
+                              l4d2::kInstalledOverlayHelper
+                        : config->overlay_helper,
+                .user = config->server_user,
+                .hardening = config->unit_hardening,
+                .port_first = config->port_first,
+                .port_last = config->port_last}},
+      [&mounts](const std::string& name) { return mounts.IsMounted(name); });
+  if (absl::Status unit = instances.InstallUnitTemplate(); !unit.ok()) {
+    // Not fatal: the host may not be set up for instances yet; starts will report it.
+    L4D2_LOG(WARNING) << "unit template: " << unit.message();
+  }
+  l4d2::agent::AgentServiceImpl agent_service({.host_info = host_info,
+                                               .installs = installs,
+                                               .operations = operations,
+                                               .instances = instances,
+                                               .tasks = tasks});
 
   l4d2::agent::GrpcServerOptions options{.tcp_address = config->listen_tcp,
                                          .unix_path = config->listen_unix,

@@ -68,6 +68,21 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   listen.String("unix_group", &config.unix_socket_group);
   L4D2_RETURN_IF_ERROR(listen.Finish());
 
+  YamlMapReader systemd(root.Map("systemd"), root.Child("systemd"));
+  std::string scope;
+  systemd.String("scope", &scope);
+  if (!scope.empty() && scope != "system" && scope != "user") {
+    systemd.Fail("scope", "expected system or user");
+  }
+  config.systemd_user_manager = scope == "user";
+  systemd.String("systemctl", &config.systemctl_command);
+  systemd.String("unit_dir", &config.unit_dir);
+  systemd.String("overlay_helper", &config.overlay_helper);
+  systemd.String("user", &config.server_user);
+  systemd.Bool("hardening", &config.unit_hardening);
+  L4D2_RETURN_IF_ERROR(systemd.Finish());
+  root.String("bind_ip", &config.bind_ip);
+
   YamlMapReader ports(root.Map("ports"), root.Child("ports"));
   ports.Int("first", &config.port_first, 1024, 65535);
   ports.Int("last", &config.port_last, 1024, 65535);

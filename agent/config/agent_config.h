@@ -38,6 +38,14 @@ struct AgentConfig {
   std::string steam_account_file;
   // steamcmd is stopped after printing nothing for this long.
   absl::Duration steamcmd_no_progress_timeout = absl::Minutes(5);
+  // How instances are run (docs/operations.md, "systemd").
+  bool systemd_user_manager = false;  // systemctl --user instead of the system manager
+  std::string systemctl_command;      // replaces "/usr/bin/systemctl [--user]" if set
+  std::string unit_dir = "/etc/systemd/system";
+  std::string overlay_helper;           // empty: nsenter + the installed helper
+  std::string server_user = "left4me";  // User= of the units; empty: the manager's
+  bool unit_hardening = true;
+  std::string bind_ip = "0.0.0.0";  // +ip of the servers
   // How long in-flight calls may take to finish on SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // "debug", "info", "warning" or "error".

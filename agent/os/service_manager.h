@@ -57,6 +57,8 @@ class ServiceManager {
   // Clears a failed state and the start-limit counter.
   virtual absl::Status ResetFailed(const std::string& unit) = 0;
   virtual absl::StatusOr<UnitFacts> Facts(const std::string& unit) = 0;
+  // Reloads unit files after they were written or removed (daemon-reload).
+  virtual absl::Status Reload() = 0;
   // Names of loaded units matching a glob such as "left4me-server@*.service".
   virtual absl::StatusOr<std::vector<std::string>> ListUnits(const std::string& pattern) = 0;
 };

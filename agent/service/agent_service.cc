@@ -1,7 +1,9 @@
 #include "agent/service/agent_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "agent/service/grpc_status.h"
 #include "agent/service/operation_stream.h"
+#include "common/logging.h"
 
 namespace l4d2::agent {
 
@@ -36,6 +38,173 @@ grpc::ServerUnaryReactor* AgentServiceImpl::CheckForUpdate(grpc::CallbackServerC
         reactor->Finish(ToGrpcStatus(result.status()));
       });
   return reactor;
+}
+
+namespace {
+
+// The request without its operation id, prefixed with the method: the operation's identity.
+template <typename Request>
+std::string Fingerprint(absl::string_view method, Request request) {
+  request.clear_operation_id();
+  return absl::StrCat(method, ":", request.SerializeAsString());
+}
+
+template <typename Request>
+OperationRequest InstanceOperation(v1::OperationKind kind, absl::string_view method,
+                                   const Request& request) {
+  return {.id = request.operation_id(),
+          .kind = kind,
+          .target = request.name(),
+          .lock = absl::StrCat("instance/", request.name()),
+          .fingerprint = Fingerprint(method, request)};
+}
+
+// Answers `reactor` from an ended run: its status and, on success, its serialized result.
+template <typename Response>
+void ReplyFromEndedRun(const OperationRun::Read& read, Response* response,
+                       grpc::ServerUnaryReactor* reactor) {
+  if (read.status.ok() && !response->ParseFromString(read.result)) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, "corrupt operation result"));
+    return;
+  }
+  reactor->Finish(ToGrpcStatus(read.status));
+}
+
+}  // namespace
+
+template <typename Response>
+grpc::ServerUnaryReactor* AgentServiceImpl::Mutate(grpc::CallbackServerContext* context,
+                                                   const OperationRequest& request,
+                                                   std::function<absl::StatusOr<Response>()> work,
+                                                   Response* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<OperationRegistry::ClaimResult> claim = deps_.operations.Claim(request);
+  if (!claim.ok()) {
+    reactor->Finish(ToGrpcStatus(claim.status()));
+    return reactor;
+  }
+  switch (claim->state) {
+    case OperationRegistry::ClaimState::kFinished: {
+      const v1::Operation& operation = claim->record.operation();
+      OperationRun::Read read;
+      read.status = absl::Status(static_cast<absl::StatusCode>(operation.error_code()),
+                                 operation.error_message());
+      read.result = claim->record.result();
+      ReplyFromEndedRun(read, response, reactor);
+      return reactor;
+    }
+    case OperationRegistry::ClaimState::kRunning: {
+      // Unary operations publish no events: the notification is the end.
+      std::shared_ptr<OperationRun> run = claim->run;
+      auto reply = [run, response, reactor] {
+        ReplyFromEndedRun(run->ReadFrom(0), response, reactor);
+      };
+      if (!run->NotifyAfter(0, reply)) reply();
+      return reactor;
+    }
+    case OperationRegistry::ClaimState::kNew:
+      break;
+  }
+  std::shared_ptr<OperationRun> run = claim->run;
+  deps_.tasks.Run([this, run, work = std::move(work), response, reactor] {
+    absl::StatusOr<Response> result = work();
+    absl::Status recorded = deps_.operations.Finish(run, result.status(),
+                                                    result.ok() ? result->SerializeAsString() : "");
+    if (!recorded.ok()) L4D2_LOG(ERROR) << "operation record: " << recorded.message();
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+template <typename Response>
+grpc::ServerUnaryReactor* AgentServiceImpl::Read(grpc::CallbackServerContext* context,
+                                                 std::function<absl::StatusOr<Response>()> work,
+                                                 Response* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  deps_.tasks.Run([work = std::move(work), response, reactor] {
+    absl::StatusOr<Response> result = work();
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::InitializeInstance(
+    grpc::CallbackServerContext* context, const v1::InitializeInstanceRequest* request,
+    v1::Instance* response) {
+  return Mutate<v1::Instance>(
+      context, InstanceOperation(v1::OPERATION_KIND_INITIALIZE, "initialize", *request),
+      [this, name = request->name(), spec = request->spec()] {
+        return deps_.instances.Initialize(name, spec);
+      },
+      response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::StartInstance(grpc::CallbackServerContext* context,
+                                                          const v1::StartInstanceRequest* request,
+                                                          v1::Instance* response) {
+  return Mutate<v1::Instance>(
+      context, InstanceOperation(v1::OPERATION_KIND_START, "start", *request),
+      [this, name = request->name()] { return deps_.instances.Start(name); }, response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::StopInstance(grpc::CallbackServerContext* context,
+                                                         const v1::StopInstanceRequest* request,
+                                                         v1::Instance* response) {
+  return Mutate<v1::Instance>(
+      context, InstanceOperation(v1::OPERATION_KIND_STOP, "stop", *request),
+      [this, name = request->name()] { return deps_.instances.Stop(name); }, response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::RestartInstance(
+    grpc::CallbackServerContext* context, const v1::RestartInstanceRequest* request,
+    v1::Instance* response) {
+  return Mutate<v1::Instance>(
+      context, InstanceOperation(v1::OPERATION_KIND_RESTART, "restart", *request),
+      [this, name = request->name()] { return deps_.instances.Restart(name); }, response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::ResetInstance(grpc::CallbackServerContext* context,
+                                                          const v1::ResetInstanceRequest* request,
+                                                          v1::Instance* response) {
+  return Mutate<v1::Instance>(
+      context, InstanceOperation(v1::OPERATION_KIND_RESET, "reset", *request),
+      [this, name = request->name()] { return deps_.instances.Reset(name); }, response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::DeleteInstance(grpc::CallbackServerContext* context,
+                                                           const v1::DeleteInstanceRequest* request,
+                                                           v1::DeleteInstanceResponse* response) {
+  return Mutate<v1::DeleteInstanceResponse>(
+      context, InstanceOperation(v1::OPERATION_KIND_DELETE, "delete", *request),
+      [this, name = request->name()]() -> absl::StatusOr<v1::DeleteInstanceResponse> {
+        absl::StatusOr<bool> existed = deps_.instances.Delete(name);
+        if (!existed.ok()) return existed.status();
+        v1::DeleteInstanceResponse deleted;
+        deleted.set_existed(*existed);
+        return deleted;
+      },
+      response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::GetInstance(grpc::CallbackServerContext* context,
+                                                        const v1::GetInstanceRequest* request,
+                                                        v1::Instance* response) {
+  return Read<v1::Instance>(
+      context,
+      [this, name = request->name(), players = request->include_players()] {
+        return deps_.instances.Get(name, players);
+      },
+      response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::ListInstances(grpc::CallbackServerContext* context,
+                                                          const v1::ListInstancesRequest* request,
+                                                          v1::ListInstancesResponse* response) {
+  return Read<v1::ListInstancesResponse>(
+      context, [this, game = request->include_game_status()] { return deps_.instances.List(game); },
+      response);
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::GetOperation(grpc::CallbackServerContext* context,

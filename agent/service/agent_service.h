@@ -11,7 +11,9 @@
 
 #include "agent/host/host_info_collector.h"
 #include "agent/install/install_service.h"
+#include "agent/instance/instance_manager.h"
 #include "agent/operations/operation_registry.h"
+#include "agent/operations/task_runner.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
 
 namespace l4d2::agent {
@@ -21,6 +23,8 @@ struct AgentServiceDeps {
   const HostInfoCollector& host_info;
   InstallService& installs;
   OperationRegistry& operations;
+  InstanceManager& instances;
+  TaskRunner& tasks;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
@@ -38,8 +42,45 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* GetOperation(grpc::CallbackServerContext* context,
                                          const v1::GetOperationRequest* request,
                                          v1::Operation* response) override;
+  grpc::ServerUnaryReactor* InitializeInstance(grpc::CallbackServerContext* context,
+                                               const v1::InitializeInstanceRequest* request,
+                                               v1::Instance* response) override;
+  grpc::ServerUnaryReactor* StartInstance(grpc::CallbackServerContext* context,
+                                          const v1::StartInstanceRequest* request,
+                                          v1::Instance* response) override;
+  grpc::ServerUnaryReactor* StopInstance(grpc::CallbackServerContext* context,
+                                         const v1::StopInstanceRequest* request,
+                                         v1::Instance* response) override;
+  grpc::ServerUnaryReactor* RestartInstance(grpc::CallbackServerContext* context,
+                                            const v1::RestartInstanceRequest* request,
+                                            v1::Instance* response) override;
+  grpc::ServerUnaryReactor* ResetInstance(grpc::CallbackServerContext* context,
+                                          const v1::ResetInstanceRequest* request,
+                                          v1::Instance* response) override;
+  grpc::ServerUnaryReactor* DeleteInstance(grpc::CallbackServerContext* context,
+                                           const v1::DeleteInstanceRequest* request,
+                                           v1::DeleteInstanceResponse* response) override;
+  grpc::ServerUnaryReactor* GetInstance(grpc::CallbackServerContext* context,
+                                        const v1::GetInstanceRequest* request,
+                                        v1::Instance* response) override;
+  grpc::ServerUnaryReactor* ListInstances(grpc::CallbackServerContext* context,
+                                          const v1::ListInstancesRequest* request,
+                                          v1::ListInstancesResponse* response) override;
 
  private:
+  // Runs `work` as the idempotent operation `request` (see OperationRegistry) on a task
+  // thread and answers with its result; a repeat waits for or replays the first run.
+  template <typename Response>
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context,
+                                   const OperationRequest& request,
+                                   std::function<absl::StatusOr<Response>()> work,
+                                   Response* response);
+  // Runs a read on a task thread.
+  template <typename Response>
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context,
+                                 std::function<absl::StatusOr<Response>()> work,
+                                 Response* response);
+
   AgentServiceDeps deps_;
 };
 

@@ -68,6 +68,8 @@ absl::StatusOr<UnitFacts> SystemctlServiceManager::Facts(const std::string& unit
   return ParseSystemctlShow(output);
 }
 
+absl::Status SystemctlServiceManager::Reload() { return Run({"daemon-reload"}).status(); }
+
 absl::StatusOr<std::vector<std::string>> SystemctlServiceManager::ListUnits(
     const std::string& pattern) {
   L4D2_RETURN_IF_ERROR(ValidateUnitArgument(pattern));

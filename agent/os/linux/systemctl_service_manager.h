@@ -29,6 +29,7 @@ class SystemctlServiceManager final : public ServiceManager {
   absl::Status Stop(const std::string& unit) override;
   absl::Status ResetFailed(const std::string& unit) override;
   absl::StatusOr<UnitFacts> Facts(const std::string& unit) override;
+  absl::Status Reload() override;
   absl::StatusOr<std::vector<std::string>> ListUnits(const std::string& pattern) override;
 
  private:

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "agent/host/host_info_collector.h"
+#include "agent/os/linux/linux_game_client.h"
 #include "agent/os/linux/linux_process_runner.h"
 #include "agent/service/agent_service.h"
 #include "ctl/agent_channel.h"
@@ -19,6 +20,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/fake_host_probe.h"
+#include "tests/fakes/fake_service_manager.h"
 #include "tests/testing/temp_dir.h"
 
 namespace l4d2::agent {
@@ -73,8 +75,20 @@ class GrpcServerTest : public ::testing::Test {
                         .no_progress_timeout = absl::Seconds(20)}};
   TaskRunner tasks_;
   InstallService installs_{installer_, operations_, tasks_, [] { return std::set<std::string>(); }};
-  AgentServiceImpl service_{
-      {.host_info = host_info_, .installs = installs_, .operations = operations_}};
+  l4d2::testing::FakeServiceManager systemd_;
+  LinuxGameClient game_;
+  InstanceManager instances_{
+      layout_,
+      systemd_,
+      game_,
+      Clock::Real(),
+      {.limits = {.port_first = 27015, .port_last = 27020}, .unit_dir = dir_.Sub("units")},
+      [](const std::string&) { return false; }};
+  AgentServiceImpl service_{{.host_info = host_info_,
+                             .installs = installs_,
+                             .operations = operations_,
+                             .instances = instances_,
+                             .tasks = tasks_}};
   std::unique_ptr<GrpcServer> server_;
 };
 

@@ -1,0 +1,412 @@
+#include "agent/instance/instance_manager.h"
+
+#include <filesystem>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "agent/steam/keyvalues.h"
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "common/names.h"
+#include "common/status_macros.h"
+
+namespace l4d2::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string NewPassword() {
+  static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  std::random_device random;
+  std::string password;
+  for (int i = 0; i < 24; ++i) password.push_back(kAlphabet[random() % (sizeof(kAlphabet) - 1)]);
+  return password;
+}
+
+absl::Status MakeDirs(const std::string& path) {
+  std::error_code error;
+  fs::create_directories(path, error);
+  if (error) return ErrnoError(error.value(), "create directory", path);
+  return absl::OkStatus();
+}
+
+void SetDuration(google::protobuf::Duration* out, absl::Duration duration) {
+  const int64_t nanos = absl::ToInt64Nanoseconds(duration);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+v1::InstanceState StateOf(const UnitFacts& unit, bool game_answers) {
+  if (unit.active_state == "active") {
+    return game_answers ? v1::INSTANCE_STATE_RUNNING : v1::INSTANCE_STATE_STARTING;
+  }
+  if (unit.active_state == "activating") {
+    return unit.sub_state == "auto-restart" ? v1::INSTANCE_STATE_CRASHED
+                                            : v1::INSTANCE_STATE_STARTING;
+  }
+  if (unit.active_state == "deactivating") return v1::INSTANCE_STATE_STOPPING;
+  if (unit.active_state == "failed") {
+    return unit.result == "start-limit-hit" ? v1::INSTANCE_STATE_CRASH_LOOP
+                                            : v1::INSTANCE_STATE_CRASHED;
+  }
+  return v1::INSTANCE_STATE_STOPPED;
+}
+
+}  // namespace
+
+InstanceManager::InstanceManager(HostLayout layout, ServiceManager& systemd, GameClient& game,
+                                 Clock& clock, InstanceManagerOptions options,
+                                 std::function<bool(const std::string&)> mounted)
+    : layout_(std::move(layout)),
+      systemd_(systemd),
+      game_(game),
+      clock_(clock),
+      options_(std::move(options)),
+      mounted_(std::move(mounted)) {}
+
+std::string InstanceManager::InstanceDir(const std::string& name) const {
+  return absl::StrCat(layout_.instances_dir(), "/", name);
+}
+std::string InstanceManager::RuntimeDir(const std::string& name) const {
+  return absl::StrCat(layout_.runtime_dir(), "/", name);
+}
+std::string InstanceManager::DropInPath(const std::string& name) const {
+  return absl::StrCat(options_.unit_dir, "/", UnitName(name), ".d/50-instance.conf");
+}
+
+absl::Status InstanceManager::InstallUnitTemplate() {
+  L4D2_RETURN_IF_ERROR(MakeDirs(options_.unit_dir));
+  const std::string path = options_.unit_dir + "/left4me-server@.service";
+  const std::string unit = RenderUnitTemplate(options_.unit);
+  absl::StatusOr<std::string> existing = ReadFileToString(path, 1 << 20);
+  if (existing.ok() && *existing == unit) return absl::OkStatus();
+  L4D2_RETURN_IF_ERROR(WriteFileAtomically(path, unit, 0644));
+  return systemd_.Reload();
+}
+
+absl::StatusOr<internal::InstanceRecord> InstanceManager::Record(const std::string& name) const {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  absl::StatusOr<std::string> bytes =
+      ReadFileToString(InstanceDir(name) + "/instance.binpb", 1 << 20);
+  if (absl::IsNotFound(bytes.status())) {
+    return absl::NotFoundError(absl::StrCat("no instance '", name, "'"));
+  }
+  L4D2_RETURN_IF_ERROR(bytes.status());
+  internal::InstanceRecord record;
+  if (!record.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("instance '", name, "': corrupt record"));
+  }
+  return record;
+}
+
+absl::Status InstanceManager::WriteRecord(const internal::InstanceRecord& record) const {
+  return WriteFileAtomically(InstanceDir(record.name()) + "/instance.binpb",
+                             record.SerializeAsString(), 0600);
+}
+
+absl::StatusOr<std::string> InstanceManager::RconPassword(const std::string& name) const {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  L4D2_ASSIGN_OR_RETURN(std::string password,
+                        ReadFileToString(InstanceDir(name) + "/rcon_password", 4096));
+  return std::string(absl::StripAsciiWhitespace(password));
+}
+
+absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name,
+                                                         const v1::InstanceSpec& given) {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  v1::InstanceSpec spec = WithDefaults(name, given);
+  L4D2_RETURN_IF_ERROR(ValidateSpec(spec, options_.limits));
+  for (const v1::OverlayLayer& overlay : spec.overlays()) {
+    std::error_code error;
+    if (!fs::is_symlink(absl::StrCat(layout_.overlays_dir(), "/", overlay.ref(), "/current"),
+                        error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.overlays: no overlay '", overlay.ref(), "' on this host"));
+    }
+  }
+  absl::MutexLock lock(&initialize_mutex_);
+  // The port must not be another instance's.
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(layout_.instances_dir(), error)) {
+    std::string other = entry.path().filename().string();
+    if (other == name || !ValidateInstanceName(other).ok()) continue;
+    absl::StatusOr<internal::InstanceRecord> record = Record(other);
+    if (record.ok() && record->spec().port() == spec.port()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("port ", spec.port(), " is used by instance '", other, "'"));
+    }
+  }
+  absl::StatusOr<internal::InstanceRecord> existing = Record(name);
+  internal::InstanceRecord record;
+  const int64_t now = absl::ToUnixSeconds(clock_.Now());
+  if (existing.ok()) {
+    record = *std::move(existing);
+    record.set_restart_pending(record.restart_pending() ||
+                               record.spec().SerializeAsString() != spec.SerializeAsString());
+  } else if (absl::IsNotFound(existing.status())) {
+    record.set_name(name);
+    record.set_created_at_unix(now);
+  } else {
+    return existing.status();
+  }
+  *record.mutable_spec() = spec;
+  record.set_updated_at_unix(now);
+  L4D2_RETURN_IF_ERROR(MakeDirs(InstanceDir(name)));
+  for (const char* sub : {"/upper", "/work", "/merged"}) {
+    L4D2_RETURN_IF_ERROR(MakeDirs(RuntimeDir(name) + sub));
+  }
+  if (!fs::exists(InstanceDir(name) + "/rcon_password")) {
+    L4D2_RETURN_IF_ERROR(
+        WriteFileAtomically(InstanceDir(name) + "/rcon_password", NewPassword() + "\n", 0600));
+  }
+  L4D2_RETURN_IF_ERROR(WriteRecord(record));
+  return Describe(record, /*query_game=*/false, false);
+}
+
+absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
+  const std::string& name = record->name();
+  const std::string installation = [&] {
+    std::error_code error;
+    fs::path target = fs::read_symlink(layout_.current_installation(), error);
+    return error ? std::string() : target.filename().string();
+  }();
+  if (installation.empty()) {
+    return absl::FailedPreconditionError("the game is not installed on this host (run install)");
+  }
+  std::vector<std::string> plan = {absl::StrCat("instances/", name, "/layer")};
+  std::vector<std::string> exec_files;
+  record->clear_layers();
+  const std::string cfg_dir = InstanceDir(name) + "/layer/left4dead2/cfg";
+  std::error_code error;
+  fs::remove_all(InstanceDir(name) + "/layer", error);
+  L4D2_RETURN_IF_ERROR(MakeDirs(cfg_dir));
+  for (const v1::OverlayLayer& overlay : record->spec().overlays()) {
+    const std::string base = absl::StrCat(layout_.overlays_dir(), "/", overlay.ref());
+    fs::path version = fs::read_symlink(base + "/current", error);
+    if (error) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("overlay '", overlay.ref(), "' has no current version"));
+    }
+    v1::PinnedLayer* pinned = record->add_layers();
+    pinned->set_ref(overlay.ref());
+    pinned->set_version(version.filename().string());
+    plan.push_back(absl::StrCat("overlays/", overlay.ref(), "/", pinned->version()));
+    // The overlay's own server.cfg, under a name of its own so that the rendered one wins.
+    const std::string own_cfg =
+        absl::StrCat(base, "/", pinned->version(), "/left4dead2/cfg/server.cfg");
+    if (fs::exists(own_cfg, error)) {
+      const std::string cfg_name = OverlayCfgName(overlay.ref());
+      L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString(own_cfg, 1 << 20));
+      L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/" + cfg_name, text, 0644));
+      if (overlay.exec_server_cfg()) exec_files.push_back(cfg_name);
+    }
+  }
+  plan.push_back(absl::StrCat("installation/", installation));
+  L4D2_ASSIGN_OR_RETURN(std::string password, RconPassword(name));
+  L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/server.cfg",
+                                           RenderServerCfg({.name = name,
+                                                            .spec = record->spec(),
+                                                            .rcon_password = password,
+                                                            .exec_files = exec_files}),
+                                           0640));
+  L4D2_RETURN_IF_ERROR(
+      WriteFileAtomically(InstanceDir(name) + "/lower", absl::StrJoin(plan, "\n") + "\n", 0644));
+  L4D2_RETURN_IF_ERROR(WriteFileAtomically(
+      InstanceDir(name) + "/unit.env",
+      absl::StrCat("L4D2_ARGS=",
+                   absl::StrJoin(LaunchArguments(record->spec(), options_.bind_ip), " "), "\n"),
+      0644));
+  L4D2_RETURN_IF_ERROR(
+      WriteFileAtomically(layout_.instance_installation_file(name), installation + "\n", 0644));
+  L4D2_RETURN_IF_ERROR(MakeDirs(fs::path(DropInPath(name)).parent_path().string()));
+  L4D2_RETURN_IF_ERROR(
+      WriteFileAtomically(DropInPath(name), RenderInstanceDropIn(record->spec()), 0644));
+  L4D2_RETURN_IF_ERROR(systemd_.Reload());
+  absl::StatusOr<std::string> build =
+      ReadFileToString(absl::StrCat(layout_.installation_dir(), "/", installation,
+                                    "/steamapps/appmanifest_222860.acf"),
+                       1 << 20);
+  record->set_installation(installation);
+  absl::StatusOr<std::string> build_id =
+      build.ok() ? ParseAppManifestBuildId(*build) : build.status();
+  record->set_build_id(build_id.ok() ? *build_id : "");
+  record->set_restart_pending(false);
+  return WriteRecord(*record);
+}
+
+absl::StatusOr<v1::Instance> InstanceManager::Start(const std::string& name) {
+  L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitName(name)));
+  if (unit.active_state == "active" || unit.active_state == "activating") {
+    return Describe(record, true, false);  // Already running: starting again is a no-op.
+  }
+  if (mounted_(name)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "instance '", name, "' is stopped but its overlay is still mounted (orphan mount)"));
+  }
+  L4D2_RETURN_IF_ERROR(Prepare(&record));
+  L4D2_RETURN_IF_ERROR(systemd_.ResetFailed(UnitName(name)));
+  L4D2_RETURN_IF_ERROR(systemd_.Start(UnitName(name)));
+  return Describe(record, false, false);
+}
+
+absl::StatusOr<v1::Instance> InstanceManager::Stop(const std::string& name) {
+  L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitName(name)));
+  return Describe(record, false, false);
+}
+
+absl::StatusOr<v1::Instance> InstanceManager::Restart(const std::string& name) {
+  L4D2_RETURN_IF_ERROR(Stop(name).status());
+  return Start(name);
+}
+
+absl::StatusOr<v1::Instance> InstanceManager::Reset(const std::string& name) {
+  L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitName(name)));
+  if (mounted_(name)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("instance '", name, "' is still mounted; not wiping its writable layer"));
+  }
+  for (const char* sub : {"/upper", "/work"}) {
+    std::error_code error;
+    fs::remove_all(RuntimeDir(name) + sub, error);
+    if (error) return ErrnoError(error.value(), "wipe", RuntimeDir(name) + sub);
+    L4D2_RETURN_IF_ERROR(MakeDirs(RuntimeDir(name) + sub));
+  }
+  return Describe(record, false, false);
+}
+
+absl::StatusOr<bool> InstanceManager::Delete(const std::string& name) {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  std::error_code error;
+  const bool existed = fs::exists(InstanceDir(name), error) || fs::exists(RuntimeDir(name), error);
+  absl::StatusOr<UnitFacts> unit = systemd_.Facts(UnitName(name));
+  if (unit.ok() && unit->active_state != "inactive" && unit->active_state != "failed") {
+    L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitName(name)));
+  }
+  (void)systemd_.ResetFailed(UnitName(name));
+  if (mounted_(name)) {
+    // Never remove through a live mount: that would write into the layers below.
+    return absl::FailedPreconditionError(
+        absl::StrCat("instance '", name, "' is still mounted; not deleting its files"));
+  }
+  fs::remove_all(fs::path(DropInPath(name)).parent_path(), error);
+  fs::remove_all(RuntimeDir(name), error);
+  if (error) return ErrnoError(error.value(), "remove", RuntimeDir(name));
+  fs::remove_all(InstanceDir(name), error);
+  if (error) return ErrnoError(error.value(), "remove", InstanceDir(name));
+  if (existed) L4D2_RETURN_IF_ERROR(systemd_.Reload());
+  return existed;
+}
+
+absl::StatusOr<v1::Instance> InstanceManager::Describe(const internal::InstanceRecord& record,
+                                                       bool query_game, bool include_players) {
+  v1::Instance instance;
+  instance.set_name(record.name());
+  *instance.mutable_spec() = record.spec();
+  *instance.mutable_layers() = record.layers();
+  instance.set_build_id(record.build_id());
+  instance.mutable_created_at()->set_seconds(record.created_at_unix());
+  instance.mutable_updated_at()->set_seconds(record.updated_at_unix());
+  v1::InstanceStatus* status = instance.mutable_status();
+  status->set_restart_pending(record.restart_pending());
+  status->set_overlay_mounted(mounted_(record.name()));
+  L4D2_ASSIGN_OR_RETURN(UnitFacts facts, systemd_.Facts(UnitName(record.name())));
+  v1::UnitStatus* unit = status->mutable_unit();
+  unit->set_unit_name(UnitName(record.name()));
+  unit->set_active_state(facts.active_state);
+  unit->set_sub_state(facts.sub_state);
+  unit->set_result(facts.result);
+  unit->set_main_pid(facts.main_pid);
+  if (facts.active_since)
+    unit->mutable_active_since()->set_seconds(ToUnixSeconds(*facts.active_since));
+  unit->set_restart_count(facts.restarts);
+  if (facts.memory_bytes) unit->set_memory_current_bytes(*facts.memory_bytes);
+  if (facts.cpu_usage) SetDuration(unit->mutable_cpu_usage(), *facts.cpu_usage);
+  unit->set_last_exit_status(facts.exec_main_status);
+  bool answers = false;
+  if (query_game && facts.active_state == "active") {
+    v1::GameStatus* game = status->mutable_game();
+    const GameAddress address{options_.query_host, record.spec().port()};
+    const absl::Time start = clock_.Now();
+    absl::StatusOr<A2sInfo> info = game_.QueryInfo(address, options_.a2s_timeout);
+    if (info.ok()) {
+      answers = true;
+      game->set_reachable(true);
+      game->set_name(info->name);
+      game->set_map(info->map);
+      game->set_players(info->players);
+      game->set_max_players(info->max_players);
+      game->set_bots(info->bots);
+      game->set_version(info->version);
+      SetDuration(game->mutable_latency(), clock_.Now() - start);
+      if (include_players) {
+        absl::StatusOr<std::vector<A2sPlayer>> players =
+            game_.QueryPlayers(address, options_.a2s_timeout);
+        for (const A2sPlayer& player : players.ok() ? *players : std::vector<A2sPlayer>{}) {
+          v1::Player* out = game->add_player_list();
+          out->set_name(player.name);
+          out->set_score(player.score);
+          out->mutable_connected()->set_seconds(static_cast<int64_t>(player.duration_seconds));
+        }
+      }
+    } else {
+      game->set_reachable(false);
+      game->set_error(std::string(info.status().message()));
+    }
+  }
+  status->set_state(StateOf(facts, answers || !query_game));
+  return instance;
+}
+
+absl::StatusOr<v1::Instance> InstanceManager::Get(const std::string& name, bool include_players) {
+  L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  return Describe(record, true, include_players);
+}
+
+absl::StatusOr<v1::ListInstancesResponse> InstanceManager::List(bool include_game_status) {
+  v1::ListInstancesResponse response;
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(layout_.instances_dir(), error)) {
+    std::string name = entry.path().filename().string();
+    if (ValidateInstanceName(name).ok()) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    absl::StatusOr<internal::InstanceRecord> record = Record(name);
+    if (!record.ok()) {
+      v1::Orphan* orphan = response.add_orphans();
+      orphan->set_kind(v1::Orphan::KIND_DIRECTORY);
+      orphan->set_name(InstanceDir(name));
+      orphan->set_detail(std::string(record.status().message()));
+      continue;
+    }
+    L4D2_ASSIGN_OR_RETURN(v1::Instance instance, Describe(*record, include_game_status, false));
+    *response.add_instances() = std::move(instance);
+  }
+  // Units and runtime directories without an instance.
+  absl::StatusOr<std::vector<std::string>> units = systemd_.ListUnits("left4me-server@*.service");
+  for (const std::string& unit : units.ok() ? *units : std::vector<std::string>{}) {
+    std::string name = unit.substr(strlen("left4me-server@"));
+    name = name.substr(0, name.size() - strlen(".service"));
+    if (!std::binary_search(names.begin(), names.end(), name)) {
+      v1::Orphan* orphan = response.add_orphans();
+      orphan->set_kind(v1::Orphan::KIND_UNIT);
+      orphan->set_name(unit);
+    }
+  }
+  for (const fs::directory_entry& entry : fs::directory_iterator(layout_.runtime_dir(), error)) {
+    std::string name = entry.path().filename().string();
+    if (std::binary_search(names.begin(), names.end(), name)) continue;
+    v1::Orphan* orphan = response.add_orphans();
+    orphan->set_kind(mounted_(name) ? v1::Orphan::KIND_MOUNT : v1::Orphan::KIND_DIRECTORY);
+    orphan->set_name(entry.path().string());
+  }
+  return response;
+}
+
+}  // namespace l4d2::agent

@@ -1,0 +1,92 @@
+#pragma once
+
+// The instances of a host: their files below instances/<name>/ and runtime/<name>/, and their
+// lifecycle through systemd (the unit mounts the overlay stack; the agent never mounts or
+// forks a game server itself).
+//
+//   Initialize  validates the spec (ports unique on the host, overlays present) and records it;
+//               a running instance keeps running and picks the spec up at its next start.
+//   Start       pins the current install and overlay versions, renders server.cfg into the
+//               instance's own layer, writes the mount plan, unit environment and drop-in,
+//               then starts the unit.
+//   Stop        stops the unit (SIGINT, then SIGKILL after 15 s); ExecStopPost unmounts.
+//   Reset       stops and empties the writable layer. Delete removes everything.
+// Status combines the unit's facts with the game's own A2S answer.
+//
+// Callers serialize mutating calls per instance (the operation registry's lock); reads may run
+// at any time. Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (not installed, port
+// taken, still mounted), UNAVAILABLE (systemd did not answer).
+
+#include <functional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/host/layout.h"
+#include "agent/instance/spec.h"
+#include "agent/instance/unit_files.h"
+#include "agent/os/game_client.h"
+#include "agent/os/service_manager.h"
+#include "common/clock.h"
+#include "l4d2/agent/internal/records.pb.h"
+#include "l4d2/agent/v1/agent_service.pb.h"
+
+namespace l4d2::agent {
+
+struct InstanceManagerOptions {
+  SpecLimits limits;
+  // Address the servers bind (+ip) and the address the agent queries them on.
+  std::string bind_ip = "0.0.0.0";
+  std::string query_host = "127.0.0.1";
+  absl::Duration a2s_timeout = absl::Milliseconds(500);
+  // Where the unit template and drop-ins are written.
+  std::string unit_dir = "/etc/systemd/system";
+  UnitTemplateOptions unit;
+};
+
+class InstanceManager {
+ public:
+  // All references must outlive the manager. `mounted` tells whether an instance's merged
+  // directory is an overlay mount (OverlayMounter::IsMounted in production).
+  InstanceManager(HostLayout layout, ServiceManager& systemd, GameClient& game, Clock& clock,
+                  InstanceManagerOptions options, std::function<bool(const std::string&)> mounted);
+
+  // Writes the unit template (if it changed) and reloads systemd.
+  absl::Status InstallUnitTemplate();
+
+  absl::StatusOr<v1::Instance> Initialize(const std::string& name, const v1::InstanceSpec& spec);
+  absl::StatusOr<v1::Instance> Start(const std::string& name);
+  absl::StatusOr<v1::Instance> Stop(const std::string& name);
+  absl::StatusOr<v1::Instance> Restart(const std::string& name);
+  absl::StatusOr<v1::Instance> Reset(const std::string& name);
+  // False when there was nothing to delete.
+  absl::StatusOr<bool> Delete(const std::string& name);
+
+  absl::StatusOr<v1::Instance> Get(const std::string& name, bool include_players);
+  absl::StatusOr<v1::ListInstancesResponse> List(bool include_game_status);
+
+  // The RCON password of an instance, for the console.
+  absl::StatusOr<std::string> RconPassword(const std::string& name) const;
+  absl::StatusOr<internal::InstanceRecord> Record(const std::string& name) const;
+
+ private:
+  std::string InstanceDir(const std::string& name) const;
+  std::string RuntimeDir(const std::string& name) const;
+  std::string DropInPath(const std::string& name) const;
+  absl::Status WriteRecord(const internal::InstanceRecord& record) const;
+  absl::Status Prepare(internal::InstanceRecord* record);
+  absl::StatusOr<v1::Instance> Describe(const internal::InstanceRecord& record, bool query_game,
+                                        bool include_players);
+
+  HostLayout layout_;
+  ServiceManager& systemd_;
+  GameClient& game_;
+  Clock& clock_;
+  InstanceManagerOptions options_;
+  std::function<bool(const std::string&)> mounted_;
+  // Serializes port assignment across instances.
+  absl::Mutex initialize_mutex_;
+};
+
+}  // namespace l4d2::agent

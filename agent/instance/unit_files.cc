@@ -1,0 +1,89 @@
+#include "agent/instance/unit_files.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace l4d2::agent {
+
+std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
+  std::string unit = absl::StrCat(
+      "# left4me-server@.service: one Left 4 Dead 2 server, written by l4d2-agent.\n"
+      "# Per-instance settings are in left4me-server@<name>.service.d/50-instance.conf.\n"
+      "[Unit]\n"
+      "Description=left4me Left 4 Dead 2 server %i\n"
+      "After=network-online.target\n"
+      "Wants=network-online.target\n"
+      "\n"
+      "[Service]\n"
+      "Type=simple\n",
+      o.user.empty() ? "" : absl::StrCat("User=", o.user, "\n"), "EnvironmentFile=", o.root,
+      "/instances/%i/unit.env\n", "ExecStartPre=", o.helper_command, " --root ", o.root,
+      " mount %i\n", "WorkingDirectory=", o.root, "/runtime/%i/merged\n",
+      // srcds_run without -norestart restarts crashes itself and hides them from systemd.
+      "ExecStart=", o.root, "/runtime/%i/merged/srcds_run $L4D2_ARGS\n",
+      "ExecStopPost=", o.helper_command, " --root ", o.root, " unmount %i\n",
+      "KillSignal=SIGINT\n"
+      "TimeoutStopSec=15s\n"
+      // journald would drop a console flood past 10,000 lines per 30 s.
+      "LogRateLimitIntervalSec=0\n"
+      "MemoryAccounting=yes\n"
+      "CPUAccounting=yes\n");
+  if (o.hardening) {
+    absl::StrAppend(&unit,
+                    "NoNewPrivileges=yes\n"
+                    "PrivateUsers=yes\n"
+                    "PrivateTmp=yes\n"
+                    "PrivateDevices=yes\n"
+                    "ProtectSystem=strict\n"
+                    "ReadWritePaths=",
+                    o.root,
+                    "/runtime/%i\n"
+                    "ProtectHome=read-only\n"
+                    "ProtectKernelTunables=yes\n"
+                    "ProtectKernelModules=yes\n"
+                    "ProtectKernelLogs=yes\n"
+                    "ProtectControlGroups=yes\n"
+                    "ProtectClock=yes\n"
+                    "ProtectHostname=yes\n"
+                    "ProtectProc=invisible\n"
+                    "RestrictNamespaces=yes\n"
+                    "RestrictRealtime=yes\n"
+                    "RestrictSUIDSGID=yes\n"
+                    "LockPersonality=yes\n"
+                    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n"
+                    "CapabilityBoundingSet=\n"
+                    // srcds is 32-bit; it needs W+X pages, so no MemoryDenyWriteExecute.
+                    "SystemCallArchitectures=native x86\n"
+                    "SystemCallFilter=@system-service\n"
+                    "SystemCallFilter=~@privileged @resources @mount\n"
+                    "SocketBindAllow=",
+                    o.port_first, "-", o.port_last,
+                    "\n"
+                    "SocketBindDeny=any\n");
+  }
+  absl::StrAppend(&unit, "\n[Install]\nWantedBy=multi-user.target\n");
+  return unit;
+}
+
+std::string RenderInstanceDropIn(const v1::InstanceSpec& spec) {
+  const v1::RestartPolicy& restart = spec.restart();
+  const char* mode = "on-failure";
+  if (restart.mode() == v1::RestartPolicy::MODE_NEVER) mode = "no";
+  if (restart.mode() == v1::RestartPolicy::MODE_ALWAYS) mode = "always";
+  std::string dropin = absl::StrCat(
+      "# Written by l4d2-agent from the instance's spec.\n[Unit]\nStartLimitIntervalSec=",
+      restart.interval().seconds(), "s\nStartLimitBurst=", restart.burst(),
+      "\n\n[Service]\nRestart=", mode, "\nRestartSec=", restart.delay().seconds(), "s\n");
+  const v1::ResourceLimits& limits = spec.resources();
+  if (limits.memory_high_bytes() > 0) {
+    absl::StrAppend(&dropin, "MemoryHigh=", limits.memory_high_bytes(), "\n");
+  }
+  if (limits.memory_max_bytes() > 0) {
+    absl::StrAppend(&dropin, "MemoryMax=", limits.memory_max_bytes(), "\n");
+  }
+  if (limits.cpu_weight() > 0) absl::StrAppend(&dropin, "CPUWeight=", limits.cpu_weight(), "\n");
+  if (!limits.cpu_set().empty()) absl::StrAppend(&dropin, "AllowedCPUs=", limits.cpu_set(), "\n");
+  if (limits.tasks_max() > 0) absl::StrAppend(&dropin, "TasksMax=", limits.tasks_max(), "\n");
+  return dropin;
+}
+
+}  // namespace l4d2::agent

@@ -1,0 +1,41 @@
+#pragma once
+
+// The systemd units of instances: the template left4me-server@.service (written by the agent at
+// start from its configuration; deploy/systemd/left4me-server@.service is the same file for the
+// default production configuration) and one drop-in per instance with its restart policy and
+// resource limits. Pure functions.
+
+#include <string>
+
+#include "l4d2/agent/v1/instance.pb.h"
+
+namespace l4d2::agent {
+
+struct UnitTemplateOptions {
+  // LEFT4ME_ROOT.
+  std::string root = "/var/lib/left4me";
+  // How systemd runs the overlay helper: the program, prefixed for production with
+  // "+/usr/bin/nsenter --mount=/proc/1/ns/mnt --" (privileged, in PID 1's mount namespace, so
+  // that the unit's own namespace is never pinned and stop never hits EBUSY).
+  std::string helper_command =
+      "+/usr/bin/nsenter --mount=/proc/1/ns/mnt -- /usr/local/libexec/left4me/left4me-overlay";
+  // The user the game runs as; empty keeps the manager's (development user managers).
+  std::string user = "left4me";
+  // The sandboxing of facts "Hardening of the server unit" (off only where the manager
+  // cannot apply it, e.g. a user manager in a test sandbox).
+  bool hardening = true;
+  // SocketBindAllow= range for the game.
+  int port_first = 27015;
+  int port_last = 27999;
+};
+
+std::string RenderUnitTemplate(const UnitTemplateOptions& options);
+
+// left4me-server@<name>.service.d/50-instance.conf for `spec` (with defaults applied).
+std::string RenderInstanceDropIn(const v1::InstanceSpec& spec);
+
+inline std::string UnitName(const std::string& instance) {
+  return "left4me-server@" + instance + ".service";
+}
+
+}  // namespace l4d2::agent

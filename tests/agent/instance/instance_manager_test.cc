@@ -1,0 +1,230 @@
+#include "agent/instance/instance_manager.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_service_manager.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using ::l4d2::testing::FakeClock;
+using ::l4d2::testing::FakeServiceManager;
+using ::l4d2::testing::TempDir;
+using ::testing::HasSubstr;
+
+class FakeGameClient final : public GameClient {
+ public:
+  bool answers = true;
+  absl::StatusOr<A2sInfo> QueryInfo(const GameAddress& address, absl::Duration) override {
+    if (!answers) return absl::UnavailableError("timed out");
+    A2sInfo info;
+    info.name = "port " + std::to_string(address.port);
+    info.map = "c1m1_hotel";
+    info.max_players = 8;
+    return info;
+  }
+  absl::StatusOr<std::vector<A2sPlayer>> QueryPlayers(const GameAddress&, absl::Duration) override {
+    return std::vector<A2sPlayer>{{"Zoey", 3, 61.0f}};
+  }
+  absl::StatusOr<std::string> RconExecute(const GameAddress&, const std::string&,
+                                          const std::string&, absl::Duration) override {
+    return std::string();
+  }
+};
+
+class InstanceManagerTest : public ::testing::Test {
+ protected:
+  InstanceManagerTest() : layout_(dir_.Sub("root")) {
+    EXPECT_TRUE(layout_.CreateDirectories().ok());
+  }
+
+  void InstallBuild(const std::string& build) {
+    fs::create_directories(layout_.installation_dir() + "/" + build + "/steamapps");
+    std::ofstream(layout_.installation_dir() + "/" + build + "/steamapps/appmanifest_222860.acf")
+        << "\"AppState\" { \"buildid\" \"" << build << "\" }";
+    fs::remove(layout_.current_installation());
+    fs::create_directory_symlink(build, layout_.current_installation());
+  }
+
+  void AddOverlay(const std::string& ref, const std::string& version, const std::string& cfg) {
+    std::string dir = layout_.overlays_dir() + "/" + ref;
+    fs::create_directories(dir + "/" + version + "/left4dead2/cfg");
+    std::ofstream(dir + "/" + version + "/left4dead2/cfg/server.cfg") << cfg;
+    fs::remove(dir + "/current");
+    fs::create_directory_symlink(version, dir + "/current");
+  }
+
+  v1::InstanceSpec Spec(int port) {
+    v1::InstanceSpec spec;
+    spec.set_port(port);
+    return spec;
+  }
+
+  std::string Read(const std::string& relative) {
+    absl::StatusOr<std::string> text = ReadFileToString(layout_.root() + "/" + relative);
+    return text.ok() ? *text : "";
+  }
+
+  TempDir dir_;
+  HostLayout layout_;
+  FakeServiceManager systemd_;
+  FakeGameClient game_;
+  FakeClock clock_;
+  bool mounted_ = false;
+  InstanceManager manager_{
+      layout_,
+      systemd_,
+      game_,
+      clock_,
+      {.limits = {.port_first = 27015, .port_last = 27020}, .unit_dir = dir_.Sub("units")},
+      [this](const std::string&) { return mounted_; }};
+};
+
+TEST_F(InstanceManagerTest, InitializeRecordsTheSpecAndASecretPassword) {
+  absl::StatusOr<v1::Instance> instance = manager_.Initialize("s1", Spec(27015));
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  EXPECT_EQ(instance->spec().hostname(), "left4me s1");
+  EXPECT_EQ(instance->status().state(), v1::INSTANCE_STATE_STOPPED);
+  absl::StatusOr<std::string> password = manager_.RconPassword("s1");
+  ASSERT_TRUE(password.ok());
+  EXPECT_EQ(password->size(), 24u);
+  EXPECT_EQ(
+      fs::status(layout_.instances_dir() + "/s1/rcon_password").permissions() & fs::perms::all,
+      fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_THAT(instance->DebugString(), ::testing::Not(HasSubstr(*password)));
+  for (const char* sub : {"upper", "work", "merged"}) {
+    EXPECT_TRUE(fs::is_directory(layout_.runtime_dir() + "/s1/" + sub));
+  }
+}
+
+TEST_F(InstanceManagerTest, BadInputChangesNothing) {
+  EXPECT_EQ(manager_.Initialize("../x", Spec(27015)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager_.Initialize("s1", Spec(1)).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::InstanceSpec spec = Spec(27015);
+  spec.add_overlays()->set_ref("missing");
+  EXPECT_THAT(manager_.Initialize("s1", spec).status().message(), HasSubstr("no overlay"));
+  EXPECT_TRUE(fs::is_empty(layout_.instances_dir()));
+  EXPECT_TRUE(fs::is_empty(layout_.runtime_dir()));
+}
+
+TEST_F(InstanceManagerTest, PortsAreUniqueOnAHost) {
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  EXPECT_EQ(manager_.Initialize("s2", Spec(27015)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());  // Its own port again.
+}
+
+TEST_F(InstanceManagerTest, StartBeforeInstallIsAPreconditionFailure) {
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  EXPECT_EQ(manager_.Start("s1").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(systemd_.calls().empty());
+}
+
+TEST_F(InstanceManagerTest, StartPinsVersionsAndWritesWhatTheUnitNeeds) {
+  InstallBuild("9000001");
+  AddOverlay("competitive/base", "3", "hostname \"from the overlay\"\n");
+  v1::InstanceSpec spec = Spec(27016);
+  v1::OverlayLayer* overlay = spec.add_overlays();
+  overlay->set_ref("competitive/base");
+  overlay->set_exec_server_cfg(true);
+  ASSERT_TRUE(manager_.Initialize("s1", spec).ok());
+  absl::StatusOr<v1::Instance> started = manager_.Start("s1");
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_THAT(systemd_.calls(), ::testing::Contains("start left4me-server@s1.service"));
+  EXPECT_EQ(Read("instances/s1/lower"),
+            "instances/s1/layer\noverlays/competitive/base/3\ninstallation/9000001\n");
+  EXPECT_EQ(Read("instances/s1/installation"), "9000001\n");
+  EXPECT_THAT(Read("instances/s1/unit.env"), HasSubstr("-port 27016 +ip 0.0.0.0"));
+  std::string cfg = Read("instances/s1/layer/left4dead2/cfg/server.cfg");
+  EXPECT_THAT(cfg, HasSubstr("rcon_password \"" + *manager_.RconPassword("s1") + "\""));
+  EXPECT_THAT(cfg, HasSubstr("exec server_competitive_base.cfg\n"));
+  EXPECT_EQ(Read("instances/s1/layer/left4dead2/cfg/server_competitive_base.cfg"),
+            "hostname \"from the overlay\"\n");
+  EXPECT_THAT(*ReadFileToString(dir_.Sub("units/left4me-server@s1.service.d/50-instance.conf")),
+              HasSubstr("Restart=on-failure"));
+  EXPECT_GE(systemd_.reloads(), 1);
+  ASSERT_EQ(started->layers_size(), 1);
+  EXPECT_EQ(started->layers(0).version(), "3");
+  EXPECT_EQ(started->build_id(), "9000001");
+  EXPECT_EQ(layout_.PinnedInstallations(), std::set<std::string>{"9000001"});
+
+  // A new overlay version and a new build reach the instance on its next start only.
+  AddOverlay("competitive/base", "4", "hostname \"v4\"\n");
+  InstallBuild("9000002");
+  EXPECT_EQ(Read("instances/s1/lower"),
+            "instances/s1/layer\noverlays/competitive/base/3\ninstallation/9000001\n");
+  ASSERT_TRUE(manager_.Restart("s1").ok());
+  EXPECT_EQ(Read("instances/s1/lower"),
+            "instances/s1/layer\noverlays/competitive/base/4\ninstallation/9000002\n");
+}
+
+TEST_F(InstanceManagerTest, StatusCombinesTheUnitAndTheGame) {
+  InstallBuild("9000001");
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27017)).ok());
+  ASSERT_TRUE(manager_.Start("s1").ok());
+  absl::StatusOr<v1::Instance> running = manager_.Get("s1", /*include_players=*/true);
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(running->status().state(), v1::INSTANCE_STATE_RUNNING);
+  EXPECT_EQ(running->status().game().name(), "port 27017");
+  EXPECT_EQ(running->status().game().player_list(0).name(), "Zoey");
+  EXPECT_GT(running->status().unit().main_pid(), 0);
+  game_.answers = false;
+  EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_STARTING);
+  UnitFacts crash_loop;
+  crash_loop.active_state = "failed";
+  crash_loop.result = "start-limit-hit";
+  systemd_.Set("left4me-server@s1.service", crash_loop);
+  EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_CRASH_LOOP);
+  EXPECT_EQ(manager_.Get("nope", false).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(InstanceManagerTest, ResetWipesTheWritableLayerButKeepsTheSpec) {
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  std::ofstream(layout_.runtime_dir() + "/s1/upper/written-by-game.txt") << "x";
+  ASSERT_TRUE(manager_.Reset("s1").ok());
+  EXPECT_TRUE(fs::is_empty(layout_.runtime_dir() + "/s1/upper"));
+  EXPECT_TRUE(manager_.Record("s1").ok());
+  mounted_ = true;  // Never wipe through a live mount.
+  EXPECT_EQ(manager_.Reset("s1").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(InstanceManagerTest, DeleteRemovesEverythingAndAMissingInstanceIsFine) {
+  InstallBuild("9000001");
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  ASSERT_TRUE(manager_.Start("s1").ok());
+  absl::StatusOr<bool> deleted = manager_.Delete("s1");
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_TRUE(*deleted);
+  EXPECT_THAT(systemd_.calls(), ::testing::Contains("stop left4me-server@s1.service"));
+  EXPECT_FALSE(fs::exists(layout_.instances_dir() + "/s1"));
+  EXPECT_FALSE(fs::exists(layout_.runtime_dir() + "/s1"));
+  EXPECT_FALSE(fs::exists(dir_.Sub("units/left4me-server@s1.service.d")));
+  absl::StatusOr<bool> again = manager_.Delete("s1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+}
+
+TEST_F(InstanceManagerTest, ListReportsInstancesAndOrphans) {
+  ASSERT_TRUE(manager_.Initialize("b", Spec(27016)).ok());
+  ASSERT_TRUE(manager_.Initialize("a", Spec(27015)).ok());
+  fs::create_directories(layout_.runtime_dir() + "/ghost/merged");
+  systemd_.Set("left4me-server@zombie.service", UnitFacts{.active_state = "active"});
+  absl::StatusOr<v1::ListInstancesResponse> list = manager_.List(false);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->instances_size(), 2);
+  EXPECT_EQ(list->instances(0).name(), "a");
+  ASSERT_EQ(list->orphans_size(), 2);
+  EXPECT_EQ(list->orphans(0).kind(), v1::Orphan::KIND_UNIT);
+  EXPECT_EQ(list->orphans(1).kind(), v1::Orphan::KIND_DIRECTORY);
+}
+
+}  // namespace
+}  // namespace l4d2::agent
