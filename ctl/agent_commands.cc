@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <ostream>
 #include <random>
+#include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "ctl/spec_yaml.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
@@ -188,16 +192,175 @@ int RunCheckUpdateCommand(const CommandContext& context) {
   return kExitOk;
 }
 
+namespace {
+
+std::string StateName(agent::v1::InstanceState state) {
+  absl::string_view name = agent::v1::InstanceState_Name(state);
+  absl::ConsumePrefix(&name, "INSTANCE_STATE_");
+  return absl::AsciiStrToLower(name);
+}
+
+void PrintInstance(const CommandContext& context, const agent::v1::Instance& instance) {
+  if (context.json) {
+    *context.out << ToJson(instance);
+    return;
+  }
+  const agent::v1::InstanceStatus& status = instance.status();
+  const agent::v1::UnitStatus& unit = status.unit();
+  std::ostream& out = *context.out;
+  out << "name:      " << instance.name() << "\n"
+      << "state:     " << StateName(status.state())
+      << (status.restart_pending() ? " (restart pending)" : "") << "\n"
+      << "port:      " << instance.spec().port() << "\n"
+      << "unit:      " << unit.unit_name() << " " << unit.active_state() << "/" << unit.sub_state();
+  if (unit.main_pid() > 0) out << ", pid " << unit.main_pid();
+  out << ", " << unit.restart_count() << " restarts\n";
+  if (status.has_game()) {
+    const agent::v1::GameStatus& game = status.game();
+    if (game.reachable()) {
+      out << "game:      \"" << game.name() << "\" on " << game.map() << ", " << game.players()
+          << "/" << game.max_players() << " players\n";
+      for (const agent::v1::Player& player : game.player_list()) {
+        out << "  player:  " << player.name() << " (score " << player.score() << ")\n";
+      }
+    } else {
+      out << "game:      not answering (" << game.error() << ")\n";
+    }
+  }
+  out << "overlay:   " << (status.overlay_mounted() ? "mounted" : "not mounted") << "\n";
+  if (!instance.build_id().empty()) out << "build:     " << instance.build_id() << "\n";
+  for (const agent::v1::PinnedLayer& layer : instance.layers()) {
+    out << "layer:     " << layer.ref() << " @ " << layer.version() << "\n";
+  }
+}
+
+std::unique_ptr<grpc::ClientContext> Deadline(const CommandContext& context,
+                                              absl::Duration at_least) {
+  auto client = std::make_unique<grpc::ClientContext>();
+  client->set_deadline(absl::ToChronoTime(absl::Now() + std::max(context.timeout, at_least)));
+  return client;
+}
+
+}  // namespace
+
+int RunInstanceCommand(const CommandContext& context, const std::string& verb,
+                       const std::string& name, const std::string& spec_file) {
+  auto stub = agent::v1::AgentService::NewStub(context.channel);
+  const std::string operation_id =
+      context.operation_id.empty() ? NewOperationId() : context.operation_id;
+  agent::v1::Instance instance;
+  grpc::Status status;
+  // Starting and stopping wait for systemd (a stop may take the game's 15 s to quit).
+  auto client = Deadline(context, absl::Minutes(2));
+  if (verb == "initialize") {
+    absl::StatusOr<agent::v1::InstanceSpec> spec = LoadInstanceSpecFile(spec_file);
+    if (!spec.ok()) {
+      *context.err << "l4d2ctl: " << spec.status().message() << "\n";
+      return kExitUsage;
+    }
+    agent::v1::InitializeInstanceRequest request;
+    request.set_operation_id(operation_id);
+    request.set_name(name);
+    *request.mutable_spec() = *spec;
+    status = stub->InitializeInstance(client.get(), request, &instance);
+  } else if (verb == "start") {
+    agent::v1::StartInstanceRequest request;
+    request.set_operation_id(operation_id);
+    request.set_name(name);
+    status = stub->StartInstance(client.get(), request, &instance);
+  } else if (verb == "stop") {
+    agent::v1::StopInstanceRequest request;
+    request.set_operation_id(operation_id);
+    request.set_name(name);
+    status = stub->StopInstance(client.get(), request, &instance);
+  } else if (verb == "restart") {
+    agent::v1::RestartInstanceRequest request;
+    request.set_operation_id(operation_id);
+    request.set_name(name);
+    status = stub->RestartInstance(client.get(), request, &instance);
+  } else if (verb == "reset") {
+    agent::v1::ResetInstanceRequest request;
+    request.set_operation_id(operation_id);
+    request.set_name(name);
+    status = stub->ResetInstance(client.get(), request, &instance);
+  } else if (verb == "delete") {
+    agent::v1::DeleteInstanceRequest request;
+    request.set_operation_id(operation_id);
+    request.set_name(name);
+    agent::v1::DeleteInstanceResponse response;
+    status = stub->DeleteInstance(client.get(), request, &response);
+    if (!status.ok()) return ReportRpcError(context, status);
+    if (context.json) {
+      *context.out << ToJson(response);
+    } else {
+      *context.out << name << (response.existed() ? ": deleted\n" : ": nothing to delete\n");
+    }
+    return kExitOk;
+  } else {  // status
+    agent::v1::GetInstanceRequest request;
+    request.set_name(name);
+    request.set_include_players(true);
+    status = stub->GetInstance(client.get(), request, &instance);
+  }
+  if (!status.ok()) return ReportRpcError(context, status);
+  PrintInstance(context, instance);
+  return kExitOk;
+}
+
+int RunListCommand(const CommandContext& context) {
+  auto stub = agent::v1::AgentService::NewStub(context.channel);
+  auto client = Deadline(context, absl::Seconds(30));
+  agent::v1::ListInstancesRequest request;
+  request.set_include_game_status(true);
+  agent::v1::ListInstancesResponse response;
+  grpc::Status status = stub->ListInstances(client.get(), request, &response);
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (context.json) {
+    *context.out << ToJson(response);
+    return kExitOk;
+  }
+  *context.out << absl::StrFormat("%-20s %-11s %6s  %s\n", "NAME", "STATE", "PORT", "GAME");
+  for (const agent::v1::Instance& instance : response.instances()) {
+    const agent::v1::GameStatus& game = instance.status().game();
+    *context.out << absl::StrFormat(
+        "%-20s %-11s %6d  %s\n", instance.name(), StateName(instance.status().state()),
+        instance.spec().port(),
+        game.reachable() ? absl::StrCat(game.map(), " ", game.players(), "/", game.max_players())
+                         : "-");
+  }
+  for (const agent::v1::Orphan& orphan : response.orphans()) {
+    *context.out << "orphan: " << orphan.name() << " " << orphan.detail() << "\n";
+  }
+  return kExitOk;
+}
+
 int RunAgentCommand(const CommandContext& context, const std::vector<std::string>& args) {
   if (args.empty()) {
     *context.err << "l4d2ctl: no command given (see l4d2ctl --help)\n";
     return kExitUsage;
   }
   const std::string& command = args[0];
+  static const std::set<std::string> kInstanceVerbs = {"start", "stop",   "restart",
+                                                       "reset", "delete", "status"};
+  if (kInstanceVerbs.count(command) > 0) {
+    if (args.size() != 2) {
+      *context.err << "l4d2ctl: usage: l4d2ctl " << command << " <name>\n";
+      return kExitUsage;
+    }
+    return RunInstanceCommand(context, command, args[1], "");
+  }
+  if (command == "initialize") {
+    if (args.size() != 2 || context.spec_file.empty()) {
+      *context.err << "l4d2ctl: usage: l4d2ctl initialize <name> -f <spec.yaml>\n";
+      return kExitUsage;
+    }
+    return RunInstanceCommand(context, command, args[1], context.spec_file);
+  }
   if (args.size() != 1) {
     *context.err << "l4d2ctl: '" << command << "' takes no arguments\n";
     return kExitUsage;
   }
+  if (command == "list") return RunListCommand(context);
   if (command == "host") return RunHostCommand(context);
   if (command == "health") return RunHealthCommand(context);
   if (command == "install") return RunInstallCommand(context);

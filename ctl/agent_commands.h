@@ -31,6 +31,8 @@ struct CommandContext {
   bool validate = false;
   std::string branch;
   bool steam_account = false;
+  // initialize: the spec file (-f / --file).
+  std::string spec_file;
 };
 
 // `host`: the agent's host facts.
@@ -41,6 +43,13 @@ int RunHealthCommand(const CommandContext& context);
 int RunInstallCommand(const CommandContext& context);
 // `check-update`: installed build against the newest public build; exit 0 either way.
 int RunCheckUpdateCommand(const CommandContext& context);
+
+// initialize (with `spec_file`), start, stop, restart, reset, delete or status of one
+// instance. delete of a missing instance succeeds.
+int RunInstanceCommand(const CommandContext& context, const std::string& verb,
+                       const std::string& name, const std::string& spec_file);
+// `list`: every instance with its state, and orphans.
+int RunListCommand(const CommandContext& context);
 
 // A fresh operation id ("l4d2ctl-<unix-ms>-<random>").
 std::string NewOperationId();

@@ -26,6 +26,8 @@ ABSL_FLAG(bool, validate, false, "install: have steamcmd verify every file");
 ABSL_FLAG(std::string, branch, "", "install, check-update: Steam beta branch (default public)");
 ABSL_FLAG(bool, steam_account, false,
           "install: log in with the Steam account configured on the host");
+ABSL_FLAG(std::string, f, "", "initialize: the instance spec file (YAML, docs/instance-spec.md)");
+ABSL_FLAG(std::string, file, "", "same as -f");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 int main(int argc, char** argv) {
@@ -36,6 +38,10 @@ int main(int argc, char** argv) {
       "  health    the agent's health check (exit 0 when SERVING)\n"
       "  install   install or update the game with steamcmd, following its progress\n"
       "  check-update  the installed build against the newest public build\n"
+      "  initialize NAME -f SPEC.yaml   create an instance, or replace its spec\n"
+      "  start|stop|restart|reset|delete NAME\n"
+      "  status NAME [--json]           unit, game (A2S) and overlay state\n"
+      "  list                           every instance, and orphans\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {
@@ -56,7 +62,10 @@ int main(int argc, char** argv) {
                                     .operation_id = absl::GetFlag(FLAGS_operation_id),
                                     .validate = absl::GetFlag(FLAGS_validate),
                                     .branch = absl::GetFlag(FLAGS_branch),
-                                    .steam_account = absl::GetFlag(FLAGS_steam_account)};
+                                    .steam_account = absl::GetFlag(FLAGS_steam_account),
+                                    .spec_file = !absl::GetFlag(FLAGS_f).empty()
+                                                     ? absl::GetFlag(FLAGS_f)
+                                                     : absl::GetFlag(FLAGS_file)};
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return l4d2::ctl::RunAgentCommand(context, args);
 }

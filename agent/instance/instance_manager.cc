@@ -255,6 +255,11 @@ absl::StatusOr<v1::Instance> InstanceManager::Start(const std::string& name) {
 absl::StatusOr<v1::Instance> InstanceManager::Stop(const std::string& name) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
   L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitName(name)));
+  // systemctl stop returns after ExecStopPost, whose failure it does not report.
+  if (mounted_(name)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "instance '", name, "' stopped but its overlay is still mounted (see its journal)"));
+  }
   return Describe(record, false, false);
 }
 
@@ -265,10 +270,10 @@ absl::StatusOr<v1::Instance> InstanceManager::Restart(const std::string& name) {
 
 absl::StatusOr<v1::Instance> InstanceManager::Reset(const std::string& name) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
-  L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitName(name)));
-  if (mounted_(name)) {
+  absl::Status stopped = Stop(name).status();
+  if (!stopped.ok()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("instance '", name, "' is still mounted; not wiping its writable layer"));
+        absl::StrCat("not wiping the writable layer: ", stopped.message()));
   }
   for (const char* sub : {"/upper", "/work"}) {
     std::error_code error;

@@ -17,7 +17,10 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
       "Type=simple\n",
       o.user.empty() ? "" : absl::StrCat("User=", o.user, "\n"), "EnvironmentFile=", o.root,
       "/instances/%i/unit.env\n", "ExecStartPre=", o.helper_command, " --root ", o.root,
-      " mount %i\n", "WorkingDirectory=", o.root, "/runtime/%i/merged\n",
+      " mount %i\n",
+      // Not merged/: every Exec* runs there, and ExecStopPost would pin the mount it removes.
+      // srcds_run changes into its own directory.
+      "WorkingDirectory=", o.root, "/runtime/%i\n",
       // srcds_run without -norestart restarts crashes itself and hides them from systemd.
       "ExecStart=", o.root, "/runtime/%i/merged/srcds_run $L4D2_ARGS\n",
       "ExecStopPost=", o.helper_command, " --root ", o.root, " unmount %i\n",

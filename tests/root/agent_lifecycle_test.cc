@@ -1,0 +1,186 @@
+// End to end as root in the systemd sandbox: the real l4d2-agent runs instances as units of a
+// real systemd manager, mounted by the real overlay helper from an install made with the fake
+// steamcmd, and l4d2ctl drives it all. The fake game answers A2S from its merged tree.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "agent/os/linux/linux_game_client.h"
+#include "agent/overlay_helper/overlay_mounter.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/eventually.h"
+#include "tests/testing/net.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class AgentLifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (getuid() != 0 || std::getenv("L4D2_SANDBOX") == nullptr) {
+      GTEST_SKIP() << "root tier: run as root inside tests/sandbox/run";
+    }
+    port_ = FreeGamePort();
+    std::ofstream(dir_.Sub("agent.yaml"))
+        << "root: " << root_ << "\n"
+        << "listen: {tcp: \"\", unix: " << socket_ << "}\n"
+        << "steamcmd: " << L4D2_FAKE_STEAMCMD << "\n"
+        << "steam: {home: " << dir_.Sub("home") << "}\n"
+        << "systemd:\n  scope: user\n  unit_dir: " << std::getenv("XDG_RUNTIME_DIR")
+        << "/systemd/user\n  overlay_helper: " << L4D2_OVERLAY_HELPER
+        << "\n  user: \"\"\n  hardening: false\n"
+        << "ports: {first: " << port_ << ", last: " << port_ + 9 << "}\n"
+        << "bind_ip: 127.0.0.1\n";
+    absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
+        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", dir_.Sub("agent.yaml")}});
+    ASSERT_TRUE(agent.ok());
+    agent_ = *std::move(agent);
+    ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
+  }
+
+  void TearDown() override {
+    if (agent_ == nullptr) return;
+    for (const char* name : {"s1", "s2"}) Ctl({"delete", name});
+  }
+
+  std::string Ctl(std::vector<std::string> args, int* code = nullptr) {
+    args.insert(args.begin(), {L4D2CTL_BINARY, "--agent", "unix:" + socket_});
+    int status = 0;
+    absl::StatusOr<std::string> output = RunToCompletion({.argv = args}, &status);
+    if (code != nullptr) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return output.ok() ? *output : output.status().ToString();
+  }
+
+  void WriteSpec(const std::string& file, int port, const std::string& extra) {
+    std::ofstream(dir_.Sub(file)) << "port: " << port << "\nhostname: \"Spec " << port
+                                  << "\"\nmap: c2m1_highway\nmax_players: 6\n"
+                                  << extra;
+  }
+
+  absl::StatusOr<agent::A2sInfo> Query(int port) {
+    agent::LinuxGameClient client;
+    absl::StatusOr<agent::A2sInfo> info;
+    Eventually([&] {
+      info = client.QueryInfo({"127.0.0.1", port}, absl::Milliseconds(300));
+      return info.ok();
+    });
+    return info;
+  }
+
+  std::string Lower(const std::string& name) {
+    std::ifstream in(root_ + "/instances/" + name + "/lower");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+
+  TempDir dir_;
+  std::string root_ = dir_.Sub("root");
+  std::string socket_ = dir_.Sub("agent.sock");
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> agent_;
+};
+
+TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
+  int code = 0;
+  std::string installed = Ctl({"install"}, &code);
+  ASSERT_EQ(code, 0) << installed << agent_->Output();
+  EXPECT_THAT(installed, HasSubstr("installed build 9000001"));
+
+  // An overlay whose own server.cfg renames the server (made by hand here).
+  fs::create_directories(root_ + "/overlays/comp/1/left4dead2/cfg");
+  std::ofstream(root_ + "/overlays/comp/1/left4dead2/cfg/server.cfg")
+      << "hostname \"From The Overlay\"\n";
+  fs::create_directory_symlink("1", root_ + "/overlays/comp/current");
+
+  WriteSpec("s1.yaml", port_, "overlays: [comp]\nexec_overlay_cfg: [comp]\n");
+  WriteSpec("s2.yaml", port_ + 1, "");
+  ASSERT_EQ((Ctl({"initialize", "s1", "-f", dir_.Sub("s1.yaml")}, &code), code), 0);
+  ASSERT_EQ((Ctl({"initialize", "s2", "-f", dir_.Sub("s2.yaml")}, &code), code), 0);
+  std::string started = Ctl({"start", "s1"}, &code);
+  ASSERT_EQ(code, 0) << started << agent_->Output();
+  ASSERT_EQ((Ctl({"start", "s2"}, &code), code), 0);
+
+  // Two servers on one install; the overlay's server.cfg changed the first one's name.
+  absl::StatusOr<agent::A2sInfo> first = Query(port_);
+  ASSERT_TRUE(first.ok()) << first.status() << Ctl({"status", "s1"});
+  EXPECT_EQ(first->name, "From The Overlay");
+  EXPECT_EQ(first->map, "c2m1_highway");
+  EXPECT_EQ(first->max_players, 6);
+  absl::StatusOr<agent::A2sInfo> second = Query(port_ + 1);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->name, absl::StrCat("Spec ", port_ + 1));
+  agent::OverlayMounter mounts(root_);
+  EXPECT_TRUE(mounts.IsMounted("s1"));
+  EXPECT_TRUE(mounts.IsMounted("s2"));
+  ASSERT_TRUE(Eventually([&] {
+    return Ctl({"status", "s1"}).find("state:     running") != std::string::npos;
+  }));
+  std::string status = Ctl({"status", "s1", "--json"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_THAT(status, HasSubstr("\"overlay_mounted\": true"));
+  EXPECT_THAT(Ctl({"list"}), HasSubstr("s2"));
+
+  // Reset wipes what the game wrote into its writable layer.
+  std::ofstream(root_ + "/runtime/s1/merged/left4dead2/written_by_game.txt") << "x";
+  EXPECT_TRUE(fs::exists(root_ + "/runtime/s1/upper/left4dead2/written_by_game.txt"));
+  std::string reset = Ctl({"reset", "s1"}, &code);
+  ASSERT_EQ(code, 0) << reset << agent_->Output();
+  EXPECT_FALSE(mounts.IsMounted("s1"));
+  EXPECT_TRUE(fs::is_empty(root_ + "/runtime/s1/upper"));
+
+  // An install update while s2 runs leaves s2 on its build until it restarts.
+  fs::create_directories(dir_.Sub("home/.fake-steamcmd"));
+  std::ofstream(dir_.Sub("home/.fake-steamcmd/public_buildid")) << "9000002";
+  ASSERT_EQ((Ctl({"install"}, &code), code), 0);
+  EXPECT_THAT(Lower("s2"), HasSubstr("installation/9000001\n"));
+  EXPECT_TRUE(fs::exists(root_ + "/installation/9000001/srcds_run")) << "pinned build removed";
+  ASSERT_EQ((Ctl({"restart", "s2"}, &code), code), 0);
+  EXPECT_THAT(Lower("s2"), HasSubstr("installation/9000002\n"));
+  EXPECT_TRUE(Query(port_ + 1).ok());
+
+  // Delete leaves no mount, no unit, no file; deleting again is fine.
+  ASSERT_EQ((Ctl({"delete", "s2"}, &code), code), 0);
+  EXPECT_FALSE(mounts.IsMounted("s2"));
+  EXPECT_FALSE(fs::exists(root_ + "/instances/s2"));
+  EXPECT_FALSE(fs::exists(root_ + "/runtime/s2"));
+  EXPECT_THAT(Ctl({"list"}), Not(HasSubstr("s2")));
+  EXPECT_THAT(Ctl({"delete", "s2"}, &code), HasSubstr("nothing to delete"));
+  EXPECT_EQ(code, 0);
+}
+
+TEST_F(AgentLifecycleTest, BadRequestsAreRefusedWithTheirCodes) {
+  int code = 0;
+  WriteSpec("s1.yaml", port_, "");
+  ASSERT_EQ((Ctl({"initialize", "s1", "-f", dir_.Sub("s1.yaml")}, &code), code), 0);
+  // Start before install.
+  EXPECT_THAT(Ctl({"start", "s1"}, &code), HasSubstr("not installed"));
+  EXPECT_EQ(code, 1);
+  // Hostile spec files: refused before anything changes.
+  std::ofstream(dir_.Sub("bad.yaml")) << "port: " << port_ << "\ncvars: {rcon_password: x}\n";
+  EXPECT_THAT(Ctl({"initialize", "s2", "-f", dir_.Sub("bad.yaml")}, &code),
+              HasSubstr("not an allowed setting"));
+  EXPECT_EQ(code, 1);
+  std::ofstream(dir_.Sub("alias.yaml")) << "port: &p " << port_ << "\nmax_players: *p\n";
+  EXPECT_THAT(Ctl({"initialize", "s2", "-f", dir_.Sub("alias.yaml")}, &code),
+              HasSubstr("not allowed"));
+  EXPECT_EQ(code, 2);
+  EXPECT_FALSE(fs::exists(root_ + "/instances/s2"));
+  EXPECT_THAT(Ctl({"status", "nope"}, &code), HasSubstr("no instance 'nope'"));
+  EXPECT_EQ(code, 1);
+}
+
+}  // namespace
+}  // namespace l4d2::testing
