@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "ctl/spec_yaml.h"
@@ -307,6 +308,25 @@ int RunInstanceCommand(const CommandContext& context, const std::string& verb,
   return kExitOk;
 }
 
+int RunConsoleCommand(const CommandContext& context, const std::string& name,
+                      const std::string& command) {
+  auto stub = agent::v1::AgentService::NewStub(context.channel);
+  auto client = Deadline(context, absl::Seconds(10));
+  agent::v1::ExecuteConsoleCommandRequest request;
+  request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
+  request.set_name(name);
+  request.set_command(command);
+  agent::v1::ExecuteConsoleCommandResponse response;
+  grpc::Status status = stub->ExecuteConsoleCommand(client.get(), request, &response);
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (context.json) {
+    *context.out << ToJson(response);
+  } else {
+    *context.out << response.output();
+  }
+  return kExitOk;
+}
+
 int RunListCommand(const CommandContext& context) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   auto client = Deadline(context, absl::Seconds(30));
@@ -348,6 +368,14 @@ int RunAgentCommand(const CommandContext& context, const std::vector<std::string
       return kExitUsage;
     }
     return RunInstanceCommand(context, command, args[1], "");
+  }
+  if (command == "console") {
+    if (args.size() < 3) {
+      *context.err << "l4d2ctl: usage: l4d2ctl console <name> <command...>\n";
+      return kExitUsage;
+    }
+    std::vector<std::string> words(args.begin() + 2, args.end());
+    return RunConsoleCommand(context, args[1], absl::StrJoin(words, " "));
   }
   if (command == "initialize") {
     if (args.size() != 2 || context.spec_file.empty()) {

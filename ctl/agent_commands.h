@@ -48,6 +48,9 @@ int RunCheckUpdateCommand(const CommandContext& context);
 // instance. delete of a missing instance succeeds.
 int RunInstanceCommand(const CommandContext& context, const std::string& verb,
                        const std::string& name, const std::string& spec_file);
+// `console <name> <command...>`: one console line over RCON; prints its output.
+int RunConsoleCommand(const CommandContext& context, const std::string& name,
+                      const std::string& command);
 // `list`: every instance with its state, and orphans.
 int RunListCommand(const CommandContext& context);
 

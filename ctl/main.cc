@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
       "  start|stop|restart|reset|delete NAME\n"
       "  status NAME [--json]           unit, game (A2S) and overlay state\n"
       "  list                           every instance, and orphans\n"
+      "  console NAME COMMAND...        a console command over RCON, with its output\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {

@@ -367,6 +367,31 @@ absl::StatusOr<v1::Instance> InstanceManager::Describe(const internal::InstanceR
   return instance;
 }
 
+absl::StatusOr<std::string> InstanceManager::Console(const std::string& name,
+                                                     const std::string& command,
+                                                     absl::Duration timeout) {
+  if (command.empty() || command.size() > 1000 ||
+      command.find_first_of(std::string("\n\r\0", 3)) != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "console command: one line of 1 to 1000 bytes, without line breaks");
+  }
+  L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitName(name)));
+  if (unit.active_state != "active") {
+    return absl::FailedPreconditionError(absl::StrCat("instance '", name, "' is not running"));
+  }
+  L4D2_ASSIGN_OR_RETURN(std::string password, RconPassword(name));
+  absl::StatusOr<std::string> output =
+      game_.RconExecute({options_.query_host, record.spec().port()}, password, command, timeout);
+  if (absl::IsPermissionDenied(output.status())) {
+    // The server's rcon_password is not the instance's: its server.cfg was changed by hand or
+    // the server runs an old spec. Retrying would get the agent's address banned.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "instance '", name, "' refused the agent's RCON password; restart it to apply its spec"));
+  }
+  return output;
+}
+
 absl::StatusOr<v1::Instance> InstanceManager::Get(const std::string& name, bool include_players) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
   return Describe(record, true, include_players);

@@ -66,6 +66,12 @@ class InstanceManager {
   absl::StatusOr<v1::Instance> Get(const std::string& name, bool include_players);
   absl::StatusOr<v1::ListInstancesResponse> List(bool include_game_status);
 
+  // Runs one console line over RCON with the instance's own password; returns the output.
+  // INVALID_ARGUMENT for an empty, multi-line or over-long command, FAILED_PRECONDITION when
+  // the instance is not running, UNAVAILABLE when the game does not answer in `timeout`.
+  absl::StatusOr<std::string> Console(const std::string& name, const std::string& command,
+                                      absl::Duration timeout);
+
   // The RCON password of an instance, for the console.
   absl::StatusOr<std::string> RconPassword(const std::string& name) const;
   absl::StatusOr<internal::InstanceRecord> Record(const std::string& name) const;

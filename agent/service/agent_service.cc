@@ -1,5 +1,7 @@
 #include "agent/service/agent_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "agent/service/grpc_status.h"
 #include "agent/service/operation_stream.h"
@@ -204,6 +206,34 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ListInstances(grpc::CallbackServerCo
                                                           v1::ListInstancesResponse* response) {
   return Read<v1::ListInstancesResponse>(
       context, [this, game = request->include_game_status()] { return deps_.instances.List(game); },
+      response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::ExecuteConsoleCommand(
+    grpc::CallbackServerContext* context, const v1::ExecuteConsoleCommandRequest* request,
+    v1::ExecuteConsoleCommandResponse* response) {
+  absl::Duration timeout = request->has_timeout()
+                               ? absl::Seconds(request->timeout().seconds()) +
+                                     absl::Nanoseconds(request->timeout().nanos())
+                               : absl::Seconds(5);
+  timeout = std::clamp(timeout, absl::Milliseconds(100), absl::Seconds(60));
+  // Not under the instance's lock: a console command may run while the instance is busy.
+  return Mutate<v1::ExecuteConsoleCommandResponse>(
+      context,
+      {.id = request->operation_id(),
+       .kind = v1::OPERATION_KIND_CONSOLE_COMMAND,
+       .target = request->name(),
+       .lock = absl::StrCat("console/", request->operation_id()),
+       .fingerprint = Fingerprint("console", *request)},
+      [this, name = request->name(), command = request->command(),
+       timeout]() -> absl::StatusOr<v1::ExecuteConsoleCommandResponse> {
+        absl::StatusOr<std::string> output = deps_.instances.Console(name, command, timeout);
+        if (!output.ok()) return output.status();
+        L4D2_LOG(INFO) << "console '" << name << "': " << command;
+        v1::ExecuteConsoleCommandResponse response;
+        response.set_output(*output);
+        return response;
+      },
       response);
 }
 

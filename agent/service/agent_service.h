@@ -63,6 +63,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* GetInstance(grpc::CallbackServerContext* context,
                                         const v1::GetInstanceRequest* request,
                                         v1::Instance* response) override;
+  grpc::ServerUnaryReactor* ExecuteConsoleCommand(
+      grpc::CallbackServerContext* context, const v1::ExecuteConsoleCommandRequest* request,
+      v1::ExecuteConsoleCommandResponse* response) override;
   grpc::ServerUnaryReactor* ListInstances(grpc::CallbackServerContext* context,
                                           const v1::ListInstancesRequest* request,
                                           v1::ListInstancesResponse* response) override;

@@ -133,6 +133,21 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   EXPECT_THAT(status, HasSubstr("\"overlay_mounted\": true"));
   EXPECT_THAT(Ctl({"list"}), HasSubstr("s2"));
 
+  // The console: RCON with the instance's own password, which is never shown.
+  std::string console = Ctl({"console", "s1", "fake_join", "Louis;", "status"}, &code);
+  EXPECT_EQ(code, 0) << console;
+  EXPECT_THAT(console, HasSubstr("hostname: From The Overlay"));
+  EXPECT_THAT(console, HasSubstr("\"Louis\""));
+  EXPECT_THAT(Ctl({"status", "s1"}), HasSubstr("player:  Louis"));
+  std::string password;
+  {
+    std::ifstream in(root_ + "/instances/s1/rcon_password");
+    in >> password;
+  }
+  EXPECT_THAT(Ctl({"status", "s1", "--json"}), Not(HasSubstr(password)));
+  EXPECT_THAT(agent_->Output(), Not(HasSubstr(password)));
+  EXPECT_THAT(Ctl({"console", "s2", "quit\nquit"}, &code), HasSubstr("without line breaks"));
+
   // Reset wipes what the game wrote into its writable layer.
   std::ofstream(root_ + "/runtime/s1/merged/left4dead2/written_by_game.txt") << "x";
   EXPECT_TRUE(fs::exists(root_ + "/runtime/s1/upper/left4dead2/written_by_game.txt"));
