@@ -152,7 +152,9 @@ int Run() {
                                                .installs = installs,
                                                .operations = operations,
                                                .instances = instances,
-                                               .tasks = tasks});
+                                               .tasks = tasks,
+                                               .processes = processes,
+                                               .logs = {}});
 
   l4d2::agent::GrpcServerOptions options{.tcp_address = config->listen_tcp,
                                          .unix_path = config->listen_unix,

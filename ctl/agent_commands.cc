@@ -327,6 +327,35 @@ int RunConsoleCommand(const CommandContext& context, const std::string& name,
   return kExitOk;
 }
 
+int RunLogsCommand(const CommandContext& context, const std::string& name) {
+  auto stub = agent::v1::AgentService::NewStub(context.channel);
+  grpc::ClientContext client;
+  if (!context.follow) {
+    client.set_deadline(
+        absl::ToChronoTime(absl::Now() + std::max(context.timeout, absl::Minutes(1))));
+  }
+  agent::v1::StreamLogsRequest request;
+  request.set_name(name);
+  request.set_lines(context.lines);
+  request.set_follow(context.follow);
+  request.set_after_cursor(context.after_cursor);
+  auto reader = stub->StreamLogs(&client, request);
+  agent::v1::LogBatch batch;
+  while (reader->Read(&batch)) {
+    for (const agent::v1::LogLine& line : batch.lines()) {
+      if (context.json) {
+        *context.out << OneLineJson(line) << "\n";
+      } else {
+        *context.out << line.text() << "\n";
+      }
+    }
+    context.out->flush();
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ReportRpcError(context, status);
+  return kExitOk;
+}
+
 int RunListCommand(const CommandContext& context) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   auto client = Deadline(context, absl::Seconds(30));
@@ -360,6 +389,13 @@ int RunAgentCommand(const CommandContext& context, const std::vector<std::string
     return kExitUsage;
   }
   const std::string& command = args[0];
+  if (command == "logs") {
+    if (args.size() != 2) {
+      *context.err << "l4d2ctl: usage: l4d2ctl logs <name> [--lines N] [--follow|--no-follow]\n";
+      return kExitUsage;
+    }
+    return RunLogsCommand(context, args[1]);
+  }
   static const std::set<std::string> kInstanceVerbs = {"start", "stop",   "restart",
                                                        "reset", "delete", "status"};
   if (kInstanceVerbs.count(command) > 0) {

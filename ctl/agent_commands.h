@@ -33,6 +33,10 @@ struct CommandContext {
   bool steam_account = false;
   // initialize: the spec file (-f / --file).
   std::string spec_file;
+  // logs: how many of the newest lines, whether to follow, where to resume.
+  int lines = 200;
+  bool follow = false;
+  std::string after_cursor;
 };
 
 // `host`: the agent's host facts.
@@ -51,6 +55,8 @@ int RunInstanceCommand(const CommandContext& context, const std::string& verb,
 // `console <name> <command...>`: one console line over RCON; prints its output.
 int RunConsoleCommand(const CommandContext& context, const std::string& name,
                       const std::string& command);
+// `logs <name>`: the newest lines of the server's console, then new ones with follow.
+int RunLogsCommand(const CommandContext& context, const std::string& name);
 // `list`: every instance with its state, and orphans.
 int RunListCommand(const CommandContext& context);
 

@@ -28,6 +28,9 @@ ABSL_FLAG(bool, steam_account, false,
           "install: log in with the Steam account configured on the host");
 ABSL_FLAG(std::string, f, "", "initialize: the instance spec file (YAML, docs/instance-spec.md)");
 ABSL_FLAG(std::string, file, "", "same as -f");
+ABSL_FLAG(int, lines, 200, "logs: how many of the newest lines (at most 10000)");
+ABSL_FLAG(bool, follow, false, "logs: keep following new lines (--no-follow: stop after them)");
+ABSL_FLAG(std::string, after_cursor, "", "logs: resume after this cursor (from --json output)");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 int main(int argc, char** argv) {
@@ -43,8 +46,16 @@ int main(int argc, char** argv) {
       "  status NAME [--json]           unit, game (A2S) and overlay state\n"
       "  list                           every instance, and orphans\n"
       "  console NAME COMMAND...        a console command over RCON, with its output\n"
+      "  logs NAME [--lines N] [--follow|--no-follow]   the server's console (journald)\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  // The original contract spells it --no-follow; absl's spelling is --nofollow.
+  std::vector<char*> arguments(argv, argv + argc);
+  static char kNoFollow[] = "--nofollow";
+  for (char*& argument : arguments) {
+    if (std::string(argument) == "--no-follow") argument = kNoFollow;
+  }
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(arguments.size()), arguments.data());
   if (absl::GetFlag(FLAGS_version)) {
     std::cout << "l4d2ctl " << l4d2::kVersion << "\n";
     return 0;
@@ -66,7 +77,10 @@ int main(int argc, char** argv) {
                                     .steam_account = absl::GetFlag(FLAGS_steam_account),
                                     .spec_file = !absl::GetFlag(FLAGS_f).empty()
                                                      ? absl::GetFlag(FLAGS_f)
-                                                     : absl::GetFlag(FLAGS_file)};
+                                                     : absl::GetFlag(FLAGS_file),
+                                    .lines = absl::GetFlag(FLAGS_lines),
+                                    .follow = absl::GetFlag(FLAGS_follow),
+                                    .after_cursor = absl::GetFlag(FLAGS_after_cursor)};
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return l4d2::ctl::RunAgentCommand(context, args);
 }

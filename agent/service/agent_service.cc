@@ -237,6 +237,22 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ExecuteConsoleCommand(
       response);
 }
 
+grpc::ServerWriteReactor<v1::LogBatch>* AgentServiceImpl::StreamLogs(
+    grpc::CallbackServerContext* context, const v1::StreamLogsRequest* request) {
+  absl::StatusOr<internal::InstanceRecord> record = deps_.instances.Record(request->name());
+  if (!record.ok()) return FailedStream<v1::LogBatch>(record.status());
+  if (request->lines() < 0 || request->lines() > 10000) {
+    return FailedStream<v1::LogBatch>(absl::InvalidArgumentError("lines: 0 to 10000"));
+  }
+  absl::StatusOr<std::vector<std::string>> args =
+      JournalctlArguments({.unit = UnitName(request->name()),
+                           .lines = request->lines() == 0 ? 200 : request->lines(),
+                           .after_cursor = request->after_cursor(),
+                           .follow = request->follow()});
+  if (!args.ok()) return FailedStream<v1::LogBatch>(args.status());
+  return new LogStream(deps_.processes, deps_.tasks, deps_.logs, *std::move(args));
+}
+
 grpc::ServerUnaryReactor* AgentServiceImpl::GetOperation(grpc::CallbackServerContext* context,
                                                          const v1::GetOperationRequest* request,
                                                          v1::Operation* response) {

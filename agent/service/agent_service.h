@@ -14,6 +14,7 @@
 #include "agent/instance/instance_manager.h"
 #include "agent/operations/operation_registry.h"
 #include "agent/operations/task_runner.h"
+#include "agent/service/log_stream.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
 
 namespace l4d2::agent {
@@ -25,6 +26,8 @@ struct AgentServiceDeps {
   OperationRegistry& operations;
   InstanceManager& instances;
   TaskRunner& tasks;
+  ProcessRunner& processes;
+  LogStreamOptions logs;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
@@ -66,6 +69,8 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* ExecuteConsoleCommand(
       grpc::CallbackServerContext* context, const v1::ExecuteConsoleCommandRequest* request,
       v1::ExecuteConsoleCommandResponse* response) override;
+  grpc::ServerWriteReactor<v1::LogBatch>* StreamLogs(grpc::CallbackServerContext* context,
+                                                     const v1::StreamLogsRequest* request) override;
   grpc::ServerUnaryReactor* ListInstances(grpc::CallbackServerContext* context,
                                           const v1::ListInstancesRequest* request,
                                           v1::ListInstancesResponse* response) override;

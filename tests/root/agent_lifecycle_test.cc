@@ -148,6 +148,19 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   EXPECT_THAT(agent_->Output(), Not(HasSubstr(password)));
   EXPECT_THAT(Ctl({"console", "s2", "quit\nquit"}, &code), HasSubstr("without line breaks"));
 
+  // Logs: history from journald, then live lines while following.
+  std::string history = Ctl({"logs", "s1", "--lines", "500", "--no-follow"}, &code);
+  EXPECT_EQ(code, 0) << history;
+  EXPECT_THAT(history, HasSubstr("Connection to Steam servers successful."));
+  EXPECT_THAT(history, HasSubstr("execing server_comp.cfg"));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> follower =
+      ChildProcess::Start({.argv = {L4D2CTL_BINARY, "--agent", "unix:" + socket_, "logs", "s1",
+                                    "--lines", "1", "--follow"}});
+  ASSERT_TRUE(follower.ok());
+  Ctl({"console", "s1", "say", "hello-follower"});
+  EXPECT_TRUE((*follower)->WaitForOutput("Console: hello-follower")) << (*follower)->Output();
+  EXPECT_THAT(Ctl({"logs", "nope"}, &code), HasSubstr("no instance 'nope'"));
+
   // Reset wipes what the game wrote into its writable layer.
   std::ofstream(root_ + "/runtime/s1/merged/left4dead2/written_by_game.txt") << "x";
   EXPECT_TRUE(fs::exists(root_ + "/runtime/s1/upper/left4dead2/written_by_game.txt"));

@@ -88,7 +88,9 @@ class GrpcServerTest : public ::testing::Test {
                              .installs = installs_,
                              .operations = operations_,
                              .instances = instances_,
-                             .tasks = tasks_}};
+                             .tasks = tasks_,
+                             .processes = processes_,
+                             .logs = {}}};
   std::unique_ptr<GrpcServer> server_;
 };
 
