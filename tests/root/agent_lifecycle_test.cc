@@ -16,6 +16,7 @@
 #include "agent/overlay_helper/overlay_mounter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/root/agent_host_test.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/net.h"
@@ -28,70 +29,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class AgentLifecycleTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (getuid() != 0 || std::getenv("L4D2_SANDBOX") == nullptr) {
-      GTEST_SKIP() << "root tier: run as root inside tests/sandbox/run";
-    }
-    port_ = FreeGamePort();
-    std::ofstream(dir_.Sub("agent.yaml"))
-        << "root: " << root_ << "\n"
-        << "listen: {tcp: \"\", unix: " << socket_ << "}\n"
-        << "steamcmd: " << L4D2_FAKE_STEAMCMD << "\n"
-        << "steam: {home: " << dir_.Sub("home") << "}\n"
-        << "systemd:\n  scope: user\n  unit_dir: " << std::getenv("XDG_RUNTIME_DIR")
-        << "/systemd/user\n  overlay_helper: " << L4D2_OVERLAY_HELPER
-        << "\n  user: \"\"\n  hardening: false\n"
-        << "ports: {first: " << port_ << ", last: " << port_ + 9 << "}\n"
-        << "bind_ip: 127.0.0.1\n";
-    absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
-        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", dir_.Sub("agent.yaml")}});
-    ASSERT_TRUE(agent.ok());
-    agent_ = *std::move(agent);
-    ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
-  }
-
-  void TearDown() override {
-    if (agent_ == nullptr) return;
-    for (const char* name : {"s1", "s2"}) Ctl({"delete", name});
-  }
-
-  std::string Ctl(std::vector<std::string> args, int* code = nullptr) {
-    args.insert(args.begin(), {L4D2CTL_BINARY, "--agent", "unix:" + socket_});
-    int status = 0;
-    absl::StatusOr<std::string> output = RunToCompletion({.argv = args}, &status);
-    if (code != nullptr) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return output.ok() ? *output : output.status().ToString();
-  }
-
-  void WriteSpec(const std::string& file, int port, const std::string& extra) {
-    std::ofstream(dir_.Sub(file)) << "port: " << port << "\nhostname: \"Spec " << port
-                                  << "\"\nmap: c2m1_highway\nmax_players: 6\n"
-                                  << extra;
-  }
-
-  absl::StatusOr<agent::A2sInfo> Query(int port) {
-    agent::LinuxGameClient client;
-    absl::StatusOr<agent::A2sInfo> info;
-    Eventually([&] {
-      info = client.QueryInfo({"127.0.0.1", port}, absl::Milliseconds(300));
-      return info.ok();
-    });
-    return info;
-  }
-
-  std::string Lower(const std::string& name) {
-    std::ifstream in(root_ + "/instances/" + name + "/lower");
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
-
-  TempDir dir_;
-  std::string root_ = dir_.Sub("root");
-  std::string socket_ = dir_.Sub("agent.sock");
-  int port_ = 0;
-  std::unique_ptr<ChildProcess> agent_;
-};
+class AgentLifecycleTest : public AgentHostTest {};
 
 TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   int code = 0;
