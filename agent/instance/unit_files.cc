@@ -32,6 +32,7 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
       "CPUAccounting=yes\n");
   if (o.hardening) {
     absl::StrAppend(&unit,
+                    "UMask=0027\n"
                     "NoNewPrivileges=yes\n"
                     "PrivateUsers=yes\n"
                     "PrivateTmp=yes\n"

@@ -1,0 +1,46 @@
+#include "ctl/spec_yaml.h"
+
+#include "agent/instance/spec.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace l4d2::ctl {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(SpecYamlTest, TheDocumentedExamplesLoadAndValidate) {
+  for (const char* example : {"instance-spec.yaml", "dev-spec.yaml"}) {
+    absl::StatusOr<agent::v1::InstanceSpec> spec =
+        LoadInstanceSpecFile(std::string(L4D2_SOURCE_DIR) + "/docs/examples/" + example);
+    ASSERT_TRUE(spec.ok()) << example << ": " << spec.status();
+    agent::v1::InstanceSpec full = agent::WithDefaults("s1", *spec);
+    EXPECT_TRUE(agent::ValidateSpec(full, {}).ok())
+        << example << ": " << agent::ValidateSpec(full, {});
+  }
+  absl::StatusOr<agent::v1::InstanceSpec> spec =
+      LoadInstanceSpecFile(std::string(L4D2_SOURCE_DIR) + "/docs/examples/instance-spec.yaml");
+  EXPECT_EQ(spec->game_mode(), "versus");
+  EXPECT_EQ(spec->resources().memory_max_bytes(), 2048ull << 20);
+  ASSERT_EQ(spec->overlays_size(), 2);
+  EXPECT_TRUE(spec->overlays(0).exec_server_cfg());
+  EXPECT_FALSE(spec->overlays(1).exec_server_cfg());
+  EXPECT_EQ(spec->restart().mode(), agent::v1::RestartPolicy::MODE_ON_FAILURE);
+}
+
+TEST(SpecYamlTest, RejectsWhatIsNotASpec) {
+  EXPECT_THAT(ParseInstanceSpecYaml("hostname: x\n", "s").status().message(),
+              HasSubstr("port: is required"));
+  EXPECT_THAT(ParseInstanceSpecYaml("port: 1\nprot: 2\n", "s").status().message(),
+              HasSubstr("prot: unknown key"));
+  EXPECT_THAT(ParseInstanceSpecYaml("port: &a 1\nmax_players: *a\n", "s").status().message(),
+              HasSubstr("not allowed"));
+  EXPECT_THAT(
+      ParseInstanceSpecYaml("port: 1\nrestart: {mode: sometimes}\n", "s").status().message(),
+      HasSubstr("restart.mode"));
+  EXPECT_FALSE(ParseInstanceSpecYaml("port: 1\ncvars: {a: [1]}\n", "s").ok());
+  EXPECT_FALSE(ParseInstanceSpecYaml(std::string(300 * 1024, '#'), "s").ok());
+}
+
+}  // namespace
+}  // namespace l4d2::ctl

@@ -1,0 +1,64 @@
+// deploy/systemd/ stays true: the shipped server template is what the agent writes with its
+// default configuration, and systemd's own security analysis keeps the units' exposure within
+// security.md's limits (game server <= 2.0, agent <= 3.5).
+
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "agent/instance/unit_files.h"
+#include "common/file_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Shipped(const std::string& name) {
+  absl::StatusOr<std::string> text =
+      ReadFileToString(std::string(L4D2_SOURCE_DIR) + "/deploy/systemd/" + name);
+  return text.ok() ? *text : "";
+}
+
+double Exposure(const std::string& unit) {
+  TempDir root;
+  fs::create_directories(root.Sub("etc/systemd/system"));
+  for (const char* file : {"left4me-server@.service", "left4me-agent.service"}) {
+    fs::copy_file(std::string(L4D2_SOURCE_DIR) + "/deploy/systemd/" + file,
+                  root.Sub(std::string("etc/systemd/system/") + file));
+  }
+  int status = 0;
+  absl::StatusOr<std::string> output =
+      RunToCompletion({.argv = {"/usr/bin/systemd-analyze", "security", "--offline=yes",
+                                "--root=" + root.path(), "--no-pager", unit}},
+                      &status);
+  std::smatch match;
+  if (!output.ok() ||
+      !std::regex_search(*output, match,
+                         std::regex(R"(Overall exposure level for \S+: ([0-9.]+))"))) {
+    ADD_FAILURE() << (output.ok() ? *output : output.status().ToString());
+    return 99;
+  }
+  return std::stod(match[1].str());
+}
+
+TEST(SystemdUnitsTest, TheShippedServerTemplateIsWhatTheAgentWrites) {
+  EXPECT_EQ(Shipped("left4me-server@.service"), agent::RenderUnitTemplate({}))
+      << "regenerate deploy/systemd/left4me-server@.service (docs/operations.md)";
+}
+
+TEST(SystemdUnitsTest, ExposureStaysWithinTheLimits) {
+  double server = Exposure("left4me-server@example.service");
+  double agent = Exposure("left4me-agent.service");
+  EXPECT_LE(server, 2.0);
+  EXPECT_LE(agent, 3.5);
+  std::cout << "[ figure ] systemd-analyze security exposure: left4me-server@ " << server
+            << " (limit 2.0), left4me-agent " << agent << " (limit 3.5)\n";
+}
+
+}  // namespace
+}  // namespace l4d2::testing
