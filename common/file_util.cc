@@ -82,7 +82,8 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max
   return contents;
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
+                                 Durability durability) {
   // A unique temporary name next to the target; rename(2) is atomic only within a file system.
   std::string temp = absl::StrCat(path, ".tmp.XXXXXX");
   FdCloser fd(::mkostemp(temp.data(), O_CLOEXEC));
@@ -94,11 +95,14 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   if (::fchmod(fd.get(), mode) != 0) return remove_temp(ErrnoError(errno, "chmod", temp));
   absl::Status written = WriteAll(fd.get(), contents, temp);
   if (!written.ok()) return remove_temp(written);
-  if (::fsync(fd.get()) != 0) return remove_temp(ErrnoError(errno, "fsync", temp));
+  if (durability == Durability::kSynced && ::fsync(fd.get()) != 0) {
+    return remove_temp(ErrnoError(errno, "fsync", temp));
+  }
   if (fd.Close() != 0) return remove_temp(ErrnoError(errno, "close", temp));
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     return remove_temp(ErrnoError(errno, "rename a temporary file to", path));
   }
+  if (durability == Durability::kRegenerable) return absl::OkStatus();
   // Make the rename itself durable.
   std::string directory = DirectoryOf(path);
   FdCloser dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -199,7 +199,8 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     if (fs::exists(own_cfg, error)) {
       const std::string cfg_name = OverlayCfgName(overlay.ref());
       L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString(own_cfg, 1 << 20));
-      L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/" + cfg_name, text, 0644));
+      L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/" + cfg_name, text, 0644,
+                                               Durability::kRegenerable));
       if (overlay.exec_server_cfg()) exec_files.push_back(cfg_name);
     }
   }
@@ -210,20 +211,29 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
                                                             .spec = record->spec(),
                                                             .rcon_password = password,
                                                             .exec_files = exec_files}),
-                                           0640));
+                                           0640, Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(
-      WriteFileAtomically(InstanceDir(name) + "/lower", absl::StrJoin(plan, "\n") + "\n", 0644));
+      WriteFileAtomically(InstanceDir(name) + "/lower", absl::StrJoin(plan, "\n") + "\n", 0644,
+                          Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(
       InstanceDir(name) + "/unit.env",
       absl::StrCat("L4D2_ARGS=",
                    absl::StrJoin(LaunchArguments(record->spec(), options_.bind_ip), " "), "\n"),
-      0644));
+      0644, Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(
       WriteFileAtomically(layout_.instance_installation_file(name), installation + "\n", 0644));
-  L4D2_RETURN_IF_ERROR(MakeDirs(fs::path(DropInPath(name)).parent_path().string()));
-  L4D2_RETURN_IF_ERROR(
-      WriteFileAtomically(DropInPath(name), RenderInstanceDropIn(record->spec()), 0644));
-  L4D2_RETURN_IF_ERROR(systemd_.Reload());
+  // A drop-in only for specs that differ from the template's defaults; systemd reloads
+  // (tens of milliseconds, more with many units) only when it changed.
+  const std::string dropin = RenderInstanceDropIn(record->spec());
+  absl::StatusOr<std::string> current_dropin = ReadFileToString(DropInPath(name), 1 << 20);
+  if (dropin.empty() && current_dropin.ok()) {
+    fs::remove_all(fs::path(DropInPath(name)).parent_path(), error);
+    L4D2_RETURN_IF_ERROR(systemd_.Reload());
+  } else if (!dropin.empty() && (!current_dropin.ok() || *current_dropin != dropin)) {
+    L4D2_RETURN_IF_ERROR(MakeDirs(fs::path(DropInPath(name)).parent_path().string()));
+    L4D2_RETURN_IF_ERROR(WriteFileAtomically(DropInPath(name), dropin, 0644));
+    L4D2_RETURN_IF_ERROR(systemd_.Reload());
+  }
   absl::StatusOr<std::string> build =
       ReadFileToString(absl::StrCat(layout_.installation_dir(), "/", installation,
                                     "/steamapps/appmanifest_222860.acf"),
@@ -247,7 +257,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Start(const std::string& name) {
         "instance '", name, "' is stopped but its overlay is still mounted (orphan mount)"));
   }
   L4D2_RETURN_IF_ERROR(Prepare(&record));
-  L4D2_RETURN_IF_ERROR(systemd_.ResetFailed(UnitName(name)));
+  if (unit.active_state == "failed") L4D2_RETURN_IF_ERROR(systemd_.ResetFailed(UnitName(name)));
   L4D2_RETURN_IF_ERROR(systemd_.Start(UnitName(name)));
   return Describe(record, false, false);
 }

@@ -12,9 +12,14 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
       "Description=left4me Left 4 Dead 2 server %i\n"
       "After=network-online.target\n"
       "Wants=network-online.target\n"
+      // The default restart policy of a spec; drop-ins override it per instance.
+      "StartLimitIntervalSec=300s\n"
+      "StartLimitBurst=5\n"
       "\n"
       "[Service]\n"
-      "Type=simple\n",
+      "Type=simple\n"
+      "Restart=on-failure\n"
+      "RestartSec=5s\n",
       o.user.empty() ? "" : absl::StrCat("User=", o.user, "\n"), "EnvironmentFile=", o.root,
       "/instances/%i/unit.env\n", "ExecStartPre=", o.helper_command, " --root ", o.root,
       " mount %i\n",
@@ -70,6 +75,14 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
 
 std::string RenderInstanceDropIn(const v1::InstanceSpec& spec) {
   const v1::RestartPolicy& restart = spec.restart();
+  const v1::ResourceLimits& limits = spec.resources();
+  const bool default_restart = restart.mode() == v1::RestartPolicy::MODE_ON_FAILURE &&
+                               restart.delay().seconds() == 5 && restart.burst() == 5 &&
+                               restart.interval().seconds() == 300;
+  const bool default_limits = limits.memory_high_bytes() == 0 && limits.memory_max_bytes() == 0 &&
+                              limits.cpu_weight() == 0 && limits.cpu_set().empty() &&
+                              limits.tasks_max() == 0;
+  if (default_restart && default_limits) return "";
   const char* mode = "on-failure";
   if (restart.mode() == v1::RestartPolicy::MODE_NEVER) mode = "no";
   if (restart.mode() == v1::RestartPolicy::MODE_ALWAYS) mode = "always";
@@ -77,7 +90,6 @@ std::string RenderInstanceDropIn(const v1::InstanceSpec& spec) {
       "# Written by l4d2-agent from the instance's spec.\n[Unit]\nStartLimitIntervalSec=",
       restart.interval().seconds(), "s\nStartLimitBurst=", restart.burst(),
       "\n\n[Service]\nRestart=", mode, "\nRestartSec=", restart.delay().seconds(), "s\n");
-  const v1::ResourceLimits& limits = spec.resources();
   if (limits.memory_high_bytes() > 0) {
     absl::StrAppend(&dropin, "MemoryHigh=", limits.memory_high_bytes(), "\n");
   }

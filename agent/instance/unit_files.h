@@ -31,7 +31,8 @@ struct UnitTemplateOptions {
 
 std::string RenderUnitTemplate(const UnitTemplateOptions& options);
 
-// left4me-server@<name>.service.d/50-instance.conf for `spec` (with defaults applied).
+// left4me-server@<name>.service.d/50-instance.conf for `spec` (with defaults applied); empty
+// when the spec asks for nothing the template does not already do (no drop-in, no reload).
 std::string RenderInstanceDropIn(const v1::InstanceSpec& spec);
 
 inline std::string UnitName(const std::string& instance) {

@@ -148,13 +148,21 @@ TEST_F(InstanceManagerTest, StartPinsVersionsAndWritesWhatTheUnitNeeds) {
   EXPECT_THAT(cfg, HasSubstr("exec server_competitive_base.cfg\n"));
   EXPECT_EQ(Read("instances/s1/layer/left4dead2/cfg/server_competitive_base.cfg"),
             "hostname \"from the overlay\"\n");
-  EXPECT_THAT(*ReadFileToString(dir_.Sub("units/left4me-server@s1.service.d/50-instance.conf")),
-              HasSubstr("Restart=on-failure"));
-  EXPECT_GE(systemd_.reloads(), 1);
+  // Default restart policy and limits: the template covers them, no drop-in, no reload.
+  EXPECT_FALSE(fs::exists(dir_.Sub("units/left4me-server@s1.service.d")));
+  EXPECT_EQ(systemd_.reloads(), 0);
   ASSERT_EQ(started->layers_size(), 1);
   EXPECT_EQ(started->layers(0).version(), "3");
   EXPECT_EQ(started->build_id(), "9000001");
   EXPECT_EQ(layout_.PinnedInstallations(), std::set<std::string>{"9000001"});
+
+  // Limits need a drop-in, and systemd must reload it before the start.
+  spec.mutable_resources()->set_memory_max_bytes(2ull << 30);
+  ASSERT_TRUE(manager_.Initialize("s1", spec).ok());
+  ASSERT_TRUE(manager_.Restart("s1").ok());
+  EXPECT_THAT(*ReadFileToString(dir_.Sub("units/left4me-server@s1.service.d/50-instance.conf")),
+              HasSubstr("MemoryMax=2147483648"));
+  EXPECT_EQ(systemd_.reloads(), 1);
 
   // A new overlay version and a new build reach the instance on its next start only.
   AddOverlay("competitive/base", "4", "hostname \"v4\"\n");
