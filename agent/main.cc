@@ -90,8 +90,6 @@ int Run() {
   l4d2::agent::LinuxHostProbe probe;
   l4d2::agent::LinuxProcessRunner processes;
   l4d2::Clock& clock = l4d2::Clock::Real();
-  l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
-                                           clock.Now());
   l4d2::agent::OperationRegistry operations(layout.agent_dir() + "/operations", clock);
   if (absl::Status loaded = operations.Load(); !loaded.ok()) {
     L4D2_LOG(ERROR) << loaded.message();
@@ -148,6 +146,9 @@ int Run() {
     // Not fatal: the host may not be set up for instances yet; starts will report it.
     L4D2_LOG(WARNING) << "unit template: " << unit.message();
   }
+  l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
+                                           clock.Now(),
+                                           [&instances] { return instances.CountRunning(); });
   l4d2::agent::AgentServiceImpl agent_service({.host_info = host_info,
                                                .installs = installs,
                                                .operations = operations,

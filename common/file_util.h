@@ -27,8 +27,8 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
 // old file or the new one, never a mix: write a temporary file in the same directory, fsync it,
 // rename it over `path`, fsync the directory. The file gets `mode` (not affected by umask).
 enum class Durability {
-  kSynced,     // Survives power loss once this returns.
-  kRegenerable // Atomic but not fsynced: for files rebuilt before every use.
+  kSynced,      // Survives power loss once this returns.
+  kRegenerable  // Atomic but not fsynced: for files rebuilt before every use.
 };
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
                                  mode_t mode = 0644, Durability durability = Durability::kSynced);

@@ -31,12 +31,14 @@ int CountInstances(const std::string& dir) {
 }  // namespace
 
 HostInfoCollector::HostInfoCollector(HostProbe& probe, HostLayout layout, int port_first,
-                                     int port_last, absl::Time agent_started_at)
+                                     int port_last, absl::Time agent_started_at,
+                                     RunningCounter running)
     : probe_(probe),
       layout_(std::move(layout)),
       port_first_(port_first),
       port_last_(port_last),
-      agent_started_at_(agent_started_at) {}
+      agent_started_at_(agent_started_at),
+      running_(std::move(running)) {}
 
 absl::StatusOr<v1::HostInfo> HostInfoCollector::Collect() const {
   v1::HostInfo info;
@@ -69,6 +71,11 @@ absl::StatusOr<v1::HostInfo> HostInfoCollector::Collect() const {
   info.mutable_port_range()->set_first(port_first_);
   info.mutable_port_range()->set_last(port_last_);
   info.set_instance_count(CountInstances(layout_.instances_dir()));
+  if (running_) {
+    absl::StatusOr<int> running = running_();
+    if (!running.ok()) return Unavailable(running.status());
+    info.set_running_instance_count(*running);
+  }
   info.mutable_agent_started_at()->set_seconds(absl::ToUnixSeconds(agent_started_at_));
   return info;
 }

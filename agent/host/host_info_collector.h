@@ -3,6 +3,8 @@
 // Assembles the HostInfo message (the controller's heartbeat) from the host probe and the
 // agent's directory tree. Thread-safe: it holds no mutable state.
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/host/layout.h"
@@ -13,9 +15,12 @@ namespace l4d2::agent {
 
 class HostInfoCollector {
  public:
+  // Counts running instances (systemd's view); empty: not reported.
+  using RunningCounter = std::function<absl::StatusOr<int>()>;
+
   // `probe` must outlive the collector.
   HostInfoCollector(HostProbe& probe, HostLayout layout, int port_first, int port_last,
-                    absl::Time agent_started_at);
+                    absl::Time agent_started_at, RunningCounter running = nullptr);
 
   // UNAVAILABLE when the OS cannot be read (e.g. /proc missing). A missing or unreadable
   // installation is not an error: installed_build_id is then empty.
@@ -27,6 +32,7 @@ class HostInfoCollector {
   int port_first_;
   int port_last_;
   absl::Time agent_started_at_;
+  RunningCounter running_;
 };
 
 }  // namespace l4d2::agent

@@ -199,8 +199,8 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     if (fs::exists(own_cfg, error)) {
       const std::string cfg_name = OverlayCfgName(overlay.ref());
       L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString(own_cfg, 1 << 20));
-      L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/" + cfg_name, text, 0644,
-                                               Durability::kRegenerable));
+      L4D2_RETURN_IF_ERROR(
+          WriteFileAtomically(cfg_dir + "/" + cfg_name, text, 0644, Durability::kRegenerable));
       if (overlay.exec_server_cfg()) exec_files.push_back(cfg_name);
     }
   }
@@ -212,9 +212,9 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
                                                             .rcon_password = password,
                                                             .exec_files = exec_files}),
                                            0640, Durability::kRegenerable));
-  L4D2_RETURN_IF_ERROR(
-      WriteFileAtomically(InstanceDir(name) + "/lower", absl::StrJoin(plan, "\n") + "\n", 0644,
-                          Durability::kRegenerable));
+  L4D2_RETURN_IF_ERROR(WriteFileAtomically(InstanceDir(name) + "/lower",
+                                           absl::StrJoin(plan, "\n") + "\n", 0644,
+                                           Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(
       InstanceDir(name) + "/unit.env",
       absl::StrCat("L4D2_ARGS=",
@@ -402,6 +402,14 @@ absl::StatusOr<std::string> InstanceManager::Console(const std::string& name,
   return output;
 }
 
+absl::StatusOr<int> InstanceManager::CountRunning() {
+  L4D2_ASSIGN_OR_RETURN(std::vector<UnitListing> units,
+                        systemd_.ListUnits("left4me-server@*.service"));
+  return static_cast<int>(std::count_if(units.begin(), units.end(), [](const UnitListing& unit) {
+    return unit.active_state == "active";
+  }));
+}
+
 absl::StatusOr<v1::Instance> InstanceManager::Get(const std::string& name, bool include_players) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
   return Describe(record, true, include_players);
@@ -429,8 +437,9 @@ absl::StatusOr<v1::ListInstancesResponse> InstanceManager::List(bool include_gam
     *response.add_instances() = std::move(instance);
   }
   // Units and runtime directories without an instance.
-  absl::StatusOr<std::vector<std::string>> units = systemd_.ListUnits("left4me-server@*.service");
-  for (const std::string& unit : units.ok() ? *units : std::vector<std::string>{}) {
+  absl::StatusOr<std::vector<UnitListing>> units = systemd_.ListUnits("left4me-server@*.service");
+  for (const UnitListing& listing : units.ok() ? *units : std::vector<UnitListing>{}) {
+    const std::string& unit = listing.name;
     std::string name = unit.substr(strlen("left4me-server@"));
     name = name.substr(0, name.size() - strlen(".service"));
     if (!std::binary_search(names.begin(), names.end(), name)) {

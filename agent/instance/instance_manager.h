@@ -72,6 +72,9 @@ class InstanceManager {
   absl::StatusOr<std::string> Console(const std::string& name, const std::string& command,
                                       absl::Duration timeout);
 
+  // Instances whose unit is active, for host info. UNAVAILABLE when systemd does not answer.
+  absl::StatusOr<int> CountRunning();
+
   // The RCON password of an instance, for the console.
   absl::StatusOr<std::string> RconPassword(const std::string& name) const;
   absl::StatusOr<internal::InstanceRecord> Record(const std::string& name) const;

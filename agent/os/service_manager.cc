@@ -15,6 +15,19 @@ bool NotSet(absl::string_view value) {
 
 }  // namespace
 
+std::vector<UnitListing> ParseSystemctlListUnits(absl::string_view text) {
+  std::vector<UnitListing> units;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(absl::StripLeadingAsciiWhitespace(line), ' ', absl::SkipEmpty());
+    // A leading "●" marks failed units in some versions.
+    if (!fields.empty() && fields[0] == "\u25cf") fields.erase(fields.begin());
+    if (fields.size() < 4) continue;
+    units.push_back({std::string(fields[0]), std::string(fields[2]), std::string(fields[3])});
+  }
+  return units;
+}
+
 absl::StatusOr<UnitFacts> ParseSystemctlShow(absl::string_view text) {
   UnitFacts facts;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {

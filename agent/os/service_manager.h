@@ -36,6 +36,16 @@ struct UnitFacts {
   int exec_main_status = 0;                 // ExecMainStatus
 };
 
+// One row of `systemctl list-units`.
+struct UnitListing {
+  std::string name;
+  std::string active_state;
+  std::string sub_state;
+};
+
+// Parses `systemctl list-units --all --plain --no-legend` ("UNIT LOAD ACTIVE SUB DESCRIPTION").
+std::vector<UnitListing> ParseSystemctlListUnits(absl::string_view text);
+
 // The properties ParseSystemctlShow understands, for `systemctl show -p ...`.
 inline constexpr absl::string_view kUnitFactProperties =
     "LoadState,ActiveState,SubState,Result,MainPID,ActiveEnterTimestamp,NRestarts,"
@@ -59,8 +69,8 @@ class ServiceManager {
   virtual absl::StatusOr<UnitFacts> Facts(const std::string& unit) = 0;
   // Reloads unit files after they were written or removed (daemon-reload).
   virtual absl::Status Reload() = 0;
-  // Names of loaded units matching a glob such as "left4me-server@*.service".
-  virtual absl::StatusOr<std::vector<std::string>> ListUnits(const std::string& pattern) = 0;
+  // Loaded units matching a glob such as "left4me-server@*.service", with their state.
+  virtual absl::StatusOr<std::vector<UnitListing>> ListUnits(const std::string& pattern) = 0;
 };
 
 }  // namespace l4d2::agent

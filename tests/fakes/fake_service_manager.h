@@ -52,14 +52,16 @@ class FakeServiceManager final : public agent::ServiceManager {
     ++reloads_;
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<std::string>> ListUnits(const std::string& pattern) override {
+  absl::StatusOr<std::vector<agent::UnitListing>> ListUnits(const std::string& pattern) override {
     absl::MutexLock lock(&mutex_);
-    std::vector<std::string> names;
+    std::vector<agent::UnitListing> units;
     std::string prefix = pattern.substr(0, pattern.find('*'));
     for (const auto& [name, facts] : units_) {
-      if (absl::StartsWith(name, prefix)) names.push_back(name);
+      if (absl::StartsWith(name, prefix)) {
+        units.push_back({name, facts.active_state, facts.sub_state});
+      }
     }
-    return names;
+    return units;
   }
 
   // Test controls.

@@ -13,8 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!spec.ok()) return 0;
   l4d2::agent::v1::InstanceSpec full = l4d2::agent::WithDefaults("fuzz", *spec);
   if (!l4d2::agent::ValidateSpec(full, {.port_first = 1, .port_last = 65535}).ok()) return 0;
-  std::string cfg = l4d2::agent::RenderServerCfg({.name = "fuzz", .spec = full,
-                                                  .rcon_password = "pw"});
+  std::string cfg =
+      l4d2::agent::RenderServerCfg({.name = "fuzz", .spec = full, .rcon_password = "pw"});
   size_t lines = 0;
   for (char c : cfg) {
     if (c == '\n') ++lines;

@@ -70,6 +70,17 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   EXPECT_EQ(code, 0);
   EXPECT_THAT(status, HasSubstr("\"overlay_mounted\": true"));
   EXPECT_THAT(Ctl({"list"}), HasSubstr("s2"));
+  EXPECT_THAT(Ctl({"host"}), HasSubstr("instances:       2 (2 running)"));
+  // A reflection client nobody here wrote sees the same instance.
+  int buf_status = 0;
+  absl::StatusOr<std::string> buf = RunToCompletion(
+      {.argv = {L4D2_BUF, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--unix-socket",
+                socket_, "http://localhost/l4d2.agent.v1.AgentService/GetInstance", "-d",
+                R"({"name":"s1","includePlayers":true})"}},
+      &buf_status);
+  ASSERT_TRUE(buf.ok());
+  EXPECT_THAT(*buf, HasSubstr("\"state\": \"INSTANCE_STATE_RUNNING\""));
+  EXPECT_THAT(*buf, HasSubstr("\"name\": \"From The Overlay\""));
 
   // The console: RCON with the instance's own password, which is never shown.
   std::string console = Ctl({"console", "s1", "fake_join", "Louis;", "status"}, &code);

@@ -70,18 +70,12 @@ absl::StatusOr<UnitFacts> SystemctlServiceManager::Facts(const std::string& unit
 
 absl::Status SystemctlServiceManager::Reload() { return Run({"daemon-reload"}).status(); }
 
-absl::StatusOr<std::vector<std::string>> SystemctlServiceManager::ListUnits(
+absl::StatusOr<std::vector<UnitListing>> SystemctlServiceManager::ListUnits(
     const std::string& pattern) {
   L4D2_RETURN_IF_ERROR(ValidateUnitArgument(pattern));
   L4D2_ASSIGN_OR_RETURN(std::string output, Run({"list-units", "--all", "--plain", "--no-legend",
                                                  "--no-pager", "--full", pattern}));
-  std::vector<std::string> units;
-  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(absl::StripLeadingAsciiWhitespace(line), ' ', absl::SkipEmpty());
-    if (!fields.empty()) units.emplace_back(fields[0]);
-  }
-  return units;
+  return ParseSystemctlListUnits(output);
 }
 
 }  // namespace l4d2::agent

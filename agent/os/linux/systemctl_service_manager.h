@@ -30,7 +30,7 @@ class SystemctlServiceManager final : public ServiceManager {
   absl::Status ResetFailed(const std::string& unit) override;
   absl::StatusOr<UnitFacts> Facts(const std::string& unit) override;
   absl::Status Reload() override;
-  absl::StatusOr<std::vector<std::string>> ListUnits(const std::string& pattern) override;
+  absl::StatusOr<std::vector<UnitListing>> ListUnits(const std::string& pattern) override;
 
  private:
   absl::StatusOr<std::string> Run(const std::vector<std::string>& args);

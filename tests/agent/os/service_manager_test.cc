@@ -59,3 +59,22 @@ TEST(ParseSystemctlShowTest, MalformedNumbersAreInvalid) {
 
 }  // namespace
 }  // namespace l4d2::agent
+
+namespace l4d2::agent {
+namespace {
+
+TEST(ParseSystemctlListUnitsTest, ReadsNamesAndStates) {
+  std::vector<UnitListing> units = ParseSystemctlListUnits(
+      "left4me-server@s1.service loaded active   running left4me Left 4 Dead 2 server s1\n"
+      "\u25cf left4me-server@s2.service loaded failed failed  left4me Left 4 Dead 2 server s2\n"
+      "left4me-server@s3.service loaded inactive dead    left4me Left 4 Dead 2 server s3\n");
+  ASSERT_EQ(units.size(), 3u);
+  EXPECT_EQ(units[0].name, "left4me-server@s1.service");
+  EXPECT_EQ(units[0].active_state, "active");
+  EXPECT_EQ(units[1].name, "left4me-server@s2.service");
+  EXPECT_EQ(units[1].sub_state, "failed");
+  EXPECT_EQ(units[2].active_state, "inactive");
+}
+
+}  // namespace
+}  // namespace l4d2::agent

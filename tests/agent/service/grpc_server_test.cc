@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "tests/fakes/fake_host_probe.h"
 #include "tests/fakes/fake_service_manager.h"
+#include "tests/testing/hostile_values.h"
 #include "tests/testing/temp_dir.h"
 
 namespace l4d2::agent {
@@ -280,6 +281,42 @@ TEST_F(GrpcServerTest, ASecondInstallWhileOneRunsIsAborted) {
   while (reader->Read(&event)) {
   }
   EXPECT_TRUE(reader->Finish().ok());
+}
+
+// Proto3 strings are UTF-8: values that are not cannot be sent by a conforming client.
+bool IsUtf8(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
+    if (length == 0 || i + length > text.size() || (length == 2 && c < 0xc2)) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+TEST_F(GrpcServerTest, HostileInstanceNamesAreInvalidArguments) {
+  auto stub = v1::AgentService::NewStub(ctl::MakeAgentChannel(tcp()));
+  int checked = 0;
+  for (const std::string& name : l4d2::testing::HostileValues()) {
+    if (!IsUtf8(name)) continue;
+    v1::InitializeInstanceRequest request;
+    request.set_operation_id("hostile-" + std::to_string(checked++));
+    request.set_name(name);
+    request.mutable_spec()->set_port(27015);
+    v1::Instance instance;
+    grpc::Status status = stub->InitializeInstance(Context().get(), request, &instance);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
+  }
+  EXPECT_GE(checked, 150);
+  EXPECT_TRUE(std::filesystem::is_empty(layout_.instances_dir()));
+  EXPECT_TRUE(std::filesystem::is_empty(layout_.runtime_dir()));
 }
 
 TEST(GrpcServerStartTest, ATakenPortIsUnavailable) {
