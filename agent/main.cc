@@ -25,6 +25,7 @@
 #include "agent/os/linux/linux_process_runner.h"
 #include "agent/os/linux/systemctl_service_manager.h"
 #include "agent/overlay_helper/overlay_mounter.h"
+#include "agent/overlays/overlay_manager.h"
 #include "agent/service/agent_service.h"
 #include "agent/service/grpc_server.h"
 #include "common/logging.h"
@@ -45,6 +46,8 @@ ABSL_FLAG(std::optional<std::string>, steamcmd, std::nullopt,
           "steamcmd program (default /usr/games/steamcmd)");
 ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
           "debug, info, warning or error (default info)");
+ABSL_FLAG(std::optional<std::string>, unit_dir, std::nullopt,
+          "where the server unit template and drop-ins are written (default /etc/systemd/system)");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 namespace {
@@ -67,6 +70,7 @@ absl::StatusOr<AgentConfig> BuildConfig() {
   override_with(absl::GetFlag(FLAGS_unix_group), &config.unix_socket_group);
   override_with(absl::GetFlag(FLAGS_steamcmd), &config.steamcmd);
   override_with(absl::GetFlag(FLAGS_log_level), &config.log_level);
+  override_with(absl::GetFlag(FLAGS_unit_dir), &config.unit_dir);
   absl::Status valid = l4d2::agent::ValidateAgentConfig(config);
   if (!valid.ok()) return valid;
   return config;
@@ -146,6 +150,8 @@ int Run() {
     // Not fatal: the host may not be set up for instances yet; starts will report it.
     L4D2_LOG(WARNING) << "unit template: " << unit.message();
   }
+  l4d2::agent::OverlayManager overlays(layout, {},
+                                       [&instances] { return instances.PinnedLayers(); });
   l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
                                            clock.Now(),
                                            [&instances] { return instances.CountRunning(); });
@@ -155,7 +161,8 @@ int Run() {
                                                .instances = instances,
                                                .tasks = tasks,
                                                .processes = processes,
-                                               .logs = {}});
+                                               .logs = {},
+                                               .overlays = overlays});
 
   l4d2::agent::GrpcServerOptions options{.tcp_address = config->listen_tcp,
                                          .unix_path = config->listen_unix,

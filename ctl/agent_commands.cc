@@ -1,6 +1,7 @@
 #include "ctl/agent_commands.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <ostream>
 #include <random>
 #include <set>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/file_util.h"
 #include "ctl/spec_yaml.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -356,6 +358,71 @@ int RunLogsCommand(const CommandContext& context, const std::string& name) {
   return kExitOk;
 }
 
+int RunOverlayCommand(const CommandContext& context, const std::vector<std::string>& args) {
+  auto stub = agent::v1::AgentService::NewStub(context.channel);
+  if (args.size() == 2 && args[1] == "list") {
+    auto client = Deadline(context, absl::Seconds(30));
+    agent::v1::ListOverlaysResponse response;
+    grpc::Status status =
+        stub->ListOverlays(client.get(), agent::v1::ListOverlaysRequest(), &response);
+    if (!status.ok()) return ReportRpcError(context, status);
+    if (context.json) {
+      *context.out << ToJson(response);
+      return kExitOk;
+    }
+    *context.out << absl::StrFormat("%-30s %-8s %-14s %s\n", "REF", "CURRENT", "VERSIONS",
+                                    "USED BY");
+    for (const agent::v1::Overlay& overlay : response.overlays()) {
+      *context.out << absl::StrFormat(
+          "%-30s %-8s %-14s %s\n", overlay.ref(), overlay.current_version(),
+          absl::StrJoin(overlay.versions(), ","), absl::StrJoin(overlay.used_by(), ","));
+    }
+    return kExitOk;
+  }
+  if (args.size() != 3 || args[1] != "sync" || context.dir.empty()) {
+    *context.err << "l4d2ctl: usage: l4d2ctl overlay sync <ref> --dir DIR | overlay list\n";
+    return kExitUsage;
+  }
+  agent::v1::SyncOverlayRequest request;
+  request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
+  request.set_ref(args[2]);
+  std::error_code error;
+  const std::filesystem::path root(context.dir);
+  for (auto it = std::filesystem::recursive_directory_iterator(root, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (!it->is_regular_file() || it->is_symlink()) continue;
+    absl::StatusOr<std::string> content = ReadFileToString(it->path().string(), 16 << 20);
+    if (!content.ok()) {
+      *context.err << "l4d2ctl: " << content.status().message() << "\n";
+      return kExitUsage;
+    }
+    agent::v1::InlineFile* file = request.mutable_inline_files()->add_files();
+    file->set_path(std::filesystem::relative(it->path(), root).string());
+    file->set_content(*std::move(content));
+    file->set_mode(static_cast<uint32_t>(std::filesystem::status(it->path()).permissions()) & 0777);
+  }
+  if (error) {
+    *context.err << "l4d2ctl: cannot read '" << context.dir << "': " << error.message() << "\n";
+    return kExitUsage;
+  }
+  grpc::ClientContext client;
+  auto reader = stub->SyncOverlay(&client, request);
+  agent::v1::OverlaySyncEvent event;
+  agent::v1::OverlaySyncResult result;
+  while (reader->Read(&event)) {
+    if (context.json) *context.out << OneLineJson(event) << "\n";
+    if (event.has_result()) result = event.result();
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (!context.json) {
+    *context.out << "overlay " << result.ref() << ": version " << result.version()
+                 << (result.changed() ? "" : " (unchanged)") << ", " << result.file_count()
+                 << " files, " << result.size_bytes() << " bytes\n";
+  }
+  return kExitOk;
+}
+
 int RunListCommand(const CommandContext& context) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   auto client = Deadline(context, absl::Seconds(30));
@@ -405,6 +472,7 @@ int RunAgentCommand(const CommandContext& context, const std::vector<std::string
     }
     return RunInstanceCommand(context, command, args[1], "");
   }
+  if (command == "overlay") return RunOverlayCommand(context, args);
   if (command == "console") {
     if (args.size() < 3) {
       *context.err << "l4d2ctl: usage: l4d2ctl console <name> <command...>\n";

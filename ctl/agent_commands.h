@@ -37,6 +37,8 @@ struct CommandContext {
   int lines = 200;
   bool follow = false;
   std::string after_cursor;
+  // overlay sync: the local directory whose files become the new version.
+  std::string dir;
 };
 
 // `host`: the agent's host facts.
@@ -57,6 +59,9 @@ int RunConsoleCommand(const CommandContext& context, const std::string& name,
                       const std::string& command);
 // `logs <name>`: the newest lines of the server's console, then new ones with follow.
 int RunLogsCommand(const CommandContext& context, const std::string& name);
+// `overlay sync <ref> --dir DIR` (every regular file below DIR, as inline files) and
+// `overlay list`.
+int RunOverlayCommand(const CommandContext& context, const std::vector<std::string>& args);
 // `list`: every instance with its state, and orphans.
 int RunListCommand(const CommandContext& context);
 

@@ -31,6 +31,7 @@ ABSL_FLAG(std::string, file, "", "same as -f");
 ABSL_FLAG(int, lines, 200, "logs: how many of the newest lines (at most 10000)");
 ABSL_FLAG(bool, follow, false, "logs: keep following new lines (--no-follow: stop after them)");
 ABSL_FLAG(std::string, after_cursor, "", "logs: resume after this cursor (from --json output)");
+ABSL_FLAG(std::string, dir, "", "overlay sync: the directory whose files become the new version");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 int main(int argc, char** argv) {
@@ -47,6 +48,8 @@ int main(int argc, char** argv) {
       "  list                           every instance, and orphans\n"
       "  console NAME COMMAND...        a console command over RCON, with its output\n"
       "  logs NAME [--lines N] [--follow|--no-follow]   the server's console (journald)\n"
+      "  overlay sync REF --dir DIR     a new version of an overlay from local files\n"
+      "  overlay list                   overlays, versions and the instances using them\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
   // The original contract spells it --no-follow; absl's spelling is --nofollow.
   std::vector<char*> arguments(argv, argv + argc);
@@ -80,7 +83,8 @@ int main(int argc, char** argv) {
                                                      : absl::GetFlag(FLAGS_file),
                                     .lines = absl::GetFlag(FLAGS_lines),
                                     .follow = absl::GetFlag(FLAGS_follow),
-                                    .after_cursor = absl::GetFlag(FLAGS_after_cursor)};
+                                    .after_cursor = absl::GetFlag(FLAGS_after_cursor),
+                                    .dir = absl::GetFlag(FLAGS_dir)};
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return l4d2::ctl::RunAgentCommand(context, args);
 }

@@ -15,7 +15,8 @@ namespace l4d2::agent {
 
 class HostInfoCollector {
  public:
-  // Counts running instances (systemd's view); empty: not reported.
+  // Counts running instances (systemd's view); empty: not reported. Its failure leaves the
+  // count at 0 (logged) rather than failing the heartbeat.
   using RunningCounter = std::function<absl::StatusOr<int>()>;
 
   // `probe` must outlive the collector.

@@ -38,7 +38,10 @@ void SetDuration(google::protobuf::Duration* out, absl::Duration duration) {
   out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
 }
 
-v1::InstanceState StateOf(const UnitFacts& unit, bool game_answers) {
+// systemd 252 keeps Result=exit-code (not start-limit-hit) when the start limit stops automatic
+// restarts, so a failed unit whose policy would restart it means systemd gave up.
+v1::InstanceState StateOf(const UnitFacts& unit, bool game_answers,
+                          v1::RestartPolicy::Mode restart) {
   if (unit.active_state == "active") {
     return game_answers ? v1::INSTANCE_STATE_RUNNING : v1::INSTANCE_STATE_STARTING;
   }
@@ -48,8 +51,9 @@ v1::InstanceState StateOf(const UnitFacts& unit, bool game_answers) {
   }
   if (unit.active_state == "deactivating") return v1::INSTANCE_STATE_STOPPING;
   if (unit.active_state == "failed") {
-    return unit.result == "start-limit-hit" ? v1::INSTANCE_STATE_CRASH_LOOP
-                                            : v1::INSTANCE_STATE_CRASHED;
+    const bool would_restart = restart != v1::RestartPolicy::MODE_NEVER;
+    return unit.result == "start-limit-hit" || would_restart ? v1::INSTANCE_STATE_CRASH_LOOP
+                                                             : v1::INSTANCE_STATE_CRASHED;
   }
   return v1::INSTANCE_STATE_STOPPED;
 }
@@ -373,7 +377,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Describe(const internal::InstanceR
       game->set_error(std::string(info.status().message()));
     }
   }
-  status->set_state(StateOf(facts, answers || !query_game));
+  status->set_state(StateOf(facts, answers || !query_game, record.spec().restart().mode()));
   return instance;
 }
 
@@ -400,6 +404,19 @@ absl::StatusOr<std::string> InstanceManager::Console(const std::string& name,
         "instance '", name, "' refused the agent's RCON password; restart it to apply its spec"));
   }
   return output;
+}
+
+std::map<std::string, std::vector<std::string>> InstanceManager::PinnedLayers() const {
+  std::map<std::string, std::vector<std::string>> pinned;
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(layout_.instances_dir(), error)) {
+    absl::StatusOr<internal::InstanceRecord> record = Record(entry.path().filename().string());
+    if (!record.ok()) continue;
+    for (const v1::PinnedLayer& layer : record->layers()) {
+      pinned[absl::StrCat(layer.ref(), "/", layer.version())].push_back(record->name());
+    }
+  }
+  return pinned;
 }
 
 absl::StatusOr<int> InstanceManager::CountRunning() {

@@ -72,6 +72,9 @@ class InstanceManager {
   absl::StatusOr<std::string> Console(const std::string& name, const std::string& command,
                                       absl::Duration timeout);
 
+  // "<ref>/<version>" -> instances pinned to it (by their last start).
+  std::map<std::string, std::vector<std::string>> PinnedLayers() const;
+
   // Instances whose unit is active, for host info. UNAVAILABLE when systemd does not answer.
   absl::StatusOr<int> CountRunning();
 

@@ -253,6 +253,59 @@ grpc::ServerWriteReactor<v1::LogBatch>* AgentServiceImpl::StreamLogs(
   return new LogStream(deps_.processes, deps_.tasks, deps_.logs, *std::move(args));
 }
 
+grpc::ServerWriteReactor<v1::OverlaySyncEvent>* AgentServiceImpl::SyncOverlay(
+    grpc::CallbackServerContext* context, const v1::SyncOverlayRequest* request) {
+  absl::StatusOr<OperationRegistry::ClaimResult> claim =
+      deps_.operations.Claim({.id = request->operation_id(),
+                              .kind = v1::OPERATION_KIND_SYNC_OVERLAY,
+                              .target = request->ref(),
+                              .lock = absl::StrCat("overlay/", request->ref()),
+                              .fingerprint = Fingerprint("sync", *request)});
+  if (!claim.ok()) return FailedStream<v1::OverlaySyncEvent>(claim.status());
+  if (claim->state == OperationRegistry::ClaimState::kFinished) {
+    const v1::Operation& operation = claim->record.operation();
+    std::vector<std::string> events;
+    if (operation.state() == v1::OPERATION_STATE_SUCCEEDED) {
+      events.push_back(claim->record.result());
+    }
+    return new OperationStream<v1::OverlaySyncEvent>(
+        OperationRun::Ended(operation, std::move(events),
+                            absl::Status(static_cast<absl::StatusCode>(operation.error_code()),
+                                         operation.error_message())));
+  }
+  std::shared_ptr<OperationRun> run = claim->run;
+  if (claim->state == OperationRegistry::ClaimState::kNew) {
+    deps_.tasks.Run([this, run, request = *request] {
+      v1::OverlaySyncEvent started;
+      started.mutable_progress()->set_phase("writing");
+      started.mutable_progress()->set_percent(-1);
+      *started.mutable_operation() = run->Snapshot();
+      run->Publish(started.SerializeAsString(), &started.progress());
+      absl::StatusOr<v1::OverlaySyncResult> result =
+          deps_.overlays.Sync(request, request.operation_id());
+      std::string final_event;
+      if (result.ok()) {
+        v1::OverlaySyncEvent event;
+        *event.mutable_result() = *result;
+        final_event = event.SerializeAsString();
+        run->Publish(final_event);
+        L4D2_LOG(INFO) << "overlay '" << request.ref() << "' at version " << result->version()
+                       << (result->changed() ? "" : " (unchanged)");
+      }
+      absl::Status recorded = deps_.operations.Finish(run, result.status(), final_event);
+      if (!recorded.ok()) L4D2_LOG(ERROR) << "operation record: " << recorded.message();
+    });
+  }
+  return new OperationStream<v1::OverlaySyncEvent>(run);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::ListOverlays(grpc::CallbackServerContext* context,
+                                                         const v1::ListOverlaysRequest* request,
+                                                         v1::ListOverlaysResponse* response) {
+  return Read<v1::ListOverlaysResponse>(
+      context, [this] { return deps_.overlays.List(); }, response);
+}
+
 grpc::ServerUnaryReactor* AgentServiceImpl::GetOperation(grpc::CallbackServerContext* context,
                                                          const v1::GetOperationRequest* request,
                                                          v1::Operation* response) {

@@ -14,6 +14,7 @@
 #include "agent/instance/instance_manager.h"
 #include "agent/operations/operation_registry.h"
 #include "agent/operations/task_runner.h"
+#include "agent/overlays/overlay_manager.h"
 #include "agent/service/log_stream.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
 
@@ -28,6 +29,7 @@ struct AgentServiceDeps {
   TaskRunner& tasks;
   ProcessRunner& processes;
   LogStreamOptions logs;
+  OverlayManager& overlays;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
@@ -71,6 +73,11 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
       v1::ExecuteConsoleCommandResponse* response) override;
   grpc::ServerWriteReactor<v1::LogBatch>* StreamLogs(grpc::CallbackServerContext* context,
                                                      const v1::StreamLogsRequest* request) override;
+  grpc::ServerWriteReactor<v1::OverlaySyncEvent>* SyncOverlay(
+      grpc::CallbackServerContext* context, const v1::SyncOverlayRequest* request) override;
+  grpc::ServerUnaryReactor* ListOverlays(grpc::CallbackServerContext* context,
+                                         const v1::ListOverlaysRequest* request,
+                                         v1::ListOverlaysResponse* response) override;
   grpc::ServerUnaryReactor* ListInstances(grpc::CallbackServerContext* context,
                                           const v1::ListInstancesRequest* request,
                                           v1::ListInstancesResponse* response) override;

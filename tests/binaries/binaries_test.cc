@@ -36,10 +36,11 @@ std::string Ctl(const std::vector<std::string>& args, int* code) {
 class AgentBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
-        {.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp", "127.0.0.1:0",
-                  "--listen_unix", socket_, "--steamcmd", L4D2_FAKE_STEAMCMD},
-         .env = {{"HOME", dir_.Sub("home")}}});
+    absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
+        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
+                                      "127.0.0.1:0", "--listen_unix", socket_, "--steamcmd",
+                                      L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")},
+                             .env = {{"HOME", dir_.Sub("home")}}});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);
     ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
@@ -101,7 +102,7 @@ TEST_F(AgentBinaryTest, SigtermShutsDownCleanlyAndRemovesTheSocket) {
   absl::StatusOr<int> status = agent_->Wait(absl::Seconds(5));
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(ExitCode(*status), 0);
-  EXPECT_THAT(agent_->Output(), HasSubstr("signal 15, shutting down"));
+  EXPECT_TRUE(agent_->WaitForOutput("signal 15, shutting down"));
   EXPECT_NE(access(socket_.c_str(), F_OK), 0);
   int code = 0;
   Ctl({"--agent", socket_, "--timeout", "1s", "health"}, &code);
@@ -111,9 +112,10 @@ TEST_F(AgentBinaryTest, SigtermShutsDownCleanlyAndRemovesTheSocket) {
 TEST(AgentBinaryConfigTest, BadConfigurationExitsWithACleanMessage) {
   TempDir dir;
   int status = 0;
-  absl::StatusOr<std::string> output = RunToCompletion(
-      {.argv = {L4D2_AGENT_BINARY, "--root", dir.path(), "--listen_tcp", "192.0.2.1:7543"}},
-      &status);
+  absl::StatusOr<std::string> output =
+      RunToCompletion({.argv = {L4D2_AGENT_BINARY, "--root", dir.path(), "--listen_tcp",
+                                "192.0.2.1:7543", "--unit_dir", dir.Sub("units")}},
+                      &status);
   ASSERT_TRUE(output.ok());
   EXPECT_EQ(ExitCode(status), 2);
   EXPECT_THAT(*output, HasSubstr("not a loopback address"));

@@ -19,6 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$agent" --root "$tmp/root" --listen_tcp 127.0.0.1:0 --listen_unix "$tmp/agent.sock" \
+  --unit_dir "$tmp/units" \
   >"$tmp/agent.log" 2>&1 &
 agent_pid=$!
 port=""

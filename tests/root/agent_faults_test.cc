@@ -121,5 +121,34 @@ TEST_F(AgentFaultsTest, AHundredStartStopCyclesLeaveTheMountTableAsItWas) {
             << " ms (target p99 < 2000)\n";
 }
 
+TEST_F(AgentFaultsTest, ACrashLoopIsShownAsSuchAndNotRestartedForever) {
+  int code = 0;
+  ASSERT_EQ((Ctl({"install"}, &code), code), 0);
+  created_.push_back("c1");
+  WriteSpec("c1.yaml", port_, "restart: {mode: on-failure, delay: 1s, burst: 2, interval: 60s}\n");
+  ASSERT_EQ((Ctl({"initialize", "c1", "-f", dir_.Sub("c1.yaml")}, &code), code), 0);
+  // Test-only: make the fake game crash 300 ms after it starts, every time.
+  const std::string dropin_dir =
+      absl::StrCat(std::getenv("XDG_RUNTIME_DIR"), "/systemd/user/left4me-server@c1.service.d");
+  std::filesystem::create_directories(dropin_dir);
+  std::ofstream(dropin_dir + "/90-test-crash.conf")
+      << "[Service]\nEnvironment=FAKE_SRCDS_CRASH_AFTER_MS=300\n";
+  std::string started = Ctl({"start", "c1"}, &code);
+  ASSERT_EQ(code, 0) << started;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Ctl({"status", "c1"}).find("state:     crash_loop") != std::string::npos;
+      },
+      absl::Seconds(20)))
+      << Ctl({"status", "c1", "--json"});
+  std::string status = Ctl({"status", "c1", "--json"});
+  EXPECT_THAT(status, HasSubstr("\"active_state\": \"failed\""));
+  EXPECT_THAT(status, HasSubstr("\"last_exit_status\": 139"));  // The crash, not a stop.
+  // systemd gave up (start-limit-hit is final until a manual start): nothing runs.
+  EXPECT_EQ(MainPid("c1"), 0);
+  EXPECT_THAT(Ctl({"status", "c1"}), HasSubstr(", 2 restarts"));
+  std::filesystem::remove_all(dropin_dir + "/90-test-crash.conf");
+}
+
 }  // namespace
 }  // namespace l4d2::testing

@@ -37,11 +37,14 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   ASSERT_EQ(code, 0) << installed << agent_->Output();
   EXPECT_THAT(installed, HasSubstr("installed build 9000001"));
 
-  // An overlay whose own server.cfg renames the server (made by hand here).
-  fs::create_directories(root_ + "/overlays/comp/1/left4dead2/cfg");
-  std::ofstream(root_ + "/overlays/comp/1/left4dead2/cfg/server.cfg")
-      << "hostname \"From The Overlay\"\n";
-  fs::create_directory_symlink("1", root_ + "/overlays/comp/current");
+  // An overlay whose own server.cfg renames the server, synced from local files.
+  fs::create_directories(dir_.Sub("comp/left4dead2/cfg"));
+  std::ofstream(dir_.Sub("comp/left4dead2/cfg/server.cfg")) << "hostname \"From The Overlay\"\n";
+  std::string synced = Ctl({"overlay", "sync", "comp", "--dir", dir_.Sub("comp")}, &code);
+  ASSERT_EQ(code, 0) << synced;
+  EXPECT_THAT(synced, HasSubstr("overlay comp: version 1, 1 files"));
+  EXPECT_THAT(Ctl({"overlay", "sync", "comp", "--dir", dir_.Sub("comp")}),
+              HasSubstr("(unchanged)"));
 
   WriteSpec("s1.yaml", port_, "overlays: [comp]\nexec_overlay_cfg: [comp]\n");
   WriteSpec("s2.yaml", port_ + 1, "");
@@ -109,6 +112,12 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   Ctl({"console", "s1", "say", "hello-follower"});
   EXPECT_TRUE((*follower)->WaitForOutput("Console: hello-follower")) << (*follower)->Output();
   EXPECT_THAT(Ctl({"logs", "nope"}, &code), HasSubstr("no instance 'nope'"));
+
+  // A new overlay version while s1 runs: s1 keeps version 1 until it restarts.
+  std::ofstream(dir_.Sub("comp/left4dead2/cfg/server.cfg")) << "hostname \"Version Two\"\n";
+  EXPECT_THAT(Ctl({"overlay", "sync", "comp", "--dir", dir_.Sub("comp")}), HasSubstr("version 2"));
+  EXPECT_EQ(Query(port_)->name, "From The Overlay");
+  EXPECT_THAT(Ctl({"overlay", "list"}), HasSubstr("s1@1"));
 
   // Reset wipes what the game wrote into its writable layer.
   std::ofstream(root_ + "/runtime/s1/merged/left4dead2/written_by_game.txt") << "x";

@@ -191,6 +191,17 @@ TEST_F(InstanceManagerTest, StatusCombinesTheUnitAndTheGame) {
   crash_loop.result = "start-limit-hit";
   systemd_.Set("left4me-server@s1.service", crash_loop);
   EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_CRASH_LOOP);
+  // Failed with a policy that would restart: systemd gave up, a crash loop too.
+  UnitFacts gave_up;
+  gave_up.active_state = "failed";
+  gave_up.result = "exit-code";
+  systemd_.Set("left4me-server@s1.service", gave_up);
+  EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_CRASH_LOOP);
+  UnitFacts restarting;
+  restarting.active_state = "activating";
+  restarting.sub_state = "auto-restart";
+  systemd_.Set("left4me-server@s1.service", restarting);
+  EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_CRASHED);
   EXPECT_EQ(manager_.Get("nope", false).status().code(), absl::StatusCode::kNotFound);
 }
 

@@ -85,13 +85,15 @@ class GrpcServerTest : public ::testing::Test {
       Clock::Real(),
       {.limits = {.port_first = 27015, .port_last = 27020}, .unit_dir = dir_.Sub("units")},
       [](const std::string&) { return false; }};
+  OverlayManager overlays_{layout_, {}, [this] { return instances_.PinnedLayers(); }};
   AgentServiceImpl service_{{.host_info = host_info_,
                              .installs = installs_,
                              .operations = operations_,
                              .instances = instances_,
                              .tasks = tasks_,
                              .processes = processes_,
-                             .logs = {}}};
+                             .logs = {},
+                             .overlays = overlays_}};
   std::unique_ptr<GrpcServer> server_;
 };
 

@@ -1,0 +1,222 @@
+#include "agent/overlays/overlay_manager.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
+#include "common/names.h"
+#include "common/status_macros.h"
+
+namespace l4d2::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Numbered version directories of one overlay, ascending.
+std::vector<int> Versions(const std::string& base) {
+  std::vector<int> versions;
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(base, error)) {
+    int number = 0;
+    if (entry.is_directory() && !entry.is_symlink() &&
+        absl::SimpleAtoi(entry.path().filename().string(), &number) && number > 0) {
+      versions.push_back(number);
+    }
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+int CurrentVersion(const std::string& base) {
+  std::error_code error;
+  int number = 0;
+  fs::path target = fs::read_symlink(base + "/current", error);
+  return !error && absl::SimpleAtoi(target.filename().string(), &number) ? number : 0;
+}
+
+// Whether two directory trees hold the same files with the same content and modes.
+bool SameTree(const fs::path& a, const fs::path& b) {
+  std::error_code error;
+  std::set<std::string> names;
+  for (const fs::path& root : {a, b}) {
+    for (auto it = fs::recursive_directory_iterator(root, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      names.insert(fs::relative(it->path(), root).string());
+    }
+  }
+  for (const std::string& name : names) {
+    fs::path x = a / name;
+    fs::path y = b / name;
+    if (fs::is_directory(x, error) != fs::is_directory(y, error)) return false;
+    if (fs::is_directory(x, error)) continue;
+    absl::StatusOr<std::string> left = ReadFileToString(x.string());
+    absl::StatusOr<std::string> right = ReadFileToString(y.string());
+    if (!left.ok() || !right.ok() || *left != *right ||
+        fs::status(x, error).permissions() != fs::status(y, error).permissions()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+uint64_t TreeSize(const fs::path& root, uint64_t* files) {
+  uint64_t bytes = 0;
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(root, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_regular_file(error)) {
+      bytes += it->file_size(error);
+      ++*files;
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+absl::Status ValidateLayerPath(const std::string& path) {
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid file path '", path.substr(0, 80), "': ", why));
+  };
+  if (path.empty() || path.size() > 255) return invalid("1 to 255 bytes");
+  if (path.front() == '/') return invalid("must be relative");
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+  if (parts.size() > 16) return invalid("more than 16 components");
+  for (absl::string_view part : parts) {
+    if (part.empty() || part == "." || part == "..") return invalid("empty, '.' or '..' component");
+    for (unsigned char c : part) {
+      if (c < 0x20 || c > 0x7e || c == '\\') return invalid("printable ASCII only, no '\\\\'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+OverlayManager::OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned)
+    : layout_(std::move(layout)), limits_(limits), pinned_(std::move(pinned)) {}
+
+absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlayRequest& request,
+                                                           const std::string& operation_id) {
+  L4D2_RETURN_IF_ERROR(ValidateOverlayRef(request.ref()));
+  if (request.source_case() != v1::SyncOverlayRequest::kInlineFiles) {
+    return absl::UnimplementedError(
+        "overlay sync: only inline_files sources are supported by this agent version");
+  }
+  const v1::InlineFiles& inline_files = request.inline_files();
+  if (inline_files.files_size() > limits_.max_inline_files) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("overlay sync: more than ", limits_.max_inline_files, " files"));
+  }
+  size_t total = 0;
+  std::set<std::string> seen;
+  for (const v1::InlineFile& file : inline_files.files()) {
+    L4D2_RETURN_IF_ERROR(ValidateLayerPath(file.path()));
+    if (!seen.insert(file.path()).second) {
+      return absl::InvalidArgumentError(absl::StrCat("file '", file.path(), "' given twice"));
+    }
+    if (file.mode() > 0777) return absl::InvalidArgumentError("file mode above 0777");
+    total += file.content().size();
+  }
+  if (total > limits_.max_inline_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("overlay sync: inline files above ", limits_.max_inline_bytes, " bytes"));
+  }
+  // Whether a file's path is also another file's directory ("a" and "a/b") is found on write.
+  const std::string base = absl::StrCat(layout_.overlays_dir(), "/", request.ref());
+  std::error_code error;
+  fs::create_directories(base, error);
+  if (error) return ErrnoError(error.value(), "create", base);
+  std::string safe_id;
+  for (char c : operation_id)
+    safe_id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  const std::string staging = absl::StrCat(base, "/.staging-", safe_id);
+  fs::remove_all(staging, error);
+  auto fail = [&](absl::Status status) {
+    fs::remove_all(staging, error);
+    return status;
+  };
+  for (const v1::InlineFile& file : inline_files.files()) {
+    fs::path target = fs::path(staging) / file.path();
+    fs::create_directories(target.parent_path(), error);
+    if (error) return fail(ErrnoError(error.value(), "create directory for", file.path()));
+    absl::Status written =
+        WriteFileAtomically(target.string(), file.content(), file.mode() == 0 ? 0644 : file.mode());
+    if (!written.ok()) return fail(written);
+  }
+  fs::create_directories(staging, error);
+
+  v1::OverlaySyncResult result;
+  result.set_ref(request.ref());
+  const int current = CurrentVersion(base);
+  if (current > 0 && SameTree(staging, absl::StrCat(base, "/", current))) {
+    fs::remove_all(staging, error);
+    result.set_version(std::to_string(current));
+    result.set_changed(false);
+  } else {
+    std::vector<int> versions = Versions(base);
+    const int next = versions.empty() ? 1 : versions.back() + 1;
+    const std::string target = absl::StrCat(base, "/", next);
+    fs::rename(staging, target, error);
+    if (error) return fail(ErrnoError(error.value(), "rename the new version to", target));
+    const std::string link = base + "/current";
+    const std::string temp = link + ".tmp";
+    ::unlink(temp.c_str());
+    if (::symlink(std::to_string(next).c_str(), temp.c_str()) != 0 ||
+        ::rename(temp.c_str(), link.c_str()) != 0) {
+      return ErrnoError(errno, "switch", link);
+    }
+    result.set_version(std::to_string(next));
+    result.set_changed(true);
+    // Versions neither current nor pinned by an instance go.
+    const auto pinned = pinned_();
+    for (int version : versions) {
+      if (pinned.count(absl::StrCat(request.ref(), "/", version)) == 0) {
+        fs::remove_all(absl::StrCat(base, "/", version), error);
+      }
+    }
+  }
+  uint64_t files = 0;
+  result.set_size_bytes(TreeSize(absl::StrCat(base, "/", result.version()), &files));
+  result.set_file_count(files);
+  return result;
+}
+
+absl::StatusOr<v1::ListOverlaysResponse> OverlayManager::List() const {
+  v1::ListOverlaysResponse response;
+  const auto pinned = pinned_();
+  std::error_code error;
+  const fs::path root = layout_.overlays_dir();
+  // An overlay is a directory with a `current` link; refs may nest ("users/42/maps").
+  for (auto it = fs::recursive_directory_iterator(root, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->path().filename() != "current" || !it->is_symlink()) continue;
+    const fs::path base = it->path().parent_path();
+    const std::string ref = fs::relative(base, root).string();
+    if (!ValidateOverlayRef(ref).ok()) continue;
+    v1::Overlay* overlay = response.add_overlays();
+    overlay->set_ref(ref);
+    overlay->set_current_version(std::to_string(CurrentVersion(base.string())));
+    for (int version : Versions(base.string())) {
+      overlay->add_versions(std::to_string(version));
+      auto users = pinned.find(absl::StrCat(ref, "/", version));
+      if (users == pinned.end()) continue;
+      for (const std::string& instance : users->second) {
+        overlay->add_used_by(absl::StrCat(instance, "@", version));
+      }
+    }
+    uint64_t files = 0;
+    overlay->set_size_bytes(TreeSize(base / overlay->current_version(), &files));
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0)
+      overlay->mutable_updated_at()->set_seconds(st.st_mtime);
+  }
+  std::sort(response.mutable_overlays()->begin(), response.mutable_overlays()->end(),
+            [](const v1::Overlay& a, const v1::Overlay& b) { return a.ref() < b.ref(); });
+  return response;
+}
+
+}  // namespace l4d2::agent
