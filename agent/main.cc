@@ -20,6 +20,7 @@
 #include "agent/instance/instance_manager.h"
 #include "agent/operations/operation_registry.h"
 #include "agent/operations/task_runner.h"
+#include "agent/os/linux/curl_http_fetcher.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/os/linux/linux_host_probe.h"
 #include "agent/os/linux/linux_process_runner.h"
@@ -150,8 +151,9 @@ int Run() {
     // Not fatal: the host may not be set up for instances yet; starts will report it.
     L4D2_LOG(WARNING) << "unit template: " << unit.message();
   }
-  l4d2::agent::OverlayManager overlays(layout, {},
-                                       [&instances] { return instances.PinnedLayers(); });
+  l4d2::agent::CurlHttpFetcher fetcher;
+  l4d2::agent::OverlayManager overlays(
+      layout, {}, [&instances] { return instances.PinnedLayers(); }, &fetcher);
   l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
                                            clock.Now(),
                                            [&instances] { return instances.CountRunning(); });

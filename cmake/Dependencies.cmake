@@ -22,6 +22,18 @@ pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 add_library(l4d2::systemd INTERFACE IMPORTED)
 target_link_libraries(l4d2::systemd INTERFACE PkgConfig::SYSTEMD)
 
+# libarchive (overlay archives: tar.gz and zip, extracted with its secure flags), libcurl
+# (fetching archives) and OpenSSL's libcrypto (SHA-256).
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+add_library(l4d2::archive INTERFACE IMPORTED)
+target_link_libraries(l4d2::archive INTERFACE PkgConfig::LIBARCHIVE)
+pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
+add_library(l4d2::curl INTERFACE IMPORTED)
+target_link_libraries(l4d2::curl INTERFACE PkgConfig::LIBCURL)
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
+add_library(l4d2::crypto INTERFACE IMPORTED)
+target_link_libraries(l4d2::crypto INTERFACE PkgConfig::LIBCRYPTO)
+
 # SOCI 4.0.3: core plus the sqlite3 and postgresql back ends, linked directly so that no
 # back end is loaded dynamically by name at run time.
 find_path(SOCI_INCLUDE_DIR soci/soci.h REQUIRED)

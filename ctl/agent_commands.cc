@@ -379,16 +379,26 @@ int RunOverlayCommand(const CommandContext& context, const std::vector<std::stri
     }
     return kExitOk;
   }
-  if (args.size() != 3 || args[1] != "sync" || context.dir.empty()) {
-    *context.err << "l4d2ctl: usage: l4d2ctl overlay sync <ref> --dir DIR | overlay list\n";
+  if (args.size() != 3 || args[1] != "sync" || context.dir.empty() == context.url.empty()) {
+    *context.err
+        << "l4d2ctl: usage: l4d2ctl overlay sync <ref> (--dir DIR | --url URL --sha256 HEX "
+           "[--destination PATH] [--strip N]) | overlay list\n";
     return kExitUsage;
   }
   agent::v1::SyncOverlayRequest request;
   request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
   request.set_ref(args[2]);
+  if (!context.url.empty()) {
+    agent::v1::Archive* archive = request.mutable_archive();
+    archive->set_url(context.url);
+    archive->set_sha256(context.sha256);
+    archive->set_destination(context.destination);
+    archive->set_strip_components(static_cast<uint32_t>(std::max(0, context.strip_components)));
+  }
   std::error_code error;
   const std::filesystem::path root(context.dir);
-  for (auto it = std::filesystem::recursive_directory_iterator(root, error);
+  for (auto it = context.dir.empty() ? std::filesystem::recursive_directory_iterator()
+                                     : std::filesystem::recursive_directory_iterator(root, error);
        !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
     if (!it->is_regular_file() || it->is_symlink()) continue;
     absl::StatusOr<std::string> content = ReadFileToString(it->path().string(), 16 << 20);

@@ -37,8 +37,12 @@ struct CommandContext {
   int lines = 200;
   bool follow = false;
   std::string after_cursor;
-  // overlay sync: the local directory whose files become the new version.
+  // overlay sync: the local directory whose files become the new version, or an archive.
   std::string dir;
+  std::string url;
+  std::string sha256;
+  std::string destination;
+  int strip_components = 0;
 };
 
 // `host`: the agent's host facts.

@@ -32,6 +32,11 @@ ABSL_FLAG(int, lines, 200, "logs: how many of the newest lines (at most 10000)")
 ABSL_FLAG(bool, follow, false, "logs: keep following new lines (--no-follow: stop after them)");
 ABSL_FLAG(std::string, after_cursor, "", "logs: resume after this cursor (from --json output)");
 ABSL_FLAG(std::string, dir, "", "overlay sync: the directory whose files become the new version");
+ABSL_FLAG(std::string, url, "", "overlay sync: an archive (tar.gz or zip) to fetch, with --sha256");
+ABSL_FLAG(std::string, sha256, "",
+          "overlay sync: the archive's SHA-256 (hex); required with --url");
+ABSL_FLAG(std::string, destination, "", "overlay sync: directory inside the layer to extract to");
+ABSL_FLAG(int, strip, 0, "overlay sync: leading path components to drop from archive entries");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 int main(int argc, char** argv) {
@@ -49,6 +54,7 @@ int main(int argc, char** argv) {
       "  console NAME COMMAND...        a console command over RCON, with its output\n"
       "  logs NAME [--lines N] [--follow|--no-follow]   the server's console (journald)\n"
       "  overlay sync REF --dir DIR     a new version of an overlay from local files\n"
+      "  overlay sync REF --url URL --sha256 HEX [--destination D] [--strip N]   from an archive\n"
       "  overlay list                   overlays, versions and the instances using them\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
   // The original contract spells it --no-follow; absl's spelling is --nofollow.
@@ -84,7 +90,11 @@ int main(int argc, char** argv) {
                                     .lines = absl::GetFlag(FLAGS_lines),
                                     .follow = absl::GetFlag(FLAGS_follow),
                                     .after_cursor = absl::GetFlag(FLAGS_after_cursor),
-                                    .dir = absl::GetFlag(FLAGS_dir)};
+                                    .dir = absl::GetFlag(FLAGS_dir),
+                                    .url = absl::GetFlag(FLAGS_url),
+                                    .sha256 = absl::GetFlag(FLAGS_sha256),
+                                    .destination = absl::GetFlag(FLAGS_destination),
+                                    .strip_components = absl::GetFlag(FLAGS_strip)};
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return l4d2::ctl::RunAgentCommand(context, args);
 }

@@ -4,9 +4,12 @@
 
 #include <filesystem>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "agent/overlays/archive.h"
 #include "common/file_util.h"
 #include "common/names.h"
 #include "common/status_macros.h"
@@ -96,17 +99,12 @@ absl::Status ValidateLayerPath(const std::string& path) {
   return absl::OkStatus();
 }
 
-OverlayManager::OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned)
-    : layout_(std::move(layout)), limits_(limits), pinned_(std::move(pinned)) {}
+OverlayManager::OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned,
+                               HttpFetcher* fetcher)
+    : layout_(std::move(layout)), limits_(limits), pinned_(std::move(pinned)), fetcher_(fetcher) {}
 
-absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlayRequest& request,
-                                                           const std::string& operation_id) {
-  L4D2_RETURN_IF_ERROR(ValidateOverlayRef(request.ref()));
-  if (request.source_case() != v1::SyncOverlayRequest::kInlineFiles) {
-    return absl::UnimplementedError(
-        "overlay sync: only inline_files sources are supported by this agent version");
-  }
-  const v1::InlineFiles& inline_files = request.inline_files();
+absl::Status OverlayManager::FillFromInlineFiles(const v1::InlineFiles& inline_files,
+                                                 const std::string& staging) const {
   if (inline_files.files_size() > limits_.max_inline_files) {
     return absl::ResourceExhaustedError(
         absl::StrCat("overlay sync: more than ", limits_.max_inline_files, " files"));
@@ -125,29 +123,88 @@ absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlay
     return absl::ResourceExhaustedError(
         absl::StrCat("overlay sync: inline files above ", limits_.max_inline_bytes, " bytes"));
   }
-  // Whether a file's path is also another file's directory ("a" and "a/b") is found on write.
-  const std::string base = absl::StrCat(layout_.overlays_dir(), "/", request.ref());
   std::error_code error;
-  fs::create_directories(base, error);
-  if (error) return ErrnoError(error.value(), "create", base);
-  std::string safe_id;
-  for (char c : operation_id)
-    safe_id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
-  const std::string staging = absl::StrCat(base, "/.staging-", safe_id);
-  fs::remove_all(staging, error);
-  auto fail = [&](absl::Status status) {
-    fs::remove_all(staging, error);
-    return status;
-  };
   for (const v1::InlineFile& file : inline_files.files()) {
     fs::path target = fs::path(staging) / file.path();
     fs::create_directories(target.parent_path(), error);
-    if (error) return fail(ErrnoError(error.value(), "create directory for", file.path()));
-    absl::Status written =
-        WriteFileAtomically(target.string(), file.content(), file.mode() == 0 ? 0644 : file.mode());
-    if (!written.ok()) return fail(written);
+    if (error) return ErrnoError(error.value(), "create directory for", file.path());
+    L4D2_RETURN_IF_ERROR(WriteFileAtomically(target.string(), file.content(),
+                                             file.mode() == 0 ? 0644 : file.mode()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status OverlayManager::FillFromArchive(const v1::Archive& archive,
+                                             const std::string& operation,
+                                             const std::string& staging) const {
+  if (fetcher_ == nullptr) return absl::UnimplementedError("overlay sync: no archive fetcher");
+  if (!absl::StartsWith(archive.url(), "https://") && !absl::StartsWith(archive.url(), "http://")) {
+    return absl::InvalidArgumentError("archive.url: http:// or https:// only");
+  }
+  const std::string expected = absl::AsciiStrToLower(archive.sha256());
+  if (expected.size() != 64 ||
+      expected.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return absl::InvalidArgumentError("archive.sha256: 64 hex digits required");
+  }
+  if (!archive.destination().empty())
+    L4D2_RETURN_IF_ERROR(ValidateLayerPath(archive.destination()));
+  if (archive.strip_components() > 16) {
+    return absl::InvalidArgumentError("archive.strip_components: at most 16");
+  }
+  const std::string download = absl::StrCat(layout_.tmp_dir(), "/overlay-", operation, ".archive");
+  auto cleanup = [&download] { ::unlink(download.c_str()); };
+  absl::StatusOr<uint64_t> fetched =
+      fetcher_->Fetch(archive.url(), download, limits_.max_archive_bytes, limits_.fetch_timeout);
+  if (!fetched.ok()) {
+    cleanup();
+    return fetched.status();
+  }
+  absl::StatusOr<std::string> actual = Sha256OfFile(download);
+  if (!actual.ok() || *actual != expected) {
+    cleanup();
+    return absl::FailedPreconditionError(
+        absl::StrCat("archive.sha256 mismatch: expected ", expected, ", got ",
+                     actual.ok() ? *actual : std::string(actual.status().message())));
+  }
+  const std::string destination =
+      archive.destination().empty() ? staging : absl::StrCat(staging, "/", archive.destination());
+  std::error_code error;
+  fs::create_directories(destination, error);
+  absl::StatusOr<uint64_t> files = ExtractArchive(download, destination, archive.strip_components(),
+                                                  {.max_bytes = limits_.max_extracted_bytes});
+  cleanup();
+  return files.status();
+}
+
+absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlayRequest& request,
+                                                           const std::string& operation_id) {
+  L4D2_RETURN_IF_ERROR(ValidateOverlayRef(request.ref()));
+  if (request.source_case() != v1::SyncOverlayRequest::kInlineFiles &&
+      request.source_case() != v1::SyncOverlayRequest::kArchive) {
+    return absl::UnimplementedError(
+        "overlay sync: this agent version builds overlays from inline_files and archive");
+  }
+  std::string safe_id;
+  for (char c : operation_id) {
+    safe_id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  }
+  const std::string base = absl::StrCat(layout_.overlays_dir(), "/", request.ref());
+  const std::string staging = absl::StrCat(base, "/.staging-", safe_id);
+  std::error_code error;
+  fs::remove_all(staging, error);
+  auto fail = [&](absl::Status status) {
+    fs::remove_all(staging, error);
+    // An overlay that never got a version leaves no directory behind.
+    if (CurrentVersion(base) == 0) fs::remove(base, error);
+    return status;
+  };
+  // Checks that need no disk come first, inside the fill functions; a failure removes all.
   fs::create_directories(staging, error);
+  if (error) return ErrnoError(error.value(), "create", staging);
+  absl::Status filled = request.source_case() == v1::SyncOverlayRequest::kInlineFiles
+                            ? FillFromInlineFiles(request.inline_files(), staging)
+                            : FillFromArchive(request.archive(), safe_id, staging);
+  if (!filled.ok()) return fail(filled);
 
   v1::OverlaySyncResult result;
   result.set_ref(request.ref());

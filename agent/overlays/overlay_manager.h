@@ -6,8 +6,9 @@
 // the version it started with. Identical content makes no new version. Versions that are
 // neither current nor pinned by an instance are removed after a sync.
 //
-// Sources implemented: inline files. Workshop items, archives and admin scripts are defined in
-// the API and not implemented yet (UNIMPLEMENTED).
+// Sources implemented: inline files, and archives (tar.gz, zip) fetched by URL, verified
+// against their SHA-256 before extraction, extracted with archive.h's checks. Workshop items
+// and admin scripts are defined in the API and not implemented yet (UNIMPLEMENTED).
 //
 // Callers serialize syncs per ref (the operation registry's lock). Errors: INVALID_ARGUMENT
 // for a bad ref or file path, RESOURCE_EXHAUSTED above the size limits.
@@ -19,7 +20,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "agent/host/layout.h"
+#include "agent/os/http_fetcher.h"
 #include "l4d2/agent/v1/overlay.pb.h"
 
 namespace l4d2::agent {
@@ -27,6 +30,9 @@ namespace l4d2::agent {
 struct OverlayLimits {
   size_t max_inline_bytes = size_t{16} << 20;
   int max_inline_files = 1000;
+  uint64_t max_archive_bytes = uint64_t{4} << 30;
+  uint64_t max_extracted_bytes = uint64_t{8} << 30;
+  absl::Duration fetch_timeout = absl::Minutes(30);
 };
 
 class OverlayManager {
@@ -34,16 +40,23 @@ class OverlayManager {
   // "<ref>/<version>" -> the instances pinned to it.
   using PinnedLayers = std::function<std::map<std::string, std::vector<std::string>>()>;
 
-  OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned);
+  // `fetcher` (may be null: archives unsupported) must outlive the manager.
+  OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned,
+                 HttpFetcher* fetcher = nullptr);
 
   absl::StatusOr<v1::OverlaySyncResult> Sync(const v1::SyncOverlayRequest& request,
                                              const std::string& operation_id);
   absl::StatusOr<v1::ListOverlaysResponse> List() const;
 
  private:
+  absl::Status FillFromInlineFiles(const v1::InlineFiles& files, const std::string& staging) const;
+  absl::Status FillFromArchive(const v1::Archive& archive, const std::string& operation,
+                               const std::string& staging) const;
+
   HostLayout layout_;
   OverlayLimits limits_;
   PinnedLayers pinned_;
+  HttpFetcher* fetcher_;
 };
 
 // A relative file path inside a layer: components of printable ASCII without '/', '\\', NUL,

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/overlay_helper/overlay_mounter.h"
+#include "agent/overlays/archive.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/root/agent_host_test.h"
@@ -112,6 +113,34 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   Ctl({"console", "s1", "say", "hello-follower"});
   EXPECT_TRUE((*follower)->WaitForOutput("Console: hello-follower")) << (*follower)->Output();
   EXPECT_THAT(Ctl({"logs", "nope"}, &code), HasSubstr("no instance 'nope'"));
+
+  // An overlay from an archive on a web server, verified by its SHA-256.
+  fs::create_directories(dir_.Sub("web/src/pack/addons"));
+  std::ofstream(dir_.Sub("web/src/pack/addons/plugin.vpk")) << "VPK";
+  int tar_status = 0;
+  ASSERT_TRUE(RunToCompletion({.argv = {"/bin/tar", "-czf", dir_.Sub("web/pack.tar.gz"), "-C",
+                                        dir_.Sub("web/src"), "pack"}},
+                              &tar_status)
+                  .ok());
+  const int web_port = FreeGamePort();
+  absl::StatusOr<std::unique_ptr<ChildProcess>> web =
+      ChildProcess::Start({.argv = {"/usr/bin/env", "python3", "-m", "http.server", "--bind",
+                                    "127.0.0.1", std::to_string(web_port)},
+                           .cwd = dir_.Sub("web")});
+  ASSERT_TRUE(web.ok());
+  ASSERT_TRUE((*web)->WaitForOutput("Serving HTTP"));
+  const std::string url = absl::StrCat("http://127.0.0.1:", web_port, "/pack.tar.gz");
+  std::string archived = Ctl({"overlay", "sync", "plugins", "--url", url, "--sha256",
+                              *agent::Sha256OfFile(dir_.Sub("web/pack.tar.gz")), "--destination",
+                              "left4dead2", "--strip", "1"},
+                             &code);
+  EXPECT_EQ(code, 0) << archived;
+  EXPECT_THAT(archived, HasSubstr("overlay plugins: version 1, 1 files"));
+  EXPECT_TRUE(fs::exists(root_ + "/overlays/plugins/current/left4dead2/addons/plugin.vpk"));
+  std::string refused =
+      Ctl({"overlay", "sync", "plugins2", "--url", url, "--sha256", std::string(64, 'a')}, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(refused, HasSubstr("sha256 mismatch"));
 
   // A new overlay version while s1 runs: s1 keeps version 1 until it restarts.
   std::ofstream(dir_.Sub("comp/left4dead2/cfg/server.cfg")) << "hostname \"Version Two\"\n";

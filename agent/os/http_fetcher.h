@@ -1,0 +1,25 @@
+#pragma once
+
+// OS capability: downloading a file over HTTP(S), for overlay archives. Bounded in size and
+// time; redirects followed at most 5 times, to http and https only.
+//
+// Errors: INVALID_ARGUMENT for a URL that is not http(s), RESOURCE_EXHAUSTED above max_bytes,
+// UNAVAILABLE for network errors, timeouts and HTTP statuses >= 400 (with the status).
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace l4d2::agent {
+
+class HttpFetcher {
+ public:
+  virtual ~HttpFetcher() = default;
+  // Writes the body to `path` (created with mode 0600); returns its size.
+  virtual absl::StatusOr<uint64_t> Fetch(const std::string& url, const std::string& path,
+                                         uint64_t max_bytes, absl::Duration timeout) = 0;
+};
+
+}  // namespace l4d2::agent

@@ -1,0 +1,16 @@
+#pragma once
+
+#include "agent/os/http_fetcher.h"
+
+namespace l4d2::agent {
+
+// HttpFetcher with libcurl (one easy handle per call). Thread-safe once curl_global_init ran,
+// which the constructor does.
+class CurlHttpFetcher final : public HttpFetcher {
+ public:
+  CurlHttpFetcher();
+  absl::StatusOr<uint64_t> Fetch(const std::string& url, const std::string& path,
+                                 uint64_t max_bytes, absl::Duration timeout) override;
+};
+
+}  // namespace l4d2::agent

@@ -1,0 +1,32 @@
+#pragma once
+
+// Overlay archives: extraction of tar.gz and zip files with libarchive, and their SHA-256.
+//
+// Extraction refuses absolute paths, ".." components and (with libarchive's secure flags)
+// writing through symlinks; it refuses link, device and fifo entries outright (game content
+// needs none, and a link is the classic way out of a directory). Owners are not restored;
+// modes are masked to 0755 for directories and executables, 0644 otherwise.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace l4d2::agent {
+
+struct ExtractLimits {
+  uint64_t max_bytes = uint64_t{8} << 30;
+  uint64_t max_entries = 200000;
+};
+
+// Extracts `archive` into the existing directory `destination`, dropping `strip_components`
+// leading path components of every entry (entries left empty are skipped). Returns the number
+// of files written. INVALID_ARGUMENT for a malformed archive or a refused entry (named),
+// RESOURCE_EXHAUSTED above the limits.
+absl::StatusOr<uint64_t> ExtractArchive(const std::string& archive, const std::string& destination,
+                                        uint32_t strip_components, const ExtractLimits& limits);
+
+// Lower-case hex SHA-256 of a file's content.
+absl::StatusOr<std::string> Sha256OfFile(const std::string& path);
+
+}  // namespace l4d2::agent
