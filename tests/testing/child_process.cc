@@ -1,8 +1,6 @@
 #include "tests/testing/child_process.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/os/linux/linux_process_runner.h"
 #include "tests/testing/eventually.h"
 
 extern char** environ;
@@ -19,9 +18,7 @@ namespace l4d2::testing {
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildOptions& options) {
   if (options.argv.empty()) return absl::InvalidArgumentError("empty argv");
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
-
+  // The test's own environment with the options' additions.
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry = *e;
@@ -31,49 +28,13 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildOpt
   for (const auto& [key, value] : options.env) env[key] = value;
   std::vector<std::string> env_strings;
   for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = options.argv;
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-  if (!options.cwd.empty()) {
-    posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
-  }
-  // The child starts with default signal dispositions and an empty mask, whatever the test
-  // runner blocked.
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t all;
-  sigfillset(&all);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  // A process group of its own: signals reach the whole tree, as systemd's control-group
-  // kill does (srcds_run is a shell whose child is the server).
-  posix_spawnattr_setpgroup(&attributes, 0);
-  posix_spawnattr_setflags(&attributes,
-                           POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
-
+  absl::StatusOr<agent::SpawnedChild> spawned =
+      agent::SpawnWithOutputPipe(options.argv, env_strings, options.cwd);
+  if (!spawned.ok()) return spawned.status();
   std::unique_ptr<ChildProcess> child(new ChildProcess());
-  int error = ::posix_spawn(&child->pid_, argv[0], &actions, &attributes, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  ::close(pipe_fds[1]);
-  if (error != 0) {
-    ::close(pipe_fds[0]);
-    return absl::InternalError(
-        absl::StrCat("posix_spawn '", options.argv[0], "': ", std::strerror(error)));
-  }
-  child->reader_ = std::thread(&ChildProcess::ReadOutput, pipe_fds[0], child->output_);
+  child->pid_ = spawned->pid;
+  child->reader_ = std::thread(&ChildProcess::ReadOutput, spawned->output_fd, child->output_);
   return child;
 }
 

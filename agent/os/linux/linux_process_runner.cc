@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/file_util.h"
+#include "common/status_macros.h"
 
 namespace l4d2::agent {
 namespace {
@@ -106,22 +107,16 @@ class LinuxProcess final : public RunningProcess {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RunningProcess>> LinuxProcessRunner::Start(
-    const ProcessOptions& options) {
-  if (options.argv.empty() || options.argv[0].empty() || options.argv[0][0] != '/') {
-    return absl::InvalidArgumentError("process: argv[0] must be an absolute path");
-  }
-  if (::access(options.argv[0].c_str(), X_OK) != 0) {
-    return ErrnoError(errno, "execute", options.argv[0]);
-  }
+absl::StatusOr<SpawnedChild> SpawnWithOutputPipe(const std::vector<std::string>& argv_in,
+                                                 const std::vector<std::string>& env_in,
+                                                 const std::string& cwd) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError(errno, "create a pipe for", "process");
-
-  std::vector<std::string> argv_strings = options.argv;
+  std::vector<std::string> argv_strings = argv_in;
   std::vector<char*> argv;
   for (std::string& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings = options.env;
+  std::vector<std::string> env_strings = env_in;
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -131,7 +126,7 @@ absl::StatusOr<std::unique_ptr<RunningProcess>> LinuxProcessRunner::Start(
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   sigset_t all;
@@ -140,6 +135,8 @@ absl::StatusOr<std::unique_ptr<RunningProcess>> LinuxProcessRunner::Start(
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&attributes, &all);
   posix_spawnattr_setsigmask(&attributes, &none);
+  // A process group of its own: signals reach the whole tree, as systemd's control-group
+  // kill does (srcds_run is a shell whose child is the server).
   posix_spawnattr_setpgroup(&attributes, 0);
   posix_spawnattr_setflags(&attributes,
                            POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
@@ -150,9 +147,22 @@ absl::StatusOr<std::unique_ptr<RunningProcess>> LinuxProcessRunner::Start(
   ::close(pipe_fds[1]);
   if (error != 0) {
     ::close(pipe_fds[0]);
-    return ErrnoError(error, "execute", options.argv[0]);
+    return ErrnoError(error, "execute", argv_in[0]);
   }
-  auto process = std::make_unique<LinuxProcess>(pid, pipe_fds[0]);
+  return SpawnedChild{.pid = pid, .output_fd = pipe_fds[0]};
+}
+
+absl::StatusOr<std::unique_ptr<RunningProcess>> LinuxProcessRunner::Start(
+    const ProcessOptions& options) {
+  if (options.argv.empty() || options.argv[0].empty() || options.argv[0][0] != '/') {
+    return absl::InvalidArgumentError("process: argv[0] must be an absolute path");
+  }
+  if (::access(options.argv[0].c_str(), X_OK) != 0) {
+    return ErrnoError(errno, "execute", options.argv[0]);
+  }
+  L4D2_ASSIGN_OR_RETURN(SpawnedChild child,
+                        SpawnWithOutputPipe(options.argv, options.env, options.cwd));
+  auto process = std::make_unique<LinuxProcess>(child.pid, child.output_fd);
   process->set_argv0(options.argv[0]);
   return process;
 }
