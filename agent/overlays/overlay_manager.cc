@@ -137,7 +137,9 @@ absl::Status OverlayManager::FillFromInlineFiles(const v1::InlineFiles& inline_f
 absl::Status OverlayManager::FillFromArchive(const v1::Archive& archive,
                                              const std::string& operation,
                                              const std::string& staging) const {
-  if (fetcher_ == nullptr) return absl::UnimplementedError("overlay sync: no archive fetcher");
+  if (fetcher_ == nullptr) {
+    return absl::FailedPreconditionError("overlay sync: this agent has no archive fetcher");
+  }
   if (!absl::StartsWith(archive.url(), "https://") && !absl::StartsWith(archive.url(), "http://")) {
     return absl::InvalidArgumentError("archive.url: http:// or https:// only");
   }

@@ -6,8 +6,8 @@
 // Calls run on gRPC's callback threads and must return quickly: work that can block for long
 // (steamcmd, systemd jobs, RCON) runs on executors owned by the logic classes.
 //
-// RPCs whose logic has not landed yet (see docs/agent-api.md, "Implementation status") are
-// not overridden, so gRPC answers them with its own UNIMPLEMENTED status.
+// Every RPC of the service is implemented; within SyncOverlay, the Workshop and script sources
+// are not yet (docs/agent-api.md, "Implementation status").
 
 #include "agent/host/host_info_collector.h"
 #include "agent/install/install_service.h"

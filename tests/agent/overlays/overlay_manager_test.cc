@@ -96,7 +96,12 @@ TEST_F(OverlayManagerTest, BadInputChangesNothing) {
   v1::SyncOverlayRequest archive;
   archive.set_ref("std");
   archive.mutable_archive()->set_url("https://example.invalid/a.tar.gz");
-  EXPECT_EQ(manager_.Sync(archive, "op").status().code(), absl::StatusCode::kUnimplemented);
+  // This manager was built without an archive fetcher.
+  EXPECT_EQ(manager_.Sync(archive, "op").status().code(), absl::StatusCode::kFailedPrecondition);
+  v1::SyncOverlayRequest workshop;
+  workshop.set_ref("std");
+  workshop.mutable_workshop()->add_item_ids(123456);
+  EXPECT_EQ(manager_.Sync(workshop, "op").status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_TRUE(fs::is_empty(layout_.overlays_dir()));
 }
 
