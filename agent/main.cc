@@ -153,7 +153,8 @@ int Run() {
   }
   l4d2::agent::CurlHttpFetcher fetcher;
   l4d2::agent::OverlayManager overlays(
-      layout, {}, [&instances] { return instances.PinnedLayers(); }, &fetcher);
+      layout, {.steam_web_api = config->steam_web_api},
+      [&instances] { return instances.PinnedLayers(); }, &fetcher);
   l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
                                            clock.Now(),
                                            [&instances] { return instances.CountRunning(); });

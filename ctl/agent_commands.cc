@@ -379,15 +379,25 @@ int RunOverlayCommand(const CommandContext& context, const std::vector<std::stri
     }
     return kExitOk;
   }
-  if (args.size() != 3 || args[1] != "sync" || context.dir.empty() == context.url.empty()) {
+  if (args.size() != 3 || args[1] != "sync" ||
+      (!context.dir.empty()) + (!context.url.empty()) +
+              (!context.workshop_items.empty() || !context.workshop_collections.empty()) !=
+          1) {
     *context.err
         << "l4d2ctl: usage: l4d2ctl overlay sync <ref> (--dir DIR | --url URL --sha256 HEX "
-           "[--destination PATH] [--strip N]) | overlay list\n";
+           "[--destination PATH] [--strip N] | --workshop ID,... [--collections ID,...]) | "
+           "overlay list\n";
     return kExitUsage;
   }
   agent::v1::SyncOverlayRequest request;
   request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
   request.set_ref(args[2]);
+  if (!context.workshop_items.empty() || !context.workshop_collections.empty()) {
+    for (uint64_t id : context.workshop_items) request.mutable_workshop()->add_item_ids(id);
+    for (uint64_t id : context.workshop_collections) {
+      request.mutable_workshop()->add_collection_ids(id);
+    }
+  }
   if (!context.url.empty()) {
     agent::v1::Archive* archive = request.mutable_archive();
     archive->set_url(context.url);

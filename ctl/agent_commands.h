@@ -5,6 +5,7 @@
 //   3 the agent was unreachable or timed out.
 // Output goes to `out`, errors to `err`, so tests can run commands in-process.
 
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -43,6 +44,8 @@ struct CommandContext {
   std::string sha256;
   std::string destination;
   int strip_components = 0;
+  std::vector<uint64_t> workshop_items;
+  std::vector<uint64_t> workshop_collections;
 };
 
 // `host`: the agent's host facts.

@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "common/version.h"
 #include "ctl/agent_channel.h"
 #include "ctl/agent_commands.h"
@@ -37,6 +38,10 @@ ABSL_FLAG(std::string, sha256, "",
           "overlay sync: the archive's SHA-256 (hex); required with --url");
 ABSL_FLAG(std::string, destination, "", "overlay sync: directory inside the layer to extract to");
 ABSL_FLAG(int, strip, 0, "overlay sync: leading path components to drop from archive entries");
+ABSL_FLAG(std::vector<std::string>, workshop, {},
+          "overlay sync: Steam Workshop item ids (comma separated), downloaded as .vpk addons");
+ABSL_FLAG(std::vector<std::string>, collections, {},
+          "overlay sync: Steam Workshop collection ids, expanded to their items");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 int main(int argc, char** argv) {
@@ -55,6 +60,7 @@ int main(int argc, char** argv) {
       "  logs NAME [--lines N] [--follow|--no-follow]   the server's console (journald)\n"
       "  overlay sync REF --dir DIR     a new version of an overlay from local files\n"
       "  overlay sync REF --url URL --sha256 HEX [--destination D] [--strip N]   from an archive\n"
+      "  overlay sync REF --workshop ID,... [--collections ID,...]   Workshop addons\n"
       "  overlay list                   overlays, versions and the instances using them\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
   // The original contract spells it --no-follow; absl's spelling is --nofollow.
@@ -95,6 +101,18 @@ int main(int argc, char** argv) {
                                     .sha256 = absl::GetFlag(FLAGS_sha256),
                                     .destination = absl::GetFlag(FLAGS_destination),
                                     .strip_components = absl::GetFlag(FLAGS_strip)};
+  for (auto [flag, ids] :
+       {std::pair{absl::GetFlag(FLAGS_workshop), &context.workshop_items},
+        std::pair{absl::GetFlag(FLAGS_collections), &context.workshop_collections}}) {
+    for (const std::string& text : flag) {
+      uint64_t id = 0;
+      if (!absl::SimpleAtoi(text, &id)) {
+        std::cerr << "l4d2ctl: '" << text << "' is not a Workshop id\n";
+        return 2;
+      }
+      ids->push_back(id);
+    }
+  }
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return l4d2::ctl::RunAgentCommand(context, args);
 }

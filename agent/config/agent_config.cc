@@ -46,6 +46,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   steam.String("client_dir", &config.steamcmd_client_dir);
   steam.String("account_file", &config.steam_account_file);
   steam.Duration("no_progress_timeout", &config.steamcmd_no_progress_timeout);
+  steam.String("web_api", &config.steam_web_api);
   L4D2_RETURN_IF_ERROR(steam.Finish());
   root.Duration("shutdown_grace", &config.shutdown_grace);
   root.String("log_level", &config.log_level);

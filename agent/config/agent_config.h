@@ -36,6 +36,8 @@ struct AgentConfig {
   std::string steamcmd_client_dir;
   // Optional Steam account: a file of two lines (user, password), mode 0600.
   std::string steam_account_file;
+  // The Steam Web API, for Workshop overlay items.
+  std::string steam_web_api = "https://api.steampowered.com";
   // steamcmd is stopped after printing nothing for this long.
   absl::Duration steamcmd_no_progress_timeout = absl::Minutes(5);
   // How instances are run (docs/operations.md, "systemd").

@@ -20,6 +20,9 @@ class HttpFetcher {
   // Writes the body to `path` (created with mode 0600); returns its size.
   virtual absl::StatusOr<uint64_t> Fetch(const std::string& url, const std::string& path,
                                          uint64_t max_bytes, absl::Duration timeout) = 0;
+  // POSTs an application/x-www-form-urlencoded body; returns the response body.
+  virtual absl::StatusOr<std::string> PostForm(const std::string& url, const std::string& form,
+                                               uint64_t max_bytes, absl::Duration timeout) = 0;
 };
 
 }  // namespace l4d2::agent

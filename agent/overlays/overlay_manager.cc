@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/overlays/archive.h"
+#include "agent/overlays/workshop.h"
 #include "common/file_util.h"
 #include "common/names.h"
 #include "common/status_macros.h"
@@ -134,6 +135,66 @@ absl::Status OverlayManager::FillFromInlineFiles(const v1::InlineFiles& inline_f
   return absl::OkStatus();
 }
 
+absl::Status OverlayManager::FillFromWorkshop(const v1::WorkshopItems& workshop,
+                                              const std::string& staging) const {
+  if (fetcher_ == nullptr) {
+    return absl::FailedPreconditionError("overlay sync: this agent has no web fetcher");
+  }
+  std::vector<uint64_t> ids(workshop.item_ids().begin(), workshop.item_ids().end());
+  if (workshop.collection_ids_size() > 0) {
+    std::vector<uint64_t> collections(workshop.collection_ids().begin(),
+                                      workshop.collection_ids().end());
+    L4D2_ASSIGN_OR_RETURN(
+        std::string reply,
+        fetcher_->PostForm(limits_.steam_web_api + kCollectionDetailsPath,
+                           CollectionDetailsForm(collections), 16 << 20, absl::Minutes(1)));
+    L4D2_ASSIGN_OR_RETURN(std::vector<uint64_t> children, ParseCollectionDetails(reply));
+    ids.insert(ids.end(), children.begin(), children.end());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.empty()) return absl::InvalidArgumentError("workshop: no items");
+  if (static_cast<int>(ids.size()) > limits_.max_workshop_items) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("workshop: more than ", limits_.max_workshop_items, " items"));
+  }
+  L4D2_ASSIGN_OR_RETURN(
+      std::string reply,
+      fetcher_->PostForm(limits_.steam_web_api + kPublishedFileDetailsPath,
+                         PublishedFileDetailsForm(ids), 64 << 20, absl::Minutes(1)));
+  L4D2_ASSIGN_OR_RETURN(std::vector<WorkshopItem> items, ParsePublishedFileDetails(reply));
+  const std::string cache = layout_.overlays_dir() + "/.workshop-cache";
+  const std::string addons = staging + "/left4dead2/addons";
+  std::error_code error;
+  fs::create_directories(cache, error);
+  fs::create_directories(addons, error);
+  if (error) return ErrnoError(error.value(), "create", addons);
+  for (const WorkshopItem& item : items) {
+    // One download per item version: unchanged items cost nothing on the next sync.
+    const std::string cached = absl::StrCat(cache, "/", item.id, "-", item.time_updated, ".vpk");
+    if (!fs::exists(cached, error)) {
+      const std::string partial = cached + ".part";
+      absl::StatusOr<uint64_t> size =
+          fetcher_->Fetch(item.file_url, partial, limits_.max_archive_bytes, limits_.fetch_timeout);
+      if (!size.ok()) {
+        ::unlink(partial.c_str());
+        return absl::Status(size.status().code(),
+                            absl::StrCat("workshop item ", item.id, ": ", size.status().message()));
+      }
+      fs::rename(partial, cached, error);
+      if (error) return ErrnoError(error.value(), "store", cached);
+    }
+    const std::string target = absl::StrCat(addons, "/", item.id, ".vpk");
+    fs::create_hard_link(cached, target, error);
+    if (error) {
+      error.clear();
+      fs::copy_file(cached, target, error);
+      if (error) return ErrnoError(error.value(), "place", target);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status OverlayManager::FillFromArchive(const v1::Archive& archive,
                                              const std::string& operation,
                                              const std::string& staging) const {
@@ -181,10 +242,12 @@ absl::Status OverlayManager::FillFromArchive(const v1::Archive& archive,
 absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlayRequest& request,
                                                            const std::string& operation_id) {
   L4D2_RETURN_IF_ERROR(ValidateOverlayRef(request.ref()));
-  if (request.source_case() != v1::SyncOverlayRequest::kInlineFiles &&
-      request.source_case() != v1::SyncOverlayRequest::kArchive) {
-    return absl::UnimplementedError(
-        "overlay sync: this agent version builds overlays from inline_files and archive");
+  if (request.source_case() == v1::SyncOverlayRequest::kScript ||
+      request.source_case() == v1::SyncOverlayRequest::SOURCE_NOT_SET) {
+    return request.source_case() == v1::SyncOverlayRequest::kScript
+               ? absl::UnimplementedError(
+                     "overlay sync: script sources are not supported by this agent version")
+               : absl::InvalidArgumentError("overlay sync: no source given");
   }
   std::string safe_id;
   for (char c : operation_id) {
@@ -205,6 +268,8 @@ absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlay
   if (error) return ErrnoError(error.value(), "create", staging);
   absl::Status filled = request.source_case() == v1::SyncOverlayRequest::kInlineFiles
                             ? FillFromInlineFiles(request.inline_files(), staging)
+                        : request.source_case() == v1::SyncOverlayRequest::kWorkshop
+                            ? FillFromWorkshop(request.workshop(), staging)
                             : FillFromArchive(request.archive(), safe_id, staging);
   if (!filled.ok()) return fail(filled);
 

@@ -9,6 +9,9 @@
 // Sources implemented: inline files, and archives (tar.gz, zip) fetched by URL, verified
 // against their SHA-256 before extraction, extracted with archive.h's checks. Workshop items
 // and admin scripts are defined in the API and not implemented yet (UNIMPLEMENTED).
+// Workshop items: metadata from the Steam Web API (collections expanded), each file downloaded
+// once per time_updated into overlays/.workshop-cache/ and hard-linked into the version as
+// left4dead2/addons/<id>.vpk.
 //
 // Callers serialize syncs per ref (the operation registry's lock). Errors: INVALID_ARGUMENT
 // for a bad ref or file path, RESOURCE_EXHAUSTED above the size limits.
@@ -33,6 +36,9 @@ struct OverlayLimits {
   uint64_t max_archive_bytes = uint64_t{4} << 30;
   uint64_t max_extracted_bytes = uint64_t{8} << 30;
   absl::Duration fetch_timeout = absl::Minutes(30);
+  // The Steam Web API (Workshop metadata); configurable so tests and mirrors can stand in.
+  std::string steam_web_api = "https://api.steampowered.com";
+  int max_workshop_items = 500;
 };
 
 class OverlayManager {
@@ -50,6 +56,8 @@ class OverlayManager {
 
  private:
   absl::Status FillFromInlineFiles(const v1::InlineFiles& files, const std::string& staging) const;
+  absl::Status FillFromWorkshop(const v1::WorkshopItems& workshop,
+                                const std::string& staging) const;
   absl::Status FillFromArchive(const v1::Archive& archive, const std::string& operation,
                                const std::string& staging) const;
 

@@ -87,4 +87,53 @@ absl::StatusOr<uint64_t> CurlHttpFetcher::Fetch(const std::string& url, const st
   return sink.written;
 }
 
+absl::StatusOr<std::string> CurlHttpFetcher::PostForm(const std::string& url,
+                                                      const std::string& form, uint64_t max_bytes,
+                                                      absl::Duration timeout) {
+  if (!absl::StartsWith(url, "https://") && !absl::StartsWith(url, "http://")) {
+    return absl::InvalidArgumentError("only http:// and https:// are posted to");
+  }
+  struct Body {
+    std::string data;
+    uint64_t max_bytes;
+    bool too_large = false;
+  } body{.max_bytes = max_bytes};
+  auto append = +[](char* data, size_t size, size_t count, void* user) -> size_t {
+    auto* body = static_cast<Body*>(user);
+    if (body->data.size() + size * count > body->max_bytes) {
+      body->too_large = true;
+      return 0;
+    }
+    body->data.append(data, size * count);
+    return size * count;
+  };
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(form.size()));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "left4me-agent");
+  char error_text[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
+  CURLcode code = curl_easy_perform(curl);
+  long http_status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
+  curl_easy_cleanup(curl);
+  if (body.too_large) {
+    return absl::ResourceExhaustedError(absl::StrCat("reply larger than ", max_bytes, " bytes"));
+  }
+  if (code != CURLE_OK) {
+    return absl::UnavailableError(absl::StrCat(
+        "request failed: ", error_text[0] != '\0' ? error_text : curl_easy_strerror(code)));
+  }
+  if (http_status >= 400) {
+    return absl::UnavailableError(absl::StrCat("request failed: HTTP ", http_status));
+  }
+  return body.data;
+}
+
 }  // namespace l4d2::agent

@@ -11,6 +11,8 @@ class CurlHttpFetcher final : public HttpFetcher {
   CurlHttpFetcher();
   absl::StatusOr<uint64_t> Fetch(const std::string& url, const std::string& path,
                                  uint64_t max_bytes, absl::Duration timeout) override;
+  absl::StatusOr<std::string> PostForm(const std::string& url, const std::string& form,
+                                       uint64_t max_bytes, absl::Duration timeout) override;
 };
 
 }  // namespace l4d2::agent

@@ -130,6 +130,10 @@ class FakeFetcher final : public HttpFetcher {
     if (error) return absl::UnavailableError("HTTP 404");
     return fs::file_size(path);
   }
+  absl::StatusOr<std::string> PostForm(const std::string&, const std::string&, uint64_t,
+                                       absl::Duration) override {
+    return absl::UnavailableError("no web api here");
+  }
 
  private:
   std::string root_;

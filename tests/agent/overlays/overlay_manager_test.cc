@@ -101,7 +101,14 @@ TEST_F(OverlayManagerTest, BadInputChangesNothing) {
   v1::SyncOverlayRequest workshop;
   workshop.set_ref("std");
   workshop.mutable_workshop()->add_item_ids(123456);
-  EXPECT_EQ(manager_.Sync(workshop, "op").status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(manager_.Sync(workshop, "op").status().code(), absl::StatusCode::kFailedPrecondition);
+  v1::SyncOverlayRequest script;
+  script.set_ref("std");
+  script.mutable_script()->set_source("echo hi > x");
+  EXPECT_EQ(manager_.Sync(script, "op").status().code(), absl::StatusCode::kUnimplemented);
+  v1::SyncOverlayRequest none;
+  none.set_ref("std");
+  EXPECT_EQ(manager_.Sync(none, "op").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(fs::is_empty(layout_.overlays_dir()));
 }
 
