@@ -34,13 +34,13 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mutex_);
     writing_ = false;
-    if (!ok) ending_ = true;  // The client went away.
+    if (!ok) cancelled_ = true;  // The client went away.
     MaybeWriteLocked();
   }
 
   void OnCancel() override {
     absl::MutexLock lock(&mutex_);
-    ending_ = true;
+    cancelled_ = true;
     MaybeWriteLocked();
   }
 
@@ -52,16 +52,20 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
  private:
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     if (writing_ || finished_) return;
-    if (ending_) {
-      finished_ = true;
-      Finish(grpc::Status::OK);
+    // A status not yet sent goes out first, also when the server is ending the stream (its
+    // last word is NOT_SERVING); only a client that is gone gets nothing more.
+    const bool unsent = pending_.has_value() && (!sent_.has_value() || *sent_ != *pending_);
+    if (unsent && !cancelled_) {
+      response_.set_status(*pending_);
+      sent_ = pending_;
+      writing_ = true;
+      StartWrite(&response_);
       return;
     }
-    if (!pending_.has_value() || (sent_.has_value() && *sent_ == *pending_)) return;
-    response_.set_status(*pending_);
-    sent_ = pending_;
-    writing_ = true;
-    StartWrite(&response_);
+    if (ending_ || cancelled_) {
+      finished_ = true;
+      Finish(grpc::Status::OK);
+    }
   }
 
   HealthService* const service_;
@@ -70,7 +74,8 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   std::optional<ServingStatus> pending_ ABSL_GUARDED_BY(mutex_);
   std::optional<ServingStatus> sent_ ABSL_GUARDED_BY(mutex_);
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
-  bool ending_ ABSL_GUARDED_BY(mutex_) = false;
+  bool ending_ ABSL_GUARDED_BY(mutex_) = false;     // The server ends the stream.
+  bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;  // The client is gone.
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
   HealthCheckResponse response_ ABSL_GUARDED_BY(mutex_);
 };

@@ -134,11 +134,15 @@ TEST_F(GrpcServerTest, WatchStreamsTheStatusAndEndsAtShutdown) {
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
 
   std::thread shutdown([this] { server_->Shutdown(absl::Seconds(5)); });
-  ASSERT_TRUE(reader->Read(&response));
-  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
-  EXPECT_FALSE(reader->Read(&response));
-  EXPECT_TRUE(reader->Finish().ok());
+  HealthCheckResponse last;
+  const bool got_last = reader->Read(&last);
+  const bool more = reader->Read(&response);
+  const grpc::Status finished = reader->Finish();
   shutdown.join();
+  ASSERT_TRUE(got_last) << "the stream ended without NOT_SERVING";
+  EXPECT_EQ(last.status(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(more);
+  EXPECT_TRUE(finished.ok());
   // The socket file goes with the server.
   EXPECT_NE(access(socket_path_.c_str(), F_OK), 0);
 }
