@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -13,50 +14,27 @@
 namespace l4d2::agent {
 namespace {
 
-struct Sink {
-  int fd;
-  uint64_t written = 0;
-  uint64_t max_bytes;
-  bool too_large = false;
-  int error = 0;
-};
+// Receives the body in pieces; returns false to abort the transfer.
+using BodySink = std::function<bool(const char* data, size_t size)>;
 
-size_t Write(char* data, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  const size_t bytes = size * count;
-  if (sink->written + bytes > sink->max_bytes) {
-    sink->too_large = true;
-    return 0;  // Makes curl abort with CURLE_WRITE_ERROR.
-  }
-  size_t done = 0;
-  while (done < bytes) {
-    ssize_t n = ::write(sink->fd, data + done, bytes - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      sink->error = errno;
-      return 0;
-    }
-    done += static_cast<size_t>(n);
-  }
-  sink->written += bytes;
-  return bytes;
+size_t Deliver(char* data, size_t size, size_t count, void* user) {
+  return (*static_cast<BodySink*>(user))(data, size * count) ? size * count : 0;
 }
 
-}  // namespace
-
-CurlHttpFetcher::CurlHttpFetcher() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-absl::StatusOr<uint64_t> CurlHttpFetcher::Fetch(const std::string& url, const std::string& path,
-                                                uint64_t max_bytes, absl::Duration timeout) {
+// One request: http/https only (redirects too, at most 5), bounded in time, the body handed to
+// `sink`; a POST when `form` is set. UNAVAILABLE for network errors and HTTP statuses >= 400.
+absl::Status Perform(const std::string& url, const std::string* form, absl::Duration timeout,
+                     BodySink sink) {
   if (!absl::StartsWith(url, "https://") && !absl::StartsWith(url, "http://")) {
-    return absl::InvalidArgumentError("archive url: only http:// and https:// are fetched");
+    return absl::InvalidArgumentError("only http:// and https:// URLs are fetched");
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError(errno, "create", path);
-  Sink sink{.fd = fd, .max_bytes = max_bytes};
   CURL* curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Write);
+  if (form != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form->c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(form->size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Deliver);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
@@ -71,61 +49,6 @@ absl::StatusOr<uint64_t> CurlHttpFetcher::Fetch(const std::string& url, const st
   long http_status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
   curl_easy_cleanup(curl);
-  ::close(fd);
-  if (sink.too_large) {
-    return absl::ResourceExhaustedError(absl::StrCat("archive larger than ", max_bytes, " bytes"));
-  }
-  if (sink.error != 0) return ErrnoError(sink.error, "write", path);
-  if (code != CURLE_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("fetching the archive failed: ",
-                     error_text[0] != '\0' ? error_text : curl_easy_strerror(code)));
-  }
-  if (http_status >= 400) {
-    return absl::UnavailableError(absl::StrCat("fetching the archive failed: HTTP ", http_status));
-  }
-  return sink.written;
-}
-
-absl::StatusOr<std::string> CurlHttpFetcher::PostForm(const std::string& url,
-                                                      const std::string& form, uint64_t max_bytes,
-                                                      absl::Duration timeout) {
-  if (!absl::StartsWith(url, "https://") && !absl::StartsWith(url, "http://")) {
-    return absl::InvalidArgumentError("only http:// and https:// are posted to");
-  }
-  struct Body {
-    std::string data;
-    uint64_t max_bytes;
-    bool too_large = false;
-  } body{.max_bytes = max_bytes};
-  auto append = +[](char* data, size_t size, size_t count, void* user) -> size_t {
-    auto* body = static_cast<Body*>(user);
-    if (body->data.size() + size * count > body->max_bytes) {
-      body->too_large = true;
-      return 0;
-    }
-    body->data.append(data, size * count);
-    return size * count;
-  };
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(form.size()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "left4me-agent");
-  char error_text[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
-  CURLcode code = curl_easy_perform(curl);
-  long http_status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
-  curl_easy_cleanup(curl);
-  if (body.too_large) {
-    return absl::ResourceExhaustedError(absl::StrCat("reply larger than ", max_bytes, " bytes"));
-  }
   if (code != CURLE_OK) {
     return absl::UnavailableError(absl::StrCat(
         "request failed: ", error_text[0] != '\0' ? error_text : curl_easy_strerror(code)));
@@ -133,7 +56,65 @@ absl::StatusOr<std::string> CurlHttpFetcher::PostForm(const std::string& url,
   if (http_status >= 400) {
     return absl::UnavailableError(absl::StrCat("request failed: HTTP ", http_status));
   }
-  return body.data;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+CurlHttpFetcher::CurlHttpFetcher() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+absl::StatusOr<uint64_t> CurlHttpFetcher::Fetch(const std::string& url, const std::string& path,
+                                                uint64_t max_bytes, absl::Duration timeout) {
+  if (!absl::StartsWith(url, "https://") && !absl::StartsWith(url, "http://")) {
+    return absl::InvalidArgumentError("only http:// and https:// URLs are fetched");
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError(errno, "create", path);
+  uint64_t written = 0;
+  bool too_large = false;
+  int write_error = 0;
+  absl::Status status = Perform(url, nullptr, timeout, [&](const char* data, size_t size) {
+    if (written + size > max_bytes) {
+      too_large = true;
+      return false;
+    }
+    for (size_t done = 0; done < size;) {
+      ssize_t n = ::write(fd, data + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        write_error = errno;
+        return false;
+      }
+      done += static_cast<size_t>(n);
+    }
+    written += size;
+    return true;
+  });
+  ::close(fd);
+  if (too_large)
+    return absl::ResourceExhaustedError(absl::StrCat("larger than ", max_bytes, " bytes"));
+  if (write_error != 0) return ErrnoError(write_error, "write", path);
+  if (!status.ok()) return status;
+  return written;
+}
+
+absl::StatusOr<std::string> CurlHttpFetcher::PostForm(const std::string& url,
+                                                      const std::string& form, uint64_t max_bytes,
+                                                      absl::Duration timeout) {
+  std::string body;
+  bool too_large = false;
+  absl::Status status = Perform(url, &form, timeout, [&](const char* data, size_t size) {
+    if (body.size() + size > max_bytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, size);
+    return true;
+  });
+  if (too_large)
+    return absl::ResourceExhaustedError(absl::StrCat("reply larger than ", max_bytes, " bytes"));
+  if (!status.ok()) return status;
+  return body;
 }
 
 }  // namespace l4d2::agent
