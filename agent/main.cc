@@ -20,6 +20,7 @@
 #include "agent/instance/instance_manager.h"
 #include "agent/operations/operation_registry.h"
 #include "agent/operations/task_runner.h"
+#include "agent/os/linux/bubblewrap_sandbox.h"
 #include "agent/os/linux/curl_http_fetcher.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/os/linux/linux_host_probe.h"
@@ -152,9 +153,19 @@ int Run() {
     L4D2_LOG(WARNING) << "unit template: " << unit.message();
   }
   l4d2::agent::CurlHttpFetcher fetcher;
+  // Overlay scripts run as transient units of the same manager as the servers.
+  std::vector<std::string> systemd_run =
+      !config->systemd_run_command.empty()
+          ? absl::StrSplit(config->systemd_run_command, ' ', absl::SkipEmpty())
+      : config->systemd_user_manager ? std::vector<std::string>{"/usr/bin/systemd-run", "--user"}
+                                     : std::vector<std::string>{"/usr/bin/systemd-run"};
+  l4d2::agent::BubblewrapSandbox scripts(processes, {.bwrap = config->bwrap,
+                                                     .systemd_run = std::move(systemd_run),
+                                                     .env = systemctl.env,
+                                                     .user = config->script_user});
   l4d2::agent::OverlayManager overlays(
       layout, {.steam_web_api = config->steam_web_api},
-      [&instances] { return instances.PinnedLayers(); }, &fetcher);
+      [&instances] { return instances.PinnedLayers(); }, &fetcher, &scripts);
   l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
                                            clock.Now(),
                                            [&instances] { return instances.CountRunning(); });

@@ -380,13 +380,13 @@ int RunOverlayCommand(const CommandContext& context, const std::vector<std::stri
     return kExitOk;
   }
   if (args.size() != 3 || args[1] != "sync" ||
-      (!context.dir.empty()) + (!context.url.empty()) +
+      (!context.dir.empty()) + (!context.url.empty()) + (!context.script.empty()) +
               (!context.workshop_items.empty() || !context.workshop_collections.empty()) !=
           1) {
     *context.err
         << "l4d2ctl: usage: l4d2ctl overlay sync <ref> (--dir DIR | --url URL --sha256 HEX "
-           "[--destination PATH] [--strip N] | --workshop ID,... [--collections ID,...]) | "
-           "overlay list\n";
+           "[--destination PATH] [--strip N] | --workshop ID,... [--collections ID,...] | "
+           "--script FILE [--network] [--script_timeout D]) | overlay list\n";
     return kExitUsage;
   }
   agent::v1::SyncOverlayRequest request;
@@ -404,6 +404,22 @@ int RunOverlayCommand(const CommandContext& context, const std::vector<std::stri
     archive->set_sha256(context.sha256);
     archive->set_destination(context.destination);
     archive->set_strip_components(static_cast<uint32_t>(std::max(0, context.strip_components)));
+  }
+  if (!context.script.empty()) {
+    absl::StatusOr<std::string> source = ReadFileToString(context.script, 16 << 20);
+    if (!source.ok()) {
+      *context.err << "l4d2ctl: " << source.status().message() << "\n";
+      return kExitUsage;
+    }
+    agent::v1::Script* script = request.mutable_script();
+    script->set_source(*std::move(source));
+    script->set_network(context.network);
+    if (context.script_timeout > absl::ZeroDuration()) {
+      const int64_t seconds = absl::ToInt64Seconds(context.script_timeout);
+      script->mutable_timeout()->set_seconds(seconds);
+      script->mutable_timeout()->set_nanos(static_cast<int32_t>(
+          absl::ToInt64Nanoseconds(context.script_timeout - absl::Seconds(seconds))));
+    }
   }
   std::error_code error;
   const std::filesystem::path root(context.dir);
@@ -430,7 +446,12 @@ int RunOverlayCommand(const CommandContext& context, const std::vector<std::stri
   agent::v1::OverlaySyncEvent event;
   agent::v1::OverlaySyncResult result;
   while (reader->Read(&event)) {
-    if (context.json) *context.out << OneLineJson(event) << "\n";
+    if (context.json) {
+      *context.out << OneLineJson(event) << "\n";
+    } else if (event.has_log_line()) {
+      // The script's own output, as it comes.
+      *context.err << event.log_line() << "\n";
+    }
     if (event.has_result()) result = event.result();
   }
   grpc::Status status = reader->Finish();

@@ -46,6 +46,11 @@ struct CommandContext {
   int strip_components = 0;
   std::vector<uint64_t> workshop_items;
   std::vector<uint64_t> workshop_collections;
+  // overlay sync: an admin script file run in the agent's sandbox, its time limit (zero: the
+  // agent's default) and whether it may use the network.
+  std::string script;
+  absl::Duration script_timeout = absl::ZeroDuration();
+  bool network = false;
 };
 
 // `host`: the agent's host facts.

@@ -42,6 +42,12 @@ ABSL_FLAG(std::vector<std::string>, workshop, {},
           "overlay sync: Steam Workshop item ids (comma separated), downloaded as .vpk addons");
 ABSL_FLAG(std::vector<std::string>, collections, {},
           "overlay sync: Steam Workshop collection ids, expanded to their items");
+ABSL_FLAG(std::string, script, "",
+          "overlay sync: a shell script run on the host in a sandbox; it writes the new version "
+          "into its working directory");
+ABSL_FLAG(absl::Duration, script_timeout, absl::ZeroDuration(),
+          "overlay sync: kill the script after this long (default: the agent's, 10m)");
+ABSL_FLAG(bool, network, false, "overlay sync: let the script reach the network");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 int main(int argc, char** argv) {
@@ -61,6 +67,7 @@ int main(int argc, char** argv) {
       "  overlay sync REF --dir DIR     a new version of an overlay from local files\n"
       "  overlay sync REF --url URL --sha256 HEX [--destination D] [--strip N]   from an archive\n"
       "  overlay sync REF --workshop ID,... [--collections ID,...]   Workshop addons\n"
+      "  overlay sync REF --script FILE [--network] [--script_timeout D]   built by a script\n"
       "  overlay list                   overlays, versions and the instances using them\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
   // The original contract spells it --no-follow; absl's spelling is --nofollow.
@@ -100,7 +107,10 @@ int main(int argc, char** argv) {
                                     .url = absl::GetFlag(FLAGS_url),
                                     .sha256 = absl::GetFlag(FLAGS_sha256),
                                     .destination = absl::GetFlag(FLAGS_destination),
-                                    .strip_components = absl::GetFlag(FLAGS_strip)};
+                                    .strip_components = absl::GetFlag(FLAGS_strip),
+                                    .script = absl::GetFlag(FLAGS_script),
+                                    .script_timeout = absl::GetFlag(FLAGS_script_timeout),
+                                    .network = absl::GetFlag(FLAGS_network)};
   for (auto [flag, ids] :
        {std::pair{absl::GetFlag(FLAGS_workshop), &context.workshop_items},
         std::pair{absl::GetFlag(FLAGS_collections), &context.workshop_collections}}) {

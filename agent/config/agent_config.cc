@@ -84,6 +84,12 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   L4D2_RETURN_IF_ERROR(systemd.Finish());
   root.String("bind_ip", &config.bind_ip);
 
+  YamlMapReader scripts(root.Map("scripts"), root.Child("scripts"));
+  scripts.String("user", &config.script_user);
+  scripts.String("bwrap", &config.bwrap);
+  scripts.String("systemd_run", &config.systemd_run_command);
+  L4D2_RETURN_IF_ERROR(scripts.Finish());
+
   YamlMapReader ports(root.Map("ports"), root.Child("ports"));
   ports.Int("first", &config.port_first, 1024, 65535);
   ports.Int("last", &config.port_last, 1024, 65535);
@@ -140,6 +146,15 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
     if (!path->empty() && path->front() != '/') {
       return absl::InvalidArgumentError(absl::StrCat(key, ": must be an absolute path"));
     }
+  }
+  if (config.bwrap.empty() || config.bwrap.front() != '/') {
+    return absl::InvalidArgumentError("scripts.bwrap: must be an absolute path");
+  }
+  if (!config.systemd_run_command.empty() && config.systemd_run_command.front() != '/') {
+    return absl::InvalidArgumentError("scripts.systemd_run: must start with an absolute path");
+  }
+  if (config.script_user.empty() || config.script_user == "root") {
+    return absl::InvalidArgumentError("scripts.user: an unprivileged account is required");
   }
   if (config.steamcmd_no_progress_timeout < absl::Seconds(1)) {
     return absl::InvalidArgumentError("steam.no_progress_timeout: at least 1s");

@@ -48,6 +48,12 @@ struct AgentConfig {
   std::string server_user = "left4me";  // User= of the units; empty: the manager's
   bool unit_hardening = true;
   std::string bind_ip = "0.0.0.0";  // +ip of the servers
+  // Overlay scripts (os/linux/bubblewrap_sandbox.h): the unprivileged account they run as,
+  // bubblewrap, and systemd-run with its flags (empty: "/usr/bin/systemd-run", with --user for
+  // a user manager).
+  std::string script_user = "left4me-script";
+  std::string bwrap = "/usr/bin/bwrap";
+  std::string systemd_run_command;
   // How long in-flight calls may take to finish on SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // "debug", "info", "warning" or "error".

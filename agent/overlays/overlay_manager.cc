@@ -100,9 +100,53 @@ absl::Status ValidateLayerPath(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateLayerTree(const std::string& root, uint64_t max_bytes) {
+  std::error_code error;
+  uint64_t bytes = 0;
+  auto bad = [&](const fs::path& path, absl::string_view why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", fs::relative(path, root).string(), "' in the new version: ", why));
+  };
+  for (auto it = fs::recursive_directory_iterator(root, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    const fs::path relative = fs::relative(it->path(), root);
+    if (it.depth() >= 16) return bad(it->path(), "more than 16 levels deep");
+    const fs::file_status status = it->symlink_status(error);
+    if (fs::is_symlink(status)) {
+      const fs::path target = fs::read_symlink(it->path(), error);
+      if (error || target.empty() || target.is_absolute()) {
+        return bad(it->path(), "symlinks must be relative");
+      }
+      // Resolved lexically from the link's directory, the target must stay inside the layer.
+      int depth = static_cast<int>(std::distance(relative.begin(), relative.end())) - 1;
+      for (const fs::path& part : target) {
+        if (part == "..") {
+          if (--depth < 0) return bad(it->path(), "symlink points outside the layer");
+        } else if (part != "." && !part.empty()) {
+          ++depth;
+        }
+      }
+    } else if (fs::is_regular_file(status)) {
+      bytes += it->file_size(error);
+      if (bytes > max_bytes) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("the new version holds more than ", max_bytes, " bytes"));
+      }
+    } else if (!fs::is_directory(status)) {
+      return bad(it->path(), "only files, directories and symlinks are allowed");
+    }
+  }
+  if (error) return ErrnoError(error.value(), "walk", root);
+  return absl::OkStatus();
+}
+
 OverlayManager::OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned,
-                               HttpFetcher* fetcher)
-    : layout_(std::move(layout)), limits_(limits), pinned_(std::move(pinned)), fetcher_(fetcher) {}
+                               HttpFetcher* fetcher, ScriptSandbox* scripts)
+    : layout_(std::move(layout)),
+      limits_(limits),
+      pinned_(std::move(pinned)),
+      fetcher_(fetcher),
+      scripts_(scripts) {}
 
 absl::Status OverlayManager::FillFromInlineFiles(const v1::InlineFiles& inline_files,
                                                  const std::string& staging) const {
@@ -239,15 +283,47 @@ absl::Status OverlayManager::FillFromArchive(const v1::Archive& archive,
   return files.status();
 }
 
+absl::Status OverlayManager::FillFromScript(const v1::Script& script, const std::string& staging,
+                                            const LineSink& log) const {
+  if (scripts_ == nullptr) {
+    return absl::FailedPreconditionError("overlay sync: this agent has no script sandbox");
+  }
+  ScriptJob job{.source = script.source(),
+                .workdir = staging,
+                .timeout = limits_.default_script_timeout,
+                .network = script.network()};
+  if (script.has_timeout()) {
+    job.timeout =
+        absl::Seconds(script.timeout().seconds()) + absl::Nanoseconds(script.timeout().nanos());
+  }
+  L4D2_RETURN_IF_ERROR(scripts_->Run(
+      job, log ? log : [](absl::string_view) {}));
+  return ValidateLayerTree(staging, limits_.max_extracted_bytes);
+}
+
 absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlayRequest& request,
-                                                           const std::string& operation_id) {
+                                                           const std::string& operation_id,
+                                                           const LineSink& log) {
   L4D2_RETURN_IF_ERROR(ValidateOverlayRef(request.ref()));
-  if (request.source_case() == v1::SyncOverlayRequest::kScript ||
-      request.source_case() == v1::SyncOverlayRequest::SOURCE_NOT_SET) {
-    return request.source_case() == v1::SyncOverlayRequest::kScript
-               ? absl::UnimplementedError(
-                     "overlay sync: script sources are not supported by this agent version")
-               : absl::InvalidArgumentError("overlay sync: no source given");
+  if (request.source_case() == v1::SyncOverlayRequest::SOURCE_NOT_SET) {
+    return absl::InvalidArgumentError("overlay sync: no source given");
+  }
+  if (request.has_script()) {
+    const v1::Script& script = request.script();
+    if (script.source().empty() || script.source().size() > limits_.max_inline_bytes ||
+        script.source().find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "script.source: 1 to ", limits_.max_inline_bytes, " bytes of text without NUL"));
+    }
+    if (script.has_timeout()) {
+      const absl::Duration timeout =
+          absl::Seconds(script.timeout().seconds()) + absl::Nanoseconds(script.timeout().nanos());
+      if (timeout <= absl::ZeroDuration() || timeout > limits_.max_script_timeout) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("script.timeout: above 0 and at most ",
+                         absl::FormatDuration(limits_.max_script_timeout)));
+      }
+    }
   }
   std::string safe_id;
   for (char c : operation_id) {
@@ -270,7 +346,9 @@ absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlay
                             ? FillFromInlineFiles(request.inline_files(), staging)
                         : request.source_case() == v1::SyncOverlayRequest::kWorkshop
                             ? FillFromWorkshop(request.workshop(), staging)
-                            : FillFromArchive(request.archive(), safe_id, staging);
+                        : request.source_case() == v1::SyncOverlayRequest::kArchive
+                            ? FillFromArchive(request.archive(), safe_id, staging)
+                            : FillFromScript(request.script(), staging, log);
   if (!filled.ok()) return fail(filled);
 
   v1::OverlaySyncResult result;

@@ -6,12 +6,15 @@
 // the version it started with. Identical content makes no new version. Versions that are
 // neither current nor pinned by an instance are removed after a sync.
 //
-// Sources implemented: inline files, and archives (tar.gz, zip) fetched by URL, verified
-// against their SHA-256 before extraction, extracted with archive.h's checks. Workshop items
-// and admin scripts are defined in the API and not implemented yet (UNIMPLEMENTED).
-// Workshop items: metadata from the Steam Web API (collections expanded), each file downloaded
-// once per time_updated into overlays/.workshop-cache/ and hard-linked into the version as
-// left4dead2/addons/<id>.vpk.
+// Sources:
+// - inline files (size-capped);
+// - archives (tar.gz, zip) fetched by URL, verified against their SHA-256 before extraction,
+//   extracted with archive.h's checks;
+// - Workshop items: metadata from the Steam Web API (collections expanded), each file
+//   downloaded once per time_updated into overlays/.workshop-cache/ and hard-linked into the
+//   version as left4dead2/addons/<id>.vpk;
+// - an administrator's script, run by a ScriptSandbox with the staging directory as the only
+//   writable place; what it leaves is checked with ValidateLayerTree.
 //
 // Callers serialize syncs per ref (the operation registry's lock). Errors: INVALID_ARGUMENT
 // for a bad ref or file path, RESOURCE_EXHAUSTED above the size limits.
@@ -26,6 +29,7 @@
 #include "absl/time/time.h"
 #include "agent/host/layout.h"
 #include "agent/os/http_fetcher.h"
+#include "agent/os/script_sandbox.h"
 #include "l4d2/agent/v1/overlay.pb.h"
 
 namespace l4d2::agent {
@@ -39,6 +43,8 @@ struct OverlayLimits {
   // The Steam Web API (Workshop metadata); configurable so tests and mirrors can stand in.
   std::string steam_web_api = "https://api.steampowered.com";
   int max_workshop_items = 500;
+  absl::Duration default_script_timeout = absl::Minutes(10);
+  absl::Duration max_script_timeout = absl::Hours(6);
 };
 
 class OverlayManager {
@@ -46,12 +52,17 @@ class OverlayManager {
   // "<ref>/<version>" -> the instances pinned to it.
   using PinnedLayers = std::function<std::map<std::string, std::vector<std::string>>()>;
 
-  // `fetcher` (may be null: archives unsupported) must outlive the manager.
+  // Lines of output worth showing to the caller (an admin script's output).
+  using LineSink = ScriptSandbox::LineSink;
+
+  // `fetcher` and `scripts` (each may be null: archives and Workshop items, or scripts, are
+  // then refused with FAILED_PRECONDITION) must outlive the manager.
   OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned,
-                 HttpFetcher* fetcher = nullptr);
+                 HttpFetcher* fetcher = nullptr, ScriptSandbox* scripts = nullptr);
 
   absl::StatusOr<v1::OverlaySyncResult> Sync(const v1::SyncOverlayRequest& request,
-                                             const std::string& operation_id);
+                                             const std::string& operation_id,
+                                             const LineSink& log = nullptr);
   absl::StatusOr<v1::ListOverlaysResponse> List() const;
 
  private:
@@ -60,15 +71,24 @@ class OverlayManager {
                                 const std::string& staging) const;
   absl::Status FillFromArchive(const v1::Archive& archive, const std::string& operation,
                                const std::string& staging) const;
+  absl::Status FillFromScript(const v1::Script& script, const std::string& staging,
+                              const LineSink& log) const;
 
   HostLayout layout_;
   OverlayLimits limits_;
   PinnedLayers pinned_;
   HttpFetcher* fetcher_;
+  ScriptSandbox* scripts_;
 };
 
 // A relative file path inside a layer: components of printable ASCII without '/', '\\', NUL,
 // not "." or "..", at most 16 components and 255 bytes.
 absl::Status ValidateLayerPath(const std::string& path);
+
+// Checks a layer built by a source the agent does not control (a script): only directories,
+// regular files and relative symlinks that stay inside the layer; at most `max_bytes` in
+// regular files and 16 levels deep. FAILED_PRECONDITION names the first offending path;
+// RESOURCE_EXHAUSTED above the size.
+absl::Status ValidateLayerTree(const std::string& root, uint64_t max_bytes);
 
 }  // namespace l4d2::agent

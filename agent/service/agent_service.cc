@@ -282,7 +282,11 @@ grpc::ServerWriteReactor<v1::OverlaySyncEvent>* AgentServiceImpl::SyncOverlay(
       *started.mutable_operation() = run->Snapshot();
       run->Publish(started.SerializeAsString(), &started.progress());
       absl::StatusOr<v1::OverlaySyncResult> result =
-          deps_.overlays.Sync(request, request.operation_id());
+          deps_.overlays.Sync(request, request.operation_id(), [&run](absl::string_view line) {
+            v1::OverlaySyncEvent event;
+            event.set_log_line(std::string(line));
+            run->Publish(event.SerializeAsString());
+          });
       std::string final_event;
       if (result.ok()) {
         v1::OverlaySyncEvent event;

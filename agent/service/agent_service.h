@@ -5,9 +5,6 @@
 //
 // Calls run on gRPC's callback threads and must return quickly: work that can block for long
 // (steamcmd, systemd jobs, RCON) runs on executors owned by the logic classes.
-//
-// Every RPC of the service is implemented; within SyncOverlay, the Workshop and script sources
-// are not yet (docs/agent-api.md, "Implementation status").
 
 #include "agent/host/host_info_collector.h"
 #include "agent/install/install_service.h"

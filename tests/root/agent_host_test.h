@@ -33,6 +33,8 @@ class AgentHostTest : public ::testing::Test {
       GTEST_SKIP() << "root tier: run as root inside tests/sandbox/run";
     }
     if (port_ == 0) port_ = FreeGamePort();
+    // As /var/lib is: overlay scripts run as another user, who must reach their directory.
+    ::chmod(dir_.path().c_str(), 0755);
     std::ofstream(dir_.Sub("agent.yaml"))
         << "root: " << root_ << "\n"
         << "listen: {tcp: \"\", unix: " << socket_ << "}\n"
@@ -42,7 +44,8 @@ class AgentHostTest : public ::testing::Test {
         << "/systemd/user\n  overlay_helper: " << L4D2_OVERLAY_HELPER
         << "\n  user: \"\"\n  hardening: false\n"
         << "ports: {first: " << port_ << ", last: " << port_ + 9 << "}\n"
-        << "bind_ip: 127.0.0.1\n";
+        << "bind_ip: 127.0.0.1\n"
+        << "scripts: {user: nobody}\n";
     absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
         ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", dir_.Sub("agent.yaml")}});
     ASSERT_TRUE(agent.ok());

@@ -2,6 +2,7 @@
 // real systemd manager, mounted by the real overlay helper from an install made with the fake
 // steamcmd, and l4d2ctl drives it all. The fake game answers A2S from its merged tree.
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/overlay_helper/overlay_mounter.h"
 #include "agent/overlays/archive.h"
+#include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/root/agent_host_test.h"
@@ -141,6 +143,28 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
       Ctl({"overlay", "sync", "plugins2", "--url", url, "--sha256", std::string(64, 'a')}, &code);
   EXPECT_EQ(code, 1);
   EXPECT_THAT(refused, HasSubstr("sha256 mismatch"));
+
+  // An overlay built by an admin's script in the sandbox, as an unprivileged user; its output
+  // comes back, what it wrote is root's, and a failing script keeps the current version.
+  std::ofstream(dir_.Sub("build.sh")) << "echo building as $(id -u)\n"
+                                         "mkdir -p left4dead2/cfg\n"
+                                         "echo 'sv_consistency 0' > left4dead2/cfg/extra.cfg\n";
+  std::string scripted =
+      Ctl({"overlay", "sync", "scripted", "--script", dir_.Sub("build.sh")}, &code);
+  ASSERT_EQ(code, 0) << scripted << agent_->Output();
+  EXPECT_THAT(scripted, HasSubstr("building as 65534"));
+  EXPECT_THAT(scripted, HasSubstr("overlay scripted: version 1, 1 files"));
+  struct stat st;
+  ASSERT_EQ(::stat((root_ + "/overlays/scripted/current/left4dead2/cfg/extra.cfg").c_str(), &st),
+            0);
+  EXPECT_EQ(st.st_uid, 0u);
+  std::ofstream(dir_.Sub("fail.sh"))
+      << "mkdir -p left4dead2/cfg\necho half > left4dead2/cfg/extra.cfg\nexit 7\n";
+  std::string failed = Ctl({"overlay", "sync", "scripted", "--script", dir_.Sub("fail.sh")}, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(failed, HasSubstr("exit status 7"));
+  EXPECT_EQ(*ReadFileToString(root_ + "/overlays/scripted/current/left4dead2/cfg/extra.cfg"),
+            "sv_consistency 0\n");
 
   // A new overlay version while s1 runs: s1 keeps version 1 until it restarts.
   std::ofstream(dir_.Sub("comp/left4dead2/cfg/server.cfg")) << "hostname \"Version Two\"\n";

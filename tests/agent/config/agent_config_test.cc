@@ -36,6 +36,7 @@ listen:
   unix_mode: "0600"
   unix_group: l4d2
 ports: {first: 28000, last: 28100}
+scripts: {user: builder, bwrap: /opt/bwrap, systemd_run: /usr/bin/systemd-run --user}
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->root, "/srv/l4d2");
@@ -45,6 +46,9 @@ ports: {first: 28000, last: 28100}
   EXPECT_EQ(config->unix_socket_mode, 0600u);
   EXPECT_EQ(config->unix_socket_group, "l4d2");
   EXPECT_EQ(config->port_last, 28100);
+  EXPECT_EQ(config->script_user, "builder");
+  EXPECT_EQ(config->bwrap, "/opt/bwrap");
+  EXPECT_EQ(config->systemd_run_command, "/usr/bin/systemd-run --user");
 }
 
 TEST(AgentConfigTest, RejectsBadValues) {
@@ -61,6 +65,8 @@ TEST(AgentConfigTest, RejectsBadValues) {
   EXPECT_THAT(Parse("ports: {first: 80}").status().message(), HasSubstr("between 1024"));
   EXPECT_THAT(Parse("log_level: loud").status().message(), HasSubstr("log_level"));
   EXPECT_THAT(Parse("listen: {tpc: x}").status().message(), HasSubstr("listen.tpc: unknown"));
+  EXPECT_THAT(Parse("scripts: {user: root}").status().message(), HasSubstr("unprivileged"));
+  EXPECT_THAT(Parse("scripts: {bwrap: bwrap}").status().message(), HasSubstr("scripts.bwrap"));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "agent/overlays/overlay_manager.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "common/file_util.h"
@@ -105,10 +107,136 @@ TEST_F(OverlayManagerTest, BadInputChangesNothing) {
   v1::SyncOverlayRequest script;
   script.set_ref("std");
   script.mutable_script()->set_source("echo hi > x");
-  EXPECT_EQ(manager_.Sync(script, "op").status().code(), absl::StatusCode::kUnimplemented);
+  // ... nor a script sandbox.
+  EXPECT_EQ(manager_.Sync(script, "op").status().code(), absl::StatusCode::kFailedPrecondition);
   v1::SyncOverlayRequest none;
   none.set_ref("std");
   EXPECT_EQ(manager_.Sync(none, "op").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fs::is_empty(layout_.overlays_dir()));
+}
+
+// Runs nothing: does to the working directory what the test says, and prints lines.
+class FakeScriptSandbox final : public ScriptSandbox {
+ public:
+  std::function<absl::Status(const std::string& workdir)> act;
+  std::vector<std::string> output;
+  ScriptJob last;
+
+  absl::Status Run(const ScriptJob& job, const LineSink& sink) override {
+    last = job;
+    for (const std::string& line : output) sink(line);
+    return act(job.workdir);
+  }
+};
+
+class ScriptSourceTest : public OverlayManagerTest {
+ protected:
+  v1::SyncOverlayRequest Script(const std::string& source) {
+    v1::SyncOverlayRequest request;
+    request.set_ref("scripted");
+    request.mutable_script()->set_source(source);
+    return request;
+  }
+  std::string Base() const { return layout_.overlays_dir() + "/scripted"; }
+
+  FakeScriptSandbox sandbox_;
+  OverlayManager scripted_{layout_,
+                           {.max_inline_bytes = 1024, .max_extracted_bytes = 100},
+                           [this] { return pinned_; },
+                           nullptr,
+                           &sandbox_};
+};
+
+TEST_F(ScriptSourceTest, WhatTheScriptWritesBecomesTheVersionAndItsOutputIsPassedOn) {
+  sandbox_.output = {"fetching", "done"};
+  sandbox_.act = [](const std::string& workdir) {
+    fs::create_directories(workdir + "/left4dead2/cfg");
+    return WriteFileAtomically(workdir + "/left4dead2/cfg/server.cfg", "hostname x");
+  };
+  std::vector<std::string> lines;
+  v1::SyncOverlayRequest request = Script("#!/bin/sh\necho hi");
+  request.mutable_script()->set_network(true);
+  request.mutable_script()->mutable_timeout()->set_seconds(30);
+  auto result = scripted_.Sync(request, "op/1",
+                               [&lines](absl::string_view line) { lines.emplace_back(line); });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->version(), "1");
+  EXPECT_EQ(result->file_count(), 1u);
+  EXPECT_THAT(lines, ElementsAre("fetching", "done"));
+  EXPECT_EQ(sandbox_.last.source, "#!/bin/sh\necho hi");
+  EXPECT_TRUE(sandbox_.last.network);
+  EXPECT_EQ(sandbox_.last.timeout, absl::Seconds(30));
+  EXPECT_EQ(sandbox_.last.workdir, Base() + "/.staging-op_1");
+  EXPECT_EQ(*ReadFileToString(Base() + "/current/left4dead2/cfg/server.cfg"), "hostname x");
+  EXPECT_FALSE(fs::exists(Base() + "/.staging-op_1"));
+}
+
+TEST_F(ScriptSourceTest, AFailingScriptLeavesTheCurrentVersionAndNoStaging) {
+  sandbox_.act = [](const std::string& workdir) {
+    return WriteFileAtomically(workdir + "/a", "1");
+  };
+  ASSERT_TRUE(scripted_.Sync(Script("echo"), "op1").ok());
+  sandbox_.act = [](const std::string& workdir) {
+    EXPECT_TRUE(WriteFileAtomically(workdir + "/a", "2").ok());
+    return absl::FailedPreconditionError("overlay script failed (exit status 3)");
+  };
+  auto failed = scripted_.Sync(Script("exit 3"), "op2");
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*ReadFileToString(Base() + "/current/a"), "1");
+  EXPECT_FALSE(fs::exists(Base() + "/.staging-op2"));
+  EXPECT_FALSE(fs::exists(Base() + "/2"));
+}
+
+TEST_F(ScriptSourceTest, WhatAScriptLeavesIsChecked) {
+  const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> cases = {
+      {"absolute symlink",
+       [](const std::string& w) { fs::create_symlink("/etc/shadow", w + "/shadow"); }},
+      {"escaping symlink",
+       [](const std::string& w) {
+         fs::create_directories(w + "/a/b");
+         fs::create_symlink("../../../outside", w + "/a/b/link");
+       }},
+      {"fifo", [](const std::string& w) { ::mkfifo((w + "/pipe").c_str(), 0644); }},
+      {"too big",
+       [](const std::string& w) {
+         EXPECT_TRUE(WriteFileAtomically(w + "/big", std::string(101, 'x')).ok());
+       }},
+  };
+  for (const auto& [name, make] : cases) {
+    sandbox_.act = [&make](const std::string& workdir) {
+      make(workdir);
+      return absl::OkStatus();
+    };
+    auto result = scripted_.Sync(Script("true"), "op");
+    EXPECT_FALSE(result.ok()) << name;
+    EXPECT_FALSE(fs::exists(Base())) << name;
+  }
+  // A relative symlink that stays inside is fine.
+  sandbox_.act = [](const std::string& w) {
+    fs::create_directories(w + "/a/b");
+    EXPECT_TRUE(WriteFileAtomically(w + "/a/target", "t").ok());
+    fs::create_symlink("../target", w + "/a/b/link");
+    return absl::OkStatus();
+  };
+  EXPECT_TRUE(scripted_.Sync(Script("true"), "op").ok());
+}
+
+TEST_F(ScriptSourceTest, BadScriptRequestsAreRefusedBeforeAnythingRuns) {
+  sandbox_.act = [](const std::string&) {
+    ADD_FAILURE() << "the script ran";
+    return absl::OkStatus();
+  };
+  v1::SyncOverlayRequest zero = Script("true");
+  zero.mutable_script()->mutable_timeout()->set_seconds(0);
+  v1::SyncOverlayRequest negative = Script("true");
+  negative.mutable_script()->mutable_timeout()->set_seconds(-5);
+  v1::SyncOverlayRequest long_running = Script("true");
+  long_running.mutable_script()->mutable_timeout()->set_seconds(7 * 3600);
+  for (const v1::SyncOverlayRequest& request :
+       {Script(""), Script(std::string(2000, 'x')), Script(std::string("a\0b", 3)), zero, negative,
+        long_running}) {
+    EXPECT_EQ(scripted_.Sync(request, "op").status().code(), absl::StatusCode::kInvalidArgument);
+  }
   EXPECT_TRUE(fs::is_empty(layout_.overlays_dir()));
 }
 
