@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "agent/steam/keyvalues.h"
 #include "agent/steam/steamcmd_output.h"
+#include "common/crash_points.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -255,6 +256,7 @@ absl::StatusOr<v1::InstallResult> Installer::Install(const v1::InstallRequest& r
     const std::string target = absl::StrCat(layout_.installation_dir(), "/", name);
     fs::rename(staging, target, error);
     if (error) return fail(ErrnoError(error.value(), "rename the new build to", target));
+    CrashPoint("install.before_switch");
     sink(ProgressEvent("switching", 100, 0, 0, absl::StrCat("current -> ", name)));
     L4D2_RETURN_IF_ERROR(SwitchCurrent(name));
     result.set_changed(*build != previous_build);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "agent/steam/keyvalues.h"
+#include "common/crash_points.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/names.h"
@@ -165,6 +166,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
     L4D2_RETURN_IF_ERROR(
         WriteFileAtomically(InstanceDir(name) + "/rcon_password", NewPassword() + "\n", 0600));
   }
+  CrashPoint("initialize.before_record");
   L4D2_RETURN_IF_ERROR(WriteRecord(record));
   return Describe(record, /*query_game=*/false, false);
 }
@@ -262,6 +264,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Start(const std::string& name) {
   }
   L4D2_RETURN_IF_ERROR(Prepare(&record));
   if (unit.active_state == "failed") L4D2_RETURN_IF_ERROR(systemd_.ResetFailed(UnitName(name)));
+  CrashPoint("start.before_unit_start");
   L4D2_RETURN_IF_ERROR(systemd_.Start(UnitName(name)));
   return Describe(record, false, false);
 }
@@ -312,12 +315,19 @@ absl::StatusOr<bool> InstanceManager::Delete(const std::string& name) {
     return absl::FailedPreconditionError(
         absl::StrCat("instance '", name, "' is still mounted; not deleting its files"));
   }
-  fs::remove_all(fs::path(DropInPath(name)).parent_path(), error);
+  CrashPoint("delete.after_unit_stop");
+  // systemd forgets the drop-in before the instance's directory goes: a crash in between
+  // leaves the directory, so a retry still counts as existing and reloads.
+  const std::string dropin_dir = fs::path(DropInPath(name)).parent_path().string();
+  const bool had_dropin = fs::exists(dropin_dir, error);
+  fs::remove_all(dropin_dir, error);
+  if (error) return ErrnoError(error.value(), "remove", dropin_dir);
+  if (existed || had_dropin) L4D2_RETURN_IF_ERROR(systemd_.Reload());
+  CrashPoint("delete.after_reload");
   fs::remove_all(RuntimeDir(name), error);
   if (error) return ErrnoError(error.value(), "remove", RuntimeDir(name));
   fs::remove_all(InstanceDir(name), error);
   if (error) return ErrnoError(error.value(), "remove", InstanceDir(name));
-  if (existed) L4D2_RETURN_IF_ERROR(systemd_.Reload());
   return existed;
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/crash_points.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -183,6 +184,8 @@ absl::StatusOr<OperationRegistry::ClaimResult> OperationRegistry::Claim(
 
 absl::Status OperationRegistry::Finish(const std::shared_ptr<OperationRun>& run,
                                        const absl::Status& status, const std::string& result) {
+  // The work is done, its record not yet written: a retry must not do it twice.
+  CrashPoint("operation.before_record");
   const absl::Time now = clock_.Now();
   internal::OperationRecord record;
   v1::Operation* operation = record.mutable_operation();

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "agent/overlays/archive.h"
 #include "agent/overlays/workshop.h"
+#include "common/crash_points.h"
 #include "common/file_util.h"
 #include "common/names.h"
 #include "common/status_macros.h"
@@ -364,6 +365,7 @@ absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlay
     const std::string target = absl::StrCat(base, "/", next);
     fs::rename(staging, target, error);
     if (error) return fail(ErrnoError(error.value(), "rename the new version to", target));
+    CrashPoint("sync.before_switch");
     const std::string link = base + "/current";
     const std::string temp = link + ".tmp";
     ::unlink(temp.c_str());

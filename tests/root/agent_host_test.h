@@ -27,8 +27,9 @@ class AgentHostTest : public ::testing::Test {
  protected:
   void SetUp() override { StartAgent(); }
 
-  // Starts (or restarts) the agent on the same root and configuration.
-  void StartAgent() {
+  // Starts (or restarts) the agent on the same root and configuration, with `env` added to its
+  // environment.
+  void StartAgent(std::map<std::string, std::string> env = {}) {
     if (getuid() != 0 || std::getenv("L4D2_SANDBOX") == nullptr) {
       GTEST_SKIP() << "root tier: run as root inside tests/sandbox/run";
     }
@@ -47,7 +48,8 @@ class AgentHostTest : public ::testing::Test {
         << "bind_ip: 127.0.0.1\n"
         << "scripts: {user: nobody}\n";
     absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
-        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", dir_.Sub("agent.yaml")}});
+        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", dir_.Sub("agent.yaml")},
+                             .env = std::move(env)});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);
     ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
