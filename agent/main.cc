@@ -25,6 +25,7 @@
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/os/linux/linux_host_probe.h"
 #include "agent/os/linux/linux_process_runner.h"
+#include "agent/os/linux/sd_journal_reader.h"
 #include "agent/os/linux/systemctl_service_manager.h"
 #include "agent/overlay_helper/overlay_mounter.h"
 #include "agent/overlays/overlay_manager.h"
@@ -153,6 +154,7 @@ int Run() {
     L4D2_LOG(WARNING) << "unit template: " << unit.message();
   }
   l4d2::agent::CurlHttpFetcher fetcher;
+  l4d2::agent::SdJournal journal;
   // Overlay scripts run as transient units of the same manager as the servers.
   std::vector<std::string> systemd_run =
       !config->systemd_run_command.empty()
@@ -174,8 +176,7 @@ int Run() {
                                                .operations = operations,
                                                .instances = instances,
                                                .tasks = tasks,
-                                               .processes = processes,
-                                               .logs = {},
+                                               .journal = journal,
                                                .overlays = overlays});
 
   l4d2::agent::GrpcServerOptions options{.tcp_address = config->listen_tcp,

@@ -1,90 +1,72 @@
 #include "agent/logs/journal.h"
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace l4d2::agent {
-namespace {
 
-// A journald cursor: "s=...;i=...;b=...;m=...;t=...;x=..." of hex digits and those separators.
-bool IsCursor(absl::string_view cursor) {
-  if (cursor.empty() || cursor.size() > 512) return false;
+absl::Status ValidateJournalCursor(absl::string_view cursor) {
+  bool ok = !cursor.empty() && cursor.size() <= 512 && cursor[0] != '-';
   for (char c : cursor) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != ';' && c != '=' &&
-        !absl::ascii_islower(static_cast<unsigned char>(c))) {
-      return false;
-    }
+    ok = ok && (absl::ascii_isxdigit(static_cast<unsigned char>(c)) || c == ';' || c == '=' ||
+                absl::ascii_islower(static_cast<unsigned char>(c)));
   }
-  return cursor[0] != '-';
+  return ok ? absl::OkStatus() : absl::InvalidArgumentError("after_cursor: not a journal cursor");
 }
 
-std::string FieldText(const google::protobuf::Value& value) {
-  if (value.kind_case() == google::protobuf::Value::kStringValue) return value.string_value();
-  if (value.kind_case() == google::protobuf::Value::kListValue) {
-    // Binary-safe form: an array of byte values.
-    std::string bytes;
-    for (const google::protobuf::Value& byte : value.list_value().values()) {
-      bytes.push_back(static_cast<char>(static_cast<int>(byte.number_value())));
+std::string SanitizeUtf8(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t size = text.size();
+  size_t i = 0;
+  while (i < size) {
+    const unsigned char lead = bytes[i];
+    size_t length = 0;
+    uint32_t min = 0;
+    if (lead < 0x80) {
+      out.push_back(static_cast<char>(lead));
+      ++i;
+      continue;
+    } else if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2;
+      min = 0x80;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      min = 0x800;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      min = 0x10000;
     }
-    return bytes;
-  }
-  return "";
-}
-
-}  // namespace
-
-absl::StatusOr<std::vector<std::string>> JournalctlArguments(const JournalQuery& query) {
-  std::vector<std::string> args = {"--no-pager",
-                                   "--quiet",
-                                   "-o",
-                                   "json",
-                                   "--output-fields=MESSAGE,SYSLOG_IDENTIFIER,_COMM",
-                                   absl::StrCat("--unit=", query.unit)};
-  if (!query.after_cursor.empty()) {
-    if (!IsCursor(query.after_cursor)) {
-      return absl::InvalidArgumentError("after_cursor: not a journal cursor");
+    bool valid = length > 0 && i + length <= size;
+    uint32_t code = length == 2 ? lead & 0x1f : length == 3 ? lead & 0x0f : lead & 0x07;
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (bytes[i + k] & 0xc0) == 0x80;
+      code = (code << 6) | (bytes[i + k] & 0x3f);
     }
-    args.push_back(absl::StrCat("--after-cursor=", query.after_cursor));
-  } else {
-    args.push_back(absl::StrCat("--lines=", query.lines));
-  }
-  if (query.follow) args.push_back("--follow");
-  return args;
-}
-
-absl::StatusOr<v1::LogLine> ParseJournalJsonLine(absl::string_view line) {
-  google::protobuf::Struct entry;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  if (!google::protobuf::util::JsonStringToMessage(std::string(line), &entry, options).ok()) {
-    return absl::InvalidArgumentError("journal: not a JSON object");
-  }
-  const auto& fields = entry.fields();
-  v1::LogLine out;
-  auto cursor = fields.find("__CURSOR");
-  if (cursor == fields.end()) return absl::InvalidArgumentError("journal: entry without cursor");
-  out.set_cursor(cursor->second.string_value());
-  if (auto it = fields.find("__REALTIME_TIMESTAMP"); it != fields.end()) {
-    int64_t micros = 0;
-    if (absl::SimpleAtoi(it->second.string_value(), &micros)) {
-      out.mutable_time()->set_seconds(micros / 1000000);
-      out.mutable_time()->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
-    }
-  }
-  if (auto it = fields.find("MESSAGE"); it != fields.end()) {
-    std::string text = FieldText(it->second);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    out.set_text(std::move(text));
-  }
-  for (const char* source : {"SYSLOG_IDENTIFIER", "_COMM"}) {
-    if (auto it = fields.find(source); it != fields.end() && out.source().empty()) {
-      out.set_source(FieldText(it->second));
+    // No overlong forms, no surrogates, nothing above U+10FFFF.
+    valid = valid && code >= min && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff);
+    if (valid) {
+      out.append(text.data() + i, length);
+      i += length;
+    } else {
+      out.append("\xef\xbf\xbd");
+      ++i;
     }
   }
   return out;
+}
+
+v1::LogLine ToLogLine(const JournalEntry& entry) {
+  v1::LogLine line;
+  line.set_cursor(entry.cursor);
+  line.mutable_time()->set_seconds(static_cast<int64_t>(entry.realtime_usec / 1000000));
+  line.mutable_time()->set_nanos(static_cast<int32_t>(entry.realtime_usec % 1000000) * 1000);
+  absl::string_view text = entry.message;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  line.set_text(SanitizeUtf8(text));
+  line.set_source(
+      SanitizeUtf8(!entry.syslog_identifier.empty() ? entry.syslog_identifier : entry.comm));
+  return line;
 }
 
 }  // namespace l4d2::agent

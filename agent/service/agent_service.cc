@@ -244,13 +244,15 @@ grpc::ServerWriteReactor<v1::LogBatch>* AgentServiceImpl::StreamLogs(
   if (request->lines() < 0 || request->lines() > 10000) {
     return FailedStream<v1::LogBatch>(absl::InvalidArgumentError("lines: 0 to 10000"));
   }
-  absl::StatusOr<std::vector<std::string>> args =
-      JournalctlArguments({.unit = UnitName(request->name()),
-                           .lines = request->lines() == 0 ? 200 : request->lines(),
-                           .after_cursor = request->after_cursor(),
-                           .follow = request->follow()});
-  if (!args.ok()) return FailedStream<v1::LogBatch>(args.status());
-  return new LogStream(deps_.processes, deps_.tasks, deps_.logs, *std::move(args));
+  if (!request->after_cursor().empty()) {
+    absl::Status cursor = ValidateJournalCursor(request->after_cursor());
+    if (!cursor.ok()) return FailedStream<v1::LogBatch>(cursor);
+  }
+  return new LogStream(deps_.journal, deps_.tasks,
+                       {.unit = UnitName(request->name()),
+                        .lines = request->lines() == 0 ? 200 : request->lines(),
+                        .after_cursor = request->after_cursor(),
+                        .follow = request->follow()});
 }
 
 grpc::ServerWriteReactor<v1::OverlaySyncEvent>* AgentServiceImpl::SyncOverlay(

@@ -24,8 +24,7 @@ struct AgentServiceDeps {
   OperationRegistry& operations;
   InstanceManager& instances;
   TaskRunner& tasks;
-  ProcessRunner& processes;
-  LogStreamOptions logs;
+  Journal& journal;
   OverlayManager& overlays;
 };
 

@@ -1,7 +1,5 @@
 #include "agent/service/log_stream.h"
 
-#include <signal.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/service/grpc_status.h"
@@ -11,7 +9,7 @@ namespace {
 
 constexpr size_t kLinesPerBatch = 256;
 constexpr size_t kQueuedBatches = 64;
-constexpr absl::Duration kFlushAfter = absl::Milliseconds(20);
+constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
 
 }  // namespace
 
@@ -25,7 +23,6 @@ struct LogStream::Shared {
   bool cancelled ABSL_GUARDED_BY(mutex) = false;
   bool reader_done ABSL_GUARDED_BY(mutex) = false;
   absl::Status reader_status ABSL_GUARDED_BY(mutex);
-  RunningProcess* process ABSL_GUARDED_BY(mutex) = nullptr;
 
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
     if (stream == nullptr || writing || finished) return;
@@ -47,84 +44,56 @@ struct LogStream::Shared {
     }
   }
 
-  void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
-    cancelled = true;
-    if (process != nullptr) process->Signal(SIGTERM);
-  }
+  void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) { cancelled = true; }
 };
 
-LogStream::LogStream(ProcessRunner& runner, TaskRunner& tasks, const LogStreamOptions& options,
-                     std::vector<std::string> journalctl_args)
+LogStream::LogStream(Journal& journal, TaskRunner& tasks, JournalQuery query)
     : shared_(std::make_shared<Shared>()) {
   {
     absl::MutexLock lock(&shared_->mutex);
     shared_->stream = this;
   }
-  ProcessOptions process{.argv = {options.journalctl}, .env = options.env};
-  process.argv.insert(process.argv.end(), journalctl_args.begin(), journalctl_args.end());
-  tasks.Run([shared = shared_, &runner, process] { Read(shared, runner, process); });
+  tasks.Run(
+      [shared = shared_, &journal, query = std::move(query)] { Read(shared, journal, query); });
 }
 
-void LogStream::Read(std::shared_ptr<Shared> shared, ProcessRunner& runner,
-                     ProcessOptions process_options) {
-  absl::StatusOr<std::unique_ptr<RunningProcess>> process = runner.Start(process_options);
+void LogStream::Read(std::shared_ptr<Shared> shared, Journal& journal, const JournalQuery& query) {
   auto finish = [&](absl::Status status) {
     absl::MutexLock lock(&shared->mutex);
-    shared->process = nullptr;
     shared->reader_done = true;
-    shared->reader_status = std::move(status);
+    shared->reader_status =
+        shared->cancelled ? absl::CancelledError("cancelled") : std::move(status);
     shared->PumpLocked();
   };
-  if (!process.ok())
-    return finish(absl::UnavailableError(
-        absl::StrCat("cannot read the journal: ", process.status().message())));
-  {
+  auto gone = [&shared]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared->mutex) {
+    return shared->cancelled || shared->stream == nullptr;
+  };
+  // Backpressure: waits for room in the queue, unless the stream is gone.
+  auto push = [&](v1::LogBatch batch) -> bool {
     absl::MutexLock lock(&shared->mutex);
-    if (shared->cancelled) return finish(absl::CancelledError("cancelled"));
-    shared->process = process->get();
-  }
-  v1::LogBatch batch;
-  std::string errors;
-  auto push = [&]() -> bool {
-    absl::MutexLock lock(&shared->mutex);
-    // Backpressure: wait for room, unless the stream is gone.
-    auto room = [&shared]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared->mutex) {
-      return shared->queue.size() < kQueuedBatches || shared->cancelled ||
-             shared->stream == nullptr;
+    auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared->mutex) {
+      return shared->queue.size() < kQueuedBatches || gone();
     };
     shared->mutex.Await(absl::Condition(&room));
-    if (shared->cancelled || shared->stream == nullptr) return false;
+    if (gone()) return false;
     shared->queue.push_back(std::move(batch));
-    batch.Clear();
     shared->PumpLocked();
     return true;
   };
+  absl::StatusOr<std::unique_ptr<JournalReader>> reader = journal.Open(query);
+  if (!reader.ok()) return finish(reader.status());
   while (true) {
-    absl::StatusOr<std::string> line = (*process)->ReadLine(absl::Now() + kFlushAfter);
-    if (absl::IsDeadlineExceeded(line.status())) {
-      if (batch.lines_size() > 0 && !push()) break;
-      absl::MutexLock lock(&shared->mutex);
-      if (shared->cancelled || shared->stream == nullptr) break;
-      continue;
+    absl::StatusOr<std::vector<JournalEntry>> entries = (*reader)->Next(kLinesPerBatch);
+    if (!entries.ok()) return finish(entries.status());
+    if (!entries->empty()) {
+      v1::LogBatch batch;
+      for (const JournalEntry& entry : *entries) *batch.add_lines() = ToLogLine(entry);
+      if (!push(std::move(batch))) break;
+      if (entries->size() == kLinesPerBatch) continue;  // More may be there already.
     }
-    if (!line.ok()) break;  // End of output.
-    absl::StatusOr<v1::LogLine> parsed = ParseJournalJsonLine(*line);
-    if (!parsed.ok()) {
-      if (errors.size() < 1000) absl::StrAppend(&errors, *line, " ");
-      continue;
-    }
-    *batch.add_lines() = *std::move(parsed);
-    if (batch.lines_size() >= static_cast<int>(kLinesPerBatch) && !push()) break;
-  }
-  (*process)->Signal(SIGTERM);
-  absl::StatusOr<ExitStatus> exit = (*process)->Wait(absl::Now() + absl::Seconds(5));
-  if (batch.lines_size() > 0) push();
-  {
+    if (!query.follow) break;
     absl::MutexLock lock(&shared->mutex);
-    if (shared->cancelled) return finish(absl::CancelledError("cancelled"));
-  }
-  if (exit.ok() && !exit->success() && !errors.empty()) {
-    return finish(absl::UnavailableError(absl::StrCat("journalctl: ", errors)));
+    if (shared->mutex.AwaitWithTimeout(absl::Condition(&gone), kPollInterval)) break;
   }
   finish(absl::OkStatus());
 }

@@ -1,10 +1,11 @@
 #pragma once
 
-// StreamLogs: journalctl's output for one unit, as LogBatch messages of up to 256 lines, sent
-// as soon as 20 ms pass without a new line. A reader task owns the journalctl process; the
-// reactor sends. A bounded queue (64 batches) between them makes a slow client slow the
-// reader (journald keeps everything meanwhile), never the agent. Cancellation (client gone,
-// server shutdown) kills journalctl, which ends the reader task.
+// StreamLogs: one unit's journal entries as LogBatch messages of up to 256 lines. A reader
+// task owns the JournalReader: it sends what is there, then, when following, looks again every
+// 10 ms (journald's own change notifications come only every 250 ms). The reactor sends. A
+// bounded queue (64 batches) between them makes a slow client slow the reader (journald keeps
+// everything meanwhile), never the agent. Cancellation (client gone, server shutdown) ends the
+// reader task at its next look.
 //
 // One write in flight; Finish exactly once; state shared with the reader outlives the reactor.
 
@@ -16,22 +17,16 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/logs/journal.h"
 #include "agent/operations/task_runner.h"
-#include "agent/os/process_runner.h"
+#include "agent/os/journal_reader.h"
 #include "grpcpp/support/server_callback.h"
 #include "l4d2/agent/v1/logs.pb.h"
 
 namespace l4d2::agent {
 
-struct LogStreamOptions {
-  std::string journalctl = "/usr/bin/journalctl";
-  std::vector<std::string> env;
-};
-
 class LogStream final : public grpc::ServerWriteReactor<v1::LogBatch> {
  public:
-  // Starts the reader on `tasks`. `runner` and `tasks` must outlive the stream's reader.
-  LogStream(ProcessRunner& runner, TaskRunner& tasks, const LogStreamOptions& options,
-            std::vector<std::string> journalctl_args);
+  // Starts the reader on `tasks`. `journal` and `tasks` must outlive the stream's reader.
+  LogStream(Journal& journal, TaskRunner& tasks, JournalQuery query);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -39,7 +34,7 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogBatch> {
 
  private:
   struct Shared;
-  static void Read(std::shared_ptr<Shared> shared, ProcessRunner& runner, ProcessOptions process);
+  static void Read(std::shared_ptr<Shared> shared, Journal& journal, const JournalQuery& query);
 
   std::shared_ptr<Shared> shared_;
 };

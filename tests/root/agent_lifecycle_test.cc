@@ -13,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/overlay_helper/overlay_mounter.h"
 #include "agent/overlays/archive.h"
@@ -108,6 +109,18 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   EXPECT_EQ(code, 0) << history;
   EXPECT_THAT(history, HasSubstr("Connection to Steam servers successful."));
   EXPECT_THAT(history, HasSubstr("execing server_comp.cfg"));
+  // Exactly the newest N, and a resume right after a cursor, from the real journal.
+  std::string last_two = Ctl({"logs", "s1", "--lines", "2", "--no-follow", "--json"}, &code);
+  ASSERT_EQ(code, 0) << last_two;
+  std::vector<std::string> entries = absl::StrSplit(last_two, '\n', absl::SkipEmpty());
+  ASSERT_EQ(entries.size(), 2u) << last_two;
+  std::smatch cursor;
+  ASSERT_TRUE(std::regex_search(entries[0], cursor, std::regex(R"re("cursor": ?"([^"]+)")re")))
+      << entries[0];
+  std::string resumed =
+      Ctl({"logs", "s1", "--after_cursor", cursor[1].str(), "--no-follow", "--json"}, &code);
+  ASSERT_EQ(code, 0) << resumed;
+  EXPECT_EQ(resumed, entries[1] + "\n");
   absl::StatusOr<std::unique_ptr<ChildProcess>> follower =
       ChildProcess::Start({.argv = {L4D2CTL_BINARY, "--agent", "unix:" + socket_, "logs", "s1",
                                     "--lines", "1", "--follow"}});

@@ -20,6 +20,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/fake_host_probe.h"
+#include "tests/fakes/fake_journal.h"
 #include "tests/fakes/fake_service_manager.h"
 #include "tests/testing/hostile_values.h"
 #include "tests/testing/temp_dir.h"
@@ -77,6 +78,7 @@ class GrpcServerTest : public ::testing::Test {
   TaskRunner tasks_;
   InstallService installs_{installer_, operations_, tasks_, [] { return std::set<std::string>(); }};
   l4d2::testing::FakeServiceManager systemd_;
+  l4d2::testing::FakeJournal journal_;
   LinuxGameClient game_;
   InstanceManager instances_{
       layout_,
@@ -91,8 +93,7 @@ class GrpcServerTest : public ::testing::Test {
                              .operations = operations_,
                              .instances = instances_,
                              .tasks = tasks_,
-                             .processes = processes_,
-                             .logs = {},
+                             .journal = journal_,
                              .overlays = overlays_}};
   std::unique_ptr<GrpcServer> server_;
 };
@@ -323,6 +324,94 @@ TEST_F(GrpcServerTest, HostileInstanceNamesAreInvalidArguments) {
   EXPECT_GE(checked, 150);
   EXPECT_TRUE(std::filesystem::is_empty(layout_.instances_dir()));
   EXPECT_TRUE(std::filesystem::is_empty(layout_.runtime_dir()));
+}
+
+// An instance "s1" whose unit has `lines` journal entries "line 1", "line 2", ...
+void InitializeWithLines(v1::AgentService::Stub& stub, l4d2::testing::FakeJournal& journal,
+                         int lines) {
+  v1::InitializeInstanceRequest request;
+  request.set_operation_id("init-s1");
+  request.set_name("s1");
+  request.mutable_spec()->set_port(27015);
+  v1::Instance instance;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub.InitializeInstance(&context, request, &instance).ok());
+  journal.Append("left4me-server@other.service", "not ours");
+  for (int i = 1; i <= lines; ++i) {
+    journal.Append("left4me-server@s1.service", "line " + std::to_string(i));
+  }
+}
+
+std::vector<std::string> Texts(const std::vector<v1::LogLine>& lines) {
+  std::vector<std::string> texts;
+  for (const v1::LogLine& line : lines) texts.push_back(line.text());
+  return texts;
+}
+
+TEST_F(GrpcServerTest, LogsSendTheNewestLinesInBatchesAndResumeAfterACursor) {
+  auto stub = v1::AgentService::NewStub(ctl::MakeAgentChannel(tcp()));
+  InitializeWithLines(*stub, journal_, 600);
+  v1::StreamLogsRequest request;
+  request.set_name("s1");
+  request.set_lines(500);
+  auto context = Context();
+  auto reader = stub->StreamLogs(context.get(), request);
+  std::vector<v1::LogLine> lines;
+  int batches = 0;
+  for (v1::LogBatch batch; reader->Read(&batch); ++batches) {
+    lines.insert(lines.end(), batch.lines().begin(), batch.lines().end());
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(lines.size(), 500u);
+  EXPECT_EQ(lines.front().text(), "line 101");  // The trailing newline is not part of it.
+  EXPECT_EQ(lines.back().text(), "line 600");
+  EXPECT_EQ(lines.back().source(), "srcds_run");
+  EXPECT_GE(batches, 2);
+  EXPECT_LE(batches, 3);  // Many lines per message.
+
+  request.set_after_cursor(lines[497].cursor());
+  auto resumed_context = Context();
+  auto resumed = stub->StreamLogs(resumed_context.get(), request);
+  std::vector<v1::LogLine> rest;
+  for (v1::LogBatch batch; resumed->Read(&batch);) {
+    rest.insert(rest.end(), batch.lines().begin(), batch.lines().end());
+  }
+  ASSERT_TRUE(resumed->Finish().ok());
+  EXPECT_THAT(Texts(rest), ::testing::ElementsAre("line 599", "line 600"));
+
+  request.set_after_cursor("s=1 --file=/etc/shadow");
+  auto forged_context = Context();
+  auto forged = stub->StreamLogs(forged_context.get(), request);
+  v1::LogBatch ignored;
+  while (forged->Read(&ignored)) {
+  }
+  EXPECT_EQ(forged->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(GrpcServerTest, FollowingSeesNewLinesWithinTensOfMillisecondsAndEndsOnCancel) {
+  auto stub = v1::AgentService::NewStub(ctl::MakeAgentChannel(tcp()));
+  InitializeWithLines(*stub, journal_, 3);
+  v1::StreamLogsRequest request;
+  request.set_name("s1");
+  request.set_lines(2);
+  request.set_follow(true);
+  grpc::ClientContext context;
+  auto reader = stub->StreamLogs(&context, request);
+  v1::LogBatch batch;
+  ASSERT_TRUE(reader->Read(&batch));
+  EXPECT_THAT(Texts({batch.lines().begin(), batch.lines().end()}),
+              ::testing::ElementsAre("line 2", "line 3"));
+  for (int i = 0; i < 5; ++i) {
+    const absl::Time appended = absl::Now();
+    journal_.Append("left4me-server@s1.service", "live " + std::to_string(i));
+    ASSERT_TRUE(reader->Read(&batch));
+    EXPECT_LT(absl::Now() - appended, absl::Milliseconds(200));
+    EXPECT_EQ(batch.lines(batch.lines_size() - 1).text(), "live " + std::to_string(i));
+  }
+  context.TryCancel();
+  while (reader->Read(&batch)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
 TEST(GrpcServerStartTest, ATakenPortIsUnavailable) {

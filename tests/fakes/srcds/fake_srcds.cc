@@ -17,7 +17,9 @@
 //   FAKE_SRCDS_CRASH_AFTER_MS=N  die of SIGSEGV after N ms
 //   FAKE_SRCDS_FLOOD=N           print N numbered lines once online
 //   FAKE_SRCDS_PLAYERS=N         N simulated players from the start
-//   console commands fake_join NAME, fake_leave NAME, fake_flood N, fake_crash.
+//   console commands fake_join NAME, fake_leave NAME, fake_flood N, fake_crash, and
+//   fake_ticks N MS: print "fake tick <i> <CLOCK_REALTIME in us>" N times, one every MS ms
+//   (the console latency benchmark, tests/bench/p3_console, measures from that time).
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -156,6 +158,12 @@ class FakeSrcds {
   bool Banned(const std::string& ip);
   void AddPlayer(const std::string& name);
   void Flood(int lines);
+  // fake_ticks: how many are left, how often, and when the next one is due.
+  int ticks_left_ = 0;
+  int tick_number_ = 0;
+  std::chrono::milliseconds tick_interval_{0};
+  Clock::time_point next_tick_;
+  void Tick();
   [[noreturn]] void Crash();
   void Quit(const std::string& why) {
     Print(why);
@@ -256,6 +264,10 @@ void FakeSrcds::Exec(const std::vector<std::string>& words, int depth) {
     }
   } else if (command == "fake_flood" && words.size() > 1) {
     Flood(std::atoi(arg(1).c_str()));
+  } else if (command == "fake_ticks" && words.size() > 2) {
+    ticks_left_ = std::atoi(arg(1).c_str());
+    tick_interval_ = std::chrono::milliseconds(std::max(1, std::atoi(arg(2).c_str())));
+    next_tick_ = Clock::now();
   } else if (command == "fake_crash") {
     Crash();
   } else if (command.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
@@ -310,6 +322,17 @@ void FakeSrcds::AddPlayer(const std::string& name) {
 void FakeSrcds::Flood(int lines) {
   for (int i = 1; i <= lines; ++i) {
     Print("fake flood line " + std::to_string(i) + " of " + std::to_string(lines));
+  }
+}
+
+void FakeSrcds::Tick() {
+  while (ticks_left_ > 0 && Clock::now() >= next_tick_) {
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    Print("fake tick " + std::to_string(++tick_number_) + " " + std::to_string(now));
+    --ticks_left_;
+    next_tick_ += tick_interval_;
   }
 }
 
@@ -601,6 +624,12 @@ int FakeSrcds::Run() {
       int until_crash = static_cast<int>(std::max<int64_t>(0, crash_ms - elapsed));
       timeout = timeout < 0 ? until_crash : std::min(timeout, until_crash);
     }
+    if (ticks_left_ > 0) {
+      int until_tick = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - Clock::now())
+                 .count()));
+      timeout = timeout < 0 ? until_tick : std::min(timeout, until_tick);
+    }
     std::vector<pollfd> fds{{signal_fd_, POLLIN, 0},
                             {udp_fd_, POLLIN, 0},
                             {tcp_fd_, POLLIN, 0},
@@ -611,6 +640,7 @@ int FakeSrcds::Run() {
     elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     if (crash_ms >= 0 && elapsed >= crash_ms) Crash();
     if (!online_ && elapsed >= boot_ms) GoOnline();
+    Tick();
 
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;

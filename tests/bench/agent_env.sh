@@ -1,0 +1,39 @@
+# Sourced by the agent benchmarks (tests/bench/p*): a real agent on a fresh root under
+# /var/tmp, talking to the sandbox's systemd (tests/sandbox/run), with the fake steamcmd and
+# the game installed. Defines: top, build, work, ctl (l4d2ctl against it), bench_cleanup_hook
+# (a function the caller may define: run before the agent stops). Needs L4D2_SANDBOX.
+# Arguments: the first port of the instances' range.
+[ -n "${L4D2_SANDBOX:-}" ] || { echo "run inside tests/sandbox/run" >&2; exit 2; }
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build="$top/${BUILD_DIR:-build}"
+bench_first_port=$1
+work=$(mktemp -d /var/tmp/l4d2-bench-XXXXXX)
+agent_pid=""
+ctl() { "$build/ctl/l4d2ctl" --agent "unix:$work/agent.sock" "$@"; }
+bench_cleanup() {
+  if declare -F bench_cleanup_hook >/dev/null; then bench_cleanup_hook || true; fi
+  [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap bench_cleanup EXIT
+mkdir -p "$work/home/.fake-steamcmd"
+cat >"$work/agent.yaml" <<CONFIG
+root: $work/root
+listen: {tcp: "", unix: $work/agent.sock}
+steamcmd: $build/tests/fakes/fake_steamcmd
+steam: {home: $work/home}
+systemd: {scope: user, unit_dir: $XDG_RUNTIME_DIR/systemd/user,
+          overlay_helper: $build/agent/overlay_helper/left4me-overlay, user: "", hardening: false}
+ports: {first: $bench_first_port, last: $((bench_first_port + 999))}
+bind_ip: 127.0.0.1
+CONFIG
+# Starts the agent and waits for it to answer.
+bench_start_agent() {
+  "$build/agent/l4d2-agent" --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
+  agent_pid=$!
+  for _ in $(seq 100); do ctl health >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "the agent did not start:" >&2
+  cat "$work/agent.log" >&2
+  exit 1
+}
+now_ns() { date +%s%N; }
