@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <random>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -121,6 +122,8 @@ absl::StatusOr<std::string> InstanceManager::RconPassword(const std::string& nam
 absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name,
                                                          const v1::InstanceSpec& given) {
   L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  Invalidate(name);
+  absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
   v1::InstanceSpec spec = WithDefaults(name, given);
   L4D2_RETURN_IF_ERROR(ValidateSpec(spec, options_.limits));
   for (const v1::OverlayLayer& overlay : spec.overlays()) {
@@ -254,6 +257,8 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
 
 absl::StatusOr<v1::Instance> InstanceManager::Start(const std::string& name) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  Invalidate(name);
+  absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
   L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitName(name)));
   if (unit.active_state == "active" || unit.active_state == "activating") {
     return Describe(record, true, false);  // Already running: starting again is a no-op.
@@ -271,6 +276,8 @@ absl::StatusOr<v1::Instance> InstanceManager::Start(const std::string& name) {
 
 absl::StatusOr<v1::Instance> InstanceManager::Stop(const std::string& name) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  Invalidate(name);
+  absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
   L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitName(name)));
   // systemctl stop returns after ExecStopPost, whose failure it does not report.
   if (mounted_(name)) {
@@ -287,6 +294,8 @@ absl::StatusOr<v1::Instance> InstanceManager::Restart(const std::string& name) {
 
 absl::StatusOr<v1::Instance> InstanceManager::Reset(const std::string& name) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  Invalidate(name);
+  absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
   absl::Status stopped = Stop(name).status();
   if (!stopped.ok()) {
     return absl::FailedPreconditionError(
@@ -303,6 +312,8 @@ absl::StatusOr<v1::Instance> InstanceManager::Reset(const std::string& name) {
 
 absl::StatusOr<bool> InstanceManager::Delete(const std::string& name) {
   L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  Invalidate(name);
+  absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
   std::error_code error;
   const bool existed = fs::exists(InstanceDir(name), error) || fs::exists(RuntimeDir(name), error);
   absl::StatusOr<UnitFacts> unit = systemd_.Facts(UnitName(name));
@@ -342,6 +353,10 @@ absl::StatusOr<v1::Instance> InstanceManager::Describe(const internal::InstanceR
   instance.mutable_updated_at()->set_seconds(record.updated_at_unix());
   v1::InstanceStatus* status = instance.mutable_status();
   status->set_restart_pending(record.restart_pending());
+  const absl::Time now = clock_.Now();
+  status->mutable_observed_at()->set_seconds(absl::ToUnixSeconds(now));
+  status->mutable_observed_at()->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(absl::ToUnixSeconds(now)))));
   status->set_overlay_mounted(mounted_(record.name()));
   L4D2_ASSIGN_OR_RETURN(UnitFacts facts, systemd_.Facts(UnitName(record.name())));
   v1::UnitStatus* unit = status->mutable_unit();
@@ -437,9 +452,41 @@ absl::StatusOr<int> InstanceManager::CountRunning() {
   }));
 }
 
+void InstanceManager::Invalidate(const std::string& name) {
+  absl::MutexLock lock(&cache_mutex_);
+  ++generations_[name];
+  observations_.erase({name, false});
+  observations_.erase({name, true});
+}
+
+std::optional<v1::Instance> InstanceManager::Cached(const std::string& name, bool include_players) {
+  absl::MutexLock lock(&cache_mutex_);
+  auto it = observations_.find({name, include_players});
+  if (it == observations_.end() || clock_.Now() - it->second.at >= options_.status_ttl) {
+    return std::nullopt;
+  }
+  return it->second.instance;
+}
+
 absl::StatusOr<v1::Instance> InstanceManager::Get(const std::string& name, bool include_players) {
+  if (std::optional<v1::Instance> cached = Cached(name, include_players)) return *cached;
+  uint64_t generation = 0;
+  {
+    absl::MutexLock lock(&cache_mutex_);
+    generation = generations_[name];
+  }
+  const absl::Time at = clock_.Now();
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
-  return Describe(record, true, include_players);
+  L4D2_ASSIGN_OR_RETURN(v1::Instance instance, Describe(record, true, include_players));
+  if (options_.status_ttl > absl::ZeroDuration()) {
+    absl::MutexLock lock(&cache_mutex_);
+    // Kept only if no change began meanwhile; generations_ of deleted instances stay (a few
+    // bytes per name ever used).
+    if (generations_[name] == generation) {
+      observations_[{name, include_players}] = {instance, at};
+    }
+  }
+  return instance;
 }
 
 absl::StatusOr<v1::ListInstancesResponse> InstanceManager::List(bool include_game_status) {

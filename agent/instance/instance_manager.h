@@ -18,9 +18,11 @@
 // taken, still mounted), UNAVAILABLE (systemd did not answer).
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/host/layout.h"
@@ -43,6 +45,10 @@ struct InstanceManagerOptions {
   // Where the unit template and drop-ins are written.
   std::string unit_dir = "/etc/systemd/system";
   UnitTemplateOptions unit;
+  // Get() answers share one observation of systemd and the game for this long (status polls
+  // from many clients cost one systemctl and one A2S query); zero: every Get observes anew.
+  // The agent's own changes to an instance end its observation at once.
+  absl::Duration status_ttl = absl::Seconds(1);
 };
 
 class InstanceManager {
@@ -64,6 +70,9 @@ class InstanceManager {
   absl::StatusOr<bool> Delete(const std::string& name);
 
   absl::StatusOr<v1::Instance> Get(const std::string& name, bool include_players);
+  // What Get would answer, when an observation younger than status_ttl is at hand; never
+  // blocks on the OS (for gRPC callback threads).
+  std::optional<v1::Instance> Cached(const std::string& name, bool include_players);
   absl::StatusOr<v1::ListInstancesResponse> List(bool include_game_status);
 
   // Runs one console line over RCON with the instance's own password; returns the output.
@@ -99,6 +108,19 @@ class InstanceManager {
   std::function<bool(const std::string&)> mounted_;
   // Serializes port assignment across instances.
   absl::Mutex initialize_mutex_;
+
+  // Ends the shared observation of `name`; one still being made is not kept. Called before and
+  // after every change the agent makes to the instance.
+  void Invalidate(const std::string& name);
+  struct Observation {
+    v1::Instance instance;
+    absl::Time at;
+  };
+  absl::Mutex cache_mutex_;
+  // By name and include_players.
+  absl::flat_hash_map<std::pair<std::string, bool>, Observation> observations_
+      ABSL_GUARDED_BY(cache_mutex_);
+  absl::flat_hash_map<std::string, uint64_t> generations_ ABSL_GUARDED_BY(cache_mutex_);
 };
 
 }  // namespace l4d2::agent

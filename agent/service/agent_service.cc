@@ -193,6 +193,15 @@ grpc::ServerUnaryReactor* AgentServiceImpl::DeleteInstance(grpc::CallbackServerC
 grpc::ServerUnaryReactor* AgentServiceImpl::GetInstance(grpc::CallbackServerContext* context,
                                                         const v1::GetInstanceRequest* request,
                                                         v1::Instance* response) {
+  // A fresh shared observation is answered here, on the callback thread: status polls cost
+  // what the RPC costs (docs/benchmarks.md, P2).
+  if (std::optional<v1::Instance> cached =
+          deps_.instances.Cached(request->name(), request->include_players())) {
+    *response = *std::move(cached);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
   return Read<v1::Instance>(
       context,
       [this, name = request->name(), players = request->include_players()] {

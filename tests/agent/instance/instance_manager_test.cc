@@ -184,24 +184,40 @@ TEST_F(InstanceManagerTest, StatusCombinesTheUnitAndTheGame) {
   EXPECT_EQ(running->status().game().name(), "port 27017");
   EXPECT_EQ(running->status().game().player_list(0).name(), "Zoey");
   EXPECT_GT(running->status().unit().main_pid(), 0);
+  EXPECT_EQ(running->status().observed_at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  // Reads within a second share one observation; after it, systemd and the game are asked
+  // again.
   game_.answers = false;
+  EXPECT_EQ(manager_.Get("s1", true)->status().game().name(), "port 27017");
+  EXPECT_EQ(manager_.Cached("s1", true)->status().game().name(), "port 27017");
+  EXPECT_FALSE(manager_.Cached("s1", false).has_value());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_FALSE(manager_.Cached("s1", true).has_value());
   EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_STARTING);
   UnitFacts crash_loop;
   crash_loop.active_state = "failed";
   crash_loop.result = "start-limit-hit";
   systemd_.Set("left4me-server@s1.service", crash_loop);
+  clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_CRASH_LOOP);
   // Failed with a policy that would restart: systemd gave up, a crash loop too.
   UnitFacts gave_up;
   gave_up.active_state = "failed";
   gave_up.result = "exit-code";
   systemd_.Set("left4me-server@s1.service", gave_up);
+  clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_CRASH_LOOP);
   UnitFacts restarting;
   restarting.active_state = "activating";
   restarting.sub_state = "auto-restart";
   systemd_.Set("left4me-server@s1.service", restarting);
+  clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_CRASHED);
+  // The agent's own change ends the observation at once.
+  ASSERT_TRUE(manager_.Get("s1", false).ok());
+  ASSERT_TRUE(manager_.Stop("s1").ok());
+  EXPECT_FALSE(manager_.Cached("s1", false).has_value());
+  EXPECT_EQ(manager_.Get("s1", false)->status().state(), v1::INSTANCE_STATE_STOPPED);
   EXPECT_EQ(manager_.Get("nope", false).status().code(), absl::StatusCode::kNotFound);
 }
 
