@@ -25,6 +25,7 @@
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/os/linux/linux_host_probe.h"
 #include "agent/os/linux/linux_process_runner.h"
+#include "agent/os/linux/sd_bus_service_manager.h"
 #include "agent/os/linux/sd_journal_reader.h"
 #include "agent/os/linux/systemctl_service_manager.h"
 #include "agent/overlay_helper/overlay_mounter.h"
@@ -118,7 +119,8 @@ int Run() {
   l4d2::agent::TaskRunner tasks;
   l4d2::agent::InstallService installs(installer, operations, tasks,
                                        [&layout] { return layout.PinnedInstallations(); });
-  // systemd: the system manager, a user manager (development), or a privileged wrapper.
+  // systemd: the system manager, or a user manager (development), over its private socket;
+  // systemctl only when a (privileged wrapper) command is configured.
   l4d2::agent::SystemctlOptions systemctl;
   if (!config->systemctl_command.empty()) {
     systemctl.command = absl::StrSplit(config->systemctl_command, ' ', absl::SkipEmpty());
@@ -130,7 +132,17 @@ int Run() {
       systemctl.env.push_back(std::string(variable) + "=" + value);
     }
   }
-  l4d2::agent::SystemctlServiceManager systemd(processes, systemctl);
+  const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+  l4d2::agent::SdBusServiceManager bus_systemd(
+      {.address =
+           config->systemd_user_manager
+               ? absl::StrCat("unix:path=", runtime_dir != nullptr ? runtime_dir : "/run/user",
+                              "/systemd/private")
+               : "unix:path=/run/systemd/private"});
+  l4d2::agent::SystemctlServiceManager systemctl_systemd(processes, systemctl);
+  l4d2::agent::ServiceManager& systemd =
+      config->systemctl_command.empty() ? static_cast<l4d2::agent::ServiceManager&>(bus_systemd)
+                                        : systemctl_systemd;
   l4d2::agent::LinuxGameClient game;
   l4d2::agent::OverlayMounter mounts(layout.root());
   l4d2::agent::InstanceManager instances(

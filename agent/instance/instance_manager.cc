@@ -415,6 +415,9 @@ absl::StatusOr<std::string> InstanceManager::Console(const std::string& name,
         "console command: one line of 1 to 1000 bytes, without line breaks");
   }
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  // A command may change what the game reports (players, map, name).
+  Invalidate(name);
+  absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
   L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitName(name)));
   if (unit.active_state != "active") {
     return absl::FailedPreconditionError(absl::StrCat("instance '", name, "' is not running"));

@@ -110,7 +110,7 @@ class InstanceManager {
   absl::Mutex initialize_mutex_;
 
   // Ends the shared observation of `name`; one still being made is not kept. Called before and
-  // after every change the agent makes to the instance.
+  // after every change the agent makes to the instance, console commands included.
   void Invalidate(const std::string& name);
   struct Observation {
     v1::Instance instance;

@@ -50,7 +50,15 @@ absl::Status SystemctlServiceManager::Start(const std::string& unit) {
 
 absl::Status SystemctlServiceManager::Stop(const std::string& unit) {
   L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
-  return Run({"stop", unit}).status();
+  absl::Status stopped = Run({"stop", unit}).status();
+  // systemctl refuses to stop a unit that is not loaded; nothing of it runs, as asked.
+  if (absl::IsFailedPrecondition(stopped)) {
+    absl::StatusOr<UnitFacts> facts = Facts(unit);
+    if (facts.ok() && facts->load_state == "not-found" && facts->active_state == "inactive") {
+      return absl::OkStatus();
+    }
+  }
+  return stopped;
 }
 
 absl::Status SystemctlServiceManager::ResetFailed(const std::string& unit) {
