@@ -208,6 +208,7 @@ absl::Status OverlayManager::FillFromWorkshop(const v1::WorkshopItems& workshop,
       fetcher_->PostForm(limits_.steam_web_api + kPublishedFileDetailsPath,
                          PublishedFileDetailsForm(ids), 64 << 20, absl::Minutes(1)));
   L4D2_ASSIGN_OR_RETURN(std::vector<WorkshopItem> items, ParsePublishedFileDetails(reply));
+  absl::MutexLock lock(&workshop_mutex_);
   const std::string cache = layout_.overlays_dir() + "/.workshop-cache";
   const std::string addons = staging + "/left4dead2/addons";
   std::error_code error;
@@ -302,6 +303,19 @@ absl::Status OverlayManager::FillFromScript(const v1::Script& script, const std:
   return ValidateLayerTree(staging, limits_.max_extracted_bytes);
 }
 
+void OverlayManager::PruneWorkshopCache() {
+  absl::MutexLock lock(&workshop_mutex_);
+  std::error_code error;
+  for (const fs::directory_entry& entry :
+       fs::directory_iterator(layout_.overlays_dir() + "/.workshop-cache", error)) {
+    struct stat st;
+    // Downloads in progress hold the lock: a ".part" now is one a crash left.
+    if (::lstat(entry.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+      ::unlink(entry.path().c_str());
+    }
+  }
+}
+
 absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlayRequest& request,
                                                            const std::string& operation_id,
                                                            const LineSink& log) {
@@ -383,6 +397,7 @@ absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlay
       }
     }
   }
+  PruneWorkshopCache();
   uint64_t files = 0;
   result.set_size_bytes(TreeSize(absl::StrCat(base, "/", result.version()), &files));
   result.set_file_count(files);

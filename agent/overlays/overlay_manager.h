@@ -12,7 +12,8 @@
 //   extracted with archive.h's checks;
 // - Workshop items: metadata from the Steam Web API (collections expanded), each file
 //   downloaded once per time_updated into overlays/.workshop-cache/ and hard-linked into the
-//   version as left4dead2/addons/<id>.vpk;
+//   version as left4dead2/addons/<id>.vpk; a cached file no version links to any more (link
+//   count 1) is removed after each sync;
 // - an administrator's script, run by a ScriptSandbox with the staging directory as the only
 //   writable place; what it leaves is checked with ValidateLayerTree.
 //
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/host/layout.h"
 #include "agent/os/http_fetcher.h"
@@ -73,12 +75,16 @@ class OverlayManager {
                                const std::string& staging) const;
   absl::Status FillFromScript(const v1::Script& script, const std::string& staging,
                               const LineSink& log) const;
+  void PruneWorkshopCache();
 
   HostLayout layout_;
   OverlayLimits limits_;
   PinnedLayers pinned_;
   HttpFetcher* fetcher_;
   ScriptSandbox* scripts_;
+  // Held while Workshop files are downloaded and linked, and while the cache is pruned: a
+  // fresh download (link count 1 until linked) is never taken for an unused one.
+  mutable absl::Mutex workshop_mutex_;
 };
 
 // A relative file path inside a layer: components of printable ASCII without '/', '\\', NUL,

@@ -91,6 +91,13 @@ TEST_F(WorkshopSyncTest, DownloadsOncePerItemVersion) {
   EXPECT_EQ(updated->version(), "2");
   EXPECT_EQ(Downloads(), 3);
   EXPECT_EQ(*ReadFileToString(addons + "/102.vpk"), "VPK-102-1700009999");
+  // Version 1 went (no instance pinned it), and with it the only use of the old download.
+  std::vector<std::string> cached;
+  for (const auto& entry : fs::directory_iterator(layout_.overlays_dir() + "/.workshop-cache")) {
+    cached.push_back(entry.path().filename().string());
+  }
+  std::sort(cached.begin(), cached.end());
+  EXPECT_THAT(cached, ::testing::ElementsAre("101-1700000000.vpk", "102-1700009999.vpk"));
 
   request.mutable_workshop()->add_item_ids(555);  // Not on the Workshop.
   absl::StatusOr<v1::OverlaySyncResult> missing = manager.Sync(request, "op4");
