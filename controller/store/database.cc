@@ -1,5 +1,7 @@
 #include "controller/store/database.h"
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "soci/postgresql/soci-postgresql.h"
@@ -101,6 +103,8 @@ absl::Status Database::WithSession(const std::function<absl::Status(soci::sessio
 }
 
 absl::Status Database::Transact(const std::function<absl::Status(soci::session&)>& work) {
+  std::optional<absl::MutexLock> writer;
+  if (backend_ == DatabaseBackend::kSqlite) writer.emplace(&sqlite_writer_);
   PoolLease lease(pool_);
   soci::session& session = lease.session();
   try {

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "soci/connection-pool.h"
 #include "soci/session.h"
 
@@ -52,7 +53,9 @@ class Database {
   // Runs `work` on a leased session; exceptions from SOCI become Status.
   absl::Status WithSession(const std::function<absl::Status(soci::session&)>& work);
   // As WithSession, inside a transaction committed when `work` returns OK and rolled back
-  // otherwise (also when it throws).
+  // otherwise (also when it throws). On SQLite, transactions of this process take turns (one
+  // writer): a deferred transaction upgrading to a writer would otherwise fail with
+  // SQLITE_BUSY instead of waiting.
   absl::Status Transact(const std::function<absl::Status(soci::session&)>& work);
 
   // OK when a trivial query succeeds.
@@ -64,6 +67,7 @@ class Database {
   DatabaseBackend backend_;
   size_t pool_size_;
   soci::connection_pool pool_;
+  absl::Mutex sqlite_writer_;
 };
 
 // Converts an exception thrown by SOCI (or the standard library) during `what` into a Status.

@@ -33,6 +33,141 @@ const std::vector<Migration>& ControllerMigrations() {
         " name TEXT PRIMARY KEY,"
         " value TEXT NOT NULL,"
         " updated_at_ms BIGINT NOT NULL)"}},
+      {2,
+       "fleet: users, hosts, overlays, blueprints, servers, jobs, audit, metrics",
+       {// People and their credentials (docs/on-disk-layout.md, "Controller database").
+        "CREATE TABLE users ("
+        " id TEXT PRIMARY KEY,"
+        " username TEXT NOT NULL UNIQUE,"
+        " password_hash TEXT NOT NULL,"
+        " role TEXT NOT NULL CHECK (role IN ('admin', 'operator')),"
+        " disabled INTEGER NOT NULL DEFAULT 0,"
+        " created_at_ms BIGINT NOT NULL,"
+        " updated_at_ms BIGINT NOT NULL)",
+        "CREATE TABLE sessions ("
+        " id_hash TEXT PRIMARY KEY,"
+        " user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        " csrf_token TEXT NOT NULL,"
+        " created_at_ms BIGINT NOT NULL,"
+        " last_seen_ms BIGINT NOT NULL,"
+        " expires_at_ms BIGINT NOT NULL)",
+        "CREATE INDEX sessions_by_user ON sessions(user_id)",
+        "CREATE TABLE api_tokens ("
+        " id TEXT PRIMARY KEY,"
+        " user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL,"
+        " token_hash TEXT NOT NULL UNIQUE,"
+        " scopes TEXT NOT NULL,"
+        " created_at_ms BIGINT NOT NULL,"
+        " last_used_ms BIGINT,"
+        " revoked_at_ms BIGINT)",
+        // Hosts and what runs where.
+        "CREATE TABLE hosts ("
+        " id TEXT PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " address TEXT NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN"
+        "  ('enrolling', 'ready', 'draining', 'unreachable')),"
+        " cert_fingerprint TEXT,"
+        " enroll_token_hash TEXT,"
+        " enroll_expires_ms BIGINT,"
+        " max_instances INTEGER NOT NULL,"
+        " memory_bytes BIGINT NOT NULL DEFAULT 0,"
+        " port_first INTEGER NOT NULL,"
+        " port_last INTEGER NOT NULL,"
+        " installed_build TEXT,"
+        " last_seen_ms BIGINT,"
+        " created_at_ms BIGINT NOT NULL)",
+        "CREATE TABLE overlays ("
+        " id TEXT PRIMARY KEY,"
+        " owner_id TEXT REFERENCES users(id),"  // NULL: a global overlay (admins)
+        " ref TEXT NOT NULL UNIQUE,"
+        " definition TEXT NOT NULL,"  // the source, JSON of l4d2.agent.v1.SyncOverlayRequest
+        " revision BIGINT NOT NULL,"  // bumped by every change of the definition
+        " created_at_ms BIGINT NOT NULL,"
+        " updated_at_ms BIGINT NOT NULL)",
+        "CREATE TABLE overlay_hosts ("
+        " overlay_id TEXT NOT NULL REFERENCES overlays(id) ON DELETE CASCADE,"
+        " host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+        " revision BIGINT NOT NULL,"  // the overlay revision synced to the host
+        " version TEXT NOT NULL,"     // the agent's version of it
+        " synced_at_ms BIGINT NOT NULL,"
+        " PRIMARY KEY (overlay_id, host_id))",
+        "CREATE TABLE blueprints ("
+        " id TEXT PRIMARY KEY,"
+        " owner_id TEXT NOT NULL REFERENCES users(id),"
+        " name TEXT NOT NULL,"
+        " settings TEXT NOT NULL,"  // game settings and launch options, JSON
+        " created_at_ms BIGINT NOT NULL,"
+        " updated_at_ms BIGINT NOT NULL,"
+        " UNIQUE (owner_id, name))",
+        "CREATE TABLE blueprint_overlays ("
+        " blueprint_id TEXT NOT NULL REFERENCES blueprints(id) ON DELETE CASCADE,"
+        " position INTEGER NOT NULL,"
+        " overlay_id TEXT NOT NULL REFERENCES overlays(id),"
+        " exec_server_cfg INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (blueprint_id, position))",
+        "CREATE TABLE servers ("
+        " id TEXT PRIMARY KEY,"
+        " owner_id TEXT NOT NULL REFERENCES users(id),"
+        " name TEXT NOT NULL UNIQUE,"
+        " blueprint_id TEXT NOT NULL REFERENCES blueprints(id),"  // in use: cannot be deleted
+        " host_id TEXT REFERENCES hosts(id),"
+        " port INTEGER,"
+        " desired_state TEXT NOT NULL CHECK (desired_state IN ('running', 'stopped')),"
+        " status TEXT NOT NULL DEFAULT '',"  // last known l4d2.agent.v1.InstanceStatus, JSON
+        " status_at_ms BIGINT,"
+        " created_at_ms BIGINT NOT NULL,"
+        " updated_at_ms BIGINT NOT NULL,"
+        " UNIQUE (host_id, port))",
+        // Work: a durable queue (controller/store/job_queue.h).
+        "CREATE TABLE jobs ("
+        " id TEXT PRIMARY KEY,"
+        " kind TEXT NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN"
+        "  ('queued', 'running', 'succeeded', 'failed', 'cancelled')),"
+        " lock_key TEXT NOT NULL DEFAULT '',"
+        " params TEXT NOT NULL,"
+        " attempt INTEGER NOT NULL DEFAULT 0,"
+        " max_attempts INTEGER NOT NULL,"
+        " not_before_ms BIGINT NOT NULL,"
+        " lease_owner TEXT NOT NULL DEFAULT '',"
+        " lease_expires_ms BIGINT NOT NULL DEFAULT 0,"
+        " cancel_requested INTEGER NOT NULL DEFAULT 0,"
+        " created_by TEXT NOT NULL,"
+        " created_at_ms BIGINT NOT NULL,"
+        " started_at_ms BIGINT,"
+        " finished_at_ms BIGINT,"
+        " result TEXT NOT NULL DEFAULT '',"
+        " error_code INTEGER NOT NULL DEFAULT 0,"
+        " error_message TEXT NOT NULL DEFAULT '')",
+        // Ids sort in creation order: the queue is FIFO by id.
+        "CREATE INDEX jobs_queue ON jobs(state, id)",
+        // At most one running job per lock (a server, a host's install), whatever claims it.
+        "CREATE UNIQUE INDEX jobs_one_running_per_lock ON jobs(lock_key)"
+        " WHERE state = 'running' AND lock_key <> ''",
+        "CREATE TABLE job_events ("
+        " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+        " seq BIGINT NOT NULL,"
+        " at_ms BIGINT NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " data TEXT NOT NULL,"
+        " PRIMARY KEY (job_id, seq))",
+        "CREATE TABLE audit_log ("
+        " id TEXT PRIMARY KEY,"
+        " at_ms BIGINT NOT NULL,"
+        " actor_id TEXT,"
+        " action TEXT NOT NULL,"
+        " target TEXT NOT NULL,"
+        " detail TEXT NOT NULL)",
+        "CREATE INDEX audit_by_time ON audit_log(at_ms)",
+        "CREATE TABLE metric_samples ("
+        " server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,"
+        " at_ms BIGINT NOT NULL,"
+        " players INTEGER NOT NULL,"
+        " cpu_millis BIGINT NOT NULL,"
+        " memory_bytes BIGINT NOT NULL,"
+        " PRIMARY KEY (server_id, at_ms))"}},
   };
   return *migrations;
 }

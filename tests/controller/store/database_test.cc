@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "soci/postgresql/soci-postgresql.h"
 #include "soci/soci.h"
+#include "tests/controller/store/backend_test.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 
@@ -24,60 +25,7 @@ using ::l4d2::testing::FakeClock;
 using ::l4d2::testing::TempDir;
 using ::testing::HasSubstr;
 
-enum class Backend { kSqlite, kPostgres };
-
-std::string PostgresConninfo() {
-  const char* conninfo = std::getenv("L4D2_TEST_POSTGRES");
-  return conninfo != nullptr ? conninfo : "";
-}
-
-class DatabaseContractTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    if (GetParam() == Backend::kSqlite) {
-      url_ = "sqlite3:" + dir_.Sub("test.db");
-    } else {
-      if (PostgresConninfo().empty()) {
-        GTEST_SKIP() << "L4D2_TEST_POSTGRES is not set (tests/pg/start sets it)";
-      }
-      // A database of its own per test.
-      static int counter = 0;
-      database_name_ = absl::StrCat("l4d2_test_", getpid(), "_", ++counter);
-      soci::session admin(soci::postgresql, PostgresConninfo() + " dbname=postgres");
-      admin << "CREATE DATABASE " << database_name_;
-      url_ = absl::StrCat("postgresql:", PostgresConninfo(), " dbname=", database_name_);
-    }
-    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open({.url = url_, .pool_size = 4});
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-  }
-
-  void TearDown() override {
-    db_.reset();
-    if (!database_name_.empty()) {
-      soci::session admin(soci::postgresql, PostgresConninfo() + " dbname=postgres");
-      admin << "DROP DATABASE IF EXISTS " << database_name_;
-    }
-  }
-
-  int64_t Count(const std::string& table) {
-    int64_t count = -1;
-    EXPECT_TRUE(db_->WithSession([&](soci::session& sql) {
-                     long long n = 0;
-                     sql << "SELECT COUNT(*) FROM " << table, soci::into(n);
-                     count = n;
-                     return absl::OkStatus();
-                   })
-                    .ok());
-    return count;
-  }
-
-  TempDir dir_;
-  std::string url_;
-  std::string database_name_;
-  std::unique_ptr<Database> db_;
-  FakeClock clock_;
-};
+using DatabaseContractTest = BackendTest;
 
 TEST_P(DatabaseContractTest, OpensAndAnswers) {
   EXPECT_TRUE(db_->Ping().ok());
@@ -209,11 +157,7 @@ TEST_P(DatabaseContractTest, ForeignKeysAreEnforcedOnEverySession) {
   EXPECT_EQ(rejected.load(), 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, DatabaseContractTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
-                         });
+L4D2_INSTANTIATE_BACKEND_TEST(DatabaseContractTest);
 
 TEST(DatabaseOpenTest, RejectsUnknownSchemesAndSqliteInMemory) {
   EXPECT_EQ(Database::Open({.url = "mysql://x"}).status().code(),

@@ -1,0 +1,305 @@
+#include "controller/store/job_queue.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "soci/soci.h"
+
+namespace l4d2::controller {
+namespace {
+
+constexpr const char* kStateNames[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+
+JobState ParseState(const std::string& name) {
+  for (int i = 0; i < 5; ++i) {
+    if (name == kStateNames[i]) return static_cast<JobState>(i);
+  }
+  return JobState::kFailed;
+}
+
+long long Millis(absl::Time time) { return absl::ToUnixMillis(time); }
+
+// Ids sort in creation order, so the queue is FIFO by id: 16 hex digits of Unix microseconds,
+// 8 of a counter for ids of one process within one microsecond, and 32 random bits so that
+// controllers need no coordination.
+std::string NewId(absl::Time now) {
+  static absl::Mutex mutex(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen();
+  static int64_t last_micros = 0;
+  static uint32_t counter = 0;
+  absl::MutexLock lock(&mutex);
+  int64_t micros = absl::ToUnixMicros(now);
+  if (micros <= last_micros) {
+    micros = last_micros;
+    ++counter;
+  } else {
+    last_micros = micros;
+    counter = 0;
+  }
+  return absl::StrFormat("%016x%08x%08x", micros, counter, absl::Uniform<uint32_t>(*gen));
+}
+
+constexpr char kJobColumns[] =
+    "id, kind, state, lock_key, params, attempt, max_attempts, not_before_ms, lease_owner,"
+    " lease_expires_ms, cancel_requested, created_by, created_at_ms, result, error_code,"
+    " error_message";
+
+absl::StatusOr<Job> ReadJob(soci::session& sql, const std::string& id) {
+  Job job;
+  std::string state;
+  int attempt = 0, max_attempts = 0, cancel = 0, code = 0;
+  long long not_before = 0, lease_expires = 0, created_at = 0;
+  std::string message;
+  sql << "SELECT " << kJobColumns << " FROM jobs WHERE id = :id", soci::use(id), soci::into(job.id),
+      soci::into(job.kind), soci::into(state), soci::into(job.lock_key), soci::into(job.params),
+      soci::into(attempt), soci::into(max_attempts), soci::into(not_before),
+      soci::into(job.lease_owner), soci::into(lease_expires), soci::into(cancel),
+      soci::into(job.created_by), soci::into(created_at), soci::into(job.result), soci::into(code),
+      soci::into(message);
+  if (!sql.got_data()) return absl::NotFoundError(absl::StrCat("no job '", id, "'"));
+  job.state = ParseState(state);
+  job.attempt = attempt;
+  job.max_attempts = max_attempts;
+  job.not_before = absl::FromUnixMillis(not_before);
+  job.lease_expires = absl::FromUnixMillis(lease_expires);
+  job.cancel_requested = cancel != 0;
+  job.created_at = absl::FromUnixMillis(created_at);
+  job.error = absl::Status(static_cast<absl::StatusCode>(code), message);
+  return job;
+}
+
+long long Affected(soci::statement& statement) {
+  statement.execute(true);
+  return statement.get_affected_rows();
+}
+
+}  // namespace
+
+const char* JobStateName(JobState state) { return kStateNames[static_cast<int>(state)]; }
+
+JobQueue::JobQueue(Database& db, Clock& clock) : db_(db), clock_(clock) {}
+
+absl::Duration JobQueue::Backoff(int attempt) {
+  if (attempt <= 1) return absl::Seconds(1);
+  return std::min(absl::Minutes(5), absl::Seconds(1) * (int64_t{1} << std::min(attempt - 1, 20)));
+}
+
+absl::StatusOr<std::string> JobQueue::Enqueue(const NewJob& job) {
+  if (job.kind.empty() || job.max_attempts < 1) {
+    return absl::InvalidArgumentError("job: a kind and at least one attempt are required");
+  }
+  const absl::Time now = clock_.Now();
+  const std::string id = NewId(now);
+  long long created = Millis(now);
+  long long not_before = Millis(std::max(now, job.not_before));
+  int max_attempts = job.max_attempts;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) {
+    sql << "INSERT INTO jobs (id, kind, state, lock_key, params, max_attempts, not_before_ms,"
+           " created_by, created_at_ms) VALUES (:id, :kind, 'queued', :lock, :params, :max,"
+           " :not_before, :by, :created)",
+        soci::use(id), soci::use(job.kind), soci::use(job.lock_key), soci::use(job.params),
+        soci::use(max_attempts), soci::use(not_before), soci::use(job.created_by),
+        soci::use(created);
+    return absl::OkStatus();
+  }));
+  return id;
+}
+
+absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& owner, int max,
+                                                 absl::Duration lease) {
+  std::vector<Job> claimed;
+  if (max < 1) return claimed;
+  const bool postgres = db_.backend() == DatabaseBackend::kPostgresql;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long now = Millis(clock_.Now());
+    long long expires = Millis(clock_.Now() + lease);
+    int unavailable = static_cast<int>(absl::StatusCode::kUnavailable);
+    // Workers that vanished: their jobs go back to the queue, or fail with no attempts left.
+    sql << "UPDATE jobs SET"
+           " state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
+           " finished_at_ms = CASE WHEN attempt >= max_attempts THEN CAST(:now1 AS BIGINT) ELSE "
+           "NULL END,"
+           " error_code = :code, error_message = 'the worker''s lease expired',"
+           " lease_owner = '', not_before_ms = :now2"
+           " WHERE state = 'running' AND lease_expires_ms < :now3",
+        soci::use(now), soci::use(unavailable), soci::use(now), soci::use(now);
+    std::set<std::string> held;
+    {
+      std::vector<std::string> keys(4096);
+      sql << "SELECT lock_key FROM jobs WHERE state = 'running' AND lock_key <> ''",
+          soci::into(keys);
+      held.insert(keys.begin(), keys.end());
+    }
+    // More candidates than asked for: some may wait for a lock.
+    const int limit = max * 4 + 16;
+    std::vector<std::string> ids(limit), keys(limit);
+    sql << "SELECT id, lock_key FROM jobs WHERE state = 'queued' AND not_before_ms <= :now"
+           " ORDER BY id LIMIT :limit"
+        << (postgres ? " FOR UPDATE SKIP LOCKED" : ""),
+        soci::use(now), soci::use(limit), soci::into(ids), soci::into(keys);
+    for (size_t i = 0; i < ids.size() && static_cast<int>(claimed.size()) < max; ++i) {
+      if (!keys[i].empty() && !held.insert(keys[i]).second) continue;
+      // A concurrent claimer on another controller may have taken the lock meanwhile: the
+      // unique index refuses the second; a savepoint keeps the rest of the claim.
+      sql << "SAVEPOINT claim_one";
+      long long rows = 0;
+      try {
+        soci::statement update =
+            (sql.prepare << "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
+                            " lease_owner = :owner, lease_expires_ms = :expires,"
+                            " started_at_ms = COALESCE(started_at_ms, :now)"
+                            " WHERE id = :id AND state = 'queued'",
+             soci::use(owner), soci::use(expires), soci::use(now), soci::use(ids[i]));
+        rows = Affected(update);
+        sql << "RELEASE SAVEPOINT claim_one";
+      } catch (const soci::soci_error&) {
+        sql << "ROLLBACK TO SAVEPOINT claim_one";
+        continue;
+      }
+      if (rows == 1) {
+        L4D2_ASSIGN_OR_RETURN(Job job, ReadJob(sql, ids[i]));
+        claimed.push_back(std::move(job));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return claimed;
+}
+
+absl::StatusOr<bool> JobQueue::Renew(const std::string& id, const std::string& owner,
+                                     absl::Duration lease) {
+  bool cancel = false;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long expires = Millis(clock_.Now() + lease);
+    soci::statement update =
+        (sql.prepare << "UPDATE jobs SET lease_expires_ms = :expires"
+                        " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
+         soci::use(expires), soci::use(id), soci::use(owner));
+    if (Affected(update) != 1) {
+      return absl::FailedPreconditionError(absl::StrCat("job '", id, "' is not held by ", owner));
+    }
+    int requested = 0;
+    sql << "SELECT cancel_requested FROM jobs WHERE id = :id", soci::use(id), soci::into(requested);
+    cancel = requested != 0;
+    return absl::OkStatus();
+  }));
+  return cancel;
+}
+
+absl::Status JobQueue::EndHeld(const std::string& id, const std::string& owner, JobState state,
+                               const std::string& result, const absl::Status& error,
+                               absl::Time not_before) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    const bool ended = state != JobState::kQueued;
+    long long now = Millis(clock_.Now());
+    long long next = Millis(not_before);
+    std::string state_name = JobStateName(state);
+    int code = static_cast<int>(error.code());
+    std::string message(error.message());
+    soci::indicator finished = ended ? soci::i_ok : soci::i_null;
+    soci::statement update =
+        (sql.prepare << "UPDATE jobs SET state = :state, result = :result, error_code = :code,"
+                        " error_message = :message, lease_owner = '', lease_expires_ms = 0,"
+                        " not_before_ms = :next, finished_at_ms = :finished"
+                        " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
+         soci::use(state_name), soci::use(result), soci::use(code), soci::use(message),
+         soci::use(next), soci::use(now, finished), soci::use(id), soci::use(owner));
+    if (Affected(update) != 1) {
+      return absl::FailedPreconditionError(absl::StrCat("job '", id, "' is not held by ", owner));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status JobQueue::Complete(const std::string& id, const std::string& owner,
+                                const std::string& result) {
+  return EndHeld(id, owner, JobState::kSucceeded, result, absl::OkStatus(), clock_.Now());
+}
+
+absl::Status JobQueue::Fail(const std::string& id, const std::string& owner,
+                            const absl::Status& error, bool transient) {
+  L4D2_ASSIGN_OR_RETURN(Job job, Get(id));
+  if (absl::IsCancelled(error)) {
+    return EndHeld(id, owner, JobState::kCancelled, "", error, clock_.Now());
+  }
+  if (transient && job.attempt < job.max_attempts && !job.cancel_requested) {
+    return EndHeld(id, owner, JobState::kQueued, "", error, clock_.Now() + Backoff(job.attempt));
+  }
+  return EndHeld(id, owner, JobState::kFailed, "", error, clock_.Now());
+}
+
+absl::Status JobQueue::Cancel(const std::string& id) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long now = Millis(clock_.Now());
+    int code = static_cast<int>(absl::StatusCode::kCancelled);
+    soci::statement queued =
+        (sql.prepare << "UPDATE jobs SET state = 'cancelled', finished_at_ms = :now,"
+                        " error_code = :code, error_message = 'cancelled'"
+                        " WHERE id = :id AND state = 'queued'",
+         soci::use(now), soci::use(code), soci::use(id));
+    if (Affected(queued) == 1) return absl::OkStatus();
+    soci::statement running = (sql.prepare << "UPDATE jobs SET cancel_requested = 1"
+                                              " WHERE id = :id AND state = 'running'",
+                               soci::use(id));
+    if (Affected(running) == 1) return absl::OkStatus();
+    L4D2_ASSIGN_OR_RETURN(Job job, ReadJob(sql, id));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job '", id, "' has already ended (", JobStateName(job.state), ")"));
+  });
+}
+
+absl::StatusOr<Job> JobQueue::Get(const std::string& id) {
+  absl::StatusOr<Job> job = absl::NotFoundError("");
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    job = ReadJob(sql, id);
+    return absl::OkStatus();
+  }));
+  return job;
+}
+
+absl::StatusOr<int64_t> JobQueue::AppendEvent(const std::string& id, const std::string& kind,
+                                              const std::string& data) {
+  long long seq = 0;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    soci::indicator indicator = soci::i_null;
+    long long last = 0;
+    sql << "SELECT MAX(seq) FROM job_events WHERE job_id = :id", soci::use(id),
+        soci::into(last, indicator);
+    seq = (indicator == soci::i_ok ? last : 0) + 1;
+    long long now = Millis(clock_.Now());
+    sql << "INSERT INTO job_events (job_id, seq, at_ms, kind, data)"
+           " VALUES (:id, :seq, :at, :kind, :data)",
+        soci::use(id), soci::use(seq), soci::use(now), soci::use(kind), soci::use(data);
+    return absl::OkStatus();
+  }));
+  return seq;
+}
+
+absl::StatusOr<std::vector<JobEvent>> JobQueue::Events(const std::string& id, int64_t after_seq,
+                                                       int limit) {
+  std::vector<JobEvent> events;
+  if (limit < 1) return events;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    std::vector<long long> seqs(limit), ats(limit);
+    std::vector<std::string> kinds(limit), datas(limit);
+    long long after = after_seq;
+    sql << "SELECT seq, at_ms, kind, data FROM job_events WHERE job_id = :id AND seq > :after"
+           " ORDER BY seq LIMIT :limit",
+        soci::use(id), soci::use(after), soci::use(limit), soci::into(seqs), soci::into(ats),
+        soci::into(kinds), soci::into(datas);
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      events.push_back({.seq = seqs[i],
+                        .at = absl::FromUnixMillis(ats[i]),
+                        .kind = std::move(kinds[i]),
+                        .data = std::move(datas[i])});
+    }
+    return absl::OkStatus();
+  }));
+  return events;
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,112 @@
+#pragma once
+
+// The controller's durable job queue, in SQL (table `jobs`, events in `job_events`), shared by
+// every controller on the database.
+//
+// A job is queued, then claimed by one worker with a lease (owner + expiry), renewed while it
+// runs, and ended as succeeded, failed or cancelled. A job may name a lock key ("server:<id>",
+// "install:<host>"): at most one job per key runs at a time, enforced by a unique partial index
+// whoever claims. A worker that dies loses its lease; the next claim puts the job back in the
+// queue (or fails it when its attempts are used up). Transient failures are retried with
+// exponential backoff up to max_attempts. Times are Unix milliseconds from the Clock. Ids sort
+// in creation order; claims take the oldest due jobs first.
+//
+// Claiming takes rows with FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the database's one
+// writer serializes claims. Thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "controller/store/database.h"
+
+namespace l4d2::controller {
+
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+
+// "queued", "running", ...
+const char* JobStateName(JobState state);
+
+struct NewJob {
+  std::string kind;        // e.g. "server.start"
+  std::string lock_key;    // "" for none
+  std::string params;      // JSON
+  std::string created_by;  // user id, or "system"
+  int max_attempts = 5;
+  absl::Time not_before = absl::InfinitePast();  // default: now
+};
+
+struct Job {
+  std::string id;
+  std::string kind;
+  JobState state = JobState::kQueued;
+  std::string lock_key;
+  std::string params;
+  int attempt = 0;  // claims so far
+  int max_attempts = 0;
+  absl::Time not_before;
+  std::string lease_owner;
+  absl::Time lease_expires;
+  bool cancel_requested = false;
+  std::string created_by;
+  absl::Time created_at;
+  std::string result;
+  absl::Status error;  // of the last failed attempt
+};
+
+struct JobEvent {
+  int64_t seq = 0;
+  absl::Time at;
+  std::string kind;  // "progress", "log", "state", ...
+  std::string data;
+};
+
+class JobQueue {
+ public:
+  // `db` and `clock` must outlive the queue.
+  JobQueue(Database& db, Clock& clock);
+
+  // The new job's id. INVALID_ARGUMENT for an empty kind or max_attempts < 1.
+  absl::StatusOr<std::string> Enqueue(const NewJob& job);
+
+  // Claims up to `max` due jobs, oldest first, for `owner` until now + `lease`, skipping jobs
+  // whose lock key a running job holds. Expired leases are returned to the queue first.
+  absl::StatusOr<std::vector<Job>> Claim(const std::string& owner, int max, absl::Duration lease);
+
+  // Extends the lease; returns whether cancellation was requested. FAILED_PRECONDITION when
+  // `owner` no longer holds the job (its lease expired and it went back to the queue).
+  absl::StatusOr<bool> Renew(const std::string& id, const std::string& owner, absl::Duration lease);
+  // Ends a held job as succeeded with `result`.
+  absl::Status Complete(const std::string& id, const std::string& owner, const std::string& result);
+  // Ends a held job's attempt with `error`: back to the queue after a backoff when `transient`
+  // and attempts remain; cancelled for a CANCELLED error; failed otherwise.
+  absl::Status Fail(const std::string& id, const std::string& owner, const absl::Status& error,
+                    bool transient);
+  // A queued job is cancelled at once; a running one is asked to stop (its worker sees it on
+  // Renew). NOT_FOUND for an unknown job; FAILED_PRECONDITION when it has already ended.
+  absl::Status Cancel(const std::string& id);
+
+  absl::StatusOr<Job> Get(const std::string& id);
+
+  // Appends to a job's event log; returns the event's sequence number (1, 2, ...).
+  absl::StatusOr<int64_t> AppendEvent(const std::string& id, const std::string& kind,
+                                      const std::string& data);
+  // Events after `after_seq`, oldest first, at most `limit`.
+  absl::StatusOr<std::vector<JobEvent>> Events(const std::string& id, int64_t after_seq, int limit);
+
+  // The delay before retry number `attempt` + 1: 1 s, 2 s, 4 s, ... at most 5 min.
+  static absl::Duration Backoff(int attempt);
+
+ private:
+  absl::Status EndHeld(const std::string& id, const std::string& owner, JobState state,
+                       const std::string& result, const absl::Status& error, absl::Time not_before);
+
+  Database& db_;
+  Clock& clock_;
+};
+
+}  // namespace l4d2::controller
