@@ -10,6 +10,8 @@
 #include <regex>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "controller/store/migrations.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
@@ -135,7 +137,9 @@ TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
       {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "migrate"}}, &status);
   ASSERT_TRUE(migrated.ok());
   EXPECT_EQ(ExitCode(status), 0) << *migrated;
-  EXPECT_THAT(*migrated, HasSubstr("sqlite3 database at schema version 1"));
+  EXPECT_THAT(*migrated,
+              HasSubstr(absl::StrCat("sqlite3 database at schema version ",
+                                     controller::ControllerMigrations().back().version)));
 
   int port = FreeGamePort();
   absl::StatusOr<std::unique_ptr<ChildProcess>> controller =
