@@ -21,7 +21,7 @@
 #include "agent/operations/operation_registry.h"
 #include "agent/operations/task_runner.h"
 #include "agent/os/linux/bubblewrap_sandbox.h"
-#include "agent/os/linux/curl_http_fetcher.h"
+#include "agent/os/linux/fetch_helper.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/os/linux/linux_host_probe.h"
 #include "agent/os/linux/linux_process_runner.h"
@@ -165,7 +165,19 @@ int Run() {
     // Not fatal: the host may not be set up for instances yet; starts will report it.
     L4D2_LOG(WARNING) << "unit template: " << unit.message();
   }
-  l4d2::agent::CurlHttpFetcher fetcher;
+  // Downloads and archives are handled by left4me-fetch, out of this process.
+  std::vector<std::string> fetch_env;
+  for (const char* variable : {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                               "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"}) {
+    if (const char* value = std::getenv(variable)) {
+      fetch_env.push_back(std::string(variable) + "=" + value);
+    }
+  }
+  l4d2::agent::FetchHelper fetcher(
+      processes,
+      {.program = config->fetch_helper.empty() ? l4d2::kInstalledFetchHelper : config->fetch_helper,
+       .env = std::move(fetch_env),
+       .scratch_dir = layout.tmp_dir()});
   l4d2::agent::SdJournal journal;
   // Overlay scripts run as transient units of the same manager as the servers.
   std::vector<std::string> systemd_run =
@@ -179,7 +191,7 @@ int Run() {
                                                      .user = config->script_user});
   l4d2::agent::OverlayManager overlays(
       layout, {.steam_web_api = config->steam_web_api},
-      [&instances] { return instances.PinnedLayers(); }, &fetcher, &scripts);
+      [&instances] { return instances.PinnedLayers(); }, &fetcher, &fetcher, &scripts);
   l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
                                            clock.Now(),
                                            [&instances] { return instances.CountRunning(); });

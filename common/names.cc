@@ -63,4 +63,22 @@ absl::Status ValidateOverlayRef(absl::string_view ref) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateLayerPath(const std::string& path) {
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid file path '", path.substr(0, 80), "': ", why));
+  };
+  if (path.empty() || path.size() > 255) return invalid("1 to 255 bytes");
+  if (path.front() == '/') return invalid("must be relative");
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+  if (parts.size() > 16) return invalid("more than 16 components");
+  for (absl::string_view part : parts) {
+    if (part.empty() || part == "." || part == "..") return invalid("empty, '.' or '..' component");
+    for (unsigned char c : part) {
+      if (c < 0x20 || c > 0x7e || c == '\\') return invalid("printable ASCII only, no '\\\\'");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace l4d2

@@ -12,6 +12,8 @@
 // Errors are INVALID_ARGUMENT with the offending value quoted (escaped, so that control
 // characters cannot forge log lines).
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -23,5 +25,9 @@ inline constexpr int kMaxOverlayRefComponents = 8;
 
 absl::Status ValidateInstanceName(absl::string_view name);
 absl::Status ValidateOverlayRef(absl::string_view ref);
+
+// A relative file path inside a content layer (inline files, archive entries): components of
+// printable ASCII without '/', '\\', NUL, not "." or "..", at most 16 components and 255 bytes.
+absl::Status ValidateLayerPath(const std::string& path);
 
 }  // namespace l4d2

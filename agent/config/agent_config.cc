@@ -89,6 +89,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   scripts.String("bwrap", &config.bwrap);
   scripts.String("systemd_run", &config.systemd_run_command);
   L4D2_RETURN_IF_ERROR(scripts.Finish());
+  root.String("fetch_helper", &config.fetch_helper);
 
   YamlMapReader ports(root.Map("ports"), root.Child("ports"));
   ports.Int("first", &config.port_first, 1024, 65535);
@@ -146,6 +147,9 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
     if (!path->empty() && path->front() != '/') {
       return absl::InvalidArgumentError(absl::StrCat(key, ": must be an absolute path"));
     }
+  }
+  if (!config.fetch_helper.empty() && config.fetch_helper.front() != '/') {
+    return absl::InvalidArgumentError("fetch_helper: must be an absolute path");
   }
   if (config.bwrap.empty() || config.bwrap.front() != '/') {
     return absl::InvalidArgumentError("scripts.bwrap: must be an absolute path");

@@ -54,6 +54,8 @@ struct AgentConfig {
   std::string script_user = "left4me-script";
   std::string bwrap = "/usr/bin/bwrap";
   std::string systemd_run_command;
+  // left4me-fetch (overlay downloads and archive extraction); empty: the installed one.
+  std::string fetch_helper;
   // How long in-flight calls may take to finish on SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // "debug", "info", "warning" or "error".

@@ -1,6 +1,7 @@
 #pragma once
 
-// Overlay archives: extraction of tar.gz and zip files with libarchive, and their SHA-256.
+// Overlay archives: extraction of tar.gz and zip files with libarchive. Runs in left4me-fetch,
+// not in the agent (untrusted input stays out of the agent's process).
 //
 // Extraction refuses absolute paths, ".." components and (with libarchive's secure flags)
 // writing through symlinks; it refuses link, device and fifo entries outright (game content
@@ -11,13 +12,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "agent/os/archive_extractor.h"
 
 namespace l4d2::agent {
-
-struct ExtractLimits {
-  uint64_t max_bytes = uint64_t{8} << 30;
-  uint64_t max_entries = 200000;
-};
 
 // Extracts `archive` into the existing directory `destination`, dropping `strip_components`
 // leading path components of every entry (entries left empty are skipped). Returns the number
@@ -26,7 +23,14 @@ struct ExtractLimits {
 absl::StatusOr<uint64_t> ExtractArchive(const std::string& archive, const std::string& destination,
                                         uint32_t strip_components, const ExtractLimits& limits);
 
-// Lower-case hex SHA-256 of a file's content.
-absl::StatusOr<std::string> Sha256OfFile(const std::string& path);
+// ArchiveExtractor in this process, with ExtractArchive.
+class LibarchiveExtractor final : public ArchiveExtractor {
+ public:
+  absl::StatusOr<uint64_t> Extract(const std::string& archive, const std::string& destination,
+                                   uint32_t strip_components,
+                                   const ExtractLimits& limits) override {
+    return ExtractArchive(archive, destination, strip_components, limits);
+  }
+};
 
 }  // namespace l4d2::agent

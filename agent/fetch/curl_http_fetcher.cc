@@ -1,4 +1,4 @@
-#include "agent/os/linux/curl_http_fetcher.h"
+#include "agent/fetch/curl_http_fetcher.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>

@@ -4,8 +4,8 @@
 
 namespace l4d2::agent {
 
-// HttpFetcher with libcurl (one easy handle per call). Thread-safe once curl_global_init ran,
-// which the constructor does.
+// HttpFetcher with libcurl (one easy handle per call), as left4me-fetch runs it. Thread-safe once
+// curl_global_init ran, which the constructor does.
 class CurlHttpFetcher final : public HttpFetcher {
  public:
   CurlHttpFetcher();

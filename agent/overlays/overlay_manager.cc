@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "agent/overlays/archive.h"
+#include "agent/overlays/digest.h"
 #include "agent/overlays/workshop.h"
 #include "common/crash_points.h"
 #include "common/file_util.h"
@@ -83,24 +83,6 @@ uint64_t TreeSize(const fs::path& root, uint64_t* files) {
 
 }  // namespace
 
-absl::Status ValidateLayerPath(const std::string& path) {
-  auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid file path '", path.substr(0, 80), "': ", why));
-  };
-  if (path.empty() || path.size() > 255) return invalid("1 to 255 bytes");
-  if (path.front() == '/') return invalid("must be relative");
-  std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
-  if (parts.size() > 16) return invalid("more than 16 components");
-  for (absl::string_view part : parts) {
-    if (part.empty() || part == "." || part == "..") return invalid("empty, '.' or '..' component");
-    for (unsigned char c : part) {
-      if (c < 0x20 || c > 0x7e || c == '\\') return invalid("printable ASCII only, no '\\\\'");
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateLayerTree(const std::string& root, uint64_t max_bytes) {
   std::error_code error;
   uint64_t bytes = 0;
@@ -142,11 +124,13 @@ absl::Status ValidateLayerTree(const std::string& root, uint64_t max_bytes) {
 }
 
 OverlayManager::OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned,
-                               HttpFetcher* fetcher, ScriptSandbox* scripts)
+                               HttpFetcher* fetcher, ArchiveExtractor* extractor,
+                               ScriptSandbox* scripts)
     : layout_(std::move(layout)),
       limits_(limits),
       pinned_(std::move(pinned)),
       fetcher_(fetcher),
+      extractor_(extractor),
       scripts_(scripts) {}
 
 absl::Status OverlayManager::FillFromInlineFiles(const v1::InlineFiles& inline_files,
@@ -244,7 +228,7 @@ absl::Status OverlayManager::FillFromWorkshop(const v1::WorkshopItems& workshop,
 absl::Status OverlayManager::FillFromArchive(const v1::Archive& archive,
                                              const std::string& operation,
                                              const std::string& staging) const {
-  if (fetcher_ == nullptr) {
+  if (fetcher_ == nullptr || extractor_ == nullptr) {
     return absl::FailedPreconditionError("overlay sync: this agent has no archive fetcher");
   }
   if (!absl::StartsWith(archive.url(), "https://") && !absl::StartsWith(archive.url(), "http://")) {
@@ -279,8 +263,9 @@ absl::Status OverlayManager::FillFromArchive(const v1::Archive& archive,
       archive.destination().empty() ? staging : absl::StrCat(staging, "/", archive.destination());
   std::error_code error;
   fs::create_directories(destination, error);
-  absl::StatusOr<uint64_t> files = ExtractArchive(download, destination, archive.strip_components(),
-                                                  {.max_bytes = limits_.max_extracted_bytes});
+  absl::StatusOr<uint64_t> files =
+      extractor_->Extract(download, destination, archive.strip_components(),
+                          {.max_bytes = limits_.max_extracted_bytes});
   cleanup();
   return files.status();
 }

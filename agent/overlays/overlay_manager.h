@@ -9,7 +9,7 @@
 // Sources:
 // - inline files (size-capped);
 // - archives (tar.gz, zip) fetched by URL, verified against their SHA-256 before extraction,
-//   extracted with archive.h's checks;
+//   extracted by an ArchiveExtractor (left4me-fetch: libarchive, escaping entries refused);
 // - Workshop items: metadata from the Steam Web API (collections expanded), each file
 //   downloaded once per time_updated into overlays/.workshop-cache/ and hard-linked into the
 //   version as left4dead2/addons/<id>.vpk; a cached file no version links to any more (link
@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/host/layout.h"
+#include "agent/os/archive_extractor.h"
 #include "agent/os/http_fetcher.h"
 #include "agent/os/script_sandbox.h"
 #include "l4d2/agent/v1/overlay.pb.h"
@@ -57,10 +58,11 @@ class OverlayManager {
   // Lines of output worth showing to the caller (an admin script's output).
   using LineSink = ScriptSandbox::LineSink;
 
-  // `fetcher` and `scripts` (each may be null: archives and Workshop items, or scripts, are
-  // then refused with FAILED_PRECONDITION) must outlive the manager.
+  // `fetcher`, `extractor` and `scripts` (each may be null: Workshop items and archives, or
+  // scripts, are then refused with FAILED_PRECONDITION) must outlive the manager.
   OverlayManager(HostLayout layout, OverlayLimits limits, PinnedLayers pinned,
-                 HttpFetcher* fetcher = nullptr, ScriptSandbox* scripts = nullptr);
+                 HttpFetcher* fetcher = nullptr, ArchiveExtractor* extractor = nullptr,
+                 ScriptSandbox* scripts = nullptr);
 
   absl::StatusOr<v1::OverlaySyncResult> Sync(const v1::SyncOverlayRequest& request,
                                              const std::string& operation_id,
@@ -81,15 +83,12 @@ class OverlayManager {
   OverlayLimits limits_;
   PinnedLayers pinned_;
   HttpFetcher* fetcher_;
+  ArchiveExtractor* extractor_;
   ScriptSandbox* scripts_;
   // Held while Workshop files are downloaded and linked, and while the cache is pruned: a
   // fresh download (link count 1 until linked) is never taken for an unused one.
   mutable absl::Mutex workshop_mutex_;
 };
-
-// A relative file path inside a layer: components of printable ASCII without '/', '\\', NUL,
-// not "." or "..", at most 16 components and 255 bytes.
-absl::Status ValidateLayerPath(const std::string& path);
 
 // Checks a layer built by a source the agent does not control (a script): only directories,
 // regular files and relative symlinks that stay inside the layer; at most `max_bytes` in

@@ -26,6 +26,7 @@ systemd: {scope: user, unit_dir: $XDG_RUNTIME_DIR/systemd/user,
           overlay_helper: $build/agent/overlay_helper/left4me-overlay, user: "", hardening: false}
 ports: {first: $bench_first_port, last: $((bench_first_port + 999))}
 bind_ip: 127.0.0.1
+fetch_helper: $build/agent/fetch/left4me-fetch
 CONFIG
 # Starts the agent and waits for it to answer.
 bench_start_agent() {

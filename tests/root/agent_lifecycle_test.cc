@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/overlay_helper/overlay_mounter.h"
-#include "agent/overlays/archive.h"
+#include "agent/overlays/digest.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,5 +1,5 @@
 // The libcurl fetcher against a local HTTP server (python3 -m http.server on loopback).
-#include "agent/os/linux/curl_http_fetcher.h"
+#include "agent/fetch/curl_http_fetcher.h"
 
 #include <filesystem>
 

@@ -1,10 +1,11 @@
-#include "agent/overlays/archive.h"
+#include "agent/fetch/archive.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 
 #include <filesystem>
 
+#include "agent/overlays/digest.h"
 #include "agent/overlays/overlay_manager.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
@@ -146,8 +147,10 @@ TEST(ArchiveOverlayTest, AVerifiedArchiveBecomesAVersionAndAMismatchChangesNothi
   fs::create_directories(dir.Sub("web"));
   WriteArchive(dir.Sub("web/sm.tar.gz"), {{"sourcemod/addons/sm.vpk", "vpk"}});
   FakeFetcher fetcher(dir.Sub("web"));
+  LibarchiveExtractor extractor;
   OverlayManager manager(
-      layout, {}, [] { return std::map<std::string, std::vector<std::string>>(); }, &fetcher);
+      layout, {}, [] { return std::map<std::string, std::vector<std::string>>(); }, &fetcher,
+      &extractor);
   v1::SyncOverlayRequest request;
   request.set_ref("sourcemod");
   request.mutable_archive()->set_url("https://downloads.example/sm.tar.gz");

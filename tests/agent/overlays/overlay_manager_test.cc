@@ -144,6 +144,7 @@ class ScriptSourceTest : public OverlayManagerTest {
                            {.max_inline_bytes = 1024, .max_extracted_bytes = 100},
                            [this] { return pinned_; },
                            nullptr,
+                           nullptr,
                            &sandbox_};
 };
 

@@ -7,7 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "agent/os/linux/curl_http_fetcher.h"
+#include "agent/os/linux/fetch_helper.h"
+#include "agent/os/linux/linux_process_runner.h"
 #include "agent/overlays/overlay_manager.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
@@ -58,7 +59,9 @@ class WorkshopSyncTest : public ::testing::Test {
   HostLayout layout_{dir_.Sub("root")};
   int port_ = 0;
   std::unique_ptr<l4d2::testing::ChildProcess> server_;
-  CurlHttpFetcher fetcher_;
+  LinuxProcessRunner runner_;
+  // Through left4me-fetch, as the agent does.
+  FetchHelper fetcher_{runner_, {.program = L4D2_FETCH_HELPER, .scratch_dir = dir_.path()}};
 };
 
 TEST_F(WorkshopSyncTest, DownloadsOncePerItemVersion) {

@@ -1,0 +1,92 @@
+#include "agent/os/linux/fetch_helper.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+
+namespace l4d2::agent {
+namespace {
+
+// Time for the helper to start and end beyond the work's own limit.
+constexpr absl::Duration kGrace = absl::Seconds(30);
+
+std::string ScratchName(const std::string& dir, absl::string_view what) {
+  static std::atomic<uint64_t> counter{0};
+  return absl::StrCat(dir, "/fetch-", ::getpid(), "-", counter.fetch_add(1), ".", what);
+}
+
+}  // namespace
+
+FetchHelper::FetchHelper(ProcessRunner& runner, FetchHelperOptions options)
+    : runner_(runner), options_(std::move(options)) {}
+
+absl::StatusOr<uint64_t> FetchHelper::Run(std::vector<std::string> args, absl::Duration timeout) {
+  args.insert(args.begin(), options_.program);
+  absl::StatusOr<ProcessResult> result = RunProcess(
+      runner_, {.argv = args, .env = options_.env, .cwd = "/"}, timeout + kGrace, 64 << 10);
+  if (!result.ok()) {
+    return absl::UnavailableError(absl::StrCat("left4me-fetch: ", result.status().message()));
+  }
+  // The last line is the answer.
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(result->output, '\n', absl::SkipWhitespace());
+  absl::string_view last = lines.empty() ? "" : lines.back();
+  uint64_t value = 0;
+  int code = 0;
+  if (absl::ConsumePrefix(&last, "ok ") && absl::SimpleAtoi(last, &value) &&
+      result->exit.success()) {
+    return value;
+  }
+  if (absl::ConsumePrefix(&last, "error ")) {
+    const size_t space = last.find(' ');
+    if (absl::SimpleAtoi(last.substr(0, space), &code) && code > 0 && code <= 16) {
+      return absl::Status(static_cast<absl::StatusCode>(code),
+                          space == absl::string_view::npos ? "" : last.substr(space + 1));
+    }
+  }
+  return absl::InternalError(absl::StrCat("left4me-fetch ended (", result->exit.ToString(),
+                                          ") without an answer: ", result->output.substr(0, 300)));
+}
+
+absl::StatusOr<uint64_t> FetchHelper::Fetch(const std::string& url, const std::string& path,
+                                            uint64_t max_bytes, absl::Duration timeout) {
+  return Run(
+      {"get", url, path, absl::StrCat(max_bytes), absl::StrCat(absl::ToInt64Milliseconds(timeout))},
+      timeout);
+}
+
+absl::StatusOr<std::string> FetchHelper::PostForm(const std::string& url, const std::string& form,
+                                                  uint64_t max_bytes, absl::Duration timeout) {
+  const std::string form_file = ScratchName(options_.scratch_dir, "form");
+  const std::string body_file = ScratchName(options_.scratch_dir, "body");
+  absl::Cleanup remove = [&] {
+    ::unlink(form_file.c_str());
+    ::unlink(body_file.c_str());
+  };
+  L4D2_RETURN_IF_ERROR(WriteFileAtomically(form_file, form, 0600, Durability::kRegenerable));
+  L4D2_RETURN_IF_ERROR(Run({"post", url, form_file, body_file, absl::StrCat(max_bytes),
+                            absl::StrCat(absl::ToInt64Milliseconds(timeout))},
+                           timeout)
+                           .status());
+  return ReadFileToString(body_file, max_bytes + 1);
+}
+
+absl::StatusOr<uint64_t> FetchHelper::Extract(const std::string& archive,
+                                              const std::string& destination,
+                                              uint32_t strip_components,
+                                              const ExtractLimits& limits) {
+  return Run({"extract", archive, destination, absl::StrCat(strip_components),
+              absl::StrCat(limits.max_bytes), absl::StrCat(limits.max_entries)},
+             options_.extract_timeout);
+}
+
+}  // namespace l4d2::agent

@@ -1,0 +1,47 @@
+#pragma once
+
+// HttpFetcher and ArchiveExtractor through left4me-fetch (agent/fetch/fetch_command.h): each
+// download or extraction is one run of the helper, so libcurl, libarchive and the untrusted
+// bytes they parse stay out of the agent's process. Thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "agent/os/archive_extractor.h"
+#include "agent/os/http_fetcher.h"
+#include "agent/os/process_runner.h"
+
+namespace l4d2::agent {
+
+struct FetchHelperOptions {
+  // The left4me-fetch program.
+  std::string program;
+  // Its environment (proxy and CA settings are taken from the agent's by main.cc).
+  std::vector<std::string> env;
+  // A private directory for the form and response files of POSTs.
+  std::string scratch_dir;
+  // How long an extraction may take.
+  absl::Duration extract_timeout = absl::Minutes(30);
+};
+
+class FetchHelper final : public HttpFetcher, public ArchiveExtractor {
+ public:
+  // `runner` must outlive the helper.
+  FetchHelper(ProcessRunner& runner, FetchHelperOptions options);
+
+  absl::StatusOr<uint64_t> Fetch(const std::string& url, const std::string& path,
+                                 uint64_t max_bytes, absl::Duration timeout) override;
+  absl::StatusOr<std::string> PostForm(const std::string& url, const std::string& form,
+                                       uint64_t max_bytes, absl::Duration timeout) override;
+  absl::StatusOr<uint64_t> Extract(const std::string& archive, const std::string& destination,
+                                   uint32_t strip_components, const ExtractLimits& limits) override;
+
+ private:
+  // Runs the helper with `args`; its "ok <N>" as N, its "error <code> <message>" as a Status.
+  absl::StatusOr<uint64_t> Run(std::vector<std::string> args, absl::Duration timeout);
+
+  ProcessRunner& runner_;
+  FetchHelperOptions options_;
+};
+
+}  // namespace l4d2::agent
