@@ -21,6 +21,9 @@ target_link_libraries(l4d2::pistache INTERFACE PkgConfig::PISTACHE)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 add_library(l4d2::systemd INTERFACE IMPORTED)
 target_link_libraries(l4d2::systemd INTERFACE PkgConfig::SYSTEMD)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+add_library(l4d2::sodium INTERFACE IMPORTED)
+target_link_libraries(l4d2::sodium INTERFACE PkgConfig::SODIUM)
 
 # libarchive (overlay archives: tar.gz and zip, extracted with its secure flags), libcurl
 # (fetching archives) and OpenSSL's libcrypto (SHA-256).

@@ -2,7 +2,14 @@
 //
 //   l4d2-controller [--config FILE] [serve]   migrate the database, then serve HTTP
 //   l4d2-controller [--config FILE] migrate   apply database migrations and exit
+//   l4d2-controller [--config FILE] admin create --username NAME
+//       create an administrator; the password comes from L4D2_ADMIN_PASSWORD or standard input
+//       (never from the command line)
 
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -11,6 +18,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
@@ -19,6 +27,7 @@
 #include "controller/config/controller_config.h"
 #include "controller/store/database.h"
 #include "controller/store/migrations.h"
+#include "controller/store/users.h"
 
 ABSL_FLAG(std::string, config, "", "YAML config file; flags given here override its values");
 ABSL_FLAG(std::optional<std::string>, database, std::nullopt,
@@ -28,6 +37,7 @@ ABSL_FLAG(std::optional<std::string>, listen_http, std::nullopt,
           "HTTP listen address host:port (default 127.0.0.1:8080)");
 ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
           "debug, info, warning or error (default info)");
+ABSL_FLAG(std::string, username, "", "admin create: the new administrator's username");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 namespace {
@@ -47,6 +57,40 @@ absl::StatusOr<ControllerConfig> BuildConfig() {
   absl::Status valid = l4d2::controller::ValidateControllerConfig(config);
   if (!valid.ok()) return valid;
   return config;
+}
+
+// The first line of standard input, without echo when it is a terminal.
+std::string ReadPassword() {
+  const bool terminal = isatty(STDIN_FILENO) == 1;
+  termios saved{};
+  if (terminal) {
+    std::cerr << "password for the new administrator: " << std::flush;
+    tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (terminal) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::cerr << "\n";
+  }
+  return password;
+}
+
+int CreateAdmin(l4d2::controller::Database& db) {
+  const char* from_env = std::getenv("L4D2_ADMIN_PASSWORD");
+  const std::string password = from_env != nullptr ? from_env : ReadPassword();
+  l4d2::controller::UserStore users(db, l4d2::Clock::Real());
+  absl::StatusOr<l4d2::controller::User> user =
+      users.Create(absl::GetFlag(FLAGS_username), password, l4d2::controller::Role::kAdmin);
+  if (!user.ok()) {
+    std::cerr << "l4d2-controller: " << user.status().message() << "\n";
+    return absl::IsInvalidArgument(user.status()) ? 2 : 1;
+  }
+  std::cout << "administrator '" << user->username << "' created (id " << user->id << ")\n";
+  return 0;
 }
 
 int Run(const std::string& command) {
@@ -75,6 +119,7 @@ int Run(const std::string& command) {
   L4D2_LOG(INFO) << (*db)->backend_name() << " database at schema version "
                  << (version.ok() ? *version : -1);
   if (command == "migrate") return 0;
+  if (command == "admin create") return CreateAdmin(**db);
 
   auto http = l4d2::controller::HttpServer::Start(
       {.address = config->listen_http, .threads = config->http_threads}, **db);
@@ -96,7 +141,7 @@ int Run(const std::string& command) {
 int main(int argc, char** argv) {
   l4d2::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
-      "l4d2-controller [--config FILE] [flags] [serve|migrate]\n"
+      "l4d2-controller [--config FILE] [flags] [serve|migrate|admin create --username NAME]\n"
       "The fleet controller of left4me: database, job scheduler, REST API and web UI.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {
@@ -104,8 +149,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::string command = args.size() > 1 ? args[1] : "serve";
-  if (args.size() > 2 || (command != "serve" && command != "migrate")) {
-    std::cerr << "l4d2-controller: unknown command; usage: l4d2-controller [serve|migrate]\n";
+  if (args.size() == 3) command = absl::StrCat(args[1], " ", args[2]);
+  if (args.size() > 3 ||
+      (command != "serve" && command != "migrate" && command != "admin create")) {
+    std::cerr << "l4d2-controller: unknown command; usage: l4d2-controller "
+                 "[serve|migrate|admin create --username NAME]\n";
+    return 2;
+  }
+  if (command == "admin create" && absl::GetFlag(FLAGS_username).empty()) {
+    std::cerr << "l4d2-controller: admin create needs --username\n";
     return 2;
   }
   return Run(command);

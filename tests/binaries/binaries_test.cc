@@ -129,6 +129,42 @@ TEST(AgentBinaryConfigTest, BadConfigurationExitsWithACleanMessage) {
   EXPECT_THAT(*output, HasSubstr("listen.tpc: unknown key"));
 }
 
+TEST(ControllerBinaryTest, AdminCreateTakesThePasswordFromTheEnvironmentOrStandardInput) {
+  TempDir dir;
+  const std::string database = "sqlite3:" + dir.Sub("controller.db");
+  int status = 0;
+  absl::StatusOr<std::string> created =
+      RunToCompletion({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "admin", "create",
+                                "--username", "root"},
+                       .env = {{"L4D2_ADMIN_PASSWORD", "a long admin password"}}},
+                      &status);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(ExitCode(status), 0) << *created;
+  EXPECT_THAT(*created, HasSubstr("administrator 'root' created"));
+  EXPECT_THAT(*created, ::testing::Not(HasSubstr("a long admin password")));
+  // From standard input (the environment variable unset), and a taken name is refused.
+  const std::string piped =
+      absl::StrCat("printf 'second admin password\\n' | ", L4D2_CONTROLLER_BINARY, " --database ",
+                   database, " admin create --username second");
+  created = RunToCompletion(
+      {.argv = {"/bin/sh", "-c", piped}, .env = {{"L4D2_ADMIN_PASSWORD", ""}}}, &status);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(ExitCode(status), 2) << *created;  // An empty variable is an empty password.
+  created = RunToCompletion(
+      {.argv = {"/usr/bin/env", "-u", "L4D2_ADMIN_PASSWORD", "/bin/sh", "-c", piped}}, &status);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(ExitCode(status), 0) << *created;
+  EXPECT_THAT(*created, HasSubstr("administrator 'second' created"));
+  created = RunToCompletion(
+      {.argv = {"/usr/bin/env", "-u", "L4D2_ADMIN_PASSWORD", "/bin/sh", "-c", piped}}, &status);
+  EXPECT_EQ(ExitCode(status), 1);
+  EXPECT_THAT(*created, HasSubstr("already exists"));
+  created = RunToCompletion(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "admin", "create"}}, &status);
+  EXPECT_EQ(ExitCode(status), 2);
+  EXPECT_THAT(*created, HasSubstr("--username"));
+}
+
 TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
   TempDir dir;
   std::string database = "sqlite3:" + dir.Sub("controller.db");
