@@ -19,13 +19,17 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
 #include "controller/api/http_server.h"
 #include "controller/config/controller_config.h"
+#include "controller/jobs/scheduler.h"
 #include "controller/store/database.h"
+#include "controller/store/hosts.h"
+#include "controller/store/job_queue.h"
 #include "controller/store/migrations.h"
 #include "controller/store/users.h"
 
@@ -127,10 +131,21 @@ int Run(const std::string& command) {
     L4D2_LOG(ERROR) << http.status().message();
     return 1;
   }
+  // Job workers; the lease owner names this process among the controllers on the database.
+  l4d2::controller::JobQueue queue(**db, l4d2::Clock::Real());
+  l4d2::controller::HostStore hosts(**db, l4d2::Clock::Real());
+  l4d2::controller::PlaintextAgentConnector agents;
+  char hostname[256] = {};
+  gethostname(hostname, sizeof(hostname) - 1);
+  l4d2::controller::Scheduler scheduler(
+      queue, hosts, agents,
+      {.owner = absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now()))});
+  scheduler.Start();
   L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"
                  << config->listen_http << "' (port " << (*http)->port() << ")";
   int signal_number = l4d2::WaitForTerminationSignal();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down";
+  scheduler.Stop();
   (*http)->Shutdown();
   L4D2_LOG(INFO) << "stopped";
   return 0;

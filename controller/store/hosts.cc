@@ -1,0 +1,176 @@
+#include "controller/store/hosts.h"
+
+#include <sodium.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/names.h"
+#include "common/status_macros.h"
+#include "soci/soci.h"
+
+namespace l4d2::controller {
+namespace {
+
+std::string RandomHex(size_t bytes) {
+  if (sodium_init() < 0) return "";
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  return absl::BytesToHexString(raw);
+}
+
+std::string TokenHash(const std::string& token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+absl::Status ValidateAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  bool ok = colon != std::string::npos && colon > 0 && address.size() <= 255 &&
+            absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 1 && port <= 65535;
+  for (char c : address) ok = ok && c > ' ' && c < 0x7f && c != '/' && c != '@';
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address: expected host:port, got '", absl::CHexEscape(address), "'"));
+  }
+  return absl::OkStatus();
+}
+
+constexpr char kHostColumns[] =
+    "id, name, address, state, max_instances, port_first, port_last, installed_build,"
+    " last_seen_ms, created_at_ms";
+
+// Reads rows of kHostColumns from `query` (with `value` bound to its one placeholder, if any).
+std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
+                            const std::string* value) {
+  std::vector<Host> hosts;
+  Host host;
+  std::string build;
+  soci::indicator build_indicator, seen_indicator;
+  long long seen = 0, created = 0;
+  soci::statement statement =
+      value != nullptr ? (sql.prepare << query, soci::use(*value), soci::into(host.id),
+                          soci::into(host.name), soci::into(host.address), soci::into(host.state),
+                          soci::into(host.max_instances), soci::into(host.port_first),
+                          soci::into(host.port_last), soci::into(build, build_indicator),
+                          soci::into(seen, seen_indicator), soci::into(created))
+                       : (sql.prepare << query, soci::into(host.id), soci::into(host.name),
+                          soci::into(host.address), soci::into(host.state),
+                          soci::into(host.max_instances), soci::into(host.port_first),
+                          soci::into(host.port_last), soci::into(build, build_indicator),
+                          soci::into(seen, seen_indicator), soci::into(created));
+  statement.execute();
+  while (statement.fetch()) {
+    Host row = host;
+    row.installed_build = build_indicator == soci::i_ok ? build : "";
+    if (seen_indicator == soci::i_ok) row.last_seen = absl::FromUnixMillis(seen);
+    row.created_at = absl::FromUnixMillis(created);
+    hosts.push_back(std::move(row));
+  }
+  return hosts;
+}
+
+}  // namespace
+
+HostStore::HostStore(Database& db, Clock& clock) : db_(db), clock_(clock) {}
+
+absl::StatusOr<std::pair<Host, std::string>> HostStore::Create(const NewHost& request,
+                                                               absl::Duration token_ttl) {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(request.name));
+  L4D2_RETURN_IF_ERROR(ValidateAddress(request.address));
+  if (request.port_first < 1024 || request.port_last > 65535 ||
+      request.port_first > request.port_last || request.max_instances < 1) {
+    return absl::InvalidArgumentError(
+        "ports: 1024 <= first <= last <= 65535, and at least one instance");
+  }
+  const std::string token = RandomHex(32);
+  if (token.empty()) return absl::InternalError("libsodium did not initialise");
+  const absl::Time now = clock_.Now();
+  Host host{.id = "h" + RandomHex(12),
+            .name = request.name,
+            .address = request.address,
+            .state = "enrolling",
+            .max_instances = request.max_instances,
+            .port_first = request.port_first,
+            .port_last = request.port_last,
+            .created_at = now};
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long taken = 0;
+    sql << "SELECT COUNT(*) FROM hosts WHERE name = :n", soci::use(host.name), soci::into(taken);
+    if (taken > 0) {
+      return absl::AlreadyExistsError(absl::StrCat("host '", host.name, "' already exists"));
+    }
+    long long created = absl::ToUnixMillis(now);
+    long long expires = absl::ToUnixMillis(now + token_ttl);
+    std::string hash = TokenHash(token);
+    sql << "INSERT INTO hosts (id, name, address, state, enroll_token_hash, enroll_expires_ms,"
+           " max_instances, port_first, port_last, created_at_ms) VALUES (:id, :name, :address,"
+           " 'enrolling', :hash, :expires, :max, :first, :last, :created)",
+        soci::use(host.id), soci::use(host.name), soci::use(host.address), soci::use(hash),
+        soci::use(expires), soci::use(host.max_instances), soci::use(host.port_first),
+        soci::use(host.port_last), soci::use(created);
+    return absl::OkStatus();
+  }));
+  return std::make_pair(host, token);
+}
+
+absl::StatusOr<Host> HostStore::RedeemEnrollmentToken(const std::string& token) {
+  std::string id;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    const std::string hash = TokenHash(token);
+    long long now = absl::ToUnixMillis(clock_.Now());
+    soci::indicator found = soci::i_null;
+    sql << "SELECT id FROM hosts WHERE enroll_token_hash = :hash AND enroll_expires_ms > :now",
+        soci::use(hash), soci::use(now), soci::into(id, found);
+    if (!sql.got_data() || found != soci::i_ok) {
+      return absl::UnauthenticatedError("unknown, spent or expired enrollment token");
+    }
+    sql << "UPDATE hosts SET state = 'ready', enroll_token_hash = NULL, enroll_expires_ms = NULL,"
+           " last_seen_ms = :now WHERE id = :id",
+        soci::use(now), soci::use(id);
+    return absl::OkStatus();
+  }));
+  return Get(id);
+}
+
+absl::StatusOr<Host> HostStore::Get(const std::string& id) {
+  std::vector<Host> hosts;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    hosts =
+        ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts WHERE id = :id"), &id);
+    return absl::OkStatus();
+  }));
+  if (hosts.empty()) return absl::NotFoundError(absl::StrCat("no host '", id, "'"));
+  return hosts.front();
+}
+
+absl::StatusOr<std::vector<Host>> HostStore::List() {
+  std::vector<Host> hosts;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    hosts =
+        ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts ORDER BY name"), nullptr);
+    return absl::OkStatus();
+  }));
+  return hosts;
+}
+
+absl::Status HostStore::SetInstalledBuild(const std::string& id, const std::string& build) {
+  return db_.Transact([&](soci::session& sql) {
+    sql << "UPDATE hosts SET installed_build = :b WHERE id = :id", soci::use(build), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HostStore::MarkSeen(const std::string& id) {
+  return db_.Transact([&](soci::session& sql) {
+    long long now = absl::ToUnixMillis(clock_.Now());
+    sql << "UPDATE hosts SET last_seen_ms = :now WHERE id = :id", soci::use(now), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,64 @@
+#pragma once
+
+// Hosts of the fleet (table `hosts`). A host is created by an admin in state `enrolling` with a
+// one-time enrollment token (256 random bits, shown once, stored as its SHA-256, expiring);
+// redeeming the token makes the host `ready` and the token unusable. Thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "controller/store/database.h"
+
+namespace l4d2::controller {
+
+struct Host {
+  std::string id;
+  std::string name;
+  std::string address;  // the agent's gRPC address, host:port
+  std::string state;    // enrolling, ready, draining, unreachable
+  int max_instances = 0;
+  int port_first = 0;
+  int port_last = 0;
+  std::string installed_build;
+  std::optional<absl::Time> last_seen;
+  absl::Time created_at;
+};
+
+struct NewHost {
+  std::string name;  // as instance names: ^[a-z0-9][a-z0-9_-]{0,63}$
+  std::string address;
+  int max_instances = 50;
+  int port_first = 27015;
+  int port_last = 27999;
+};
+
+class HostStore {
+ public:
+  // `db` and `clock` must outlive the store.
+  HostStore(Database& db, Clock& clock);
+
+  // The new host and its enrollment token (the only time the token is seen). INVALID_ARGUMENT
+  // for a bad name, address or port range; ALREADY_EXISTS for a taken name.
+  absl::StatusOr<std::pair<Host, std::string>> Create(const NewHost& host,
+                                                      absl::Duration token_ttl);
+  // The host the token was made for, now `ready`; the token is spent. UNAUTHENTICATED, with
+  // one message, for an unknown, spent or expired token.
+  absl::StatusOr<Host> RedeemEnrollmentToken(const std::string& token);
+
+  absl::StatusOr<Host> Get(const std::string& id);
+  absl::StatusOr<std::vector<Host>> List();
+  absl::Status SetInstalledBuild(const std::string& id, const std::string& build);
+  absl::Status MarkSeen(const std::string& id);
+
+ private:
+  Database& db_;
+  Clock& clock_;
+};
+
+}  // namespace l4d2::controller

@@ -1,0 +1,79 @@
+// The host store's contract on SQLite and PostgreSQL (tests/controller/store/backend_test.h).
+
+#include "controller/store/hosts.h"
+
+#include "controller/store/migrations.h"
+#include "gmock/gmock.h"
+#include "tests/controller/store/backend_test.h"
+
+namespace l4d2::controller {
+namespace {
+
+class HostStoreTest : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (IsSkipped()) return;
+    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
+    hosts_ = std::make_unique<HostStore>(*db_, clock_);
+  }
+  std::unique_ptr<HostStore> hosts_;
+};
+
+TEST_P(HostStoreTest, AHostEnrollsOnceWithItsTokenBeforeItExpires) {
+  auto created = hosts_->Create({.name = "fra-1", .address = "10.0.0.5:7543"}, absl::Hours(1));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const auto& [host, token] = *created;
+  EXPECT_EQ(host.state, "enrolling");
+  EXPECT_EQ(token.size(), 64u);  // 256 bits.
+  EXPECT_EQ(
+      hosts_->Create({.name = "fra-1", .address = "10.0.0.6:7543"}, absl::Hours(1)).status().code(),
+      absl::StatusCode::kAlreadyExists);
+
+  EXPECT_EQ(hosts_->RedeemEnrollmentToken(std::string(64, '0')).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  absl::StatusOr<Host> enrolled = hosts_->RedeemEnrollmentToken(token);
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status();
+  EXPECT_EQ(enrolled->id, host.id);
+  EXPECT_EQ(enrolled->state, "ready");
+  EXPECT_TRUE(enrolled->last_seen.has_value());
+  EXPECT_EQ(hosts_->RedeemEnrollmentToken(token).status().code(),
+            absl::StatusCode::kUnauthenticated)
+      << "a token is single use";
+
+  auto late = hosts_->Create({.name = "fra-2", .address = "10.0.0.6:7543"}, absl::Minutes(10));
+  ASSERT_TRUE(late.ok());
+  clock_.Advance(absl::Minutes(11));
+  EXPECT_EQ(hosts_->RedeemEnrollmentToken(late->second).status().code(),
+            absl::StatusCode::kUnauthenticated)
+      << "an expired token";
+
+  ASSERT_TRUE(hosts_->SetInstalledBuild(host.id, "9000001").ok());
+  absl::StatusOr<std::vector<Host>> all = hosts_->List();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].name, "fra-1");
+  EXPECT_EQ((*all)[0].installed_build, "9000001");
+  EXPECT_EQ((*all)[1].state, "enrolling");
+  EXPECT_EQ(hosts_->Get("h0").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(HostStoreTest, BadHostsAreRefused) {
+  for (const NewHost& bad : std::vector<NewHost>{
+           {.name = "Bad Name", .address = "10.0.0.5:7543"},
+           {.name = "ok", .address = "10.0.0.5"},
+           {.name = "ok", .address = "10.0.0.5:0"},
+           {.name = "ok", .address = "user@10.0.0.5:22"},
+           {.name = "ok", .address = "10.0.0.5:7543", .port_first = 80},
+           {.name = "ok", .address = "10.0.0.5:7543", .port_first = 30000, .port_last = 29000}}) {
+    EXPECT_EQ(hosts_->Create(bad, absl::Hours(1)).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad.name << " " << bad.address;
+  }
+  EXPECT_TRUE(hosts_->List()->empty());
+}
+
+L4D2_INSTANTIATE_BACKEND_TEST(HostStoreTest);
+
+}  // namespace
+}  // namespace l4d2::controller
