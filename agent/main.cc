@@ -32,6 +32,7 @@
 #include "agent/overlays/overlay_manager.h"
 #include "agent/service/agent_service.h"
 #include "agent/service/grpc_server.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
@@ -207,6 +208,18 @@ int Run() {
                                          .unix_path = config->listen_unix,
                                          .unix_mode = config->unix_socket_mode,
                                          .unix_group = config->unix_socket_group};
+  if (!config->tls_certificate.empty()) {
+    for (auto [path, pem] : {std::pair{&config->tls_certificate, &options.tls_certificate},
+                             std::pair{&config->tls_key, &options.tls_key},
+                             std::pair{&config->tls_ca, &options.tls_ca}}) {
+      absl::StatusOr<std::string> text = l4d2::ReadFileToString(*path, 1 << 20);
+      if (!text.ok()) {
+        L4D2_LOG(ERROR) << "listen.tls: " << text.status().message();
+        return 1;
+      }
+      *pem = *std::move(text);
+    }
+  }
   auto server = l4d2::agent::GrpcServer::Start(
       options, {{l4d2::agent::v1::AgentService::service_full_name(), &agent_service}});
   if (!server.ok()) {

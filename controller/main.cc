@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
@@ -134,11 +135,27 @@ int Run(const std::string& command) {
   // Job workers; the lease owner names this process among the controllers on the database.
   l4d2::controller::JobQueue queue(**db, l4d2::Clock::Real());
   l4d2::controller::HostStore hosts(**db, l4d2::Clock::Real());
-  l4d2::controller::PlaintextAgentConnector agents;
+  std::unique_ptr<l4d2::controller::AgentConnector> agents;
+  if (config->agents_tls_certificate.empty()) {
+    agents = std::make_unique<l4d2::controller::PlaintextAgentConnector>();
+  } else {
+    l4d2::controller::ControllerTls tls;
+    for (auto [path, pem] : {std::pair{&config->agents_tls_certificate, &tls.certificate_pem},
+                             std::pair{&config->agents_tls_key, &tls.key_pem},
+                             std::pair{&config->agents_tls_ca, &tls.ca_pem}}) {
+      absl::StatusOr<std::string> text = l4d2::ReadFileToString(*path, 1 << 20);
+      if (!text.ok()) {
+        L4D2_LOG(ERROR) << "agents.tls: " << text.status().message();
+        return 1;
+      }
+      *pem = *std::move(text);
+    }
+    agents = std::make_unique<l4d2::controller::MutualTlsAgentConnector>(std::move(tls));
+  }
   char hostname[256] = {};
   gethostname(hostname, sizeof(hostname) - 1);
   l4d2::controller::Scheduler scheduler(
-      queue, hosts, agents,
+      queue, hosts, *agents,
       {.owner = absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now()))});
   scheduler.Start();
   L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"

@@ -54,6 +54,11 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   YamlMapReader listen(root.Map("listen"), root.Child("listen"));
   listen.String("tcp", &config.listen_tcp);
   listen.Bool("allow_remote_plaintext", &config.allow_remote_plaintext);
+  YamlMapReader tls(listen.Map("tls"), listen.Child("tls"));
+  tls.String("certificate", &config.tls_certificate);
+  tls.String("key", &config.tls_key);
+  tls.String("ca", &config.tls_ca);
+  L4D2_RETURN_IF_ERROR(tls.Finish());
   listen.String("unix", &config.listen_unix);
   std::string mode;
   listen.String("unix_mode", &mode);
@@ -125,7 +130,7 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
       return absl::InvalidArgumentError(
           absl::StrCat("listen.tcp: expected host:port, got '", config.listen_tcp, "'"));
     }
-    if (!IsLoopback(host) && !config.allow_remote_plaintext) {
+    if (!IsLoopback(host) && !config.allow_remote_plaintext && config.tls_certificate.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("listen.tcp: '", config.listen_tcp,
                        "' is not a loopback address; plaintext gRPC beyond this host needs "
@@ -134,6 +139,11 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
   }
   if (!config.listen_unix.empty() && config.listen_unix.front() != '/') {
     return absl::InvalidArgumentError("listen.unix: must be an absolute path");
+  }
+  const int tls_files =
+      !config.tls_certificate.empty() + !config.tls_key.empty() + !config.tls_ca.empty();
+  if (tls_files != 0 && tls_files != 3) {
+    return absl::InvalidArgumentError("listen.tls: certificate, key and ca together, or none");
   }
   if (config.port_first > config.port_last) {
     return absl::InvalidArgumentError("ports: first must not be greater than last");

@@ -20,6 +20,11 @@ struct AgentConfig {
   // only loopback addresses are accepted unless allow_remote_plaintext is set.
   std::string listen_tcp = "127.0.0.1:7543";
   bool allow_remote_plaintext = false;
+  // Mutual TLS on the TCP listener (tls/pki.h): PEM files of the agent's certificate and key
+  // and the fleet CA; all three or none. With them any address may be listened on.
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_ca;
   // Unix socket path; empty disables it. Its mode and group decide who may use the agent.
   std::string listen_unix = "/run/left4me/agent.sock";
   mode_t unix_socket_mode = 0660;

@@ -11,8 +11,32 @@
 #include "common/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/security/auth_metadata_processor.h"
+#include "grpcpp/security/server_credentials.h"
+#include "tls/pki.h"
 
 namespace l4d2::agent {
+
+namespace {
+
+// Lets a call through only when the client's (CA-verified) certificate names the controller:
+// an agent's certificate, valid as it is, does not make its holder a controller.
+class ControllerOnly final : public grpc::AuthMetadataProcessor {
+ public:
+  bool IsBlocking() const override { return false; }
+  grpc::Status Process(const InputMetadata&, grpc::AuthContext* context, OutputMetadata*,
+                       OutputMetadata*) override {
+    for (const grpc::string_ref& name : context->FindPropertyValues(GRPC_X509_SAN_PROPERTY_NAME)) {
+      if (std::string(name.data(), name.size()) == tls::kControllerName) {
+        return grpc::Status::OK;
+      }
+    }
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "only the controller's certificate may call this agent");
+  }
+};
+
+}  // namespace
 namespace {
 
 absl::Status PrepareSocketDirectory(const std::string& path) {
@@ -65,8 +89,16 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
 
   if (!options.tcp_address.empty()) {
-    builder.AddListeningPort(options.tcp_address, grpc::InsecureServerCredentials(),
-                             &server->tcp_port_);
+    std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+    if (!options.tls_certificate.empty()) {
+      grpc::SslServerCredentialsOptions tls(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      tls.pem_root_certs = options.tls_ca;
+      tls.pem_key_cert_pairs.push_back({options.tls_key, options.tls_certificate});
+      credentials = grpc::SslServerCredentials(tls);
+      credentials->SetAuthMetadataProcessor(std::make_shared<ControllerOnly>());
+    }
+    builder.AddListeningPort(options.tcp_address, credentials, &server->tcp_port_);
   }
   if (!options.unix_path.empty()) {
     absl::Status prepared = PrepareSocketDirectory(options.unix_path);

@@ -27,6 +27,12 @@ struct GrpcServerOptions {
   mode_t unix_mode = 0660;
   // Group owning the socket; empty keeps the process's group.
   std::string unix_group;
+  // Mutual TLS on the TCP listener (PEM; all three or none): the agent's certificate and key,
+  // and the fleet CA. Clients must present a certificate from that CA naming the controller
+  // (tls/pki.h); anything else is refused. The unix socket stays local and plaintext.
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 class GrpcServer {

@@ -20,6 +20,11 @@ struct ControllerConfig {
   int http_threads = 2;
   absl::Duration shutdown_grace = absl::Seconds(10);
   std::string log_level = "info";
+  // Mutual TLS to the agents (tls/pki.h): PEM files of the controller's certificate and key and
+  // the fleet CA; all three or none (none: plaintext, for agents on loopback in development).
+  std::string agents_tls_certificate;
+  std::string agents_tls_key;
+  std::string agents_tls_ca;
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);

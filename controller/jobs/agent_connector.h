@@ -1,8 +1,10 @@
 #pragma once
 
-// How the controller reaches a host's agent: one gRPC channel per address, kept and reused.
-// Plaintext for now (loopback and development); mutual TLS replaces it with the fleet's
-// enrollment (issue 4). Thread-safe.
+// How the controller reaches a host's agent: one gRPC channel per host, kept and reused.
+// MutualTlsAgentConnector is the fleet's: it presents the controller's certificate and accepts
+// only an agent certificate from the fleet CA naming the host it dials, so a host cannot answer
+// for another, nor anything holding the controller's certificate pose as an agent.
+// PlaintextAgentConnector is for loopback development. Thread-safe.
 
 #include <map>
 #include <memory>
@@ -28,6 +30,26 @@ class PlaintextAgentConnector final : public AgentConnector {
   absl::Mutex mutex_;
   std::map<std::string, std::shared_ptr<agent::v1::AgentService::StubInterface>> stubs_
       ABSL_GUARDED_BY(mutex_);
+};
+
+struct ControllerTls {
+  std::string certificate_pem;  // names tls::kControllerName
+  std::string key_pem;
+  std::string ca_pem;  // the fleet CA
+};
+
+class MutualTlsAgentConnector final : public AgentConnector {
+ public:
+  explicit MutualTlsAgentConnector(ControllerTls tls) : tls_(std::move(tls)) {}
+  std::shared_ptr<agent::v1::AgentService::StubInterface> Stub(const Host& host) override;
+
+ private:
+  const ControllerTls tls_;
+  absl::Mutex mutex_;
+  // By host id and address.
+  std::map<std::pair<std::string, std::string>,
+           std::shared_ptr<agent::v1::AgentService::StubInterface>>
+      stubs_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace l4d2::controller

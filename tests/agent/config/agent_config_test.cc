@@ -66,6 +66,13 @@ TEST(AgentConfigTest, RejectsBadValues) {
   EXPECT_THAT(Parse("log_level: loud").status().message(), HasSubstr("log_level"));
   EXPECT_THAT(Parse("listen: {tpc: x}").status().message(), HasSubstr("listen.tpc: unknown"));
   EXPECT_THAT(Parse("scripts: {user: root}").status().message(), HasSubstr("unprivileged"));
+  // Mutual TLS: all three files, and then any address.
+  EXPECT_THAT(Parse("listen: {tls: {certificate: /a.pem}}").status().message(),
+              HasSubstr("together"));
+  absl::StatusOr<AgentConfig> tls =
+      Parse("listen: {tcp: 10.0.0.5:7543, tls: {certificate: /c.pem, key: /k.pem, ca: /ca.pem}}");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_EQ(tls->tls_ca, "/ca.pem");
   EXPECT_THAT(Parse("scripts: {bwrap: bwrap}").status().message(), HasSubstr("scripts.bwrap"));
 }
 

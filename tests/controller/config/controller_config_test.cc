@@ -29,6 +29,12 @@ TEST(ControllerConfigTest, ReadsOptionsAndRejectsBadOnes) {
   EXPECT_THAT(Parse("http_threads: 0").status().message(), ::testing::HasSubstr("between"));
   EXPECT_THAT(Parse("listen_http: nowhere").status().message(), ::testing::HasSubstr("host:port"));
   EXPECT_THAT(Parse("databse: x").status().message(), ::testing::HasSubstr("unknown key"));
+  absl::StatusOr<ControllerConfig> tls =
+      Parse("agents: {tls: {certificate: /c.pem, key: /k.pem, ca: /ca.pem}}");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_EQ(tls->agents_tls_key, "/k.pem");
+  EXPECT_THAT(Parse("agents: {tls: {key: /k.pem}}").status().message(),
+              ::testing::HasSubstr("together"));
 }
 
 }  // namespace
