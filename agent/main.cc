@@ -5,6 +5,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -13,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "agent/config/agent_config.h"
+#include "agent/fleet/enrollment.h"
 #include "agent/host/host_info_collector.h"
 #include "agent/host/layout.h"
 #include "agent/install/install_service.h"
@@ -53,6 +55,9 @@ ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
           "debug, info, warning or error (default info)");
 ABSL_FLAG(std::optional<std::string>, unit_dir, std::nullopt,
           "where the server unit template and drop-ins are written (default /etc/systemd/system)");
+ABSL_FLAG(std::string, controller, "", "enroll: the controller's URL, e.g. https://ctl:8080");
+ABSL_FLAG(std::string, token_file, "",
+          "enroll: a file holding the one-time enrollment token (default: standard input)");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 namespace {
@@ -79,6 +84,51 @@ absl::StatusOr<AgentConfig> BuildConfig() {
   absl::Status valid = l4d2::agent::ValidateAgentConfig(config);
   if (!valid.ok()) return valid;
   return config;
+}
+
+// `l4d2-agent enroll`: joins the fleet (agent/fleet/enrollment.h). The token comes from a file
+// or standard input, never from the command line.
+int RunEnroll() {
+  absl::StatusOr<AgentConfig> config = BuildConfig();
+  if (!config.ok()) {
+    std::cerr << "l4d2-agent: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_controller).empty()) {
+    std::cerr << "l4d2-agent: enroll needs --controller\n";
+    return 2;
+  }
+  std::string token;
+  if (std::string file = absl::GetFlag(FLAGS_token_file); !file.empty()) {
+    absl::StatusOr<std::string> text = l4d2::ReadFileToString(file, 4096);
+    if (!text.ok()) {
+      std::cerr << "l4d2-agent: " << text.status().message() << "\n";
+      return 2;
+    }
+    token = *std::move(text);
+  } else {
+    std::getline(std::cin, token);
+  }
+  l4d2::agent::HostLayout layout(config->root);
+  if (absl::Status created = layout.CreateDirectories(); !created.ok()) {
+    std::cerr << "l4d2-agent: " << created.message() << "\n";
+    return 1;
+  }
+  l4d2::agent::LinuxProcessRunner processes;
+  l4d2::agent::FetchHelper fetcher(
+      processes,
+      {.program = config->fetch_helper.empty() ? l4d2::kInstalledFetchHelper : config->fetch_helper,
+       .scratch_dir = layout.tmp_dir()});
+  absl::StatusOr<l4d2::agent::EnrolledFiles> files = l4d2::agent::Enroll(
+      fetcher, absl::GetFlag(FLAGS_controller), token, layout.agent_dir() + "/tls");
+  if (!files.ok()) {
+    std::cerr << "l4d2-agent: enrollment failed: " << files.status().message() << "\n";
+    return absl::IsInvalidArgument(files.status()) ? 2 : 1;
+  }
+  std::cout << "enrolled as host " << files->host_id << "; serve with, in the config:\n"
+            << "listen:\n  tls: {certificate: " << files->certificate << ", key: " << files->key
+            << ", ca: " << files->ca << "}\n";
+  return 0;
 }
 
 int Run() {
@@ -250,13 +300,18 @@ int Run() {
 int main(int argc, char** argv) {
   l4d2::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
-      "l4d2-agent [--config FILE] [flags]\n"
+      "l4d2-agent [--config FILE] [flags] [enroll --controller URL [--token_file FILE]]\n"
       "Manages the Left 4 Dead 2 dedicated servers of one host over gRPC "
       "(service l4d2.agent.v1.AgentService, with reflection and grpc.health.v1).");
-  absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {
     std::cout << "l4d2-agent " << l4d2::kVersion << "\n";
     return 0;
+  }
+  if (args.size() == 2 && std::string(args[1]) == "enroll") return RunEnroll();
+  if (args.size() > 1) {
+    std::cerr << "l4d2-agent: unknown command '" << args[1] << "'; usage: l4d2-agent [enroll]\n";
+    return 2;
   }
   return Run();
 }

@@ -21,18 +21,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
-#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
 #include "controller/api/http_server.h"
 #include "controller/config/controller_config.h"
+#include "controller/fleet/enrollment.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/store/database.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
 #include "controller/store/migrations.h"
 #include "controller/store/users.h"
+#include "tls/ca_files.h"
 
 ABSL_FLAG(std::string, config, "", "YAML config file; flags given here override its values");
 ABSL_FLAG(std::optional<std::string>, database, std::nullopt,
@@ -42,6 +43,9 @@ ABSL_FLAG(std::optional<std::string>, listen_http, std::nullopt,
           "HTTP listen address host:port (default 127.0.0.1:8080)");
 ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
           "debug, info, warning or error (default info)");
+ABSL_FLAG(std::optional<std::string>, pki_dir, std::nullopt,
+          "the fleet CA and the controller's certificate, made at the first start (default "
+          "/var/lib/left4me-controller/pki)");
 ABSL_FLAG(std::string, username, "", "admin create: the new administrator's username");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
@@ -59,6 +63,7 @@ absl::StatusOr<ControllerConfig> BuildConfig() {
   if (auto v = absl::GetFlag(FLAGS_database)) config.database = *v;
   if (auto v = absl::GetFlag(FLAGS_listen_http)) config.listen_http = *v;
   if (auto v = absl::GetFlag(FLAGS_log_level)) config.log_level = *v;
+  if (auto v = absl::GetFlag(FLAGS_pki_dir)) config.pki_dir = *v;
   absl::Status valid = l4d2::controller::ValidateControllerConfig(config);
   if (!valid.ok()) return valid;
   return config;
@@ -126,31 +131,32 @@ int Run(const std::string& command) {
   if (command == "migrate") return 0;
   if (command == "admin create") return CreateAdmin(**db);
 
+  absl::StatusOr<l4d2::tls::ControllerPki> pki =
+      l4d2::tls::LoadOrCreateControllerPki(config->pki_dir);
+  if (!pki.ok()) {
+    L4D2_LOG(ERROR) << "pki_dir: " << pki.status().message();
+    return 1;
+  }
+  l4d2::controller::HostStore hosts(**db, l4d2::Clock::Real());
+  l4d2::controller::Enrollment enrollment(hosts, pki->ca);
   auto http = l4d2::controller::HttpServer::Start(
-      {.address = config->listen_http, .threads = config->http_threads}, **db);
+      {.address = config->listen_http, .threads = config->http_threads}, **db, &enrollment);
   if (!http.ok()) {
     L4D2_LOG(ERROR) << http.status().message();
     return 1;
   }
   // Job workers; the lease owner names this process among the controllers on the database.
   l4d2::controller::JobQueue queue(**db, l4d2::Clock::Real());
-  l4d2::controller::HostStore hosts(**db, l4d2::Clock::Real());
+  // Agents are dialled with mutual TLS and the controller's own certificate (made with the
+  // CA at the first start), unless development asks for plaintext.
   std::unique_ptr<l4d2::controller::AgentConnector> agents;
-  if (config->agents_tls_certificate.empty()) {
+  if (config->agents_plaintext) {
     agents = std::make_unique<l4d2::controller::PlaintextAgentConnector>();
   } else {
-    l4d2::controller::ControllerTls tls;
-    for (auto [path, pem] : {std::pair{&config->agents_tls_certificate, &tls.certificate_pem},
-                             std::pair{&config->agents_tls_key, &tls.key_pem},
-                             std::pair{&config->agents_tls_ca, &tls.ca_pem}}) {
-      absl::StatusOr<std::string> text = l4d2::ReadFileToString(*path, 1 << 20);
-      if (!text.ok()) {
-        L4D2_LOG(ERROR) << "agents.tls: " << text.status().message();
-        return 1;
-      }
-      *pem = *std::move(text);
-    }
-    agents = std::make_unique<l4d2::controller::MutualTlsAgentConnector>(std::move(tls));
+    agents = std::make_unique<l4d2::controller::MutualTlsAgentConnector>(
+        l4d2::controller::ControllerTls{.certificate_pem = pki->controller_certificate_pem,
+                                        .key_pem = pki->controller_key_pem,
+                                        .ca_pem = pki->ca.certificate_pem()});
   }
   char hostname[256] = {};
   gethostname(hostname, sizeof(hostname) - 1);

@@ -24,15 +24,20 @@ size_t Deliver(char* data, size_t size, size_t count, void* user) {
 // One request: http/https only (redirects too, at most 5), bounded in time, the body handed to
 // `sink`; a POST when `form` is set. UNAVAILABLE for network errors and HTTP statuses >= 400.
 absl::Status Perform(const std::string& url, const std::string* form, absl::Duration timeout,
-                     BodySink sink) {
+                     BodySink sink, const char* content_type = nullptr) {
   if (!absl::StartsWith(url, "https://") && !absl::StartsWith(url, "http://")) {
     return absl::InvalidArgumentError("only http:// and https:// URLs are fetched");
   }
   CURL* curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_slist* headers = nullptr;
   if (form != nullptr) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form->c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(form->size()));
+    if (content_type != nullptr) {
+      headers = curl_slist_append(headers, absl::StrCat("Content-Type: ", content_type).c_str());
+      curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    }
   }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Deliver);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
@@ -49,10 +54,15 @@ absl::Status Perform(const std::string& url, const std::string* form, absl::Dura
   long http_status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
   curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
   if (code != CURLE_OK) {
     return absl::UnavailableError(absl::StrCat(
         "request failed: ", error_text[0] != '\0' ? error_text : curl_easy_strerror(code)));
   }
+  if (http_status == 401) {
+    return absl::UnauthenticatedError("request refused: HTTP 401 (unauthenticated)");
+  }
+  if (http_status == 400) return absl::InvalidArgumentError("request refused: HTTP 400");
   if (http_status >= 400) {
     return absl::UnavailableError(absl::StrCat("request failed: HTTP ", http_status));
   }
@@ -101,16 +111,31 @@ absl::StatusOr<uint64_t> CurlHttpFetcher::Fetch(const std::string& url, const st
 absl::StatusOr<std::string> CurlHttpFetcher::PostForm(const std::string& url,
                                                       const std::string& form, uint64_t max_bytes,
                                                       absl::Duration timeout) {
+  return Post(url, form, nullptr, max_bytes, timeout);
+}
+
+absl::StatusOr<std::string> CurlHttpFetcher::PostJson(const std::string& url,
+                                                      const std::string& json, uint64_t max_bytes,
+                                                      absl::Duration timeout) {
+  return Post(url, json, "application/json", max_bytes, timeout);
+}
+
+absl::StatusOr<std::string> CurlHttpFetcher::Post(const std::string& url, const std::string& form,
+                                                  const char* content_type, uint64_t max_bytes,
+                                                  absl::Duration timeout) {
   std::string body;
   bool too_large = false;
-  absl::Status status = Perform(url, &form, timeout, [&](const char* data, size_t size) {
-    if (body.size() + size > max_bytes) {
-      too_large = true;
-      return false;
-    }
-    body.append(data, size);
-    return true;
-  });
+  absl::Status status = Perform(
+      url, &form, timeout,
+      [&](const char* data, size_t size) {
+        if (body.size() + size > max_bytes) {
+          too_large = true;
+          return false;
+        }
+        body.append(data, size);
+        return true;
+      },
+      content_type);
   if (too_large)
     return absl::ResourceExhaustedError(absl::StrCat("reply larger than ", max_bytes, " bytes"));
   if (!status.ok()) return status;

@@ -13,6 +13,13 @@ class CurlHttpFetcher final : public HttpFetcher {
                                  uint64_t max_bytes, absl::Duration timeout) override;
   absl::StatusOr<std::string> PostForm(const std::string& url, const std::string& form,
                                        uint64_t max_bytes, absl::Duration timeout) override;
+  absl::StatusOr<std::string> PostJson(const std::string& url, const std::string& json,
+                                       uint64_t max_bytes, absl::Duration timeout) override;
+
+ private:
+  absl::StatusOr<std::string> Post(const std::string& url, const std::string& body,
+                                   const char* content_type, uint64_t max_bytes,
+                                   absl::Duration timeout);
 };
 
 }  // namespace l4d2::agent

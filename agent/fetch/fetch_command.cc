@@ -35,12 +35,15 @@ int RunFetchCommand(const std::vector<std::string>& args, std::ostream& out) {
     CurlHttpFetcher fetcher;
     return Report(out, fetcher.Fetch(args[1], args[2], max_bytes, absl::Milliseconds(timeout_ms)));
   }
-  if (args.size() == 6 && args[0] == "post" && number(4, &max_bytes) && number(5, &timeout_ms)) {
+  if (args.size() == 6 && (args[0] == "post" || args[0] == "post-json") && number(4, &max_bytes) &&
+      number(5, &timeout_ms)) {
     absl::StatusOr<std::string> form = ReadFileToString(args[2], 16 << 20);
     if (!form.ok()) return Report(out, form.status());
     CurlHttpFetcher fetcher;
     absl::StatusOr<std::string> body =
-        fetcher.PostForm(args[1], *form, max_bytes, absl::Milliseconds(timeout_ms));
+        args[0] == "post"
+            ? fetcher.PostForm(args[1], *form, max_bytes, absl::Milliseconds(timeout_ms))
+            : fetcher.PostJson(args[1], *form, max_bytes, absl::Milliseconds(timeout_ms));
     if (!body.ok()) return Report(out, body.status());
     absl::Status written = WriteFileAtomically(args[3], *body, 0600, Durability::kRegenerable);
     if (!written.ok()) return Report(out, written);

@@ -6,6 +6,7 @@
 //
 //   left4me-fetch get URL OUT MAX_BYTES TIMEOUT_MS             body to OUT (mode 0600)
 //   left4me-fetch post URL FORM_FILE OUT MAX_BYTES TIMEOUT_MS  a form POST; body to OUT
+//   left4me-fetch post-json URL BODY_FILE OUT MAX_BYTES TIMEOUT_MS   a JSON POST; body to OUT
 //   left4me-fetch extract ARCHIVE DEST STRIP MAX_BYTES MAX_ENTRIES
 //
 // It prints one line: "ok <N>" (bytes written, or files extracted) with exit status 0, or

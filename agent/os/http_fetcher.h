@@ -23,6 +23,10 @@ class HttpFetcher {
   // POSTs an application/x-www-form-urlencoded body; returns the response body.
   virtual absl::StatusOr<std::string> PostForm(const std::string& url, const std::string& form,
                                                uint64_t max_bytes, absl::Duration timeout) = 0;
+  // POSTs an application/json body; returns the response body. An HTTP 401 is
+  // UNAUTHENTICATED, 400 INVALID_ARGUMENT.
+  virtual absl::StatusOr<std::string> PostJson(const std::string& url, const std::string& json,
+                                               uint64_t max_bytes, absl::Duration timeout) = 0;
 };
 
 }  // namespace l4d2::agent

@@ -18,12 +18,9 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   root.Int("http_threads", &config.http_threads, 1, 64);
   root.Duration("shutdown_grace", &config.shutdown_grace);
   root.String("log_level", &config.log_level);
+  root.String("pki_dir", &config.pki_dir);
   YamlMapReader agents(root.Map("agents"), root.Child("agents"));
-  YamlMapReader tls(agents.Map("tls"), agents.Child("tls"));
-  tls.String("certificate", &config.agents_tls_certificate);
-  tls.String("key", &config.agents_tls_key);
-  tls.String("ca", &config.agents_tls_ca);
-  L4D2_RETURN_IF_ERROR(tls.Finish());
+  agents.Bool("plaintext", &config.agents_plaintext);
   L4D2_RETURN_IF_ERROR(agents.Finish());
   L4D2_RETURN_IF_ERROR(root.Finish());
   L4D2_RETURN_IF_ERROR(ValidateControllerConfig(config));
@@ -45,10 +42,8 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.listen_http.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("listen_http: expected host:port");
   }
-  const int tls_files = !config.agents_tls_certificate.empty() + !config.agents_tls_key.empty() +
-                        !config.agents_tls_ca.empty();
-  if (tls_files != 0 && tls_files != 3) {
-    return absl::InvalidArgumentError("agents.tls: certificate, key and ca together, or none");
+  if (config.pki_dir.empty() || config.pki_dir.front() != '/') {
+    return absl::InvalidArgumentError("pki_dir: must be an absolute path");
   }
   LogSeverity severity;
   if (!ParseLogSeverity(config.log_level, &severity)) {

@@ -20,11 +20,10 @@ struct ControllerConfig {
   int http_threads = 2;
   absl::Duration shutdown_grace = absl::Seconds(10);
   std::string log_level = "info";
-  // Mutual TLS to the agents (tls/pki.h): PEM files of the controller's certificate and key and
-  // the fleet CA; all three or none (none: plaintext, for agents on loopback in development).
-  std::string agents_tls_certificate;
-  std::string agents_tls_key;
-  std::string agents_tls_ca;
+  // The fleet CA and the controller's own certificate (tls/ca_files.h), made at the first start.
+  std::string pki_dir = "/var/lib/left4me-controller/pki";
+  // Dial agents without TLS: for agents on loopback in development only.
+  bool agents_plaintext = false;
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);

@@ -118,20 +118,51 @@ absl::StatusOr<std::pair<Host, std::string>> HostStore::Create(const NewHost& re
   return std::make_pair(host, token);
 }
 
-absl::StatusOr<Host> HostStore::RedeemEnrollmentToken(const std::string& token) {
+namespace {
+
+// The id of the host a valid token was made for.
+absl::StatusOr<std::string> HostOfToken(soci::session& sql, const std::string& token,
+                                        long long now) {
+  const std::string hash = TokenHash(token);
+  std::string id;
+  soci::indicator found = soci::i_null;
+  sql << "SELECT id FROM hosts WHERE enroll_token_hash = :hash AND enroll_expires_ms > :now",
+      soci::use(hash), soci::use(now), soci::into(id, found);
+  if (!sql.got_data() || found != soci::i_ok) {
+    return absl::UnauthenticatedError("unknown, spent or expired enrollment token");
+  }
+  return id;
+}
+
+}  // namespace
+
+absl::StatusOr<Host> HostStore::FindByEnrollmentToken(const std::string& token) {
+  absl::StatusOr<std::string> id = absl::UnauthenticatedError("");
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    id = HostOfToken(sql, token, absl::ToUnixMillis(clock_.Now()));
+    return absl::OkStatus();
+  }));
+  if (!id.ok()) return id.status();
+  return Get(*id);
+}
+
+absl::StatusOr<Host> HostStore::RedeemEnrollmentToken(const std::string& token,
+                                                      const std::string& certificate_pem) {
   std::string id;
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
-    const std::string hash = TokenHash(token);
     long long now = absl::ToUnixMillis(clock_.Now());
-    soci::indicator found = soci::i_null;
-    sql << "SELECT id FROM hosts WHERE enroll_token_hash = :hash AND enroll_expires_ms > :now",
-        soci::use(hash), soci::use(now), soci::into(id, found);
-    if (!sql.got_data() || found != soci::i_ok) {
+    L4D2_ASSIGN_OR_RETURN(id, HostOfToken(sql, token, now));
+    std::string fingerprint = certificate_pem.empty() ? "" : TokenHash(certificate_pem);
+    soci::indicator has_fingerprint = fingerprint.empty() ? soci::i_null : soci::i_ok;
+    soci::statement spend =
+        (sql.prepare << "UPDATE hosts SET state = 'ready', enroll_token_hash = NULL,"
+                        " enroll_expires_ms = NULL, cert_fingerprint = :f, last_seen_ms = :now"
+                        " WHERE id = :id AND enroll_token_hash IS NOT NULL",
+         soci::use(fingerprint, has_fingerprint), soci::use(now), soci::use(id));
+    spend.execute(true);
+    if (spend.get_affected_rows() != 1) {
       return absl::UnauthenticatedError("unknown, spent or expired enrollment token");
     }
-    sql << "UPDATE hosts SET state = 'ready', enroll_token_hash = NULL, enroll_expires_ms = NULL,"
-           " last_seen_ms = :now WHERE id = :id",
-        soci::use(now), soci::use(id);
     return absl::OkStatus();
   }));
   return Get(id);

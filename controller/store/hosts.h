@@ -47,9 +47,13 @@ class HostStore {
   // for a bad name, address or port range; ALREADY_EXISTS for a taken name.
   absl::StatusOr<std::pair<Host, std::string>> Create(const NewHost& host,
                                                       absl::Duration token_ttl);
-  // The host the token was made for, now `ready`; the token is spent. UNAUTHENTICATED, with
-  // one message, for an unknown, spent or expired token.
-  absl::StatusOr<Host> RedeemEnrollmentToken(const std::string& token);
+  // The host a valid token was made for, without spending it. UNAUTHENTICATED, with one
+  // message, for an unknown, spent or expired token.
+  absl::StatusOr<Host> FindByEnrollmentToken(const std::string& token);
+  // The host the token was made for, now `ready` with `certificate_pem`'s SHA-256 as its
+  // fingerprint; the token is spent. UNAUTHENTICATED as above.
+  absl::StatusOr<Host> RedeemEnrollmentToken(const std::string& token,
+                                             const std::string& certificate_pem = "");
 
   absl::StatusOr<Host> Get(const std::string& id);
   absl::StatusOr<std::vector<Host>> List();

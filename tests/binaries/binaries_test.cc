@@ -11,8 +11,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "controller/jobs/agent_connector.h"
+#include "controller/store/hosts.h"
 #include "controller/store/migrations.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/eventually.h"
@@ -165,6 +170,83 @@ TEST(ControllerBinaryTest, AdminCreateTakesThePasswordFromTheEnvironmentOrStanda
   EXPECT_THAT(*created, HasSubstr("--username"));
 }
 
+TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
+  TempDir dir;
+  const std::string database = "sqlite3:" + dir.Sub("controller.db");
+  std::string token;
+  std::string host_id;
+  {
+    auto db = controller::Database::Open({.url = database});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(
+        controller::ApplyMigrations(**db, controller::ControllerMigrations(), Clock::Real()).ok());
+    controller::HostStore hosts(**db, Clock::Real());
+    auto created = hosts.Create({.name = "h", .address = "127.0.0.1:1"}, absl::Hours(1));
+    ASSERT_TRUE(created.ok());
+    host_id = created->first.id;
+    token = created->second;
+  }
+  const int http_port = FreeGamePort();
+  auto controller = ChildProcess::Start(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir", dir.Sub("pki"),
+                "--listen_http", absl::StrCat("127.0.0.1:", http_port)}});
+  ASSERT_TRUE(controller.ok());
+  ASSERT_TRUE((*controller)->WaitForOutput("serving HTTP")) << (*controller)->Output();
+
+  std::ofstream(dir.Sub("agent.yaml"))
+      << "root: " << dir.Sub("root") << "\nlisten: {tcp: \"127.0.0.1:0\", unix: \"\"}\n"
+      << "fetch_helper: " << L4D2_FETCH_HELPER << "\n"
+      << "systemd: {unit_dir: " << dir.Sub("units") << "}\n";
+  std::ofstream(dir.Sub("token")) << token << "\n";
+  const std::vector<std::string> enroll = {
+      L4D2_AGENT_BINARY, "--config",      dir.Sub("agent.yaml"),
+      "enroll",          "--controller",  absl::StrCat("http://127.0.0.1:", http_port),
+      "--token_file",    dir.Sub("token")};
+  int status = 0;
+  absl::StatusOr<std::string> enrolled = RunToCompletion({.argv = enroll}, &status);
+  ASSERT_TRUE(enrolled.ok());
+  ASSERT_EQ(ExitCode(status), 0) << *enrolled << (*controller)->Output();
+  EXPECT_THAT(*enrolled, HasSubstr("enrolled as host " + host_id));
+  EXPECT_THAT(*enrolled, ::testing::Not(HasSubstr(token)));
+  struct stat st;
+  ASSERT_EQ(::stat(dir.Sub("root/agent/tls/agent.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // The token is spent.
+  absl::StatusOr<std::string> again = RunToCompletion({.argv = enroll}, &status);
+  EXPECT_EQ(ExitCode(status), 1) << *again;
+  EXPECT_THAT(*again, HasSubstr("401"));
+
+  // Served with its certificate, the agent answers the controller's and nobody else.
+  std::ofstream(dir.Sub("agent-tls.yaml"))
+      << "root: " << dir.Sub("root") << "\nlisten: {tcp: \"127.0.0.1:0\", unix: \"\", tls: {"
+      << "certificate: " << dir.Sub("root/agent/tls/agent.pem")
+      << ", key: " << dir.Sub("root/agent/tls/agent.key")
+      << ", ca: " << dir.Sub("root/agent/tls/ca.pem") << "}}\n"
+      << "systemd: {unit_dir: " << dir.Sub("units") << "}\n";
+  auto agent =
+      ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", dir.Sub("agent-tls.yaml")},
+                           .env = {{"HOME", dir.Sub("home")}}});
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE((*agent)->WaitForOutput("serving root")) << (*agent)->Output();
+  std::smatch match;
+  const std::string output = (*agent)->Output();
+  ASSERT_TRUE(std::regex_search(output, match, std::regex(R"(\(port ([0-9]+)\))")));
+  auto read = [&](const std::string& name) { return *ReadFileToString(dir.Sub("pki/" + name)); };
+  controller::MutualTlsAgentConnector connector({.certificate_pem = read("controller.pem"),
+                                                 .key_pem = read("controller.key"),
+                                                 .ca_pem = read("ca.pem")});
+  auto stub = connector.Stub({.id = host_id, .address = "127.0.0.1:" + match[1].str()});
+  grpc::ClientContext context;
+  agent::v1::HostInfo info;
+  grpc::Status answered = stub->GetHostInfo(&context, agent::v1::GetHostInfoRequest(), &info);
+  EXPECT_TRUE(answered.ok()) << answered.error_message();
+  auto plain = agent::v1::AgentService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + match[1].str(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext plain_context;
+  plain_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  EXPECT_FALSE(plain->GetHostInfo(&plain_context, agent::v1::GetHostInfoRequest(), &info).ok());
+}
+
 TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
   TempDir dir;
   std::string database = "sqlite3:" + dir.Sub("controller.db");
@@ -178,9 +260,9 @@ TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
                                      controller::ControllerMigrations().back().version)));
 
   int port = FreeGamePort();
-  absl::StatusOr<std::unique_ptr<ChildProcess>> controller =
-      ChildProcess::Start({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--listen_http",
-                                    "127.0.0.1:" + std::to_string(port)}});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> controller = ChildProcess::Start(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir", dir.Sub("pki"),
+                "--listen_http", "127.0.0.1:" + std::to_string(port)}});
   ASSERT_TRUE(controller.ok());
   ASSERT_TRUE((*controller)->WaitForOutput("serving HTTP")) << (*controller)->Output();
   absl::StatusOr<HttpResponse> health = HttpRequest(port, "GET", "/healthz");

@@ -66,6 +66,17 @@ absl::StatusOr<uint64_t> FetchHelper::Fetch(const std::string& url, const std::s
 
 absl::StatusOr<std::string> FetchHelper::PostForm(const std::string& url, const std::string& form,
                                                   uint64_t max_bytes, absl::Duration timeout) {
+  return Post("post", url, form, max_bytes, timeout);
+}
+
+absl::StatusOr<std::string> FetchHelper::PostJson(const std::string& url, const std::string& json,
+                                                  uint64_t max_bytes, absl::Duration timeout) {
+  return Post("post-json", url, json, max_bytes, timeout);
+}
+
+absl::StatusOr<std::string> FetchHelper::Post(const char* verb, const std::string& url,
+                                              const std::string& form, uint64_t max_bytes,
+                                              absl::Duration timeout) {
   const std::string form_file = ScratchName(options_.scratch_dir, "form");
   const std::string body_file = ScratchName(options_.scratch_dir, "body");
   absl::Cleanup remove = [&] {
@@ -73,7 +84,7 @@ absl::StatusOr<std::string> FetchHelper::PostForm(const std::string& url, const 
     ::unlink(body_file.c_str());
   };
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(form_file, form, 0600, Durability::kRegenerable));
-  L4D2_RETURN_IF_ERROR(Run({"post", url, form_file, body_file, absl::StrCat(max_bytes),
+  L4D2_RETURN_IF_ERROR(Run({verb, url, form_file, body_file, absl::StrCat(max_bytes),
                             absl::StrCat(absl::ToInt64Milliseconds(timeout))},
                            timeout)
                            .status());

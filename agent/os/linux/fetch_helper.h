@@ -33,10 +33,15 @@ class FetchHelper final : public HttpFetcher, public ArchiveExtractor {
                                  uint64_t max_bytes, absl::Duration timeout) override;
   absl::StatusOr<std::string> PostForm(const std::string& url, const std::string& form,
                                        uint64_t max_bytes, absl::Duration timeout) override;
+  absl::StatusOr<std::string> PostJson(const std::string& url, const std::string& json,
+                                       uint64_t max_bytes, absl::Duration timeout) override;
   absl::StatusOr<uint64_t> Extract(const std::string& archive, const std::string& destination,
                                    uint32_t strip_components, const ExtractLimits& limits) override;
 
  private:
+  absl::StatusOr<std::string> Post(const char* verb, const std::string& url,
+                                   const std::string& body, uint64_t max_bytes,
+                                   absl::Duration timeout);
   // Runs the helper with `args`; its "ok <N>" as N, its "error <code> <message>" as a Status.
   absl::StatusOr<uint64_t> Run(std::vector<std::string> args, absl::Duration timeout);
 

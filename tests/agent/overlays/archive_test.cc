@@ -135,6 +135,10 @@ class FakeFetcher final : public HttpFetcher {
                                        absl::Duration) override {
     return absl::UnavailableError("no web api here");
   }
+  absl::StatusOr<std::string> PostJson(const std::string&, const std::string&, uint64_t,
+                                       absl::Duration) override {
+    return absl::UnavailableError("no web api here");
+  }
 
  private:
   std::string root_;

@@ -29,12 +29,11 @@ TEST(ControllerConfigTest, ReadsOptionsAndRejectsBadOnes) {
   EXPECT_THAT(Parse("http_threads: 0").status().message(), ::testing::HasSubstr("between"));
   EXPECT_THAT(Parse("listen_http: nowhere").status().message(), ::testing::HasSubstr("host:port"));
   EXPECT_THAT(Parse("databse: x").status().message(), ::testing::HasSubstr("unknown key"));
-  absl::StatusOr<ControllerConfig> tls =
-      Parse("agents: {tls: {certificate: /c.pem, key: /k.pem, ca: /ca.pem}}");
-  ASSERT_TRUE(tls.ok()) << tls.status();
-  EXPECT_EQ(tls->agents_tls_key, "/k.pem");
-  EXPECT_THAT(Parse("agents: {tls: {key: /k.pem}}").status().message(),
-              ::testing::HasSubstr("together"));
+  absl::StatusOr<ControllerConfig> fleet = Parse("pki_dir: /srv/pki\nagents: {plaintext: true}");
+  ASSERT_TRUE(fleet.ok()) << fleet.status();
+  EXPECT_EQ(fleet->pki_dir, "/srv/pki");
+  EXPECT_TRUE(fleet->agents_plaintext);
+  EXPECT_THAT(Parse("pki_dir: pki").status().message(), ::testing::HasSubstr("absolute"));
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+#pragma once
+
+// The agent's side of enrollment (controller/fleet/enrollment.h): a new key that never leaves
+// the host, a signing request for it, the one-time token, POST /api/v1/enroll to the controller;
+// the certificate and the fleet CA that come back are written next to the key, ready for
+// listen.tls.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "agent/os/http_fetcher.h"
+
+namespace l4d2::agent {
+
+struct EnrolledFiles {
+  std::string host_id;
+  std::string certificate;  // paths
+  std::string key;
+  std::string ca;
+};
+
+// Enrolls at `controller_url` ("https://controller:8080") and writes agent.pem, agent.key
+// (0600) and ca.pem into `directory` (created 0700). UNAUTHENTICATED when the controller
+// refuses the token; nothing is written then.
+absl::StatusOr<EnrolledFiles> Enroll(HttpFetcher& fetcher, const std::string& controller_url,
+                                     const std::string& token, const std::string& directory);
+
+}  // namespace l4d2::agent

@@ -1,0 +1,28 @@
+#include "controller/fleet/enrollment.h"
+
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+
+namespace l4d2::controller {
+
+Enrollment::Enrollment(HostStore& hosts, const tls::CertificateAuthority& ca,
+                       absl::Duration certificate_lifetime)
+    : hosts_(hosts), ca_(ca), lifetime_(certificate_lifetime) {}
+
+absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& request) {
+  L4D2_ASSIGN_OR_RETURN(Host host, hosts_.FindByEnrollmentToken(request.token()));
+  const absl::Time now = absl::Now();
+  L4D2_ASSIGN_OR_RETURN(
+      std::string certificate,
+      ca_.Issue(request.certificate_request(), tls::AgentName(host.id),
+                {.not_before = now - absl::Minutes(5), .not_after = now + lifetime_}));
+  // Spent only now, and only once.
+  L4D2_ASSIGN_OR_RETURN(Host enrolled, hosts_.RedeemEnrollmentToken(request.token(), certificate));
+  v1::EnrollResponse response;
+  response.set_host_id(enrolled.id);
+  response.set_certificate(std::move(certificate));
+  response.set_ca_certificate(ca_.certificate_pem());
+  return response;
+}
+
+}  // namespace l4d2::controller
