@@ -27,6 +27,7 @@
 #include "controller/api/http_server.h"
 #include "controller/config/controller_config.h"
 #include "controller/fleet/enrollment.h"
+#include "controller/fleet/host_monitor.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/store/database.h"
 #include "controller/store/hosts.h"
@@ -164,10 +165,16 @@ int Run(const std::string& command) {
       queue, hosts, *agents,
       {.owner = absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now()))});
   scheduler.Start();
+  l4d2::controller::AgentPinger pinger(*agents, absl::Seconds(5));
+  l4d2::controller::HostMonitor monitor(
+      hosts, pinger, l4d2::Clock::Real(),
+      {.interval = config->health_interval, .grace = config->health_grace});
+  monitor.Start();
   L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"
                  << config->listen_http << "' (port " << (*http)->port() << ")";
   int signal_number = l4d2::WaitForTerminationSignal();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down";
+  monitor.Stop();
   scheduler.Stop();
   (*http)->Shutdown();
   L4D2_LOG(INFO) << "stopped";

@@ -21,6 +21,8 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   root.String("pki_dir", &config.pki_dir);
   YamlMapReader agents(root.Map("agents"), root.Child("agents"));
   agents.Bool("plaintext", &config.agents_plaintext);
+  agents.Duration("health_interval", &config.health_interval);
+  agents.Duration("health_grace", &config.health_grace);
   L4D2_RETURN_IF_ERROR(agents.Finish());
   L4D2_RETURN_IF_ERROR(root.Finish());
   L4D2_RETURN_IF_ERROR(ValidateControllerConfig(config));
@@ -41,6 +43,10 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.database.empty()) return absl::InvalidArgumentError("database: must not be empty");
   if (config.listen_http.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("listen_http: expected host:port");
+  }
+  if (config.health_interval < absl::Seconds(1) || config.health_grace < config.health_interval) {
+    return absl::InvalidArgumentError(
+        "agents: health_interval at least 1s, health_grace at least health_interval");
   }
   if (config.pki_dir.empty() || config.pki_dir.front() != '/') {
     return absl::InvalidArgumentError("pki_dir: must be an absolute path");

@@ -24,6 +24,10 @@ struct ControllerConfig {
   std::string pki_dir = "/var/lib/left4me-controller/pki";
   // Dial agents without TLS: for agents on loopback in development only.
   bool agents_plaintext = false;
+  // Host health (fleet/host_monitor.h): how often agents are asked, and how long one may be
+  // silent before its host is unreachable.
+  absl::Duration health_interval = absl::Seconds(5);
+  absl::Duration health_grace = absl::Seconds(15);
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);

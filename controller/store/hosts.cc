@@ -204,4 +204,18 @@ absl::Status HostStore::MarkSeen(const std::string& id) {
   });
 }
 
+absl::Status HostStore::SetState(const std::string& id, const std::string& from,
+                                 const std::string& to) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    soci::statement update = (sql.prepare << "UPDATE hosts SET state = :to WHERE id = :id AND"
+                                             " state = :from",
+                              soci::use(to), soci::use(id), soci::use(from));
+    update.execute(true);
+    if (update.get_affected_rows() != 1) {
+      return absl::FailedPreconditionError(absl::StrCat("host '", id, "' is not ", from));
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace l4d2::controller

@@ -59,6 +59,9 @@ class HostStore {
   absl::StatusOr<std::vector<Host>> List();
   absl::Status SetInstalledBuild(const std::string& id, const std::string& build);
   absl::Status MarkSeen(const std::string& id);
+  // Moves a host from state `from` to `to`; FAILED_PRECONDITION when it is not in `from` any
+  // more (another controller moved it).
+  absl::Status SetState(const std::string& id, const std::string& from, const std::string& to);
 
  private:
   Database& db_;

@@ -1,0 +1,76 @@
+#pragma once
+
+// Host health: every `interval` the controller asks each enrolled host's agent for its host
+// info. A host whose agent has not answered for longer than `grace` becomes `unreachable`; an
+// unreachable host that answers again is `ready`. Blips shorter than the grace change nothing.
+// The time of the last answer is the host's last_seen in the database, so a restarted
+// controller (or another one) continues where this one was. Servers are never moved on this
+// account (issue 4: a host coming back is reconciled, not duplicated).
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "controller/jobs/agent_connector.h"
+#include "controller/store/hosts.h"
+#include "l4d2/agent/v1/host.pb.h"
+
+namespace l4d2::controller {
+
+// Asks one host's agent for its host info.
+class HostPinger {
+ public:
+  virtual ~HostPinger() = default;
+  virtual absl::StatusOr<agent::v1::HostInfo> Ping(const Host& host) = 0;
+};
+
+// GetHostInfo through an AgentConnector, with a deadline.
+class AgentPinger final : public HostPinger {
+ public:
+  AgentPinger(AgentConnector& agents, absl::Duration timeout)
+      : agents_(agents), timeout_(timeout) {}
+  absl::StatusOr<agent::v1::HostInfo> Ping(const Host& host) override;
+
+ private:
+  AgentConnector& agents_;
+  const absl::Duration timeout_;
+};
+
+struct HostMonitorOptions {
+  absl::Duration interval = absl::Seconds(5);
+  absl::Duration grace = absl::Seconds(15);
+};
+
+struct HostTransition {
+  std::string host_id;
+  std::string from;
+  std::string to;
+};
+
+class HostMonitor {
+ public:
+  // Everything must outlive the monitor.
+  HostMonitor(HostStore& hosts, HostPinger& pinger, Clock& clock, HostMonitorOptions options);
+  ~HostMonitor();
+
+  // One round over every enrolled host; the state changes it made.
+  std::vector<HostTransition> Round();
+
+  // Rounds every interval on a thread of its own, until Stop().
+  void Start();
+  void Stop();
+
+ private:
+  HostStore& hosts_;
+  HostPinger& pinger_;
+  Clock& clock_;
+  const HostMonitorOptions options_;
+  absl::Mutex mutex_;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread thread_;
+};
+
+}  // namespace l4d2::controller
