@@ -163,7 +163,9 @@ int Run(const std::string& command) {
   gethostname(hostname, sizeof(hostname) - 1);
   l4d2::controller::Scheduler scheduler(
       queue, hosts, *agents,
-      {.owner = absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now()))});
+      {.owner = absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now())),
+       .workers = config->job_workers,
+       .lease = config->job_lease});
   scheduler.Start();
   l4d2::controller::AgentPinger pinger(*agents, absl::Seconds(5));
   l4d2::controller::HostMonitor monitor(

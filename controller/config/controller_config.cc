@@ -23,6 +23,10 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   agents.Bool("plaintext", &config.agents_plaintext);
   agents.Duration("health_interval", &config.health_interval);
   agents.Duration("health_grace", &config.health_grace);
+  YamlMapReader jobs(root.Map("jobs"), root.Child("jobs"));
+  jobs.Int("workers", &config.job_workers, 1, 256);
+  jobs.Duration("lease", &config.job_lease);
+  L4D2_RETURN_IF_ERROR(jobs.Finish());
   L4D2_RETURN_IF_ERROR(agents.Finish());
   L4D2_RETURN_IF_ERROR(root.Finish());
   L4D2_RETURN_IF_ERROR(ValidateControllerConfig(config));
@@ -47,6 +51,9 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.health_interval < absl::Seconds(1) || config.health_grace < config.health_interval) {
     return absl::InvalidArgumentError(
         "agents: health_interval at least 1s, health_grace at least health_interval");
+  }
+  if (config.job_lease < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("jobs.lease: at least 1s");
   }
   if (config.pki_dir.empty() || config.pki_dir.front() != '/') {
     return absl::InvalidArgumentError("pki_dir: must be an absolute path");

@@ -28,6 +28,10 @@ struct ControllerConfig {
   // silent before its host is unreachable.
   absl::Duration health_interval = absl::Seconds(5);
   absl::Duration health_grace = absl::Seconds(15);
+  // Job workers (jobs/scheduler.h): how many, and how long a claim lasts without renewal (a
+  // dead controller's jobs are taken over after it).
+  int job_workers = 4;
+  absl::Duration job_lease = absl::Seconds(30);
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);
