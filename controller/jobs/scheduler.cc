@@ -167,6 +167,7 @@ void Scheduler::Execute(const Job& job) {
     return;
   } else if (result.ok()) {
     ended = queue_.Complete(job.id, options_.owner, *result);
+    if (ended.ok()) L4D2_LOG(INFO) << "job " << job.id << " (" << job.kind << ") succeeded";
   } else if (run.cancel_requested) {
     ended = queue_.Fail(job.id, options_.owner, absl::CancelledError("cancelled"), false);
   } else if (stopping && absl::IsCancelled(result.status())) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -22,6 +23,8 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "soci/postgresql/soci-postgresql.h"
+#include "soci/soci.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/net.h"
@@ -325,6 +328,104 @@ TEST(FleetBinariesTest, KillingTheControllerDuringAHundredJobsLosesAndRepeatsNot
   std::cout << "[ figure ] controller kill -9 after " << before
             << " of 100 jobs: 0 lost, 0 repeated, all ended " << absl::ToInt64Milliseconds(took)
             << " ms after the restart (target 30000)\n";
+}
+
+// Two controllers on one PostgreSQL (L4D2_TEST_POSTGRES; ctest's pg label): they share the
+// work, and killing one mid-run loses and repeats nothing.
+TEST(PgFleetTest, TwoControllersShareTheWorkAndOneDyingLosesNothing) {
+  const char* conninfo = std::getenv("L4D2_TEST_POSTGRES");
+  if (conninfo == nullptr) GTEST_SKIP() << "L4D2_TEST_POSTGRES is not set (tests/pg/start)";
+  TempDir dir;
+  const std::string name = absl::StrCat("l4d2_fleet_", getpid());
+  {
+    soci::session admin(soci::postgresql, std::string(conninfo) + " dbname=postgres");
+    admin << "DROP DATABASE IF EXISTS " << name;
+    admin << "CREATE DATABASE " << name;
+  }
+  const std::string database = absl::StrCat("postgresql:", conninfo, " dbname=", name);
+  // Three hosts, each its own agent: three installs can run at once.
+  std::vector<std::unique_ptr<ChildProcess>> agents;
+  std::vector<std::string> addresses;
+  for (int a = 0; a < 3; ++a) {
+    const std::string sub = absl::StrCat("agent", a);
+    std::filesystem::create_directories(dir.Sub(sub));
+    auto agent = ChildProcess::Start(
+        {.argv = {L4D2_AGENT_BINARY, "--root", dir.Sub(sub + "/root"), "--listen_tcp",
+                  "127.0.0.1:0", "--listen_unix", "", "--steamcmd", L4D2_FAKE_STEAMCMD,
+                  "--unit_dir", dir.Sub(sub + "/units")},
+         .env = {{"HOME", dir.Sub(sub + "/home")}}});
+    ASSERT_TRUE(agent.ok());
+    ASSERT_TRUE((*agent)->WaitForOutput("serving root")) << (*agent)->Output();
+    std::smatch match;
+    const std::string text = (*agent)->Output();
+    ASSERT_TRUE(std::regex_search(text, match, std::regex(R"(\(port ([0-9]+)\))")));
+    addresses.push_back("127.0.0.1:" + match[1].str());
+    agents.push_back(*std::move(agent));
+  }
+  auto db = controller::Database::Open({.url = database});
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(
+      controller::ApplyMigrations(**db, controller::ControllerMigrations(), Clock::Real()).ok());
+  controller::HostStore hosts(**db, Clock::Real());
+  controller::JobQueue queue(**db, Clock::Real());
+  std::vector<std::string> host_ids;
+  for (int a = 0; a < 3; ++a) {
+    auto host =
+        hosts.Create({.name = absl::StrCat("h", a), .address = addresses[a]}, absl::Hours(1));
+    ASSERT_TRUE(host.ok());
+    host_ids.push_back(host->first.id);
+  }
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    ids.push_back(*queue.Enqueue(controller::HostInstallJob(host_ids[i % 3], "t")));
+  }
+  std::ofstream(dir.Sub("controller.yaml")) << "agents: {plaintext: true}\n"
+                                            << "jobs: {workers: 2, lease: 2s}\n";
+  auto start_controller = [&](const std::string& pki) {
+    return ChildProcess::Start(
+        {.argv = {L4D2_CONTROLLER_BINARY, "--config", dir.Sub("controller.yaml"), "--database",
+                  database, "--pki_dir", dir.Sub(pki), "--listen_http",
+                  absl::StrCat("127.0.0.1:", FreeGamePort())}});
+  };
+  auto succeeded = [&] {
+    int count = 0;
+    for (const std::string& id : ids) {
+      count += queue.Get(id)->state == controller::JobState::kSucceeded ? 1 : 0;
+    }
+    return count;
+  };
+  auto one = start_controller("pki1");
+  auto two = start_controller("pki2");
+  ASSERT_TRUE(one.ok() && two.ok());
+  ASSERT_TRUE(Eventually([&] { return succeeded() >= 30; }, absl::Seconds(60)));
+  (*one)->Signal(SIGKILL);
+  ASSERT_TRUE((*one)->Wait().ok());
+  ASSERT_TRUE(Eventually([&] { return succeeded() == 100; }, absl::Seconds(60)))
+      << succeeded() << " of 100\n"
+      << (*two)->Output();
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  const int by_one = count((*one)->Output(), ") succeeded");
+  const int by_two = count((*two)->Output(), ") succeeded");
+  EXPECT_GT(by_one, 0) << "the work was not shared\n" << (*one)->Output();
+  EXPECT_GT(by_two, 0);
+  // Each logs after recording; a kill between the two loses at most one line.
+  EXPECT_GE(by_one + by_two, 99);
+  EXPECT_LE(by_one + by_two, 100);
+  std::string output;
+  for (const auto& agent : agents) output += agent->Output();
+  for (const std::string& id : ids) {
+    const std::string started = absl::StrCat("install '", id, ":install' started");
+    EXPECT_EQ(count(output, started), 1) << id;
+  }
+  std::cout << "[ figure ] two controllers on PostgreSQL: " << by_one << " + " << by_two
+            << " of 100 jobs, one killed mid-run, 0 lost, 0 repeated\n";
+  db->reset();
+  soci::session admin(soci::postgresql, std::string(conninfo) + " dbname=postgres");
+  admin << "DROP DATABASE IF EXISTS " << name << " WITH (FORCE)";
 }
 
 TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
