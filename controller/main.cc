@@ -20,6 +20,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
@@ -48,6 +49,13 @@ ABSL_FLAG(std::optional<std::string>, pki_dir, std::nullopt,
           "the fleet CA and the controller's certificate, made at the first start (default "
           "/var/lib/left4me-controller/pki)");
 ABSL_FLAG(std::string, username, "", "admin create: the new administrator's username");
+ABSL_FLAG(std::string, name, "", "host create: the host's name ([a-z0-9][a-z0-9_-]*)");
+ABSL_FLAG(std::string, address, "", "host create: the agent's gRPC address, host:port");
+ABSL_FLAG(absl::Duration, token_ttl, absl::Hours(24),
+          "host create: how long the enrollment token stays valid");
+ABSL_FLAG(std::string, controller_url, "",
+          "host create: the controller's URL as agents reach it, for the printed command "
+          "(default http://<listen_http>)");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 namespace {
@@ -104,6 +112,28 @@ int CreateAdmin(l4d2::controller::Database& db) {
   return 0;
 }
 
+// `host create`: a new host and its one-time enrollment token, shown this once.
+int CreateHost(l4d2::controller::Database& db, const ControllerConfig& config) {
+  l4d2::controller::HostStore hosts(db, l4d2::Clock::Real());
+  auto created =
+      hosts.Create({.name = absl::GetFlag(FLAGS_name), .address = absl::GetFlag(FLAGS_address)},
+                   absl::GetFlag(FLAGS_token_ttl));
+  if (!created.ok()) {
+    std::cerr << "l4d2-controller: " << created.status().message() << "\n";
+    return absl::IsInvalidArgument(created.status()) ? 2 : 1;
+  }
+  std::string url = absl::GetFlag(FLAGS_controller_url);
+  if (url.empty()) url = "http://" + config.listen_http;
+  std::cout << "host '" << created->first.name << "' created (id " << created->first.id
+            << "), enrolling until "
+            << absl::FormatTime(absl::Now() + absl::GetFlag(FLAGS_token_ttl))
+            << ".\nEnrollment token (shown once): " << created->second
+            << "\nOn the host, with the token in a file only root can read:\n"
+            << "  l4d2-agent --config /etc/left4me/agent.yaml enroll --controller " << url
+            << " --token_file TOKEN_FILE\n";
+  return 0;
+}
+
 int Run(const std::string& command) {
   absl::StatusOr<ControllerConfig> config = BuildConfig();
   if (!config.ok()) {
@@ -131,6 +161,7 @@ int Run(const std::string& command) {
                  << (version.ok() ? *version : -1);
   if (command == "migrate") return 0;
   if (command == "admin create") return CreateAdmin(**db);
+  if (command == "host create") return CreateHost(**db, *config);
 
   absl::StatusOr<l4d2::tls::ControllerPki> pki =
       l4d2::tls::LoadOrCreateControllerPki(config->pki_dir);
@@ -188,7 +219,8 @@ int Run(const std::string& command) {
 int main(int argc, char** argv) {
   l4d2::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
-      "l4d2-controller [--config FILE] [flags] [serve|migrate|admin create --username NAME]\n"
+      "l4d2-controller [--config FILE] [flags] [serve|migrate|admin create --username NAME|\n"
+      "  host create --name NAME --address HOST:PORT [--token_ttl 24h]]\n"
       "The fleet controller of left4me: database, job scheduler, REST API and web UI.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {
@@ -197,10 +229,16 @@ int main(int argc, char** argv) {
   }
   std::string command = args.size() > 1 ? args[1] : "serve";
   if (args.size() == 3) command = absl::StrCat(args[1], " ", args[2]);
-  if (args.size() > 3 ||
-      (command != "serve" && command != "migrate" && command != "admin create")) {
+  if (args.size() > 3 || (command != "serve" && command != "migrate" && command != "admin create" &&
+                          command != "host create")) {
     std::cerr << "l4d2-controller: unknown command; usage: l4d2-controller "
-                 "[serve|migrate|admin create --username NAME]\n";
+                 "[serve|migrate|admin create --username NAME|host create --name NAME "
+                 "--address HOST:PORT]\n";
+    return 2;
+  }
+  if (command == "host create" &&
+      (absl::GetFlag(FLAGS_name).empty() || absl::GetFlag(FLAGS_address).empty())) {
+    std::cerr << "l4d2-controller: host create needs --name and --address\n";
     return 2;
   }
   if (command == "admin create" && absl::GetFlag(FLAGS_username).empty()) {

@@ -428,6 +428,44 @@ TEST(PgFleetTest, TwoControllersShareTheWorkAndOneDyingLosesNothing) {
   admin << "DROP DATABASE IF EXISTS " << name << " WITH (FORCE)";
 }
 
+TEST(ControllerBinaryTest, HostCreatePrintsTheTokenOnceAndTheEnrollmentCommand) {
+  TempDir dir;
+  const std::string database = "sqlite3:" + dir.Sub("controller.db");
+  int status = 0;
+  absl::StatusOr<std::string> created = RunToCompletion(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "host", "create", "--name", "fra-1",
+                "--address", "10.0.0.5:7543", "--controller_url", "https://ctl.example:8080"}},
+      &status);
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(ExitCode(status), 0) << *created;
+  std::smatch token;
+  ASSERT_TRUE(
+      std::regex_search(*created, token, std::regex("token \\(shown once\\): ([0-9a-f]{64})")))
+      << *created;
+  EXPECT_THAT(*created, HasSubstr("enroll --controller https://ctl.example:8080"));
+  // The database keeps only the token's hash.
+  auto db = controller::Database::Open({.url = database});
+  ASSERT_TRUE(db.ok());
+  std::string hash;
+  ASSERT_TRUE((*db)
+                  ->WithSession([&](soci::session& sql) {
+                    sql << "SELECT enroll_token_hash FROM hosts", soci::into(hash);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(hash.size(), 64u);
+  EXPECT_NE(hash, token[1].str());
+  created = RunToCompletion({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "host",
+                                      "create", "--name", "fra-1", "--address", "10.0.0.6:7543"}},
+                            &status);
+  EXPECT_EQ(ExitCode(status), 1);
+  EXPECT_THAT(*created, HasSubstr("already exists"));
+  created = RunToCompletion({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "host",
+                                      "create", "--name", "Bad Name", "--address", "x:1"}},
+                            &status);
+  EXPECT_EQ(ExitCode(status), 2);
+}
+
 TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
   TempDir dir;
   std::string database = "sqlite3:" + dir.Sub("controller.db");
