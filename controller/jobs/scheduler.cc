@@ -209,8 +209,10 @@ absl::StatusOr<std::string> Scheduler::HostInstall(const Job& job, Run& run) {
   run.Detach();
   L4D2_RETURN_IF_ERROR(status);
   if (!have_result) return absl::UnavailableError("the agent's install ended without a result");
-  L4D2_RETURN_IF_ERROR(hosts_.SetInstalledBuild(host.id, installed.build_id()));
-  (void)hosts_.MarkSeen(host.id);
+  // Written only when it changed; last_seen is the health monitor's.
+  if (installed.build_id() != host.installed_build) {
+    L4D2_RETURN_IF_ERROR(hosts_.SetInstalledBuild(host.id, installed.build_id()));
+  }
   v1::HostInstallResult result;
   result.set_build_id(installed.build_id());
   result.set_changed(installed.changed());
