@@ -119,14 +119,17 @@ absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& owner, int m
     long long expires = Millis(clock_.Now() + lease);
     int unavailable = static_cast<int>(absl::StatusCode::kUnavailable);
     // Workers that vanished: their jobs go back to the queue, or fail with no attempts left.
-    sql << "UPDATE jobs SET"
-           " state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
-           " finished_at_ms = CASE WHEN attempt >= max_attempts THEN CAST(:now1 AS BIGINT) ELSE "
-           "NULL END,"
-           " error_code = :code, error_message = 'the worker''s lease expired',"
-           " lease_owner = '', not_before_ms = :now2"
-           " WHERE state = 'running' AND lease_expires_ms < :now3",
-        soci::use(now), soci::use(unavailable), soci::use(now), soci::use(now);
+    // Leases last seconds: one sweep a second per process is enough.
+    int64_t last = last_sweep_ms_.load();
+    if (now - last >= 1000 && last_sweep_ms_.compare_exchange_strong(last, now))
+      sql << "UPDATE jobs SET"
+             " state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
+             " finished_at_ms = CASE WHEN attempt >= max_attempts THEN CAST(:now1 AS BIGINT) ELSE "
+             "NULL END,"
+             " error_code = :code, error_message = 'the worker''s lease expired',"
+             " lease_owner = '', not_before_ms = :now2"
+             " WHERE state = 'running' AND lease_expires_ms < :now3",
+          soci::use(now), soci::use(unavailable), soci::use(now), soci::use(now);
     std::set<std::string> held;
     {
       std::vector<std::string> keys(4096);

@@ -14,6 +14,7 @@
 // Claiming takes rows with FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the database's one
 // writer serializes claims. Thread-safe.
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -107,6 +108,8 @@ class JobQueue {
 
   Database& db_;
   Clock& clock_;
+  // When this process last returned expired leases to the queue (Unix ms).
+  std::atomic<int64_t> last_sweep_ms_{0};
 };
 
 }  // namespace l4d2::controller
