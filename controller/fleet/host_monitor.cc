@@ -1,22 +1,46 @@
 #include "controller/fleet/host_monitor.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "grpcpp/client_context.h"
 
 namespace l4d2::controller {
 
-absl::StatusOr<agent::v1::HostInfo> AgentPinger::Ping(const Host& host) {
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
-  agent::v1::HostInfo info;
-  grpc::Status status =
-      agents_.Stub(host)->GetHostInfo(&context, agent::v1::GetHostInfoRequest(), &info);
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+std::vector<absl::StatusOr<agent::v1::HostInfo>> AgentPinger::PingAll(
+    const std::vector<Host>& hosts) {
+  struct Call {
+    grpc::ClientContext context;
+    agent::v1::GetHostInfoRequest request;
+    agent::v1::HostInfo info;
+    grpc::Status status;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  absl::BlockingCounter pending(static_cast<int>(hosts.size()));
+  const auto deadline = absl::ToChronoTime(absl::Now() + timeout_);
+  for (const Host& host : hosts) {
+    auto call = std::make_unique<Call>();
+    call->context.set_deadline(deadline);
+    Call* raw = call.get();
+    agents_.Stub(host)->async()->GetHostInfo(&raw->context, &raw->request, &raw->info,
+                                             [raw, &pending](grpc::Status status) {
+                                               raw->status = std::move(status);
+                                               pending.DecrementCount();
+                                             });
+    calls.push_back(std::move(call));
   }
-  return info;
+  pending.Wait();
+  std::vector<absl::StatusOr<agent::v1::HostInfo>> answers;
+  for (const auto& call : calls) {
+    if (call->status.ok()) {
+      answers.push_back(std::move(call->info));
+    } else {
+      answers.push_back(absl::Status(static_cast<absl::StatusCode>(call->status.error_code()),
+                                     call->status.error_message()));
+    }
+  }
+  return answers;
 }
 
 HostMonitor::HostMonitor(HostStore& hosts, HostPinger& pinger, Clock& clock,
@@ -32,10 +56,15 @@ std::vector<HostTransition> HostMonitor::Round() {
     L4D2_LOG(WARNING) << "host monitor: " << hosts.status().message();
     return transitions;
   }
+  std::vector<Host> enrolled;
   for (const Host& host : *hosts) {
-    if (host.state == "enrolling") continue;
-    absl::StatusOr<agent::v1::HostInfo> info = pinger_.Ping(host);
-    const absl::Time now = clock_.Now();
+    if (host.state != "enrolling") enrolled.push_back(host);
+  }
+  std::vector<absl::StatusOr<agent::v1::HostInfo>> answers = pinger_.PingAll(enrolled);
+  const absl::Time now = clock_.Now();
+  for (size_t i = 0; i < enrolled.size(); ++i) {
+    const Host& host = enrolled[i];
+    const absl::StatusOr<agent::v1::HostInfo>& info = answers[i];
     std::string to = host.state;
     if (info.ok()) {
       (void)hosts_.MarkSeen(host.id);

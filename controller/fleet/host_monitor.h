@@ -20,19 +20,22 @@
 
 namespace l4d2::controller {
 
-// Asks one host's agent for its host info.
+// Asks hosts' agents for their host info, all at once: a silent host costs its timeout once per
+// round, not once per host behind it.
 class HostPinger {
  public:
   virtual ~HostPinger() = default;
-  virtual absl::StatusOr<agent::v1::HostInfo> Ping(const Host& host) = 0;
+  // One answer per host, in order.
+  virtual std::vector<absl::StatusOr<agent::v1::HostInfo>> PingAll(
+      const std::vector<Host>& hosts) = 0;
 };
 
-// GetHostInfo through an AgentConnector, with a deadline.
+// GetHostInfo through an AgentConnector, concurrently (gRPC's callback API), with a deadline.
 class AgentPinger final : public HostPinger {
  public:
   AgentPinger(AgentConnector& agents, absl::Duration timeout)
       : agents_(agents), timeout_(timeout) {}
-  absl::StatusOr<agent::v1::HostInfo> Ping(const Host& host) override;
+  std::vector<absl::StatusOr<agent::v1::HostInfo>> PingAll(const std::vector<Host>& hosts) override;
 
  private:
   AgentConnector& agents_;

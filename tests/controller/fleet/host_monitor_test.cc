@@ -3,8 +3,16 @@
 
 #include "controller/fleet/host_monitor.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "controller/store/migrations.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "tests/controller/store/backend_test.h"
 
 namespace l4d2::controller {
@@ -13,11 +21,19 @@ namespace {
 class FakePinger final : public HostPinger {
  public:
   bool up = true;
-  absl::StatusOr<agent::v1::HostInfo> Ping(const Host&) override {
-    if (!up) return absl::UnavailableError("connection refused");
-    agent::v1::HostInfo info;
-    info.set_installed_build_id("9000001");
-    return info;
+  std::vector<absl::StatusOr<agent::v1::HostInfo>> PingAll(
+      const std::vector<Host>& hosts) override {
+    std::vector<absl::StatusOr<agent::v1::HostInfo>> answers;
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (!up) {
+        answers.push_back(absl::UnavailableError("connection refused"));
+        continue;
+      }
+      agent::v1::HostInfo info;
+      info.set_installed_build_id("9000001");
+      answers.push_back(info);
+    }
+    return answers;
   }
 };
 
@@ -93,6 +109,58 @@ TEST_P(HostMonitorTest, HostsStillEnrollingAreLeftAlone) {
 }
 
 L4D2_INSTANTIATE_BACKEND_TEST(HostMonitorTest);
+
+// An agent that answers GetHostInfo at once.
+class AnsweringAgent final : public agent::v1::AgentService::CallbackService {
+  grpc::ServerUnaryReactor* GetHostInfo(grpc::CallbackServerContext* context,
+                                        const agent::v1::GetHostInfoRequest*,
+                                        agent::v1::HostInfo* info) override {
+    info->set_installed_build_id("9000001");
+    auto* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+TEST(AgentPingerTest, SilentHostsCostTheirTimeoutOnceNotEach) {
+  AnsweringAgent agent;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&agent);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  // Silent agents: a listening socket nobody answers on.
+  std::vector<int> silent_fds;
+  std::vector<Host> hosts;
+  for (int i = 0; i < 3; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ASSERT_EQ(::listen(fd, 16), 0);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    silent_fds.push_back(fd);
+    hosts.push_back({.id = absl::StrCat("silent", i),
+                     .address = absl::StrCat("127.0.0.1:", ntohs(address.sin_port))});
+  }
+  hosts.push_back({.id = "live", .address = absl::StrCat("127.0.0.1:", port)});
+  PlaintextAgentConnector connector;
+  AgentPinger pinger(connector, absl::Seconds(1));
+  const absl::Time start = absl::Now();
+  std::vector<absl::StatusOr<agent::v1::HostInfo>> answers = pinger.PingAll(hosts);
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_EQ(answers.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(answers[i].status().code(), absl::StatusCode::kDeadlineExceeded) << i;
+  }
+  ASSERT_TRUE(answers[3].ok()) << answers[3].status();
+  EXPECT_EQ(answers[3]->installed_build_id(), "9000001");
+  EXPECT_LT(took, absl::Seconds(2)) << "the silent hosts were waited for one after another";
+  for (int fd : silent_fds) ::close(fd);
+  server->Shutdown();
+}
 
 }  // namespace
 }  // namespace l4d2::controller
