@@ -1,5 +1,6 @@
 #include "agent/os/service_manager.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -81,6 +82,16 @@ absl::StatusOr<UnitFacts> ParseSystemctlShow(absl::string_view text) {
     if (!status.ok()) return status;
   }
   return facts;
+}
+
+absl::Status ValidateUnitName(const std::string& unit) {
+  bool ok = !unit.empty() && unit.size() <= 256 && unit[0] != '-';
+  for (char c : unit) {
+    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '.' ||
+                c == '_' || c == '-' || c == '*' || c == ':');
+  }
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid unit name '", unit, "'"));
+  return absl::OkStatus();
 }
 
 }  // namespace l4d2::agent

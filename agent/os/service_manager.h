@@ -48,6 +48,11 @@ struct UnitListing {
 // Parses `systemctl list-units --all --plain --no-legend` ("UNIT LOAD ACTIVE SUB DESCRIPTION").
 std::vector<UnitListing> ParseSystemctlListUnits(absl::string_view text);
 
+// Unit names and patterns as the agent uses them ("left4me-server@s1.service",
+// "left4me-server@*.service"): letters, digits and @ . _ - * :, not starting with '-', at most
+// 256 bytes, so that they can reach a command line or a D-Bus call safely. INVALID_ARGUMENT.
+absl::Status ValidateUnitName(const std::string& unit);
+
 // The properties ParseSystemctlShow understands, for `systemctl show -p ...`.
 inline constexpr absl::string_view kUnitFactProperties =
     "LoadState,ActiveState,SubState,Result,MainPID,ActiveEnterTimestamp,NRestarts,"

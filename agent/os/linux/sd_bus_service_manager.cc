@@ -7,7 +7,6 @@
 #include <map>
 #include <memory>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
@@ -36,16 +35,6 @@ struct BusError {
   ~BusError() { sd_bus_error_free(&error); }
   bool Is(const char* name) const { return sd_bus_error_has_name(&error, name); }
 };
-
-absl::Status ValidateUnitArgument(const std::string& unit) {
-  bool ok = !unit.empty() && unit.size() <= 256 && unit[0] != '-';
-  for (char c : unit) {
-    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '.' ||
-                c == '_' || c == '-' || c == '*' || c == ':');
-  }
-  if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid unit name '", unit, "'"));
-  return absl::OkStatus();
-}
 
 // A failed call: systemd's refusal is FAILED_PRECONDITION with its message; a broken
 // connection or a timeout is UNAVAILABLE.
@@ -91,7 +80,7 @@ int OnJobRemoved(sd_bus_message* message, void* userdata, sd_bus_error*) {
 SdBusServiceManager::SdBusServiceManager(SdBusOptions options) : options_(std::move(options)) {}
 
 absl::Status SdBusServiceManager::RunJob(const char* method, const std::string& unit) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   L4D2_ASSIGN_OR_RETURN(Bus bus, Connect(options_));
   const std::string what = absl::StrCat(method, " ", unit);
   std::map<std::string, std::string> ended;
@@ -145,7 +134,7 @@ absl::Status SdBusServiceManager::Start(const std::string& unit) {
 absl::Status SdBusServiceManager::Stop(const std::string& unit) { return RunJob("StopUnit", unit); }
 
 absl::Status SdBusServiceManager::ResetFailed(const std::string& unit) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   L4D2_ASSIGN_OR_RETURN(Bus bus, Connect(options_));
   BusError error;
   int r = sd_bus_call_method(bus.get(), kService, kPath, kManager, "ResetFailedUnit", &error.error,
@@ -188,7 +177,7 @@ absl::Status ReadAllProperties(
 }  // namespace
 
 absl::StatusOr<UnitFacts> SdBusServiceManager::Facts(const std::string& unit) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   L4D2_ASSIGN_OR_RETURN(Bus bus, Connect(options_));
   UnitFacts facts;
   BusError error;
@@ -271,7 +260,7 @@ absl::Status SdBusServiceManager::Reload() {
 
 absl::StatusOr<std::vector<UnitListing>> SdBusServiceManager::ListUnits(
     const std::string& pattern) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(pattern));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(pattern));
   L4D2_ASSIGN_OR_RETURN(Bus bus, Connect(options_));
   BusError error;
   sd_bus_message* raw_call = nullptr;

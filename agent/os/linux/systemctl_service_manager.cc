@@ -1,6 +1,5 @@
 #include "agent/os/linux/systemctl_service_manager.h"
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -8,20 +7,6 @@
 #include "common/status_macros.h"
 
 namespace l4d2::agent {
-namespace {
-
-// Unit names and patterns reach argv: no option-looking or unusual names.
-absl::Status ValidateUnitArgument(const std::string& unit) {
-  bool ok = !unit.empty() && unit.size() <= 256 && unit[0] != '-';
-  for (char c : unit) {
-    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '.' ||
-                c == '_' || c == '-' || c == '*' || c == ':');
-  }
-  if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid unit name '", unit, "'"));
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 SystemctlServiceManager::SystemctlServiceManager(ProcessRunner& runner, SystemctlOptions options)
     : runner_(runner), options_(std::move(options)) {}
@@ -44,12 +29,12 @@ absl::StatusOr<std::string> SystemctlServiceManager::Run(const std::vector<std::
 }
 
 absl::Status SystemctlServiceManager::Start(const std::string& unit) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   return Run({"start", unit}).status();
 }
 
 absl::Status SystemctlServiceManager::Stop(const std::string& unit) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   absl::Status stopped = Run({"stop", unit}).status();
   // systemctl refuses to stop a unit that is not loaded; nothing of it runs, as asked.
   if (absl::IsFailedPrecondition(stopped)) {
@@ -62,7 +47,7 @@ absl::Status SystemctlServiceManager::Stop(const std::string& unit) {
 }
 
 absl::Status SystemctlServiceManager::ResetFailed(const std::string& unit) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   // reset-failed of a unit that is not failed (or not loaded) is not an error for us.
   absl::StatusOr<std::string> output = Run({"reset-failed", unit});
   if (!output.ok() && absl::IsFailedPrecondition(output.status())) return absl::OkStatus();
@@ -70,7 +55,7 @@ absl::Status SystemctlServiceManager::ResetFailed(const std::string& unit) {
 }
 
 absl::StatusOr<UnitFacts> SystemctlServiceManager::Facts(const std::string& unit) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(unit));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   L4D2_ASSIGN_OR_RETURN(std::string output, Run({"show", "--timestamp=unix", "-p",
                                                  std::string(kUnitFactProperties), unit}));
   return ParseSystemctlShow(output);
@@ -80,7 +65,7 @@ absl::Status SystemctlServiceManager::Reload() { return Run({"daemon-reload"}).s
 
 absl::StatusOr<std::vector<UnitListing>> SystemctlServiceManager::ListUnits(
     const std::string& pattern) {
-  L4D2_RETURN_IF_ERROR(ValidateUnitArgument(pattern));
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(pattern));
   L4D2_ASSIGN_OR_RETURN(std::string output, Run({"list-units", "--all", "--plain", "--no-legend",
                                                  "--no-pager", "--full", pattern}));
   return ParseSystemctlListUnits(output);

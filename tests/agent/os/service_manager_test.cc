@@ -76,5 +76,16 @@ TEST(ParseSystemctlListUnitsTest, ReadsNamesAndStates) {
   EXPECT_EQ(units[2].active_state, "inactive");
 }
 
+TEST(ValidateUnitNameTest, AcceptsTheAgentsUnitsAndPatternsOnly) {
+  for (const char* good : {"left4me-server@s1.service", "left4me-server@*.service",
+                           "left4me-overlay-script-12-0-1795.service"}) {
+    EXPECT_TRUE(ValidateUnitName(good).ok()) << good;
+  }
+  for (const char* bad : {"", "--all", "a b.service", "x;reboot", "../x.service", "x\n.service"}) {
+    EXPECT_EQ(ValidateUnitName(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_FALSE(ValidateUnitName(std::string(257, 'a')).ok());
+}
+
 }  // namespace
 }  // namespace l4d2::agent
