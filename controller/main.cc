@@ -30,6 +30,7 @@
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/jobs/scheduler.h"
+#include "controller/store/audit_log.h"
 #include "controller/store/database.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
@@ -108,6 +109,9 @@ int CreateAdmin(l4d2::controller::Database& db) {
     std::cerr << "l4d2-controller: " << user.status().message() << "\n";
     return absl::IsInvalidArgument(user.status()) ? 2 : 1;
   }
+  (void)l4d2::controller::AuditLog(db, l4d2::Clock::Real())
+      .Append("cli", "user.create", user->id,
+              l4d2::controller::AuditDetail({{"username", user->username}, {"role", "admin"}}));
   std::cout << "administrator '" << user->username << "' created (id " << user->id << ")\n";
   return 0;
 }
@@ -122,6 +126,10 @@ int CreateHost(l4d2::controller::Database& db, const ControllerConfig& config) {
     std::cerr << "l4d2-controller: " << created.status().message() << "\n";
     return absl::IsInvalidArgument(created.status()) ? 2 : 1;
   }
+  (void)l4d2::controller::AuditLog(db, l4d2::Clock::Real())
+      .Append("cli", "host.create", created->first.id,
+              l4d2::controller::AuditDetail(
+                  {{"name", created->first.name}, {"address", created->first.address}}));
   std::string url = absl::GetFlag(FLAGS_controller_url);
   if (url.empty()) url = "http://" + config.listen_http;
   std::cout << "host '" << created->first.name << "' created (id " << created->first.id
@@ -170,7 +178,8 @@ int Run(const std::string& command) {
     return 1;
   }
   l4d2::controller::HostStore hosts(**db, l4d2::Clock::Real());
-  l4d2::controller::Enrollment enrollment(hosts, pki->ca);
+  l4d2::controller::AuditLog audit(**db, l4d2::Clock::Real());
+  l4d2::controller::Enrollment enrollment(hosts, pki->ca, &audit);
   auto http = l4d2::controller::HttpServer::Start(
       {.address = config->listen_http, .threads = config->http_threads}, **db, &enrollment);
   if (!http.ok()) {
@@ -201,7 +210,7 @@ int Run(const std::string& command) {
   l4d2::controller::AgentPinger pinger(*agents, absl::Seconds(5));
   l4d2::controller::HostMonitor monitor(
       hosts, pinger, l4d2::Clock::Real(),
-      {.interval = config->health_interval, .grace = config->health_grace});
+      {.interval = config->health_interval, .grace = config->health_grace}, &audit);
   monitor.Start();
   L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"
                  << config->listen_http << "' (port " << (*http)->port() << ")";

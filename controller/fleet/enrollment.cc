@@ -5,9 +5,9 @@
 
 namespace l4d2::controller {
 
-Enrollment::Enrollment(HostStore& hosts, const tls::CertificateAuthority& ca,
+Enrollment::Enrollment(HostStore& hosts, const tls::CertificateAuthority& ca, AuditLog* audit,
                        absl::Duration certificate_lifetime)
-    : hosts_(hosts), ca_(ca), lifetime_(certificate_lifetime) {}
+    : hosts_(hosts), ca_(ca), audit_(audit), lifetime_(certificate_lifetime) {}
 
 absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& request) {
   L4D2_ASSIGN_OR_RETURN(Host host, hosts_.FindByEnrollmentToken(request.token()));
@@ -18,6 +18,10 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
                 {.not_before = now - absl::Minutes(5), .not_after = now + lifetime_}));
   // Spent only now, and only once.
   L4D2_ASSIGN_OR_RETURN(Host enrolled, hosts_.RedeemEnrollmentToken(request.token(), certificate));
+  if (audit_ != nullptr) {
+    (void)audit_->Append("host:" + enrolled.id, "host.enroll", enrolled.id,
+                         AuditDetail({{"name", enrolled.name}, {"address", enrolled.address}}));
+  }
   v1::EnrollResponse response;
   response.set_host_id(enrolled.id);
   response.set_certificate(std::move(certificate));

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/store/audit_log.h"
 #include "controller/store/hosts.h"
 #include "l4d2/controller/v1/enrollment.pb.h"
 #include "tls/pki.h"
@@ -16,7 +17,8 @@ namespace l4d2::controller {
 class Enrollment {
  public:
   // Everything must outlive the service.
-  Enrollment(HostStore& hosts, const tls::CertificateAuthority& ca,
+  // `audit` (may be null) records each enrollment.
+  Enrollment(HostStore& hosts, const tls::CertificateAuthority& ca, AuditLog* audit = nullptr,
              absl::Duration certificate_lifetime = absl::Hours(24 * 365));
 
   // UNAUTHENTICATED for an unknown, spent or expired token (one message for all);
@@ -26,6 +28,7 @@ class Enrollment {
  private:
   HostStore& hosts_;
   const tls::CertificateAuthority& ca_;
+  AuditLog* audit_;
   const absl::Duration lifetime_;
 };
 

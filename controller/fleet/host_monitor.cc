@@ -44,8 +44,8 @@ std::vector<absl::StatusOr<agent::v1::HostInfo>> AgentPinger::PingAll(
 }
 
 HostMonitor::HostMonitor(HostStore& hosts, HostPinger& pinger, Clock& clock,
-                         HostMonitorOptions options)
-    : hosts_(hosts), pinger_(pinger), clock_(clock), options_(options) {}
+                         HostMonitorOptions options, AuditLog* audit)
+    : hosts_(hosts), pinger_(pinger), clock_(clock), options_(options), audit_(audit) {}
 
 HostMonitor::~HostMonitor() { Stop(); }
 
@@ -81,6 +81,10 @@ std::vector<HostTransition> HostMonitor::Round() {
     if (!changed.ok()) continue;  // Another controller moved it first.
     L4D2_LOG(WARNING) << "host " << host.name << " (" << host.id << "): " << host.state << " -> "
                       << to << (info.ok() ? "" : absl::StrCat(" (", info.status().message(), ")"));
+    if (audit_ != nullptr) {
+      (void)audit_->Append("system", "host.state", host.id,
+                           AuditDetail({{"from", host.state}, {"to", to}}));
+    }
     transitions.push_back({host.id, host.state, to});
   }
   return transitions;

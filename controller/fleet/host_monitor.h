@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "controller/jobs/agent_connector.h"
+#include "controller/store/audit_log.h"
 #include "controller/store/hosts.h"
 #include "l4d2/agent/v1/host.pb.h"
 
@@ -55,8 +56,9 @@ struct HostTransition {
 
 class HostMonitor {
  public:
-  // Everything must outlive the monitor.
-  HostMonitor(HostStore& hosts, HostPinger& pinger, Clock& clock, HostMonitorOptions options);
+  // Everything must outlive the monitor; `audit` (may be null) records each state change.
+  HostMonitor(HostStore& hosts, HostPinger& pinger, Clock& clock, HostMonitorOptions options,
+              AuditLog* audit = nullptr);
   ~HostMonitor();
 
   // One round over every enrolled host; the state changes it made.
@@ -71,6 +73,7 @@ class HostMonitor {
   HostPinger& pinger_;
   Clock& clock_;
   const HostMonitorOptions options_;
+  AuditLog* audit_;
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;

@@ -453,6 +453,18 @@ TEST(ControllerBinaryTest, HostCreatePrintsTheTokenOnceAndTheEnrollmentCommand) 
                     return absl::OkStatus();
                   })
                   .ok());
+  // Recorded in the audit log, without the token.
+  std::string action, detail;
+  ASSERT_TRUE((*db)
+                  ->WithSession([&](soci::session& sql) {
+                    sql << "SELECT action, detail FROM audit_log", soci::into(action),
+                        soci::into(detail);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(action, "host.create");
+  EXPECT_THAT(detail, HasSubstr("fra-1"));
+  EXPECT_THAT(detail, ::testing::Not(HasSubstr(token[1].str())));
   EXPECT_EQ(hash.size(), 64u);
   EXPECT_NE(hash, token[1].str());
   created = RunToCompletion({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "host",

@@ -48,9 +48,10 @@ class HostMonitorTest : public BackendTest {
     ASSERT_TRUE(created.ok());
     host_id_ = created->first.id;
     ASSERT_TRUE(hosts_->RedeemEnrollmentToken(created->second).ok());
+    audit_ = std::make_unique<AuditLog>(*db_, clock_);
     monitor_ = std::make_unique<HostMonitor>(
         *hosts_, pinger_, clock_,
-        HostMonitorOptions{.interval = absl::Seconds(5), .grace = absl::Seconds(15)});
+        HostMonitorOptions{.interval = absl::Seconds(5), .grace = absl::Seconds(15)}, audit_.get());
   }
 
   // One round after the interval; the transitions it made.
@@ -60,6 +61,7 @@ class HostMonitorTest : public BackendTest {
   }
 
   std::unique_ptr<HostStore> hosts_;
+  std::unique_ptr<AuditLog> audit_;
   FakePinger pinger_;
   std::unique_ptr<HostMonitor> monitor_;
   std::string host_id_;
@@ -99,6 +101,13 @@ TEST_P(HostMonitorTest, AnOutageIsMarkedWithinTwentySecondsAndClearedWhenTheAgen
   EXPECT_EQ(back[0].from, "unreachable");
   EXPECT_EQ(back[0].to, "ready");
   EXPECT_EQ(hosts_->Get(host_id_)->state, "ready");
+  // Both changes are in the audit log, by the system.
+  absl::StatusOr<std::vector<AuditEntry>> audit = audit_->Newest(10);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 2u);
+  EXPECT_EQ((*audit)[0].actor, "system");
+  EXPECT_EQ((*audit)[0].detail, R"({"from":"unreachable","to":"ready"})");
+  EXPECT_EQ((*audit)[1].detail, R"({"from":"ready","to":"unreachable"})");
 }
 
 TEST_P(HostMonitorTest, HostsStillEnrollingAreLeftAlone) {

@@ -1,0 +1,82 @@
+#include "controller/store/audit_log.h"
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "soci/soci.h"
+
+namespace l4d2::controller {
+namespace {
+
+// Time-ordered ids: 16 hex digits of Unix microseconds and 64 random bits.
+std::string NewAuditId(absl::Time at) {
+  static absl::Mutex mutex(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen();
+  absl::MutexLock lock(&mutex);
+  return absl::StrFormat("a%016x%016x", absl::ToUnixMicros(at), absl::Uniform<uint64_t>(*gen));
+}
+
+}  // namespace
+
+std::string AuditDetail(std::initializer_list<std::pair<std::string, std::string>> fields) {
+  // In the order given; protobuf's JSON printer escapes each string.
+  auto quoted = [](const std::string& text) {
+    google::protobuf::Value value;
+    value.set_string_value(text);
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(value, &json);
+    return json;
+  };
+  std::string json = "{";
+  for (const auto& [key, value] : fields) {
+    if (json.size() > 1) json += ",";
+    absl::StrAppend(&json, quoted(key), ":", quoted(value));
+  }
+  return json + "}";
+}
+
+AuditLog::AuditLog(Database& db, Clock& clock) : db_(db), clock_(clock) {}
+
+absl::Status AuditLog::Append(const std::string& actor, const std::string& action,
+                              const std::string& target, const std::string& detail) {
+  const absl::Time now = clock_.Now();
+  const std::string id = NewAuditId(now);
+  return db_.Transact([&](soci::session& sql) {
+    long long at = absl::ToUnixMillis(now);
+    sql << "INSERT INTO audit_log (id, at_ms, actor_id, action, target, detail)"
+           " VALUES (:id, :at, :actor, :action, :target, :detail)",
+        soci::use(id), soci::use(at), soci::use(actor), soci::use(action), soci::use(target),
+        soci::use(detail);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<AuditEntry>> AuditLog::Newest(int limit, absl::Time before) {
+  std::vector<AuditEntry> entries;
+  if (limit < 1) return entries;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    long long before_ms = before == absl::InfiniteFuture() ? INT64_MAX : absl::ToUnixMillis(before);
+    std::vector<std::string> ids(limit), actors(limit), actions(limit), targets(limit),
+        details(limit);
+    std::vector<long long> ats(limit);
+    sql << "SELECT id, at_ms, actor_id, action, target, detail FROM audit_log"
+           " WHERE at_ms < :before ORDER BY at_ms DESC, id DESC LIMIT :limit",
+        soci::use(before_ms), soci::use(limit), soci::into(ids), soci::into(ats),
+        soci::into(actors), soci::into(actions), soci::into(targets), soci::into(details);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      entries.push_back({.id = ids[i],
+                         .at = absl::FromUnixMillis(ats[i]),
+                         .actor = actors[i],
+                         .action = actions[i],
+                         .target = targets[i],
+                         .detail = details[i]});
+    }
+    return absl::OkStatus();
+  }));
+  return entries;
+}
+
+}  // namespace l4d2::controller
