@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "agent/service/grpc_status.h"
 #include "agent/service/operation_stream.h"
 #include "common/logging.h"
+#include "rpc/grpc_status.h"
 
 namespace l4d2::agent {
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "agent/service/grpc_status.h"
+#include "rpc/grpc_status.h"
 
 namespace l4d2::agent {
 namespace {

@@ -13,8 +13,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "agent/operations/operation_registry.h"
-#include "agent/service/grpc_status.h"
 #include "grpcpp/support/server_callback.h"
+#include "rpc/grpc_status.h"
 
 namespace l4d2::agent {
 

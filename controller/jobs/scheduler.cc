@@ -8,6 +8,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "l4d2/controller/v1/jobs.pb.h"
+#include "rpc/grpc_status.h"
 
 namespace l4d2::controller {
 
@@ -39,12 +40,6 @@ struct Scheduler::Run {
 };
 
 namespace {
-
-absl::Status FromGrpc(const grpc::Status& status) {
-  return status.ok() ? absl::OkStatus()
-                     : absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                    status.error_message());
-}
 
 bool Transient(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
@@ -205,7 +200,7 @@ absl::StatusOr<std::string> Scheduler::HostInstall(const Job& job, Run& run) {
       have_result = true;
     }
   }
-  absl::Status status = FromGrpc(reader->Finish());
+  absl::Status status = FromGrpcStatus(reader->Finish());
   run.Detach();
   L4D2_RETURN_IF_ERROR(status);
   if (!have_result) return absl::UnavailableError("the agent's install ended without a result");

@@ -1,8 +1,8 @@
-#include "agent/service/grpc_status.h"
+#include "rpc/grpc_status.h"
 
 #include <string>
 
-namespace l4d2::agent {
+namespace l4d2 {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -14,4 +14,4 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-}  // namespace l4d2::agent
+}  // namespace l4d2
