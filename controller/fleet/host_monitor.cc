@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "grpcpp/client_context.h"
+#include "rpc/grpc_status.h"
 
 namespace l4d2::controller {
 
@@ -36,8 +37,7 @@ std::vector<absl::StatusOr<agent::v1::HostInfo>> AgentPinger::PingAll(
     if (call->status.ok()) {
       answers.push_back(std::move(call->info));
     } else {
-      answers.push_back(absl::Status(static_cast<absl::StatusCode>(call->status.error_code()),
-                                     call->status.error_message()));
+      answers.push_back(FromGrpcStatus(call->status));
     }
   }
   return answers;
@@ -62,12 +62,18 @@ std::vector<HostTransition> HostMonitor::Round() {
   }
   std::vector<absl::StatusOr<agent::v1::HostInfo>> answers = pinger_.PingAll(enrolled);
   const absl::Time now = clock_.Now();
+  std::vector<std::string> answered;
+  for (size_t i = 0; i < enrolled.size(); ++i) {
+    if (answers[i].ok()) answered.push_back(enrolled[i].id);
+  }
+  if (absl::Status seen = hosts_.MarkSeen(answered); !seen.ok()) {
+    L4D2_LOG(WARNING) << "host monitor: " << seen.message();
+  }
   for (size_t i = 0; i < enrolled.size(); ++i) {
     const Host& host = enrolled[i];
     const absl::StatusOr<agent::v1::HostInfo>& info = answers[i];
     std::string to = host.state;
     if (info.ok()) {
-      (void)hosts_.MarkSeen(host.id);
       if (info->installed_build_id() != host.installed_build) {
         (void)hosts_.SetInstalledBuild(host.id, info->installed_build_id());
       }

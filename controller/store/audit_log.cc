@@ -1,25 +1,14 @@
 #include "controller/store/audit_log.h"
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "controller/store/ids.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
-namespace {
-
-// Time-ordered ids: 16 hex digits of Unix microseconds and 64 random bits.
-std::string NewAuditId(absl::Time at) {
-  static absl::Mutex mutex(absl::kConstInit);
-  static absl::BitGen* gen = new absl::BitGen();
-  absl::MutexLock lock(&mutex);
-  return absl::StrFormat("a%016x%016x", absl::ToUnixMicros(at), absl::Uniform<uint64_t>(*gen));
-}
-
-}  // namespace
 
 std::string AuditDetail(std::initializer_list<std::pair<std::string, std::string>> fields) {
   // In the order given; protobuf's JSON printer escapes each string.
@@ -43,7 +32,7 @@ AuditLog::AuditLog(Database& db, Clock& clock) : db_(db), clock_(clock) {}
 absl::Status AuditLog::Append(const std::string& actor, const std::string& action,
                               const std::string& target, const std::string& detail) {
   const absl::Time now = clock_.Now();
-  const std::string id = NewAuditId(now);
+  const std::string id = "a" + TimeOrderedId(now);
   return db_.Transact([&](soci::session& sql) {
     long long at = absl::ToUnixMillis(now);
     sql << "INSERT INTO audit_log (id, at_ms, actor_id, action, target, detail)"

@@ -8,17 +8,11 @@
 #include "absl/strings/str_format.h"
 #include "common/names.h"
 #include "common/status_macros.h"
+#include "controller/store/ids.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
 namespace {
-
-std::string RandomHex(size_t bytes) {
-  if (sodium_init() < 0) return "";
-  std::string raw(bytes, '\0');
-  randombytes_buf(raw.data(), raw.size());
-  return absl::BytesToHexString(raw);
-}
 
 std::string TokenHash(const std::string& token) {
   unsigned char digest[crypto_hash_sha256_BYTES];
@@ -88,7 +82,6 @@ absl::StatusOr<std::pair<Host, std::string>> HostStore::Create(const NewHost& re
         "ports: 1024 <= first <= last <= 65535, and at least one instance");
   }
   const std::string token = RandomHex(32);
-  if (token.empty()) return absl::InternalError("libsodium did not initialise");
   const absl::Time now = clock_.Now();
   Host host{.id = "h" + RandomHex(12),
             .name = request.name,
@@ -196,10 +189,17 @@ absl::Status HostStore::SetInstalledBuild(const std::string& id, const std::stri
   });
 }
 
-absl::Status HostStore::MarkSeen(const std::string& id) {
+absl::Status HostStore::MarkSeen(const std::vector<std::string>& ids) {
+  if (ids.empty()) return absl::OkStatus();
   return db_.Transact([&](soci::session& sql) {
     long long now = absl::ToUnixMillis(clock_.Now());
-    sql << "UPDATE hosts SET last_seen_ms = :now WHERE id = :id", soci::use(now), soci::use(id);
+    std::string id;
+    soci::statement update = (sql.prepare << "UPDATE hosts SET last_seen_ms = :now WHERE id = :id",
+                              soci::use(now), soci::use(id));
+    for (const std::string& each : ids) {
+      id = each;
+      update.execute(true);
+    }
     return absl::OkStatus();
   });
 }

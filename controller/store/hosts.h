@@ -58,7 +58,8 @@ class HostStore {
   absl::StatusOr<Host> Get(const std::string& id);
   absl::StatusOr<std::vector<Host>> List();
   absl::Status SetInstalledBuild(const std::string& id, const std::string& build);
-  absl::Status MarkSeen(const std::string& id);
+  // Records that these hosts' agents answered now; one transaction for all of them.
+  absl::Status MarkSeen(const std::vector<std::string>& ids);
   // Moves a host from state `from` to `to`; FAILED_PRECONDITION when it is not in `from` any
   // more (another controller moved it).
   absl::Status SetState(const std::string& id, const std::string& from, const std::string& to);

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <set>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "controller/store/ids.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
@@ -22,26 +22,6 @@ JobState ParseState(const std::string& name) {
 }
 
 long long Millis(absl::Time time) { return absl::ToUnixMillis(time); }
-
-// Ids sort in creation order, so the queue is FIFO by id: 16 hex digits of Unix microseconds,
-// 8 of a counter for ids of one process within one microsecond, and 32 random bits so that
-// controllers need no coordination.
-std::string NewId(absl::Time now) {
-  static absl::Mutex mutex(absl::kConstInit);
-  static absl::BitGen* gen = new absl::BitGen();
-  static int64_t last_micros = 0;
-  static uint32_t counter = 0;
-  absl::MutexLock lock(&mutex);
-  int64_t micros = absl::ToUnixMicros(now);
-  if (micros <= last_micros) {
-    micros = last_micros;
-    ++counter;
-  } else {
-    last_micros = micros;
-    counter = 0;
-  }
-  return absl::StrFormat("%016x%08x%08x", micros, counter, absl::Uniform<uint32_t>(*gen));
-}
 
 constexpr char kJobColumns[] =
     "id, kind, state, lock_key, params, attempt, max_attempts, not_before_ms, lease_owner,"
@@ -93,7 +73,7 @@ absl::StatusOr<std::string> JobQueue::Enqueue(const NewJob& job) {
     return absl::InvalidArgumentError("job: a kind and at least one attempt are required");
   }
   const absl::Time now = clock_.Now();
-  const std::string id = NewId(now);
+  const std::string id = TimeOrderedId(now);  // The queue is FIFO by id.
   long long created = Millis(now);
   long long not_before = Millis(std::max(now, job.not_before));
   int max_attempts = job.max_attempts;

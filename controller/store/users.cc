@@ -1,22 +1,14 @@
 #include "controller/store/users.h"
 
-#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "controller/store/ids.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
 namespace {
-
-std::string NewUserId() {
-  static absl::Mutex mutex(absl::kConstInit);
-  static absl::BitGen* gen = new absl::BitGen();
-  absl::MutexLock lock(&mutex);
-  return absl::StrFormat("u%016x%016x", absl::Uniform<uint64_t>(*gen),
-                         absl::Uniform<uint64_t>(*gen));
-}
 
 Role ParseRole(const std::string& name) { return name == "admin" ? Role::kAdmin : Role::kOperator; }
 
@@ -65,7 +57,8 @@ absl::StatusOr<User> UserStore::Create(const std::string& username, absl::string
   L4D2_RETURN_IF_ERROR(ValidateUsername(username));
   L4D2_RETURN_IF_ERROR(ValidatePassword(password));
   L4D2_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, cost_));
-  User user{.id = NewUserId(), .username = username, .role = role, .created_at = clock_.Now()};
+  User user{
+      .id = "u" + RandomHex(16), .username = username, .role = role, .created_at = clock_.Now()};
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
     long long taken = 0;
     sql << "SELECT COUNT(*) FROM users WHERE username = :u", soci::use(username), soci::into(taken);
