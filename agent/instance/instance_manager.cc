@@ -4,6 +4,7 @@
 #include <random>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -116,7 +117,51 @@ absl::StatusOr<std::string> InstanceManager::RconPassword(const std::string& nam
   L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
   L4D2_ASSIGN_OR_RETURN(std::string password,
                         ReadFileToString(InstanceDir(name) + "/rcon_password", 4096));
-  return std::string(absl::StripAsciiWhitespace(password));
+  password = std::string(absl::StripAsciiWhitespace(password));
+  if (password.empty()) {
+    return absl::NotFoundError(absl::StrCat("instance '", name, "' has no RCON password yet"));
+  }
+  return password;
+}
+
+absl::StatusOr<std::string> InstanceManager::EnsureRconPassword(const std::string& name) {
+  absl::StatusOr<std::string> password = RconPassword(name);
+  if (!absl::IsNotFound(password.status())) return password;
+  // A new instance's password is written without fsync (initializing many instances costs one
+  // sync each, for the record); one lost to a crash is made again here, before any server
+  // could have been started with it.
+  std::string fresh = NewPassword();
+  L4D2_RETURN_IF_ERROR(
+      WriteFileAtomically(InstanceDir(name) + "/rcon_password", fresh + "\n", 0600));
+  return fresh;
+}
+
+absl::StatusOr<bool> InstanceManager::ReservePort(const std::string& name, int port) {
+  absl::MutexLock lock(&ports_mutex_);
+  if (!ports_loaded_) {
+    std::error_code error;
+    for (const fs::directory_entry& entry :
+         fs::directory_iterator(layout_.instances_dir(), error)) {
+      const std::string other = entry.path().filename().string();
+      if (!ValidateInstanceName(other).ok()) continue;
+      absl::StatusOr<internal::InstanceRecord> record = Record(other);
+      if (record.ok()) ports_.emplace(record->spec().port(), other);
+    }
+    ports_loaded_ = true;
+  }
+  auto [it, inserted] = ports_.emplace(port, name);
+  if (it->second != name) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("port ", port, " is used by instance '", it->second, "'"));
+  }
+  return inserted;
+}
+
+void InstanceManager::ReleasePorts(const std::string& name, std::optional<int> except) {
+  absl::MutexLock lock(&ports_mutex_);
+  absl::erase_if(ports_, [&](const auto& entry) {
+    return entry.second == name && (!except || entry.first != *except);
+  });
 }
 
 absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name,
@@ -134,18 +179,15 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
           absl::StrCat("spec.overlays: no overlay '", overlay.ref(), "' on this host"));
     }
   }
-  absl::MutexLock lock(&initialize_mutex_);
-  // The port must not be another instance's.
-  std::error_code error;
-  for (const fs::directory_entry& entry : fs::directory_iterator(layout_.instances_dir(), error)) {
-    std::string other = entry.path().filename().string();
-    if (other == name || !ValidateInstanceName(other).ok()) continue;
-    absl::StatusOr<internal::InstanceRecord> record = Record(other);
-    if (record.ok() && record->spec().port() == spec.port()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("port ", spec.port(), " is used by instance '", other, "'"));
+  // The port is reserved at once (two instances initialized together cannot both take it), and
+  // given back if this initialization fails.
+  L4D2_ASSIGN_OR_RETURN(const bool reserved, ReservePort(name, spec.port()));
+  absl::Cleanup unreserve = [&] {
+    if (reserved) {
+      absl::MutexLock lock(&ports_mutex_);
+      ports_.erase(spec.port());
     }
-  }
+  };
   absl::StatusOr<internal::InstanceRecord> existing = Record(name);
   internal::InstanceRecord record;
   const int64_t now = absl::ToUnixSeconds(clock_.Now());
@@ -165,12 +207,24 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
   for (const char* sub : {"/upper", "/work", "/merged"}) {
     L4D2_RETURN_IF_ERROR(MakeDirs(RuntimeDir(name) + sub));
   }
-  if (!fs::exists(InstanceDir(name) + "/rcon_password")) {
-    L4D2_RETURN_IF_ERROR(
-        WriteFileAtomically(InstanceDir(name) + "/rcon_password", NewPassword() + "\n", 0600));
+  if (!existing.ok()) {
+    L4D2_RETURN_IF_ERROR(WriteFileAtomically(InstanceDir(name) + "/rcon_password",
+                                             NewPassword() + "\n", 0600, Durability::kRegenerable));
+  }
+  // The instance's files are rendered now when nothing runs from them (a new instance, or a
+  // stopped one on a host with the game installed), so that it is ready to mount and its
+  // server.cfg can be read; a running one renders at its next start. Start renders again with
+  // the versions current then.
+  std::error_code error;
+  bool render = fs::is_symlink(layout_.current_installation(), error);
+  if (render && existing.ok()) {
+    L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitName(name)));
+    render = (unit.active_state == "inactive" || unit.active_state == "failed") && !mounted_(name);
   }
   CrashPoint("initialize.before_record");
-  L4D2_RETURN_IF_ERROR(WriteRecord(record));
+  L4D2_RETURN_IF_ERROR(render ? Prepare(&record) : WriteRecord(record));
+  std::move(unreserve).Cancel();
+  ReleasePorts(name, spec.port());
   return Describe(record, /*query_game=*/false, false);
 }
 
@@ -214,7 +268,7 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     }
   }
   plan.push_back(absl::StrCat("installation/", installation));
-  L4D2_ASSIGN_OR_RETURN(std::string password, RconPassword(name));
+  L4D2_ASSIGN_OR_RETURN(std::string password, EnsureRconPassword(name));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/server.cfg",
                                            RenderServerCfg({.name = name,
                                                             .spec = record->spec(),
@@ -229,8 +283,10 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
       absl::StrCat("L4D2_ARGS=",
                    absl::StrJoin(LaunchArguments(record->spec(), options_.bind_ip), " "), "\n"),
       0644, Durability::kRegenerable));
-  L4D2_RETURN_IF_ERROR(
-      WriteFileAtomically(layout_.instance_installation_file(name), installation + "\n", 0644));
+  // Keeps the build from removal by updates while the instance may run from it. Written again
+  // before every start, so one lost with the machine (nothing runs then) is harmless.
+  L4D2_RETURN_IF_ERROR(WriteFileAtomically(layout_.instance_installation_file(name),
+                                           installation + "\n", 0644, Durability::kRegenerable));
   // A drop-in only for specs that differ from the template's defaults; systemd reloads
   // (tens of milliseconds, more with many units) only when it changed.
   const std::string dropin = RenderInstanceDropIn(record->spec());
@@ -339,6 +395,7 @@ absl::StatusOr<bool> InstanceManager::Delete(const std::string& name) {
   if (error) return ErrnoError(error.value(), "remove", RuntimeDir(name));
   fs::remove_all(InstanceDir(name), error);
   if (error) return ErrnoError(error.value(), "remove", InstanceDir(name));
+  ReleasePorts(name, std::nullopt);
   return existed;
 }
 
@@ -422,7 +479,7 @@ absl::StatusOr<std::string> InstanceManager::Console(const std::string& name,
   if (unit.active_state != "active") {
     return absl::FailedPreconditionError(absl::StrCat("instance '", name, "' is not running"));
   }
-  L4D2_ASSIGN_OR_RETURN(std::string password, RconPassword(name));
+  L4D2_ASSIGN_OR_RETURN(std::string password, EnsureRconPassword(name));
   absl::StatusOr<std::string> output =
       game_.RconExecute({options_.query_host, record.spec().port()}, password, command, timeout);
   if (absl::IsPermissionDenied(output.status())) {

@@ -4,8 +4,9 @@
 // lifecycle through systemd (the unit mounts the overlay stack; the agent never mounts or
 // forks a game server itself).
 //
-//   Initialize  validates the spec (ports unique on the host, overlays present) and records it;
-//               a running instance keeps running and picks the spec up at its next start.
+//   Initialize  validates the spec (ports unique on the host, overlays present), records it and,
+//               unless the instance runs, renders its files as Start does (ready to mount); a
+//               running instance keeps running and picks the spec up at its next start.
 //   Start       pins the current install and overlay versions, renders server.cfg into the
 //               instance's own layer, writes the mount plan, unit environment and drop-in,
 //               then starts the unit.
@@ -106,8 +107,18 @@ class InstanceManager {
   Clock& clock_;
   InstanceManagerOptions options_;
   std::function<bool(const std::string&)> mounted_;
-  // Serializes port assignment across instances.
-  absl::Mutex initialize_mutex_;
+  // Reserves `port` for `name`: true when newly reserved, false when it was already `name`'s,
+  // FAILED_PRECONDITION when another instance has it. The index is read from the records at
+  // first use and kept by Initialize and Delete.
+  absl::StatusOr<bool> ReservePort(const std::string& name, int port);
+  // Forgets the ports of `name`, but `except`.
+  void ReleasePorts(const std::string& name, std::optional<int> except);
+  absl::StatusOr<std::string> EnsureRconPassword(const std::string& name);
+
+  // Port -> instance, for every instance of the host.
+  absl::Mutex ports_mutex_;
+  absl::flat_hash_map<int, std::string> ports_ ABSL_GUARDED_BY(ports_mutex_);
+  bool ports_loaded_ ABSL_GUARDED_BY(ports_mutex_) = false;
 
   // Ends the shared observation of `name`; one still being made is not kept. Called before and
   // after every change the agent makes to the instance, console commands included.

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -195,15 +196,23 @@ absl::Status OperationRegistry::Finish(const std::shared_ptr<OperationRun>& run,
   operation->set_error_message(std::string(status.message()));
   SetTime(operation->mutable_finished_at(), now);
   if (status.ok()) record.set_result(result);
-  absl::Status persisted;
+  // Recorded and released before anyone learns of the end, so that whoever saw the end and
+  // asks again finds the record. The write (an fsync) happens outside the registry's lock, so
+  // that operations on other instances end in parallel; meanwhile the operation still counts
+  // as running, and a retry re-attaches to it.
+  std::optional<std::string> fingerprint;
   {
     absl::MutexLock lock(&mutex_);
     auto it = running_.find(operation->id());
+    if (it != running_.end()) fingerprint = it->second.request.fingerprint;
+  }
+  absl::Status persisted;
+  if (fingerprint) {
+    record.set_fingerprint(*fingerprint);
+    persisted = WriteFileAtomically(PathOf(operation->id()), record.SerializeAsString(), 0600);
+    absl::MutexLock lock(&mutex_);
+    auto it = running_.find(operation->id());
     if (it != running_.end()) {
-      record.set_fingerprint(it->second.request.fingerprint);
-      // Recorded and released before anyone learns of the end, so that whoever saw the end
-      // and asks again finds the record.
-      persisted = WriteFileAtomically(PathOf(operation->id()), record.SerializeAsString(), 0600);
       locks_.erase(it->second.request.lock);
       running_.erase(it);
     }

@@ -1,8 +1,11 @@
 #include "agent/overlay_helper/overlay_mounter.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,7 +15,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "agent/overlay_helper/mount_plan.h"
 #include "common/file_util.h"
 #include "common/names.h"
@@ -54,38 +56,23 @@ absl::StatusOr<Fd> OpenRoot(const std::string& root) {
   return Fd(fd);
 }
 
-// Unescapes mountinfo's octal escapes (\040 for a space, ...).
-std::string Unescape(absl::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 3 < text.size()) {
-      int value = (text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0');
-      out.push_back(static_cast<char>(value));
-      i += 3;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 bool OverlayMounter::IsMounted(const std::string& name) const {
-  std::error_code error;
-  const std::string target =
-      std::filesystem::weakly_canonical(absl::StrCat(root_, "/runtime/", name, "/merged"), error)
-          .string();
-  absl::StatusOr<std::string> mountinfo = ReadFileToString("/proc/self/mountinfo", 16 << 20);
-  if (!mountinfo.ok()) return false;
-  for (absl::string_view line : absl::StrSplit(*mountinfo, '\n', absl::SkipEmpty())) {
-    // "36 35 98:0 / /mnt/point rw,noatime master:1 - overlay overlay rw,lowerdir=..."
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
-    if (fields.size() < 5 || Unescape(fields[4]) != target) continue;
-    size_t dash = line.find(" - ");
-    if (dash != absl::string_view::npos && line.substr(dash + 3, 8) == "overlay ") return true;
-  }
-  return false;
+  // O(1), where reading /proc/self/mountinfo grows with the number of mounts (1,000 instances:
+  // ~300 KB per question). The path crosses into the mount, so the descriptor is the mounted
+  // tree's root when there is one; the agent's root itself may well sit on an overlay
+  // (containers), hence both conditions.
+  absl::StatusOr<Fd> root = OpenRoot(root_);
+  if (!root.ok()) return false;
+  absl::StatusOr<Fd> merged = OpenBeneath(root->get(), absl::StrCat("runtime/", name, "/merged"));
+  if (!merged.ok()) return false;
+  struct statx facts {};
+  struct statfs filesystem {};
+  return ::statx(merged->get(), "", AT_EMPTY_PATH, STATX_BASIC_STATS, &facts) == 0 &&
+         (facts.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+         (facts.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0 &&
+         ::fstatfs(merged->get(), &filesystem) == 0 && filesystem.f_type == OVERLAYFS_SUPER_MAGIC;
 }
 
 absl::Status OverlayMounter::Mount(const std::string& name) {

@@ -24,7 +24,8 @@ class OverlayMounter {
   absl::Status Mount(const std::string& name);
   // Unmounts (not mounted: OK) and removes the kernel's leftover work/work.
   absl::Status Unmount(const std::string& name);
-  // Whether runtime/<name>/merged is an overlay mount point (from /proc/self/mountinfo).
+  // Whether runtime/<name>/merged is an overlay mount point (statx's mount-root
+  // attribute and the file system's type, through a descriptor opened beneath the root).
   bool IsMounted(const std::string& name) const;
 
  private:

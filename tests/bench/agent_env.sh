@@ -2,7 +2,7 @@
 # /var/tmp, talking to the sandbox's systemd (tests/sandbox/run), with the fake steamcmd and
 # the game installed. Defines: top, build, work, ctl (l4d2ctl against it), bench_cleanup_hook
 # (a function the caller may define: run before the agent stops). Needs L4D2_SANDBOX.
-# Arguments: the first port of the instances' range.
+# Arguments: the first port of the instances' range (2,000 ports).
 [ -n "${L4D2_SANDBOX:-}" ] || { echo "run inside tests/sandbox/run" >&2; exit 2; }
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build="$top/${BUILD_DIR:-build}"
@@ -24,7 +24,7 @@ steamcmd: $build/tests/fakes/fake_steamcmd
 steam: {home: $work/home}
 systemd: {scope: user, unit_dir: $XDG_RUNTIME_DIR/systemd/user,
           overlay_helper: $build/agent/overlay_helper/left4me-overlay, user: "", hardening: false}
-ports: {first: $bench_first_port, last: $((bench_first_port + 999))}
+ports: {first: $bench_first_port, last: $((bench_first_port + 1999))}
 bind_ip: 127.0.0.1
 fetch_helper: $build/agent/fetch/left4me-fetch
 CONFIG

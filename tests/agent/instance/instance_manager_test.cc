@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "common/file_util.h"
 #include "gmock/gmock.h"
@@ -120,6 +122,76 @@ TEST_F(InstanceManagerTest, PortsAreUniqueOnAHost) {
   EXPECT_EQ(manager_.Initialize("s2", Spec(27015)).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());  // Its own port again.
+  // Moving s1 to another port frees its old one; deleting it frees the new one.
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27016)).ok());
+  EXPECT_TRUE(manager_.Initialize("s2", Spec(27015)).ok());
+  EXPECT_EQ(manager_.Initialize("s3", Spec(27016)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(manager_.Delete("s1").ok());
+  EXPECT_TRUE(manager_.Initialize("s3", Spec(27016)).ok());
+}
+
+TEST_F(InstanceManagerTest, PortsTakenBeforeARestartStayTaken) {
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  InstanceManager restarted(
+      layout_, systemd_, game_, clock_,
+      {.limits = {.port_first = 27015, .port_last = 27020}, .unit_dir = dir_.Sub("units")},
+      [](const std::string&) { return false; });
+  EXPECT_THAT(restarted.Initialize("s2", Spec(27015)).status().message(),
+              HasSubstr("used by instance 's1'"));
+}
+
+TEST_F(InstanceManagerTest, ConcurrentInitializationsOnOnePortLeaveOneWinner) {
+  constexpr int kContenders = 8;
+  std::vector<absl::Status> results(kContenders);
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kContenders; ++i) {
+      threads.emplace_back([&, i] {
+        results[i] = manager_.Initialize("s" + std::to_string(i), Spec(27015)).status();
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  int winners = 0;
+  for (const absl::Status& status : results) {
+    if (status.ok()) {
+      ++winners;
+    } else {
+      EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    }
+  }
+  EXPECT_EQ(winners, 1);
+  // A failed initialization gives back what it reserved.
+  EXPECT_TRUE(manager_.Initialize("other", Spec(27016)).ok());
+}
+
+TEST_F(InstanceManagerTest, InitializeRendersAStoppedInstanceReadyToMount) {
+  InstallBuild("9000001");
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  EXPECT_THAT(Read("instances/s1/lower"), HasSubstr("installation/9000001"));
+  EXPECT_THAT(Read("instances/s1/layer/left4dead2/cfg/server.cfg"), HasSubstr("rcon_password"));
+  // A running instance's files are left alone: the new spec waits for its next start.
+  ASSERT_TRUE(manager_.Start("s1").ok());
+  v1::InstanceSpec changed = Spec(27015);
+  changed.set_max_players(4);
+  absl::StatusOr<v1::Instance> updated = manager_.Initialize("s1", changed);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_TRUE(updated->status().restart_pending());
+  EXPECT_THAT(Read("instances/s1/unit.env"), ::testing::Not(HasSubstr("maxplayers 4")));
+}
+
+TEST_F(InstanceManagerTest, ALostRconPasswordIsMadeAgainBeforeTheStart) {
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  // Written without fsync at initialization: a crash of the machine may leave it empty.
+  std::ofstream(layout_.instances_dir() + "/s1/rcon_password", std::ios::trunc);
+  EXPECT_EQ(manager_.RconPassword("s1").status().code(), absl::StatusCode::kNotFound);
+  InstallBuild("9000001");
+  ASSERT_TRUE(manager_.Start("s1").ok());
+  absl::StatusOr<std::string> password = manager_.RconPassword("s1");
+  ASSERT_TRUE(password.ok()) << password.status();
+  EXPECT_EQ(password->size(), 24u);
+  EXPECT_THAT(Read("instances/s1/layer/left4dead2/cfg/server.cfg"), HasSubstr(*password));
 }
 
 TEST_F(InstanceManagerTest, StartBeforeInstallIsAPreconditionFailure) {
