@@ -2,17 +2,24 @@
 // follow) beside the peer (`journalctl -f` on the same unit), reading the same lines at once.
 //
 //   l4d2_bench_p3 UNIX_SOCKET INSTANCE TICKS FLOOD
+//   l4d2_bench_p3 UNIX_SOCKET --aggregate FLOOD INSTANCE...
 //
 // Asks the fake game (over the agent's console) for TICKS lines "fake tick <i> <realtime us>",
 // one every 10 ms, and measures for each the time from the game printing it to each reader
 // having it. Then asks for FLOOD lines at once and counts what each reader got (0 lost is the
 // target) and how fast ours arrived. Prints the figures; exit 1 if a reader missed lines.
+//
+// --aggregate: one StreamLogs follower per instance, then every instance floods FLOOD lines at
+// the same moment; prints the lines all followers got together per second (first line to
+// last, over all of them) and what was lost. Exit 1 if a line was lost.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -82,9 +89,88 @@ void Report(const char* who, Seen& seen, int ticks, int flood) {
   std::printf("\n");
 }
 
+using Stub = l4d2::agent::v1::AgentService::Stub;
+
+bool Console(Stub& stub, const std::string& name, const std::string& command) {
+  grpc::ClientContext context;
+  l4d2::agent::v1::ExecuteConsoleCommandRequest request;
+  request.set_operation_id("bench-p3-" + name + "-" + std::to_string(NowMicros()));
+  request.set_name(name);
+  request.set_command(command);
+  l4d2::agent::v1::ExecuteConsoleCommandResponse response;
+  grpc::Status status = stub.ExecuteConsoleCommand(&context, request, &response);
+  if (!status.ok()) std::cerr << name << ": " << command << ": " << status.error_message() << "\n";
+  return status.ok();
+}
+
+// Follows `name`'s log until `context` is cancelled, feeding `seen`.
+std::thread Follow(Stub& stub, const std::string& name, grpc::ClientContext& context, Seen& seen) {
+  return std::thread([&stub, name, &context, &seen] {
+    l4d2::agent::v1::StreamLogsRequest request;
+    request.set_name(name);
+    request.set_lines(1);
+    request.set_follow(true);
+    auto reader = stub.StreamLogs(&context, request);
+    l4d2::agent::v1::LogBatch batch;
+    while (reader->Read(&batch)) {
+      for (const auto& line : batch.lines()) seen.Line(line.text());
+    }
+    reader->Finish();
+  });
+}
+
+int Aggregate(Stub& stub, int flood, const std::vector<std::string>& names) {
+  const size_t n = names.size();
+  std::vector<Seen> seen(n);
+  std::vector<grpc::ClientContext> contexts(n);
+  std::vector<std::thread> followers;
+  for (size_t i = 0; i < n; ++i) followers.push_back(Follow(stub, names[i], contexts[i], seen[i]));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::vector<std::thread> floods;
+  std::atomic<bool> ok{true};
+  for (const std::string& name : names) {
+    floods.emplace_back([&, name] {
+      if (!Console(stub, name, "fake_flood " + std::to_string(flood))) ok = false;
+    });
+  }
+  for (std::thread& thread : floods) thread.join();
+  auto received = [&] {
+    int total = 0;
+    for (Seen& one : seen) {
+      absl::MutexLock lock(&one.mutex);
+      total += one.flood_lines;
+    }
+    return total;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (received() < flood * static_cast<int>(n) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (grpc::ClientContext& context : contexts) context.TryCancel();
+  for (std::thread& thread : followers) thread.join();
+  int64_t first = INT64_MAX;
+  int64_t last = 0;
+  for (Seen& one : seen) {
+    absl::MutexLock lock(&one.mutex);
+    if (one.flood_lines == 0) continue;
+    first = std::min(first, one.flood_first_us);
+    last = std::max(last, one.flood_last_us);
+  }
+  const int total = received();
+  std::printf(
+      "ours       %zu servers x %d lines: %d/%d received, %d lost, %.0f lines/s aggregate\n", n,
+      flood, total, flood * static_cast<int>(n), flood * static_cast<int>(n) - total,
+      total > 1 ? (total - 1) * 1e6 / std::max<int64_t>(1, last - first) : 0.0);
+  return ok && total == flood * static_cast<int>(n) ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 5 && std::string(argv[2]) == "--aggregate") {
+    auto stub = l4d2::agent::v1::AgentService::NewStub(l4d2::ctl::MakeAgentChannel(argv[1]));
+    return Aggregate(*stub, std::atoi(argv[3]), std::vector<std::string>(argv + 4, argv + argc));
+  }
   if (argc != 5) {
     std::cerr << "usage: l4d2_bench_p3 UNIX_SOCKET INSTANCE TICKS FLOOD\n";
     return 2;
@@ -96,18 +182,7 @@ int main(int argc, char** argv) {
 
   Seen ours;
   grpc::ClientContext follow_context;
-  std::thread agent_reader([&] {
-    l4d2::agent::v1::StreamLogsRequest request;
-    request.set_name(name);
-    request.set_lines(1);
-    request.set_follow(true);
-    auto reader = stub->StreamLogs(&follow_context, request);
-    l4d2::agent::v1::LogBatch batch;
-    while (reader->Read(&batch)) {
-      for (const auto& line : batch.lines()) ours.Line(line.text());
-    }
-    reader->Finish();
-  });
+  std::thread agent_reader = Follow(*stub, name, follow_context, ours);
 
   Seen peer;
   std::vector<std::string> env;
@@ -134,17 +209,7 @@ int main(int argc, char** argv) {
     fclose(in);
   });
 
-  auto console = [&](const std::string& command) {
-    grpc::ClientContext context;
-    l4d2::agent::v1::ExecuteConsoleCommandRequest request;
-    request.set_operation_id("bench-p3-" + std::to_string(NowMicros()));
-    request.set_name(name);
-    request.set_command(command);
-    l4d2::agent::v1::ExecuteConsoleCommandResponse response;
-    grpc::Status status = stub->ExecuteConsoleCommand(&context, request, &response);
-    if (!status.ok()) std::cerr << command << ": " << status.error_message() << "\n";
-    return status.ok();
-  };
+  auto console = [&](const std::string& command) { return Console(*stub, name, command); };
   // Both readers attached before the first line.
   std::this_thread::sleep_for(std::chrono::seconds(1));
   bool ok = console("fake_ticks " + std::to_string(ticks) + " 10");
