@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/host/layout.h"
-#include "agent/instance/spec.h"
+#include "agent/spec/spec.h"
 #include "agent/instance/unit_files.h"
 #include "agent/os/game_client.h"
 #include "agent/os/service_manager.h"

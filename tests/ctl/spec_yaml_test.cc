@@ -1,6 +1,6 @@
 #include "ctl/spec_yaml.h"
 
-#include "agent/instance/spec.h"
+#include "agent/spec/spec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

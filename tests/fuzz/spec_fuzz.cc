@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "agent/instance/spec.h"
+#include "agent/spec/spec.h"
 #include "ctl/spec_yaml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,4 +1,4 @@
-#include "agent/instance/spec.h"
+#include "agent/spec/spec.h"
 
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
