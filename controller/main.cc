@@ -29,9 +29,11 @@
 #include "controller/config/controller_config.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
+#include "controller/fleet/reconciler.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/store/audit_log.h"
 #include "controller/store/database.h"
+#include "controller/store/fleet_stores.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
 #include "controller/store/migrations.h"
@@ -177,9 +179,8 @@ int Run(const std::string& command) {
     L4D2_LOG(ERROR) << "pki_dir: " << pki.status().message();
     return 1;
   }
-  l4d2::controller::HostStore hosts(**db, l4d2::Clock::Real());
-  l4d2::controller::AuditLog audit(**db, l4d2::Clock::Real());
-  l4d2::controller::Enrollment enrollment(hosts, pki->ca, &audit);
+  l4d2::controller::FleetStores stores(**db, l4d2::Clock::Real());
+  l4d2::controller::Enrollment enrollment(stores.hosts, pki->ca, &stores.audit);
   auto http = l4d2::controller::HttpServer::Start(
       {.address = config->listen_http, .threads = config->http_threads}, **db, &enrollment);
   if (!http.ok()) {
@@ -187,7 +188,6 @@ int Run(const std::string& command) {
     return 1;
   }
   // Job workers; the lease owner names this process among the controllers on the database.
-  l4d2::controller::JobQueue queue(**db, l4d2::Clock::Real());
   // Agents are dialled with mutual TLS and the controller's own certificate (made with the
   // CA at the first start), unless development asks for plaintext.
   std::unique_ptr<l4d2::controller::AgentConnector> agents;
@@ -202,20 +202,29 @@ int Run(const std::string& command) {
   char hostname[256] = {};
   gethostname(hostname, sizeof(hostname) - 1);
   l4d2::controller::Scheduler scheduler(
-      queue, hosts, *agents,
+      stores, *agents,
       {.owner = absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now())),
        .workers = config->job_workers,
-       .lease = config->job_lease});
+       .lease = config->job_lease,
+       .placement = {.memory_per_server_bytes = config->memory_per_server_mb << 20}});
   scheduler.Start();
   l4d2::controller::AgentPinger pinger(*agents, absl::Seconds(5));
   l4d2::controller::HostMonitor monitor(
-      hosts, pinger, l4d2::Clock::Real(),
-      {.interval = config->health_interval, .grace = config->health_grace}, &audit);
+      stores.hosts, pinger, l4d2::Clock::Real(),
+      {.interval = config->health_interval, .grace = config->health_grace}, &stores.audit);
   monitor.Start();
+  l4d2::controller::AgentInstanceLister lister(*agents, absl::Seconds(5));
+  l4d2::controller::Reconciler reconciler(stores, lister,
+                                          {.interval = config->reconcile_interval,
+                                           .restart_backoff = config->restart_backoff,
+                                           .max_restarts = config->max_restarts,
+                                           .metrics_retention = config->metrics_retention});
+  reconciler.Start();
   L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"
                  << config->listen_http << "' (port " << (*http)->port() << ")";
   int signal_number = l4d2::WaitForTerminationSignal();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down";
+  reconciler.Stop();
   monitor.Stop();
   scheduler.Stop();
   (*http)->Shutdown();

@@ -26,6 +26,13 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   YamlMapReader jobs(root.Map("jobs"), root.Child("jobs"));
   jobs.Int("workers", &config.job_workers, 1, 256);
   jobs.Duration("lease", &config.job_lease);
+  YamlMapReader servers(root.Map("servers"), root.Child("servers"));
+  servers.Duration("reconcile_interval", &config.reconcile_interval);
+  servers.Duration("restart_backoff", &config.restart_backoff);
+  servers.Int("max_restarts", &config.max_restarts, 0, 100);
+  servers.Int("memory_per_server_mb", &config.memory_per_server_mb, int64_t{0}, int64_t{1} << 20);
+  servers.Duration("metrics_retention", &config.metrics_retention);
+  L4D2_RETURN_IF_ERROR(servers.Finish());
   L4D2_RETURN_IF_ERROR(jobs.Finish());
   L4D2_RETURN_IF_ERROR(agents.Finish());
   L4D2_RETURN_IF_ERROR(root.Finish());
@@ -54,6 +61,12 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   }
   if (config.job_lease < absl::Seconds(1)) {
     return absl::InvalidArgumentError("jobs.lease: at least 1s");
+  }
+  if (config.reconcile_interval < absl::Seconds(1) || config.restart_backoff < absl::Seconds(1) ||
+      config.metrics_retention < absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        "servers: reconcile_interval and restart_backoff at least 1s, metrics_retention at "
+        "least 1h");
   }
   if (config.pki_dir.empty() || config.pki_dir.front() != '/') {
     return absl::InvalidArgumentError("pki_dir: must be an absolute path");

@@ -32,6 +32,14 @@ struct ControllerConfig {
   // dead controller's jobs are taken over after it).
   int job_workers = 4;
   absl::Duration job_lease = absl::Seconds(30);
+  // Servers (fleet/reconciler.h, store/servers.h): how often hosts report their instances, the
+  // controller's own restarts of a server that should run and does not (first delay, doubling;
+  // how many), the memory placement assumes per server, and how long metric samples are kept.
+  absl::Duration reconcile_interval = absl::Seconds(10);
+  absl::Duration restart_backoff = absl::Seconds(10);
+  int max_restarts = 5;
+  int64_t memory_per_server_mb = 1024;
+  absl::Duration metrics_retention = absl::Hours(24 * 7);
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);

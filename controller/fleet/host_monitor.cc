@@ -1,46 +1,17 @@
 #include "controller/fleet/host_monitor.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
-#include "grpcpp/client_context.h"
-#include "rpc/grpc_status.h"
+#include "controller/jobs/agent_fanout.h"
 
 namespace l4d2::controller {
 
 std::vector<absl::StatusOr<agent::v1::HostInfo>> AgentPinger::PingAll(
     const std::vector<Host>& hosts) {
-  struct Call {
-    grpc::ClientContext context;
-    agent::v1::GetHostInfoRequest request;
-    agent::v1::HostInfo info;
-    grpc::Status status;
-  };
-  std::vector<std::unique_ptr<Call>> calls;
-  absl::BlockingCounter pending(static_cast<int>(hosts.size()));
-  const auto deadline = absl::ToChronoTime(absl::Now() + timeout_);
-  for (const Host& host : hosts) {
-    auto call = std::make_unique<Call>();
-    call->context.set_deadline(deadline);
-    Call* raw = call.get();
-    agents_.Stub(host)->async()->GetHostInfo(&raw->context, &raw->request, &raw->info,
-                                             [raw, &pending](grpc::Status status) {
-                                               raw->status = std::move(status);
-                                               pending.DecrementCount();
-                                             });
-    calls.push_back(std::move(call));
-  }
-  pending.Wait();
-  std::vector<absl::StatusOr<agent::v1::HostInfo>> answers;
-  for (const auto& call : calls) {
-    if (call->status.ok()) {
-      answers.push_back(std::move(call->info));
-    } else {
-      answers.push_back(FromGrpcStatus(call->status));
-    }
-  }
-  return answers;
+  return AskAll(agents_, hosts,
+                &agent::v1::AgentService::StubInterface::async_interface::GetHostInfo,
+                agent::v1::GetHostInfoRequest(), timeout_);
 }
 
 HostMonitor::HostMonitor(HostStore& hosts, HostPinger& pinger, Clock& clock,
@@ -74,8 +45,12 @@ std::vector<HostTransition> HostMonitor::Round() {
     const absl::StatusOr<agent::v1::HostInfo>& info = answers[i];
     std::string to = host.state;
     if (info.ok()) {
+      // Written only when they changed: a round over thousands of hosts stays one write.
       if (info->installed_build_id() != host.installed_build) {
         (void)hosts_.SetInstalledBuild(host.id, info->installed_build_id());
+      }
+      if (static_cast<int64_t>(info->memory_total_bytes()) != host.memory_bytes) {
+        (void)hosts_.SetMemory(host.id, static_cast<int64_t>(info->memory_total_bytes()));
       }
       if (host.state == "unreachable") to = "ready";
     } else if (host.state != "unreachable" &&

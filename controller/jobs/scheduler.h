@@ -11,7 +11,21 @@
 // (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED) are retried with the queue's
 // backoff; others fail the job with the agent's message. Progress goes to the job's event log.
 //
-// Job kinds: "host.install" (l4d2.controller.v1.HostInstallParams).
+// Job kinds (parameters: l4d2.controller.v1 messages, proto/l4d2/controller/v1/jobs.proto):
+//   host.install            install or update the game on a host
+//   overlay.sync            bring one host to an overlay's current revision
+//   server.create           place the server (if not yet), sync its overlays, initialize its
+//                           instance, and start it when its desired state is running
+//   server.start            place if needed, sync, initialize with the blueprint as it is now
+//                           (blueprint changes apply at a server's next action), start
+//   server.restart          as start, with the agent's restart
+//   server.stop / .reset    stop; stop and wipe the writable layer
+//   server.delete           delete the instance on its host, then forget the server
+//   server.change_blueprint switch the blueprint; a placed server's instance takes the new spec
+//                           (a running one at its next start)
+// A server job whose host is unreachable is retried (UNAVAILABLE) and never moves the server.
+// Steps and their operation ids: "<job>:sync:<overlay>:<revision>", "<job>:init", "<job>:start",
+// "<job>:stop", "<job>:restart", "<job>:reset", "<job>:delete".
 
 #include <memory>
 #include <string>
@@ -22,8 +36,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controller/jobs/agent_connector.h"
-#include "controller/store/hosts.h"
-#include "controller/store/job_queue.h"
+#include "controller/store/fleet_stores.h"
 
 namespace l4d2::controller {
 
@@ -34,15 +47,28 @@ struct SchedulerOptions {
   absl::Duration lease = absl::Seconds(30);
   // How long an idle worker waits before looking for work again.
   absl::Duration poll = absl::Milliseconds(200);
+  // Deadline of one unary agent call (a start waits for systemd, a stop for the game).
+  absl::Duration call_timeout = absl::Minutes(2);
+  PlacementOptions placement;
 };
 
 // "host.install" with its parameters as the queue stores them.
+// The agent's state as the servers table keeps it: INSTANCE_STATE_CRASH_LOOP -> "crash_loop".
+std::string InstanceStateName(agent::v1::InstanceState state);
+
 NewJob HostInstallJob(const std::string& host_id, const std::string& created_by);
+// "server.<action>" for one server, locked per server; `not_before` staggers bulk actions.
+NewJob ServerJob(const std::string& action, const std::string& server_id,
+                 const std::string& created_by, absl::Time not_before = absl::InfinitePast());
+NewJob ChangeBlueprintJob(const std::string& server_id, const std::string& blueprint_id,
+                          const std::string& created_by);
+NewJob OverlaySyncJob(const std::string& overlay_id, const std::string& host_id,
+                      const std::string& created_by);
 
 class Scheduler {
  public:
   // Everything must outlive the scheduler.
-  Scheduler(JobQueue& queue, HostStore& hosts, AgentConnector& agents, SchedulerOptions options);
+  Scheduler(FleetStores& stores, AgentConnector& agents, SchedulerOptions options);
   ~Scheduler();
 
   void Start();
@@ -56,7 +82,17 @@ class Scheduler {
   // Runs one claimed job to its end in the queue.
   void Execute(const Job& job);
   absl::StatusOr<std::string> HostInstall(const Job& job, Run& run);
+  absl::StatusOr<std::string> OverlaySync(const Job& job, Run& run);
+  absl::StatusOr<std::string> ServerAction(const Job& job, Run& run);
+  // Brings `host` to the current revision of `overlay_id`; the agent's result.
+  absl::StatusOr<agent::v1::OverlaySyncResult> SyncToHost(const Job& job, Run& run,
+                                                          const std::string& overlay_id,
+                                                          const Host& host, int64_t* revision);
+  // Syncs every overlay of the blueprint the host is behind on, then initializes the server's
+  // instance with the blueprint's spec.
+  absl::Status PrepareInstance(const Job& job, Run& run, const Server& server, const Host& host);
 
+  FleetStores& stores_;
   JobQueue& queue_;
   HostStore& hosts_;
   AgentConnector& agents_;

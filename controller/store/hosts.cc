@@ -36,7 +36,7 @@ absl::Status ValidateAddress(const std::string& address) {
 
 constexpr char kHostColumns[] =
     "id, name, address, state, max_instances, port_first, port_last, installed_build,"
-    " last_seen_ms, created_at_ms";
+    " last_seen_ms, created_at_ms, memory_bytes";
 
 // Reads rows of kHostColumns from `query` (with `value` bound to its one placeholder, if any).
 std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
@@ -45,24 +45,26 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   Host host;
   std::string build;
   soci::indicator build_indicator, seen_indicator;
-  long long seen = 0, created = 0;
+  long long seen = 0, created = 0, memory = 0;
   soci::statement statement =
-      value != nullptr ? (sql.prepare << query, soci::use(*value), soci::into(host.id),
-                          soci::into(host.name), soci::into(host.address), soci::into(host.state),
-                          soci::into(host.max_instances), soci::into(host.port_first),
-                          soci::into(host.port_last), soci::into(build, build_indicator),
-                          soci::into(seen, seen_indicator), soci::into(created))
-                       : (sql.prepare << query, soci::into(host.id), soci::into(host.name),
-                          soci::into(host.address), soci::into(host.state),
-                          soci::into(host.max_instances), soci::into(host.port_first),
-                          soci::into(host.port_last), soci::into(build, build_indicator),
-                          soci::into(seen, seen_indicator), soci::into(created));
+      value != nullptr
+          ? (sql.prepare << query, soci::use(*value), soci::into(host.id), soci::into(host.name),
+             soci::into(host.address), soci::into(host.state), soci::into(host.max_instances),
+             soci::into(host.port_first), soci::into(host.port_last),
+             soci::into(build, build_indicator), soci::into(seen, seen_indicator),
+             soci::into(created), soci::into(memory))
+          : (sql.prepare << query, soci::into(host.id), soci::into(host.name),
+             soci::into(host.address), soci::into(host.state), soci::into(host.max_instances),
+             soci::into(host.port_first), soci::into(host.port_last),
+             soci::into(build, build_indicator), soci::into(seen, seen_indicator),
+             soci::into(created), soci::into(memory));
   statement.execute();
   while (statement.fetch()) {
     Host row = host;
     row.installed_build = build_indicator == soci::i_ok ? build : "";
     if (seen_indicator == soci::i_ok) row.last_seen = absl::FromUnixMillis(seen);
     row.created_at = absl::FromUnixMillis(created);
+    row.memory_bytes = memory;
     hosts.push_back(std::move(row));
   }
   return hosts;
@@ -185,6 +187,14 @@ absl::StatusOr<std::vector<Host>> HostStore::List() {
 absl::Status HostStore::SetInstalledBuild(const std::string& id, const std::string& build) {
   return db_.Transact([&](soci::session& sql) {
     sql << "UPDATE hosts SET installed_build = :b WHERE id = :id", soci::use(build), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HostStore::SetMemory(const std::string& id, int64_t memory_bytes) {
+  return db_.Transact([&](soci::session& sql) {
+    long long memory = memory_bytes;
+    sql << "UPDATE hosts SET memory_bytes = :m WHERE id = :id", soci::use(memory), soci::use(id);
     return absl::OkStatus();
   });
 }

@@ -26,6 +26,7 @@ struct Host {
   int port_first = 0;
   int port_last = 0;
   std::string installed_build;
+  int64_t memory_bytes = 0;  // total, as its agent last reported; 0 when unknown
   std::optional<absl::Time> last_seen;
   absl::Time created_at;
 };
@@ -58,6 +59,7 @@ class HostStore {
   absl::StatusOr<Host> Get(const std::string& id);
   absl::StatusOr<std::vector<Host>> List();
   absl::Status SetInstalledBuild(const std::string& id, const std::string& build);
+  absl::Status SetMemory(const std::string& id, int64_t memory_bytes);
   // Records that these hosts' agents answered now; one transaction for all of them.
   absl::Status MarkSeen(const std::vector<std::string>& ids);
   // Moves a host from state `from` to `to`; FAILED_PRECONDITION when it is not in `from` any

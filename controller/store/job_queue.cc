@@ -244,6 +244,22 @@ absl::StatusOr<Job> JobQueue::Get(const std::string& id) {
   return job;
 }
 
+absl::StatusOr<absl::flat_hash_set<std::string>> JobQueue::BusyLocks(const std::string& prefix) {
+  absl::flat_hash_set<std::string> locks;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    std::string lock;
+    const std::string pattern = prefix + "%";
+    soci::statement statement =
+        (sql.prepare << "SELECT DISTINCT lock_key FROM jobs WHERE state IN ('queued', 'running')"
+                        " AND lock_key LIKE :p",
+         soci::use(pattern), soci::into(lock));
+    statement.execute();
+    while (statement.fetch()) locks.insert(lock);
+    return absl::OkStatus();
+  }));
+  return locks;
+}
+
 absl::StatusOr<int64_t> JobQueue::AppendEvent(const std::string& id, const std::string& kind,
                                               const std::string& data) {
   long long seq = 0;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -92,6 +93,9 @@ class JobQueue {
   absl::Status Cancel(const std::string& id);
 
   absl::StatusOr<Job> Get(const std::string& id);
+  // The lock keys of queued and running jobs starting with `prefix` ("server:" for servers
+  // with work pending).
+  absl::StatusOr<absl::flat_hash_set<std::string>> BusyLocks(const std::string& prefix);
 
   // Appends to a job's event log; returns the event's sequence number (1, 2, ...).
   absl::StatusOr<int64_t> AppendEvent(const std::string& id, const std::string& kind,

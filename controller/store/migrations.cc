@@ -168,6 +168,13 @@ const std::vector<Migration>& ControllerMigrations() {
         " cpu_millis BIGINT NOT NULL,"
         " memory_bytes BIGINT NOT NULL,"
         " PRIMARY KEY (server_id, at_ms))"}},
+      {3,
+       "servers: actual state and the reconciler's restart backoff; metric retention index",
+       {"ALTER TABLE servers ADD COLUMN actual_state TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE servers ADD COLUMN restart_attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE servers ADD COLUMN next_restart_ms BIGINT NOT NULL DEFAULT 0",
+        "CREATE INDEX metric_samples_by_time ON metric_samples(at_ms)",
+        "CREATE INDEX servers_by_blueprint ON servers(blueprint_id)"}},
   };
   return *migrations;
 }

@@ -88,8 +88,9 @@ int main(int argc, char** argv) {
     std::cerr << "database: " << db.status() << "\n";
     return 1;
   }
-  JobQueue queue(**db, l4d2::Clock::Real());
-  HostStore hosts(**db, l4d2::Clock::Real());
+  FleetStores stores(**db, l4d2::Clock::Real());
+  JobQueue& queue = stores.jobs;
+  HostStore& hosts = stores.hosts;
 
   // The ceiling: the queue alone.
   Reset(**db);
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
   }
   for (int i = 0; i < jobs; ++i) (void)queue.Enqueue(HostInstallJob(host_ids[i % 100], "bench"));
   PlaintextAgentConnector agents;
-  Scheduler scheduler(queue, hosts, agents,
+  Scheduler scheduler(stores, agents,
                       {.owner = "bench",
                        .workers = workers,
                        .lease = absl::Seconds(60),

@@ -47,16 +47,15 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), Clock::Real()).ok());
-    queue_ptr_ = std::make_unique<JobQueue>(*db_, Clock::Real());
-    hosts_ptr_ = std::make_unique<HostStore>(*db_, Clock::Real());
+    stores_ = std::make_unique<FleetStores>(*db_, Clock::Real());
     auto host =
         hosts().Create({.name = "local", .address = "127.0.0.1:" + match[1].str()}, absl::Hours(1));
     ASSERT_TRUE(host.ok()) << host.status();
     host_id_ = host->first.id;
   }
 
-  JobQueue& queue() { return *queue_ptr_; }
-  HostStore& hosts() { return *hosts_ptr_; }
+  JobQueue& queue() { return stores_->jobs; }
+  HostStore& hosts() { return stores_->hosts; }
 
   void FakeSteamcmd(const std::string& setting, const std::string& value) {
     std::ofstream(dir_.Sub("home/.fake-steamcmd/" + setting)) << value;
@@ -64,7 +63,7 @@ class SchedulerTest : public ::testing::Test {
 
   std::unique_ptr<Scheduler> NewScheduler(const std::string& owner, absl::Duration lease) {
     return std::make_unique<Scheduler>(
-        queue(), hosts(), agents_,
+        *stores_, agents_,
         SchedulerOptions{
             .owner = owner, .workers = 2, .lease = lease, .poll = absl::Milliseconds(20)});
   }
@@ -85,8 +84,7 @@ class SchedulerTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> agent_;
   std::unique_ptr<Database> db_;
   // Made once the database is open.
-  std::unique_ptr<JobQueue> queue_ptr_;
-  std::unique_ptr<HostStore> hosts_ptr_;
+  std::unique_ptr<FleetStores> stores_;
   PlaintextAgentConnector agents_;
   std::string host_id_;
 };

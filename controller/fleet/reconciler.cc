@@ -1,0 +1,158 @@
+#include "controller/fleet/reconciler.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "controller/jobs/agent_fanout.h"
+#include "controller/jobs/scheduler.h"
+#include "rpc/proto_json.h"
+
+namespace l4d2::controller {
+namespace {
+
+InstanceObservation Observe(const agent::v1::Instance& instance) {
+  const agent::v1::InstanceStatus& status = instance.status();
+  return {.name = instance.name(),
+          .state = InstanceStateName(status.state()),
+          .status = ToJson(status),
+          .players = status.game().players(),
+          .cpu_millis = status.unit().cpu_usage().seconds() * 1000 +
+                        status.unit().cpu_usage().nanos() / 1000000,
+          .memory_bytes = static_cast<int64_t>(status.unit().memory_current_bytes())};
+}
+
+}  // namespace
+
+std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> AgentInstanceLister::ListAll(
+    const std::vector<Host>& hosts) {
+  agent::v1::ListInstancesRequest request;
+  request.set_include_game_status(true);
+  return AskAll(agents_, hosts,
+                &agent::v1::AgentService::StubInterface::async_interface::ListInstances, request,
+                timeout_);
+}
+
+Reconciler::Reconciler(FleetStores& stores, InstanceLister& lister, ReconcilerOptions options)
+    : stores_(stores), lister_(lister), options_(options) {}
+
+Reconciler::~Reconciler() { Stop(); }
+
+absl::StatusOr<ReconcileReport> Reconciler::Round() {
+  ReconcileReport report;
+  L4D2_ASSIGN_OR_RETURN(std::vector<Host> all, stores_.hosts.List());
+  std::vector<Host> ready;
+  for (Host& host : all) {
+    if (host.state == "ready" || host.state == "draining") ready.push_back(std::move(host));
+  }
+  std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> answers = lister_.ListAll(ready);
+  // Read after the answers: a job queued meanwhile is seen, and its server left alone.
+  L4D2_ASSIGN_OR_RETURN(absl::flat_hash_set<std::string> busy, stores_.jobs.BusyLocks("server:"));
+  for (size_t i = 0; i < ready.size(); ++i) {
+    if (!answers[i].ok()) continue;  // Host health deals with silent hosts.
+    ++report.hosts_answered;
+    std::vector<InstanceObservation> instances;
+    for (const agent::v1::Instance& instance : answers[i]->instances()) {
+      instances.push_back(Observe(instance));
+    }
+    absl::StatusOr<std::vector<ObservedServer>> observed =
+        stores_.servers.ObserveHost(ready[i].id, instances);
+    if (!observed.ok()) {
+      L4D2_LOG(WARNING) << "reconciler: host " << ready[i].name << ": "
+                        << observed.status().message();
+      continue;
+    }
+    for (const ObservedServer& server : *observed) {
+      ++report.servers_observed;
+      Reconcile(server, busy, report);
+    }
+  }
+  absl::StatusOr<int64_t> pruned =
+      stores_.servers.PruneMetrics(stores_.clock.Now() - options_.metrics_retention);
+  if (!pruned.ok()) L4D2_LOG(WARNING) << "reconciler: metrics: " << pruned.status().message();
+  return report;
+}
+
+void Reconciler::Reconcile(const ObservedServer& observed,
+                           const absl::flat_hash_set<std::string>& busy, ReconcileReport& report) {
+  const Server& server = observed.server;
+  const std::string& state = server.actual_state;
+  const absl::Time now = stores_.clock.Now();
+  if (state == "crash_loop" && observed.previous_state != "crash_loop") {
+    report.crash_loops.push_back(server.id);
+    L4D2_LOG(WARNING) << "server " << server.name << " (" << server.id << ") is in a crash loop";
+    (void)stores_.audit.Append("system", "server.crash_loop", server.id,
+                               AuditDetail({{"name", server.name}, {"host", server.host_id}}));
+  }
+  if (busy.contains("server:" + server.id)) return;
+  if (server.desired_state == "running") {
+    if (state == "running" && server.restart_attempts != 0) {
+      (void)stores_.servers.SetRestartBackoff(server.id, 0, absl::InfinitePast());
+      return;
+    }
+    // "crashed" is systemd's to restart, unless the unit failed for good (restart policy
+    // never): then it is down like a stopped server.
+    bool down = state == "stopped" || state == "missing";
+    if (state == "crashed") {
+      absl::StatusOr<agent::v1::InstanceStatus> status =
+          FromJson<agent::v1::InstanceStatus>(server.status);
+      down = status.ok() && status->unit().active_state() == "failed";
+    }
+    if (!down) return;
+    if (now < server.next_restart_at) return;
+    if (server.restart_attempts >= options_.max_restarts) {
+      if (server.restart_attempts == options_.max_restarts) {
+        report.gave_up.push_back(server.id);
+        (void)stores_.audit.Append(
+            "system", "server.gave_up", server.id,
+            AuditDetail(
+                {{"name", server.name}, {"attempts", absl::StrCat(server.restart_attempts)}}));
+        // Once: one more than the limit marks that it was said.
+        (void)stores_.servers.SetRestartBackoff(server.id, server.restart_attempts + 1,
+                                                absl::InfiniteFuture());
+      }
+      return;
+    }
+    absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob("start", server.id, "system"));
+    if (!job.ok()) return;
+    const absl::Duration backoff =
+        options_.restart_backoff * (int64_t{1} << std::min(server.restart_attempts, 16));
+    (void)stores_.servers.SetRestartBackoff(server.id, server.restart_attempts + 1, now + backoff);
+    (void)stores_.audit.Append(
+        "system", "server.start", server.id,
+        AuditDetail(
+            {{"name", server.name}, {"reason", absl::StrCat("reported ", state)}, {"job", *job}}));
+    report.started.push_back(server.id);
+  } else if (server.desired_state == "stopped" && (state == "running" || state == "starting")) {
+    absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob("stop", server.id, "system"));
+    if (!job.ok()) return;
+    (void)stores_.audit.Append(
+        "system", "server.stop", server.id,
+        AuditDetail(
+            {{"name", server.name}, {"reason", absl::StrCat("reported ", state)}, {"job", *job}}));
+    report.stopped.push_back(server.id);
+  }
+}
+
+void Reconciler::Start() {
+  thread_ = std::thread([this] {
+    absl::MutexLock lock(&mutex_);
+    while (!mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval)) {
+      mutex_.Unlock();
+      absl::StatusOr<ReconcileReport> report = Round();
+      if (!report.ok()) L4D2_LOG(WARNING) << "reconciler: " << report.status().message();
+      mutex_.Lock();
+    }
+  });
+}
+
+void Reconciler::Stop() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,97 @@
+#pragma once
+
+// Brings servers' actual state to their desired state, from what their hosts' agents report.
+//
+// Every `interval`, all ready hosts are asked at once for their instances (with the game's own
+// view); each server placed on a host that answered gets the reported state and status, and a
+// running one a metric sample (players, CPU time, memory). Then, per server, unless a job of
+// the server is already queued or running:
+//   desired running, actual stopped or missing  a "server.start" job, with exponential backoff
+//       (restart_backoff, doubling) and at most max_restarts until it runs again; after that
+//       it stays down and the audit log says "server.gave_up" once
+//   desired running, actual crashed             nothing: systemd restarts it with its own backoff
+//   desired running, actual crash_loop          nothing: systemd's start limit stopped it, and
+//       so does the controller; the state is visible and "server.crash_loop" is audited once
+//       when it enters it. An operator's start or restart is the way out.
+//   desired stopped, actual running or starting a "server.stop" job
+// A host that does not answer keeps its servers' last state (host health marks it
+// unreachable); servers are never started elsewhere, and a host that returns is reconciled by
+// the next round. Metric samples older than the retention are pruned every round.
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "controller/jobs/agent_connector.h"
+#include "controller/store/fleet_stores.h"
+#include "l4d2/agent/v1/agent_service.pb.h"
+
+namespace l4d2::controller {
+
+// Asks hosts' agents for their instances; one answer per host, in order.
+class InstanceLister {
+ public:
+  virtual ~InstanceLister() = default;
+  virtual std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> ListAll(
+      const std::vector<Host>& hosts) = 0;
+};
+
+// ListInstances through an AgentConnector, to all hosts at once, with a deadline.
+class AgentInstanceLister final : public InstanceLister {
+ public:
+  AgentInstanceLister(AgentConnector& agents, absl::Duration timeout)
+      : agents_(agents), timeout_(timeout) {}
+  std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> ListAll(
+      const std::vector<Host>& hosts) override;
+
+ private:
+  AgentConnector& agents_;
+  const absl::Duration timeout_;
+};
+
+struct ReconcilerOptions {
+  absl::Duration interval = absl::Seconds(10);
+  absl::Duration restart_backoff = absl::Seconds(10);
+  int max_restarts = 5;
+  absl::Duration metrics_retention = absl::Hours(24 * 7);
+};
+
+// What one round did, for logs and tests.
+struct ReconcileReport {
+  int hosts_answered = 0;
+  int servers_observed = 0;
+  std::vector<std::string> started;  // server ids a start was queued for
+  std::vector<std::string> stopped;
+  std::vector<std::string> crash_loops;  // servers that entered the crash-loop state
+  std::vector<std::string> gave_up;
+};
+
+class Reconciler {
+ public:
+  // Everything must outlive the reconciler.
+  Reconciler(FleetStores& stores, InstanceLister& lister, ReconcilerOptions options);
+  ~Reconciler();
+
+  absl::StatusOr<ReconcileReport> Round();
+
+  // Rounds every interval on a thread of its own, until Stop().
+  void Start();
+  void Stop();
+
+ private:
+  void Reconcile(const ObservedServer& observed, const absl::flat_hash_set<std::string>& busy,
+                 ReconcileReport& report);
+
+  FleetStores& stores_;
+  InstanceLister& lister_;
+  const ReconcilerOptions options_;
+  absl::Mutex mutex_;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread thread_;
+};
+
+}  // namespace l4d2::controller

@@ -1,0 +1,206 @@
+#include "controller/store/blueprints.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "agent/spec/spec.h"
+#include "common/names.h"
+#include "common/status_macros.h"
+#include "controller/store/ids.h"
+#include "rpc/proto_json.h"
+#include "soci/soci.h"
+
+namespace l4d2::controller {
+
+BlueprintStore::BlueprintStore(Database& db, Clock& clock) : db_(db), clock_(clock) {}
+
+absl::StatusOr<Blueprint> BlueprintStore::Read(soci::session& sql, const std::string& id) {
+  Blueprint blueprint;
+  std::string settings;
+  long long created = 0, updated = 0;
+  sql << "SELECT id, owner_id, name, settings, created_at_ms, updated_at_ms FROM blueprints"
+         " WHERE id = :id",
+      soci::use(id), soci::into(blueprint.id), soci::into(blueprint.owner_id),
+      soci::into(blueprint.name), soci::into(settings), soci::into(created), soci::into(updated);
+  if (!sql.got_data()) return absl::NotFoundError(absl::StrCat("no blueprint '", id, "'"));
+  L4D2_ASSIGN_OR_RETURN(blueprint.settings,
+                        FromJson<agent::v1::InstanceSpec>(settings, "blueprint settings"));
+  blueprint.created_at = absl::FromUnixMillis(created);
+  blueprint.updated_at = absl::FromUnixMillis(updated);
+  std::string overlay_id;
+  int exec = 0;
+  soci::statement overlays =
+      (sql.prepare << "SELECT overlay_id, exec_server_cfg FROM blueprint_overlays"
+                      " WHERE blueprint_id = :id ORDER BY position",
+       soci::use(id), soci::into(overlay_id), soci::into(exec));
+  overlays.execute();
+  while (overlays.fetch()) blueprint.overlays.push_back({overlay_id, exec != 0});
+  return blueprint;
+}
+
+absl::Status BlueprintStore::Check(soci::session& sql, const std::string& owner_id,
+                                   const BlueprintInput& input) {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(input.name));
+  if (owner_id.empty()) return absl::InvalidArgumentError("a blueprint needs a user as its owner");
+  if (input.settings.port() != 0 || input.settings.overlays_size() != 0) {
+    return absl::InvalidArgumentError(
+        "settings: port and overlays are not settings (the host picks the port; overlays are "
+        "the blueprint's list)");
+  }
+  agent::v1::InstanceSpec spec = input.settings;
+  const agent::SpecLimits limits;
+  spec.set_port(limits.port_first);
+  for (const BlueprintOverlay& layer : input.overlays) {
+    std::string owner, ref;
+    soci::indicator owner_indicator = soci::i_null;
+    sql << "SELECT owner_id, ref FROM overlays WHERE id = :id", soci::use(layer.overlay_id),
+        soci::into(owner, owner_indicator), soci::into(ref);
+    // Global overlays, or the owner's own: someone else's never get into a blueprint.
+    if (!sql.got_data() || (owner_indicator == soci::i_ok && owner != owner_id)) {
+      return absl::NotFoundError(absl::StrCat("no overlay '", layer.overlay_id, "'"));
+    }
+    agent::v1::OverlayLayer* overlay = spec.add_overlays();
+    overlay->set_ref(ref);
+    overlay->set_exec_server_cfg(layer.exec_server_cfg);
+  }
+  absl::Status valid = agent::ValidateSpec(agent::WithDefaults(input.name, spec), limits);
+  if (!valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("settings", absl::StripPrefix(valid.message(), "spec")));
+  }
+  return absl::OkStatus();
+}
+
+void BlueprintStore::WriteOverlays(soci::session& sql, const std::string& id,
+                                   const std::vector<BlueprintOverlay>& overlays) {
+  sql << "DELETE FROM blueprint_overlays WHERE blueprint_id = :id", soci::use(id);
+  for (size_t i = 0; i < overlays.size(); ++i) {
+    int position = static_cast<int>(i);
+    int exec = overlays[i].exec_server_cfg ? 1 : 0;
+    sql << "INSERT INTO blueprint_overlays (blueprint_id, position, overlay_id, exec_server_cfg)"
+           " VALUES (:b, :p, :o, :e)",
+        soci::use(id), soci::use(position), soci::use(overlays[i].overlay_id), soci::use(exec);
+  }
+}
+
+absl::StatusOr<Blueprint> BlueprintStore::Create(const Actor& actor, const BlueprintInput& input) {
+  const std::string id = "b" + RandomHex(12);
+  absl::StatusOr<Blueprint> created;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    L4D2_RETURN_IF_ERROR(Check(sql, actor.user_id, input));
+    long long taken = 0;
+    sql << "SELECT COUNT(*) FROM blueprints WHERE owner_id = :o AND name = :n",
+        soci::use(actor.user_id), soci::use(input.name), soci::into(taken);
+    if (taken > 0) {
+      return absl::AlreadyExistsError(absl::StrCat("blueprint '", input.name, "' exists"));
+    }
+    long long now = absl::ToUnixMillis(clock_.Now());
+    std::string settings = ToJson(input.settings);
+    sql << "INSERT INTO blueprints (id, owner_id, name, settings, created_at_ms, updated_at_ms)"
+           " VALUES (:id, :o, :n, :s, :c, :u)",
+        soci::use(id), soci::use(actor.user_id), soci::use(input.name), soci::use(settings),
+        soci::use(now), soci::use(now);
+    WriteOverlays(sql, id, input.overlays);
+    created = Read(sql, id);
+    return created.status();
+  }));
+  return created;
+}
+
+absl::StatusOr<Blueprint> BlueprintStore::Update(const Actor& actor, const std::string& id,
+                                                 const BlueprintInput& input) {
+  absl::StatusOr<Blueprint> updated;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    L4D2_ASSIGN_OR_RETURN(Blueprint blueprint, Read(sql, id));
+    if (!actor.Sees(blueprint.owner_id)) {
+      return absl::NotFoundError(absl::StrCat("no blueprint '", id, "'"));
+    }
+    L4D2_RETURN_IF_ERROR(Check(sql, blueprint.owner_id, input));
+    long long taken = 0;
+    sql << "SELECT COUNT(*) FROM blueprints WHERE owner_id = :o AND name = :n AND id <> :id",
+        soci::use(blueprint.owner_id), soci::use(input.name), soci::use(id), soci::into(taken);
+    if (taken > 0) {
+      return absl::AlreadyExistsError(absl::StrCat("blueprint '", input.name, "' exists"));
+    }
+    long long now = absl::ToUnixMillis(clock_.Now());
+    std::string settings = ToJson(input.settings);
+    sql << "UPDATE blueprints SET name = :n, settings = :s, updated_at_ms = :u WHERE id = :id",
+        soci::use(input.name), soci::use(settings), soci::use(now), soci::use(id);
+    WriteOverlays(sql, id, input.overlays);
+    updated = Read(sql, id);
+    return updated.status();
+  }));
+  return updated;
+}
+
+absl::StatusOr<Blueprint> BlueprintStore::Get(const Actor& actor, const std::string& id) {
+  absl::StatusOr<Blueprint> blueprint;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    blueprint = Read(sql, id);
+    return absl::OkStatus();
+  }));
+  if (blueprint.ok() && !actor.Sees(blueprint->owner_id)) {
+    return absl::NotFoundError(absl::StrCat("no blueprint '", id, "'"));
+  }
+  return blueprint;
+}
+
+absl::StatusOr<std::vector<Blueprint>> BlueprintStore::List(const Actor& actor) {
+  std::vector<Blueprint> blueprints;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    std::vector<std::string> ids;
+    std::string id, owner;
+    soci::statement statement =
+        (sql.prepare << "SELECT id, owner_id FROM blueprints ORDER BY owner_id, name",
+         soci::into(id), soci::into(owner));
+    statement.execute();
+    while (statement.fetch()) {
+      if (actor.Sees(owner)) ids.push_back(id);
+    }
+    for (const std::string& one : ids) {
+      L4D2_ASSIGN_OR_RETURN(Blueprint blueprint, Read(sql, one));
+      blueprints.push_back(std::move(blueprint));
+    }
+    return absl::OkStatus();
+  }));
+  return blueprints;
+}
+
+absl::Status BlueprintStore::Delete(const Actor& actor, const std::string& id) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    L4D2_ASSIGN_OR_RETURN(Blueprint blueprint, Read(sql, id));
+    if (!actor.Sees(blueprint.owner_id)) {
+      return absl::NotFoundError(absl::StrCat("no blueprint '", id, "'"));
+    }
+    long long servers = 0;
+    sql << "SELECT COUNT(*) FROM servers WHERE blueprint_id = :id", soci::use(id),
+        soci::into(servers);
+    if (servers > 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("blueprint '", blueprint.name, "' is used by ", servers, " server(s)"));
+    }
+    sql << "DELETE FROM blueprint_overlays WHERE blueprint_id = :id", soci::use(id);
+    sql << "DELETE FROM blueprints WHERE id = :id", soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<agent::v1::InstanceSpec> BlueprintStore::SpecFor(const std::string& id, int port) {
+  agent::v1::InstanceSpec spec;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    L4D2_ASSIGN_OR_RETURN(Blueprint blueprint, Read(sql, id));
+    spec = blueprint.settings;
+    spec.set_port(port);
+    for (const BlueprintOverlay& layer : blueprint.overlays) {
+      std::string ref;
+      sql << "SELECT ref FROM overlays WHERE id = :id", soci::use(layer.overlay_id),
+          soci::into(ref);
+      agent::v1::OverlayLayer* overlay = spec.add_overlays();
+      overlay->set_ref(ref);
+      overlay->set_exec_server_cfg(layer.exec_server_cfg);
+    }
+    return absl::OkStatus();
+  }));
+  return spec;
+}
+
+}  // namespace l4d2::controller

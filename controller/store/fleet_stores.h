@@ -1,0 +1,37 @@
+#pragma once
+
+// The stores the fleet's machinery (scheduler, reconciler, host monitor) works on, over one
+// database: built once per process and handed around as one.
+
+#include "common/clock.h"
+#include "controller/store/audit_log.h"
+#include "controller/store/blueprints.h"
+#include "controller/store/database.h"
+#include "controller/store/hosts.h"
+#include "controller/store/job_queue.h"
+#include "controller/store/overlays.h"
+#include "controller/store/servers.h"
+
+namespace l4d2::controller {
+
+struct FleetStores {
+  // `db` and `clock` must outlive the stores.
+  FleetStores(Database& db, Clock& clock)
+      : clock(clock),
+        jobs(db, clock),
+        hosts(db, clock),
+        overlays(db, clock),
+        blueprints(db, clock),
+        servers(db, clock),
+        audit(db, clock) {}
+
+  Clock& clock;
+  JobQueue jobs;
+  HostStore hosts;
+  OverlayStore overlays;
+  BlueprintStore blueprints;
+  ServerStore servers;
+  AuditLog audit;
+};
+
+}  // namespace l4d2::controller

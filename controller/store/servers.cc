@@ -1,0 +1,324 @@
+#include "controller/store/servers.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "common/names.h"
+#include "common/status_macros.h"
+#include "controller/store/ids.h"
+#include "soci/soci.h"
+
+namespace l4d2::controller {
+namespace {
+
+// Serializes placement across controllers on one PostgreSQL database.
+constexpr int64_t kPlacementLockKey = 0x6c34643270;  // "l4d2p"
+
+absl::Status ValidateDesired(const std::string& desired) {
+  if (desired != "running" && desired != "stopped") {
+    return absl::InvalidArgumentError("desired state: expected running or stopped");
+  }
+  return absl::OkStatus();
+}
+
+// Servers matching `where` (SQL over the servers table, with `params` bound in order).
+std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
+                                const std::vector<std::string>& params) {
+  Server row;
+  std::string host, status;
+  int port = 0, attempts = 0;
+  long long status_at = 0, next_restart = 0, created = 0;
+  soci::indicator host_indicator, port_indicator, status_at_indicator;
+  soci::statement statement(sql);
+  for (const std::string& param : params) statement.exchange(soci::use(param));
+  statement.exchange(soci::into(row.id));
+  statement.exchange(soci::into(row.owner_id));
+  statement.exchange(soci::into(row.name));
+  statement.exchange(soci::into(row.blueprint_id));
+  statement.exchange(soci::into(host, host_indicator));
+  statement.exchange(soci::into(port, port_indicator));
+  statement.exchange(soci::into(row.desired_state));
+  statement.exchange(soci::into(row.actual_state));
+  statement.exchange(soci::into(status));
+  statement.exchange(soci::into(status_at, status_at_indicator));
+  statement.exchange(soci::into(attempts));
+  statement.exchange(soci::into(next_restart));
+  statement.exchange(soci::into(created));
+  statement.alloc();
+  statement.prepare(
+      "SELECT id, owner_id, name, blueprint_id, host_id, port, desired_state, actual_state,"
+      " status, status_at_ms, restart_attempts, next_restart_ms, created_at_ms FROM servers "
+      "WHERE " +
+      where + " ORDER BY name");
+  statement.define_and_bind();
+  statement.execute(false);
+  std::vector<Server> servers;
+  while (statement.fetch()) {
+    Server server = row;
+    server.host_id = host_indicator == soci::i_ok ? host : "";
+    server.port = port_indicator == soci::i_ok ? port : 0;
+    server.status = status;
+    if (status_at_indicator == soci::i_ok) server.status_at = absl::FromUnixMillis(status_at);
+    server.restart_attempts = attempts;
+    server.next_restart_at = absl::FromUnixMillis(next_restart);
+    server.created_at = absl::FromUnixMillis(created);
+    servers.push_back(std::move(server));
+  }
+  return servers;
+}
+
+absl::StatusOr<Server> ReadServer(soci::session& sql, const std::string& id) {
+  std::vector<Server> servers = ReadServers(sql, "id = :id", {id});
+  if (servers.empty()) return absl::NotFoundError(absl::StrCat("no server '", id, "'"));
+  return servers.front();
+}
+
+}  // namespace
+
+ServerStore::ServerStore(Database& db, Clock& clock) : db_(db), clock_(clock) {}
+
+absl::StatusOr<Server> ServerStore::Create(const Actor& actor, const std::string& name,
+                                           const std::string& blueprint_id,
+                                           const std::string& desired) {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  L4D2_RETURN_IF_ERROR(ValidateDesired(desired));
+  if (actor.user_id.empty()) return absl::InvalidArgumentError("a server needs a user as owner");
+  const std::string id = "s" + RandomHex(12);
+  absl::StatusOr<Server> created;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    std::string owner;
+    sql << "SELECT owner_id FROM blueprints WHERE id = :id", soci::use(blueprint_id),
+        soci::into(owner);
+    // Blueprints are private: only the owner's own (an admin's server needs an admin's one).
+    if (!sql.got_data() || owner != actor.user_id) {
+      return absl::NotFoundError(absl::StrCat("no blueprint '", blueprint_id, "'"));
+    }
+    long long taken = 0;
+    sql << "SELECT COUNT(*) FROM servers WHERE name = :n", soci::use(name), soci::into(taken);
+    if (taken > 0) return absl::AlreadyExistsError(absl::StrCat("server '", name, "' exists"));
+    long long now = absl::ToUnixMillis(clock_.Now());
+    sql << "INSERT INTO servers (id, owner_id, name, blueprint_id, desired_state, created_at_ms,"
+           " updated_at_ms) VALUES (:id, :o, :n, :b, :d, :c, :u)",
+        soci::use(id), soci::use(actor.user_id), soci::use(name), soci::use(blueprint_id),
+        soci::use(desired), soci::use(now), soci::use(now);
+    created = ReadServer(sql, id);
+    return created.status();
+  }));
+  return created;
+}
+
+absl::StatusOr<Server> ServerStore::Get(const Actor& actor, const std::string& id) {
+  absl::StatusOr<Server> server;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    server = ReadServer(sql, id);
+    return absl::OkStatus();
+  }));
+  if (server.ok() && !actor.Sees(server->owner_id)) {
+    return absl::NotFoundError(absl::StrCat("no server '", id, "'"));
+  }
+  return server;
+}
+
+absl::StatusOr<std::vector<Server>> ServerStore::List(const Actor& actor,
+                                                      const ServerFilter& filter) {
+  std::string where = "1 = 1";
+  std::vector<std::string> params;
+  if (!actor.admin) {
+    where += " AND owner_id = :o";
+    params.push_back(actor.user_id);
+  }
+  if (!filter.host_id.empty()) {
+    where += " AND host_id = :h";
+    params.push_back(filter.host_id);
+  }
+  if (!filter.blueprint_id.empty()) {
+    where += " AND blueprint_id = :b";
+    params.push_back(filter.blueprint_id);
+  }
+  std::vector<Server> servers;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    servers = ReadServers(sql, where, params);
+    return absl::OkStatus();
+  }));
+  return servers;
+}
+
+absl::Status ServerStore::SetDesired(const std::string& id, const std::string& desired) {
+  L4D2_RETURN_IF_ERROR(ValidateDesired(desired));
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    L4D2_RETURN_IF_ERROR(ReadServer(sql, id).status());
+    long long now = absl::ToUnixMillis(clock_.Now());
+    // A new intent starts the reconciler's restart count afresh.
+    sql << "UPDATE servers SET desired_state = :d, restart_attempts = 0, next_restart_ms = 0,"
+           " updated_at_ms = :u WHERE id = :id",
+        soci::use(desired), soci::use(now), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status ServerStore::SetBlueprint(const std::string& id, const std::string& blueprint_id) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    L4D2_ASSIGN_OR_RETURN(Server server, ReadServer(sql, id));
+    std::string owner;
+    sql << "SELECT owner_id FROM blueprints WHERE id = :id", soci::use(blueprint_id),
+        soci::into(owner);
+    if (!sql.got_data() || owner != server.owner_id) {
+      return absl::NotFoundError(absl::StrCat("no blueprint '", blueprint_id, "'"));
+    }
+    long long now = absl::ToUnixMillis(clock_.Now());
+    sql << "UPDATE servers SET blueprint_id = :b, updated_at_ms = :u WHERE id = :id",
+        soci::use(blueprint_id), soci::use(now), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<Server> ServerStore::Place(const std::string& id, const PlacementOptions& options) {
+  absl::StatusOr<Server> placed;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    if (db_.backend() == DatabaseBackend::kPostgresql) {
+      sql << "SELECT pg_advisory_xact_lock(" << kPlacementLockKey << ")";
+    }
+    L4D2_ASSIGN_OR_RETURN(Server server, ReadServer(sql, id));
+    if (!server.host_id.empty()) {
+      placed = server;
+      return absl::OkStatus();
+    }
+    // Candidates with their load, least loaded first (by share of their instance count).
+    struct Candidate {
+      std::string id;
+      int max_instances, port_first, port_last, count;
+      long long memory;
+    };
+    std::vector<Candidate> candidates;
+    {
+      Candidate c;
+      soci::statement statement =
+          (sql.prepare << "SELECT h.id, h.max_instances, h.port_first, h.port_last,"
+                          " h.memory_bytes, (SELECT COUNT(*) FROM servers s WHERE s.host_id = h.id)"
+                          " FROM hosts h WHERE h.state = 'ready' AND h.installed_build IS NOT NULL"
+                          " AND h.installed_build <> '' ORDER BY h.id",
+           soci::into(c.id), soci::into(c.max_instances), soci::into(c.port_first),
+           soci::into(c.port_last), soci::into(c.memory), soci::into(c.count));
+      statement.execute();
+      while (statement.fetch()) {
+        const bool room = c.count < c.max_instances &&
+                          (c.memory <= 0 || options.memory_per_server_bytes <= 0 ||
+                           (c.count + 1) * options.memory_per_server_bytes <= c.memory);
+        if (room) candidates.push_back(c);
+      }
+    }
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [](const Candidate& a, const Candidate& b) {
+                       return static_cast<int64_t>(a.count) * b.max_instances <
+                              static_cast<int64_t>(b.count) * a.max_instances;
+                     });
+    for (const Candidate& host : candidates) {
+      std::vector<int> used;
+      int port = 0;
+      soci::statement ports = (sql.prepare << "SELECT port FROM servers WHERE host_id = :h"
+                                              " AND port IS NOT NULL ORDER BY port",
+                               soci::use(host.id), soci::into(port));
+      ports.execute();
+      while (ports.fetch()) used.push_back(port);
+      int free = host.port_first;
+      for (int taken : used) {
+        if (taken == free) ++free;
+      }
+      if (free > host.port_last) continue;
+      long long now = absl::ToUnixMillis(clock_.Now());
+      sql << "UPDATE servers SET host_id = :h, port = :p, updated_at_ms = :u WHERE id = :id",
+          soci::use(host.id), soci::use(free), soci::use(now), soci::use(id);
+      placed = ReadServer(sql, id);
+      return placed.status();
+    }
+    return absl::ResourceExhaustedError(
+        "no ready host with the game installed has room for another server");
+  }));
+  return placed;
+}
+
+absl::Status ServerStore::Remove(const std::string& id) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    sql << "DELETE FROM metric_samples WHERE server_id = :id", soci::use(id);
+    sql << "DELETE FROM servers WHERE id = :id", soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHost(
+    const std::string& host_id, const std::vector<InstanceObservation>& instances) {
+  std::map<std::string, const InstanceObservation*> by_name;
+  for (const InstanceObservation& instance : instances) by_name[instance.name] = &instance;
+  std::vector<ObservedServer> observed;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long now = absl::ToUnixMillis(clock_.Now());
+    for (Server& server : ReadServers(sql, "host_id = :h", {host_id})) {
+      auto it = by_name.find(server.name);
+      const std::string state = it == by_name.end() ? "missing" : it->second->state;
+      const std::string status = it == by_name.end() ? "" : it->second->status;
+      ObservedServer entry{.server = server, .previous_state = server.actual_state};
+      sql << "UPDATE servers SET actual_state = :a, status = :s, status_at_ms = :t WHERE id = :id",
+          soci::use(state), soci::use(status), soci::use(now), soci::use(server.id);
+      entry.server.actual_state = state;
+      entry.server.status = status;
+      entry.server.status_at = absl::FromUnixMillis(now);
+      if (it != by_name.end() && state == "running") {
+        const InstanceObservation& o = *it->second;
+        long long cpu = o.cpu_millis, memory = o.memory_bytes;
+        sql << "INSERT INTO metric_samples (server_id, at_ms, players, cpu_millis, memory_bytes)"
+               " VALUES (:id, :t, :p, :c, :m)",
+            soci::use(server.id), soci::use(now), soci::use(o.players), soci::use(cpu),
+            soci::use(memory);
+      }
+      observed.push_back(std::move(entry));
+    }
+    return absl::OkStatus();
+  }));
+  return observed;
+}
+
+absl::Status ServerStore::SetRestartBackoff(const std::string& id, int attempts, absl::Time next) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long next_ms = absl::ToUnixMillis(next);
+    sql << "UPDATE servers SET restart_attempts = :a, next_restart_ms = :n WHERE id = :id",
+        soci::use(attempts), soci::use(next_ms), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<MetricSample>> ServerStore::Metrics(const std::string& id,
+                                                               absl::Time from, absl::Time to) {
+  std::vector<MetricSample> samples;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    long long from_ms = absl::ToUnixMillis(from), to_ms = absl::ToUnixMillis(to);
+    long long at = 0, cpu = 0, memory = 0;
+    int players = 0;
+    soci::statement statement =
+        (sql.prepare << "SELECT at_ms, players, cpu_millis, memory_bytes FROM metric_samples"
+                        " WHERE server_id = :id AND at_ms >= :f AND at_ms < :t ORDER BY at_ms",
+         soci::use(id), soci::use(from_ms), soci::use(to_ms), soci::into(at), soci::into(players),
+         soci::into(cpu), soci::into(memory));
+    statement.execute();
+    while (statement.fetch()) {
+      samples.push_back({absl::FromUnixMillis(at), players, cpu, memory});
+    }
+    return absl::OkStatus();
+  }));
+  return samples;
+}
+
+absl::StatusOr<int64_t> ServerStore::PruneMetrics(absl::Time before) {
+  int64_t removed = 0;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long before_ms = absl::ToUnixMillis(before);
+    soci::statement statement =
+        (sql.prepare << "DELETE FROM metric_samples WHERE at_ms < :b", soci::use(before_ms));
+    statement.execute(true);
+    removed = statement.get_affected_rows();
+    return absl::OkStatus();
+  }));
+  return removed;
+}
+
+}  // namespace l4d2::controller

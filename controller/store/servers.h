@@ -1,0 +1,119 @@
+#pragma once
+
+// Servers of the fleet (table `servers`, samples in `metric_samples`). A server belongs to its
+// owner (operators see only theirs; admins all), is live-linked to one of the owner's
+// blueprints, and once placed lives on one host at one port for good: the controller never
+// starts it a second time elsewhere (a host that comes back is reconciled, not duplicated).
+//
+// Desired state (running or stopped) is the operator's intent; the actual state is what the
+// host's agent last reported ("" before the first report, "missing" when the agent does not
+// know the instance, else the agent's state in lower case: stopped, starting, running,
+// stopping, crashed, crash_loop). The reconciler (controller/fleet/reconciler.h) brings the
+// actual state to the desired one. Thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "controller/store/actor.h"
+#include "controller/store/database.h"
+
+namespace l4d2::controller {
+
+struct Server {
+  std::string id;
+  std::string owner_id;
+  std::string name;  // the instance name on its host, unique in the fleet
+  std::string blueprint_id;
+  std::string host_id;  // "" until placed
+  int port = 0;
+  std::string desired_state;  // running, stopped
+  std::string actual_state;
+  std::string status;  // the agent's last l4d2.agent.v1.InstanceStatus, JSON
+  std::optional<absl::Time> status_at;
+  // Starts the reconciler made since the server last ran, and when it may make the next.
+  int restart_attempts = 0;
+  absl::Time next_restart_at;
+  absl::Time created_at;
+};
+
+struct ServerFilter {
+  std::string host_id;       // "" for any
+  std::string blueprint_id;  // "" for any
+};
+
+struct PlacementOptions {
+  // Memory a server is assumed to need: a host with its total memory known takes no more
+  // servers than fit. 0 disables the memory check.
+  int64_t memory_per_server_bytes = int64_t{1} << 30;
+};
+
+// What a host's agent said of one instance in a status round.
+struct InstanceObservation {
+  std::string name;
+  std::string state;   // as Server::actual_state
+  std::string status;  // JSON
+  int players = 0;
+  int64_t cpu_millis = 0;
+  int64_t memory_bytes = 0;
+};
+
+// A server of an observed host, with its actual state before and after the round.
+struct ObservedServer {
+  Server server;  // after the round
+  std::string previous_state;
+};
+
+struct MetricSample {
+  absl::Time at;
+  int players = 0;
+  int64_t cpu_millis = 0;
+  int64_t memory_bytes = 0;
+};
+
+class ServerStore {
+ public:
+  // `db` and `clock` must outlive the store.
+  ServerStore(Database& db, Clock& clock);
+
+  // A new server of the actor on one of the actor's blueprints, not yet placed.
+  // INVALID_ARGUMENT for a bad name or desired state; NOT_FOUND for a blueprint that is not the
+  // actor's; ALREADY_EXISTS for a taken name.
+  absl::StatusOr<Server> Create(const Actor& actor, const std::string& name,
+                                const std::string& blueprint_id, const std::string& desired);
+  absl::StatusOr<Server> Get(const Actor& actor, const std::string& id);
+  // Those the actor sees that match, by name.
+  absl::StatusOr<std::vector<Server>> List(const Actor& actor, const ServerFilter& filter = {});
+
+  absl::Status SetDesired(const std::string& id, const std::string& desired);
+  // Switches to another blueprint of the server's owner (NOT_FOUND otherwise).
+  absl::Status SetBlueprint(const std::string& id, const std::string& blueprint_id);
+  // Places an unplaced server on the least loaded ready host with the game installed, room for
+  // one more (instance count and memory) and a free port in its range; a placed server stays
+  // where it is. RESOURCE_EXHAUSTED when no host has room.
+  absl::StatusOr<Server> Place(const std::string& id, const PlacementOptions& options);
+  // Forgets the server (its instance is gone from its host).
+  absl::Status Remove(const std::string& id);
+
+  // Records a status round of `host_id`: every server placed there gets its instance's state
+  // ("missing" when the agent does not list it), and running ones a metric sample.
+  absl::StatusOr<std::vector<ObservedServer>> ObserveHost(
+      const std::string& host_id, const std::vector<InstanceObservation>& instances);
+  absl::Status SetRestartBackoff(const std::string& id, int attempts, absl::Time next);
+
+  // Samples of one server in [from, to), oldest first.
+  absl::StatusOr<std::vector<MetricSample>> Metrics(const std::string& id, absl::Time from,
+                                                    absl::Time to);
+  // Deletes samples older than `before`; how many went.
+  absl::StatusOr<int64_t> PruneMetrics(absl::Time before);
+
+ private:
+  Database& db_;
+  Clock& clock_;
+};
+
+}  // namespace l4d2::controller

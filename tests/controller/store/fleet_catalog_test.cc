@@ -1,0 +1,276 @@
+// The overlay, blueprint and server stores' contract on SQLite and PostgreSQL
+// (tests/controller/store/backend_test.h): ownership and privacy, the rules blueprints keep,
+// placement, observations and metric retention.
+
+#include "controller/store/fleet_stores.h"
+#include "controller/store/migrations.h"
+#include "controller/store/users.h"
+#include "gmock/gmock.h"
+#include "tests/controller/store/backend_test.h"
+
+namespace l4d2::controller {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class FleetCatalogTest : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (IsSkipped()) return;
+    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
+    stores_ = std::make_unique<FleetStores>(*db_, clock_);
+    UserStore users(*db_, clock_, PasswordCost::Minimal());
+    alice_ = Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
+    bob_ = Actor::Operator(users.Create("bob", "correct horse battery", Role::kOperator)->id);
+    admin_ = Actor::Admin(users.Create("root", "correct horse battery", Role::kAdmin)->id);
+  }
+
+  agent::v1::SyncOverlayRequest InlineFile(const std::string& path, const std::string& text) {
+    agent::v1::SyncOverlayRequest source;
+    agent::v1::InlineFile* file = source.mutable_inline_files()->add_files();
+    file->set_path(path);
+    file->set_content(text);
+    return source;
+  }
+
+  BlueprintInput Versus(const std::string& name, std::vector<BlueprintOverlay> overlays = {}) {
+    BlueprintInput input{.name = name, .overlays = std::move(overlays)};
+    input.settings.set_game_mode("versus");
+    input.settings.set_max_players(8);
+    return input;
+  }
+
+  // A ready host with the game installed.
+  Host ReadyHost(const std::string& name, int max_instances, int port_first, int port_last) {
+    auto created = stores_->hosts.Create({.name = name,
+                                          .address = "10.0.0.1:7543",
+                                          .max_instances = max_instances,
+                                          .port_first = port_first,
+                                          .port_last = port_last},
+                                         absl::Hours(1));
+    EXPECT_TRUE(created.ok()) << created.status();
+    EXPECT_TRUE(stores_->hosts.RedeemEnrollmentToken(created->second).ok());
+    EXPECT_TRUE(stores_->hosts.SetInstalledBuild(created->first.id, "9000001").ok());
+    return created->first;
+  }
+
+  std::unique_ptr<FleetStores> stores_;
+  Actor alice_, bob_, admin_;
+};
+
+TEST_P(FleetCatalogTest, OverlaysAreGlobalOrPrivateAndScriptsAreAdminsOnly) {
+  auto global = stores_->overlays.Create(admin_, "standard", true, InlineFile("a.cfg", "x"));
+  ASSERT_TRUE(global.ok()) << global.status();
+  EXPECT_EQ(global->revision, 1);
+  auto own = stores_->overlays.Create(alice_, "u-alice/maps", false, InlineFile("b.cfg", "y"));
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(stores_->overlays.Create(alice_, "mine", true, InlineFile("c", "z")).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      stores_->overlays.Create(alice_, "standard", false, InlineFile("c", "z")).status().code(),
+      absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(stores_->overlays.Create(alice_, "../x", false, InlineFile("c", "z")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  agent::v1::SyncOverlayRequest script;
+  script.mutable_script()->set_source("#!/bin/sh\ntrue\n");
+  EXPECT_THAT(stores_->overlays.Create(alice_, "s", false, script).status().message(),
+              HasSubstr("only global overlays"));
+  EXPECT_TRUE(stores_->overlays.Create(admin_, "scripted", true, script).ok());
+  EXPECT_EQ(stores_->overlays.Create(alice_, "empty", false, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // Bob sees the global ones, not Alice's; Alice cannot change a global one.
+  EXPECT_EQ(stores_->overlays.Get(bob_, own->id).status().code(), absl::StatusCode::kNotFound);
+  auto seen = stores_->overlays.List(bob_);
+  ASSERT_TRUE(seen.ok());
+  std::vector<std::string> refs;
+  for (const Overlay& overlay : *seen) refs.push_back(overlay.ref);
+  EXPECT_THAT(refs, ElementsAre("scripted", "standard"));
+  EXPECT_EQ(stores_->overlays.Update(alice_, global->id, InlineFile("a.cfg", "2")).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto updated = stores_->overlays.Update(admin_, global->id, InlineFile("a.cfg", "2"));
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->revision, 2);
+  EXPECT_EQ(updated->source.inline_files().files(0).content(), "2");
+}
+
+TEST_P(FleetCatalogTest, HostsRecordTheRevisionTheyHaveAndNeverGoBack) {
+  Host host = ReadyHost("fra-1", 10, 27015, 27020);
+  auto overlay = stores_->overlays.Create(admin_, "standard", true, InlineFile("a", "x"));
+  ASSERT_TRUE(overlay.ok());
+  EXPECT_FALSE(stores_->overlays.OnHost(overlay->id, host.id)->has_value());
+  ASSERT_TRUE(stores_->overlays.RecordSync(overlay->id, host.id, 2, "7").ok());
+  ASSERT_TRUE(stores_->overlays.RecordSync(overlay->id, host.id, 1, "6").ok());  // A late one.
+  auto on_host = stores_->overlays.OnHost(overlay->id, host.id);
+  ASSERT_TRUE(on_host.ok() && on_host->has_value());
+  EXPECT_EQ((*on_host)->revision, 2);
+  EXPECT_EQ((*on_host)->version, "7");
+}
+
+TEST_P(FleetCatalogTest, BlueprintsArePrivateCheckedAndUndeletableWhileUsed) {
+  auto global = stores_->overlays.Create(admin_, "standard", true, InlineFile("a", "x"));
+  auto alices = stores_->overlays.Create(alice_, "u-alice/maps", false, InlineFile("b", "y"));
+  ASSERT_TRUE(global.ok() && alices.ok());
+  auto blueprint = stores_->blueprints.Create(
+      alice_, Versus("versus", {{alices->id, true}, {global->id, false}}));
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+  ASSERT_EQ(blueprint->overlays.size(), 2u);
+  EXPECT_EQ(blueprint->overlays[0].overlay_id, alices->id);
+  EXPECT_TRUE(blueprint->overlays[0].exec_server_cfg);
+
+  // Private: Bob neither sees it nor may use Alice's overlay in his own.
+  EXPECT_EQ(stores_->blueprints.Get(bob_, blueprint->id).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(stores_->blueprints.Create(bob_, Versus("copy", {{alices->id, false}})).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(stores_->blueprints.Get(admin_, blueprint->id).ok());
+
+  // The agents' own rules, before any host sees it.
+  BlueprintInput bad = Versus("bad");
+  agent::v1::Cvar* cvar = bad.settings.add_cvars();
+  cvar->set_name("sv_cheats");
+  cvar->set_value("1; quit");
+  EXPECT_THAT(stores_->blueprints.Create(alice_, bad).status().message(),
+              HasSubstr("settings.cvars"));
+  BlueprintInput ported = Versus("ported");
+  ported.settings.set_port(27015);
+  EXPECT_EQ(stores_->blueprints.Create(alice_, ported).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stores_->blueprints.Create(alice_, Versus("versus")).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(stores_->blueprints.Create(bob_, Versus("versus")).ok());  // Names are per owner.
+
+  // The spec an agent gets: settings, port, overlay refs in order.
+  auto spec = stores_->blueprints.SpecFor(blueprint->id, 27016);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->port(), 27016);
+  EXPECT_EQ(spec->game_mode(), "versus");
+  ASSERT_EQ(spec->overlays_size(), 2);
+  EXPECT_EQ(spec->overlays(0).ref(), "u-alice/maps");
+  EXPECT_EQ(spec->overlays(1).ref(), "standard");
+
+  // In use: neither the blueprint nor its overlays can go.
+  auto server = stores_->servers.Create(alice_, "vs1", blueprint->id, "running");
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(stores_->blueprints.Delete(alice_, blueprint->id).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(stores_->overlays.Delete(admin_, global->id).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(stores_->servers.Remove(server->id).ok());
+  EXPECT_TRUE(stores_->blueprints.Delete(alice_, blueprint->id).ok());
+  EXPECT_TRUE(stores_->overlays.Delete(admin_, global->id).ok());
+}
+
+TEST_P(FleetCatalogTest, ServersUseTheirOwnersBlueprintsAndSwitchBetweenThem) {
+  auto versus = stores_->blueprints.Create(alice_, Versus("versus"));
+  auto coop = stores_->blueprints.Create(alice_, Versus("coop"));
+  auto bobs = stores_->blueprints.Create(bob_, Versus("bobs"));
+  ASSERT_TRUE(versus.ok() && coop.ok() && bobs.ok());
+  EXPECT_EQ(stores_->servers.Create(alice_, "s1", bobs->id, "running").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(stores_->servers.Create(alice_, "s1", versus->id, "paused").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto server = stores_->servers.Create(alice_, "s1", versus->id, "running");
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(stores_->servers.Create(bob_, "s1", bobs->id, "running").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(stores_->servers.Get(bob_, server->id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(stores_->servers.List(bob_)->empty());
+  EXPECT_EQ(stores_->servers.List(admin_)->size(), 1u);
+  EXPECT_EQ(stores_->servers.SetBlueprint(server->id, bobs->id).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(stores_->servers.SetBlueprint(server->id, coop->id).ok());
+  EXPECT_EQ(stores_->servers.Get(alice_, server->id)->blueprint_id, coop->id);
+  EXPECT_EQ(stores_->servers.List(alice_, {.blueprint_id = coop->id})->size(), 1u);
+  EXPECT_TRUE(stores_->servers.List(alice_, {.blueprint_id = versus->id})->empty());
+}
+
+TEST_P(FleetCatalogTest, PlacementTakesTheLeastLoadedHostWithRoomAndAFreePort) {
+  auto blueprint = stores_->blueprints.Create(alice_, Versus("versus"));
+  ASSERT_TRUE(blueprint.ok());
+  auto place = [&](const std::string& name) {
+    auto server = stores_->servers.Create(alice_, name, blueprint->id, "running");
+    EXPECT_TRUE(server.ok()) << server.status();
+    return stores_->servers.Place(server->id, {.memory_per_server_bytes = 0});
+  };
+  EXPECT_EQ(place("none").status().code(), absl::StatusCode::kResourceExhausted);
+  Host small = ReadyHost("small", 2, 27015, 27016);
+  Host big = ReadyHost("big", 4, 28000, 28100);
+  // Not ready, or no game: never chosen.
+  auto enrolling =
+      stores_->hosts.Create({.name = "new", .address = "10.0.0.9:7543"}, absl::Hours(1));
+  ASSERT_TRUE(enrolling.ok());
+
+  absl::StatusOr<Server> first = place("a");
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<Server> second = place("b");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(first->host_id, second->host_id);  // One each: both were empty.
+  std::map<std::string, std::vector<int>> ports;
+  ports[first->host_id].push_back(first->port);
+  ports[second->host_id].push_back(second->port);
+  for (const char* name : {"c", "d", "e", "f"}) {
+    absl::StatusOr<Server> placed = place(name);
+    ASSERT_TRUE(placed.ok()) << name << ": " << placed.status();
+    ports[placed->host_id].push_back(placed->port);
+  }
+  EXPECT_THAT(ports[small.id], ElementsAre(27015, 27016));
+  EXPECT_THAT(ports[big.id], ElementsAre(28000, 28001, 28002, 28003));
+  EXPECT_EQ(place("g").status().code(), absl::StatusCode::kResourceExhausted);
+  // A placed server stays where it is.
+  EXPECT_EQ(stores_->servers.Place(first->id, {})->port, first->port);
+
+  // Memory: a host whose total is known takes no more than fit.
+  Host tight = ReadyHost("tight", 10, 29000, 29010);
+  ASSERT_TRUE(stores_->hosts.SetMemory(tight.id, int64_t{3} << 30).ok());
+  int on_tight = 0;
+  for (const char* name : {"m1", "m2", "m3", "m4"}) {
+    auto created =
+        stores_->servers.Create(alice_, std::string(name) + "x", blueprint->id, "running");
+    ASSERT_TRUE(created.ok());
+    absl::StatusOr<Server> placed =
+        stores_->servers.Place(created->id, {.memory_per_server_bytes = int64_t{1} << 30});
+    if (placed.ok() && placed->host_id == tight.id) ++on_tight;
+  }
+  EXPECT_EQ(on_tight, 3);
+}
+
+TEST_P(FleetCatalogTest, ObservationsRecordStatesAndSamplesWhichExpire) {
+  auto blueprint = stores_->blueprints.Create(alice_, Versus("versus"));
+  Host host = ReadyHost("fra-1", 10, 27015, 27020);
+  auto a = stores_->servers.Create(alice_, "a", blueprint->id, "running");
+  auto b = stores_->servers.Create(alice_, "b", blueprint->id, "running");
+  ASSERT_TRUE(stores_->servers.Place(a->id, {}).ok());
+  ASSERT_TRUE(stores_->servers.Place(b->id, {}).ok());
+  auto observed = stores_->servers.ObserveHost(host.id, {{.name = "a",
+                                                          .state = "running",
+                                                          .status = "{}",
+                                                          .players = 3,
+                                                          .cpu_millis = 1500,
+                                                          .memory_bytes = 400 << 20}});
+  ASSERT_TRUE(observed.ok()) << observed.status();
+  ASSERT_EQ(observed->size(), 2u);
+  EXPECT_EQ((*observed)[0].server.actual_state, "running");
+  EXPECT_EQ((*observed)[0].previous_state, "");
+  EXPECT_EQ((*observed)[1].server.actual_state, "missing");
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(
+      stores_->servers.ObserveHost(host.id, {{.name = "a", .state = "running", .players = 4}})
+          .ok());
+  auto samples = stores_->servers.Metrics(a->id, absl::InfinitePast(), absl::InfiniteFuture());
+  ASSERT_TRUE(samples.ok());
+  ASSERT_EQ(samples->size(), 2u);
+  EXPECT_EQ((*samples)[0].players, 3);
+  EXPECT_EQ((*samples)[0].memory_bytes, 400 << 20);
+  EXPECT_EQ((*samples)[1].players, 4);
+  EXPECT_EQ(*stores_->servers.PruneMetrics(clock_.Now() - absl::Hours(1)), 1);
+  EXPECT_EQ(stores_->servers.Metrics(a->id, absl::InfinitePast(), absl::InfiniteFuture())->size(),
+            1u);
+}
+
+L4D2_INSTANTIATE_BACKEND_TEST(FleetCatalogTest);
+
+}  // namespace
+}  // namespace l4d2::controller
