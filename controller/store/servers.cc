@@ -266,8 +266,9 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHost(
       if (it != by_name.end() && state == "running") {
         const InstanceObservation& o = *it->second;
         long long cpu = o.cpu_millis, memory = o.memory_bytes;
+        // Two rounds in one millisecond (two controllers) keep the first sample.
         sql << "INSERT INTO metric_samples (server_id, at_ms, players, cpu_millis, memory_bytes)"
-               " VALUES (:id, :t, :p, :c, :m)",
+               " VALUES (:id, :t, :p, :c, :m) ON CONFLICT (server_id, at_ms) DO NOTHING",
             soci::use(server.id), soci::use(now), soci::use(o.players), soci::use(cpu),
             soci::use(memory);
       }

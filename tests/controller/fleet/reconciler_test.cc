@@ -1,0 +1,214 @@
+// The reconciler against the stores on SQLite and PostgreSQL, with a fake clock and fake agents'
+// answers: servers that should run and do not are started with backoff and a limit, crash loops
+// are shown and left alone, servers that should not run are stopped, silent hosts keep their
+// servers' last state, and metric samples are taken and expire.
+
+#include "controller/fleet/reconciler.h"
+
+#include <map>
+
+#include "controller/store/migrations.h"
+#include "controller/store/users.h"
+#include "gmock/gmock.h"
+#include "tests/controller/store/backend_test.h"
+
+namespace l4d2::controller {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// Answers as the agents would: per host, the instances and their states.
+class FakeLister final : public InstanceLister {
+ public:
+  std::map<std::string, std::map<std::string, agent::v1::InstanceState>> states;  // host, name
+  std::set<std::string> silent;  // hosts that do not answer
+  std::string failed_unit;       // an instance whose unit failed for good
+
+  std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> ListAll(
+      const std::vector<Host>& hosts) override {
+    std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> answers;
+    for (const Host& host : hosts) {
+      if (silent.contains(host.id)) {
+        answers.push_back(absl::DeadlineExceededError("deadline exceeded"));
+        continue;
+      }
+      agent::v1::ListInstancesResponse response;
+      for (const auto& [name, state] : states[host.id]) {
+        agent::v1::Instance* instance = response.add_instances();
+        instance->set_name(name);
+        instance->mutable_status()->set_state(state);
+        instance->mutable_status()->mutable_unit()->set_active_state(
+            name == failed_unit ? "failed" : "active");
+        instance->mutable_status()->mutable_unit()->set_memory_current_bytes(300 << 20);
+        instance->mutable_status()->mutable_game()->set_players(2);
+      }
+      answers.push_back(response);
+    }
+    return answers;
+  }
+};
+
+class ReconcilerTest : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (IsSkipped()) return;
+    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
+    stores_ = std::make_unique<FleetStores>(*db_, clock_);
+    UserStore users(*db_, clock_, PasswordCost::Minimal());
+    alice_ = Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
+    auto created = stores_->hosts.Create({.name = "h1", .address = "127.0.0.1:1"}, absl::Hours(1));
+    ASSERT_TRUE(created.ok());
+    host_ = created->first.id;
+    ASSERT_TRUE(stores_->hosts.RedeemEnrollmentToken(created->second).ok());
+    ASSERT_TRUE(stores_->hosts.SetInstalledBuild(host_, "9000001").ok());
+    BlueprintInput input{.name = "coop"};
+    blueprint_ = stores_->blueprints.Create(alice_, input)->id;
+    reconciler_ = std::make_unique<Reconciler>(
+        *stores_, lister_,
+        ReconcilerOptions{.restart_backoff = absl::Seconds(10), .max_restarts = 3});
+  }
+
+  // A server placed on the host, desired `desired`, reported in `state`.
+  std::string Server(const std::string& name, const std::string& desired,
+                     agent::v1::InstanceState state) {
+    auto server = stores_->servers.Create(alice_, name, blueprint_, desired);
+    EXPECT_TRUE(server.ok()) << server.status();
+    EXPECT_TRUE(stores_->servers.Place(server->id, {}).ok());
+    lister_.states[host_][name] = state;
+    return server->id;
+  }
+
+  ReconcileReport Round() {
+    absl::StatusOr<ReconcileReport> report = reconciler_->Round();
+    EXPECT_TRUE(report.ok()) << report.status();
+    return report.ok() ? *report : ReconcileReport{};
+  }
+
+  // Ends every queued job, as a worker would.
+  int FinishJobs() {
+    int finished = 0;
+    while (true) {
+      absl::StatusOr<std::vector<Job>> jobs = stores_->jobs.Claim("test", 10, absl::Minutes(1));
+      if (!jobs.ok() || jobs->empty()) return finished;
+      for (const Job& job : *jobs) {
+        EXPECT_TRUE(stores_->jobs.Complete(job.id, "test", "{}").ok());
+        ++finished;
+      }
+    }
+  }
+
+  int Audited(const std::string& action) {
+    int count = 0;
+    absl::StatusOr<std::vector<AuditEntry>> entries = stores_->audit.Newest(1000);
+    EXPECT_TRUE(entries.ok());
+    for (const AuditEntry& entry : entries.value_or(std::vector<AuditEntry>())) {
+      count += entry.action == action;
+    }
+    return count;
+  }
+
+  std::unique_ptr<FleetStores> stores_;
+  FakeLister lister_;
+  std::unique_ptr<Reconciler> reconciler_;
+  Actor alice_;
+  std::string host_;
+  std::string blueprint_;
+};
+
+TEST_P(ReconcilerTest, AServerThatShouldRunIsStartedWithBackoffThenGivenUpOn) {
+  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_STOPPED);
+  EXPECT_THAT(Round().started, ElementsAre(id));
+  EXPECT_THAT(Round().started, IsEmpty());  // Its start is queued: nothing twice.
+  EXPECT_EQ(FinishJobs(), 1);
+  EXPECT_THAT(Round().started, IsEmpty());  // Still down, but within the backoff (10 s).
+  clock_.Advance(absl::Seconds(11));
+  EXPECT_THAT(Round().started, ElementsAre(id));
+  EXPECT_EQ(FinishJobs(), 1);
+  clock_.Advance(absl::Seconds(15));  // The second backoff is 20 s.
+  EXPECT_THAT(Round().started, IsEmpty());
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_THAT(Round().started, ElementsAre(id));
+  EXPECT_EQ(FinishJobs(), 1);
+  clock_.Advance(absl::Minutes(10));
+  ReconcileReport report = Round();  // Three starts made: the limit.
+  EXPECT_THAT(report.started, IsEmpty());
+  EXPECT_THAT(report.gave_up, ElementsAre(id));
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_THAT(Round().gave_up, IsEmpty());  // Said once.
+  EXPECT_EQ(Audited("server.gave_up"), 1);
+  EXPECT_EQ(Audited("server.start"), 3);
+
+  // An operator's start clears the count; once it runs, the next crash starts afresh.
+  ASSERT_TRUE(stores_->servers.SetDesired(id, "running").ok());
+  EXPECT_THAT(Round().started, ElementsAre(id));
+  EXPECT_EQ(FinishJobs(), 1);
+  lister_.states[host_]["s1"] = agent::v1::INSTANCE_STATE_RUNNING;
+  Round();
+  EXPECT_EQ(stores_->servers.Get(alice_, id)->restart_attempts, 0);
+}
+
+TEST_P(ReconcilerTest, ACrashLoopIsShownAndAuditedOnceAndNotRestarted) {
+  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_CRASH_LOOP);
+  ReconcileReport report = Round();
+  EXPECT_THAT(report.crash_loops, ElementsAre(id));
+  EXPECT_THAT(report.started, IsEmpty());
+  EXPECT_THAT(Round().crash_loops, IsEmpty());
+  EXPECT_EQ(Audited("server.crash_loop"), 1);
+  EXPECT_EQ(stores_->servers.Get(alice_, id)->actual_state, "crash_loop");
+  EXPECT_EQ(FinishJobs(), 0);
+}
+
+TEST_P(ReconcilerTest, CrashedIsSystemdsToRestartUnlessTheUnitFailedForGood) {
+  Server("restarting", "running", agent::v1::INSTANCE_STATE_CRASHED);
+  const std::string dead = Server("dead", "running", agent::v1::INSTANCE_STATE_CRASHED);
+  lister_.failed_unit = "dead";
+  EXPECT_THAT(Round().started, ElementsAre(dead));
+}
+
+TEST_P(ReconcilerTest, AServerThatShouldNotRunIsStopped) {
+  const std::string id = Server("s1", "stopped", agent::v1::INSTANCE_STATE_RUNNING);
+  Server("s2", "stopped", agent::v1::INSTANCE_STATE_STOPPED);
+  EXPECT_THAT(Round().stopped, ElementsAre(id));
+  EXPECT_THAT(Round().stopped, IsEmpty());
+  absl::StatusOr<Job> job = stores_->jobs.Claim("test", 1, absl::Minutes(1))->front();
+  EXPECT_EQ(job->kind, "server.stop");
+  EXPECT_EQ(job->created_by, "system");
+}
+
+TEST_P(ReconcilerTest, ASilentHostKeepsItsServersLastStateAndNothingIsStarted) {
+  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_RUNNING);
+  Round();
+  lister_.silent.insert(host_);
+  lister_.states[host_]["s1"] = agent::v1::INSTANCE_STATE_STOPPED;
+  ReconcileReport report = Round();
+  EXPECT_EQ(report.hosts_answered, 0);
+  EXPECT_THAT(report.started, IsEmpty());
+  EXPECT_EQ(stores_->servers.Get(alice_, id)->actual_state, "running");
+  // Back, and reconciled: the agent says it is stopped, so it is started where it is.
+  lister_.silent.clear();
+  EXPECT_THAT(Round().started, ElementsAre(id));
+  absl::StatusOr<std::vector<Job>> jobs = stores_->jobs.Claim("test", 1, absl::Minutes(1));
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(jobs->front().lock_key, "server:" + id);
+}
+
+TEST_P(ReconcilerTest, RunningServersAreSampledAndOldSamplesExpire) {
+  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_RUNNING);
+  Server("s2", "stopped", agent::v1::INSTANCE_STATE_STOPPED);
+  Round();
+  clock_.Advance(absl::Hours(24 * 7) + absl::Minutes(1));
+  Round();  // Samples older than the retention (7 days) go.
+  auto samples = stores_->servers.Metrics(id, absl::InfinitePast(), absl::InfiniteFuture());
+  ASSERT_TRUE(samples.ok());
+  ASSERT_EQ(samples->size(), 1u);
+  EXPECT_EQ((*samples)[0].players, 2);
+  EXPECT_EQ((*samples)[0].memory_bytes, 300 << 20);
+  EXPECT_EQ(Count("metric_samples"), 1);
+}
+
+L4D2_INSTANTIATE_BACKEND_TEST(ReconcilerTest);
+
+}  // namespace
+}  // namespace l4d2::controller
