@@ -201,7 +201,8 @@ int Run() {
       {.limits = {.port_first = config->port_first, .port_last = config->port_last},
        .bind_ip = config->bind_ip,
        .unit_dir = config->unit_dir,
-       .unit = {.root = layout.root(),
+       .unit = {.unit_prefix = config->unit_prefix,
+                .root = layout.root(),
                 .helper_command =
                     config->overlay_helper.empty()
                         ? std::string("+/usr/bin/nsenter --mount=/proc/1/ns/mnt -- ") +

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -83,6 +84,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   config.systemd_user_manager = scope == "user";
   systemd.String("systemctl", &config.systemctl_command);
   systemd.String("unit_dir", &config.unit_dir);
+  systemd.String("unit_prefix", &config.unit_prefix);
   systemd.String("overlay_helper", &config.overlay_helper);
   systemd.String("user", &config.server_user);
   systemd.Bool("hardening", &config.unit_hardening);
@@ -119,6 +121,18 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
 absl::Status ValidateAgentConfig(const AgentConfig& config) {
   if (config.root.empty() || config.root.front() != '/') {
     return absl::InvalidArgumentError("root: must be an absolute path");
+  }
+  {
+    bool ok = !config.unit_prefix.empty() && config.unit_prefix.size() <= 32 &&
+              absl::ascii_islower(config.unit_prefix.front());
+    for (char c : config.unit_prefix) {
+      ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-');
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          "systemd.unit_prefix: lower-case letters, digits and '-', starting with a letter, "
+          "at most 32");
+    }
   }
   if (config.listen_tcp.empty() && config.listen_unix.empty()) {
     return absl::InvalidArgumentError("listen: enable at least one of tcp and unix");

@@ -49,6 +49,8 @@ struct AgentConfig {
   bool systemd_user_manager = false;  // systemctl --user instead of the system manager
   std::string systemctl_command;      // replaces "/usr/bin/systemctl [--user]" if set
   std::string unit_dir = "/etc/systemd/system";
+  // Units are <unit_prefix>@<instance>.service; ^[a-z][a-z0-9-]{0,31}$.
+  std::string unit_prefix = "left4me-server";
   std::string overlay_helper;           // empty: nsenter + the installed helper
   std::string server_user = "left4me";  // User= of the units; empty: the manager's
   bool unit_hardening = true;

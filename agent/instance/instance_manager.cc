@@ -79,13 +79,17 @@ std::string InstanceManager::InstanceDir(const std::string& name) const {
 std::string InstanceManager::RuntimeDir(const std::string& name) const {
   return absl::StrCat(layout_.runtime_dir(), "/", name);
 }
+std::string InstanceManager::UnitOf(const std::string& name) const {
+  return UnitName(options_.unit.unit_prefix, name);
+}
 std::string InstanceManager::DropInPath(const std::string& name) const {
-  return absl::StrCat(options_.unit_dir, "/", UnitName(name), ".d/50-instance.conf");
+  return absl::StrCat(options_.unit_dir, "/", UnitOf(name), ".d/50-instance.conf");
 }
 
 absl::Status InstanceManager::InstallUnitTemplate() {
   L4D2_RETURN_IF_ERROR(MakeDirs(options_.unit_dir));
-  const std::string path = options_.unit_dir + "/left4me-server@.service";
+  const std::string path =
+      absl::StrCat(options_.unit_dir, "/", options_.unit.unit_prefix, "@.service");
   const std::string unit = RenderUnitTemplate(options_.unit);
   absl::StatusOr<std::string> existing = ReadFileToString(path, 1 << 20);
   if (existing.ok() && *existing == unit) return absl::OkStatus();
@@ -218,7 +222,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
   std::error_code error;
   bool render = fs::is_symlink(layout_.current_installation(), error);
   if (render && existing.ok()) {
-    L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitName(name)));
+    L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitOf(name)));
     render = (unit.active_state == "inactive" || unit.active_state == "failed") && !mounted_(name);
   }
   CrashPoint("initialize.before_record");
@@ -315,7 +319,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Start(const std::string& name) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
   Invalidate(name);
   absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
-  L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitName(name)));
+  L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitOf(name)));
   if (unit.active_state == "active" || unit.active_state == "activating") {
     return Describe(record, true, false);  // Already running: starting again is a no-op.
   }
@@ -324,9 +328,9 @@ absl::StatusOr<v1::Instance> InstanceManager::Start(const std::string& name) {
         "instance '", name, "' is stopped but its overlay is still mounted (orphan mount)"));
   }
   L4D2_RETURN_IF_ERROR(Prepare(&record));
-  if (unit.active_state == "failed") L4D2_RETURN_IF_ERROR(systemd_.ResetFailed(UnitName(name)));
+  if (unit.active_state == "failed") L4D2_RETURN_IF_ERROR(systemd_.ResetFailed(UnitOf(name)));
   CrashPoint("start.before_unit_start");
-  L4D2_RETURN_IF_ERROR(systemd_.Start(UnitName(name)));
+  L4D2_RETURN_IF_ERROR(systemd_.Start(UnitOf(name)));
   return Describe(record, false, false);
 }
 
@@ -334,7 +338,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Stop(const std::string& name) {
   L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
   Invalidate(name);
   absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
-  L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitName(name)));
+  L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitOf(name)));
   // systemctl stop returns after ExecStopPost, whose failure it does not report.
   if (mounted_(name)) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -372,11 +376,11 @@ absl::StatusOr<bool> InstanceManager::Delete(const std::string& name) {
   absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
   std::error_code error;
   const bool existed = fs::exists(InstanceDir(name), error) || fs::exists(RuntimeDir(name), error);
-  absl::StatusOr<UnitFacts> unit = systemd_.Facts(UnitName(name));
+  absl::StatusOr<UnitFacts> unit = systemd_.Facts(UnitOf(name));
   if (unit.ok() && unit->active_state != "inactive" && unit->active_state != "failed") {
-    L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitName(name)));
+    L4D2_RETURN_IF_ERROR(systemd_.Stop(UnitOf(name)));
   }
-  (void)systemd_.ResetFailed(UnitName(name));
+  (void)systemd_.ResetFailed(UnitOf(name));
   if (mounted_(name)) {
     // Never remove through a live mount: that would write into the layers below.
     return absl::FailedPreconditionError(
@@ -415,9 +419,9 @@ absl::StatusOr<v1::Instance> InstanceManager::Describe(const internal::InstanceR
   status->mutable_observed_at()->set_nanos(static_cast<int32_t>(
       absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(absl::ToUnixSeconds(now)))));
   status->set_overlay_mounted(mounted_(record.name()));
-  L4D2_ASSIGN_OR_RETURN(UnitFacts facts, systemd_.Facts(UnitName(record.name())));
+  L4D2_ASSIGN_OR_RETURN(UnitFacts facts, systemd_.Facts(UnitOf(record.name())));
   v1::UnitStatus* unit = status->mutable_unit();
-  unit->set_unit_name(UnitName(record.name()));
+  unit->set_unit_name(UnitOf(record.name()));
   unit->set_active_state(facts.active_state);
   unit->set_sub_state(facts.sub_state);
   unit->set_result(facts.result);
@@ -475,7 +479,7 @@ absl::StatusOr<std::string> InstanceManager::Console(const std::string& name,
   // A command may change what the game reports (players, map, name).
   Invalidate(name);
   absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
-  L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitName(name)));
+  L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitOf(name)));
   if (unit.active_state != "active") {
     return absl::FailedPreconditionError(absl::StrCat("instance '", name, "' is not running"));
   }
@@ -506,7 +510,7 @@ std::map<std::string, std::vector<std::string>> InstanceManager::PinnedLayers() 
 
 absl::StatusOr<int> InstanceManager::CountRunning() {
   L4D2_ASSIGN_OR_RETURN(std::vector<UnitListing> units,
-                        systemd_.ListUnits("left4me-server@*.service"));
+                        systemd_.ListUnits(options_.unit.unit_prefix + "@*.service"));
   return static_cast<int>(std::count_if(units.begin(), units.end(), [](const UnitListing& unit) {
     return unit.active_state == "active";
   }));
@@ -571,10 +575,11 @@ absl::StatusOr<v1::ListInstancesResponse> InstanceManager::List(bool include_gam
     *response.add_instances() = std::move(instance);
   }
   // Units and runtime directories without an instance.
-  absl::StatusOr<std::vector<UnitListing>> units = systemd_.ListUnits("left4me-server@*.service");
+  absl::StatusOr<std::vector<UnitListing>> units =
+      systemd_.ListUnits(options_.unit.unit_prefix + "@*.service");
   for (const UnitListing& listing : units.ok() ? *units : std::vector<UnitListing>{}) {
     const std::string& unit = listing.name;
-    std::string name = unit.substr(strlen("left4me-server@"));
+    std::string name = unit.substr(options_.unit.unit_prefix.size() + 1);
     name = name.substr(0, name.size() - strlen(".service"));
     if (!std::binary_search(names.begin(), names.end(), name)) {
       v1::Orphan* orphan = response.add_orphans();

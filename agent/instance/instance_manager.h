@@ -88,6 +88,9 @@ class InstanceManager {
   // Instances whose unit is active, for host info. UNAVAILABLE when systemd does not answer.
   absl::StatusOr<int> CountRunning();
 
+  // The systemd unit of an instance: "<unit prefix>@<name>.service".
+  std::string UnitOf(const std::string& name) const;
+
   // The RCON password of an instance, for the console.
   absl::StatusOr<std::string> RconPassword(const std::string& name) const;
   absl::StatusOr<internal::InstanceRecord> Record(const std::string& name) const;

@@ -6,8 +6,11 @@ namespace l4d2::agent {
 
 std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
   std::string unit = absl::StrCat(
-      "# left4me-server@.service: one Left 4 Dead 2 server, written by l4d2-agent.\n"
-      "# Per-instance settings are in left4me-server@<name>.service.d/50-instance.conf.\n"
+      "# ", o.unit_prefix,
+      "@.service: one Left 4 Dead 2 server, written by l4d2-agent.\n"
+      "# Per-instance settings are in ",
+      o.unit_prefix,
+      "@<name>.service.d/50-instance.conf.\n"
       "[Unit]\n"
       "Description=left4me Left 4 Dead 2 server %i\n"
       "After=network-online.target\n"

@@ -12,6 +12,9 @@
 namespace l4d2::agent {
 
 struct UnitTemplateOptions {
+  // The template is <unit_prefix>@.service and instance units <unit_prefix>@<name>.service: a
+  // prefix per agent lets several agents share one service manager (tests, a staging root).
+  std::string unit_prefix = "left4me-server";
   // LEFT4ME_ROOT.
   std::string root = "/var/lib/left4me";
   // How systemd runs the overlay helper: the program, prefixed for production with
@@ -35,8 +38,9 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& options);
 // when the spec asks for nothing the template does not already do (no drop-in, no reload).
 std::string RenderInstanceDropIn(const v1::InstanceSpec& spec);
 
-inline std::string UnitName(const std::string& instance) {
-  return "left4me-server@" + instance + ".service";
+// "<prefix>@<instance>.service".
+inline std::string UnitName(const std::string& prefix, const std::string& instance) {
+  return prefix + "@" + instance + ".service";
 }
 
 }  // namespace l4d2::agent

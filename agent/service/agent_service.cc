@@ -258,7 +258,7 @@ grpc::ServerWriteReactor<v1::LogBatch>* AgentServiceImpl::StreamLogs(
     if (!cursor.ok()) return FailedStream<v1::LogBatch>(cursor);
   }
   return new LogStream(deps_.journal, deps_.tasks,
-                       {.unit = UnitName(request->name()),
+                       {.unit = deps_.instances.UnitOf(request->name()),
                         .lines = request->lines() == 0 ? 200 : request->lines(),
                         .after_cursor = request->after_cursor(),
                         .follow = request->follow()});

@@ -40,6 +40,21 @@ int FreeGamePort() {
   std::abort();
 }
 
+int FreeGamePortRange(int count) {
+  for (int tries = 0; tries < 2000; ++tries) {
+    const int first = FreeGamePort();
+    bool all = true;
+    for (int port = first + 1; all && port < first + count; ++port) {
+      all = Bindable(SOCK_DGRAM, port) && Bindable(SOCK_STREAM, port);
+    }
+    if (all) {
+      for (int i = 1; i < count; ++i) FreeGamePort();  // Not handed out again.
+      return first;
+    }
+  }
+  std::abort();
+}
+
 absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
                                          const std::string& path, const std::string& body) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -10,6 +10,8 @@ namespace l4d2::testing {
 
 // A port free for both UDP and TCP on 127.0.0.1 right now (the game uses one number for both).
 int FreeGamePort();
+// The first of `count` consecutive such ports (a host's port range).
+int FreeGamePortRange(int count);
 
 struct HttpResponse {
   int status = 0;

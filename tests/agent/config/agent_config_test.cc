@@ -1,5 +1,6 @@
 #include "agent/config/agent_config.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/yaml_document.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -37,6 +38,7 @@ listen:
   unix_group: l4d2
 ports: {first: 28000, last: 28100}
 scripts: {user: builder, bwrap: /opt/bwrap, systemd_run: /usr/bin/systemd-run --user}
+systemd: {unit_prefix: l4d2-staging}
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->root, "/srv/l4d2");
@@ -49,6 +51,7 @@ scripts: {user: builder, bwrap: /opt/bwrap, systemd_run: /usr/bin/systemd-run --
   EXPECT_EQ(config->script_user, "builder");
   EXPECT_EQ(config->bwrap, "/opt/bwrap");
   EXPECT_EQ(config->systemd_run_command, "/usr/bin/systemd-run --user");
+  EXPECT_EQ(config->unit_prefix, "l4d2-staging");
 }
 
 TEST(AgentConfigTest, RejectsBadValues) {
@@ -74,6 +77,12 @@ TEST(AgentConfigTest, RejectsBadValues) {
   ASSERT_TRUE(tls.ok()) << tls.status();
   EXPECT_EQ(tls->tls_ca, "/ca.pem");
   EXPECT_THAT(Parse("scripts: {bwrap: bwrap}").status().message(), HasSubstr("scripts.bwrap"));
+  for (const char* prefix :
+       {"", "Left4me", "a/b", "x@y", "-dash", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
+    EXPECT_THAT(Parse(absl::StrCat("systemd: {unit_prefix: \"", prefix, "\"}")).status().message(),
+                HasSubstr("unit_prefix"))
+        << prefix;
+  }
 }
 
 }  // namespace

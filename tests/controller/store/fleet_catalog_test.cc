@@ -256,9 +256,9 @@ TEST_P(FleetCatalogTest, ObservationsRecordStatesAndSamplesWhichExpire) {
   EXPECT_EQ((*observed)[0].previous_state, "");
   EXPECT_EQ((*observed)[1].server.actual_state, "missing");
   // A second round in the same millisecond (another controller) keeps the first sample.
-  ASSERT_TRUE(stores_->servers
-                  .ObserveHost(host.id, {{.name = "a", .state = "running", .players = 9}})
-                  .ok());
+  ASSERT_TRUE(
+      stores_->servers.ObserveHost(host.id, {{.name = "a", .state = "running", .players = 9}})
+          .ok());
   clock_.Advance(absl::Hours(2));
   ASSERT_TRUE(
       stores_->servers.ObserveHost(host.id, {{.name = "a", .state = "running", .players = 4}})

@@ -1,0 +1,340 @@
+// The fleet end to end: the controller's stores, scheduler and reconciler (in this process, on
+// SQLite) and two real l4d2-agent hosts running the fake game as units of the sandbox's systemd
+// (each agent with a unit prefix of its own, as two machines would have two managers). From
+// operators' blueprints to servers placed, synced, started, stopped behind the controller's back
+// and started again, restarted in a staggered bulk action, switched to another blueprint and
+// deleted.
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "agent/os/linux/linux_game_client.h"
+#include "controller/fleet/reconciler.h"
+#include "controller/jobs/scheduler.h"
+#include "controller/jobs/server_actions.h"
+#include "controller/store/migrations.h"
+#include "controller/store/users.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "rpc/proto_json.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/eventually.h"
+#include "tests/testing/net.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::controller {
+namespace {
+
+using ::l4d2::testing::ChildProcess;
+using ::l4d2::testing::Eventually;
+using ::l4d2::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr int kPortsPerHost = 4;
+
+struct AgentHost {
+  std::string name;
+  std::string root;
+  int first_port = 0;
+  int grpc_port = 0;
+  std::unique_ptr<ChildProcess> process;
+  Host host;
+};
+
+class FleetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (getuid() != 0 || std::getenv("L4D2_SANDBOX") == nullptr) {
+      GTEST_SKIP() << "root tier: run as root inside tests/sandbox/run";
+    }
+    ::chmod(dir_.path().c_str(), 0755);
+    absl::StatusOr<std::unique_ptr<Database>> db =
+        Database::Open({.url = "sqlite3:" + dir_.Sub("controller.db")});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), Clock::Real()).ok());
+    stores_ = std::make_unique<FleetStores>(*db_, Clock::Real());
+    UserStore users(*db_, Clock::Real(), PasswordCost::Minimal());
+    admin_ = Actor::Admin(users.Create("root", "correct horse battery", Role::kAdmin)->id);
+    alice_ = Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
+    for (const char* name : {"h1", "h2"}) StartAgent(name);
+    scheduler_ = std::make_unique<Scheduler>(
+        *stores_, agents_,
+        SchedulerOptions{.owner = "test", .workers = 4, .poll = absl::Milliseconds(20)});
+    scheduler_->Start();
+    lister_ = std::make_unique<AgentInstanceLister>(agents_, absl::Seconds(5));
+    reconciler_ = std::make_unique<Reconciler>(*stores_, *lister_, ReconcilerOptions{});
+  }
+
+  void TearDown() override {
+    if (scheduler_ != nullptr) scheduler_->Stop();
+    // Whatever a failed test left running goes with its units.
+    for (AgentHost& agent : agents_on_) {
+      for (const char* name : {"vs1", "vs2", "vs3"}) {
+        grpc::ClientContext context;
+        agent::v1::DeleteInstanceRequest request;
+        request.set_operation_id(std::string("teardown-") + name);
+        request.set_name(name);
+        agent::v1::DeleteInstanceResponse response;
+        (void)agents_.Stub(agent.host)->DeleteInstance(&context, request, &response);
+      }
+    }
+  }
+
+  void StartAgent(const std::string& name) {
+    AgentHost agent{.name = name, .root = dir_.Sub(name + "/root")};
+    agent.first_port = ::l4d2::testing::FreeGamePortRange(kPortsPerHost);
+    std::filesystem::create_directories(dir_.Sub(name + "/home"));
+    const std::string config = dir_.Sub(name + ".yaml");
+    std::ofstream(config) << "root: " << agent.root << "\n"
+                          << "listen: {tcp: \"127.0.0.1:0\", unix: \"\"}\n"
+                          << "steamcmd: " << L4D2_FAKE_STEAMCMD << "\n"
+                          << "steam: {home: " << dir_.Sub(name + "/home") << "}\n"
+                          << "systemd:\n  scope: user\n  unit_dir: "
+                          << std::getenv("XDG_RUNTIME_DIR") << "/systemd/user\n"
+                          << "  unit_prefix: l4d2-fleet-" << name << "\n"
+                          << "  overlay_helper: " << L4D2_OVERLAY_HELPER
+                          << "\n  user: \"\"\n  hardening: false\n"
+                          << "ports: {first: " << agent.first_port
+                          << ", last: " << agent.first_port + kPortsPerHost - 1 << "}\n"
+                          << "bind_ip: 127.0.0.1\n"
+                          << "scripts: {user: nobody}\n"
+                          << "fetch_helper: " << L4D2_FETCH_HELPER << "\n";
+    absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", config}});
+    ASSERT_TRUE(process.ok());
+    agent.process = *std::move(process);
+    ASSERT_TRUE(agent.process->WaitForOutput("serving root")) << agent.process->Output();
+    std::smatch match;
+    const std::string output = agent.process->Output();
+    ASSERT_TRUE(std::regex_search(output, match, std::regex(R"(\(port ([0-9]+)\))")));
+    agent.grpc_port = std::stoi(match[1].str());
+    auto created = stores_->hosts.Create({.name = name,
+                                          .address = absl::StrCat("127.0.0.1:", agent.grpc_port),
+                                          .max_instances = 2,
+                                          .port_first = agent.first_port,
+                                          .port_last = agent.first_port + kPortsPerHost - 1},
+                                         absl::Hours(1));
+    ASSERT_TRUE(created.ok()) << created.status();
+    absl::StatusOr<Host> ready = stores_->hosts.RedeemEnrollmentToken(created->second);
+    ASSERT_TRUE(ready.ok()) << ready.status();
+    agent.host = *ready;
+    agents_on_.push_back(std::move(agent));
+  }
+
+  // Waits for a job's end; its record.
+  Job Finish(const std::string& id) {
+    Job job;
+    EXPECT_TRUE(Eventually(
+        [&] {
+          job = *stores_->jobs.Get(id);
+          return job.state != JobState::kQueued && job.state != JobState::kRunning;
+        },
+        absl::Seconds(60)))
+        << id << " still " << JobStateName(job.state);
+    EXPECT_EQ(job.state, JobState::kSucceeded) << job.kind << ": " << job.error;
+    return job;
+  }
+
+  Server Get(const std::string& id) { return *stores_->servers.Get(Actor::System(), id); }
+
+  const AgentHost& On(const Server& server) {
+    for (const AgentHost& agent : agents_on_) {
+      if (agent.host.id == server.host_id) return agent;
+    }
+    ADD_FAILURE() << "server " << server.name << " on no known host";
+    return agents_on_.front();
+  }
+
+  // The agent's own view of a server's instance.
+  agent::v1::Instance Instance(const Server& server) {
+    grpc::ClientContext context;
+    agent::v1::GetInstanceRequest request;
+    request.set_name(server.name);
+    agent::v1::Instance instance;
+    grpc::Status status = agents_.Stub(On(server).host)->GetInstance(&context, request, &instance);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return instance;
+  }
+
+  // Rounds of the reconciler until every server in `ids` is reported `state`.
+  bool ReconcileUntil(const std::vector<std::string>& ids, const std::string& state) {
+    return Eventually(
+        [&] {
+          if (!reconciler_->Round().ok()) return false;
+          for (const std::string& id : ids) {
+            if (Get(id).actual_state != state) return false;
+          }
+          return true;
+        },
+        absl::Seconds(30));
+  }
+
+  absl::StatusOr<agent::A2sInfo> Query(int port) {
+    agent::LinuxGameClient client;
+    absl::StatusOr<agent::A2sInfo> info;
+    Eventually([&] {
+      info = client.QueryInfo({"127.0.0.1", port}, absl::Milliseconds(300));
+      return info.ok();
+    });
+    return info;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<FleetStores> stores_;
+  PlaintextAgentConnector agents_;
+  std::vector<AgentHost> agents_on_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<AgentInstanceLister> lister_;
+  std::unique_ptr<Reconciler> reconciler_;
+  Actor admin_, alice_;
+};
+
+TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
+  // The game on both hosts.
+  for (const AgentHost& agent : agents_on_) {
+    Finish(*stores_->jobs.Enqueue(HostInstallJob(agent.host.id, admin_.Name())));
+  }
+  // A global overlay with its own server.cfg, and Alice's blueprint using it.
+  agent::v1::SyncOverlayRequest source;
+  agent::v1::InlineFile* cfg = source.mutable_inline_files()->add_files();
+  cfg->set_path("left4dead2/cfg/server.cfg");
+  cfg->set_content("sv_allow_lobby_connect_only 0\n");
+  agent::v1::InlineFile* motd = source.mutable_inline_files()->add_files();
+  motd->set_path("left4dead2/motd.txt");
+  motd->set_content("revision 1\n");
+  absl::StatusOr<Overlay> overlay = stores_->overlays.Create(admin_, "standard", true, source);
+  ASSERT_TRUE(overlay.ok()) << overlay.status();
+  BlueprintInput versus{.name = "versus", .overlays = {{overlay->id, true}}};
+  versus.settings.set_hostname("Fleet versus");
+  versus.settings.set_game_mode("versus");
+  versus.settings.set_max_players(4);
+  absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, versus);
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+
+  // Three servers: placed over both hosts (two instances each at most), synced, started.
+  std::vector<std::string> ids;
+  for (const char* name : {"vs1", "vs2", "vs3"}) {
+    absl::StatusOr<QueuedServerJob> created =
+        CreateServer(*stores_, alice_, name, blueprint->id, "running");
+    ASSERT_TRUE(created.ok()) << created.status();
+    Finish(created->job_id);
+    ids.push_back(created->server.id);
+  }
+  std::set<std::string> hosts_used;
+  for (const std::string& id : ids) {
+    Server server = Get(id);
+    hosts_used.insert(server.host_id);
+    const AgentHost& agent = On(server);
+    EXPECT_GE(server.port, agent.first_port);
+    EXPECT_LT(server.port, agent.first_port + kPortsPerHost);
+    absl::StatusOr<agent::A2sInfo> info = Query(server.port);
+    ASSERT_TRUE(info.ok()) << server.name << ": " << info.status();
+    EXPECT_EQ(info->name, "Fleet versus");
+    EXPECT_EQ(info->max_players, 4);
+    std::ifstream in(agent.root + "/runtime/" + server.name + "/merged/left4dead2/motd.txt");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "revision 1\n");
+  }
+  EXPECT_EQ(hosts_used.size(), 2u);
+  for (const AgentHost& agent : agents_on_) {
+    EXPECT_EQ((*stores_->overlays.OnHost(overlay->id, agent.host.id))->revision, 1);
+  }
+  ASSERT_TRUE(ReconcileUntil(ids, "running"));
+  EXPECT_FALSE(
+      stores_->servers.Metrics(ids[0], absl::InfinitePast(), absl::InfiniteFuture())->empty());
+
+  // Stopped by its operator: stays stopped.
+  Finish(*RequestServerAction(*stores_, alice_, ids[0], "stop"));
+  ASSERT_TRUE(ReconcileUntil({ids[0]}, "stopped"));
+  absl::StatusOr<ReconcileReport> report = reconciler_->Round();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->started.empty());
+
+  // Stopped behind the controller's back: started again where it is.
+  const Server second = Get(ids[1]);
+  {
+    grpc::ClientContext context;
+    agent::v1::StopInstanceRequest request;
+    request.set_operation_id("behind-the-back");
+    request.set_name(second.name);
+    agent::v1::Instance stopped;
+    ASSERT_TRUE(agents_.Stub(On(second).host)->StopInstance(&context, request, &stopped).ok());
+  }
+  report = reconciler_->Round();
+  ASSERT_TRUE(report.ok());
+  ASSERT_THAT(report->started, ::testing::ElementsAre(second.id));
+  ASSERT_TRUE(ReconcileUntil({second.id}, "running"));
+  EXPECT_EQ(Get(second.id).host_id, second.host_id);
+  EXPECT_EQ(Get(second.id).port, second.port);
+
+  // A new revision of the overlay, then a bulk restart of the blueprint's servers, one second
+  // apart: each host gets the revision once, every server runs it with a new process.
+  motd->set_content("revision 2\n");
+  ASSERT_TRUE(stores_->overlays.Update(admin_, overlay->id, source).ok());
+  std::map<std::string, int> pids;
+  for (const std::string& id : ids) pids[id] = Instance(Get(id)).status().unit().main_pid();
+  absl::StatusOr<std::vector<std::string>> selection =
+      SelectServers(*stores_, alice_, {.blueprint_id = blueprint->id});
+  ASSERT_TRUE(selection.ok());
+  ASSERT_EQ(selection->size(), 3u);
+  absl::StatusOr<std::vector<std::string>> jobs =
+      RequestBulkAction(*stores_, alice_, *selection, "restart", absl::Seconds(1));
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  std::vector<absl::Time> due;
+  for (const std::string& job : *jobs) due.push_back(stores_->jobs.Get(job)->not_before);
+  EXPECT_GE(due[1] - due[0], absl::Milliseconds(999));
+  EXPECT_GE(due[2] - due[1], absl::Milliseconds(999));
+  for (const std::string& job : *jobs) Finish(job);
+  for (const std::string& id : ids) {
+    Server server = Get(id);
+    EXPECT_EQ(server.desired_state, "running");
+    agent::v1::Instance instance = Instance(server);
+    EXPECT_NE(instance.status().unit().main_pid(), pids[id]) << server.name;
+    EXPECT_NE(instance.status().unit().main_pid(), 0) << server.name;
+    std::ifstream in(On(server).root + "/runtime/" + server.name + "/merged/left4dead2/motd.txt");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "revision 2\n");
+  }
+  for (const AgentHost& agent : agents_on_) {
+    EXPECT_EQ((*stores_->overlays.OnHost(overlay->id, agent.host.id))->revision, 2);
+  }
+
+  // Another blueprint: the running server takes it at its next start.
+  BlueprintInput coop{.name = "coop"};
+  coop.settings.set_max_players(8);
+  absl::StatusOr<Blueprint> second_blueprint = stores_->blueprints.Create(alice_, coop);
+  ASSERT_TRUE(second_blueprint.ok());
+  Finish(*ChangeBlueprint(*stores_, alice_, ids[2], second_blueprint->id));
+  agent::v1::Instance switched = Instance(Get(ids[2]));
+  EXPECT_EQ(switched.spec().max_players(), 8);
+  EXPECT_TRUE(switched.status().restart_pending());
+  EXPECT_EQ(stores_->blueprints.Delete(alice_, blueprint->id).code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // Deleted: gone from their hosts and from the fleet.
+  for (const std::string& id : ids) Finish(*RequestServerAction(*stores_, alice_, id, "delete"));
+  EXPECT_TRUE(stores_->servers.List(Actor::System())->empty());
+  for (const AgentHost& agent : agents_on_) {
+    grpc::ClientContext context;
+    agent::v1::ListInstancesResponse listed;
+    ASSERT_TRUE(agents_.Stub(agent.host)
+                    ->ListInstances(&context, agent::v1::ListInstancesRequest(), &listed)
+                    .ok());
+    EXPECT_EQ(listed.instances_size(), 0);
+    EXPECT_EQ(listed.orphans_size(), 0);
+  }
+  EXPECT_TRUE(stores_->blueprints.Delete(alice_, blueprint->id).ok());
+  // Every one of Alice's actions is in the audit log with her as the actor.
+  int by_alice = 0;
+  absl::StatusOr<std::vector<AuditEntry>> audit = stores_->audit.Newest(100);
+  for (const AuditEntry& entry : audit.value_or(std::vector<AuditEntry>())) {
+    by_alice += entry.actor == alice_.Name();
+  }
+  EXPECT_EQ(by_alice, 3 + 1 + 3 + 1 + 3);  // create x3, stop, restart x3, switch, delete x3
+}
+
+}  // namespace
+}  // namespace l4d2::controller
