@@ -30,7 +30,8 @@ struct ControllerConfig {
   absl::Duration health_grace = absl::Seconds(15);
   // Job workers (jobs/scheduler.h): how many, and how long a claim lasts without renewal (a
   // dead controller's jobs are taken over after it).
-  int job_workers = 4;
+  // Workers mostly wait on agents; 16 keep a busy fleet's queue moving (docs/benchmarks.md, P5).
+  int job_workers = 16;
   absl::Duration job_lease = absl::Seconds(30);
   // Servers (fleet/reconciler.h, store/servers.h): how often hosts report their instances, the
   // controller's own restarts of a server that should run and does not (first delay, doubling;

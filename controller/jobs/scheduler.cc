@@ -21,10 +21,11 @@ namespace v1 = ::l4d2::controller::v1;
 struct Scheduler::Run {
   absl::Mutex mutex;
   grpc::ClientContext* call ABSL_GUARDED_BY(mutex) = nullptr;
-  bool cancelled ABSL_GUARDED_BY(mutex) = false;  // the call is (to be) cancelled
-  bool cancel_requested = false;                  // by a user, through the queue
-  bool lease_lost = false;
-  bool done ABSL_GUARDED_BY(mutex) = false;
+  bool cancelled ABSL_GUARDED_BY(mutex) = false;         // the call is (to be) cancelled
+  bool cancel_requested ABSL_GUARDED_BY(mutex) = false;  // by a user, through the queue
+  bool lease_lost ABSL_GUARDED_BY(mutex) = false;
+  bool ending_pending ABSL_GUARDED_BY(mutex) = false;  // handed to the writer
+  std::string kind;
 
   void Cancel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
     cancelled = true;
@@ -118,102 +119,214 @@ Scheduler::Scheduler(FleetStores& stores, AgentConnector& agents, SchedulerOptio
 Scheduler::~Scheduler() { Stop(); }
 
 void Scheduler::Start() {
+  dispatcher_ = std::thread([this] { Dispatch(); });
+  writer_ = std::thread([this] { WriteLoop(); });
+  renewer_ = std::thread([this] { RenewLoop(); });
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
 }
 
 void Scheduler::Stop() {
   {
     absl::MutexLock lock(&mutex_);
+    if (stopping_ || !dispatcher_.joinable()) return;
     stopping_ = true;
-    for (Run* run : running_) {
+    for (auto& [id, run] : running_) {
       absl::MutexLock run_lock(&run->mutex);
       run->Cancel();
     }
   }
+  dispatcher_.join();
   for (std::thread& worker : workers_) worker.join();
   workers_.clear();
+  {
+    // Claimed but never started: back to the queue for whoever comes next.
+    absl::MutexLock lock(&mutex_);
+    for (const Job& job : ready_) {
+      pending_endings_.push_back({.id = job.id,
+                                  .owner = options_.owner,
+                                  .state = JobState::kQueued,
+                                  .error = absl::UnavailableError("the controller stopped"),
+                                  .not_before = absl::Now()});
+    }
+    ready_.clear();
+    writer_done_ = true;
+  }
+  writer_.join();
+  renewer_.join();
+}
+
+void Scheduler::Dispatch() {
+  absl::MutexLock lock(&mutex_);
+  while (!stopping_) {
+    // Claims only for workers that would otherwise wait: one transaction for all of them.
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      return stopping_ || idle_ > static_cast<int>(ready_.size());
+    };
+    mutex_.Await(absl::Condition(&room));
+    if (stopping_) break;
+    const int wanted = idle_ - static_cast<int>(ready_.size());
+    mutex_.Unlock();
+    absl::StatusOr<std::vector<Job>> jobs = queue_.Claim(options_.owner, wanted, options_.lease);
+    mutex_.Lock();
+    if (!jobs.ok()) L4D2_LOG(WARNING) << "claiming jobs: " << jobs.status().message();
+    if (jobs.ok() && !jobs->empty()) {
+      for (Job& job : *jobs) ready_.push_back(std::move(job));
+      continue;
+    }
+    // Nothing due: look again after the poll interval, or as soon as jobs ended (their lock
+    // keys are free now, and queued jobs of the same server or host may go).
+    auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return stopping_ || jobs_ended_; };
+    mutex_.AwaitWithTimeout(absl::Condition(&wake), options_.poll);
+    jobs_ended_ = false;
+  }
 }
 
 void Scheduler::Work() {
+  absl::MutexLock lock(&mutex_);
+  ++idle_;
   while (true) {
-    {
-      absl::MutexLock lock(&mutex_);
-      if (stopping_) return;
-    }
-    absl::StatusOr<std::vector<Job>> jobs = queue_.Claim(options_.owner, 1, options_.lease);
-    if (!jobs.ok()) L4D2_LOG(WARNING) << "claiming jobs: " << jobs.status().message();
-    if (!jobs.ok() || jobs->empty()) {
-      absl::MutexLock lock(&mutex_);
-      const bool& stopping = stopping_;
-      mutex_.AwaitWithTimeout(absl::Condition(&stopping), options_.poll);
-      continue;
-    }
-    for (const Job& job : *jobs) Execute(job);
+    auto ready = [this]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return stopping_ || !ready_.empty(); };
+    mutex_.Await(absl::Condition(&ready));
+    if (stopping_) break;
+    Job job = std::move(ready_.front());
+    ready_.pop_front();
+    --idle_;
+    mutex_.Unlock();
+    Execute(job);
+    mutex_.Lock();
+    ++idle_;
   }
+  --idle_;
+}
+
+void Scheduler::Event(const std::string& job_id, const std::string& kind, std::string data) {
+  absl::MutexLock lock(&mutex_);
+  pending_events_.push_back({.job_id = job_id, .kind = kind, .data = std::move(data)});
 }
 
 void Scheduler::Execute(const Job& job) {
-  Run run;
+  auto run = std::make_shared<Run>();
+  run->kind = job.kind;
   {
     absl::MutexLock lock(&mutex_);
-    running_.push_back(&run);
+    running_[job.id] = run;
     if (stopping_) {
-      absl::MutexLock run_lock(&run.mutex);
-      run.Cancel();
+      absl::MutexLock run_lock(&run->mutex);
+      run->Cancel();
     }
   }
-  // Keeps the lease while the job runs; hears of cancellation.
-  std::thread renewer([this, &run, &job] {
-    absl::MutexLock lock(&run.mutex);
-    while (!run.mutex.AwaitWithTimeout(absl::Condition(&run.done), options_.lease / 3)) {
-      run.mutex.Unlock();
-      absl::StatusOr<bool> cancel = queue_.Renew(job.id, options_.owner, options_.lease);
-      run.mutex.Lock();
-      if (!cancel.ok() && absl::IsFailedPrecondition(cancel.status())) {
-        run.lease_lost = true;
-        run.Cancel();
-      } else if (cancel.ok() && *cancel) {
-        run.cancel_requested = true;
-        run.Cancel();
-      }
-    }
-  });
   absl::StatusOr<std::string> result =
-      job.kind == "host.install"   ? HostInstall(job, run)
-      : job.kind == "overlay.sync" ? OverlaySync(job, run)
+      job.kind == "host.install"   ? HostInstall(job, *run)
+      : job.kind == "overlay.sync" ? OverlaySync(job, *run)
       : absl::StartsWith(job.kind, "server.")
-          ? ServerAction(job, run)
+          ? ServerAction(job, *run)
           : absl::StatusOr<std::string>(
                 absl::InvalidArgumentError(absl::StrCat("unknown job kind '", job.kind, "'")));
-  {
-    absl::MutexLock lock(&run.mutex);
-    run.done = true;
-  }
-  renewer.join();
-  bool stopping = false;
-  {
-    absl::MutexLock lock(&mutex_);
-    running_.erase(std::find(running_.begin(), running_.end(), &run));
-    stopping = stopping_;
-  }
-  absl::Status ended;
-  if (run.lease_lost) {
+  absl::MutexLock lock(&mutex_);
+  absl::MutexLock run_lock(&run->mutex);
+  if (run->lease_lost) {
     // Another worker owns the job now and will resume it by its operation ids.
     L4D2_LOG(WARNING) << "job " << job.id << ": lease lost";
+    running_.erase(job.id);
     return;
-  } else if (result.ok()) {
-    ended = queue_.Complete(job.id, options_.owner, *result);
-    if (ended.ok()) L4D2_LOG(INFO) << "job " << job.id << " (" << job.kind << ") succeeded";
-  } else if (run.cancel_requested) {
-    ended = queue_.Fail(job.id, options_.owner, absl::CancelledError("cancelled"), false);
-  } else if (stopping && absl::IsCancelled(result.status())) {
-    // Back to the queue: the next claimer resumes it where the agent is.
-    ended = queue_.Fail(job.id, options_.owner,
-                        absl::UnavailableError("the controller stopped during the job"), true);
-  } else {
-    ended = queue_.Fail(job.id, options_.owner, result.status(), Transient(result.status()));
   }
-  if (!ended.ok()) L4D2_LOG(ERROR) << "job " << job.id << ": " << ended.message();
+  JobEnding ending{.id = job.id, .owner = options_.owner, .not_before = absl::Now()};
+  if (result.ok()) {
+    ending.state = JobState::kSucceeded;
+    ending.result = *std::move(result);
+  } else if (run->cancel_requested) {
+    ending.state = JobState::kCancelled;
+    ending.error = absl::CancelledError("cancelled");
+  } else if (stopping_ && absl::IsCancelled(result.status())) {
+    // Back to the queue: the next claimer resumes it where the agent is.
+    ending.state = JobState::kQueued;
+    ending.error = absl::UnavailableError("the controller stopped during the job");
+  } else if (Transient(result.status())) {
+    ending.state = JobState::kQueued;
+    ending.error = result.status();
+    ending.not_before = absl::Now() + JobQueue::Backoff(job.attempt);
+  } else {
+    ending.state = JobState::kFailed;
+    ending.error = result.status();
+  }
+  run->ending_pending = true;
+  pending_endings_.push_back(std::move(ending));
+}
+
+void Scheduler::WriteLoop() {
+  absl::MutexLock lock(&mutex_);
+  while (true) {
+    // Everything that accumulated while the last write ran goes in the next: a commit per
+    // batch, not per job (at low load, a batch of one right away).
+    auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      return writer_done_ || !pending_events_.empty() || !pending_endings_.empty();
+    };
+    mutex_.Await(absl::Condition(&work));
+    if (pending_events_.empty() && pending_endings_.empty()) break;  // done, and nothing left
+    std::vector<NewJobEvent> events = std::move(pending_events_);
+    std::vector<JobEnding> endings = std::move(pending_endings_);
+    pending_events_.clear();
+    pending_endings_.clear();
+    mutex_.Unlock();
+    absl::StatusOr<std::vector<absl::Status>> written = queue_.Write(events, endings);
+    if (!written.ok()) {
+      L4D2_LOG(ERROR) << "writing " << endings.size()
+                      << " job endings: " << written.status().message();
+      absl::SleepFor(absl::Milliseconds(100));  // The database is down; try again.
+      mutex_.Lock();
+      pending_events_.insert(pending_events_.begin(), events.begin(), events.end());
+      pending_endings_.insert(pending_endings_.begin(), endings.begin(), endings.end());
+      continue;
+    }
+    mutex_.Lock();
+    if (!endings.empty()) jobs_ended_ = true;
+    for (size_t i = 0; i < endings.size(); ++i) {
+      const JobEnding& ending = endings[i];
+      auto it = running_.find(ending.id);
+      const std::string kind = it != running_.end() ? it->second->kind : "";
+      if (it != running_.end()) running_.erase(it);
+      // Logged once recorded.
+      if (!(*written)[i].ok()) {
+        L4D2_LOG(WARNING) << "job " << ending.id << " (" << kind
+                          << "): " << (*written)[i].message();
+      } else if (ending.state == JobState::kSucceeded) {
+        L4D2_LOG(INFO) << "job " << ending.id << " (" << kind << ") succeeded";
+      } else {
+        L4D2_LOG(INFO) << "job " << ending.id << " (" << kind << ") " << JobStateName(ending.state)
+                       << ": " << ending.error.message();
+      }
+    }
+  }
+}
+
+void Scheduler::RenewLoop() {
+  absl::MutexLock lock(&mutex_);
+  while (!mutex_.AwaitWithTimeout(absl::Condition(&writer_done_), options_.lease / 3)) {
+    std::vector<std::string> ids;
+    for (const auto& [id, run] : running_) ids.push_back(id);
+    mutex_.Unlock();
+    absl::StatusOr<std::vector<LeaseCheck>> checks =
+        queue_.RenewAll(ids, options_.owner, options_.lease);
+    mutex_.Lock();
+    if (!checks.ok()) {
+      L4D2_LOG(WARNING) << "renewing leases: " << checks.status().message();
+      continue;
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto it = running_.find(ids[i]);
+      if (it == running_.end()) continue;
+      absl::MutexLock run_lock(&it->second->mutex);
+      if (it->second->ending_pending) continue;  // Its end is being written.
+      if (!(*checks)[i].held) {
+        it->second->lease_lost = true;
+        it->second->Cancel();
+      } else if ((*checks)[i].cancel_requested && !it->second->cancel_requested) {
+        it->second->cancel_requested = true;
+        it->second->Cancel();
+      }
+    }
+  }
 }
 
 absl::StatusOr<std::string> Scheduler::HostInstall(const Job& job, Run& run) {
@@ -233,9 +346,9 @@ absl::StatusOr<std::string> Scheduler::HostInstall(const Job& job, Run& run) {
   bool have_result = false;
   while (reader->Read(&event)) {
     if (event.has_progress()) {
-      (void)queue_.AppendEvent(job.id, "progress", ToJson(event.progress()));
+      Event(job.id, "progress", ToJson(event.progress()));
     } else if (event.has_log_line()) {
-      (void)queue_.AppendEvent(job.id, "log", event.log_line());
+      Event(job.id, "log", event.log_line());
     } else if (event.has_result()) {
       installed = event.result();
       have_result = true;
@@ -280,9 +393,9 @@ absl::StatusOr<agent::v1::OverlaySyncResult> Scheduler::SyncToHost(const Job& jo
   bool have_result = false;
   while (reader->Read(&event)) {
     if (event.has_progress()) {
-      (void)queue_.AppendEvent(job.id, "progress", ToJson(event.progress()));
+      Event(job.id, "progress", ToJson(event.progress()));
     } else if (event.has_log_line()) {
-      (void)queue_.AppendEvent(job.id, "log", event.log_line());
+      Event(job.id, "log", event.log_line());
     } else if (event.has_result()) {
       synced = event.result();
       have_result = true;
@@ -320,7 +433,7 @@ absl::Status Scheduler::PrepareInstance(const Job& job, Run& run, const Server& 
     L4D2_ASSIGN_OR_RETURN(std::optional<OverlayOnHost> on_host,
                           stores_.overlays.OnHost(overlay.id, host.id));
     if (on_host && on_host->revision >= overlay.revision) continue;
-    (void)queue_.AppendEvent(job.id, "step", absl::StrCat("sync overlay ", overlay.ref));
+    Event(job.id, "step", absl::StrCat("sync overlay ", overlay.ref));
     int64_t revision = 0;
     L4D2_RETURN_IF_ERROR(SyncToHost(job, run, overlay.id, host, &revision).status());
   }

@@ -3,6 +3,12 @@
 // The controller's workers: they claim jobs from the durable queue (store/job_queue.h) and run
 // them against the hosts' agents over gRPC.
 //
+// Threads: a dispatcher claims jobs for idle workers (one transaction for all of them); the
+// workers run them; a writer commits their events and endings in batches (whatever accumulated
+// during the previous commit: one transaction at low load per job, many jobs per transaction
+// under load); a renewer extends the leases of all running jobs at once every third of the
+// lease, and hears of cancellations.
+//
 // Every agent call of a job carries an operation id made of the job id and the step
 // ("<job>:install"), so a job run again after a controller died (its lease expired and another
 // worker claimed it) re-attaches to the agent's running operation or gets its recorded outcome:
@@ -27,6 +33,8 @@
 // Steps and their operation ids: "<job>:sync:<overlay>:<revision>", "<job>:init", "<job>:start",
 // "<job>:stop", "<job>:restart", "<job>:reset", "<job>:delete".
 
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -78,9 +86,14 @@ class Scheduler {
 
  private:
   struct Run;
+  void Dispatch();
   void Work();
-  // Runs one claimed job to its end in the queue.
+  void WriteLoop();
+  void RenewLoop();
+  // Runs one claimed job and hands its end to the writer.
   void Execute(const Job& job);
+  // Appends to a job's event log with the next write.
+  void Event(const std::string& job_id, const std::string& kind, std::string data);
   absl::StatusOr<std::string> HostInstall(const Job& job, Run& run);
   absl::StatusOr<std::string> OverlaySync(const Job& job, Run& run);
   absl::StatusOr<std::string> ServerAction(const Job& job, Run& run);
@@ -99,7 +112,17 @@ class Scheduler {
   const SchedulerOptions options_;
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  std::vector<Run*> running_ ABSL_GUARDED_BY(mutex_);
+  bool writer_done_ ABSL_GUARDED_BY(mutex_) = false;  // the writer flushes, then ends
+  int idle_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool jobs_ended_ ABSL_GUARDED_BY(mutex_) = false;  // since the dispatcher last looked
+  std::deque<Job> ready_ ABSL_GUARDED_BY(mutex_);    // claimed, not yet started
+  // Jobs started and not yet written as ended, by id.
+  std::map<std::string, std::shared_ptr<Run>> running_ ABSL_GUARDED_BY(mutex_);
+  std::vector<NewJobEvent> pending_events_ ABSL_GUARDED_BY(mutex_);
+  std::vector<JobEnding> pending_endings_ ABSL_GUARDED_BY(mutex_);
+  std::thread dispatcher_;
+  std::thread writer_;
+  std::thread renewer_;
   std::vector<std::thread> workers_;
 };
 

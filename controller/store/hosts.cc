@@ -164,14 +164,28 @@ absl::StatusOr<Host> HostStore::RedeemEnrollmentToken(const std::string& token,
 }
 
 absl::StatusOr<Host> HostStore::Get(const std::string& id) {
-  std::vector<Host> hosts;
+  // Every job reads its host: a one-time query (on PostgreSQL one round trip, where a prepared
+  // statement costs three).
+  Host host;
+  bool found = false;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    hosts =
-        ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts WHERE id = :id"), &id);
+    std::string build;
+    soci::indicator build_indicator, seen_indicator;
+    long long seen = 0, created = 0, memory = 0;
+    sql << "SELECT " << kHostColumns << " FROM hosts WHERE id = :id", soci::use(id),
+        soci::into(host.id), soci::into(host.name), soci::into(host.address),
+        soci::into(host.state), soci::into(host.max_instances), soci::into(host.port_first),
+        soci::into(host.port_last), soci::into(build, build_indicator),
+        soci::into(seen, seen_indicator), soci::into(created), soci::into(memory);
+    found = sql.got_data();
+    host.installed_build = build_indicator == soci::i_ok ? build : "";
+    if (seen_indicator == soci::i_ok) host.last_seen = absl::FromUnixMillis(seen);
+    host.created_at = absl::FromUnixMillis(created);
+    host.memory_bytes = memory;
     return absl::OkStatus();
   }));
-  if (hosts.empty()) return absl::NotFoundError(absl::StrCat("no host '", id, "'"));
-  return hosts.front();
+  if (!found) return absl::NotFoundError(absl::StrCat("no host '", id, "'"));
+  return host;
 }
 
 absl::StatusOr<std::vector<Host>> HostStore::List() {

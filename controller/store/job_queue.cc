@@ -52,6 +52,21 @@ absl::StatusOr<Job> ReadJob(soci::session& sql, const std::string& id) {
   return job;
 }
 
+// Advisory locks of claims on PostgreSQL: a class of their own, and a key's 32-bit FNV-1a hash
+// (stable across processes, unlike std::hash).
+constexpr int kClaimLockClass = 0x6c346a;  // "l4j"
+int LockHash(const std::string& key) {
+  uint32_t hash = 2166136261u;
+  for (unsigned char c : key) hash = (hash ^ c) * 16777619u;
+  return static_cast<int>(hash);
+}
+
+bool IsHex(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
 long long Affected(soci::statement& statement) {
   statement.execute(true);
   return statement.get_affected_rows();
@@ -112,10 +127,12 @@ absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& owner, int m
           soci::use(now), soci::use(unavailable), soci::use(now), soci::use(now);
     std::set<std::string> held;
     {
-      std::vector<std::string> keys(4096);
-      sql << "SELECT lock_key FROM jobs WHERE state = 'running' AND lock_key <> ''",
-          soci::into(keys);
-      held.insert(keys.begin(), keys.end());
+      std::string key;
+      soci::statement running =
+          (sql.prepare << "SELECT lock_key FROM jobs WHERE state = 'running' AND lock_key <> ''",
+           soci::into(key));
+      running.execute();
+      while (running.fetch()) held.insert(key);
     }
     // More candidates than asked for: some may wait for a lock.
     const int limit = max * 4 + 16;
@@ -124,27 +141,101 @@ absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& owner, int m
            " ORDER BY id LIMIT :limit"
         << (postgres ? " FOR UPDATE SKIP LOCKED" : ""),
         soci::use(now), soci::use(limit), soci::into(ids), soci::into(keys);
-    for (size_t i = 0; i < ids.size() && static_cast<int>(claimed.size()) < max; ++i) {
+    // The oldest due jobs, one per free lock key.
+    std::vector<size_t> chosen;
+    for (size_t i = 0; i < ids.size() && static_cast<int>(chosen.size()) < max; ++i) {
       if (!keys[i].empty() && !held.insert(keys[i]).second) continue;
-      // A concurrent claimer on another controller may have taken the lock meanwhile: the
-      // unique index refuses the second; a savepoint keeps the rest of the claim.
-      sql << "SAVEPOINT claim_one";
-      long long rows = 0;
-      try {
-        soci::statement update =
-            (sql.prepare << "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
-                            " lease_owner = :owner, lease_expires_ms = :expires,"
-                            " started_at_ms = COALESCE(started_at_ms, :now)"
-                            " WHERE id = :id AND state = 'queued'",
-             soci::use(owner), soci::use(expires), soci::use(now), soci::use(ids[i]));
-        rows = Affected(update);
-        sql << "RELEASE SAVEPOINT claim_one";
-      } catch (const soci::soci_error&) {
-        sql << "ROLLBACK TO SAVEPOINT claim_one";
-        continue;
+      if (!IsHex(ids[i])) continue;  // Never ours; inlined below only when it is hex.
+      chosen.push_back(i);
+    }
+    if (postgres && !chosen.empty()) {
+      // Another controller may be claiming the same lock keys right now: the unique index would
+      // make our update wait for its commit. An advisory lock per key, tried without waiting
+      // and in one round trip for the batch, skips those jobs instead.
+      std::string values;
+      for (size_t i : chosen) {
+        if (keys[i].empty()) continue;
+        absl::StrAppend(&values, values.empty() ? "" : ",", "(", LockHash(keys[i]), ")");
       }
-      if (rows == 1) {
-        L4D2_ASSIGN_OR_RETURN(Job job, ReadJob(sql, ids[i]));
+      if (!values.empty()) {
+        std::set<int> got;
+        int hash = 0;
+        soci::statement locks = (sql.prepare << "SELECT h FROM (VALUES " << values
+                                             << ") AS t(h) WHERE pg_try_advisory_xact_lock("
+                                             << kClaimLockClass << ", h)",
+                                 soci::into(hash));
+        locks.execute();
+        while (locks.fetch()) got.insert(hash);
+        std::erase_if(
+            chosen, [&](size_t i) { return !keys[i].empty() && !got.contains(LockHash(keys[i])); });
+      }
+    }
+    if (chosen.empty()) return absl::OkStatus();
+    std::string in;
+    for (size_t i : chosen) absl::StrAppend(&in, in.empty() ? "'" : ",'", ids[i], "'");
+    const std::string update_all = absl::StrCat(
+        "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
+        " lease_owner = :owner, lease_expires_ms = :expires,"
+        " started_at_ms = COALESCE(started_at_ms, :now)"
+        " WHERE state = 'queued' AND id IN (",
+        in, ")");
+    // One update for the batch. A key taken and committed by another controller since we read
+    // the running ones makes the unique index refuse it: then one by one, each in a savepoint.
+    bool batched = true;
+    if (postgres) sql << "SAVEPOINT claim_batch";
+    try {
+      sql << update_all, soci::use(owner), soci::use(expires), soci::use(now);
+      if (postgres) sql << "RELEASE SAVEPOINT claim_batch";
+    } catch (const soci::soci_error&) {
+      if (!postgres) throw;
+      sql << "ROLLBACK TO SAVEPOINT claim_batch";
+      batched = false;
+    }
+    if (!batched) {
+      std::string id;
+      soci::statement update =
+          (sql.prepare << "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
+                          " lease_owner = :owner, lease_expires_ms = :expires,"
+                          " started_at_ms = COALESCE(started_at_ms, :now)"
+                          " WHERE id = :id AND state = 'queued'",
+           soci::use(owner), soci::use(expires), soci::use(now), soci::use(id));
+      for (size_t i : chosen) {
+        id = ids[i];
+        sql << "SAVEPOINT claim_one";
+        try {
+          update.execute(true);
+          sql << "RELEASE SAVEPOINT claim_one";
+        } catch (const soci::soci_error&) {
+          sql << "ROLLBACK TO SAVEPOINT claim_one";
+        }
+      }
+    }
+    // What this transaction claimed, in queue order.
+    {
+      Job row;
+      std::string state, message;
+      int attempt = 0, max_attempts = 0, cancel = 0, code = 0;
+      long long not_before = 0, lease_expires = 0, created_at = 0;
+      soci::statement read =
+          (sql.prepare << "SELECT " << kJobColumns << " FROM jobs WHERE id IN (" << in
+                       << ") AND state = 'running' AND lease_owner = :owner AND"
+                          " lease_expires_ms = :expires ORDER BY id",
+           soci::use(owner), soci::use(expires), soci::into(row.id), soci::into(row.kind),
+           soci::into(state), soci::into(row.lock_key), soci::into(row.params), soci::into(attempt),
+           soci::into(max_attempts), soci::into(not_before), soci::into(row.lease_owner),
+           soci::into(lease_expires), soci::into(cancel), soci::into(row.created_by),
+           soci::into(created_at), soci::into(row.result), soci::into(code), soci::into(message));
+      read.execute();
+      while (read.fetch()) {
+        Job job = row;
+        job.state = ParseState(state);
+        job.attempt = attempt;
+        job.max_attempts = max_attempts;
+        job.not_before = absl::FromUnixMillis(not_before);
+        job.lease_expires = absl::FromUnixMillis(lease_expires);
+        job.cancel_requested = cancel != 0;
+        job.created_at = absl::FromUnixMillis(created_at);
+        job.error = absl::Status(static_cast<absl::StatusCode>(code), message);
         claimed.push_back(std::move(job));
       }
     }
@@ -153,49 +244,114 @@ absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& owner, int m
   return claimed;
 }
 
-absl::StatusOr<bool> JobQueue::Renew(const std::string& id, const std::string& owner,
-                                     absl::Duration lease) {
-  bool cancel = false;
+absl::StatusOr<std::vector<absl::Status>> JobQueue::Write(const std::vector<NewJobEvent>& events,
+                                                          const std::vector<JobEnding>& endings) {
+  std::vector<absl::Status> results;
+  if (events.empty() && endings.empty()) return results;
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    results.clear();
+    long long now = Millis(clock_.Now());
+    if (!events.empty()) {
+      std::string job_id, kind, data;
+      // Only a job's holder writes its events, so numbering them here cannot race.
+      soci::statement insert =
+          (sql.prepare << "INSERT INTO job_events (job_id, seq, at_ms, kind, data) VALUES (:id,"
+                          " (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_id = :id2),"
+                          " :at, :kind, :data)",
+           soci::use(job_id), soci::use(job_id), soci::use(now), soci::use(kind), soci::use(data));
+      for (const NewJobEvent& event : events) {
+        job_id = event.job_id;
+        kind = event.kind;
+        data = event.data;
+        insert.execute(true);
+      }
+    }
+    if (!endings.empty()) {
+      std::string state, id, owner, result, message;
+      int code = 0;
+      long long next = 0;
+      // A retry becomes a failure when no attempt is left or a user asked to cancel.
+      soci::statement update =
+          (sql.prepare << "UPDATE jobs SET state = CASE WHEN :s1 = 'queued' AND"
+                          " (attempt >= max_attempts OR cancel_requested <> 0) THEN 'failed'"
+                          " ELSE :s2 END,"
+                          " finished_at_ms = CASE WHEN :s3 = 'queued' AND attempt < max_attempts"
+                          " AND cancel_requested = 0 THEN NULL ELSE CAST(:now AS BIGINT) END,"
+                          " result = :result, error_code = :code, error_message = :message,"
+                          " lease_owner = '', lease_expires_ms = 0, not_before_ms = :next"
+                          " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
+           soci::use(state), soci::use(state), soci::use(state), soci::use(now), soci::use(result),
+           soci::use(code), soci::use(message), soci::use(next), soci::use(id), soci::use(owner));
+      for (const JobEnding& ending : endings) {
+        state = JobStateName(ending.state);
+        id = ending.id;
+        owner = ending.owner;
+        result = ending.result;
+        code = static_cast<int>(ending.error.code());
+        message = std::string(ending.error.message());
+        next = Millis(ending.state == JobState::kQueued ? ending.not_before : clock_.Now());
+        update.execute(true);
+        results.push_back(update.get_affected_rows() == 1
+                              ? absl::OkStatus()
+                              : absl::FailedPreconditionError(absl::StrCat(
+                                    "job '", ending.id, "' is not held by ", ending.owner)));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return results;
+}
+
+absl::StatusOr<std::vector<LeaseCheck>> JobQueue::RenewAll(const std::vector<std::string>& ids,
+                                                           const std::string& owner,
+                                                           absl::Duration lease) {
+  std::vector<LeaseCheck> checks;
+  if (ids.empty()) return checks;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    checks.clear();
     long long expires = Millis(clock_.Now() + lease);
+    std::string id;
+    int requested = 0;
     soci::statement update =
         (sql.prepare << "UPDATE jobs SET lease_expires_ms = :expires"
                         " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
          soci::use(expires), soci::use(id), soci::use(owner));
-    if (Affected(update) != 1) {
-      return absl::FailedPreconditionError(absl::StrCat("job '", id, "' is not held by ", owner));
+    soci::statement cancel = (sql.prepare << "SELECT cancel_requested FROM jobs WHERE id = :id",
+                              soci::use(id), soci::into(requested));
+    for (const std::string& one : ids) {
+      id = one;
+      update.execute(true);
+      LeaseCheck check{.held = update.get_affected_rows() == 1};
+      if (check.held) {
+        cancel.execute(true);
+        check.cancel_requested = requested != 0;
+      }
+      checks.push_back(check);
     }
-    int requested = 0;
-    sql << "SELECT cancel_requested FROM jobs WHERE id = :id", soci::use(id), soci::into(requested);
-    cancel = requested != 0;
     return absl::OkStatus();
   }));
-  return cancel;
+  return checks;
+}
+
+absl::StatusOr<bool> JobQueue::Renew(const std::string& id, const std::string& owner,
+                                     absl::Duration lease) {
+  L4D2_ASSIGN_OR_RETURN(std::vector<LeaseCheck> checks, RenewAll({id}, owner, lease));
+  if (!checks.front().held) {
+    return absl::FailedPreconditionError(absl::StrCat("job '", id, "' is not held by ", owner));
+  }
+  return checks.front().cancel_requested;
 }
 
 absl::Status JobQueue::EndHeld(const std::string& id, const std::string& owner, JobState state,
                                const std::string& result, const absl::Status& error,
                                absl::Time not_before) {
-  return db_.Transact([&](soci::session& sql) -> absl::Status {
-    const bool ended = state != JobState::kQueued;
-    long long now = Millis(clock_.Now());
-    long long next = Millis(not_before);
-    std::string state_name = JobStateName(state);
-    int code = static_cast<int>(error.code());
-    std::string message(error.message());
-    soci::indicator finished = ended ? soci::i_ok : soci::i_null;
-    soci::statement update =
-        (sql.prepare << "UPDATE jobs SET state = :state, result = :result, error_code = :code,"
-                        " error_message = :message, lease_owner = '', lease_expires_ms = 0,"
-                        " not_before_ms = :next, finished_at_ms = :finished"
-                        " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
-         soci::use(state_name), soci::use(result), soci::use(code), soci::use(message),
-         soci::use(next), soci::use(now, finished), soci::use(id), soci::use(owner));
-    if (Affected(update) != 1) {
-      return absl::FailedPreconditionError(absl::StrCat("job '", id, "' is not held by ", owner));
-    }
-    return absl::OkStatus();
-  });
+  L4D2_ASSIGN_OR_RETURN(std::vector<absl::Status> ended, Write({}, {{.id = id,
+                                                                     .owner = owner,
+                                                                     .state = state,
+                                                                     .result = result,
+                                                                     .error = error,
+                                                                     .not_before = not_before}}));
+  return ended.front();
 }
 
 absl::Status JobQueue::Complete(const std::string& id, const std::string& owner,
@@ -209,10 +365,8 @@ absl::Status JobQueue::Fail(const std::string& id, const std::string& owner,
   if (absl::IsCancelled(error)) {
     return EndHeld(id, owner, JobState::kCancelled, "", error, clock_.Now());
   }
-  if (transient && job.attempt < job.max_attempts && !job.cancel_requested) {
-    return EndHeld(id, owner, JobState::kQueued, "", error, clock_.Now() + Backoff(job.attempt));
-  }
-  return EndHeld(id, owner, JobState::kFailed, "", error, clock_.Now());
+  return EndHeld(id, owner, transient ? JobState::kQueued : JobState::kFailed, "", error,
+                 clock_.Now() + Backoff(job.attempt));
 }
 
 absl::Status JobQueue::Cancel(const std::string& id) {
@@ -262,17 +416,10 @@ absl::StatusOr<absl::flat_hash_set<std::string>> JobQueue::BusyLocks(const std::
 
 absl::StatusOr<int64_t> JobQueue::AppendEvent(const std::string& id, const std::string& kind,
                                               const std::string& data) {
+  L4D2_RETURN_IF_ERROR(Write({{.job_id = id, .kind = kind, .data = data}}, {}).status());
   long long seq = 0;
-  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
-    soci::indicator indicator = soci::i_null;
-    long long last = 0;
-    sql << "SELECT MAX(seq) FROM job_events WHERE job_id = :id", soci::use(id),
-        soci::into(last, indicator);
-    seq = (indicator == soci::i_ok ? last : 0) + 1;
-    long long now = Millis(clock_.Now());
-    sql << "INSERT INTO job_events (job_id, seq, at_ms, kind, data)"
-           " VALUES (:id, :seq, :at, :kind, :data)",
-        soci::use(id), soci::use(seq), soci::use(now), soci::use(kind), soci::use(data);
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    sql << "SELECT MAX(seq) FROM job_events WHERE job_id = :id", soci::use(id), soci::into(seq);
     return absl::OkStatus();
   }));
   return seq;

@@ -60,6 +60,28 @@ struct Job {
   absl::Status error;  // of the last failed attempt
 };
 
+// How a held job's attempt ends, for JobQueue::Write.
+struct JobEnding {
+  std::string id;
+  std::string owner;
+  JobState state = JobState::kSucceeded;  // kQueued: retry at not_before, when attempts remain
+  std::string result;                     // of a succeeded job
+  absl::Status error;                     // of a failed, cancelled or retried attempt
+  absl::Time not_before;                  // of a retry
+};
+
+struct NewJobEvent {
+  std::string job_id;
+  std::string kind;
+  std::string data;
+};
+
+// What a lease renewal found of one job.
+struct LeaseCheck {
+  bool held = false;  // false: the lease expired and the job went back to the queue
+  bool cancel_requested = false;
+};
+
 struct JobEvent {
   int64_t seq = 0;
   absl::Time at;
@@ -88,6 +110,16 @@ class JobQueue {
   // and attempts remain; cancelled for a CANCELLED error; failed otherwise.
   absl::Status Fail(const std::string& id, const std::string& owner, const absl::Status& error,
                     bool transient);
+  // Many jobs' events and endings in one transaction, events first (a job's events are
+  // numbered in the order given). Per ending, in order: OK, or FAILED_PRECONDITION when
+  // `owner` no longer holds the job. A retry (kQueued) of a job without attempts left or with
+  // cancellation requested fails instead.
+  absl::StatusOr<std::vector<absl::Status>> Write(const std::vector<NewJobEvent>& events,
+                                                  const std::vector<JobEnding>& endings);
+  // Renew for many held jobs in one transaction; per id, in order.
+  absl::StatusOr<std::vector<LeaseCheck>> RenewAll(const std::vector<std::string>& ids,
+                                                   const std::string& owner, absl::Duration lease);
+
   // A queued job is cancelled at once; a running one is asked to stop (its worker sees it on
   // Renew). NOT_FOUND for an unknown job; FAILED_PRECONDITION when it has already ended.
   absl::Status Cancel(const std::string& id);
