@@ -6,6 +6,7 @@
 //       create an administrator; the password comes from L4D2_ADMIN_PASSWORD or standard input
 //       (never from the command line)
 
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -236,6 +237,13 @@ int Run(const std::string& command) {
 
 int main(int argc, char** argv) {
   l4d2::BlockTerminationSignals();
+  // A connection per host: thousands of hosts need more descriptors than the usual soft limit
+  // of 1024. Up to the hard limit (systemd's default hard limit is 524288).
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   absl::SetProgramUsageMessage(
       "l4d2-controller [--config FILE] [flags] [serve|migrate|admin create --username NAME|\n"
       "  host create --name NAME --address HOST:PORT [--token_ttl 24h]]\n"

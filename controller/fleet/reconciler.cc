@@ -14,9 +14,12 @@ namespace {
 
 InstanceObservation Observe(const agent::v1::Instance& instance) {
   const agent::v1::InstanceStatus& status = instance.status();
+  // Kept without the time of observation: the row changes only when the status does.
+  agent::v1::InstanceStatus kept = status;
+  kept.clear_observed_at();
   return {.name = instance.name(),
           .state = InstanceStateName(status.state()),
-          .status = ToJson(status),
+          .status = ToJson(kept),
           .players = status.game().players(),
           .cpu_millis = status.unit().cpu_usage().seconds() * 1000 +
                         status.unit().cpu_usage().nanos() / 1000000,
@@ -49,9 +52,13 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
   std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> answers = lister_.ListAll(ready);
   // Read after the answers: a job queued meanwhile is seen, and its server left alone.
   L4D2_ASSIGN_OR_RETURN(absl::flat_hash_set<std::string> busy, stores_.jobs.BusyLocks("server:"));
+  L4D2_ASSIGN_OR_RETURN(absl::flat_hash_set<std::string> placed,
+                        stores_.servers.HostsWithServers());
   for (size_t i = 0; i < ready.size(); ++i) {
     if (!answers[i].ok()) continue;  // Host health deals with silent hosts.
     ++report.hosts_answered;
+    // Nothing to record for a host without servers (most of a large idle fleet).
+    if (!placed.contains(ready[i].id)) continue;
     std::vector<InstanceObservation> instances;
     for (const agent::v1::Instance& instance : answers[i]->instances()) {
       instances.push_back(Observe(instance));

@@ -258,11 +258,14 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHost(
       const std::string state = it == by_name.end() ? "missing" : it->second->state;
       const std::string status = it == by_name.end() ? "" : it->second->status;
       ObservedServer entry{.server = server, .previous_state = server.actual_state};
-      sql << "UPDATE servers SET actual_state = :a, status = :s, status_at_ms = :t WHERE id = :id",
-          soci::use(state), soci::use(status), soci::use(now), soci::use(server.id);
-      entry.server.actual_state = state;
-      entry.server.status = status;
-      entry.server.status_at = absl::FromUnixMillis(now);
+      if (state != server.actual_state || status != server.status) {
+        sql << "UPDATE servers SET actual_state = :a, status = :s, status_at_ms = :t"
+               " WHERE id = :id",
+            soci::use(state), soci::use(status), soci::use(now), soci::use(server.id);
+        entry.server.actual_state = state;
+        entry.server.status = status;
+        entry.server.status_at = absl::FromUnixMillis(now);
+      }
       if (it != by_name.end() && state == "running") {
         const InstanceObservation& o = *it->second;
         long long cpu = o.cpu_millis, memory = o.memory_bytes;
@@ -277,6 +280,20 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHost(
     return absl::OkStatus();
   }));
   return observed;
+}
+
+absl::StatusOr<absl::flat_hash_set<std::string>> ServerStore::HostsWithServers() {
+  absl::flat_hash_set<std::string> hosts;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    std::string host;
+    soci::statement statement =
+        (sql.prepare << "SELECT DISTINCT host_id FROM servers WHERE host_id IS NOT NULL",
+         soci::into(host));
+    statement.execute();
+    while (statement.fetch()) hosts.insert(host);
+    return absl::OkStatus();
+  }));
+  return hosts;
 }
 
 absl::Status ServerStore::SetRestartBackoff(const std::string& id, int attempts, absl::Time next) {

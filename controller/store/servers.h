@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -33,8 +34,8 @@ struct Server {
   int port = 0;
   std::string desired_state;  // running, stopped
   std::string actual_state;
-  std::string status;  // the agent's last l4d2.agent.v1.InstanceStatus, JSON
-  std::optional<absl::Time> status_at;
+  std::string status;                   // the agent's last l4d2.agent.v1.InstanceStatus, JSON
+  std::optional<absl::Time> status_at;  // when state or status last changed
   // Starts the reconciler made since the server last ran, and when it may make the next.
   int restart_attempts = 0;
   absl::Time next_restart_at;
@@ -100,10 +101,13 @@ class ServerStore {
   absl::Status Remove(const std::string& id);
 
   // Records a status round of `host_id`: every server placed there gets its instance's state
-  // ("missing" when the agent does not list it), and running ones a metric sample.
+  // ("missing" when the agent does not list it), and running ones a metric sample. A row is
+  // written only when its state or status changed.
   absl::StatusOr<std::vector<ObservedServer>> ObserveHost(
       const std::string& host_id, const std::vector<InstanceObservation>& instances);
   absl::Status SetRestartBackoff(const std::string& id, int attempts, absl::Time next);
+  // Hosts with at least one server placed on them.
+  absl::StatusOr<absl::flat_hash_set<std::string>> HostsWithServers();
 
   // Samples of one server in [from, to), oldest first.
   absl::StatusOr<std::vector<MetricSample>> Metrics(const std::string& id, absl::Time from,
