@@ -209,7 +209,9 @@ int Run(const std::string& command) {
        .lease = config->job_lease,
        .placement = {.memory_per_server_bytes = config->memory_per_server_mb << 20}});
   scheduler.Start();
-  l4d2::controller::AgentPinger pinger(*agents, absl::Seconds(5));
+  // A silent host is marked at most health_grace + this after its last answer (15 + 3 s with
+  // the defaults: within security.md's 20 s).
+  l4d2::controller::AgentPinger pinger(*agents, absl::Seconds(3));
   l4d2::controller::HostMonitor monitor(
       stores.hosts, pinger, l4d2::Clock::Real(),
       {.interval = config->health_interval, .grace = config->health_grace}, &stores.audit);

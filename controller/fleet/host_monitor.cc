@@ -74,10 +74,15 @@ std::vector<HostTransition> HostMonitor::Round() {
 void HostMonitor::Start() {
   thread_ = std::thread([this] {
     absl::MutexLock lock(&mutex_);
-    while (!mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval)) {
+    // Rounds start every interval, however long the last one waited on silent agents: a host
+    // is then marked at most grace + the ping timeout after its last answer.
+    absl::Time next = absl::Now() + options_.interval;
+    while (!mutex_.AwaitWithDeadline(absl::Condition(&stopping_), next)) {
+      next += options_.interval;
       mutex_.Unlock();
       Round();
       mutex_.Lock();
+      if (next < absl::Now()) next = absl::Now();  // A round longer than the interval.
     }
   });
 }

@@ -1,11 +1,11 @@
 #pragma once
 
-// Host health: every `interval` the controller asks each enrolled host's agent for its host
-// info. A host whose agent has not answered for longer than `grace` becomes `unreachable`; an
-// unreachable host that answers again is `ready`. Blips shorter than the grace change nothing.
-// The time of the last answer is the host's last_seen in the database, so a restarted
-// controller (or another one) continues where this one was. Servers are never moved on this
-// account (issue 4: a host coming back is reconciled, not duplicated).
+// Host health: every `interval` (start to start) the controller asks each enrolled host's agent
+// for its host info. A host whose agent has not answered for longer than `grace` becomes
+// `unreachable`; an unreachable host that answers again is `ready`. Blips shorter than the grace
+// change nothing. The time of the last answer is the host's last_seen in the database, so a
+// restarted controller (or another one) continues where this one was. Servers are never moved on
+// this account (issue 4: a host coming back is reconciled, not duplicated).
 
 #include <string>
 #include <thread>

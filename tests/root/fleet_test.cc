@@ -5,12 +5,17 @@
 // and started again, restarted in a staggered bulk action, switched to another blueprint and
 // deleted.
 
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
+#include "common/status_macros.h"
+#include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/jobs/server_actions.h"
@@ -20,6 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "rpc/proto_json.h"
+#include "soci/soci.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/net.h"
@@ -140,6 +146,17 @@ class FleetTest : public ::testing::Test {
   }
 
   Server Get(const std::string& id) { return *stores_->servers.Get(Actor::System(), id); }
+
+  absl::StatusOr<int64_t> Count(const std::string& table) {
+    int64_t count = 0;
+    L4D2_RETURN_IF_ERROR(db_->WithSession([&](soci::session& sql) {
+      long long n = 0;
+      sql << "SELECT COUNT(*) FROM " << table, soci::into(n);
+      count = n;
+      return absl::OkStatus();
+    }));
+    return count;
+  }
 
   const AgentHost& On(const Server& server) {
     for (const AgentHost& agent : agents_on_) {
@@ -334,6 +351,92 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
     by_alice += entry.actor == alice_.Name();
   }
   EXPECT_EQ(by_alice, 3 + 1 + 3 + 1 + 3);  // create x3, stop, restart x3, switch, delete x3
+}
+
+}  // namespace
+}  // namespace l4d2::controller
+
+namespace l4d2::controller {
+namespace {
+
+// security.md's fault: an agent unreachable for 30 s is marked within 20 s, nothing is started
+// a second time anywhere, and the host is reconciled within 60 s of its return. Meanwhile its
+// servers keep running (they do not depend on the agent), and one of them is stopped behind
+// everyone's back, so that the return has something to reconcile.
+TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDuplicates) {
+  for (const AgentHost& agent : agents_on_) {
+    Finish(*stores_->jobs.Enqueue(HostInstallJob(agent.host.id, admin_.Name())));
+  }
+  absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, {.name = "coop"});
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+  std::vector<Server> servers;
+  for (const char* name : {"vs1", "vs2"}) {
+    absl::StatusOr<QueuedServerJob> created =
+        CreateServer(*stores_, alice_, name, blueprint->id, "running");
+    ASSERT_TRUE(created.ok()) << created.status();
+    Finish(created->job_id);
+    servers.push_back(Get(created->server.id));
+  }
+  ASSERT_NE(servers[0].host_id, servers[1].host_id);
+  const Server silent_server = servers[0];
+  const AgentHost& silent = On(silent_server);
+  const int jobs_before = static_cast<int>(*Count("jobs"));
+
+  AgentPinger pinger(agents_, absl::Seconds(2));
+  HostMonitor monitor(stores_->hosts, pinger, Clock::Real(),
+                      {.interval = absl::Seconds(5), .grace = absl::Seconds(15)}, &stores_->audit);
+  Reconciler reconciler(*stores_, *lister_, {.interval = absl::Seconds(5)});
+  monitor.Start();
+  reconciler.Start();
+
+  silent.process->Signal(SIGSTOP);
+  const absl::Time silenced = absl::Now();
+  // Stopped while its agent is away (as a crash with no restart would leave it).
+  ASSERT_EQ(std::system(("systemctl --user stop l4d2-fleet-" + silent.name + "@" +
+                         silent_server.name + ".service")
+                            .c_str()),
+            0);
+  ASSERT_TRUE(Eventually([&] { return stores_->hosts.Get(silent.host.id)->state == "unreachable"; },
+                         absl::Seconds(25)));
+  const absl::Duration marked = absl::Now() - silenced;
+  EXPECT_LE(marked, absl::Seconds(20));
+  // The other host is left alone, and nothing of the silent host moves there.
+  EXPECT_EQ(stores_->hosts.Get(servers[1].host_id)->state, "ready");
+  absl::SleepFor(absl::Seconds(30) - (absl::Now() - silenced));
+  EXPECT_EQ(static_cast<int>(*Count("jobs")), jobs_before) << "work queued during the outage";
+  silent.process->Signal(SIGCONT);
+  const absl::Time returned = absl::Now();
+
+  // Back: ready again, the stopped server started where it was, within 60 s.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        Server server = Get(silent_server.id);
+        return stores_->hosts.Get(silent.host.id)->state == "ready" &&
+               server.actual_state == "running";
+      },
+      absl::Seconds(60)))
+      << Get(silent_server.id).actual_state;
+  const absl::Duration reconciled = absl::Now() - returned;
+  monitor.Stop();
+  reconciler.Stop();
+  Server after = Get(silent_server.id);
+  EXPECT_EQ(after.host_id, silent_server.host_id);
+  EXPECT_EQ(after.port, silent_server.port);
+  // One instance of each server in the whole fleet.
+  std::map<std::string, int> instances;
+  for (const AgentHost& agent : agents_on_) {
+    grpc::ClientContext context;
+    agent::v1::ListInstancesResponse listed;
+    ASSERT_TRUE(agents_.Stub(agent.host)
+                    ->ListInstances(&context, agent::v1::ListInstancesRequest(), &listed)
+                    .ok());
+    for (const agent::v1::Instance& instance : listed.instances()) ++instances[instance.name()];
+  }
+  EXPECT_EQ(instances, (std::map<std::string, int>{{"vs1", 1}, {"vs2", 1}}));
+  std::printf(
+      "[ figure ] agent silent 30 s: marked unreachable after %.1f s (target 20 s), "
+      "reconciled %.1f s after its return (target 60 s), jobs during the outage: 0\n",
+      absl::ToDoubleSeconds(marked), absl::ToDoubleSeconds(reconciled));
 }
 
 }  // namespace
