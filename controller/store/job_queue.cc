@@ -1,6 +1,7 @@
 #include "controller/store/job_queue.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -252,17 +253,49 @@ absl::StatusOr<std::vector<absl::Status>> JobQueue::Write(const std::vector<NewJ
     results.clear();
     long long now = Millis(clock_.Now());
     if (!events.empty()) {
-      std::string job_id, kind, data;
-      // Only a job's holder writes its events, so numbering them here cannot race.
-      soci::statement insert =
-          (sql.prepare << "INSERT INTO job_events (job_id, seq, at_ms, kind, data) VALUES (:id,"
-                          " (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_id = :id2),"
-                          " :at, :kind, :data)",
-           soci::use(job_id), soci::use(job_id), soci::use(now), soci::use(kind), soci::use(data));
+      // Numbered after each job's last event (only a job's holder writes its events, so this
+      // cannot race), then inserted with one statement: a round trip per batch, not per event.
+      std::map<std::string, long long> last;
+      std::string in;
       for (const NewJobEvent& event : events) {
-        job_id = event.job_id;
-        kind = event.kind;
-        data = event.data;
+        if (!IsHex(event.job_id)) {
+          return absl::InvalidArgumentError(absl::StrCat("no job '", event.job_id, "'"));
+        }
+        if (last.emplace(event.job_id, 0).second) {
+          absl::StrAppend(&in, in.empty() ? "'" : ",'", event.job_id, "'");
+        }
+      }
+      {
+        std::string job_id;
+        long long seq = 0;
+        soci::statement max = (sql.prepare << "SELECT job_id, MAX(seq) FROM job_events WHERE"
+                                              " job_id IN ("
+                                           << in << ") GROUP BY job_id",
+                               soci::into(job_id), soci::into(seq));
+        max.execute();
+        while (max.fetch()) last[job_id] = seq;
+      }
+      std::vector<long long> seqs;
+      seqs.reserve(events.size());
+      for (const NewJobEvent& event : events) seqs.push_back(++last[event.job_id]);
+      // At most 500 rows per statement (SQLite binds at most 32,766 values).
+      constexpr size_t kRows = 500;
+      for (size_t first = 0; first < events.size(); first += kRows) {
+        const size_t end = std::min(events.size(), first + kRows);
+        std::string values;
+        soci::statement insert(sql);
+        for (size_t i = first; i < end; ++i) {
+          absl::StrAppend(&values, i == first ? "" : ",", "(:j", i, ", :s", i, ", :t", i, ", :k", i,
+                          ", :d", i, ")");
+          insert.exchange(soci::use(events[i].job_id));
+          insert.exchange(soci::use(seqs[i]));
+          insert.exchange(soci::use(now));
+          insert.exchange(soci::use(events[i].kind));
+          insert.exchange(soci::use(events[i].data));
+        }
+        insert.alloc();
+        insert.prepare("INSERT INTO job_events (job_id, seq, at_ms, kind, data) VALUES " + values);
+        insert.define_and_bind();
         insert.execute(true);
       }
     }

@@ -164,6 +164,43 @@ TEST_P(JobQueueTest, EventsAppendInOrderAndReplayFromASequence) {
   EXPECT_FALSE(queue_->AppendEvent("nope", "log", "x").ok());  // Foreign key.
 }
 
+TEST_P(JobQueueTest, ABatchOfEventsAndEndingsIsNumberedPerJobAndWrittenAtOnce) {
+  const std::string a = Enqueue("host.install");
+  const std::string b = Enqueue("host.install");
+  const std::string c = Enqueue("host.install");
+  ASSERT_TRUE(queue_->AppendEvent(a, "log", "before").ok());
+  absl::StatusOr<std::vector<Job>> claimed = queue_->Claim("w", 3, absl::Minutes(1));
+  ASSERT_TRUE(claimed.ok() && claimed->size() == 3u);
+  std::vector<NewJobEvent> events;
+  for (int i = 0; i < 600; ++i) {  // More than one statement's worth of rows.
+    events.push_back({.job_id = i % 3 == 0 ? a : b, .kind = "log", .data = std::to_string(i)});
+  }
+  absl::StatusOr<std::vector<absl::Status>> written =
+      queue_->Write(events, {{.id = a, .owner = "w", .result = "{}"},
+                             {.id = b, .owner = "other", .result = "{}"},
+                             {.id = c,
+                              .owner = "w",
+                              .state = JobState::kQueued,
+                              .error = absl::UnavailableError("agent away"),
+                              .not_before = clock_.Now() + absl::Seconds(5)}});
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_TRUE((*written)[0].ok());
+  EXPECT_EQ((*written)[1].code(), absl::StatusCode::kFailedPrecondition);  // Not its holder.
+  EXPECT_TRUE((*written)[2].ok());
+  absl::StatusOr<std::vector<JobEvent>> of_a = queue_->Events(a, 0, 1000);
+  ASSERT_TRUE(of_a.ok());
+  ASSERT_EQ(of_a->size(), 201u);
+  EXPECT_EQ((*of_a)[0].data, "before");
+  for (size_t i = 0; i < of_a->size(); ++i) EXPECT_EQ((*of_a)[i].seq, static_cast<int64_t>(i) + 1);
+  EXPECT_EQ((*of_a)[1].data, "0");
+  EXPECT_EQ((*of_a)[200].data, "597");
+  EXPECT_EQ(queue_->Events(b, 0, 1000)->size(), 400u);
+  EXPECT_EQ(queue_->Get(a)->state, JobState::kSucceeded);
+  EXPECT_EQ(queue_->Get(b)->state, JobState::kRunning);
+  EXPECT_EQ(queue_->Get(c)->state, JobState::kQueued);  // A retry, due in 5 s.
+  EXPECT_EQ(queue_->Get(c)->not_before, clock_.Now() + absl::Seconds(5));
+}
+
 TEST_P(JobQueueTest, ConcurrentWorkersNeverClaimAJobTwice) {
   constexpr int kJobs = 200;
   for (int i = 0; i < kJobs; ++i) Enqueue("server.restart", "server:s" + std::to_string(i % 50));
