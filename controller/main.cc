@@ -202,9 +202,13 @@ int Run(const std::string& command) {
   }
   char hostname[256] = {};
   gethostname(hostname, sizeof(hostname) - 1);
+  // This process among the controllers on the database: owner of its job leases and of the
+  // reconciler's lease.
+  const std::string owner =
+      absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now()));
   l4d2::controller::Scheduler scheduler(
       stores, *agents,
-      {.owner = absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now())),
+      {.owner = owner,
        .workers = config->job_workers,
        .lease = config->job_lease,
        .placement = {.memory_per_server_bytes = config->memory_per_server_mb << 20}});
@@ -218,7 +222,8 @@ int Run(const std::string& command) {
   monitor.Start();
   l4d2::controller::AgentInstanceLister lister(*agents, absl::Seconds(5));
   l4d2::controller::Reconciler reconciler(stores, lister,
-                                          {.interval = config->reconcile_interval,
+                                          {.owner = owner,
+                                           .interval = config->reconcile_interval,
                                            .restart_backoff = config->restart_backoff,
                                            .max_restarts = config->max_restarts,
                                            .metrics_retention = config->metrics_retention});

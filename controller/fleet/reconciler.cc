@@ -44,6 +44,10 @@ Reconciler::~Reconciler() { Stop(); }
 
 absl::StatusOr<ReconcileReport> Reconciler::Round() {
   ReconcileReport report;
+  L4D2_ASSIGN_OR_RETURN(report.leader, stores_.leases.TryAcquire("reconciler", options_.owner,
+                                                                 options_.interval * 3));
+  held_ = report.leader;
+  if (!report.leader) return report;
   L4D2_ASSIGN_OR_RETURN(std::vector<Host> all, stores_.hosts.List());
   std::vector<Host> ready;
   for (Host& host : all) {
@@ -157,9 +161,12 @@ void Reconciler::Start() {
 void Reconciler::Stop() {
   {
     absl::MutexLock lock(&mutex_);
+    if (stopping_) return;
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  // Another controller may take over at once instead of after the lease.
+  if (held_) (void)stores_.leases.Release("reconciler", options_.owner);
 }
 
 }  // namespace l4d2::controller

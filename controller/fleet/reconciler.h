@@ -17,7 +17,12 @@
 // A host that does not answer keeps its servers' last state (host health marks it
 // unreachable); servers are never started elsewhere, and a host that returns is reconciled by
 // the next round. Metric samples older than the retention are pruned every round.
+//
+// With several controllers on one database, one reconciles at a time: a round runs only while
+// its controller holds the "reconciler" lease (store/leases.h, three intervals long, renewed
+// every round); another takes over once it expires.
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +59,8 @@ class AgentInstanceLister final : public InstanceLister {
 };
 
 struct ReconcilerOptions {
+  // This controller among those on the database (the lease's owner).
+  std::string owner = "controller";
   absl::Duration interval = absl::Seconds(10);
   absl::Duration restart_backoff = absl::Seconds(10);
   int max_restarts = 5;
@@ -62,6 +69,7 @@ struct ReconcilerOptions {
 
 // What one round did, for logs and tests.
 struct ReconcileReport {
+  bool leader = false;  // false: another controller reconciles; this round did nothing
   int hosts_answered = 0;
   int servers_observed = 0;
   std::vector<std::string> started;  // server ids a start was queued for
@@ -91,6 +99,7 @@ class Reconciler {
   const ReconcilerOptions options_;
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::atomic<bool> held_{false};  // the lease, as of the last round
   std::thread thread_;
 };
 

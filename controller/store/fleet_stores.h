@@ -9,6 +9,7 @@
 #include "controller/store/database.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
+#include "controller/store/leases.h"
 #include "controller/store/overlays.h"
 #include "controller/store/servers.h"
 
@@ -23,7 +24,8 @@ struct FleetStores {
         overlays(db, clock),
         blueprints(db, clock),
         servers(db, clock),
-        audit(db, clock) {}
+        audit(db, clock),
+        leases(db, clock) {}
 
   Clock& clock;
   JobQueue jobs;
@@ -32,6 +34,7 @@ struct FleetStores {
   BlueprintStore blueprints;
   ServerStore servers;
   AuditLog audit;
+  LeaseStore leases;
 };
 
 }  // namespace l4d2::controller

@@ -80,6 +80,11 @@ class ReconcilerTest : public BackendTest {
     return server->id;
   }
 
+  void TearDown() override {
+    reconciler_.reset();  // It gives its lease up: before the database goes.
+    BackendTest::TearDown();
+  }
+
   ReconcileReport Round() {
     absl::StatusOr<ReconcileReport> report = reconciler_->Round();
     EXPECT_TRUE(report.ok()) << report.status();
@@ -206,6 +211,50 @@ TEST_P(ReconcilerTest, RunningServersAreSampledAndOldSamplesExpire) {
   EXPECT_EQ((*samples)[0].players, 2);
   EXPECT_EQ((*samples)[0].memory_bytes, 300 << 20);
   EXPECT_EQ(Count("metric_samples"), 1);
+}
+
+TEST_P(ReconcilerTest, OneControllerReconcilesAtATimeAndAnotherTakesOverWhenItStops) {
+  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_STOPPED);
+  Reconciler other(*stores_, lister_,
+                   ReconcilerOptions{.owner = "other", .interval = absl::Seconds(10)});
+  ReconcileReport first = Round();  // Takes the lease ("controller").
+  EXPECT_TRUE(first.leader);
+  EXPECT_THAT(first.started, ElementsAre(id));
+  EXPECT_EQ(FinishJobs(), 1);
+  clock_.Advance(absl::Minutes(1));  // The server's backoff is over; the lease (30 s) too.
+  EXPECT_TRUE(Round().leader);       // Renewed by its holder before another asked.
+  EXPECT_EQ(FinishJobs(), 1);
+  clock_.Advance(absl::Seconds(20));
+  absl::StatusOr<ReconcileReport> second = other.Round();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->leader);  // Held for 30 s from the last round, 20 s ago.
+  EXPECT_THAT(second->started, IsEmpty());
+  EXPECT_EQ(FinishJobs(), 0);
+  // The holder stops and gives the lease up: the other takes over at once.
+  reconciler_->Stop();
+  second = other.Round();
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->leader);
+  EXPECT_FALSE(Round().leader);
+  // A holder that dies is replaced once its lease expires.
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_TRUE(Round().leader);
+}
+
+TEST_P(ReconcilerTest, LeasesAreHeldByOneOwnerAndReleasedOnlyByIt) {
+  LeaseStore& leases = stores_->leases;
+  EXPECT_TRUE(*leases.TryAcquire("x", "a", absl::Seconds(30)));
+  EXPECT_FALSE(*leases.TryAcquire("x", "b", absl::Seconds(30)));
+  EXPECT_TRUE(*leases.TryAcquire("y", "b", absl::Seconds(30)));  // Another name.
+  ASSERT_TRUE(leases.Release("x", "b").ok());                    // Not b's: nothing happens.
+  EXPECT_FALSE(*leases.TryAcquire("x", "b", absl::Seconds(30)));
+  clock_.Advance(absl::Seconds(29));
+  EXPECT_TRUE(*leases.TryAcquire("x", "a", absl::Seconds(30)));  // Renewed.
+  clock_.Advance(absl::Seconds(29));
+  EXPECT_FALSE(*leases.TryAcquire("x", "b", absl::Seconds(30)));
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_TRUE(*leases.TryAcquire("x", "b", absl::Seconds(30)));  // Expired: taken over.
+  EXPECT_FALSE(*leases.TryAcquire("x", "a", absl::Seconds(30)));
 }
 
 L4D2_INSTANTIATE_BACKEND_TEST(ReconcilerTest);
