@@ -6,6 +6,7 @@
 //       create an administrator; the password comes from L4D2_ADMIN_PASSWORD or standard input
 //       (never from the command line)
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
@@ -244,6 +245,9 @@ int Run(const std::string& command) {
 
 int main(int argc, char** argv) {
   l4d2::BlockTerminationSignals();
+  // Two malloc arenas instead of eight per core: gRPC's threads otherwise spread thousands of
+  // agent channels over many half-empty arenas (P8: 381 -> 316 MB with 5,000 hosts).
+  mallopt(M_ARENA_MAX, 2);
   // A connection per host: thousands of hosts need more descriptors than the usual soft limit
   // of 1024. Up to the hard limit (systemd's default hard limit is 524288).
   rlimit files{};

@@ -13,6 +13,7 @@
 // (peer: the same process with the stores open and nothing running), then with the fleet;
 // hosts wrongly marked unreachable; RSS. Needs RLIMIT_NOFILE above 2 * HOSTS (raised here up
 // to the hard limit).
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
   const int host_count = std::atoi(argv[2]);
   const int servers_per_host = std::atoi(argv[3]);
   RaiseFileLimit();
+  mallopt(M_ARENA_MAX, 2);  // As l4d2-controller's main does.
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return 1;
   const pid_t child = fork();
