@@ -329,6 +329,33 @@ void Scheduler::RenewLoop() {
   }
 }
 
+template <typename StreamEvent>
+auto Scheduler::FollowStream(Run& run, const std::string& job_id,
+                             std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> reader,
+                             const char* what)
+    -> absl::StatusOr<std::decay_t<decltype(StreamEvent().result())>> {
+  std::decay_t<decltype(StreamEvent().result())> result;
+  bool have_result = false;
+  StreamEvent event;
+  while (reader->Read(&event)) {
+    if (event.has_progress()) {
+      Event(job_id, "progress", ToJson(event.progress()));
+    } else if (event.has_log_line()) {
+      Event(job_id, "log", event.log_line());
+    } else if (event.has_result()) {
+      result = event.result();
+      have_result = true;
+    }
+  }
+  absl::Status status = FromGrpcStatus(reader->Finish());
+  run.Detach();
+  L4D2_RETURN_IF_ERROR(status);
+  if (!have_result) {
+    return absl::UnavailableError(absl::StrCat("the agent's ", what, " ended without a result"));
+  }
+  return result;
+}
+
 absl::StatusOr<std::string> Scheduler::HostInstall(const Job& job, Run& run) {
   L4D2_ASSIGN_OR_RETURN(v1::HostInstallParams params, FromJson<v1::HostInstallParams>(job.params));
   L4D2_ASSIGN_OR_RETURN(Host host, hosts_.Get(params.host_id()));
@@ -339,25 +366,9 @@ absl::StatusOr<std::string> Scheduler::HostInstall(const Job& job, Run& run) {
   request.set_operation_id(job.id + ":install");
   request.set_validate(params.validate());
   request.set_branch(params.branch());
-  std::unique_ptr<grpc::ClientReaderInterface<agent::v1::InstallEvent>> reader =
-      stub->Install(&context, request);
-  agent::v1::InstallEvent event;
-  agent::v1::InstallResult installed;
-  bool have_result = false;
-  while (reader->Read(&event)) {
-    if (event.has_progress()) {
-      Event(job.id, "progress", ToJson(event.progress()));
-    } else if (event.has_log_line()) {
-      Event(job.id, "log", event.log_line());
-    } else if (event.has_result()) {
-      installed = event.result();
-      have_result = true;
-    }
-  }
-  absl::Status status = FromGrpcStatus(reader->Finish());
-  run.Detach();
-  L4D2_RETURN_IF_ERROR(status);
-  if (!have_result) return absl::UnavailableError("the agent's install ended without a result");
+  L4D2_ASSIGN_OR_RETURN(agent::v1::InstallResult installed,
+                        FollowStream<agent::v1::InstallEvent>(
+                            run, job.id, stub->Install(&context, request), "install"));
   // Written only when it changed; last_seen is the health monitor's.
   if (installed.build_id() != host.installed_build) {
     L4D2_RETURN_IF_ERROR(hosts_.SetInstalledBuild(host.id, installed.build_id()));
@@ -386,25 +397,9 @@ absl::StatusOr<agent::v1::OverlaySyncResult> Scheduler::SyncToHost(const Job& jo
   // The revision is part of the step: a changed definition is a new sync, a retry is not.
   request.set_operation_id(absl::StrCat(job.id, ":sync:", overlay.id, ":", overlay.revision));
   request.set_ref(overlay.ref);
-  std::unique_ptr<grpc::ClientReaderInterface<agent::v1::OverlaySyncEvent>> reader =
-      stub->SyncOverlay(&context, request);
-  agent::v1::OverlaySyncEvent event;
-  agent::v1::OverlaySyncResult synced;
-  bool have_result = false;
-  while (reader->Read(&event)) {
-    if (event.has_progress()) {
-      Event(job.id, "progress", ToJson(event.progress()));
-    } else if (event.has_log_line()) {
-      Event(job.id, "log", event.log_line());
-    } else if (event.has_result()) {
-      synced = event.result();
-      have_result = true;
-    }
-  }
-  absl::Status status = FromGrpcStatus(reader->Finish());
-  run.Detach();
-  L4D2_RETURN_IF_ERROR(status);
-  if (!have_result) return absl::UnavailableError("the agent's sync ended without a result");
+  L4D2_ASSIGN_OR_RETURN(agent::v1::OverlaySyncResult synced,
+                        FollowStream<agent::v1::OverlaySyncEvent>(
+                            run, job.id, stub->SyncOverlay(&context, request), "sync"));
   L4D2_RETURN_IF_ERROR(
       stores_.overlays.RecordSync(overlay.id, host.id, overlay.revision, synced.version()));
   return synced;

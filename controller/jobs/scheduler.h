@@ -38,6 +38,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -45,6 +46,7 @@
 #include "absl/time/time.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/store/fleet_stores.h"
+#include "grpcpp/support/sync_stream.h"
 
 namespace l4d2::controller {
 
@@ -94,6 +96,13 @@ class Scheduler {
   void Execute(const Job& job);
   // Appends to a job's event log with the next write.
   void Event(const std::string& job_id, const std::string& kind, std::string data);
+  // Reads an agent operation's stream (install, sync) attached to `run` to its end: progress and
+  // log lines become job events; the result, or UNAVAILABLE when the stream ended without one.
+  template <typename StreamEvent>
+  auto FollowStream(Run& run, const std::string& job_id,
+                    std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> reader,
+                    const char* what)
+      -> absl::StatusOr<std::decay_t<decltype(StreamEvent().result())>>;
   absl::StatusOr<std::string> HostInstall(const Job& job, Run& run);
   absl::StatusOr<std::string> OverlaySync(const Job& job, Run& run);
   absl::StatusOr<std::string> ServerAction(const Job& job, Run& run);

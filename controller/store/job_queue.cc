@@ -29,28 +29,56 @@ constexpr char kJobColumns[] =
     " lease_expires_ms, cancel_requested, created_by, created_at_ms, result, error_code,"
     " error_message";
 
-absl::StatusOr<Job> ReadJob(soci::session& sql, const std::string& id) {
-  Job job;
-  std::string state;
+// Jobs matching `where` (SQL over the jobs table, `params` bound in order), by id.
+std::vector<Job> ReadJobs(soci::session& sql, const std::string& where,
+                          const std::vector<std::string>& params) {
+  Job row;
+  std::string state, message;
   int attempt = 0, max_attempts = 0, cancel = 0, code = 0;
   long long not_before = 0, lease_expires = 0, created_at = 0;
-  std::string message;
-  sql << "SELECT " << kJobColumns << " FROM jobs WHERE id = :id", soci::use(id), soci::into(job.id),
-      soci::into(job.kind), soci::into(state), soci::into(job.lock_key), soci::into(job.params),
-      soci::into(attempt), soci::into(max_attempts), soci::into(not_before),
-      soci::into(job.lease_owner), soci::into(lease_expires), soci::into(cancel),
-      soci::into(job.created_by), soci::into(created_at), soci::into(job.result), soci::into(code),
-      soci::into(message);
-  if (!sql.got_data()) return absl::NotFoundError(absl::StrCat("no job '", id, "'"));
-  job.state = ParseState(state);
-  job.attempt = attempt;
-  job.max_attempts = max_attempts;
-  job.not_before = absl::FromUnixMillis(not_before);
-  job.lease_expires = absl::FromUnixMillis(lease_expires);
-  job.cancel_requested = cancel != 0;
-  job.created_at = absl::FromUnixMillis(created_at);
-  job.error = absl::Status(static_cast<absl::StatusCode>(code), message);
-  return job;
+  soci::statement statement(sql);
+  for (const std::string& param : params) statement.exchange(soci::use(param));
+  statement.exchange(soci::into(row.id));
+  statement.exchange(soci::into(row.kind));
+  statement.exchange(soci::into(state));
+  statement.exchange(soci::into(row.lock_key));
+  statement.exchange(soci::into(row.params));
+  statement.exchange(soci::into(attempt));
+  statement.exchange(soci::into(max_attempts));
+  statement.exchange(soci::into(not_before));
+  statement.exchange(soci::into(row.lease_owner));
+  statement.exchange(soci::into(lease_expires));
+  statement.exchange(soci::into(cancel));
+  statement.exchange(soci::into(row.created_by));
+  statement.exchange(soci::into(created_at));
+  statement.exchange(soci::into(row.result));
+  statement.exchange(soci::into(code));
+  statement.exchange(soci::into(message));
+  statement.alloc();
+  statement.prepare(
+      absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE ", where, " ORDER BY id"));
+  statement.define_and_bind();
+  statement.execute(false);
+  std::vector<Job> jobs;
+  while (statement.fetch()) {
+    Job job = row;
+    job.state = ParseState(state);
+    job.attempt = attempt;
+    job.max_attempts = max_attempts;
+    job.not_before = absl::FromUnixMillis(not_before);
+    job.lease_expires = absl::FromUnixMillis(lease_expires);
+    job.cancel_requested = cancel != 0;
+    job.created_at = absl::FromUnixMillis(created_at);
+    job.error = absl::Status(static_cast<absl::StatusCode>(code), message);
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+absl::StatusOr<Job> ReadJob(soci::session& sql, const std::string& id) {
+  std::vector<Job> jobs = ReadJobs(sql, "id = :id", {id});
+  if (jobs.empty()) return absl::NotFoundError(absl::StrCat("no job '", id, "'"));
+  return jobs.front();
 }
 
 // Advisory locks of claims on PostgreSQL: a class of their own, and a key's 32-bit FNV-1a hash
@@ -212,34 +240,11 @@ absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& owner, int m
       }
     }
     // What this transaction claimed, in queue order.
-    {
-      Job row;
-      std::string state, message;
-      int attempt = 0, max_attempts = 0, cancel = 0, code = 0;
-      long long not_before = 0, lease_expires = 0, created_at = 0;
-      soci::statement read =
-          (sql.prepare << "SELECT " << kJobColumns << " FROM jobs WHERE id IN (" << in
-                       << ") AND state = 'running' AND lease_owner = :owner AND"
-                          " lease_expires_ms = :expires ORDER BY id",
-           soci::use(owner), soci::use(expires), soci::into(row.id), soci::into(row.kind),
-           soci::into(state), soci::into(row.lock_key), soci::into(row.params), soci::into(attempt),
-           soci::into(max_attempts), soci::into(not_before), soci::into(row.lease_owner),
-           soci::into(lease_expires), soci::into(cancel), soci::into(row.created_by),
-           soci::into(created_at), soci::into(row.result), soci::into(code), soci::into(message));
-      read.execute();
-      while (read.fetch()) {
-        Job job = row;
-        job.state = ParseState(state);
-        job.attempt = attempt;
-        job.max_attempts = max_attempts;
-        job.not_before = absl::FromUnixMillis(not_before);
-        job.lease_expires = absl::FromUnixMillis(lease_expires);
-        job.cancel_requested = cancel != 0;
-        job.created_at = absl::FromUnixMillis(created_at);
-        job.error = absl::Status(static_cast<absl::StatusCode>(code), message);
-        claimed.push_back(std::move(job));
-      }
-    }
+    claimed =
+        ReadJobs(sql,
+                 absl::StrCat("id IN (", in, ") AND state = 'running' AND lease_owner = :owner",
+                              " AND lease_expires_ms = ", expires),
+                 {owner});
     return absl::OkStatus();
   }));
   return claimed;
