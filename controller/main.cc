@@ -27,18 +27,26 @@
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
+#include "controller/api/api_metrics.h"
+#include "controller/api/authenticator.h"
+#include "controller/api/event_sources.h"
 #include "controller/api/http_server.h"
+#include "controller/api/rest_api.h"
+#include "controller/api/sse_hub.h"
+#include "controller/auth/login_limiter.h"
 #include "controller/config/controller_config.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
 #include "controller/jobs/scheduler.h"
+#include "controller/store/api_tokens.h"
 #include "controller/store/audit_log.h"
 #include "controller/store/database.h"
 #include "controller/store/fleet_stores.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
 #include "controller/store/migrations.h"
+#include "controller/store/sessions.h"
 #include "controller/store/users.h"
 #include "tls/ca_files.h"
 
@@ -181,15 +189,9 @@ int Run(const std::string& command) {
     L4D2_LOG(ERROR) << "pki_dir: " << pki.status().message();
     return 1;
   }
-  l4d2::controller::FleetStores stores(**db, l4d2::Clock::Real());
+  l4d2::Clock& clock = l4d2::Clock::Real();
+  l4d2::controller::FleetStores stores(**db, clock);
   l4d2::controller::Enrollment enrollment(stores.hosts, pki->ca, &stores.audit);
-  auto http = l4d2::controller::HttpServer::Start(
-      {.address = config->listen_http, .threads = config->http_threads}, **db, &enrollment);
-  if (!http.ok()) {
-    L4D2_LOG(ERROR) << http.status().message();
-    return 1;
-  }
-  // Job workers; the lease owner names this process among the controllers on the database.
   // Agents are dialled with mutual TLS and the controller's own certificate (made with the
   // CA at the first start), unless development asks for plaintext.
   std::unique_ptr<l4d2::controller::AgentConnector> agents;
@@ -200,6 +202,42 @@ int Run(const std::string& command) {
         l4d2::controller::ControllerTls{.certificate_pem = pki->controller_certificate_pem,
                                         .key_pem = pki->controller_key_pem,
                                         .ca_pem = pki->ca.certificate_pem()});
+  }
+
+  // The HTTP API: sessions and tokens, event streams, the routes.
+  l4d2::controller::UserStore users(**db, clock);
+  l4d2::controller::SessionStore sessions(
+      **db, clock, {.idle = config->session_idle, .lifetime = config->session_lifetime});
+  l4d2::controller::ApiTokenStore tokens(**db, clock);
+  l4d2::controller::LoginLimiter login_limiter(clock);
+  l4d2::controller::SseHub hub(
+      {.max_streams_per_user = config->max_streams_per_user, .max_clients = config->max_streams});
+  l4d2::controller::EventSources events(hub, stores, *agents);
+  l4d2::controller::ApiMetrics metrics(**db, hub);
+  l4d2::controller::Authenticator authenticator(users, sessions, tokens);
+  const std::string public_url =
+      config->public_url.empty() ? "http://" + config->listen_http : config->public_url;
+  std::vector<l4d2::controller::Route> routes =
+      l4d2::controller::BuildRoutes({.db = **db,
+                                     .stores = stores,
+                                     .users = users,
+                                     .sessions = sessions,
+                                     .tokens = tokens,
+                                     .login_limiter = login_limiter,
+                                     .agents = *agents,
+                                     .events = events,
+                                     .metrics = metrics,
+                                     .enrollment = &enrollment},
+                                    {.public_url = public_url});
+  events.Start();
+  auto http = l4d2::controller::HttpServer::Start({.address = config->listen_http,
+                                                   .threads = config->http_threads,
+                                                   .workers = config->http_workers,
+                                                   .version = l4d2::kVersion},
+                                                  std::move(routes), authenticator, hub, metrics);
+  if (!http.ok()) {
+    L4D2_LOG(ERROR) << http.status().message();
+    return 1;
   }
   char hostname[256] = {};
   gethostname(hostname, sizeof(hostname) - 1);
@@ -237,6 +275,8 @@ int Run(const std::string& command) {
   monitor.Stop();
   scheduler.Stop();
   (*http)->Shutdown();
+  events.Stop();
+  hub.Shutdown();
   L4D2_LOG(INFO) << "stopped";
   return 0;
 }

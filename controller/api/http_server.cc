@@ -1,67 +1,141 @@
 #include "controller/api/http_server.h"
 
+#include <unistd.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/logging.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
+#include "controller/api/errors.h"
+#include "controller/api/headers.h"
+#include "controller/api/openapi.h"
 #include "pistache/http_headers.h"
+#include "pistache/peer.h"
 
 namespace l4d2::controller {
 namespace {
 
 using Pistache::Http::Code;
-using Pistache::Http::Mime::MediaType;
 
-void SendJson(Pistache::Http::ResponseWriter& response, Code code, const std::string& body) {
-  response.headers().add<Pistache::Http::Header::ContentType>(MediaType("application/json"));
-  response.headers().add<Pistache::Http::Header::CacheControl>(
-      Pistache::Http::CacheDirective(Pistache::Http::CacheDirective::NoStore));
-  response.send(code, body);
+// "%41" -> "A", "+" -> " " (query strings); malformed escapes are kept as they are.
+std::string Unescape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && absl::ascii_isxdigit(text[i + 1]) &&
+               absl::ascii_isxdigit(text[i + 2])) {
+      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// A response header by name. Pistache 0.0.5 writes only typed headers (raw ones added to a
+// response are silently dropped), and types only the headers it knows.
+class NamedHeader final : public Pistache::Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& stream) const override { stream << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return 0; }
+#endif
+
+ private:
+  const std::string name_;
+  const std::string value_;
+};
+
+void Send(Pistache::Http::ResponseWriter& writer, const ApiResponse& response) {
+  auto add = [&](const std::string& name, const std::string& value) {
+    writer.headers().add(std::make_shared<NamedHeader>(name, value));
+  };
+  for (const auto& [name, value] : SecurityHeaders()) add(name, value);
+  add("Cache-Control", "no-store");
+  if (!response.content_type.empty()) add("Content-Type", response.content_type);
+  for (const auto& [name, value] : response.headers) add(name, value);
+  writer.send(static_cast<Code>(response.status), response.body);
 }
 
 }  // namespace
 
-// An error body; the status's own message only for the codes whose messages are written for
-// clients.
-void SendError(Pistache::Http::ResponseWriter& response, const absl::Status& status) {
-  Code code = Code::Internal_Server_Error;
-  std::string message = "internal error";
-  if (absl::IsUnauthenticated(status)) {
-    code = Code::Unauthorized;
-    message = std::string(status.message());
-  } else if (absl::IsInvalidArgument(status)) {
-    code = Code::Bad_Request;
-    message = std::string(status.message());
-  } else {
-    L4D2_LOG(ERROR) << "request failed: " << status;
-  }
-  google::protobuf::Struct body;
-  (*body.mutable_fields())["code"].set_string_value(
-      absl::StatusCodeToString(absl::IsUnauthenticated(status) || absl::IsInvalidArgument(status)
-                                   ? status.code()
-                                   : absl::StatusCode::kInternal));
-  (*body.mutable_fields())["message"].set_string_value(message);
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(body, &json);
-  SendJson(response, code, json);
-}
+// A request taken off the reactor: everything the worker needs, copied.
+struct HttpServer::Pending {
+  const Route* route = nullptr;
+  ApiRequest request;
+  Credentials credentials;
+  std::string content_type;
+  int stream_fd = -1;  // a duplicate of the connection, for event streams
+  absl::Time received;
+  std::unique_ptr<Pistache::Http::ResponseWriter> writer;
 
-HttpServer::HttpServer(Database& db, Enrollment* enrollment) : db_(db), enrollment_(enrollment) {}
+  ~Pending() {
+    if (stream_fd >= 0) close(stream_fd);
+  }
+};
+
+HttpServer::HttpServer(const HttpServerOptions& options, std::vector<Route> routes,
+                       Authenticator& authenticator, SseHub& hub, ApiMetrics& metrics)
+    : options_(options),
+      routes_(std::move(routes)),
+      authenticator_(authenticator),
+      hub_(hub),
+      metrics_(metrics),
+      workers_(options.workers, options.max_backlog) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
-                                                              Database& db,
-                                                              Enrollment* enrollment) {
-  std::unique_ptr<HttpServer> server(new HttpServer(db, enrollment));
-  if (enrollment != nullptr) {
-    Pistache::Rest::Routes::Post(server->router_, "/api/v1/enroll",
-                                 Pistache::Rest::Routes::bind(&HttpServer::Enroll, server.get()));
+                                                              std::vector<Route> routes,
+                                                              Authenticator& authenticator,
+                                                              SseHub& hub, ApiMetrics& metrics) {
+  // The document describes its own route too.
+  auto document = std::make_shared<std::string>();
+  routes.push_back({.method = "GET",
+                    .path = "/api/v1/openapi.json",
+                    .access = Access::kPublic,
+                    .summary = "This API's OpenAPI 3 description",
+                    .handler = [document](const ApiRequest&) -> absl::StatusOr<ApiResponse> {
+                      return ApiResponse{.body = *document};
+                    }});
+  *document = OpenApiDocument(routes, options.version);
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(options, std::move(routes), authenticator, hub, metrics));
+  for (const Route& route : server->routes_) {
+    // "/servers/{id}" -> "/servers/:id"
+    std::vector<std::string> segments = absl::StrSplit(route.path, '/');
+    for (std::string& segment : segments) {
+      if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
+        segment = ":" + segment.substr(1, segment.size() - 2);
+      }
+    }
+    const std::string pattern = absl::StrJoin(segments, "/");
+    HttpServer* self = server.get();
+    auto handler = [self, &route](const Pistache::Rest::Request& request,
+                                  Pistache::Http::ResponseWriter response) {
+      self->Accept(route, request, std::move(response));
+      return Pistache::Rest::Route::Result::Ok;
+    };
+    Pistache::Http::Method method = Pistache::Http::Method::Get;
+    if (route.method == "POST") method = Pistache::Http::Method::Post;
+    if (route.method == "PUT") method = Pistache::Http::Method::Put;
+    if (route.method == "PATCH") method = Pistache::Http::Method::Patch;
+    if (route.method == "DELETE") method = Pistache::Http::Method::Delete;
+    server->router_.addRoute(method, pattern, handler);
   }
-  Pistache::Rest::Routes::Get(server->router_, "/healthz",
-                              Pistache::Rest::Routes::bind(&HttpServer::Healthz, server.get()));
-  Pistache::Rest::Routes::Get(server->router_, "/readyz",
-                              Pistache::Rest::Routes::bind(&HttpServer::Readyz, server.get()));
+  server->router_.addNotFoundHandler(
+      [](const Pistache::Rest::Request&, Pistache::Http::ResponseWriter response) {
+        Send(response, ErrorResponse(absl::NotFoundError("no such route")));
+        return Pistache::Rest::Route::Result::Ok;
+      });
   try {
     server->endpoint_ =
         std::make_unique<Pistache::Http::Endpoint>(Pistache::Address(options.address));
@@ -87,41 +161,94 @@ void HttpServer::Shutdown() {
   if (shut_down_ || !endpoint_) return;
   shut_down_ = true;
   endpoint_->shutdown();
+  workers_.Stop();
 }
 
-void HttpServer::Healthz(const Pistache::Rest::Request&, Pistache::Http::ResponseWriter response) {
-  SendJson(response, Code::Ok, R"({"status":"ok"})");
-}
-
-void HttpServer::Readyz(const Pistache::Rest::Request&, Pistache::Http::ResponseWriter response) {
-  absl::Status db = db_.Ping();
-  if (db.ok()) {
-    SendJson(response, Code::Ok, R"({"status":"ready"})");
-    return;
-  }
-  // The database error stays in the log: it may name hosts or users.
-  L4D2_LOG(WARNING) << "readyz: " << db.message();
-  SendJson(response, Code::Service_Unavailable,
-           R"({"code":"UNAVAILABLE","message":"database unavailable"})");
-}
-
-void HttpServer::Enroll(const Pistache::Rest::Request& request,
+// On a reactor thread: copy the request out and queue it.
+void HttpServer::Accept(const Route& route, const Pistache::Rest::Request& request,
                         Pistache::Http::ResponseWriter response) {
-  v1::EnrollRequest enroll;
-  if (!google::protobuf::util::JsonStringToMessage(request.body(), &enroll).ok()) {
-    SendError(response, absl::InvalidArgumentError(
-                            "body: expected JSON of l4d2.controller.v1.EnrollRequest"));
-    return;
+  auto pending = std::make_shared<Pending>();
+  pending->route = &route;
+  pending->received = absl::Now();
+  ApiRequest& api = pending->request;
+  api.method = route.method;
+  api.path = request.resource();
+  for (auto it = request.query().parameters_begin(); it != request.query().parameters_end(); ++it) {
+    api.query[Unescape(it->first)] = Unescape(it->second);
   }
-  absl::StatusOr<v1::EnrollResponse> enrolled = enrollment_->Enroll(enroll);
-  if (!enrolled.ok()) {
-    SendError(response, enrolled.status());
-    return;
+  for (absl::string_view segment : absl::StrSplit(route.path, '/')) {
+    if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
+      const std::string name(segment.substr(1, segment.size() - 2));
+      api.params[name] = request.param(":" + name).as<std::string>();
+    }
   }
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(*enrolled, &json);
-  L4D2_LOG(INFO) << "host " << enrolled->host_id() << " enrolled";
-  SendJson(response, Code::Ok, json);
+  api.body = request.body();
+  api.client_address = request.address().host();
+  const auto& headers = request.headers();
+  if (auto authorization = headers.tryGet<Pistache::Http::Header::Authorization>()) {
+    pending->credentials.authorization = authorization->value();
+  }
+  if (request.cookies().has(kSessionCookie)) {
+    pending->credentials.session_cookie = request.cookies().get(kSessionCookie).value;
+  }
+  if (auto csrf = headers.tryGetRaw(kCsrfHeader)) pending->credentials.csrf_token = csrf->value();
+  if (auto last = headers.tryGetRaw("Last-Event-ID")) api.last_event_id = last->value();
+  if (auto type = headers.tryGet<Pistache::Http::Header::ContentType>()) {
+    pending->content_type = type->mime().toString();
+  }
+  if (route.stream) {
+    // Taken now, on the reactor that owns the connection; the hub writes to it from here on.
+    if (std::shared_ptr<Pistache::Tcp::Peer> peer = response.peer()) {
+      pending->stream_fd = dup(peer->fd());
+    }
+  }
+  pending->writer = std::make_unique<Pistache::Http::ResponseWriter>(std::move(response));
+  if (!workers_.Submit([this, pending] { Serve(*pending); })) {
+    Send(*pending->writer, ErrorResponse(absl::UnavailableError("the controller is busy")));
+  }
+}
+
+// On a worker: authorize, run, answer.
+void HttpServer::Serve(Pending& pending) {
+  const Route& route = *pending.route;
+  ApiResponse response;
+  try {
+    absl::Status status = absl::OkStatus();
+    if (!pending.request.body.empty() &&
+        !absl::StartsWith(absl::AsciiStrToLower(pending.content_type), "application/json")) {
+      response =
+          ErrorResponse(absl::InvalidArgumentError("body: Content-Type must be application/json"));
+      response.status = 415;
+    } else if (status = authenticator_.Authorize(route, pending.credentials, pending.request);
+               !status.ok()) {
+      response = ErrorResponse(status);
+    } else if (route.stream) {
+      const std::string user = pending.request.user ? pending.request.user->id : "";
+      status = pending.stream_fd < 0 ? absl::UnavailableError("the client went away")
+                                     : hub_.Reserve(user);
+      if (status.ok()) {
+        absl::StatusOr<StreamRequest> stream = route.stream(pending.request);
+        if (stream.ok()) {
+          hub_.Attach(pending.stream_fd, *std::move(stream),
+                      {.user_id = user, .admin = pending.request.actor.admin});
+          pending.stream_fd = -1;
+          metrics_.Observe(route.method, route.path, 200, absl::Now() - pending.received);
+          return;
+        }
+        hub_.Unreserve(user);
+        status = stream.status();
+      }
+      response = ErrorResponse(status);
+    } else {
+      absl::StatusOr<ApiResponse> answer = route.handler(pending.request);
+      response = answer.ok() ? *std::move(answer) : ErrorResponse(answer.status());
+    }
+  } catch (const std::exception& e) {
+    L4D2_LOG(ERROR) << route.method << " " << route.path << ": exception: " << e.what();
+    response = ErrorResponse(absl::InternalError(e.what()));
+  }
+  Send(*pending.writer, response);
+  metrics_.Observe(route.method, route.path, response.status, absl::Now() - pending.received);
 }
 
 }  // namespace l4d2::controller

@@ -1,20 +1,28 @@
 #pragma once
 
-// The controller's HTTP server (Pistache 0.0.5). This layer owns the endpoint, the router and
-// the conventions every route shares: JSON bodies, error bodies {code, message}, no exception
-// text ever reaching a client. Routes so far: GET /healthz (process alive), GET /readyz
-// (the database answers) and POST /api/v1/enroll (an agent's enrollment, fleet/enrollment.h;
-// JSON of l4d2.controller.v1.EnrollRequest and EnrollResponse).
+// The controller's HTTP server (Pistache 0.0.5) for the route table (route.h, rest_api.h).
 //
-// Handlers run on Pistache's reactor threads and must return quickly.
-// Start() serves on background threads; Shutdown() stops them. Not copyable.
+// Threads: Pistache's reactor threads only parse requests and hand them over; every handler
+// runs on this server's own workers (handlers block on SQL and on agents), which answer with
+// ResponseWriter::send (Pistache's thread-safe path: it queues the bytes to the reactor). When
+// the workers' backlog is full a request is refused at once with 503. Event-stream routes
+// are handed to the SSE hub (sse_hub.h), which owns their sockets from then on.
+//
+// Every answer carries the security headers (headers.h) and "Cache-Control: no-store"; errors
+// are {code, message, details} (errors.h); a body must be JSON (415 otherwise) and at most
+// max_request_bytes (Pistache refuses larger ones with 413); an exception in a handler is
+// logged and answered with a bare 500. Start() serves; Shutdown() stops. Not copyable.
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
-#include "controller/fleet/enrollment.h"
-#include "controller/store/database.h"
+#include "common/work_queue.h"
+#include "controller/api/api_metrics.h"
+#include "controller/api/authenticator.h"
+#include "controller/api/route.h"
+#include "controller/api/sse_hub.h"
 #include "pistache/endpoint.h"
 #include "pistache/router.h"
 
@@ -23,33 +31,46 @@ namespace l4d2::controller {
 struct HttpServerOptions {
   // "host:port"; port 0 picks a free port.
   std::string address = "127.0.0.1:8080";
-  int threads = 2;
+  int threads = 2;  // Pistache reactors
+  int workers = 8;  // handler threads
+  size_t max_backlog = 4096;
   // Requests above this size are refused (Pistache's default is 4096 bytes).
   size_t max_request_bytes = 1 << 20;
+  std::string version = "dev";
 };
 
 class HttpServer {
  public:
-  // `db` and `enrollment` (null: no enrollment route) must outlive the server. UNAVAILABLE when
-  // the address cannot be bound.
+  // Serves `routes` and GET /api/v1/openapi.json. Everything must outlive the server.
+  // UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
-                                                           Database& db,
-                                                           Enrollment* enrollment = nullptr);
+                                                           std::vector<Route> routes,
+                                                           Authenticator& authenticator,
+                                                           SseHub& hub, ApiMetrics& metrics);
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   ~HttpServer();
 
   int port() const;
+  // The routes served, the OpenAPI document's own included.
+  const std::vector<Route>& routes() const { return routes_; }
   void Shutdown();
 
  private:
-  HttpServer(Database& db, Enrollment* enrollment);
-  void Healthz(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
-  void Readyz(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
-  void Enroll(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
+  struct Pending;
 
-  Database& db_;
-  Enrollment* enrollment_;
+  HttpServer(const HttpServerOptions& options, std::vector<Route> routes,
+             Authenticator& authenticator, SseHub& hub, ApiMetrics& metrics);
+  void Accept(const Route& route, const Pistache::Rest::Request& request,
+              Pistache::Http::ResponseWriter response);
+  void Serve(Pending& pending);
+
+  const HttpServerOptions options_;
+  std::vector<Route> routes_;
+  Authenticator& authenticator_;
+  SseHub& hub_;
+  ApiMetrics& metrics_;
+  WorkQueue workers_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   Pistache::Rest::Router router_;
   bool shut_down_ = false;

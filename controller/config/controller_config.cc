@@ -16,6 +16,12 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   config.database_pool_size = static_cast<size_t>(pool);
   root.String("listen_http", &config.listen_http);
   root.Int("http_threads", &config.http_threads, 1, 64);
+  root.Int("http_workers", &config.http_workers, 1, 256);
+  root.String("public_url", &config.public_url);
+  root.Duration("session_idle", &config.session_idle);
+  root.Duration("session_lifetime", &config.session_lifetime);
+  root.Int("max_streams_per_user", &config.max_streams_per_user, 1, 10000);
+  root.Int("max_streams", &config.max_streams, 1, 1000000);
   root.Duration("shutdown_grace", &config.shutdown_grace);
   root.String("log_level", &config.log_level);
   root.String("pki_dir", &config.pki_dir);
@@ -58,6 +64,14 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.health_interval < absl::Seconds(1) || config.health_grace < config.health_interval) {
     return absl::InvalidArgumentError(
         "agents: health_interval at least 1s, health_grace at least health_interval");
+  }
+  if (!config.public_url.empty() && config.public_url.rfind("http://", 0) != 0 &&
+      config.public_url.rfind("https://", 0) != 0) {
+    return absl::InvalidArgumentError("public_url: expected http://... or https://...");
+  }
+  if (config.session_idle < absl::Minutes(1) || config.session_lifetime < config.session_idle) {
+    return absl::InvalidArgumentError(
+        "session_idle: at least 1m; session_lifetime: at least session_idle");
   }
   if (config.job_lease < absl::Seconds(1)) {
     return absl::InvalidArgumentError("jobs.lease: at least 1s");

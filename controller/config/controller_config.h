@@ -16,8 +16,20 @@ struct ControllerConfig {
   size_t database_pool_size = 4;
   // HTTP listen address for the REST API, SSE and the web UI.
   std::string listen_http = "127.0.0.1:8080";
-  // Pistache reactor threads.
+  // Pistache reactor threads, and the threads that run API handlers (they wait on SQL and
+  // agents).
   int http_threads = 2;
+  int http_workers = 8;
+  // The URL browsers and agents reach the controller at ("" = http://<listen_http>): the
+  // enrollment command names it; with https:// session cookies are marked Secure (TLS is
+  // terminated by a reverse proxy in front of the controller).
+  std::string public_url;
+  // Browser sessions: ended after this long without a request, and this long after sign-in.
+  absl::Duration session_idle = absl::Minutes(30);
+  absl::Duration session_lifetime = absl::Hours(12);
+  // Event streams: per user, and in all.
+  int max_streams_per_user = 16;
+  int max_streams = 20000;
   absl::Duration shutdown_grace = absl::Seconds(10);
   std::string log_level = "info";
   // The fleet CA and the controller's own certificate (tls/ca_files.h), made at the first start.

@@ -94,7 +94,8 @@ void Reconciler::Reconcile(const ObservedServer& observed,
     report.crash_loops.push_back(server.id);
     L4D2_LOG(WARNING) << "server " << server.name << " (" << server.id << ") is in a crash loop";
     (void)stores_.audit.Append("system", "server.crash_loop", server.id,
-                               AuditDetail({{"name", server.name}, {"host", server.host_id}}));
+                               AuditDetail({{"name", server.name}, {"host", server.host_id}}),
+                               server.owner_id);
   }
   if (busy.contains("server:" + server.id)) return;
   if (server.desired_state == "running") {
@@ -118,7 +119,8 @@ void Reconciler::Reconcile(const ObservedServer& observed,
         (void)stores_.audit.Append(
             "system", "server.gave_up", server.id,
             AuditDetail(
-                {{"name", server.name}, {"attempts", absl::StrCat(server.restart_attempts)}}));
+                {{"name", server.name}, {"attempts", absl::StrCat(server.restart_attempts)}}),
+            server.owner_id);
         // Once: one more than the limit marks that it was said.
         (void)stores_.servers.SetRestartBackoff(server.id, server.restart_attempts + 1,
                                                 absl::InfiniteFuture());
@@ -133,7 +135,8 @@ void Reconciler::Reconcile(const ObservedServer& observed,
     (void)stores_.audit.Append(
         "system", "server.start", server.id,
         AuditDetail(
-            {{"name", server.name}, {"reason", absl::StrCat("reported ", state)}, {"job", *job}}));
+            {{"name", server.name}, {"reason", absl::StrCat("reported ", state)}, {"job", *job}}),
+        server.owner_id);
     report.started.push_back(server.id);
   } else if (server.desired_state == "stopped" && (state == "running" || state == "starting")) {
     absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob("stop", server.id, "system"));
@@ -141,7 +144,8 @@ void Reconciler::Reconcile(const ObservedServer& observed,
     (void)stores_.audit.Append(
         "system", "server.stop", server.id,
         AuditDetail(
-            {{"name", server.name}, {"reason", absl::StrCat("reported ", state)}, {"job", *job}}));
+            {{"name", server.name}, {"reason", absl::StrCat("reported ", state)}, {"job", *job}}),
+        server.owner_id);
     report.stopped.push_back(server.id);
   }
 }

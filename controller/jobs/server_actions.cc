@@ -30,7 +30,7 @@ absl::StatusOr<std::string> Queue(FleetStores& stores, const Actor& actor, const
   L4D2_ASSIGN_OR_RETURN(std::string job_id, stores.jobs.Enqueue(ServerJob(
                                                 action, server.id, actor.Name(), not_before)));
   (void)stores.audit.Append(actor.Name(), "server." + action, server.id,
-                            AuditDetail({{"name", server.name}, {"job", job_id}}));
+                            AuditDetail({{"name", server.name}, {"job", job_id}}), server.owner_id);
   return job_id;
 }
 
@@ -46,7 +46,8 @@ absl::StatusOr<QueuedServerJob> CreateServer(FleetStores& stores, const Actor& a
   (void)stores.audit.Append(
       actor.Name(), "server.create", server.id,
       AuditDetail(
-          {{"name", name}, {"blueprint", blueprint_id}, {"desired", desired}, {"job", job_id}}));
+          {{"name", name}, {"blueprint", blueprint_id}, {"desired", desired}, {"job", job_id}}),
+      server.owner_id);
   return QueuedServerJob{std::move(server), std::move(job_id)};
 }
 
@@ -71,7 +72,8 @@ absl::StatusOr<std::string> ChangeBlueprint(FleetStores& stores, const Actor& ac
                                                 server.id, blueprint_id, actor.Name())));
   (void)stores.audit.Append(
       actor.Name(), "server.change_blueprint", server.id,
-      AuditDetail({{"name", server.name}, {"blueprint", blueprint_id}, {"job", job_id}}));
+      AuditDetail({{"name", server.name}, {"blueprint", blueprint_id}, {"job", job_id}}),
+      server.owner_id);
   return job_id;
 }
 

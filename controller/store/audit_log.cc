@@ -1,5 +1,7 @@
 #include "controller/store/audit_log.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -30,15 +32,16 @@ std::string AuditDetail(std::initializer_list<std::pair<std::string, std::string
 AuditLog::AuditLog(Database& db, Clock& clock) : db_(db), clock_(clock) {}
 
 absl::Status AuditLog::Append(const std::string& actor, const std::string& action,
-                              const std::string& target, const std::string& detail) {
+                              const std::string& target, const std::string& detail,
+                              const std::string& owner) {
   const absl::Time now = clock_.Now();
   const std::string id = "a" + TimeOrderedId(now);
   return db_.Transact([&](soci::session& sql) {
     long long at = absl::ToUnixMillis(now);
-    sql << "INSERT INTO audit_log (id, at_ms, actor_id, action, target, detail)"
-           " VALUES (:id, :at, :actor, :action, :target, :detail)",
+    sql << "INSERT INTO audit_log (id, at_ms, actor_id, action, target, detail, owner_id)"
+           " VALUES (:id, :at, :actor, :action, :target, :detail, :owner)",
         soci::use(id), soci::use(at), soci::use(actor), soci::use(action), soci::use(target),
-        soci::use(detail);
+        soci::use(detail), soci::use(owner);
     return absl::OkStatus();
   });
 }
@@ -62,6 +65,51 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::Newest(int limit, absl::Time b
                          .action = actions[i],
                          .target = targets[i],
                          .detail = details[i]});
+    }
+    return absl::OkStatus();
+  }));
+  return entries;
+}
+
+absl::StatusOr<std::vector<AuditEntry>> AuditLog::List(const AuditQuery& query) {
+  std::string where = "1 = 1";
+  std::vector<std::string> params;
+  if (!query.visible_to.empty()) {
+    where += " AND (owner_id = :owner OR actor_id = :actor)";
+    params.push_back(query.visible_to);
+    params.push_back("user:" + query.visible_to);
+  }
+  const bool forward = !query.after_id.empty();
+  if (forward) {
+    where += " AND id > :after";
+    params.push_back(query.after_id);
+  } else if (!query.before_id.empty()) {
+    where += " AND id < :before";
+    params.push_back(query.before_id);
+  }
+  const int limit = std::clamp(query.limit, 1, 1000);
+  std::vector<AuditEntry> entries;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    AuditEntry row;
+    long long at = 0;
+    soci::statement select(sql);
+    for (const std::string& param : params) select.exchange(soci::use(param));
+    select.exchange(soci::into(row.id));
+    select.exchange(soci::into(at));
+    select.exchange(soci::into(row.actor));
+    select.exchange(soci::into(row.action));
+    select.exchange(soci::into(row.target));
+    select.exchange(soci::into(row.detail));
+    select.exchange(soci::into(row.owner));
+    select.alloc();
+    select.prepare(absl::StrCat(
+        "SELECT id, at_ms, actor_id, action, target, detail, owner_id FROM audit_log WHERE ", where,
+        " ORDER BY id ", forward ? "ASC" : "DESC", " LIMIT ", limit));
+    select.define_and_bind();
+    select.execute(false);
+    while (select.fetch()) {
+      row.at = absl::FromUnixMillis(at);
+      entries.push_back(row);
     }
     return absl::OkStatus();
   }));

@@ -25,6 +25,17 @@ struct AuditEntry {
   std::string action;  // "host.create", "host.enroll", "user.create", ...
   std::string target;  // the object's id
   std::string detail;  // JSON
+  // The user who owns the target ("" for global objects and hosts): operators see the
+  // entries of their objects and their own actions, admins all.
+  std::string owner;
+};
+
+// Which entries AuditLog::List returns.
+struct AuditQuery {
+  std::string visible_to;  // a user id (an operator): see AuditEntry::owner. "" for all.
+  std::string before_id;   // newest first, older than this entry (a page's cursor)
+  std::string after_id;    // oldest first, newer than this entry (following the log)
+  int limit = 100;         // 1 to 1,000
 };
 
 // A detail object {"key":"value",...} in the order given, escaped as JSON.
@@ -36,7 +47,10 @@ class AuditLog {
   AuditLog(Database& db, Clock& clock);
 
   absl::Status Append(const std::string& actor, const std::string& action,
-                      const std::string& target, const std::string& detail = "{}");
+                      const std::string& target, const std::string& detail = "{}",
+                      const std::string& owner = "");
+  // Newest first; oldest first when `after_id` is set (then `before_id` is ignored).
+  absl::StatusOr<std::vector<AuditEntry>> List(const AuditQuery& query);
   // The newest `limit` entries, newest first, older than `before` when given.
   absl::StatusOr<std::vector<AuditEntry>> Newest(int limit,
                                                  absl::Time before = absl::InfiniteFuture());

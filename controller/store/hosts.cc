@@ -1,7 +1,5 @@
 #include "controller/store/hosts.h"
 
-#include <sodium.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,13 +11,6 @@
 
 namespace l4d2::controller {
 namespace {
-
-std::string TokenHash(const std::string& token) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
 
 absl::Status ValidateAddress(const std::string& address) {
   const size_t colon = address.rfind(':');
@@ -36,7 +27,7 @@ absl::Status ValidateAddress(const std::string& address) {
 
 constexpr char kHostColumns[] =
     "id, name, address, state, max_instances, port_first, port_last, installed_build,"
-    " last_seen_ms, created_at_ms, memory_bytes";
+    " last_seen_ms, created_at_ms, memory_bytes, drained";
 
 // Reads rows of kHostColumns from `query` (with `value` bound to its one placeholder, if any).
 std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
@@ -46,25 +37,32 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   std::string build;
   soci::indicator build_indicator, seen_indicator;
   long long seen = 0, created = 0, memory = 0;
-  soci::statement statement =
-      value != nullptr
-          ? (sql.prepare << query, soci::use(*value), soci::into(host.id), soci::into(host.name),
-             soci::into(host.address), soci::into(host.state), soci::into(host.max_instances),
-             soci::into(host.port_first), soci::into(host.port_last),
-             soci::into(build, build_indicator), soci::into(seen, seen_indicator),
-             soci::into(created), soci::into(memory))
-          : (sql.prepare << query, soci::into(host.id), soci::into(host.name),
-             soci::into(host.address), soci::into(host.state), soci::into(host.max_instances),
-             soci::into(host.port_first), soci::into(host.port_last),
-             soci::into(build, build_indicator), soci::into(seen, seen_indicator),
-             soci::into(created), soci::into(memory));
-  statement.execute();
+  int drained = 0;
+  soci::statement statement(sql);
+  if (value != nullptr) statement.exchange(soci::use(*value));
+  statement.exchange(soci::into(host.id));
+  statement.exchange(soci::into(host.name));
+  statement.exchange(soci::into(host.address));
+  statement.exchange(soci::into(host.state));
+  statement.exchange(soci::into(host.max_instances));
+  statement.exchange(soci::into(host.port_first));
+  statement.exchange(soci::into(host.port_last));
+  statement.exchange(soci::into(build, build_indicator));
+  statement.exchange(soci::into(seen, seen_indicator));
+  statement.exchange(soci::into(created));
+  statement.exchange(soci::into(memory));
+  statement.exchange(soci::into(drained));
+  statement.alloc();
+  statement.prepare(query);
+  statement.define_and_bind();
+  statement.execute(false);
   while (statement.fetch()) {
     Host row = host;
     row.installed_build = build_indicator == soci::i_ok ? build : "";
     if (seen_indicator == soci::i_ok) row.last_seen = absl::FromUnixMillis(seen);
     row.created_at = absl::FromUnixMillis(created);
     row.memory_bytes = memory;
+    row.drained = drained != 0;
     hosts.push_back(std::move(row));
   }
   return hosts;
@@ -101,7 +99,7 @@ absl::StatusOr<std::pair<Host, std::string>> HostStore::Create(const NewHost& re
     }
     long long created = absl::ToUnixMillis(now);
     long long expires = absl::ToUnixMillis(now + token_ttl);
-    std::string hash = TokenHash(token);
+    std::string hash = SecretHash(token);
     sql << "INSERT INTO hosts (id, name, address, state, enroll_token_hash, enroll_expires_ms,"
            " max_instances, port_first, port_last, created_at_ms) VALUES (:id, :name, :address,"
            " 'enrolling', :hash, :expires, :max, :first, :last, :created)",
@@ -118,7 +116,7 @@ namespace {
 // The id of the host a valid token was made for.
 absl::StatusOr<std::string> HostOfToken(soci::session& sql, const std::string& token,
                                         long long now) {
-  const std::string hash = TokenHash(token);
+  const std::string hash = SecretHash(token);
   std::string id;
   soci::indicator found = soci::i_null;
   sql << "SELECT id FROM hosts WHERE enroll_token_hash = :hash AND enroll_expires_ms > :now",
@@ -147,7 +145,7 @@ absl::StatusOr<Host> HostStore::RedeemEnrollmentToken(const std::string& token,
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
     long long now = absl::ToUnixMillis(clock_.Now());
     L4D2_ASSIGN_OR_RETURN(id, HostOfToken(sql, token, now));
-    std::string fingerprint = certificate_pem.empty() ? "" : TokenHash(certificate_pem);
+    std::string fingerprint = certificate_pem.empty() ? "" : SecretHash(certificate_pem);
     soci::indicator has_fingerprint = fingerprint.empty() ? soci::i_null : soci::i_ok;
     soci::statement spend =
         (sql.prepare << "UPDATE hosts SET state = 'ready', enroll_token_hash = NULL,"
@@ -169,19 +167,10 @@ absl::StatusOr<Host> HostStore::Get(const std::string& id) {
   Host host;
   bool found = false;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    std::string build;
-    soci::indicator build_indicator, seen_indicator;
-    long long seen = 0, created = 0, memory = 0;
-    sql << "SELECT " << kHostColumns << " FROM hosts WHERE id = :id", soci::use(id),
-        soci::into(host.id), soci::into(host.name), soci::into(host.address),
-        soci::into(host.state), soci::into(host.max_instances), soci::into(host.port_first),
-        soci::into(host.port_last), soci::into(build, build_indicator),
-        soci::into(seen, seen_indicator), soci::into(created), soci::into(memory);
-    found = sql.got_data();
-    host.installed_build = build_indicator == soci::i_ok ? build : "";
-    if (seen_indicator == soci::i_ok) host.last_seen = absl::FromUnixMillis(seen);
-    host.created_at = absl::FromUnixMillis(created);
-    host.memory_bytes = memory;
+    std::vector<Host> hosts =
+        ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts WHERE id = :id"), &id);
+    found = !hosts.empty();
+    if (found) host = std::move(hosts.front());
     return absl::OkStatus();
   }));
   if (!found) return absl::NotFoundError(absl::StrCat("no host '", id, "'"));
@@ -237,6 +226,36 @@ absl::Status HostStore::SetState(const std::string& id, const std::string& from,
     update.execute(true);
     if (update.get_affected_rows() != 1) {
       return absl::FailedPreconditionError(absl::StrCat("host '", id, "' is not ", from));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HostStore::SetDrained(const std::string& id, bool drained) {
+  const int flag = drained ? 1 : 0;
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    soci::statement update = (sql.prepare << "UPDATE hosts SET drained = :d WHERE id = :id",
+                              soci::use(flag), soci::use(id));
+    update.execute(true);
+    if (update.get_affected_rows() != 1) {
+      return absl::NotFoundError(absl::StrCat("no host '", id, "'"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HostStore::Delete(const std::string& id) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long servers = 0;
+    sql << "SELECT COUNT(*) FROM servers WHERE host_id = :id", soci::use(id), soci::into(servers);
+    if (servers > 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("host '", id, "' still has ", servers, " servers: delete them first"));
+    }
+    soci::statement remove = (sql.prepare << "DELETE FROM hosts WHERE id = :id", soci::use(id));
+    remove.execute(true);
+    if (remove.get_affected_rows() != 1) {
+      return absl::NotFoundError(absl::StrCat("no host '", id, "'"));
     }
     return absl::OkStatus();
   });

@@ -27,6 +27,8 @@ struct Host {
   int port_last = 0;
   std::string installed_build;
   int64_t memory_bytes = 0;  // total, as its agent last reported; 0 when unknown
+  // Drained by an admin: keeps its servers, takes no new ones (whatever its health state).
+  bool drained = false;
   std::optional<absl::Time> last_seen;
   absl::Time created_at;
 };
@@ -65,6 +67,11 @@ class HostStore {
   // Moves a host from state `from` to `to`; FAILED_PRECONDITION when it is not in `from` any
   // more (another controller moved it).
   absl::Status SetState(const std::string& id, const std::string& from, const std::string& to);
+  // NOT_FOUND for an unknown host.
+  absl::Status SetDrained(const std::string& id, bool drained);
+  // Forgets a host. FAILED_PRECONDITION while servers are placed on it; NOT_FOUND for an
+  // unknown host.
+  absl::Status Delete(const std::string& id);
 
  private:
   Database& db_;

@@ -20,6 +20,13 @@ std::string RandomHex(size_t bytes) {
   return absl::BytesToHexString(raw);
 }
 
+std::string SecretHash(absl::string_view secret) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
 std::string TimeOrderedId(absl::Time now) {
   static absl::Mutex mutex(absl::kConstInit);
   static int64_t last_micros = 0;

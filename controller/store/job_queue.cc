@@ -29,9 +29,10 @@ constexpr char kJobColumns[] =
     " lease_expires_ms, cancel_requested, created_by, created_at_ms, result, error_code,"
     " error_message";
 
-// Jobs matching `where` (SQL over the jobs table, `params` bound in order), by id.
+// Jobs matching `where` (SQL over the jobs table, `params` bound in order), by id (or as
+// `order` says, a limit included).
 std::vector<Job> ReadJobs(soci::session& sql, const std::string& where,
-                          const std::vector<std::string>& params) {
+                          const std::vector<std::string>& params, const std::string& order = "id") {
   Job row;
   std::string state, message;
   int attempt = 0, max_attempts = 0, cancel = 0, code = 0;
@@ -56,7 +57,7 @@ std::vector<Job> ReadJobs(soci::session& sql, const std::string& where,
   statement.exchange(soci::into(message));
   statement.alloc();
   statement.prepare(
-      absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE ", where, " ORDER BY id"));
+      absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE ", where, " ORDER BY ", order));
   statement.define_and_bind();
   statement.execute(false);
   std::vector<Job> jobs;
@@ -425,6 +426,42 @@ absl::Status JobQueue::Cancel(const std::string& id) {
     return absl::FailedPreconditionError(
         absl::StrCat("job '", id, "' has already ended (", JobStateName(job.state), ")"));
   });
+}
+
+absl::StatusOr<std::vector<Job>> JobQueue::List(const JobListQuery& query) {
+  std::string where = "1 = 1";
+  std::vector<std::string> params;
+  if (!query.visible_to.empty()) {
+    // A user's own jobs and those of the servers they own, whoever queued them.
+    where +=
+        " AND (created_by = :by OR lock_key IN"
+        " (SELECT 'server:' || id FROM servers WHERE owner_id = :owner))";
+    params.push_back("user:" + query.visible_to);
+    params.push_back(query.visible_to);
+  }
+  if (!query.kind.empty()) {
+    where += " AND kind = :kind";
+    params.push_back(query.kind);
+  }
+  if (query.state) {
+    where += " AND state = :state";
+    params.push_back(JobStateName(*query.state));
+  }
+  if (!query.lock_key.empty()) {
+    where += " AND lock_key = :lock";
+    params.push_back(query.lock_key);
+  }
+  if (!query.before_id.empty()) {
+    where += " AND id < :before";
+    params.push_back(query.before_id);
+  }
+  const int limit = std::clamp(query.limit, 1, 1000);
+  std::vector<Job> jobs;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    jobs = ReadJobs(sql, where, params, absl::StrCat("id DESC LIMIT ", limit));
+    return absl::OkStatus();
+  }));
+  return jobs;
 }
 
 absl::StatusOr<Job> JobQueue::Get(const std::string& id) {

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,17 @@ struct JobEvent {
   std::string data;
 };
 
+// Which jobs JobQueue::List returns, newest first.
+struct JobListQuery {
+  // A user id: only their jobs and those of their servers. "" for every job.
+  std::string visible_to;
+  std::string kind;               // "" for any
+  std::optional<JobState> state;  // any when unset
+  std::string lock_key;           // "server:<id>", "install:<host>"; "" for any
+  std::string before_id;          // a page's cursor: jobs older than this one
+  int limit = 100;                // 1 to 1,000
+};
+
 class JobQueue {
  public:
   // `db` and `clock` must outlive the queue.
@@ -125,6 +137,7 @@ class JobQueue {
   absl::Status Cancel(const std::string& id);
 
   absl::StatusOr<Job> Get(const std::string& id);
+  absl::StatusOr<std::vector<Job>> List(const JobListQuery& query);
   // The lock keys of queued and running jobs starting with `prefix` ("server:" for servers
   // with work pending).
   absl::StatusOr<absl::flat_hash_set<std::string>> BusyLocks(const std::string& prefix);

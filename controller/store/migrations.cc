@@ -175,6 +175,13 @@ const std::vector<Migration>& ControllerMigrations() {
         "ALTER TABLE servers ADD COLUMN next_restart_ms BIGINT NOT NULL DEFAULT 0",
         "CREATE INDEX metric_samples_by_time ON metric_samples(at_ms)",
         "CREATE INDEX servers_by_blueprint ON servers(blueprint_id)"}},
+      {4,
+       "audit owners (operators' views, the event stream), job list indexes, drained hosts",
+       {"ALTER TABLE audit_log ADD COLUMN owner_id TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX audit_by_owner ON audit_log(owner_id, id)",
+        "CREATE INDEX jobs_by_creator ON jobs(created_by, id)",
+        "CREATE INDEX jobs_by_lock ON jobs(lock_key, id)",
+        "ALTER TABLE hosts ADD COLUMN drained INTEGER NOT NULL DEFAULT 0"}},
   };
   return *migrations;
 }

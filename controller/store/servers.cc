@@ -196,7 +196,8 @@ absl::StatusOr<Server> ServerStore::Place(const std::string& id, const Placement
       soci::statement statement =
           (sql.prepare << "SELECT h.id, h.max_instances, h.port_first, h.port_last,"
                           " h.memory_bytes, (SELECT COUNT(*) FROM servers s WHERE s.host_id = h.id)"
-                          " FROM hosts h WHERE h.state = 'ready' AND h.installed_build IS NOT NULL"
+                          " FROM hosts h WHERE h.state = 'ready' AND h.drained = 0"
+                          " AND h.installed_build IS NOT NULL"
                           " AND h.installed_build <> '' ORDER BY h.id",
            soci::into(c.id), soci::into(c.max_instances), soci::into(c.port_first),
            soci::into(c.port_last), soci::into(c.memory), soci::into(c.count));

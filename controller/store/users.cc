@@ -103,6 +103,68 @@ absl::StatusOr<User> UserStore::Get(const std::string& id) {
   return user;
 }
 
+absl::StatusOr<std::vector<User>> UserStore::List() {
+  std::vector<User> users;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    User user;
+    std::string role;
+    int disabled = 0;
+    long long created = 0;
+    soci::statement select = (sql.prepare << "SELECT id, username, role, disabled, created_at_ms"
+                                             " FROM users ORDER BY username",
+                              soci::into(user.id), soci::into(user.username), soci::into(role),
+                              soci::into(disabled), soci::into(created));
+    select.execute();
+    while (select.fetch()) {
+      user.role = ParseRole(role);
+      user.disabled = disabled != 0;
+      user.created_at = absl::FromUnixMillis(created);
+      users.push_back(user);
+    }
+    return absl::OkStatus();
+  }));
+  return users;
+}
+
+absl::Status UserStore::SetPassword(const std::string& id, absl::string_view password) {
+  L4D2_RETURN_IF_ERROR(ValidatePassword(password));
+  L4D2_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, cost_));
+  const long long now = absl::ToUnixMillis(clock_.Now());
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    soci::statement update =
+        (sql.prepare << "UPDATE users SET password_hash = :h, updated_at_ms = :n WHERE id = :id",
+         soci::use(hash), soci::use(now), soci::use(id));
+    update.execute(true);
+    if (update.get_affected_rows() == 0) return absl::NotFoundError("no such user");
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<User> UserStore::Update(const std::string& id, Role role, bool disabled) {
+  absl::StatusOr<User> updated = absl::NotFoundError("no such user");
+  const long long now = absl::ToUnixMillis(clock_.Now());
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    L4D2_ASSIGN_OR_RETURN(User user, ReadUser(sql, "id", id, nullptr));
+    const bool was_admin = user.role == Role::kAdmin && !user.disabled;
+    if (was_admin && (role != Role::kAdmin || disabled)) {
+      long long admins = 0;
+      sql << "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0", soci::into(admins);
+      if (admins <= 1) {
+        return absl::FailedPreconditionError("the last enabled administrator must stay one");
+      }
+    }
+    const std::string role_name = RoleName(role);
+    const int disabled_flag = disabled ? 1 : 0;
+    sql << "UPDATE users SET role = :r, disabled = :d, updated_at_ms = :n WHERE id = :id",
+        soci::use(role_name), soci::use(disabled_flag), soci::use(now), soci::use(id);
+    user.role = role;
+    user.disabled = disabled;
+    updated = user;
+    return absl::OkStatus();
+  }));
+  return updated;
+}
+
 absl::StatusOr<int64_t> UserStore::CountAdmins() {
   long long count = 0;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -41,7 +42,14 @@ class UserStore {
   // timing does not tell which).
   absl::StatusOr<User> Authenticate(const std::string& username, absl::string_view password);
   absl::StatusOr<User> Get(const std::string& id);
+  // Every user, by username.
+  absl::StatusOr<std::vector<User>> List();
   absl::StatusOr<int64_t> CountAdmins();
+  // INVALID_ARGUMENT for a bad password; NOT_FOUND for an unknown user. The caller ends the
+  // user's sessions (sessions.h).
+  absl::Status SetPassword(const std::string& id, absl::string_view password);
+  // Changes role and disabled flag. FAILED_PRECONDITION when it would leave no enabled admin.
+  absl::StatusOr<User> Update(const std::string& id, Role role, bool disabled);
 
  private:
   Database& db_;

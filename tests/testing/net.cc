@@ -2,15 +2,20 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 
 namespace l4d2::testing {
 namespace {
@@ -57,6 +62,12 @@ int FreeGamePortRange(int count) {
 
 absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
                                          const std::string& path, const std::string& body) {
+  return HttpRequest(port, method, path, {}, body);
+}
+
+namespace {
+
+absl::StatusOr<int> Connect(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -66,11 +77,82 @@ absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
     ::close(fd);
     return absl::UnavailableError(absl::StrCat("connect to port ", port, " failed"));
   }
+  return fd;
+}
+
+}  // namespace
+
+std::string HeaderValue(const HttpResponse& response, const std::string& name) {
+  for (absl::string_view line : absl::StrSplit(response.headers, "\r\n")) {
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    if (absl::EqualsIgnoreCase(line.substr(0, colon), name)) {
+      return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+    }
+  }
+  return "";
+}
+
+absl::StatusOr<std::unique_ptr<HttpStream>> HttpStream::Open(
+    int port, const std::string& path, const std::vector<std::string>& headers) {
+  absl::StatusOr<int> fd = Connect(port);
+  if (!fd.ok()) return fd.status();
+  std::string request = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
+                                     "\r\nAccept: text/event-stream\r\n");
+  for (const std::string& header : headers) absl::StrAppend(&request, header, "\r\n");
+  request += "\r\n";
+  ::send(*fd, request.data(), request.size(), MSG_NOSIGNAL);
+  return std::unique_ptr<HttpStream>(new HttpStream(*fd));
+}
+
+HttpStream::~HttpStream() { ::close(fd_); }
+
+bool HttpStream::ReadSome(absl::Duration timeout) {
+  if (closed_) return false;
+  pollfd ready{.fd = fd_, .events = POLLIN};
+  if (::poll(&ready, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) <= 0) return true;
+  char buffer[65536];
+  ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+  if (n <= 0) {
+    closed_ = true;
+    return false;
+  }
+  received_.append(buffer, static_cast<size_t>(n));
+  return true;
+}
+
+bool HttpStream::WaitFor(const std::string& text, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (received_.find(text) == std::string::npos) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    if (!ReadSome(std::min(left, absl::Milliseconds(100)))) {
+      return received_.find(text) != std::string::npos;
+    }
+  }
+  return true;
+}
+
+bool HttpStream::WaitForClose(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!closed_ && absl::Now() < deadline) ReadSome(absl::Milliseconds(100));
+  return closed_;
+}
+
+absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
+                                         const std::string& path,
+                                         const std::vector<std::string>& headers,
+                                         const std::string& body) {
+  absl::StatusOr<int> connected = Connect(port);
+  if (!connected.ok()) return connected.status();
+  const int fd = *connected;
   timeval timeout{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   std::string request =
       absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
-                   "\r\nConnection: close\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
+                   "\r\nConnection: close\r\nContent-Length: ", body.size(), "\r\n");
+  for (const std::string& header : headers) absl::StrAppend(&request, header, "\r\n");
+  absl::StrAppend(&request, "\r\n", body);
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   // Read until the body announced by Content-Length is complete: Pistache 0.0.5 keeps the
   // connection open despite "Connection: close".

@@ -2,9 +2,12 @@
 
 // Loopback networking for tests.
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace l4d2::testing {
 
@@ -22,5 +25,35 @@ struct HttpResponse {
 // One HTTP/1.1 request on a fresh connection to 127.0.0.1:port ("Connection: close").
 absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
                                          const std::string& path, const std::string& body = "");
+// The same with extra request headers ("Name: value" each).
+absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
+                                         const std::string& path,
+                                         const std::vector<std::string>& headers,
+                                         const std::string& body);
+
+// A header's value in a response's headers ("" when absent; names compare case-insensitively).
+std::string HeaderValue(const HttpResponse& response, const std::string& name);
+
+// A connection that stays open, for event streams: sends one request, then reads as it comes.
+class HttpStream {
+ public:
+  // UNAVAILABLE when nothing listens.
+  static absl::StatusOr<std::unique_ptr<HttpStream>> Open(int port, const std::string& path,
+                                                          const std::vector<std::string>& headers);
+  ~HttpStream();
+  // Reads until `text` has arrived (true) or `timeout` passed or the peer closed (false).
+  bool WaitFor(const std::string& text, absl::Duration timeout = absl::Seconds(10));
+  // Whether the peer closed the connection within `timeout`.
+  bool WaitForClose(absl::Duration timeout = absl::Seconds(10));
+  const std::string& received() const { return received_; }
+
+ private:
+  explicit HttpStream(int fd) : fd_(fd) {}
+  // One read of up to `timeout`; false on close or error.
+  bool ReadSome(absl::Duration timeout);
+  int fd_;
+  bool closed_ = false;
+  std::string received_;
+};
 
 }  // namespace l4d2::testing

@@ -1,0 +1,33 @@
+#pragma once
+
+// The stores' rows as the API's messages (l4d2/controller/v1/api.proto). Stored JSON (job
+// parameters and results, overlay definitions, server status) is embedded as JSON, not as a
+// string inside JSON.
+
+#include "controller/store/api_tokens.h"
+#include "controller/store/audit_log.h"
+#include "controller/store/blueprints.h"
+#include "controller/store/hosts.h"
+#include "controller/store/job_queue.h"
+#include "controller/store/overlays.h"
+#include "controller/store/servers.h"
+#include "controller/store/users.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "l4d2/controller/v1/api.pb.h"
+
+namespace l4d2::controller {
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time);
+
+v1::User ToApi(const User& user);
+v1::ApiToken ToApi(const ApiToken& token);
+v1::Host ToApi(const Host& host, int server_count);
+v1::Overlay ToApi(const Overlay& overlay);
+v1::Blueprint ToApi(const Blueprint& blueprint);
+v1::Server ToApi(const Server& server);
+v1::Job ToApi(const Job& job);
+v1::JobEvent ToApi(const JobEvent& event);
+v1::AuditEntry ToApi(const AuditEntry& entry);
+v1::MetricSample ToApi(const MetricSample& sample);
+
+}  // namespace l4d2::controller

@@ -1,0 +1,259 @@
+#include "controller/api/event_sources.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
+#include "controller/api/api_messages.h"
+#include "google/protobuf/struct.pb.h"
+#include "grpcpp/client_context.h"
+#include "rpc/proto_json.h"
+
+namespace l4d2::controller {
+namespace {
+
+// Server ids are stored ids; a topic name past its prefix is one.
+std::string AfterPrefix(const std::string& topic, absl::string_view prefix) {
+  return topic.substr(prefix.size());
+}
+
+}  // namespace
+
+// One server's console follow: a StreamLogs call on its agent, on its own thread, cancelled
+// when nobody watches any more.
+struct EventSources::ConsoleFollower {
+  std::string server_id;
+  grpc::ClientContext* context = nullptr;  // of the call in flight, guarded by `mutex`
+  absl::Mutex mutex;
+  bool stop = false;
+  std::thread thread;
+};
+
+EventSources::EventSources(SseHub& hub, FleetStores& stores, AgentConnector& agents,
+                           EventSourceOptions options)
+    : hub_(hub),
+      stores_(stores),
+      agents_(agents),
+      options_(options),
+      epoch_micros_(absl::ToUnixMicros(absl::Now())) {}
+
+EventSources::~EventSources() { Stop(); }
+
+void EventSources::Start() {
+  // The fleet stream starts at the log's present; older entries are replayed on request.
+  absl::StatusOr<std::vector<AuditEntry>> newest = stores_.audit.List({.limit = 1});
+  // "0" sorts before every id: an empty log is followed from its start.
+  fleet_after_ = newest.ok() && !newest->empty() ? newest->front().id : "0";
+  thread_ = std::thread([this] { Run(); });
+}
+
+void EventSources::Stop() {
+  if (!thread_.joinable()) return;
+  stop_.Notify();
+  thread_.join();
+  FollowConsoles({});
+}
+
+SseEvent EventSources::AuditEvent(const AuditEntry& entry) {
+  return {.id = entry.id,
+          .type = "audit",
+          .data = ToJson(ToApi(entry)),
+          .filtered = true,
+          .owner = entry.owner,
+          .actor = entry.actor};
+}
+
+SseEvent EventSources::JobStreamEvent(const JobEvent& event) {
+  return {
+      .id = absl::StrFormat("%016d", event.seq), .type = event.kind, .data = ToJson(ToApi(event))};
+}
+
+SseEvent EventSources::JobEndEvent(const Job& job, int64_t last_seq) {
+  // After the job's last event and before any later one: "<seq>.end" sorts between them.
+  return {.id = absl::StrFormat("%016d.end", last_seq), .type = "end", .data = ToJson(ToApi(job))};
+}
+
+int64_t EventSources::JobEventSeq(const std::string& id) {
+  int64_t seq = -1;
+  if (!absl::SimpleAtoi(id.substr(0, 16), &seq) || seq < 0) return -1;
+  return seq;
+}
+
+void EventSources::Run() {
+  while (!stop_.WaitForNotificationWithTimeout(options_.poll)) {
+    std::vector<std::string> jobs, consoles;
+    for (const std::string& topic : hub_.WatchedTopics()) {
+      if (topic.rfind("job:", 0) == 0) jobs.push_back(topic);
+      if (topic.rfind("console:", 0) == 0) consoles.push_back(topic);
+    }
+    PollFleet();
+    PollJobs(jobs);
+    FollowConsoles(consoles);
+  }
+}
+
+void EventSources::PollFleet() {
+  // Always, watched or not: the topic's history serves clients that resume.
+  for (;;) {
+    absl::StatusOr<std::vector<AuditEntry>> entries =
+        stores_.audit.List({.after_id = fleet_after_, .limit = 1000});
+    if (!entries.ok()) {
+      L4D2_LOG(WARNING) << "event streams: audit log: " << entries.status().message();
+      return;
+    }
+    for (const AuditEntry& entry : *entries) {
+      hub_.Publish(kFleetTopic, AuditEvent(entry));
+      fleet_after_ = entry.id;
+    }
+    if (entries->size() < 1000) return;
+  }
+}
+
+void EventSources::PollJobs(const std::vector<std::string>& topics) {
+  std::map<std::string, int64_t> still;
+  for (const std::string& topic : topics) {
+    const std::string job_id = AfterPrefix(topic, "job:");
+    int64_t after = job_after_.count(topic) ? job_after_[topic] : 0;
+    if (job_ended_[topic]) {
+      still[topic] = after;
+      continue;
+    }
+    // The job's state first: events written before it ended are all read below.
+    absl::StatusOr<Job> job = stores_.jobs.Get(job_id);
+    absl::StatusOr<std::vector<JobEvent>> events = stores_.jobs.Events(job_id, after, 1000);
+    if (!job.ok() || !events.ok()) {
+      still[topic] = after;
+      continue;
+    }
+    for (const JobEvent& event : *events) {
+      hub_.Publish(topic, JobStreamEvent(event));
+      after = event.seq;
+    }
+    const bool ended = job->state == JobState::kSucceeded || job->state == JobState::kFailed ||
+                       job->state == JobState::kCancelled;
+    if (ended && events->size() < 1000) {
+      hub_.Publish(topic, JobEndEvent(*job, after));
+      job_ended_[topic] = true;
+    }
+    still[topic] = after;
+  }
+  job_after_ = std::move(still);
+  for (auto it = job_ended_.begin(); it != job_ended_.end();) {
+    it = job_after_.count(it->first) ? std::next(it) : job_ended_.erase(it);
+  }
+}
+
+void EventSources::FollowConsoles(const std::vector<std::string>& topics) {
+  std::vector<std::unique_ptr<ConsoleFollower>> ending;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (auto it = consoles_.begin(); it != consoles_.end();) {
+      const bool watched =
+          std::find(topics.begin(), topics.end(), ConsoleTopic(it->first)) != topics.end();
+      if (watched) {
+        ++it;
+        continue;
+      }
+      ending.push_back(std::move(it->second));
+      it = consoles_.erase(it);
+    }
+    for (const std::string& topic : topics) {
+      const std::string server_id = AfterPrefix(topic, "console:");
+      if (consoles_.count(server_id)) continue;
+      auto follower = std::make_unique<ConsoleFollower>();
+      follower->server_id = server_id;
+      ConsoleFollower* raw = follower.get();
+      consoles_[server_id] = std::move(follower);
+      raw->thread = std::thread([this, raw] { Follow(raw); });
+    }
+  }
+  for (std::unique_ptr<ConsoleFollower>& follower : ending) {
+    {
+      absl::MutexLock lock(&follower->mutex);
+      follower->stop = true;
+      if (follower->context != nullptr) follower->context->TryCancel();
+    }
+    follower->thread.join();
+  }
+}
+
+void EventSources::Follow(ConsoleFollower* follower) {
+  const std::string& server_id = follower->server_id;
+  auto stopped = [follower] {
+    absl::MutexLock lock(&follower->mutex);
+    return follower->stop;
+  };
+  while (!stopped()) {
+    absl::Status failure;
+    absl::StatusOr<Server> server = stores_.servers.Get(Actor::System(), server_id);
+    absl::StatusOr<Host> host = absl::NotFoundError("not placed");
+    if (server.ok() && !server->host_id.empty()) host = stores_.hosts.Get(server->host_id);
+    if (host.ok()) {
+      agent::v1::StreamLogsRequest request;
+      request.set_name(server->name);
+      request.set_follow(true);
+      {
+        absl::MutexLock lock(&mutex_);
+        const std::string& cursor = console_cursor_[server_id];
+        if (cursor.empty()) {
+          request.set_lines(options_.console_history);
+        } else {
+          request.set_after_cursor(cursor);
+        }
+      }
+      grpc::ClientContext context;
+      {
+        absl::MutexLock lock(&follower->mutex);
+        if (follower->stop) return;
+        follower->context = &context;
+      }
+      std::unique_ptr<grpc::ClientReaderInterface<agent::v1::LogBatch>> reader =
+          agents_.Stub(*host)->StreamLogs(&context, request);
+      agent::v1::LogBatch batch;
+      while (reader->Read(&batch)) {
+        for (const agent::v1::LogLine& line : batch.lines()) {
+          v1::LogLine out;
+          out.set_cursor(line.cursor());
+          *out.mutable_time() = line.time();
+          out.set_text(line.text());
+          out.set_source(line.source());
+          PublishConsole(server_id, "line", ToJson(out));
+          absl::MutexLock lock(&mutex_);
+          console_cursor_[server_id] = line.cursor();
+        }
+      }
+      grpc::Status status = reader->Finish();
+      {
+        absl::MutexLock lock(&follower->mutex);
+        follower->context = nullptr;
+      }
+      if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+        L4D2_LOG(INFO) << "console of server " << server_id << ": " << status.error_message();
+      }
+    }
+    // The agent is away or the server not placed yet: try again while someone watches.
+    absl::Time until = absl::Now() + options_.agent_retry;
+    while (absl::Now() < until && !stopped()) absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
+void EventSources::PublishConsole(const std::string& server_id, const std::string& type,
+                                  const std::string& data) {
+  // Numbered and published under one lock, so ids reach the hub in order (it drops any id
+  // not above the topic's newest). Ids of a later controller process sort after this one's.
+  absl::MutexLock lock(&mutex_);
+  const int64_t seq = ++console_seq_[server_id];
+  hub_.Publish(
+      ConsoleTopic(server_id),
+      {.id = absl::StrFormat("%016x-%012d", epoch_micros_, seq), .type = type, .data = data});
+}
+
+void EventSources::EchoCommand(const Server& server, const std::string& actor,
+                               const std::string& command, const std::string& output) {
+  google::protobuf::Struct echo;
+  (*echo.mutable_fields())["actor"].set_string_value(actor);
+  (*echo.mutable_fields())["command"].set_string_value(command);
+  (*echo.mutable_fields())["output"].set_string_value(output);
+  PublishConsole(server.id, "command", ToJson(echo));
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,63 @@
+#pragma once
+
+// The routes of /api/v1 and the controller's plain endpoints (docs/api.md): sessions, users,
+// API tokens, hosts, overlays, blueprints, servers with their actions, console and logs,
+// bulk actions, jobs, the audit log, metric series, and the event streams. Each handler
+// checks its input, calls the stores and the jobs layer with the caller as actor (another
+// user's object is NOT_FOUND, as the stores answer), audits state changes, and maps results
+// to the messages of l4d2/controller/v1/api.proto. Handlers block (SQL, agents): the server
+// runs them on its own workers, never on Pistache's reactor.
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "controller/api/route.h"
+#include "controller/auth/login_limiter.h"
+#include "controller/fleet/enrollment.h"
+#include "controller/jobs/agent_connector.h"
+#include "controller/store/api_tokens.h"
+#include "controller/store/fleet_stores.h"
+#include "controller/store/sessions.h"
+#include "controller/store/users.h"
+
+namespace l4d2::controller {
+
+class EventSources;
+class ApiMetrics;
+
+struct RestApiOptions {
+  // The URL agents and browsers reach the controller at, for the enrollment command; with
+  // https:// session cookies are marked Secure.
+  std::string public_url = "http://127.0.0.1:8080";
+  absl::Duration enrollment_token_ttl = absl::Hours(24);
+  absl::Duration agent_timeout = absl::Seconds(10);
+};
+
+struct RestApiDeps {
+  Database& db;
+  FleetStores& stores;
+  UserStore& users;
+  SessionStore& sessions;
+  ApiTokenStore& tokens;
+  LoginLimiter& login_limiter;
+  AgentConnector& agents;
+  EventSources& events;
+  ApiMetrics& metrics;
+  Enrollment* enrollment = nullptr;  // null: no enrollment route
+};
+
+// Every route, in documentation order. The dependencies must outlive the routes.
+std::vector<Route> BuildRoutes(const RestApiDeps& deps, const RestApiOptions& options);
+
+// A page of a list ordered by `key`: items after the page token, at most `limit`, and the
+// token of the next page ("" on the last). INVALID_ARGUMENT for a malformed token or limit.
+struct PageRequest {
+  std::string token;
+  int limit = 100;
+};
+absl::StatusOr<PageRequest> ParsePage(const ApiRequest& request);
+std::string PageToken(const std::string& key);
+absl::StatusOr<std::string> PageKey(const std::string& token);
+
+}  // namespace l4d2::controller

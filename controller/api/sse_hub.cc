@@ -1,0 +1,421 @@
+#include "controller/api/sse_hub.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "common/logging.h"
+#include "controller/api/headers.h"
+
+namespace l4d2::controller {
+namespace {
+
+// No newlines in a field that must stay on its line.
+std::string OneLine(const std::string& text) {
+  return absl::StrReplaceAll(text, {{"\r", " "}, {"\n", " "}});
+}
+
+std::string ResponseHead() {
+  std::string head =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream; charset=utf-8\r\n"
+      "Cache-Control: no-store\r\n"
+      "Connection: close\r\n"
+      "X-Accel-Buffering: no\r\n";
+  for (const auto& [name, value] : SecurityHeaders())
+    absl::StrAppend(&head, name, ": ", value, "\r\n");
+  // Reconnect after 2 s; EventSource then sends Last-Event-ID itself.
+  absl::StrAppend(&head, "\r\nretry: 2000\n\n");
+  return head;
+}
+
+constexpr int kMaxIov = 64;
+
+}  // namespace
+
+std::string EncodeSseEvent(const SseEvent& event) {
+  std::string frame;
+  if (!event.id.empty()) absl::StrAppend(&frame, "id: ", OneLine(event.id), "\n");
+  if (!event.type.empty()) absl::StrAppend(&frame, "event: ", OneLine(event.type), "\n");
+  for (absl::string_view line : absl::StrSplit(event.data, '\n')) {
+    absl::StrAppend(&frame, "data: ", absl::StripSuffix(line, "\r"), "\n");
+  }
+  frame += "\n";
+  return frame;
+}
+
+struct SseHub::Client {
+  int fd = -1;
+  std::string topic;
+  SseViewer viewer;
+  std::string after_id;
+  std::deque<std::shared_ptr<const std::string>> queue;
+  size_t offset = 0;  // bytes of queue.front() already written
+  size_t queued_bytes = 0;
+  bool want_writable = false;
+  bool cut = false;
+  absl::Time cut_at;
+  absl::Time last_write;
+};
+
+struct SseHub::Topic {
+  std::deque<std::pair<SseEvent, std::shared_ptr<const std::string>>> history;
+  std::string newest_id;
+  std::vector<Client*> clients;
+};
+
+struct SseHub::Command {
+  enum class Kind { kAttach, kPublish } kind;
+  int fd = -1;
+  std::string topic;
+  StreamRequest request;
+  SseViewer viewer;
+  SseEvent event;
+};
+
+SseHub::SseHub(SseLimits limits)
+    : limits_(limits),
+      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  epoll_event wake{.events = EPOLLIN, .data = {.fd = wake_fd_}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake);
+  thread_ = std::thread([this] { Run(); });
+}
+
+SseHub::~SseHub() {
+  Shutdown();
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+void SseHub::Shutdown() {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+  if (thread_.joinable()) thread_.join();
+  std::vector<int> fds;
+  for (auto& [fd, client] : clients_) fds.push_back(fd);
+  for (int fd : fds) Close(*clients_.at(fd));
+  absl::MutexLock lock(&mutex_);
+  for (Command& command : inbox_) {
+    if (command.kind == Command::Kind::kAttach) close(command.fd);
+  }
+  inbox_.clear();
+}
+
+absl::Status SseHub::Reserve(const std::string& user_id) {
+  absl::MutexLock lock(&mutex_);
+  if (stopping_) return absl::UnavailableError("shutting down");
+  if (reserved_ >= limits_.max_clients) {
+    return absl::ResourceExhaustedError("too many event streams on this controller");
+  }
+  int& mine = streams_per_user_[user_id];
+  if (mine >= limits_.max_streams_per_user) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("at most ", limits_.max_streams_per_user, " event streams per user"));
+  }
+  ++mine;
+  ++reserved_;
+  return absl::OkStatus();
+}
+
+void SseHub::Unreserve(const std::string& user_id) {
+  absl::MutexLock lock(&mutex_);
+  auto it = streams_per_user_.find(user_id);
+  if (it != streams_per_user_.end() && --it->second <= 0) streams_per_user_.erase(it);
+  --reserved_;
+}
+
+void SseHub::Attach(int fd, StreamRequest request, SseViewer viewer) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!stopping_) {
+      inbox_.push_back({.kind = Command::Kind::kAttach,
+                        .fd = fd,
+                        .request = std::move(request),
+                        .viewer = std::move(viewer)});
+      fd = -1;
+    }
+  }
+  if (fd >= 0) {
+    close(fd);
+    return;
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+void SseHub::Publish(const std::string& topic, SseEvent event) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (stopping_) return;
+    inbox_.push_back({.kind = Command::Kind::kPublish, .topic = topic, .event = std::move(event)});
+    // One wake-up for a burst: the hub thread takes the whole inbox at once.
+    if (inbox_.size() > 1) return;
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+std::vector<std::string> SseHub::WatchedTopics() {
+  absl::MutexLock lock(&mutex_);
+  return watched_;
+}
+
+SseStats SseHub::Stats() {
+  absl::MutexLock lock(&mutex_);
+  return stats_;
+}
+
+void SseHub::Run() {
+  std::vector<epoll_event> events(256);
+  absl::Time next_tick = absl::Now() + absl::Seconds(1);
+  for (;;) {
+    const int timeout_ms =
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(next_tick - absl::Now()) + 1);
+    const int ready = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                                 static_cast<int>(std::min<int64_t>(timeout_ms, 1000)));
+    for (int i = 0; i < ready; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count = 0;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        std::vector<Command> commands;
+        {
+          absl::MutexLock lock(&mutex_);
+          if (stopping_) return;
+          commands.swap(inbox_);
+        }
+        for (Command& command : commands) Apply(std::move(command));
+        continue;
+      }
+      auto it = clients_.find(fd);
+      if (it == clients_.end()) continue;
+      if (events[i].events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+        Close(*it->second);
+      } else if (events[i].events & EPOLLOUT) {
+        Flush(*it->second);
+      }
+    }
+    const absl::Time now = absl::Now();
+    if (now >= next_tick) {
+      Heartbeat(now);
+      next_tick = now + absl::Seconds(1);
+    }
+  }
+}
+
+void SseHub::Apply(Command command) {
+  if (command.kind == Command::Kind::kAttach) {
+    AttachNow(command.fd, std::move(command.request), std::move(command.viewer));
+  } else {
+    PublishNow(command.topic, std::move(command.event));
+  }
+}
+
+void SseHub::AttachNow(int fd, StreamRequest request, SseViewer viewer) {
+  auto owned = std::make_unique<Client>();
+  Client& client = *owned;
+  client.fd = fd;
+  client.topic = request.topic;
+  client.viewer = std::move(viewer);
+  client.after_id = request.after_id;
+  client.last_write = absl::Now();
+  std::unique_ptr<Topic>& topic = topics_[client.topic];
+  if (!topic) topic = std::make_unique<Topic>();
+  if (request.from_now && topic->newest_id > client.after_id) client.after_id = topic->newest_id;
+  epoll_event interest{.events = EPOLLRDHUP, .data = {.fd = fd}};
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &interest) != 0) {
+    L4D2_LOG(WARNING) << "event stream: epoll_ctl: " << strerror(errno);
+    close(fd);
+    Unreserve(client.viewer.user_id);
+    return;
+  }
+  clients_[fd] = std::move(owned);
+  topic->clients.push_back(&client);
+  {
+    absl::MutexLock lock(&mutex_);
+    ++stats_.clients;
+    if (topic->clients.size() == 1) watched_.push_back(client.topic);
+  }
+  Enqueue(client, std::make_shared<const std::string>(ResponseHead()));
+  for (const SseEvent& event : request.replay) {
+    Enqueue(client, std::make_shared<const std::string>(EncodeSseEvent(event)));
+    if (event.id > client.after_id) client.after_id = event.id;
+  }
+  for (const auto& [event, frame] : topic->history) {
+    if (event.id <= client.after_id) continue;
+    if (event.filtered && !client.viewer.admin && event.owner != client.viewer.user_id &&
+        event.actor != "user:" + client.viewer.user_id) {
+      continue;
+    }
+    Enqueue(client, frame);
+  }
+  Flush(client);
+}
+
+void SseHub::PublishNow(const std::string& topic_name, SseEvent event) {
+  std::unique_ptr<Topic>& topic = topics_[topic_name];
+  if (!topic) topic = std::make_unique<Topic>();
+  if (!topic->newest_id.empty() && event.id <= topic->newest_id) return;
+  topic->newest_id = event.id;
+  auto frame = std::make_shared<const std::string>(EncodeSseEvent(event));
+  const std::string actor_user = event.actor;
+  for (Client* client : std::vector<Client*>(topic->clients)) {
+    if (event.id <= client->after_id) continue;
+    if (event.filtered && !client->viewer.admin && event.owner != client->viewer.user_id &&
+        actor_user != "user:" + client->viewer.user_id) {
+      continue;
+    }
+    Enqueue(*client, frame);
+    Flush(*client);
+  }
+  topic->history.emplace_back(std::move(event), std::move(frame));
+  while (topic->history.size() > limits_.history_per_topic) topic->history.pop_front();
+  absl::MutexLock lock(&mutex_);
+  ++stats_.events_published;
+}
+
+void SseHub::Enqueue(Client& client, std::shared_ptr<const std::string> frame) {
+  if (client.cut) return;
+  if (client.queued_bytes + frame->size() > limits_.max_buffered_bytes) {
+    // Keep a frame already half written (the stream must stay well formed), drop the rest,
+    // and say why the stream ends.
+    while (client.queue.size() > (client.offset > 0 ? 1u : 0u)) {
+      client.queued_bytes -= client.queue.back()->size();
+      client.queue.pop_back();
+    }
+    static const auto* overflow =
+        new std::shared_ptr<const std::string>(std::make_shared<const std::string>(EncodeSseEvent(
+            {.type = "overflow",
+             .data = R"({"message":"the client fell too far behind; reconnect to resume"})"})));
+    client.queue.push_back(*overflow);
+    client.queued_bytes += (*overflow)->size();
+    client.cut = true;
+    client.cut_at = absl::Now();
+    absl::MutexLock lock(&mutex_);
+    ++stats_.clients_cut_off;
+    return;
+  }
+  client.queued_bytes += frame->size();
+  client.queue.push_back(std::move(frame));
+}
+
+bool SseHub::Flush(Client& client) {
+  int64_t frames = 0;
+  while (!client.queue.empty()) {
+    iovec iov[kMaxIov];
+    int count = 0;
+    for (auto it = client.queue.begin(); it != client.queue.end() && count < kMaxIov;
+         ++it, ++count) {
+      const std::string& frame = **it;
+      const size_t skip = count == 0 ? client.offset : 0;
+      iov[count] = {.iov_base = const_cast<char*>(frame.data()) + skip,
+                    .iov_len = frame.size() - skip};
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = count;
+    const ssize_t sent = sendmsg(client.fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        WantWritable(client, true);
+        break;
+      }
+      Close(client);
+      return false;
+    }
+    client.last_write = absl::Now();
+    size_t left = static_cast<size_t>(sent);
+    while (left > 0) {
+      const size_t rest = client.queue.front()->size() - client.offset;
+      if (left < rest) {
+        client.offset += left;
+        client.queued_bytes -= left;
+        left = 0;
+      } else {
+        left -= rest;
+        client.queued_bytes -= rest;
+        client.queue.pop_front();
+        client.offset = 0;
+        ++frames;
+      }
+    }
+  }
+  if (frames > 0) {
+    absl::MutexLock lock(&mutex_);
+    stats_.frames_sent += frames;
+  }
+  if (client.queue.empty()) {
+    WantWritable(client, false);
+    if (client.cut) {
+      Close(client);
+      return false;
+    }
+  }
+  return true;
+}
+
+void SseHub::WantWritable(Client& client, bool want) {
+  if (client.want_writable == want) return;
+  client.want_writable = want;
+  epoll_event interest{.events = EPOLLRDHUP | (want ? EPOLLOUT : 0u), .data = {.fd = client.fd}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, client.fd, &interest);
+}
+
+void SseHub::Close(Client& client) {
+  const int fd = client.fd;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  // Both directions: Pistache, reading the same socket, sees the end and lets go too.
+  shutdown(fd, SHUT_RDWR);
+  close(fd);
+  const std::string user = client.viewer.user_id;
+  auto topic = topics_.find(client.topic);
+  bool unwatched = false;
+  if (topic != topics_.end()) {
+    std::vector<Client*>& watchers = topic->second->clients;
+    watchers.erase(std::remove(watchers.begin(), watchers.end(), &client), watchers.end());
+    unwatched = watchers.empty();
+  }
+  const std::string topic_name = client.topic;
+  clients_.erase(fd);
+  {
+    absl::MutexLock lock(&mutex_);
+    --stats_.clients;
+    if (unwatched)
+      watched_.erase(std::remove(watched_.begin(), watched_.end(), topic_name), watched_.end());
+  }
+  Unreserve(user);
+}
+
+void SseHub::Heartbeat(absl::Time now) {
+  static const auto* beat =
+      new std::shared_ptr<const std::string>(std::make_shared<const std::string>(":\n\n"));
+  std::vector<Client*> due, lingering;
+  for (auto& [fd, client] : clients_) {
+    if (client->cut && now - client->cut_at > limits_.linger) {
+      lingering.push_back(client.get());
+    } else if (client->queue.empty() && now - client->last_write >= limits_.heartbeat) {
+      due.push_back(client.get());
+    }
+  }
+  for (Client* client : lingering) Close(*client);
+  for (Client* client : due) {
+    Enqueue(*client, *beat);
+    Flush(*client);
+  }
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,746 @@
+// The controller's HTTP API over real HTTP on loopback, with the stores on SQLite: sessions and
+// their cookie, CSRF, rate limits, API tokens, the authorization matrix and the CSRF check
+// generated from the route table, errors and pagination, the OpenAPI document against the
+// router, /metrics, and the event streams (live, resume, per-viewer filtering, caps).
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "controller/api/api_metrics.h"
+#include "controller/api/authenticator.h"
+#include "controller/api/event_sources.h"
+#include "controller/api/http_server.h"
+#include "controller/api/rest_api.h"
+#include "controller/api/sse_hub.h"
+#include "controller/auth/login_limiter.h"
+#include "controller/jobs/agent_connector.h"
+#include "controller/store/migrations.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "gtest/gtest.h"
+#include "l4d2/controller/v1/api.pb.h"
+#include "rpc/proto_json.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/testing/eventually.h"
+#include "tests/testing/net.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::controller {
+namespace {
+
+using ::l4d2::testing::HeaderValue;
+using ::l4d2::testing::HttpResponse;
+using ::l4d2::testing::HttpStream;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kPassword[] = "a long enough password";
+
+// Who calls: a session (cookie and CSRF token), an API token, or nobody.
+struct Caller {
+  std::string cookie;
+  std::string csrf;
+  std::string bearer;
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Build("http://127.0.0.1:8080"); }
+
+  void Build(const std::string& public_url, SseLimits sse = {}) {
+    server_.reset();
+    if (events_) events_->Stop();
+    auto db = Database::Open({.url = "sqlite3:" + dir_.Sub("c.db")});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
+    stores_ = std::make_unique<FleetStores>(*db_, clock_);
+    users_ = std::make_unique<UserStore>(*db_, clock_, PasswordCost::Minimal());
+    sessions_ = std::make_unique<SessionStore>(*db_, clock_);
+    tokens_ = std::make_unique<ApiTokenStore>(*db_, clock_);
+    limiter_ = std::make_unique<LoginLimiter>(clock_);
+    hub_ = std::make_unique<SseHub>(sse);
+    events_ = std::make_unique<EventSources>(*hub_, *stores_, agents_,
+                                             EventSourceOptions{.poll = absl::Milliseconds(20)});
+    metrics_ = std::make_unique<ApiMetrics>(*db_, *hub_);
+    auth_ = std::make_unique<Authenticator>(*users_, *sessions_, *tokens_);
+    std::vector<Route> routes = BuildRoutes({.db = *db_,
+                                             .stores = *stores_,
+                                             .users = *users_,
+                                             .sessions = *sessions_,
+                                             .tokens = *tokens_,
+                                             .login_limiter = *limiter_,
+                                             .agents = agents_,
+                                             .events = *events_,
+                                             .metrics = *metrics_},
+                                            {.public_url = public_url});
+    events_->Start();
+    auto server = HttpServer::Start(
+        {.address = "127.0.0.1:0", .threads = 1, .workers = 4, .max_request_bytes = 64 << 10},
+        std::move(routes), *auth_, *hub_, *metrics_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  void TearDown() override {
+    server_.reset();
+    if (events_) events_->Stop();
+    hub_.reset();
+  }
+
+  // The id of user `name`, created on first use (admin is an admin, the rest operators).
+  std::string UserId(const std::string& name) {
+    absl::StatusOr<std::vector<User>> users = users_->List();
+    EXPECT_TRUE(users.ok());
+    for (const User& user : *users) {
+      if (user.username == name) return user.id;
+    }
+    auto user = users_->Create(name, kPassword, name == "admin" ? Role::kAdmin : Role::kOperator);
+    EXPECT_TRUE(user.ok()) << user.status();
+    return user.ok() ? user->id : "";
+  }
+
+  HttpResponse Call(const Caller& caller, const std::string& method, const std::string& path,
+                    const std::string& body = "", std::vector<std::string> headers = {}) {
+    if (!caller.cookie.empty()) headers.push_back("Cookie: l4d2_session=" + caller.cookie);
+    if (!caller.csrf.empty()) headers.push_back("X-CSRF-Token: " + caller.csrf);
+    if (!caller.bearer.empty()) headers.push_back("Authorization: Bearer " + caller.bearer);
+    if (!body.empty()) headers.push_back("Content-Type: application/json");
+    auto response = l4d2::testing::HttpRequest(server_->port(), method, path, headers, body);
+    EXPECT_TRUE(response.ok()) << method << " " << path << ": " << response.status();
+    return response.ok() ? *response : HttpResponse{};
+  }
+
+  HttpResponse Login(const std::string& username, const std::string& password) {
+    return Call({}, "POST", "/api/v1/session",
+                absl::StrCat(R"({"username":")", username, R"(","password":")", password, R"("})"));
+  }
+
+  static std::string CookieOf(const HttpResponse& response) {
+    const std::string header = HeaderValue(response, "Set-Cookie");
+    const size_t start = header.find('=') + 1;
+    return header.substr(start, header.find(';') - start);
+  }
+
+  Caller SignIn(const std::string& username) {
+    UserId(username);
+    HttpResponse response = Login(username, kPassword);
+    EXPECT_EQ(response.status, 200) << response.body;
+    auto info = FromJson<v1::SessionInfo>(response.body);
+    EXPECT_TRUE(info.ok());
+    return {.cookie = CookieOf(response), .csrf = info.ok() ? info->csrf_token() : ""};
+  }
+
+  template <typename Message>
+  Message Parse(const HttpResponse& response) {
+    auto message = FromJson<Message>(response.body);
+    EXPECT_TRUE(message.ok()) << response.body;
+    return message.ok() ? *message : Message();
+  }
+
+  // Alice's overlay, blueprint, server (with its create job) and API token.
+  struct Objects {
+    std::string overlay, blueprint, server, job, token;
+  };
+  Objects MakeObjectsOf(const Caller& caller) {
+    Objects made;
+    HttpResponse overlay = Call(
+        caller, "POST", "/api/v1/overlays",
+        R"({"ref":"maps-)" + caller.csrf.substr(0, 6) +
+            R"(","source":{"inlineFiles":{"files":[{"path":"left4dead2/cfg/x.cfg","content":"eA=="}]}}})");
+    EXPECT_EQ(overlay.status, 201) << overlay.body;
+    made.overlay = Parse<v1::Overlay>(overlay).id();
+    HttpResponse blueprint =
+        Call(caller, "POST", "/api/v1/blueprints",
+             absl::StrCat(R"({"name":"versus","settings":{"gameMode":"versus","maxPlayers":8},)",
+                          R"("overlays":[{"overlayId":")", made.overlay, R"("}]})"));
+    EXPECT_EQ(blueprint.status, 201) << blueprint.body;
+    made.blueprint = Parse<v1::Blueprint>(blueprint).id();
+    HttpResponse server =
+        Call(caller, "POST", "/api/v1/servers",
+             absl::StrCat(R"({"name":"s-)", caller.csrf.substr(0, 6), R"(","blueprintId":")",
+                          made.blueprint, R"(","desiredState":"stopped"})"));
+    EXPECT_EQ(server.status, 202) << server.body;
+    made.server = Parse<v1::CreateServerResponse>(server).server().id();
+    made.job = Parse<v1::CreateServerResponse>(server).job_id();
+    HttpResponse token = Call(caller, "POST", "/api/v1/tokens", R"({"name":"ci"})");
+    EXPECT_EQ(token.status, 201) << token.body;
+    made.token = Parse<v1::CreateApiTokenResponse>(token).token().id();
+    return made;
+  }
+
+  l4d2::testing::TempDir dir_;
+  l4d2::testing::FakeClock clock_;
+  PlaintextAgentConnector agents_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<FleetStores> stores_;
+  std::unique_ptr<UserStore> users_;
+  std::unique_ptr<SessionStore> sessions_;
+  std::unique_ptr<ApiTokenStore> tokens_;
+  std::unique_ptr<LoginLimiter> limiter_;
+  std::unique_ptr<SseHub> hub_;
+  std::unique_ptr<EventSources> events_;
+  std::unique_ptr<ApiMetrics> metrics_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(ApiTest, HealthReadinessAndUnknownRoutes) {
+  HttpResponse health = Call({}, "GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, R"({"status":"ok"})");
+  EXPECT_EQ(Call({}, "GET", "/readyz").status, 200);
+  HttpResponse missing = Call({}, "GET", "/api/v1/nothing");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Parse<v1::Error>(missing).code(), "NOT_FOUND");
+}
+
+TEST_F(ApiTest, EveryAnswerCarriesTheSecurityHeaders) {
+  for (const HttpResponse& response :
+       {Call({}, "GET", "/healthz"), Call({}, "GET", "/api/v1/servers"),
+        Call({}, "GET", "/api/v1/nothing"), Login("nobody", "wrong password!")}) {
+    EXPECT_EQ(HeaderValue(response, "X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(HeaderValue(response, "X-Frame-Options"), "DENY");
+    EXPECT_EQ(HeaderValue(response, "Cache-Control"), "no-store");
+    EXPECT_THAT(HeaderValue(response, "Content-Security-Policy"), HasSubstr("default-src 'self'"));
+    EXPECT_EQ(HeaderValue(response, "Referrer-Policy"), "no-referrer");
+  }
+}
+
+TEST_F(ApiTest, LoginSetsAStrictHttpOnlyCookieAndANewSessionEachTime) {
+  UserId("alice");
+  HttpResponse first = Login("alice", kPassword);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::string cookie = HeaderValue(first, "Set-Cookie");
+  EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
+  EXPECT_THAT(cookie, HasSubstr("SameSite=Strict"));
+  EXPECT_THAT(cookie, HasSubstr("Path=/"));
+  EXPECT_THAT(cookie, Not(HasSubstr("Secure")));  // served over plain HTTP here
+  auto info = Parse<v1::SessionInfo>(first);
+  EXPECT_EQ(info.user().username(), "alice");
+  EXPECT_EQ(info.csrf_token().size(), 64u);
+  // Signing in again with the old cookie: a new session, and the old one is over.
+  HttpResponse second =
+      Call({.cookie = CookieOf(first)}, "POST", "/api/v1/session",
+           R"({"username":"alice","password":")" + std::string(kPassword) + R"("})");
+  ASSERT_EQ(second.status, 200);
+  EXPECT_NE(CookieOf(second), CookieOf(first));
+  EXPECT_EQ(Call({.cookie = CookieOf(first)}, "GET", "/api/v1/session").status, 401);
+  EXPECT_EQ(Call({.cookie = CookieOf(second)}, "GET", "/api/v1/session").status, 200);
+  // The session id is kept hashed: the database does not hold the cookie's value.
+  std::string stored;
+  ASSERT_TRUE(db_->WithSession([&](soci::session& sql) {
+                   sql << "SELECT id_hash FROM sessions", soci::into(stored);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_NE(stored, CookieOf(second));
+}
+
+TEST_F(ApiTest, CookiesAreSecureBehindHttps) {
+  Build("https://left4me.example");
+  UserId("alice");
+  EXPECT_THAT(HeaderValue(Login("alice", kPassword), "Set-Cookie"), HasSubstr("; Secure"));
+}
+
+TEST_F(ApiTest, WrongPasswordsAreOneAnswerAndRateLimitedPerAccountAndAddress) {
+  UserId("alice");
+  HttpResponse unknown = Login("nobody", "wrong password!");
+  HttpResponse wrong = Login("alice", "wrong password!");
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(Parse<v1::Error>(unknown).message(), Parse<v1::Error>(wrong).message());
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Login("alice", "wrong password!").status, 401);
+  // Five failures: now even the right password is refused, until the window passes.
+  HttpResponse limited = Login("alice", kPassword);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_THAT(Parse<v1::Error>(limited).message(), HasSubstr("try again in"));
+  clock_.Advance(absl::Minutes(16));
+  EXPECT_EQ(Login("alice", kPassword).status, 200);
+  // Per address: 20 failures over many accounts block the address for everyone.
+  for (int i = 0; i < 20; ++i) Login(absl::StrCat("guess", i), "wrong password!");
+  UserId("bob");
+  EXPECT_EQ(Login("bob", kPassword).status, 429);
+}
+
+TEST_F(ApiTest, SessionsEndWhenIdleAtTheirLifetimeAtLogoutAndAtAPasswordChange) {
+  Caller alice = SignIn("alice");
+  clock_.Advance(absl::Minutes(20));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/session").status, 200);  // idle time resets
+  clock_.Advance(absl::Minutes(20));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/session").status, 200);
+  clock_.Advance(absl::Minutes(31));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/session").status, 401);  // idle too long
+
+  // The absolute lifetime holds however busy the session is.
+  alice = SignIn("alice");
+  for (int i = 0; i < 25; ++i) {
+    clock_.Advance(absl::Minutes(29));
+    if (Call(alice, "GET", "/api/v1/session").status != 200) break;
+  }
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/session").status, 401);
+
+  alice = SignIn("alice");
+  HttpResponse out = Call(alice, "DELETE", "/api/v1/session");
+  EXPECT_EQ(out.status, 204);
+  EXPECT_THAT(HeaderValue(out, "Set-Cookie"), HasSubstr("Max-Age=0"));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/session").status, 401);
+
+  alice = SignIn("alice");
+  Caller elsewhere = SignIn("alice");
+  HttpResponse bad =
+      Call(alice, "POST", "/api/v1/session/password",
+           R"({"currentPassword":"not it at all","newPassword":"another long one"})");
+  EXPECT_EQ(bad.status, 403);
+  HttpResponse changed = Call(
+      alice, "POST", "/api/v1/session/password",
+      absl::StrCat(R"({"currentPassword":")", kPassword, R"(","newPassword":"another long one"})"));
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(Call(elsewhere, "GET", "/api/v1/session").status, 401);
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/session").status, 401);
+  const Caller renewed{.cookie = CookieOf(changed),
+                       .csrf = Parse<v1::SessionInfo>(changed).csrf_token()};
+  EXPECT_EQ(Call(renewed, "GET", "/api/v1/session").status, 200);
+  EXPECT_EQ(Login("alice", kPassword).status, 401);
+  EXPECT_EQ(Login("alice", "another long one").status, 200);
+}
+
+TEST_F(ApiTest, EveryRouteNeedsCredentialsUnlessPublic) {
+  for (const Route& route : server_->routes()) {
+    if (route.access == Access::kPublic) continue;
+    const std::string path = absl::StrReplaceAll(route.path, {{"{id}", "x"}});
+    HttpResponse response = Call({}, route.method, path);
+    EXPECT_EQ(response.status, 401) << route.method << " " << route.path << ": " << response.body;
+  }
+}
+
+TEST_F(ApiTest, EveryStateChangingRouteNeedsTheSessionsCsrfToken) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  int checked = 0;
+  for (const Route& route : server_->routes()) {
+    if (!route.ChangesState() || route.access == Access::kPublic) continue;
+    const std::string path = absl::StrReplaceAll(route.path, {{"{id}", objects.server}});
+    for (const std::string& csrf : {std::string(), std::string(64, 'a')}) {
+      HttpResponse response =
+          Call({.cookie = admin.cookie, .csrf = csrf}, route.method, path, "{}");
+      EXPECT_EQ(response.status, 403) << route.method << " " << route.path << ": " << response.body;
+      EXPECT_THAT(response.body, HasSubstr("CSRF"));
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 25);
+}
+
+TEST_F(ApiTest, NoGetChangesState) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  auto snapshot = [&] {
+    std::string rows;
+    EXPECT_TRUE(db_->WithSession([&](soci::session& sql) {
+                     for (const char* table : {"users", "hosts", "overlays", "blueprints",
+                                               "servers", "jobs", "audit_log", "api_tokens"}) {
+                       long long count = 0;
+                       sql << "SELECT COUNT(*) FROM " << table, soci::into(count);
+                       absl::StrAppend(&rows, table, "=", count, " ");
+                     }
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return rows;
+  };
+  const std::string before = snapshot();
+  for (const Route& route : server_->routes()) {
+    if (route.ChangesState() || route.stream) continue;
+    for (const std::string& id : {objects.server, objects.job, objects.overlay}) {
+      Call(admin, "GET", absl::StrReplaceAll(route.path, {{"{id}", id}}));
+    }
+  }
+  EXPECT_EQ(snapshot(), before);
+}
+
+// Every route with an object id, called by another operator with Alice's object of that kind:
+// NOT_FOUND, never FORBIDDEN (that would tell the object exists), and nothing changes; admin
+// routes refuse operators with PERMISSION_DENIED.
+TEST_F(ApiTest, AnotherUsersObjectIsNotFoundOnEveryRoute) {
+  Caller alice = SignIn("alice");
+  Caller bob = SignIn("bob");
+  const Objects objects = MakeObjectsOf(alice);
+  const std::map<std::string, std::string> by_collection = {
+      {"overlays", objects.overlay}, {"blueprints", objects.blueprint}, {"servers", objects.server},
+      {"jobs", objects.job},         {"tokens", objects.token},         {"users", UserId("alice")},
+      {"hosts", "hnothing"}};
+  int checked = 0;
+  for (const Route& route : server_->routes()) {
+    if (!absl::StrContains(route.path, "{id}")) continue;
+    const absl::string_view rest = absl::StripPrefix(route.path, "/api/v1/");
+    const std::string collection(rest.substr(0, rest.find('/')));
+    ASSERT_TRUE(by_collection.count(collection)) << route.path;
+    const std::string path =
+        absl::StrReplaceAll(route.path, {{"{id}", by_collection.at(collection)}});
+    HttpResponse response = Call(bob, route.method, path, route.ChangesState() ? "{}" : "");
+    if (route.access == Access::kAdmin) {
+      EXPECT_EQ(response.status, 403) << route.method << " " << route.path;
+    } else if (route.request != nullptr && route.method != "DELETE") {
+      // A body is checked first: a valid one must still not find Alice's object.
+      EXPECT_THAT(response.status, ::testing::AnyOf(400, 404)) << route.method << " " << path;
+    } else {
+      EXPECT_EQ(response.status, 404) << route.method << " " << route.path << ": " << response.body;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 20);
+  // Alice still has everything.
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/servers/" + objects.server).status, 200);
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/overlays/" + objects.overlay).status, 200);
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/blueprints/" + objects.blueprint).status, 200);
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/jobs/" + objects.job).status, 200);
+  EXPECT_EQ(Parse<v1::ListApiTokensResponse>(Call(alice, "GET", "/api/v1/tokens"))
+                .tokens(0)
+                .has_revoked_at(),
+            false);
+  // And Bob's lists do not show them.
+  EXPECT_EQ(Parse<v1::ListServersResponse>(Call(bob, "GET", "/api/v1/servers")).servers_size(), 0);
+  EXPECT_EQ(Parse<v1::ListJobsResponse>(Call(bob, "GET", "/api/v1/jobs")).jobs_size(), 0);
+  EXPECT_EQ(
+      Parse<v1::ListBlueprintsResponse>(Call(bob, "GET", "/api/v1/blueprints")).blueprints_size(),
+      0);
+  EXPECT_EQ(Parse<v1::ListAuditResponse>(Call(bob, "GET", "/api/v1/audit")).entries_size(), 1)
+      << "only Bob's own sign-in";
+}
+
+TEST_F(ApiTest, ApiTokensAreShownOnceScopedRevocableAndRecordTheirUse) {
+  Caller alice = SignIn("alice");
+  HttpResponse made = Call(alice, "POST", "/api/v1/tokens", R"({"name":"ci","scopes":["read"]})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  auto created = Parse<v1::CreateApiTokenResponse>(made);
+  const Caller reader{.bearer = created.secret()};
+  EXPECT_THAT(created.secret(), ::testing::StartsWith("l4d2_"));
+  HttpResponse listed = Call(alice, "GET", "/api/v1/tokens");
+  EXPECT_THAT(listed.body, Not(HasSubstr(created.secret())));
+  EXPECT_FALSE(Parse<v1::ListApiTokensResponse>(listed).tokens(0).has_last_used_at());
+  EXPECT_EQ(Call(reader, "GET", "/api/v1/servers").status, 200);
+  EXPECT_TRUE(Parse<v1::ListApiTokensResponse>(Call(alice, "GET", "/api/v1/tokens"))
+                  .tokens(0)
+                  .has_last_used_at());
+  // A read token cannot change anything; a write token can, without any CSRF token.
+  HttpResponse refused = Call(reader, "POST", "/api/v1/tokens", R"({"name":"more"})");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_THAT(refused.body, HasSubstr("write"));
+  auto writer = Parse<v1::CreateApiTokenResponse>(
+      Call(alice, "POST", "/api/v1/tokens", R"({"name":"deploy","scopes":["write"]})"));
+  EXPECT_EQ(
+      Call({.bearer = writer.secret()}, "POST", "/api/v1/tokens", R"({"name":"more"})").status,
+      201);
+  EXPECT_EQ(Call(alice, "DELETE", "/api/v1/tokens/" + created.token().id()).status, 204);
+  EXPECT_EQ(Call(reader, "GET", "/api/v1/servers").status, 401);
+  EXPECT_EQ(Call({.bearer = "l4d2_" + std::string(48, '0')}, "GET", "/api/v1/servers").status, 401);
+  EXPECT_EQ(Call({.bearer = "not a token"}, "GET", "/api/v1/servers").status, 401);
+  EXPECT_THAT(Call(alice, "POST", "/api/v1/tokens", R"({"name":"x","scopes":["root"]})").status,
+              400);
+}
+
+TEST_F(ApiTest, AdminsManageUsersAndTheLastAdminStays) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/users").status, 403);
+  HttpResponse created =
+      Call(admin, "POST", "/api/v1/users",
+           R"({"username":"carol","password":"carol's long password","role":"operator"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Call(admin, "POST", "/api/v1/users",
+                 R"({"username":"carol","password":"carol's long password"})")
+                .status,
+            409);
+  EXPECT_EQ(Call(admin, "POST", "/api/v1/users",
+                 R"({"username":"Bad Name","password":"long enough password"})")
+                .status,
+            400);
+  // Disabling ends the user's sessions at once.
+  HttpResponse disabled =
+      Call(admin, "PATCH", "/api/v1/users/" + UserId("alice"), R"({"disabled":true})");
+  ASSERT_EQ(disabled.status, 200) << disabled.body;
+  EXPECT_TRUE(Parse<v1::User>(disabled).disabled());
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/session").status, 401);
+  EXPECT_EQ(Login("alice", kPassword).status, 401);
+  HttpResponse last =
+      Call(admin, "PATCH", "/api/v1/users/" + UserId("admin"), R"({"role":"operator"})");
+  EXPECT_EQ(last.status, 409);
+  EXPECT_EQ(Parse<v1::Error>(last).code(), "FAILED_PRECONDITION");
+  auto page = Parse<v1::ListUsersResponse>(Call(admin, "GET", "/api/v1/users?role=operator"));
+  EXPECT_EQ(page.users_size(), 2);  // alice, carol
+}
+
+TEST_F(ApiTest, ErrorsAreJsonWithOneMappingAndBadInputChangesNothing) {
+  Caller admin = SignIn("admin");
+  HttpResponse malformed = Call(admin, "POST", "/api/v1/hosts", "{not json");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(Parse<v1::Error>(malformed).code(), "INVALID_ARGUMENT");
+  EXPECT_EQ(Call(admin, "POST", "/api/v1/hosts", R"({"name":"h","address":"a:1","evil":1})").status,
+            400);
+  HttpResponse wrong_type = Call(admin, "POST", "/api/v1/hosts", "name=h",
+                                 {"Content-Type: application/x-www-form-urlencoded"});
+  EXPECT_EQ(wrong_type.status, 415);
+  HttpResponse too_big =
+      Call(admin, "POST", "/api/v1/hosts", R"({"name":")" + std::string(100 << 10, 'a') + R"("})");
+  EXPECT_EQ(too_big.status, 413);
+  EXPECT_EQ(Call(admin, "POST", "/api/v1/hosts", R"({"name":"../etc","address":"a:1"})").status,
+            400);
+  EXPECT_EQ(Parse<v1::ListHostsResponse>(Call(admin, "GET", "/api/v1/hosts")).hosts_size(), 0);
+  EXPECT_EQ(Call(admin, "GET", "/api/v1/servers?limit=0").status, 400);
+  EXPECT_EQ(Call(admin, "GET", "/api/v1/servers?limit=abc").status, 400);
+  EXPECT_EQ(Call(admin, "GET", "/api/v1/servers?page_token=%%%").status, 400);
+  EXPECT_EQ(Call(admin, "GET", "/api/v1/jobs?state=sleeping").status, 400);
+}
+
+TEST_F(ApiTest, ListsArePagedAndFiltered) {
+  Caller admin = SignIn("admin");
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_EQ(Call(admin, "POST", "/api/v1/hosts",
+                   absl::StrCat(R"({"name":"host-)", i, R"(","address":"10.0.0.)", i, R"(:7000"})"))
+                  .status,
+              201);
+  }
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = Parse<v1::ListHostsResponse>(Call(
+        admin, "GET", "/api/v1/hosts?limit=3" + (token.empty() ? "" : "&page_token=" + token)));
+    for (const v1::Host& host : page.hosts()) names.push_back(host.name());
+    token = page.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_THAT(names, ::testing::ElementsAre("host-0", "host-1", "host-2", "host-3", "host-4",
+                                            "host-5", "host-6"));
+  EXPECT_EQ(
+      Parse<v1::ListHostsResponse>(Call(admin, "GET", "/api/v1/hosts?state=ready")).hosts_size(),
+      0);
+  // The audit log pages by id, newest first.
+  auto first = Parse<v1::ListAuditResponse>(Call(admin, "GET", "/api/v1/audit?limit=4"));
+  ASSERT_EQ(first.entries_size(), 4);
+  auto second = Parse<v1::ListAuditResponse>(
+      Call(admin, "GET", "/api/v1/audit?limit=4&page_token=" + first.next_page_token()));
+  ASSERT_EQ(second.entries_size(), 4);
+  EXPECT_GT(first.entries(3).id(), second.entries(0).id());
+}
+
+TEST_F(ApiTest, HostsAreCreatedWithAnEnrollmentCommandDrainedAndDeleted) {
+  Caller admin = SignIn("admin");
+  HttpResponse made =
+      Call(admin, "POST", "/api/v1/hosts", R"({"name":"h1","address":"10.0.0.1:7000"})");
+  ASSERT_EQ(made.status, 201);
+  auto created = Parse<v1::CreateHostResponse>(made);
+  EXPECT_EQ(created.enrollment_token().size(), 64u);
+  EXPECT_THAT(created.enroll_command(), HasSubstr("enroll --controller http://127.0.0.1:8080"));
+  EXPECT_THAT(created.enroll_command(), Not(HasSubstr(created.enrollment_token())));
+  const std::string id = created.host().id();
+  EXPECT_TRUE(Parse<v1::Host>(Call(admin, "POST", "/api/v1/hosts/" + id + "/drain")).drained());
+  EXPECT_FALSE(Parse<v1::Host>(Call(admin, "POST", "/api/v1/hosts/" + id + "/undrain")).drained());
+  HttpResponse install =
+      Call(admin, "POST", "/api/v1/hosts/" + id + "/install", R"({"validate":true})");
+  EXPECT_EQ(install.status, 202);
+  auto job =
+      Parse<v1::Job>(Call(admin, "GET", "/api/v1/jobs/" + Parse<v1::JobRef>(install).job_id()));
+  EXPECT_EQ(job.kind(), "host.install");
+  EXPECT_TRUE(job.params().fields().at("validate").bool_value());
+  EXPECT_EQ(Call(admin, "DELETE", "/api/v1/hosts/" + id).status, 204);
+  EXPECT_EQ(Call(admin, "GET", "/api/v1/hosts/" + id).status, 404);
+}
+
+TEST_F(ApiTest, ServersAreCreatedActedOnAndCancelledThroughJobs) {
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  auto server = Parse<v1::Server>(Call(alice, "GET", "/api/v1/servers/" + objects.server));
+  EXPECT_EQ(server.desired_state(), "stopped");
+  HttpResponse start = Call(alice, "POST", "/api/v1/servers/" + objects.server + "/start");
+  ASSERT_EQ(start.status, 202) << start.body;
+  EXPECT_EQ(
+      Parse<v1::Server>(Call(alice, "GET", "/api/v1/servers/" + objects.server)).desired_state(),
+      "running");
+  const std::string job = Parse<v1::JobRef>(start).job_id();
+  auto jobs = Parse<v1::ListJobsResponse>(
+      Call(alice, "GET", "/api/v1/jobs?server_id=" + objects.server + "&state=queued"));
+  EXPECT_EQ(jobs.jobs_size(), 2);  // create and start; no scheduler runs here
+  HttpResponse cancelled = Call(alice, "POST", "/api/v1/jobs/" + job + "/cancel");
+  EXPECT_EQ(cancelled.status, 202);
+  EXPECT_EQ(Parse<v1::Job>(cancelled).state(), "cancelled");
+  EXPECT_EQ(Call(alice, "POST", "/api/v1/jobs/" + job + "/cancel").status, 409);
+  HttpResponse bulk = Call(alice, "POST", "/api/v1/servers/bulk",
+                           absl::StrCat(R"({"action":"restart","blueprintId":")", objects.blueprint,
+                                        R"(","stagger":"30s"})"));
+  ASSERT_EQ(bulk.status, 202) << bulk.body;
+  EXPECT_EQ(Parse<v1::JobRefs>(bulk).job_ids_size(), 1);
+  EXPECT_EQ(Call(alice, "POST", "/api/v1/servers/bulk", R"({"action":"restart"})").status, 400);
+  // Console and logs need the server on a host.
+  HttpResponse console = Call(alice, "POST", "/api/v1/servers/" + objects.server + "/console",
+                              R"({"command":"status"})");
+  EXPECT_EQ(console.status, 409);
+  EXPECT_EQ(Call(alice, "POST", "/api/v1/servers/" + objects.server + "/console",
+                 R"({"command":"status\nquit"})")
+                .status,
+            400);
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/servers/" + objects.server + "/metrics").status, 200);
+  EXPECT_EQ(
+      Call(alice, "GET", "/api/v1/servers/" + objects.server + "/metrics?from=yesterday").status,
+      400);
+  // Blueprints in use cannot go.
+  EXPECT_EQ(Call(alice, "DELETE", "/api/v1/blueprints/" + objects.blueprint).status, 409);
+}
+
+TEST_F(ApiTest, TheOpenApiDocumentDescribesExactlyTheRoutesServed) {
+  HttpResponse response = Call({}, "GET", "/api/v1/openapi.json");
+  ASSERT_EQ(response.status, 200);
+  auto document = Parse<google::protobuf::Struct>(response);
+  const auto& paths = document.fields().at("paths").struct_value().fields();
+  std::set<std::string> documented, served;
+  for (const auto& [path, operations] : paths) {
+    for (const auto& [method, operation] : operations.struct_value().fields()) {
+      documented.insert(absl::AsciiStrToUpper(method) + " " + path);
+    }
+  }
+  for (const Route& route : server_->routes()) served.insert(route.method + " " + route.path);
+  EXPECT_EQ(documented, served);
+  // Every documented operation is routed (an unrouted path answers "no such route").
+  for (const std::string& operation : documented) {
+    const size_t space = operation.find(' ');
+    const std::string path = absl::StrReplaceAll(operation.substr(space + 1), {{"{id}", "x"}});
+    HttpResponse answer = Call({}, operation.substr(0, space), path);
+    EXPECT_THAT(answer.body, Not(HasSubstr("no such route"))) << operation;
+  }
+  // Every schema reference resolves.
+  const auto& schemas = document.fields()
+                            .at("components")
+                            .struct_value()
+                            .fields()
+                            .at("schemas")
+                            .struct_value()
+                            .fields();
+  const std::string text = response.body;
+  for (size_t at = text.find("#/components/schemas/"); at != std::string::npos;
+       at = text.find("#/components/schemas/", at + 1)) {
+    const size_t start = at + 21;
+    const std::string name = text.substr(start, text.find('"', start) - start);
+    EXPECT_TRUE(schemas.count(name)) << name;
+  }
+  EXPECT_TRUE(schemas.count("l4d2.controller.v1.Server"));
+}
+
+TEST_F(ApiTest, MetricsAreForAdminsInThePrometheusFormat) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  EXPECT_EQ(Call(alice, "GET", "/metrics").status, 403);
+  Call(admin, "GET", "/api/v1/servers");
+  HttpResponse metrics = Call(admin, "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(HeaderValue(metrics, "Content-Type"), HasSubstr("text/plain; version=0.0.4"));
+  EXPECT_THAT(
+      metrics.body,
+      HasSubstr(
+          R"(l4d2_http_requests_total{method="GET",route="/api/v1/servers",status="200"} 1)"));
+  EXPECT_THAT(metrics.body, HasSubstr("l4d2_http_request_duration_seconds_bucket{"));
+  EXPECT_THAT(metrics.body, HasSubstr(R"(l4d2_hosts{state="ready"} 0)"));
+  EXPECT_THAT(metrics.body, HasSubstr("l4d2_users 2"));
+  EXPECT_THAT(metrics.body, HasSubstr("l4d2_event_stream_clients 0"));
+}
+
+TEST_F(ApiTest, TheFleetStreamIsLiveResumableAndFilteredPerViewer) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  auto admin_stream =
+      HttpStream::Open(server_->port(), "/api/v1/events", {"Cookie: l4d2_session=" + admin.cookie});
+  auto alice_stream =
+      HttpStream::Open(server_->port(), "/api/v1/events", {"Cookie: l4d2_session=" + alice.cookie});
+  ASSERT_TRUE(admin_stream.ok() && alice_stream.ok());
+  ASSERT_TRUE((*admin_stream)->WaitFor("retry: 2000\n\n"));
+  ASSERT_TRUE((*alice_stream)->WaitFor("retry: 2000\n\n"));
+  EXPECT_THAT((*admin_stream)->received(), HasSubstr("Content-Type: text/event-stream"));
+  ASSERT_EQ(
+      Call(admin, "POST", "/api/v1/hosts", R"({"name":"h1","address":"10.0.0.1:7000"})").status,
+      201);
+  const Objects objects = MakeObjectsOf(alice);
+  ASSERT_TRUE((*admin_stream)->WaitFor(R"("action":"host.create")")) << (*admin_stream)->received();
+  ASSERT_TRUE((*admin_stream)->WaitFor(R"("action":"server.create")"));
+  ASSERT_TRUE((*alice_stream)->WaitFor(R"("action":"server.create")"));
+  // Alice sees her own objects' changes, not the admin's hosts.
+  EXPECT_THAT((*alice_stream)->received(), Not(HasSubstr("host.create")));
+  EXPECT_THAT((*alice_stream)->received(), HasSubstr("event: audit\n"));
+
+  // Resume after the host's creation: everything after it, then live.
+  const std::string received = (*admin_stream)->received();
+  const size_t host_event = received.rfind("id: ", received.find(R"("action":"host.create")")) + 4;
+  const std::string resume_from =
+      received.substr(host_event, received.find('\n', host_event) - host_event);
+  auto resumed =
+      HttpStream::Open(server_->port(), "/api/v1/events",
+                       {"Cookie: l4d2_session=" + admin.cookie, "Last-Event-ID: " + resume_from});
+  ASSERT_TRUE(resumed.ok());
+  ASSERT_TRUE((*resumed)->WaitFor(R"("action":"server.create")"));
+  EXPECT_THAT((*resumed)->received(), Not(HasSubstr("id: " + resume_from + "\n")));
+  EXPECT_THAT((*resumed)->received(), Not(HasSubstr(R"("action":"host.create")")));
+  Call(admin, "POST",
+       "/api/v1/hosts/" +
+           Parse<v1::ListHostsResponse>(Call(admin, "GET", "/api/v1/hosts")).hosts(0).id() +
+           "/drain");
+  EXPECT_TRUE((*resumed)->WaitFor(R"("action":"host.drain")"));
+  EXPECT_TRUE((*admin_stream)->WaitFor(R"("action":"host.drain")"));
+}
+
+TEST_F(ApiTest, AJobStreamReplaysItsEventsAndEndsWithItsState) {
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  ASSERT_TRUE(stores_->jobs.AppendEvent(objects.job, "step", "placed somewhere").ok());
+  ASSERT_TRUE(stores_->jobs.AppendEvent(objects.job, "progress", R"({"percent":50})").ok());
+  auto stream = HttpStream::Open(server_->port(), "/api/v1/jobs/" + objects.job + "/events/stream",
+                                 {"Cookie: l4d2_session=" + alice.cookie});
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->WaitFor("id: 0000000000000002\nevent: progress\n"));
+  EXPECT_THAT((*stream)->received(), HasSubstr("event: step\n"));
+  ASSERT_TRUE(stores_->jobs.AppendEvent(objects.job, "log", "a live line").ok());
+  ASSERT_TRUE((*stream)->WaitFor("a live line"));
+  ASSERT_TRUE(stores_->jobs.Cancel(objects.job).ok());
+  ASSERT_TRUE((*stream)->WaitFor("event: end\n"));
+  EXPECT_THAT((*stream)->received(), HasSubstr(R"("state":"cancelled")"));
+  // Resuming after the second event replays the rest and the end.
+  auto resumed =
+      HttpStream::Open(server_->port(), "/api/v1/jobs/" + objects.job + "/events/stream",
+                       {"Cookie: l4d2_session=" + alice.cookie, "Last-Event-ID: 0000000000000002"});
+  ASSERT_TRUE((*resumed)->WaitFor("event: end\n"));
+  EXPECT_THAT((*resumed)->received(), HasSubstr("a live line"));
+  EXPECT_THAT((*resumed)->received(), Not(HasSubstr("placed somewhere")));
+  // Another user's job stream does not exist for Bob.
+  Caller bob = SignIn("bob");
+  EXPECT_EQ(Call(bob, "GET", "/api/v1/jobs/" + objects.job + "/events/stream").status, 404);
+}
+
+TEST_F(ApiTest, StreamsPerUserAreCapped) {
+  Build("http://127.0.0.1:8080", {.max_streams_per_user = 2});
+  Caller alice = SignIn("alice");
+  std::vector<std::unique_ptr<HttpStream>> open;
+  for (int i = 0; i < 2; ++i) {
+    auto stream = HttpStream::Open(server_->port(), "/api/v1/events",
+                                   {"Cookie: l4d2_session=" + alice.cookie});
+    ASSERT_TRUE(stream.ok());
+    ASSERT_TRUE((*stream)->WaitFor("retry:"));
+    open.push_back(*std::move(stream));
+  }
+  HttpResponse third = Call(alice, "GET", "/api/v1/events");
+  EXPECT_EQ(third.status, 429);
+  // A closed stream frees its place.
+  open.pop_back();
+  EXPECT_TRUE(l4d2::testing::Eventually([&] { return hub_->Stats().clients == 1; }));
+  auto again =
+      HttpStream::Open(server_->port(), "/api/v1/events", {"Cookie: l4d2_session=" + alice.cookie});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)->WaitFor("retry:"));
+}
+
+}  // namespace
+}  // namespace l4d2::controller

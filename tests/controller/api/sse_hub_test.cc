@@ -1,0 +1,181 @@
+// The SSE hub over socket pairs: frames, history for late and resuming clients, per-viewer
+// filtering, heartbeats, and a slow client cut off with a final marker while the others get
+// everything.
+
+#include "controller/api/sse_hub.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/eventually.h"
+
+namespace l4d2::controller {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// The client's end of a connection the hub writes to.
+class Peer {
+ public:
+  // The hub's end, non-blocking like a Pistache connection.
+  int TakeServerEnd() {
+    int ends[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends), 0);
+    fd_ = ends[0];
+    fcntl(ends[1], F_SETFL, O_NONBLOCK);
+    return ends[1];
+  }
+  ~Peer() {
+    if (fd_ >= 0) close(fd_);
+  }
+  // Reads what has arrived within `timeout`; false once the hub closed.
+  bool Read(absl::Duration timeout = absl::Milliseconds(200)) {
+    pollfd ready{.fd = fd_, .events = POLLIN};
+    if (poll(&ready, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) <= 0) return true;
+    char buffer[65536];
+    ssize_t n = read(fd_, buffer, sizeof(buffer));
+    if (n <= 0) return false;
+    text_.append(buffer, n);
+    return true;
+  }
+  bool WaitFor(const std::string& what) {
+    return l4d2::testing::Eventually([&] {
+      Read(absl::Milliseconds(20));
+      return text_.find(what) != std::string::npos;
+    });
+  }
+  void ShrinkReceiveBuffer() {
+    int size = 4096;
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  int fd_ = -1;
+  std::string text_;
+};
+
+SseEvent Event(int n, const std::string& data = "{}") {
+  return {.id = absl::StrFormat("%08d", n), .type = "test", .data = data};
+}
+
+TEST(SseEncodingTest, FramesHaveIdTypeAndOneDataLinePerLine) {
+  EXPECT_EQ(EncodeSseEvent({.id = "7", .type = "log", .data = "a\nb"}),
+            "id: 7\nevent: log\ndata: a\ndata: b\n\n");
+  // A newline smuggled into an id or type cannot start a new field.
+  EXPECT_EQ(EncodeSseEvent({.id = "1\nevent: x", .type = "t\r\n", .data = "{}"}),
+            "id: 1 event: x\nevent: t  \ndata: {}\n\n");
+}
+
+TEST(SseHubTest, ClientsGetTheHeadHistoryAfterTheirIdAndLiveEvents) {
+  SseHub hub;
+  for (int i = 1; i <= 5; ++i) hub.Publish("t", Event(i));
+  Peer late, fresh;
+  ASSERT_TRUE(hub.Reserve("u").ok());
+  hub.Attach(late.TakeServerEnd(), {.topic = "t", .after_id = Event(3).id}, {.user_id = "u"});
+  ASSERT_TRUE(hub.Reserve("u").ok());
+  hub.Attach(fresh.TakeServerEnd(), {.topic = "t", .from_now = true}, {.user_id = "u"});
+  ASSERT_TRUE(late.WaitFor("id: 00000005\n"));
+  EXPECT_THAT(late.text(), HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(late.text(), HasSubstr("id: 00000004\n"));
+  EXPECT_THAT(late.text(), Not(HasSubstr("id: 00000003\n")));
+  hub.Publish("t", Event(6));
+  hub.Publish("t", Event(6));  // a repeat is dropped
+  hub.Publish("other", Event(7));
+  ASSERT_TRUE(fresh.WaitFor("id: 00000006\n"));
+  ASSERT_TRUE(late.WaitFor("id: 00000006\n"));
+  EXPECT_THAT(fresh.text(), Not(HasSubstr("id: 00000005\n")));
+  fresh.Read();
+  EXPECT_EQ(fresh.text().find("id: 00000006\n"), fresh.text().rfind("id: 00000006\n"));
+  EXPECT_THAT(fresh.text(), Not(HasSubstr("00000007")));
+  EXPECT_EQ(hub.Stats().clients, 2);
+  EXPECT_THAT(hub.WatchedTopics(), ::testing::ElementsAre("t"));
+}
+
+TEST(SseHubTest, FilteredEventsReachAdminsOwnersAndActorsOnly) {
+  SseHub hub;
+  Peer admin, alice, bob;
+  for (const char* user : {"admin", "alice", "bob"}) ASSERT_TRUE(hub.Reserve(user).ok());
+  hub.Attach(admin.TakeServerEnd(), {.topic = "fleet"}, {.user_id = "admin", .admin = true});
+  hub.Attach(alice.TakeServerEnd(), {.topic = "fleet"}, {.user_id = "alice"});
+  hub.Attach(bob.TakeServerEnd(), {.topic = "fleet"}, {.user_id = "bob"});
+  hub.Publish("fleet", {.id = "1", .data = "alice's", .filtered = true, .owner = "alice"});
+  hub.Publish("fleet", {.id = "2", .data = "bob did", .filtered = true, .actor = "user:bob"});
+  hub.Publish("fleet", {.id = "3", .data = "the end", .filtered = false});
+  ASSERT_TRUE(admin.WaitFor("the end"));
+  ASSERT_TRUE(alice.WaitFor("the end"));
+  ASSERT_TRUE(bob.WaitFor("the end"));
+  EXPECT_THAT(admin.text(), HasSubstr("alice's"));
+  EXPECT_THAT(admin.text(), HasSubstr("bob did"));
+  EXPECT_THAT(alice.text(), HasSubstr("alice's"));
+  EXPECT_THAT(alice.text(), Not(HasSubstr("bob did")));
+  EXPECT_THAT(bob.text(), Not(HasSubstr("alice's")));
+  EXPECT_THAT(bob.text(), HasSubstr("bob did"));
+}
+
+TEST(SseHubTest, ASlowClientIsCutOffWithAMarkerAndNeverSlowsTheOthers) {
+  SseHub hub({.max_buffered_bytes = 64 << 10});
+  Peer slow, fast;
+  ASSERT_TRUE(hub.Reserve("slow").ok());
+  ASSERT_TRUE(hub.Reserve("fast").ok());
+  slow.ShrinkReceiveBuffer();
+  hub.Attach(slow.TakeServerEnd(), {.topic = "t"}, {.user_id = "slow"});
+  hub.Attach(fast.TakeServerEnd(), {.topic = "t"}, {.user_id = "fast"});
+  const std::string payload(1000, 'x');
+  // The fast client takes each burst as it comes; the slow one reads nothing, and the
+  // publisher never waits for it.
+  for (int i = 1; i <= 2000; ++i) {
+    hub.Publish("t", Event(i, payload));
+    if (i % 20 == 0) {
+      ASSERT_TRUE(fast.WaitFor(absl::StrFormat("id: %08d\n", i)));
+    }
+  }
+  for (int i = 1; i <= 2000; ++i) {
+    ASSERT_THAT(fast.text(), HasSubstr(absl::StrFormat("id: %08d\n", i))) << i;
+  }
+  EXPECT_EQ(hub.Stats().clients_cut_off, 1);
+  // The slow client, reading at last, finds the marker after some events, then the end.
+  while (slow.Read(absl::Milliseconds(500))) {
+  }
+  EXPECT_THAT(slow.text(), HasSubstr("event: overflow\n"));
+  EXPECT_THAT(slow.text(), Not(HasSubstr("id: 00002000\n")));
+  EXPECT_TRUE(l4d2::testing::Eventually([&] { return hub.Stats().clients == 1; }));
+  // Its stream was given back.
+  EXPECT_TRUE(l4d2::testing::Eventually([&] { return hub.Reserve("slow").ok(); }));
+}
+
+TEST(SseHubTest, IdleClientsGetHeartbeatsAndClosedOnesAreForgotten) {
+  SseHub hub({.heartbeat = absl::Milliseconds(100)});
+  Peer idle;
+  ASSERT_TRUE(hub.Reserve("u").ok());
+  {
+    Peer gone;
+    ASSERT_TRUE(hub.Reserve("u").ok());
+    hub.Attach(gone.TakeServerEnd(), {.topic = "t"}, {.user_id = "u"});
+    hub.Attach(idle.TakeServerEnd(), {.topic = "t"}, {.user_id = "u"});
+    ASSERT_TRUE(gone.WaitFor("retry:"));
+  }
+  EXPECT_TRUE(l4d2::testing::Eventually([&] { return hub.Stats().clients == 1; }));
+  ASSERT_TRUE(idle.WaitFor(":\n\n"));
+}
+
+TEST(SseHubTest, ReservationsAreCappedPerUserAndInAll) {
+  SseHub hub({.max_streams_per_user = 2, .max_clients = 3});
+  EXPECT_TRUE(hub.Reserve("a").ok());
+  EXPECT_TRUE(hub.Reserve("a").ok());
+  EXPECT_EQ(hub.Reserve("a").code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(hub.Reserve("b").ok());
+  EXPECT_EQ(hub.Reserve("c").code(), absl::StatusCode::kResourceExhausted);
+  hub.Unreserve("a");
+  EXPECT_TRUE(hub.Reserve("c").ok());
+}
+
+}  // namespace
+}  // namespace l4d2::controller
