@@ -15,8 +15,6 @@
 
 namespace l4d2::controller {
 
-namespace v1 = ::l4d2::controller::v1;
-
 // One job being run: what the renewer and Stop() need to reach its agent call.
 struct Scheduler::Run {
   absl::Mutex mutex;
