@@ -227,6 +227,7 @@ int Run(const std::string& command) {
                                      .agents = *agents,
                                      .events = events,
                                      .metrics = metrics,
+                                     .authenticator = authenticator,
                                      .enrollment = &enrollment},
                                     {.public_url = public_url});
   events.Start();

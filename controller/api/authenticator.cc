@@ -22,27 +22,64 @@ absl::Status CheckAccess(const Route& route, const User& user) {
 
 }  // namespace
 
-Authenticator::Authenticator(UserStore& users, SessionStore& sessions, ApiTokenStore& tokens)
-    : users_(users), sessions_(sessions), tokens_(tokens) {}
+Authenticator::Authenticator(UserStore& users, SessionStore& sessions, ApiTokenStore& tokens,
+                             Clock& clock, absl::Duration cache_ttl)
+    : users_(users), sessions_(sessions), tokens_(tokens), clock_(clock), ttl_(cache_ttl) {}
+
+void Authenticator::ForgetUser(const std::string& user_id) {
+  absl::MutexLock lock(&mutex_);
+  absl::erase_if(known_, [&](const auto& entry) { return entry.second.user.id == user_id; });
+}
+
+absl::StatusOr<Authenticator::Known> Authenticator::Lookup(const std::string& secret, bool token) {
+  const std::string key = (token ? "t:" : "s:") + secret;
+  const absl::Time now = clock_.Now();
+  {
+    absl::MutexLock lock(&mutex_);
+    auto it = known_.find(key);
+    if (it != known_.end() && now - it->second.checked < ttl_) return it->second;
+  }
+  Known known{.checked = now};
+  std::string user_id;
+  if (token) {
+    L4D2_ASSIGN_OR_RETURN(ApiToken found, tokens_.Authenticate(secret));
+    user_id = found.user_id;
+    known.scopes = std::move(found.scopes);
+  } else {
+    L4D2_ASSIGN_OR_RETURN(Session session, sessions_.Resume(secret));
+    user_id = session.user_id;
+    known.csrf_token = std::move(session.csrf_token);
+  }
+  absl::StatusOr<User> user = users_.Get(user_id);
+  if (!user.ok() || user->disabled) return absl::UnauthenticatedError("the account is disabled");
+  known.user = *std::move(user);
+  absl::MutexLock lock(&mutex_);
+  // Bounded: stale entries go when the map grows large.
+  if (known_.size() > 100000) {
+    absl::erase_if(known_, [&](const auto& entry) { return now - entry.second.checked >= ttl_; });
+  }
+  known_[key] = known;
+  return known;
+}
 
 absl::Status Authenticator::Authorize(const Route& route, const Credentials& credentials,
                                       ApiRequest& request) {
-  std::string user_id;
+  std::optional<Known> known;
   if (!credentials.authorization.empty()) {
     absl::string_view bearer = credentials.authorization;
     if (!absl::ConsumePrefix(&bearer, "Bearer ")) {
       return absl::UnauthenticatedError("Authorization: expected 'Bearer <API token>'");
     }
-    L4D2_ASSIGN_OR_RETURN(ApiToken token, tokens_.Authenticate(std::string(bearer)));
-    if (!token.Allows(route.ChangesState() ? TokenScope::kWrite : TokenScope::kRead)) {
+    L4D2_ASSIGN_OR_RETURN(known, Lookup(std::string(bearer), /*token=*/true));
+    const ApiToken scoped{.scopes = known->scopes};
+    if (!scoped.Allows(route.ChangesState() ? TokenScope::kWrite : TokenScope::kRead)) {
       return absl::PermissionDeniedError(route.ChangesState()
                                              ? "this API token lacks the 'write' scope"
                                              : "this API token lacks the 'read' scope");
     }
-    user_id = token.user_id;
     request.credential = CredentialKind::kToken;
   } else if (!credentials.session_cookie.empty()) {
-    absl::StatusOr<Session> session = sessions_.Resume(credentials.session_cookie);
+    absl::StatusOr<Known> session = Lookup(credentials.session_cookie, /*token=*/false);
     if (!session.ok()) {
       // A stale cookie on a public route (the login form) is no credential at all.
       if (route.access == Access::kPublic && absl::IsUnauthenticated(session.status())) {
@@ -56,18 +93,17 @@ absl::Status Authenticator::Authorize(const Route& route, const Credentials& cre
         !SameSecret(credentials.csrf_token, session->csrf_token)) {
       return absl::PermissionDeniedError("missing or wrong X-CSRF-Token header");
     }
-    user_id = session->user_id;
+    known = *std::move(session);
     request.credential = CredentialKind::kSession;
     request.session_secret = credentials.session_cookie;
   } else {
     if (route.access == Access::kPublic) return absl::OkStatus();
     return absl::UnauthenticatedError("sign in, or send an API token");
   }
-  absl::StatusOr<User> user = users_.Get(user_id);
-  if (!user.ok() || user->disabled) return absl::UnauthenticatedError("the account is disabled");
-  L4D2_RETURN_IF_ERROR(CheckAccess(route, *user));
-  request.actor = user->role == Role::kAdmin ? Actor::Admin(user->id) : Actor::Operator(user->id);
-  request.user = *std::move(user);
+  L4D2_RETURN_IF_ERROR(CheckAccess(route, known->user));
+  request.actor = known->user.role == Role::kAdmin ? Actor::Admin(known->user.id)
+                                                   : Actor::Operator(known->user.id);
+  request.user = std::move(known->user);
   return absl::OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include "controller/api/api_metrics.h"
 #include "controller/api/authenticator.h"
 #include "controller/api/event_sources.h"
+#include "controller/api/server_json.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/jobs/server_actions.h"
 #include "controller/store/ids.h"
@@ -137,7 +138,11 @@ class Api {
     }
     d_.login_limiter.RecordSuccess(login.username());
     // A new session id at every login: a session planted before it is worth nothing.
-    if (!request.session_secret.empty()) (void)d_.sessions.End(request.session_secret);
+    if (!request.session_secret.empty()) {
+      (void)d_.sessions.End(request.session_secret);
+      d_.authenticator.ForgetUser(user->id);
+    }
+    (void)d_.sessions.Prune();
     L4D2_ASSIGN_OR_RETURN(NewSession made, d_.sessions.Create(user->id));
     (void)d_.stores.audit.Append("user:" + user->id, "session.login", user->id,
                                  AuditDetail({{"address", request.client_address}}), user->id);
@@ -160,6 +165,7 @@ class Api {
   absl::StatusOr<ApiResponse> Logout(const ApiRequest& request) {
     if (request.credential == CredentialKind::kSession) {
       L4D2_RETURN_IF_ERROR(d_.sessions.End(request.session_secret));
+      d_.authenticator.ForgetUser(request.user->id);
       (void)d_.stores.audit.Append(request.actor.Name(), "session.logout", request.user->id, "{}",
                                    request.user->id);
     }
@@ -179,6 +185,7 @@ class Api {
     }
     L4D2_RETURN_IF_ERROR(d_.users.SetPassword(request.user->id, change.new_password()));
     L4D2_RETURN_IF_ERROR(d_.sessions.EndAllOf(request.user->id).status());
+    d_.authenticator.ForgetUser(request.user->id);
     (void)d_.stores.audit.Append(request.actor.Name(), "user.password", request.user->id, "{}",
                                  request.user->id);
     // Every session ended, this one too; the caller gets a fresh one.
@@ -249,6 +256,8 @@ class Api {
     if (update.has_password() || disabled) {
       L4D2_RETURN_IF_ERROR(d_.sessions.EndAllOf(user.id).status());
     }
+    // A new role or a disabled flag counts from the next request.
+    d_.authenticator.ForgetUser(user.id);
     (void)d_.stores.audit.Append(
         request.actor.Name(), "user.update", user.id,
         AuditDetail({{"role", RoleName(role)},
@@ -299,9 +308,10 @@ class Api {
   }
 
   absl::StatusOr<ApiResponse> RevokeToken(const ApiRequest& request) {
-    L4D2_RETURN_IF_ERROR(d_.tokens.Revoke(request.actor, request.Param("id")));
-    (void)d_.stores.audit.Append(request.actor.Name(), "token.revoke", request.Param("id"), "{}",
-                                 request.user->id);
+    L4D2_ASSIGN_OR_RETURN(ApiToken token, d_.tokens.Revoke(request.actor, request.Param("id")));
+    d_.authenticator.ForgetUser(token.user_id);
+    (void)d_.stores.audit.Append(request.actor.Name(), "token.revoke", token.id,
+                                 AuditDetail({{"name", token.name}}), token.user_id);
     return NoContent();
   }
 
@@ -536,29 +546,21 @@ class Api {
 
   // --- Servers ---
 
+  // Paged in SQL: the fleet's biggest list.
   absl::StatusOr<ApiResponse> ListServers(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
-    L4D2_ASSIGN_OR_RETURN(
-        std::vector<Server> servers,
-        d_.stores.servers.List(request.actor, {.host_id = request.Query("host_id"),
-                                               .blueprint_id = request.Query("blueprint_id")}));
-    const std::string desired = request.Query("desired_state");
-    const std::string actual = request.Query("actual_state");
-    const std::string prefix = request.Query("q");
-    std::vector<Server> matching;
-    for (Server& server : servers) {
-      if (!desired.empty() && server.desired_state != desired) continue;
-      if (!actual.empty() && server.actual_state != actual) continue;
-      if (!absl::StartsWith(server.name, prefix)) continue;
-      matching.push_back(std::move(server));
-    }
-    v1::ListServersResponse response;
-    for (const Server* server : Paged(
-             matching, page, [](const Server& s) { return s.name; },
-             response.mutable_next_page_token())) {
-      *response.add_servers() = ToApi(*server);
-    }
-    return Json(response);
+    ServerFilter filter{.host_id = request.Query("host_id"),
+                        .blueprint_id = request.Query("blueprint_id"),
+                        .desired_state = request.Query("desired_state"),
+                        .actual_state = request.Query("actual_state"),
+                        .name_prefix = request.Query("q"),
+                        .limit = page.limit + 1};
+    if (!page.token.empty()) filter.after_name = *PageKey(page.token);
+    L4D2_ASSIGN_OR_RETURN(std::vector<Server> servers,
+                          d_.stores.servers.List(request.actor, filter));
+    const size_t count = std::min(servers.size(), static_cast<size_t>(page.limit));
+    const std::string next = servers.size() > count ? PageToken(servers[count - 1].name) : "";
+    return ApiResponse{.body = server_json_.ListJson(servers, count, next)};
   }
 
   absl::StatusOr<ApiResponse> CreateServer(const ApiRequest& request) {
@@ -895,6 +897,7 @@ class Api {
   RestApiDeps d_;
   RestApiOptions o_;
   const bool secure_cookies_;
+  ServerJsonCache server_json_;
 };
 
 }  // namespace

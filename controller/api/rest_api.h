@@ -25,6 +25,7 @@ namespace l4d2::controller {
 
 class EventSources;
 class ApiMetrics;
+class Authenticator;
 
 struct RestApiOptions {
   // The URL agents and browsers reach the controller at, for the enrollment command; with
@@ -44,6 +45,8 @@ struct RestApiDeps {
   AgentConnector& agents;
   EventSources& events;
   ApiMetrics& metrics;
+  // Told when a user's credentials end (logout, password, disabled, revoked token).
+  Authenticator& authenticator;
   Enrollment* enrollment = nullptr;  // null: no enrollment route
 };
 

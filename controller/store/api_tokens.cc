@@ -144,18 +144,26 @@ absl::StatusOr<std::vector<ApiToken>> ApiTokenStore::List(const Actor& actor) {
   return tokens;
 }
 
-absl::Status ApiTokenStore::Revoke(const Actor& actor, const std::string& id) {
+absl::StatusOr<ApiToken> ApiTokenStore::Revoke(const Actor& actor, const std::string& id) {
   const long long now_ms = absl::ToUnixMillis(clock_.Now());
-  return db_.Transact([&](soci::session& sql) -> absl::Status {
-    std::string owner;
-    sql << "SELECT user_id FROM api_tokens WHERE id = :id", soci::use(id), soci::into(owner);
-    if (!sql.got_data() || !actor.Owns(owner)) {
+  ApiToken revoked;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    TokenRow row;
+    sql << "SELECT id, user_id, name, scopes, created_at_ms, last_used_ms, revoked_at_ms"
+           " FROM api_tokens WHERE id = :id",
+        soci::use(id), soci::into(row.id), soci::into(row.user_id), soci::into(row.name),
+        soci::into(row.scopes), soci::into(row.created),
+        soci::into(row.last_used, row.last_used_ind), soci::into(row.revoked, row.revoked_ind);
+    if (!sql.got_data() || !actor.Owns(row.user_id)) {
       return absl::NotFoundError(absl::StrCat("no API token '", id, "'"));
     }
     sql << "UPDATE api_tokens SET revoked_at_ms = :n WHERE id = :id AND revoked_at_ms IS NULL",
         soci::use(now_ms), soci::use(id);
+    revoked = row.ToToken();
+    if (!revoked.revoked_at) revoked.revoked_at = absl::FromUnixMillis(now_ms);
     return absl::OkStatus();
-  });
+  }));
+  return revoked;
 }
 
 absl::Status ApiTokenStore::RevokeAllOf(const std::string& user_id) {

@@ -49,8 +49,9 @@ class ApiTokenStore {
   absl::StatusOr<ApiToken> Authenticate(const std::string& secret);
   // The actor's tokens (admins: every user's), newest first; revoked ones included.
   absl::StatusOr<std::vector<ApiToken>> List(const Actor& actor);
-  // NOT_FOUND for a token the actor does not own; revoking twice is OK.
-  absl::Status Revoke(const Actor& actor, const std::string& id);
+  // The token, now revoked. NOT_FOUND for a token the actor does not own; revoking twice is
+  // OK.
+  absl::StatusOr<ApiToken> Revoke(const Actor& actor, const std::string& id);
   // Revokes every token of the user (disabled users).
   absl::Status RevokeAllOf(const std::string& user_id);
 

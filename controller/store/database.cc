@@ -69,6 +69,18 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   }
   if (options.pool_size == 0) return absl::InvalidArgumentError("database: pool size 0");
 
+  if (backend == DatabaseBackend::kSqlite) {
+    // Once per process, before SQLite's first use: no global memory statistics (their mutex
+    // is taken on every allocation, a fifth of a list request's time; docs/benchmarks.md,
+    // P6), and no per-connection mutex (a pool session serves one thread at a time). When
+    // something else initialized SQLite first, these are refused and nothing changes.
+    static const bool configured = [] {
+      sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+      sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+      return true;
+    }();
+    (void)configured;
+  }
   std::unique_ptr<Database> db(new Database(backend, options.pool_size));
   for (size_t i = 0; i < options.pool_size; ++i) {
     try {

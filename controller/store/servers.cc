@@ -24,7 +24,7 @@ absl::Status ValidateDesired(const std::string& desired) {
 
 // Servers matching `where` (SQL over the servers table, with `params` bound in order).
 std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
-                                const std::vector<std::string>& params) {
+                                const std::vector<std::string>& params, int limit = 0) {
   Server row;
   std::string host, status;
   int port = 0, attempts = 0;
@@ -50,7 +50,7 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
       "SELECT id, owner_id, name, blueprint_id, host_id, port, desired_state, actual_state,"
       " status, status_at_ms, restart_attempts, next_restart_ms, created_at_ms FROM servers "
       "WHERE " +
-      where + " ORDER BY name");
+      where + " ORDER BY name" + (limit > 0 ? absl::StrCat(" LIMIT ", limit) : ""));
   statement.define_and_bind();
   statement.execute(false);
   std::vector<Server> servers;
@@ -136,9 +136,27 @@ absl::StatusOr<std::vector<Server>> ServerStore::List(const Actor& actor,
     where += " AND blueprint_id = :b";
     params.push_back(filter.blueprint_id);
   }
+  if (!filter.desired_state.empty()) {
+    where += " AND desired_state = :d";
+    params.push_back(filter.desired_state);
+  }
+  if (!filter.actual_state.empty()) {
+    where += " AND actual_state = :a";
+    params.push_back(filter.actual_state);
+  }
+  if (!filter.name_prefix.empty()) {
+    // Names are [a-z0-9_-]: every name with the prefix sorts below prefix + "~".
+    where += " AND name >= :p AND name < :q";
+    params.push_back(filter.name_prefix);
+    params.push_back(filter.name_prefix + "~");
+  }
+  if (!filter.after_name.empty()) {
+    where += " AND name > :after";
+    params.push_back(filter.after_name);
+  }
   std::vector<Server> servers;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    servers = ReadServers(sql, where, params);
+    servers = ReadServers(sql, where, params, filter.limit);
     return absl::OkStatus();
   }));
   return servers;

@@ -43,8 +43,14 @@ struct Server {
 };
 
 struct ServerFilter {
-  std::string host_id;       // "" for any
-  std::string blueprint_id;  // "" for any
+  std::string host_id;        // "" for any
+  std::string blueprint_id;   // "" for any
+  std::string desired_state;  // "" for any
+  std::string actual_state;   // "" for any
+  std::string name_prefix;    // "" for any
+  // A page: names after this one, at most `limit` of them (0: all).
+  std::string after_name;
+  int limit = 0;
 };
 
 struct PlacementOptions {

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/logging.h"
 #include "controller/api/api_metrics.h"
+#include "controller/api/authenticator.h"
 #include "controller/api/errors.h"
 #include "controller/api/event_sources.h"
 #include "controller/api/rest_api.h"
@@ -36,6 +37,7 @@ struct World {
   std::unique_ptr<SseHub> hub;
   std::unique_ptr<EventSources> events;
   std::unique_ptr<ApiMetrics> metrics;
+  std::unique_ptr<Authenticator> authenticator;
   PlaintextAgentConnector agents;
   std::vector<Route> routes;
   User admin, alice;
@@ -60,6 +62,7 @@ World& TheWorld() {
     w->hub = std::make_unique<SseHub>();
     w->events = std::make_unique<EventSources>(*w->hub, *w->stores, w->agents);
     w->metrics = std::make_unique<ApiMetrics>(*w->db, *w->hub);
+    w->authenticator = std::make_unique<Authenticator>(*w->users, *w->sessions, *w->tokens);
     w->routes = BuildRoutes({.db = *w->db,
                              .stores = *w->stores,
                              .users = *w->users,
@@ -68,7 +71,8 @@ World& TheWorld() {
                              .login_limiter = *w->limiter,
                              .agents = w->agents,
                              .events = *w->events,
-                             .metrics = *w->metrics},
+                             .metrics = *w->metrics,
+                             .authenticator = *w->authenticator},
                             {});
     w->admin = *w->users->Create("admin", "a long admin password", Role::kAdmin);
     w->alice = *w->users->Create("alice", "alice's long password", Role::kOperator);

@@ -67,7 +67,7 @@ class ApiTest : public ::testing::Test {
     events_ = std::make_unique<EventSources>(*hub_, *stores_, agents_,
                                              EventSourceOptions{.poll = absl::Milliseconds(20)});
     metrics_ = std::make_unique<ApiMetrics>(*db_, *hub_);
-    auth_ = std::make_unique<Authenticator>(*users_, *sessions_, *tokens_);
+    auth_ = std::make_unique<Authenticator>(*users_, *sessions_, *tokens_, clock_);
     std::vector<Route> routes = BuildRoutes({.db = *db_,
                                              .stores = *stores_,
                                              .users = *users_,
@@ -76,7 +76,8 @@ class ApiTest : public ::testing::Test {
                                              .login_limiter = *limiter_,
                                              .agents = agents_,
                                              .events = *events_,
-                                             .metrics = *metrics_},
+                                             .metrics = *metrics_,
+                                             .authenticator = *auth_},
                                             {.public_url = public_url});
     events_->Start();
     auto server = HttpServer::Start(
@@ -740,6 +741,46 @@ TEST_F(ApiTest, StreamsPerUserAreCapped) {
       HttpStream::Open(server_->port(), "/api/v1/events", {"Cookie: l4d2_session=" + alice.cookie});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE((*again)->WaitFor("retry:"));
+}
+
+}  // namespace
+}  // namespace l4d2::controller
+
+namespace l4d2::controller {
+namespace {
+
+TEST_F(ApiTest, ServerListsPageInSqlAndPrintAsProtobufDoes) {
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(Call(alice, "POST", "/api/v1/servers",
+                   absl::StrCat(R"({"name":"web-)", i, R"(","blueprintId":")", objects.blueprint,
+                                R"(","desiredState":"stopped"})"))
+                  .status,
+              202);
+  }
+  std::vector<std::string> names;
+  std::string token;
+  for (int pages = 0; pages < 5; ++pages) {
+    HttpResponse response =
+        Call(alice, "GET",
+             "/api/v1/servers?q=web-&limit=3" + (token.empty() ? "" : "&page_token=" + token));
+    ASSERT_EQ(response.status, 200);
+    auto page = Parse<v1::ListServersResponse>(response);
+    // The assembled body is exactly protobuf's printing of the message.
+    EXPECT_EQ(response.body, ToJson(page));
+    for (const v1::Server& server : page.servers()) names.push_back(server.name());
+    token = page.next_page_token();
+    if (token.empty()) break;
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("web-0", "web-1", "web-2", "web-3"));
+  // A changed row is printed afresh.
+  ASSERT_EQ(Call(alice, "POST", "/api/v1/servers/" + objects.server + "/start").status, 202);
+  auto all =
+      Parse<v1::ListServersResponse>(Call(alice, "GET", "/api/v1/servers?desired_state=running"));
+  ASSERT_EQ(all.servers_size(), 1);
+  EXPECT_EQ(all.servers(0).desired_state(), "running");
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/servers?q=nothing").body, "{}");
 }
 
 }  // namespace

@@ -131,7 +131,7 @@ TEST_P(CredentialsTest, TokensAreHashedScopedListedAndRevoked) {
   EXPECT_EQ(tokens_->List(Actor::Admin(admin_))->size(), 2u);
   // Another operator's token is not there to revoke.
   absl::StatusOr<User> bob = users_->Create("bob", "bob's long password", Role::kOperator);
-  EXPECT_EQ(tokens_->Revoke(Actor::Operator(bob->id), token->id).code(),
+  EXPECT_EQ(tokens_->Revoke(Actor::Operator(bob->id), token->id).status().code(),
             absl::StatusCode::kNotFound);
   ASSERT_TRUE(tokens_->Revoke(Actor::Operator(alice_), token->id).ok());
   ASSERT_TRUE(tokens_->Revoke(Actor::Operator(alice_), token->id).ok());

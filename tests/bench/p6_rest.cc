@@ -1,0 +1,205 @@
+// P6 (docs/benchmarks.md): the REST API under keep-alive load, beside a static answer of the
+// same server (the framework's ceiling).
+//
+//   l4d2_bench_p6 [SECONDS] [SERVERS] [CONNECTIONS] [PAGE]
+//
+// In this process: the controller's HTTP API on a fresh SQLite file with SERVERS servers of
+// one operator, authenticated by that operator's API token (as l4d2ctl and CI call it).
+// CONNECTIONS client threads on keep-alive connections then send, each for SECONDS:
+//   static   GET /healthz (public, no SQL): the framework's ceiling
+//   get      GET /api/v1/servers/{id}
+//   list     GET /api/v1/servers?limit=PAGE (a page of the SERVERS, read in SQL)
+// and print requests per second and latency percentiles. Clients and server share the
+// machine's cores, as a benchmark on one machine must.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "controller/api/api_metrics.h"
+#include "controller/api/authenticator.h"
+#include "controller/api/event_sources.h"
+#include "controller/api/http_server.h"
+#include "controller/api/rest_api.h"
+#include "controller/api/sse_hub.h"
+#include "controller/auth/login_limiter.h"
+#include "controller/jobs/agent_connector.h"
+#include "controller/store/migrations.h"
+
+namespace {
+
+using namespace l4d2::controller;
+
+struct Result {
+  int64_t requests = 0;
+  int64_t failures = 0;
+  std::vector<double> latencies_ms;
+};
+
+// One keep-alive connection sending `request` until `deadline`.
+Result Hammer(int port, const std::string& request, absl::Time deadline) {
+  Result result;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    result.failures = 1;
+    return result;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  std::string buffer;
+  char chunk[65536];
+  while (absl::Now() < deadline) {
+    const absl::Time start = absl::Now();
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+      ++result.failures;
+      break;
+    }
+    // Read one response: headers, then Content-Length bytes.
+    size_t header_end = std::string::npos, wanted = 0;
+    bool ok = false;
+    for (;;) {
+      if (header_end == std::string::npos) {
+        header_end = buffer.find("\r\n\r\n");
+        if (header_end != std::string::npos) {
+          const size_t at = buffer.find("Content-Length: ");
+          size_t length = 0;
+          if (at != std::string::npos && at < header_end) {
+            (void)absl::SimpleAtoi(buffer.substr(at + 16, buffer.find("\r\n", at) - at - 16),
+                                   &length);
+          }
+          wanted = header_end + 4 + length;
+        }
+      }
+      if (header_end != std::string::npos && buffer.size() >= wanted) {
+        ok = buffer.compare(0, 12, "HTTP/1.1 200") == 0;
+        buffer.erase(0, wanted);
+        break;
+      }
+      ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+      if (n <= 0) break;
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    if (!ok) {
+      ++result.failures;
+      break;
+    }
+    ++result.requests;
+    result.latencies_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+  }
+  close(fd);
+  return result;
+}
+
+void Run(const char* name, int port, const std::string& path, const std::string& token,
+         int connections, absl::Duration duration) {
+  const std::string request =
+      absl::StrCat("GET ", path,
+                   " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Connection: keep-alive\r\n",
+                   token.empty() ? "" : "Authorization: Bearer " + token + "\r\n", "\r\n");
+  std::vector<Result> results(connections);
+  std::vector<std::thread> threads;
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + duration;
+  for (int i = 0; i < connections; ++i) {
+    threads.emplace_back([&, i] { results[i] = Hammer(port, request, deadline); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  Result all;
+  for (Result& r : results) {
+    all.requests += r.requests;
+    all.failures += r.failures;
+    all.latencies_ms.insert(all.latencies_ms.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+  }
+  std::sort(all.latencies_ms.begin(), all.latencies_ms.end());
+  auto percentile = [&](double p) {
+    if (all.latencies_ms.empty()) return 0.0;
+    return all.latencies_ms[std::min(all.latencies_ms.size() - 1,
+                                     static_cast<size_t>(p * all.latencies_ms.size()))];
+  };
+  std::printf("%-7s %-40s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   failures %lld\n", name,
+              path.c_str(), all.requests / seconds, percentile(0.5), percentile(0.99),
+              static_cast<long long>(all.failures));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int seconds = argc > 1 ? std::atoi(argv[1]) : 10;
+  int servers = argc > 2 ? std::atoi(argv[2]) : 1000;
+  int connections = argc > 3 ? std::atoi(argv[3]) : 32;
+  int page = argc > 4 ? std::atoi(argv[4]) : 100;
+  l4d2::SetMinLogSeverity(l4d2::LogSeverity::kWarning);
+  char dir[] = "/tmp/l4d2-p6-XXXXXX";
+  if (mkdtemp(dir) == nullptr) return 1;
+  l4d2::Clock& clock = l4d2::Clock::Real();
+  auto db = Database::Open({.url = absl::StrCat("sqlite3:", dir, "/c.db"), .pool_size = 8});
+  if (!db.ok() || !ApplyMigrations(**db, ControllerMigrations(), clock).ok()) return 1;
+  FleetStores stores(**db, clock);
+  UserStore users(**db, clock, PasswordCost::Minimal());
+  SessionStore sessions(**db, clock);
+  ApiTokenStore tokens(**db, clock);
+  LoginLimiter limiter(clock);
+  SseHub hub;
+  PlaintextAgentConnector agents;
+  EventSources events(hub, stores, agents);
+  ApiMetrics metrics(**db, hub);
+  Authenticator authenticator(users, sessions, tokens);
+  auto alice = users.Create("alice", "alice's long password", Role::kOperator);
+  const Actor actor = Actor::Operator(alice->id);
+  BlueprintInput input{.name = "versus"};
+  input.settings.set_game_mode("versus");
+  auto blueprint = stores.blueprints.Create(actor, input);
+  std::string first;
+  for (int i = 0; i < servers; ++i) {
+    auto server =
+        stores.servers.Create(actor, absl::StrCat("server-", i), blueprint->id, "stopped");
+    if (!server.ok()) return 1;
+    if (i == 0) first = server->id;
+  }
+  std::string secret;
+  if (!tokens.Create(actor, "bench", {"read"}, &secret).ok()) return 1;
+  auto http = HttpServer::Start({.address = "127.0.0.1:0", .threads = 2, .workers = 4},
+                                BuildRoutes({.db = **db,
+                                             .stores = stores,
+                                             .users = users,
+                                             .sessions = sessions,
+                                             .tokens = tokens,
+                                             .login_limiter = limiter,
+                                             .agents = agents,
+                                             .events = events,
+                                             .metrics = metrics,
+                                             .authenticator = authenticator},
+                                            {}),
+                                authenticator, hub, metrics);
+  if (!http.ok()) return 1;
+  std::printf("P6: %d servers, %d keep-alive connections, %d s each, page %d\n", servers,
+              connections, seconds, page);
+  const int port = (*http)->port();
+  Run("static", port, "/healthz", "", connections, absl::Seconds(seconds));
+  Run("get", port, "/api/v1/servers/" + first, secret, connections, absl::Seconds(seconds));
+  Run("list", port, absl::StrCat("/api/v1/servers?limit=", page), secret, connections,
+      absl::Seconds(seconds));
+  (*http)->Shutdown();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
