@@ -358,6 +358,55 @@ int RunLogsCommand(const CommandContext& context, const std::string& name) {
   return kExitOk;
 }
 
+absl::StatusOr<agent::v1::SyncOverlayRequest> OverlaySourceFromFlags(
+    const CommandContext& context) {
+  agent::v1::SyncOverlayRequest request;
+  if (!context.workshop_items.empty() || !context.workshop_collections.empty()) {
+    for (uint64_t id : context.workshop_items) request.mutable_workshop()->add_item_ids(id);
+    for (uint64_t id : context.workshop_collections) {
+      request.mutable_workshop()->add_collection_ids(id);
+    }
+  }
+  if (!context.url.empty()) {
+    agent::v1::Archive* archive = request.mutable_archive();
+    archive->set_url(context.url);
+    archive->set_sha256(context.sha256);
+    archive->set_destination(context.destination);
+    archive->set_strip_components(static_cast<uint32_t>(std::max(0, context.strip_components)));
+  }
+  if (!context.script.empty()) {
+    absl::StatusOr<std::string> source = ReadFileToString(context.script, 16 << 20);
+    if (!source.ok()) return source.status();
+    agent::v1::Script* script = request.mutable_script();
+    script->set_source(*std::move(source));
+    script->set_network(context.network);
+    if (context.script_timeout > absl::ZeroDuration()) {
+      const int64_t seconds = absl::ToInt64Seconds(context.script_timeout);
+      script->mutable_timeout()->set_seconds(seconds);
+      script->mutable_timeout()->set_nanos(static_cast<int32_t>(
+          absl::ToInt64Nanoseconds(context.script_timeout - absl::Seconds(seconds))));
+    }
+  }
+  std::error_code error;
+  const std::filesystem::path root(context.dir);
+  for (auto it = context.dir.empty() ? std::filesystem::recursive_directory_iterator()
+                                     : std::filesystem::recursive_directory_iterator(root, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (!it->is_regular_file() || it->is_symlink()) continue;
+    absl::StatusOr<std::string> content = ReadFileToString(it->path().string(), 16 << 20);
+    if (!content.ok()) return content.status();
+    agent::v1::InlineFile* file = request.mutable_inline_files()->add_files();
+    file->set_path(std::filesystem::relative(it->path(), root).string());
+    file->set_content(*std::move(content));
+    file->set_mode(static_cast<uint32_t>(std::filesystem::status(it->path()).permissions()) & 0777);
+  }
+  if (error) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read '", context.dir, "': ", error.message()));
+  }
+  return request;
+}
+
 int RunOverlayCommand(const CommandContext& context, const std::vector<std::string>& args) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   if (args.size() == 2 && args[1] == "list") {
@@ -389,58 +438,14 @@ int RunOverlayCommand(const CommandContext& context, const std::vector<std::stri
            "--script FILE [--network] [--script_timeout D]) | overlay list\n";
     return kExitUsage;
   }
-  agent::v1::SyncOverlayRequest request;
-  request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
-  request.set_ref(args[2]);
-  if (!context.workshop_items.empty() || !context.workshop_collections.empty()) {
-    for (uint64_t id : context.workshop_items) request.mutable_workshop()->add_item_ids(id);
-    for (uint64_t id : context.workshop_collections) {
-      request.mutable_workshop()->add_collection_ids(id);
-    }
-  }
-  if (!context.url.empty()) {
-    agent::v1::Archive* archive = request.mutable_archive();
-    archive->set_url(context.url);
-    archive->set_sha256(context.sha256);
-    archive->set_destination(context.destination);
-    archive->set_strip_components(static_cast<uint32_t>(std::max(0, context.strip_components)));
-  }
-  if (!context.script.empty()) {
-    absl::StatusOr<std::string> source = ReadFileToString(context.script, 16 << 20);
-    if (!source.ok()) {
-      *context.err << "l4d2ctl: " << source.status().message() << "\n";
-      return kExitUsage;
-    }
-    agent::v1::Script* script = request.mutable_script();
-    script->set_source(*std::move(source));
-    script->set_network(context.network);
-    if (context.script_timeout > absl::ZeroDuration()) {
-      const int64_t seconds = absl::ToInt64Seconds(context.script_timeout);
-      script->mutable_timeout()->set_seconds(seconds);
-      script->mutable_timeout()->set_nanos(static_cast<int32_t>(
-          absl::ToInt64Nanoseconds(context.script_timeout - absl::Seconds(seconds))));
-    }
-  }
-  std::error_code error;
-  const std::filesystem::path root(context.dir);
-  for (auto it = context.dir.empty() ? std::filesystem::recursive_directory_iterator()
-                                     : std::filesystem::recursive_directory_iterator(root, error);
-       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-    if (!it->is_regular_file() || it->is_symlink()) continue;
-    absl::StatusOr<std::string> content = ReadFileToString(it->path().string(), 16 << 20);
-    if (!content.ok()) {
-      *context.err << "l4d2ctl: " << content.status().message() << "\n";
-      return kExitUsage;
-    }
-    agent::v1::InlineFile* file = request.mutable_inline_files()->add_files();
-    file->set_path(std::filesystem::relative(it->path(), root).string());
-    file->set_content(*std::move(content));
-    file->set_mode(static_cast<uint32_t>(std::filesystem::status(it->path()).permissions()) & 0777);
-  }
-  if (error) {
-    *context.err << "l4d2ctl: cannot read '" << context.dir << "': " << error.message() << "\n";
+  absl::StatusOr<agent::v1::SyncOverlayRequest> source = OverlaySourceFromFlags(context);
+  if (!source.ok()) {
+    *context.err << "l4d2ctl: " << source.status().message() << "\n";
     return kExitUsage;
   }
+  agent::v1::SyncOverlayRequest request = *std::move(source);
+  request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
+  request.set_ref(args[2]);
   grpc::ClientContext client;
   auto reader = stub->SyncOverlay(&client, request);
   agent::v1::OverlaySyncEvent event;

@@ -11,10 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "l4d2/agent/v1/overlay.pb.h"
 
 namespace l4d2::ctl {
+
+class ControllerClient;
 
 struct CommandContext {
   std::shared_ptr<grpc::Channel> channel;
@@ -51,6 +55,21 @@ struct CommandContext {
   std::string script;
   absl::Duration script_timeout = absl::ZeroDuration();
   bool network = false;
+
+  // Controller commands (controller_commands.h): the client, and their flags.
+  ControllerClient* controller = nullptr;
+  std::string blueprint;  // servers create, bulk: a blueprint's name or id
+  std::string host;       // bulk: a host's name or id
+  std::string address;    // hosts create: the agent's host:port
+  int max_instances = 0;  // hosts create (0: the controller's default)
+  int port_first = 0;
+  int port_last = 0;
+  std::string state;                              // jobs list: a job state
+  absl::Duration stagger = absl::ZeroDuration();  // bulk
+  std::vector<std::string> scopes;                // tokens create
+  bool stopped = false;                           // servers create: do not start it
+  bool wait = false;                              // follow the queued job to its end
+  bool global = false;                            // overlays apply: a global overlay (admins)
 };
 
 // `host`: the agent's host facts.
@@ -74,6 +93,11 @@ int RunLogsCommand(const CommandContext& context, const std::string& name);
 // `overlay sync <ref> --dir DIR` (every regular file below DIR, as inline files) and
 // `overlay list`.
 int RunOverlayCommand(const CommandContext& context, const std::vector<std::string>& args);
+// The overlay source the flags describe (--dir, --url/--sha256, --workshop/--collections or
+// --script), without operation id and ref. INVALID_ARGUMENT for an unreadable file or
+// directory.
+absl::StatusOr<agent::v1::SyncOverlayRequest> OverlaySourceFromFlags(const CommandContext& context);
+
 // `list`: every instance with its state, and orphans.
 int RunListCommand(const CommandContext& context);
 

@@ -11,9 +11,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "common/file_util.h"
 #include "common/version.h"
+#include "common/yaml_document.h"
 #include "ctl/agent_channel.h"
 #include "ctl/agent_commands.h"
+#include "ctl/controller_client.h"
+#include "ctl/controller_commands.h"
 
 ABSL_FLAG(std::string, agent, "",
           "agent address: unix:/path/agent.sock, /path/agent.sock or host:port (default "
@@ -49,6 +54,28 @@ ABSL_FLAG(absl::Duration, script_timeout, absl::ZeroDuration(),
           "overlay sync: kill the script after this long (default: the agent's, 10m)");
 ABSL_FLAG(bool, network, false, "overlay sync: let the script reach the network");
 ABSL_FLAG(bool, version, false, "print the version and exit");
+ABSL_FLAG(std::string, controller, "",
+          "controller URL for servers/hosts/blueprints/overlays/jobs/tokens commands (default "
+          "$L4D2_CONTROLLER, else the config file's `controller`)");
+ABSL_FLAG(std::string, token_file, "",
+          "a file holding the API token (default: $L4D2_TOKEN, else the config file's "
+          "`token_file`); tokens are never taken on the command line");
+ABSL_FLAG(std::string, config, "",
+          "l4d2ctl's config file (default $XDG_CONFIG_HOME/l4d2ctl/config.yaml or "
+          "~/.config/l4d2ctl/config.yaml): `controller: URL`, `token_file: PATH`");
+ABSL_FLAG(std::string, blueprint, "", "servers create, servers bulk: a blueprint's name");
+ABSL_FLAG(std::string, host, "", "servers bulk: a host's name");
+ABSL_FLAG(std::string, address, "", "hosts create: the agent's gRPC address host:port");
+ABSL_FLAG(int, max_instances, 0, "hosts create: most servers on the host (default 50)");
+ABSL_FLAG(int, port_first, 0, "hosts create: first game port (default 27015)");
+ABSL_FLAG(int, port_last, 0, "hosts create: last game port (default 27999)");
+ABSL_FLAG(std::string, state, "", "jobs list: only jobs in this state");
+ABSL_FLAG(absl::Duration, stagger, absl::ZeroDuration(),
+          "servers bulk: delay between one server's job and the next's");
+ABSL_FLAG(std::vector<std::string>, scopes, {}, "tokens create: read and/or write");
+ABSL_FLAG(bool, stopped, false, "servers create: create it stopped");
+ABSL_FLAG(bool, wait, false, "follow the queued job to its end; exit 1 unless it succeeds");
+ABSL_FLAG(bool, global, false, "overlays apply: a global overlay, for everyone (admins)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -69,7 +96,18 @@ int main(int argc, char** argv) {
       "  overlay sync REF --workshop ID,... [--collections ID,...]   Workshop addons\n"
       "  overlay sync REF --script FILE [--network] [--script_timeout D]   built by a script\n"
       "  overlay list                   overlays, versions and the instances using them\n"
-      "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent unreachable.");
+      "Commands against the controller (--controller URL and an API token):\n"
+      "  servers list | show|start|stop|restart|reset|delete NAME [--wait]\n"
+      "  servers create NAME --blueprint NAME [--stopped] [--wait]\n"
+      "  servers console NAME COMMAND...   servers logs NAME [--lines N] [--follow]\n"
+      "  servers bulk ACTION (--host NAME | --blueprint NAME) [--stagger 30s] [--wait]\n"
+      "  hosts list | create NAME --address HOST:PORT | show|drain|undrain|install|delete NAME\n"
+      "  blueprints list | apply -f FILE.yaml | export|delete NAME\n"
+      "  overlays list | apply REF [--global] SOURCE-FLAGS | export|sync|delete REF\n"
+      "  jobs list [--state S] | show|watch|cancel ID\n"
+      "  tokens list | create NAME [--scopes read,write] | revoke ID\n"
+      "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent or controller\n"
+      "unreachable.");
   // The original contract spells it --no-follow; absl's spelling is --nofollow.
   std::vector<char*> arguments(argv, argv + argc);
   static char kNoFollow[] = "--nofollow";
@@ -123,6 +161,70 @@ int main(int argc, char** argv) {
       ids->push_back(id);
     }
   }
+  context.blueprint = absl::GetFlag(FLAGS_blueprint);
+  context.host = absl::GetFlag(FLAGS_host);
+  context.address = absl::GetFlag(FLAGS_address);
+  context.max_instances = absl::GetFlag(FLAGS_max_instances);
+  context.port_first = absl::GetFlag(FLAGS_port_first);
+  context.port_last = absl::GetFlag(FLAGS_port_last);
+  context.state = absl::GetFlag(FLAGS_state);
+  context.stagger = absl::GetFlag(FLAGS_stagger);
+  context.scopes = absl::GetFlag(FLAGS_scopes);
+  context.stopped = absl::GetFlag(FLAGS_stopped);
+  context.wait = absl::GetFlag(FLAGS_wait);
+  context.global = absl::GetFlag(FLAGS_global);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
-  return l4d2::ctl::RunAgentCommand(context, args);
+  if (args.empty() || !l4d2::ctl::IsControllerCommand(args[0])) {
+    return l4d2::ctl::RunAgentCommand(context, args);
+  }
+  // The controller: flags, then the environment, then the config file.
+  std::string config_path = absl::GetFlag(FLAGS_config);
+  if (config_path.empty()) {
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    const char* home = std::getenv("HOME");
+    if (xdg != nullptr && *xdg != '\0') {
+      config_path = std::string(xdg) + "/l4d2ctl/config.yaml";
+    } else if (home != nullptr) {
+      config_path = std::string(home) + "/.config/l4d2ctl/config.yaml";
+    }
+  }
+  std::string url = absl::GetFlag(FLAGS_controller);
+  std::string token_file = absl::GetFlag(FLAGS_token_file);
+  if (url.empty() && std::getenv("L4D2_CONTROLLER") != nullptr)
+    url = std::getenv("L4D2_CONTROLLER");
+  std::string token;
+  if (token_file.empty() && std::getenv("L4D2_TOKEN") != nullptr) token = std::getenv("L4D2_TOKEN");
+  if ((url.empty() || (token_file.empty() && token.empty())) && !config_path.empty() &&
+      (!absl::GetFlag(FLAGS_config).empty() || access(config_path.c_str(), R_OK) == 0)) {
+    absl::StatusOr<YAML::Node> document = l4d2::LoadYamlFile(config_path);
+    if (!document.ok()) {
+      std::cerr << "l4d2ctl: " << document.status().message() << "\n";
+      return 2;
+    }
+    l4d2::YamlMapReader config(*document, "");
+    std::string config_url, config_token_file;
+    config.String("controller", &config_url);
+    config.String("token_file", &config_token_file);
+    if (absl::Status valid = config.Finish(); !valid.ok()) {
+      std::cerr << "l4d2ctl: config '" << config_path << "': " << valid.message() << "\n";
+      return 2;
+    }
+    if (url.empty()) url = config_url;
+    if (token_file.empty() && token.empty()) token_file = config_token_file;
+  }
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> text = l4d2::ReadFileToString(token_file, 4096);
+    if (!text.ok()) {
+      std::cerr << "l4d2ctl: " << text.status().message() << "\n";
+      return 2;
+    }
+    token = std::string(absl::StripAsciiWhitespace(*text));
+  }
+  std::unique_ptr<l4d2::ctl::ControllerClient> controller;
+  if (!url.empty()) {
+    controller = std::make_unique<l4d2::ctl::ControllerClient>(
+        l4d2::ctl::ControllerEndpoint{.url = url, .token = token, .timeout = context.timeout});
+    context.controller = controller.get();
+  }
+  return l4d2::ctl::RunControllerCommand(context, args);
 }

@@ -7,15 +7,23 @@
 
 namespace l4d2::ctl {
 
-absl::StatusOr<agent::v1::InstanceSpec> ParseInstanceSpecYaml(const std::string& text,
-                                                              const std::string& what) {
+namespace {
+
+// The spec's keys; an instance's needs a port, a blueprint's has a name and no port (the
+// controller picks it).
+absl::StatusOr<agent::v1::InstanceSpec> ParseSpec(const std::string& text, const std::string& what,
+                                                  std::string* blueprint_name) {
   L4D2_ASSIGN_OR_RETURN(YAML::Node document,
                         ParseYamlDocument(text, what, YamlLimits{.max_bytes = 256 * 1024}));
   agent::v1::InstanceSpec spec;
   YamlMapReader root(document, "");
-  int port = 0;
-  root.Int("port", &port, 1, 65535, /*required=*/true);
-  spec.set_port(port);
+  if (blueprint_name != nullptr) {
+    root.String("name", blueprint_name, /*required=*/true);
+  } else {
+    int port = 0;
+    root.Int("port", &port, 1, 65535, /*required=*/true);
+    spec.set_port(port);
+  }
   std::string text_value;
   root.String("hostname", &text_value);
   spec.set_hostname(text_value);
@@ -104,6 +112,105 @@ absl::StatusOr<agent::v1::InstanceSpec> ParseInstanceSpecYaml(const std::string&
   spec.mutable_restart()->set_burst(burst);
   L4D2_RETURN_IF_ERROR(root.Finish());
   return spec;
+}
+
+}  // namespace
+
+absl::StatusOr<agent::v1::InstanceSpec> ParseInstanceSpecYaml(const std::string& text,
+                                                              const std::string& what) {
+  return ParseSpec(text, what, nullptr);
+}
+
+absl::StatusOr<BlueprintYaml> ParseBlueprintYaml(const std::string& text, const std::string& what) {
+  BlueprintYaml blueprint;
+  L4D2_ASSIGN_OR_RETURN(blueprint.settings, ParseSpec(text, what, &blueprint.name));
+  for (const agent::v1::OverlayLayer& layer : blueprint.settings.overlays()) {
+    blueprint.overlays.push_back(layer);
+  }
+  blueprint.settings.clear_overlays();
+  return blueprint;
+}
+
+std::string BlueprintToYaml(const std::string& name, const agent::v1::InstanceSpec& settings,
+                            const std::vector<agent::v1::OverlayLayer>& overlays) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << name;
+  if (!settings.hostname().empty())
+    out << YAML::Key << "hostname" << YAML::Value << settings.hostname();
+  if (!settings.start_map().empty())
+    out << YAML::Key << "map" << YAML::Value << settings.start_map();
+  if (settings.max_players() != 0) {
+    out << YAML::Key << "max_players" << YAML::Value << settings.max_players();
+  }
+  if (!settings.game_mode().empty()) {
+    out << YAML::Key << "game_mode" << YAML::Value << settings.game_mode();
+  }
+  if (settings.cvars_size() > 0) {
+    out << YAML::Key << "cvars" << YAML::Value << YAML::BeginMap;
+    for (const agent::v1::Cvar& cvar : settings.cvars()) {
+      out << YAML::Key << cvar.name() << YAML::Value << YAML::DoubleQuoted << cvar.value();
+    }
+    out << YAML::EndMap;
+  }
+  if (settings.launch_arguments_size() > 0) {
+    out << YAML::Key << "launch_arguments" << YAML::Value << YAML::BeginMap;
+    for (const agent::v1::LaunchArgument& argument : settings.launch_arguments()) {
+      out << YAML::Key << argument.name() << YAML::Value << YAML::DoubleQuoted << argument.value();
+    }
+    out << YAML::EndMap;
+  }
+  if (!overlays.empty()) {
+    out << YAML::Key << "overlays" << YAML::Value << YAML::BeginSeq;
+    for (const agent::v1::OverlayLayer& layer : overlays) out << layer.ref();
+    out << YAML::EndSeq;
+    std::vector<std::string> exec;
+    for (const agent::v1::OverlayLayer& layer : overlays) {
+      if (layer.exec_server_cfg()) exec.push_back(layer.ref());
+    }
+    if (!exec.empty()) out << YAML::Key << "exec_overlay_cfg" << YAML::Value << exec;
+  }
+  const agent::v1::ResourceLimits& limits = settings.resources();
+  if (limits.ByteSizeLong() > 0) {
+    out << YAML::Key << "resources" << YAML::Value << YAML::BeginMap;
+    if (limits.memory_high_bytes()) {
+      out << YAML::Key << "memory_high_mb" << YAML::Value << (limits.memory_high_bytes() >> 20);
+    }
+    if (limits.memory_max_bytes()) {
+      out << YAML::Key << "memory_max_mb" << YAML::Value << (limits.memory_max_bytes() >> 20);
+    }
+    if (limits.cpu_weight()) out << YAML::Key << "cpu_weight" << YAML::Value << limits.cpu_weight();
+    if (!limits.cpu_set().empty()) out << YAML::Key << "cpu_set" << YAML::Value << limits.cpu_set();
+    if (limits.tasks_max()) out << YAML::Key << "tasks_max" << YAML::Value << limits.tasks_max();
+    out << YAML::EndMap;
+  }
+  const agent::v1::RestartPolicy& restart = settings.restart();
+  if (restart.ByteSizeLong() > 0) {
+    out << YAML::Key << "restart" << YAML::Value << YAML::BeginMap;
+    switch (restart.mode()) {
+      case agent::v1::RestartPolicy::MODE_ON_FAILURE:
+        out << YAML::Key << "mode" << YAML::Value << "on-failure";
+        break;
+      case agent::v1::RestartPolicy::MODE_NEVER:
+        out << YAML::Key << "mode" << YAML::Value << "never";
+        break;
+      case agent::v1::RestartPolicy::MODE_ALWAYS:
+        out << YAML::Key << "mode" << YAML::Value << "always";
+        break;
+      default:
+        break;
+    }
+    if (restart.has_delay()) {
+      out << YAML::Key << "delay" << YAML::Value << absl::StrCat(restart.delay().seconds(), "s");
+    }
+    if (restart.burst()) out << YAML::Key << "burst" << YAML::Value << restart.burst();
+    if (restart.has_interval()) {
+      out << YAML::Key << "interval" << YAML::Value
+          << absl::StrCat(restart.interval().seconds(), "s");
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
 }
 
 absl::StatusOr<agent::v1::InstanceSpec> LoadInstanceSpecFile(const std::string& path) {

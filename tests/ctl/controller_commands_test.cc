@@ -1,0 +1,199 @@
+// l4d2ctl's controller commands, the real binary against the real controller (SQLite, no agents):
+// where the URL and the token come from, names resolved to ids, YAML apply and export, jobs,
+// and the documented exit codes.
+
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "l4d2/controller/v1/api.pb.h"
+#include "rpc/proto_json.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/net.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::ctl {
+namespace {
+
+using ::l4d2::testing::ChildProcess;
+using ::l4d2::testing::HttpRequest;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class ControllerCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string database = "sqlite3:" + dir_.Sub("c.db");
+    int status = 0;
+    auto created =
+        l4d2::testing::RunToCompletion({.argv = {L4D2_CONTROLLER_BINARY, "--database", database,
+                                                 "admin", "create", "--username", "root"},
+                                        .env = {{"L4D2_ADMIN_PASSWORD", "a long admin password"}}},
+                                       &status);
+    ASSERT_TRUE(created.ok() && WEXITSTATUS(status) == 0) << created.value_or("");
+    port_ = l4d2::testing::FreeGamePort();
+    auto controller = ChildProcess::Start(
+        {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir", dir_.Sub("pki"),
+                  "--listen_http", absl::StrCat("127.0.0.1:", port_)}});
+    ASSERT_TRUE(controller.ok());
+    controller_ = *std::move(controller);
+    ASSERT_TRUE(controller_->WaitForOutput("serving HTTP")) << controller_->Output();
+    url_ = absl::StrCat("http://127.0.0.1:", port_);
+    // Sign in as a browser would, and make a write token for the command line.
+    auto login = HttpRequest(port_, "POST", "/api/v1/session", {"Content-Type: application/json"},
+                             R"({"username":"root","password":"a long admin password"})");
+    ASSERT_TRUE(login.ok() && login->status == 200) << login.status();
+    const std::string cookie = l4d2::testing::HeaderValue(*login, "Set-Cookie");
+    auto info = FromJson<controller::v1::SessionInfo>(login->body);
+    ASSERT_TRUE(info.ok());
+    auto made = HttpRequest(
+        port_, "POST", "/api/v1/tokens",
+        {"Content-Type: application/json", "Cookie: " + cookie.substr(0, cookie.find(';')),
+         "X-CSRF-Token: " + info->csrf_token()},
+        R"({"name":"cli","scopes":["write"]})");
+    ASSERT_TRUE(made.ok() && made->status == 201) << made->body;
+    token_ = FromJson<controller::v1::CreateApiTokenResponse>(made->body)->secret();
+    std::ofstream(dir_.Sub("token")) << token_ << "\n";
+  }
+
+  // l4d2ctl with the controller and token file given as flags.
+  std::string Ctl(std::vector<std::string> args, int* code,
+                  std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> argv = {L4D2CTL_BINARY, "--controller", url_, "--token_file",
+                                     dir_.Sub("token")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv, code, std::move(env));
+  }
+  std::string Run(const std::vector<std::string>& argv, int* code,
+                  std::map<std::string, std::string> env = {}) {
+    env.emplace("HOME", dir_.Sub("home"));
+    int status = 0;
+    auto output = l4d2::testing::RunToCompletion({.argv = argv, .env = env}, &status);
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return output.ok() ? *output : output.status().ToString();
+  }
+
+  l4d2::testing::TempDir dir_;
+  std::unique_ptr<ChildProcess> controller_;
+  int port_ = 0;
+  std::string url_;
+  std::string token_;
+};
+
+TEST_F(ControllerCommandsTest, HostsOverlaysBlueprintsServersAndJobs) {
+  int code = -1;
+  std::string out = Ctl({"hosts", "create", "h1", "--address", "127.0.0.1:9"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("Enrollment token (shown once): "));
+  EXPECT_THAT(out, HasSubstr("enroll --controller " + url_));
+  EXPECT_THAT(Ctl({"hosts", "list"}, &code), HasSubstr("h1"));
+  EXPECT_THAT(Ctl({"hosts", "drain", "h1"}, &code), HasSubstr("drained"));
+
+  std::filesystem::create_directories(dir_.Sub("maps/left4dead2/cfg"));
+  std::ofstream(dir_.Sub("maps/left4dead2/cfg/server.cfg")) << "sv_cheats 0\n";
+  out = Ctl({"overlays", "apply", "maps", "--dir", dir_.Sub("maps")}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("overlay maps at revision 1"));
+  out = Ctl({"overlays", "apply", "maps", "--dir", dir_.Sub("maps")}, &code);
+  EXPECT_THAT(out, HasSubstr("revision 2"));
+
+  std::ofstream(dir_.Sub("versus.yaml")) << "name: versus\nhostname: Friday\ngame_mode: versus\n"
+                                            "max_players: 8\ncvars: {sv_alltalk: 1}\n"
+                                            "overlays: [maps]\nexec_overlay_cfg: [maps]\n";
+  out = Ctl({"blueprints", "apply", "-f", dir_.Sub("versus.yaml")}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("blueprint versus created"));
+  EXPECT_THAT(Ctl({"blueprints", "apply", "-f", dir_.Sub("versus.yaml")}, &code),
+              HasSubstr("blueprint versus updated"));
+  // Export gives back a file that applies to the same blueprint.
+  const std::string exported = Ctl({"blueprints", "export", "versus"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_THAT(exported, HasSubstr("name: versus"));
+  EXPECT_THAT(exported, HasSubstr("sv_alltalk: \"1\""));
+  EXPECT_THAT(exported, HasSubstr("exec_overlay_cfg:"));
+  std::ofstream(dir_.Sub("exported.yaml")) << exported;
+  EXPECT_THAT(Ctl({"blueprints", "apply", "-f", dir_.Sub("exported.yaml")}, &code),
+              HasSubstr("updated"));
+  std::ofstream(dir_.Sub("bad.yaml")) << "name: x\nport: 27015\n";
+  out = Ctl({"blueprints", "apply", "-f", dir_.Sub("bad.yaml")}, &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("port: unknown key"));
+
+  out = Ctl({"servers", "create", "s1", "--blueprint", "versus", "--stopped"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("server s1 created: job "));
+  out = Ctl({"--json", "servers", "list"}, &code);
+  auto listed = FromJson<controller::v1::ListServersResponse>(out.substr(0, out.find('\n')));
+  ASSERT_TRUE(listed.ok()) << out;
+  ASSERT_EQ(listed->servers_size(), 1);
+  EXPECT_EQ(listed->servers(0).desired_state(), "stopped");
+  EXPECT_THAT(Ctl({"servers", "show", "s1"}, &code), HasSubstr("desired:   stopped"));
+  out = Ctl({"servers", "start", "s1"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  const std::string job = out.substr(out.rfind("job ") + 4, 32);
+  EXPECT_THAT(Ctl({"jobs", "list"}, &code), HasSubstr("server.start"));
+  // No host is ready: placement fails for good and the job says so; watch exits 1.
+  out = Ctl({"jobs", "watch", job}, &code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_THAT(out, HasSubstr("failed"));
+  out = Ctl({"servers", "bulk", "stop", "--blueprint", "versus", "--stagger", "5s"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("servers stop: job "));
+  EXPECT_EQ(Ctl({"blueprints", "delete", "versus"}, &code).find("in use") != std::string::npos ||
+                code == 1,
+            true);
+  EXPECT_THAT(Ctl({"servers", "console", "s1", "status"}, &code), HasSubstr("not placed"));
+  EXPECT_EQ(code, 1);
+}
+
+TEST_F(ControllerCommandsTest, CredentialsComeFromFlagsEnvironmentOrConfigAndFailuresAreCoded) {
+  int code = -1;
+  // Environment.
+  std::string out = Run({L4D2CTL_BINARY, "servers", "list"}, &code,
+                        {{"L4D2_CONTROLLER", url_}, {"L4D2_TOKEN", token_}});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("NAME"));
+  // The config file.
+  std::filesystem::create_directories(dir_.Sub("home/.config/l4d2ctl"));
+  std::ofstream(dir_.Sub("home/.config/l4d2ctl/config.yaml"))
+      << "controller: " << url_ << "\ntoken_file: " << dir_.Sub("token") << "\n";
+  out = Run({L4D2CTL_BINARY, "hosts", "list"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  // No controller: a usage error naming what is missing.
+  out = Run({L4D2CTL_BINARY, "--config", "/dev/null", "jobs", "list"}, &code,
+            {{"HOME", "/nonexistent"}});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--controller"));
+  // A wrong token: refused with the controller's message.
+  std::ofstream(dir_.Sub("wrong")) << "l4d2_" << std::string(48, '0') << "\n";
+  out =
+      Run({L4D2CTL_BINARY, "--controller", url_, "--token_file", dir_.Sub("wrong"), "jobs", "list"},
+          &code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_THAT(out, HasSubstr("unknown or revoked API token"));
+  // Nobody listening: unreachable.
+  out = Run({L4D2CTL_BINARY, "--controller",
+             absl::StrCat("http://127.0.0.1:", l4d2::testing::FreeGamePort()), "--token_file",
+             dir_.Sub("token"), "servers", "list"},
+            &code);
+  EXPECT_EQ(code, 3) << out;
+  // Deleting what is not there is done; showing it is an error.
+  EXPECT_THAT(Ctl({"servers", "delete", "ghost"}, &code), HasSubstr("does not exist"));
+  EXPECT_EQ(code, 0);
+  EXPECT_THAT(Ctl({"servers", "show", "ghost"}, &code), HasSubstr("no server 'ghost'"));
+  EXPECT_EQ(code, 1);
+  // Tokens: the secret never appears in a listing.
+  out = Ctl({"tokens", "create", "ci", "--scopes", "read"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(Ctl({"tokens", "list"}, &code), Not(HasSubstr(token_)));
+  EXPECT_EQ(Ctl({"servers", "frobnicate", "x"}, &code).empty(), false);
+  EXPECT_EQ(code, 2);
+}
+
+}  // namespace
+}  // namespace l4d2::ctl
