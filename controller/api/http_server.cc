@@ -1,9 +1,14 @@
 #include "controller/api/http_server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -63,6 +68,32 @@ void Send(Pistache::Http::ResponseWriter& writer, const ApiResponse& response) {
   if (!response.content_type.empty()) add("Content-Type", response.content_type);
   for (const auto& [name, value] : response.headers) add(name, value);
   writer.send(static_cast<Code>(response.status), response.body);
+}
+
+// Pistache 0.0.5's Endpoint takes a backlog option and never passes it to its listener, which
+// listens with 128. Listening again on the same socket sets the backlog (Linux); the socket is
+// found by its port among this process's descriptors.
+void RaiseListenBacklog(int port, int backlog) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    int fd = -1;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &fd)) continue;
+    int listening = 0;
+    socklen_t length = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || !listening) {
+      continue;
+    }
+    sockaddr_storage address{};
+    socklen_t address_length = sizeof(address);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_length) != 0) continue;
+    int bound = -1;
+    if (address.ss_family == AF_INET) {
+      bound = ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+    } else if (address.ss_family == AF_INET6) {
+      bound = ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+    }
+    if (bound == port) listen(fd, backlog);
+  }
 }
 
 }  // namespace
@@ -142,9 +173,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
     server->endpoint_->init(Pistache::Http::Endpoint::options()
                                 .threads(options.threads)
                                 .flags(Pistache::Tcp::Options::ReuseAddr)
+                                .backlog(options.backlog)
                                 .maxRequestSize(options.max_request_bytes));
     server->endpoint_->setHandler(server->router_.handler());
     server->endpoint_->serveThreaded();
+    RaiseListenBacklog(server->port(), options.backlog);
   } catch (const std::exception& e) {
     server->endpoint_.reset();
     return absl::UnavailableError(

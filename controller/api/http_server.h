@@ -33,7 +33,13 @@ struct HttpServerOptions {
   std::string address = "127.0.0.1:8080";
   int threads = 2;  // Pistache reactors
   int workers = 8;  // handler threads
-  size_t max_backlog = 4096;
+  // Connections waiting to be accepted (Pistache's default is 128: a burst of reconnecting
+  // browsers overflows it and waits out TCP's SYN retries, seconds each).
+  int backlog = 4096;
+  // Requests waiting for a worker before new ones are refused with 503. Large: a controller
+  // restart brings every browser's event streams back at once, and EventSource does not retry
+  // a 503.
+  size_t max_backlog = 65536;
   // Requests above this size are refused (Pistache's default is 4096 bytes).
   size_t max_request_bytes = 1 << 20;
   std::string version = "dev";

@@ -96,6 +96,8 @@ class SseHub {
   void PublishNow(const std::string& topic, SseEvent event);
   // Queues a frame; cuts the client off when it is over its bound.
   void Enqueue(Client& client, std::shared_ptr<const std::string> frame);
+  // Writes the client's queue once the current batch of commands is applied.
+  void MarkDirty(Client& client);
   // Writes what the socket takes; false when the client is gone (closed by then).
   bool Flush(Client& client);
   void Close(Client& client);
@@ -117,6 +119,7 @@ class SseHub {
   // The hub thread's own state.
   absl::flat_hash_map<int, std::unique_ptr<Client>> clients_;
   absl::flat_hash_map<std::string, std::unique_ptr<Topic>> topics_;
+  std::vector<int> dirty_;  // clients with frames queued in this batch
   std::thread thread_;
 };
 
