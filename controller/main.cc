@@ -56,6 +56,9 @@ ABSL_FLAG(std::optional<std::string>, database, std::nullopt,
           "sqlite3:/var/lib/left4me-controller/controller.db) or postgresql:<conninfo>");
 ABSL_FLAG(std::optional<std::string>, listen_http, std::nullopt,
           "HTTP listen address host:port (default 127.0.0.1:8080)");
+ABSL_FLAG(std::optional<std::string>, web_root, std::nullopt,
+          "the web UI's files, served for paths outside /api/ (default /usr/share/left4me/web; "
+          "empty: none)");
 ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
           "debug, info, warning or error (default info)");
 ABSL_FLAG(std::optional<std::string>, pki_dir, std::nullopt,
@@ -85,6 +88,7 @@ absl::StatusOr<ControllerConfig> BuildConfig() {
   if (auto v = absl::GetFlag(FLAGS_database)) config.database = *v;
   if (auto v = absl::GetFlag(FLAGS_listen_http)) config.listen_http = *v;
   if (auto v = absl::GetFlag(FLAGS_log_level)) config.log_level = *v;
+  if (auto v = absl::GetFlag(FLAGS_web_root)) config.web_root = *v;
   if (auto v = absl::GetFlag(FLAGS_pki_dir)) config.pki_dir = *v;
   absl::Status valid = l4d2::controller::ValidateControllerConfig(config);
   if (!valid.ok()) return valid;
@@ -234,7 +238,8 @@ int Run(const std::string& command) {
   auto http = l4d2::controller::HttpServer::Start({.address = config->listen_http,
                                                    .threads = config->http_threads,
                                                    .workers = config->http_workers,
-                                                   .version = l4d2::kVersion},
+                                                   .version = l4d2::kVersion,
+                                                   .web_root = config->web_root},
                                                   std::move(routes), authenticator, hub, metrics);
   if (!http.ok()) {
     L4D2_LOG(ERROR) << http.status().message();

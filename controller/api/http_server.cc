@@ -1,7 +1,11 @@
 #include "controller/api/http_server.h"
 
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -162,9 +166,21 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
     if (route.method == "DELETE") method = Pistache::Http::Method::Delete;
     server->router_.addRoute(method, pattern, handler);
   }
+  HttpServer* self = server.get();
   server->router_.addNotFoundHandler(
-      [](const Pistache::Rest::Request&, Pistache::Http::ResponseWriter response) {
-        Send(response, ErrorResponse(absl::NotFoundError("no such route")));
+      [self](const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response) {
+        if (self->options_.web_root.empty() || request.method() != Pistache::Http::Method::Get ||
+            absl::StartsWith(request.resource(), "/api/")) {
+          Send(response, ErrorResponse(absl::NotFoundError("no such route")));
+          return Pistache::Rest::Route::Result::Ok;
+        }
+        // Files are read off the reactor, like every handler's work.
+        auto writer = std::make_shared<Pistache::Http::ResponseWriter>(std::move(response));
+        const std::string resource = request.resource();
+        if (!self->workers_.Submit(
+                [self, writer, resource] { Send(*writer, self->StaticFile(resource)); })) {
+          Send(*writer, ErrorResponse(absl::UnavailableError("the controller is busy")));
+        }
         return Pistache::Rest::Route::Result::Ok;
       });
   try {
@@ -239,6 +255,59 @@ void HttpServer::Accept(const Route& route, const Pistache::Rest::Request& reque
   if (!workers_.Submit([this, pending] { Serve(*pending); })) {
     Send(*pending->writer, ErrorResponse(absl::UnavailableError("the controller is busy")));
   }
+}
+
+ApiResponse HttpServer::StaticFile(const std::string& resource) {
+  const absl::Status missing = absl::NotFoundError("no such route");
+  std::string path = resource == "/" ? "index.html" : resource.substr(1);
+  // One conservative alphabet: no "..", no hidden files, no escapes, no odd characters.
+  bool ok = !path.empty() && path.size() < 256;
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    ok = ok && !part.empty() && part.front() != '.';
+    for (char c : part) ok = ok && (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.');
+  }
+  if (!ok) return ErrorResponse(missing);
+  // Resolved by the kernel below the root, no symbolic link followed on the way.
+  const int root = open(options_.web_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return ErrorResponse(missing);
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  const int fd = static_cast<int>(syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how)));
+  close(root);
+  if (fd < 0) return ErrorResponse(missing);
+  struct stat info {};
+  std::string body;
+  if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size < (16 << 20)) {
+    body.resize(static_cast<size_t>(info.st_size));
+    size_t done = 0;
+    while (done < body.size()) {
+      const ssize_t n = read(fd, body.data() + done, body.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    body.resize(done);
+  } else {
+    close(fd);
+    return ErrorResponse(missing);
+  }
+  close(fd);
+  static const auto* types = new std::vector<std::pair<std::string, std::string>>{
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".json", "application/json"},
+      {".woff2", "font/woff2"},
+      {".txt", "text/plain; charset=utf-8"}};
+  std::string type = "application/octet-stream";
+  for (const auto& [extension, mime] : *types) {
+    if (absl::EndsWith(path, extension)) type = mime;
+  }
+  return ApiResponse{.body = std::move(body), .content_type = type};
 }
 
 // On a worker: authorize, run, answer.

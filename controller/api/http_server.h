@@ -43,6 +43,9 @@ struct HttpServerOptions {
   // Requests above this size are refused (Pistache's default is 4096 bytes).
   size_t max_request_bytes = 1 << 20;
   std::string version = "dev";
+  // The web UI's files (web/ as installed), served for GET paths outside /api/ (the index for
+  // "/"); "" serves none. Only regular files below it, no hidden names, no symbolic links.
+  std::string web_root;
 };
 
 class HttpServer {
@@ -70,6 +73,8 @@ class HttpServer {
   void Accept(const Route& route, const Pistache::Rest::Request& request,
               Pistache::Http::ResponseWriter response);
   void Serve(Pending& pending);
+  // A file of the web UI, or NOT_FOUND.
+  ApiResponse StaticFile(const std::string& resource);
 
   const HttpServerOptions options_;
   std::vector<Route> routes_;

@@ -18,6 +18,7 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   root.Int("http_threads", &config.http_threads, 1, 64);
   root.Int("http_workers", &config.http_workers, 1, 256);
   root.String("public_url", &config.public_url);
+  root.String("web_root", &config.web_root);
   root.Duration("session_idle", &config.session_idle);
   root.Duration("session_lifetime", &config.session_lifetime);
   root.Int("max_streams_per_user", &config.max_streams_per_user, 1, 10000);

@@ -27,6 +27,8 @@ struct ControllerConfig {
   // Browser sessions: ended after this long without a request, and this long after sign-in.
   absl::Duration session_idle = absl::Minutes(30);
   absl::Duration session_lifetime = absl::Hours(12);
+  // The web UI's files ("" serves none).
+  std::string web_root = "/usr/share/left4me/web";
   // Event streams: per user, and in all.
   int max_streams_per_user = 16;
   int max_streams = 20000;

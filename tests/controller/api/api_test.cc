@@ -3,6 +3,8 @@
 // generated from the route table, errors and pagination, the OpenAPI document against the
 // router, /metrics, and the event streams (live, resume, per-viewer filtering, caps).
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -80,9 +82,12 @@ class ApiTest : public ::testing::Test {
                                              .authenticator = *auth_},
                                             {.public_url = public_url});
     events_->Start();
-    auto server = HttpServer::Start(
-        {.address = "127.0.0.1:0", .threads = 1, .workers = 4, .max_request_bytes = 64 << 10},
-        std::move(routes), *auth_, *hub_, *metrics_);
+    auto server = HttpServer::Start({.address = "127.0.0.1:0",
+                                     .threads = 1,
+                                     .workers = 4,
+                                     .max_request_bytes = 64 << 10,
+                                     .web_root = dir_.Sub("web")},
+                                    std::move(routes), *auth_, *hub_, *metrics_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -198,6 +203,33 @@ TEST_F(ApiTest, HealthReadinessAndUnknownRoutes) {
   HttpResponse missing = Call({}, "GET", "/api/v1/nothing");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(Parse<v1::Error>(missing).code(), "NOT_FOUND");
+}
+
+TEST_F(ApiTest, TheWebUiIsServedFromItsRootAndNothingElse) {
+  std::filesystem::create_directories(dir_.Sub("web/assets"));
+  std::ofstream(dir_.Sub("web/index.html")) << "<!doctype html><title>left4me</title>";
+  std::ofstream(dir_.Sub("web/assets/app.js")) << "console.log(1);";
+  std::ofstream(dir_.Sub("web/.secret")) << "hidden";
+  std::ofstream(dir_.Sub("outside.txt")) << "outside";
+  std::filesystem::create_symlink(dir_.Sub("outside.txt"), dir_.Sub("web/link.txt"));
+  std::filesystem::create_directory_symlink(dir_.path(), dir_.Sub("web/up"));
+  HttpResponse index = Call({}, "GET", "/");
+  EXPECT_EQ(index.status, 200);
+  EXPECT_EQ(index.body, "<!doctype html><title>left4me</title>");
+  EXPECT_EQ(HeaderValue(index, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_THAT(HeaderValue(index, "Content-Security-Policy"), HasSubstr("script-src 'self'"));
+  HttpResponse script = Call({}, "GET", "/assets/app.js");
+  EXPECT_EQ(script.status, 200);
+  EXPECT_THAT(HeaderValue(script, "Content-Type"), HasSubstr("text/javascript"));
+  for (const char* path :
+       {"/.secret", "/link.txt", "/up/outside.txt", "/../outside.txt", "/assets/../../outside.txt",
+        "/assets/", "/nothing.html", "/assets%2f..%2f..%2foutside.txt"}) {
+    HttpResponse refused = Call({}, "GET", path);
+    EXPECT_EQ(refused.status, 404) << path;
+    EXPECT_THAT(refused.body, Not(HasSubstr("outside"))) << path;
+  }
+  // The API's own unknown paths stay JSON errors.
+  EXPECT_EQ(Parse<v1::Error>(Call({}, "GET", "/api/v1/nothing")).code(), "NOT_FOUND");
 }
 
 TEST_F(ApiTest, EveryAnswerCarriesTheSecurityHeaders) {
