@@ -12,9 +12,17 @@
 #include <fstream>
 #include <regex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "common/status_macros.h"
+#include "controller/api/api_metrics.h"
+#include "controller/api/authenticator.h"
+#include "controller/api/event_sources.h"
+#include "controller/api/http_server.h"
+#include "controller/api/rest_api.h"
+#include "controller/api/sse_hub.h"
+#include "controller/auth/login_limiter.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
 #include "controller/jobs/scheduler.h"
@@ -38,6 +46,7 @@ using ::l4d2::testing::ChildProcess;
 using ::l4d2::testing::Eventually;
 using ::l4d2::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int kPortsPerHost = 4;
 
@@ -363,6 +372,94 @@ namespace {
 // a second time anywhere, and the host is reconciled within 60 s of its return. Meanwhile its
 // servers keep running (they do not depend on the agent), and one of them is stopped behind
 // everyone's back, so that the return has something to reconcile.
+// The HTTP API over the same fleet: a server's console followed as an event stream while a
+// command goes through the API; the game's own line, the echo of who sent it, the logs and the
+// audit log all show it.
+TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) {
+  for (const AgentHost& agent : agents_on_) {
+    Finish(*stores_->jobs.Enqueue(HostInstallJob(agent.host.id, admin_.Name())));
+  }
+  BlueprintInput coop{.name = "coop"};
+  coop.settings.set_hostname("Console test");
+  coop.settings.set_game_mode("coop");
+  coop.settings.set_max_players(4);
+  absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, coop);
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+  absl::StatusOr<QueuedServerJob> created =
+      CreateServer(*stores_, alice_, "con1", blueprint->id, "running");
+  ASSERT_TRUE(created.ok()) << created.status();
+  Finish(created->job_id);
+  const std::string id = created->server.id;
+
+  UserStore users(*db_, Clock::Real(), PasswordCost::Minimal());
+  SessionStore sessions(*db_, Clock::Real());
+  ApiTokenStore tokens(*db_, Clock::Real());
+  LoginLimiter limiter(Clock::Real());
+  SseHub hub;
+  EventSources events(hub, *stores_, agents_, {.poll = absl::Milliseconds(50)});
+  ApiMetrics metrics(*db_, hub);
+  Authenticator authenticator(users, sessions, tokens);
+  events.Start();
+  auto http = HttpServer::Start({.address = "127.0.0.1:0", .threads = 1, .workers = 4},
+                                BuildRoutes({.db = *db_,
+                                             .stores = *stores_,
+                                             .users = users,
+                                             .sessions = sessions,
+                                             .tokens = tokens,
+                                             .login_limiter = limiter,
+                                             .agents = agents_,
+                                             .events = events,
+                                             .metrics = metrics,
+                                             .authenticator = authenticator},
+                                            {}),
+                                authenticator, hub, metrics);
+  ASSERT_TRUE(http.ok()) << http.status();
+  const int port = (*http)->port();
+  auto login = l4d2::testing::HttpRequest(
+      port, "POST", "/api/v1/session", {"Content-Type: application/json"},
+      R"({"username":"alice","password":"correct horse battery"})");
+  ASSERT_TRUE(login.ok() && login->status == 200);
+  const std::string set_cookie = l4d2::testing::HeaderValue(*login, "Set-Cookie");
+  const std::string cookie = "Cookie: " + set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = "X-CSRF-Token: " + FromJson<v1::SessionInfo>(login->body)->csrf_token();
+
+  auto stream =
+      l4d2::testing::HttpStream::Open(port, "/api/v1/servers/" + id + "/console/stream", {cookie});
+  ASSERT_TRUE(stream.ok());
+  // The newest lines first: the game's start-up is there.
+  ASSERT_TRUE((*stream)->WaitFor("event: line\n", absl::Seconds(20))) << (*stream)->received();
+  auto said = l4d2::testing::HttpRequest(port, "POST", "/api/v1/servers/" + id + "/console",
+                                         {"Content-Type: application/json", cookie, csrf},
+                                         R"({"command":"say hello from the api"})");
+  ASSERT_TRUE(said.ok());
+  ASSERT_EQ(said->status, 200) << said->body;
+  EXPECT_THAT(said->body, HasSubstr("Console: hello from the api"));
+  // The game's own line through journald and the agent, and the echo with its sender.
+  EXPECT_TRUE((*stream)->WaitFor("Console: hello from the api", absl::Seconds(20)))
+      << (*stream)->received();
+  EXPECT_TRUE((*stream)->WaitFor("event: command\n")) << (*stream)->received();
+  EXPECT_THAT((*stream)->received(), HasSubstr(R"("actor":"alice")"));
+  auto logs = l4d2::testing::HttpRequest(port, "GET", "/api/v1/servers/" + id + "/logs?lines=50",
+                                         {cookie}, "");
+  ASSERT_TRUE(logs.ok());
+  EXPECT_EQ(logs->status, 200);
+  EXPECT_THAT(logs->body, HasSubstr("Console: hello from the api"));
+  absl::StatusOr<std::vector<AuditEntry>> audit = stores_->audit.List({.limit = 20});
+  ASSERT_TRUE(audit.ok());
+  bool audited = false;
+  for (const AuditEntry& entry : *audit) {
+    audited = audited || (entry.action == "server.console" && entry.actor == alice_.Name() &&
+                          absl::StrContains(entry.detail, "say hello from the api"));
+  }
+  EXPECT_TRUE(audited);
+  // The RCON password never leaves the host: not in any answer.
+  auto shown = l4d2::testing::HttpRequest(port, "GET", "/api/v1/servers/" + id, {cookie}, "");
+  EXPECT_THAT(shown->body, Not(HasSubstr("rcon")));
+  (*http)->Shutdown();
+  events.Stop();
+  hub.Shutdown();
+}
+
 TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDuplicates) {
   for (const AgentHost& agent : agents_on_) {
     Finish(*stores_->jobs.Enqueue(HostInstallJob(agent.host.id, admin_.Name())));
