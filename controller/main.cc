@@ -27,26 +27,18 @@
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
-#include "controller/api/api_metrics.h"
-#include "controller/api/authenticator.h"
-#include "controller/api/event_sources.h"
-#include "controller/api/http_server.h"
-#include "controller/api/rest_api.h"
-#include "controller/api/sse_hub.h"
-#include "controller/auth/login_limiter.h"
+#include "controller/api/controller_api.h"
 #include "controller/config/controller_config.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
 #include "controller/jobs/scheduler.h"
-#include "controller/store/api_tokens.h"
 #include "controller/store/audit_log.h"
 #include "controller/store/database.h"
 #include "controller/store/fleet_stores.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
 #include "controller/store/migrations.h"
-#include "controller/store/sessions.h"
 #include "controller/store/users.h"
 #include "tls/ca_files.h"
 
@@ -209,40 +201,21 @@ int Run(const std::string& command) {
   }
 
   // The HTTP API: sessions and tokens, event streams, the routes.
-  l4d2::controller::UserStore users(**db, clock);
-  l4d2::controller::SessionStore sessions(
-      **db, clock, {.idle = config->session_idle, .lifetime = config->session_lifetime});
-  l4d2::controller::ApiTokenStore tokens(**db, clock);
-  l4d2::controller::LoginLimiter login_limiter(clock);
-  l4d2::controller::SseHub hub(
-      {.max_streams_per_user = config->max_streams_per_user, .max_clients = config->max_streams});
-  l4d2::controller::EventSources events(hub, stores, *agents);
-  l4d2::controller::ApiMetrics metrics(**db, hub);
-  l4d2::controller::Authenticator authenticator(users, sessions, tokens);
-  const std::string public_url =
-      config->public_url.empty() ? "http://" + config->listen_http : config->public_url;
-  std::vector<l4d2::controller::Route> routes =
-      l4d2::controller::BuildRoutes({.db = **db,
-                                     .stores = stores,
-                                     .users = users,
-                                     .sessions = sessions,
-                                     .tokens = tokens,
-                                     .login_limiter = login_limiter,
-                                     .agents = *agents,
-                                     .events = events,
-                                     .metrics = metrics,
-                                     .authenticator = authenticator,
-                                     .enrollment = &enrollment},
-                                    {.public_url = public_url});
-  events.Start();
-  auto http = l4d2::controller::HttpServer::Start({.address = config->listen_http,
-                                                   .threads = config->http_threads,
-                                                   .workers = config->http_workers,
-                                                   .version = l4d2::kVersion,
-                                                   .web_root = config->web_root},
-                                                  std::move(routes), authenticator, hub, metrics);
-  if (!http.ok()) {
-    L4D2_LOG(ERROR) << http.status().message();
+  auto api = l4d2::controller::ControllerApi::Start(
+      **db, stores, *agents, clock,
+      {.http = {.address = config->listen_http,
+                .threads = config->http_threads,
+                .workers = config->http_workers,
+                .version = l4d2::kVersion,
+                .web_root = config->web_root},
+       .rest = {.public_url = config->public_url.empty() ? "http://" + config->listen_http
+                                                         : config->public_url},
+       .sessions = {.idle = config->session_idle, .lifetime = config->session_lifetime},
+       .streams = {.max_streams_per_user = config->max_streams_per_user,
+                   .max_clients = config->max_streams}},
+      &enrollment);
+  if (!api.ok()) {
+    L4D2_LOG(ERROR) << api.status().message();
     return 1;
   }
   char hostname[256] = {};
@@ -274,15 +247,13 @@ int Run(const std::string& command) {
                                            .metrics_retention = config->metrics_retention});
   reconciler.Start();
   L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"
-                 << config->listen_http << "' (port " << (*http)->port() << ")";
+                 << config->listen_http << "' (port " << (*api)->port() << ")";
   int signal_number = l4d2::WaitForTerminationSignal();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down";
   reconciler.Stop();
   monitor.Stop();
   scheduler.Stop();
-  (*http)->Shutdown();
-  events.Stop();
-  hub.Shutdown();
+  (*api)->Stop();
   L4D2_LOG(INFO) << "stopped";
   return 0;
 }

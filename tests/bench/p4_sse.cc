@@ -37,13 +37,9 @@
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/logging.h"
-#include "controller/api/api_metrics.h"
-#include "controller/api/authenticator.h"
+#include "controller/api/controller_api.h"
 #include "controller/api/event_sources.h"
-#include "controller/api/http_server.h"
-#include "controller/api/rest_api.h"
 #include "controller/api/sse_hub.h"
-#include "controller/auth/login_limiter.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/store/migrations.h"
 
@@ -261,36 +257,24 @@ int main(int argc, char** argv) {
   auto db = Database::Open({.url = absl::StrCat("sqlite3:", dir, "/c.db")});
   if (!db.ok() || !ApplyMigrations(**db, ControllerMigrations(), clock).ok()) return 1;
   FleetStores stores(**db, clock);
-  UserStore users(**db, clock, PasswordCost::Minimal());
-  SessionStore sessions(**db, clock);
-  ApiTokenStore tokens(**db, clock);
-  LoginLimiter limiter(clock);
-  SseHub hub({.max_streams_per_user = clients, .max_clients = clients});
   PlaintextAgentConnector agents;
-  EventSources events(hub, stores, agents);
-  ApiMetrics metrics(**db, hub);
-  Authenticator authenticator(users, sessions, tokens);
-  auto user = users.Create("watcher", "a long enough password", Role::kAdmin);
+  auto api =
+      ControllerApi::Start(**db, stores, agents, clock,
+                           {.http = {.address = "127.0.0.1:0", .threads = 2, .workers = 4},
+                            .streams = {.max_streams_per_user = clients, .max_clients = clients},
+                            .password_cost = PasswordCost::Minimal()});
+  if (!api.ok()) return 1;
+  SseHub& hub = (*api)->hub();
+  auto user = (*api)->users().Create("watcher", "a long enough password", Role::kAdmin);
   std::string secret;
-  if (!user.ok() || !tokens.Create(Actor::Admin(user->id), "p4", {"read"}, &secret).ok()) return 1;
-  auto http = HttpServer::Start({.address = "127.0.0.1:0", .threads = 2, .workers = 4},
-                                BuildRoutes({.db = **db,
-                                             .stores = stores,
-                                             .users = users,
-                                             .sessions = sessions,
-                                             .tokens = tokens,
-                                             .login_limiter = limiter,
-                                             .agents = agents,
-                                             .events = events,
-                                             .metrics = metrics,
-                                             .authenticator = authenticator},
-                                            {}),
-                                authenticator, hub, metrics);
-  if (!http.ok()) return 1;
+  if (!user.ok() ||
+      !ApiTokenStore(**db, clock).Create(Actor::Admin(user->id), "p4", {"read"}, &secret).ok()) {
+    return 1;
+  }
   // Warm up allocator and caches with one stream, then measure from there.
   const int64_t rss_before = RssKb();
   ChildClients child;
-  child.Start((*http)->port(), clients,
+  child.Start((*api)->port(), clients,
               absl::StrCat("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                            "Connection: keep-alive\r\nAuthorization: Bearer ",
                            secret, "\r\n\r\n"));
@@ -332,8 +316,7 @@ int main(int argc, char** argv) {
       bare_per_second > 0 ? per_second / bare_per_second : 0.0,
       static_cast<long long>(stats.clients_cut_off), static_cast<long long>(RssKb()));
   child.Stop();
-  (*http)->Shutdown();
-  hub.Shutdown();
+  (*api)->Stop();
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -28,13 +28,7 @@
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/logging.h"
-#include "controller/api/api_metrics.h"
-#include "controller/api/authenticator.h"
-#include "controller/api/event_sources.h"
-#include "controller/api/http_server.h"
-#include "controller/api/rest_api.h"
-#include "controller/api/sse_hub.h"
-#include "controller/auth/login_limiter.h"
+#include "controller/api/controller_api.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/store/migrations.h"
 
@@ -155,16 +149,12 @@ int main(int argc, char** argv) {
   auto db = Database::Open({.url = absl::StrCat("sqlite3:", dir, "/c.db"), .pool_size = 8});
   if (!db.ok() || !ApplyMigrations(**db, ControllerMigrations(), clock).ok()) return 1;
   FleetStores stores(**db, clock);
-  UserStore users(**db, clock, PasswordCost::Minimal());
-  SessionStore sessions(**db, clock);
-  ApiTokenStore tokens(**db, clock);
-  LoginLimiter limiter(clock);
-  SseHub hub;
   PlaintextAgentConnector agents;
-  EventSources events(hub, stores, agents);
-  ApiMetrics metrics(**db, hub);
-  Authenticator authenticator(users, sessions, tokens);
-  auto alice = users.Create("alice", "alice's long password", Role::kOperator);
+  auto api = ControllerApi::Start(**db, stores, agents, clock,
+                                  {.http = {.address = "127.0.0.1:0", .threads = 2, .workers = 4},
+                                   .password_cost = PasswordCost::Minimal()});
+  if (!api.ok()) return 1;
+  auto alice = (*api)->users().Create("alice", "alice's long password", Role::kOperator);
   const Actor actor = Actor::Operator(alice->id);
   BlueprintInput input{.name = "versus"};
   input.settings.set_game_mode("versus");
@@ -177,29 +167,15 @@ int main(int argc, char** argv) {
     if (i == 0) first = server->id;
   }
   std::string secret;
-  if (!tokens.Create(actor, "bench", {"read"}, &secret).ok()) return 1;
-  auto http = HttpServer::Start({.address = "127.0.0.1:0", .threads = 2, .workers = 4},
-                                BuildRoutes({.db = **db,
-                                             .stores = stores,
-                                             .users = users,
-                                             .sessions = sessions,
-                                             .tokens = tokens,
-                                             .login_limiter = limiter,
-                                             .agents = agents,
-                                             .events = events,
-                                             .metrics = metrics,
-                                             .authenticator = authenticator},
-                                            {}),
-                                authenticator, hub, metrics);
-  if (!http.ok()) return 1;
+  if (!ApiTokenStore(**db, clock).Create(actor, "bench", {"read"}, &secret).ok()) return 1;
   std::printf("P6: %d servers, %d keep-alive connections, %d s each, page %d\n", servers,
               connections, seconds, page);
-  const int port = (*http)->port();
+  const int port = (*api)->port();
   Run("static", port, "/healthz", "", connections, absl::Seconds(seconds));
   Run("get", port, "/api/v1/servers/" + first, secret, connections, absl::Seconds(seconds));
   Run("list", port, absl::StrCat("/api/v1/servers?limit=", page), secret, connections,
       absl::Seconds(seconds));
-  (*http)->Shutdown();
+  (*api)->Stop();
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -16,13 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "common/status_macros.h"
-#include "controller/api/api_metrics.h"
-#include "controller/api/authenticator.h"
-#include "controller/api/event_sources.h"
-#include "controller/api/http_server.h"
-#include "controller/api/rest_api.h"
-#include "controller/api/sse_hub.h"
-#include "controller/auth/login_limiter.h"
+#include "controller/api/controller_api.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
 #include "controller/jobs/scheduler.h"
@@ -391,30 +385,11 @@ TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) 
   Finish(created->job_id);
   const std::string id = created->server.id;
 
-  UserStore users(*db_, Clock::Real(), PasswordCost::Minimal());
-  SessionStore sessions(*db_, Clock::Real());
-  ApiTokenStore tokens(*db_, Clock::Real());
-  LoginLimiter limiter(Clock::Real());
-  SseHub hub;
-  EventSources events(hub, *stores_, agents_, {.poll = absl::Milliseconds(50)});
-  ApiMetrics metrics(*db_, hub);
-  Authenticator authenticator(users, sessions, tokens);
-  events.Start();
-  auto http = HttpServer::Start({.address = "127.0.0.1:0", .threads = 1, .workers = 4},
-                                BuildRoutes({.db = *db_,
-                                             .stores = *stores_,
-                                             .users = users,
-                                             .sessions = sessions,
-                                             .tokens = tokens,
-                                             .login_limiter = limiter,
-                                             .agents = agents_,
-                                             .events = events,
-                                             .metrics = metrics,
-                                             .authenticator = authenticator},
-                                            {}),
-                                authenticator, hub, metrics);
-  ASSERT_TRUE(http.ok()) << http.status();
-  const int port = (*http)->port();
+  auto api = ControllerApi::Start(*db_, *stores_, agents_, Clock::Real(),
+                                  {.http = {.address = "127.0.0.1:0", .threads = 1, .workers = 4},
+                                   .sources = {.poll = absl::Milliseconds(50)}});
+  ASSERT_TRUE(api.ok()) << api.status();
+  const int port = (*api)->port();
   auto login = l4d2::testing::HttpRequest(
       port, "POST", "/api/v1/session", {"Content-Type: application/json"},
       R"({"username":"alice","password":"correct horse battery"})");
@@ -455,9 +430,7 @@ TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) 
   // The RCON password never leaves the host: not in any answer.
   auto shown = l4d2::testing::HttpRequest(port, "GET", "/api/v1/servers/" + id, {cookie}, "");
   EXPECT_THAT(shown->body, Not(HasSubstr("rcon")));
-  (*http)->Shutdown();
-  events.Stop();
-  hub.Shutdown();
+  (*api)->Stop();
 }
 
 TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDuplicates) {

@@ -14,8 +14,8 @@
 #include "absl/strings/strip.h"
 #include "controller/api/api_metrics.h"
 #include "controller/api/authenticator.h"
+#include "controller/api/controller_api.h"
 #include "controller/api/event_sources.h"
-#include "controller/api/http_server.h"
 #include "controller/api/rest_api.h"
 #include "controller/api/sse_hub.h"
 #include "controller/auth/login_limiter.h"
@@ -54,49 +54,30 @@ class ApiTest : public ::testing::Test {
   void SetUp() override { Build("http://127.0.0.1:8080"); }
 
   void Build(const std::string& public_url, SseLimits sse = {}) {
-    server_.reset();
-    if (events_) events_->Stop();
+    api_.reset();
     auto db = Database::Open({.url = "sqlite3:" + dir_.Sub("c.db")});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
     stores_ = std::make_unique<FleetStores>(*db_, clock_);
-    users_ = std::make_unique<UserStore>(*db_, clock_, PasswordCost::Minimal());
-    sessions_ = std::make_unique<SessionStore>(*db_, clock_);
-    tokens_ = std::make_unique<ApiTokenStore>(*db_, clock_);
-    limiter_ = std::make_unique<LoginLimiter>(clock_);
-    hub_ = std::make_unique<SseHub>(sse);
-    events_ = std::make_unique<EventSources>(*hub_, *stores_, agents_,
-                                             EventSourceOptions{.poll = absl::Milliseconds(20)});
-    metrics_ = std::make_unique<ApiMetrics>(*db_, *hub_);
-    auth_ = std::make_unique<Authenticator>(*users_, *sessions_, *tokens_, clock_);
-    std::vector<Route> routes = BuildRoutes({.db = *db_,
-                                             .stores = *stores_,
-                                             .users = *users_,
-                                             .sessions = *sessions_,
-                                             .tokens = *tokens_,
-                                             .login_limiter = *limiter_,
-                                             .agents = agents_,
-                                             .events = *events_,
-                                             .metrics = *metrics_,
-                                             .authenticator = *auth_},
-                                            {.public_url = public_url});
-    events_->Start();
-    auto server = HttpServer::Start({.address = "127.0.0.1:0",
-                                     .threads = 1,
-                                     .workers = 4,
-                                     .max_request_bytes = 64 << 10,
-                                     .web_root = dir_.Sub("web")},
-                                    std::move(routes), *auth_, *hub_, *metrics_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
+    auto api = ControllerApi::Start(*db_, *stores_, agents_, clock_,
+                                    {.http = {.address = "127.0.0.1:0",
+                                              .threads = 1,
+                                              .workers = 4,
+                                              .max_request_bytes = 64 << 10,
+                                              .web_root = dir_.Sub("web")},
+                                     .rest = {.public_url = public_url},
+                                     .streams = sse,
+                                     .sources = {.poll = absl::Milliseconds(20)},
+                                     .password_cost = PasswordCost::Minimal()});
+    ASSERT_TRUE(api.ok()) << api.status();
+    api_ = *std::move(api);
+    users_ = &api_->users();
+    hub_ = &api_->hub();
+    server_ = &api_->server();
   }
 
-  void TearDown() override {
-    server_.reset();
-    if (events_) events_->Stop();
-    hub_.reset();
-  }
+  void TearDown() override { api_.reset(); }
 
   // The id of user `name`, created on first use (admin is an admin, the rest operators).
   std::string UserId(const std::string& name) {
@@ -184,15 +165,10 @@ class ApiTest : public ::testing::Test {
   PlaintextAgentConnector agents_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<FleetStores> stores_;
-  std::unique_ptr<UserStore> users_;
-  std::unique_ptr<SessionStore> sessions_;
-  std::unique_ptr<ApiTokenStore> tokens_;
-  std::unique_ptr<LoginLimiter> limiter_;
-  std::unique_ptr<SseHub> hub_;
-  std::unique_ptr<EventSources> events_;
-  std::unique_ptr<ApiMetrics> metrics_;
-  std::unique_ptr<Authenticator> auth_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<ControllerApi> api_;
+  UserStore* users_ = nullptr;
+  SseHub* hub_ = nullptr;
+  HttpServer* server_ = nullptr;
 };
 
 TEST_F(ApiTest, HealthReadinessAndUnknownRoutes) {

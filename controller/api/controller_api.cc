@@ -1,0 +1,54 @@
+#include "controller/api/controller_api.h"
+
+namespace l4d2::controller {
+
+ControllerApi::ControllerApi(Database& db, FleetStores& stores, AgentConnector& agents,
+                             Clock& clock, const ControllerApiOptions& options)
+    : users_(db, clock, options.password_cost),
+      sessions_(db, clock, options.sessions),
+      tokens_(db, clock),
+      limiter_(clock, options.logins),
+      hub_(options.streams),
+      events_(hub_, stores, agents, options.sources),
+      metrics_(db, hub_),
+      authenticator_(users_, sessions_, tokens_, clock, options.credential_cache) {}
+
+absl::StatusOr<std::unique_ptr<ControllerApi>> ControllerApi::Start(
+    Database& db, FleetStores& stores, AgentConnector& agents, Clock& clock,
+    const ControllerApiOptions& options, Enrollment* enrollment) {
+  std::unique_ptr<ControllerApi> api(new ControllerApi(db, stores, agents, clock, options));
+  std::vector<Route> routes = BuildRoutes({.db = db,
+                                           .stores = stores,
+                                           .users = api->users_,
+                                           .sessions = api->sessions_,
+                                           .tokens = api->tokens_,
+                                           .login_limiter = api->limiter_,
+                                           .agents = agents,
+                                           .events = api->events_,
+                                           .metrics = api->metrics_,
+                                           .authenticator = api->authenticator_,
+                                           .enrollment = enrollment},
+                                          options.rest);
+  api->events_.Start();
+  absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(
+      options.http, std::move(routes), api->authenticator_, api->hub_, api->metrics_);
+  if (!server.ok()) {
+    api->events_.Stop();
+    api->stopped_ = true;
+    return server.status();
+  }
+  api->server_ = *std::move(server);
+  return api;
+}
+
+ControllerApi::~ControllerApi() { Stop(); }
+
+void ControllerApi::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  server_->Shutdown();
+  events_.Stop();
+  hub_.Shutdown();
+}
+
+}  // namespace l4d2::controller
