@@ -28,24 +28,6 @@ namespace {
 
 using Pistache::Http::Code;
 
-// "%41" -> "A", "+" -> " " (query strings); malformed escapes are kept as they are.
-std::string Unescape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && absl::ascii_isxdigit(text[i + 1]) &&
-               absl::ascii_isxdigit(text[i + 2])) {
-      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 // A response header by name. Pistache 0.0.5 writes only typed headers (raw ones added to a
 // response are silently dropped), and types only the headers it knows.
 class NamedHeader final : public Pistache::Http::Header::Header {
@@ -222,8 +204,9 @@ void HttpServer::Accept(const Route& route, const Pistache::Rest::Request& reque
   ApiRequest& api = pending->request;
   api.method = route.method;
   api.path = request.resource();
+  // Pistache has decoded the escapes already; "+" stays a plus (RFC 3986, not a form).
   for (auto it = request.query().parameters_begin(); it != request.query().parameters_end(); ++it) {
-    api.query[Unescape(it->first)] = Unescape(it->second);
+    api.query[it->first] = it->second;
   }
   for (absl::string_view segment : absl::StrSplit(route.path, '/')) {
     if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {

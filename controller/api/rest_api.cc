@@ -889,7 +889,8 @@ class Api {
     absl::Time time;
     std::string error;
     if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
-      return absl::InvalidArgumentError(absl::StrCat(name, ": expected an RFC 3339 time"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": expected an RFC 3339 time, got '", text.substr(0, 64), "'"));
     }
     return time;
   }

@@ -214,7 +214,7 @@ void SseHub::Run() {
       }
       auto it = clients_.find(fd);
       if (it == clients_.end()) continue;
-      if (events[i].events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+      if (events[i].events & (EPOLLHUP | EPOLLERR)) {
         Close(*it->second);
       } else if (events[i].events & EPOLLOUT) {
         Flush(*it->second);
@@ -247,13 +247,21 @@ void SseHub::AttachNow(int fd, StreamRequest request, SseViewer viewer) {
   std::unique_ptr<Topic>& topic = topics_[client.topic];
   if (!topic) topic = std::make_unique<Topic>();
   if (request.from_now && topic->newest_id > client.after_id) client.after_id = topic->newest_id;
-  epoll_event interest{.events = EPOLLRDHUP, .data = {.fd = fd}};
+  // Only errors and hang-ups (always reported), and writability while a queue waits: the read
+  // side is shut below, so a client that goes is noticed at the next write (a heartbeat at
+  // the latest), which fails.
+  epoll_event interest{.events = 0, .data = {.fd = fd}};
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &interest) != 0) {
     L4D2_LOG(WARNING) << "event stream: epoll_ctl: " << strerror(errno);
     close(fd);
     Unreserve(client.viewer.user_id);
     return;
   }
+  // Shutting the read side makes Pistache read end-of-stream on its own descriptor of the
+  // socket: it forgets the connection and closes that descriptor, leaving the hub's duplicate
+  // the only one (one descriptor per stream, and none of Pistache's per-connection state).
+  // Nothing is sent to the client; the stream goes on.
+  shutdown(fd, SHUT_RD);
   clients_[fd] = std::move(owned);
   topic->clients.push_back(&client);
   {
@@ -389,7 +397,7 @@ bool SseHub::Flush(Client& client) {
 void SseHub::WantWritable(Client& client, bool want) {
   if (client.want_writable == want) return;
   client.want_writable = want;
-  epoll_event interest{.events = EPOLLRDHUP | (want ? EPOLLOUT : 0u), .data = {.fd = client.fd}};
+  epoll_event interest{.events = want ? EPOLLOUT : 0u, .data = {.fd = client.fd}};
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, client.fd, &interest);
 }
 

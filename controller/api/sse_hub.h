@@ -6,9 +6,10 @@
 // and its own write queue has no bound, so a slow client would grow it without limit. The
 // hub therefore takes event-stream connections over: the route handler hands it a duplicate
 // of the connection's socket, and from then on only the hub writes to it, from its one
-// thread, non-blocking, with epoll. Pistache keeps reading the socket (an EventSource sends
-// nothing more) and closes its own descriptor when the client goes; the hub notices the hang-up
-// on its duplicate and lets go too.
+// thread, non-blocking, with epoll. The hub shuts the socket's read side (an EventSource sends
+// nothing more): Pistache reads end-of-stream, forgets the connection and closes its own
+// descriptor, so a stream costs one descriptor and no Pistache state. A client that goes is
+// noticed when the next write (a heartbeat at the latest) fails.
 //
 // Each topic ("fleet", "job:<id>", "console:<server>") keeps its newest events in a ring; an
 // event is encoded once and shared by every client's queue. A client whose queue passes its

@@ -793,3 +793,106 @@ TEST_F(ApiTest, ServerListsPageInSqlAndPrintAsProtobufDoes) {
 
 }  // namespace
 }  // namespace l4d2::controller
+
+namespace l4d2::controller {
+namespace {
+
+// The routes the other tests only reach through the matrices, each doing its job once.
+TEST_F(ApiTest, EachRemainingRouteDoesWhatItSays) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  // Users: one, by id.
+  EXPECT_EQ(Parse<v1::User>(Call(admin, "GET", "/api/v1/users/" + UserId("alice"))).username(),
+            "alice");
+  // Overlays: a new revision, a sync to every ready host (none here), delete when unused.
+  HttpResponse updated = Call(
+      alice, "PUT", "/api/v1/overlays/" + objects.overlay,
+      R"({"source":{"inlineFiles":{"files":[{"path":"left4dead2/cfg/y.cfg","content":"eQ=="}]}}})");
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(Parse<v1::Overlay>(updated).revision(), 2);
+  HttpResponse synced = Call(alice, "POST", "/api/v1/overlays/" + objects.overlay + "/sync");
+  EXPECT_EQ(synced.status, 202);
+  EXPECT_EQ(Parse<v1::JobRefs>(synced).job_ids_size(), 0);
+  EXPECT_EQ(Call(alice, "DELETE", "/api/v1/overlays/" + objects.overlay).status, 409);  // in use
+  // Blueprints: one, a change, a second one the server switches to.
+  EXPECT_EQ(
+      Parse<v1::Blueprint>(Call(alice, "GET", "/api/v1/blueprints/" + objects.blueprint)).name(),
+      "versus");
+  HttpResponse changed = Call(alice, "PUT", "/api/v1/blueprints/" + objects.blueprint,
+                              R"({"name":"versus","settings":{"gameMode":"coop","maxPlayers":4}})");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(Parse<v1::Blueprint>(changed).settings().game_mode(), "coop");
+  HttpResponse other = Call(alice, "POST", "/api/v1/blueprints",
+                            R"({"name":"realism","settings":{"gameMode":"realism"}})");
+  ASSERT_EQ(other.status, 201);
+  HttpResponse switched =
+      Call(alice, "POST", "/api/v1/servers/" + objects.server + "/blueprint",
+           absl::StrCat(R"({"blueprintId":")", Parse<v1::Blueprint>(other).id(), R"("})"));
+  ASSERT_EQ(switched.status, 202) << switched.body;
+  auto job =
+      Parse<v1::Job>(Call(alice, "GET", "/api/v1/jobs/" + Parse<v1::JobRef>(switched).job_id()));
+  EXPECT_EQ(job.kind(), "server.change_blueprint");
+  // Server actions queue their kinds; stop leaves the server stopped by intent.
+  for (const char* action : {"restart", "reset", "stop"}) {
+    HttpResponse queued =
+        Call(alice, "POST", absl::StrCat("/api/v1/servers/", objects.server, "/", action));
+    ASSERT_EQ(queued.status, 202) << action;
+    EXPECT_EQ(
+        Parse<v1::Job>(Call(alice, "GET", "/api/v1/jobs/" + Parse<v1::JobRef>(queued).job_id()))
+            .kind(),
+        absl::StrCat("server.", action));
+  }
+  EXPECT_EQ(
+      Parse<v1::Server>(Call(alice, "GET", "/api/v1/servers/" + objects.server)).desired_state(),
+      "stopped");
+  // A job's event log, paged.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(stores_->jobs.AppendEvent(objects.job, "log", absl::StrCat("line ", i)).ok());
+  }
+  auto events = Parse<v1::ListJobEventsResponse>(
+      Call(alice, "GET", "/api/v1/jobs/" + objects.job + "/events?limit=2"));
+  ASSERT_EQ(events.events_size(), 2);
+  EXPECT_EQ(events.events(0).data().string_value(), "line 0");
+  auto rest = Parse<v1::ListJobEventsResponse>(
+      Call(alice, "GET",
+           "/api/v1/jobs/" + objects.job + "/events?page_token=" + events.next_page_token()));
+  ASSERT_EQ(rest.events_size(), 1);
+  EXPECT_EQ(rest.events(0).seq(), 3);
+  // Metric samples for charts, within the window asked for.
+  ASSERT_TRUE(db_->Transact([&](soci::session& sql) {
+                   for (int i = 0; i < 3; ++i) {
+                     long long at = absl::ToUnixMillis(clock_.Now() - absl::Minutes(10 * i));
+                     sql << "INSERT INTO metric_samples (server_id, at_ms, players, cpu_millis,"
+                            " memory_bytes) VALUES (:s, :a, :p, 5, 1048576)",
+                         soci::use(objects.server), soci::use(at), soci::use(i);
+                   }
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  auto series =
+      Parse<v1::MetricSeries>(Call(alice, "GET", "/api/v1/servers/" + objects.server + "/metrics"));
+  EXPECT_EQ(series.samples_size(), 3);
+  const std::string from =
+      absl::FormatTime(absl::RFC3339_full, clock_.Now() - absl::Minutes(15), absl::UTCTimeZone());
+  series = Parse<v1::MetricSeries>(
+      Call(alice, "GET", "/api/v1/servers/" + objects.server + "/metrics?from=" + from));
+  EXPECT_EQ(series.samples_size(), 2);
+  // Delete queues the server's removal; the token list shows Alice's token.
+  HttpResponse deleted = Call(alice, "DELETE", "/api/v1/servers/" + objects.server);
+  EXPECT_EQ(deleted.status, 202);
+  EXPECT_EQ(Parse<v1::ListApiTokensResponse>(Call(alice, "GET", "/api/v1/tokens")).tokens_size(),
+            1);
+  // Every change above is in the audit log with Alice as the actor.
+  auto audit = Parse<v1::ListAuditResponse>(Call(alice, "GET", "/api/v1/audit?limit=100"));
+  std::set<std::string> actions;
+  for (const v1::AuditEntry& entry : audit.entries()) actions.insert(entry.action());
+  for (const char* action : {"overlay.update", "overlay.sync", "blueprint.update",
+                             "blueprint.create", "server.change_blueprint", "server.restart",
+                             "server.reset", "server.stop", "server.delete", "token.create"}) {
+    EXPECT_TRUE(actions.count(action)) << action;
+  }
+}
+
+}  // namespace
+}  // namespace l4d2::controller
