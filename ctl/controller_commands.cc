@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
 #include "ctl/controller_client.h"
+#include "ctl/overlay_yaml.h"
 #include "ctl/spec_yaml.h"
 #include "google/protobuf/util/json_util.h"
 #include "l4d2/controller/v1/api.pb.h"
@@ -551,6 +552,33 @@ int Blueprints(const CommandContext& context, const std::vector<std::string>& ar
   return Usage(context, "blueprints list|apply|export|delete");
 }
 
+// Creates the overlay, or gives an existing one a new revision.
+int ApplyOverlay(const CommandContext& context, const std::string& ref, bool global,
+                 const agent::v1::SyncOverlayRequest& source) {
+  absl::StatusOr<v1::Overlay> existing = FindOverlay(context, ref);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) {
+    return Report(context, existing.status());
+  }
+  absl::StatusOr<v1::Overlay> applied;
+  if (existing.ok()) {
+    v1::UpdateOverlayRequest update;
+    *update.mutable_source() = source;
+    applied = Send<v1::Overlay>(context, "PUT", "/api/v1/overlays/" + existing->id(), Json(update));
+  } else {
+    v1::CreateOverlayRequest create;
+    create.set_ref(ref);
+    create.set_global(global);
+    *create.mutable_source() = source;
+    applied = Send<v1::Overlay>(context, "POST", "/api/v1/overlays", Json(create));
+  }
+  if (!applied.ok()) return Report(context, applied.status());
+  *context.out << (context.json
+                       ? Json(*applied)
+                       : absl::StrCat("overlay ", ref, " at revision ", applied->revision()))
+               << "\n";
+  return kExitOk;
+}
+
 int OverlaysCommand(const CommandContext& context, const std::vector<std::string>& args) {
   const std::string verb = args.size() > 1 ? args[1] : "list";
   if (verb == "list") {
@@ -570,10 +598,20 @@ int OverlaysCommand(const CommandContext& context, const std::vector<std::string
     }
     return kExitOk;
   }
+  if (verb == "apply" && args.size() == 2 && !context.spec_file.empty()) {
+    absl::StatusOr<OverlayYaml> file = LoadOverlayYaml(context.spec_file);
+    if (!file.ok()) {
+      *context.err << "l4d2ctl: overlay '" << context.spec_file << "': " << file.status().message()
+                   << "\n";
+      return kExitUsage;
+    }
+    return ApplyOverlay(context, file->ref, file->global, file->source);
+  }
   if (args.size() != 3) {
     return Usage(context,
-                 "overlays list | apply REF [--global] (--dir DIR | --url URL --sha256 HEX | "
-                 "--workshop ID,... | --script FILE) | export|sync|delete REF");
+                 "overlays list | apply -f OVERLAY.yaml | apply REF [--global] (--dir DIR | "
+                 "--url URL --sha256 HEX | --workshop ID,... | --script FILE) | "
+                 "export REF [--dir DIR] | sync|delete REF");
   }
   const std::string& ref = args[2];
   if (verb == "apply") {
@@ -586,36 +624,23 @@ int OverlaysCommand(const CommandContext& context, const std::vector<std::string
       *context.err << "l4d2ctl: " << source.status().message() << "\n";
       return kExitUsage;
     }
-    absl::StatusOr<v1::Overlay> existing = FindOverlay(context, ref);
-    if (!existing.ok() && !absl::IsNotFound(existing.status())) {
-      return Report(context, existing.status());
-    }
-    absl::StatusOr<v1::Overlay> applied;
-    if (existing.ok()) {
-      v1::UpdateOverlayRequest update;
-      *update.mutable_source() = *source;
-      applied =
-          Send<v1::Overlay>(context, "PUT", "/api/v1/overlays/" + existing->id(), Json(update));
-    } else {
-      v1::CreateOverlayRequest create;
-      create.set_ref(ref);
-      create.set_global(context.global);
-      *create.mutable_source() = *source;
-      applied = Send<v1::Overlay>(context, "POST", "/api/v1/overlays", Json(create));
-    }
-    if (!applied.ok()) return Report(context, applied.status());
-    *context.out << (context.json
-                         ? Json(*applied)
-                         : absl::StrCat("overlay ", ref, " at revision ", applied->revision()))
-                 << "\n";
-    return kExitOk;
+    return ApplyOverlay(context, ref, context.global, *source);
   }
   absl::StatusOr<v1::Overlay> overlay = FindOverlay(context, ref);
   if (!overlay.ok()) return Report(context, overlay.status());
   const std::string path = "/api/v1/overlays/" + overlay->id();
   if (verb == "export") {
-    // The definition as the API holds it: apply it back with the API or `curl`.
-    *context.out << Json(*overlay) << "\n";
+    if (context.json) {
+      *context.out << Json(*overlay) << "\n";
+      return kExitOk;
+    }
+    absl::StatusOr<std::string> yaml =
+        OverlayToYaml(overlay->ref(), overlay->global(), overlay->source(), context.dir);
+    if (!yaml.ok()) {
+      *context.err << "l4d2ctl: " << yaml.status().message() << "\n";
+      return kExitUsage;
+    }
+    *context.out << *yaml;
     return kExitOk;
   }
   if (verb == "sync") {

@@ -101,6 +101,23 @@ TEST_F(ControllerCommandsTest, HostsOverlaysBlueprintsServersAndJobs) {
   EXPECT_THAT(out, HasSubstr("overlay maps at revision 1"));
   out = Ctl({"overlays", "apply", "maps", "--dir", dir_.Sub("maps")}, &code);
   EXPECT_THAT(out, HasSubstr("revision 2"));
+  // Export writes the files out and a file that applies them back.
+  out = Ctl({"overlays", "export", "maps", "--dir", dir_.Sub("exported-maps")}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("ref: maps"));
+  std::ifstream cfg(dir_.Sub("exported-maps/left4dead2/cfg/server.cfg"));
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(cfg), {}), "sv_cheats 0\n");
+  std::ofstream(dir_.Sub("maps.yaml")) << out;
+  EXPECT_THAT(Ctl({"overlays", "apply", "-f", dir_.Sub("maps.yaml")}, &code),
+              HasSubstr("revision 3"));
+  std::ofstream(dir_.Sub("addons.yaml")) << "ref: addons\nworkshop: {items: [123, 456]}\n";
+  EXPECT_THAT(Ctl({"overlays", "apply", "-f", dir_.Sub("addons.yaml")}, &code),
+              HasSubstr("overlay addons at revision 1"));
+  EXPECT_THAT(Ctl({"overlays", "export", "addons"}, &code), HasSubstr("items: [123, 456]"));
+  std::ofstream(dir_.Sub("two.yaml")) << "ref: two\ndir: x\nworkshop: {items: [1]}\n";
+  out = Ctl({"overlays", "apply", "-f", dir_.Sub("two.yaml")}, &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("exactly one of"));
 
   std::ofstream(dir_.Sub("versus.yaml")) << "name: versus\nhostname: Friday\ngame_mode: versus\n"
                                             "max_players: 8\ncvars: {sv_alltalk: 1}\n"
