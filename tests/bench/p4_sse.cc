@@ -9,10 +9,9 @@
 // every client opens GET /api/v1/events with the token. Once all are attached, the RSS growth
 // per client is taken (idle), then audit-sized events are published to the fleet topic at
 // EVENTS_PER_SECOND for SECONDS (each reaches every client). Prints clients, events delivered
-// per second, clients cut off, and the same delivery by the bare fan-out. Needs 2 x CLIENTS +
-// 100 file descriptors here (each stream is Pistache's socket and the hub's duplicate of it)
-// and CLIENTS + 100 in the child: the soft limit is raised to the hard one, or beyond as root
-// when the kernel allows it.
+// per second, clients cut off, and the same delivery by the bare fan-out. Needs CLIENTS + 100
+// file descriptors here (while streams attach, briefly two each) and CLIENTS + 100 in the
+// child: the soft limit is raised to the hard one, or beyond as root when the kernel allows it.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
