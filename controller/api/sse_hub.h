@@ -9,7 +9,7 @@
 // thread, non-blocking, with epoll. The hub shuts the socket's read side (an EventSource sends
 // nothing more): Pistache reads end-of-stream, forgets the connection and closes its own
 // descriptor, so a stream costs one descriptor and no Pistache state. A client that goes is
-// noticed when the next write (a heartbeat at the latest) fails.
+// noticed within a second from its connection's TCP state (or when a write fails).
 //
 // Each topic ("fleet", "job:<id>", "console:<server>") keeps its newest events in a ring; an
 // event is encoded once and shared by every client's queue. A client whose queue passes its
