@@ -171,4 +171,13 @@ v1::MetricSample ToApi(const MetricSample& sample) {
   return out;
 }
 
+v1::LogLine ToApi(const agent::v1::LogLine& line) {
+  v1::LogLine out;
+  out.set_cursor(line.cursor());
+  *out.mutable_time() = line.time();
+  out.set_text(line.text());
+  out.set_source(line.source());
+  return out;
+}
+
 }  // namespace l4d2::controller

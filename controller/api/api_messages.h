@@ -13,6 +13,7 @@
 #include "controller/store/servers.h"
 #include "controller/store/users.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "l4d2/agent/v1/logs.pb.h"
 #include "l4d2/controller/v1/api.pb.h"
 
 namespace l4d2::controller {
@@ -29,5 +30,7 @@ v1::Job ToApi(const Job& job);
 v1::JobEvent ToApi(const JobEvent& event);
 v1::AuditEntry ToApi(const AuditEntry& entry);
 v1::MetricSample ToApi(const MetricSample& sample);
+// A console line as its agent sent it.
+v1::LogLine ToApi(const agent::v1::LogLine& line);
 
 }  // namespace l4d2::controller

@@ -71,8 +71,8 @@ absl::Status Authenticator::Authorize(const Route& route, const Credentials& cre
       return absl::UnauthenticatedError("Authorization: expected 'Bearer <API token>'");
     }
     L4D2_ASSIGN_OR_RETURN(known, Lookup(std::string(bearer), /*token=*/true));
-    const ApiToken scoped{.scopes = known->scopes};
-    if (!scoped.Allows(route.ChangesState() ? TokenScope::kWrite : TokenScope::kRead)) {
+    if (!ScopesAllow(known->scopes,
+                     route.ChangesState() ? TokenScope::kWrite : TokenScope::kRead)) {
       return absl::PermissionDeniedError(route.ChangesState()
                                              ? "this API token lacks the 'write' scope"
                                              : "this API token lacks the 'read' scope");

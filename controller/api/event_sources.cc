@@ -211,12 +211,7 @@ void EventSources::Follow(ConsoleFollower* follower) {
       agent::v1::LogBatch batch;
       while (reader->Read(&batch)) {
         for (const agent::v1::LogLine& line : batch.lines()) {
-          v1::LogLine out;
-          out.set_cursor(line.cursor());
-          *out.mutable_time() = line.time();
-          out.set_text(line.text());
-          out.set_source(line.source());
-          PublishConsole(server_id, "line", ToJson(out));
+          PublishConsole(server_id, "line", ToJson(ToApi(line)));
           absl::MutexLock lock(&mutex_);
           console_cursor_[server_id] = line.cursor();
         }

@@ -122,7 +122,8 @@ pb::Value FieldSchema(const pb::FieldDescriptor* field, pb::Value& schemas, bool
 void AddSchema(const pb::Descriptor* message, pb::Value& schemas) {
   auto& fields = *schemas.mutable_struct_value()->mutable_fields();
   if (fields.count(message->full_name())) return;
-  fields[message->full_name()] = Object();  // placeholder: recursion ends here
+  // Entered before its fields are walked, so a message that contains itself ends the walk.
+  fields[message->full_name()] = Object();
   pb::Value schema = Object();
   Field(schema, "type") = Str("object");
   Field(schema, "additionalProperties") = Bool(false);

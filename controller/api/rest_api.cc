@@ -271,22 +271,17 @@ class Api {
   absl::StatusOr<ApiResponse> ListTokens(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
     L4D2_ASSIGN_OR_RETURN(std::vector<ApiToken> tokens, d_.tokens.List(request.actor));
-    // Newest first: ids sort by time, so the page key runs backwards through "~" - id.
+    // Newest first (ids sort by creation time): a page holds the tokens older than its key.
+    const std::string before = page.token.empty() ? "" : *PageKey(page.token);
     v1::ListApiTokensResponse response;
-    std::vector<ApiToken> ordered = std::move(tokens);
-    std::string next;
-    int taken = 0;
-    std::string before = page.token.empty() ? "" : *PageKey(page.token);
-    for (const ApiToken& token : ordered) {
+    for (const ApiToken& token : tokens) {
       if (!before.empty() && token.id >= before) continue;
-      if (taken == page.limit) {
-        next = PageToken(response.tokens(response.tokens_size() - 1).id());
+      if (response.tokens_size() == page.limit) {
+        response.set_next_page_token(PageToken(response.tokens(page.limit - 1).id()));
         break;
       }
       *response.add_tokens() = ToApi(token);
-      ++taken;
     }
-    response.set_next_page_token(next);
     return Json(response);
   }
 
@@ -657,13 +652,7 @@ class Api {
     v1::ServerLogsResponse response;
     agent::v1::LogBatch batch;
     while (reader->Read(&batch)) {
-      for (const agent::v1::LogLine& line : batch.lines()) {
-        v1::LogLine* out = response.add_lines();
-        out->set_cursor(line.cursor());
-        *out->mutable_time() = line.time();
-        out->set_text(line.text());
-        out->set_source(line.source());
-      }
+      for (const agent::v1::LogLine& line : batch.lines()) *response.add_lines() = ToApi(line);
     }
     L4D2_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish()));
     return Json(response);

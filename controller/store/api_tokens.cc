@@ -42,7 +42,7 @@ struct TokenRow {
 
 }  // namespace
 
-bool ApiToken::Allows(TokenScope scope) const {
+bool ScopesAllow(const std::vector<std::string>& scopes, TokenScope scope) {
   auto has = [&](const char* name) {
     return std::find(scopes.begin(), scopes.end(), name) != scopes.end();
   };

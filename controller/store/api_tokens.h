@@ -20,6 +20,9 @@ namespace l4d2::controller {
 // What a token may do. kRead: every GET; kWrite: state changes too (implies kRead).
 enum class TokenScope { kRead, kWrite };
 
+// Whether `scopes` ("read", "write") allow `scope`.
+bool ScopesAllow(const std::vector<std::string>& scopes, TokenScope scope);
+
 struct ApiToken {
   std::string id;
   std::string user_id;
@@ -29,7 +32,7 @@ struct ApiToken {
   std::optional<absl::Time> last_used;
   std::optional<absl::Time> revoked_at;
 
-  bool Allows(TokenScope scope) const;
+  bool Allows(TokenScope scope) const { return ScopesAllow(scopes, scope); }
 };
 
 class ApiTokenStore {
