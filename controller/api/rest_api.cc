@@ -551,11 +551,18 @@ class Api {
                         .name_prefix = request.Query("q"),
                         .limit = page.limit + 1};
     if (!page.token.empty()) filter.after_name = *PageKey(page.token);
-    L4D2_ASSIGN_OR_RETURN(std::vector<Server> servers,
-                          d_.stores.servers.List(request.actor, filter));
+    // Ids and revisions from an index; full rows only for those not shown at that revision.
+    L4D2_ASSIGN_OR_RETURN(std::vector<ServerRevision> servers,
+                          d_.stores.servers.ListRevisions(request.actor, filter));
     const size_t count = std::min(servers.size(), static_cast<size_t>(page.limit));
     const std::string next = servers.size() > count ? PageToken(servers[count - 1].name) : "";
-    return ApiResponse{.body = server_json_.ListJson(servers, count, next)};
+    L4D2_ASSIGN_OR_RETURN(std::string body,
+                          server_json_.ListJson(absl::MakeConstSpan(servers).first(count), next,
+                                                [&](absl::Span<const std::string> ids) {
+                                                  return d_.stores.servers.GetMany(request.actor,
+                                                                                   ids);
+                                                }));
+    return ApiResponse{.body = std::move(body)};
   }
 
   absl::StatusOr<ApiResponse> CreateServer(const ApiRequest& request) {
@@ -572,7 +579,7 @@ class Api {
 
   absl::StatusOr<ApiResponse> GetServer(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(Server server, d_.stores.servers.Get(request.actor, request.Param("id")));
-    return Json(ToApi(server));
+    return ApiResponse{.body = server_json_.Json(server)};
   }
 
   absl::StatusOr<ApiResponse> ServerAction(const ApiRequest& request, const std::string& action) {

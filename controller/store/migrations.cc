@@ -182,6 +182,12 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE INDEX jobs_by_creator ON jobs(created_by, id)",
         "CREATE INDEX jobs_by_lock ON jobs(lock_key, id)",
         "ALTER TABLE hosts ADD COLUMN drained INTEGER NOT NULL DEFAULT 0"}},
+      {5,
+       "server revisions (the API's JSON memo) and list indexes covering a page",
+       {"ALTER TABLE servers ADD COLUMN revision BIGINT NOT NULL DEFAULT 0",
+        // An operator's page and an admin's: ids, names and revisions from the index alone.
+        "CREATE INDEX servers_page_by_owner ON servers(owner_id, name, revision, id)",
+        "CREATE INDEX servers_page ON servers(name, revision, id)"}},
   };
   return *migrations;
 }

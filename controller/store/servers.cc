@@ -28,7 +28,7 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
   Server row;
   std::string host, status;
   int port = 0, attempts = 0;
-  long long status_at = 0, next_restart = 0, created = 0;
+  long long status_at = 0, next_restart = 0, created = 0, revision = 0;
   soci::indicator host_indicator, port_indicator, status_at_indicator;
   soci::statement statement(sql);
   for (const std::string& param : params) statement.exchange(soci::use(param));
@@ -45,25 +45,27 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
   statement.exchange(soci::into(attempts));
   statement.exchange(soci::into(next_restart));
   statement.exchange(soci::into(created));
+  statement.exchange(soci::into(revision));
   statement.alloc();
   statement.prepare(
       "SELECT id, owner_id, name, blueprint_id, host_id, port, desired_state, actual_state,"
-      " status, status_at_ms, restart_attempts, next_restart_ms, created_at_ms FROM servers "
-      "WHERE " +
+      " status, status_at_ms, restart_attempts, next_restart_ms, created_at_ms, revision"
+      " FROM servers WHERE " +
       where + " ORDER BY name" + (limit > 0 ? absl::StrCat(" LIMIT ", limit) : ""));
   statement.define_and_bind();
   statement.execute(false);
   std::vector<Server> servers;
   while (statement.fetch()) {
-    Server server = row;
-    server.host_id = host_indicator == soci::i_ok ? host : "";
+    // Moved out: the next fetch assigns every bound field again.
+    Server& server = servers.emplace_back(std::move(row));
+    if (host_indicator == soci::i_ok) server.host_id = std::move(host);
     server.port = port_indicator == soci::i_ok ? port : 0;
-    server.status = status;
+    server.status = std::move(status);
     if (status_at_indicator == soci::i_ok) server.status_at = absl::FromUnixMillis(status_at);
     server.restart_attempts = attempts;
     server.next_restart_at = absl::FromUnixMillis(next_restart);
     server.created_at = absl::FromUnixMillis(created);
-    servers.push_back(std::move(server));
+    server.revision = revision;
   }
   return servers;
 }
@@ -120,8 +122,11 @@ absl::StatusOr<Server> ServerStore::Get(const Actor& actor, const std::string& i
   return server;
 }
 
-absl::StatusOr<std::vector<Server>> ServerStore::List(const Actor& actor,
-                                                      const ServerFilter& filter) {
+namespace {
+
+// The WHERE clause of a list, with its parameters in order.
+std::pair<std::string, std::vector<std::string>> ListClause(const Actor& actor,
+                                                            const ServerFilter& filter) {
   std::string where = "1 = 1";
   std::vector<std::string> params;
   if (!actor.admin) {
@@ -154,9 +159,63 @@ absl::StatusOr<std::vector<Server>> ServerStore::List(const Actor& actor,
     where += " AND name > :after";
     params.push_back(filter.after_name);
   }
+  return {std::move(where), std::move(params)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Server>> ServerStore::List(const Actor& actor,
+                                                      const ServerFilter& filter) {
+  const auto [where, params] = ListClause(actor, filter);
   std::vector<Server> servers;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     servers = ReadServers(sql, where, params, filter.limit);
+    return absl::OkStatus();
+  }));
+  return servers;
+}
+
+absl::StatusOr<std::vector<ServerRevision>> ServerStore::ListRevisions(const Actor& actor,
+                                                                       const ServerFilter& filter) {
+  const auto [where, params] = ListClause(actor, filter);
+  std::vector<ServerRevision> page;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    ServerRevision row;
+    long long revision = 0;
+    soci::statement statement(sql);
+    for (const std::string& param : params) statement.exchange(soci::use(param));
+    statement.exchange(soci::into(row.id));
+    statement.exchange(soci::into(row.name));
+    statement.exchange(soci::into(revision));
+    statement.alloc();
+    // Covered by servers_page_by_owner (operators) and servers_page (admins).
+    statement.prepare("SELECT id, name, revision FROM servers WHERE " + where + " ORDER BY name" +
+                      (filter.limit > 0 ? absl::StrCat(" LIMIT ", filter.limit) : ""));
+    statement.define_and_bind();
+    statement.execute(false);
+    while (statement.fetch()) {
+      ServerRevision& entry = page.emplace_back(std::move(row));
+      entry.revision = revision;
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+absl::StatusOr<std::vector<Server>> ServerStore::GetMany(const Actor& actor,
+                                                         absl::Span<const std::string> ids) {
+  std::vector<Server> servers;
+  if (ids.empty()) return servers;
+  std::string where = "id IN (";
+  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&where, i > 0 ? ", " : "", ":i", i);
+  where += ")";
+  std::vector<std::string> params(ids.begin(), ids.end());
+  if (!actor.admin) {
+    where += " AND owner_id = :o";
+    params.push_back(actor.user_id);
+  }
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    servers = ReadServers(sql, where, params);
     return absl::OkStatus();
   }));
   return servers;
@@ -169,7 +228,7 @@ absl::Status ServerStore::SetDesired(const std::string& id, const std::string& d
     long long now = absl::ToUnixMillis(clock_.Now());
     // A new intent starts the reconciler's restart count afresh.
     sql << "UPDATE servers SET desired_state = :d, restart_attempts = 0, next_restart_ms = 0,"
-           " updated_at_ms = :u WHERE id = :id",
+           " updated_at_ms = :u, revision = revision + 1 WHERE id = :id",
         soci::use(desired), soci::use(now), soci::use(id);
     return absl::OkStatus();
   });
@@ -185,7 +244,8 @@ absl::Status ServerStore::SetBlueprint(const std::string& id, const std::string&
       return absl::NotFoundError(absl::StrCat("no blueprint '", blueprint_id, "'"));
     }
     long long now = absl::ToUnixMillis(clock_.Now());
-    sql << "UPDATE servers SET blueprint_id = :b, updated_at_ms = :u WHERE id = :id",
+    sql << "UPDATE servers SET blueprint_id = :b, updated_at_ms = :u, revision = revision + 1"
+           " WHERE id = :id",
         soci::use(blueprint_id), soci::use(now), soci::use(id);
     return absl::OkStatus();
   });
@@ -246,7 +306,8 @@ absl::StatusOr<Server> ServerStore::Place(const std::string& id, const Placement
       }
       if (free > host.port_last) continue;
       long long now = absl::ToUnixMillis(clock_.Now());
-      sql << "UPDATE servers SET host_id = :h, port = :p, updated_at_ms = :u WHERE id = :id",
+      sql << "UPDATE servers SET host_id = :h, port = :p, updated_at_ms = :u,"
+             " revision = revision + 1 WHERE id = :id",
           soci::use(host.id), soci::use(free), soci::use(now), soci::use(id);
       placed = ReadServer(sql, id);
       return placed.status();
@@ -278,12 +339,13 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHost(
       const std::string status = it == by_name.end() ? "" : it->second->status;
       ObservedServer entry{.server = server, .previous_state = server.actual_state};
       if (state != server.actual_state || status != server.status) {
-        sql << "UPDATE servers SET actual_state = :a, status = :s, status_at_ms = :t"
-               " WHERE id = :id",
+        sql << "UPDATE servers SET actual_state = :a, status = :s, status_at_ms = :t,"
+               " revision = revision + 1 WHERE id = :id",
             soci::use(state), soci::use(status), soci::use(now), soci::use(server.id);
         entry.server.actual_state = state;
         entry.server.status = status;
         entry.server.status_at = absl::FromUnixMillis(now);
+        ++entry.server.revision;
       }
       if (it != by_name.end() && state == "running") {
         const InstanceObservation& o = *it->second;
@@ -318,7 +380,8 @@ absl::StatusOr<absl::flat_hash_set<std::string>> ServerStore::HostsWithServers()
 absl::Status ServerStore::SetRestartBackoff(const std::string& id, int attempts, absl::Time next) {
   return db_.Transact([&](soci::session& sql) -> absl::Status {
     long long next_ms = absl::ToUnixMillis(next);
-    sql << "UPDATE servers SET restart_attempts = :a, next_restart_ms = :n WHERE id = :id",
+    sql << "UPDATE servers SET restart_attempts = :a, next_restart_ms = :n,"
+           " revision = revision + 1 WHERE id = :id",
         soci::use(attempts), soci::use(next_ms), soci::use(id);
     return absl::OkStatus();
   });

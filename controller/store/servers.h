@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/clock.h"
 #include "controller/store/actor.h"
 #include "controller/store/database.h"
@@ -40,6 +41,16 @@ struct Server {
   int restart_attempts = 0;
   absl::Time next_restart_at;
   absl::Time created_at;
+  // Grows with every change to the row (every UPDATE of servers bumps it), so a server's id
+  // and revision name one content of its row: what the API's JSON memo is keyed by.
+  int64_t revision = 0;
+};
+
+// A server's place in a list: the row's identity and version without its content.
+struct ServerRevision {
+  std::string id;
+  std::string name;
+  int64_t revision = 0;
 };
 
 struct ServerFilter {
@@ -95,6 +106,14 @@ class ServerStore {
   absl::StatusOr<Server> Get(const Actor& actor, const std::string& id);
   // Those the actor sees that match, by name.
   absl::StatusOr<std::vector<Server>> List(const Actor& actor, const ServerFilter& filter = {});
+  // The same list as ids, names and revisions only. Without filters other than the page it is
+  // read from an index alone, never touching the rows: the cheap first half of a list whose
+  // rows' JSON the caller mostly remembers (docs/benchmarks.md, P6).
+  absl::StatusOr<std::vector<ServerRevision>> ListRevisions(const Actor& actor,
+                                                            const ServerFilter& filter);
+  // The servers among `ids` the actor sees, in no particular order; unknown ids are left out.
+  absl::StatusOr<std::vector<Server>> GetMany(const Actor& actor,
+                                              absl::Span<const std::string> ids);
 
   absl::Status SetDesired(const std::string& id, const std::string& desired);
   // Switches to another blueprint of the server's owner (NOT_FOUND otherwise).

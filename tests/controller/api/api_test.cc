@@ -782,8 +782,23 @@ TEST_F(ApiTest, ServerListsPageInSqlAndPrintAsProtobufDoes) {
     if (token.empty()) break;
   }
   EXPECT_THAT(names, ::testing::ElementsAre("web-0", "web-1", "web-2", "web-3"));
-  // A changed row is printed afresh.
+  // A changed row is printed afresh, in a list and alone, though both were shown before.
+  auto desired_in_list = [&] {
+    auto all = Parse<v1::ListServersResponse>(Call(alice, "GET", "/api/v1/servers"));
+    for (const v1::Server& server : all.servers()) {
+      if (server.id() == objects.server) return server.desired_state();
+    }
+    return std::string("absent");
+  };
+  auto desired_alone = [&] {
+    return Parse<v1::Server>(Call(alice, "GET", "/api/v1/servers/" + objects.server))
+        .desired_state();
+  };
+  ASSERT_EQ(desired_in_list(), "stopped");
+  ASSERT_EQ(desired_alone(), "stopped");
   ASSERT_EQ(Call(alice, "POST", "/api/v1/servers/" + objects.server + "/start").status, 202);
+  EXPECT_EQ(desired_in_list(), "running");
+  EXPECT_EQ(desired_alone(), "running");
   auto all =
       Parse<v1::ListServersResponse>(Call(alice, "GET", "/api/v1/servers?desired_state=running"));
   ASSERT_EQ(all.servers_size(), 1);

@@ -274,6 +274,91 @@ TEST_P(FleetCatalogTest, ObservationsRecordStatesAndSamplesWhichExpire) {
             1u);
 }
 
+// The API shows a server's row from memory while its revision is unchanged: every write to a
+// row must bump it, and a list's revisions and names must be the rows' own.
+TEST_P(FleetCatalogTest, EveryChangeToAServerBumpsItsRevision) {
+  auto versus = stores_->blueprints.Create(alice_, Versus("versus"));
+  auto coop = stores_->blueprints.Create(alice_, Versus("coop"));
+  ASSERT_TRUE(versus.ok() && coop.ok());
+  Host host = ReadyHost("fra-1", 10, 27015, 27020);
+  auto server = stores_->servers.Create(alice_, "s1", versus->id, "stopped");
+  ASSERT_TRUE(server.ok()) << server.status();
+  int64_t seen = server->revision;
+  auto bumped = [&](const char* step) {
+    absl::StatusOr<Server> now = stores_->servers.Get(alice_, server->id);
+    EXPECT_TRUE(now.ok()) << step;
+    const bool grew = now.ok() && now->revision > seen;
+    if (now.ok()) seen = now->revision;
+    return grew;
+  };
+  ASSERT_TRUE(stores_->servers.SetDesired(server->id, "running").ok());
+  EXPECT_TRUE(bumped("desired"));
+  ASSERT_TRUE(stores_->servers.SetBlueprint(server->id, coop->id).ok());
+  EXPECT_TRUE(bumped("blueprint"));
+  ASSERT_TRUE(stores_->servers.Place(server->id, {.memory_per_server_bytes = 0}).ok());
+  EXPECT_TRUE(bumped("placement"));
+  auto observed = stores_->servers.ObserveHost(
+      host.id, {{.name = "s1", .state = "running", .status = R"({"players":1})"}});
+  ASSERT_TRUE(observed.ok());
+  EXPECT_TRUE(bumped("observation"));
+  EXPECT_EQ((*observed)[0].server.revision, seen);  // what the round reports is the row
+  // The same observation again writes nothing, so the revision stays.
+  ASSERT_TRUE(
+      stores_->servers
+          .ObserveHost(host.id, {{.name = "s1", .state = "running", .status = R"({"players":1})"}})
+          .ok());
+  EXPECT_FALSE(bumped("unchanged observation"));
+  ASSERT_TRUE(stores_->servers.SetRestartBackoff(server->id, 2, clock_.Now()).ok());
+  EXPECT_TRUE(bumped("restart backoff"));
+}
+
+TEST_P(FleetCatalogTest, ListRevisionsMatchesTheListAndGetManyKeepsPrivacy) {
+  auto alices = stores_->blueprints.Create(alice_, Versus("versus"));
+  auto bobs = stores_->blueprints.Create(bob_, Versus("versus"));
+  ASSERT_TRUE(alices.ok() && bobs.ok());
+  std::vector<std::string> all_ids;
+  for (const char* name : {"c", "a", "e", "b", "d"}) {
+    auto created = stores_->servers.Create(alice_, name, alices->id, "stopped");
+    ASSERT_TRUE(created.ok()) << created.status();
+    all_ids.push_back(created->id);
+  }
+  auto bobs_server = stores_->servers.Create(bob_, "bob", bobs->id, "stopped");
+  ASSERT_TRUE(bobs_server.ok());
+  all_ids.push_back(bobs_server->id);
+  ASSERT_TRUE(stores_->servers.SetDesired(all_ids[0], "running").ok());
+
+  for (const Actor& actor : {alice_, admin_}) {
+    for (const ServerFilter& filter :
+         {ServerFilter{}, ServerFilter{.limit = 2}, ServerFilter{.after_name = "b", .limit = 2},
+          ServerFilter{.desired_state = "running"}, ServerFilter{.name_prefix = "b"}}) {
+      auto full = stores_->servers.List(actor, filter);
+      auto page = stores_->servers.ListRevisions(actor, filter);
+      ASSERT_TRUE(full.ok() && page.ok()) << page.status();
+      ASSERT_EQ(full->size(), page->size());
+      for (size_t i = 0; i < page->size(); ++i) {
+        EXPECT_EQ((*page)[i].id, (*full)[i].id);
+        EXPECT_EQ((*page)[i].name, (*full)[i].name);
+        EXPECT_EQ((*page)[i].revision, (*full)[i].revision);
+      }
+    }
+  }
+  auto page = stores_->servers.ListRevisions(alice_, {.limit = 2});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].name, "a");
+  EXPECT_EQ((*page)[1].name, "b");
+
+  // Bob's server is not alice's to read, even by id; unknown ids are left out.
+  std::vector<std::string> wanted = all_ids;
+  wanted.push_back("s-unknown");
+  auto many = stores_->servers.GetMany(alice_, wanted);
+  ASSERT_TRUE(many.ok()) << many.status();
+  EXPECT_EQ(many->size(), 5u);
+  for (const Server& server : *many) EXPECT_EQ(server.owner_id, alice_.user_id);
+  EXPECT_EQ(stores_->servers.GetMany(admin_, wanted)->size(), 6u);
+  EXPECT_TRUE(stores_->servers.GetMany(alice_, {})->empty());
+}
+
 L4D2_INSTANTIATE_BACKEND_TEST(FleetCatalogTest);
 
 }  // namespace
