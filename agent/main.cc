@@ -36,6 +36,7 @@
 #include "agent/service/grpc_server.h"
 #include "common/file_util.h"
 #include "common/logging.h"
+#include "common/startup_pages.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
 
@@ -286,6 +287,11 @@ int Run() {
     absl::StrAppend(&listeners, " unix '", config->listen_unix, "'");
   L4D2_LOG(INFO) << "l4d2-agent " << l4d2::kVersion << " serving root '" << layout.root() << "' on"
                  << listeners;
+
+  // Started: what only start-up needed goes back to the kernel (docs/benchmarks.md, P8).
+  if (auto released = l4d2::ReleaseStartupPages(); !released.ok()) {
+    L4D2_LOG(WARNING) << "start-up pages: " << released.status().message();
+  }
 
   int signal_number = l4d2::WaitForTerminationSignal();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down (grace "
