@@ -1,8 +1,6 @@
 #include "controller/store/fleet_counts.h"
 
 #include "common/status_macros.h"
-#include "google/protobuf/util/json_util.h"
-#include "l4d2/agent/v1/instance.pb.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
@@ -33,20 +31,10 @@ absl::StatusOr<FleetCounts> CountFleet(Database& db) {
       select.execute();
       while (select.fetch()) counts.jobs[{a, b}] = n;
     }
-    {
-      std::string status;
-      soci::statement select = (sql.prepare << "SELECT status FROM servers"
-                                               " WHERE actual_state = 'running'",
-                                soci::into(status));
-      select.execute();
-      agent::v1::InstanceStatus parsed;
-      while (select.fetch()) {
-        parsed.Clear();
-        if (google::protobuf::util::JsonStringToMessage(status, &parsed).ok()) {
-          counts.players += parsed.game().players();
-        }
-      }
-    }
+    // The players column is the last status's game.players (ServerStore::ObserveHost).
+    sql << "SELECT COALESCE(SUM(players), 0) FROM servers WHERE actual_state = 'running'",
+        soci::into(n);
+    counts.players = n;
     sql << "SELECT COUNT(*) FROM users", soci::into(n);
     counts.users = n;
     return absl::OkStatus();

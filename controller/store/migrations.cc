@@ -188,6 +188,10 @@ const std::vector<Migration>& ControllerMigrations() {
         // An operator's page and an admin's: ids, names and revisions from the index alone.
         "CREATE INDEX servers_page_by_owner ON servers(owner_id, name, revision, id)",
         "CREATE INDEX servers_page ON servers(name, revision, id)"}},
+      {6,
+       "servers: players as last reported (the fleet's count without parsing every status)",
+       // Filled by the next observation of each server (ObserveHost writes on a difference).
+       {"ALTER TABLE servers ADD COLUMN players INTEGER NOT NULL DEFAULT 0"}},
   };
   return *migrations;
 }

@@ -27,7 +27,7 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
                                 const std::vector<std::string>& params, int limit = 0) {
   Server row;
   std::string host, status;
-  int port = 0, attempts = 0;
+  int port = 0, attempts = 0, players = 0;
   long long status_at = 0, next_restart = 0, created = 0, revision = 0;
   soci::indicator host_indicator, port_indicator, status_at_indicator;
   soci::statement statement(sql);
@@ -46,11 +46,12 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
   statement.exchange(soci::into(next_restart));
   statement.exchange(soci::into(created));
   statement.exchange(soci::into(revision));
+  statement.exchange(soci::into(players));
   statement.alloc();
   statement.prepare(
       "SELECT id, owner_id, name, blueprint_id, host_id, port, desired_state, actual_state,"
-      " status, status_at_ms, restart_attempts, next_restart_ms, created_at_ms, revision"
-      " FROM servers WHERE " +
+      " status, status_at_ms, restart_attempts, next_restart_ms, created_at_ms, revision,"
+      " players FROM servers WHERE " +
       where + " ORDER BY name" + (limit > 0 ? absl::StrCat(" LIMIT ", limit) : ""));
   statement.define_and_bind();
   statement.execute(false);
@@ -66,6 +67,7 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
     server.next_restart_at = absl::FromUnixMillis(next_restart);
     server.created_at = absl::FromUnixMillis(created);
     server.revision = revision;
+    server.players = players;
   }
   return servers;
 }
@@ -337,13 +339,16 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHost(
       auto it = by_name.find(server.name);
       const std::string state = it == by_name.end() ? "missing" : it->second->state;
       const std::string status = it == by_name.end() ? "" : it->second->status;
+      const int players = it == by_name.end() ? 0 : it->second->players;
       ObservedServer entry{.server = server, .previous_state = server.actual_state};
-      if (state != server.actual_state || status != server.status) {
-        sql << "UPDATE servers SET actual_state = :a, status = :s, status_at_ms = :t,"
-               " revision = revision + 1 WHERE id = :id",
-            soci::use(state), soci::use(status), soci::use(now), soci::use(server.id);
+      if (state != server.actual_state || status != server.status || players != server.players) {
+        sql << "UPDATE servers SET actual_state = :a, status = :s, players = :p,"
+               " status_at_ms = :t, revision = revision + 1 WHERE id = :id",
+            soci::use(state), soci::use(status), soci::use(players), soci::use(now),
+            soci::use(server.id);
         entry.server.actual_state = state;
         entry.server.status = status;
+        entry.server.players = players;
         entry.server.status_at = absl::FromUnixMillis(now);
         ++entry.server.revision;
       }
@@ -375,6 +380,22 @@ absl::StatusOr<absl::flat_hash_set<std::string>> ServerStore::HostsWithServers()
     return absl::OkStatus();
   }));
   return hosts;
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, int>> ServerStore::CountByHost() {
+  absl::flat_hash_map<std::string, int> counts;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    std::string host;
+    int count = 0;
+    soci::statement statement =
+        (sql.prepare << "SELECT host_id, COUNT(*) FROM servers WHERE host_id IS NOT NULL"
+                        " GROUP BY host_id",
+         soci::into(host), soci::into(count));
+    statement.execute();
+    while (statement.fetch()) counts[host] = count;
+    return absl::OkStatus();
+  }));
+  return counts;
 }
 
 absl::Status ServerStore::SetRestartBackoff(const std::string& id, int attempts, absl::Time next) {

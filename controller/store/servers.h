@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -37,6 +38,7 @@ struct Server {
   std::string actual_state;
   std::string status;                   // the agent's last l4d2.agent.v1.InstanceStatus, JSON
   std::optional<absl::Time> status_at;  // when state or status last changed
+  int players = 0;                      // as last observed (the status's game.players)
   // Starts the reconciler made since the server last ran, and when it may make the next.
   int restart_attempts = 0;
   absl::Time next_restart_at;
@@ -133,6 +135,8 @@ class ServerStore {
   absl::Status SetRestartBackoff(const std::string& id, int attempts, absl::Time next);
   // Hosts with at least one server placed on them.
   absl::StatusOr<absl::flat_hash_set<std::string>> HostsWithServers();
+  // Servers placed per host (hosts without any left out), counted in SQL.
+  absl::StatusOr<absl::flat_hash_map<std::string, int>> CountByHost();
 
   // Samples of one server in [from, to), oldest first.
   absl::StatusOr<std::vector<MetricSample>> Metrics(const std::string& id, absl::Time from,

@@ -2,6 +2,7 @@
 // (tests/controller/store/backend_test.h): ownership and privacy, the rules blueprints keep,
 // placement, observations and metric retention.
 
+#include "controller/store/fleet_counts.h"
 #include "controller/store/fleet_stores.h"
 #include "controller/store/migrations.h"
 #include "controller/store/users.h"
@@ -218,6 +219,11 @@ TEST_P(FleetCatalogTest, PlacementTakesTheLeastLoadedHostWithRoomAndAFreePort) {
   }
   EXPECT_THAT(ports[small.id], ElementsAre(27015, 27016));
   EXPECT_THAT(ports[big.id], ElementsAre(28000, 28001, 28002, 28003));
+  auto counts = stores_->servers.CountByHost();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->size(), 2u);  // the unplaced server ("none") counts nowhere
+  EXPECT_EQ((*counts)[small.id], 2);
+  EXPECT_EQ((*counts)[big.id], 4);
   EXPECT_EQ(place("g").status().code(), absl::StatusCode::kResourceExhausted);
   // A placed server stays where it is.
   EXPECT_EQ(stores_->servers.Place(first->id, {})->port, first->port);
@@ -263,6 +269,11 @@ TEST_P(FleetCatalogTest, ObservationsRecordStatesAndSamplesWhichExpire) {
   ASSERT_TRUE(
       stores_->servers.ObserveHost(host.id, {{.name = "a", .state = "running", .players = 4}})
           .ok());
+  // The players of the last observation, on the row and in the fleet's count.
+  EXPECT_EQ(stores_->servers.Get(alice_, a->id)->players, 4);
+  absl::StatusOr<FleetCounts> counts = CountFleet(*db_);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->players, 4);
   auto samples = stores_->servers.Metrics(a->id, absl::InfinitePast(), absl::InfiniteFuture());
   ASSERT_TRUE(samples.ok());
   ASSERT_EQ(samples->size(), 2u);
