@@ -168,7 +168,10 @@ std::pair<std::string, std::vector<std::string>> ListClause(const Actor& actor,
 
 absl::StatusOr<std::vector<Server>> ServerStore::List(const Actor& actor,
                                                       const ServerFilter& filter) {
-  const auto [where, params] = ListClause(actor, filter);
+  // Not a structured binding: clang 14 (the fuzzing build) cannot capture one in a lambda.
+  const std::pair<std::string, std::vector<std::string>> clause = ListClause(actor, filter);
+  const std::string& where = clause.first;
+  const std::vector<std::string>& params = clause.second;
   std::vector<Server> servers;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     servers = ReadServers(sql, where, params, filter.limit);
@@ -179,7 +182,10 @@ absl::StatusOr<std::vector<Server>> ServerStore::List(const Actor& actor,
 
 absl::StatusOr<std::vector<ServerRevision>> ServerStore::ListRevisions(const Actor& actor,
                                                                        const ServerFilter& filter) {
-  const auto [where, params] = ListClause(actor, filter);
+  // Not a structured binding: clang 14 (the fuzzing build) cannot capture one in a lambda.
+  const std::pair<std::string, std::vector<std::string>> clause = ListClause(actor, filter);
+  const std::string& where = clause.first;
+  const std::vector<std::string>& params = clause.second;
   std::vector<ServerRevision> page;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     ServerRevision row;
