@@ -209,6 +209,9 @@ int Run() {
                         ? std::string("+/usr/bin/nsenter --mount=/proc/1/ns/mnt -- ") +
                               l4d2::kInstalledOverlayHelper
                         : config->overlay_helper,
+                .console_command = config->console_helper.empty()
+                                       ? std::string(l4d2::kInstalledConsoleHelper)
+                                       : config->console_helper,
                 .user = config->server_user,
                 .hardening = config->unit_hardening,
                 .port_first = config->port_first,

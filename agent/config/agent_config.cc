@@ -86,6 +86,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   systemd.String("unit_dir", &config.unit_dir);
   systemd.String("unit_prefix", &config.unit_prefix);
   systemd.String("overlay_helper", &config.overlay_helper);
+  systemd.String("console_helper", &config.console_helper);
   systemd.String("user", &config.server_user);
   systemd.Bool("hardening", &config.unit_hardening);
   L4D2_RETURN_IF_ERROR(systemd.Finish());
@@ -171,6 +172,9 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
     if (!path->empty() && path->front() != '/') {
       return absl::InvalidArgumentError(absl::StrCat(key, ": must be an absolute path"));
     }
+  }
+  if (!config.console_helper.empty() && config.console_helper.front() != '/') {
+    return absl::InvalidArgumentError("systemd.console_helper: must be an absolute path");
   }
   if (!config.fetch_helper.empty() && config.fetch_helper.front() != '/') {
     return absl::InvalidArgumentError("fetch_helper: must be an absolute path");

@@ -52,6 +52,7 @@ struct AgentConfig {
   // Units are <unit_prefix>@<instance>.service; ^[a-z][a-z0-9-]{0,31}$.
   std::string unit_prefix = "left4me-server";
   std::string overlay_helper;           // empty: nsenter + the installed helper
+  std::string console_helper;           // left4me-console; empty: the installed one
   std::string server_user = "left4me";  // User= of the units; empty: the manager's
   bool unit_hardening = true;
   std::string bind_ip = "0.0.0.0";  // +ip of the servers

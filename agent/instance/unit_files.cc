@@ -30,7 +30,9 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
       // srcds_run changes into its own directory.
       "WorkingDirectory=", o.root, "/runtime/%i\n",
       // srcds_run without -norestart restarts crashes itself and hides them from systemd.
-      "ExecStart=", o.root, "/runtime/%i/merged/srcds_run $L4D2_ARGS\n",
+      // left4me-console ends as srcds_run does; the stop signal reaches the game directly
+      // (KillMode=control-group, the default).
+      "ExecStart=", o.console_command, " -- ", o.root, "/runtime/%i/merged/srcds_run $L4D2_ARGS\n",
       "ExecStopPost=", o.helper_command, " --root ", o.root, " unmount %i\n",
       "KillSignal=SIGINT\n"
       "TimeoutStopSec=15s\n"

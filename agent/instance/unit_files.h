@@ -22,6 +22,9 @@ struct UnitTemplateOptions {
   // that the unit's own namespace is never pinned and stop never hits EBUSY).
   std::string helper_command =
       "+/usr/bin/nsenter --mount=/proc/1/ns/mnt -- /usr/local/libexec/left4me/left4me-overlay";
+  // The game's main process: left4me-console, which runs srcds_run and writes its console to
+  // the journal in entries of whole lines (agent/console/console_forwarder.h).
+  std::string console_command = "/usr/local/libexec/left4me/left4me-console";
   // The user the game runs as; empty keeps the manager's (development user managers).
   std::string user = "left4me";
   // The sandboxing of facts "Hardening of the server unit" (off only where the manager

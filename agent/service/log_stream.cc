@@ -7,7 +7,11 @@
 namespace l4d2::agent {
 namespace {
 
-constexpr size_t kLinesPerBatch = 256;
+// Entries read at a time; a console forwarder's entry may hold many lines.
+constexpr size_t kEntriesPerRead = 256;
+// A batch (one gRPC message) ends at this many lines or bytes of text, whichever comes first.
+constexpr size_t kLinesPerBatch = 1024;
+constexpr size_t kBytesPerBatch = 1 << 20;
 constexpr size_t kQueuedBatches = 64;
 constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
 
@@ -83,13 +87,29 @@ void LogStream::Read(std::shared_ptr<Shared> shared, Journal& journal, const Jou
   absl::StatusOr<std::unique_ptr<JournalReader>> reader = journal.Open(query);
   if (!reader.ok()) return finish(reader.status());
   while (true) {
-    absl::StatusOr<std::vector<JournalEntry>> entries = (*reader)->Next(kLinesPerBatch);
+    absl::StatusOr<std::vector<JournalEntry>> entries = (*reader)->Next(kEntriesPerRead);
     if (!entries.ok()) return finish(entries.status());
     if (!entries->empty()) {
       v1::LogBatch batch;
-      for (const JournalEntry& entry : *entries) *batch.add_lines() = ToLogLine(entry);
-      if (!push(std::move(batch))) break;
-      if (entries->size() == kLinesPerBatch) continue;  // More may be there already.
+      size_t bytes = 0;
+      bool pushed = true;
+      for (const JournalEntry& entry : *entries) {
+        for (v1::LogLine& line : ToLogLines(entry)) {
+          bytes += line.text().size();
+          *batch.add_lines() = std::move(line);
+          if (static_cast<size_t>(batch.lines_size()) >= kLinesPerBatch ||
+              bytes >= kBytesPerBatch) {
+            pushed = push(std::move(batch));
+            batch = v1::LogBatch();
+            bytes = 0;
+            if (!pushed) break;
+          }
+        }
+        if (!pushed) break;
+      }
+      if (pushed && batch.lines_size() > 0) pushed = push(std::move(batch));
+      if (!pushed) break;
+      if (entries->size() == kEntriesPerRead) continue;  // More may be there already.
     }
     if (!query.follow) break;
     absl::MutexLock lock(&shared->mutex);

@@ -23,7 +23,8 @@ listen: {tcp: "", unix: $work/agent.sock}
 steamcmd: $build/tests/fakes/fake_steamcmd
 steam: {home: $work/home}
 systemd: {scope: user, unit_dir: $XDG_RUNTIME_DIR/systemd/user,
-          overlay_helper: $build/agent/overlay_helper/left4me-overlay, user: "", hardening: false}
+          overlay_helper: $build/agent/overlay_helper/left4me-overlay,
+          console_helper: $build/agent/console/left4me-console, user: "", hardening: false}
 ports: {first: $bench_first_port, last: $((bench_first_port + 1999))}
 bind_ip: 127.0.0.1
 fetch_helper: $build/agent/fetch/left4me-fetch

@@ -43,7 +43,7 @@ class AgentHostTest : public ::testing::Test {
         << "steam: {home: " << dir_.Sub("home") << "}\n"
         << "systemd:\n  scope: user\n  unit_dir: " << std::getenv("XDG_RUNTIME_DIR")
         << "/systemd/user\n  overlay_helper: " << L4D2_OVERLAY_HELPER
-        << "\n  user: \"\"\n  hardening: false\n"
+        << "\n  console_helper: " << L4D2_CONSOLE_HELPER << "\n  user: \"\"\n  hardening: false\n"
         << "ports: {first: " << port_ << ", last: " << port_ + 9 << "}\n"
         << "bind_ip: 127.0.0.1\n"
         << "scripts: {user: nobody}\n"

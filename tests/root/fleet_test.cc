@@ -106,6 +106,7 @@ class FleetTest : public ::testing::Test {
                           << std::getenv("XDG_RUNTIME_DIR") << "/systemd/user\n"
                           << "  unit_prefix: l4d2-fleet-" << name << "\n"
                           << "  overlay_helper: " << L4D2_OVERLAY_HELPER
+                          << "\n  console_helper: " << L4D2_CONSOLE_HELPER
                           << "\n  user: \"\"\n  hardening: false\n"
                           << "ports: {first: " << agent.first_port
                           << ", last: " << agent.first_port + kPortsPerHost - 1 << "}\n"

@@ -10,9 +10,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/logs/journal.h"
 #include "agent/os/linux/linux_game_client.h"
+#include "agent/os/linux/sd_journal_reader.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -128,17 +132,104 @@ TEST_F(SystemdJournaldTest, RunsTheGameAsAUnitReadsItBackAndStopsIt) {
 }
 
 TEST_F(SystemdJournaldTest, ACrashIsSeenAsAFailure) {
-  std::ofstream(UnitPath()) << "[Service]\nWorkingDirectory=" << install_ << "\n"
-                            << "Environment=FAKE_SRCDS_CRASH_AFTER_MS=200\n"
-                            << "ExecStart=" << install_ << "/srcds_run -game left4dead2 -port "
-                            << port_ << " +ip 127.0.0.1 +map c1m1_hotel -norestart\n";
+  // Directly, and through left4me-console as the agent's units run the game: the same result.
+  for (const std::string& prefix : {std::string(), std::string(L4D2_CONSOLE_HELPER) + " -- "}) {
+    std::ofstream(UnitPath()) << "[Service]\nWorkingDirectory=" << install_ << "\n"
+                              << "Environment=FAKE_SRCDS_CRASH_AFTER_MS=200\n"
+                              << "ExecStart=" << prefix << install_
+                              << "/srcds_run -game left4dead2 -port " << port_
+                              << " +ip 127.0.0.1 +map c1m1_hotel -norestart\n";
+    Command({"/usr/bin/systemctl", "--user", "daemon-reload"});
+    int code = 0;
+    Command({"/usr/bin/systemctl", "--user", "start", unit_}, &code);
+    ASSERT_EQ(code, 0);
+    ASSERT_TRUE(Eventually([&] { return UnitProperty(unit_, "ActiveState") == "failed"; }))
+        << prefix;
+    EXPECT_EQ(UnitProperty(unit_, "Result"), "exit-code") << prefix;
+    EXPECT_EQ(UnitProperty(unit_, "ExecMainStatus"), "139") << prefix;
+    Command({"/usr/bin/systemctl", "--user", "reset-failed", unit_});
+  }
+  // A game killed by a signal: the forwarder ends by the same signal ("$$$$": systemd makes
+  // "$$" of it).
+  std::ofstream(UnitPath()) << "[Service]\nExecStart=" << L4D2_CONSOLE_HELPER
+                            << " -- /bin/sh -c 'echo dying; kill -SEGV $$$$'\n";
   Command({"/usr/bin/systemctl", "--user", "daemon-reload"});
-  int code = 0;
-  Command({"/usr/bin/systemctl", "--user", "start", unit_}, &code);
-  ASSERT_EQ(code, 0);
+  Command({"/usr/bin/systemctl", "--user", "start", unit_});
   ASSERT_TRUE(Eventually([&] { return UnitProperty(unit_, "ActiveState") == "failed"; }));
-  EXPECT_EQ(UnitProperty(unit_, "Result"), "exit-code");
-  EXPECT_EQ(UnitProperty(unit_, "ExecMainStatus"), "139");
+  EXPECT_EQ(UnitProperty(unit_, "Result"), "signal");
+  EXPECT_EQ(UnitProperty(unit_, "ExecMainStatus"), "11");
+}
+
+// left4me-console as the unit's main process, as the agent's units run the game: a burst of
+// output becomes few journal entries of many lines, which the agent's journal reader gives
+// back line by line, counts by line for "the newest N", and resumes inside of.
+TEST_F(SystemdJournaldTest, TheConsoleForwarderWritesEntriesOfLinesTheReaderSplitsAgain) {
+  std::ofstream(UnitPath()) << "[Service]\nType=simple\n"
+                            << "ExecStart=" << L4D2_CONSOLE_HELPER << " -- /bin/sh -c "
+                            << "'i=0; while [ $i -lt 3000 ]; do echo \"burst line $i\"; "
+                            << "i=$((i+1)); done; exec sleep 300'\n"
+                            << "LogRateLimitIntervalSec=0\n";
+  int code = 0;
+  Command({"/usr/bin/systemctl", "--user", "daemon-reload"}, &code);
+  ASSERT_EQ(code, 0);
+  std::string started = Command({"/usr/bin/systemctl", "--user", "start", unit_}, &code);
+  ASSERT_EQ(code, 0) << started;
+  agent::SdJournal journal;
+  auto read_all = [&](const agent::JournalQuery& query) {
+    std::vector<agent::v1::LogLine> lines;
+    absl::StatusOr<std::unique_ptr<agent::JournalReader>> reader = journal.Open(query);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!reader.ok()) return lines;
+    for (;;) {
+      absl::StatusOr<std::vector<agent::JournalEntry>> entries = (*reader)->Next(256);
+      EXPECT_TRUE(entries.ok()) << entries.status();
+      if (!entries.ok() || entries->empty()) break;
+      for (const agent::JournalEntry& entry : *entries) {
+        for (agent::v1::LogLine& line : agent::ToLogLines(entry)) {
+          if (absl::StartsWith(line.text(), "burst line")) lines.push_back(std::move(line));
+        }
+      }
+    }
+    return lines;
+  };
+  std::vector<agent::v1::LogLine> all;
+  ASSERT_TRUE(Eventually([&] {
+    all = read_all({.unit = unit_, .lines = 100000});
+    return all.size() >= 3000;
+  })) << all.size();
+  ASSERT_EQ(all.size(), 3000u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    ASSERT_EQ(all[i].text(), absl::StrCat("burst line ", i));
+    EXPECT_EQ(all[i].source(), "sh");
+  }
+  // Fewer entries than lines: the burst went in entries of many lines.
+  std::string entries =
+      Command({"/usr/bin/journalctl", "--user-unit", unit_, "--unit", unit_, "-o", "cat",
+               "--no-pager", "--output-fields=MESSAGE", "-q", "SYSLOG_IDENTIFIER=sh"});
+  size_t first_lines = 0;
+  for (absl::string_view line : absl::StrSplit(entries, '\n')) {
+    if (absl::StartsWith(line, "burst line")) ++first_lines;
+  }
+  EXPECT_EQ(first_lines, 3000u) << "journalctl prints every line";
+  size_t inside = 0;
+  for (const agent::v1::LogLine& line : all) inside += absl::StrContains(line.cursor(), ";l=");
+  EXPECT_GT(inside, 0u) << "no entry held more than one line";
+
+  // The newest 5 lines, though they start inside an entry.
+  std::vector<agent::v1::LogLine> newest = read_all({.unit = unit_, .lines = 5});
+  ASSERT_EQ(newest.size(), 5u);
+  EXPECT_EQ(newest.front().text(), "burst line 2995");
+  EXPECT_EQ(newest.back().text(), "burst line 2999");
+  // Resume after a line inside an entry, and after an entry's last line.
+  for (size_t at = 0; at + 1 < all.size(); ++at) {
+    const bool mid = absl::StrContains(all[at].cursor(), ";l=");
+    if (!mid && at != 0) continue;
+    std::vector<agent::v1::LogLine> rest =
+        read_all({.unit = unit_, .after_cursor = all[at].cursor()});
+    ASSERT_EQ(rest.size(), all.size() - at - 1) << all[at].cursor();
+    EXPECT_EQ(rest.front().text(), absl::StrCat("burst line ", at + 1));
+    if (mid) break;
+  }
 }
 
 class OverlayMountTest : public RootTest {};

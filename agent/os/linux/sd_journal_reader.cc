@@ -26,8 +26,10 @@ std::string Field(sd_journal* journal, const char* field) {
 
 class SdJournalReader final : public JournalReader {
  public:
-  // Takes ownership of `journal`; `on_entry`: positioned on an entry not read yet.
-  SdJournalReader(sd_journal* journal, bool on_entry) : journal_(journal), on_entry_(on_entry) {}
+  // Takes ownership of `journal`; `on_entry`: positioned on an entry not read yet, of which the
+  // first `skip_lines` lines are not to be sent.
+  SdJournalReader(sd_journal* journal, bool on_entry, size_t skip_lines)
+      : journal_(journal), on_entry_(on_entry), skip_lines_(skip_lines) {}
   ~SdJournalReader() override { sd_journal_close(journal_); }
 
   absl::StatusOr<std::vector<JournalEntry>> Next(size_t max) override {
@@ -35,14 +37,15 @@ class SdJournalReader final : public JournalReader {
     (void)sd_journal_process(journal_);
     std::vector<JournalEntry> entries;
     while (entries.size() < max) {
+      JournalEntry entry;
       if (on_entry_) {
         on_entry_ = false;
+        entry.skip_lines = skip_lines_;
       } else {
         int moved = sd_journal_next(journal_);
         if (moved < 0) return JournalError(moved, "next entry");
         if (moved == 0) break;
       }
-      JournalEntry entry;
       char* cursor = nullptr;
       if (int r = sd_journal_get_cursor(journal_, &cursor); r < 0) return JournalError(r, "cursor");
       entry.cursor = cursor;
@@ -59,12 +62,16 @@ class SdJournalReader final : public JournalReader {
  private:
   sd_journal* journal_;
   bool on_entry_;
+  size_t skip_lines_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JournalReader>> SdJournal::Open(const JournalQuery& query) {
-  if (!query.after_cursor.empty()) L4D2_RETURN_IF_ERROR(ValidateJournalCursor(query.after_cursor));
+  LineCursor after;
+  if (!query.after_cursor.empty()) {
+    L4D2_ASSIGN_OR_RETURN(after, ParseLineCursor(query.after_cursor));
+  }
   sd_journal* journal = nullptr;
   if (int r = sd_journal_open(&journal, SD_JOURNAL_LOCAL_ONLY); r < 0)
     return JournalError(r, "open");
@@ -90,21 +97,39 @@ absl::StatusOr<std::unique_ptr<JournalReader>> SdJournal::Open(const JournalQuer
     }
   }
   bool on_entry = false;
+  size_t skip_lines = 0;
   if (!query.after_cursor.empty()) {
-    if (int r = sd_journal_seek_cursor(journal, query.after_cursor.c_str()); r < 0) {
+    const char* cursor = after.journal_cursor.c_str();
+    if (int r = sd_journal_seek_cursor(journal, cursor); r < 0) {
       return fail(r, "seek to the cursor");
     }
     int moved = sd_journal_next(journal);
     if (moved < 0) return fail(moved, "seek to the cursor");
-    // The cursor's own entry was sent before; an entry after it (the cursor's one is gone) not.
-    on_entry = moved > 0 && sd_journal_test_cursor(journal, query.after_cursor.c_str()) <= 0;
+    const bool found = moved > 0 && sd_journal_test_cursor(journal, cursor) > 0;
+    if (found && after.lines_seen > 0) {
+      // Inside the cursor's entry: the rest of its lines, then on.
+      on_entry = true;
+      skip_lines = after.lines_seen;
+    } else {
+      // The cursor's own entry was sent before; an entry after it (the cursor's one is gone)
+      // not.
+      on_entry = moved > 0 && !found;
+    }
   } else {
+    // Back entry by entry until the newest `lines` lines are covered (an entry may hold many).
     if (int r = sd_journal_seek_tail(journal); r < 0) return fail(r, "seek to the end");
-    int skipped = sd_journal_previous_skip(journal, static_cast<uint64_t>(query.lines));
-    if (skipped < 0) return fail(skipped, "seek back");
-    on_entry = skipped > 0;
+    size_t lines = 0;
+    const size_t wanted = static_cast<size_t>(query.lines);
+    while (lines < wanted) {
+      int moved = sd_journal_previous(journal);
+      if (moved < 0) return fail(moved, "seek back");
+      if (moved == 0) break;
+      on_entry = true;
+      lines += MessageLines(Field(journal, "MESSAGE")).size();
+    }
+    skip_lines = lines > wanted ? lines - wanted : 0;
   }
-  return std::make_unique<SdJournalReader>(journal, on_entry);
+  return std::make_unique<SdJournalReader>(journal, on_entry, skip_lines);
 }
 
 }  // namespace l4d2::agent

@@ -7,17 +7,52 @@ namespace l4d2::agent {
 namespace {
 
 TEST(JournalTest, MakesALineFromAnEntry) {
-  v1::LogLine line = ToLogLine({.cursor = "s=791b;i=15f",
-                                .realtime_usec = 1795305813938245,
-                                .message = "Connection to Steam servers successful.\r\n",
-                                .syslog_identifier = "srcds_run",
-                                .comm = "srcds_linux"});
+  std::vector<v1::LogLine> lines =
+      ToLogLines({.cursor = "s=791b;i=15f",
+                  .realtime_usec = 1795305813938245,
+                  .message = "Connection to Steam servers successful.\r\n",
+                  .syslog_identifier = "srcds_run",
+                  .comm = "srcds_linux"});
+  ASSERT_EQ(lines.size(), 1u);
+  const v1::LogLine& line = lines[0];
   EXPECT_EQ(line.text(), "Connection to Steam servers successful.");
   EXPECT_EQ(line.source(), "srcds_run");
   EXPECT_EQ(line.time().seconds(), 1795305813);
   EXPECT_EQ(line.time().nanos(), 938245000);
   EXPECT_EQ(line.cursor(), "s=791b;i=15f");
-  EXPECT_EQ(ToLogLine({.comm = "srcds_linux"}).source(), "srcds_linux");
+  EXPECT_EQ(ToLogLines({.comm = "srcds_linux"})[0].source(), "srcds_linux");
+}
+
+// The console forwarder writes the lines of one read as one entry, each with its newline.
+TEST(JournalTest, AnEntryOfManyLinesGivesEachLineACursorToResumeAfter) {
+  EXPECT_THAT(MessageLines("a\nb\r\n\nc\n"), ::testing::ElementsAre("a", "b", "", "c"));
+  EXPECT_THAT(MessageLines("one"), ::testing::ElementsAre("one"));
+  EXPECT_THAT(MessageLines("\n"), ::testing::ElementsAre(""));
+  const JournalEntry entry{.cursor = "s=1;i=2", .message = "first\nsecond\nthird\n"};
+  std::vector<v1::LogLine> lines = ToLogLines(entry);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].text(), "first");
+  EXPECT_EQ(lines[0].cursor(), "s=1;i=2;l=0");
+  EXPECT_EQ(lines[1].cursor(), "s=1;i=2;l=1");
+  EXPECT_EQ(lines[2].text(), "third");
+  EXPECT_EQ(lines[2].cursor(), "s=1;i=2");  // the last line: the entry's own cursor
+  // Resuming after the first line: the entry's cursor and one line seen.
+  absl::StatusOr<LineCursor> inside = ParseLineCursor(lines[0].cursor());
+  ASSERT_TRUE(inside.ok()) << inside.status();
+  EXPECT_EQ(inside->journal_cursor, "s=1;i=2");
+  EXPECT_EQ(inside->lines_seen, 1u);
+  JournalEntry rest = entry;
+  rest.skip_lines = inside->lines_seen;
+  lines = ToLogLines(rest);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].text(), "second");
+  absl::StatusOr<LineCursor> whole = ParseLineCursor("s=1;i=2");
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->journal_cursor, "s=1;i=2");
+  EXPECT_EQ(whole->lines_seen, 0u);
+  for (const char* bad : {"s=1;l=", "s=1;l=x", ";l=3", "s=1;l=-1"}) {
+    EXPECT_FALSE(ParseLineCursor(bad).ok()) << bad;
+  }
 }
 
 TEST(JournalTest, InvalidUtf8BecomesTheReplacementCharacter) {
@@ -29,7 +64,7 @@ TEST(JournalTest, InvalidUtf8BecomesTheReplacementCharacter) {
   EXPECT_EQ(SanitizeUtf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
   EXPECT_EQ(SanitizeUtf8("a\xe2\x82"), "a\xef\xbf\xbd\xef\xbf\xbd");
   EXPECT_EQ(SanitizeUtf8("\x80z"), "\xef\xbf\xbdz");
-  EXPECT_EQ(ToLogLine({.message = std::string("a\0b", 3)}).text(), std::string("a\0b", 3));
+  EXPECT_EQ(ToLogLines({.message = std::string("a\0b", 3)})[0].text(), std::string("a\0b", 3));
 }
 
 TEST(JournalTest, RefusesForgedCursors) {
