@@ -35,6 +35,7 @@
 #include "agent/service/agent_service.h"
 #include "agent/service/grpc_server.h"
 #include "common/file_util.h"
+#include "common/lock_checks.h"
 #include "common/logging.h"
 #include "common/startup_pages.h"
 #include "common/termination_signals.h"
@@ -309,6 +310,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   l4d2::BlockTerminationSignals();
+  l4d2::DisableLockOrderChecks();
   absl::SetProgramUsageMessage(
       "l4d2-agent [--config FILE] [flags] [enroll --controller URL [--token_file FILE]]\n"
       "Manages the Left 4 Dead 2 dedicated servers of one host over gRPC "

@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/lock_checks.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
@@ -262,6 +263,7 @@ int Run(const std::string& command) {
 
 int main(int argc, char** argv) {
   l4d2::BlockTerminationSignals();
+  l4d2::DisableLockOrderChecks();
   // Two malloc arenas instead of eight per core: gRPC's threads otherwise spread thousands of
   // agent channels over many half-empty arenas (P8: 381 -> 316 MB with 5,000 hosts).
   mallopt(M_ARENA_MAX, 2);

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/lock_checks.h"
 #include "ctl/agent_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
@@ -118,6 +119,7 @@ int Load(const std::string& address, const std::string& name, int seconds, int t
 }  // namespace
 
 int main(int argc, char** argv) {
+  l4d2::DisableLockOrderChecks();  // As the binaries do (and for the peer alike).
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() >= 5 && args[0] == "load") {
     return Load(args[1], args[2], std::atoi(args[3].c_str()), std::atoi(args[4].c_str()),

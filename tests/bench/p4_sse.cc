@@ -35,6 +35,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
+#include "common/lock_checks.h"
 #include "common/logging.h"
 #include "controller/api/controller_api.h"
 #include "controller/api/event_sources.h"
@@ -214,6 +215,7 @@ struct BareFanout {
 }  // namespace
 
 int main(int argc, char** argv) {
+  l4d2::DisableLockOrderChecks();  // As the binaries do (and for the peer alike).
   const int clients = argc > 1 ? std::atoi(argv[1]) : 10000;
   const int rate = argc > 2 ? std::atoi(argv[2]) : 20;
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 10;

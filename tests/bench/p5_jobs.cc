@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/lock_checks.h"
 #include "common/logging.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/store/migrations.h"
@@ -77,6 +78,7 @@ int64_t Succeeded(Database& db) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  l4d2::DisableLockOrderChecks();  // As the binaries do (and for the peer alike).
   if (argc != 4) {
     std::cerr << "usage: l4d2_bench_p5 DATABASE_URL JOBS WORKERS\n";
     return 2;

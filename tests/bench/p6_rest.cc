@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
+#include "common/lock_checks.h"
 #include "common/logging.h"
 #include "controller/api/controller_api.h"
 #include "controller/jobs/agent_connector.h"
@@ -138,6 +139,7 @@ void Run(const char* name, int port, const std::string& path, const std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
+  l4d2::DisableLockOrderChecks();  // As the binaries do (and for the peer alike).
   int seconds = argc > 1 ? std::atoi(argv[1]) : 10;
   int servers = argc > 2 ? std::atoi(argv[2]) : 1000;
   int connections = argc > 3 ? std::atoi(argv[3]) : 32;
