@@ -1,5 +1,7 @@
 #include "controller/fleet/host_monitor.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -22,6 +24,7 @@ HostMonitor::~HostMonitor() { Stop(); }
 
 std::vector<HostTransition> HostMonitor::Round() {
   std::vector<HostTransition> transitions;
+  if (!watching_since_.has_value()) watching_since_ = clock_.Now();
   absl::StatusOr<std::vector<Host>> hosts = hosts_.List();
   if (!hosts.ok()) {
     L4D2_LOG(WARNING) << "host monitor: " << hosts.status().message();
@@ -54,7 +57,8 @@ std::vector<HostTransition> HostMonitor::Round() {
       }
       if (host.state == "unreachable") to = "ready";
     } else if (host.state != "unreachable" &&
-               now - host.last_seen.value_or(host.created_at) > options_.grace) {
+               now - std::max(host.last_seen.value_or(host.created_at), *watching_since_) >
+                   options_.grace) {
       to = "unreachable";
     }
     if (to == host.state) continue;

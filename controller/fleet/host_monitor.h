@@ -4,9 +4,14 @@
 // for its host info. A host whose agent has not answered for longer than `grace` becomes
 // `unreachable`; an unreachable host that answers again is `ready`. Blips shorter than the grace
 // change nothing. The time of the last answer is the host's last_seen in the database, so a
-// restarted controller (or another one) continues where this one was. Servers are never moved on
-// this account (issue 4: a host coming back is reconciled, not duplicated).
+// restarted controller (or another one) continues where this one was; but a monitor judges only
+// silence it watched: a host counts as silent from its last answer or from this monitor's first
+// round, whichever is later. A controller that was down for a while therefore does not mark
+// every host whose first answer is slow (thousands of TLS handshakes at once after a restart
+// take seconds). Servers are never moved on this account (issue 4: a host coming back is
+// reconciled, not duplicated).
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +79,7 @@ class HostMonitor {
   Clock& clock_;
   const HostMonitorOptions options_;
   AuditLog* audit_;
+  std::optional<absl::Time> watching_since_;  // the first round's start; rounds run one at a time
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;

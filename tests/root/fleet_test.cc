@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 
 #include "absl/strings/match.h"
@@ -457,8 +458,17 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
   HostMonitor monitor(stores_->hosts, pinger, Clock::Real(),
                       {.interval = absl::Seconds(5), .grace = absl::Seconds(15)}, &stores_->audit);
   Reconciler reconciler(*stores_, *lister_, {.interval = absl::Seconds(5)});
+  const absl::Time watching = absl::Now();
   monitor.Start();
   reconciler.Start();
+  // The controller is watching when the agent goes silent, as in production: a monitor judges
+  // only silence it watched (host_monitor.h), so its first round comes first.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        std::optional<absl::Time> seen = stores_->hosts.Get(silent.host.id)->last_seen;
+        return seen.has_value() && *seen >= watching;
+      },
+      absl::Seconds(10)));
 
   silent.process->Signal(SIGSTOP);
   const absl::Time silenced = absl::Now();

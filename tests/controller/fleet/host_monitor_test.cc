@@ -110,6 +110,28 @@ TEST_P(HostMonitorTest, AnOutageIsMarkedWithinTwentySecondsAndClearedWhenTheAgen
   EXPECT_EQ((*audit)[1].detail, R"({"from":"ready","to":"unreachable"})");
 }
 
+TEST_P(HostMonitorTest, ARestartedControllerJudgesOnlySilenceItWatched) {
+  Tick();  // Seen by the controller before it went down.
+  monitor_.reset();
+  clock_.Advance(absl::Minutes(10));  // Down for ten minutes: last_seen is far past the grace.
+  monitor_ = std::make_unique<HostMonitor>(
+      *hosts_, pinger_, clock_,
+      HostMonitorOptions{.interval = absl::Seconds(5), .grace = absl::Seconds(15)}, audit_.get());
+  // Its first rounds do not get through (handshakes still queued): no alarm yet.
+  pinger_.up = false;
+  const absl::Time first_round = clock_.Now() + absl::Seconds(5);
+  absl::Time marked;
+  for (int round = 0; round < 10 && marked == absl::Time(); ++round) {
+    for (const HostTransition& t : Tick()) {
+      if (t.to == "unreachable") marked = clock_.Now();
+    }
+  }
+  // A host that stays silent is still marked, one grace after the first round watched it.
+  ASSERT_NE(marked, absl::Time());
+  EXPECT_GT(marked - first_round, absl::Seconds(15));
+  EXPECT_LE(marked - first_round, absl::Seconds(20));
+}
+
 TEST_P(HostMonitorTest, HostsStillEnrollingAreLeftAlone) {
   auto enrolling = hosts_->Create({.name = "h2", .address = "127.0.0.1:2"}, absl::Hours(1));
   pinger_.up = false;
