@@ -332,8 +332,9 @@ void HttpServer::Serve(Pending& pending) {
     L4D2_LOG(ERROR) << route.method << " " << route.path << ": exception: " << e.what();
     response = ErrorResponse(absl::InternalError(e.what()));
   }
-  Send(*pending.writer, response);
+  // Counted before it is sent: a client that has the answer finds it in /metrics.
   metrics_.Observe(route.method, route.path, response.status, absl::Now() - pending.received);
+  Send(*pending.writer, response);
 }
 
 }  // namespace l4d2::controller
