@@ -47,15 +47,18 @@ std::shared_ptr<agent::v1::AgentService::StubInterface> MutualTlsAgentConnector:
   absl::MutexLock lock(&mutex_);
   auto& stub = stubs_[{host.id, host.address}];
   if (stub == nullptr) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = tls_.ca_pem;
-    options.pem_private_key = tls_.key_pem;
-    options.pem_cert_chain = tls_.certificate_pem;
+    if (credentials_ == nullptr) {  // One for every agent: the same certificate and CA.
+      grpc::SslCredentialsOptions options;
+      options.pem_root_certs = tls_.ca_pem;
+      options.pem_private_key = tls_.key_pem;
+      options.pem_cert_chain = tls_.certificate_pem;
+      credentials_ = grpc::SslCredentials(options);
+    }
     grpc::ChannelArguments arguments = AgentChannelArguments();
     // The agent's certificate must name this host, whatever address it answers on.
     arguments.SetSslTargetNameOverride(tls::AgentName(host.id));
     stub = agent::v1::AgentService::NewStub(
-        grpc::CreateCustomChannel(host.address, grpc::SslCredentials(options), arguments));
+        grpc::CreateCustomChannel(host.address, credentials_, arguments));
   }
   return stub;
 }

@@ -12,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "controller/store/hosts.h"
+#include "grpcpp/security/credentials.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
 
 namespace l4d2::controller {
@@ -46,6 +47,7 @@ class MutualTlsAgentConnector final : public AgentConnector {
  private:
   const ControllerTls tls_;
   absl::Mutex mutex_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_ ABSL_GUARDED_BY(mutex_);
   // By host id and address.
   std::map<std::pair<std::string, std::string>,
            std::shared_ptr<agent::v1::AgentService::StubInterface>>
