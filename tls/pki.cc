@@ -11,18 +11,15 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "tls/openssl_ptr.h"
 
 namespace l4d2::tls {
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using Key = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using Request = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
-using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using internal::Bio;
+using internal::Cert;
+using internal::Key;
+using internal::Request;
 
 absl::Status Error(absl::string_view what) {
   return absl::InternalError(absl::StrCat("tls: ", what));
