@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -84,6 +85,43 @@ TEST_F(StartupPagesTest, ReclaimsReadOnlyFileMappingsAndLeavesWritableOnesAlone)
   EXPECT_GT(ResidentKb(read_only), 0);
   munmap(read_only, kMappingBytes);
   munmap(writable, kMappingBytes);
+}
+
+TEST_F(StartupPagesTest, CodeLeavesThisProcessEvenWhenSharedAndRelocatedConstantsStay) {
+  // Code whose pages another process maps too (as a library's): the kernel does not reclaim
+  // them, yet they leave this process.
+  char* code = MapAndTouch(PROT_READ | PROT_EXEC);
+  int ready[2], done[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(done), 0);
+  const pid_t other = fork();
+  if (other == 0) {
+    close(done[1]);  // the parent's closing it says "done"
+    void* mapping = mmap(nullptr, kMappingBytes, PROT_READ, MAP_PRIVATE, fds_.back(), 0);
+    for (size_t i = 0; mapping != MAP_FAILED && i < kMappingBytes; i += 4096) {
+      (void)static_cast<volatile char*>(mapping)[i];
+    }
+    char byte = 0;
+    (void)!write(ready[1], &byte, 1);
+    (void)!read(done[0], &byte, 1);
+    _exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  // Constants relocated at load (RELRO): written, then made read-only.
+  char* relocated = MapAndTouch(PROT_READ | PROT_WRITE);
+  relocated[0] = 'r';
+  ASSERT_EQ(mprotect(relocated, kMappingBytes, PROT_READ), 0);
+
+  ASSERT_TRUE(ReleaseStartupPages().ok());
+  EXPECT_EQ(ResidentKb(code), 0);
+  EXPECT_EQ(relocated[0], 'r') << "a relocation was lost";
+  EXPECT_EQ(code[4096], 'x');
+  close(done[1]);
+  waitpid(other, nullptr, 0);
+  for (int fd : {ready[0], ready[1], done[0]}) close(fd);
+  munmap(code, kMappingBytes);
+  munmap(relocated, kMappingBytes);
 }
 
 }  // namespace
