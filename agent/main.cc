@@ -11,10 +11,12 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "agent/config/agent_config.h"
 #include "agent/fleet/enrollment.h"
+#include "agent/fleet/reporter.h"
 #include "agent/host/host_info_collector.h"
 #include "agent/host/layout.h"
 #include "agent/install/install_service.h"
@@ -40,6 +42,7 @@
 #include "common/startup_pages.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
+#include "tls/signatures.h"
 
 ABSL_FLAG(std::string, config, "",
           "YAML config file (docs/operations.md); flags given here override its values");
@@ -130,6 +133,7 @@ int RunEnroll() {
   std::cout << "enrolled as host " << files->host_id << "; serve with, in the config:\n"
             << "listen:\n  tls: {certificate: " << files->certificate << ", key: " << files->key
             << ", ca: " << files->ca << "}\n";
+  if (!files->report_to.empty()) std::cout << "report:\n  to: [" << files->report_to << "]\n";
   return 0;
 }
 
@@ -252,13 +256,18 @@ int Run() {
   l4d2::agent::HostInfoCollector host_info(probe, layout, config->port_first, config->port_last,
                                            clock.Now(),
                                            [&instances] { return instances.CountRunning(); });
+  // Set before the server serves; the service nudges it after each change to an instance.
+  std::unique_ptr<l4d2::agent::HostReporter> reporter;
   l4d2::agent::AgentServiceImpl agent_service({.host_info = host_info,
                                                .installs = installs,
                                                .operations = operations,
                                                .instances = instances,
                                                .tasks = tasks,
                                                .journal = journal,
-                                               .overlays = overlays});
+                                               .overlays = overlays,
+                                               .instances_changed = [&reporter] {
+                                                 if (reporter != nullptr) reporter->Nudge();
+                                               }});
 
   l4d2::agent::GrpcServerOptions options{.tcp_address = config->listen_tcp,
                                          .unix_path = config->listen_unix,
@@ -275,6 +284,29 @@ int Run() {
       }
       *pem = *std::move(text);
     }
+  }
+  if (!config->report_to.empty()) {
+    absl::StatusOr<std::string> host_id = l4d2::tls::AgentHostId(options.tls_certificate);
+    absl::StatusOr<l4d2::tls::Signer> signer = l4d2::tls::Signer::FromKeyPem(options.tls_key);
+    absl::StatusOr<std::unique_ptr<l4d2::agent::HostReporter>> started =
+        !host_id.ok()  ? host_id.status()
+        : !signer.ok() ? signer.status()
+                       : l4d2::agent::HostReporter::Start(
+                             {.host_id = *host_id,
+                              .targets = config->report_to,
+                              .interval = config->report_interval},
+                             *std::move(signer),
+                             {.host_info = [&host_info] { return host_info.Collect(); },
+                              .instances = [&instances] { return instances.List(true); }},
+                             clock);
+    if (!started.ok()) {
+      L4D2_LOG(ERROR) << "report: " << started.status().message();
+      return 1;
+    }
+    reporter = *std::move(started);
+    L4D2_LOG(INFO) << "reporting host " << *host_id << " to "
+                   << absl::StrJoin(config->report_to, ", ") << " every "
+                   << absl::FormatDuration(config->report_interval);
   }
   auto server = l4d2::agent::GrpcServer::Start(
       options, {{l4d2::agent::v1::AgentService::service_full_name(), &agent_service}});

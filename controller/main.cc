@@ -33,6 +33,8 @@
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
+#include "controller/fleet/report_receiver.h"
+#include "controller/fleet/report_sources.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/store/audit_log.h"
 #include "controller/store/database.h"
@@ -49,6 +51,9 @@ ABSL_FLAG(std::optional<std::string>, database, std::nullopt,
           "sqlite3:/var/lib/left4me-controller/controller.db) or postgresql:<conninfo>");
 ABSL_FLAG(std::optional<std::string>, listen_http, std::nullopt,
           "HTTP listen address host:port (default 127.0.0.1:8080)");
+ABSL_FLAG(std::optional<std::string>, report_listen, std::nullopt,
+          "UDP address host:port the agents' signed host reports arrive on (default "
+          "0.0.0.0:8444; empty: none, every host is asked over gRPC)");
 ABSL_FLAG(std::optional<std::string>, web_root, std::nullopt,
           "the web UI's files, served for paths outside /api/ (default /usr/share/left4me/web; "
           "empty: none)");
@@ -80,6 +85,7 @@ absl::StatusOr<ControllerConfig> BuildConfig() {
   }
   if (auto v = absl::GetFlag(FLAGS_database)) config.database = *v;
   if (auto v = absl::GetFlag(FLAGS_listen_http)) config.listen_http = *v;
+  if (auto v = absl::GetFlag(FLAGS_report_listen)) config.report_listen = *v;
   if (auto v = absl::GetFlag(FLAGS_log_level)) config.log_level = *v;
   if (auto v = absl::GetFlag(FLAGS_web_root)) config.web_root = *v;
   if (auto v = absl::GetFlag(FLAGS_pki_dir)) config.pki_dir = *v;
@@ -201,6 +207,30 @@ int Run(const std::string& command) {
                                         .ca_pem = pki->ca.certificate_pem()});
   }
 
+  // Host health and the reconciler hear from hosts through their signed reports, and ask over
+  // gRPC only those whose report did not come (fleet/report_sources.h). A silent host is marked
+  // at most health_grace + the round's ping timeout after it was last heard from (15 + 3 s
+  // with the defaults: within security.md's 20 s).
+  l4d2::controller::HostReportBook reports(
+      [&stores](const std::string& id) { return stores.hosts.Certificate(id); }, clock);
+  std::unique_ptr<l4d2::controller::ReportReceiver> receiver;
+  if (!config->report_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<l4d2::controller::ReportReceiver>> started =
+        l4d2::controller::ReportReceiver::Start(config->report_listen, reports);
+    if (!started.ok()) {
+      L4D2_LOG(ERROR) << "agents.report_listen: " << started.status().message();
+      return 1;
+    }
+    receiver = *std::move(started);
+    enrollment.set_report_to(l4d2::controller::ReportAddress(*config, receiver->port()));
+    L4D2_LOG(INFO) << "receiving host reports on UDP '" << config->report_listen << "' (port "
+                   << receiver->port() << "); agents are told to send them to '"
+                   << l4d2::controller::ReportAddress(*config, receiver->port()) << "'";
+  }
+  // A round waits for the reports of the interval and a second more.
+  const absl::Duration freshness = config->health_interval + absl::Seconds(1);
+  l4d2::controller::AgentPinger agent_pinger(*agents, absl::Seconds(3));
+  l4d2::controller::ReportedHostPinger pinger(reports, agent_pinger, clock, freshness);
   // The HTTP API: sessions and tokens, event streams, the routes.
   auto api = l4d2::controller::ControllerApi::Start(
       **db, stores, *agents, clock,
@@ -213,7 +243,8 @@ int Run(const std::string& command) {
                                                          : config->public_url},
        .sessions = {.idle = config->session_idle, .lifetime = config->session_lifetime},
        .streams = {.max_streams_per_user = config->max_streams_per_user,
-                   .max_clients = config->max_streams}},
+                   .max_clients = config->max_streams},
+       .more_metrics = [&] { return l4d2::controller::HostReportMetrics(reports, pinger); }},
       &enrollment);
   if (!api.ok()) {
     L4D2_LOG(ERROR) << api.status().message();
@@ -232,20 +263,19 @@ int Run(const std::string& command) {
        .lease = config->job_lease,
        .placement = {.memory_per_server_bytes = config->memory_per_server_mb << 20}});
   scheduler.Start();
-  // A silent host is marked at most health_grace + this after its last answer (15 + 3 s with
-  // the defaults: within security.md's 20 s).
-  l4d2::controller::AgentPinger pinger(*agents, absl::Seconds(3));
   l4d2::controller::HostMonitor monitor(
       stores.hosts, pinger, l4d2::Clock::Real(),
       {.interval = config->health_interval, .grace = config->health_grace}, &stores.audit);
   monitor.Start();
-  l4d2::controller::AgentInstanceLister lister(*agents, absl::Seconds(5));
+  l4d2::controller::AgentInstanceLister agent_lister(*agents, absl::Seconds(5));
+  l4d2::controller::ReportedInstanceLister lister(reports, agent_lister, clock, freshness);
   l4d2::controller::Reconciler reconciler(stores, lister,
                                           {.owner = owner,
                                            .interval = config->reconcile_interval,
                                            .restart_backoff = config->restart_backoff,
                                            .max_restarts = config->max_restarts,
-                                           .metrics_retention = config->metrics_retention});
+                                           .metrics_retention = config->metrics_retention,
+                                           .observation_lag = freshness});
   reconciler.Start();
   L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"
                  << config->listen_http << "' (port " << (*api)->port() << ")";
@@ -253,6 +283,7 @@ int Run(const std::string& command) {
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down";
   reconciler.Stop();
   monitor.Stop();
+  receiver.reset();
   scheduler.Stop();
   (*api)->Stop();
   L4D2_LOG(INFO) << "stopped";

@@ -75,6 +75,11 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   listen.String("unix_group", &config.unix_socket_group);
   L4D2_RETURN_IF_ERROR(listen.Finish());
 
+  YamlMapReader report(root.Map("report"), root.Child("report"));
+  report.StringList("to", &config.report_to);
+  report.Duration("interval", &config.report_interval);
+  L4D2_RETURN_IF_ERROR(report.Finish());
+
   YamlMapReader systemd(root.Map("systemd"), root.Child("systemd"));
   std::string scope;
   systemd.String("scope", &scope);
@@ -154,6 +159,21 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
   }
   if (!config.listen_unix.empty() && config.listen_unix.front() != '/') {
     return absl::InvalidArgumentError("listen.unix: must be an absolute path");
+  }
+  if (!config.report_to.empty() && config.tls_certificate.empty()) {
+    return absl::InvalidArgumentError(
+        "report.to: reports are signed with the enrolled key: configure listen.tls");
+  }
+  for (const std::string& target : config.report_to) {
+    std::string host;
+    int port = 0;
+    if (!SplitHostPort(target, &host, &port) || port == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("report.to: expected host:port, got '", target, "'"));
+    }
+  }
+  if (config.report_interval < absl::Seconds(1) || config.report_interval > absl::Minutes(1)) {
+    return absl::InvalidArgumentError("report.interval: from 1s to 1m");
   }
   const int tls_files =
       !config.tls_certificate.empty() + !config.tls_key.empty() + !config.tls_ca.empty();

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -25,6 +26,12 @@ struct AgentConfig {
   std::string tls_certificate;
   std::string tls_key;
   std::string tls_ca;
+  // Host reports (agent/fleet/reporter.h): the controllers' report addresses ("host:port",
+  // UDP), each sent a signed report of the host every report_interval and after every change
+  // to an instance. Needs the enrolled certificate and key (listen.tls). Empty: the
+  // controllers ask over gRPC instead.
+  std::vector<std::string> report_to;
+  absl::Duration report_interval = absl::Seconds(5);
   // Unix socket path; empty disables it. Its mode and group decide who may use the agent.
   std::string listen_unix = "/run/left4me/agent.sock";
   mode_t unix_socket_mode = 0660;

@@ -40,7 +40,8 @@ absl::StatusOr<EnrolledFiles> Enroll(HttpFetcher& fetcher, const std::string& co
   EnrolledFiles files{.host_id = enrolled.host_id(),
                       .certificate = directory + "/agent.pem",
                       .key = directory + "/agent.key",
-                      .ca = directory + "/ca.pem"};
+                      .ca = directory + "/ca.pem",
+                      .report_to = enrolled.report_to()};
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(files.key, request.key_pem, 0600));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(files.certificate, enrolled.certificate(), 0644));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(files.ca, enrolled.ca_certificate(), 0644));

@@ -17,6 +17,7 @@ struct EnrolledFiles {
   std::string certificate;  // paths
   std::string key;
   std::string ca;
+  std::string report_to;  // the controller's report address (config report.to); may be empty
 };
 
 // Enrolls at `controller_url` ("https://controller:8080") and writes agent.pem, agent.key

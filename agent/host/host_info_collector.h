@@ -1,7 +1,7 @@
 #pragma once
 
-// Assembles the HostInfo message (the controller's heartbeat) from the host probe and the
-// agent's directory tree. Thread-safe: it holds no mutable state.
+// Assembles the HostInfo message (in every host report, and GetHostInfo) from the host probe and
+// the agent's directory tree. Thread-safe: it holds no mutable state.
 
 #include <functional>
 

@@ -113,6 +113,7 @@ grpc::ServerUnaryReactor* AgentServiceImpl::Mutate(grpc::CallbackServerContext* 
     absl::Status recorded = deps_.operations.Finish(run, result.status(),
                                                     result.ok() ? result->SerializeAsString() : "");
     if (!recorded.ok()) L4D2_LOG(ERROR) << "operation record: " << recorded.message();
+    if (deps_.instances_changed) deps_.instances_changed();
     if (result.ok()) *response = *std::move(result);
     reactor->Finish(ToGrpcStatus(result.status()));
   });

@@ -6,6 +6,8 @@
 // Calls run on gRPC's callback threads and must return quickly: work that can block for long
 // (steamcmd, systemd jobs, RCON) runs on executors owned by the logic classes.
 
+#include <functional>
+
 #include "agent/host/host_info_collector.h"
 #include "agent/install/install_service.h"
 #include "agent/instance/instance_manager.h"
@@ -26,6 +28,9 @@ struct AgentServiceDeps {
   TaskRunner& tasks;
   Journal& journal;
   OverlayManager& overlays;
+  // Called after every operation that may have changed an instance (the host reporter's
+  // Nudge); may be empty.
+  std::function<void()> instances_changed;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {

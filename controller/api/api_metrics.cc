@@ -16,7 +16,8 @@ std::string Label(const std::string& value) {
 
 }  // namespace
 
-ApiMetrics::ApiMetrics(Database& db, SseHub& hub) : db_(db), hub_(hub) {}
+ApiMetrics::ApiMetrics(Database& db, SseHub& hub, std::function<std::string()> more)
+    : db_(db), hub_(hub), more_(std::move(more)) {}
 
 void ApiMetrics::Observe(const std::string& method, const std::string& path, int status,
                          absl::Duration latency) {
@@ -90,6 +91,7 @@ absl::StatusOr<std::string> ApiMetrics::Render() {
       "# HELP l4d2_event_stream_cut_off_total Clients cut off for falling behind.\n",
       "# TYPE l4d2_event_stream_cut_off_total counter\nl4d2_event_stream_cut_off_total ",
       sse.clients_cut_off, "\n");
+  if (more_) absl::StrAppend(&out, more_());
   return out;
 }
 

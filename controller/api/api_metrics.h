@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -20,8 +21,9 @@ namespace l4d2::controller {
 
 class ApiMetrics {
  public:
-  // `db` and `hub` must outlive the metrics.
-  ApiMetrics(Database& db, SseHub& hub);
+  // `db` and `hub` must outlive the metrics. `more` (may be empty) adds series of other parts
+  // of the controller (Prometheus text, HELP and TYPE lines included) at each scrape.
+  ApiMetrics(Database& db, SseHub& hub, std::function<std::string()> more = nullptr);
 
   // One answered request of route `path` (its template).
   void Observe(const std::string& method, const std::string& path, int status,
@@ -42,6 +44,7 @@ class ApiMetrics {
 
   Database& db_;
   SseHub& hub_;
+  const std::function<std::string()> more_;
   absl::Mutex mutex_;
   // By (method, route, status code).
   std::map<std::tuple<std::string, std::string, int>, Series> series_ ABSL_GUARDED_BY(mutex_);

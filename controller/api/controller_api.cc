@@ -10,7 +10,7 @@ ControllerApi::ControllerApi(Database& db, FleetStores& stores, AgentConnector& 
       limiter_(clock, options.logins),
       hub_(options.streams),
       events_(hub_, stores, agents, options.sources),
-      metrics_(db, hub_),
+      metrics_(db, hub_, options.more_metrics),
       authenticator_(users_, sessions_, tokens_, clock, options.credential_cache) {}
 
 absl::StatusOr<std::unique_ptr<ControllerApi>> ControllerApi::Start(

@@ -5,7 +5,9 @@
 // main.cc, the benchmarks and the end-to-end tests build it the same way. Start() serves;
 // Stop() (or the destructor) ends the server, then the streams.
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -31,6 +33,8 @@ struct ControllerApiOptions {
   LoginLimits logins;
   PasswordCost password_cost = PasswordCost::Interactive();
   absl::Duration credential_cache = absl::Seconds(1);
+  // More /metrics series (ApiMetrics), e.g. the fleet's host reports.
+  std::function<std::string()> more_metrics;
 };
 
 class ControllerApi {

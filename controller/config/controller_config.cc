@@ -1,5 +1,7 @@
 #include "controller/config/controller_config.h"
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -30,6 +32,8 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   agents.Bool("plaintext", &config.agents_plaintext);
   agents.Duration("health_interval", &config.health_interval);
   agents.Duration("health_grace", &config.health_grace);
+  agents.String("report_listen", &config.report_listen);
+  agents.String("report_address", &config.report_address);
   YamlMapReader jobs(root.Map("jobs"), root.Child("jobs"));
   jobs.Int("workers", &config.job_workers, 1, 256);
   jobs.Duration("lease", &config.job_lease);
@@ -62,6 +66,9 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.listen_http.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("listen_http: expected host:port");
   }
+  if (!config.report_listen.empty() && config.report_listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("agents.report_listen: expected host:port, or \"\"");
+  }
   if (config.health_interval < absl::Seconds(1) || config.health_grace < config.health_interval) {
     return absl::InvalidArgumentError(
         "agents: health_interval at least 1s, health_grace at least health_interval");
@@ -91,6 +98,28 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
     return absl::InvalidArgumentError("log_level: expected debug, info, warning or error");
   }
   return absl::OkStatus();
+}
+
+std::string ReportAddress(const ControllerConfig& config, int port) {
+  if (!config.report_address.empty()) return config.report_address;
+  std::string host;
+  if (!config.public_url.empty()) {
+    absl::string_view rest = config.public_url;
+    rest.remove_prefix(rest.find("://") + 3);
+    rest = rest.substr(0, rest.find('/'));
+    // "[v6]:port", "[v6]", "name:port", "name".
+    host = rest.empty()          ? ""
+           : rest.front() == '[' ? std::string(rest.substr(0, rest.find(']') + 1))
+                                 : std::string(rest.substr(0, rest.find(':')));
+  } else {
+    host = config.listen_http.substr(0, config.listen_http.rfind(':'));
+  }
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    char name[256] = {};
+    gethostname(name, sizeof(name) - 1);
+    host = name;
+  }
+  return absl::StrCat(host, ":", port);
 }
 
 }  // namespace l4d2::controller

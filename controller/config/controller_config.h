@@ -42,6 +42,12 @@ struct ControllerConfig {
   // silent before its host is unreachable.
   absl::Duration health_interval = absl::Seconds(5);
   absl::Duration health_grace = absl::Seconds(15);
+  // Host reports (fleet/host_reports.h): the UDP address the controller receives agents'
+  // signed reports on ("" takes none: every host is asked over gRPC), and the address agents
+  // are told to send them to at enrollment ("": the host of public_url, or of listen_http,
+  // with report_listen's port).
+  std::string report_listen = "0.0.0.0:8444";
+  std::string report_address;
   // Job workers (jobs/scheduler.h): how many, and how long a claim lasts without renewal (a
   // dead controller's jobs are taken over after it).
   // Workers mostly wait on agents; 16 keep a busy fleet's queue moving (docs/benchmarks.md, P5).
@@ -60,5 +66,10 @@ struct ControllerConfig {
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);
 absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path);
 absl::Status ValidateControllerConfig(const ControllerConfig& config);
+
+// Where agents send host reports, as enrollment tells them: report_address if set, else the
+// host of public_url (or of listen_http; the machine's name for a wildcard address) with
+// `port`, the port report_listen is bound to.
+std::string ReportAddress(const ControllerConfig& config, int port);
 
 }  // namespace l4d2::controller

@@ -26,6 +26,7 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
   response.set_host_id(enrolled.id);
   response.set_certificate(std::move(certificate));
   response.set_ca_certificate(ca_.certificate_pem());
+  response.set_report_to(report_to_);
   return response;
 }
 

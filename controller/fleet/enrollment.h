@@ -21,6 +21,9 @@ class Enrollment {
   Enrollment(HostStore& hosts, const tls::CertificateAuthority& ca, AuditLog* audit = nullptr,
              absl::Duration certificate_lifetime = absl::Hours(24 * 365));
 
+  // Where enrolled agents are told to send their host reports ("" : nowhere).
+  void set_report_to(std::string address) { report_to_ = std::move(address); }
+
   // UNAUTHENTICATED for an unknown, spent or expired token (one message for all);
   // INVALID_ARGUMENT for a malformed or forged signing request (the token stays usable).
   absl::StatusOr<v1::EnrollResponse> Enroll(const v1::EnrollRequest& request);
@@ -30,6 +33,7 @@ class Enrollment {
   const tls::CertificateAuthority& ca_;
   AuditLog* audit_;
   const absl::Duration lifetime_;
+  std::string report_to_;
 };
 
 }  // namespace l4d2::controller

@@ -9,11 +9,20 @@
 
 namespace l4d2::controller {
 
-std::vector<absl::StatusOr<agent::v1::HostInfo>> AgentPinger::PingAll(
-    const std::vector<Host>& hosts) {
-  return AskAll(agents_, hosts,
-                &agent::v1::AgentService::StubInterface::async_interface::GetHostInfo,
-                agent::v1::GetHostInfoRequest(), timeout_);
+std::vector<absl::StatusOr<HostAnswer>> AgentPinger::PingAll(const std::vector<Host>& hosts) {
+  std::vector<absl::StatusOr<agent::v1::HostInfo>> infos =
+      AskAll(agents_, hosts, &agent::v1::AgentService::StubInterface::async_interface::GetHostInfo,
+             agent::v1::GetHostInfoRequest(), timeout_);
+  std::vector<absl::StatusOr<HostAnswer>> answers;
+  answers.reserve(infos.size());
+  for (absl::StatusOr<agent::v1::HostInfo>& info : infos) {
+    if (info.ok()) {
+      answers.push_back(HostAnswer{.info = *std::move(info)});
+    } else {
+      answers.push_back(info.status());
+    }
+  }
+  return answers;
 }
 
 HostMonitor::HostMonitor(HostStore& hosts, HostPinger& pinger, Clock& clock,
@@ -34,20 +43,21 @@ std::vector<HostTransition> HostMonitor::Round() {
   for (const Host& host : *hosts) {
     if (host.state != "enrolling") enrolled.push_back(host);
   }
-  std::vector<absl::StatusOr<agent::v1::HostInfo>> answers = pinger_.PingAll(enrolled);
+  std::vector<absl::StatusOr<HostAnswer>> answers = pinger_.PingAll(enrolled);
   const absl::Time now = clock_.Now();
-  std::vector<std::string> answered;
+  std::vector<std::pair<std::string, absl::Time>> answered;
   for (size_t i = 0; i < enrolled.size(); ++i) {
-    if (answers[i].ok()) answered.push_back(enrolled[i].id);
+    if (answers[i].ok()) answered.emplace_back(enrolled[i].id, answers[i]->at.value_or(now));
   }
   if (absl::Status seen = hosts_.MarkSeen(answered); !seen.ok()) {
     L4D2_LOG(WARNING) << "host monitor: " << seen.message();
   }
   for (size_t i = 0; i < enrolled.size(); ++i) {
     const Host& host = enrolled[i];
-    const absl::StatusOr<agent::v1::HostInfo>& info = answers[i];
+    const absl::StatusOr<HostAnswer>& answer = answers[i];
+    const agent::v1::HostInfo* info = answer.ok() ? &answer->info : nullptr;
     std::string to = host.state;
-    if (info.ok()) {
+    if (info != nullptr) {
       // Written only when they changed: a round over thousands of hosts stays one write.
       if (info->installed_build_id() != host.installed_build) {
         (void)hosts_.SetInstalledBuild(host.id, info->installed_build_id());
@@ -65,7 +75,8 @@ std::vector<HostTransition> HostMonitor::Round() {
     absl::Status changed = hosts_.SetState(host.id, host.state, to);
     if (!changed.ok()) continue;  // Another controller moved it first.
     L4D2_LOG(WARNING) << "host " << host.name << " (" << host.id << "): " << host.state << " -> "
-                      << to << (info.ok() ? "" : absl::StrCat(" (", info.status().message(), ")"));
+                      << to
+                      << (answer.ok() ? "" : absl::StrCat(" (", answer.status().message(), ")"));
     if (audit_ != nullptr) {
       (void)audit_->Append("system", "host.state", host.id,
                            AuditDetail({{"from", host.state}, {"to", to}}));

@@ -1,7 +1,8 @@
 #pragma once
 
-// Host health: every `interval` (start to start) the controller asks each enrolled host's agent
-// for its host info. A host whose agent has not answered for longer than `grace` becomes
+// Host health: every `interval` (start to start) the controller takes each enrolled host's info
+// from the host's latest report (report_sources.h), or failing that asks its agent over gRPC.
+// A host that has not been heard from for longer than `grace` becomes
 // `unreachable`; an unreachable host that answers again is `ready`. Blips shorter than the grace
 // change nothing. The time of the last answer is the host's last_seen in the database, so a
 // restarted controller (or another one) continues where this one was; but a monitor judges only
@@ -26,14 +27,19 @@
 
 namespace l4d2::controller {
 
-// Asks hosts' agents for their host info, all at once: a silent host costs its timeout once per
-// round, not once per host behind it.
+// A host's info, and when the host said it (unset: during this round).
+struct HostAnswer {
+  agent::v1::HostInfo info;
+  std::optional<absl::Time> at;
+};
+
+// Hears from hosts, all at once: a silent host costs its timeout once per round, not once per
+// host behind it.
 class HostPinger {
  public:
   virtual ~HostPinger() = default;
   // One answer per host, in order.
-  virtual std::vector<absl::StatusOr<agent::v1::HostInfo>> PingAll(
-      const std::vector<Host>& hosts) = 0;
+  virtual std::vector<absl::StatusOr<HostAnswer>> PingAll(const std::vector<Host>& hosts) = 0;
 };
 
 // GetHostInfo through an AgentConnector, concurrently (gRPC's callback API), with a deadline.
@@ -41,7 +47,7 @@ class AgentPinger final : public HostPinger {
  public:
   AgentPinger(AgentConnector& agents, absl::Duration timeout)
       : agents_(agents), timeout_(timeout) {}
-  std::vector<absl::StatusOr<agent::v1::HostInfo>> PingAll(const std::vector<Host>& hosts) override;
+  std::vector<absl::StatusOr<HostAnswer>> PingAll(const std::vector<Host>& hosts) override;
 
  private:
   AgentConnector& agents_;

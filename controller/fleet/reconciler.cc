@@ -55,7 +55,9 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
   }
   std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> answers = lister_.ListAll(ready);
   // Read after the answers: a job queued meanwhile is seen, and its server left alone.
-  L4D2_ASSIGN_OR_RETURN(absl::flat_hash_set<std::string> busy, stores_.jobs.BusyLocks("server:"));
+  L4D2_ASSIGN_OR_RETURN(
+      absl::flat_hash_set<std::string> busy,
+      stores_.jobs.BusyLocks("server:", stores_.clock.Now() - options_.observation_lag));
   L4D2_ASSIGN_OR_RETURN(absl::flat_hash_set<std::string> placed,
                         stores_.servers.HostsWithServers());
   for (size_t i = 0; i < ready.size(); ++i) {

@@ -14,7 +14,8 @@
 //       so does the controller; the state is visible and "server.crash_loop" is audited once
 //       when it enters it. An operator's start or restart is the way out.
 //   desired stopped, actual running or starting a "server.stop" job
-// A host that does not answer keeps its servers' last state (host health marks it
+// Servers with a job queued or running, or one that ended within `observation_lag`, are only
+// observed. A host that does not answer keeps its servers' last state (host health marks it
 // unreachable); servers are never started elsewhere, and a host that returns is reconciled by
 // the next round. Metric samples older than the retention are pruned every round.
 //
@@ -65,6 +66,10 @@ struct ReconcilerOptions {
   absl::Duration restart_backoff = absl::Seconds(10);
   int max_restarts = 5;
   absl::Duration metrics_retention = absl::Hours(24 * 7);
+  // How old an observation may be when the round reads it (host reports: the health interval
+  // and a second). A server whose job ended within it is left alone for the round: a report
+  // sent before the job ended must not undo it (a start, say, "corrected" by a stop).
+  absl::Duration observation_lag = absl::ZeroDuration();
 };
 
 // What one round did, for logs and tests.

@@ -149,9 +149,10 @@ absl::StatusOr<Host> HostStore::RedeemEnrollmentToken(const std::string& token,
     soci::indicator has_fingerprint = fingerprint.empty() ? soci::i_null : soci::i_ok;
     soci::statement spend =
         (sql.prepare << "UPDATE hosts SET state = 'ready', enroll_token_hash = NULL,"
-                        " enroll_expires_ms = NULL, cert_fingerprint = :f, last_seen_ms = :now"
-                        " WHERE id = :id AND enroll_token_hash IS NOT NULL",
-         soci::use(fingerprint, has_fingerprint), soci::use(now), soci::use(id));
+                        " enroll_expires_ms = NULL, cert_fingerprint = :f, certificate_pem = :c,"
+                        " last_seen_ms = :now WHERE id = :id AND enroll_token_hash IS NOT NULL",
+         soci::use(fingerprint, has_fingerprint), soci::use(certificate_pem, has_fingerprint),
+         soci::use(now), soci::use(id));
     spend.execute(true);
     if (spend.get_affected_rows() != 1) {
       return absl::UnauthenticatedError("unknown, spent or expired enrollment token");
@@ -187,6 +188,20 @@ absl::StatusOr<std::vector<Host>> HostStore::List() {
   return hosts;
 }
 
+absl::StatusOr<std::string> HostStore::Certificate(const std::string& id) {
+  std::string pem;
+  soci::indicator indicator = soci::i_null;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    sql << "SELECT certificate_pem FROM hosts WHERE id = :id AND state <> 'enrolling'",
+        soci::use(id), soci::into(pem, indicator);
+    return absl::OkStatus();
+  }));
+  if (indicator != soci::i_ok || pem.empty()) {
+    return absl::NotFoundError(absl::StrCat("host ", id, " has no certificate"));
+  }
+  return pem;
+}
+
 absl::Status HostStore::SetInstalledBuild(const std::string& id, const std::string& build) {
   return db_.Transact([&](soci::session& sql) {
     sql << "UPDATE hosts SET installed_build = :b WHERE id = :id", soci::use(build), soci::use(id);
@@ -202,15 +217,16 @@ absl::Status HostStore::SetMemory(const std::string& id, int64_t memory_bytes) {
   });
 }
 
-absl::Status HostStore::MarkSeen(const std::vector<std::string>& ids) {
-  if (ids.empty()) return absl::OkStatus();
+absl::Status HostStore::MarkSeen(const std::vector<std::pair<std::string, absl::Time>>& sightings) {
+  if (sightings.empty()) return absl::OkStatus();
   return db_.Transact([&](soci::session& sql) {
-    long long now = absl::ToUnixMillis(clock_.Now());
+    long long seen = 0;
     std::string id;
-    soci::statement update = (sql.prepare << "UPDATE hosts SET last_seen_ms = :now WHERE id = :id",
-                              soci::use(now), soci::use(id));
-    for (const std::string& each : ids) {
+    soci::statement update = (sql.prepare << "UPDATE hosts SET last_seen_ms = :seen WHERE id = :id",
+                              soci::use(seen), soci::use(id));
+    for (const auto& [each, at] : sightings) {
       id = each;
+      seen = absl::ToUnixMillis(at);
       update.execute(true);
     }
     return absl::OkStatus();

@@ -60,10 +60,14 @@ class HostStore {
 
   absl::StatusOr<Host> Get(const std::string& id);
   absl::StatusOr<std::vector<Host>> List();
+  // The certificate (PEM) issued to an enrolled host; NOT_FOUND for an unknown host, one still
+  // enrolling, or one enrolled before the controller kept certificates (migration 7: such a
+  // host is asked over gRPC until it enrolls again).
+  absl::StatusOr<std::string> Certificate(const std::string& id);
   absl::Status SetInstalledBuild(const std::string& id, const std::string& build);
   absl::Status SetMemory(const std::string& id, int64_t memory_bytes);
-  // Records that these hosts' agents answered now; one transaction for all of them.
-  absl::Status MarkSeen(const std::vector<std::string>& ids);
+  // Records when these hosts were last heard from (id, time); one transaction for all of them.
+  absl::Status MarkSeen(const std::vector<std::pair<std::string, absl::Time>>& sightings);
   // Moves a host from state `from` to `to`; FAILED_PRECONDITION when it is not in `from` any
   // more (another controller moved it).
   absl::Status SetState(const std::string& id, const std::string& from, const std::string& to);

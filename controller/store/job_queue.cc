@@ -1,6 +1,7 @@
 #include "controller/store/job_queue.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -473,15 +474,20 @@ absl::StatusOr<Job> JobQueue::Get(const std::string& id) {
   return job;
 }
 
-absl::StatusOr<absl::flat_hash_set<std::string>> JobQueue::BusyLocks(const std::string& prefix) {
+absl::StatusOr<absl::flat_hash_set<std::string>> JobQueue::BusyLocks(const std::string& prefix,
+                                                                     absl::Time ended_since) {
   absl::flat_hash_set<std::string> locks;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     std::string lock;
     const std::string pattern = prefix + "%";
+    // Ends far in the future match nothing; each half reads its own index.
+    long long since = ended_since == absl::InfiniteFuture() ? std::numeric_limits<long long>::max()
+                                                            : absl::ToUnixMillis(ended_since);
     soci::statement statement =
-        (sql.prepare << "SELECT DISTINCT lock_key FROM jobs WHERE state IN ('queued', 'running')"
-                        " AND lock_key LIKE :p",
-         soci::use(pattern), soci::into(lock));
+        (sql.prepare << "SELECT lock_key FROM jobs WHERE state IN ('queued', 'running')"
+                        " AND lock_key LIKE :p UNION SELECT lock_key FROM jobs WHERE"
+                        " finished_at_ms > :since AND lock_key LIKE :p2",
+         soci::use(pattern), soci::use(since), soci::use(pattern), soci::into(lock));
     statement.execute();
     while (statement.fetch()) locks.insert(lock);
     return absl::OkStatus();

@@ -139,8 +139,10 @@ class JobQueue {
   absl::StatusOr<Job> Get(const std::string& id);
   absl::StatusOr<std::vector<Job>> List(const JobListQuery& query);
   // The lock keys of queued and running jobs starting with `prefix` ("server:" for servers
-  // with work pending).
-  absl::StatusOr<absl::flat_hash_set<std::string>> BusyLocks(const std::string& prefix);
+  // with work pending), and of those that ended after `ended_since` (work an observation
+  // from before that time may not show yet).
+  absl::StatusOr<absl::flat_hash_set<std::string>> BusyLocks(
+      const std::string& prefix, absl::Time ended_since = absl::InfiniteFuture());
 
   // Appends to a job's event log; returns the event's sequence number (1, 2, ...).
   absl::StatusOr<int64_t> AppendEvent(const std::string& id, const std::string& kind,

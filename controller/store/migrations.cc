@@ -192,6 +192,12 @@ const std::vector<Migration>& ControllerMigrations() {
        "servers: players as last reported (the fleet's count without parsing every status)",
        // Filled by the next observation of each server (ObserveHost writes on a difference).
        {"ALTER TABLE servers ADD COLUMN players INTEGER NOT NULL DEFAULT 0"}},
+      {7,
+       "host reports: the certificate issued at enrollment (its key verifies the host's signed"
+       " reports); jobs by end time",
+       {"ALTER TABLE hosts ADD COLUMN certificate_pem TEXT",
+        // The reconciler's look at jobs that just ended (JobQueue::BusyLocks).
+        "CREATE INDEX jobs_by_finish ON jobs(finished_at_ms)"}},
   };
   return *migrations;
 }

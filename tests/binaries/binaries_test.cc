@@ -193,9 +193,10 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
     token = created->second;
   }
   const int http_port = FreeGamePort();
-  auto controller = ChildProcess::Start(
-      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir", dir.Sub("pki"),
-                "--listen_http", absl::StrCat("127.0.0.1:", http_port)}});
+  auto controller =
+      ChildProcess::Start({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir",
+                                    dir.Sub("pki"), "--report_listen", "127.0.0.1:0",
+                                    "--listen_http", absl::StrCat("127.0.0.1:", http_port)}});
   ASSERT_TRUE(controller.ok());
   ASSERT_TRUE((*controller)->WaitForOutput("serving HTTP")) << (*controller)->Output();
 
@@ -214,6 +215,14 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
   ASSERT_EQ(ExitCode(status), 0) << *enrolled << (*controller)->Output();
   EXPECT_THAT(*enrolled, HasSubstr("enrolled as host " + host_id));
   EXPECT_THAT(*enrolled, ::testing::Not(HasSubstr(token)));
+  // Told where to send its host reports: the controller's report port.
+  std::smatch report_match;
+  ASSERT_TRUE(std::regex_search(*enrolled, report_match,
+                                std::regex(R"(report:\n  to: \[(127\.0\.0\.1:[0-9]+)\])")))
+      << *enrolled;
+  const std::string report_to = report_match[1].str();
+  EXPECT_THAT((*controller)->Output(),
+              HasSubstr("agents are told to send them to '" + report_to + "'"));
   struct stat st;
   ASSERT_EQ(::stat(dir.Sub("root/agent/tls/agent.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -228,7 +237,9 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
       << "certificate: " << dir.Sub("root/agent/tls/agent.pem")
       << ", key: " << dir.Sub("root/agent/tls/agent.key")
       << ", ca: " << dir.Sub("root/agent/tls/ca.pem") << "}}\n"
+      << "report: {to: [\"" << report_to << "\"]}\n"
       << "systemd: {unit_dir: " << dir.Sub("units") << "}\n";
+  const absl::Time agent_started = absl::Now();
   auto agent =
       ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", dir.Sub("agent-tls.yaml")},
                            .env = {{"HOME", dir.Sub("home")}}});
@@ -251,6 +262,22 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
   grpc::ClientContext plain_context;
   plain_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   EXPECT_FALSE(plain->GetHostInfo(&plain_context, agent::v1::GetHostInfoRequest(), &info).ok());
+
+  // The controller hears from the host by its signed reports alone: the host's address in the
+  // controller's table (127.0.0.1:1) answers nothing, yet its health round sees it.
+  auto db = controller::Database::Open({.url = database});
+  ASSERT_TRUE(db.ok());
+  controller::HostStore hosts(**db, Clock::Real());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        absl::StatusOr<controller::Host> host = hosts.Get(host_id);
+        return host.ok() && host->last_seen.has_value() && *host->last_seen > agent_started;
+      },
+      absl::Seconds(15)))
+      << (*controller)->Output();
+  EXPECT_EQ(hosts.Get(host_id)->state, "ready");
+  EXPECT_THAT((*controller)->Output(), ::testing::Not(HasSubstr("host report refused")));
+  EXPECT_THAT((*agent)->Output(), HasSubstr("reporting host " + host_id));
 }
 
 TEST(FleetBinariesTest, KillingTheControllerDuringAHundredJobsLosesAndRepeatsNothing) {
@@ -286,8 +313,8 @@ TEST(FleetBinariesTest, KillingTheControllerDuringAHundredJobsLosesAndRepeatsNot
   auto start_controller = [&] {
     return ChildProcess::Start(
         {.argv = {L4D2_CONTROLLER_BINARY, "--config", dir.Sub("controller.yaml"), "--database",
-                  database, "--pki_dir", dir.Sub("pki"), "--listen_http",
-                  absl::StrCat("127.0.0.1:", FreeGamePort())}});
+                  database, "--pki_dir", dir.Sub("pki"), "--report_listen", "127.0.0.1:0",
+                  "--listen_http", absl::StrCat("127.0.0.1:", FreeGamePort())}});
   };
   auto ended = [&] {
     int count = 0;
@@ -384,8 +411,8 @@ TEST(PgFleetTest, TwoControllersShareTheWorkAndOneDyingLosesNothing) {
   auto start_controller = [&](const std::string& pki) {
     return ChildProcess::Start(
         {.argv = {L4D2_CONTROLLER_BINARY, "--config", dir.Sub("controller.yaml"), "--database",
-                  database, "--pki_dir", dir.Sub(pki), "--listen_http",
-                  absl::StrCat("127.0.0.1:", FreeGamePort())}});
+                  database, "--pki_dir", dir.Sub(pki), "--report_listen", "127.0.0.1:0",
+                  "--listen_http", absl::StrCat("127.0.0.1:", FreeGamePort())}});
   };
   auto succeeded = [&] {
     int count = 0;
@@ -491,9 +518,10 @@ TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
                                      controller::ControllerMigrations().back().version)));
 
   int port = FreeGamePort();
-  absl::StatusOr<std::unique_ptr<ChildProcess>> controller = ChildProcess::Start(
-      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir", dir.Sub("pki"),
-                "--listen_http", "127.0.0.1:" + std::to_string(port)}});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> controller =
+      ChildProcess::Start({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir",
+                                    dir.Sub("pki"), "--report_listen", "127.0.0.1:0",
+                                    "--listen_http", "127.0.0.1:" + std::to_string(port)}});
   ASSERT_TRUE(controller.ok());
   ASSERT_TRUE((*controller)->WaitForOutput("serving HTTP")) << (*controller)->Output();
   absl::StatusOr<HttpResponse> health = HttpRequest(port, "GET", "/healthz");

@@ -45,7 +45,7 @@ function run(args, env = {}) {
 
 async function startController(port) {
   const child = spawn(controllerBinary,
-      ['--database', database, '--pki_dir', join(dir, 'pki'), '--listen_http', `127.0.0.1:${port}`,
+      ['--database', database, '--pki_dir', join(dir, 'pki'), '--report_listen', '127.0.0.1:0', '--listen_http', `127.0.0.1:${port}`,
        '--web_root', join(dir, 'web')],
       {stdio: ['ignore', 'pipe', 'pipe']});
   let output = '';

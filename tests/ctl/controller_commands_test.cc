@@ -37,9 +37,10 @@ class ControllerCommandsTest : public ::testing::Test {
                                        &status);
     ASSERT_TRUE(created.ok() && WEXITSTATUS(status) == 0) << created.value_or("");
     port_ = l4d2::testing::FreeGamePort();
-    auto controller = ChildProcess::Start(
-        {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir", dir_.Sub("pki"),
-                  "--listen_http", absl::StrCat("127.0.0.1:", port_)}});
+    auto controller =
+        ChildProcess::Start({.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "--pki_dir",
+                                      dir_.Sub("pki"), "--report_listen", "127.0.0.1:0",
+                                      "--listen_http", absl::StrCat("127.0.0.1:", port_)}});
     ASSERT_TRUE(controller.ok());
     controller_ = *std::move(controller);
     ASSERT_TRUE(controller_->WaitForOutput("serving HTTP")) << controller_->Output();

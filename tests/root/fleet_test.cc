@@ -1,6 +1,9 @@
 // The fleet end to end: the controller's stores, scheduler and reconciler (in this process, on
 // SQLite) and two real l4d2-agent hosts running the fake game as units of the sandbox's systemd
-// (each agent with a unit prefix of its own, as two machines would have two managers). From
+// (each agent with a unit prefix of its own, as two machines would have two managers). As in
+// production: each agent enrolls (a one-time token and a signing request, the fleet CA's
+// certificate back), serves mutual TLS, and reports its host by signed datagrams that host
+// health and the reconciler read first (fleet/report_sources.h). From
 // operators' blueprints to servers placed, synced, started, stopped behind the controller's back
 // and started again, restarted in a staggered bulk action, switched to another blueprint and
 // deleted.
@@ -11,15 +14,17 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <regex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "common/status_macros.h"
 #include "controller/api/controller_api.h"
+#include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
+#include "controller/fleet/report_receiver.h"
+#include "controller/fleet/report_sources.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/jobs/server_actions.h"
 #include "controller/store/migrations.h"
@@ -33,6 +38,7 @@
 #include "tests/testing/eventually.h"
 #include "tests/testing/net.h"
 #include "tests/testing/temp_dir.h"
+#include "tls/pki.h"
 
 namespace l4d2::controller {
 namespace {
@@ -44,6 +50,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr int kPortsPerHost = 4;
+// As l4d2-controller's main: the health interval (agents report every 5 s) and a second.
+constexpr absl::Duration kFreshness = absl::Seconds(6);
 
 struct AgentHost {
   std::string name;
@@ -70,13 +78,36 @@ class FleetTest : public ::testing::Test {
     UserStore users(*db_, Clock::Real(), PasswordCost::Minimal());
     admin_ = Actor::Admin(users.Create("root", "correct horse battery", Role::kAdmin)->id);
     alice_ = Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
+    // The fleet CA and the controller's certificate, as tls/ca_files.h makes them.
+    const absl::Time now = absl::Now();
+    const tls::Validity validity{.not_before = now - absl::Hours(1),
+                                 .not_after = now + absl::Hours(24)};
+    absl::StatusOr<tls::CertificateAuthority> ca =
+        tls::CertificateAuthority::Create("ca", validity);
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    ca_ = std::make_unique<tls::CertificateAuthority>(*std::move(ca));
+    tls::KeyAndRequest controller_key = *tls::NewKeyAndRequest();
+    agents_ = std::make_unique<MutualTlsAgentConnector>(ControllerTls{
+        .certificate_pem = *ca_->Issue(controller_key.request_pem, tls::kControllerName, validity),
+        .key_pem = controller_key.key_pem,
+        .ca_pem = ca_->certificate_pem()});
+    enrollment_ = std::make_unique<Enrollment>(stores_->hosts, *ca_, &stores_->audit);
+    reports_ = std::make_unique<HostReportBook>(
+        [this](const std::string& id) { return stores_->hosts.Certificate(id); }, Clock::Real());
+    absl::StatusOr<std::unique_ptr<ReportReceiver>> receiver =
+        ReportReceiver::Start("127.0.0.1:0", *reports_);
+    ASSERT_TRUE(receiver.ok()) << receiver.status();
+    receiver_ = *std::move(receiver);
     for (const char* name : {"h1", "h2"}) StartAgent(name);
     scheduler_ = std::make_unique<Scheduler>(
-        *stores_, agents_,
+        *stores_, *agents_,
         SchedulerOptions{.owner = "test", .workers = 4, .poll = absl::Milliseconds(20)});
     scheduler_->Start();
-    lister_ = std::make_unique<AgentInstanceLister>(agents_, absl::Seconds(5));
-    reconciler_ = std::make_unique<Reconciler>(*stores_, *lister_, ReconcilerOptions{});
+    agent_lister_ = std::make_unique<AgentInstanceLister>(*agents_, absl::Seconds(5));
+    lister_ = std::make_unique<ReportedInstanceLister>(*reports_, *agent_lister_, Clock::Real(),
+                                                       kFreshness);
+    reconciler_ = std::make_unique<Reconciler>(*stores_, *lister_,
+                                               ReconcilerOptions{.observation_lag = kFreshness});
   }
 
   void TearDown() override {
@@ -89,18 +120,44 @@ class FleetTest : public ::testing::Test {
         request.set_operation_id(std::string("teardown-") + name);
         request.set_name(name);
         agent::v1::DeleteInstanceResponse response;
-        (void)agents_.Stub(agent.host)->DeleteInstance(&context, request, &response);
+        (void)agents_->Stub(agent.host)->DeleteInstance(&context, request, &response);
       }
     }
   }
 
+  // An agent that enrolls as host `name` and then serves mutual TLS on a port of its own and
+  // reports to the receiver.
   void StartAgent(const std::string& name) {
     AgentHost agent{.name = name, .root = dir_.Sub(name + "/root")};
     agent.first_port = ::l4d2::testing::FreeGamePortRange(kPortsPerHost);
+    agent.grpc_port = ::l4d2::testing::FreeGamePort();
+    auto created = stores_->hosts.Create({.name = name,
+                                          .address = absl::StrCat("127.0.0.1:", agent.grpc_port),
+                                          .max_instances = 2,
+                                          .port_first = agent.first_port,
+                                          .port_last = agent.first_port + kPortsPerHost - 1},
+                                         absl::Hours(1));
+    ASSERT_TRUE(created.ok()) << created.status();
+    // Enrollment as the agent's `enroll` does it, through the controller's own code.
+    tls::KeyAndRequest key = *tls::NewKeyAndRequest();
+    v1::EnrollRequest request;
+    request.set_token(created->second);
+    request.set_certificate_request(key.request_pem);
+    absl::StatusOr<v1::EnrollResponse> enrolled = enrollment_->Enroll(request);
+    ASSERT_TRUE(enrolled.ok()) << enrolled.status();
+    const std::string tls_dir = dir_.Sub(name + "/tls");
+    std::filesystem::create_directories(tls_dir);
+    std::ofstream(tls_dir + "/agent.pem") << enrolled->certificate();
+    std::ofstream(tls_dir + "/agent.key") << key.key_pem;
+    std::ofstream(tls_dir + "/ca.pem") << enrolled->ca_certificate();
     std::filesystem::create_directories(dir_.Sub(name + "/home"));
     const std::string config = dir_.Sub(name + ".yaml");
     std::ofstream(config) << "root: " << agent.root << "\n"
-                          << "listen: {tcp: \"127.0.0.1:0\", unix: \"\"}\n"
+                          << "listen: {tcp: \"127.0.0.1:" << agent.grpc_port
+                          << "\", unix: \"\", tls: {certificate: " << tls_dir
+                          << "/agent.pem, key: " << tls_dir << "/agent.key, ca: " << tls_dir
+                          << "/ca.pem}}\n"
+                          << "report: {to: [\"127.0.0.1:" << receiver_->port() << "\"]}\n"
                           << "steamcmd: " << L4D2_FAKE_STEAMCMD << "\n"
                           << "steam: {home: " << dir_.Sub(name + "/home") << "}\n"
                           << "systemd:\n  scope: user\n  unit_dir: "
@@ -119,19 +176,9 @@ class FleetTest : public ::testing::Test {
     ASSERT_TRUE(process.ok());
     agent.process = *std::move(process);
     ASSERT_TRUE(agent.process->WaitForOutput("serving root")) << agent.process->Output();
-    std::smatch match;
-    const std::string output = agent.process->Output();
-    ASSERT_TRUE(std::regex_search(output, match, std::regex(R"(\(port ([0-9]+)\))")));
-    agent.grpc_port = std::stoi(match[1].str());
-    auto created = stores_->hosts.Create({.name = name,
-                                          .address = absl::StrCat("127.0.0.1:", agent.grpc_port),
-                                          .max_instances = 2,
-                                          .port_first = agent.first_port,
-                                          .port_last = agent.first_port + kPortsPerHost - 1},
-                                         absl::Hours(1));
-    ASSERT_TRUE(created.ok()) << created.status();
-    absl::StatusOr<Host> ready = stores_->hosts.RedeemEnrollmentToken(created->second);
+    absl::StatusOr<Host> ready = stores_->hosts.Get(created->first.id);
     ASSERT_TRUE(ready.ok()) << ready.status();
+    ASSERT_EQ(ready->state, "ready");
     agent.host = *ready;
     agents_on_.push_back(std::move(agent));
   }
@@ -177,7 +224,7 @@ class FleetTest : public ::testing::Test {
     agent::v1::GetInstanceRequest request;
     request.set_name(server.name);
     agent::v1::Instance instance;
-    grpc::Status status = agents_.Stub(On(server).host)->GetInstance(&context, request, &instance);
+    grpc::Status status = agents_->Stub(On(server).host)->GetInstance(&context, request, &instance);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return instance;
   }
@@ -208,10 +255,15 @@ class FleetTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<FleetStores> stores_;
-  PlaintextAgentConnector agents_;
+  std::unique_ptr<tls::CertificateAuthority> ca_;
+  std::unique_ptr<MutualTlsAgentConnector> agents_;
+  std::unique_ptr<Enrollment> enrollment_;
+  std::unique_ptr<HostReportBook> reports_;
+  std::unique_ptr<ReportReceiver> receiver_;
   std::vector<AgentHost> agents_on_;
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<AgentInstanceLister> lister_;
+  std::unique_ptr<AgentInstanceLister> agent_lister_;
+  std::unique_ptr<ReportedInstanceLister> lister_;
   std::unique_ptr<Reconciler> reconciler_;
   Actor admin_, alice_;
 };
@@ -276,19 +328,35 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->started.empty());
 
-  // Stopped behind the controller's back: started again where it is.
+  // Stopped behind the controller's back: started again where it is. (Once its own jobs are
+  // older than the reconciler's observation lag: within it, reports are not trusted to show
+  // the job's effect, reconciler.h.)
   const Server second = Get(ids[1]);
+  absl::SleepFor(kFreshness);
   {
     grpc::ClientContext context;
     agent::v1::StopInstanceRequest request;
     request.set_operation_id("behind-the-back");
     request.set_name(second.name);
     agent::v1::Instance stopped;
-    ASSERT_TRUE(agents_.Stub(On(second).host)->StopInstance(&context, request, &stopped).ok());
+    ASSERT_TRUE(agents_->Stub(On(second).host)->StopInstance(&context, request, &stopped).ok());
   }
-  report = reconciler_->Round();
-  ASSERT_TRUE(report.ok());
-  ASSERT_THAT(report->started, ::testing::ElementsAre(second.id));
+  // Seen in the host's next report (the agent sends one soon after a change it made): then
+  // started once, and nothing else.
+  std::vector<std::string> started;
+  const absl::Time stopped_at = absl::Now();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        absl::StatusOr<ReconcileReport> round = reconciler_->Round();
+        if (round.ok()) started.insert(started.end(), round->started.begin(), round->started.end());
+        return !started.empty();
+      },
+      absl::Seconds(10)));
+  EXPECT_LT(absl::Now() - stopped_at, absl::Seconds(2)) << "the change waited for the interval";
+  std::printf(
+      "[ figure ] a server stopped behind the controller's back: start queued %.2f s later\n",
+      absl::ToDoubleSeconds(absl::Now() - stopped_at));
+  ASSERT_THAT(started, ::testing::ElementsAre(second.id));
   ASSERT_TRUE(ReconcileUntil({second.id}, "running"));
   EXPECT_EQ(Get(second.id).host_id, second.host_id);
   EXPECT_EQ(Get(second.id).port, second.port);
@@ -342,7 +410,7 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
   for (const AgentHost& agent : agents_on_) {
     grpc::ClientContext context;
     agent::v1::ListInstancesResponse listed;
-    ASSERT_TRUE(agents_.Stub(agent.host)
+    ASSERT_TRUE(agents_->Stub(agent.host)
                     ->ListInstances(&context, agent::v1::ListInstancesRequest(), &listed)
                     .ok());
     EXPECT_EQ(listed.instances_size(), 0);
@@ -387,7 +455,7 @@ TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) 
   Finish(created->job_id);
   const std::string id = created->server.id;
 
-  auto api = ControllerApi::Start(*db_, *stores_, agents_, Clock::Real(),
+  auto api = ControllerApi::Start(*db_, *stores_, *agents_, Clock::Real(),
                                   {.http = {.address = "127.0.0.1:0", .threads = 1, .workers = 4},
                                    .sources = {.poll = absl::Milliseconds(50)}});
   ASSERT_TRUE(api.ok()) << api.status();
@@ -454,10 +522,14 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
   const AgentHost& silent = On(silent_server);
   const int jobs_before = static_cast<int>(*Count("jobs"));
 
-  AgentPinger pinger(agents_, absl::Seconds(2));
+  // As l4d2-controller's main wires host health: reports first, gRPC for a host without one
+  // (counted: while the agents report, no host is dialled).
+  AgentPinger agent_pinger(*agents_, absl::Seconds(2));
+  ReportedHostPinger pinger(*reports_, agent_pinger, Clock::Real(), kFreshness);
   HostMonitor monitor(stores_->hosts, pinger, Clock::Real(),
                       {.interval = absl::Seconds(5), .grace = absl::Seconds(15)}, &stores_->audit);
-  Reconciler reconciler(*stores_, *lister_, {.interval = absl::Seconds(5)});
+  Reconciler reconciler(*stores_, *lister_,
+                        {.interval = absl::Seconds(5), .observation_lag = kFreshness});
   const absl::Time watching = absl::Now();
   monitor.Start();
   reconciler.Start();
@@ -470,6 +542,7 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
       },
       absl::Seconds(10)));
 
+  EXPECT_EQ(pinger.asked(), 0) << "a reporting host was dialled for its health";
   silent.process->Signal(SIGSTOP);
   const absl::Time silenced = absl::Now();
   // Stopped while its agent is away (as a crash with no restart would leave it).
@@ -508,12 +581,14 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
   for (const AgentHost& agent : agents_on_) {
     grpc::ClientContext context;
     agent::v1::ListInstancesResponse listed;
-    ASSERT_TRUE(agents_.Stub(agent.host)
+    ASSERT_TRUE(agents_->Stub(agent.host)
                     ->ListInstances(&context, agent::v1::ListInstancesRequest(), &listed)
                     .ok());
     for (const agent::v1::Instance& instance : listed.instances()) ++instances[instance.name()];
   }
   EXPECT_EQ(instances, (std::map<std::string, int>{{"vs1", 1}, {"vs2", 1}}));
+  EXPECT_GT(reports_->counters().accepted, 0);
+  EXPECT_EQ(reports_->counters().refused, 0);
   std::printf(
       "[ figure ] agent silent 30 s: marked unreachable after %.1f s (target 20 s), "
       "reconciled %.1f s after its return (target 60 s), jobs during the outage: 0\n",

@@ -77,6 +77,19 @@ TEST(AgentConfigTest, RejectsBadValues) {
   ASSERT_TRUE(tls.ok()) << tls.status();
   EXPECT_EQ(tls->tls_ca, "/ca.pem");
   EXPECT_THAT(Parse("scripts: {bwrap: bwrap}").status().message(), HasSubstr("scripts.bwrap"));
+  // Host reports: signed with the enrolled key, so only with TLS; well-formed targets.
+  const std::string with_tls = "listen: {tls: {certificate: /c.pem, key: /k.pem, ca: /ca.pem}}\n";
+  absl::StatusOr<AgentConfig> reporting =
+      Parse(with_tls + "report: {to: [\"ctl.example:8444\", \"[::1]:8444\"], interval: 10s}");
+  ASSERT_TRUE(reporting.ok()) << reporting.status();
+  EXPECT_THAT(reporting->report_to, ::testing::ElementsAre("ctl.example:8444", "[::1]:8444"));
+  EXPECT_EQ(reporting->report_interval, absl::Seconds(10));
+  EXPECT_THAT(Parse("report: {to: [\"ctl:8444\"]}").status().message(), HasSubstr("listen.tls"));
+  EXPECT_THAT(Parse(with_tls + "report: {to: [ctl]}").status().message(), HasSubstr("host:port"));
+  EXPECT_THAT(Parse(with_tls + "report: {to: [\"ctl:0\"]}").status().message(),
+              HasSubstr("host:port"));
+  EXPECT_THAT(Parse(with_tls + "report: {to: [\"ctl:1\"], interval: 100ms}").status().message(),
+              HasSubstr("report.interval"));
   for (const char* prefix :
        {"", "Left4me", "a/b", "x@y", "-dash", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
     EXPECT_THAT(Parse(absl::StrCat("systemd: {unit_prefix: \"", prefix, "\"}")).status().message(),

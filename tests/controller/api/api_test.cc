@@ -60,16 +60,18 @@ class ApiTest : public ::testing::Test {
     db_ = *std::move(db);
     ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
     stores_ = std::make_unique<FleetStores>(*db_, clock_);
-    auto api = ControllerApi::Start(*db_, *stores_, agents_, clock_,
-                                    {.http = {.address = "127.0.0.1:0",
-                                              .threads = 1,
-                                              .workers = 4,
-                                              .max_request_bytes = 64 << 10,
-                                              .web_root = dir_.Sub("web")},
-                                     .rest = {.public_url = public_url},
-                                     .streams = sse,
-                                     .sources = {.poll = absl::Milliseconds(20)},
-                                     .password_cost = PasswordCost::Minimal()});
+    auto api = ControllerApi::Start(
+        *db_, *stores_, agents_, clock_,
+        {.http = {.address = "127.0.0.1:0",
+                  .threads = 1,
+                  .workers = 4,
+                  .max_request_bytes = 64 << 10,
+                  .web_root = dir_.Sub("web")},
+         .rest = {.public_url = public_url},
+         .streams = sse,
+         .sources = {.poll = absl::Milliseconds(20)},
+         .password_cost = PasswordCost::Minimal(),
+         .more_metrics = [] { return std::string("# TYPE l4d2_more counter\nl4d2_more 7\n"); }});
     ASSERT_TRUE(api.ok()) << api.status();
     api_ = *std::move(api);
     users_ = &api_->users();
@@ -657,6 +659,7 @@ TEST_F(ApiTest, MetricsAreForAdminsInThePrometheusFormat) {
   EXPECT_THAT(metrics.body, HasSubstr("l4d2_http_request_duration_seconds_bucket{"));
   EXPECT_THAT(metrics.body, HasSubstr(R"(l4d2_hosts{state="ready"} 0)"));
   EXPECT_THAT(metrics.body, HasSubstr("l4d2_users 2"));
+  EXPECT_THAT(metrics.body, HasSubstr("\nl4d2_more 7\n"));  // the fleet's own series
   EXPECT_THAT(metrics.body, HasSubstr("l4d2_event_stream_clients 0"));
 }
 

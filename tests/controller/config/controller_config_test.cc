@@ -36,5 +36,26 @@ TEST(ControllerConfigTest, ReadsOptionsAndRejectsBadOnes) {
   EXPECT_THAT(Parse("pki_dir: pki").status().message(), ::testing::HasSubstr("absolute"));
 }
 
+TEST(ControllerConfigTest, AgentsAreToldWhereToReportByTheControllersPublicName) {
+  absl::StatusOr<ControllerConfig> config = Parse("");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->report_listen, "0.0.0.0:8444");
+  EXPECT_EQ(ReportAddress(*config, 8444), "127.0.0.1:8444");  // listen_http's host
+  config->public_url = "https://ctl.example.net/left4me";
+  EXPECT_EQ(ReportAddress(*config, 9000), "ctl.example.net:9000");
+  config->public_url = "http://[2001:db8::1]:8080";
+  EXPECT_EQ(ReportAddress(*config, 8444), "[2001:db8::1]:8444");
+  config->report_address = "reports.example.net:443";
+  EXPECT_EQ(ReportAddress(*config, 8444), "reports.example.net:443");
+  absl::StatusOr<ControllerConfig> set =
+      Parse("agents: {report_listen: \"10.0.0.1:9444\", report_address: \"ctl:9444\"}");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->report_listen, "10.0.0.1:9444");
+  EXPECT_EQ(set->report_address, "ctl:9444");
+  EXPECT_TRUE(Parse("agents: {report_listen: \"\"}").ok());
+  EXPECT_THAT(Parse("agents: {report_listen: nowhere}").status().message(),
+              ::testing::HasSubstr("report_listen"));
+}
+
 }  // namespace
 }  // namespace l4d2::controller

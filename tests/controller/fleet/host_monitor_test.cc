@@ -21,9 +21,9 @@ namespace {
 class FakePinger final : public HostPinger {
  public:
   bool up = true;
-  std::vector<absl::StatusOr<agent::v1::HostInfo>> PingAll(
-      const std::vector<Host>& hosts) override {
-    std::vector<absl::StatusOr<agent::v1::HostInfo>> answers;
+  std::optional<absl::Time> at;  // when the hosts said it (a report); unset: during the round
+  std::vector<absl::StatusOr<HostAnswer>> PingAll(const std::vector<Host>& hosts) override {
+    std::vector<absl::StatusOr<HostAnswer>> answers;
     for (size_t i = 0; i < hosts.size(); ++i) {
       if (!up) {
         answers.push_back(absl::UnavailableError("connection refused"));
@@ -31,7 +31,7 @@ class FakePinger final : public HostPinger {
       }
       agent::v1::HostInfo info;
       info.set_installed_build_id("9000001");
-      answers.push_back(info);
+      answers.push_back(HostAnswer{.info = info, .at = at});
     }
     return answers;
   }
@@ -132,6 +132,28 @@ TEST_P(HostMonitorTest, ARestartedControllerJudgesOnlySilenceItWatched) {
   EXPECT_LE(marked - first_round, absl::Seconds(20));
 }
 
+TEST_P(HostMonitorTest, AHostIsSeenWhenItSaidSoNotWhenTheRoundRead) {
+  Tick();
+  // A report that arrived 4 s before the round: last_seen is its arrival.
+  pinger_.at = clock_.Now() + absl::Seconds(1);
+  Tick();
+  ASSERT_TRUE(hosts_->Get(host_id_)->last_seen.has_value());
+  EXPECT_EQ(*hosts_->Get(host_id_)->last_seen, *pinger_.at);
+  // Silence is then counted from it: marked within grace + an interval of the last report.
+  const absl::Time last_report = *pinger_.at;
+  pinger_.up = false;
+  pinger_.at.reset();
+  absl::Time marked;
+  for (int round = 0; round < 10 && marked == absl::Time(); ++round) {
+    for (const HostTransition& t : Tick()) {
+      if (t.to == "unreachable") marked = clock_.Now();
+    }
+  }
+  ASSERT_NE(marked, absl::Time());
+  EXPECT_GT(marked - last_report, absl::Seconds(15));
+  EXPECT_LE(marked - last_report, absl::Seconds(20));
+}
+
 TEST_P(HostMonitorTest, HostsStillEnrollingAreLeftAlone) {
   auto enrolling = hosts_->Create({.name = "h2", .address = "127.0.0.1:2"}, absl::Hours(1));
   pinger_.up = false;
@@ -180,14 +202,14 @@ TEST(AgentPingerTest, SilentHostsCostTheirTimeoutOnceNotEach) {
   PlaintextAgentConnector connector;
   AgentPinger pinger(connector, absl::Seconds(1));
   const absl::Time start = absl::Now();
-  std::vector<absl::StatusOr<agent::v1::HostInfo>> answers = pinger.PingAll(hosts);
+  std::vector<absl::StatusOr<HostAnswer>> answers = pinger.PingAll(hosts);
   const absl::Duration took = absl::Now() - start;
   ASSERT_EQ(answers.size(), 4u);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(answers[i].status().code(), absl::StatusCode::kDeadlineExceeded) << i;
   }
   ASSERT_TRUE(answers[3].ok()) << answers[3].status();
-  EXPECT_EQ(answers[3]->installed_build_id(), "9000001");
+  EXPECT_EQ(answers[3]->info.installed_build_id(), "9000001");
   EXPECT_LT(took, absl::Seconds(2)) << "the silent hosts were waited for one after another";
   for (int fd : silent_fds) ::close(fd);
   server->Shutdown();

@@ -154,6 +154,21 @@ TEST_P(ReconcilerTest, AServerThatShouldRunIsStartedWithBackoffThenGivenUpOn) {
   EXPECT_EQ(stores_->servers.Get(alice_, id)->restart_attempts, 0);
 }
 
+TEST_P(ReconcilerTest, AReportFromBeforeAJobEndedDoesNotUndoIt) {
+  reconciler_.reset();
+  reconciler_ = std::make_unique<Reconciler>(
+      *stores_, lister_, ReconcilerOptions{.observation_lag = absl::Seconds(6)});
+  const std::string id = Server("s1", "stopped", agent::v1::INSTANCE_STATE_RUNNING);
+  EXPECT_THAT(Round().stopped, ElementsAre(id));
+  EXPECT_EQ(FinishJobs(), 1);
+  // The stop ended 2 s ago; the host's latest report is older and still says running.
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_THAT(Round().stopped, IsEmpty());
+  // Past the lag, a report that still says running is believed.
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_THAT(Round().stopped, ElementsAre(id));
+}
+
 TEST_P(ReconcilerTest, ACrashLoopIsShownAndAuditedOnceAndNotRestarted) {
   const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_CRASH_LOOP);
   ReconcileReport report = Round();
