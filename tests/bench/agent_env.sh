@@ -29,6 +29,23 @@ ports: {first: $bench_first_port, last: $((bench_first_port + 1999))}
 bind_ip: 127.0.0.1
 fetch_helper: $build/agent/fetch/left4me-fetch
 CONFIG
+# Makes the agent an enrolled fleet member, as in production: a certificate for host "bench"
+# from a throwaway CA (openssl), mutual TLS on a loopback port, and signed host reports every
+# 5 s to a UDP port on loopback (nobody needs to listen: the agent's cost is the same).
+bench_enable_reports() {
+  local tls="$work/tls"
+  mkdir -p "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=bench-ca \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=bench \
+    -keyout "$tls/agent.key" -out "$tls/agent.csr" 2>/dev/null
+  openssl x509 -req -in "$tls/agent.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+    -days 1 -out "$tls/agent.pem" \
+    -extfile <(printf 'subjectAltName=DNS:bench.agent.left4me') 2>/dev/null
+  sed -i "s|^listen: .*|listen: {tcp: \"127.0.0.1:0\", unix: $work/agent.sock, tls: {certificate: $tls/agent.pem, key: $tls/agent.key, ca: $tls/ca.pem}}|" \
+    "$work/agent.yaml"
+  echo 'report: {to: ["127.0.0.1:9"]}' >>"$work/agent.yaml"
+}
 # Starts the agent and waits for it to answer.
 bench_start_agent() {
   "$build/agent/l4d2-agent" --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &

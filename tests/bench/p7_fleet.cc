@@ -1,21 +1,29 @@
 // P7 and P8, controller side (docs/benchmarks.md): the controller's CPU and memory with a large
 // fleet of simulated agents, beside the same controller idle.
 //
-//   l4d2_bench_p7 SECONDS HOSTS SERVERS_PER_HOST [plaintext|tls]
+//   l4d2_bench_p7 SECONDS HOSTS SERVERS_PER_HOST [reports|tls|plaintext]
 //
+//   reports (the default, as in production): every simulated agent sends its signed host report
+//     (fleet/host_reports.h) every 5 s, its SERVERS_PER_HOST instances in it, spread evenly over
+//     the interval; the controller receives them on UDP and dials over mutual TLS only a host
+//     whose report did not come (the fallback, counted).
+//   tls: the controller polls every agent over mutual TLS (no reports): what it did before
+//     reports, kept to show the difference.
+//   plaintext: polling without TLS, the loopback development mode.
 // A child process (forked before gRPC starts) plays HOSTS agents: one gRPC server on 0.0.0.0
-// answering GetHostInfo and ListInstances (no instances) at once. Each host's address is its
-// own loopback address (127.x.y.z) on that port, so the controller holds a channel and a
-// connection per host, as with real machines. The controller side, in this process, on a
-// fresh SQLite file: HOSTS ready hosts with SERVERS_PER_HOST servers each (desired stopped,
-// so that no job runs), the host monitor (every 5 s, grace 15 s) and the reconciler (every
-// 10 s) for SECONDS. Prints the CPU this process used per second of wall time, idle first
-// (peer: the same process with the stores open and nothing running), then with the fleet;
-// hosts wrongly marked unreachable at any time (the audit log's marks); RSS. `tls` (the default) is
-// the fleet's mutual TLS, as in production: the controller presents its certificate from the fleet
-// CA and checks that each agent's names the host it dialled (the simulated agents present one for
-// "*.agent.left4me"); `plaintext` is the loopback development mode. Needs RLIMIT_NOFILE above 2 *
-// HOSTS (raised here up to the hard limit).
+// answering GetHostInfo and ListInstances (no instances) at once, and with reports a thread
+// that signs and sends them. Each host's address is its own loopback address (127.x.y.z) on
+// that port, so a polling controller holds a channel and a connection per host, as with real
+// machines. With TLS the controller presents its certificate from the fleet CA and checks that
+// each agent's names the host it dialled (the simulated agents present one for
+// "*.agent.left4me", and sign their reports with its key; each host's row holds that
+// certificate, so the controller still keeps one parsed key per host). The controller side, in
+// this process, on a fresh SQLite file: HOSTS ready hosts with SERVERS_PER_HOST servers each
+// (desired stopped, so that no job runs), host health (every 5 s, grace 15 s) and the
+// reconciler (every 10 s) for SECONDS. Prints the CPU this process used per second of wall
+// time, idle first (peer: the same process with the stores open and nothing running), then
+// with the fleet; hosts wrongly marked unreachable at any time (the audit log's marks); RSS.
+// Needs RLIMIT_NOFILE above 2 * HOSTS (raised here up to the hard limit).
 #include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -31,16 +39,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/datagram.h"
 #include "common/lock_checks.h"
 #include "common/logging.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
+#include "controller/fleet/report_receiver.h"
+#include "controller/fleet/report_sources.h"
 #include "controller/store/migrations.h"
 #include "controller/store/users.h"
 #include "grpcpp/grpcpp.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
+#include "rpc/host_report.h"
 #include "soci/soci.h"
 #include "tls/pki.h"
+#include "tls/signatures.h"
 
 namespace {
 
@@ -65,6 +78,36 @@ class SimulatedAgents final : public v1::AgentService::CallbackService {
     return reactor;
   }
 };
+
+// The simulated agents' reports: HOSTS of them every 5 s, evenly spread, each signed.
+void SendReports(int host_count, int servers_per_host, int port, const std::string& key_pem) {
+  l4d2::tls::Signer signer = *l4d2::tls::Signer::FromKeyPem(key_pem);
+  l4d2::DatagramSocket socket = *l4d2::DatagramSocket::Open(AF_INET);
+  const l4d2::DatagramAddress to = *l4d2::ResolveDatagramAddress(absl::StrCat("127.0.0.1:", port));
+  const absl::Duration gap = absl::Seconds(5) / host_count;
+  absl::Time next = absl::Now();
+  for (int64_t round = 0;; ++round) {
+    for (int h = 0; h < host_count; ++h) {
+      v1::HostReport report;
+      report.set_host_id(absl::StrCat("h", h));
+      report.set_sent_unix_nanos(absl::ToUnixNanos(absl::Now()));
+      report.mutable_info()->set_installed_build_id("9000001");
+      report.mutable_info()->set_memory_total_bytes(uint64_t{64} << 30);
+      for (int s = 0; s < servers_per_host; ++s) {
+        v1::Instance* instance = report.add_instances();
+        instance->set_name(absl::StrCat("s", h, "-", s));
+        instance->mutable_status()->set_state(v1::INSTANCE_STATE_STOPPED);
+        instance->mutable_status()->mutable_unit()->set_active_state("inactive");
+      }
+      v1::SignedHostReport signed_report;
+      signed_report.set_report(report.SerializeAsString());
+      signed_report.set_signature(*signer.Sign(l4d2::kHostReportContext, signed_report.report()));
+      (void)socket.SendTo(to, signed_report.SerializeAsString());
+      next += gap;
+      absl::SleepFor(next - absl::Now());
+    }
+  }
+}
 
 void RaiseFileLimit() {
   rlimit limit{};
@@ -102,15 +145,16 @@ double CpuShare(int seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = argc == 5 ? argv[4] : "tls";
-  if ((argc != 4 && argc != 5) || (mode != "tls" && mode != "plaintext")) {
-    std::cerr << "usage: l4d2_bench_p7 SECONDS HOSTS SERVERS_PER_HOST [plaintext|tls]\n";
+  const std::string mode = argc == 5 ? argv[4] : "reports";
+  if ((argc != 4 && argc != 5) || (mode != "reports" && mode != "tls" && mode != "plaintext")) {
+    std::cerr << "usage: l4d2_bench_p7 SECONDS HOSTS SERVERS_PER_HOST [reports|tls|plaintext]\n";
     return 2;
   }
+  const bool reports = mode == "reports";
   const int seconds = std::atoi(argv[1]);
   const int host_count = std::atoi(argv[2]);
   const int servers_per_host = std::atoi(argv[3]);
-  const bool tls = mode == "tls";
+  const bool tls = mode != "plaintext";
   // The fleet CA, the controller's certificate and one the simulated agents all answer with.
   const l4d2::tls::Validity validity{.not_before = absl::Now() - absl::Hours(1),
                                      .not_after = absl::Now() + absl::Hours(24)};
@@ -128,7 +172,8 @@ int main(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 2);         // As l4d2-controller's main does.
   l4d2::DisableLockOrderChecks();  // As the binaries do.
   int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return 1;
+  int report_pipe[2];  // the controller's report port, to the child
+  if (pipe(pipe_fds) != 0 || pipe(report_pipe) != 0) return 1;
   const pid_t child = fork();
   if (child == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -147,6 +192,11 @@ int main(int argc, char** argv) {
     builder.RegisterService(&agents);
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     (void)!write(pipe_fds[1], &port, sizeof(port));
+    int report_port = 0;
+    if (read(report_pipe[0], &report_port, sizeof(report_port)) == sizeof(report_port) &&
+        report_port != 0) {
+      SendReports(host_count, servers_per_host, report_port, agents_key->key_pem);
+    }
     server->Wait();
     return 0;
   }
@@ -176,10 +226,12 @@ int main(int argc, char** argv) {
       const std::string address =
           absl::StrCat("127.", 1 + h / 65536, ".", (h / 256) % 256, ".", h % 256, ":", port);
       sql << "INSERT INTO hosts (id, name, address, state, max_instances, memory_bytes,"
-             " port_first, port_last, installed_build, last_seen_ms, created_at_ms) VALUES"
-             " (:id, :name, :address, 'ready', 50, :memory, 27015, 27999, '9000001', :seen, :c)",
+             " port_first, port_last, installed_build, last_seen_ms, created_at_ms,"
+             " certificate_pem) VALUES (:id, :name, :address, 'ready', 50, :memory, 27015,"
+             " 27999, '9000001', :seen, :c, :certificate)",
           soci::use(id), soci::use(id), soci::use(address),
-          soci::use(static_cast<long long>(int64_t{64} << 30)), soci::use(now), soci::use(now);
+          soci::use(static_cast<long long>(int64_t{64} << 30)), soci::use(now), soci::use(now),
+          soci::use(*agents_certificate);
       for (int s = 0; s < servers_per_host; ++s) {
         const std::string server = absl::StrCat("s", h, "-", s);
         const int server_port = 27015 + s;
@@ -195,7 +247,9 @@ int main(int argc, char** argv) {
 
   std::printf("P7/P8 controller with %d simulated agents and %d servers (%u cores, SQLite, %s)\n",
               host_count, host_count * servers_per_host, std::thread::hardware_concurrency(),
-              tls ? "mutual TLS" : "plaintext");
+              reports ? "host reports, mutual TLS for the rest"
+              : tls   ? "polling over mutual TLS"
+                      : "polling in plaintext");
   const long idle_rss = RssKb();
   const double idle = CpuShare(std::min(seconds, 10));
   std::printf("  peer, the same controller idle: %.1f%% of one core, RSS %.1f MB\n", idle * 100,
@@ -211,13 +265,28 @@ int main(int argc, char** argv) {
     connector = std::make_unique<PlaintextAgentConnector>();
   }
   AgentConnector& agents = *connector;
-  AgentPinger pinger(agents, absl::Seconds(5));
-  HostMonitor monitor(stores.hosts, pinger, l4d2::Clock::Real(),
-                      {.interval = absl::Seconds(5), .grace = absl::Seconds(15)}, &stores.audit);
-  AgentInstanceLister lister(agents, absl::Seconds(5));
-  Reconciler reconciler(stores, lister, {.interval = absl::Seconds(10)});
+  // As l4d2-controller's main wires them.
+  HostReportBook book([&stores](const std::string& id) { return stores.hosts.Certificate(id); },
+                      l4d2::Clock::Real());
+  std::unique_ptr<ReportReceiver> receiver;
   const long long started_ms = absl::ToUnixMillis(absl::Now());
   const double cpu_before = CpuSeconds();
+  int report_port = 0;
+  if (reports) {
+    receiver = *ReportReceiver::Start("127.0.0.1:0", book);
+    report_port = receiver->port();
+  }
+  (void)!write(report_pipe[1], &report_port, sizeof(report_port));
+  const absl::Duration freshness = absl::Seconds(6);
+  AgentPinger agent_pinger(agents, absl::Seconds(5));
+  ReportedHostPinger reported_pinger(book, agent_pinger, l4d2::Clock::Real(), freshness);
+  HostPinger& pinger = reports ? static_cast<HostPinger&>(reported_pinger) : agent_pinger;
+  HostMonitor monitor(stores.hosts, pinger, l4d2::Clock::Real(),
+                      {.interval = absl::Seconds(5), .grace = absl::Seconds(15)}, &stores.audit);
+  AgentInstanceLister agent_lister(agents, absl::Seconds(5));
+  ReportedInstanceLister reported_lister(book, agent_lister, l4d2::Clock::Real(), freshness);
+  InstanceLister& lister = reports ? static_cast<InstanceLister&>(reported_lister) : agent_lister;
+  Reconciler reconciler(stores, lister, {.interval = absl::Seconds(10)});
   monitor.Start();
   reconciler.Start();
   // The first rounds open every connection (with TLS, thousands of handshakes on both sides
@@ -235,7 +304,9 @@ int main(int argc, char** argv) {
               seen, host_count, (absl::ToUnixMillis(absl::Now()) - started_ms) / 1000.0,
               CpuSeconds() - cpu_before);
   std::this_thread::sleep_for(std::chrono::seconds(10));  // A round of each after it.
+  const int64_t dialled_before = reported_pinger.asked();
   const double busy = CpuShare(seconds);
+  const int64_t dialled_steady = reported_pinger.asked() - dialled_before;
   const long rss = RssKb();
   const struct mallinfo2 heap = mallinfo2();
   malloc_trim(0);
@@ -243,6 +314,7 @@ int main(int argc, char** argv) {
               heap.uordblks / 1048576.0, heap.arena / 1048576.0, RssKb() / 1024.0);
   monitor.Stop();
   reconciler.Stop();
+  receiver.reset();
   // Every host answers throughout, so each mark as unreachable, from the first round on
   // (connections being opened included), is a false alarm.
   int unreachable = 0;
@@ -255,7 +327,10 @@ int main(int argc, char** argv) {
   int observed = 0;
   const std::vector<Server> servers =
       stores.servers.List(Actor::System()).value_or(std::vector<Server>());
-  for (const Server& server : servers) observed += server.actual_state == "missing";
+  // Polled agents list no instances (missing); reports carry them, stopped.
+  for (const Server& server : servers) {
+    observed += server.actual_state == (reports ? "stopped" : "missing");
+  }
   std::printf(
       "  ours, host health every 5 s and reconciliation every 10 s, over %d s: %.1f%% of "
       "one core (target < 25%%)\n",
@@ -266,6 +341,15 @@ int main(int argc, char** argv) {
       unreachable, observed, host_count * servers_per_host);
   std::printf("  RSS: %.1f MB (target < 150 MB with 5,000 hosts and 50,000 servers)\n",
               rss / 1024.0);
+  if (reports) {
+    const HostReportBook::Counters counters = book.counters();
+    std::printf(
+        "  reports: %lld accepted, %lld refused; hosts asked over gRPC instead: %lld in all, "
+        "%lld during the measured %d s\n",
+        static_cast<long long>(counters.accepted), static_cast<long long>(counters.refused),
+        static_cast<long long>(reported_pinger.asked()), static_cast<long long>(dialled_steady),
+        seconds);
+  }
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
   std::remove((db_file + "-wal").c_str());
