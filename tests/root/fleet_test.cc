@@ -521,6 +521,8 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
   const Server silent_server = servers[0];
   const AgentHost& silent = On(silent_server);
   const int jobs_before = static_cast<int>(*Count("jobs"));
+  const int pid_before = Instance(silent_server).status().unit().main_pid();
+  ASSERT_NE(pid_before, 0);
 
   // As l4d2-controller's main wires host health: reports first, gRPC for a host without one
   // (counted: while the agents report, no host is dialled).
@@ -561,12 +563,20 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
   silent.process->Signal(SIGCONT);
   const absl::Time returned = absl::Now();
 
-  // Back: ready again, the stopped server started where it was, within 60 s.
+  // Back: ready again, the stopped server started again where it was (a new process, seen by
+  // the agent and then by the controller: the state recorded before the outage does not
+  // count), within 60 s.
   ASSERT_TRUE(Eventually(
       [&] {
         Server server = Get(silent_server.id);
-        return stores_->hosts.Get(silent.host.id)->state == "ready" &&
-               server.actual_state == "running";
+        if (stores_->hosts.Get(silent.host.id)->state != "ready" ||
+            server.actual_state != "running" || !server.status_at.has_value() ||
+            *server.status_at < returned) {
+          return false;
+        }
+        const agent::v1::Instance instance = Instance(silent_server);
+        return instance.status().state() == agent::v1::INSTANCE_STATE_RUNNING &&
+               instance.status().unit().main_pid() != pid_before;
       },
       absl::Seconds(60)))
       << Get(silent_server.id).actual_state;
