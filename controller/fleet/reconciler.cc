@@ -60,27 +60,36 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
       stores_.jobs.BusyLocks("server:", stores_.clock.Now() - options_.observation_lag));
   L4D2_ASSIGN_OR_RETURN(absl::flat_hash_set<std::string> placed,
                         stores_.servers.HostsWithServers());
+  // Recorded a chunk of hosts per transaction: one write lock of a few milliseconds at a
+  // time, not one per host (5,000 a round) nor one for the whole fleet.
+  constexpr size_t kHostsPerTransaction = 100;
+  std::vector<ServerStore::HostObservation> chunk;
+  auto record = [&] {
+    absl::StatusOr<std::vector<ObservedServer>> observed = stores_.servers.ObserveHosts(chunk);
+    if (!observed.ok()) {
+      L4D2_LOG(WARNING) << "reconciler: " << chunk.size()
+                        << " hosts not recorded: " << observed.status().message();
+    } else {
+      for (const ObservedServer& server : *observed) {
+        ++report.servers_observed;
+        Reconcile(server, busy, report);
+      }
+    }
+    chunk.clear();
+  };
   for (size_t i = 0; i < ready.size(); ++i) {
     if (!answers[i].ok()) continue;  // Host health deals with silent hosts.
     ++report.hosts_answered;
     // Nothing to record for a host without servers (most of a large idle fleet).
     if (!placed.contains(ready[i].id)) continue;
-    std::vector<InstanceObservation> instances;
+    ServerStore::HostObservation& host = chunk.emplace_back();
+    host.host_id = ready[i].id;
     for (const agent::v1::Instance& instance : answers[i]->instances()) {
-      instances.push_back(Observe(instance));
+      host.instances.push_back(Observe(instance));
     }
-    absl::StatusOr<std::vector<ObservedServer>> observed =
-        stores_.servers.ObserveHost(ready[i].id, instances);
-    if (!observed.ok()) {
-      L4D2_LOG(WARNING) << "reconciler: host " << ready[i].name << ": "
-                        << observed.status().message();
-      continue;
-    }
-    for (const ObservedServer& server : *observed) {
-      ++report.servers_observed;
-      Reconcile(server, busy, report);
-    }
+    if (chunk.size() == kHostsPerTransaction) record();
   }
+  if (!chunk.empty()) record();
   absl::StatusOr<int64_t> pruned =
       stores_.servers.PruneMetrics(stores_.clock.Now() - options_.metrics_retention);
   if (!pruned.ok()) L4D2_LOG(WARNING) << "reconciler: metrics: " << pruned.status().message();

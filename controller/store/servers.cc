@@ -336,36 +336,60 @@ absl::Status ServerStore::Remove(const std::string& id) {
 
 absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHost(
     const std::string& host_id, const std::vector<InstanceObservation>& instances) {
-  std::map<std::string, const InstanceObservation*> by_name;
-  for (const InstanceObservation& instance : instances) by_name[instance.name] = &instance;
+  return ObserveHosts({{.host_id = host_id, .instances = instances}});
+}
+
+absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
+    const std::vector<HostObservation>& hosts) {
   std::vector<ObservedServer> observed;
+  if (hosts.empty()) return observed;
+  // By (host, instance name).
+  std::map<std::pair<std::string, std::string>, const InstanceObservation*> by_name;
+  std::vector<std::string> host_ids;
+  std::string placeholders;
+  for (const HostObservation& host : hosts) {
+    for (const InstanceObservation& instance : host.instances) {
+      by_name[{host.host_id, instance.name}] = &instance;
+    }
+    absl::StrAppend(&placeholders, host_ids.empty() ? "" : ", ", ":h", host_ids.size());
+    host_ids.push_back(host.host_id);
+  }
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
     long long now = absl::ToUnixMillis(clock_.Now());
-    for (Server& server : ReadServers(sql, "host_id = :h", {host_id})) {
-      auto it = by_name.find(server.name);
-      const std::string state = it == by_name.end() ? "missing" : it->second->state;
-      const std::string status = it == by_name.end() ? "" : it->second->status;
-      const int players = it == by_name.end() ? 0 : it->second->players;
+    std::string state, status, id;
+    int players = 0;
+    long long cpu = 0, memory = 0;
+    soci::statement update =
+        (sql.prepare << "UPDATE servers SET actual_state = :a, status = :s, players = :p,"
+                        " status_at_ms = :t, revision = revision + 1 WHERE id = :id",
+         soci::use(state), soci::use(status), soci::use(players), soci::use(now), soci::use(id));
+    // Two rounds in one millisecond (two controllers) keep the first sample.
+    soci::statement sample =
+        (sql.prepare << "INSERT INTO metric_samples (server_id, at_ms, players, cpu_millis,"
+                        " memory_bytes) VALUES (:id, :t, :p, :c, :m)"
+                        " ON CONFLICT (server_id, at_ms) DO NOTHING",
+         soci::use(id), soci::use(now), soci::use(players), soci::use(cpu), soci::use(memory));
+    for (Server& server :
+         ReadServers(sql, absl::StrCat("host_id IN (", placeholders, ")"), host_ids)) {
+      auto it = by_name.find({server.host_id, server.name});
+      const bool seen = it != by_name.end();
+      state = seen ? it->second->state : "missing";
+      status = seen ? it->second->status : "";
+      players = seen ? it->second->players : 0;
+      id = server.id;
       ObservedServer entry{.server = server, .previous_state = server.actual_state};
       if (state != server.actual_state || status != server.status || players != server.players) {
-        sql << "UPDATE servers SET actual_state = :a, status = :s, players = :p,"
-               " status_at_ms = :t, revision = revision + 1 WHERE id = :id",
-            soci::use(state), soci::use(status), soci::use(players), soci::use(now),
-            soci::use(server.id);
+        update.execute(true);
         entry.server.actual_state = state;
         entry.server.status = status;
         entry.server.players = players;
         entry.server.status_at = absl::FromUnixMillis(now);
         ++entry.server.revision;
       }
-      if (it != by_name.end() && state == "running") {
-        const InstanceObservation& o = *it->second;
-        long long cpu = o.cpu_millis, memory = o.memory_bytes;
-        // Two rounds in one millisecond (two controllers) keep the first sample.
-        sql << "INSERT INTO metric_samples (server_id, at_ms, players, cpu_millis, memory_bytes)"
-               " VALUES (:id, :t, :p, :c, :m) ON CONFLICT (server_id, at_ms) DO NOTHING",
-            soci::use(server.id), soci::use(now), soci::use(o.players), soci::use(cpu),
-            soci::use(memory);
+      if (seen && state == "running") {
+        cpu = it->second->cpu_millis;
+        memory = it->second->memory_bytes;
+        sample.execute(true);
       }
       observed.push_back(std::move(entry));
     }

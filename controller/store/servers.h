@@ -132,6 +132,14 @@ class ServerStore {
   // written only when its state or status changed.
   absl::StatusOr<std::vector<ObservedServer>> ObserveHost(
       const std::string& host_id, const std::vector<InstanceObservation>& instances);
+  // ObserveHost for several hosts in one transaction (statements prepared once): a round over
+  // thousands of hosts goes in chunks of these.
+  struct HostObservation {
+    std::string host_id;
+    std::vector<InstanceObservation> instances;
+  };
+  absl::StatusOr<std::vector<ObservedServer>> ObserveHosts(
+      const std::vector<HostObservation>& hosts);
   absl::Status SetRestartBackoff(const std::string& id, int attempts, absl::Time next);
   // Hosts with at least one server placed on them.
   absl::StatusOr<absl::flat_hash_set<std::string>> HostsWithServers();

@@ -1,7 +1,7 @@
 // P7 and P8, controller side (docs/benchmarks.md): the controller's CPU and memory with a large
 // fleet of simulated agents, beside the same controller idle.
 //
-//   l4d2_bench_p7 SECONDS HOSTS SERVERS_PER_HOST [reports|tls|plaintext]
+//   l4d2_bench_p7 SECONDS HOSTS SERVERS_PER_HOST [reports|tls|plaintext] [stopped|running]
 //
 //   reports (the default, as in production): every simulated agent sends its signed host report
 //     (fleet/host_reports.h) every 5 s, its SERVERS_PER_HOST instances in it, spread evenly over
@@ -23,6 +23,9 @@
 // reconciler (every 10 s) for SECONDS. Prints the CPU this process used per second of wall
 // time, idle first (peer: the same process with the stores open and nothing running), then
 // with the fleet; hosts wrongly marked unreachable at any time (the audit log's marks); RSS.
+// `running` (with reports): every server runs, as its report says (unit active, CPU time and
+// players changing every report), and should: no job, but every reconciliation writes each
+// server's changed status and a metric sample (the busiest steady state of such a fleet).
 // Needs RLIMIT_NOFILE above 2 * HOSTS (raised here up to the hard limit).
 #include <malloc.h>
 #include <signal.h>
@@ -80,7 +83,8 @@ class SimulatedAgents final : public v1::AgentService::CallbackService {
 };
 
 // The simulated agents' reports: HOSTS of them every 5 s, evenly spread, each signed.
-void SendReports(int host_count, int servers_per_host, int port, const std::string& key_pem) {
+void SendReports(int host_count, int servers_per_host, bool running, int port,
+                 const std::string& key_pem) {
   l4d2::tls::Signer signer = *l4d2::tls::Signer::FromKeyPem(key_pem);
   l4d2::DatagramSocket socket = *l4d2::DatagramSocket::Open(AF_INET);
   const l4d2::DatagramAddress to = *l4d2::ResolveDatagramAddress(absl::StrCat("127.0.0.1:", port));
@@ -96,8 +100,23 @@ void SendReports(int host_count, int servers_per_host, int port, const std::stri
       for (int s = 0; s < servers_per_host; ++s) {
         v1::Instance* instance = report.add_instances();
         instance->set_name(absl::StrCat("s", h, "-", s));
-        instance->mutable_status()->set_state(v1::INSTANCE_STATE_STOPPED);
-        instance->mutable_status()->mutable_unit()->set_active_state("inactive");
+        v1::InstanceStatus* status = instance->mutable_status();
+        if (!running) {
+          status->set_state(v1::INSTANCE_STATE_STOPPED);
+          status->mutable_unit()->set_active_state("inactive");
+          continue;
+        }
+        status->set_state(v1::INSTANCE_STATE_RUNNING);
+        status->mutable_unit()->set_active_state("active");
+        status->mutable_unit()->set_sub_state("running");
+        status->mutable_unit()->set_main_pid(10000 + s);
+        status->mutable_unit()->set_memory_current_bytes(uint64_t{600} << 20);
+        status->mutable_unit()->mutable_cpu_usage()->set_seconds(round * 5 + s);
+        status->set_overlay_mounted(true);
+        status->mutable_game()->set_name("coop server");
+        status->mutable_game()->set_map("c1m1_hotel");
+        status->mutable_game()->set_players(static_cast<int>(round % 5));
+        status->mutable_game()->set_max_players(8);
       }
       v1::SignedHostReport signed_report;
       signed_report.set_report(report.SerializeAsString());
@@ -145,12 +164,17 @@ double CpuShare(int seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = argc == 5 ? argv[4] : "reports";
-  if ((argc != 4 && argc != 5) || (mode != "reports" && mode != "tls" && mode != "plaintext")) {
-    std::cerr << "usage: l4d2_bench_p7 SECONDS HOSTS SERVERS_PER_HOST [reports|tls|plaintext]\n";
+  const std::string mode = argc >= 5 ? argv[4] : "reports";
+  const std::string servers_state = argc >= 6 ? argv[5] : "stopped";
+  if (argc < 4 || argc > 6 || (mode != "reports" && mode != "tls" && mode != "plaintext") ||
+      (servers_state != "stopped" && servers_state != "running") ||
+      (servers_state == "running" && mode != "reports")) {
+    std::cerr << "usage: l4d2_bench_p7 SECONDS HOSTS SERVERS_PER_HOST [reports|tls|plaintext]"
+                 " [stopped|running (reports only)]\n";
     return 2;
   }
   const bool reports = mode == "reports";
+  const bool running = servers_state == "running";
   const int seconds = std::atoi(argv[1]);
   const int host_count = std::atoi(argv[2]);
   const int servers_per_host = std::atoi(argv[3]);
@@ -195,7 +219,7 @@ int main(int argc, char** argv) {
     int report_port = 0;
     if (read(report_pipe[0], &report_port, sizeof(report_port)) == sizeof(report_port) &&
         report_port != 0) {
-      SendReports(host_count, servers_per_host, report_port, agents_key->key_pem);
+      SendReports(host_count, servers_per_host, running, report_port, agents_key->key_pem);
     }
     server->Wait();
     return 0;
@@ -237,19 +261,22 @@ int main(int argc, char** argv) {
         const int server_port = 27015 + s;
         sql << "INSERT INTO servers (id, owner_id, name, blueprint_id, host_id, port,"
                " desired_state, created_at_ms, updated_at_ms) VALUES (:id, :o, :n, :b, :h, :p,"
-               " 'stopped', :c, :u)",
+               " :desired, :c, :u)",
             soci::use(server), soci::use(owner.user_id), soci::use(server), soci::use(blueprint),
-            soci::use(id), soci::use(server_port), soci::use(now), soci::use(now);
+            soci::use(id), soci::use(server_port), soci::use(servers_state), soci::use(now),
+            soci::use(now);
       }
     }
     return absl::OkStatus();
   });
 
-  std::printf("P7/P8 controller with %d simulated agents and %d servers (%u cores, SQLite, %s)\n",
-              host_count, host_count * servers_per_host, std::thread::hardware_concurrency(),
-              reports ? "host reports, mutual TLS for the rest"
-              : tls   ? "polling over mutual TLS"
-                      : "polling in plaintext");
+  std::printf(
+      "P7/P8 controller with %d simulated agents and %d %s servers (%u cores, SQLite, %s)\n",
+      host_count, host_count * servers_per_host, servers_state.c_str(),
+      std::thread::hardware_concurrency(),
+      reports ? "host reports, mutual TLS for the rest"
+      : tls   ? "polling over mutual TLS"
+              : "polling in plaintext");
   const long idle_rss = RssKb();
   const double idle = CpuShare(std::min(seconds, 10));
   std::printf("  peer, the same controller idle: %.1f%% of one core, RSS %.1f MB\n", idle * 100,
@@ -327,9 +354,9 @@ int main(int argc, char** argv) {
   int observed = 0;
   const std::vector<Server> servers =
       stores.servers.List(Actor::System()).value_or(std::vector<Server>());
-  // Polled agents list no instances (missing); reports carry them, stopped.
+  // Polled agents list no instances (missing); reports carry them, as they are.
   for (const Server& server : servers) {
-    observed += server.actual_state == (reports ? "stopped" : "missing");
+    observed += server.actual_state == (reports ? servers_state : "missing");
   }
   std::printf(
       "  ours, host health every 5 s and reconciliation every 10 s, over %d s: %.1f%% of "

@@ -243,6 +243,32 @@ TEST_P(FleetCatalogTest, PlacementTakesTheLeastLoadedHostWithRoomAndAFreePort) {
   EXPECT_EQ(on_tight, 3);
 }
 
+TEST_P(FleetCatalogTest, SeveralHostsAreObservedAtOnceEachByItsOwnInstances) {
+  ReadyHost("fra-1", 1, 27015, 27020);
+  ReadyHost("fra-2", 1, 27015, 27020);
+  // Two servers of two owners, one per host.
+  auto alices = stores_->servers.Create(
+      alice_, "a", stores_->blueprints.Create(alice_, Versus("versus"))->id, "running");
+  auto bobs = stores_->servers.Create(
+      bob_, "b", stores_->blueprints.Create(bob_, Versus("versus"))->id, "running");
+  ASSERT_TRUE(alices.ok() && bobs.ok());
+  absl::StatusOr<Server> alice_placed = stores_->servers.Place(alices->id, {});
+  absl::StatusOr<Server> bob_placed = stores_->servers.Place(bobs->id, {});
+  ASSERT_TRUE(alice_placed.ok() && bob_placed.ok());
+  ASSERT_NE(alice_placed->host_id, bob_placed->host_id);
+  // Alice's host runs "a"; Bob's host lists nothing, and a report of "b" from Alice's host
+  // is not Bob's server.
+  auto observed = stores_->servers.ObserveHosts(
+      {{.host_id = alice_placed->host_id,
+        .instances = {{.name = "a", .state = "running"}, {.name = "b", .state = "running"}}},
+       {.host_id = bob_placed->host_id, .instances = {}}});
+  ASSERT_TRUE(observed.ok()) << observed.status();
+  ASSERT_EQ(observed->size(), 2u);
+  EXPECT_EQ(stores_->servers.Get(alice_, alices->id)->actual_state, "running");
+  EXPECT_EQ(stores_->servers.Get(bob_, bobs->id)->actual_state, "missing");
+  EXPECT_TRUE(stores_->servers.ObserveHosts({})->empty());
+}
+
 TEST_P(FleetCatalogTest, ObservationsRecordStatesAndSamplesWhichExpire) {
   auto blueprint = stores_->blueprints.Create(alice_, Versus("versus"));
   Host host = ReadyHost("fra-1", 10, 27015, 27020);
