@@ -54,8 +54,12 @@ absl::StatusOr<std::string> HostReporter::Datagram() {
     reported->mutable_status()->Swap(instance.mutable_status());
   }
   const int64_t now = absl::ToUnixNanos(clock_.Now());
-  last_sent_nanos_ = std::max(now, last_sent_nanos_ + 1);
-  report.set_sent_unix_nanos(last_sent_nanos_);
+  int64_t last = last_sent_nanos_.load();
+  int64_t sent = 0;
+  do {
+    sent = std::max(now, last + 1);
+  } while (!last_sent_nanos_.compare_exchange_weak(last, sent));
+  report.set_sent_unix_nanos(sent);
   v1::SignedHostReport signed_report;
   auto sign = [&]() -> absl::StatusOr<std::string> {
     signed_report.set_report(report.SerializeAsString());

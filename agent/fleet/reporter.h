@@ -9,6 +9,7 @@
 // (instances_omitted): the controller then asks for them over gRPC. Sending never blocks on a
 // controller: an unreachable or down controller only misses reports.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -71,7 +72,9 @@ class HostReporter {
   const tls::Signer signer_;
   const ReportSources sources_;
   Clock& clock_;
-  int64_t last_sent_nanos_ = 0;  // reports are strictly newer than the last, whatever the clock
+  // Reports are strictly newer than the last, whatever the clock (Datagram may also be called
+  // from another thread).
+  std::atomic<int64_t> last_sent_nanos_{0};
   absl::Mutex mutex_;
   bool nudged_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
