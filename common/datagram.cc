@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 
 namespace l4d2 {
 namespace {
@@ -21,37 +21,28 @@ absl::Status Errno(absl::string_view what) {
 
 absl::StatusOr<std::vector<DatagramAddress>> ResolveDatagramAddresses(
     const std::string& host_port) {
-  const size_t colon = host_port.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(host_port.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
+  const std::optional<HostPort> address = SplitHostPort(host_port);
+  if (!address.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", host_port, "' is not host:port (a port from 0 to 65535)"));
-  }
-  std::string host = host_port.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("'", host_port, "' names no host"));
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  const std::string service = absl::StrCat(port);
-  if (const int error = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); error != 0) {
+  const std::string service = absl::StrCat(address->port);
+  if (const int error = getaddrinfo(address->host.c_str(), service.c_str(), &hints, &found);
+      error != 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot resolve '", host, "': ", gai_strerror(error)));
+        absl::StrCat("cannot resolve '", address->host, "': ", gai_strerror(error)));
   }
   std::vector<DatagramAddress> addresses;
   for (const addrinfo* each = found; each != nullptr; each = each->ai_next) {
-    DatagramAddress address;
-    std::memcpy(&address.storage, each->ai_addr, each->ai_addrlen);
-    address.length = each->ai_addrlen;
-    address.text = host_port;
-    addresses.push_back(address);
+    DatagramAddress& resolved = addresses.emplace_back();
+    std::memcpy(&resolved.storage, each->ai_addr, each->ai_addrlen);
+    resolved.length = each->ai_addrlen;
+    resolved.text = host_port;
   }
   freeaddrinfo(found);
   return addresses;

@@ -3,29 +3,15 @@
 #include <arpa/inet.h>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/host_port.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/yaml_document.h"
 
 namespace l4d2::agent {
 namespace {
-
-// Splits "host:port" or "[v6]:port".
-bool SplitHostPort(const std::string& address, std::string* host, int* port) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  if (h.empty() || !absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 ||
-      *port > 65535) {
-    return false;
-  }
-  *host = h;
-  return true;
-}
 
 bool IsLoopback(const std::string& host) {
   if (host == "localhost") return true;
@@ -144,13 +130,13 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
     return absl::InvalidArgumentError("listen: enable at least one of tcp and unix");
   }
   if (!config.listen_tcp.empty()) {
-    std::string host;
-    int port = 0;
-    if (!SplitHostPort(config.listen_tcp, &host, &port)) {
+    const std::optional<HostPort> address = SplitHostPort(config.listen_tcp);
+    if (!address.has_value()) {
       return absl::InvalidArgumentError(
           absl::StrCat("listen.tcp: expected host:port, got '", config.listen_tcp, "'"));
     }
-    if (!IsLoopback(host) && !config.allow_remote_plaintext && config.tls_certificate.empty()) {
+    if (!IsLoopback(address->host) && !config.allow_remote_plaintext &&
+        config.tls_certificate.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("listen.tcp: '", config.listen_tcp,
                        "' is not a loopback address; plaintext gRPC beyond this host needs "
@@ -165,9 +151,8 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
         "report.to: reports are signed with the enrolled key: configure listen.tls");
   }
   for (const std::string& target : config.report_to) {
-    std::string host;
-    int port = 0;
-    if (!SplitHostPort(target, &host, &port) || port == 0) {
+    const std::optional<HostPort> address = SplitHostPort(target);
+    if (!address.has_value() || address->port == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("report.to: expected host:port, got '", target, "'"));
     }

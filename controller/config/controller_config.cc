@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/yaml_document.h"
@@ -66,7 +67,7 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.listen_http.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("listen_http: expected host:port");
   }
-  if (!config.report_listen.empty() && config.report_listen.find(':') == std::string::npos) {
+  if (!config.report_listen.empty() && !SplitHostPort(config.report_listen).has_value()) {
     return absl::InvalidArgumentError("agents.report_listen: expected host:port, or \"\"");
   }
   if (config.health_interval < absl::Seconds(1) || config.health_grace < config.health_interval) {
@@ -111,10 +112,10 @@ std::string ReportAddress(const ControllerConfig& config, int port) {
     host = rest.empty()          ? ""
            : rest.front() == '[' ? std::string(rest.substr(0, rest.find(']') + 1))
                                  : std::string(rest.substr(0, rest.find(':')));
-  } else {
-    host = config.listen_http.substr(0, config.listen_http.rfind(':'));
+  } else if (std::optional<HostPort> listen = SplitHostPort(config.listen_http)) {
+    host = listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
   }
-  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") {
     char name[256] = {};
     gethostname(name, sizeof(name) - 1);
     host = name;

@@ -1,9 +1,9 @@
 #include "controller/store/hosts.h"
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/host_port.h"
 #include "common/names.h"
 #include "common/status_macros.h"
 #include "controller/store/ids.h"
@@ -13,10 +13,8 @@ namespace l4d2::controller {
 namespace {
 
 absl::Status ValidateAddress(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  int port = 0;
-  bool ok = colon != std::string::npos && colon > 0 && address.size() <= 255 &&
-            absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 1 && port <= 65535;
+  const std::optional<HostPort> split = SplitHostPort(address);
+  bool ok = split.has_value() && split->port >= 1 && address.size() <= 255;
   for (char c : address) ok = ok && c > ' ' && c < 0x7f && c != '/' && c != '@';
   if (!ok) {
     return absl::InvalidArgumentError(

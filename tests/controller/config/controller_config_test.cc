@@ -41,6 +41,8 @@ TEST(ControllerConfigTest, AgentsAreToldWhereToReportByTheControllersPublicName)
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->report_listen, "0.0.0.0:8444");
   EXPECT_EQ(ReportAddress(*config, 8444), "127.0.0.1:8444");  // listen_http's host
+  config->listen_http = "[::1]:8080";
+  EXPECT_EQ(ReportAddress(*config, 8444), "[::1]:8444");
   config->public_url = "https://ctl.example.net/left4me";
   EXPECT_EQ(ReportAddress(*config, 9000), "ctl.example.net:9000");
   config->public_url = "http://[2001:db8::1]:8080";
