@@ -11,8 +11,8 @@ TEST(HostPortTest, SplitsNamesAddressesAndBracketedIpv6) {
   EXPECT_EQ(SplitHostPort("127.0.0.1:0")->port, 0);
   EXPECT_EQ(SplitHostPort("[::1]:7543")->host, "::1");
   EXPECT_EQ(SplitHostPort("[2001:db8::1]:65535")->port, 65535);
-  for (const char* bad : {"", "ctl", ":8444", "[]:8444", "ctl:", "ctl:x", "ctl:-1", "ctl:65536",
-                          "ctl:8444 "}) {
+  for (const char* bad :
+       {"", "ctl", ":8444", "[]:8444", "ctl:", "ctl:x", "ctl:-1", "ctl:65536", "ctl:8444 "}) {
     EXPECT_FALSE(SplitHostPort(bad).has_value()) << bad;
   }
 }
