@@ -222,10 +222,11 @@ int Run(const std::string& command) {
       return 1;
     }
     receiver = *std::move(started);
-    enrollment.set_report_to(l4d2::controller::ReportAddress(*config, receiver->port()));
+    const std::string report_to = l4d2::controller::ReportAddress(*config, receiver->port());
+    enrollment.set_report_to(report_to);
     L4D2_LOG(INFO) << "receiving host reports on UDP '" << config->report_listen << "' (port "
-                   << receiver->port() << "); agents are told to send them to '"
-                   << l4d2::controller::ReportAddress(*config, receiver->port()) << "'";
+                   << receiver->port() << "); agents are told to send them to '" << report_to
+                   << "'";
   }
   // A round waits for the reports of the interval and a second more.
   const absl::Duration freshness = config->health_interval + absl::Seconds(1);

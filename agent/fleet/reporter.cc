@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/datagram.h"
+#include "common/host_port.h"
 #include "common/logging.h"
 #include "rpc/host_report.h"
 
@@ -16,9 +18,10 @@ absl::StatusOr<std::unique_ptr<HostReporter>> HostReporter::Start(ReporterOption
   if (options.host_id.empty()) return absl::InvalidArgumentError("reports: no host id");
   if (options.targets.empty()) return absl::InvalidArgumentError("reports: no controller");
   for (const std::string& target : options.targets) {
-    // Only the form is checked here: a name that does not resolve yet may later.
-    absl::StatusOr<DatagramAddress> address = ResolveDatagramAddress(target);
-    if (absl::IsInvalidArgument(address.status())) return address.status();
+    // Only the form: names are resolved at each report (one may not resolve yet).
+    if (!SplitHostPort(target).has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat("reports: '", target, "' is not host:port"));
+    }
   }
   std::unique_ptr<HostReporter> reporter(
       new HostReporter(std::move(options), std::move(signer), std::move(sources), clock));
@@ -78,6 +81,16 @@ absl::StatusOr<std::string> HostReporter::Datagram() {
   return datagram;
 }
 
+absl::StatusOr<const DatagramSocket*> HostReporter::SocketFor(int family) {
+  std::optional<DatagramSocket>& socket = family == AF_INET6 ? socket_v6_ : socket_v4_;
+  if (!socket.has_value()) {
+    absl::StatusOr<DatagramSocket> opened = DatagramSocket::Open(family);
+    if (!opened.ok()) return opened.status();
+    socket = *std::move(opened);
+  }
+  return &*socket;
+}
+
 void HostReporter::SendOnce() {
   absl::StatusOr<std::string> datagram = Datagram();
   if (!datagram.ok()) {
@@ -93,8 +106,8 @@ void HostReporter::SendOnce() {
       continue;
     }
     for (const DatagramAddress& address : *addresses) {
-      absl::StatusOr<DatagramSocket> socket = DatagramSocket::Open(address.storage.ss_family);
-      absl::Status sent = socket.ok() ? socket->SendTo(address, *datagram) : socket.status();
+      absl::StatusOr<const DatagramSocket*> socket = SocketFor(address.storage.ss_family);
+      absl::Status sent = socket.ok() ? (*socket)->SendTo(address, *datagram) : socket.status();
       if (!sent.ok()) L4D2_LOG(WARNING) << "host report to " << target << ": " << sent.message();
     }
   }

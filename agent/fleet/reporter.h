@@ -12,6 +12,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/datagram.h"
 #include "l4d2/agent/v1/agent_service.pb.h"
 #include "l4d2/agent/v1/report.pb.h"
 #include "tls/signatures.h"
@@ -67,6 +69,8 @@ class HostReporter {
         clock_(clock) {}
   void Run();
   void SendOnce();
+  // The reporter's socket for an address family, opened at its first use.
+  absl::StatusOr<const DatagramSocket*> SocketFor(int family);
 
   const ReporterOptions options_;
   const tls::Signer signer_;
@@ -78,6 +82,7 @@ class HostReporter {
   absl::Mutex mutex_;
   bool nudged_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::optional<DatagramSocket> socket_v4_, socket_v6_;  // the reporter's thread only
   std::thread thread_;
 };
 

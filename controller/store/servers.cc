@@ -346,12 +346,12 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
   // By (host, instance name).
   std::map<std::pair<std::string, std::string>, const InstanceObservation*> by_name;
   std::vector<std::string> host_ids;
-  std::string placeholders;
+  std::string host_parameters;  // ":h0, :h1, ...", bound to host_ids
   for (const HostObservation& host : hosts) {
     for (const InstanceObservation& instance : host.instances) {
       by_name[{host.host_id, instance.name}] = &instance;
     }
-    absl::StrAppend(&placeholders, host_ids.empty() ? "" : ", ", ":h", host_ids.size());
+    absl::StrAppend(&host_parameters, host_ids.empty() ? "" : ", ", ":h", host_ids.size());
     host_ids.push_back(host.host_id);
   }
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
@@ -370,7 +370,7 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
                         " ON CONFLICT (server_id, at_ms) DO NOTHING",
          soci::use(id), soci::use(now), soci::use(players), soci::use(cpu), soci::use(memory));
     for (Server& server :
-         ReadServers(sql, absl::StrCat("host_id IN (", placeholders, ")"), host_ids)) {
+         ReadServers(sql, absl::StrCat("host_id IN (", host_parameters, ")"), host_ids)) {
       auto it = by_name.find({server.host_id, server.name});
       const bool seen = it != by_name.end();
       state = seen ? it->second->state : "missing";
