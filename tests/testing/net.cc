@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -35,11 +36,20 @@ bool Bindable(int type, int port) {
 
 int FreeGamePort() {
   // Ports are drawn from a range of their own so that parallel test binaries rarely collide,
-  // and each candidate is checked for both protocols.
-  static int next = 30000 + static_cast<int>(::getpid() % 5000) * 4;
+  // below the kernel's ephemeral range (ip_local_port_range): a port handed to a game server
+  // must not be taken meanwhile by any process's outgoing connection or unbound UDP socket.
+  // Each candidate is checked for both protocols.
+  static const int last = [] {
+    int first_ephemeral = 32768;
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    range >> first_ephemeral;
+    return std::max(first_ephemeral - 1, 12000);
+  }();
+  constexpr int kFirst = 10000;
+  static int next = kFirst + static_cast<int>(::getpid() % ((last - kFirst) / 8)) * 4;
   for (int tries = 0; tries < 2000; ++tries) {
     int port = next;
-    next = next >= 59990 ? 30000 : next + 1;
+    next = next >= last - 16 ? kFirst : next + 1;
     if (Bindable(SOCK_DGRAM, port) && Bindable(SOCK_STREAM, port)) return port;
   }
   std::abort();
