@@ -9,12 +9,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "agent/config/agent_config.h"
+#include "agent/config/agent_programs.h"
 #include "agent/fleet/enrollment.h"
 #include "agent/fleet/reporter.h"
 #include "agent/host/host_info_collector.h"
@@ -39,6 +39,7 @@
 #include "common/file_util.h"
 #include "common/lock_checks.h"
 #include "common/logging.h"
+#include "common/program_usage.h"
 #include "common/startup_pages.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
@@ -120,10 +121,9 @@ int RunEnroll() {
     return 1;
   }
   l4d2::agent::LinuxProcessRunner processes;
-  l4d2::agent::FetchHelper fetcher(
-      processes,
-      {.program = config->fetch_helper.empty() ? l4d2::kInstalledFetchHelper : config->fetch_helper,
-       .scratch_dir = layout.tmp_dir()});
+  l4d2::agent::FetchHelper fetcher(processes,
+                                   {.program = l4d2::agent::ResolvePrograms(*config).fetch_helper,
+                                    .scratch_dir = layout.tmp_dir()});
   absl::StatusOr<l4d2::agent::EnrolledFiles> files = l4d2::agent::Enroll(
       fetcher, absl::GetFlag(FLAGS_controller), token, layout.agent_dir() + "/tls");
   if (!files.ok()) {
@@ -146,6 +146,12 @@ int Run() {
   l4d2::LogSeverity severity;
   l4d2::ParseLogSeverity(config->log_level, &severity);
   l4d2::SetMinLogSeverity(severity);
+  const l4d2::agent::AgentPrograms programs = l4d2::agent::ResolvePrograms(*config);
+  if (absl::Status present = l4d2::agent::CheckPrograms(programs, l4d2::IsExecutableFile);
+      !present.ok()) {
+    L4D2_LOG(ERROR) << present.message();
+    return 1;
+  }
 
   l4d2::agent::HostLayout layout(config->root);
   if (absl::Status created = layout.CreateDirectories(); !created.ok()) {
@@ -209,14 +215,8 @@ int Run() {
        .unit_dir = config->unit_dir,
        .unit = {.unit_prefix = config->unit_prefix,
                 .root = layout.root(),
-                .helper_command =
-                    config->overlay_helper.empty()
-                        ? std::string("+/usr/bin/nsenter --mount=/proc/1/ns/mnt -- ") +
-                              l4d2::kInstalledOverlayHelper
-                        : config->overlay_helper,
-                .console_command = config->console_helper.empty()
-                                       ? std::string(l4d2::kInstalledConsoleHelper)
-                                       : config->console_helper,
+                .helper_command = programs.overlay_command,
+                .console_command = programs.console_helper,
                 .user = config->server_user,
                 .hardening = config->unit_hardening,
                 .port_first = config->port_first,
@@ -234,11 +234,9 @@ int Run() {
       fetch_env.push_back(std::string(variable) + "=" + value);
     }
   }
-  l4d2::agent::FetchHelper fetcher(
-      processes,
-      {.program = config->fetch_helper.empty() ? l4d2::kInstalledFetchHelper : config->fetch_helper,
-       .env = std::move(fetch_env),
-       .scratch_dir = layout.tmp_dir()});
+  l4d2::agent::FetchHelper fetcher(processes, {.program = programs.fetch_helper,
+                                               .env = std::move(fetch_env),
+                                               .scratch_dir = layout.tmp_dir()});
   l4d2::agent::SdJournal journal;
   // Overlay scripts run as transient units of the same manager as the servers.
   std::vector<std::string> systemd_run =
@@ -343,7 +341,7 @@ int Run() {
 int main(int argc, char** argv) {
   l4d2::BlockTerminationSignals();
   l4d2::DisableLockOrderChecks();
-  absl::SetProgramUsageMessage(
+  l4d2::SetProgramUsage(
       "l4d2-agent [--config FILE] [flags] [enroll --controller URL [--token_file FILE]]\n"
       "Manages the Left 4 Dead 2 dedicated servers of one host over gRPC "
       "(service l4d2.agent.v1.AgentService, with reflection and grpc.health.v1).");

@@ -17,13 +17,23 @@ function(l4d2_library name)
   l4d2_warnings(${name})
 endfunction()
 
-# l4d2_binary(NAME SRCS ... DEPS ... [DESTINATION dir]): a thin program.
+# l4d2_product_program(TARGET DESTINATION dir): TARGET is a program the product runs. The one
+# list of them (the global property L4D2_PRODUCT_TARGETS) is what `cmake --install` installs,
+# what the `product` target builds (deploy/dev/up) and what the packages ship, so a new helper
+# cannot be forgotten in one of those places.
+function(l4d2_product_program name destination)
+  install(TARGETS ${name} RUNTIME DESTINATION ${destination})
+  set_property(GLOBAL APPEND PROPERTY L4D2_PRODUCT_TARGETS ${name})
+endfunction()
+
+# l4d2_binary(NAME SRCS ... DEPS ... [DESTINATION dir]): a thin program; with DESTINATION, one
+# of the product's programs (l4d2_product_program).
 function(l4d2_binary name)
   cmake_parse_arguments(ARG "" "DESTINATION" "SRCS;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SRCS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   l4d2_warnings(${name})
   if(ARG_DESTINATION)
-    install(TARGETS ${name} RUNTIME DESTINATION ${ARG_DESTINATION})
+    l4d2_product_program(${name} ${ARG_DESTINATION})
   endif()
 endfunction()

@@ -33,4 +33,7 @@ enum class Durability {
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
                                  mode_t mode = 0644, Durability durability = Durability::kSynced);
 
+// Whether `path` is a regular file (after symlinks) that this process may execute.
+bool IsExecutableFile(const std::string& path);
+
 }  // namespace l4d2

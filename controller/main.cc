@@ -8,7 +8,6 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,13 +18,14 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/lock_checks.h"
 #include "common/logging.h"
+#include "common/program_usage.h"
+#include "common/secret_input.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
 #include "controller/api/controller_api.h"
@@ -95,28 +95,9 @@ absl::StatusOr<ControllerConfig> BuildConfig() {
 }
 
 // The first line of standard input, without echo when it is a terminal.
-std::string ReadPassword() {
-  const bool terminal = isatty(STDIN_FILENO) == 1;
-  termios saved{};
-  if (terminal) {
-    std::cerr << "password for the new administrator: " << std::flush;
-    tcgetattr(STDIN_FILENO, &saved);
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
-  std::string password;
-  std::getline(std::cin, password);
-  if (terminal) {
-    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    std::cerr << "\n";
-  }
-  return password;
-}
-
 int CreateAdmin(l4d2::controller::Database& db) {
-  const char* from_env = std::getenv("L4D2_ADMIN_PASSWORD");
-  const std::string password = from_env != nullptr ? from_env : ReadPassword();
+  const std::string password =
+      l4d2::ReadSecret("L4D2_ADMIN_PASSWORD", "password for the new administrator: ");
   l4d2::controller::UserStore users(db, l4d2::Clock::Real());
   absl::StatusOr<l4d2::controller::User> user =
       users.Create(absl::GetFlag(FLAGS_username), password, l4d2::controller::Role::kAdmin);
@@ -306,7 +287,7 @@ int main(int argc, char** argv) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
-  absl::SetProgramUsageMessage(
+  l4d2::SetProgramUsage(
       "l4d2-controller [--config FILE] [flags] [serve|migrate|admin create --username NAME|\n"
       "  host create --name NAME --address HOST:PORT [--token_ttl 24h]]\n"
       "The fleet controller of left4me: database, job scheduler, REST API and web UI.");
