@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/file_util.h"
+#include "ctl/exit_codes.h"
 #include "ctl/spec_yaml.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -21,11 +22,6 @@
 
 namespace l4d2::ctl {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnreachable = 3;
 
 int ReportRpcError(const CommandContext& context, const grpc::Status& status) {
   *context.err << "l4d2ctl: " << status.error_message() << "\n";

@@ -42,9 +42,14 @@ size_t Append(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
-// A curl handle with the token and the common options set.
+// The API's session cookie (controller/api/authenticator.h).
+constexpr absl::string_view kSessionCookie = "l4d2_session";
+
+// A curl handle with the credentials and the common options set: the session's cookie and
+// CSRF token when signed in, else the endpoint's API token.
 struct Easy {
-  explicit Easy(const ControllerEndpoint& endpoint, const std::string& path) {
+  Easy(const ControllerEndpoint& endpoint, const std::string& path,
+       const std::string& session_cookie = "", const std::string& csrf_token = "") {
     static CurlGlobal global;
     handle = curl_easy_init();
     const std::string url = absl::StrCat(absl::StripSuffix(endpoint.url, "/"), path);
@@ -55,7 +60,10 @@ struct Easy {
     headers = curl_slist_append(headers, "Accept: application/json");
     // Pistache 0.0.5 closes HTTP/1.1 connections that do not ask to be kept.
     headers = curl_slist_append(headers, "Connection: keep-alive");
-    if (!endpoint.token.empty()) {
+    if (!session_cookie.empty()) {
+      headers = curl_slist_append(headers, absl::StrCat("Cookie: ", session_cookie).c_str());
+      headers = curl_slist_append(headers, absl::StrCat("X-CSRF-Token: ", csrf_token).c_str());
+    } else if (!endpoint.token.empty()) {
       headers = curl_slist_append(headers,
                                   absl::StrCat("Authorization: Bearer ", endpoint.token).c_str());
     }
@@ -81,8 +89,17 @@ ControllerClient::ControllerClient(ControllerEndpoint endpoint) : endpoint_(std:
 absl::StatusOr<std::string> ControllerClient::Call(const std::string& method,
                                                    const std::string& path,
                                                    const std::string& body) {
-  Easy easy(endpoint_, path);
-  std::string response;
+  absl::StatusOr<Answer> answer = Perform(method, path, body);
+  if (!answer.ok()) return answer.status();
+  if (answer->http < 200 || answer->http >= 300) return ErrorStatus(answer->http, answer->body);
+  return std::move(answer->body);
+}
+
+absl::StatusOr<ControllerClient::Answer> ControllerClient::Perform(const std::string& method,
+                                                                   const std::string& path,
+                                                                   const std::string& body) {
+  Easy easy(endpoint_, path, session_cookie_, csrf_token_);
+  Answer answer;
   curl_easy_setopt(easy.handle, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (!body.empty() || method != "GET") {
     easy.headers = curl_slist_append(easy.headers, "Content-Type: application/json");
@@ -91,15 +108,56 @@ absl::StatusOr<std::string> ControllerClient::Call(const std::string& method,
   }
   curl_easy_setopt(easy.handle, CURLOPT_HTTPHEADER, easy.headers);
   curl_easy_setopt(easy.handle, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(easy.handle, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(easy.handle, CURLOPT_WRITEDATA, &answer.body);
+  curl_easy_setopt(
+      easy.handle, CURLOPT_HEADERFUNCTION, +[](char* data, size_t size, size_t count, void* out) {
+        absl::string_view line(data, size * count);
+        constexpr absl::string_view kSetCookie = "set-cookie:";
+        if (absl::StartsWithIgnoreCase(line, kSetCookie)) {
+          line = absl::StripLeadingAsciiWhitespace(line.substr(kSetCookie.size()));
+          line = line.substr(0, line.find(';'));
+          if (absl::StartsWith(line, absl::StrCat(kSessionCookie, "="))) {
+            static_cast<Answer*>(out)->session_cookie = std::string(line);
+          }
+        }
+        return size * count;
+      });
+  curl_easy_setopt(easy.handle, CURLOPT_HEADERDATA, &answer);
   curl_easy_setopt(easy.handle, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(endpoint_.timeout)));
   const CURLcode code = curl_easy_perform(easy.handle);
   if (code != CURLE_OK) return TransportError(code, endpoint_.url);
-  long http = 0;
-  curl_easy_getinfo(easy.handle, CURLINFO_RESPONSE_CODE, &http);
-  if (http < 200 || http >= 300) return ErrorStatus(http, response);
-  return response;
+  curl_easy_getinfo(easy.handle, CURLINFO_RESPONSE_CODE, &answer.http);
+  return answer;
+}
+
+absl::Status ControllerClient::SignIn(const std::string& username, const std::string& password) {
+  google::protobuf::Struct login;
+  (*login.mutable_fields())["username"].set_string_value(username);
+  (*login.mutable_fields())["password"].set_string_value(password);
+  std::string body;
+  if (!google::protobuf::util::MessageToJsonString(login, &body).ok()) {
+    return absl::InvalidArgumentError("username and password must be UTF-8");
+  }
+  absl::StatusOr<Answer> answer = Perform("POST", "/api/v1/session", body);
+  if (!answer.ok()) return answer.status();
+  if (answer->http < 200 || answer->http >= 300) return ErrorStatus(answer->http, answer->body);
+  google::protobuf::Struct session;
+  if (!google::protobuf::util::JsonStringToMessage(answer->body, &session).ok() ||
+      !session.fields().contains("csrfToken") || answer->session_cookie.empty()) {
+    return absl::UnknownError("the controller's sign-in answer has no session");
+  }
+  session_cookie_ = std::move(answer->session_cookie);
+  csrf_token_ = session.fields().at("csrfToken").string_value();
+  return absl::OkStatus();
+}
+
+absl::Status ControllerClient::SignOut() {
+  if (session_cookie_.empty()) return absl::OkStatus();
+  absl::Status ended = Call("DELETE", "/api/v1/session").status();
+  session_cookie_.clear();
+  csrf_token_.clear();
+  return ended;
 }
 
 bool ParseSseEvents(std::string& buffer, const std::function<bool(const SseFrame&)>& on_event) {
@@ -145,7 +203,7 @@ absl::Status ControllerClient::Stream(const std::string& path,
       long http = 0;
       CURL* handle = nullptr;
     } state{.last_id = &last_id, .on_event = &on_event};
-    Easy easy(endpoint_, path);
+    Easy easy(endpoint_, path, session_cookie_, csrf_token_);
     easy.headers = curl_slist_append(easy.headers, "Accept: text/event-stream");
     if (!last_id.empty()) {
       easy.headers = curl_slist_append(easy.headers, ("Last-Event-ID: " + last_id).c_str());

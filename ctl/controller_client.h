@@ -40,8 +40,26 @@ class ControllerClient {
   absl::Status Stream(const std::string& path, const std::function<bool(const SseFrame&)>& on_event,
                       int reconnects = 5);
 
+  // Signs in with a username and password, as the web UI does: later calls carry the
+  // session's cookie and CSRF token instead of the endpoint's token. UNAUTHENTICATED on a
+  // wrong password, RESOURCE_EXHAUSTED when the controller limits sign-ins.
+  absl::Status SignIn(const std::string& username, const std::string& password);
+  // Ends the session SignIn began (nothing to do without one).
+  absl::Status SignOut();
+
  private:
+  // The answer to one call: its HTTP status, body, and the session cookie it set, if any.
+  struct Answer {
+    long http = 0;
+    std::string body;
+    std::string session_cookie;
+  };
+  absl::StatusOr<Answer> Perform(const std::string& method, const std::string& path,
+                                 const std::string& body);
+
   ControllerEndpoint endpoint_;
+  std::string session_cookie_;  // "name=value", set by SignIn
+  std::string csrf_token_;
 };
 
 // Splits Server-Sent Events out of `buffer` (what arrived so far), leaving an incomplete event

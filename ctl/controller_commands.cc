@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
 #include "ctl/controller_client.h"
+#include "ctl/exit_codes.h"
 #include "ctl/overlay_yaml.h"
 #include "ctl/spec_yaml.h"
 #include "google/protobuf/util/json_util.h"
@@ -17,11 +18,6 @@ namespace l4d2::ctl {
 namespace {
 
 namespace v1 = ::l4d2::controller::v1;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnreachable = 3;
 
 int Report(const CommandContext& context, const absl::Status& status) {
   *context.err << "l4d2ctl: " << status.message() << "\n";

@@ -3,22 +3,26 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
+#include "common/program_usage.h"
+#include "common/secret_input.h"
 #include "common/version.h"
 #include "common/yaml_document.h"
 #include "ctl/agent_channel.h"
 #include "ctl/agent_commands.h"
 #include "ctl/controller_client.h"
 #include "ctl/controller_commands.h"
+#include "ctl/login.h"
 
 ABSL_FLAG(std::string, agent, "",
           "agent address: unix:/path/agent.sock, /path/agent.sock or host:port (default "
@@ -76,9 +80,13 @@ ABSL_FLAG(std::vector<std::string>, scopes, {}, "tokens create: read and/or writ
 ABSL_FLAG(bool, stopped, false, "servers create: create it stopped");
 ABSL_FLAG(bool, wait, false, "follow the queued job to its end; exit 1 unless it succeeds");
 ABSL_FLAG(bool, global, false, "overlays apply: a global overlay, for everyone (admins)");
+ABSL_FLAG(std::string, username, "",
+          "login: the user to sign in as (the password: typed, or $L4D2_PASSWORD)");
+ABSL_FLAG(std::string, token_name, "",
+          "login: the new API token's name (default l4d2ctl@HOSTNAME)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  l4d2::SetProgramUsage(
       "l4d2ctl [--agent ADDRESS] [--json] COMMAND\n"
       "Commands against an agent:\n"
       "  host      the host's facts (resources, installed build, ports, instances)\n"
@@ -106,6 +114,7 @@ int main(int argc, char** argv) {
       "  overlays list | apply REF [--global] SOURCE-FLAGS | export|sync|delete REF\n"
       "  jobs list [--state S] | show|watch|cancel ID\n"
       "  tokens list | create NAME [--scopes read,write] | revoke ID\n"
+      "  login --username NAME [--token_file FILE]   sign in, save an API token for the above\n"
       "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent or controller\n"
       "unreachable.");
   // The original contract spells it --no-follow; absl's spelling is --nofollow.
@@ -174,7 +183,8 @@ int main(int argc, char** argv) {
   context.wait = absl::GetFlag(FLAGS_wait);
   context.global = absl::GetFlag(FLAGS_global);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
-  if (args.empty() || !l4d2::ctl::IsControllerCommand(args[0])) {
+  const bool login = !args.empty() && args[0] == "login";
+  if (args.empty() || (!login && !l4d2::ctl::IsControllerCommand(args[0]))) {
     return l4d2::ctl::RunAgentCommand(context, args);
   }
   // The controller: flags, then the environment, then the config file.
@@ -194,7 +204,7 @@ int main(int argc, char** argv) {
     url = std::getenv("L4D2_CONTROLLER");
   std::string token;
   if (token_file.empty() && std::getenv("L4D2_TOKEN") != nullptr) token = std::getenv("L4D2_TOKEN");
-  if ((url.empty() || (token_file.empty() && token.empty())) && !config_path.empty() &&
+  if ((url.empty() || (!login && token_file.empty() && token.empty())) && !config_path.empty() &&
       (!absl::GetFlag(FLAGS_config).empty() || access(config_path.c_str(), R_OK) == 0)) {
     absl::StatusOr<YAML::Node> document = l4d2::LoadYamlFile(config_path);
     if (!document.ok()) {
@@ -210,7 +220,31 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (url.empty()) url = config_url;
-    if (token_file.empty() && token.empty()) token_file = config_token_file;
+    if (!login && token_file.empty() && token.empty()) token_file = config_token_file;
+  }
+  if (login) {
+    // --token_file names where the new token goes; by default beside the config file.
+    if (token_file.empty() && !config_path.empty()) {
+      token_file = std::filesystem::path(config_path).replace_filename("token").string();
+    }
+    std::string token_name = absl::GetFlag(FLAGS_token_name);
+    if (token_name.empty()) {
+      char hostname[256] = {};
+      gethostname(hostname, sizeof(hostname) - 1);
+      token_name = absl::StrCat("l4d2ctl@", hostname);
+    }
+    const std::string username = absl::GetFlag(FLAGS_username);
+    return l4d2::ctl::RunLoginCommand(
+        context, {.url = url,
+                  .username = username,
+                  .password = url.empty() || username.empty()
+                                  ? ""
+                                  : l4d2::ReadSecret("L4D2_PASSWORD",
+                                                     absl::StrCat("password for ", username, ": ")),
+                  .token_name = token_name,
+                  .scopes = absl::GetFlag(FLAGS_scopes),
+                  .token_file = token_file,
+                  .config_file = config_path});
   }
   if (!token_file.empty()) {
     absl::StatusOr<std::string> text = l4d2::ReadFileToString(token_file, 4096);
