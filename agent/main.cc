@@ -61,6 +61,13 @@ ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
           "debug, info, warning or error (default info)");
 ABSL_FLAG(std::optional<std::string>, unit_dir, std::nullopt,
           "where the server unit template and drop-ins are written (default /etc/systemd/system)");
+ABSL_FLAG(std::optional<std::string>, overlay_helper, std::nullopt,
+          "command that mounts an instance's overlays (default: nsenter + the installed "
+          "left4me-overlay)");
+ABSL_FLAG(std::optional<std::string>, console_helper, std::nullopt,
+          "left4me-console, the game unit's main process (default: the installed one)");
+ABSL_FLAG(std::optional<std::string>, fetch_helper, std::nullopt,
+          "left4me-fetch, for downloads and archives (default: the installed one)");
 ABSL_FLAG(std::string, controller, "", "enroll: the controller's URL, e.g. https://ctl:8080");
 ABSL_FLAG(std::string, token_file, "",
           "enroll: a file holding the one-time enrollment token (default: standard input)");
@@ -87,6 +94,9 @@ absl::StatusOr<AgentConfig> BuildConfig() {
   override_with(absl::GetFlag(FLAGS_steamcmd), &config.steamcmd);
   override_with(absl::GetFlag(FLAGS_log_level), &config.log_level);
   override_with(absl::GetFlag(FLAGS_unit_dir), &config.unit_dir);
+  override_with(absl::GetFlag(FLAGS_overlay_helper), &config.overlay_helper);
+  override_with(absl::GetFlag(FLAGS_console_helper), &config.console_helper);
+  override_with(absl::GetFlag(FLAGS_fetch_helper), &config.fetch_helper);
   absl::Status valid = l4d2::agent::ValidateAgentConfig(config);
   if (!valid.ok()) return valid;
   return config;

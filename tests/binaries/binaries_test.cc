@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "soci/postgresql/soci-postgresql.h"
 #include "soci/soci.h"
+#include "tests/testing/agent_binary.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/net.h"
@@ -34,6 +35,7 @@ namespace l4d2::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
@@ -49,11 +51,11 @@ std::string Ctl(const std::vector<std::string>& args, int* code) {
 class AgentBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
-        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
-                                      "127.0.0.1:0", "--listen_unix", socket_, "--steamcmd",
-                                      L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")},
-                             .env = {{"HOME", dir_.Sub("home")}}});
+    absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
+        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
+                                   "127.0.0.1:0", "--listen_unix", socket_, "--steamcmd",
+                                   L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")}),
+         .env = {{"HOME", dir_.Sub("home")}}});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);
     ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
@@ -125,19 +127,38 @@ TEST_F(AgentBinaryTest, SigtermShutsDownCleanlyAndRemovesTheSocket) {
 TEST(AgentBinaryConfigTest, BadConfigurationExitsWithACleanMessage) {
   TempDir dir;
   int status = 0;
-  absl::StatusOr<std::string> output =
-      RunToCompletion({.argv = {L4D2_AGENT_BINARY, "--root", dir.path(), "--listen_tcp",
-                                "192.0.2.1:7543", "--unit_dir", dir.Sub("units")}},
-                      &status);
+  absl::StatusOr<std::string> output = RunToCompletion(
+      {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.path(), "--listen_tcp",
+                                 "192.0.2.1:7543", "--unit_dir", dir.Sub("units")})},
+      &status);
   ASSERT_TRUE(output.ok());
   EXPECT_EQ(ExitCode(status), 2);
   EXPECT_THAT(*output, HasSubstr("not a loopback address"));
 
   std::ofstream(dir.Sub("agent.yaml")) << "root: " << dir.path() << "\nlisten: {tpc: x}\n";
-  output =
-      RunToCompletion({.argv = {L4D2_AGENT_BINARY, "--config", dir.Sub("agent.yaml")}}, &status);
+  output = RunToCompletion(
+      {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--config", dir.Sub("agent.yaml")})}, &status);
   EXPECT_EQ(ExitCode(status), 2);
   EXPECT_THAT(*output, HasSubstr("listen.tpc: unknown key"));
+}
+
+TEST(AgentBinaryConfigTest, AMissingHelperRefusesTheStartNamingIt) {
+  TempDir dir;
+  for (const auto& [flag, key] : {std::pair{"--console_helper", "systemd.console_helper"},
+                                  std::pair{"--fetch_helper", "fetch_helper"},
+                                  std::pair{"--overlay_helper", "systemd.overlay_helper"}}) {
+    int status = 0;
+    absl::StatusOr<std::string> output = RunToCompletion(
+        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub("root"), "--listen_tcp",
+                                   "127.0.0.1:0", "--listen_unix", "", "--unit_dir",
+                                   dir.Sub("units"), flag, dir.Sub("missing")})},
+        &status);
+    ASSERT_TRUE(output.ok());
+    EXPECT_EQ(ExitCode(status), 1) << *output;
+    EXPECT_THAT(*output, HasSubstr(absl::StrCat(key, ": '", dir.Sub("missing"),
+                                                "' is missing or not executable")));
+    EXPECT_THAT(*output, Not(HasSubstr("serving root")));
+  }
 }
 
 TEST(ControllerBinaryTest, AdminCreateTakesThePasswordFromTheEnvironmentOrStandardInput) {
@@ -205,10 +226,9 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
       << "fetch_helper: " << L4D2_FETCH_HELPER << "\n"
       << "systemd: {unit_dir: " << dir.Sub("units") << "}\n";
   std::ofstream(dir.Sub("token")) << token << "\n";
-  const std::vector<std::string> enroll = {
-      L4D2_AGENT_BINARY, "--config",      dir.Sub("agent.yaml"),
-      "enroll",          "--controller",  absl::StrCat("http://127.0.0.1:", http_port),
-      "--token_file",    dir.Sub("token")};
+  const std::vector<std::string> enroll = WithBuiltHelpers(
+      {L4D2_AGENT_BINARY, "--config", dir.Sub("agent.yaml"), "enroll", "--controller",
+       absl::StrCat("http://127.0.0.1:", http_port), "--token_file", dir.Sub("token")});
   int status = 0;
   absl::StatusOr<std::string> enrolled = RunToCompletion({.argv = enroll}, &status);
   ASSERT_TRUE(enrolled.ok());
@@ -240,9 +260,9 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
       << "report: {to: [\"" << report_to << "\"]}\n"
       << "systemd: {unit_dir: " << dir.Sub("units") << "}\n";
   const absl::Time agent_started = absl::Now();
-  auto agent =
-      ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", dir.Sub("agent-tls.yaml")},
-                           .env = {{"HOME", dir.Sub("home")}}});
+  auto agent = ChildProcess::Start(
+      {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--config", dir.Sub("agent-tls.yaml")}),
+       .env = {{"HOME", dir.Sub("home")}}});
   ASSERT_TRUE(agent.ok());
   ASSERT_TRUE((*agent)->WaitForOutput("serving root")) << (*agent)->Output();
   std::smatch match;
@@ -282,11 +302,11 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
 
 TEST(FleetBinariesTest, KillingTheControllerDuringAHundredJobsLosesAndRepeatsNothing) {
   TempDir dir;
-  auto agent =
-      ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--root", dir.Sub("root"), "--listen_tcp",
-                                    "127.0.0.1:0", "--listen_unix", "", "--steamcmd",
-                                    L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub("units")},
-                           .env = {{"HOME", dir.Sub("home")}}});
+  auto agent = ChildProcess::Start(
+      {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub("root"), "--listen_tcp",
+                                 "127.0.0.1:0", "--listen_unix", "", "--steamcmd",
+                                 L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub("units")}),
+       .env = {{"HOME", dir.Sub("home")}}});
   ASSERT_TRUE(agent.ok());
   ASSERT_TRUE((*agent)->WaitForOutput("serving root")) << (*agent)->Output();
   std::smatch match;
@@ -377,9 +397,9 @@ TEST(PgFleetTest, TwoControllersShareTheWorkAndOneDyingLosesNothing) {
     const std::string sub = absl::StrCat("agent", a);
     std::filesystem::create_directories(dir.Sub(sub));
     auto agent = ChildProcess::Start(
-        {.argv = {L4D2_AGENT_BINARY, "--root", dir.Sub(sub + "/root"), "--listen_tcp",
-                  "127.0.0.1:0", "--listen_unix", "", "--steamcmd", L4D2_FAKE_STEAMCMD,
-                  "--unit_dir", dir.Sub(sub + "/units")},
+        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub(sub + "/root"),
+                                   "--listen_tcp", "127.0.0.1:0", "--listen_unix", "", "--steamcmd",
+                                   L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub(sub + "/units")}),
          .env = {{"HOME", dir.Sub(sub + "/home")}}});
     ASSERT_TRUE(agent.ok());
     ASSERT_TRUE((*agent)->WaitForOutput("serving root")) << (*agent)->Output();

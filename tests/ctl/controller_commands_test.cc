@@ -9,6 +9,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "l4d2/controller/v1/api.pb.h"
@@ -85,6 +86,44 @@ class ControllerCommandsTest : public ::testing::Test {
   std::string url_;
   std::string token_;
 };
+
+TEST_F(ControllerCommandsTest, LoginSavesATokenThatLaterCommandsUseWithoutFlags) {
+  const std::string config_home = dir_.Sub("xdg");
+  const std::map<std::string, std::string> env = {{"XDG_CONFIG_HOME", config_home}};
+  int code = -1;
+  // A wrong password: refused, nothing written.
+  auto with_password = [&](const std::string& password) {
+    std::map<std::string, std::string> e = env;
+    e["L4D2_PASSWORD"] = password;
+    return e;
+  };
+  std::string out = Run({L4D2CTL_BINARY, "--controller", url_, "login", "--username", "root"},
+                        &code, with_password("not the password"));
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_FALSE(std::filesystem::exists(config_home + "/l4d2ctl/token"));
+  // No username: usage.
+  out = Run({L4D2CTL_BINARY, "--controller", url_, "login"}, &code, with_password("x"));
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--username NAME"));
+
+  out = Run({L4D2CTL_BINARY, "--controller", url_, "login", "--username", "root"}, &code,
+            with_password("a long admin password"));
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("signed in to " + url_ + " as root"));
+  const std::string token_file = config_home + "/l4d2ctl/token";
+  EXPECT_THAT(out, HasSubstr("saved to " + token_file));
+  EXPECT_EQ(std::filesystem::status(token_file).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ifstream saved(token_file);
+  const std::string secret(std::istreambuf_iterator<char>(saved), {});
+  EXPECT_THAT(out, Not(HasSubstr(std::string(absl::StripAsciiWhitespace(secret)))));
+  // The config now names the controller and the token: no flags needed, and the token writes.
+  out = Run({L4D2CTL_BINARY, "hosts", "create", "h9", "--address", "127.0.0.1:9"}, &code, env);
+  EXPECT_EQ(code, 0) << out;
+  out = Run({L4D2CTL_BINARY, "tokens", "list"}, &code, env);
+  EXPECT_THAT(out, HasSubstr("l4d2ctl@"));
+  EXPECT_THAT(out, HasSubstr("read,write"));
+}
 
 TEST_F(ControllerCommandsTest, HostsOverlaysBlueprintsServersAndJobs) {
   int code = -1;

@@ -3,9 +3,11 @@
 # through server reflection and calls them, over TCP and over the unix socket.
 #
 #   tests/integration/reflection_test.sh AGENT_BINARY BUF_BINARY
+# The agent's helpers are the built ones, beside the agent in the build tree.
 set -euo pipefail
 agent=$1
 buf=$2
+build=$(cd "$(dirname "$agent")/.." && pwd)
 if [ ! -x "$buf" ]; then
   echo "reflection_test: '$buf' missing; run 'npm ci --prefix tests/tools' (tests/run does)" >&2
   exit 1
@@ -19,7 +21,9 @@ cleanup() {
 trap cleanup EXIT
 
 "$agent" --root "$tmp/root" --listen_tcp 127.0.0.1:0 --listen_unix "$tmp/agent.sock" \
-  --unit_dir "$tmp/units" \
+  --unit_dir "$tmp/units" --overlay_helper "$build/agent/overlay_helper/left4me-overlay" \
+  --console_helper "$build/agent/console/left4me-console" \
+  --fetch_helper "$build/agent/fetch/left4me-fetch" \
   >"$tmp/agent.log" 2>&1 &
 agent_pid=$!
 port=""

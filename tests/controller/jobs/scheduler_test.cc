@@ -14,6 +14,7 @@
 #include "controller/store/migrations.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/agent_binary.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/temp_dir.h"
@@ -24,17 +25,18 @@ namespace {
 using ::l4d2::testing::ChildProcess;
 using ::l4d2::testing::Eventually;
 using ::l4d2::testing::TempDir;
+using ::l4d2::testing::WithBuiltHelpers;
 using ::testing::HasSubstr;
 
 class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(dir_.Sub("home/.fake-steamcmd"));
-    absl::StatusOr<std::unique_ptr<ChildProcess>> agent =
-        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
-                                      "127.0.0.1:0", "--listen_unix", "", "--steamcmd",
-                                      L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")},
-                             .env = {{"HOME", dir_.Sub("home")}}});
+    absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
+        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
+                                   "127.0.0.1:0", "--listen_unix", "", "--steamcmd",
+                                   L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")}),
+         .env = {{"HOME", dir_.Sub("home")}}});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);
     ASSERT_TRUE(agent_->WaitForOutput("serving root")) << agent_->Output();
