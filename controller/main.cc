@@ -43,6 +43,8 @@
 #include "controller/store/job_queue.h"
 #include "controller/store/migrations.h"
 #include "controller/store/users.h"
+#include "controller/usecases/accounts.h"
+#include "controller/usecases/hosts.h"
 #include "tls/ca_files.h"
 
 ABSL_FLAG(std::string, config, "", "YAML config file; flags given here override its values");
@@ -94,47 +96,45 @@ absl::StatusOr<ControllerConfig> BuildConfig() {
   return config;
 }
 
-// The first line of standard input, without echo when it is a terminal.
+// `admin create`: the first administrator (or another); the password is typed or comes from
+// L4D2_ADMIN_PASSWORD, never from the command line.
 int CreateAdmin(l4d2::controller::Database& db) {
   const std::string password =
       l4d2::ReadSecret("L4D2_ADMIN_PASSWORD", "password for the new administrator: ");
-  l4d2::controller::UserStore users(db, l4d2::Clock::Real());
-  absl::StatusOr<l4d2::controller::User> user =
-      users.Create(absl::GetFlag(FLAGS_username), password, l4d2::controller::Role::kAdmin);
+  l4d2::Clock& clock = l4d2::Clock::Real();
+  l4d2::controller::UserStore users(db, clock);
+  l4d2::controller::SessionStore sessions(db, clock);
+  l4d2::controller::ApiTokenStore tokens(db, clock);
+  l4d2::controller::AuditLog audit(db, clock);
+  l4d2::controller::AccountStores accounts{
+      .users = users, .sessions = sessions, .tokens = tokens, .audit = audit};
+  absl::StatusOr<l4d2::controller::User> user = l4d2::controller::CreateUser(
+      accounts, "cli", absl::GetFlag(FLAGS_username), password, l4d2::controller::Role::kAdmin);
   if (!user.ok()) {
     std::cerr << "l4d2-controller: " << user.status().message() << "\n";
     return absl::IsInvalidArgument(user.status()) ? 2 : 1;
   }
-  (void)l4d2::controller::AuditLog(db, l4d2::Clock::Real())
-      .Append("cli", "user.create", user->id,
-              l4d2::controller::AuditDetail({{"username", user->username}, {"role", "admin"}}));
   std::cout << "administrator '" << user->username << "' created (id " << user->id << ")\n";
   return 0;
 }
 
 // `host create`: a new host and its one-time enrollment token, shown this once.
 int CreateHost(l4d2::controller::Database& db, const ControllerConfig& config) {
-  l4d2::controller::HostStore hosts(db, l4d2::Clock::Real());
-  auto created =
-      hosts.Create({.name = absl::GetFlag(FLAGS_name), .address = absl::GetFlag(FLAGS_address)},
-                   absl::GetFlag(FLAGS_token_ttl));
+  l4d2::controller::FleetStores stores(db, l4d2::Clock::Real());
+  std::string url = absl::GetFlag(FLAGS_controller_url);
+  if (url.empty()) url = "http://" + config.listen_http;
+  absl::StatusOr<l4d2::controller::CreatedHost> created = l4d2::controller::CreateHost(
+      stores, "cli", {.name = absl::GetFlag(FLAGS_name), .address = absl::GetFlag(FLAGS_address)},
+      absl::GetFlag(FLAGS_token_ttl), url);
   if (!created.ok()) {
     std::cerr << "l4d2-controller: " << created.status().message() << "\n";
     return absl::IsInvalidArgument(created.status()) ? 2 : 1;
   }
-  (void)l4d2::controller::AuditLog(db, l4d2::Clock::Real())
-      .Append("cli", "host.create", created->first.id,
-              l4d2::controller::AuditDetail(
-                  {{"name", created->first.name}, {"address", created->first.address}}));
-  std::string url = absl::GetFlag(FLAGS_controller_url);
-  if (url.empty()) url = "http://" + config.listen_http;
-  std::cout << "host '" << created->first.name << "' created (id " << created->first.id
-            << "), enrolling until "
-            << absl::FormatTime(absl::Now() + absl::GetFlag(FLAGS_token_ttl))
-            << ".\nEnrollment token (shown once): " << created->second
-            << "\nOn the host, with the token in a file only root can read:\n"
-            << "  l4d2-agent --config /etc/left4me/agent.yaml enroll --controller " << url
-            << " --token_file TOKEN_FILE\n";
+  std::cout << "host '" << created->host.name << "' created (id " << created->host.id
+            << "), enrolling until " << absl::FormatTime(created->token_expires_at)
+            << ".\nEnrollment token (shown once): " << created->enrollment_token
+            << "\nOn the host, with the token in a file only root can read:\n  "
+            << created->enroll_command << "\n";
   return 0;
 }
 
@@ -237,7 +237,7 @@ int Run(const std::string& command) {
   // This process among the controllers on the database: owner of its job leases and of the
   // reconciler's lease.
   const std::string owner =
-      absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(absl::Now()));
+      absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(clock.Now()));
   l4d2::controller::Scheduler scheduler(
       stores, *agents,
       {.owner = owner,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "controller/api/rest_support.h"
 #include "controller/api/route.h"
 #include "controller/auth/login_limiter.h"
 #include "controller/fleet/enrollment.h"
@@ -50,17 +51,8 @@ struct RestApiDeps {
   Enrollment* enrollment = nullptr;  // null: no enrollment route
 };
 
-// Every route, in documentation order. The dependencies must outlive the routes.
+// Every route, in documentation order. The dependencies must outlive the routes. Each
+// resource's routes and handlers are in their own file (resource_routes.h).
 std::vector<Route> BuildRoutes(const RestApiDeps& deps, const RestApiOptions& options);
-
-// A page of a list ordered by `key`: items after the page token, at most `limit`, and the
-// token of the next page ("" on the last). INVALID_ARGUMENT for a malformed token or limit.
-struct PageRequest {
-  std::string token;
-  int limit = 100;
-};
-absl::StatusOr<PageRequest> ParsePage(const ApiRequest& request);
-std::string PageToken(const std::string& key);
-absl::StatusOr<std::string> PageKey(const std::string& token);
 
 }  // namespace l4d2::controller

@@ -1,0 +1,75 @@
+#include "common/status_macros.h"
+#include "controller/api/api_messages.h"
+#include "controller/api/event_sources.h"
+#include "controller/api/resource_routes.h"
+#include "controller/api/rest_support.h"
+
+namespace l4d2::controller {
+namespace {
+
+// The audit log, and the fleet's changes as events.
+class AuditRoutes {
+ public:
+  AuditRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps) {}
+
+  absl::StatusOr<ApiResponse> Audit(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
+    AuditQuery query{.visible_to = request.actor.admin ? "" : request.actor.user_id,
+                     .limit = page.limit + 1};
+    if (!page.token.empty()) query.before_id = *PageKey(page.token);
+    L4D2_ASSIGN_OR_RETURN(std::vector<AuditEntry> entries, d_.stores.audit.List(query));
+    v1::ListAuditResponse response;
+    for (size_t i = 0; i < entries.size() && static_cast<int>(i) < page.limit; ++i) {
+      *response.add_entries() = ToApi(entries[i]);
+    }
+    if (static_cast<int>(entries.size()) > page.limit) {
+      response.set_next_page_token(PageToken(entries[page.limit - 1].id));
+    }
+    return Json(response);
+  }
+
+  absl::StatusOr<StreamRequest> FleetStream(const ApiRequest& request) {
+    StreamRequest stream{.topic = EventSources::kFleetTopic};
+    if (request.last_event_id.empty()) {
+      stream.from_now = true;
+      return stream;
+    }
+    L4D2_ASSIGN_OR_RETURN(
+        std::vector<AuditEntry> missed,
+        d_.stores.audit.List({.visible_to = request.actor.admin ? "" : request.actor.user_id,
+                              .after_id = request.last_event_id,
+                              .limit = 1000}));
+    stream.after_id = request.last_event_id;
+    for (const AuditEntry& entry : missed) {
+      stream.replay.push_back(EventSources::AuditEvent(entry));
+      stream.after_id = entry.id;
+    }
+    return stream;
+  }
+
+ private:
+  RestApiDeps d_;
+};
+
+}  // namespace
+
+void AddAuditRoutes(const RestApiDeps& deps, const RestApiOptions& options,
+                    std::vector<Route>& routes) {
+  auto api = std::make_shared<AuditRoutes>(deps, options);
+  using M = AuditRoutes;
+  auto bind = [api](auto method) { return BindRoute(api, method); };
+  AppendRoutes(routes, {
+                           {.method = "GET",
+                            .path = "/api/v1/audit",
+                            .summary = "The audit log, newest first",
+                            .response = v1::ListAuditResponse::descriptor(),
+                            .query = {"limit", "page_token"},
+                            .handler = bind(&M::Audit)},
+                           {.method = "GET",
+                            .path = "/api/v1/events",
+                            .summary = "The fleet's changes (audit entries) as Server-Sent Events",
+                            .stream = bind(&M::FleetStream)},
+                       });
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,121 @@
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "controller/api/api_messages.h"
+#include "controller/api/resource_routes.h"
+#include "controller/api/rest_support.h"
+#include "controller/usecases/catalog.h"
+
+namespace l4d2::controller {
+namespace {
+
+// Blueprints.
+class BlueprintRoutes {
+ public:
+  BlueprintRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps) {}
+
+  absl::StatusOr<ApiResponse> ListBlueprints(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
+    L4D2_ASSIGN_OR_RETURN(std::vector<Blueprint> blueprints,
+                          d_.stores.blueprints.List(request.actor));
+    const std::string prefix = request.Query("q");
+    std::vector<Blueprint> matching;
+    for (Blueprint& blueprint : blueprints) {
+      if (absl::StartsWith(blueprint.name, prefix)) matching.push_back(std::move(blueprint));
+    }
+    // Names are unique per owner: the page key is the name and the id.
+    auto key = [](const Blueprint& b) { return absl::StrCat(b.name, "/", b.id); };
+    std::sort(matching.begin(), matching.end(),
+              [&](const Blueprint& a, const Blueprint& b) { return key(a) < key(b); });
+    v1::ListBlueprintsResponse response;
+    for (const Blueprint* blueprint :
+         Paged(matching, page, key, response.mutable_next_page_token())) {
+      *response.add_blueprints() = ToApi(*blueprint);
+    }
+    return Json(response);
+  }
+
+  static BlueprintInput ToInput(const v1::BlueprintInput& input) {
+    BlueprintInput out{.name = input.name(), .settings = input.settings()};
+    for (const v1::BlueprintOverlay& overlay : input.overlays()) {
+      out.overlays.push_back(
+          {.overlay_id = overlay.overlay_id(), .exec_server_cfg = overlay.exec_server_cfg()});
+    }
+    return out;
+  }
+
+  absl::StatusOr<ApiResponse> CreateBlueprint(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(v1::BlueprintInput input, Body<v1::BlueprintInput>(request));
+    L4D2_ASSIGN_OR_RETURN(Blueprint blueprint,
+                          controller::CreateBlueprint(d_.stores, request.actor, ToInput(input)));
+    return Json(ToApi(blueprint), 201);
+  }
+
+  absl::StatusOr<ApiResponse> GetBlueprint(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(Blueprint blueprint,
+                          d_.stores.blueprints.Get(request.actor, request.Param("id")));
+    return Json(ToApi(blueprint));
+  }
+
+  absl::StatusOr<ApiResponse> UpdateBlueprint(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(v1::BlueprintInput input, Body<v1::BlueprintInput>(request));
+    L4D2_ASSIGN_OR_RETURN(
+        Blueprint blueprint,
+        controller::UpdateBlueprint(d_.stores, request.actor, request.Param("id"), ToInput(input)));
+    return Json(ToApi(blueprint));
+  }
+
+  absl::StatusOr<ApiResponse> DeleteBlueprint(const ApiRequest& request) {
+    L4D2_RETURN_IF_ERROR(
+        controller::DeleteBlueprint(d_.stores, request.actor, request.Param("id")));
+    return NoContent();
+  }
+
+ private:
+  RestApiDeps d_;
+};
+
+}  // namespace
+
+void AddBlueprintRoutes(const RestApiDeps& deps, const RestApiOptions& options,
+                        std::vector<Route>& routes) {
+  auto api = std::make_shared<BlueprintRoutes>(deps, options);
+  using M = BlueprintRoutes;
+  auto bind = [api](auto method) { return BindRoute(api, method); };
+  AppendRoutes(routes,
+               {
+                   {.method = "GET",
+                    .path = "/api/v1/blueprints",
+                    .summary = "Blueprints",
+                    .response = v1::ListBlueprintsResponse::descriptor(),
+                    .query = {"q", "limit", "page_token"},
+                    .handler = bind(&M::ListBlueprints)},
+                   {.method = "POST",
+                    .path = "/api/v1/blueprints",
+                    .summary = "Create a blueprint",
+                    .request = v1::BlueprintInput::descriptor(),
+                    .response = v1::Blueprint::descriptor(),
+                    .success_status = 201,
+                    .handler = bind(&M::CreateBlueprint)},
+                   {.method = "GET",
+                    .path = "/api/v1/blueprints/{id}",
+                    .summary = "One blueprint",
+                    .response = v1::Blueprint::descriptor(),
+                    .handler = bind(&M::GetBlueprint)},
+                   {.method = "PUT",
+                    .path = "/api/v1/blueprints/{id}",
+                    .summary = "Change a blueprint (servers pick it up at their next action)",
+                    .request = v1::BlueprintInput::descriptor(),
+                    .response = v1::Blueprint::descriptor(),
+                    .handler = bind(&M::UpdateBlueprint)},
+                   {.method = "DELETE",
+                    .path = "/api/v1/blueprints/{id}",
+                    .summary = "Delete a blueprint no server uses",
+                    .success_status = 204,
+                    .handler = bind(&M::DeleteBlueprint)},
+               });
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,152 @@
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "controller/api/api_messages.h"
+#include "controller/api/resource_routes.h"
+#include "controller/api/rest_support.h"
+#include "controller/usecases/hosts.h"
+
+namespace l4d2::controller {
+namespace {
+
+// Hosts (admins).
+class HostRoutes {
+ public:
+  HostRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps), o_(options) {}
+
+  absl::StatusOr<ApiResponse> ListHosts(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
+    L4D2_ASSIGN_OR_RETURN(std::vector<Host> hosts, d_.stores.hosts.List());
+    L4D2_ASSIGN_OR_RETURN(auto counts, ServerCounts());
+    const std::string state = request.Query("state");
+    std::vector<Host> matching;
+    for (Host& host : hosts) {
+      if (state.empty() || host.state == state) matching.push_back(std::move(host));
+    }
+    v1::ListHostsResponse response;
+    for (const Host* host : Paged(
+             matching, page, [](const Host& h) { return h.name; },
+             response.mutable_next_page_token())) {
+      *response.add_hosts() = ToApi(*host, counts[host->id]);
+    }
+    return Json(response);
+  }
+
+  absl::StatusOr<ApiResponse> CreateHost(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(v1::CreateHostRequest create, Body<v1::CreateHostRequest>(request));
+    NewHost host{.name = create.name(), .address = create.address()};
+    if (create.max_instances() != 0) host.max_instances = create.max_instances();
+    if (create.port_first() != 0) host.port_first = create.port_first();
+    if (create.port_last() != 0) host.port_last = create.port_last();
+    L4D2_ASSIGN_OR_RETURN(CreatedHost created,
+                          controller::CreateHost(d_.stores, request.actor.Name(), host,
+                                                 o_.enrollment_token_ttl, o_.public_url));
+    v1::CreateHostResponse response;
+    *response.mutable_host() = ToApi(created.host, 0);
+    response.set_enrollment_token(created.enrollment_token);
+    *response.mutable_token_expires_at() = ToTimestamp(created.token_expires_at);
+    response.set_enroll_command(created.enroll_command);
+    return Json(response, 201);
+  }
+
+  absl::StatusOr<ApiResponse> GetHost(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(Host host, d_.stores.hosts.Get(request.Param("id")));
+    L4D2_ASSIGN_OR_RETURN(auto counts, ServerCounts());
+    return Json(ToApi(host, counts[host.id]));
+  }
+
+  absl::StatusOr<ApiResponse> DrainHost(const ApiRequest& request, bool drained) {
+    L4D2_RETURN_IF_ERROR(
+        SetHostDrained(d_.stores, request.actor.Name(), request.Param("id"), drained));
+    return GetHost(request);
+  }
+
+  absl::StatusOr<ApiResponse> DeleteHost(const ApiRequest& request) {
+    L4D2_RETURN_IF_ERROR(
+        controller::DeleteHost(d_.stores, request.actor.Name(), request.Param("id")));
+    return NoContent();
+  }
+
+  absl::StatusOr<ApiResponse> InstallHost(const ApiRequest& request) {
+    v1::InstallHostRequest install;
+    if (!request.body.empty()) {
+      L4D2_ASSIGN_OR_RETURN(install, Body<v1::InstallHostRequest>(request));
+    }
+    L4D2_ASSIGN_OR_RETURN(
+        std::string job_id,
+        InstallGame(d_.stores, request.actor.Name(), request.Param("id"),
+                    {.validate = install.validate(), .branch = install.branch()}));
+    v1::JobRef ref;
+    ref.set_job_id(job_id);
+    return Json(ref, 202);
+  }
+
+ private:
+  // Servers per host, counted in SQL (not by reading every server row).
+  absl::StatusOr<absl::flat_hash_map<std::string, int>> ServerCounts() {
+    return d_.stores.servers.CountByHost();
+  }
+
+  RestApiDeps d_;
+  RestApiOptions o_;
+};
+
+}  // namespace
+
+void AddHostRoutes(const RestApiDeps& deps, const RestApiOptions& options,
+                   std::vector<Route>& routes) {
+  auto api = std::make_shared<HostRoutes>(deps, options);
+  using M = HostRoutes;
+  auto bind = [api](auto method) { return BindRoute(api, method); };
+  AppendRoutes(routes,
+               {
+                   {.method = "GET",
+                    .path = "/api/v1/hosts",
+                    .access = Access::kAdmin,
+                    .summary = "Hosts",
+                    .response = v1::ListHostsResponse::descriptor(),
+                    .query = {"state", "limit", "page_token"},
+                    .handler = bind(&M::ListHosts)},
+                   {.method = "POST",
+                    .path = "/api/v1/hosts",
+                    .access = Access::kAdmin,
+                    .summary = "Create a host: its one-time enrollment token and command",
+                    .request = v1::CreateHostRequest::descriptor(),
+                    .response = v1::CreateHostResponse::descriptor(),
+                    .success_status = 201,
+                    .handler = bind(&M::CreateHost)},
+                   {.method = "GET",
+                    .path = "/api/v1/hosts/{id}",
+                    .access = Access::kAdmin,
+                    .summary = "One host",
+                    .response = v1::Host::descriptor(),
+                    .handler = bind(&M::GetHost)},
+                   {.method = "DELETE",
+                    .path = "/api/v1/hosts/{id}",
+                    .access = Access::kAdmin,
+                    .summary = "Forget a host without servers",
+                    .success_status = 204,
+                    .handler = bind(&M::DeleteHost)},
+                   {.method = "POST",
+                    .path = "/api/v1/hosts/{id}/drain",
+                    .access = Access::kAdmin,
+                    .summary = "Place no new servers on the host",
+                    .response = v1::Host::descriptor(),
+                    .handler = [api](const ApiRequest& r) { return api->DrainHost(r, true); }},
+                   {.method = "POST",
+                    .path = "/api/v1/hosts/{id}/undrain",
+                    .access = Access::kAdmin,
+                    .summary = "Place servers on the host again",
+                    .response = v1::Host::descriptor(),
+                    .handler = [api](const ApiRequest& r) { return api->DrainHost(r, false); }},
+                   {.method = "POST",
+                    .path = "/api/v1/hosts/{id}/install",
+                    .access = Access::kAdmin,
+                    .summary = "Install or update the game on the host (a job)",
+                    .request = v1::InstallHostRequest::descriptor(),
+                    .response = v1::JobRef::descriptor(),
+                    .success_status = 202,
+                    .handler = bind(&M::InstallHost)},
+               });
+}
+
+}  // namespace l4d2::controller

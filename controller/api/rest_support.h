@@ -1,0 +1,99 @@
+#pragma once
+
+// What every resource's routes share (controller/api/*_routes.cc): JSON answers, decoding a
+// body into its message, pages and page tokens, query parameters, the session cookie, and
+// binding a resource's handler methods into the route table.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "controller/api/route.h"
+#include "controller/store/users.h"
+#include "google/protobuf/message.h"
+#include "rpc/proto_json.h"
+
+namespace l4d2::controller {
+
+// The largest page any list serves.
+inline constexpr int kMaxPageSize = 1000;
+
+// A page of a list ordered by a key: items after the page token, at most `limit`, and the
+// token of the next page ("" on the last).
+struct PageRequest {
+  std::string token;
+  int limit = 100;
+};
+// INVALID_ARGUMENT for a malformed token or limit.
+absl::StatusOr<PageRequest> ParsePage(const ApiRequest& request);
+std::string PageToken(const std::string& key);
+absl::StatusOr<std::string> PageKey(const std::string& token);
+
+// Items of `all` (ordered by `key`) for one page, with the next page's token.
+template <typename T, typename Key>
+std::vector<const T*> Paged(const std::vector<T>& all, const PageRequest& page, Key key,
+                            std::string* next_token) {
+  std::vector<const T*> items;
+  std::string after;
+  if (!page.token.empty()) after = *PageKey(page.token);
+  for (const T& item : all) {
+    if (!after.empty() && key(item) <= after) continue;
+    if (static_cast<int>(items.size()) == page.limit) {
+      *next_token = PageToken(key(*items.back()));
+      return items;
+    }
+    items.push_back(&item);
+  }
+  next_token->clear();
+  return items;
+}
+
+// `message` as the JSON body of an answer with `status`.
+ApiResponse Json(const google::protobuf::Message& message, int status = 200);
+// 204, no body.
+ApiResponse NoContent();
+
+// The request's body as `Message` (protobuf's JSON mapping); INVALID_ARGUMENT naming the field.
+template <typename Message>
+absl::StatusOr<Message> Body(const ApiRequest& request) {
+  if (request.body.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("body: expected JSON of ", Message::descriptor()->full_name()));
+  }
+  return FromJson<Message>(request.body, "body");
+}
+
+// A true/false query parameter (absent: false).
+absl::StatusOr<bool> BoolQuery(const ApiRequest& request, const std::string& name);
+// An RFC 3339 time query parameter, `fallback` when absent.
+absl::StatusOr<absl::Time> TimeQuery(const ApiRequest& request, const std::string& name,
+                                     absl::Time fallback);
+// "admin" or "operator" ("" is operator).
+absl::StatusOr<Role> ParseRoleName(const std::string& role);
+
+// The Set-Cookie value carrying a session (an empty value with no age ends it).
+std::string CookieHeader(const std::string& value, absl::Duration max_age, bool secure);
+
+// A resource's handler method as a route's handler; the routes share ownership of `handlers`.
+template <typename Handlers>
+RouteHandler BindRoute(std::shared_ptr<Handlers> handlers,
+                       absl::StatusOr<ApiResponse> (Handlers::*method)(const ApiRequest&)) {
+  return [handlers = std::move(handlers), method](const ApiRequest& request) {
+    return ((*handlers).*method)(request);
+  };
+}
+template <typename Handlers>
+StreamHandler BindRoute(std::shared_ptr<Handlers> handlers,
+                        absl::StatusOr<StreamRequest> (Handlers::*method)(const ApiRequest&)) {
+  return [handlers = std::move(handlers), method](const ApiRequest& request) {
+    return ((*handlers).*method)(request);
+  };
+}
+
+// Appends `more` to `routes`, in order.
+void AppendRoutes(std::vector<Route>& routes, std::vector<Route> more);
+
+}  // namespace l4d2::controller
