@@ -18,4 +18,8 @@ Clock& Clock::Real() {
   return *clock;
 }
 
+absl::Time RealDeadline(absl::Duration timeout) { return absl::Now() + timeout; }
+
+absl::Duration RealTimeLeft(absl::Time deadline) { return deadline - absl::Now(); }
+
 }  // namespace l4d2

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace l4d2 {
 namespace {
@@ -87,9 +88,9 @@ std::string FormatLogLineForTest(LogSeverity severity, absl::string_view file, i
   if (journald) {
     return absl::StrCat("<", SyslogPriority(severity), ">", Basename(file), ":", line, "] ", flat);
   }
-  return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-                      " ", std::string(1, SeverityLetter(severity)), " ", Basename(file), ":", line,
-                      "] ", flat);
+  return absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", Clock::Real().Now(), absl::UTCTimeZone()), " ",
+      std::string(1, SeverityLetter(severity)), " ", Basename(file), ":", line, "] ", flat);
 }
 
 namespace internal {

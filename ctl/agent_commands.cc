@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "ctl/exit_codes.h"
 #include "ctl/spec_yaml.h"
@@ -32,7 +33,7 @@ int ReportRpcError(const CommandContext& context, const grpc::Status& status) {
 }
 
 void SetDeadline(const CommandContext& context, grpc::ClientContext* client) {
-  client->set_deadline(absl::ToChronoTime(absl::Now() + context.timeout));
+  client->set_deadline(absl::ToChronoTime(RealDeadline(context.timeout)));
 }
 
 std::string ToJson(const google::protobuf::Message& message) {
@@ -96,7 +97,7 @@ int RunHealthCommand(const CommandContext& context) {
 
 std::string NewOperationId() {
   std::random_device random;
-  return absl::StrCat("l4d2ctl-", absl::ToUnixMillis(absl::Now()), "-",
+  return absl::StrCat("l4d2ctl-", absl::ToUnixMillis(Clock::Real().Now()), "-",
                       absl::Hex(uint64_t{random()} << 32 | random(), absl::kZeroPad16));
 }
 
@@ -173,7 +174,7 @@ int RunCheckUpdateCommand(const CommandContext& context) {
   grpc::ClientContext client;
   // steamcmd answers in seconds; allow for a slow Steam.
   client.set_deadline(
-      absl::ToChronoTime(absl::Now() + std::max(context.timeout, absl::Minutes(3))));
+      absl::ToChronoTime(RealDeadline(std::max(context.timeout, absl::Minutes(3)))));
   agent::v1::CheckForUpdateRequest request;
   request.set_branch(context.branch);
   agent::v1::CheckForUpdateResponse response;
@@ -236,7 +237,7 @@ void PrintInstance(const CommandContext& context, const agent::v1::Instance& ins
 std::unique_ptr<grpc::ClientContext> Deadline(const CommandContext& context,
                                               absl::Duration at_least) {
   auto client = std::make_unique<grpc::ClientContext>();
-  client->set_deadline(absl::ToChronoTime(absl::Now() + std::max(context.timeout, at_least)));
+  client->set_deadline(absl::ToChronoTime(RealDeadline(std::max(context.timeout, at_least))));
   return client;
 }
 
@@ -330,7 +331,7 @@ int RunLogsCommand(const CommandContext& context, const std::string& name) {
   grpc::ClientContext client;
   if (!context.follow) {
     client.set_deadline(
-        absl::ToChronoTime(absl::Now() + std::max(context.timeout, absl::Minutes(1))));
+        absl::ToChronoTime(RealDeadline(std::max(context.timeout, absl::Minutes(1)))));
   }
   agent::v1::StreamLogsRequest request;
   request.set_name(name);

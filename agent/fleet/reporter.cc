@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/datagram.h"
 #include "common/host_port.h"
 #include "common/logging.h"
@@ -114,8 +115,8 @@ void HostReporter::SendOnce() {
 }
 
 void HostReporter::Run() {
-  // Scheduled in real time; `clock_` only stamps the reports.
-  absl::Time next = absl::Now();
+  // Scheduled in real time (absl::Mutex waits on it); `clock_` only stamps the reports.
+  absl::Time next = RealDeadline(absl::ZeroDuration());
   absl::Time earliest = absl::InfinitePast();
   int settling = 0;  // reports left at settle_gap
   absl::MutexLock lock(&mutex_);
@@ -132,12 +133,12 @@ void HostReporter::Run() {
     mutex_.Unlock();
     SendOnce();
     mutex_.Lock();
-    earliest = absl::Now() + options_.min_gap;
+    earliest = RealDeadline(options_.min_gap);
     if (settling > 0) {
       --settling;
-      next = absl::Now() + options_.settle_gap;
+      next = RealDeadline(options_.settle_gap);
     } else {
-      next = absl::Now() + options_.interval;
+      next = RealDeadline(options_.interval);
     }
   }
 }

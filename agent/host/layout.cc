@@ -24,6 +24,10 @@ absl::Status MakeDirectory(const std::string& path, mode_t mode) {
   return ErrnoError(errno, "create directory", path);
 }
 
+std::string AppManifestIn(const std::string& installation_dir) {
+  return absl::StrCat(installation_dir, "/steamapps/appmanifest_", kDedicatedServerAppId, ".acf");
+}
+
 }  // namespace
 
 HostLayout::HostLayout(std::string root) : root_(std::move(root)) {
@@ -31,8 +35,11 @@ HostLayout::HostLayout(std::string root) : root_(std::move(root)) {
 }
 
 std::string HostLayout::current_app_manifest() const {
-  return absl::StrCat(current_installation(), "/steamapps/appmanifest_", kDedicatedServerAppId,
-                      ".acf");
+  return AppManifestIn(current_installation());
+}
+
+std::string HostLayout::app_manifest(const std::string& installation) const {
+  return AppManifestIn(absl::StrCat(installation_dir(), "/", installation));
 }
 
 std::set<std::string> HostLayout::PinnedInstallations() const {

@@ -33,6 +33,8 @@ class HostLayout {
 
   // The appmanifest of the current installation.
   std::string current_app_manifest() const;
+  // The appmanifest of the installation directory `installation` (a name in installation/).
+  std::string app_manifest(const std::string& installation) const;
 
   // instances/<name>/installation: the installation directory an instance is pinned to.
   std::string instance_installation_file(const std::string& name) const {

@@ -303,10 +303,7 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     L4D2_RETURN_IF_ERROR(WriteFileAtomically(DropInPath(name), dropin, 0644));
     L4D2_RETURN_IF_ERROR(systemd_.Reload());
   }
-  absl::StatusOr<std::string> build =
-      ReadFileToString(absl::StrCat(layout_.installation_dir(), "/", installation,
-                                    "/steamapps/appmanifest_222860.acf"),
-                       1 << 20);
+  absl::StatusOr<std::string> build = ReadFileToString(layout_.app_manifest(installation), 1 << 20);
   record->set_installation(installation);
   absl::StatusOr<std::string> build_id =
       build.ok() ? ParseAppManifestBuildId(*build) : build.status();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/status_macros.h"
 
 namespace l4d2::agent {
@@ -14,7 +15,7 @@ std::string ExitStatus::ToString() const {
 
 absl::StatusOr<ProcessResult> RunProcess(ProcessRunner& runner, const ProcessOptions& options,
                                          absl::Duration timeout, size_t max_output) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = RealDeadline(timeout);
   L4D2_ASSIGN_OR_RETURN(std::unique_ptr<RunningProcess> process, runner.Start(options));
   ProcessResult result;
   while (true) {

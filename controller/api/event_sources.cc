@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "controller/api/api_messages.h"
 #include "google/protobuf/struct.pb.h"
@@ -34,7 +35,7 @@ EventSources::EventSources(SseHub& hub, FleetStores& stores, AgentConnector& age
       stores_(stores),
       agents_(agents),
       options_(options),
-      epoch_micros_(absl::ToUnixMicros(absl::Now())) {}
+      epoch_micros_(absl::ToUnixMicros(stores.clock.Now())) {}
 
 EventSources::~EventSources() { Stop(); }
 
@@ -226,8 +227,9 @@ void EventSources::Follow(ConsoleFollower* follower) {
       }
     }
     // The agent is away or the server not placed yet: try again while someone watches.
-    absl::Time until = absl::Now() + options_.agent_retry;
-    while (absl::Now() < until && !stopped()) absl::SleepFor(absl::Milliseconds(50));
+    const absl::Time until = stores_.clock.Now() + options_.agent_retry;
+    while (stores_.clock.Now() < until && !stopped())
+      stores_.clock.SleepFor(absl::Milliseconds(50));
   }
 }
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "controller/api/errors.h"
 #include "controller/api/headers.h"
@@ -200,7 +201,7 @@ void HttpServer::Accept(const Route& route, const Pistache::Rest::Request& reque
                         Pistache::Http::ResponseWriter response) {
   auto pending = std::make_shared<Pending>();
   pending->route = &route;
-  pending->received = absl::Now();
+  pending->received = Clock::Real().Now();
   ApiRequest& api = pending->request;
   api.method = route.method;
   api.path = request.resource();
@@ -317,7 +318,7 @@ void HttpServer::Serve(Pending& pending) {
           hub_.Attach(pending.stream_fd, *std::move(stream),
                       {.user_id = user, .admin = pending.request.actor.admin});
           pending.stream_fd = -1;
-          metrics_.Observe(route.method, route.path, 200, absl::Now() - pending.received);
+          metrics_.Observe(route.method, route.path, 200, Clock::Real().Now() - pending.received);
           return;
         }
         hub_.Unreserve(user);
@@ -333,7 +334,8 @@ void HttpServer::Serve(Pending& pending) {
     response = ErrorResponse(absl::InternalError(e.what()));
   }
   // Counted before it is sent: a client that has the answer finds it in /metrics.
-  metrics_.Observe(route.method, route.path, response.status, absl::Now() - pending.received);
+  metrics_.Observe(route.method, route.path, response.status,
+                   Clock::Real().Now() - pending.received);
   Send(*pending.writer, response);
 }
 

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/status_macros.h"
 #include "controller/api/api_messages.h"
 #include "controller/api/event_sources.h"
@@ -108,7 +109,7 @@ class ServerRoutes {
     call.set_command(console.command());
     agent::v1::ExecuteConsoleCommandResponse answer;
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + o_.agent_timeout));
+    context.set_deadline(absl::ToChronoTime(RealDeadline(o_.agent_timeout)));
     // Audited before it runs: a command that hangs or kills the server is on record too.
     (void)d_.stores.audit.Append(
         request.actor.Name(), "server.console", server.id,
@@ -135,7 +136,7 @@ class ServerRoutes {
     call.set_lines(lines);
     call.set_after_cursor(request.Query("after_cursor"));
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + o_.agent_timeout));
+    context.set_deadline(absl::ToChronoTime(RealDeadline(o_.agent_timeout)));
     auto reader = d_.agents.Stub(host)->StreamLogs(&context, call);
     v1::ServerLogsResponse response;
     agent::v1::LogBatch batch;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "controller/api/headers.h"
 
@@ -183,10 +184,10 @@ SseStats SseHub::Stats() {
 
 void SseHub::Run() {
   std::vector<epoll_event> events(256);
-  absl::Time next_tick = absl::Now() + absl::Seconds(1);
+  absl::Time next_tick = RealDeadline(absl::Seconds(1));
   for (;;) {
     const int timeout_ms =
-        std::max<int64_t>(0, absl::ToInt64Milliseconds(next_tick - absl::Now()) + 1);
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(RealTimeLeft(next_tick)) + 1);
     const int ready = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
                                  static_cast<int>(std::min<int64_t>(timeout_ms, 1000)));
     for (int i = 0; i < ready; ++i) {
@@ -222,7 +223,7 @@ void SseHub::Run() {
         Flush(*it->second);
       }
     }
-    const absl::Time now = absl::Now();
+    const absl::Time now = Clock::Real().Now();
     if (now >= next_tick) {
       Heartbeat(now);
       next_tick = now + absl::Seconds(1);
@@ -245,7 +246,7 @@ void SseHub::AttachNow(int fd, StreamRequest request, SseViewer viewer) {
   client.topic = request.topic;
   client.viewer = std::move(viewer);
   client.after_id = request.after_id;
-  client.last_write = absl::Now();
+  client.last_write = Clock::Real().Now();
   std::unique_ptr<Topic>& topic = topics_[client.topic];
   if (!topic) topic = std::make_unique<Topic>();
   if (request.from_now && topic->newest_id > client.after_id) client.after_id = topic->newest_id;
@@ -331,7 +332,7 @@ void SseHub::Enqueue(Client& client, std::shared_ptr<const std::string> frame) {
     client.queue.push_back(*overflow);
     client.queued_bytes += (*overflow)->size();
     client.cut = true;
-    client.cut_at = absl::Now();
+    client.cut_at = Clock::Real().Now();
     absl::MutexLock lock(&mutex_);
     ++stats_.clients_cut_off;
     return;
@@ -365,7 +366,7 @@ bool SseHub::Flush(Client& client) {
       Close(client);
       return false;
     }
-    client.last_write = absl::Now();
+    client.last_write = Clock::Real().Now();
     size_t left = static_cast<size_t>(sent);
     while (left > 0) {
       const size_t rest = client.queue.front()->size() - client.offset;

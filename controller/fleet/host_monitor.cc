@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "controller/jobs/agent_fanout.h"
 
@@ -90,14 +91,17 @@ void HostMonitor::Start() {
   thread_ = std::thread([this] {
     absl::MutexLock lock(&mutex_);
     // Rounds start every interval, however long the last one waited on silent agents: a host
-    // is then marked at most grace + the ping timeout after its last answer.
-    absl::Time next = absl::Now() + options_.interval;
+    // is then marked at most grace + the ping timeout after its last answer. Rounds are woken
+    // in real time (absl::Mutex waits on it); what they judge uses `clock_`.
+    absl::Time next = RealDeadline(options_.interval);
     while (!mutex_.AwaitWithDeadline(absl::Condition(&stopping_), next)) {
       next += options_.interval;
       mutex_.Unlock();
       Round();
       mutex_.Lock();
-      if (next < absl::Now()) next = absl::Now();  // A round longer than the interval.
+      if (RealTimeLeft(next) < absl::ZeroDuration()) {
+        next = RealDeadline(absl::ZeroDuration());  // A round longer than the interval.
+      }
     }
   });
 }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/logging.h"
 
 namespace l4d2::controller {
@@ -69,7 +70,7 @@ void ReportReceiver::Run() {
       // A refusal says what is wrong (a host's clock, a certificate); a flood of them is
       // logged once every 10 s.
       if (accepted.ok() || absl::IsAlreadyExists(accepted)) continue;  // Copies are harmless.
-      if (const absl::Time now = absl::Now(); now >= next_log) {
+      if (const absl::Time now = Clock::Real().Now(); now >= next_log) {
         L4D2_LOG(WARNING) << "host report refused: " << accepted.message()
                           << (unlogged > 0 ? absl::StrCat(" (and ", unlogged, " more)") : "");
         next_log = now + absl::Seconds(10);

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "controller/jobs/agent_connector.h"
 #include "grpcpp/client_context.h"
 #include "rpc/grpc_status.h"
@@ -32,7 +33,7 @@ std::vector<absl::StatusOr<Response>> AskAll(
   };
   std::vector<std::unique_ptr<Call>> calls;
   absl::BlockingCounter pending(static_cast<int>(hosts.size()));
-  const auto deadline = absl::ToChronoTime(absl::Now() + timeout);
+  const auto deadline = absl::ToChronoTime(RealDeadline(timeout));
   for (const Host& host : hosts) {
     auto call = std::make_unique<Call>();
     call->context.set_deadline(deadline);

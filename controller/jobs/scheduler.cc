@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "grpcpp/client_context.h"
@@ -47,7 +48,7 @@ struct Scheduler::Run {
                         grpc::ClientContext*, const Request&, Response*),
                     const Request& request, Response* response, absl::Duration timeout) {
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    context.set_deadline(absl::ToChronoTime(RealDeadline(timeout)));
     if (!Attach(&context)) return absl::CancelledError("cancelled");
     grpc::Status status = (stub.*method)(&context, request, response);
     Detach();
@@ -144,7 +145,7 @@ void Scheduler::Stop() {
                                   .owner = options_.owner,
                                   .state = JobState::kQueued,
                                   .error = absl::UnavailableError("the controller stopped"),
-                                  .not_before = absl::Now()});
+                                  .not_before = stores_.clock.Now()});
     }
     ready_.clear();
     writer_done_ = true;
@@ -229,7 +230,7 @@ void Scheduler::Execute(const Job& job) {
     running_.erase(job.id);
     return;
   }
-  JobEnding ending{.id = job.id, .owner = options_.owner, .not_before = absl::Now()};
+  JobEnding ending{.id = job.id, .owner = options_.owner, .not_before = stores_.clock.Now()};
   if (result.ok()) {
     ending.state = JobState::kSucceeded;
     ending.result = *std::move(result);
@@ -243,7 +244,7 @@ void Scheduler::Execute(const Job& job) {
   } else if (Transient(result.status())) {
     ending.state = JobState::kQueued;
     ending.error = result.status();
-    ending.not_before = absl::Now() + JobQueue::Backoff(job.attempt);
+    ending.not_before = stores_.clock.Now() + JobQueue::Backoff(job.attempt);
   } else {
     ending.state = JobState::kFailed;
     ending.error = result.status();

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 
@@ -40,7 +41,7 @@ constexpr int kMaxDepth = 64;
 std::string UnitName() {
   static std::atomic<uint64_t> counter{0};
   return absl::StrCat("left4me-overlay-script-", ::getpid(), "-", counter.fetch_add(1), "-",
-                      absl::ToUnixMicros(absl::Now()), ".service");
+                      absl::ToUnixMicros(Clock::Real().Now()), ".service");
 }
 
 struct Account {
@@ -230,8 +231,9 @@ absl::Status BubblewrapSandbox::Run(const ScriptJob& job, const LineSink& output
         runner_.Start({.argv = ScriptArgv(options_, UnitName(), ProbeRootEntries(), job, script),
                        .env = env,
                        .cwd = "/"}));
-    const absl::Time started = absl::Now();
-    const absl::Time deadline = started + job.timeout + absl::Seconds(10);
+    // The script's time limit is systemd's (RuntimeMaxSec), in real time.
+    const absl::Time timed_out = RealDeadline(job.timeout);
+    const absl::Time deadline = timed_out + absl::Seconds(10);
     std::deque<std::string> tail;
     int lines = 0;
     while (true) {
@@ -241,7 +243,7 @@ absl::Status BubblewrapSandbox::Run(const ScriptJob& job, const LineSink& output
         // The manager should have ended the unit at RuntimeMaxSec; ending systemd-run leaves
         // that to it.
         process->Signal(SIGKILL);
-        (void)process->Wait(absl::Now() + absl::Seconds(10));
+        (void)process->Wait(RealDeadline(absl::Seconds(10)));
         return absl::DeadlineExceededError(absl::StrCat("overlay script did not finish within ",
                                                         absl::FormatDuration(job.timeout)));
       }
@@ -254,8 +256,8 @@ absl::Status BubblewrapSandbox::Run(const ScriptJob& job, const LineSink& output
       tail.push_back(line->substr(0, 300));
       if (tail.size() > 5) tail.pop_front();
     }
-    L4D2_ASSIGN_OR_RETURN(ExitStatus exit, process->Wait(absl::Now() + absl::Seconds(10)));
-    if (!exit.success() && absl::Now() >= started + job.timeout) {
+    L4D2_ASSIGN_OR_RETURN(ExitStatus exit, process->Wait(RealDeadline(absl::Seconds(10))));
+    if (!exit.success() && RealTimeLeft(timed_out) <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(
           absl::StrCat("overlay script did not finish within ", absl::FormatDuration(job.timeout)));
     }

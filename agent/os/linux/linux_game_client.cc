@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/game/rcon.h"
+#include "common/clock.h"
 #include "common/status_macros.h"
 
 namespace l4d2::agent {
@@ -51,7 +52,7 @@ absl::StatusOr<sockaddr_in> ToSockaddr(const GameAddress& address) {
 absl::Status WaitFor(int fd, short events, absl::Time deadline, const GameAddress& address,
                      absl::string_view what) {
   while (true) {
-    int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    int64_t ms = absl::ToInt64Milliseconds(RealTimeLeft(deadline));
     if (ms <= 0) {
       return absl::UnavailableError(absl::StrCat(what, " of '", Describe(address), "' timed out"));
     }
@@ -112,7 +113,7 @@ absl::StatusOr<A2sReply> A2sQuery(const GameAddress& address, absl::Duration tim
     return absl::UnavailableError(
         absl::StrCat("a2s: connect to '", Describe(address), "': ", std::strerror(errno)));
   }
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = RealDeadline(timeout);
   std::string request =
       players ? BuildA2sPlayerRequest(kA2sNoChallenge) : BuildA2sInfoRequest(std::nullopt);
   // The server answers with a challenge first; a second challenge is tolerated once (it may
@@ -228,7 +229,7 @@ absl::StatusOr<std::string> LinuxGameClient::RconExecute(const GameAddress& addr
                                                          const std::string& password,
                                                          const std::string& command,
                                                          absl::Duration timeout) {
-  RconConnection connection(address, absl::Now() + timeout);
+  RconConnection connection(address, RealDeadline(timeout));
   L4D2_RETURN_IF_ERROR(connection.Connect());
 
   constexpr int32_t kAuthId = 1;

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 
@@ -49,7 +50,7 @@ class LinuxProcess final : public RunningProcess {
         buffer_.clear();
         return line;
       }
-      int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+      int64_t ms = absl::ToInt64Milliseconds(RealTimeLeft(deadline));
       if (ms <= 0) return absl::DeadlineExceededError("no output line in time");
       pollfd p{fd_, POLLIN, 0};
       int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(ms, 1 << 30)));
@@ -84,7 +85,7 @@ class LinuxProcess final : public RunningProcess {
         break;
       }
       if (done < 0 && errno != EINTR) return ErrnoError(errno, "wait for", argv0_);
-      if (absl::Now() >= deadline) {
+      if (RealTimeLeft(deadline) <= absl::ZeroDuration()) {
         return absl::DeadlineExceededError(absl::StrCat("pid ", pid_, " still runs"));
       }
       // Child exit is not pollable without a pidfd wait loop; a short sleep bounds the latency.

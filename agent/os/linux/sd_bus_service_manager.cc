@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/status_macros.h"
 
 namespace l4d2::agent {
@@ -108,12 +109,12 @@ absl::Status SdBusServiceManager::RunJob(const char* method, const std::string& 
     return absl::UnavailableError(absl::StrCat("systemd ", what, ": bad reply"));
   }
   const std::string job = job_path;
-  const absl::Time deadline = absl::Now() + options_.timeout;
+  const absl::Time deadline = RealDeadline(options_.timeout);
   while (ended.find(job) == ended.end()) {
     r = sd_bus_process(bus.get(), nullptr);
     if (r < 0) return absl::UnavailableError(absl::StrCat("systemd ", what, ": ", strerror(-r)));
     if (r > 0) continue;
-    const absl::Duration left = deadline - absl::Now();
+    const absl::Duration left = RealTimeLeft(deadline);
     if (left <= absl::ZeroDuration()) {
       return absl::UnavailableError(absl::StrCat("systemd ", what, ": the job did not end within ",
                                                  absl::FormatDuration(options_.timeout)));
