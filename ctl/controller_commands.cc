@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
+#include "ctl/command_table.h"
 #include "ctl/controller_client.h"
 #include "ctl/exit_codes.h"
 #include "ctl/overlay_yaml.h"
@@ -748,10 +749,7 @@ int Tokens(const CommandContext& context, const std::vector<std::string>& args) 
 }  // namespace
 
 bool IsControllerCommand(const std::string& noun) {
-  for (const char* known : {"servers", "hosts", "blueprints", "overlays", "jobs", "tokens"}) {
-    if (noun == known) return true;
-  }
-  return false;
+  return noun != "login" && IsControllerNoun(noun);
 }
 
 int RunControllerCommand(const CommandContext& context, const std::vector<std::string>& args) {

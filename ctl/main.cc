@@ -20,6 +20,7 @@
 #include "common/yaml_document.h"
 #include "ctl/agent_channel.h"
 #include "ctl/agent_commands.h"
+#include "ctl/command_table.h"
 #include "ctl/controller_client.h"
 #include "ctl/controller_commands.h"
 #include "ctl/login.h"
@@ -86,37 +87,23 @@ ABSL_FLAG(std::string, token_name, "",
           "login: the new API token's name (default l4d2ctl@HOSTNAME)");
 
 int main(int argc, char** argv) {
-  l4d2::SetProgramUsage(
-      "l4d2ctl [--agent ADDRESS] [--json] COMMAND\n"
-      "Commands against an agent:\n"
-      "  host      the host's facts (resources, installed build, ports, instances)\n"
-      "  health    the agent's health check (exit 0 when SERVING)\n"
-      "  install   install or update the game with steamcmd, following its progress\n"
-      "  check-update  the installed build against the newest public build\n"
-      "  initialize NAME -f SPEC.yaml   create an instance, or replace its spec\n"
-      "  start|stop|restart|reset|delete NAME\n"
-      "  status NAME [--json]           unit, game (A2S) and overlay state\n"
-      "  list                           every instance, and orphans\n"
-      "  console NAME COMMAND...        a console command over RCON, with its output\n"
-      "  logs NAME [--lines N] [--follow|--no-follow]   the server's console (journald)\n"
-      "  overlay sync REF --dir DIR     a new version of an overlay from local files\n"
-      "  overlay sync REF --url URL --sha256 HEX [--destination D] [--strip N]   from an archive\n"
-      "  overlay sync REF --workshop ID,... [--collections ID,...]   Workshop addons\n"
-      "  overlay sync REF --script FILE [--network] [--script_timeout D]   built by a script\n"
-      "  overlay list                   overlays, versions and the instances using them\n"
-      "Commands against the controller (--controller URL and an API token):\n"
-      "  servers list | show|start|stop|restart|reset|delete NAME [--wait]\n"
-      "  servers create NAME --blueprint NAME [--stopped] [--wait]\n"
-      "  servers console NAME COMMAND...   servers logs NAME [--lines N] [--follow]\n"
-      "  servers bulk ACTION (--host NAME | --blueprint NAME) [--stagger 30s] [--wait]\n"
-      "  hosts list | create NAME --address HOST:PORT | show|drain|undrain|install|delete NAME\n"
-      "  blueprints list | apply -f FILE.yaml | export|delete NAME\n"
-      "  overlays list | apply REF [--global] SOURCE-FLAGS | export|sync|delete REF\n"
-      "  jobs list [--state S] | show|watch|cancel ID\n"
-      "  tokens list | create NAME [--scopes read,write] | revoke ID\n"
-      "  login --username NAME [--token_file FILE]   sign in, save an API token for the above\n"
-      "Exit codes: 0 success, 1 failed (message on stderr), 2 usage, 3 agent or controller\n"
-      "unreachable.");
+  l4d2::SetProgramUsage(l4d2::ctl::ProgramHelp());
+  // `l4d2ctl NOUN --help`: that noun's commands, from the command table (Abseil's --help would
+  // print the whole program's).
+  std::string noun;
+  bool help = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string argument = argv[i];
+    if (argument == "--help" || argument == "-h") help = true;
+    if (noun.empty() && !argument.empty() && argument[0] != '-' &&
+        l4d2::ctl::IsKnownNoun(argument)) {
+      noun = argument;
+    }
+  }
+  if (help && !noun.empty()) {
+    std::cout << l4d2::ctl::NounHelp(noun);
+    return 0;
+  }
   // The original contract spells it --no-follow; absl's spelling is --nofollow.
   std::vector<char*> arguments(argv, argv + argc);
   static char kNoFollow[] = "--nofollow";
@@ -183,6 +170,18 @@ int main(int argc, char** argv) {
   context.wait = absl::GetFlag(FLAGS_wait);
   context.global = absl::GetFlag(FLAGS_global);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
+  if (!args.empty() && args[0] == "completion") {
+    if (args.size() == 2 && args[1] == "bash") {
+      std::cout << l4d2::ctl::BashCompletion();
+      return 0;
+    }
+    if (args.size() == 2 && args[1] == "zsh") {
+      std::cout << l4d2::ctl::ZshCompletion();
+      return 0;
+    }
+    std::cerr << "l4d2ctl: usage: l4d2ctl completion bash|zsh\n";
+    return 2;
+  }
   const bool login = !args.empty() && args[0] == "login";
   if (args.empty() || (!login && !l4d2::ctl::IsControllerCommand(args[0]))) {
     return l4d2::ctl::RunAgentCommand(context, args);

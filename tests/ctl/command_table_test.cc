@@ -1,0 +1,110 @@
+// l4d2ctl's command table against the real binary: every flag it names exists, the help it
+// generates is what `--help` and `NOUN --help` print, and the bash completion it generates
+// completes nouns, verbs and flags in a real bash.
+
+#include "ctl/command_table.h"
+
+#include <sys/wait.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/temp_dir.h"
+
+namespace l4d2::ctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string RunCtl(const std::vector<std::string>& argv, int* code) {
+  int status = 0;
+  auto output = l4d2::testing::RunToCompletion({.argv = argv}, &status);
+  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output.ok() ? *output : output.status().ToString();
+}
+
+TEST(CommandTableTest, EveryFlagTheTableNamesIsAFlagOfTheProgram) {
+  int code = -1;
+  const std::string all = RunCtl({L4D2CTL_BINARY, "--helpfull"}, &code);
+  std::set<std::string> defined;
+  const std::regex flag(R"(--([a-z0-9_]+) \()");
+  for (std::sregex_iterator it(all.begin(), all.end(), flag), end; it != end; ++it) {
+    defined.insert((*it)[1]);
+  }
+  ASSERT_GT(defined.size(), 30u) << all;
+  for (const CommandSpec& command : Commands()) {
+    for (const std::string& name : command.flags) {
+      EXPECT_TRUE(defined.count(name)) << command.noun << " " << command.verb << ": --" << name;
+    }
+  }
+}
+
+TEST(CommandTableTest, HelpListsEveryCommandAndEachNounHasItsOwn) {
+  int code = -1;
+  const std::string help = RunCtl({L4D2CTL_BINARY, "--help"}, &code);
+  EXPECT_THAT(help, Not(HasSubstr("No flags matched")));
+  EXPECT_THAT(help, HasSubstr("--controller"));
+  for (const CommandSpec& command : Commands()) {
+    EXPECT_THAT(
+        help, HasSubstr(absl::StrCat(command.noun, command.verb.empty() ? "" : " ", command.verb)));
+  }
+  const std::string servers = RunCtl({L4D2CTL_BINARY, "servers", "--help"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(servers, NounHelp("servers"));
+  for (const char* verb : {"list", "create", "bulk", "console", "logs", "delete"}) {
+    EXPECT_THAT(servers, HasSubstr(absl::StrCat("l4d2ctl servers ", verb)));
+  }
+  EXPECT_THAT(servers, HasSubstr("--blueprint --stopped --wait"));
+  EXPECT_THAT(servers, Not(HasSubstr("hosts create")));
+  const std::string logs = RunCtl({L4D2CTL_BINARY, "logs", "-h"}, &code);
+  EXPECT_THAT(logs, HasSubstr("--lines --follow --after_cursor"));
+  EXPECT_EQ(NounHelp("nonsense"), "");
+}
+
+TEST(CommandTableTest, BashCompletesNounsVerbsAndEachCommandsFlags) {
+  l4d2::testing::TempDir dir;
+  int code = -1;
+  const std::string script = RunCtl({L4D2CTL_BINARY, "completion", "bash"}, &code);
+  ASSERT_EQ(code, 0) << script;
+  std::ofstream(dir.Sub("l4d2ctl.bash")) << script;
+  // What bash offers after the words typed so far (the last one being completed).
+  auto complete = [&](const std::string& words) {
+    std::vector<std::string> parts = absl::StrSplit(words, ' ');
+    const std::string program =
+        absl::StrCat("source ", dir.Sub("l4d2ctl.bash"), "; COMP_WORDS=(", words,
+                     words.back() == ' ' ? "''" : "", "); COMP_CWORD=", parts.size() - 1,
+                     "; _l4d2ctl; echo \"${COMPREPLY[*]}\"");
+    return RunCtl({"/bin/bash", "-c", program}, &code);
+  };
+  EXPECT_EQ(complete("l4d2ctl ser"), "servers\n");
+  EXPECT_THAT(complete("l4d2ctl servers "), HasSubstr("list show create start"));
+  EXPECT_EQ(complete("l4d2ctl servers create web --bl"), "--blueprint\n");
+  EXPECT_EQ(complete("l4d2ctl --json hos"), "host hosts\n");
+  EXPECT_EQ(complete("l4d2ctl logs s1 --fo"), "--follow\n");
+  EXPECT_EQ(complete("l4d2ctl --contr"), "--controller\n");
+  EXPECT_THAT(RunCtl({L4D2CTL_BINARY, "completion", "fish"}, &code),
+              HasSubstr("usage: l4d2ctl completion bash|zsh"));
+  EXPECT_EQ(code, 2);
+}
+
+TEST(CommandTableTest, ZshCompletionNamesEveryNounAndIsValidZsh) {
+  int code = -1;
+  const std::string script = RunCtl({L4D2CTL_BINARY, "completion", "zsh"}, &code);
+  ASSERT_EQ(code, 0);
+  EXPECT_THAT(script, HasSubstr("#compdef l4d2ctl"));
+  for (const CommandSpec& command : Commands()) EXPECT_THAT(script, HasSubstr(command.noun));
+  l4d2::testing::TempDir dir;
+  std::ofstream(dir.Sub("_l4d2ctl")) << script;
+  RunCtl({"/usr/bin/zsh", "-n", dir.Sub("_l4d2ctl")}, &code);
+  EXPECT_EQ(code, 0);
+}
+
+}  // namespace
+}  // namespace l4d2::ctl
