@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "agent/overlay_helper/mount_plan.h"
 #include "agent/steam/keyvalues.h"
 #include "common/crash_points.h"
 #include "common/file_util.h"
@@ -242,7 +243,7 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
   if (installation.empty()) {
     return absl::FailedPreconditionError("the game is not installed on this host (run install)");
   }
-  std::vector<std::string> plan = {absl::StrCat("instances/", name, "/layer")};
+  MountPlan plan{.instance = name, .installation = installation};
   std::vector<std::string> exec_files;
   record->clear_layers();
   const std::string cfg_dir = InstanceDir(name) + "/layer/left4dead2/cfg";
@@ -259,7 +260,7 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     v1::PinnedLayer* pinned = record->add_layers();
     pinned->set_ref(overlay.ref());
     pinned->set_version(version.filename().string());
-    plan.push_back(absl::StrCat("overlays/", overlay.ref(), "/", pinned->version()));
+    plan.overlays.push_back({.ref = overlay.ref(), .version = pinned->version()});
     // The overlay's own server.cfg, under a name of its own so that the rendered one wins.
     const std::string own_cfg =
         absl::StrCat(base, "/", pinned->version(), "/left4dead2/cfg/server.cfg");
@@ -271,7 +272,6 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
       if (overlay.exec_server_cfg()) exec_files.push_back(cfg_name);
     }
   }
-  plan.push_back(absl::StrCat("installation/", installation));
   L4D2_ASSIGN_OR_RETURN(std::string password, EnsureRconPassword(name));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/server.cfg",
                                            RenderServerCfg({.name = name,
@@ -279,9 +279,8 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
                                                             .rcon_password = password,
                                                             .exec_files = exec_files}),
                                            0640, Durability::kRegenerable));
-  L4D2_RETURN_IF_ERROR(WriteFileAtomically(InstanceDir(name) + "/lower",
-                                           absl::StrJoin(plan, "\n") + "\n", 0644,
-                                           Durability::kRegenerable));
+  L4D2_RETURN_IF_ERROR(WriteFileAtomically(InstanceDir(name) + "/lower", RenderMountPlan(plan),
+                                           0644, Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(
       InstanceDir(name) + "/unit.env",
       absl::StrCat("L4D2_ARGS=",

@@ -18,6 +18,15 @@ bool IsPlainDirectoryName(absl::string_view name) {
   return true;
 }
 
+std::string RenderMountPlan(const MountPlan& plan) {
+  std::string text = absl::StrCat("instances/", plan.instance, "/layer\n");
+  for (const MountPlan::Overlay& overlay : plan.overlays) {
+    absl::StrAppend(&text, "overlays/", overlay.ref, "/", overlay.version, "\n");
+  }
+  absl::StrAppend(&text, "installation/", plan.installation, "\n");
+  return text;
+}
+
 absl::StatusOr<std::vector<std::string>> ParseMountPlan(absl::string_view name,
                                                         absl::string_view text) {
   if (!ValidateInstanceName(name).ok()) {

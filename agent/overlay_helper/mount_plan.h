@@ -8,7 +8,8 @@
 //   instances/<name>/layer            the instance's own files (server.cfg), always first
 //   overlays/<ref>/<version>          a pinned overlay version
 //   installation/<directory>          the pinned game build, always last
-// Pure functions.
+// The agent writes the file with RenderMountPlan, the helper reads it with ParseMountPlan: one
+// format, beside its one parser. Pure functions.
 
 #include <string>
 #include <vector>
@@ -19,6 +20,21 @@
 namespace l4d2::agent {
 
 inline constexpr int kMaxLowerLayers = 18;
+
+// An instance's layers as the agent pins them.
+struct MountPlan {
+  std::string instance;  // its own layer (instances/<instance>/layer) comes first
+  struct Overlay {
+    std::string ref;
+    std::string version;
+  };
+  std::vector<Overlay> overlays;  // highest priority first
+  std::string installation;       // a directory name in installation/, last
+};
+
+// The text of instances/<name>/lower for `plan`, one layer a line. It does not validate:
+// ParseMountPlan, in the helper, is the check.
+std::string RenderMountPlan(const MountPlan& plan);
 
 // INVALID_ARGUMENT unless every line has one of the forms above, the instance layer comes first
 // and only there, the installation comes last and only there, and there are at most

@@ -1,5 +1,6 @@
 #include "agent/overlay_helper/mount_plan.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -15,6 +16,35 @@ TEST(MountPlanTest, AcceptsTheAgentsPlan) {
   EXPECT_THAT(*plan, ::testing::ElementsAre("instances/s1/layer", "overlays/competitive/base/3",
                                             "overlays/standard/1", "installation/9000001"));
   EXPECT_TRUE(ParseMountPlan("s1", "instances/s1/layer\ninstallation/9000001.2").ok());
+}
+
+TEST(MountPlanTest, WhatTheAgentRendersTheHelperReadsBack) {
+  MountPlan plan{.instance = "s1",
+                 .overlays = {{.ref = "competitive/base", .version = "3"},
+                              {.ref = "standard", .version = "1"}},
+                 .installation = "9000001"};
+  const std::string text = RenderMountPlan(plan);
+  EXPECT_EQ(text,
+            "instances/s1/layer\noverlays/competitive/base/3\noverlays/standard/1\n"
+            "installation/9000001\n");
+  absl::StatusOr<std::vector<std::string>> layers = ParseMountPlan("s1", text);
+  ASSERT_TRUE(layers.ok()) << layers.status();
+  EXPECT_THAT(*layers, ::testing::ElementsAre("instances/s1/layer", "overlays/competitive/base/3",
+                                              "overlays/standard/1", "installation/9000001"));
+  // No overlays, and the most a plan may hold.
+  EXPECT_TRUE(ParseMountPlan("s1", RenderMountPlan({.instance = "s1", .installation = "7"})).ok());
+  for (int i = 0; i < kMaxLowerLayers - 2; ++i) {
+    plan.overlays.push_back({.ref = absl::StrCat("o", i), .version = "1"});
+  }
+  EXPECT_FALSE(ParseMountPlan("s1", RenderMountPlan(plan)).ok());  // two too many
+  plan.overlays.resize(kMaxLowerLayers - 2);
+  EXPECT_TRUE(ParseMountPlan("s1", RenderMountPlan(plan)).ok());
+  // The renderer does not validate; the helper's parser refuses what it must.
+  EXPECT_FALSE(ParseMountPlan("s1", RenderMountPlan({.instance = "s1",
+                                                     .overlays = {{.ref = "../x", .version = "1"}},
+                                                     .installation = "7"}))
+                   .ok());
+  EXPECT_FALSE(ParseMountPlan("s2", RenderMountPlan({.instance = "s1", .installation = "7"})).ok());
 }
 
 TEST(MountPlanTest, RefusesEverythingElse) {
