@@ -6,7 +6,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "controller/jobs/agent_fanout.h"
-#include "controller/jobs/scheduler.h"
+#include "controller/jobs/job_kinds.h"
 #include "rpc/proto_json.h"
 
 namespace l4d2::controller {

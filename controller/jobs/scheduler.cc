@@ -16,43 +16,33 @@
 
 namespace l4d2::controller {
 
-// One job being run: what the renewer and Stop() need to reach its agent call.
-struct Scheduler::Run {
+// One job being run: what the renewer and Stop() need to reach its agent call, and the
+// JobCall its agent calls run under.
+struct Scheduler::Run final : JobCall {
   absl::Mutex mutex;
-  grpc::ClientContext* call ABSL_GUARDED_BY(mutex) = nullptr;
-  bool cancelled ABSL_GUARDED_BY(mutex) = false;         // the call is (to be) cancelled
-  bool cancel_requested ABSL_GUARDED_BY(mutex) = false;  // by a user, through the queue
+  std::function<void()> cancel_call ABSL_GUARDED_BY(mutex);  // of the call in flight
+  bool cancelled ABSL_GUARDED_BY(mutex) = false;             // the call is (to be) cancelled
+  bool cancel_requested ABSL_GUARDED_BY(mutex) = false;      // by a user, through the queue
   bool lease_lost ABSL_GUARDED_BY(mutex) = false;
   bool ending_pending ABSL_GUARDED_BY(mutex) = false;  // handed to the writer
   std::string kind;
+  std::function<void(const std::string& kind, std::string data)> on_event;
 
   void Cancel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
     cancelled = true;
-    if (call != nullptr) call->TryCancel();
+    if (cancel_call) cancel_call();
   }
-  // Attaches an agent call; false when the run was cancelled before it started.
-  bool Attach(grpc::ClientContext* context) {
+  bool Attach(std::function<void()> cancel) override {
     absl::MutexLock lock(&mutex);
-    call = context;
+    cancel_call = std::move(cancel);
     return !cancelled;
   }
-  void Detach() {
+  void Detach() override {
     absl::MutexLock lock(&mutex);
-    call = nullptr;
+    cancel_call = nullptr;
   }
-
-  // One unary agent call under this run: cancelled with it, bounded by `timeout`.
-  template <typename Request, typename Response>
-  absl::Status Call(agent::v1::AgentService::StubInterface& stub,
-                    grpc::Status (agent::v1::AgentService::StubInterface::*method)(
-                        grpc::ClientContext*, const Request&, Response*),
-                    const Request& request, Response* response, absl::Duration timeout) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(RealDeadline(timeout)));
-    if (!Attach(&context)) return absl::CancelledError("cancelled");
-    grpc::Status status = (stub.*method)(&context, request, response);
-    Detach();
-    return FromGrpcStatus(status);
+  void Event(const std::string& kind, std::string data) override {
+    on_event(kind, std::move(data));
   }
 };
 
@@ -65,54 +55,10 @@ bool Transient(const absl::Status& status) {
 
 }  // namespace
 
-NewJob ServerJob(const std::string& action, const std::string& server_id,
-                 const std::string& created_by, absl::Time not_before) {
-  v1::ServerJobParams params;
-  params.set_server_id(server_id);
-  return {.kind = "server." + action,
-          .lock_key = "server:" + server_id,
-          .params = ToJson(params),
-          .created_by = created_by,
-          .not_before = not_before};
-}
-
-NewJob ChangeBlueprintJob(const std::string& server_id, const std::string& blueprint_id,
-                          const std::string& created_by) {
-  v1::ServerChangeBlueprintParams params;
-  params.set_server_id(server_id);
-  params.set_blueprint_id(blueprint_id);
-  return {.kind = "server.change_blueprint",
-          .lock_key = "server:" + server_id,
-          .params = ToJson(params),
-          .created_by = created_by};
-}
-
-NewJob OverlaySyncJob(const std::string& overlay_id, const std::string& host_id,
-                      const std::string& created_by) {
-  v1::OverlaySyncParams params;
-  params.set_overlay_id(overlay_id);
-  params.set_host_id(host_id);
-  // One sync of a host at a time (overlay syncs and installs both write its layers).
-  return {.kind = "overlay.sync",
-          .lock_key = "sync:" + overlay_id + ":" + host_id,
-          .params = ToJson(params),
-          .created_by = created_by};
-}
-
-NewJob HostInstallJob(const std::string& host_id, const std::string& created_by) {
-  v1::HostInstallParams params;
-  params.set_host_id(host_id);
-  return {.kind = "host.install",
-          .lock_key = "install:" + host_id,
-          .params = ToJson(params),
-          .created_by = created_by};
-}
-
 Scheduler::Scheduler(FleetStores& stores, AgentConnector& agents, SchedulerOptions options)
     : stores_(stores),
       queue_(stores.jobs),
-      hosts_(stores.hosts),
-      agents_(agents),
+      agents_(agents, options.call_timeout),
       options_(std::move(options)) {}
 
 Scheduler::~Scheduler() { Stop(); }
@@ -207,6 +153,9 @@ void Scheduler::Event(const std::string& job_id, const std::string& kind, std::s
 void Scheduler::Execute(const Job& job) {
   auto run = std::make_shared<Run>();
   run->kind = job.kind;
+  run->on_event = [this, id = job.id](const std::string& kind, std::string data) {
+    Event(id, kind, std::move(data));
+  };
   {
     absl::MutexLock lock(&mutex_);
     running_[job.id] = run;
@@ -216,12 +165,7 @@ void Scheduler::Execute(const Job& job) {
     }
   }
   absl::StatusOr<std::string> result =
-      job.kind == "host.install"   ? HostInstall(job, *run)
-      : job.kind == "overlay.sync" ? OverlaySync(job, *run)
-      : absl::StartsWith(job.kind, "server.")
-          ? ServerAction(job, *run)
-          : absl::StatusOr<std::string>(
-                absl::InvalidArgumentError(absl::StrCat("unknown job kind '", job.kind, "'")));
+      RunJob({.stores = stores_, .agents = agents_, .placement = options_.placement}, job, *run);
   absl::MutexLock lock(&mutex_);
   absl::MutexLock run_lock(&run->mutex);
   if (run->lease_lost) {
@@ -326,220 +270,6 @@ void Scheduler::RenewLoop() {
       }
     }
   }
-}
-
-template <typename StreamEvent>
-auto Scheduler::FollowStream(Run& run, const std::string& job_id,
-                             std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> reader,
-                             const char* what)
-    -> absl::StatusOr<std::decay_t<decltype(StreamEvent().result())>> {
-  std::decay_t<decltype(StreamEvent().result())> result;
-  bool have_result = false;
-  StreamEvent event;
-  while (reader->Read(&event)) {
-    if (event.has_progress()) {
-      Event(job_id, "progress", ToJson(event.progress()));
-    } else if (event.has_log_line()) {
-      Event(job_id, "log", event.log_line());
-    } else if (event.has_result()) {
-      result = event.result();
-      have_result = true;
-    }
-  }
-  absl::Status status = FromGrpcStatus(reader->Finish());
-  run.Detach();
-  L4D2_RETURN_IF_ERROR(status);
-  if (!have_result) {
-    return absl::UnavailableError(absl::StrCat("the agent's ", what, " ended without a result"));
-  }
-  return result;
-}
-
-absl::StatusOr<std::string> Scheduler::HostInstall(const Job& job, Run& run) {
-  L4D2_ASSIGN_OR_RETURN(v1::HostInstallParams params, FromJson<v1::HostInstallParams>(job.params));
-  L4D2_ASSIGN_OR_RETURN(Host host, hosts_.Get(params.host_id()));
-  std::shared_ptr<agent::v1::AgentService::StubInterface> stub = agents_.Stub(host);
-  grpc::ClientContext context;
-  if (!run.Attach(&context)) return absl::CancelledError("cancelled");
-  agent::v1::InstallRequest request;
-  request.set_operation_id(job.id + ":install");
-  request.set_validate(params.validate());
-  request.set_branch(params.branch());
-  L4D2_ASSIGN_OR_RETURN(agent::v1::InstallResult installed,
-                        FollowStream<agent::v1::InstallEvent>(
-                            run, job.id, stub->Install(&context, request), "install"));
-  // Written only when it changed; last_seen is the health monitor's.
-  if (installed.build_id() != host.installed_build) {
-    L4D2_RETURN_IF_ERROR(hosts_.SetInstalledBuild(host.id, installed.build_id()));
-  }
-  v1::HostInstallResult result;
-  result.set_build_id(installed.build_id());
-  result.set_changed(installed.changed());
-  return ToJson(result);
-}
-
-std::string InstanceStateName(agent::v1::InstanceState state) {
-  return absl::AsciiStrToLower(
-      absl::StripPrefix(agent::v1::InstanceState_Name(state), "INSTANCE_STATE_"));
-}
-
-absl::StatusOr<agent::v1::OverlaySyncResult> Scheduler::SyncToHost(const Job& job, Run& run,
-                                                                   const std::string& overlay_id,
-                                                                   const Host& host,
-                                                                   int64_t* revision) {
-  L4D2_ASSIGN_OR_RETURN(Overlay overlay, stores_.overlays.Get(Actor::System(), overlay_id));
-  *revision = overlay.revision;
-  std::shared_ptr<agent::v1::AgentService::StubInterface> stub = agents_.Stub(host);
-  grpc::ClientContext context;
-  if (!run.Attach(&context)) return absl::CancelledError("cancelled");
-  agent::v1::SyncOverlayRequest request = overlay.source;
-  // The revision is part of the step: a changed definition is a new sync, a retry is not.
-  request.set_operation_id(absl::StrCat(job.id, ":sync:", overlay.id, ":", overlay.revision));
-  request.set_ref(overlay.ref);
-  L4D2_ASSIGN_OR_RETURN(agent::v1::OverlaySyncResult synced,
-                        FollowStream<agent::v1::OverlaySyncEvent>(
-                            run, job.id, stub->SyncOverlay(&context, request), "sync"));
-  L4D2_RETURN_IF_ERROR(
-      stores_.overlays.RecordSync(overlay.id, host.id, overlay.revision, synced.version()));
-  return synced;
-}
-
-absl::StatusOr<std::string> Scheduler::OverlaySync(const Job& job, Run& run) {
-  L4D2_ASSIGN_OR_RETURN(v1::OverlaySyncParams params,
-                        FromJson<v1::OverlaySyncParams>(job.params, "job parameters"));
-  L4D2_ASSIGN_OR_RETURN(Host host, hosts_.Get(params.host_id()));
-  int64_t revision = 0;
-  L4D2_ASSIGN_OR_RETURN(agent::v1::OverlaySyncResult synced,
-                        SyncToHost(job, run, params.overlay_id(), host, &revision));
-  v1::OverlaySyncJobResult result;
-  result.set_revision(revision);
-  result.set_version(synced.version());
-  result.set_changed(synced.changed());
-  return ToJson(result);
-}
-
-absl::Status Scheduler::PrepareInstance(const Job& job, Run& run, const Server& server,
-                                        const Host& host) {
-  L4D2_ASSIGN_OR_RETURN(Blueprint blueprint,
-                        stores_.blueprints.Get(Actor::System(), server.blueprint_id));
-  for (const BlueprintOverlay& layer : blueprint.overlays) {
-    L4D2_ASSIGN_OR_RETURN(Overlay overlay, stores_.overlays.Get(Actor::System(), layer.overlay_id));
-    L4D2_ASSIGN_OR_RETURN(std::optional<OverlayOnHost> on_host,
-                          stores_.overlays.OnHost(overlay.id, host.id));
-    if (on_host && on_host->revision >= overlay.revision) continue;
-    Event(job.id, "step", absl::StrCat("sync overlay ", overlay.ref));
-    int64_t revision = 0;
-    L4D2_RETURN_IF_ERROR(SyncToHost(job, run, overlay.id, host, &revision).status());
-  }
-  L4D2_ASSIGN_OR_RETURN(agent::v1::InstanceSpec spec,
-                        stores_.blueprints.SpecFor(server.blueprint_id, server.port));
-  agent::v1::InitializeInstanceRequest request;
-  request.set_operation_id(job.id + ":init");
-  request.set_name(server.name);
-  *request.mutable_spec() = spec;
-  agent::v1::Instance instance;
-  std::shared_ptr<agent::v1::AgentService::StubInterface> stub = agents_.Stub(host);
-  return run.Call(*stub, &agent::v1::AgentService::StubInterface::InitializeInstance, request,
-                  &instance, options_.call_timeout);
-}
-
-absl::StatusOr<std::string> Scheduler::ServerAction(const Job& job, Run& run) {
-  std::string server_id, blueprint_id;
-  if (job.kind == "server.change_blueprint") {
-    L4D2_ASSIGN_OR_RETURN(v1::ServerChangeBlueprintParams params,
-                          FromJson<v1::ServerChangeBlueprintParams>(job.params, "job parameters"));
-    server_id = params.server_id();
-    blueprint_id = params.blueprint_id();
-  } else {
-    L4D2_ASSIGN_OR_RETURN(v1::ServerJobParams params,
-                          FromJson<v1::ServerJobParams>(job.params, "job parameters"));
-    server_id = params.server_id();
-  }
-  const std::string action(absl::StripPrefix(job.kind, "server."));
-  v1::ServerJobResult result;
-  absl::StatusOr<Server> found = stores_.servers.Get(Actor::System(), server_id);
-  if (action == "delete" && absl::IsNotFound(found.status())) {
-    result.set_state("deleted");  // A retry after the server was forgotten.
-    return ToJson(result);
-  }
-  L4D2_ASSIGN_OR_RETURN(Server server, std::move(found));
-  if (action == "change_blueprint") {
-    L4D2_RETURN_IF_ERROR(stores_.servers.SetBlueprint(server.id, blueprint_id));
-    server.blueprint_id = blueprint_id;
-  }
-  const bool places = action == "create" || action == "start" || action == "restart";
-  if (places && server.host_id.empty()) {
-    L4D2_ASSIGN_OR_RETURN(server, stores_.servers.Place(server.id, options_.placement));
-    (void)queue_.AppendEvent(
-        job.id, "step", absl::StrCat("placed on host ", server.host_id, " port ", server.port));
-  }
-  if (server.host_id.empty()) {
-    // Never placed: nothing runs anywhere.
-    if (action == "delete") {
-      L4D2_RETURN_IF_ERROR(stores_.servers.Remove(server.id));
-      result.set_state("deleted");
-    } else {
-      result.set_state("stopped");
-    }
-    return ToJson(result);
-  }
-  L4D2_ASSIGN_OR_RETURN(Host host, hosts_.Get(server.host_id));
-  result.set_host_id(host.id);
-  result.set_port(server.port);
-  if (host.state == "unreachable") {
-    // Retried with backoff; the server stays on its host whatever happens.
-    return absl::UnavailableError(absl::StrCat("host '", host.name, "' is unreachable"));
-  }
-  std::shared_ptr<agent::v1::AgentService::StubInterface> stub = agents_.Stub(host);
-  using Stub = agent::v1::AgentService::StubInterface;
-  agent::v1::Instance instance;
-  absl::Status status;
-  if (action == "delete") {
-    agent::v1::DeleteInstanceRequest request;
-    request.set_operation_id(job.id + ":delete");
-    request.set_name(server.name);
-    agent::v1::DeleteInstanceResponse deleted;
-    L4D2_RETURN_IF_ERROR(
-        run.Call(*stub, &Stub::DeleteInstance, request, &deleted, options_.call_timeout));
-    L4D2_RETURN_IF_ERROR(stores_.servers.Remove(server.id));
-    result.set_state("deleted");
-    return ToJson(result);
-  }
-  if (action == "stop") {
-    agent::v1::StopInstanceRequest request;
-    request.set_operation_id(job.id + ":stop");
-    request.set_name(server.name);
-    status = run.Call(*stub, &Stub::StopInstance, request, &instance, options_.call_timeout);
-  } else if (action == "reset") {
-    agent::v1::ResetInstanceRequest request;
-    request.set_operation_id(job.id + ":reset");
-    request.set_name(server.name);
-    status = run.Call(*stub, &Stub::ResetInstance, request, &instance, options_.call_timeout);
-  } else if (places || action == "change_blueprint") {
-    L4D2_RETURN_IF_ERROR(PrepareInstance(job, run, server, host));
-    const bool start =
-        action == "start" || (action == "create" && server.desired_state == "running");
-    if (start) {
-      agent::v1::StartInstanceRequest request;
-      request.set_operation_id(job.id + ":start");
-      request.set_name(server.name);
-      status = run.Call(*stub, &Stub::StartInstance, request, &instance, options_.call_timeout);
-    } else if (action == "restart") {
-      agent::v1::RestartInstanceRequest request;
-      request.set_operation_id(job.id + ":restart");
-      request.set_name(server.name);
-      status = run.Call(*stub, &Stub::RestartInstance, request, &instance, options_.call_timeout);
-    } else {
-      agent::v1::GetInstanceRequest request;
-      request.set_name(server.name);
-      status = run.Call(*stub, &Stub::GetInstance, request, &instance, options_.call_timeout);
-    }
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("unknown job kind '", job.kind, "'"));
-  }
-  L4D2_RETURN_IF_ERROR(status);
-  result.set_state(InstanceStateName(instance.status().state()));
-  return ToJson(result);
 }
 
 }  // namespace l4d2::controller

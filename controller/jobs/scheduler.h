@@ -1,7 +1,8 @@
 #pragma once
 
 // The controller's workers: they claim jobs from the durable queue (store/job_queue.h) and run
-// them against the hosts' agents over gRPC.
+// them (job_kinds.h) against the hosts' agents over gRPC. This is the machinery: claiming,
+// running, leases, cancellation, retries and batched writes; what a job does is job_kinds'.
 //
 // Threads: a dispatcher claims jobs for idle workers (one transaction for all of them); the
 // workers run them; a writer commits their events and endings in batches (whatever accumulated
@@ -17,36 +18,22 @@
 // (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED) are retried with the queue's
 // backoff; others fail the job with the agent's message. Progress goes to the job's event log.
 //
-// Job kinds (parameters: l4d2.controller.v1 messages, proto/l4d2/controller/v1/jobs.proto):
-//   host.install            install or update the game on a host
-//   overlay.sync            bring one host to an overlay's current revision
-//   server.create           place the server (if not yet), sync its overlays, initialize its
-//                           instance, and start it when its desired state is running
-//   server.start            place if needed, sync, initialize with the blueprint as it is now
-//                           (blueprint changes apply at a server's next action), start
-//   server.restart          as start, with the agent's restart
-//   server.stop / .reset    stop; stop and wipe the writable layer
-//   server.delete           delete the instance on its host, then forget the server
-//   server.change_blueprint switch the blueprint; a placed server's instance takes the new spec
-//                           (a running one at its next start)
-// A server job whose host is unreachable is retried (UNAVAILABLE) and never moves the server.
-// Steps and their operation ids: "<job>:sync:<overlay>:<revision>", "<job>:init", "<job>:start",
-// "<job>:stop", "<job>:restart", "<job>:reset", "<job>:delete".
+// What each job kind does: job_kinds.h.
 
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controller/jobs/agent_client.h"
 #include "controller/jobs/agent_connector.h"
+#include "controller/jobs/job_kinds.h"
 #include "controller/store/fleet_stores.h"
-#include "grpcpp/support/sync_stream.h"
 
 namespace l4d2::controller {
 
@@ -61,19 +48,6 @@ struct SchedulerOptions {
   absl::Duration call_timeout = absl::Minutes(2);
   PlacementOptions placement;
 };
-
-// "host.install" with its parameters as the queue stores them.
-// The agent's state as the servers table keeps it: INSTANCE_STATE_CRASH_LOOP -> "crash_loop".
-std::string InstanceStateName(agent::v1::InstanceState state);
-
-NewJob HostInstallJob(const std::string& host_id, const std::string& created_by);
-// "server.<action>" for one server, locked per server; `not_before` staggers bulk actions.
-NewJob ServerJob(const std::string& action, const std::string& server_id,
-                 const std::string& created_by, absl::Time not_before = absl::InfinitePast());
-NewJob ChangeBlueprintJob(const std::string& server_id, const std::string& blueprint_id,
-                          const std::string& created_by);
-NewJob OverlaySyncJob(const std::string& overlay_id, const std::string& host_id,
-                      const std::string& created_by);
 
 class Scheduler {
  public:
@@ -96,28 +70,9 @@ class Scheduler {
   void Execute(const Job& job);
   // Appends to a job's event log with the next write.
   void Event(const std::string& job_id, const std::string& kind, std::string data);
-  // Reads an agent operation's stream (install, sync) attached to `run` to its end: progress and
-  // log lines become job events; the result, or UNAVAILABLE when the stream ended without one.
-  template <typename StreamEvent>
-  auto FollowStream(Run& run, const std::string& job_id,
-                    std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> reader,
-                    const char* what)
-      -> absl::StatusOr<std::decay_t<decltype(StreamEvent().result())>>;
-  absl::StatusOr<std::string> HostInstall(const Job& job, Run& run);
-  absl::StatusOr<std::string> OverlaySync(const Job& job, Run& run);
-  absl::StatusOr<std::string> ServerAction(const Job& job, Run& run);
-  // Brings `host` to the current revision of `overlay_id`; the agent's result.
-  absl::StatusOr<agent::v1::OverlaySyncResult> SyncToHost(const Job& job, Run& run,
-                                                          const std::string& overlay_id,
-                                                          const Host& host, int64_t* revision);
-  // Syncs every overlay of the blueprint the host is behind on, then initializes the server's
-  // instance with the blueprint's spec.
-  absl::Status PrepareInstance(const Job& job, Run& run, const Server& server, const Host& host);
-
   FleetStores& stores_;
   JobQueue& queue_;
-  HostStore& hosts_;
-  AgentConnector& agents_;
+  GrpcAgentClient agents_;
   const SchedulerOptions options_;
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

@@ -1,0 +1,119 @@
+#include "controller/jobs/agent_client.h"
+
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/status_macros.h"
+#include "grpcpp/client_context.h"
+#include "rpc/grpc_status.h"
+#include "rpc/proto_json.h"
+
+namespace l4d2::controller {
+namespace {
+
+using Stub = agent::v1::AgentService::StubInterface;
+
+// One unary call attached to `call`: cancelled with it, bounded by `timeout`.
+template <typename Request, typename Response>
+absl::StatusOr<Response> Unary(Stub& stub,
+                               grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                            Response*),
+                               const Request& request, JobCall& call, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(RealDeadline(timeout)));
+  if (!call.Attach([&context] { context.TryCancel(); })) {
+    return absl::CancelledError("cancelled");
+  }
+  Response response;
+  const grpc::Status status = (stub.*method)(&context, request, &response);
+  call.Detach();
+  L4D2_RETURN_IF_ERROR(FromGrpcStatus(status));
+  return response;
+}
+
+// Reads an operation's stream (install, sync) to its end: progress and log lines become job
+// events; the result, or UNAVAILABLE when the stream ended without one.
+template <typename StreamEvent, typename Request>
+auto Follow(Stub& stub,
+            std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> (Stub::*method)(
+                grpc::ClientContext*, const Request&),
+            const Request& request, JobCall& call, const char* what)
+    -> absl::StatusOr<std::decay_t<decltype(StreamEvent().result())>> {
+  grpc::ClientContext context;
+  if (!call.Attach([&context] { context.TryCancel(); })) {
+    return absl::CancelledError("cancelled");
+  }
+  std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> reader =
+      (stub.*method)(&context, request);
+  std::decay_t<decltype(StreamEvent().result())> result;
+  bool have_result = false;
+  StreamEvent event;
+  while (reader->Read(&event)) {
+    if (event.has_progress()) {
+      call.Event("progress", ToJson(event.progress()));
+    } else if (event.has_log_line()) {
+      call.Event("log", event.log_line());
+    } else if (event.has_result()) {
+      result = event.result();
+      have_result = true;
+    }
+  }
+  const absl::Status status = FromGrpcStatus(reader->Finish());
+  call.Detach();
+  L4D2_RETURN_IF_ERROR(status);
+  if (!have_result) {
+    return absl::UnavailableError(absl::StrCat("the agent's ", what, " ended without a result"));
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<agent::v1::InstallResult> GrpcAgentClient::Install(
+    const Host& host, const agent::v1::InstallRequest& request, JobCall& call) {
+  return Follow(*agents_.Stub(host), &Stub::Install, request, call, "install");
+}
+
+absl::StatusOr<agent::v1::OverlaySyncResult> GrpcAgentClient::SyncOverlay(
+    const Host& host, const agent::v1::SyncOverlayRequest& request, JobCall& call) {
+  return Follow(*agents_.Stub(host), &Stub::SyncOverlay, request, call, "sync");
+}
+
+absl::StatusOr<agent::v1::Instance> GrpcAgentClient::InitializeInstance(
+    const Host& host, const agent::v1::InitializeInstanceRequest& request, JobCall& call) {
+  return Unary(*agents_.Stub(host), &Stub::InitializeInstance, request, call, call_timeout_);
+}
+
+absl::StatusOr<agent::v1::Instance> GrpcAgentClient::StartInstance(
+    const Host& host, const agent::v1::StartInstanceRequest& request, JobCall& call) {
+  return Unary(*agents_.Stub(host), &Stub::StartInstance, request, call, call_timeout_);
+}
+
+absl::StatusOr<agent::v1::Instance> GrpcAgentClient::StopInstance(
+    const Host& host, const agent::v1::StopInstanceRequest& request, JobCall& call) {
+  return Unary(*agents_.Stub(host), &Stub::StopInstance, request, call, call_timeout_);
+}
+
+absl::StatusOr<agent::v1::Instance> GrpcAgentClient::RestartInstance(
+    const Host& host, const agent::v1::RestartInstanceRequest& request, JobCall& call) {
+  return Unary(*agents_.Stub(host), &Stub::RestartInstance, request, call, call_timeout_);
+}
+
+absl::StatusOr<agent::v1::Instance> GrpcAgentClient::ResetInstance(
+    const Host& host, const agent::v1::ResetInstanceRequest& request, JobCall& call) {
+  return Unary(*agents_.Stub(host), &Stub::ResetInstance, request, call, call_timeout_);
+}
+
+absl::StatusOr<agent::v1::Instance> GrpcAgentClient::GetInstance(
+    const Host& host, const agent::v1::GetInstanceRequest& request, JobCall& call) {
+  return Unary(*agents_.Stub(host), &Stub::GetInstance, request, call, call_timeout_);
+}
+
+absl::Status GrpcAgentClient::DeleteInstance(const Host& host,
+                                             const agent::v1::DeleteInstanceRequest& request,
+                                             JobCall& call) {
+  return Unary(*agents_.Stub(host), &Stub::DeleteInstance, request, call, call_timeout_).status();
+}
+
+}  // namespace l4d2::controller

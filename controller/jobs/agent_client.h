@@ -1,0 +1,99 @@
+#pragma once
+
+// What a job asks of one host's agent, as values: each call returns the agent's answer or a
+// status in the canonical codes (UNAVAILABLE when the agent cannot be reached, DEADLINE_EXCEEDED
+// when it does not answer in time, CANCELLED when the job was, the agent's own code otherwise).
+// GrpcAgentClient is the real one; tests use a fake (tests/controller/jobs/fake_agent_client.h).
+//
+// Every call runs under a JobCall: the job's run, which can cancel the call in flight (a user's
+// cancellation, a lost lease, the controller stopping) and takes the progress and log lines of
+// long operations (install, overlay sync) for the job's event log.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "controller/jobs/agent_connector.h"
+#include "controller/store/hosts.h"
+#include "l4d2/agent/v1/agent_service.pb.h"
+
+namespace l4d2::controller {
+
+class JobCall {
+ public:
+  virtual ~JobCall() = default;
+  // Registers how to cancel the call about to start; false when the job is cancelled already
+  // (the call must not start). Detach once the call ended.
+  virtual bool Attach(std::function<void()> cancel) = 0;
+  virtual void Detach() = 0;
+  // An event for the job's log: ("progress", JSON), ("log", a line), ("step", what happens).
+  virtual void Event(const std::string& kind, std::string data) = 0;
+};
+
+class AgentClient {
+ public:
+  virtual ~AgentClient() = default;
+  // Long operations, followed to their end: progress and log lines go to `call`.
+  virtual absl::StatusOr<agent::v1::InstallResult> Install(const Host& host,
+                                                           const agent::v1::InstallRequest& request,
+                                                           JobCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::OverlaySyncResult> SyncOverlay(
+      const Host& host, const agent::v1::SyncOverlayRequest& request, JobCall& call) = 0;
+  // One instance.
+  virtual absl::StatusOr<agent::v1::Instance> InitializeInstance(
+      const Host& host, const agent::v1::InitializeInstanceRequest& request, JobCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::Instance> StartInstance(
+      const Host& host, const agent::v1::StartInstanceRequest& request, JobCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::Instance> StopInstance(
+      const Host& host, const agent::v1::StopInstanceRequest& request, JobCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::Instance> RestartInstance(
+      const Host& host, const agent::v1::RestartInstanceRequest& request, JobCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::Instance> ResetInstance(
+      const Host& host, const agent::v1::ResetInstanceRequest& request, JobCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::Instance> GetInstance(
+      const Host& host, const agent::v1::GetInstanceRequest& request, JobCall& call) = 0;
+  virtual absl::Status DeleteInstance(const Host& host,
+                                      const agent::v1::DeleteInstanceRequest& request,
+                                      JobCall& call) = 0;
+};
+
+// Over gRPC, through `agents`' channels; each unary call bounded by `call_timeout`, streams by
+// the agent's own limits. Thread-safe.
+class GrpcAgentClient final : public AgentClient {
+ public:
+  GrpcAgentClient(AgentConnector& agents, absl::Duration call_timeout)
+      : agents_(agents), call_timeout_(call_timeout) {}
+
+  absl::StatusOr<agent::v1::InstallResult> Install(const Host& host,
+                                                   const agent::v1::InstallRequest& request,
+                                                   JobCall& call) override;
+  absl::StatusOr<agent::v1::OverlaySyncResult> SyncOverlay(
+      const Host& host, const agent::v1::SyncOverlayRequest& request, JobCall& call) override;
+  absl::StatusOr<agent::v1::Instance> InitializeInstance(
+      const Host& host, const agent::v1::InitializeInstanceRequest& request,
+      JobCall& call) override;
+  absl::StatusOr<agent::v1::Instance> StartInstance(const Host& host,
+                                                    const agent::v1::StartInstanceRequest& request,
+                                                    JobCall& call) override;
+  absl::StatusOr<agent::v1::Instance> StopInstance(const Host& host,
+                                                   const agent::v1::StopInstanceRequest& request,
+                                                   JobCall& call) override;
+  absl::StatusOr<agent::v1::Instance> RestartInstance(
+      const Host& host, const agent::v1::RestartInstanceRequest& request, JobCall& call) override;
+  absl::StatusOr<agent::v1::Instance> ResetInstance(const Host& host,
+                                                    const agent::v1::ResetInstanceRequest& request,
+                                                    JobCall& call) override;
+  absl::StatusOr<agent::v1::Instance> GetInstance(const Host& host,
+                                                  const agent::v1::GetInstanceRequest& request,
+                                                  JobCall& call) override;
+  absl::Status DeleteInstance(const Host& host, const agent::v1::DeleteInstanceRequest& request,
+                              JobCall& call) override;
+
+ private:
+  AgentConnector& agents_;
+  const absl::Duration call_timeout_;
+};
+
+}  // namespace l4d2::controller

@@ -1,0 +1,249 @@
+#include "controller/jobs/job_kinds.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "l4d2/controller/v1/jobs.pb.h"
+#include "rpc/proto_json.h"
+
+namespace l4d2::controller {
+
+NewJob ServerJob(const std::string& action, const std::string& server_id,
+                 const std::string& created_by, absl::Time not_before) {
+  v1::ServerJobParams params;
+  params.set_server_id(server_id);
+  return {.kind = "server." + action,
+          .lock_key = "server:" + server_id,
+          .params = ToJson(params),
+          .created_by = created_by,
+          .not_before = not_before};
+}
+
+NewJob ChangeBlueprintJob(const std::string& server_id, const std::string& blueprint_id,
+                          const std::string& created_by) {
+  v1::ServerChangeBlueprintParams params;
+  params.set_server_id(server_id);
+  params.set_blueprint_id(blueprint_id);
+  return {.kind = "server.change_blueprint",
+          .lock_key = "server:" + server_id,
+          .params = ToJson(params),
+          .created_by = created_by};
+}
+
+NewJob OverlaySyncJob(const std::string& overlay_id, const std::string& host_id,
+                      const std::string& created_by) {
+  v1::OverlaySyncParams params;
+  params.set_overlay_id(overlay_id);
+  params.set_host_id(host_id);
+  // One sync of a host at a time (overlay syncs and installs both write its layers).
+  return {.kind = "overlay.sync",
+          .lock_key = "sync:" + overlay_id + ":" + host_id,
+          .params = ToJson(params),
+          .created_by = created_by};
+}
+
+NewJob HostInstallJob(const std::string& host_id, const std::string& created_by) {
+  v1::HostInstallParams params;
+  params.set_host_id(host_id);
+  return {.kind = "host.install",
+          .lock_key = "install:" + host_id,
+          .params = ToJson(params),
+          .created_by = created_by};
+}
+
+std::string InstanceStateName(agent::v1::InstanceState state) {
+  return absl::AsciiStrToLower(
+      absl::StripPrefix(agent::v1::InstanceState_Name(state), "INSTANCE_STATE_"));
+}
+
+namespace {
+
+absl::StatusOr<std::string> HostInstall(const JobContext& context, const Job& job, JobCall& call) {
+  L4D2_ASSIGN_OR_RETURN(v1::HostInstallParams params, FromJson<v1::HostInstallParams>(job.params));
+  L4D2_ASSIGN_OR_RETURN(Host host, context.stores.hosts.Get(params.host_id()));
+  agent::v1::InstallRequest request;
+  request.set_operation_id(job.id + ":install");
+  request.set_validate(params.validate());
+  request.set_branch(params.branch());
+  L4D2_ASSIGN_OR_RETURN(agent::v1::InstallResult installed,
+                        context.agents.Install(host, request, call));
+  // Written only when it changed; last_seen is the health monitor's.
+  if (installed.build_id() != host.installed_build) {
+    L4D2_RETURN_IF_ERROR(context.stores.hosts.SetInstalledBuild(host.id, installed.build_id()));
+  }
+  v1::HostInstallResult result;
+  result.set_build_id(installed.build_id());
+  result.set_changed(installed.changed());
+  return ToJson(result);
+}
+
+// Brings `host` to the current revision of `overlay_id`; the agent's result.
+absl::StatusOr<agent::v1::OverlaySyncResult> SyncToHost(const JobContext& context, const Job& job,
+                                                        JobCall& call,
+                                                        const std::string& overlay_id,
+                                                        const Host& host, int64_t* revision) {
+  L4D2_ASSIGN_OR_RETURN(Overlay overlay, context.stores.overlays.Get(Actor::System(), overlay_id));
+  *revision = overlay.revision;
+  agent::v1::SyncOverlayRequest request = overlay.source;
+  // The revision is part of the step: a changed definition is a new sync, a retry is not.
+  request.set_operation_id(absl::StrCat(job.id, ":sync:", overlay.id, ":", overlay.revision));
+  request.set_ref(overlay.ref);
+  L4D2_ASSIGN_OR_RETURN(agent::v1::OverlaySyncResult synced,
+                        context.agents.SyncOverlay(host, request, call));
+  L4D2_RETURN_IF_ERROR(
+      context.stores.overlays.RecordSync(overlay.id, host.id, overlay.revision, synced.version()));
+  return synced;
+}
+
+absl::StatusOr<std::string> OverlaySync(const JobContext& context, const Job& job, JobCall& call) {
+  L4D2_ASSIGN_OR_RETURN(v1::OverlaySyncParams params,
+                        FromJson<v1::OverlaySyncParams>(job.params, "job parameters"));
+  L4D2_ASSIGN_OR_RETURN(Host host, context.stores.hosts.Get(params.host_id()));
+  int64_t revision = 0;
+  L4D2_ASSIGN_OR_RETURN(agent::v1::OverlaySyncResult synced,
+                        SyncToHost(context, job, call, params.overlay_id(), host, &revision));
+  v1::OverlaySyncJobResult result;
+  result.set_revision(revision);
+  result.set_version(synced.version());
+  result.set_changed(synced.changed());
+  return ToJson(result);
+}
+
+// Syncs every overlay of the blueprint the host is behind on, then initializes the server's
+// instance with the blueprint's spec.
+absl::Status PrepareInstance(const JobContext& context, const Job& job, JobCall& call,
+                             const Server& server, const Host& host) {
+  FleetStores& stores = context.stores;
+  L4D2_ASSIGN_OR_RETURN(Blueprint blueprint,
+                        stores.blueprints.Get(Actor::System(), server.blueprint_id));
+  for (const BlueprintOverlay& layer : blueprint.overlays) {
+    L4D2_ASSIGN_OR_RETURN(Overlay overlay, stores.overlays.Get(Actor::System(), layer.overlay_id));
+    L4D2_ASSIGN_OR_RETURN(std::optional<OverlayOnHost> on_host,
+                          stores.overlays.OnHost(overlay.id, host.id));
+    if (on_host && on_host->revision >= overlay.revision) continue;
+    call.Event("step", absl::StrCat("sync overlay ", overlay.ref));
+    int64_t revision = 0;
+    L4D2_RETURN_IF_ERROR(SyncToHost(context, job, call, overlay.id, host, &revision).status());
+  }
+  L4D2_ASSIGN_OR_RETURN(agent::v1::InstanceSpec spec,
+                        stores.blueprints.SpecFor(server.blueprint_id, server.port));
+  agent::v1::InitializeInstanceRequest request;
+  request.set_operation_id(job.id + ":init");
+  request.set_name(server.name);
+  *request.mutable_spec() = spec;
+  return context.agents.InitializeInstance(host, request, call).status();
+}
+
+// A request naming the server's instance, with the step's operation id "<job>:<step>".
+template <typename Request>
+Request For(const Job& job, const Server& server, const std::string& step) {
+  Request request;
+  request.set_operation_id(absl::StrCat(job.id, ":", step));
+  request.set_name(server.name);
+  return request;
+}
+
+// What the instance must do for `action` on a placed server whose instance is prepared (or,
+// for stop and reset, whatever it holds); the instance as the agent then reports it.
+absl::StatusOr<agent::v1::Instance> InstanceStep(const JobContext& context, const Job& job,
+                                                 JobCall& call, const std::string& action,
+                                                 const Server& server, const Host& host) {
+  AgentClient& agents = context.agents;
+  if (action == "stop") {
+    return agents.StopInstance(host, For<agent::v1::StopInstanceRequest>(job, server, "stop"),
+                               call);
+  }
+  if (action == "reset") {
+    return agents.ResetInstance(host, For<agent::v1::ResetInstanceRequest>(job, server, "reset"),
+                                call);
+  }
+  L4D2_RETURN_IF_ERROR(PrepareInstance(context, job, call, server, host));
+  if (action == "start" || (action == "create" && server.desired_state == "running")) {
+    return agents.StartInstance(host, For<agent::v1::StartInstanceRequest>(job, server, "start"),
+                                call);
+  }
+  if (action == "restart") {
+    return agents.RestartInstance(
+        host, For<agent::v1::RestartInstanceRequest>(job, server, "restart"), call);
+  }
+  agent::v1::GetInstanceRequest get;
+  get.set_name(server.name);
+  return agents.GetInstance(host, get, call);
+}
+
+absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& job, JobCall& call) {
+  FleetStores& stores = context.stores;
+  std::string server_id, blueprint_id;
+  if (job.kind == "server.change_blueprint") {
+    L4D2_ASSIGN_OR_RETURN(v1::ServerChangeBlueprintParams params,
+                          FromJson<v1::ServerChangeBlueprintParams>(job.params, "job parameters"));
+    server_id = params.server_id();
+    blueprint_id = params.blueprint_id();
+  } else {
+    L4D2_ASSIGN_OR_RETURN(v1::ServerJobParams params,
+                          FromJson<v1::ServerJobParams>(job.params, "job parameters"));
+    server_id = params.server_id();
+  }
+  const std::string action(absl::StripPrefix(job.kind, "server."));
+  const bool known = action == "create" || action == "start" || action == "stop" ||
+                     action == "restart" || action == "reset" || action == "delete" ||
+                     action == "change_blueprint";
+  if (!known) return absl::InvalidArgumentError(absl::StrCat("unknown job kind '", job.kind, "'"));
+  v1::ServerJobResult result;
+  absl::StatusOr<Server> found = stores.servers.Get(Actor::System(), server_id);
+  if (action == "delete" && absl::IsNotFound(found.status())) {
+    result.set_state("deleted");  // A retry after the server was forgotten.
+    return ToJson(result);
+  }
+  L4D2_ASSIGN_OR_RETURN(Server server, std::move(found));
+  if (action == "change_blueprint") {
+    L4D2_RETURN_IF_ERROR(stores.servers.SetBlueprint(server.id, blueprint_id));
+    server.blueprint_id = blueprint_id;
+  }
+  const bool places = action == "create" || action == "start" || action == "restart";
+  if (places && server.host_id.empty()) {
+    L4D2_ASSIGN_OR_RETURN(server, stores.servers.Place(server.id, context.placement));
+    call.Event("step", absl::StrCat("placed on host ", server.host_id, " port ", server.port));
+  }
+  if (server.host_id.empty()) {
+    // Never placed: nothing runs anywhere.
+    if (action == "delete") {
+      L4D2_RETURN_IF_ERROR(stores.servers.Remove(server.id));
+      result.set_state("deleted");
+    } else {
+      result.set_state("stopped");
+    }
+    return ToJson(result);
+  }
+  L4D2_ASSIGN_OR_RETURN(Host host, stores.hosts.Get(server.host_id));
+  result.set_host_id(host.id);
+  result.set_port(server.port);
+  if (host.state == "unreachable") {
+    // Retried with backoff; the server stays on its host whatever happens.
+    return absl::UnavailableError(absl::StrCat("host '", host.name, "' is unreachable"));
+  }
+  if (action == "delete") {
+    L4D2_RETURN_IF_ERROR(context.agents.DeleteInstance(
+        host, For<agent::v1::DeleteInstanceRequest>(job, server, "delete"), call));
+    L4D2_RETURN_IF_ERROR(stores.servers.Remove(server.id));
+    result.set_state("deleted");
+    return ToJson(result);
+  }
+  L4D2_ASSIGN_OR_RETURN(agent::v1::Instance instance,
+                        InstanceStep(context, job, call, action, server, host));
+  result.set_state(InstanceStateName(instance.status().state()));
+  return ToJson(result);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> RunJob(const JobContext& context, const Job& job, JobCall& call) {
+  if (job.kind == "host.install") return HostInstall(context, job, call);
+  if (job.kind == "overlay.sync") return OverlaySync(context, job, call);
+  if (absl::StartsWith(job.kind, "server.")) return ServerAction(context, job, call);
+  return absl::InvalidArgumentError(absl::StrCat("unknown job kind '", job.kind, "'"));
+}
+
+}  // namespace l4d2::controller

@@ -1,0 +1,58 @@
+#pragma once
+
+// What each kind of job does, apart from the machinery that runs them (scheduler.h): the job
+// values the queue stores, and running one claimed job against its host's agent (AgentClient)
+// and the stores. Tested on their own against a fake agent (tests/controller/jobs/).
+//
+// Job kinds (parameters: l4d2.controller.v1 messages, proto/l4d2/controller/v1/jobs.proto):
+//   host.install            install or update the game on a host
+//   overlay.sync            bring one host to an overlay's current revision
+//   server.create           place the server (if not yet), sync its overlays, initialize its
+//                           instance, and start it when its desired state is running
+//   server.start            place if needed, sync, initialize with the blueprint as it is now
+//                           (blueprint changes apply at a server's next action), start
+//   server.restart          as start, with the agent's restart
+//   server.stop / .reset    stop; stop and wipe the writable layer
+//   server.delete           delete the instance on its host, then forget the server
+//   server.change_blueprint switch the blueprint; a placed server's instance takes the new spec
+//                           (a running one at its next start)
+// A server job whose host is unreachable is retried (UNAVAILABLE) and never moves the server.
+// Steps and their operation ids: "<job>:sync:<overlay>:<revision>", "<job>:init", "<job>:start",
+// "<job>:stop", "<job>:restart", "<job>:reset", "<job>:delete".
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "controller/jobs/agent_client.h"
+#include "controller/store/fleet_stores.h"
+
+namespace l4d2::controller {
+
+// "host.install" with its parameters as the queue stores them.
+NewJob HostInstallJob(const std::string& host_id, const std::string& created_by);
+// "server.<action>" for one server, locked per server; `not_before` staggers bulk actions.
+NewJob ServerJob(const std::string& action, const std::string& server_id,
+                 const std::string& created_by, absl::Time not_before = absl::InfinitePast());
+NewJob ChangeBlueprintJob(const std::string& server_id, const std::string& blueprint_id,
+                          const std::string& created_by);
+NewJob OverlaySyncJob(const std::string& overlay_id, const std::string& host_id,
+                      const std::string& created_by);
+
+// The agent's state as the servers table keeps it: INSTANCE_STATE_CRASH_LOOP -> "crash_loop".
+std::string InstanceStateName(agent::v1::InstanceState state);
+
+struct JobContext {
+  FleetStores& stores;
+  AgentClient& agents;
+  PlacementOptions placement;
+};
+
+// Runs one claimed job to its end under `call`: its result as the queue stores it (JSON of the
+// kind's result message). Errors: the agent's (UNAVAILABLE and the like are the scheduler's to
+// retry), UNAVAILABLE for a server whose host is unreachable (the server never moves),
+// NOT_FOUND for a host, server or overlay gone, INVALID_ARGUMENT for an unknown kind or bad
+// parameters, CANCELLED when `call` was.
+absl::StatusOr<std::string> RunJob(const JobContext& context, const Job& job, JobCall& call);
+
+}  // namespace l4d2::controller

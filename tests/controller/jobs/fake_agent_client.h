@@ -1,0 +1,124 @@
+#pragma once
+
+// A scripted agent for job tests: records each call (method, host, instance, operation id),
+// answers with the instance state it is told, and fails the methods it is told to fail. And a
+// JobCall that records the events a job writes and can be cancelled.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "controller/jobs/agent_client.h"
+
+namespace l4d2::controller {
+
+class FakeAgentClient final : public AgentClient {
+ public:
+  // "Start s1 j1:start", in order.
+  std::vector<std::string> calls;
+  // Method name -> the status it fails with.
+  std::map<std::string, absl::Status> failures;
+  agent::v1::InstanceState state = agent::v1::INSTANCE_STATE_RUNNING;
+  std::string installed_build = "9000002";
+  std::string synced_version = "3";
+
+  absl::StatusOr<agent::v1::InstallResult> Install(const Host& host,
+                                                   const agent::v1::InstallRequest& request,
+                                                   JobCall& call) override {
+    if (absl::Status failed = Record("Install", host, "", request.operation_id(), call);
+        !failed.ok()) {
+      return failed;
+    }
+    call.Event("progress", R"({"fraction":1})");
+    agent::v1::InstallResult result;
+    result.set_build_id(installed_build);
+    result.set_changed(true);
+    return result;
+  }
+  absl::StatusOr<agent::v1::OverlaySyncResult> SyncOverlay(
+      const Host& host, const agent::v1::SyncOverlayRequest& request, JobCall& call) override {
+    if (absl::Status failed =
+            Record("SyncOverlay", host, request.ref(), request.operation_id(), call);
+        !failed.ok()) {
+      return failed;
+    }
+    agent::v1::OverlaySyncResult result;
+    result.set_version(synced_version);
+    result.set_changed(true);
+    return result;
+  }
+  absl::StatusOr<agent::v1::Instance> InitializeInstance(
+      const Host& host, const agent::v1::InitializeInstanceRequest& request,
+      JobCall& call) override {
+    return Answer("Initialize", host, request.name(), request.operation_id(), call);
+  }
+  absl::StatusOr<agent::v1::Instance> StartInstance(const Host& host,
+                                                    const agent::v1::StartInstanceRequest& request,
+                                                    JobCall& call) override {
+    return Answer("Start", host, request.name(), request.operation_id(), call);
+  }
+  absl::StatusOr<agent::v1::Instance> StopInstance(const Host& host,
+                                                   const agent::v1::StopInstanceRequest& request,
+                                                   JobCall& call) override {
+    return Answer("Stop", host, request.name(), request.operation_id(), call);
+  }
+  absl::StatusOr<agent::v1::Instance> RestartInstance(
+      const Host& host, const agent::v1::RestartInstanceRequest& request, JobCall& call) override {
+    return Answer("Restart", host, request.name(), request.operation_id(), call);
+  }
+  absl::StatusOr<agent::v1::Instance> ResetInstance(const Host& host,
+                                                    const agent::v1::ResetInstanceRequest& request,
+                                                    JobCall& call) override {
+    return Answer("Reset", host, request.name(), request.operation_id(), call);
+  }
+  absl::StatusOr<agent::v1::Instance> GetInstance(const Host& host,
+                                                  const agent::v1::GetInstanceRequest& request,
+                                                  JobCall& call) override {
+    return Answer("Get", host, request.name(), "", call);
+  }
+  absl::Status DeleteInstance(const Host& host, const agent::v1::DeleteInstanceRequest& request,
+                              JobCall& call) override {
+    return Record("Delete", host, request.name(), request.operation_id(), call);
+  }
+
+ private:
+  absl::Status Record(const std::string& method, const Host& host, const std::string& name,
+                      const std::string& operation_id, JobCall& call) {
+    if (!call.Attach([] {})) return absl::CancelledError("cancelled");
+    call.Detach();
+    std::vector<std::string> words = {method};
+    for (const std::string& word : {name, operation_id}) {
+      if (!word.empty()) words.push_back(word);
+    }
+    calls.push_back(absl::StrJoin(words, " "));
+    auto failure = failures.find(method);
+    return failure == failures.end() ? absl::OkStatus() : failure->second;
+  }
+  absl::StatusOr<agent::v1::Instance> Answer(const std::string& method, const Host& host,
+                                             const std::string& name,
+                                             const std::string& operation_id, JobCall& call) {
+    if (absl::Status failed = Record(method, host, name, operation_id, call); !failed.ok()) {
+      return failed;
+    }
+    agent::v1::Instance instance;
+    instance.set_name(name);
+    instance.mutable_status()->set_state(state);
+    return instance;
+  }
+};
+
+class FakeJobCall final : public JobCall {
+ public:
+  bool cancelled = false;
+  std::vector<std::string> events;  // "kind: data"
+
+  bool Attach(std::function<void()>) override { return !cancelled; }
+  void Detach() override {}
+  void Event(const std::string& kind, std::string data) override {
+    events.push_back(absl::StrCat(kind, ": ", data));
+  }
+};
+
+}  // namespace l4d2::controller
