@@ -103,6 +103,133 @@ long long Affected(soci::statement& statement) {
   return statement.get_affected_rows();
 }
 
+// Claim's steps, each within its transaction.
+
+// Workers that vanished: their jobs go back to the queue, or fail with no attempts left.
+void RequeueExpiredLeases(soci::session& sql, long long now) {
+  int unavailable = static_cast<int>(absl::StatusCode::kUnavailable);
+  sql << "UPDATE jobs SET"
+         " state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
+         " finished_at_ms = CASE WHEN attempt >= max_attempts THEN CAST(:now1 AS BIGINT) ELSE "
+         "NULL END,"
+         " error_code = :code, error_message = 'the worker''s lease expired',"
+         " lease_owner = '', not_before_ms = :now2"
+         " WHERE state = 'running' AND lease_expires_ms < :now3",
+      soci::use(now), soci::use(unavailable), soci::use(now), soci::use(now);
+}
+
+// The lock keys of running jobs.
+std::set<std::string> HeldLockKeys(soci::session& sql) {
+  std::set<std::string> held;
+  std::string key;
+  soci::statement running =
+      (sql.prepare << "SELECT lock_key FROM jobs WHERE state = 'running' AND lock_key <> ''",
+       soci::into(key));
+  running.execute();
+  while (running.fetch()) held.insert(key);
+  return held;
+}
+
+struct Candidate {
+  std::string id;
+  std::string lock_key;
+};
+
+// Due queued jobs, oldest first, at most `limit`; on PostgreSQL rows other claimers hold are
+// skipped, and those read are locked until the transaction ends.
+std::vector<Candidate> DueCandidates(soci::session& sql, long long now, int limit, bool postgres) {
+  std::vector<std::string> ids(limit), keys(limit);
+  sql << "SELECT id, lock_key FROM jobs WHERE state = 'queued' AND not_before_ms <= :now"
+         " ORDER BY id LIMIT :limit"
+      << (postgres ? " FOR UPDATE SKIP LOCKED" : ""),
+      soci::use(now), soci::use(limit), soci::into(ids), soci::into(keys);
+  std::vector<Candidate> candidates;
+  for (size_t i = 0; i < ids.size(); ++i) candidates.push_back({ids[i], keys[i]});
+  return candidates;
+}
+
+// The oldest candidates, one per lock key not `held`, at most `max`.
+std::vector<Candidate> OnePerFreeLock(std::vector<Candidate> candidates, std::set<std::string> held,
+                                      int max) {
+  std::vector<Candidate> chosen;
+  for (Candidate& job : candidates) {
+    if (static_cast<int>(chosen.size()) >= max) break;
+    if (!job.lock_key.empty() && !held.insert(job.lock_key).second) continue;
+    if (!IsHex(job.id)) continue;  // Never ours; inlined in SQL only when it is hex.
+    chosen.push_back(std::move(job));
+  }
+  return chosen;
+}
+
+// PostgreSQL: another controller may be claiming the same lock keys right now, and the unique
+// index would make our update wait for its commit. An advisory lock per key, tried without
+// waiting and in one round trip for the batch, drops those jobs instead.
+void KeepThoseWeCanLock(soci::session& sql, std::vector<Candidate>& chosen) {
+  std::string values;
+  for (const Candidate& job : chosen) {
+    if (job.lock_key.empty()) continue;
+    absl::StrAppend(&values, values.empty() ? "" : ",", "(", LockHash(job.lock_key), ")");
+  }
+  if (values.empty()) return;
+  std::set<int> got;
+  int hash = 0;
+  soci::statement locks =
+      (sql.prepare << "SELECT h FROM (VALUES " << values
+                   << ") AS t(h) WHERE pg_try_advisory_xact_lock(" << kClaimLockClass << ", h)",
+       soci::into(hash));
+  locks.execute();
+  while (locks.fetch()) got.insert(hash);
+  std::erase_if(chosen, [&](const Candidate& job) {
+    return !job.lock_key.empty() && !got.contains(LockHash(job.lock_key));
+  });
+}
+
+struct Claimer {
+  std::string owner;
+  long long expires = 0;
+  long long now = 0;
+};
+
+// Marks the chosen jobs (`in`: their quoted ids) running for `claimer`: one update for the
+// batch. A key taken and committed by another controller since we read the running ones makes
+// the unique index refuse it: then one by one, each in a savepoint (PostgreSQL; SQLite's one
+// writer cannot meet that).
+void MarkRunning(soci::session& sql, const std::vector<Candidate>& chosen, const std::string& in,
+                 Claimer claimer, bool postgres) {
+  const std::string update_all = absl::StrCat(
+      "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
+      " lease_owner = :owner, lease_expires_ms = :expires,"
+      " started_at_ms = COALESCE(started_at_ms, :now)"
+      " WHERE state = 'queued' AND id IN (",
+      in, ")");
+  if (postgres) sql << "SAVEPOINT claim_batch";
+  try {
+    sql << update_all, soci::use(claimer.owner), soci::use(claimer.expires), soci::use(claimer.now);
+    if (postgres) sql << "RELEASE SAVEPOINT claim_batch";
+    return;
+  } catch (const soci::soci_error&) {
+    if (!postgres) throw;
+    sql << "ROLLBACK TO SAVEPOINT claim_batch";
+  }
+  std::string id;
+  soci::statement update =
+      (sql.prepare << "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
+                      " lease_owner = :owner, lease_expires_ms = :expires,"
+                      " started_at_ms = COALESCE(started_at_ms, :now)"
+                      " WHERE id = :id AND state = 'queued'",
+       soci::use(claimer.owner), soci::use(claimer.expires), soci::use(claimer.now), soci::use(id));
+  for (const Candidate& job : chosen) {
+    id = job.id;
+    sql << "SAVEPOINT claim_one";
+    try {
+      update.execute(true);
+      sql << "RELEASE SAVEPOINT claim_one";
+    } catch (const soci::soci_error&) {
+      sql << "ROLLBACK TO SAVEPOINT claim_one";
+    }
+  }
+}
+
 }  // namespace
 
 const char* JobStateName(JobState state) { return kStateNames[static_cast<int>(state)]; }
@@ -141,106 +268,22 @@ absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& owner, int m
   if (max < 1) return claimed;
   const bool postgres = db_.backend() == DatabaseBackend::kPostgresql;
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
-    long long now = Millis(clock_.Now());
-    long long expires = Millis(clock_.Now() + lease);
-    int unavailable = static_cast<int>(absl::StatusCode::kUnavailable);
-    // Workers that vanished: their jobs go back to the queue, or fail with no attempts left.
+    const long long now = Millis(clock_.Now());
+    const long long expires = Millis(clock_.Now() + lease);
     // Leases last seconds: one sweep a second per process is enough.
     int64_t last = last_sweep_ms_.load();
-    if (now - last >= 1000 && last_sweep_ms_.compare_exchange_strong(last, now))
-      sql << "UPDATE jobs SET"
-             " state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
-             " finished_at_ms = CASE WHEN attempt >= max_attempts THEN CAST(:now1 AS BIGINT) ELSE "
-             "NULL END,"
-             " error_code = :code, error_message = 'the worker''s lease expired',"
-             " lease_owner = '', not_before_ms = :now2"
-             " WHERE state = 'running' AND lease_expires_ms < :now3",
-          soci::use(now), soci::use(unavailable), soci::use(now), soci::use(now);
-    std::set<std::string> held;
-    {
-      std::string key;
-      soci::statement running =
-          (sql.prepare << "SELECT lock_key FROM jobs WHERE state = 'running' AND lock_key <> ''",
-           soci::into(key));
-      running.execute();
-      while (running.fetch()) held.insert(key);
+    if (now - last >= 1000 && last_sweep_ms_.compare_exchange_strong(last, now)) {
+      RequeueExpiredLeases(sql, now);
     }
+    std::set<std::string> held = HeldLockKeys(sql);
     // More candidates than asked for: some may wait for a lock.
-    const int limit = max * 4 + 16;
-    std::vector<std::string> ids(limit), keys(limit);
-    sql << "SELECT id, lock_key FROM jobs WHERE state = 'queued' AND not_before_ms <= :now"
-           " ORDER BY id LIMIT :limit"
-        << (postgres ? " FOR UPDATE SKIP LOCKED" : ""),
-        soci::use(now), soci::use(limit), soci::into(ids), soci::into(keys);
-    // The oldest due jobs, one per free lock key.
-    std::vector<size_t> chosen;
-    for (size_t i = 0; i < ids.size() && static_cast<int>(chosen.size()) < max; ++i) {
-      if (!keys[i].empty() && !held.insert(keys[i]).second) continue;
-      if (!IsHex(ids[i])) continue;  // Never ours; inlined below only when it is hex.
-      chosen.push_back(i);
-    }
-    if (postgres && !chosen.empty()) {
-      // Another controller may be claiming the same lock keys right now: the unique index would
-      // make our update wait for its commit. An advisory lock per key, tried without waiting
-      // and in one round trip for the batch, skips those jobs instead.
-      std::string values;
-      for (size_t i : chosen) {
-        if (keys[i].empty()) continue;
-        absl::StrAppend(&values, values.empty() ? "" : ",", "(", LockHash(keys[i]), ")");
-      }
-      if (!values.empty()) {
-        std::set<int> got;
-        int hash = 0;
-        soci::statement locks = (sql.prepare << "SELECT h FROM (VALUES " << values
-                                             << ") AS t(h) WHERE pg_try_advisory_xact_lock("
-                                             << kClaimLockClass << ", h)",
-                                 soci::into(hash));
-        locks.execute();
-        while (locks.fetch()) got.insert(hash);
-        std::erase_if(
-            chosen, [&](size_t i) { return !keys[i].empty() && !got.contains(LockHash(keys[i])); });
-      }
-    }
+    std::vector<Candidate> chosen =
+        OnePerFreeLock(DueCandidates(sql, now, max * 4 + 16, postgres), std::move(held), max);
+    if (postgres) KeepThoseWeCanLock(sql, chosen);
     if (chosen.empty()) return absl::OkStatus();
     std::string in;
-    for (size_t i : chosen) absl::StrAppend(&in, in.empty() ? "'" : ",'", ids[i], "'");
-    const std::string update_all = absl::StrCat(
-        "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
-        " lease_owner = :owner, lease_expires_ms = :expires,"
-        " started_at_ms = COALESCE(started_at_ms, :now)"
-        " WHERE state = 'queued' AND id IN (",
-        in, ")");
-    // One update for the batch. A key taken and committed by another controller since we read
-    // the running ones makes the unique index refuse it: then one by one, each in a savepoint.
-    bool batched = true;
-    if (postgres) sql << "SAVEPOINT claim_batch";
-    try {
-      sql << update_all, soci::use(owner), soci::use(expires), soci::use(now);
-      if (postgres) sql << "RELEASE SAVEPOINT claim_batch";
-    } catch (const soci::soci_error&) {
-      if (!postgres) throw;
-      sql << "ROLLBACK TO SAVEPOINT claim_batch";
-      batched = false;
-    }
-    if (!batched) {
-      std::string id;
-      soci::statement update =
-          (sql.prepare << "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
-                          " lease_owner = :owner, lease_expires_ms = :expires,"
-                          " started_at_ms = COALESCE(started_at_ms, :now)"
-                          " WHERE id = :id AND state = 'queued'",
-           soci::use(owner), soci::use(expires), soci::use(now), soci::use(id));
-      for (size_t i : chosen) {
-        id = ids[i];
-        sql << "SAVEPOINT claim_one";
-        try {
-          update.execute(true);
-          sql << "RELEASE SAVEPOINT claim_one";
-        } catch (const soci::soci_error&) {
-          sql << "ROLLBACK TO SAVEPOINT claim_one";
-        }
-      }
-    }
+    for (const Candidate& job : chosen) absl::StrAppend(&in, in.empty() ? "'" : ",'", job.id, "'");
+    MarkRunning(sql, chosen, in, {.owner = owner, .expires = expires, .now = now}, postgres);
     // What this transaction claimed, in queue order.
     claimed =
         ReadJobs(sql,
