@@ -10,10 +10,9 @@
 #include "controller/api/resource_routes.h"
 #include "controller/api/rest_support.h"
 #include "controller/api/server_json.h"
+#include "controller/jobs/agent_client.h"
 #include "controller/jobs/server_actions.h"
 #include "controller/store/ids.h"
-#include "grpcpp/client_context.h"
-#include "rpc/grpc_status.h"
 
 namespace l4d2::controller {
 namespace {
@@ -21,7 +20,8 @@ namespace {
 // Servers: lists, actions through jobs, and their agents' console and logs.
 class ServerRoutes {
  public:
-  ServerRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps), o_(options) {}
+  ServerRoutes(const RestApiDeps& deps, const RestApiOptions& options)
+      : d_(deps), agent_client_(deps.agents, options.agent_timeout) {}
 
   // Paged in SQL: the fleet's biggest list.
   absl::StatusOr<ApiResponse> ListServers(const ApiRequest& request) {
@@ -107,15 +107,13 @@ class ServerRoutes {
     call.set_operation_id(absl::StrCat("console:", RandomHex(12)));
     call.set_name(server.name);
     call.set_command(console.command());
-    agent::v1::ExecuteConsoleCommandResponse answer;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(RealDeadline(o_.agent_timeout)));
     // Audited before it runs: a command that hangs or kills the server is on record too.
     (void)d_.stores.audit.Append(
         request.actor.Name(), "server.console", server.id,
         AuditDetail({{"name", server.name}, {"command", console.command()}}), server.owner_id);
-    L4D2_RETURN_IF_ERROR(
-        FromGrpcStatus(d_.agents.Stub(host)->ExecuteConsoleCommand(&context, call, &answer)));
+    PlainAgentCall plain;
+    L4D2_ASSIGN_OR_RETURN(agent::v1::ExecuteConsoleCommandResponse answer,
+                          agent_client_.ExecuteConsoleCommand(host, call, plain));
     d_.events.EchoCommand(server, request.user->username, console.command(), answer.output());
     v1::ConsoleCommandResponse response;
     response.set_output(answer.output());
@@ -135,15 +133,11 @@ class ServerRoutes {
     call.set_name(server.name);
     call.set_lines(lines);
     call.set_after_cursor(request.Query("after_cursor"));
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(RealDeadline(o_.agent_timeout)));
-    auto reader = d_.agents.Stub(host)->StreamLogs(&context, call);
+    PlainAgentCall plain;
+    L4D2_ASSIGN_OR_RETURN(std::vector<agent::v1::LogLine> newest,
+                          agent_client_.ReadLogs(host, call, plain));
     v1::ServerLogsResponse response;
-    agent::v1::LogBatch batch;
-    while (reader->Read(&batch)) {
-      for (const agent::v1::LogLine& line : batch.lines()) *response.add_lines() = ToApi(line);
-    }
-    L4D2_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish()));
+    for (const agent::v1::LogLine& line : newest) *response.add_lines() = ToApi(line);
     return Json(response);
   }
 
@@ -195,8 +189,8 @@ class ServerRoutes {
 
  private:
   RestApiDeps d_;
-  RestApiOptions o_;
   ServerJsonCache server_json_;
+  GrpcAgentClient agent_client_;
 };
 
 }  // namespace

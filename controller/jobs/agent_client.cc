@@ -19,7 +19,7 @@ template <typename Request, typename Response>
 absl::StatusOr<Response> Unary(Stub& stub,
                                grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
                                                             Response*),
-                               const Request& request, JobCall& call, absl::Duration timeout) {
+                               const Request& request, AgentCall& call, absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(RealDeadline(timeout)));
   if (!call.Attach([&context] { context.TryCancel(); })) {
@@ -38,7 +38,7 @@ template <typename StreamEvent, typename Request>
 auto Follow(Stub& stub,
             std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> (Stub::*method)(
                 grpc::ClientContext*, const Request&),
-            const Request& request, JobCall& call, const char* what)
+            const Request& request, AgentCall& call, const char* what)
     -> absl::StatusOr<std::decay_t<decltype(StreamEvent().result())>> {
   grpc::ClientContext context;
   if (!call.Attach([&context] { context.TryCancel(); })) {
@@ -71,49 +71,75 @@ auto Follow(Stub& stub,
 }  // namespace
 
 absl::StatusOr<agent::v1::InstallResult> GrpcAgentClient::Install(
-    const Host& host, const agent::v1::InstallRequest& request, JobCall& call) {
+    const Host& host, const agent::v1::InstallRequest& request, AgentCall& call) {
   return Follow(*agents_.Stub(host), &Stub::Install, request, call, "install");
 }
 
 absl::StatusOr<agent::v1::OverlaySyncResult> GrpcAgentClient::SyncOverlay(
-    const Host& host, const agent::v1::SyncOverlayRequest& request, JobCall& call) {
+    const Host& host, const agent::v1::SyncOverlayRequest& request, AgentCall& call) {
   return Follow(*agents_.Stub(host), &Stub::SyncOverlay, request, call, "sync");
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::InitializeInstance(
-    const Host& host, const agent::v1::InitializeInstanceRequest& request, JobCall& call) {
+    const Host& host, const agent::v1::InitializeInstanceRequest& request, AgentCall& call) {
   return Unary(*agents_.Stub(host), &Stub::InitializeInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::StartInstance(
-    const Host& host, const agent::v1::StartInstanceRequest& request, JobCall& call) {
+    const Host& host, const agent::v1::StartInstanceRequest& request, AgentCall& call) {
   return Unary(*agents_.Stub(host), &Stub::StartInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::StopInstance(
-    const Host& host, const agent::v1::StopInstanceRequest& request, JobCall& call) {
+    const Host& host, const agent::v1::StopInstanceRequest& request, AgentCall& call) {
   return Unary(*agents_.Stub(host), &Stub::StopInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::RestartInstance(
-    const Host& host, const agent::v1::RestartInstanceRequest& request, JobCall& call) {
+    const Host& host, const agent::v1::RestartInstanceRequest& request, AgentCall& call) {
   return Unary(*agents_.Stub(host), &Stub::RestartInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::ResetInstance(
-    const Host& host, const agent::v1::ResetInstanceRequest& request, JobCall& call) {
+    const Host& host, const agent::v1::ResetInstanceRequest& request, AgentCall& call) {
   return Unary(*agents_.Stub(host), &Stub::ResetInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::GetInstance(
-    const Host& host, const agent::v1::GetInstanceRequest& request, JobCall& call) {
+    const Host& host, const agent::v1::GetInstanceRequest& request, AgentCall& call) {
   return Unary(*agents_.Stub(host), &Stub::GetInstance, request, call, call_timeout_);
 }
 
 absl::Status GrpcAgentClient::DeleteInstance(const Host& host,
                                              const agent::v1::DeleteInstanceRequest& request,
-                                             JobCall& call) {
+                                             AgentCall& call) {
   return Unary(*agents_.Stub(host), &Stub::DeleteInstance, request, call, call_timeout_).status();
+}
+
+absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> GrpcAgentClient::ExecuteConsoleCommand(
+    const Host& host, const agent::v1::ExecuteConsoleCommandRequest& request, AgentCall& call) {
+  return Unary(*agents_.Stub(host), &Stub::ExecuteConsoleCommand, request, call, call_timeout_);
+}
+
+absl::StatusOr<std::vector<agent::v1::LogLine>> GrpcAgentClient::ReadLogs(
+    const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) {
+  if (request.follow()) return absl::InvalidArgumentError("follow: not for ReadLogs");
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(RealDeadline(call_timeout_)));
+  if (!call.Attach([&context] { context.TryCancel(); })) {
+    return absl::CancelledError("cancelled");
+  }
+  std::unique_ptr<grpc::ClientReaderInterface<agent::v1::LogBatch>> reader =
+      agents_.Stub(host)->StreamLogs(&context, request);
+  std::vector<agent::v1::LogLine> lines;
+  agent::v1::LogBatch batch;
+  while (reader->Read(&batch)) {
+    for (agent::v1::LogLine& line : *batch.mutable_lines()) lines.push_back(std::move(line));
+  }
+  const absl::Status status = FromGrpcStatus(reader->Finish());
+  call.Detach();
+  L4D2_RETURN_IF_ERROR(status);
+  return lines;
 }
 
 }  // namespace l4d2::controller

@@ -5,13 +5,15 @@
 // when it does not answer in time, CANCELLED when the job was, the agent's own code otherwise).
 // GrpcAgentClient is the real one; tests use a fake (tests/controller/jobs/fake_agent_client.h).
 //
-// Every call runs under a JobCall: the job's run, which can cancel the call in flight (a user's
-// cancellation, a lost lease, the controller stopping) and takes the progress and log lines of
-// long operations (install, overlay sync) for the job's event log.
+// Every call runs under an AgentCall: for a job, the job's run, which can cancel the call in
+// flight (a user's cancellation, a lost lease, the controller stopping) and takes the progress
+// and log lines of long operations (install, overlay sync) for the job's event log; for an API
+// request, a PlainAgentCall.
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -21,9 +23,9 @@
 
 namespace l4d2::controller {
 
-class JobCall {
+class AgentCall {
  public:
-  virtual ~JobCall() = default;
+  virtual ~AgentCall() = default;
   // Registers how to cancel the call about to start; false when the job is cancelled already
   // (the call must not start). Detach once the call ended.
   virtual bool Attach(std::function<void()> cancel) = 0;
@@ -32,31 +34,46 @@ class JobCall {
   virtual void Event(const std::string& kind, std::string data) = 0;
 };
 
+// A call nobody cancels and whose events nobody keeps (an API request's).
+class PlainAgentCall final : public AgentCall {
+ public:
+  bool Attach(std::function<void()>) override { return true; }
+  void Detach() override {}
+  void Event(const std::string&, std::string) override {}
+};
+
 class AgentClient {
  public:
   virtual ~AgentClient() = default;
   // Long operations, followed to their end: progress and log lines go to `call`.
   virtual absl::StatusOr<agent::v1::InstallResult> Install(const Host& host,
                                                            const agent::v1::InstallRequest& request,
-                                                           JobCall& call) = 0;
+                                                           AgentCall& call) = 0;
   virtual absl::StatusOr<agent::v1::OverlaySyncResult> SyncOverlay(
-      const Host& host, const agent::v1::SyncOverlayRequest& request, JobCall& call) = 0;
+      const Host& host, const agent::v1::SyncOverlayRequest& request, AgentCall& call) = 0;
   // One instance.
   virtual absl::StatusOr<agent::v1::Instance> InitializeInstance(
-      const Host& host, const agent::v1::InitializeInstanceRequest& request, JobCall& call) = 0;
+      const Host& host, const agent::v1::InitializeInstanceRequest& request, AgentCall& call) = 0;
   virtual absl::StatusOr<agent::v1::Instance> StartInstance(
-      const Host& host, const agent::v1::StartInstanceRequest& request, JobCall& call) = 0;
+      const Host& host, const agent::v1::StartInstanceRequest& request, AgentCall& call) = 0;
   virtual absl::StatusOr<agent::v1::Instance> StopInstance(
-      const Host& host, const agent::v1::StopInstanceRequest& request, JobCall& call) = 0;
+      const Host& host, const agent::v1::StopInstanceRequest& request, AgentCall& call) = 0;
   virtual absl::StatusOr<agent::v1::Instance> RestartInstance(
-      const Host& host, const agent::v1::RestartInstanceRequest& request, JobCall& call) = 0;
+      const Host& host, const agent::v1::RestartInstanceRequest& request, AgentCall& call) = 0;
   virtual absl::StatusOr<agent::v1::Instance> ResetInstance(
-      const Host& host, const agent::v1::ResetInstanceRequest& request, JobCall& call) = 0;
+      const Host& host, const agent::v1::ResetInstanceRequest& request, AgentCall& call) = 0;
   virtual absl::StatusOr<agent::v1::Instance> GetInstance(
-      const Host& host, const agent::v1::GetInstanceRequest& request, JobCall& call) = 0;
+      const Host& host, const agent::v1::GetInstanceRequest& request, AgentCall& call) = 0;
   virtual absl::Status DeleteInstance(const Host& host,
                                       const agent::v1::DeleteInstanceRequest& request,
-                                      JobCall& call) = 0;
+                                      AgentCall& call) = 0;
+  // A console command over RCON, with its output.
+  virtual absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> ExecuteConsoleCommand(
+      const Host& host, const agent::v1::ExecuteConsoleCommandRequest& request,
+      AgentCall& call) = 0;
+  // The newest log lines (`request.follow()` must be false): every line the agent sends.
+  virtual absl::StatusOr<std::vector<agent::v1::LogLine>> ReadLogs(
+      const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) = 0;
 };
 
 // Over gRPC, through `agents`' channels; each unary call bounded by `call_timeout`, streams by
@@ -68,28 +85,33 @@ class GrpcAgentClient final : public AgentClient {
 
   absl::StatusOr<agent::v1::InstallResult> Install(const Host& host,
                                                    const agent::v1::InstallRequest& request,
-                                                   JobCall& call) override;
+                                                   AgentCall& call) override;
   absl::StatusOr<agent::v1::OverlaySyncResult> SyncOverlay(
-      const Host& host, const agent::v1::SyncOverlayRequest& request, JobCall& call) override;
+      const Host& host, const agent::v1::SyncOverlayRequest& request, AgentCall& call) override;
   absl::StatusOr<agent::v1::Instance> InitializeInstance(
       const Host& host, const agent::v1::InitializeInstanceRequest& request,
-      JobCall& call) override;
+      AgentCall& call) override;
   absl::StatusOr<agent::v1::Instance> StartInstance(const Host& host,
                                                     const agent::v1::StartInstanceRequest& request,
-                                                    JobCall& call) override;
+                                                    AgentCall& call) override;
   absl::StatusOr<agent::v1::Instance> StopInstance(const Host& host,
                                                    const agent::v1::StopInstanceRequest& request,
-                                                   JobCall& call) override;
+                                                   AgentCall& call) override;
   absl::StatusOr<agent::v1::Instance> RestartInstance(
-      const Host& host, const agent::v1::RestartInstanceRequest& request, JobCall& call) override;
+      const Host& host, const agent::v1::RestartInstanceRequest& request, AgentCall& call) override;
   absl::StatusOr<agent::v1::Instance> ResetInstance(const Host& host,
                                                     const agent::v1::ResetInstanceRequest& request,
-                                                    JobCall& call) override;
+                                                    AgentCall& call) override;
   absl::StatusOr<agent::v1::Instance> GetInstance(const Host& host,
                                                   const agent::v1::GetInstanceRequest& request,
-                                                  JobCall& call) override;
+                                                  AgentCall& call) override;
   absl::Status DeleteInstance(const Host& host, const agent::v1::DeleteInstanceRequest& request,
-                              JobCall& call) override;
+                              AgentCall& call) override;
+  absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> ExecuteConsoleCommand(
+      const Host& host, const agent::v1::ExecuteConsoleCommandRequest& request,
+      AgentCall& call) override;
+  absl::StatusOr<std::vector<agent::v1::LogLine>> ReadLogs(
+      const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) override;
 
  private:
   AgentConnector& agents_;

@@ -60,7 +60,8 @@ std::string InstanceStateName(agent::v1::InstanceState state) {
 
 namespace {
 
-absl::StatusOr<std::string> HostInstall(const JobContext& context, const Job& job, JobCall& call) {
+absl::StatusOr<std::string> HostInstall(const JobContext& context, const Job& job,
+                                        AgentCall& call) {
   L4D2_ASSIGN_OR_RETURN(v1::HostInstallParams params, FromJson<v1::HostInstallParams>(job.params));
   L4D2_ASSIGN_OR_RETURN(Host host, context.stores.hosts.Get(params.host_id()));
   agent::v1::InstallRequest request;
@@ -81,7 +82,7 @@ absl::StatusOr<std::string> HostInstall(const JobContext& context, const Job& jo
 
 // Brings `host` to the current revision of `overlay_id`; the agent's result.
 absl::StatusOr<agent::v1::OverlaySyncResult> SyncToHost(const JobContext& context, const Job& job,
-                                                        JobCall& call,
+                                                        AgentCall& call,
                                                         const std::string& overlay_id,
                                                         const Host& host, int64_t* revision) {
   L4D2_ASSIGN_OR_RETURN(Overlay overlay, context.stores.overlays.Get(Actor::System(), overlay_id));
@@ -97,7 +98,8 @@ absl::StatusOr<agent::v1::OverlaySyncResult> SyncToHost(const JobContext& contex
   return synced;
 }
 
-absl::StatusOr<std::string> OverlaySync(const JobContext& context, const Job& job, JobCall& call) {
+absl::StatusOr<std::string> OverlaySync(const JobContext& context, const Job& job,
+                                        AgentCall& call) {
   L4D2_ASSIGN_OR_RETURN(v1::OverlaySyncParams params,
                         FromJson<v1::OverlaySyncParams>(job.params, "job parameters"));
   L4D2_ASSIGN_OR_RETURN(Host host, context.stores.hosts.Get(params.host_id()));
@@ -113,7 +115,7 @@ absl::StatusOr<std::string> OverlaySync(const JobContext& context, const Job& jo
 
 // Syncs every overlay of the blueprint the host is behind on, then initializes the server's
 // instance with the blueprint's spec.
-absl::Status PrepareInstance(const JobContext& context, const Job& job, JobCall& call,
+absl::Status PrepareInstance(const JobContext& context, const Job& job, AgentCall& call,
                              const Server& server, const Host& host) {
   FleetStores& stores = context.stores;
   L4D2_ASSIGN_OR_RETURN(Blueprint blueprint,
@@ -148,7 +150,7 @@ Request For(const Job& job, const Server& server, const std::string& step) {
 // What the instance must do for `action` on a placed server whose instance is prepared (or,
 // for stop and reset, whatever it holds); the instance as the agent then reports it.
 absl::StatusOr<agent::v1::Instance> InstanceStep(const JobContext& context, const Job& job,
-                                                 JobCall& call, const std::string& action,
+                                                 AgentCall& call, const std::string& action,
                                                  const Server& server, const Host& host) {
   AgentClient& agents = context.agents;
   if (action == "stop") {
@@ -173,7 +175,8 @@ absl::StatusOr<agent::v1::Instance> InstanceStep(const JobContext& context, cons
   return agents.GetInstance(host, get, call);
 }
 
-absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& job, JobCall& call) {
+absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& job,
+                                         AgentCall& call) {
   FleetStores& stores = context.stores;
   std::string server_id, blueprint_id;
   if (job.kind == "server.change_blueprint") {
@@ -239,7 +242,7 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
 
 }  // namespace
 
-absl::StatusOr<std::string> RunJob(const JobContext& context, const Job& job, JobCall& call) {
+absl::StatusOr<std::string> RunJob(const JobContext& context, const Job& job, AgentCall& call) {
   if (job.kind == "host.install") return HostInstall(context, job, call);
   if (job.kind == "overlay.sync") return OverlaySync(context, job, call);
   if (absl::StartsWith(job.kind, "server.")) return ServerAction(context, job, call);

@@ -53,6 +53,6 @@ struct JobContext {
 // retry), UNAVAILABLE for a server whose host is unreachable (the server never moves),
 // NOT_FOUND for a host, server or overlay gone, INVALID_ARGUMENT for an unknown kind or bad
 // parameters, CANCELLED when `call` was.
-absl::StatusOr<std::string> RunJob(const JobContext& context, const Job& job, JobCall& call);
+absl::StatusOr<std::string> RunJob(const JobContext& context, const Job& job, AgentCall& call);
 
 }  // namespace l4d2::controller

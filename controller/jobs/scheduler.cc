@@ -17,8 +17,8 @@
 namespace l4d2::controller {
 
 // One job being run: what the renewer and Stop() need to reach its agent call, and the
-// JobCall its agent calls run under.
-struct Scheduler::Run final : JobCall {
+// AgentCall its agent calls run under.
+struct Scheduler::Run final : AgentCall {
   absl::Mutex mutex;
   std::function<void()> cancel_call ABSL_GUARDED_BY(mutex);  // of the call in flight
   bool cancelled ABSL_GUARDED_BY(mutex) = false;             // the call is (to be) cancelled

@@ -2,7 +2,7 @@
 
 // A scripted agent for job tests: records each call (method, host, instance, operation id),
 // answers with the instance state it is told, and fails the methods it is told to fail. And a
-// JobCall that records the events a job writes and can be cancelled.
+// AgentCall that records the events a job writes and can be cancelled.
 
 #include <map>
 #include <string>
@@ -26,7 +26,7 @@ class FakeAgentClient final : public AgentClient {
 
   absl::StatusOr<agent::v1::InstallResult> Install(const Host& host,
                                                    const agent::v1::InstallRequest& request,
-                                                   JobCall& call) override {
+                                                   AgentCall& call) override {
     if (absl::Status failed = Record("Install", host, "", request.operation_id(), call);
         !failed.ok()) {
       return failed;
@@ -38,7 +38,7 @@ class FakeAgentClient final : public AgentClient {
     return result;
   }
   absl::StatusOr<agent::v1::OverlaySyncResult> SyncOverlay(
-      const Host& host, const agent::v1::SyncOverlayRequest& request, JobCall& call) override {
+      const Host& host, const agent::v1::SyncOverlayRequest& request, AgentCall& call) override {
     if (absl::Status failed =
             Record("SyncOverlay", host, request.ref(), request.operation_id(), call);
         !failed.ok()) {
@@ -51,41 +51,62 @@ class FakeAgentClient final : public AgentClient {
   }
   absl::StatusOr<agent::v1::Instance> InitializeInstance(
       const Host& host, const agent::v1::InitializeInstanceRequest& request,
-      JobCall& call) override {
+      AgentCall& call) override {
     return Answer("Initialize", host, request.name(), request.operation_id(), call);
   }
   absl::StatusOr<agent::v1::Instance> StartInstance(const Host& host,
                                                     const agent::v1::StartInstanceRequest& request,
-                                                    JobCall& call) override {
+                                                    AgentCall& call) override {
     return Answer("Start", host, request.name(), request.operation_id(), call);
   }
   absl::StatusOr<agent::v1::Instance> StopInstance(const Host& host,
                                                    const agent::v1::StopInstanceRequest& request,
-                                                   JobCall& call) override {
+                                                   AgentCall& call) override {
     return Answer("Stop", host, request.name(), request.operation_id(), call);
   }
   absl::StatusOr<agent::v1::Instance> RestartInstance(
-      const Host& host, const agent::v1::RestartInstanceRequest& request, JobCall& call) override {
+      const Host& host, const agent::v1::RestartInstanceRequest& request,
+      AgentCall& call) override {
     return Answer("Restart", host, request.name(), request.operation_id(), call);
   }
   absl::StatusOr<agent::v1::Instance> ResetInstance(const Host& host,
                                                     const agent::v1::ResetInstanceRequest& request,
-                                                    JobCall& call) override {
+                                                    AgentCall& call) override {
     return Answer("Reset", host, request.name(), request.operation_id(), call);
   }
   absl::StatusOr<agent::v1::Instance> GetInstance(const Host& host,
                                                   const agent::v1::GetInstanceRequest& request,
-                                                  JobCall& call) override {
+                                                  AgentCall& call) override {
     return Answer("Get", host, request.name(), "", call);
   }
   absl::Status DeleteInstance(const Host& host, const agent::v1::DeleteInstanceRequest& request,
-                              JobCall& call) override {
+                              AgentCall& call) override {
     return Record("Delete", host, request.name(), request.operation_id(), call);
+  }
+  absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> ExecuteConsoleCommand(
+      const Host& host, const agent::v1::ExecuteConsoleCommandRequest& request,
+      AgentCall& call) override {
+    if (absl::Status failed = Record("Console", host, request.name(), request.operation_id(), call);
+        !failed.ok()) {
+      return failed;
+    }
+    agent::v1::ExecuteConsoleCommandResponse response;
+    response.set_output(absl::StrCat("ran ", request.command(), "\n"));
+    return response;
+  }
+  absl::StatusOr<std::vector<agent::v1::LogLine>> ReadLogs(
+      const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) override {
+    if (absl::Status failed = Record("Logs", host, request.name(), "", call); !failed.ok()) {
+      return failed;
+    }
+    std::vector<agent::v1::LogLine> lines(1);
+    lines[0].set_text("a line");
+    return lines;
   }
 
  private:
   absl::Status Record(const std::string& method, const Host& host, const std::string& name,
-                      const std::string& operation_id, JobCall& call) {
+                      const std::string& operation_id, AgentCall& call) {
     if (!call.Attach([] {})) return absl::CancelledError("cancelled");
     call.Detach();
     std::vector<std::string> words = {method};
@@ -98,7 +119,7 @@ class FakeAgentClient final : public AgentClient {
   }
   absl::StatusOr<agent::v1::Instance> Answer(const std::string& method, const Host& host,
                                              const std::string& name,
-                                             const std::string& operation_id, JobCall& call) {
+                                             const std::string& operation_id, AgentCall& call) {
     if (absl::Status failed = Record(method, host, name, operation_id, call); !failed.ok()) {
       return failed;
     }
@@ -109,7 +130,7 @@ class FakeAgentClient final : public AgentClient {
   }
 };
 
-class FakeJobCall final : public JobCall {
+class FakeAgentCall final : public AgentCall {
  public:
   bool cancelled = false;
   std::vector<std::string> events;  // "kind: data"

@@ -84,7 +84,7 @@ class JobKindsTest : public ::testing::Test {
   Actor alice_;
   std::string host_, overlay_, blueprint_;
   FakeAgentClient agent_;
-  FakeJobCall call_;
+  FakeAgentCall call_;
 };
 
 // Each server action on a placed server: the agent calls it makes, with their operation ids,
