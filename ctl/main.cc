@@ -86,10 +86,13 @@ ABSL_FLAG(std::string, username, "",
 ABSL_FLAG(std::string, token_name, "",
           "login: the new API token's name (default l4d2ctl@HOSTNAME)");
 
-int main(int argc, char** argv) {
-  l4d2::SetProgramUsage(l4d2::ctl::ProgramHelp());
-  // `l4d2ctl NOUN --help`: that noun's commands, from the command table (Abseil's --help would
-  // print the whole program's).
+namespace {
+
+using l4d2::ctl::CommandContext;
+
+// `l4d2ctl NOUN --help` (or -h): that noun's commands, from the command table (Abseil's --help
+// would print the whole program's). Whether it printed.
+bool PrintNounHelp(int argc, char** argv) {
   std::string noun;
   bool help = false;
   for (int i = 1; i < argc; ++i) {
@@ -100,59 +103,48 @@ int main(int argc, char** argv) {
       noun = argument;
     }
   }
-  if (help && !noun.empty()) {
-    std::cout << l4d2::ctl::NounHelp(noun);
-    return 0;
-  }
-  // The original contract spells it --no-follow; absl's spelling is --nofollow.
-  std::vector<char*> arguments(argv, argv + argc);
-  static char kNoFollow[] = "--nofollow";
-  for (char*& argument : arguments) {
-    if (std::string(argument) == "--no-follow") argument = kNoFollow;
-  }
-  std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(arguments.size()), arguments.data());
-  if (absl::GetFlag(FLAGS_version)) {
-    std::cout << "l4d2ctl " << l4d2::kVersion << "\n";
-    return 0;
-  }
+  if (!help || noun.empty()) return false;
+  std::cout << l4d2::ctl::NounHelp(noun);
+  return true;
+}
+
+// The flags as the commands take them. INVALID_ARGUMENT for a Workshop id that is not a number.
+absl::StatusOr<CommandContext> ContextFromFlags() {
   std::string address = absl::GetFlag(FLAGS_agent);
   if (address.empty()) {
     const char* env = std::getenv("L4D2_AGENT");
     address = env != nullptr && *env != '\0' ? env : "unix:/run/left4me/agent.sock";
   }
-  l4d2::ctl::CommandContext context{.channel = l4d2::ctl::MakeAgentChannel(address),
-                                    .json = absl::GetFlag(FLAGS_json),
-                                    .timeout = absl::GetFlag(FLAGS_timeout),
-                                    .out = &std::cout,
-                                    .err = &std::cerr,
-                                    .terminal = isatty(STDOUT_FILENO) == 1,
-                                    .operation_id = absl::GetFlag(FLAGS_operation_id),
-                                    .validate = absl::GetFlag(FLAGS_validate),
-                                    .branch = absl::GetFlag(FLAGS_branch),
-                                    .steam_account = absl::GetFlag(FLAGS_steam_account),
-                                    .spec_file = !absl::GetFlag(FLAGS_f).empty()
-                                                     ? absl::GetFlag(FLAGS_f)
-                                                     : absl::GetFlag(FLAGS_file),
-                                    .lines = absl::GetFlag(FLAGS_lines),
-                                    .follow = absl::GetFlag(FLAGS_follow),
-                                    .after_cursor = absl::GetFlag(FLAGS_after_cursor),
-                                    .dir = absl::GetFlag(FLAGS_dir),
-                                    .url = absl::GetFlag(FLAGS_url),
-                                    .sha256 = absl::GetFlag(FLAGS_sha256),
-                                    .destination = absl::GetFlag(FLAGS_destination),
-                                    .strip_components = absl::GetFlag(FLAGS_strip),
-                                    .script = absl::GetFlag(FLAGS_script),
-                                    .script_timeout = absl::GetFlag(FLAGS_script_timeout),
-                                    .network = absl::GetFlag(FLAGS_network)};
+  CommandContext context{.channel = l4d2::ctl::MakeAgentChannel(address),
+                         .json = absl::GetFlag(FLAGS_json),
+                         .timeout = absl::GetFlag(FLAGS_timeout),
+                         .out = &std::cout,
+                         .err = &std::cerr,
+                         .terminal = isatty(STDOUT_FILENO) == 1,
+                         .operation_id = absl::GetFlag(FLAGS_operation_id),
+                         .validate = absl::GetFlag(FLAGS_validate),
+                         .branch = absl::GetFlag(FLAGS_branch),
+                         .steam_account = absl::GetFlag(FLAGS_steam_account),
+                         .spec_file = !absl::GetFlag(FLAGS_f).empty() ? absl::GetFlag(FLAGS_f)
+                                                                      : absl::GetFlag(FLAGS_file),
+                         .lines = absl::GetFlag(FLAGS_lines),
+                         .follow = absl::GetFlag(FLAGS_follow),
+                         .after_cursor = absl::GetFlag(FLAGS_after_cursor),
+                         .dir = absl::GetFlag(FLAGS_dir),
+                         .url = absl::GetFlag(FLAGS_url),
+                         .sha256 = absl::GetFlag(FLAGS_sha256),
+                         .destination = absl::GetFlag(FLAGS_destination),
+                         .strip_components = absl::GetFlag(FLAGS_strip),
+                         .script = absl::GetFlag(FLAGS_script),
+                         .script_timeout = absl::GetFlag(FLAGS_script_timeout),
+                         .network = absl::GetFlag(FLAGS_network)};
   for (auto [flag, ids] :
        {std::pair{absl::GetFlag(FLAGS_workshop), &context.workshop_items},
         std::pair{absl::GetFlag(FLAGS_collections), &context.workshop_collections}}) {
     for (const std::string& text : flag) {
       uint64_t id = 0;
       if (!absl::SimpleAtoi(text, &id)) {
-        std::cerr << "l4d2ctl: '" << text << "' is not a Workshop id\n";
-        return 2;
+        return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a Workshop id"));
       }
       ids->push_back(id);
     }
@@ -169,25 +161,37 @@ int main(int argc, char** argv) {
   context.stopped = absl::GetFlag(FLAGS_stopped);
   context.wait = absl::GetFlag(FLAGS_wait);
   context.global = absl::GetFlag(FLAGS_global);
-  std::vector<std::string> args(positional.begin() + 1, positional.end());
-  if (!args.empty() && args[0] == "completion") {
-    if (args.size() == 2 && args[1] == "bash") {
-      std::cout << l4d2::ctl::BashCompletion();
-      return 0;
-    }
-    if (args.size() == 2 && args[1] == "zsh") {
-      std::cout << l4d2::ctl::ZshCompletion();
-      return 0;
-    }
-    std::cerr << "l4d2ctl: usage: l4d2ctl completion bash|zsh\n";
-    return 2;
+  return context;
+}
+
+// `completion bash|zsh`.
+int RunCompletion(const std::vector<std::string>& args) {
+  if (args.size() == 2 && args[1] == "bash") {
+    std::cout << l4d2::ctl::BashCompletion();
+    return 0;
   }
-  const bool login = !args.empty() && args[0] == "login";
-  if (args.empty() || (!login && !l4d2::ctl::IsControllerCommand(args[0]))) {
-    return l4d2::ctl::RunAgentCommand(context, args);
+  if (args.size() == 2 && args[1] == "zsh") {
+    std::cout << l4d2::ctl::ZshCompletion();
+    return 0;
   }
-  // The controller: flags, then the environment, then the config file.
-  std::string config_path = absl::GetFlag(FLAGS_config);
+  std::cerr << "l4d2ctl: usage: l4d2ctl completion bash|zsh\n";
+  return 2;
+}
+
+// Where the controller is and how to prove who we are: flags, then the environment, then the
+// config file. For login, `token_file` is where the new token goes.
+struct ControllerSettings {
+  std::string config_path;
+  std::string url;
+  std::string token_file;
+  std::string token;  // from $L4D2_TOKEN, or read from token_file
+};
+
+absl::StatusOr<ControllerSettings> ResolveController(bool login) {
+  ControllerSettings settings{.config_path = absl::GetFlag(FLAGS_config),
+                              .url = absl::GetFlag(FLAGS_controller),
+                              .token_file = absl::GetFlag(FLAGS_token_file)};
+  std::string& config_path = settings.config_path;
   if (config_path.empty()) {
     const char* xdg = std::getenv("XDG_CONFIG_HOME");
     const char* home = std::getenv("HOME");
@@ -197,67 +201,103 @@ int main(int argc, char** argv) {
       config_path = std::string(home) + "/.config/l4d2ctl/config.yaml";
     }
   }
-  std::string url = absl::GetFlag(FLAGS_controller);
-  std::string token_file = absl::GetFlag(FLAGS_token_file);
-  if (url.empty() && std::getenv("L4D2_CONTROLLER") != nullptr)
-    url = std::getenv("L4D2_CONTROLLER");
-  std::string token;
-  if (token_file.empty() && std::getenv("L4D2_TOKEN") != nullptr) token = std::getenv("L4D2_TOKEN");
-  if ((url.empty() || (!login && token_file.empty() && token.empty())) && !config_path.empty() &&
+  if (settings.url.empty() && std::getenv("L4D2_CONTROLLER") != nullptr) {
+    settings.url = std::getenv("L4D2_CONTROLLER");
+  }
+  if (settings.token_file.empty() && std::getenv("L4D2_TOKEN") != nullptr) {
+    settings.token = std::getenv("L4D2_TOKEN");
+  }
+  const bool need_token = !login && settings.token_file.empty() && settings.token.empty();
+  if ((settings.url.empty() || need_token) && !config_path.empty() &&
       (!absl::GetFlag(FLAGS_config).empty() || access(config_path.c_str(), R_OK) == 0)) {
     absl::StatusOr<YAML::Node> document = l4d2::LoadYamlFile(config_path);
-    if (!document.ok()) {
-      std::cerr << "l4d2ctl: " << document.status().message() << "\n";
-      return 2;
-    }
+    if (!document.ok()) return document.status();
     l4d2::YamlMapReader config(*document, "");
     std::string config_url, config_token_file;
     config.String("controller", &config_url);
     config.String("token_file", &config_token_file);
     if (absl::Status valid = config.Finish(); !valid.ok()) {
-      std::cerr << "l4d2ctl: config '" << config_path << "': " << valid.message() << "\n";
-      return 2;
+      return absl::InvalidArgumentError(
+          absl::StrCat("config '", config_path, "': ", valid.message()));
     }
-    if (url.empty()) url = config_url;
-    if (!login && token_file.empty() && token.empty()) token_file = config_token_file;
+    if (settings.url.empty()) settings.url = config_url;
+    if (need_token) settings.token_file = config_token_file;
   }
   if (login) {
-    // --token_file names where the new token goes; by default beside the config file.
-    if (token_file.empty() && !config_path.empty()) {
-      token_file = std::filesystem::path(config_path).replace_filename("token").string();
+    // The new token goes beside the config file unless --token_file says where.
+    if (settings.token_file.empty() && !config_path.empty()) {
+      settings.token_file = std::filesystem::path(config_path).replace_filename("token").string();
     }
-    std::string token_name = absl::GetFlag(FLAGS_token_name);
-    if (token_name.empty()) {
-      char hostname[256] = {};
-      gethostname(hostname, sizeof(hostname) - 1);
-      token_name = absl::StrCat("l4d2ctl@", hostname);
-    }
-    const std::string username = absl::GetFlag(FLAGS_username);
-    return l4d2::ctl::RunLoginCommand(
-        context, {.url = url,
-                  .username = username,
-                  .password = url.empty() || username.empty()
-                                  ? ""
-                                  : l4d2::ReadSecret("L4D2_PASSWORD",
-                                                     absl::StrCat("password for ", username, ": ")),
-                  .token_name = token_name,
-                  .scopes = absl::GetFlag(FLAGS_scopes),
-                  .token_file = token_file,
-                  .config_file = config_path});
+    return settings;
   }
-  if (!token_file.empty()) {
-    absl::StatusOr<std::string> text = l4d2::ReadFileToString(token_file, 4096);
-    if (!text.ok()) {
-      std::cerr << "l4d2ctl: " << text.status().message() << "\n";
-      return 2;
-    }
-    token = std::string(absl::StripAsciiWhitespace(*text));
+  if (!settings.token_file.empty()) {
+    absl::StatusOr<std::string> text = l4d2::ReadFileToString(settings.token_file, 4096);
+    if (!text.ok()) return text.status();
+    settings.token = std::string(absl::StripAsciiWhitespace(*text));
   }
+  return settings;
+}
+
+int RunLogin(const CommandContext& context, const ControllerSettings& settings) {
+  std::string token_name = absl::GetFlag(FLAGS_token_name);
+  if (token_name.empty()) {
+    char hostname[256] = {};
+    gethostname(hostname, sizeof(hostname) - 1);
+    token_name = absl::StrCat("l4d2ctl@", hostname);
+  }
+  const std::string username = absl::GetFlag(FLAGS_username);
+  const bool asks = !settings.url.empty() && !username.empty();
+  return l4d2::ctl::RunLoginCommand(
+      context, {.url = settings.url,
+                .username = username,
+                .password = asks ? l4d2::ReadSecret("L4D2_PASSWORD",
+                                                    absl::StrCat("password for ", username, ": "))
+                                 : "",
+                .token_name = token_name,
+                .scopes = absl::GetFlag(FLAGS_scopes),
+                .token_file = settings.token_file,
+                .config_file = settings.config_path});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  l4d2::SetProgramUsage(l4d2::ctl::ProgramHelp());
+  if (PrintNounHelp(argc, argv)) return 0;
+  // The original contract spells it --no-follow; absl's spelling is --nofollow.
+  std::vector<char*> arguments(argv, argv + argc);
+  static char kNoFollow[] = "--nofollow";
+  for (char*& argument : arguments) {
+    if (std::string(argument) == "--no-follow") argument = kNoFollow;
+  }
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(arguments.size()), arguments.data());
+  if (absl::GetFlag(FLAGS_version)) {
+    std::cout << "l4d2ctl " << l4d2::kVersion << "\n";
+    return 0;
+  }
+  absl::StatusOr<CommandContext> context = ContextFromFlags();
+  if (!context.ok()) {
+    std::cerr << "l4d2ctl: " << context.status().message() << "\n";
+    return 2;
+  }
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  if (!args.empty() && args[0] == "completion") return RunCompletion(args);
+  const bool login = !args.empty() && args[0] == "login";
+  if (args.empty() || (!login && !l4d2::ctl::IsControllerCommand(args[0]))) {
+    return l4d2::ctl::RunAgentCommand(*context, args);
+  }
+  absl::StatusOr<ControllerSettings> settings = ResolveController(login);
+  if (!settings.ok()) {
+    std::cerr << "l4d2ctl: " << settings.status().message() << "\n";
+    return 2;
+  }
+  if (login) return RunLogin(*context, *settings);
   std::unique_ptr<l4d2::ctl::ControllerClient> controller;
-  if (!url.empty()) {
-    controller = std::make_unique<l4d2::ctl::ControllerClient>(
-        l4d2::ctl::ControllerEndpoint{.url = url, .token = token, .timeout = context.timeout});
-    context.controller = controller.get();
+  if (!settings->url.empty()) {
+    controller = std::make_unique<l4d2::ctl::ControllerClient>(l4d2::ctl::ControllerEndpoint{
+        .url = settings->url, .token = settings->token, .timeout = context->timeout});
+    context->controller = controller.get();
   }
-  return l4d2::ctl::RunControllerCommand(context, args);
+  return l4d2::ctl::RunControllerCommand(*context, args);
 }
