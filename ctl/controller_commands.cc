@@ -199,58 +199,141 @@ int Queued(const CommandContext& context, const std::string& what, const std::st
   return kExitOk;
 }
 
-int Servers(const CommandContext& context, const std::vector<std::string>& args) {
-  const std::string verb = args.size() > 1 ? args[1] : "list";
-  if (verb == "list") {
-    absl::StatusOr<std::vector<v1::Server>> servers =
-        All(context, "/api/v1/servers", &v1::ListServersResponse::servers);
-    if (!servers.ok()) return Report(context, servers.status());
-    if (context.json) {
-      v1::ListServersResponse all;
-      for (const v1::Server& server : *servers) *all.add_servers() = server;
-      *context.out << Json(all) << "\n";
-      return kExitOk;
-    }
-    *context.out << absl::StrFormat("%-24s %-10s %-10s %-26s %6s %s\n", "NAME", "DESIRED", "ACTUAL",
-                                    "HOST", "PORT", "PLAYERS");
-    for (const v1::Server& server : *servers) {
-      *context.out << absl::StrFormat(
-          "%-24s %-10s %-10s %-26s %6d %d/%d\n", server.name(), server.desired_state(),
-          server.actual_state().empty() ? "-" : server.actual_state(),
-          server.host_id().empty() ? "-" : server.host_id(), server.port(),
-          server.status().game().players(), server.status().game().max_players());
+int ServersList(const CommandContext& context) {
+  absl::StatusOr<std::vector<v1::Server>> servers =
+      All(context, "/api/v1/servers", &v1::ListServersResponse::servers);
+  if (!servers.ok()) return Report(context, servers.status());
+  if (context.json) {
+    v1::ListServersResponse all;
+    for (const v1::Server& server : *servers) *all.add_servers() = server;
+    *context.out << Json(all) << "\n";
+    return kExitOk;
+  }
+  *context.out << absl::StrFormat("%-24s %-10s %-10s %-26s %6s %s\n", "NAME", "DESIRED", "ACTUAL",
+                                  "HOST", "PORT", "PLAYERS");
+  for (const v1::Server& server : *servers) {
+    *context.out << absl::StrFormat(
+        "%-24s %-10s %-10s %-26s %6d %d/%d\n", server.name(), server.desired_state(),
+        server.actual_state().empty() ? "-" : server.actual_state(),
+        server.host_id().empty() ? "-" : server.host_id(), server.port(),
+        server.status().game().players(), server.status().game().max_players());
+  }
+  return kExitOk;
+}
+
+int ServersBulk(const CommandContext& context, const std::vector<std::string>& args) {
+  if (args.size() != 3 || (context.host.empty() == context.blueprint.empty())) {
+    return Usage(context,
+                 "servers bulk start|stop|restart|reset (--host NAME | --blueprint NAME) "
+                 "[--stagger 30s] [--wait]");
+  }
+  v1::BulkActionRequest bulk;
+  bulk.set_action(args[2]);
+  if (!context.host.empty()) {
+    absl::StatusOr<std::string> host = HostId(context, context.host);
+    if (!host.ok()) return Report(context, host.status());
+    bulk.set_host_id(*host);
+  } else {
+    absl::StatusOr<v1::Blueprint> blueprint = FindBlueprint(context, context.blueprint);
+    if (!blueprint.ok()) return Report(context, blueprint.status());
+    bulk.set_blueprint_id(blueprint->id());
+  }
+  const int64_t seconds = absl::ToInt64Seconds(context.stagger);
+  bulk.mutable_stagger()->set_seconds(seconds);
+  absl::StatusOr<v1::JobRefs> refs =
+      Send<v1::JobRefs>(context, "POST", "/api/v1/servers/bulk", Json(bulk));
+  if (!refs.ok()) return Report(context, refs.status());
+  int exit = kExitOk;
+  for (const std::string& job : refs->job_ids()) {
+    exit = std::max(exit, Queued(context, "servers " + args[2], job));
+  }
+  if (refs->job_ids().empty() && !context.json) *context.out << "no servers selected\n";
+  return exit;
+}
+
+int ServerCreate(const CommandContext& context, const std::string& name) {
+  if (context.blueprint.empty()) return Usage(context, "servers create NAME --blueprint NAME");
+  absl::StatusOr<v1::Blueprint> blueprint = FindBlueprint(context, context.blueprint);
+  if (!blueprint.ok()) return Report(context, blueprint.status());
+  v1::CreateServerRequest create;
+  create.set_name(name);
+  create.set_blueprint_id(blueprint->id());
+  create.set_desired_state(context.stopped ? "stopped" : "running");
+  absl::StatusOr<v1::CreateServerResponse> created =
+      Send<v1::CreateServerResponse>(context, "POST", "/api/v1/servers", Json(create));
+  if (!created.ok()) return Report(context, created.status());
+  return Queued(context, "server " + name + " created", created->job_id());
+}
+
+int ServerShow(const CommandContext& context, const std::string& path) {
+  absl::StatusOr<std::string> body = context.controller->Call("GET", path);
+  if (!body.ok()) return Report(context, body.status());
+  if (context.json) {
+    *context.out << *body << "\n";
+    return kExitOk;
+  }
+  v1::Server server;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  (void)google::protobuf::util::JsonStringToMessage(*body, &server, options);
+  *context.out << "name:      " << server.name() << "\nid:        " << server.id()
+               << "\ndesired:   " << server.desired_state()
+               << "\nactual:    " << (server.actual_state().empty() ? "-" : server.actual_state())
+               << "\nhost:      " << (server.host_id().empty() ? "-" : server.host_id())
+               << "\nport:      " << server.port() << "\nblueprint: " << server.blueprint_id()
+               << "\nmap:       " << server.status().game().map()
+               << "\nplayers:   " << server.status().game().players() << "/"
+               << server.status().game().max_players() << "\n";
+  return kExitOk;
+}
+
+int ServerConsole(const CommandContext& context, const std::string& path,
+                  const std::vector<std::string>& args) {
+  if (args.size() < 4) return Usage(context, "servers console NAME COMMAND...");
+  v1::ConsoleCommandRequest command;
+  command.set_command(absl::StrJoin(args.begin() + 3, args.end(), " "));
+  absl::StatusOr<v1::ConsoleCommandResponse> answer =
+      Send<v1::ConsoleCommandResponse>(context, "POST", path + "/console", Json(command));
+  if (!answer.ok()) return Report(context, answer.status());
+  *context.out << (context.json ? Json(*answer) + "\n" : answer->output());
+  return kExitOk;
+}
+
+int ServerLogs(const CommandContext& context, const std::string& path) {
+  if (!context.follow) {
+    absl::StatusOr<v1::ServerLogsResponse> logs =
+        Get<v1::ServerLogsResponse>(context, absl::StrCat(path, "/logs?lines=", context.lines));
+    if (!logs.ok()) return Report(context, logs.status());
+    for (const v1::LogLine& line : logs->lines()) {
+      *context.out << (context.json ? Json(line) : line.text()) << "\n";
     }
     return kExitOk;
   }
-  if (verb == "bulk") {
-    if (args.size() != 3 || (context.host.empty() == context.blueprint.empty())) {
-      return Usage(context,
-                   "servers bulk start|stop|restart|reset (--host NAME | --blueprint NAME) "
-                   "[--stagger 30s] [--wait]");
-    }
-    v1::BulkActionRequest bulk;
-    bulk.set_action(args[2]);
-    if (!context.host.empty()) {
-      absl::StatusOr<std::string> host = HostId(context, context.host);
-      if (!host.ok()) return Report(context, host.status());
-      bulk.set_host_id(*host);
-    } else {
-      absl::StatusOr<v1::Blueprint> blueprint = FindBlueprint(context, context.blueprint);
-      if (!blueprint.ok()) return Report(context, blueprint.status());
-      bulk.set_blueprint_id(blueprint->id());
-    }
-    const int64_t seconds = absl::ToInt64Seconds(context.stagger);
-    bulk.mutable_stagger()->set_seconds(seconds);
-    absl::StatusOr<v1::JobRefs> refs =
-        Send<v1::JobRefs>(context, "POST", "/api/v1/servers/bulk", Json(bulk));
-    if (!refs.ok()) return Report(context, refs.status());
-    int exit = kExitOk;
-    for (const std::string& job : refs->job_ids()) {
-      exit = std::max(exit, Queued(context, "servers " + args[2], job));
-    }
-    if (refs->job_ids().empty() && !context.json) *context.out << "no servers selected\n";
-    return exit;
-  }
+  absl::Status status = context.controller->Stream(
+      path + "/console/stream",
+      [&](const SseFrame& frame) {
+        if (context.json) {
+          *context.out << frame.data << "\n";
+        } else if (frame.type == "line") {
+          v1::LogLine line;
+          google::protobuf::util::JsonParseOptions options;
+          options.ignore_unknown_fields = true;
+          (void)google::protobuf::util::JsonStringToMessage(frame.data, &line, options);
+          *context.out << line.text() << "\n";
+        } else if (frame.type == "command") {
+          *context.out << "> " << frame.data << "\n";
+        }
+        context.out->flush();
+        return true;
+      },
+      /*reconnects=*/1000000);
+  return Report(context, status);
+}
+
+int Servers(const CommandContext& context, const std::vector<std::string>& args) {
+  const std::string verb = args.size() > 1 ? args[1] : "list";
+  if (verb == "list") return ServersList(context);
+  if (verb == "bulk") return ServersBulk(context, args);
   if (args.size() < 3) {
     return Usage(context,
                  "servers list | show|start|stop|restart|reset|delete NAME | create NAME "
@@ -264,19 +347,7 @@ int Servers(const CommandContext& context, const std::vector<std::string>& args)
     return Usage(context,
                  "servers list|show|create|start|stop|restart|reset|delete|console|logs|bulk");
   }
-  if (verb == "create") {
-    if (context.blueprint.empty()) return Usage(context, "servers create NAME --blueprint NAME");
-    absl::StatusOr<v1::Blueprint> blueprint = FindBlueprint(context, context.blueprint);
-    if (!blueprint.ok()) return Report(context, blueprint.status());
-    v1::CreateServerRequest create;
-    create.set_name(name);
-    create.set_blueprint_id(blueprint->id());
-    create.set_desired_state(context.stopped ? "stopped" : "running");
-    absl::StatusOr<v1::CreateServerResponse> created =
-        Send<v1::CreateServerResponse>(context, "POST", "/api/v1/servers", Json(create));
-    if (!created.ok()) return Report(context, created.status());
-    return Queued(context, "server " + name + " created", created->job_id());
-  }
+  if (verb == "create") return ServerCreate(context, name);
   absl::StatusOr<std::string> id = ServerId(context, name);
   if (!id.ok()) {
     // Deleting what is not there is done.
@@ -287,79 +358,15 @@ int Servers(const CommandContext& context, const std::vector<std::string>& args)
     return Report(context, id.status());
   }
   const std::string path = "/api/v1/servers/" + *id;
-  if (verb == "show") {
-    absl::StatusOr<std::string> body = context.controller->Call("GET", path);
-    if (!body.ok()) return Report(context, body.status());
-    if (context.json) {
-      *context.out << *body << "\n";
-      return kExitOk;
-    }
-    v1::Server server;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;
-    (void)google::protobuf::util::JsonStringToMessage(*body, &server, options);
-    *context.out << "name:      " << server.name() << "\nid:        " << server.id()
-                 << "\ndesired:   " << server.desired_state()
-                 << "\nactual:    " << (server.actual_state().empty() ? "-" : server.actual_state())
-                 << "\nhost:      " << (server.host_id().empty() ? "-" : server.host_id())
-                 << "\nport:      " << server.port() << "\nblueprint: " << server.blueprint_id()
-                 << "\nmap:       " << server.status().game().map()
-                 << "\nplayers:   " << server.status().game().players() << "/"
-                 << server.status().game().max_players() << "\n";
-    return kExitOk;
-  }
-  if (verb == "start" || verb == "stop" || verb == "restart" || verb == "reset") {
-    absl::StatusOr<v1::JobRef> ref = Send<v1::JobRef>(context, "POST", path + "/" + verb, "");
-    if (!ref.ok()) return Report(context, ref.status());
-    return Queued(context, "server " + name + " " + verb, ref->job_id());
-  }
-  if (verb == "delete") {
-    absl::StatusOr<v1::JobRef> ref = Send<v1::JobRef>(context, "DELETE", path, "");
-    if (!ref.ok()) return Report(context, ref.status());
-    return Queued(context, "server " + name + " delete", ref->job_id());
-  }
-  if (verb == "console") {
-    if (args.size() < 4) return Usage(context, "servers console NAME COMMAND...");
-    v1::ConsoleCommandRequest command;
-    command.set_command(absl::StrJoin(args.begin() + 3, args.end(), " "));
-    absl::StatusOr<v1::ConsoleCommandResponse> answer =
-        Send<v1::ConsoleCommandResponse>(context, "POST", path + "/console", Json(command));
-    if (!answer.ok()) return Report(context, answer.status());
-    *context.out << (context.json ? Json(*answer) + "\n" : answer->output());
-    return kExitOk;
-  }
-  if (verb == "logs") {
-    if (!context.follow) {
-      absl::StatusOr<v1::ServerLogsResponse> logs =
-          Get<v1::ServerLogsResponse>(context, absl::StrCat(path, "/logs?lines=", context.lines));
-      if (!logs.ok()) return Report(context, logs.status());
-      for (const v1::LogLine& line : logs->lines()) {
-        *context.out << (context.json ? Json(line) : line.text()) << "\n";
-      }
-      return kExitOk;
-    }
-    absl::Status status = context.controller->Stream(
-        path + "/console/stream",
-        [&](const SseFrame& frame) {
-          if (context.json) {
-            *context.out << frame.data << "\n";
-          } else if (frame.type == "line") {
-            v1::LogLine line;
-            google::protobuf::util::JsonParseOptions options;
-            options.ignore_unknown_fields = true;
-            (void)google::protobuf::util::JsonStringToMessage(frame.data, &line, options);
-            *context.out << line.text() << "\n";
-          } else if (frame.type == "command") {
-            *context.out << "> " << frame.data << "\n";
-          }
-          context.out->flush();
-          return true;
-        },
-        /*reconnects=*/1000000);
-    return Report(context, status);
-  }
-  return Usage(context,
-               "servers list|show|create|start|stop|restart|reset|delete|console|logs|bulk");
+  if (verb == "show") return ServerShow(context, path);
+  if (verb == "console") return ServerConsole(context, path, args);
+  if (verb == "logs") return ServerLogs(context, path);
+  // start, stop, restart, reset, delete: a job.
+  absl::StatusOr<v1::JobRef> ref = verb == "delete"
+                                       ? Send<v1::JobRef>(context, "DELETE", path, "")
+                                       : Send<v1::JobRef>(context, "POST", path + "/" + verb, "");
+  if (!ref.ok()) return Report(context, ref.status());
+  return Queued(context, "server " + name + " " + verb, ref->job_id());
 }
 
 int Hosts(const CommandContext& context, const std::vector<std::string>& args) {
