@@ -12,7 +12,7 @@ namespace {
 class EnrollmentRoutes {
  public:
   EnrollmentRoutes(const RestApiDeps& deps, const RestApiOptions& options)
-      : d_(deps), o_(options) {}
+      : d_(deps) {}
 
   absl::StatusOr<ApiResponse> Enroll(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(v1::EnrollRequest enroll, Body<v1::EnrollRequest>(request));
@@ -23,7 +23,6 @@ class EnrollmentRoutes {
 
  private:
   RestApiDeps d_;
-  RestApiOptions o_;
 };
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace {
 // Liveness, readiness and metrics.
 class SystemRoutes {
  public:
-  SystemRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps), o_(options) {}
+  SystemRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps) {}
 
   absl::StatusOr<ApiResponse> Healthz(const ApiRequest&) {
     return ApiResponse{.body = R"({"status":"ok"})"};
@@ -36,7 +36,6 @@ class SystemRoutes {
 
  private:
   RestApiDeps d_;
-  RestApiOptions o_;
 };
 
 }  // namespace
