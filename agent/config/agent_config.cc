@@ -110,22 +110,25 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   return config;
 }
 
-absl::Status ValidateAgentConfig(const AgentConfig& config) {
-  if (config.root.empty() || config.root.front() != '/') {
-    return absl::InvalidArgumentError("root: must be an absolute path");
+namespace {
+
+// systemd.unit_prefix.
+absl::Status ValidateUnitPrefix(const AgentConfig& config) {
+  bool ok = !config.unit_prefix.empty() && config.unit_prefix.size() <= 32 &&
+            absl::ascii_islower(config.unit_prefix.front());
+  for (char c : config.unit_prefix) {
+    ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-');
   }
-  {
-    bool ok = !config.unit_prefix.empty() && config.unit_prefix.size() <= 32 &&
-              absl::ascii_islower(config.unit_prefix.front());
-    for (char c : config.unit_prefix) {
-      ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-');
-    }
-    if (!ok) {
-      return absl::InvalidArgumentError(
-          "systemd.unit_prefix: lower-case letters, digits and '-', starting with a letter, "
-          "at most 32");
-    }
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        "systemd.unit_prefix: lower-case letters, digits and '-', starting with a letter, "
+        "at most 32");
   }
+  return absl::OkStatus();
+}
+
+// listen.*, listen.tls.* and report.*.
+absl::Status ValidateListenersAndReports(const AgentConfig& config) {
   if (config.listen_tcp.empty() && config.listen_unix.empty()) {
     return absl::InvalidArgumentError("listen: enable at least one of tcp and unix");
   }
@@ -165,6 +168,11 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
   if (tls_files != 0 && tls_files != 3) {
     return absl::InvalidArgumentError("listen.tls: certificate, key and ca together, or none");
   }
+  return absl::OkStatus();
+}
+
+// Ports, programs and paths, scripts, steamcmd's limits.
+absl::Status ValidateProgramsAndPaths(const AgentConfig& config) {
   if (config.port_first > config.port_last) {
     return absl::InvalidArgumentError("ports: first must not be greater than last");
   }
@@ -196,6 +204,18 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
   if (config.steamcmd_no_progress_timeout < absl::Seconds(1)) {
     return absl::InvalidArgumentError("steam.no_progress_timeout: at least 1s");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateAgentConfig(const AgentConfig& config) {
+  if (config.root.empty() || config.root.front() != '/') {
+    return absl::InvalidArgumentError("root: must be an absolute path");
+  }
+  L4D2_RETURN_IF_ERROR(ValidateUnitPrefix(config));
+  L4D2_RETURN_IF_ERROR(ValidateListenersAndReports(config));
+  L4D2_RETURN_IF_ERROR(ValidateProgramsAndPaths(config));
   LogSeverity severity;
   if (!ParseLogSeverity(config.log_level, &severity)) {
     return absl::InvalidArgumentError("log_level: expected debug, info, warning or error");

@@ -144,6 +144,105 @@ pb::Value JsonContent(const pb::Descriptor* message) {
   return content;
 }
 
+// One parameter of an operation, its value a string unless `type` says otherwise.
+pb::Value Parameter(const std::string& name, const std::string& in, const std::string& type,
+                    const std::string& description = "", bool required = false) {
+  pb::Value parameter = Object();
+  Field(parameter, "name") = Str(name);
+  Field(parameter, "in") = Str(in);
+  if (required) Field(parameter, "required") = Bool(true);
+  if (!description.empty()) Field(parameter, "description") = Str(description);
+  pb::Value schema = Object();
+  Field(schema, "type") = Str(type);
+  Field(parameter, "schema") = schema;
+  return parameter;
+}
+
+// The route's path, query and header parameters.
+pb::Value Parameters(const Route& route) {
+  pb::Value parameters = List();
+  auto add = [&](pb::Value parameter) {
+    *parameters.mutable_list_value()->add_values() = std::move(parameter);
+  };
+  for (absl::string_view segment : absl::StrSplit(route.path, '/')) {
+    if (segment.size() < 3 || segment.front() != '{' || segment.back() != '}') continue;
+    add(Parameter(std::string(segment.substr(1, segment.size() - 2)), "path", "string", "",
+                  /*required=*/true));
+  }
+  for (const std::string& name : route.query) {
+    add(Parameter(name, "query", name == "limit" ? "integer" : "string"));
+  }
+  if (route.access != Access::kPublic && route.ChangesState()) {
+    add(Parameter(kCsrfHeader, "header", "string",
+                  "The session's CSRF token (with a session cookie; not with an API token)"));
+  }
+  if (route.stream) add(Parameter("Last-Event-ID", "header", "string", "Resume after this event"));
+  return parameters;
+}
+
+// The route's success answer and the error answer every route may give.
+pb::Value Responses(const Route& route, pb::Value& schemas) {
+  pb::Value responses = Object();
+  pb::Value success = Object();
+  if (route.stream) {
+    Field(success, "description") = Str("text/event-stream");
+    pb::Value content = Object();
+    pb::Value media = Object();
+    pb::Value schema = Object();
+    Field(schema, "type") = Str("string");
+    Field(media, "schema") = schema;
+    Field(content, "text/event-stream") = media;
+    Field(success, "content") = content;
+  } else if (route.response != nullptr) {
+    AddSchema(route.response, schemas);
+    Field(success, "description") = Str(route.response->name());
+    Field(success, "content") = JsonContent(route.response);
+  } else {
+    Field(success, "description") = Str("done");
+  }
+  Field(responses, absl::StrCat(route.stream ? 200 : route.success_status)) = success;
+  pb::Value error = Object();
+  Field(error, "description") = Str("an error: {code, message, details}");
+  Field(error, "content") = JsonContent(v1::Error::descriptor());
+  Field(responses, "default") = error;
+  return responses;
+}
+
+// One route as an OpenAPI operation; the messages it names are added to `schemas`.
+pb::Value Operation(const Route& route, pb::Value& schemas) {
+  pb::Value operation = Object();
+  Field(operation, "summary") = Str(route.summary);
+  Field(operation, "operationId") =
+      Str(absl::StrCat(absl::AsciiStrToLower(route.method), " ", route.path));
+  pb::Value parameters = Parameters(route);
+  if (!parameters.list_value().values().empty()) Field(operation, "parameters") = parameters;
+  if (route.request != nullptr) {
+    AddSchema(route.request, schemas);
+    pb::Value body = Object();
+    Field(body, "required") = Bool(true);
+    Field(body, "content") = JsonContent(route.request);
+    Field(operation, "requestBody") = body;
+  }
+  Field(operation, "responses") = Responses(route, schemas);
+  if (route.access == Access::kPublic) Field(operation, "security") = List();
+  return operation;
+}
+
+// The session cookie and the bearer token.
+pb::Value SecuritySchemes() {
+  pb::Value schemes = Object();
+  pb::Value cookie = Object();
+  Field(cookie, "type") = Str("apiKey");
+  Field(cookie, "in") = Str("cookie");
+  Field(cookie, "name") = Str(kSessionCookie);
+  Field(schemes, "session") = cookie;
+  pb::Value bearer = Object();
+  Field(bearer, "type") = Str("http");
+  Field(bearer, "scheme") = Str("bearer");
+  Field(schemes, "apiToken") = bearer;
+  return schemes;
+}
+
 }  // namespace
 
 std::string OpenApiDocument(const std::vector<Route>& routes, const std::string& version) {
@@ -163,101 +262,12 @@ std::string OpenApiDocument(const std::vector<Route>& routes, const std::string&
   for (const Route& route : routes) {
     pb::Value& path = Field(paths, route.path);
     if (!path.has_struct_value()) path = Object();
-    pb::Value operation = Object();
-    Field(operation, "summary") = Str(route.summary);
-    Field(operation, "operationId") =
-        Str(absl::StrCat(absl::AsciiStrToLower(route.method), " ", route.path));
-    pb::Value parameters = List();
-    for (absl::string_view segment : absl::StrSplit(route.path, '/')) {
-      if (segment.size() < 3 || segment.front() != '{' || segment.back() != '}') continue;
-      pb::Value parameter = Object();
-      Field(parameter, "name") = Str(std::string(segment.substr(1, segment.size() - 2)));
-      Field(parameter, "in") = Str("path");
-      Field(parameter, "required") = Bool(true);
-      pb::Value schema = Object();
-      Field(schema, "type") = Str("string");
-      Field(parameter, "schema") = schema;
-      *parameters.mutable_list_value()->add_values() = parameter;
-    }
-    for (const std::string& name : route.query) {
-      pb::Value parameter = Object();
-      Field(parameter, "name") = Str(name);
-      Field(parameter, "in") = Str("query");
-      pb::Value schema = Object();
-      Field(schema, "type") = Str(name == "limit" ? "integer" : "string");
-      Field(parameter, "schema") = schema;
-      *parameters.mutable_list_value()->add_values() = parameter;
-    }
-    if (route.access != Access::kPublic && route.ChangesState()) {
-      pb::Value parameter = Object();
-      Field(parameter, "name") = Str(kCsrfHeader);
-      Field(parameter, "in") = Str("header");
-      Field(parameter, "description") =
-          Str("The session's CSRF token (with a session cookie; not with an API token)");
-      pb::Value schema = Object();
-      Field(schema, "type") = Str("string");
-      Field(parameter, "schema") = schema;
-      *parameters.mutable_list_value()->add_values() = parameter;
-    }
-    if (route.stream) {
-      pb::Value parameter = Object();
-      Field(parameter, "name") = Str("Last-Event-ID");
-      Field(parameter, "in") = Str("header");
-      Field(parameter, "description") = Str("Resume after this event");
-      pb::Value schema = Object();
-      Field(schema, "type") = Str("string");
-      Field(parameter, "schema") = schema;
-      *parameters.mutable_list_value()->add_values() = parameter;
-    }
-    if (!parameters.list_value().values().empty()) Field(operation, "parameters") = parameters;
-    if (route.request != nullptr) {
-      AddSchema(route.request, schemas);
-      pb::Value body = Object();
-      Field(body, "required") = Bool(true);
-      Field(body, "content") = JsonContent(route.request);
-      Field(operation, "requestBody") = body;
-    }
-    pb::Value responses = Object();
-    pb::Value success = Object();
-    if (route.stream) {
-      Field(success, "description") = Str("text/event-stream");
-      pb::Value content = Object();
-      pb::Value media = Object();
-      pb::Value schema = Object();
-      Field(schema, "type") = Str("string");
-      Field(media, "schema") = schema;
-      Field(content, "text/event-stream") = media;
-      Field(success, "content") = content;
-    } else if (route.response != nullptr) {
-      AddSchema(route.response, schemas);
-      Field(success, "description") = Str(route.response->name());
-      Field(success, "content") = JsonContent(route.response);
-    } else {
-      Field(success, "description") = Str("done");
-    }
-    Field(responses, absl::StrCat(route.stream ? 200 : route.success_status)) = success;
-    pb::Value error = Object();
-    Field(error, "description") = Str("an error: {code, message, details}");
-    Field(error, "content") = JsonContent(v1::Error::descriptor());
-    Field(responses, "default") = error;
-    Field(operation, "responses") = responses;
-    if (route.access == Access::kPublic) Field(operation, "security") = List();
-    Field(path, absl::AsciiStrToLower(route.method)) = operation;
+    Field(path, absl::AsciiStrToLower(route.method)) = Operation(route, schemas);
   }
   Field(doc, "paths") = paths;
   pb::Value components = Object();
   Field(components, "schemas") = schemas;
-  pb::Value schemes = Object();
-  pb::Value cookie = Object();
-  Field(cookie, "type") = Str("apiKey");
-  Field(cookie, "in") = Str("cookie");
-  Field(cookie, "name") = Str(kSessionCookie);
-  Field(schemes, "session") = cookie;
-  pb::Value bearer = Object();
-  Field(bearer, "type") = Str("http");
-  Field(bearer, "scheme") = Str("bearer");
-  Field(schemes, "apiToken") = bearer;
-  Field(components, "securitySchemes") = schemes;
+  Field(components, "securitySchemes") = SecuritySchemes();
   Field(doc, "components") = components;
   pb::Value security = List();
   for (const char* scheme : {"session", "apiToken"}) {
