@@ -369,57 +369,61 @@ int Servers(const CommandContext& context, const std::vector<std::string>& args)
   return Queued(context, "server " + name + " " + verb, ref->job_id());
 }
 
-int Hosts(const CommandContext& context, const std::vector<std::string>& args) {
-  const std::string verb = args.size() > 1 ? args[1] : "list";
-  if (verb == "list") {
-    absl::StatusOr<std::vector<v1::Host>> hosts =
-        All(context, "/api/v1/hosts", &v1::ListHostsResponse::hosts);
-    if (!hosts.ok()) return Report(context, hosts.status());
-    if (context.json) {
-      v1::ListHostsResponse all;
-      for (const v1::Host& host : *hosts) *all.add_hosts() = host;
-      *context.out << Json(all) << "\n";
-      return kExitOk;
-    }
-    *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %8s %s\n", "NAME", "STATE",
-                                    "DRAINED", "ADDRESS", "BUILD", "SERVERS", "LAST SEEN");
-    for (const v1::Host& host : *hosts) {
-      *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %4d/%-3d %s\n", host.name(),
-                                      host.state(), host.drained() ? "yes" : "no", host.address(),
-                                      host.installed_build().empty() ? "-" : host.installed_build(),
-                                      host.server_count(), host.max_instances(),
-                                      Time(host.last_seen_at()));
-    }
+int HostsList(const CommandContext& context) {
+  absl::StatusOr<std::vector<v1::Host>> hosts =
+      All(context, "/api/v1/hosts", &v1::ListHostsResponse::hosts);
+  if (!hosts.ok()) return Report(context, hosts.status());
+  if (context.json) {
+    v1::ListHostsResponse all;
+    for (const v1::Host& host : *hosts) *all.add_hosts() = host;
+    *context.out << Json(all) << "\n";
     return kExitOk;
   }
+  *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %8s %s\n", "NAME", "STATE",
+                                  "DRAINED", "ADDRESS", "BUILD", "SERVERS", "LAST SEEN");
+  for (const v1::Host& host : *hosts) {
+    *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %4d/%-3d %s\n", host.name(),
+                                    host.state(), host.drained() ? "yes" : "no", host.address(),
+                                    host.installed_build().empty() ? "-" : host.installed_build(),
+                                    host.server_count(), host.max_instances(),
+                                    Time(host.last_seen_at()));
+  }
+  return kExitOk;
+}
+
+int HostCreate(const CommandContext& context, const std::string& name) {
+  if (context.address.empty()) return Usage(context, "hosts create NAME --address HOST:PORT");
+  v1::CreateHostRequest create;
+  create.set_name(name);
+  create.set_address(context.address);
+  create.set_max_instances(context.max_instances);
+  create.set_port_first(context.port_first);
+  create.set_port_last(context.port_last);
+  absl::StatusOr<v1::CreateHostResponse> created =
+      Send<v1::CreateHostResponse>(context, "POST", "/api/v1/hosts", Json(create));
+  if (!created.ok()) return Report(context, created.status());
+  if (context.json) {
+    *context.out << Json(*created) << "\n";
+    return kExitOk;
+  }
+  *context.out << "host " << name << " created (id " << created->host().id()
+               << "), enrolling until " << Time(created->token_expires_at())
+               << ".\nEnrollment token (shown once): " << created->enrollment_token()
+               << "\nOn the host, with the token in a file only root can read:\n  "
+               << created->enroll_command() << "\n";
+  return kExitOk;
+}
+
+int Hosts(const CommandContext& context, const std::vector<std::string>& args) {
+  const std::string verb = args.size() > 1 ? args[1] : "list";
+  if (verb == "list") return HostsList(context);
   if (args.size() != 3) {
     return Usage(context,
                  "hosts list | create NAME --address HOST:PORT [--max_instances N] "
                  "[--port_first P --port_last P] | show|drain|undrain|install|delete NAME");
   }
   const std::string& name = args[2];
-  if (verb == "create") {
-    if (context.address.empty()) return Usage(context, "hosts create NAME --address HOST:PORT");
-    v1::CreateHostRequest create;
-    create.set_name(name);
-    create.set_address(context.address);
-    create.set_max_instances(context.max_instances);
-    create.set_port_first(context.port_first);
-    create.set_port_last(context.port_last);
-    absl::StatusOr<v1::CreateHostResponse> created =
-        Send<v1::CreateHostResponse>(context, "POST", "/api/v1/hosts", Json(create));
-    if (!created.ok()) return Report(context, created.status());
-    if (context.json) {
-      *context.out << Json(*created) << "\n";
-      return kExitOk;
-    }
-    *context.out << "host " << name << " created (id " << created->host().id()
-                 << "), enrolling until " << Time(created->token_expires_at())
-                 << ".\nEnrollment token (shown once): " << created->enrollment_token()
-                 << "\nOn the host, with the token in a file only root can read:\n  "
-                 << created->enroll_command() << "\n";
-    return kExitOk;
-  }
+  if (verb == "create") return HostCreate(context, name);
   absl::StatusOr<std::string> id = HostId(context, name);
   if (!id.ok()) return Report(context, id.status());
   const std::string path = "/api/v1/hosts/" + *id;
@@ -457,6 +461,51 @@ int Hosts(const CommandContext& context, const std::vector<std::string>& args) {
   return Usage(context, "hosts list|show|create|drain|undrain|install|delete");
 }
 
+int BlueprintApply(const CommandContext& context, const std::vector<std::string>& args) {
+  if (context.spec_file.empty() || args.size() != 2) {
+    return Usage(context, "blueprints apply -f BLUEPRINT.yaml");
+  }
+  absl::StatusOr<std::string> text = ReadFileToString(context.spec_file, 256 * 1024 + 1);
+  if (!text.ok()) return Report(context, text.status());
+  absl::StatusOr<BlueprintYaml> parsed =
+      ParseBlueprintYaml(*text, absl::StrCat("blueprint '", context.spec_file, "'"));
+  if (!parsed.ok()) {
+    *context.err << "l4d2ctl: " << parsed.status().message() << "\n";
+    return kExitUsage;
+  }
+  v1::BlueprintInput input;
+  input.set_name(parsed->name);
+  *input.mutable_settings() = parsed->settings;
+  if (!parsed->overlays.empty()) {
+    absl::StatusOr<std::vector<v1::Overlay>> overlays = Overlays(context);
+    if (!overlays.ok()) return Report(context, overlays.status());
+    for (const agent::v1::OverlayLayer& layer : parsed->overlays) {
+      auto it = std::find_if(overlays->begin(), overlays->end(),
+                             [&](const v1::Overlay& o) { return o.ref() == layer.ref(); });
+      if (it == overlays->end()) {
+        return Report(context, absl::NotFoundError(absl::StrCat("no overlay '", layer.ref(), "'")));
+      }
+      v1::BlueprintOverlay* overlay = input.add_overlays();
+      overlay->set_overlay_id(it->id());
+      overlay->set_exec_server_cfg(layer.exec_server_cfg());
+    }
+  }
+  absl::StatusOr<v1::Blueprint> existing = FindBlueprint(context, parsed->name);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) {
+    return Report(context, existing.status());
+  }
+  absl::StatusOr<v1::Blueprint> applied =
+      existing.ok()
+          ? Send<v1::Blueprint>(context, "PUT", "/api/v1/blueprints/" + existing->id(), Json(input))
+          : Send<v1::Blueprint>(context, "POST", "/api/v1/blueprints", Json(input));
+  if (!applied.ok()) return Report(context, applied.status());
+  *context.out << (context.json ? Json(*applied)
+                                : absl::StrCat("blueprint ", applied->name(),
+                                               existing.ok() ? " updated" : " created"))
+               << "\n";
+  return kExitOk;
+}
+
 int Blueprints(const CommandContext& context, const std::vector<std::string>& args) {
   const std::string verb = args.size() > 1 ? args[1] : "list";
   if (verb == "list") {
@@ -477,51 +526,7 @@ int Blueprints(const CommandContext& context, const std::vector<std::string>& ar
     }
     return kExitOk;
   }
-  if (verb == "apply") {
-    if (context.spec_file.empty() || args.size() != 2) {
-      return Usage(context, "blueprints apply -f BLUEPRINT.yaml");
-    }
-    absl::StatusOr<std::string> text = ReadFileToString(context.spec_file, 256 * 1024 + 1);
-    if (!text.ok()) return Report(context, text.status());
-    absl::StatusOr<BlueprintYaml> parsed =
-        ParseBlueprintYaml(*text, absl::StrCat("blueprint '", context.spec_file, "'"));
-    if (!parsed.ok()) {
-      *context.err << "l4d2ctl: " << parsed.status().message() << "\n";
-      return kExitUsage;
-    }
-    v1::BlueprintInput input;
-    input.set_name(parsed->name);
-    *input.mutable_settings() = parsed->settings;
-    if (!parsed->overlays.empty()) {
-      absl::StatusOr<std::vector<v1::Overlay>> overlays = Overlays(context);
-      if (!overlays.ok()) return Report(context, overlays.status());
-      for (const agent::v1::OverlayLayer& layer : parsed->overlays) {
-        auto it = std::find_if(overlays->begin(), overlays->end(),
-                               [&](const v1::Overlay& o) { return o.ref() == layer.ref(); });
-        if (it == overlays->end()) {
-          return Report(context,
-                        absl::NotFoundError(absl::StrCat("no overlay '", layer.ref(), "'")));
-        }
-        v1::BlueprintOverlay* overlay = input.add_overlays();
-        overlay->set_overlay_id(it->id());
-        overlay->set_exec_server_cfg(layer.exec_server_cfg());
-      }
-    }
-    absl::StatusOr<v1::Blueprint> existing = FindBlueprint(context, parsed->name);
-    if (!existing.ok() && !absl::IsNotFound(existing.status())) {
-      return Report(context, existing.status());
-    }
-    absl::StatusOr<v1::Blueprint> applied =
-        existing.ok() ? Send<v1::Blueprint>(context, "PUT", "/api/v1/blueprints/" + existing->id(),
-                                            Json(input))
-                      : Send<v1::Blueprint>(context, "POST", "/api/v1/blueprints", Json(input));
-    if (!applied.ok()) return Report(context, applied.status());
-    *context.out << (context.json ? Json(*applied)
-                                  : absl::StrCat("blueprint ", applied->name(),
-                                                 existing.ok() ? " updated" : " created"))
-                 << "\n";
-    return kExitOk;
-  }
+  if (verb == "apply") return BlueprintApply(context, args);
   if (args.size() != 3)
     return Usage(context, "blueprints list | apply -f FILE | export|delete NAME");
   absl::StatusOr<v1::Blueprint> blueprint = FindBlueprint(context, args[2]);
@@ -583,25 +588,27 @@ int ApplyOverlay(const CommandContext& context, const std::string& ref, bool glo
   return kExitOk;
 }
 
-int OverlaysCommand(const CommandContext& context, const std::vector<std::string>& args) {
-  const std::string verb = args.size() > 1 ? args[1] : "list";
-  if (verb == "list") {
-    absl::StatusOr<std::vector<v1::Overlay>> overlays = Overlays(context);
-    if (!overlays.ok()) return Report(context, overlays.status());
-    if (context.json) {
-      v1::ListOverlaysResponse all;
-      for (const v1::Overlay& overlay : *overlays) *all.add_overlays() = overlay;
-      *context.out << Json(all) << "\n";
-      return kExitOk;
-    }
-    *context.out << absl::StrFormat("%-30s %-7s %-9s %s\n", "REF", "GLOBAL", "REVISION", "ID");
-    for (const v1::Overlay& overlay : *overlays) {
-      *context.out << absl::StrFormat("%-30s %-7s %-9d %s\n", overlay.ref(),
-                                      overlay.global() ? "yes" : "no", overlay.revision(),
-                                      overlay.id());
-    }
+int OverlaysList(const CommandContext& context) {
+  absl::StatusOr<std::vector<v1::Overlay>> overlays = Overlays(context);
+  if (!overlays.ok()) return Report(context, overlays.status());
+  if (context.json) {
+    v1::ListOverlaysResponse all;
+    for (const v1::Overlay& overlay : *overlays) *all.add_overlays() = overlay;
+    *context.out << Json(all) << "\n";
     return kExitOk;
   }
+  *context.out << absl::StrFormat("%-30s %-7s %-9s %s\n", "REF", "GLOBAL", "REVISION", "ID");
+  for (const v1::Overlay& overlay : *overlays) {
+    *context.out << absl::StrFormat("%-30s %-7s %-9d %s\n", overlay.ref(),
+                                    overlay.global() ? "yes" : "no", overlay.revision(),
+                                    overlay.id());
+  }
+  return kExitOk;
+}
+
+int OverlaysCommand(const CommandContext& context, const std::vector<std::string>& args) {
+  const std::string verb = args.size() > 1 ? args[1] : "list";
+  if (verb == "list") return OverlaysList(context);
   if (verb == "apply" && args.size() == 2 && !context.spec_file.empty()) {
     absl::StatusOr<OverlayYaml> file = LoadOverlayYaml(context.spec_file);
     if (!file.ok()) {
