@@ -1,14 +1,18 @@
 #include "tests/testing/net.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -32,25 +36,53 @@ bool Bindable(int type, int port) {
   return ok;
 }
 
-}  // namespace
+// Whether this process could reserve `port` among the test processes of this machine: a lock
+// on a file named after it, held until the process exits (ctest runs each test in a process of
+// its own, so parallel tests never hand out the same port, whatever their start offsets).
+bool Reserve(int port) {
+  static const std::string dir = [] {
+    const std::string path = "/tmp/l4d2-test-ports";
+    ::mkdir(path.c_str(), 01777);
+    return path;
+  }();
+  const int fd =
+      ::open((dir + "/" + std::to_string(port)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return true;  // Nowhere to coordinate: fall back to the bind checks alone.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;  // The descriptor stays open: the lock lasts as long as the process.
+}
 
-int FreeGamePort() {
-  // Ports are drawn from a range of their own so that parallel test binaries rarely collide,
-  // below the kernel's ephemeral range (ip_local_port_range): a port handed to a game server
-  // must not be taken meanwhile by any process's outgoing connection or unbound UDP socket.
-  // Each candidate is checked for both protocols.
+// Ports are drawn from a range of their own, below the kernel's ephemeral range
+// (ip_local_port_range): a port handed to a game server must not be taken meanwhile by any
+// process's outgoing connection or unbound UDP socket.
+constexpr int kFirstPort = 10000;
+int LastPort() {
   static const int last = [] {
     int first_ephemeral = 32768;
     std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
     range >> first_ephemeral;
     return std::max(first_ephemeral - 1, 12000);
   }();
-  constexpr int kFirst = 10000;
-  static int next = kFirst + static_cast<int>(::getpid() % ((last - kFirst) / 8)) * 4;
+  return last;
+}
+// The next port this process tries; processes start at different places to rarely meet.
+int& NextPort() {
+  static int next = kFirstPort + static_cast<int>(::getpid() % ((LastPort() - kFirstPort) / 8)) * 4;
+  return next;
+}
+
+}  // namespace
+
+int FreeGamePort() {
+  // Each candidate is checked for both protocols, then reserved among test processes.
   for (int tries = 0; tries < 2000; ++tries) {
-    int port = next;
-    next = next >= last - 16 ? kFirst : next + 1;
-    if (Bindable(SOCK_DGRAM, port) && Bindable(SOCK_STREAM, port)) return port;
+    int& next = NextPort();
+    const int port = next;
+    next = next >= LastPort() - 16 ? kFirstPort : next + 1;
+    if (Bindable(SOCK_DGRAM, port) && Bindable(SOCK_STREAM, port) && Reserve(port)) return port;
   }
   std::abort();
 }
@@ -60,10 +92,10 @@ int FreeGamePortRange(int count) {
     const int first = FreeGamePort();
     bool all = true;
     for (int port = first + 1; all && port < first + count; ++port) {
-      all = Bindable(SOCK_DGRAM, port) && Bindable(SOCK_STREAM, port);
+      all = Bindable(SOCK_DGRAM, port) && Bindable(SOCK_STREAM, port) && Reserve(port);
     }
     if (all) {
-      for (int i = 1; i < count; ++i) FreeGamePort();  // Not handed out again.
+      NextPort() = first + count;  // Not handed out again.
       return first;
     }
   }
