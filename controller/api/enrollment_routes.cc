@@ -11,8 +11,7 @@ namespace {
 // Agents joining the fleet.
 class EnrollmentRoutes {
  public:
-  EnrollmentRoutes(const RestApiDeps& deps, const RestApiOptions& options)
-      : d_(deps) {}
+  EnrollmentRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps) {}
 
   absl::StatusOr<ApiResponse> Enroll(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(v1::EnrollRequest enroll, Body<v1::EnrollRequest>(request));

@@ -1,0 +1,260 @@
+#include "agent/process/agent_process.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "agent/fleet/reporter.h"
+#include "agent/host/host_info_collector.h"
+#include "agent/host/layout.h"
+#include "agent/install/install_service.h"
+#include "agent/install/installer.h"
+#include "agent/instance/instance_manager.h"
+#include "agent/operations/operation_registry.h"
+#include "agent/operations/task_runner.h"
+#include "agent/os/linux/bubblewrap_sandbox.h"
+#include "agent/os/linux/fetch_helper.h"
+#include "agent/os/linux/linux_game_client.h"
+#include "agent/os/linux/linux_host_probe.h"
+#include "agent/os/linux/linux_process_runner.h"
+#include "agent/os/linux/sd_bus_service_manager.h"
+#include "agent/os/linux/sd_journal_reader.h"
+#include "agent/os/linux/systemctl_service_manager.h"
+#include "agent/overlay_helper/overlay_mounter.h"
+#include "agent/overlays/overlay_manager.h"
+#include "agent/service/agent_service.h"
+#include "agent/service/grpc_server.h"
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "common/version.h"
+#include "tls/signatures.h"
+
+namespace l4d2::agent {
+
+AgentEnvironment EnvironmentFor(const AgentConfig& config, const EnvironmentLookup& getenv) {
+  AgentEnvironment environment;
+  const char* home = getenv("HOME");
+  environment.steam_home = !config.steam_home.empty() ? config.steam_home
+                           : home != nullptr          ? home
+                                                      : "/root";
+  // systemd: the system manager, or a user manager (development), over its private socket;
+  // systemctl only when a (privileged wrapper) command is configured.
+  if (!config.systemctl_command.empty()) {
+    environment.systemctl_command =
+        absl::StrSplit(config.systemctl_command, ' ', absl::SkipEmpty());
+  } else if (config.systemd_user_manager) {
+    environment.systemctl_command = {"/usr/bin/systemctl", "--user"};
+  } else {
+    environment.systemctl_command = {"/usr/bin/systemctl"};
+  }
+  for (const char* variable : {"XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "HOME", "PATH"}) {
+    if (const char* value = getenv(variable)) {
+      environment.systemctl_env.push_back(absl::StrCat(variable, "=", value));
+    }
+  }
+  const char* runtime_dir = getenv("XDG_RUNTIME_DIR");
+  environment.systemd_bus_address =
+      config.systemd_user_manager
+          ? absl::StrCat("unix:path=", runtime_dir != nullptr ? runtime_dir : "/run/user",
+                         "/systemd/private")
+          : "unix:path=/run/systemd/private";
+  // Overlay scripts run as transient units of the same manager as the servers.
+  environment.systemd_run = !config.systemd_run_command.empty()
+                                ? absl::StrSplit(config.systemd_run_command, ' ', absl::SkipEmpty())
+                            : config.systemd_user_manager
+                                ? std::vector<std::string>{"/usr/bin/systemd-run", "--user"}
+                                : std::vector<std::string>{"/usr/bin/systemd-run"};
+  for (const char* variable : {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                               "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"}) {
+    if (const char* value = getenv(variable)) {
+      environment.fetch_env.push_back(absl::StrCat(variable, "=", value));
+    }
+  }
+  return environment;
+}
+
+// Every part, in the order they are built (and the reverse of their destruction).
+struct AgentProcess::Parts {
+  Parts(const AgentConfig& config, const AgentPrograms& programs, AgentEnvironment environment)
+      : config(config),
+        env(std::move(environment)),
+        layout(config.root),
+        operations(layout.agent_dir() + "/operations", clock),
+        installer(
+            layout, processes, clock,
+            {.steamcmd = config.steamcmd,
+             .env = {"HOME=" + env.steam_home, "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"},
+             .steam_home = env.steam_home,
+             .steamcmd_client_dir = config.steamcmd_client_dir,
+             .account_file = config.steam_account_file,
+             .no_progress_timeout = config.steamcmd_no_progress_timeout}),
+        installs(installer, operations, tasks, [this] { return layout.PinnedInstallations(); }),
+        bus_systemd({.address = env.systemd_bus_address}),
+        systemctl_systemd(processes, {.command = env.systemctl_command, .env = env.systemctl_env}),
+        systemd(config.systemctl_command.empty() ? static_cast<ServiceManager&>(bus_systemd)
+                                                 : systemctl_systemd),
+        mounts(layout.root()),
+        instances(layout, systemd, game, clock,
+                  {.limits = {.port_first = config.port_first, .port_last = config.port_last},
+                   .bind_ip = config.bind_ip,
+                   .unit_dir = config.unit_dir,
+                   .unit = {.unit_prefix = config.unit_prefix,
+                            .root = layout.root(),
+                            .helper_command = programs.overlay_command,
+                            .console_command = programs.console_helper,
+                            .user = config.server_user,
+                            .hardening = config.unit_hardening,
+                            .port_first = config.port_first,
+                            .port_last = config.port_last}},
+                  [this](const std::string& name) { return mounts.IsMounted(name); }),
+        // Downloads and archives are handled by left4me-fetch, out of this process.
+        fetcher(processes, {.program = programs.fetch_helper,
+                            .env = env.fetch_env,
+                            .scratch_dir = layout.tmp_dir()}),
+        scripts(processes, {.bwrap = config.bwrap,
+                            .systemd_run = env.systemd_run,
+                            .env = env.systemctl_env,
+                            .user = config.script_user}),
+        overlays(
+            layout, {.steam_web_api = config.steam_web_api},
+            [this] { return instances.PinnedLayers(); }, &fetcher, &fetcher, &scripts),
+        host_info(probe, layout, config.port_first, config.port_last, clock.Now(),
+                  [this] { return instances.CountRunning(); }),
+        agent_service({.host_info = host_info,
+                       .installs = installs,
+                       .operations = operations,
+                       .instances = instances,
+                       .tasks = tasks,
+                       .journal = journal,
+                       .overlays = overlays,
+                       .instances_changed = [this] {
+                         if (reporter != nullptr) reporter->Nudge();
+                       }}) {}
+
+  const AgentConfig config;
+  const AgentEnvironment env;
+  Clock& clock = Clock::Real();
+  HostLayout layout;
+  LinuxHostProbe probe;
+  LinuxProcessRunner processes;
+  OperationRegistry operations;
+  Installer installer;
+  // Joined in Shutdown, while everything its tasks use still exists.
+  TaskRunner tasks;
+  InstallService installs;
+  SdBusServiceManager bus_systemd;
+  SystemctlServiceManager systemctl_systemd;
+  ServiceManager& systemd;
+  LinuxGameClient game;
+  OverlayMounter mounts;
+  InstanceManager instances;
+  FetchHelper fetcher;
+  SdJournal journal;
+  BubblewrapSandbox scripts;
+  OverlayManager overlays;
+  HostInfoCollector host_info;
+  // Set before the server serves; the service nudges it after each change to an instance.
+  std::unique_ptr<HostReporter> reporter;
+  AgentServiceImpl agent_service;
+  GrpcServerOptions server_options;
+  std::unique_ptr<GrpcServer> server;
+};
+
+namespace {
+
+// The listeners, with the TLS files read when configured.
+absl::StatusOr<GrpcServerOptions> ServerOptions(const AgentConfig& config) {
+  GrpcServerOptions options{.tcp_address = config.listen_tcp,
+                            .unix_path = config.listen_unix,
+                            .unix_mode = config.unix_socket_mode,
+                            .unix_group = config.unix_socket_group};
+  if (config.tls_certificate.empty()) return options;
+  for (auto [path, pem] :
+       {std::pair{&config.tls_certificate, &options.tls_certificate},
+        std::pair{&config.tls_key, &options.tls_key}, std::pair{&config.tls_ca, &options.tls_ca}}) {
+    absl::StatusOr<std::string> text = ReadFileToString(*path, 1 << 20);
+    if (!text.ok()) {
+      return absl::Status(text.status().code(),
+                          absl::StrCat("listen.tls: ", text.status().message()));
+    }
+    *pem = *std::move(text);
+  }
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
+    const AgentConfig& config, const EnvironmentLookup& getenv) {
+  const AgentPrograms programs = ResolvePrograms(config);
+  L4D2_RETURN_IF_ERROR(CheckPrograms(programs, IsExecutableFile));
+  L4D2_RETURN_IF_ERROR(HostLayout(config.root).CreateDirectories());
+  auto parts = std::make_unique<Parts>(config, programs, EnvironmentFor(config, getenv));
+  L4D2_RETURN_IF_ERROR(parts->operations.Load());
+  if (absl::Status unit = parts->instances.InstallUnitTemplate(); !unit.ok()) {
+    // Not fatal: the host may not be set up for instances yet; starts will report it.
+    L4D2_LOG(WARNING) << "unit template: " << unit.message();
+  }
+  L4D2_ASSIGN_OR_RETURN(parts->server_options, ServerOptions(config));
+  if (!config.report_to.empty()) {
+    const GrpcServerOptions& tls = parts->server_options;
+    L4D2_ASSIGN_OR_RETURN(std::string host_id, tls::AgentHostId(tls.tls_certificate));
+    L4D2_ASSIGN_OR_RETURN(tls::Signer signer, tls::Signer::FromKeyPem(tls.tls_key));
+    Parts* p = parts.get();
+    absl::StatusOr<std::unique_ptr<HostReporter>> started = HostReporter::Start(
+        {.host_id = host_id, .targets = config.report_to, .interval = config.report_interval},
+        std::move(signer),
+        {.host_info = [p] { return p->host_info.Collect(); },
+         .instances = [p] { return p->instances.List(true); }},
+        p->clock);
+    if (!started.ok()) {
+      return absl::Status(started.status().code(),
+                          absl::StrCat("report: ", started.status().message()));
+    }
+    parts->reporter = *std::move(started);
+    L4D2_LOG(INFO) << "reporting host " << host_id << " to "
+                   << absl::StrJoin(config.report_to, ", ") << " every "
+                   << absl::FormatDuration(config.report_interval);
+  }
+  return std::unique_ptr<AgentProcess>(new AgentProcess(std::move(parts)));
+}
+
+AgentProcess::AgentProcess(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+AgentProcess::~AgentProcess() {
+  if (parts_->server != nullptr) Shutdown(absl::ZeroDuration());
+  parts_->tasks.JoinAll();
+}
+
+absl::Status AgentProcess::Start() {
+  L4D2_ASSIGN_OR_RETURN(
+      parts_->server,
+      GrpcServer::Start(parts_->server_options,
+                        {{v1::AgentService::service_full_name(), &parts_->agent_service}}));
+  std::string listeners;
+  if (!parts_->config.listen_tcp.empty()) {
+    absl::StrAppend(&listeners, " tcp '", parts_->config.listen_tcp, "' (port ",
+                    parts_->server->tcp_port(), ")");
+  }
+  if (!parts_->config.listen_unix.empty()) {
+    absl::StrAppend(&listeners, " unix '", parts_->config.listen_unix, "'");
+  }
+  L4D2_LOG(INFO) << "l4d2-agent " << kVersion << " serving root '" << parts_->layout.root()
+                 << "' on" << listeners;
+  return absl::OkStatus();
+}
+
+int AgentProcess::tcp_port() const {
+  return parts_->server != nullptr ? parts_->server->tcp_port() : 0;
+}
+
+void AgentProcess::Shutdown(absl::Duration grace) {
+  if (parts_->server != nullptr) {
+    parts_->server->Shutdown(grace);
+    parts_->server.reset();
+  }
+  parts_->tasks.JoinAll();
+}
+
+}  // namespace l4d2::agent
