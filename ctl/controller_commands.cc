@@ -21,9 +21,7 @@ namespace {
 namespace v1 = ::l4d2::controller::v1;
 
 int Report(const CommandContext& context, const absl::Status& status) {
-  *context.err << "l4d2ctl: " << status.message() << "\n";
-  if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) return kExitUnreachable;
-  return kExitFailed;
+  return ReportFailure(*context.err, status);
 }
 
 int Usage(const CommandContext& context, const std::string& usage) {

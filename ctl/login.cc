@@ -14,12 +14,6 @@
 namespace l4d2::ctl {
 namespace {
 
-int Refused(const CommandContext& context, const absl::Status& status) {
-  *context.err << "l4d2ctl: " << status.message() << "\n";
-  if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) return kExitUnreachable;
-  return kExitFailed;
-}
-
 // Creates `path`'s directory (and its parents) where missing.
 absl::Status MakeParentDirectory(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -57,7 +51,7 @@ int RunLoginCommand(const CommandContext& context, const LoginOptions& options) 
   }
   ControllerClient client({.url = options.url, .timeout = context.timeout});
   if (absl::Status signed_in = client.SignIn(options.username, options.password); !signed_in.ok()) {
-    return Refused(context, signed_in);
+    return ReportFailure(*context.err, signed_in);
   }
   google::protobuf::Struct create;
   (*create.mutable_fields())["name"].set_string_value(options.token_name);
@@ -71,9 +65,9 @@ int RunLoginCommand(const CommandContext& context, const LoginOptions& options) 
   absl::StatusOr<std::string> made = client.Call("POST", "/api/v1/tokens", request);
   // The token outlives the session: end it whatever happened.
   const absl::Status signed_out = client.SignOut();
-  if (!made.ok()) return Refused(context, made.status());
+  if (!made.ok()) return ReportFailure(*context.err, made.status());
   absl::StatusOr<std::string> secret = TokenSecret(*made);
-  if (!secret.ok()) return Refused(context, secret.status());
+  if (!secret.ok()) return ReportFailure(*context.err, secret.status());
 
   YAML::Emitter config;
   config << YAML::BeginMap << YAML::Key << "controller" << YAML::Value << options.url << YAML::Key
@@ -83,7 +77,7 @@ int RunLoginCommand(const CommandContext& context, const LoginOptions& options) 
         WriteFileAtomically(options.token_file, *secret + "\n", 0600),
         MakeParentDirectory(options.config_file),
         WriteFileAtomically(options.config_file, absl::StrCat(config.c_str(), "\n"), 0600)}) {
-    if (!written.ok()) return Refused(context, written);
+    if (!written.ok()) return ReportFailure(*context.err, written);
   }
   *context.out << "signed in to " << options.url << " as " << options.username << "; API token '"
                << options.token_name << "' ("

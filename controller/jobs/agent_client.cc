@@ -12,13 +12,14 @@
 namespace l4d2::controller {
 namespace {
 
-using Stub = agent::v1::AgentService::StubInterface;
+// The generated client of the agent service.
+using AgentRpc = agent::v1::AgentService::StubInterface;
 
 // One unary call attached to `call`: cancelled with it, bounded by `timeout`.
 template <typename Request, typename Response>
-absl::StatusOr<Response> Unary(Stub& stub,
-                               grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
-                                                            Response*),
+absl::StatusOr<Response> Unary(AgentRpc& rpc,
+                               grpc::Status (AgentRpc::*method)(grpc::ClientContext*,
+                                                                const Request&, Response*),
                                const Request& request, AgentCall& call, absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(RealDeadline(timeout)));
@@ -26,7 +27,7 @@ absl::StatusOr<Response> Unary(Stub& stub,
     return absl::CancelledError("cancelled");
   }
   Response response;
-  const grpc::Status status = (stub.*method)(&context, request, &response);
+  const grpc::Status status = (rpc.*method)(&context, request, &response);
   call.Detach();
   L4D2_RETURN_IF_ERROR(FromGrpcStatus(status));
   return response;
@@ -35,8 +36,8 @@ absl::StatusOr<Response> Unary(Stub& stub,
 // Reads an operation's stream (install, sync) to its end: progress and log lines become job
 // events; the result, or UNAVAILABLE when the stream ended without one.
 template <typename StreamEvent, typename Request>
-auto Follow(Stub& stub,
-            std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> (Stub::*method)(
+auto Follow(AgentRpc& rpc,
+            std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> (AgentRpc::*method)(
                 grpc::ClientContext*, const Request&),
             const Request& request, AgentCall& call, const char* what)
     -> absl::StatusOr<std::decay_t<decltype(StreamEvent().result())>> {
@@ -45,7 +46,7 @@ auto Follow(Stub& stub,
     return absl::CancelledError("cancelled");
   }
   std::unique_ptr<grpc::ClientReaderInterface<StreamEvent>> reader =
-      (stub.*method)(&context, request);
+      (rpc.*method)(&context, request);
   std::decay_t<decltype(StreamEvent().result())> result;
   bool have_result = false;
   StreamEvent event;
@@ -72,53 +73,54 @@ auto Follow(Stub& stub,
 
 absl::StatusOr<agent::v1::InstallResult> GrpcAgentClient::Install(
     const Host& host, const agent::v1::InstallRequest& request, AgentCall& call) {
-  return Follow(*agents_.Stub(host), &Stub::Install, request, call, "install");
+  return Follow(*agents_.Stub(host), &AgentRpc::Install, request, call, "install");
 }
 
 absl::StatusOr<agent::v1::OverlaySyncResult> GrpcAgentClient::SyncOverlay(
     const Host& host, const agent::v1::SyncOverlayRequest& request, AgentCall& call) {
-  return Follow(*agents_.Stub(host), &Stub::SyncOverlay, request, call, "sync");
+  return Follow(*agents_.Stub(host), &AgentRpc::SyncOverlay, request, call, "sync");
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::InitializeInstance(
     const Host& host, const agent::v1::InitializeInstanceRequest& request, AgentCall& call) {
-  return Unary(*agents_.Stub(host), &Stub::InitializeInstance, request, call, call_timeout_);
+  return Unary(*agents_.Stub(host), &AgentRpc::InitializeInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::StartInstance(
     const Host& host, const agent::v1::StartInstanceRequest& request, AgentCall& call) {
-  return Unary(*agents_.Stub(host), &Stub::StartInstance, request, call, call_timeout_);
+  return Unary(*agents_.Stub(host), &AgentRpc::StartInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::StopInstance(
     const Host& host, const agent::v1::StopInstanceRequest& request, AgentCall& call) {
-  return Unary(*agents_.Stub(host), &Stub::StopInstance, request, call, call_timeout_);
+  return Unary(*agents_.Stub(host), &AgentRpc::StopInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::RestartInstance(
     const Host& host, const agent::v1::RestartInstanceRequest& request, AgentCall& call) {
-  return Unary(*agents_.Stub(host), &Stub::RestartInstance, request, call, call_timeout_);
+  return Unary(*agents_.Stub(host), &AgentRpc::RestartInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::ResetInstance(
     const Host& host, const agent::v1::ResetInstanceRequest& request, AgentCall& call) {
-  return Unary(*agents_.Stub(host), &Stub::ResetInstance, request, call, call_timeout_);
+  return Unary(*agents_.Stub(host), &AgentRpc::ResetInstance, request, call, call_timeout_);
 }
 
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::GetInstance(
     const Host& host, const agent::v1::GetInstanceRequest& request, AgentCall& call) {
-  return Unary(*agents_.Stub(host), &Stub::GetInstance, request, call, call_timeout_);
+  return Unary(*agents_.Stub(host), &AgentRpc::GetInstance, request, call, call_timeout_);
 }
 
 absl::Status GrpcAgentClient::DeleteInstance(const Host& host,
                                              const agent::v1::DeleteInstanceRequest& request,
                                              AgentCall& call) {
-  return Unary(*agents_.Stub(host), &Stub::DeleteInstance, request, call, call_timeout_).status();
+  return Unary(*agents_.Stub(host), &AgentRpc::DeleteInstance, request, call, call_timeout_)
+      .status();
 }
 
 absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> GrpcAgentClient::ExecuteConsoleCommand(
     const Host& host, const agent::v1::ExecuteConsoleCommandRequest& request, AgentCall& call) {
-  return Unary(*agents_.Stub(host), &Stub::ExecuteConsoleCommand, request, call, call_timeout_);
+  return Unary(*agents_.Stub(host), &AgentRpc::ExecuteConsoleCommand, request, call, call_timeout_);
 }
 
 absl::StatusOr<std::vector<agent::v1::LogLine>> GrpcAgentClient::ReadLogs(

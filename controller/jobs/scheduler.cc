@@ -2,16 +2,11 @@
 
 #include <algorithm>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "grpcpp/client_context.h"
-#include "l4d2/controller/v1/jobs.pb.h"
-#include "rpc/grpc_status.h"
 #include "rpc/proto_json.h"
 
 namespace l4d2::controller {
