@@ -17,6 +17,7 @@
 #include "agent/os/linux/fetch_helper.h"
 #include "agent/os/linux/linux_process_runner.h"
 #include "agent/process/agent_process.h"
+#include "common/config_flags.h"
 #include "common/file_util.h"
 #include "common/lock_checks.h"
 #include "common/logging.h"
@@ -58,28 +59,21 @@ namespace {
 using l4d2::agent::AgentConfig;
 
 absl::StatusOr<AgentConfig> BuildConfig() {
-  AgentConfig config;
-  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    absl::StatusOr<AgentConfig> loaded = l4d2::agent::LoadAgentConfig(path);
-    if (!loaded.ok()) return loaded.status();
-    config = *std::move(loaded);
-  }
-  auto override_with = [](const std::optional<std::string>& flag, std::string* field) {
-    if (flag.has_value()) *field = *flag;
-  };
-  override_with(absl::GetFlag(FLAGS_root), &config.root);
-  override_with(absl::GetFlag(FLAGS_listen_tcp), &config.listen_tcp);
-  override_with(absl::GetFlag(FLAGS_listen_unix), &config.listen_unix);
-  override_with(absl::GetFlag(FLAGS_unix_group), &config.unix_socket_group);
-  override_with(absl::GetFlag(FLAGS_steamcmd), &config.steamcmd);
-  override_with(absl::GetFlag(FLAGS_log_level), &config.log_level);
-  override_with(absl::GetFlag(FLAGS_unit_dir), &config.unit_dir);
-  override_with(absl::GetFlag(FLAGS_overlay_helper), &config.overlay_helper);
-  override_with(absl::GetFlag(FLAGS_console_helper), &config.console_helper);
-  override_with(absl::GetFlag(FLAGS_fetch_helper), &config.fetch_helper);
-  absl::Status valid = l4d2::agent::ValidateAgentConfig(config);
-  if (!valid.ok()) return valid;
-  return config;
+  return l4d2::ConfigFromFileAndFlags<AgentConfig>(
+      absl::GetFlag(FLAGS_config), l4d2::agent::LoadAgentConfig,
+      [](AgentConfig& config) {
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_root), config.root);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_listen_tcp), config.listen_tcp);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_listen_unix), config.listen_unix);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_unix_group), config.unix_socket_group);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_steamcmd), config.steamcmd);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_log_level), config.log_level);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_unit_dir), config.unit_dir);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_overlay_helper), config.overlay_helper);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_console_helper), config.console_helper);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_fetch_helper), config.fetch_helper);
+      },
+      l4d2::agent::ValidateAgentConfig);
 }
 
 // `l4d2-agent enroll`: joins the fleet (agent/fleet/enrollment.h). The token comes from a file

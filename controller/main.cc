@@ -8,7 +8,6 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -19,33 +18,23 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/config_flags.h"
 #include "common/lock_checks.h"
 #include "common/logging.h"
 #include "common/program_usage.h"
 #include "common/secret_input.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
-#include "controller/api/controller_api.h"
 #include "controller/config/controller_config.h"
-#include "controller/fleet/enrollment.h"
-#include "controller/fleet/host_monitor.h"
-#include "controller/fleet/reconciler.h"
-#include "controller/fleet/report_receiver.h"
-#include "controller/fleet/report_sources.h"
-#include "controller/jobs/scheduler.h"
+#include "controller/process/controller_process.h"
 #include "controller/store/audit_log.h"
 #include "controller/store/database.h"
 #include "controller/store/fleet_stores.h"
-#include "controller/store/hosts.h"
-#include "controller/store/job_queue.h"
-#include "controller/store/migrations.h"
 #include "controller/store/users.h"
 #include "controller/usecases/accounts.h"
 #include "controller/usecases/hosts.h"
-#include "tls/ca_files.h"
 
 ABSL_FLAG(std::string, config, "", "YAML config file; flags given here override its values");
 ABSL_FLAG(std::optional<std::string>, database, std::nullopt,
@@ -79,21 +68,17 @@ namespace {
 using l4d2::controller::ControllerConfig;
 
 absl::StatusOr<ControllerConfig> BuildConfig() {
-  ControllerConfig config;
-  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    absl::StatusOr<ControllerConfig> loaded = l4d2::controller::LoadControllerConfig(path);
-    if (!loaded.ok()) return loaded.status();
-    config = *std::move(loaded);
-  }
-  if (auto v = absl::GetFlag(FLAGS_database)) config.database = *v;
-  if (auto v = absl::GetFlag(FLAGS_listen_http)) config.listen_http = *v;
-  if (auto v = absl::GetFlag(FLAGS_report_listen)) config.report_listen = *v;
-  if (auto v = absl::GetFlag(FLAGS_log_level)) config.log_level = *v;
-  if (auto v = absl::GetFlag(FLAGS_web_root)) config.web_root = *v;
-  if (auto v = absl::GetFlag(FLAGS_pki_dir)) config.pki_dir = *v;
-  absl::Status valid = l4d2::controller::ValidateControllerConfig(config);
-  if (!valid.ok()) return valid;
-  return config;
+  return l4d2::ConfigFromFileAndFlags<ControllerConfig>(
+      absl::GetFlag(FLAGS_config), l4d2::controller::LoadControllerConfig,
+      [](ControllerConfig& config) {
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_database), config.database);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_listen_http), config.listen_http);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_report_listen), config.report_listen);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_log_level), config.log_level);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_web_root), config.web_root);
+        l4d2::OverrideWith(absl::GetFlag(FLAGS_pki_dir), config.pki_dir);
+      },
+      l4d2::controller::ValidateControllerConfig);
 }
 
 // `admin create`: the first administrator (or another); the password is typed or comes from
@@ -147,127 +132,26 @@ int Run(const std::string& command) {
   l4d2::LogSeverity severity;
   l4d2::ParseLogSeverity(config->log_level, &severity);
   l4d2::SetMinLogSeverity(severity);
-
-  auto db = l4d2::controller::Database::Open(
-      {.url = config->database, .pool_size = config->database_pool_size});
+  l4d2::Clock& clock = l4d2::Clock::Real();
+  absl::StatusOr<std::unique_ptr<l4d2::controller::Database>> db =
+      l4d2::controller::OpenMigratedDatabase(*config, clock);
   if (!db.ok()) {
     L4D2_LOG(ERROR) << db.status().message();
     return 1;
   }
-  absl::Status migrated = l4d2::controller::ApplyMigrations(
-      **db, l4d2::controller::ControllerMigrations(), l4d2::Clock::Real());
-  if (!migrated.ok()) {
-    L4D2_LOG(ERROR) << migrated.message();
-    return 1;
-  }
-  absl::StatusOr<int64_t> version = l4d2::controller::SchemaVersion(**db);
-  L4D2_LOG(INFO) << (*db)->backend_name() << " database at schema version "
-                 << (version.ok() ? *version : -1);
   if (command == "migrate") return 0;
   if (command == "admin create") return CreateAdmin(**db);
   if (command == "host create") return CreateHost(**db, *config);
 
-  absl::StatusOr<l4d2::tls::ControllerPki> pki =
-      l4d2::tls::LoadOrCreateControllerPki(config->pki_dir);
-  if (!pki.ok()) {
-    L4D2_LOG(ERROR) << "pki_dir: " << pki.status().message();
+  absl::StatusOr<std::unique_ptr<l4d2::controller::ControllerProcess>> controller =
+      l4d2::controller::ControllerProcess::Start(*config, *std::move(db), clock);
+  if (!controller.ok()) {
+    L4D2_LOG(ERROR) << controller.status().message();
     return 1;
   }
-  l4d2::Clock& clock = l4d2::Clock::Real();
-  l4d2::controller::FleetStores stores(**db, clock);
-  l4d2::controller::Enrollment enrollment(stores.hosts, pki->ca, &stores.audit);
-  // Agents are dialled with mutual TLS and the controller's own certificate (made with the
-  // CA at the first start), unless development asks for plaintext.
-  std::unique_ptr<l4d2::controller::AgentConnector> agents;
-  if (config->agents_plaintext) {
-    agents = std::make_unique<l4d2::controller::PlaintextAgentConnector>();
-  } else {
-    agents = std::make_unique<l4d2::controller::MutualTlsAgentConnector>(
-        l4d2::controller::ControllerTls{.certificate_pem = pki->controller_certificate_pem,
-                                        .key_pem = pki->controller_key_pem,
-                                        .ca_pem = pki->ca.certificate_pem()});
-  }
-
-  // Host health and the reconciler hear from hosts through their signed reports, and ask over
-  // gRPC only those whose report did not come (fleet/report_sources.h). A silent host is marked
-  // at most health_grace + the round's ping timeout after it was last heard from (15 + 3 s
-  // with the defaults: within security.md's 20 s).
-  l4d2::controller::HostReportBook reports(
-      [&stores](const std::string& id) { return stores.hosts.Certificate(id); }, clock);
-  std::unique_ptr<l4d2::controller::ReportReceiver> receiver;
-  if (!config->report_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<l4d2::controller::ReportReceiver>> started =
-        l4d2::controller::ReportReceiver::Start(config->report_listen, reports);
-    if (!started.ok()) {
-      L4D2_LOG(ERROR) << "agents.report_listen: " << started.status().message();
-      return 1;
-    }
-    receiver = *std::move(started);
-    const std::string report_to = l4d2::controller::ReportAddress(*config, receiver->port());
-    enrollment.set_report_to(report_to);
-    L4D2_LOG(INFO) << "receiving host reports on UDP '" << config->report_listen << "' (port "
-                   << receiver->port() << "); agents are told to send them to '" << report_to
-                   << "'";
-  }
-  // A round waits for the reports of the interval and a second more.
-  const absl::Duration freshness = config->health_interval + absl::Seconds(1);
-  l4d2::controller::AgentPinger agent_pinger(*agents, absl::Seconds(3));
-  l4d2::controller::ReportedHostPinger pinger(reports, agent_pinger, clock, freshness);
-  // The HTTP API: sessions and tokens, event streams, the routes.
-  auto api = l4d2::controller::ControllerApi::Start(
-      **db, stores, *agents, clock,
-      {.http = {.address = config->listen_http,
-                .threads = config->http_threads,
-                .workers = config->http_workers,
-                .version = l4d2::kVersion,
-                .web_root = config->web_root},
-       .rest = {.public_url = config->public_url.empty() ? "http://" + config->listen_http
-                                                         : config->public_url},
-       .sessions = {.idle = config->session_idle, .lifetime = config->session_lifetime},
-       .streams = {.max_streams_per_user = config->max_streams_per_user,
-                   .max_clients = config->max_streams},
-       .more_metrics = [&] { return l4d2::controller::HostReportMetrics(reports, pinger); }},
-      &enrollment);
-  if (!api.ok()) {
-    L4D2_LOG(ERROR) << api.status().message();
-    return 1;
-  }
-  char hostname[256] = {};
-  gethostname(hostname, sizeof(hostname) - 1);
-  // This process among the controllers on the database: owner of its job leases and of the
-  // reconciler's lease.
-  const std::string owner =
-      absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(clock.Now()));
-  l4d2::controller::Scheduler scheduler(
-      stores, *agents,
-      {.owner = owner,
-       .workers = config->job_workers,
-       .lease = config->job_lease,
-       .placement = {.memory_per_server_bytes = config->memory_per_server_mb << 20}});
-  scheduler.Start();
-  l4d2::controller::HostMonitor monitor(
-      stores.hosts, pinger, l4d2::Clock::Real(),
-      {.interval = config->health_interval, .grace = config->health_grace}, &stores.audit);
-  monitor.Start();
-  l4d2::controller::AgentInstanceLister agent_lister(*agents, absl::Seconds(5));
-  l4d2::controller::ReportedInstanceLister lister(reports, agent_lister, clock, freshness);
-  l4d2::controller::Reconciler reconciler(stores, lister,
-                                          {.owner = owner,
-                                           .interval = config->reconcile_interval,
-                                           .restart_backoff = config->restart_backoff,
-                                           .max_restarts = config->max_restarts,
-                                           .metrics_retention = config->metrics_retention,
-                                           .observation_lag = freshness});
-  reconciler.Start();
-  L4D2_LOG(INFO) << "l4d2-controller " << l4d2::kVersion << " serving HTTP on '"
-                 << config->listen_http << "' (port " << (*api)->port() << ")";
-  int signal_number = l4d2::WaitForTerminationSignal();
+  const int signal_number = l4d2::WaitForTerminationSignal();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down";
-  reconciler.Stop();
-  monitor.Stop();
-  receiver.reset();
-  scheduler.Stop();
-  (*api)->Stop();
+  (*controller)->Stop();
   L4D2_LOG(INFO) << "stopped";
   return 0;
 }

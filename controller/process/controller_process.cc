@@ -1,0 +1,198 @@
+#include "controller/process/controller_process.h"
+
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "common/version.h"
+#include "controller/api/controller_api.h"
+#include "controller/fleet/enrollment.h"
+#include "controller/fleet/host_monitor.h"
+#include "controller/fleet/reconciler.h"
+#include "controller/fleet/report_receiver.h"
+#include "controller/fleet/report_sources.h"
+#include "controller/jobs/agent_connector.h"
+#include "controller/jobs/scheduler.h"
+#include "controller/store/fleet_stores.h"
+#include "controller/store/migrations.h"
+#include "tls/ca_files.h"
+
+namespace l4d2::controller {
+
+absl::StatusOr<std::unique_ptr<Database>> OpenMigratedDatabase(const ControllerConfig& config,
+                                                               Clock& clock) {
+  L4D2_ASSIGN_OR_RETURN(
+      std::unique_ptr<Database> db,
+      Database::Open({.url = config.database, .pool_size = config.database_pool_size}));
+  L4D2_RETURN_IF_ERROR(ApplyMigrations(*db, ControllerMigrations(), clock));
+  absl::StatusOr<int64_t> version = SchemaVersion(*db);
+  L4D2_LOG(INFO) << db->backend_name() << " database at schema version "
+                 << (version.ok() ? *version : -1);
+  return db;
+}
+
+std::string ProcessOwnerName(Clock& clock) {
+  char hostname[256] = {};
+  gethostname(hostname, sizeof(hostname) - 1);
+  return absl::StrCat(hostname, "-", getpid(), "-", absl::ToUnixMicros(clock.Now()));
+}
+
+namespace {
+
+// Agents are dialled with mutual TLS and the controller's own certificate (made with the CA at
+// the first start), unless development asks for plaintext.
+std::unique_ptr<AgentConnector> ConnectorFor(const ControllerConfig& config,
+                                             const tls::ControllerPki& pki) {
+  if (config.agents_plaintext) return std::make_unique<PlaintextAgentConnector>();
+  return std::make_unique<MutualTlsAgentConnector>(
+      ControllerTls{.certificate_pem = pki.controller_certificate_pem,
+                    .key_pem = pki.controller_key_pem,
+                    .ca_pem = pki.ca.certificate_pem()});
+}
+
+// A round waits for the reports of the interval and a second more.
+absl::Duration ReportFreshness(const ControllerConfig& config) {
+  return config.health_interval + absl::Seconds(1);
+}
+
+}  // namespace
+
+// Every part, in the order they depend on each other (members are built top to bottom and
+// destroyed bottom to top).
+struct ControllerProcess::Parts {
+  Parts(const ControllerConfig& config, std::unique_ptr<Database> database,
+        tls::ControllerPki pki_files, Clock& clock_in)
+      : config(config),
+        clock(clock_in),
+        db(std::move(database)),
+        pki(std::move(pki_files)),
+        owner(ProcessOwnerName(clock)),
+        stores(*db, clock),
+        enrollment(stores.hosts, pki.ca, &stores.audit),
+        agents(ConnectorFor(config, pki)),
+        // Host health and the reconciler hear from hosts through their signed reports, and ask
+        // over gRPC only those whose report did not come (fleet/report_sources.h). A silent
+        // host is marked at most health_grace + the round's ping timeout after it was last
+        // heard from (15 + 3 s with the defaults: within security.md's 20 s).
+        reports([this](const std::string& id) { return stores.hosts.Certificate(id); }, clock),
+        agent_pinger(*agents, absl::Seconds(3)),
+        pinger(reports, agent_pinger, clock, ReportFreshness(config)),
+        agent_lister(*agents, absl::Seconds(5)),
+        lister(reports, agent_lister, clock, ReportFreshness(config)),
+        scheduler(stores, *agents,
+                  {.owner = owner,
+                   .workers = config.job_workers,
+                   .lease = config.job_lease,
+                   .placement = {.memory_per_server_bytes = config.memory_per_server_mb << 20}}),
+        monitor(stores.hosts, pinger, clock,
+                {.interval = config.health_interval, .grace = config.health_grace}, &stores.audit),
+        reconciler(stores, lister,
+                   {.owner = owner,
+                    .interval = config.reconcile_interval,
+                    .restart_backoff = config.restart_backoff,
+                    .max_restarts = config.max_restarts,
+                    .metrics_retention = config.metrics_retention,
+                    .observation_lag = ReportFreshness(config)}) {}
+
+  absl::Status StartReceiver() {
+    if (config.report_listen.empty()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<ReportReceiver>> started =
+        ReportReceiver::Start(config.report_listen, reports);
+    if (!started.ok()) {
+      return absl::Status(started.status().code(),
+                          absl::StrCat("agents.report_listen: ", started.status().message()));
+    }
+    receiver = *std::move(started);
+    const std::string report_to = ReportAddress(config, receiver->port());
+    enrollment.set_report_to(report_to);
+    L4D2_LOG(INFO) << "receiving host reports on UDP '" << config.report_listen << "' (port "
+                   << receiver->port() << "); agents are told to send them to '" << report_to
+                   << "'";
+    return absl::OkStatus();
+  }
+
+  // The HTTP API: sessions and tokens, event streams, the routes.
+  absl::Status StartApi() {
+    const std::string public_url =
+        config.public_url.empty() ? "http://" + config.listen_http : config.public_url;
+    L4D2_ASSIGN_OR_RETURN(
+        api, ControllerApi::Start(
+                 *db, stores, *agents, clock,
+                 {.http = {.address = config.listen_http,
+                           .threads = config.http_threads,
+                           .workers = config.http_workers,
+                           .version = kVersion,
+                           .web_root = config.web_root},
+                  .rest = {.public_url = public_url},
+                  .sessions = {.idle = config.session_idle, .lifetime = config.session_lifetime},
+                  .streams = {.max_streams_per_user = config.max_streams_per_user,
+                              .max_clients = config.max_streams},
+                  .more_metrics = [this] { return HostReportMetrics(reports, pinger); }},
+                 &enrollment));
+    return absl::OkStatus();
+  }
+
+  const ControllerConfig config;
+  Clock& clock;
+  std::unique_ptr<Database> db;
+  tls::ControllerPki pki;
+  const std::string owner;
+  FleetStores stores;
+  Enrollment enrollment;
+  std::unique_ptr<AgentConnector> agents;
+  HostReportBook reports;
+  AgentPinger agent_pinger;
+  ReportedHostPinger pinger;
+  AgentInstanceLister agent_lister;
+  ReportedInstanceLister lister;
+  Scheduler scheduler;
+  HostMonitor monitor;
+  Reconciler reconciler;
+  std::unique_ptr<ReportReceiver> receiver;
+  std::unique_ptr<ControllerApi> api;
+  bool running = false;
+};
+
+absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
+    const ControllerConfig& config, std::unique_ptr<Database> db, Clock& clock) {
+  absl::StatusOr<tls::ControllerPki> pki = tls::LoadOrCreateControllerPki(config.pki_dir);
+  if (!pki.ok()) {
+    return absl::Status(pki.status().code(), absl::StrCat("pki_dir: ", pki.status().message()));
+  }
+  auto parts = std::make_unique<Parts>(config, std::move(db), *std::move(pki), clock);
+  L4D2_RETURN_IF_ERROR(parts->StartReceiver());
+  L4D2_RETURN_IF_ERROR(parts->StartApi());
+  parts->scheduler.Start();
+  parts->monitor.Start();
+  parts->reconciler.Start();
+  parts->running = true;
+  L4D2_LOG(INFO) << "l4d2-controller " << kVersion << " serving HTTP on '" << config.listen_http
+                 << "' (port " << parts->api->port() << ")";
+  return std::unique_ptr<ControllerProcess>(new ControllerProcess(std::move(parts)));
+}
+
+ControllerProcess::ControllerProcess(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+ControllerProcess::~ControllerProcess() { Stop(); }
+
+int ControllerProcess::http_port() const { return parts_->api->port(); }
+
+int ControllerProcess::report_port() const {
+  return parts_->receiver == nullptr ? 0 : parts_->receiver->port();
+}
+
+void ControllerProcess::Stop() {
+  if (!parts_->running) return;
+  parts_->running = false;
+  parts_->reconciler.Stop();
+  parts_->monitor.Stop();
+  parts_->receiver.reset();
+  parts_->scheduler.Stop();
+  parts_->api->Stop();
+}
+
+}  // namespace l4d2::controller
