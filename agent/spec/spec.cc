@@ -166,7 +166,9 @@ v1::InstanceSpec WithDefaults(const std::string& name, v1::InstanceSpec spec) {
   return spec;
 }
 
-absl::Status ValidateSpec(const v1::InstanceSpec& spec, const SpecLimits& limits) {
+namespace {
+
+absl::Status CheckGameSettings(const v1::InstanceSpec& spec, const SpecLimits& limits) {
   if (spec.port() < limits.port_first || spec.port() > limits.port_last) {
     return absl::InvalidArgumentError(absl::StrCat("spec.port: ", spec.port(),
                                                    " is outside this host's range ",
@@ -183,6 +185,10 @@ absl::Status ValidateSpec(const v1::InstanceSpec& spec, const SpecLimits& limits
   if (!IsMapOrMode(spec.game_mode())) {
     return absl::InvalidArgumentError("spec.game_mode: expected a mode such as coop or versus");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCvars(const v1::InstanceSpec& spec) {
   std::set<std::string> seen;
   for (int i = 0; i < spec.cvars_size(); ++i) {
     const v1::Cvar& cvar = spec.cvars(i);
@@ -196,7 +202,11 @@ absl::Status ValidateSpec(const v1::InstanceSpec& spec, const SpecLimits& limits
     }
     L4D2_RETURN_IF_ERROR(CheckValue(field, allowed->second, cvar.value()));
   }
-  seen.clear();
+  return absl::OkStatus();
+}
+
+absl::Status CheckLaunchArguments(const v1::InstanceSpec& spec) {
+  std::set<std::string> seen;
   for (int i = 0; i < spec.launch_arguments_size(); ++i) {
     const v1::LaunchArgument& argument = spec.launch_arguments(i);
     std::string field =
@@ -216,11 +226,15 @@ absl::Status ValidateSpec(const v1::InstanceSpec& spec, const SpecLimits& limits
       L4D2_RETURN_IF_ERROR(CheckValue(field, allowed->second, argument.value()));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOverlays(const v1::InstanceSpec& spec, const SpecLimits& limits) {
   if (spec.overlays_size() > limits.max_overlays) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec.overlays: at most ", limits.max_overlays, " layers"));
   }
-  seen.clear();
+  std::set<std::string> seen;
   for (int i = 0; i < spec.overlays_size(); ++i) {
     absl::Status valid = ValidateOverlayRef(spec.overlays(i).ref());
     if (!valid.ok()) {
@@ -230,6 +244,10 @@ absl::Status ValidateSpec(const v1::InstanceSpec& spec, const SpecLimits& limits
       return absl::InvalidArgumentError(absl::StrCat("spec.overlays[", i, "]: listed twice"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckResourcesAndRestart(const v1::InstanceSpec& spec) {
   const v1::ResourceLimits& resources = spec.resources();
   if (resources.memory_high_bytes() != 0 && resources.memory_max_bytes() != 0 &&
       resources.memory_high_bytes() > resources.memory_max_bytes()) {
@@ -253,6 +271,17 @@ absl::Status ValidateSpec(const v1::InstanceSpec& spec, const SpecLimits& limits
         "spec.restart: delay up to 1h, interval up to 24h, burst up to 1000");
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+// The first error in field order, as the checks above run.
+absl::Status ValidateSpec(const v1::InstanceSpec& spec, const SpecLimits& limits) {
+  L4D2_RETURN_IF_ERROR(CheckGameSettings(spec, limits));
+  L4D2_RETURN_IF_ERROR(CheckCvars(spec));
+  L4D2_RETURN_IF_ERROR(CheckLaunchArguments(spec));
+  L4D2_RETURN_IF_ERROR(CheckOverlays(spec, limits));
+  return CheckResourcesAndRestart(spec);
 }
 
 std::string OverlayCfgName(const std::string& ref) {

@@ -230,6 +230,94 @@ void MarkRunning(soci::session& sql, const std::vector<Candidate>& chosen, const
   }
 }
 
+// Appends events, numbered after each job's last event (only a job's holder writes its
+// events, so this cannot race), with one statement per 500 rows: a round trip per batch, not
+// per event. INVALID_ARGUMENT for a malformed job id.
+absl::Status InsertJobEvents(soci::session& sql, const std::vector<NewJobEvent>& events,
+                             long long now) {
+  std::map<std::string, long long> last;
+  std::string in;
+  for (const NewJobEvent& event : events) {
+    if (!IsHex(event.job_id)) {
+      return absl::InvalidArgumentError(absl::StrCat("no job '", event.job_id, "'"));
+    }
+    if (last.emplace(event.job_id, 0).second) {
+      absl::StrAppend(&in, in.empty() ? "'" : ",'", event.job_id, "'");
+    }
+  }
+  {
+    std::string job_id;
+    long long seq = 0;
+    soci::statement max = (sql.prepare << "SELECT job_id, MAX(seq) FROM job_events WHERE"
+                                          " job_id IN ("
+                                       << in << ") GROUP BY job_id",
+                           soci::into(job_id), soci::into(seq));
+    max.execute();
+    while (max.fetch()) last[job_id] = seq;
+  }
+  std::vector<long long> seqs;
+  seqs.reserve(events.size());
+  for (const NewJobEvent& event : events) seqs.push_back(++last[event.job_id]);
+  // At most 500 rows per statement (SQLite binds at most 32,766 values).
+  constexpr size_t kRows = 500;
+  for (size_t first = 0; first < events.size(); first += kRows) {
+    const size_t end = std::min(events.size(), first + kRows);
+    std::string values;
+    soci::statement insert(sql);
+    for (size_t i = first; i < end; ++i) {
+      absl::StrAppend(&values, i == first ? "" : ",", "(:j", i, ", :s", i, ", :t", i, ", :k", i,
+                      ", :d", i, ")");
+      insert.exchange(soci::use(events[i].job_id));
+      insert.exchange(soci::use(seqs[i]));
+      insert.exchange(soci::use(now));
+      insert.exchange(soci::use(events[i].kind));
+      insert.exchange(soci::use(events[i].data));
+    }
+    insert.alloc();
+    insert.prepare("INSERT INTO job_events (job_id, seq, at_ms, kind, data) VALUES " + values);
+    insert.define_and_bind();
+    insert.execute(true);
+  }
+  return absl::OkStatus();
+}
+
+// Ends (or requeues) jobs held by their owner; one status per ending, FAILED_PRECONDITION for a
+// job no longer held by the owner named.
+std::vector<absl::Status> EndJobs(soci::session& sql, const std::vector<JobEnding>& endings,
+                                  long long now, absl::Time now_time) {
+  std::vector<absl::Status> results;
+  std::string state, id, owner, result, message;
+  int code = 0;
+  long long next = 0;
+  // A retry becomes a failure when no attempt is left or a user asked to cancel.
+  soci::statement update =
+      (sql.prepare << "UPDATE jobs SET state = CASE WHEN :s1 = 'queued' AND"
+                      " (attempt >= max_attempts OR cancel_requested <> 0) THEN 'failed'"
+                      " ELSE :s2 END,"
+                      " finished_at_ms = CASE WHEN :s3 = 'queued' AND attempt < max_attempts"
+                      " AND cancel_requested = 0 THEN NULL ELSE CAST(:now AS BIGINT) END,"
+                      " result = :result, error_code = :code, error_message = :message,"
+                      " lease_owner = '', lease_expires_ms = 0, not_before_ms = :next"
+                      " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
+       soci::use(state), soci::use(state), soci::use(state), soci::use(now), soci::use(result),
+       soci::use(code), soci::use(message), soci::use(next), soci::use(id), soci::use(owner));
+  for (const JobEnding& ending : endings) {
+    state = JobStateName(ending.state);
+    id = ending.id;
+    owner = ending.owner;
+    result = ending.result;
+    code = static_cast<int>(ending.error.code());
+    message = std::string(ending.error.message());
+    next = Millis(ending.state == JobState::kQueued ? ending.not_before : now_time);
+    update.execute(true);
+    results.push_back(update.get_affected_rows() == 1
+                          ? absl::OkStatus()
+                          : absl::FailedPreconditionError(absl::StrCat(
+                                "job '", ending.id, "' is not held by ", ending.owner)));
+  }
+  return results;
+}
+
 }  // namespace
 
 const char* JobStateName(JobState state) { return kStateNames[static_cast<int>(state)]; }
@@ -300,86 +388,10 @@ absl::StatusOr<std::vector<absl::Status>> JobQueue::Write(const std::vector<NewJ
   std::vector<absl::Status> results;
   if (events.empty() && endings.empty()) return results;
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
-    results.clear();
-    long long now = Millis(clock_.Now());
-    if (!events.empty()) {
-      // Numbered after each job's last event (only a job's holder writes its events, so this
-      // cannot race), then inserted with one statement: a round trip per batch, not per event.
-      std::map<std::string, long long> last;
-      std::string in;
-      for (const NewJobEvent& event : events) {
-        if (!IsHex(event.job_id)) {
-          return absl::InvalidArgumentError(absl::StrCat("no job '", event.job_id, "'"));
-        }
-        if (last.emplace(event.job_id, 0).second) {
-          absl::StrAppend(&in, in.empty() ? "'" : ",'", event.job_id, "'");
-        }
-      }
-      {
-        std::string job_id;
-        long long seq = 0;
-        soci::statement max = (sql.prepare << "SELECT job_id, MAX(seq) FROM job_events WHERE"
-                                              " job_id IN ("
-                                           << in << ") GROUP BY job_id",
-                               soci::into(job_id), soci::into(seq));
-        max.execute();
-        while (max.fetch()) last[job_id] = seq;
-      }
-      std::vector<long long> seqs;
-      seqs.reserve(events.size());
-      for (const NewJobEvent& event : events) seqs.push_back(++last[event.job_id]);
-      // At most 500 rows per statement (SQLite binds at most 32,766 values).
-      constexpr size_t kRows = 500;
-      for (size_t first = 0; first < events.size(); first += kRows) {
-        const size_t end = std::min(events.size(), first + kRows);
-        std::string values;
-        soci::statement insert(sql);
-        for (size_t i = first; i < end; ++i) {
-          absl::StrAppend(&values, i == first ? "" : ",", "(:j", i, ", :s", i, ", :t", i, ", :k", i,
-                          ", :d", i, ")");
-          insert.exchange(soci::use(events[i].job_id));
-          insert.exchange(soci::use(seqs[i]));
-          insert.exchange(soci::use(now));
-          insert.exchange(soci::use(events[i].kind));
-          insert.exchange(soci::use(events[i].data));
-        }
-        insert.alloc();
-        insert.prepare("INSERT INTO job_events (job_id, seq, at_ms, kind, data) VALUES " + values);
-        insert.define_and_bind();
-        insert.execute(true);
-      }
-    }
-    if (!endings.empty()) {
-      std::string state, id, owner, result, message;
-      int code = 0;
-      long long next = 0;
-      // A retry becomes a failure when no attempt is left or a user asked to cancel.
-      soci::statement update =
-          (sql.prepare << "UPDATE jobs SET state = CASE WHEN :s1 = 'queued' AND"
-                          " (attempt >= max_attempts OR cancel_requested <> 0) THEN 'failed'"
-                          " ELSE :s2 END,"
-                          " finished_at_ms = CASE WHEN :s3 = 'queued' AND attempt < max_attempts"
-                          " AND cancel_requested = 0 THEN NULL ELSE CAST(:now AS BIGINT) END,"
-                          " result = :result, error_code = :code, error_message = :message,"
-                          " lease_owner = '', lease_expires_ms = 0, not_before_ms = :next"
-                          " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
-           soci::use(state), soci::use(state), soci::use(state), soci::use(now), soci::use(result),
-           soci::use(code), soci::use(message), soci::use(next), soci::use(id), soci::use(owner));
-      for (const JobEnding& ending : endings) {
-        state = JobStateName(ending.state);
-        id = ending.id;
-        owner = ending.owner;
-        result = ending.result;
-        code = static_cast<int>(ending.error.code());
-        message = std::string(ending.error.message());
-        next = Millis(ending.state == JobState::kQueued ? ending.not_before : clock_.Now());
-        update.execute(true);
-        results.push_back(update.get_affected_rows() == 1
-                              ? absl::OkStatus()
-                              : absl::FailedPreconditionError(absl::StrCat(
-                                    "job '", ending.id, "' is not held by ", ending.owner)));
-      }
-    }
+    const absl::Time now = clock_.Now();
+    if (!events.empty()) L4D2_RETURN_IF_ERROR(InsertJobEvents(sql, events, Millis(now)));
+    results =
+        endings.empty() ? std::vector<absl::Status>() : EndJobs(sql, endings, Millis(now), now);
     return absl::OkStatus();
   }));
   return results;
