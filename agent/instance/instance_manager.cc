@@ -174,8 +174,8 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
   L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
   Invalidate(name);
   absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
-  v1::InstanceSpec spec = WithDefaults(name, given);
-  L4D2_RETURN_IF_ERROR(ValidateSpec(spec, options_.limits));
+  v1::InstanceSpec spec = spec::WithDefaults(name, given);
+  L4D2_RETURN_IF_ERROR(spec::ValidateSpec(spec, options_.limits));
   for (const v1::OverlayLayer& overlay : spec.overlays()) {
     std::error_code error;
     if (!fs::is_symlink(absl::StrCat(layout_.overlays_dir(), "/", overlay.ref(), "/current"),
@@ -265,7 +265,7 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     const std::string own_cfg =
         absl::StrCat(base, "/", pinned->version(), "/left4dead2/cfg/server.cfg");
     if (fs::exists(own_cfg, error)) {
-      const std::string cfg_name = OverlayCfgName(overlay.ref());
+      const std::string cfg_name = spec::OverlayCfgName(overlay.ref());
       L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString(own_cfg, 1 << 20));
       L4D2_RETURN_IF_ERROR(
           WriteFileAtomically(cfg_dir + "/" + cfg_name, text, 0644, Durability::kRegenerable));
@@ -274,17 +274,18 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
   }
   L4D2_ASSIGN_OR_RETURN(std::string password, EnsureRconPassword(name));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/server.cfg",
-                                           RenderServerCfg({.name = name,
-                                                            .spec = record->spec(),
-                                                            .rcon_password = password,
-                                                            .exec_files = exec_files}),
+                                           spec::RenderServerCfg({.name = name,
+                                                                  .spec = record->spec(),
+                                                                  .rcon_password = password,
+                                                                  .exec_files = exec_files}),
                                            0640, Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(InstanceDir(name) + "/lower", RenderMountPlan(plan),
                                            0644, Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(
       InstanceDir(name) + "/unit.env",
-      absl::StrCat("L4D2_ARGS=",
-                   absl::StrJoin(LaunchArguments(record->spec(), options_.bind_ip), " "), "\n"),
+      absl::StrCat(
+          "L4D2_ARGS=", absl::StrJoin(spec::LaunchArguments(record->spec(), options_.bind_ip), " "),
+          "\n"),
       0644, Durability::kRegenerable));
   // Keeps the build from removal by updates while the instance may run from it. Written again
   // before every start, so one lost with the machine (nothing runs then) is harmless.

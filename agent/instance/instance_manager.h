@@ -30,15 +30,15 @@
 #include "agent/instance/unit_files.h"
 #include "agent/os/game_client.h"
 #include "agent/os/service_manager.h"
-#include "agent/spec/spec.h"
 #include "common/clock.h"
 #include "l4d2/agent/internal/records.pb.h"
 #include "l4d2/agent/v1/agent_service.pb.h"
+#include "spec/spec.h"
 
 namespace l4d2::agent {
 
 struct InstanceManagerOptions {
-  SpecLimits limits;
+  spec::SpecLimits limits;
   // Address the servers bind (+ip) and the address the agent queries them on.
   std::string bind_ip = "0.0.0.0";
   std::string query_host = "127.0.0.1";

@@ -2,12 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "agent/spec/spec.h"
 #include "common/names.h"
 #include "common/status_macros.h"
 #include "controller/store/ids.h"
 #include "rpc/proto_json.h"
 #include "soci/soci.h"
+#include "spec/spec.h"
 
 namespace l4d2::controller {
 
@@ -47,7 +47,7 @@ absl::Status BlueprintStore::Check(soci::session& sql, const std::string& owner_
         "the blueprint's list)");
   }
   agent::v1::InstanceSpec spec = input.settings;
-  const agent::SpecLimits limits;
+  const spec::SpecLimits limits;
   spec.set_port(limits.port_first);
   for (const BlueprintOverlay& layer : input.overlays) {
     std::string owner, ref;
@@ -62,7 +62,7 @@ absl::Status BlueprintStore::Check(soci::session& sql, const std::string& owner_
     overlay->set_ref(ref);
     overlay->set_exec_server_cfg(layer.exec_server_cfg);
   }
-  absl::Status valid = agent::ValidateSpec(agent::WithDefaults(input.name, spec), limits);
+  absl::Status valid = spec::ValidateSpec(spec::WithDefaults(input.name, spec), limits);
   if (!valid.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("settings", absl::StripPrefix(valid.message(), "spec")));

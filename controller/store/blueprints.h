@@ -8,7 +8,7 @@
 // NOT_FOUND; admins see every object);
 // servers are live-linked to it, with no per-server overrides, and pick up a change at their
 // next action; a blueprint in use cannot be deleted. Settings are checked against the agents'
-// own spec rules (agent/spec/spec.h) when saved, so a bad blueprint never reaches a host.
+// own spec rules (spec/spec.h) when saved, so a bad blueprint never reaches a host.
 // Thread-safe.
 
 #include <string>

@@ -1,8 +1,8 @@
 #include "ctl/spec_yaml.h"
 
-#include "agent/spec/spec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spec/spec.h"
 
 namespace l4d2::ctl {
 namespace {
@@ -14,9 +14,9 @@ TEST(SpecYamlTest, TheDocumentedExamplesLoadAndValidate) {
     absl::StatusOr<agent::v1::InstanceSpec> spec =
         LoadInstanceSpecFile(std::string(L4D2_SOURCE_DIR) + "/docs/examples/" + example);
     ASSERT_TRUE(spec.ok()) << example << ": " << spec.status();
-    agent::v1::InstanceSpec full = agent::WithDefaults("s1", *spec);
-    EXPECT_TRUE(agent::ValidateSpec(full, {}).ok())
-        << example << ": " << agent::ValidateSpec(full, {});
+    agent::v1::InstanceSpec full = spec::WithDefaults("s1", *spec);
+    EXPECT_TRUE(spec::ValidateSpec(full, {}).ok())
+        << example << ": " << spec::ValidateSpec(full, {});
   }
   absl::StatusOr<agent::v1::InstanceSpec> spec =
       LoadInstanceSpecFile(std::string(L4D2_SOURCE_DIR) + "/docs/examples/instance-spec.yaml");

@@ -4,17 +4,17 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "agent/spec/spec.h"
 #include "ctl/spec_yaml.h"
+#include "spec/spec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   auto spec = l4d2::ctl::ParseInstanceSpecYaml(text, "fuzz");
   if (!spec.ok()) return 0;
-  l4d2::agent::v1::InstanceSpec full = l4d2::agent::WithDefaults("fuzz", *spec);
-  if (!l4d2::agent::ValidateSpec(full, {.port_first = 1, .port_last = 65535}).ok()) return 0;
+  l4d2::agent::v1::InstanceSpec full = l4d2::spec::WithDefaults("fuzz", *spec);
+  if (!l4d2::spec::ValidateSpec(full, {.port_first = 1, .port_last = 65535}).ok()) return 0;
   std::string cfg =
-      l4d2::agent::RenderServerCfg({.name = "fuzz", .spec = full, .rcon_password = "pw"});
+      l4d2::spec::RenderServerCfg({.name = "fuzz", .spec = full, .rcon_password = "pw"});
   size_t lines = 0;
   for (char c : cfg) {
     if (c == '\n') ++lines;
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // Header, hostname, rcon_password, mp_gamemode, one line per cvar.
   if (lines != 4u + static_cast<size_t>(full.cvars_size())) std::abort();
-  for (const std::string& argument : l4d2::agent::LaunchArguments(full, "0.0.0.0")) {
+  for (const std::string& argument : l4d2::spec::LaunchArguments(full, "0.0.0.0")) {
     if (argument.empty() || argument.find_first_of(" \t\n") != std::string::npos) std::abort();
   }
   return 0;

@@ -15,7 +15,9 @@
 #include "absl/status/status.h"
 #include "l4d2/agent/v1/instance.pb.h"
 
-namespace l4d2::agent {
+namespace l4d2::spec {
+
+namespace v1 = ::l4d2::agent::v1;
 
 struct SpecLimits {
   int port_first = 27015;
@@ -48,4 +50,4 @@ std::vector<std::string> LaunchArguments(const v1::InstanceSpec& spec, const std
 // The config file name an overlay's own server.cfg gets: server_<ref with '/' and '.' as '_'>.cfg.
 std::string OverlayCfgName(const std::string& ref);
 
-}  // namespace l4d2::agent
+}  // namespace l4d2::spec

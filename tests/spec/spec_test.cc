@@ -1,11 +1,11 @@
-#include "agent/spec/spec.h"
+#include "spec/spec.h"
 
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/srcds/srcds_options.h"
 
-namespace l4d2::agent {
+namespace l4d2::spec {
 namespace {
 
 using ::testing::ElementsAre;
@@ -171,4 +171,4 @@ TEST(SpecTest, RendersServerCfgAndArguments) {
 }
 
 }  // namespace
-}  // namespace l4d2::agent
+}  // namespace l4d2::spec

@@ -1,4 +1,4 @@
-#include "agent/spec/spec.h"
+#include "spec/spec.h"
 
 #include <map>
 #include <set>
@@ -10,7 +10,7 @@
 #include "common/names.h"
 #include "common/status_macros.h"
 
-namespace l4d2::agent {
+namespace l4d2::spec {
 namespace {
 
 enum class ValueType { kBool, kInt, kFloat, kText, kToken };
@@ -328,4 +328,4 @@ std::vector<std::string> LaunchArguments(const v1::InstanceSpec& spec, const std
   return args;
 }
 
-}  // namespace l4d2::agent
+}  // namespace l4d2::spec
