@@ -105,8 +105,8 @@ v1::Server ToApi(const Server& server) {
   out.set_blueprint_id(server.blueprint_id);
   out.set_host_id(server.host_id);
   out.set_port(server.port);
-  out.set_desired_state(server.desired_state);
-  out.set_actual_state(server.actual_state);
+  out.set_desired_state(DesiredStateName(server.desired_state));
+  out.set_actual_state(ServerStateName(server.actual_state));
   if (!server.status.empty()) {
     (void)google::protobuf::util::JsonStringToMessage(server.status, out.mutable_status());
   }

@@ -17,6 +17,21 @@
 namespace l4d2::controller {
 namespace {
 
+// An optional state filter of a list: absent or empty for any, else one of the state's names
+// (INVALID_ARGUMENT naming the parameter and what it expects).
+template <typename State>
+absl::StatusOr<std::optional<State>> StateQuery(const ApiRequest& request, const char* name,
+                                                std::optional<State> (*parse)(absl::string_view),
+                                                const char* expected) {
+  const std::string value = request.Query(name);
+  if (value.empty()) return std::nullopt;
+  std::optional<State> state = parse(value);
+  if (!state.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": expected ", expected));
+  }
+  return state;
+}
+
 // Servers: lists, actions through jobs, and their agents' console and logs.
 class ServerRoutes {
  public:
@@ -26,10 +41,17 @@ class ServerRoutes {
   // Paged in SQL: the fleet's biggest list.
   absl::StatusOr<ApiResponse> ListServers(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
+    L4D2_ASSIGN_OR_RETURN(
+        std::optional<DesiredState> desired,
+        StateQuery(request, "desired_state", ParseDesiredState, "running or stopped"));
+    L4D2_ASSIGN_OR_RETURN(std::optional<ServerState> actual,
+                          StateQuery(request, "actual_state", ParseServerState,
+                                     "stopped, starting, running, stopping, crashed, crash_loop "
+                                     "or missing"));
     ServerFilter filter{.host_id = request.Query("host_id"),
                         .blueprint_id = request.Query("blueprint_id"),
-                        .desired_state = request.Query("desired_state"),
-                        .actual_state = request.Query("actual_state"),
+                        .desired_state = desired,
+                        .actual_state = actual,
                         .name_prefix = request.Query("q"),
                         .limit = page.limit + 1};
     if (!page.token.empty()) filter.after_name = *PageKey(page.token);
@@ -49,10 +71,15 @@ class ServerRoutes {
 
   absl::StatusOr<ApiResponse> CreateServer(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(v1::CreateServerRequest create, Body<v1::CreateServerRequest>(request));
-    const std::string desired = create.desired_state().empty() ? "running" : create.desired_state();
+    const std::optional<DesiredState> desired = create.desired_state().empty()
+                                                    ? DesiredState::kRunning
+                                                    : ParseDesiredState(create.desired_state());
+    if (!desired.has_value()) {
+      return absl::InvalidArgumentError("desired_state: expected running or stopped");
+    }
     L4D2_ASSIGN_OR_RETURN(QueuedServerJob queued,
                           controller::CreateServer(d_.stores, request.actor, create.name(),
-                                                   create.blueprint_id(), desired));
+                                                   create.blueprint_id(), *desired));
     v1::CreateServerResponse response;
     *response.mutable_server() = ToApi(queued.server);
     response.set_job_id(queued.job_id);

@@ -18,7 +18,7 @@ InstanceObservation Observe(const agent::v1::Instance& instance) {
   agent::v1::InstanceStatus kept = status;
   kept.clear_observed_at();
   return {.name = instance.name(),
-          .state = InstanceStateName(status.state()),
+          .state = FromInstanceState(status.state()),
           .status = ToJson(kept),
           .players = status.game().players(),
           .cpu_millis = status.unit().cpu_usage().seconds() * 1000 +
@@ -99,9 +99,9 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
 void Reconciler::Reconcile(const ObservedServer& observed,
                            const absl::flat_hash_set<std::string>& busy, ReconcileReport& report) {
   const Server& server = observed.server;
-  const std::string& state = server.actual_state;
+  const ServerState state = server.actual_state;
   const absl::Time now = stores_.clock.Now();
-  if (state == "crash_loop" && observed.previous_state != "crash_loop") {
+  if (state == ServerState::kCrashLoop && observed.previous_state != ServerState::kCrashLoop) {
     report.crash_loops.push_back(server.id);
     L4D2_LOG(WARNING) << "server " << server.name << " (" << server.id << ") is in a crash loop";
     (void)stores_.audit.Append("system", "server.crash_loop", server.id,
@@ -109,15 +109,15 @@ void Reconciler::Reconcile(const ObservedServer& observed,
                                server.owner_id);
   }
   if (busy.contains("server:" + server.id)) return;
-  if (server.desired_state == "running") {
-    if (state == "running" && server.restart_attempts != 0) {
+  if (server.desired_state == DesiredState::kRunning) {
+    if (state == ServerState::kRunning && server.restart_attempts != 0) {
       (void)stores_.servers.SetRestartBackoff(server.id, 0, absl::InfinitePast());
       return;
     }
     // "crashed" is systemd's to restart, unless the unit failed for good (restart policy
     // never): then it is down like a stopped server.
-    bool down = state == "stopped" || state == "missing";
-    if (state == "crashed") {
+    bool down = state == ServerState::kStopped || state == ServerState::kMissing;
+    if (state == ServerState::kCrashed) {
       absl::StatusOr<agent::v1::InstanceStatus> status =
           FromJson<agent::v1::InstanceStatus>(server.status);
       down = status.ok() && status->unit().active_state() == "failed";
@@ -145,17 +145,20 @@ void Reconciler::Reconcile(const ObservedServer& observed,
     (void)stores_.servers.SetRestartBackoff(server.id, server.restart_attempts + 1, now + backoff);
     (void)stores_.audit.Append(
         "system", "server.start", server.id,
-        AuditDetail(
-            {{"name", server.name}, {"reason", absl::StrCat("reported ", state)}, {"job", *job}}),
+        AuditDetail({{"name", server.name},
+                     {"reason", absl::StrCat("reported ", ServerStateName(state))},
+                     {"job", *job}}),
         server.owner_id);
     report.started.push_back(server.id);
-  } else if (server.desired_state == "stopped" && (state == "running" || state == "starting")) {
+  } else if (server.desired_state == DesiredState::kStopped &&
+             (state == ServerState::kRunning || state == ServerState::kStarting)) {
     absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob("stop", server.id, "system"));
     if (!job.ok()) return;
     (void)stores_.audit.Append(
         "system", "server.stop", server.id,
-        AuditDetail(
-            {{"name", server.name}, {"reason", absl::StrCat("reported ", state)}, {"job", *job}}),
+        AuditDetail({{"name", server.name},
+                     {"reason", absl::StrCat("reported ", ServerStateName(state))},
+                     {"job", *job}}),
         server.owner_id);
     report.stopped.push_back(server.id);
   }

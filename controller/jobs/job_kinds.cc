@@ -53,11 +53,6 @@ NewJob HostInstallJob(const std::string& host_id, const std::string& created_by)
           .created_by = created_by};
 }
 
-std::string InstanceStateName(agent::v1::InstanceState state) {
-  return absl::AsciiStrToLower(
-      absl::StripPrefix(agent::v1::InstanceState_Name(state), "INSTANCE_STATE_"));
-}
-
 namespace {
 
 absl::StatusOr<std::string> HostInstall(const JobContext& context, const Job& job,
@@ -162,7 +157,7 @@ absl::StatusOr<agent::v1::Instance> InstanceStep(const JobContext& context, cons
                                 call);
   }
   L4D2_RETURN_IF_ERROR(PrepareInstance(context, job, call, server, host));
-  if (action == "start" || (action == "create" && server.desired_state == "running")) {
+  if (action == "start" || (action == "create" && server.desired_state == DesiredState::kRunning)) {
     return agents.StartInstance(host, For<agent::v1::StartInstanceRequest>(job, server, "start"),
                                 call);
   }
@@ -236,7 +231,7 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
   }
   L4D2_ASSIGN_OR_RETURN(agent::v1::Instance instance,
                         InstanceStep(context, job, call, action, server, host));
-  result.set_state(InstanceStateName(instance.status().state()));
+  result.set_state(ServerStateName(FromInstanceState(instance.status().state())));
   return ToJson(result);
 }
 

@@ -39,9 +39,6 @@ NewJob ChangeBlueprintJob(const std::string& server_id, const std::string& bluep
 NewJob OverlaySyncJob(const std::string& overlay_id, const std::string& host_id,
                       const std::string& created_by);
 
-// The agent's state as the servers table keeps it: INSTANCE_STATE_CRASH_LOOP -> "crash_loop".
-std::string InstanceStateName(agent::v1::InstanceState state);
-
 struct JobContext {
   FleetStores& stores;
   AgentClient& agents;

@@ -1,5 +1,7 @@
 #include "controller/jobs/server_actions.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "controller/jobs/job_kinds.h"
@@ -15,17 +17,17 @@ absl::Status ValidateAction(const std::string& action) {
       absl::StrCat("action '", action, "': expected start, stop, restart, reset or delete"));
 }
 
-// The desired state `action` implies, or "" when it leaves it alone.
-const char* DesiredAfter(const std::string& action) {
-  if (action == "start" || action == "restart") return "running";
-  if (action == "stop") return "stopped";
-  return "";
+// The desired state `action` implies, or nullopt when it leaves it alone.
+std::optional<DesiredState> DesiredAfter(const std::string& action) {
+  if (action == "start" || action == "restart") return DesiredState::kRunning;
+  if (action == "stop") return DesiredState::kStopped;
+  return std::nullopt;
 }
 
 absl::StatusOr<std::string> Queue(FleetStores& stores, const Actor& actor, const Server& server,
                                   const std::string& action, absl::Time not_before) {
-  if (const std::string desired = DesiredAfter(action); !desired.empty()) {
-    L4D2_RETURN_IF_ERROR(stores.servers.SetDesired(server.id, desired));
+  if (const std::optional<DesiredState> desired = DesiredAfter(action); desired.has_value()) {
+    L4D2_RETURN_IF_ERROR(stores.servers.SetDesired(server.id, *desired));
   }
   L4D2_ASSIGN_OR_RETURN(std::string job_id, stores.jobs.Enqueue(ServerJob(
                                                 action, server.id, actor.Name(), not_before)));
@@ -39,15 +41,16 @@ absl::StatusOr<std::string> Queue(FleetStores& stores, const Actor& actor, const
 absl::StatusOr<QueuedServerJob> CreateServer(FleetStores& stores, const Actor& actor,
                                              const std::string& name,
                                              const std::string& blueprint_id,
-                                             const std::string& desired) {
+                                             DesiredState desired) {
   L4D2_ASSIGN_OR_RETURN(Server server, stores.servers.Create(actor, name, blueprint_id, desired));
   L4D2_ASSIGN_OR_RETURN(std::string job_id,
                         stores.jobs.Enqueue(ServerJob("create", server.id, actor.Name())));
-  (void)stores.audit.Append(
-      actor.Name(), "server.create", server.id,
-      AuditDetail(
-          {{"name", name}, {"blueprint", blueprint_id}, {"desired", desired}, {"job", job_id}}),
-      server.owner_id);
+  (void)stores.audit.Append(actor.Name(), "server.create", server.id,
+                            AuditDetail({{"name", name},
+                                         {"blueprint", blueprint_id},
+                                         {"desired", DesiredStateName(desired)},
+                                         {"job", job_id}}),
+                            server.owner_id);
   return QueuedServerJob{std::move(server), std::move(job_id)};
 }
 

@@ -29,8 +29,7 @@ struct QueuedServerJob {
 // Creates the server and queues its "server.create". Errors as ServerStore::Create.
 absl::StatusOr<QueuedServerJob> CreateServer(FleetStores& stores, const Actor& actor,
                                              const std::string& name,
-                                             const std::string& blueprint_id,
-                                             const std::string& desired);
+                                             const std::string& blueprint_id, DesiredState desired);
 
 // One of start, stop, restart, reset, delete for a server the actor sees (NOT_FOUND
 // otherwise; INVALID_ARGUMENT for another action). The job's id.

@@ -15,18 +15,11 @@ namespace {
 // Serializes placement across controllers on one PostgreSQL database.
 constexpr int64_t kPlacementLockKey = 0x6c34643270;  // "l4d2p"
 
-absl::Status ValidateDesired(const std::string& desired) {
-  if (desired != "running" && desired != "stopped") {
-    return absl::InvalidArgumentError("desired state: expected running or stopped");
-  }
-  return absl::OkStatus();
-}
-
 // Servers matching `where` (SQL over the servers table, with `params` bound in order).
 std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
                                 const std::vector<std::string>& params, int limit = 0) {
   Server row;
-  std::string host, status;
+  std::string host, status, desired, actual;
   int port = 0, attempts = 0, players = 0;
   long long status_at = 0, next_restart = 0, created = 0, revision = 0;
   soci::indicator host_indicator, port_indicator, status_at_indicator;
@@ -38,8 +31,8 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
   statement.exchange(soci::into(row.blueprint_id));
   statement.exchange(soci::into(host, host_indicator));
   statement.exchange(soci::into(port, port_indicator));
-  statement.exchange(soci::into(row.desired_state));
-  statement.exchange(soci::into(row.actual_state));
+  statement.exchange(soci::into(desired));
+  statement.exchange(soci::into(actual));
   statement.exchange(soci::into(status));
   statement.exchange(soci::into(status_at, status_at_indicator));
   statement.exchange(soci::into(attempts));
@@ -62,6 +55,10 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
     if (host_indicator == soci::i_ok) server.host_id = std::move(host);
     server.port = port_indicator == soci::i_ok ? port : 0;
     server.status = std::move(status);
+    // The schema allows only these names (a CHECK on desired_state; actual_state is written
+    // from ServerStateName alone).
+    server.desired_state = ParseDesiredState(desired).value_or(DesiredState::kStopped);
+    server.actual_state = ParseServerState(actual).value_or(ServerState::kUnknown);
     if (status_at_indicator == soci::i_ok) server.status_at = absl::FromUnixMillis(status_at);
     server.restart_attempts = attempts;
     server.next_restart_at = absl::FromUnixMillis(next_restart);
@@ -84,9 +81,9 @@ ServerStore::ServerStore(Database& db, Clock& clock) : db_(db), clock_(clock) {}
 
 absl::StatusOr<Server> ServerStore::Create(const Actor& actor, const std::string& name,
                                            const std::string& blueprint_id,
-                                           const std::string& desired) {
+                                           DesiredState desired_state) {
   L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
-  L4D2_RETURN_IF_ERROR(ValidateDesired(desired));
+  const std::string desired(DesiredStateName(desired_state));
   if (actor.user_id.empty()) return absl::InvalidArgumentError("a server needs a user as owner");
   const std::string id = "s" + RandomHex(12);
   absl::StatusOr<Server> created;
@@ -143,13 +140,13 @@ std::pair<std::string, std::vector<std::string>> ListClause(const Actor& actor,
     where += " AND blueprint_id = :b";
     params.push_back(filter.blueprint_id);
   }
-  if (!filter.desired_state.empty()) {
+  if (filter.desired_state.has_value()) {
     where += " AND desired_state = :d";
-    params.push_back(filter.desired_state);
+    params.emplace_back(DesiredStateName(*filter.desired_state));
   }
-  if (!filter.actual_state.empty()) {
+  if (filter.actual_state.has_value()) {
     where += " AND actual_state = :a";
-    params.push_back(filter.actual_state);
+    params.emplace_back(ServerStateName(*filter.actual_state));
   }
   if (!filter.name_prefix.empty()) {
     // Names are [a-z0-9_-]: every name with the prefix sorts below prefix + "~".
@@ -229,8 +226,8 @@ absl::StatusOr<std::vector<Server>> ServerStore::GetMany(const Actor& actor,
   return servers;
 }
 
-absl::Status ServerStore::SetDesired(const std::string& id, const std::string& desired) {
-  L4D2_RETURN_IF_ERROR(ValidateDesired(desired));
+absl::Status ServerStore::SetDesired(const std::string& id, DesiredState desired_state) {
+  const std::string desired(DesiredStateName(desired_state));
   return db_.Transact([&](soci::session& sql) -> absl::Status {
     L4D2_RETURN_IF_ERROR(ReadServer(sql, id).status());
     long long now = absl::ToUnixMillis(clock_.Now());
@@ -373,20 +370,22 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
          ReadServers(sql, absl::StrCat("host_id IN (", host_parameters, ")"), host_ids)) {
       auto it = by_name.find({server.host_id, server.name});
       const bool seen = it != by_name.end();
-      state = seen ? it->second->state : "missing";
+      const ServerState observed_state = seen ? it->second->state : ServerState::kMissing;
+      state = ServerStateName(observed_state);
       status = seen ? it->second->status : "";
       players = seen ? it->second->players : 0;
       id = server.id;
       ObservedServer entry{.server = server, .previous_state = server.actual_state};
-      if (state != server.actual_state || status != server.status || players != server.players) {
+      if (observed_state != server.actual_state || status != server.status ||
+          players != server.players) {
         update.execute(true);
-        entry.server.actual_state = state;
+        entry.server.actual_state = observed_state;
         entry.server.status = status;
         entry.server.players = players;
         entry.server.status_at = absl::FromUnixMillis(now);
         ++entry.server.revision;
       }
-      if (seen && state == "running") {
+      if (seen && observed_state == ServerState::kRunning) {
         cpu = it->second->cpu_millis;
         memory = it->second->memory_bytes;
         sample.execute(true);

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "controller/store/actor.h"
 #include "controller/store/database.h"
+#include "controller/store/server_states.h"
 
 namespace l4d2::controller {
 
@@ -34,8 +35,8 @@ struct Server {
   std::string blueprint_id;
   std::string host_id;  // "" until placed
   int port = 0;
-  std::string desired_state;  // running, stopped
-  std::string actual_state;
+  DesiredState desired_state = DesiredState::kStopped;
+  ServerState actual_state = ServerState::kUnknown;
   std::string status;                   // the agent's last l4d2.agent.v1.InstanceStatus, JSON
   std::optional<absl::Time> status_at;  // when state or status last changed
   int players = 0;                      // as last observed (the status's game.players)
@@ -56,11 +57,11 @@ struct ServerRevision {
 };
 
 struct ServerFilter {
-  std::string host_id;        // "" for any
-  std::string blueprint_id;   // "" for any
-  std::string desired_state;  // "" for any
-  std::string actual_state;   // "" for any
-  std::string name_prefix;    // "" for any
+  std::string host_id;                        // "" for any
+  std::string blueprint_id;                   // "" for any
+  std::optional<DesiredState> desired_state;  // nullopt for any
+  std::optional<ServerState> actual_state;    // nullopt for any
+  std::string name_prefix;                    // "" for any
   // A page: names after this one, at most `limit` of them (0: all).
   std::string after_name;
   int limit = 0;
@@ -75,7 +76,7 @@ struct PlacementOptions {
 // What a host's agent said of one instance in a status round.
 struct InstanceObservation {
   std::string name;
-  std::string state;   // as Server::actual_state
+  ServerState state = ServerState::kUnknown;
   std::string status;  // JSON
   int players = 0;
   int64_t cpu_millis = 0;
@@ -85,7 +86,7 @@ struct InstanceObservation {
 // A server of an observed host, with its actual state before and after the round.
 struct ObservedServer {
   Server server;  // after the round
-  std::string previous_state;
+  ServerState previous_state = ServerState::kUnknown;
 };
 
 struct MetricSample {
@@ -101,10 +102,10 @@ class ServerStore {
   ServerStore(Database& db, Clock& clock);
 
   // A new server of the actor on one of the actor's blueprints, not yet placed.
-  // INVALID_ARGUMENT for a bad name or desired state; NOT_FOUND for a blueprint that is not the
+  // INVALID_ARGUMENT for a bad name; NOT_FOUND for a blueprint that is not the
   // actor's; ALREADY_EXISTS for a taken name.
   absl::StatusOr<Server> Create(const Actor& actor, const std::string& name,
-                                const std::string& blueprint_id, const std::string& desired);
+                                const std::string& blueprint_id, DesiredState desired);
   absl::StatusOr<Server> Get(const Actor& actor, const std::string& id);
   // Those the actor sees that match, by name.
   absl::StatusOr<std::vector<Server>> List(const Actor& actor, const ServerFilter& filter = {});
@@ -117,7 +118,7 @@ class ServerStore {
   absl::StatusOr<std::vector<Server>> GetMany(const Actor& actor,
                                               absl::Span<const std::string> ids);
 
-  absl::Status SetDesired(const std::string& id, const std::string& desired);
+  absl::Status SetDesired(const std::string& id, DesiredState desired);
   // Switches to another blueprint of the server's owner (NOT_FOUND otherwise).
   absl::Status SetBlueprint(const std::string& id, const std::string& blueprint_id);
   // Places an unplaced server on the least loaded ready host with the game installed, room for

@@ -163,8 +163,8 @@ int main(int argc, char** argv) {
   auto blueprint = stores.blueprints.Create(actor, input);
   std::string first;
   for (int i = 0; i < servers; ++i) {
-    auto server =
-        stores.servers.Create(actor, absl::StrCat("server-", i), blueprint->id, "stopped");
+    auto server = stores.servers.Create(actor, absl::StrCat("server-", i), blueprint->id,
+                                        DesiredState::kStopped);
     if (!server.ok()) return 1;
     if (i == 0) first = server->id;
   }

@@ -356,7 +356,7 @@ int main(int argc, char** argv) {
       stores.servers.List(Actor::System()).value_or(std::vector<Server>());
   // Polled agents list no instances (missing); reports carry them, as they are.
   for (const Server& server : servers) {
-    observed += server.actual_state == (reports ? servers_state : "missing");
+    observed += ServerStateName(server.actual_state) == (reports ? servers_state : "missing");
   }
   std::printf(
       "  ours, host health every 5 s and reconciliation every 10 s, over %d s: %.1f%% of "

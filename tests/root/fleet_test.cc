@@ -230,7 +230,7 @@ class FleetTest : public ::testing::Test {
   }
 
   // Rounds of the reconciler until every server in `ids` is reported `state`.
-  bool ReconcileUntil(const std::vector<std::string>& ids, const std::string& state) {
+  bool ReconcileUntil(const std::vector<std::string>& ids, ServerState state) {
     return Eventually(
         [&] {
           if (!reconciler_->Round().ok()) return false;
@@ -294,7 +294,7 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
   std::vector<std::string> ids;
   for (const char* name : {"vs1", "vs2", "vs3"}) {
     absl::StatusOr<QueuedServerJob> created =
-        CreateServer(*stores_, alice_, name, blueprint->id, "running");
+        CreateServer(*stores_, alice_, name, blueprint->id, DesiredState::kRunning);
     ASSERT_TRUE(created.ok()) << created.status();
     Finish(created->job_id);
     ids.push_back(created->server.id);
@@ -317,13 +317,13 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
   for (const AgentHost& agent : agents_on_) {
     EXPECT_EQ((*stores_->overlays.OnHost(overlay->id, agent.host.id))->revision, 1);
   }
-  ASSERT_TRUE(ReconcileUntil(ids, "running"));
+  ASSERT_TRUE(ReconcileUntil(ids, ServerState::kRunning));
   EXPECT_FALSE(
       stores_->servers.Metrics(ids[0], absl::InfinitePast(), absl::InfiniteFuture())->empty());
 
   // Stopped by its operator: stays stopped.
   Finish(*RequestServerAction(*stores_, alice_, ids[0], "stop"));
-  ASSERT_TRUE(ReconcileUntil({ids[0]}, "stopped"));
+  ASSERT_TRUE(ReconcileUntil({ids[0]}, ServerState::kStopped));
   absl::StatusOr<ReconcileReport> report = reconciler_->Round();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->started.empty());
@@ -357,7 +357,7 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
       "[ figure ] a server stopped behind the controller's back: start queued %.2f s later\n",
       absl::ToDoubleSeconds(absl::Now() - stopped_at));
   ASSERT_THAT(started, ::testing::ElementsAre(second.id));
-  ASSERT_TRUE(ReconcileUntil({second.id}, "running"));
+  ASSERT_TRUE(ReconcileUntil({second.id}, ServerState::kRunning));
   EXPECT_EQ(Get(second.id).host_id, second.host_id);
   EXPECT_EQ(Get(second.id).port, second.port);
 
@@ -381,7 +381,7 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
   for (const std::string& job : *jobs) Finish(job);
   for (const std::string& id : ids) {
     Server server = Get(id);
-    EXPECT_EQ(server.desired_state, "running");
+    EXPECT_EQ(server.desired_state, DesiredState::kRunning);
     agent::v1::Instance instance = Instance(server);
     EXPECT_NE(instance.status().unit().main_pid(), pids[id]) << server.name;
     EXPECT_NE(instance.status().unit().main_pid(), 0) << server.name;
@@ -450,7 +450,7 @@ TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) 
   absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, coop);
   ASSERT_TRUE(blueprint.ok()) << blueprint.status();
   absl::StatusOr<QueuedServerJob> created =
-      CreateServer(*stores_, alice_, "con1", blueprint->id, "running");
+      CreateServer(*stores_, alice_, "con1", blueprint->id, DesiredState::kRunning);
   ASSERT_TRUE(created.ok()) << created.status();
   Finish(created->job_id);
   const std::string id = created->server.id;
@@ -512,7 +512,7 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
   std::vector<Server> servers;
   for (const char* name : {"vs1", "vs2"}) {
     absl::StatusOr<QueuedServerJob> created =
-        CreateServer(*stores_, alice_, name, blueprint->id, "running");
+        CreateServer(*stores_, alice_, name, blueprint->id, DesiredState::kRunning);
     ASSERT_TRUE(created.ok()) << created.status();
     Finish(created->job_id);
     servers.push_back(Get(created->server.id));
@@ -570,7 +570,7 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
       [&] {
         Server server = Get(silent_server.id);
         if (stores_->hosts.Get(silent.host.id)->state != "ready" ||
-            server.actual_state != "running" || !server.status_at.has_value() ||
+            server.actual_state != ServerState::kRunning || !server.status_at.has_value() ||
             *server.status_at < returned) {
           return false;
         }

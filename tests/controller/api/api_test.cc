@@ -807,6 +807,23 @@ TEST_F(ApiTest, ServerListsPageInSqlAndPrintAsProtobufDoes) {
   ASSERT_EQ(all.servers_size(), 1);
   EXPECT_EQ(all.servers(0).desired_state(), "running");
   EXPECT_EQ(Call(alice, "GET", "/api/v1/servers?q=nothing").body, "{}");
+  // States are names the API knows: anything else is a 400 naming the parameter, and a create
+  // with a desired state it does not know makes nothing.
+  HttpResponse unknown_filter = Call(alice, "GET", "/api/v1/servers?actual_state=paused");
+  EXPECT_EQ(unknown_filter.status, 400);
+  EXPECT_THAT(unknown_filter.body, HasSubstr("actual_state: expected"));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/servers?desired_state=paused").status, 400);
+  HttpResponse unknown_desired =
+      Call(alice, "POST", "/api/v1/servers",
+           absl::StrCat(R"({"name":"paused","blueprintId":")", objects.blueprint,
+                        R"(","desiredState":"paused"})"));
+  EXPECT_EQ(unknown_desired.status, 400);
+  EXPECT_THAT(unknown_desired.body, HasSubstr("desired_state"));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/servers?q=paused").body, "{}");
+  EXPECT_EQ(Parse<v1::ListServersResponse>(
+                Call(alice, "GET", "/api/v1/servers?actual_state=missing&q=web-"))
+                .servers_size(),
+            0);
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ class ReconcilerTest : public BackendTest {
   }
 
   // A server placed on the host, desired `desired`, reported in `state`.
-  std::string Server(const std::string& name, const std::string& desired,
+  std::string Server(const std::string& name, DesiredState desired,
                      agent::v1::InstanceState state) {
     auto server = stores_->servers.Create(alice_, name, blueprint_, desired);
     EXPECT_TRUE(server.ok()) << server.status();
@@ -123,7 +123,7 @@ class ReconcilerTest : public BackendTest {
 };
 
 TEST_P(ReconcilerTest, AServerThatShouldRunIsStartedWithBackoffThenGivenUpOn) {
-  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_STOPPED);
+  const std::string id = Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_STOPPED);
   EXPECT_THAT(Round().started, ElementsAre(id));
   EXPECT_THAT(Round().started, IsEmpty());  // Its start is queued: nothing twice.
   EXPECT_EQ(FinishJobs(), 1);
@@ -146,7 +146,7 @@ TEST_P(ReconcilerTest, AServerThatShouldRunIsStartedWithBackoffThenGivenUpOn) {
   EXPECT_EQ(Audited("server.start"), 3);
 
   // An operator's start clears the count; once it runs, the next crash starts afresh.
-  ASSERT_TRUE(stores_->servers.SetDesired(id, "running").ok());
+  ASSERT_TRUE(stores_->servers.SetDesired(id, DesiredState::kRunning).ok());
   EXPECT_THAT(Round().started, ElementsAre(id));
   EXPECT_EQ(FinishJobs(), 1);
   lister_.states[host_]["s1"] = agent::v1::INSTANCE_STATE_RUNNING;
@@ -158,7 +158,7 @@ TEST_P(ReconcilerTest, AReportFromBeforeAJobEndedDoesNotUndoIt) {
   reconciler_.reset();
   reconciler_ = std::make_unique<Reconciler>(
       *stores_, lister_, ReconcilerOptions{.observation_lag = absl::Seconds(6)});
-  const std::string id = Server("s1", "stopped", agent::v1::INSTANCE_STATE_RUNNING);
+  const std::string id = Server("s1", DesiredState::kStopped, agent::v1::INSTANCE_STATE_RUNNING);
   EXPECT_THAT(Round().stopped, ElementsAre(id));
   EXPECT_EQ(FinishJobs(), 1);
   // The stop ended 2 s ago; the host's latest report is older and still says running.
@@ -170,26 +170,27 @@ TEST_P(ReconcilerTest, AReportFromBeforeAJobEndedDoesNotUndoIt) {
 }
 
 TEST_P(ReconcilerTest, ACrashLoopIsShownAndAuditedOnceAndNotRestarted) {
-  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_CRASH_LOOP);
+  const std::string id = Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_CRASH_LOOP);
   ReconcileReport report = Round();
   EXPECT_THAT(report.crash_loops, ElementsAre(id));
   EXPECT_THAT(report.started, IsEmpty());
   EXPECT_THAT(Round().crash_loops, IsEmpty());
   EXPECT_EQ(Audited("server.crash_loop"), 1);
-  EXPECT_EQ(stores_->servers.Get(alice_, id)->actual_state, "crash_loop");
+  EXPECT_EQ(stores_->servers.Get(alice_, id)->actual_state, ServerState::kCrashLoop);
   EXPECT_EQ(FinishJobs(), 0);
 }
 
 TEST_P(ReconcilerTest, CrashedIsSystemdsToRestartUnlessTheUnitFailedForGood) {
-  Server("restarting", "running", agent::v1::INSTANCE_STATE_CRASHED);
-  const std::string dead = Server("dead", "running", agent::v1::INSTANCE_STATE_CRASHED);
+  Server("restarting", DesiredState::kRunning, agent::v1::INSTANCE_STATE_CRASHED);
+  const std::string dead =
+      Server("dead", DesiredState::kRunning, agent::v1::INSTANCE_STATE_CRASHED);
   lister_.failed_unit = "dead";
   EXPECT_THAT(Round().started, ElementsAre(dead));
 }
 
 TEST_P(ReconcilerTest, AServerThatShouldNotRunIsStopped) {
-  const std::string id = Server("s1", "stopped", agent::v1::INSTANCE_STATE_RUNNING);
-  Server("s2", "stopped", agent::v1::INSTANCE_STATE_STOPPED);
+  const std::string id = Server("s1", DesiredState::kStopped, agent::v1::INSTANCE_STATE_RUNNING);
+  Server("s2", DesiredState::kStopped, agent::v1::INSTANCE_STATE_STOPPED);
   EXPECT_THAT(Round().stopped, ElementsAre(id));
   EXPECT_THAT(Round().stopped, IsEmpty());
   absl::StatusOr<Job> job = stores_->jobs.Claim("test", 1, absl::Minutes(1))->front();
@@ -198,14 +199,14 @@ TEST_P(ReconcilerTest, AServerThatShouldNotRunIsStopped) {
 }
 
 TEST_P(ReconcilerTest, ASilentHostKeepsItsServersLastStateAndNothingIsStarted) {
-  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_RUNNING);
+  const std::string id = Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_RUNNING);
   Round();
   lister_.silent.insert(host_);
   lister_.states[host_]["s1"] = agent::v1::INSTANCE_STATE_STOPPED;
   ReconcileReport report = Round();
   EXPECT_EQ(report.hosts_answered, 0);
   EXPECT_THAT(report.started, IsEmpty());
-  EXPECT_EQ(stores_->servers.Get(alice_, id)->actual_state, "running");
+  EXPECT_EQ(stores_->servers.Get(alice_, id)->actual_state, ServerState::kRunning);
   // Back, and reconciled: the agent says it is stopped, so it is started where it is.
   lister_.silent.clear();
   EXPECT_THAT(Round().started, ElementsAre(id));
@@ -215,8 +216,8 @@ TEST_P(ReconcilerTest, ASilentHostKeepsItsServersLastStateAndNothingIsStarted) {
 }
 
 TEST_P(ReconcilerTest, RunningServersAreSampledAndOldSamplesExpire) {
-  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_RUNNING);
-  Server("s2", "stopped", agent::v1::INSTANCE_STATE_STOPPED);
+  const std::string id = Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_RUNNING);
+  Server("s2", DesiredState::kStopped, agent::v1::INSTANCE_STATE_STOPPED);
   Round();
   clock_.Advance(absl::Hours(24 * 7) + absl::Minutes(1));
   Round();  // Samples older than the retention (7 days) go.
@@ -229,7 +230,7 @@ TEST_P(ReconcilerTest, RunningServersAreSampledAndOldSamplesExpire) {
 }
 
 TEST_P(ReconcilerTest, OneControllerReconcilesAtATimeAndAnotherTakesOverWhenItStops) {
-  const std::string id = Server("s1", "running", agent::v1::INSTANCE_STATE_STOPPED);
+  const std::string id = Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_STOPPED);
   Reconciler other(*stores_, lister_,
                    ReconcilerOptions{.owner = "other", .interval = absl::Seconds(10)});
   ReconcileReport first = Round();  // Takes the lease ("controller").

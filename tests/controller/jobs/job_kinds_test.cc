@@ -57,7 +57,7 @@ class JobKindsTest : public ::testing::Test {
   }
 
   std::string NewServer(const std::string& name, const std::string& desired, bool placed) {
-    auto server = stores_->servers.Create(alice_, name, blueprint_, desired);
+    auto server = stores_->servers.Create(alice_, name, blueprint_, *ParseDesiredState(desired));
     EXPECT_TRUE(server.ok()) << server.status();
     if (placed) {
       EXPECT_TRUE(stores_->servers.Place(server->id, {}).ok());

@@ -153,7 +153,7 @@ TEST_P(FleetCatalogTest, BlueprintsArePrivateCheckedAndUndeletableWhileUsed) {
   EXPECT_EQ(spec->overlays(1).ref(), "standard");
 
   // In use: neither the blueprint nor its overlays can go.
-  auto server = stores_->servers.Create(alice_, "vs1", blueprint->id, "running");
+  auto server = stores_->servers.Create(alice_, "vs1", blueprint->id, DesiredState::kRunning);
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_EQ(stores_->blueprints.Delete(alice_, blueprint->id).code(),
             absl::StatusCode::kFailedPrecondition);
@@ -169,13 +169,11 @@ TEST_P(FleetCatalogTest, ServersUseTheirOwnersBlueprintsAndSwitchBetweenThem) {
   auto coop = stores_->blueprints.Create(alice_, Versus("coop"));
   auto bobs = stores_->blueprints.Create(bob_, Versus("bobs"));
   ASSERT_TRUE(versus.ok() && coop.ok() && bobs.ok());
-  EXPECT_EQ(stores_->servers.Create(alice_, "s1", bobs->id, "running").status().code(),
+  EXPECT_EQ(stores_->servers.Create(alice_, "s1", bobs->id, DesiredState::kRunning).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(stores_->servers.Create(alice_, "s1", versus->id, "paused").status().code(),
-            absl::StatusCode::kInvalidArgument);
-  auto server = stores_->servers.Create(alice_, "s1", versus->id, "running");
+  auto server = stores_->servers.Create(alice_, "s1", versus->id, DesiredState::kRunning);
   ASSERT_TRUE(server.ok()) << server.status();
-  EXPECT_EQ(stores_->servers.Create(bob_, "s1", bobs->id, "running").status().code(),
+  EXPECT_EQ(stores_->servers.Create(bob_, "s1", bobs->id, DesiredState::kRunning).status().code(),
             absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(stores_->servers.Get(bob_, server->id).status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(stores_->servers.List(bob_)->empty());
@@ -192,7 +190,7 @@ TEST_P(FleetCatalogTest, PlacementTakesTheLeastLoadedHostWithRoomAndAFreePort) {
   auto blueprint = stores_->blueprints.Create(alice_, Versus("versus"));
   ASSERT_TRUE(blueprint.ok());
   auto place = [&](const std::string& name) {
-    auto server = stores_->servers.Create(alice_, name, blueprint->id, "running");
+    auto server = stores_->servers.Create(alice_, name, blueprint->id, DesiredState::kRunning);
     EXPECT_TRUE(server.ok()) << server.status();
     return stores_->servers.Place(server->id, {.memory_per_server_bytes = 0});
   };
@@ -233,8 +231,8 @@ TEST_P(FleetCatalogTest, PlacementTakesTheLeastLoadedHostWithRoomAndAFreePort) {
   ASSERT_TRUE(stores_->hosts.SetMemory(tight.id, int64_t{3} << 30).ok());
   int on_tight = 0;
   for (const char* name : {"m1", "m2", "m3", "m4"}) {
-    auto created =
-        stores_->servers.Create(alice_, std::string(name) + "x", blueprint->id, "running");
+    auto created = stores_->servers.Create(alice_, std::string(name) + "x", blueprint->id,
+                                           DesiredState::kRunning);
     ASSERT_TRUE(created.ok());
     absl::StatusOr<Server> placed =
         stores_->servers.Place(created->id, {.memory_per_server_bytes = int64_t{1} << 30});
@@ -247,10 +245,11 @@ TEST_P(FleetCatalogTest, SeveralHostsAreObservedAtOnceEachByItsOwnInstances) {
   ReadyHost("fra-1", 1, 27015, 27020);
   ReadyHost("fra-2", 1, 27015, 27020);
   // Two servers of two owners, one per host.
-  auto alices = stores_->servers.Create(
-      alice_, "a", stores_->blueprints.Create(alice_, Versus("versus"))->id, "running");
+  auto alices =
+      stores_->servers.Create(alice_, "a", stores_->blueprints.Create(alice_, Versus("versus"))->id,
+                              DesiredState::kRunning);
   auto bobs = stores_->servers.Create(
-      bob_, "b", stores_->blueprints.Create(bob_, Versus("versus"))->id, "running");
+      bob_, "b", stores_->blueprints.Create(bob_, Versus("versus"))->id, DesiredState::kRunning);
   ASSERT_TRUE(alices.ok() && bobs.ok());
   absl::StatusOr<Server> alice_placed = stores_->servers.Place(alices->id, {});
   absl::StatusOr<Server> bob_placed = stores_->servers.Place(bobs->id, {});
@@ -258,42 +257,45 @@ TEST_P(FleetCatalogTest, SeveralHostsAreObservedAtOnceEachByItsOwnInstances) {
   ASSERT_NE(alice_placed->host_id, bob_placed->host_id);
   // Alice's host runs "a"; Bob's host lists nothing, and a report of "b" from Alice's host
   // is not Bob's server.
-  auto observed = stores_->servers.ObserveHosts(
-      {{.host_id = alice_placed->host_id,
-        .instances = {{.name = "a", .state = "running"}, {.name = "b", .state = "running"}}},
-       {.host_id = bob_placed->host_id, .instances = {}}});
+  auto observed =
+      stores_->servers.ObserveHosts({{.host_id = alice_placed->host_id,
+                                      .instances = {{.name = "a", .state = ServerState::kRunning},
+                                                    {.name = "b", .state = ServerState::kRunning}}},
+                                     {.host_id = bob_placed->host_id, .instances = {}}});
   ASSERT_TRUE(observed.ok()) << observed.status();
   ASSERT_EQ(observed->size(), 2u);
-  EXPECT_EQ(stores_->servers.Get(alice_, alices->id)->actual_state, "running");
-  EXPECT_EQ(stores_->servers.Get(bob_, bobs->id)->actual_state, "missing");
+  EXPECT_EQ(stores_->servers.Get(alice_, alices->id)->actual_state, ServerState::kRunning);
+  EXPECT_EQ(stores_->servers.Get(bob_, bobs->id)->actual_state, ServerState::kMissing);
   EXPECT_TRUE(stores_->servers.ObserveHosts({})->empty());
 }
 
 TEST_P(FleetCatalogTest, ObservationsRecordStatesAndSamplesWhichExpire) {
   auto blueprint = stores_->blueprints.Create(alice_, Versus("versus"));
   Host host = ReadyHost("fra-1", 10, 27015, 27020);
-  auto a = stores_->servers.Create(alice_, "a", blueprint->id, "running");
-  auto b = stores_->servers.Create(alice_, "b", blueprint->id, "running");
+  auto a = stores_->servers.Create(alice_, "a", blueprint->id, DesiredState::kRunning);
+  auto b = stores_->servers.Create(alice_, "b", blueprint->id, DesiredState::kRunning);
   ASSERT_TRUE(stores_->servers.Place(a->id, {}).ok());
   ASSERT_TRUE(stores_->servers.Place(b->id, {}).ok());
   auto observed = stores_->servers.ObserveHost(host.id, {{.name = "a",
-                                                          .state = "running",
+                                                          .state = ServerState::kRunning,
                                                           .status = "{}",
                                                           .players = 3,
                                                           .cpu_millis = 1500,
                                                           .memory_bytes = 400 << 20}});
   ASSERT_TRUE(observed.ok()) << observed.status();
   ASSERT_EQ(observed->size(), 2u);
-  EXPECT_EQ((*observed)[0].server.actual_state, "running");
-  EXPECT_EQ((*observed)[0].previous_state, "");
-  EXPECT_EQ((*observed)[1].server.actual_state, "missing");
+  EXPECT_EQ((*observed)[0].server.actual_state, ServerState::kRunning);
+  EXPECT_EQ((*observed)[0].previous_state, ServerState::kUnknown);
+  EXPECT_EQ((*observed)[1].server.actual_state, ServerState::kMissing);
   // A second round in the same millisecond (another controller) keeps the first sample.
   ASSERT_TRUE(
-      stores_->servers.ObserveHost(host.id, {{.name = "a", .state = "running", .players = 9}})
+      stores_->servers
+          .ObserveHost(host.id, {{.name = "a", .state = ServerState::kRunning, .players = 9}})
           .ok());
   clock_.Advance(absl::Hours(2));
   ASSERT_TRUE(
-      stores_->servers.ObserveHost(host.id, {{.name = "a", .state = "running", .players = 4}})
+      stores_->servers
+          .ObserveHost(host.id, {{.name = "a", .state = ServerState::kRunning, .players = 4}})
           .ok());
   // The players of the last observation, on the row and in the fleet's count.
   EXPECT_EQ(stores_->servers.Get(alice_, a->id)->players, 4);
@@ -318,7 +320,7 @@ TEST_P(FleetCatalogTest, EveryChangeToAServerBumpsItsRevision) {
   auto coop = stores_->blueprints.Create(alice_, Versus("coop"));
   ASSERT_TRUE(versus.ok() && coop.ok());
   Host host = ReadyHost("fra-1", 10, 27015, 27020);
-  auto server = stores_->servers.Create(alice_, "s1", versus->id, "stopped");
+  auto server = stores_->servers.Create(alice_, "s1", versus->id, DesiredState::kStopped);
   ASSERT_TRUE(server.ok()) << server.status();
   int64_t seen = server->revision;
   auto bumped = [&](const char* step) {
@@ -328,22 +330,23 @@ TEST_P(FleetCatalogTest, EveryChangeToAServerBumpsItsRevision) {
     if (now.ok()) seen = now->revision;
     return grew;
   };
-  ASSERT_TRUE(stores_->servers.SetDesired(server->id, "running").ok());
+  ASSERT_TRUE(stores_->servers.SetDesired(server->id, DesiredState::kRunning).ok());
   EXPECT_TRUE(bumped("desired"));
   ASSERT_TRUE(stores_->servers.SetBlueprint(server->id, coop->id).ok());
   EXPECT_TRUE(bumped("blueprint"));
   ASSERT_TRUE(stores_->servers.Place(server->id, {.memory_per_server_bytes = 0}).ok());
   EXPECT_TRUE(bumped("placement"));
   auto observed = stores_->servers.ObserveHost(
-      host.id, {{.name = "s1", .state = "running", .status = R"({"players":1})"}});
+      host.id, {{.name = "s1", .state = ServerState::kRunning, .status = R"({"players":1})"}});
   ASSERT_TRUE(observed.ok());
   EXPECT_TRUE(bumped("observation"));
   EXPECT_EQ((*observed)[0].server.revision, seen);  // what the round reports is the row
   // The same observation again writes nothing, so the revision stays.
-  ASSERT_TRUE(
-      stores_->servers
-          .ObserveHost(host.id, {{.name = "s1", .state = "running", .status = R"({"players":1})"}})
-          .ok());
+  ASSERT_TRUE(stores_->servers
+                  .ObserveHost(host.id, {{.name = "s1",
+                                          .state = ServerState::kRunning,
+                                          .status = R"({"players":1})"}})
+                  .ok());
   EXPECT_FALSE(bumped("unchanged observation"));
   ASSERT_TRUE(stores_->servers.SetRestartBackoff(server->id, 2, clock_.Now()).ok());
   EXPECT_TRUE(bumped("restart backoff"));
@@ -355,19 +358,20 @@ TEST_P(FleetCatalogTest, ListRevisionsMatchesTheListAndGetManyKeepsPrivacy) {
   ASSERT_TRUE(alices.ok() && bobs.ok());
   std::vector<std::string> all_ids;
   for (const char* name : {"c", "a", "e", "b", "d"}) {
-    auto created = stores_->servers.Create(alice_, name, alices->id, "stopped");
+    auto created = stores_->servers.Create(alice_, name, alices->id, DesiredState::kStopped);
     ASSERT_TRUE(created.ok()) << created.status();
     all_ids.push_back(created->id);
   }
-  auto bobs_server = stores_->servers.Create(bob_, "bob", bobs->id, "stopped");
+  auto bobs_server = stores_->servers.Create(bob_, "bob", bobs->id, DesiredState::kStopped);
   ASSERT_TRUE(bobs_server.ok());
   all_ids.push_back(bobs_server->id);
-  ASSERT_TRUE(stores_->servers.SetDesired(all_ids[0], "running").ok());
+  ASSERT_TRUE(stores_->servers.SetDesired(all_ids[0], DesiredState::kRunning).ok());
 
   for (const Actor& actor : {alice_, admin_}) {
     for (const ServerFilter& filter :
          {ServerFilter{}, ServerFilter{.limit = 2}, ServerFilter{.after_name = "b", .limit = 2},
-          ServerFilter{.desired_state = "running"}, ServerFilter{.name_prefix = "b"}}) {
+          ServerFilter{.desired_state = DesiredState::kRunning},
+          ServerFilter{.name_prefix = "b"}}) {
       auto full = stores_->servers.List(actor, filter);
       auto page = stores_->servers.ListRevisions(actor, filter);
       ASSERT_TRUE(full.ok() && page.ok()) << page.status();
