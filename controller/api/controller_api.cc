@@ -9,7 +9,8 @@ ControllerApi::ControllerApi(Database& db, FleetStores& stores, AgentConnector& 
       tokens_(db, clock),
       limiter_(clock, options.logins),
       hub_(options.streams),
-      events_(hub_, stores, agents, options.sources),
+      stream_agents_(agents, options.rest.agent_timeout),
+      events_(hub_, stores, stream_agents_, options.sources),
       metrics_(db, hub_, options.more_metrics),
       authenticator_(users_, sessions_, tokens_, clock, options.credential_cache) {}
 

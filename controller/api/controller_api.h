@@ -19,6 +19,7 @@
 #include "controller/api/sse_hub.h"
 #include "controller/auth/login_limiter.h"
 #include "controller/fleet/enrollment.h"
+#include "controller/jobs/agent_client.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/store/fleet_stores.h"
 
@@ -64,6 +65,7 @@ class ControllerApi {
   ApiTokenStore tokens_;
   LoginLimiter limiter_;
   SseHub hub_;
+  GrpcAgentClient stream_agents_;  // the event sources' console follows
   EventSources events_;
   ApiMetrics metrics_;
   Authenticator authenticator_;

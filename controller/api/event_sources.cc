@@ -6,7 +6,6 @@
 #include "common/logging.h"
 #include "controller/api/api_messages.h"
 #include "google/protobuf/struct.pb.h"
-#include "grpcpp/client_context.h"
 #include "rpc/proto_json.h"
 
 namespace l4d2::controller {
@@ -19,17 +18,39 @@ std::string AfterPrefix(const std::string& topic, absl::string_view prefix) {
 
 }  // namespace
 
-// One server's console follow: a StreamLogs call on its agent, on its own thread, cancelled
+// One server's console follow: a log-following call on its agent, on its own thread, cancelled
 // when nobody watches any more.
-struct EventSources::ConsoleFollower {
+struct EventSources::ConsoleFollower final : public AgentCall {
+  bool Attach(std::function<void()> cancel_call) override {
+    absl::MutexLock lock(&mutex);
+    if (stop) return false;
+    cancel = std::move(cancel_call);
+    return true;
+  }
+  void Detach() override {
+    absl::MutexLock lock(&mutex);
+    cancel = nullptr;
+  }
+  void Event(const std::string&, std::string) override {}
+  // Ends the follow: the call in flight is cancelled and no other starts.
+  void End() {
+    absl::MutexLock lock(&mutex);
+    stop = true;
+    if (cancel) cancel();
+  }
+  bool Ended() {
+    absl::MutexLock lock(&mutex);
+    return stop;
+  }
+
   std::string server_id;
-  grpc::ClientContext* context = nullptr;  // of the call in flight, guarded by `mutex`
   absl::Mutex mutex;
-  bool stop = false;
+  std::function<void()> cancel ABSL_GUARDED_BY(mutex);  // of the call in flight
+  bool stop ABSL_GUARDED_BY(mutex) = false;
   std::thread thread;
 };
 
-EventSources::EventSources(SseHub& hub, FleetStores& stores, AgentConnector& agents,
+EventSources::EventSources(SseHub& hub, FleetStores& stores, AgentClient& agents,
                            EventSourceOptions options)
     : hub_(hub),
       stores_(stores),
@@ -168,23 +189,14 @@ void EventSources::FollowConsoles(const std::vector<std::string>& topics) {
     }
   }
   for (std::unique_ptr<ConsoleFollower>& follower : ending) {
-    {
-      absl::MutexLock lock(&follower->mutex);
-      follower->stop = true;
-      if (follower->context != nullptr) follower->context->TryCancel();
-    }
+    follower->End();
     follower->thread.join();
   }
 }
 
 void EventSources::Follow(ConsoleFollower* follower) {
   const std::string& server_id = follower->server_id;
-  auto stopped = [follower] {
-    absl::MutexLock lock(&follower->mutex);
-    return follower->stop;
-  };
-  while (!stopped()) {
-    absl::Status failure;
+  while (!follower->Ended()) {
     absl::StatusOr<Server> server = stores_.servers.Get(Actor::System(), server_id);
     absl::StatusOr<Host> host = absl::NotFoundError("not placed");
     if (server.ok() && !server->host_id.empty()) host = stores_.hosts.Get(server->host_id);
@@ -201,35 +213,25 @@ void EventSources::Follow(ConsoleFollower* follower) {
           request.set_after_cursor(cursor);
         }
       }
-      grpc::ClientContext context;
-      {
-        absl::MutexLock lock(&follower->mutex);
-        if (follower->stop) return;
-        follower->context = &context;
-      }
-      std::unique_ptr<grpc::ClientReaderInterface<agent::v1::LogBatch>> reader =
-          agents_.Stub(*host)->StreamLogs(&context, request);
-      agent::v1::LogBatch batch;
-      while (reader->Read(&batch)) {
-        for (const agent::v1::LogLine& line : batch.lines()) {
-          PublishConsole(server_id, "line", ToJson(ToApi(line)));
-          absl::MutexLock lock(&mutex_);
-          console_cursor_[server_id] = line.cursor();
-        }
-      }
-      grpc::Status status = reader->Finish();
-      {
-        absl::MutexLock lock(&follower->mutex);
-        follower->context = nullptr;
-      }
-      if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
-        L4D2_LOG(INFO) << "console of server " << server_id << ": " << status.error_message();
+      const absl::Status status = agents_.FollowLogs(
+          *host, request,
+          [&](const agent::v1::LogBatch& batch) {
+            for (const agent::v1::LogLine& line : batch.lines()) {
+              PublishConsole(server_id, "line", ToJson(ToApi(line)));
+              absl::MutexLock lock(&mutex_);
+              console_cursor_[server_id] = line.cursor();
+            }
+          },
+          *follower);
+      if (!status.ok() && !absl::IsCancelled(status)) {
+        L4D2_LOG(INFO) << "console of server " << server_id << ": " << status.message();
       }
     }
     // The agent is away or the server not placed yet: try again while someone watches.
     const absl::Time until = stores_.clock.Now() + options_.agent_retry;
-    while (stores_.clock.Now() < until && !stopped())
+    while (stores_.clock.Now() < until && !follower->Ended()) {
       stores_.clock.SleepFor(absl::Milliseconds(50));
+    }
   }
 }
 

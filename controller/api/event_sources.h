@@ -24,7 +24,7 @@
 #include "absl/time/time.h"
 #include "controller/api/route.h"
 #include "controller/api/sse_hub.h"
-#include "controller/jobs/agent_connector.h"
+#include "controller/jobs/agent_client.h"
 #include "controller/store/fleet_stores.h"
 #include "l4d2/controller/v1/api.pb.h"
 
@@ -40,7 +40,7 @@ struct EventSourceOptions {
 class EventSources {
  public:
   // Everything must outlive the sources.
-  EventSources(SseHub& hub, FleetStores& stores, AgentConnector& agents,
+  EventSources(SseHub& hub, FleetStores& stores, AgentClient& agents,
                EventSourceOptions options = {});
   EventSources(const EventSources&) = delete;
   EventSources& operator=(const EventSources&) = delete;
@@ -77,7 +77,7 @@ class EventSources {
 
   SseHub& hub_;
   FleetStores& stores_;
-  AgentConnector& agents_;
+  AgentClient& agents_;
   const EventSourceOptions options_;
   const int64_t epoch_micros_;
 

@@ -144,4 +144,21 @@ absl::StatusOr<std::vector<agent::v1::LogLine>> GrpcAgentClient::ReadLogs(
   return lines;
 }
 
+absl::Status GrpcAgentClient::FollowLogs(
+    const Host& host, const agent::v1::StreamLogsRequest& request,
+    const std::function<void(const agent::v1::LogBatch&)>& on_batch, AgentCall& call) {
+  if (!request.follow()) return absl::InvalidArgumentError("follow: FollowLogs follows");
+  grpc::ClientContext context;
+  if (!call.Attach([&context] { context.TryCancel(); })) {
+    return absl::CancelledError("cancelled");
+  }
+  std::unique_ptr<grpc::ClientReaderInterface<agent::v1::LogBatch>> reader =
+      agents_.Stub(host)->StreamLogs(&context, request);
+  agent::v1::LogBatch batch;
+  while (reader->Read(&batch)) on_batch(batch);
+  const absl::Status status = FromGrpcStatus(reader->Finish());
+  call.Detach();
+  return status;
+}
+
 }  // namespace l4d2::controller

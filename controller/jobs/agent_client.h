@@ -74,6 +74,11 @@ class AgentClient {
   // The newest log lines (`request.follow()` must be false): every line the agent sends.
   virtual absl::StatusOr<std::vector<agent::v1::LogLine>> ReadLogs(
       const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) = 0;
+  // Follows an instance's log (`request.follow()` must be true): `on_batch` gets each batch as
+  // it comes, until the agent ends the stream or the call is cancelled (CANCELLED). No deadline.
+  virtual absl::Status FollowLogs(const Host& host, const agent::v1::StreamLogsRequest& request,
+                                  const std::function<void(const agent::v1::LogBatch&)>& on_batch,
+                                  AgentCall& call) = 0;
 };
 
 // Over gRPC, through `agents`' channels; each unary call bounded by `call_timeout`, streams by
@@ -112,6 +117,9 @@ class GrpcAgentClient final : public AgentClient {
       AgentCall& call) override;
   absl::StatusOr<std::vector<agent::v1::LogLine>> ReadLogs(
       const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) override;
+  absl::Status FollowLogs(const Host& host, const agent::v1::StreamLogsRequest& request,
+                          const std::function<void(const agent::v1::LogBatch&)>& on_batch,
+                          AgentCall& call) override;
 
  private:
   AgentConnector& agents_;

@@ -103,6 +103,17 @@ class FakeAgentClient final : public AgentClient {
     lines[0].set_text("a line");
     return lines;
   }
+  absl::Status FollowLogs(const Host& host, const agent::v1::StreamLogsRequest& request,
+                          const std::function<void(const agent::v1::LogBatch&)>& on_batch,
+                          AgentCall& call) override {
+    if (absl::Status failed = Record("FollowLogs", host, request.name(), "", call); !failed.ok()) {
+      return failed;
+    }
+    agent::v1::LogBatch batch;
+    batch.add_lines()->set_text("a line");
+    on_batch(batch);
+    return absl::OkStatus();
+  }
 
  private:
   absl::Status Record(const std::string& method, const Host& host, const std::string& name,
