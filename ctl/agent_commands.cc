@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "ctl/command_table.h"
 #include "ctl/exit_codes.h"
 #include "ctl/spec_yaml.h"
 #include "google/protobuf/util/json_util.h"
@@ -49,7 +50,7 @@ std::string Bytes(uint64_t bytes) { return absl::StrCat(bytes / (1024 * 1024), "
 
 }  // namespace
 
-int RunHostCommand(const CommandContext& context) {
+int RunHostCommand(const CommandContext& context, const Invocation&) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   grpc::ClientContext client;
   SetDeadline(context, &client);
@@ -78,7 +79,7 @@ int RunHostCommand(const CommandContext& context) {
   return kExitOk;
 }
 
-int RunHealthCommand(const CommandContext& context) {
+int RunHealthCommand(const CommandContext& context, const Invocation&) {
   auto stub = grpc::health::v1::Health::NewStub(context.channel);
   grpc::ClientContext client;
   SetDeadline(context, &client);
@@ -134,14 +135,14 @@ std::string OneLineJson(const google::protobuf::Message& message) {
 
 }  // namespace
 
-int RunInstallCommand(const CommandContext& context) {
+int RunInstallCommand(const CommandContext& context, const Invocation&) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   grpc::ClientContext client;
   agent::v1::InstallRequest request;
   request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
-  request.set_validate(context.validate);
-  request.set_branch(context.branch);
-  request.set_use_steam_account(context.steam_account);
+  request.set_validate(context.options.install.validate);
+  request.set_branch(context.options.install.branch);
+  request.set_use_steam_account(context.options.install.steam_account);
   auto reader = stub->Install(&client, request);
   agent::v1::InstallEvent event;
   bool bar_open = false;
@@ -169,14 +170,14 @@ int RunInstallCommand(const CommandContext& context) {
   return kExitOk;
 }
 
-int RunCheckUpdateCommand(const CommandContext& context) {
+int RunCheckUpdateCommand(const CommandContext& context, const Invocation&) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   grpc::ClientContext client;
   // steamcmd answers in seconds; allow for a slow Steam.
   client.set_deadline(
       absl::ToChronoTime(RealDeadline(std::max(context.timeout, absl::Minutes(3)))));
   agent::v1::CheckForUpdateRequest request;
-  request.set_branch(context.branch);
+  request.set_branch(context.options.install.branch);
   agent::v1::CheckForUpdateResponse response;
   grpc::Status status = stub->CheckForUpdate(&client, request, &response);
   if (!status.ok()) return ReportRpcError(context, status);
@@ -243,8 +244,11 @@ std::unique_ptr<grpc::ClientContext> Deadline(const CommandContext& context,
 
 }  // namespace
 
-int RunInstanceCommand(const CommandContext& context, const std::string& verb,
-                       const std::string& name, const std::string& spec_file) {
+int RunInstanceCommand(const CommandContext& context, const Invocation& invocation) {
+  const std::string& verb = invocation.noun;
+  const std::string& name = invocation.args[0];
+  const std::string& spec_file = context.options.file;
+  if (verb == "initialize" && spec_file.empty()) return UsageError(context, invocation);
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   const std::string operation_id =
       context.operation_id.empty() ? NewOperationId() : context.operation_id;
@@ -307,8 +311,10 @@ int RunInstanceCommand(const CommandContext& context, const std::string& verb,
   return kExitOk;
 }
 
-int RunConsoleCommand(const CommandContext& context, const std::string& name,
-                      const std::string& command) {
+int RunConsoleCommand(const CommandContext& context, const Invocation& invocation) {
+  const std::string& name = invocation.args[0];
+  const std::string command =
+      absl::StrJoin(invocation.args.begin() + 1, invocation.args.end(), " ");
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   auto client = Deadline(context, absl::Seconds(10));
   agent::v1::ExecuteConsoleCommandRequest request;
@@ -326,18 +332,20 @@ int RunConsoleCommand(const CommandContext& context, const std::string& name,
   return kExitOk;
 }
 
-int RunLogsCommand(const CommandContext& context, const std::string& name) {
+int RunLogsCommand(const CommandContext& context, const Invocation& invocation) {
+  const std::string& name = invocation.args[0];
+  const LogsOptions& logs = context.options.logs;
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   grpc::ClientContext client;
-  if (!context.follow) {
+  if (!logs.follow) {
     client.set_deadline(
         absl::ToChronoTime(RealDeadline(std::max(context.timeout, absl::Minutes(1)))));
   }
   agent::v1::StreamLogsRequest request;
   request.set_name(name);
-  request.set_lines(context.lines);
-  request.set_follow(context.follow);
-  request.set_after_cursor(context.after_cursor);
+  request.set_lines(logs.lines);
+  request.set_follow(logs.follow);
+  request.set_after_cursor(logs.after_cursor);
   auto reader = stub->StreamLogs(&client, request);
   agent::v1::LogBatch batch;
   while (reader->Read(&batch)) {
@@ -356,38 +364,38 @@ int RunLogsCommand(const CommandContext& context, const std::string& name) {
 }
 
 absl::StatusOr<agent::v1::SyncOverlayRequest> OverlaySourceFromFlags(
-    const CommandContext& context) {
+    const OverlaySourceOptions& flags) {
   agent::v1::SyncOverlayRequest request;
-  if (!context.workshop_items.empty() || !context.workshop_collections.empty()) {
-    for (uint64_t id : context.workshop_items) request.mutable_workshop()->add_item_ids(id);
-    for (uint64_t id : context.workshop_collections) {
+  if (!flags.workshop_items.empty() || !flags.workshop_collections.empty()) {
+    for (uint64_t id : flags.workshop_items) request.mutable_workshop()->add_item_ids(id);
+    for (uint64_t id : flags.workshop_collections) {
       request.mutable_workshop()->add_collection_ids(id);
     }
   }
-  if (!context.url.empty()) {
+  if (!flags.url.empty()) {
     agent::v1::Archive* archive = request.mutable_archive();
-    archive->set_url(context.url);
-    archive->set_sha256(context.sha256);
-    archive->set_destination(context.destination);
-    archive->set_strip_components(static_cast<uint32_t>(std::max(0, context.strip_components)));
+    archive->set_url(flags.url);
+    archive->set_sha256(flags.sha256);
+    archive->set_destination(flags.destination);
+    archive->set_strip_components(static_cast<uint32_t>(std::max(0, flags.strip_components)));
   }
-  if (!context.script.empty()) {
-    absl::StatusOr<std::string> source = ReadFileToString(context.script, 16 << 20);
+  if (!flags.script.empty()) {
+    absl::StatusOr<std::string> source = ReadFileToString(flags.script, 16 << 20);
     if (!source.ok()) return source.status();
     agent::v1::Script* script = request.mutable_script();
     script->set_source(*std::move(source));
-    script->set_network(context.network);
-    if (context.script_timeout > absl::ZeroDuration()) {
-      const int64_t seconds = absl::ToInt64Seconds(context.script_timeout);
+    script->set_network(flags.network);
+    if (flags.script_timeout > absl::ZeroDuration()) {
+      const int64_t seconds = absl::ToInt64Seconds(flags.script_timeout);
       script->mutable_timeout()->set_seconds(seconds);
       script->mutable_timeout()->set_nanos(static_cast<int32_t>(
-          absl::ToInt64Nanoseconds(context.script_timeout - absl::Seconds(seconds))));
+          absl::ToInt64Nanoseconds(flags.script_timeout - absl::Seconds(seconds))));
     }
   }
   std::error_code error;
-  const std::filesystem::path root(context.dir);
-  for (auto it = context.dir.empty() ? std::filesystem::recursive_directory_iterator()
-                                     : std::filesystem::recursive_directory_iterator(root, error);
+  const std::filesystem::path root(flags.dir);
+  for (auto it = flags.dir.empty() ? std::filesystem::recursive_directory_iterator()
+                                   : std::filesystem::recursive_directory_iterator(root, error);
        !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
     if (!it->is_regular_file() || it->is_symlink()) continue;
     absl::StatusOr<std::string> content = ReadFileToString(it->path().string(), 16 << 20);
@@ -399,50 +407,45 @@ absl::StatusOr<agent::v1::SyncOverlayRequest> OverlaySourceFromFlags(
   }
   if (error) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot read '", context.dir, "': ", error.message()));
+        absl::StrCat("cannot read '", flags.dir, "': ", error.message()));
   }
   return request;
 }
 
-int RunOverlayCommand(const CommandContext& context, const std::vector<std::string>& args) {
+int RunOverlayListCommand(const CommandContext& context, const Invocation&) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
-  if (args.size() == 2 && args[1] == "list") {
-    auto client = Deadline(context, absl::Seconds(30));
-    agent::v1::ListOverlaysResponse response;
-    grpc::Status status =
-        stub->ListOverlays(client.get(), agent::v1::ListOverlaysRequest(), &response);
-    if (!status.ok()) return ReportRpcError(context, status);
-    if (context.json) {
-      *context.out << ToJson(response);
-      return kExitOk;
-    }
-    *context.out << absl::StrFormat("%-30s %-8s %-14s %s\n", "REF", "CURRENT", "VERSIONS",
-                                    "USED BY");
-    for (const agent::v1::Overlay& overlay : response.overlays()) {
-      *context.out << absl::StrFormat(
-          "%-30s %-8s %-14s %s\n", overlay.ref(), overlay.current_version(),
-          absl::StrJoin(overlay.versions(), ","), absl::StrJoin(overlay.used_by(), ","));
-    }
+  auto client = Deadline(context, absl::Seconds(30));
+  agent::v1::ListOverlaysResponse response;
+  grpc::Status status =
+      stub->ListOverlays(client.get(), agent::v1::ListOverlaysRequest(), &response);
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (context.json) {
+    *context.out << ToJson(response);
     return kExitOk;
   }
-  if (args.size() != 3 || args[1] != "sync" ||
-      (!context.dir.empty()) + (!context.url.empty()) + (!context.script.empty()) +
-              (!context.workshop_items.empty() || !context.workshop_collections.empty()) !=
-          1) {
-    *context.err
-        << "l4d2ctl: usage: l4d2ctl overlay sync <ref> (--dir DIR | --url URL --sha256 HEX "
-           "[--destination PATH] [--strip N] | --workshop ID,... [--collections ID,...] | "
-           "--script FILE [--network] [--script_timeout D]) | overlay list\n";
-    return kExitUsage;
+  *context.out << absl::StrFormat("%-30s %-8s %-14s %s\n", "REF", "CURRENT", "VERSIONS", "USED BY");
+  for (const agent::v1::Overlay& overlay : response.overlays()) {
+    *context.out << absl::StrFormat(
+        "%-30s %-8s %-14s %s\n", overlay.ref(), overlay.current_version(),
+        absl::StrJoin(overlay.versions(), ","), absl::StrJoin(overlay.used_by(), ","));
   }
-  absl::StatusOr<agent::v1::SyncOverlayRequest> source = OverlaySourceFromFlags(context);
+  return kExitOk;
+}
+
+int RunOverlaySyncCommand(const CommandContext& context, const Invocation& invocation) {
+  if (context.options.overlay_source.Count() != 1) {
+    return UsageError(context, invocation, "give exactly one source");
+  }
+  auto stub = agent::v1::AgentService::NewStub(context.channel);
+  absl::StatusOr<agent::v1::SyncOverlayRequest> source =
+      OverlaySourceFromFlags(context.options.overlay_source);
   if (!source.ok()) {
     *context.err << "l4d2ctl: " << source.status().message() << "\n";
     return kExitUsage;
   }
   agent::v1::SyncOverlayRequest request = *std::move(source);
   request.set_operation_id(context.operation_id.empty() ? NewOperationId() : context.operation_id);
-  request.set_ref(args[2]);
+  request.set_ref(invocation.args[0]);
   grpc::ClientContext client;
   auto reader = stub->SyncOverlay(&client, request);
   agent::v1::OverlaySyncEvent event;
@@ -466,7 +469,7 @@ int RunOverlayCommand(const CommandContext& context, const std::vector<std::stri
   return kExitOk;
 }
 
-int RunListCommand(const CommandContext& context) {
+int RunListCommand(const CommandContext& context, const Invocation&) {
   auto stub = agent::v1::AgentService::NewStub(context.channel);
   auto client = Deadline(context, absl::Seconds(30));
   agent::v1::ListInstancesRequest request;
@@ -491,57 +494,6 @@ int RunListCommand(const CommandContext& context) {
     *context.out << "orphan: " << orphan.name() << " " << orphan.detail() << "\n";
   }
   return kExitOk;
-}
-
-int RunAgentCommand(const CommandContext& context, const std::vector<std::string>& args) {
-  if (args.empty()) {
-    *context.err << "l4d2ctl: no command given (see l4d2ctl --help)\n";
-    return kExitUsage;
-  }
-  const std::string& command = args[0];
-  if (command == "logs") {
-    if (args.size() != 2) {
-      *context.err << "l4d2ctl: usage: l4d2ctl logs <name> [--lines N] [--follow|--no-follow]\n";
-      return kExitUsage;
-    }
-    return RunLogsCommand(context, args[1]);
-  }
-  static const std::set<std::string> kInstanceVerbs = {"start", "stop",   "restart",
-                                                       "reset", "delete", "status"};
-  if (kInstanceVerbs.count(command) > 0) {
-    if (args.size() != 2) {
-      *context.err << "l4d2ctl: usage: l4d2ctl " << command << " <name>\n";
-      return kExitUsage;
-    }
-    return RunInstanceCommand(context, command, args[1], "");
-  }
-  if (command == "overlay") return RunOverlayCommand(context, args);
-  if (command == "console") {
-    if (args.size() < 3) {
-      *context.err << "l4d2ctl: usage: l4d2ctl console <name> <command...>\n";
-      return kExitUsage;
-    }
-    std::vector<std::string> words(args.begin() + 2, args.end());
-    return RunConsoleCommand(context, args[1], absl::StrJoin(words, " "));
-  }
-  if (command == "initialize") {
-    if (args.size() != 2 || context.spec_file.empty()) {
-      *context.err << "l4d2ctl: usage: l4d2ctl initialize <name> -f <spec.yaml>\n";
-      return kExitUsage;
-    }
-    return RunInstanceCommand(context, command, args[1], context.spec_file);
-  }
-  if (args.size() != 1) {
-    *context.err << "l4d2ctl: '" << command << "' takes no arguments\n";
-    return kExitUsage;
-  }
-  if (command == "list") return RunListCommand(context);
-  if (command == "host") return RunHostCommand(context);
-  if (command == "health") return RunHealthCommand(context);
-  if (command == "install") return RunInstallCommand(context);
-  if (command == "check-update") return RunCheckUpdateCommand(context);
-  *context.err << "l4d2ctl: unknown command '" << command << "' (see l4d2ctl --help)\n";
-  return kExitUsage;
 }
 
 }  // namespace l4d2::ctl

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "ctl/exit_codes.h"
 
 namespace l4d2::ctl {
 namespace {
@@ -16,16 +17,6 @@ const std::vector<std::string>& GlobalFlags() {
       new std::vector<std::string>{"agent",   "controller",   "token_file", "config", "json",
                                    "timeout", "operation_id", "help",       "version"};
   return *flags;
-}
-
-const std::vector<std::string> kOverlaySources = {
-    "dir",      "url",         "sha256", "destination",    "strip",
-    "workshop", "collections", "script", "script_timeout", "network"};
-
-std::vector<std::string> With(std::vector<std::string> flags,
-                              const std::vector<std::string>& more) {
-  flags.insert(flags.end(), more.begin(), more.end());
-  return flags;
 }
 
 // The usage line of one command: "servers create NAME --blueprint NAME".
@@ -68,117 +59,72 @@ std::vector<std::string> NounFlags(const std::string& noun) {
 
 }  // namespace
 
-const std::vector<CommandSpec>& Commands() {
-  static const auto* commands = new std::vector<CommandSpec>{
-      // Against an agent (--agent ADDRESS).
-      {"host", "", "", "the host's facts (resources, installed build, ports, instances)"},
-      {"health", "", "", "the agent's health check (exit 0 when SERVING)"},
-      {"install",
-       "",
-       "",
-       "install or update the game with steamcmd, following its progress",
-       {"validate", "branch", "steam_account"}},
-      {"check-update", "", "", "the installed build against the newest public build", {"branch"}},
-      {"initialize",
-       "",
-       "NAME -f SPEC.yaml",
-       "create an instance, or replace its spec",
-       {"f", "file"}},
-      {"start", "", "NAME", "start an instance"},
-      {"stop", "", "NAME", "stop an instance"},
-      {"restart", "", "NAME", "restart an instance"},
-      {"reset", "", "NAME", "stop and wipe the writable layer; keeps the spec"},
-      {"delete", "", "NAME", "delete an instance"},
-      {"status", "", "NAME", "unit, game (A2S) and overlay state"},
-      {"list", "", "", "every instance, and orphans"},
-      {"console", "", "NAME COMMAND...", "a console command over RCON, with its output"},
-      {"logs", "", "NAME", "the server's console (journald)", {"lines", "follow", "after_cursor"}},
-      {"overlay", "sync", "REF SOURCE-FLAGS",
-       "a new version of an overlay: --dir DIR | --url URL --sha256 HEX | --workshop ID,... | "
-       "--script FILE",
-       kOverlaySources},
-      {"overlay", "list", "", "overlays, versions and the instances using them"},
-      // Against the controller (--controller URL and an API token).
-      {"login",
-       "",
-       "--username NAME",
-       "sign in, save an API token and point the config at it",
-       {"username", "token_name", "scopes"},
-       true},
-      {"servers",
-       "list",
-       "",
-       "servers with desired and reported state, host, port, players",
-       {},
-       true},
-      {"servers", "show", "NAME", "one server", {}, true},
-      {"servers",
-       "create",
-       "NAME --blueprint NAME",
-       "a server from a blueprint",
-       {"blueprint", "stopped", "wait"},
-       true},
-      {"servers", "start", "NAME", "start a server (a job)", {"wait"}, true},
-      {"servers", "stop", "NAME", "stop a server (a job)", {"wait"}, true},
-      {"servers", "restart", "NAME", "restart a server (a job)", {"wait"}, true},
-      {"servers", "reset", "NAME", "reset a server (a job)", {"wait"}, true},
-      {"servers", "delete", "NAME", "delete a server and its instance (a job)", {"wait"}, true},
-      {"servers", "console", "NAME COMMAND...", "a console command, audited", {}, true},
-      {"servers",
-       "logs",
-       "NAME",
-       "the newest log lines, or follow them",
-       {"lines", "follow"},
-       true},
-      {"servers",
-       "bulk",
-       "ACTION (--host NAME | --blueprint NAME)",
-       "one action over many servers, staggered",
-       {"host", "blueprint", "stagger", "wait"},
-       true},
-      {"hosts", "list", "", "hosts with state, build and servers", {}, true},
-      {"hosts",
-       "create",
-       "NAME --address HOST:PORT",
-       "a host: prints its one-time enrollment token and command",
-       {"address", "max_instances", "port_first", "port_last"},
-       true},
-      {"hosts", "show", "NAME", "one host", {}, true},
-      {"hosts", "drain", "NAME", "place no new servers on the host", {}, true},
-      {"hosts", "undrain", "NAME", "place servers on the host again", {}, true},
-      {"hosts",
-       "install",
-       "NAME",
-       "install or update the game on the host (a job)",
-       {"validate", "branch"},
-       true},
-      {"hosts", "delete", "NAME", "forget a host without servers", {}, true},
-      {"blueprints", "list", "", "blueprints", {}, true},
-      {"blueprints",
-       "apply",
-       "-f FILE.yaml",
-       "create or change a blueprint from YAML",
-       {"f", "file"},
-       true},
-      {"blueprints", "export", "NAME", "a blueprint as YAML", {}, true},
-      {"blueprints", "delete", "NAME", "delete a blueprint no server uses", {}, true},
-      {"overlays", "list", "", "global overlays and one's own", {}, true},
-      {"overlays", "apply", "REF SOURCE-FLAGS | -f FILE.yaml",
-       "create or change an overlay from flags or YAML",
-       With({"global", "f", "file"}, kOverlaySources), true},
-      {"overlays", "export", "REF", "an overlay as YAML (files written to --dir)", {"dir"}, true},
-      {"overlays", "sync", "REF", "sync the overlay to every ready host now (jobs)", {}, true},
-      {"overlays", "delete", "REF", "delete an overlay no blueprint uses", {}, true},
-      {"jobs", "list", "", "jobs, newest first", {"state"}, true},
-      {"jobs", "show", "ID", "one job", {}, true},
-      {"jobs", "watch", "ID", "follow a job's events to its end", {}, true},
-      {"jobs", "cancel", "ID", "cancel a job", {}, true},
-      {"tokens", "list", "", "API tokens", {}, true},
-      {"tokens", "create", "NAME", "an API token; its secret is printed once", {"scopes"}, true},
-      {"tokens", "revoke", "ID", "revoke an API token", {}, true},
-      {"completion", "", "bash|zsh", "print the shell completion script"},
-  };
-  return *commands;
+namespace {
+
+const CommandSpec* FindCommand(absl::string_view noun, absl::string_view verb) {
+  for (const CommandSpec& command : Commands()) {
+    if (command.noun == noun && command.verb == verb) return &command;
+  }
+  return nullptr;
+}
+
+// "list|show|create" of a noun with verbs.
+std::string Verbs(absl::string_view noun) {
+  std::vector<std::string> verbs;
+  for (const CommandSpec& command : Commands()) {
+    if (command.noun == noun && !command.verb.empty()) verbs.push_back(command.verb);
+  }
+  return absl::StrJoin(verbs, "|");
+}
+
+}  // namespace
+
+int UsageError(const CommandContext& context, const Invocation& invocation, absl::string_view why) {
+  const CommandSpec* command = FindCommand(invocation.noun, invocation.verb);
+  *context.err << "l4d2ctl: " << (why.empty() ? "" : absl::StrCat(why, "; ")) << "usage: l4d2ctl "
+               << (command != nullptr ? UsageLine(*command) : invocation.noun) << " (l4d2ctl "
+               << invocation.noun << " --help)\n";
+  return kExitUsage;
+}
+
+int RunCommand(const CommandContext& context, const std::vector<std::string>& words) {
+  if (words.empty()) {
+    *context.err << "l4d2ctl: no command given (see l4d2ctl --help)\n";
+    return kExitUsage;
+  }
+  Invocation invocation{.noun = words[0]};
+  if (!IsKnownNoun(invocation.noun)) {
+    *context.err << "l4d2ctl: unknown command '" << invocation.noun << "' (see l4d2ctl --help)\n";
+    return kExitUsage;
+  }
+  size_t first_argument = 1;
+  if (const std::string verbs = Verbs(invocation.noun); !verbs.empty()) {
+    invocation.verb = words.size() > 1 ? words[1] : "list";
+    first_argument = 2;
+    if (FindCommand(invocation.noun, invocation.verb) == nullptr) {
+      *context.err << "l4d2ctl: usage: l4d2ctl " << invocation.noun << " " << verbs << " (l4d2ctl "
+                   << invocation.noun << " --help)\n";
+      return kExitUsage;
+    }
+  }
+  const CommandSpec& command = *FindCommand(invocation.noun, invocation.verb);
+  if (words.size() > first_argument) {
+    invocation.args.assign(words.begin() + first_argument, words.end());
+  }
+  const int count = static_cast<int>(invocation.args.size());
+  if (count < command.min_args ||
+      (command.max_args != CommandSpec::kAny && count > command.max_args)) {
+    return UsageError(
+        context, invocation,
+        command.max_args == 0 ? absl::StrCat("'", UsageLine(command), "' takes no arguments") : "");
+  }
+  if (command.controller && command.noun != "login" && context.controller == nullptr) {
+    *context.err << "l4d2ctl: '" << command.noun
+                 << "' talks to the controller: give --controller URL (or L4D2_CONTROLLER) and "
+                    "an API token (--token_file FILE or L4D2_TOKEN), or run l4d2ctl login\n";
+    return kExitUsage;
+  }
+  return command.run(context, invocation);
 }
 
 bool IsControllerNoun(absl::string_view noun) {

@@ -4,13 +4,14 @@
 // which flags it understands. The table generates `l4d2ctl --help`, each `l4d2ctl NOUN --help`,
 // and the bash and zsh completion scripts (`l4d2ctl completion bash|zsh`, installed by
 // `cmake --install`), and says which commands talk to the controller, so none of these can drift
-// from another. The commands themselves run in agent_commands.cc, controller_commands.cc and
-// login.cc.
+// from another, and dispatches: RunCommand finds the command, checks its arguments' count and
+// runs its handler (agent_commands.h, controller_commands.h, login.h).
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "ctl/command.h"
 
 namespace l4d2::ctl {
 
@@ -26,6 +27,12 @@ struct CommandSpec {
   std::vector<std::string> flags;
   // Whether it talks to the controller (else to an agent).
   bool controller = false;
+  // How many positional arguments it takes (max kAny: no limit).
+  int min_args = 0;
+  int max_args = 0;
+  CommandHandler run = nullptr;
+
+  static constexpr int kAny = -1;
 };
 
 // Every command, in help order.
@@ -35,6 +42,17 @@ const std::vector<CommandSpec>& Commands();
 bool IsControllerNoun(absl::string_view noun);
 // Whether `noun` names any command.
 bool IsKnownNoun(absl::string_view noun);
+
+// Runs the command `words` name (noun, verb, arguments). An unknown noun or verb, or the wrong
+// number of arguments, is a usage error (2) naming the command's usage from the table; a
+// controller command without a controller named says how to name one. The verb defaults to
+// "list" where the noun has one.
+int RunCommand(const CommandContext& context, const std::vector<std::string>& words);
+
+// Prints the command's usage line from the table (after `why`, when given); returns the usage
+// exit code. For handlers whose required flags are missing.
+int UsageError(const CommandContext& context, const Invocation& invocation,
+               absl::string_view why = "");
 
 // The whole help: usage, every command, the global flags, the exit codes.
 std::string ProgramHelp();

@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "rpc/proto_json.h"
 
 namespace l4d2::ctl {
 namespace {
@@ -18,11 +19,11 @@ struct CurlGlobal {
 
 // The API's error body as a status (its code name and message).
 absl::Status ErrorStatus(long http, const std::string& body) {
-  google::protobuf::Struct error;
   std::string code, message;
-  if (google::protobuf::util::JsonStringToMessage(body, &error).ok()) {
-    if (error.fields().count("code")) code = error.fields().at("code").string_value();
-    if (error.fields().count("message")) message = error.fields().at("message").string_value();
+  if (absl::StatusOr<google::protobuf::Struct> error = FromJson<google::protobuf::Struct>(body);
+      error.ok()) {
+    if (error->fields().count("code")) code = error->fields().at("code").string_value();
+    if (error->fields().count("message")) message = error->fields().at("message").string_value();
   }
   if (message.empty()) message = absl::StrCat("the controller answered HTTP ", http);
   absl::StatusCode status_code = absl::StatusCode::kUnknown;
@@ -142,13 +143,13 @@ absl::Status ControllerClient::SignIn(const std::string& username, const std::st
   absl::StatusOr<Answer> answer = Perform("POST", "/api/v1/session", body);
   if (!answer.ok()) return answer.status();
   if (answer->http < 200 || answer->http >= 300) return ErrorStatus(answer->http, answer->body);
-  google::protobuf::Struct session;
-  if (!google::protobuf::util::JsonStringToMessage(answer->body, &session).ok() ||
-      !session.fields().contains("csrfToken") || answer->session_cookie.empty()) {
+  absl::StatusOr<google::protobuf::Struct> session =
+      FromJson<google::protobuf::Struct>(answer->body);
+  if (!session.ok() || !session->fields().contains("csrfToken") || answer->session_cookie.empty()) {
     return absl::UnknownError("the controller's sign-in answer has no session");
   }
   session_cookie_ = std::move(answer->session_cookie);
-  csrf_token_ = session.fields().at("csrfToken").string_value();
+  csrf_token_ = session->fields().at("csrfToken").string_value();
   return absl::OkStatus();
 }
 

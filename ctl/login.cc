@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
+#include "common/secret_input.h"
+#include "ctl/command_table.h"
 #include "ctl/controller_client.h"
 #include "ctl/exit_codes.h"
 #include "google/protobuf/struct.pb.h"
@@ -36,13 +38,12 @@ absl::StatusOr<std::string> TokenSecret(const std::string& body) {
 
 }  // namespace
 
-int RunLoginCommand(const CommandContext& context, const LoginOptions& options) {
-  constexpr char kUsage[] =
-      "l4d2ctl --controller URL login --username NAME [--token_file FILE] [--scopes read,write]";
+int RunLoginCommand(const CommandContext& context, const Invocation& invocation) {
+  const LoginOptions& options = context.options.login;
   if (options.url.empty() || options.username.empty()) {
-    *context.err << "l4d2ctl: usage: " << kUsage
-                 << "\n  (the password: typed, or $L4D2_PASSWORD; never on the command line)\n";
-    return kExitUsage;
+    return UsageError(context, invocation,
+                      "login needs --controller URL (or L4D2_CONTROLLER) and --username; the "
+                      "password is typed, or $L4D2_PASSWORD, never on the command line");
   }
   if (options.token_file.empty() || options.config_file.empty()) {
     *context.err << "l4d2ctl: login: no place for the token: set HOME or XDG_CONFIG_HOME, or "
@@ -50,7 +51,9 @@ int RunLoginCommand(const CommandContext& context, const LoginOptions& options) 
     return kExitUsage;
   }
   ControllerClient client({.url = options.url, .timeout = context.timeout});
-  if (absl::Status signed_in = client.SignIn(options.username, options.password); !signed_in.ok()) {
+  const std::string password =
+      ReadSecret("L4D2_PASSWORD", absl::StrCat("password for ", options.username, ": "));
+  if (absl::Status signed_in = client.SignIn(options.username, password); !signed_in.ok()) {
     return ReportFailure(*context.err, signed_in);
   }
   google::protobuf::Struct create;

@@ -15,15 +15,11 @@
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/program_usage.h"
-#include "common/secret_input.h"
 #include "common/version.h"
 #include "common/yaml_document.h"
 #include "ctl/agent_channel.h"
-#include "ctl/agent_commands.h"
 #include "ctl/command_table.h"
 #include "ctl/controller_client.h"
-#include "ctl/controller_commands.h"
-#include "ctl/login.h"
 
 ABSL_FLAG(std::string, agent, "",
           "agent address: unix:/path/agent.sock, /path/agent.sock or host:port (default "
@@ -108,74 +104,74 @@ bool PrintNounHelp(int argc, char** argv) {
   return true;
 }
 
-// The flags as the commands take them. INVALID_ARGUMENT for a Workshop id that is not a number.
-absl::StatusOr<CommandContext> ContextFromFlags() {
-  std::string address = absl::GetFlag(FLAGS_agent);
-  if (address.empty()) {
-    const char* env = std::getenv("L4D2_AGENT");
-    address = env != nullptr && *env != '\0' ? env : "unix:/run/left4me/agent.sock";
+// A list of Workshop ids; INVALID_ARGUMENT for one that is not a number.
+absl::StatusOr<std::vector<uint64_t>> WorkshopIds(const std::vector<std::string>& flag) {
+  std::vector<uint64_t> ids;
+  for (const std::string& text : flag) {
+    uint64_t id = 0;
+    if (!absl::SimpleAtoi(text, &id)) {
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a Workshop id"));
+    }
+    ids.push_back(id);
   }
-  CommandContext context{.channel = l4d2::ctl::MakeAgentChannel(address),
-                         .json = absl::GetFlag(FLAGS_json),
-                         .timeout = absl::GetFlag(FLAGS_timeout),
-                         .out = &std::cout,
-                         .err = &std::cerr,
-                         .terminal = isatty(STDOUT_FILENO) == 1,
-                         .operation_id = absl::GetFlag(FLAGS_operation_id),
-                         .validate = absl::GetFlag(FLAGS_validate),
-                         .branch = absl::GetFlag(FLAGS_branch),
-                         .steam_account = absl::GetFlag(FLAGS_steam_account),
-                         .spec_file = !absl::GetFlag(FLAGS_f).empty() ? absl::GetFlag(FLAGS_f)
-                                                                      : absl::GetFlag(FLAGS_file),
-                         .lines = absl::GetFlag(FLAGS_lines),
-                         .follow = absl::GetFlag(FLAGS_follow),
-                         .after_cursor = absl::GetFlag(FLAGS_after_cursor),
-                         .dir = absl::GetFlag(FLAGS_dir),
+  return ids;
+}
+
+// Each command's options from the flags.
+absl::StatusOr<l4d2::ctl::CommandOptions> OptionsFromFlags() {
+  l4d2::ctl::CommandOptions options{
+      .file = !absl::GetFlag(FLAGS_f).empty() ? absl::GetFlag(FLAGS_f) : absl::GetFlag(FLAGS_file),
+      .install = {.validate = absl::GetFlag(FLAGS_validate),
+                  .branch = absl::GetFlag(FLAGS_branch),
+                  .steam_account = absl::GetFlag(FLAGS_steam_account)},
+      .logs = {.lines = absl::GetFlag(FLAGS_lines),
+               .follow = absl::GetFlag(FLAGS_follow),
+               .after_cursor = absl::GetFlag(FLAGS_after_cursor)},
+      .overlay_source = {.dir = absl::GetFlag(FLAGS_dir),
                          .url = absl::GetFlag(FLAGS_url),
                          .sha256 = absl::GetFlag(FLAGS_sha256),
                          .destination = absl::GetFlag(FLAGS_destination),
                          .strip_components = absl::GetFlag(FLAGS_strip),
                          .script = absl::GetFlag(FLAGS_script),
                          .script_timeout = absl::GetFlag(FLAGS_script_timeout),
-                         .network = absl::GetFlag(FLAGS_network)};
-  for (auto [flag, ids] :
-       {std::pair{absl::GetFlag(FLAGS_workshop), &context.workshop_items},
-        std::pair{absl::GetFlag(FLAGS_collections), &context.workshop_collections}}) {
-    for (const std::string& text : flag) {
-      uint64_t id = 0;
-      if (!absl::SimpleAtoi(text, &id)) {
-        return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a Workshop id"));
-      }
-      ids->push_back(id);
-    }
-  }
-  context.blueprint = absl::GetFlag(FLAGS_blueprint);
-  context.host = absl::GetFlag(FLAGS_host);
-  context.address = absl::GetFlag(FLAGS_address);
-  context.max_instances = absl::GetFlag(FLAGS_max_instances);
-  context.port_first = absl::GetFlag(FLAGS_port_first);
-  context.port_last = absl::GetFlag(FLAGS_port_last);
-  context.state = absl::GetFlag(FLAGS_state);
-  context.stagger = absl::GetFlag(FLAGS_stagger);
-  context.scopes = absl::GetFlag(FLAGS_scopes);
-  context.stopped = absl::GetFlag(FLAGS_stopped);
-  context.wait = absl::GetFlag(FLAGS_wait);
-  context.global = absl::GetFlag(FLAGS_global);
-  return context;
+                         .network = absl::GetFlag(FLAGS_network)},
+      .overlay_apply = {.global = absl::GetFlag(FLAGS_global)},
+      .server_create = {.blueprint = absl::GetFlag(FLAGS_blueprint),
+                        .stopped = absl::GetFlag(FLAGS_stopped)},
+      .servers_bulk = {.host = absl::GetFlag(FLAGS_host),
+                       .blueprint = absl::GetFlag(FLAGS_blueprint),
+                       .stagger = absl::GetFlag(FLAGS_stagger)},
+      .host_create = {.address = absl::GetFlag(FLAGS_address),
+                      .max_instances = absl::GetFlag(FLAGS_max_instances),
+                      .port_first = absl::GetFlag(FLAGS_port_first),
+                      .port_last = absl::GetFlag(FLAGS_port_last)},
+      .jobs_list = {.state = absl::GetFlag(FLAGS_state)},
+      .token_create = {.scopes = absl::GetFlag(FLAGS_scopes)}};
+  absl::StatusOr<std::vector<uint64_t>> items = WorkshopIds(absl::GetFlag(FLAGS_workshop));
+  if (!items.ok()) return items.status();
+  absl::StatusOr<std::vector<uint64_t>> collections = WorkshopIds(absl::GetFlag(FLAGS_collections));
+  if (!collections.ok()) return collections.status();
+  options.overlay_source.workshop_items = *std::move(items);
+  options.overlay_source.workshop_collections = *std::move(collections);
+  return options;
 }
 
-// `completion bash|zsh`.
-int RunCompletion(const std::vector<std::string>& args) {
-  if (args.size() == 2 && args[1] == "bash") {
-    std::cout << l4d2::ctl::BashCompletion();
-    return 0;
+// The common flags; the channel to the agent (made lazily by gRPC: nothing connects yet).
+CommandContext ContextFromFlags(l4d2::ctl::CommandOptions options) {
+  std::string address = absl::GetFlag(FLAGS_agent);
+  if (address.empty()) {
+    const char* env = std::getenv("L4D2_AGENT");
+    address = env != nullptr && *env != '\0' ? env : "unix:/run/left4me/agent.sock";
   }
-  if (args.size() == 2 && args[1] == "zsh") {
-    std::cout << l4d2::ctl::ZshCompletion();
-    return 0;
-  }
-  std::cerr << "l4d2ctl: usage: l4d2ctl completion bash|zsh\n";
-  return 2;
+  return CommandContext{.channel = l4d2::ctl::MakeAgentChannel(address),
+                        .json = absl::GetFlag(FLAGS_json),
+                        .timeout = absl::GetFlag(FLAGS_timeout),
+                        .out = &std::cout,
+                        .err = &std::cerr,
+                        .terminal = isatty(STDOUT_FILENO) == 1,
+                        .operation_id = absl::GetFlag(FLAGS_operation_id),
+                        .wait = absl::GetFlag(FLAGS_wait),
+                        .options = std::move(options)};
 }
 
 // Where the controller is and how to prove who we are: flags, then the environment, then the
@@ -238,25 +234,20 @@ absl::StatusOr<ControllerSettings> ResolveController(bool login) {
   return settings;
 }
 
-int RunLogin(const CommandContext& context, const ControllerSettings& settings) {
+// login's options: the controller, the user, and where the new token goes.
+l4d2::ctl::LoginOptions LoginOptionsFor(const ControllerSettings& settings) {
   std::string token_name = absl::GetFlag(FLAGS_token_name);
   if (token_name.empty()) {
     char hostname[256] = {};
     gethostname(hostname, sizeof(hostname) - 1);
     token_name = absl::StrCat("l4d2ctl@", hostname);
   }
-  const std::string username = absl::GetFlag(FLAGS_username);
-  const bool asks = !settings.url.empty() && !username.empty();
-  return l4d2::ctl::RunLoginCommand(
-      context, {.url = settings.url,
-                .username = username,
-                .password = asks ? l4d2::ReadSecret("L4D2_PASSWORD",
-                                                    absl::StrCat("password for ", username, ": "))
-                                 : "",
-                .token_name = token_name,
-                .scopes = absl::GetFlag(FLAGS_scopes),
-                .token_file = settings.token_file,
-                .config_file = settings.config_path});
+  return {.url = settings.url,
+          .username = absl::GetFlag(FLAGS_username),
+          .token_name = token_name,
+          .scopes = absl::GetFlag(FLAGS_scopes),
+          .token_file = settings.token_file,
+          .config_file = settings.config_path};
 }
 
 }  // namespace
@@ -276,28 +267,28 @@ int main(int argc, char** argv) {
     std::cout << "l4d2ctl " << l4d2::kVersion << "\n";
     return 0;
   }
-  absl::StatusOr<CommandContext> context = ContextFromFlags();
-  if (!context.ok()) {
-    std::cerr << "l4d2ctl: " << context.status().message() << "\n";
+  absl::StatusOr<l4d2::ctl::CommandOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::cerr << "l4d2ctl: " << options.status().message() << "\n";
     return 2;
   }
-  std::vector<std::string> args(positional.begin() + 1, positional.end());
-  if (!args.empty() && args[0] == "completion") return RunCompletion(args);
-  const bool login = !args.empty() && args[0] == "login";
-  if (args.empty() || (!login && !l4d2::ctl::IsControllerCommand(args[0]))) {
-    return l4d2::ctl::RunAgentCommand(*context, args);
-  }
-  absl::StatusOr<ControllerSettings> settings = ResolveController(login);
-  if (!settings.ok()) {
-    std::cerr << "l4d2ctl: " << settings.status().message() << "\n";
-    return 2;
-  }
-  if (login) return RunLogin(*context, *settings);
+  CommandContext context = ContextFromFlags(*std::move(options));
+  const std::vector<std::string> words(positional.begin() + 1, positional.end());
   std::unique_ptr<l4d2::ctl::ControllerClient> controller;
-  if (!settings->url.empty()) {
-    controller = std::make_unique<l4d2::ctl::ControllerClient>(l4d2::ctl::ControllerEndpoint{
-        .url = settings->url, .token = settings->token, .timeout = context->timeout});
-    context->controller = controller.get();
+  if (!words.empty() && l4d2::ctl::IsControllerNoun(words[0])) {
+    const bool login = words[0] == "login";
+    absl::StatusOr<ControllerSettings> settings = ResolveController(login);
+    if (!settings.ok()) {
+      std::cerr << "l4d2ctl: " << settings.status().message() << "\n";
+      return 2;
+    }
+    if (login) {
+      context.options.login = LoginOptionsFor(*settings);
+    } else if (!settings->url.empty()) {
+      controller = std::make_unique<l4d2::ctl::ControllerClient>(l4d2::ctl::ControllerEndpoint{
+          .url = settings->url, .token = settings->token, .timeout = context.timeout});
+      context.controller = controller.get();
+    }
   }
-  return l4d2::ctl::RunControllerCommand(*context, args);
+  return l4d2::ctl::RunCommand(context, words);
 }

@@ -27,7 +27,7 @@ absl::StatusOr<OverlayYaml> LoadOverlayYaml(const std::string& path) {
   root.String("ref", &overlay.ref, /*required=*/true);
   root.Bool("global", &overlay.global);
   // The sources, as the flags of `overlay sync` describe them.
-  CommandContext flags{};
+  OverlaySourceOptions flags;
   root.String("dir", &flags.dir);
   YamlMapReader archive(root.Map("archive"), root.Child("archive"));
   archive.String("url", &flags.url, /*required=*/root.Map("archive").IsDefined());
@@ -56,9 +56,7 @@ absl::StatusOr<OverlayYaml> LoadOverlayYaml(const std::string& path) {
       ids->push_back(id);
     }
   }
-  const int sources = !flags.dir.empty() + !flags.url.empty() + !flags.script.empty() +
-                      (!flags.workshop_items.empty() || !flags.workshop_collections.empty());
-  if (sources != 1) {
+  if (flags.Count() != 1) {
     return absl::InvalidArgumentError("exactly one of dir, archive, workshop or script");
   }
   flags.dir = Beside(path, flags.dir);

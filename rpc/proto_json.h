@@ -35,4 +35,22 @@ absl::StatusOr<Message> FromJson(const std::string& json, const char* what = "JS
   return message;
 }
 
+// The same, for what a peer of a newer version may send (l4d2ctl reading the controller's
+// answers): fields this build does not know are skipped, not errors.
+template <typename Message>
+absl::StatusOr<Message> FromJsonIgnoringUnknown(const std::string& json,
+                                                const char* what = "JSON") {
+  Message message;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  google::protobuf::util::Status parsed =
+      google::protobuf::util::JsonStringToMessage(json, &message, options);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": not valid JSON of ",
+                                                   Message::descriptor()->full_name(), ": ",
+                                                   parsed.message().as_string()));
+  }
+  return message;
+}
+
 }  // namespace l4d2

@@ -15,7 +15,7 @@
 #include "agent/os/linux/linux_process_runner.h"
 #include "agent/service/agent_service.h"
 #include "ctl/agent_channel.h"
-#include "ctl/agent_commands.h"
+#include "ctl/command_table.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -188,18 +188,18 @@ TEST_F(GrpcServerTest, CtlHostAndHealthCommands) {
   std::ostringstream err;
   ctl::CommandContext context{
       .channel = ctl::MakeAgentChannel(socket_path_), .out = &out, .err = &err};
-  EXPECT_EQ(ctl::RunAgentCommand(context, {"host"}), 0) << err.str();
+  EXPECT_EQ(ctl::RunCommand(context, {"host"}), 0) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("hostname:        test-host"));
   EXPECT_THAT(out.str(), HasSubstr("ports:           27015-27020"));
   out.str("");
   context.json = true;
-  EXPECT_EQ(ctl::RunAgentCommand(context, {"host"}), 0);
+  EXPECT_EQ(ctl::RunCommand(context, {"host"}), 0);
   EXPECT_THAT(out.str(), HasSubstr("\"hostname\": \"test-host\""));
   out.str("");
   context.json = false;
-  EXPECT_EQ(ctl::RunAgentCommand(context, {"health"}), 0);
+  EXPECT_EQ(ctl::RunCommand(context, {"health"}), 0);
   EXPECT_EQ(out.str(), "SERVING\n");
-  EXPECT_EQ(ctl::RunAgentCommand(context, {"bogus"}), 2);
+  EXPECT_EQ(ctl::RunCommand(context, {"bogus"}), 2);
   EXPECT_THAT(err.str(), HasSubstr("unknown command 'bogus'"));
 }
 
@@ -210,7 +210,7 @@ TEST_F(GrpcServerTest, CtlReportsAnUnreachableAgentWithItsExitCode) {
                               .timeout = absl::Seconds(1),
                               .out = &out,
                               .err = &err};
-  EXPECT_EQ(ctl::RunAgentCommand(context, {"host"}), 3);
+  EXPECT_EQ(ctl::RunCommand(context, {"host"}), 3);
   EXPECT_THAT(err.str(), HasSubstr("l4d2ctl: "));
 }
 

@@ -1,0 +1,112 @@
+// l4d2ctl hosts ...: the fleet's hosts through the controller (admins).
+
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ctl/command_table.h"
+#include "ctl/controller_commands.h"
+#include "ctl/controller_support.h"
+#include "ctl/exit_codes.h"
+
+namespace l4d2::ctl {
+namespace {
+
+// The host's API path, from its name or id.
+absl::StatusOr<std::string> HostPath(const CommandContext& context, const std::string& name) {
+  absl::StatusOr<std::string> id = HostId(context, name);
+  if (!id.ok()) return id.status();
+  return "/api/v1/hosts/" + *id;
+}
+
+}  // namespace
+
+int RunHostsList(const CommandContext& context, const Invocation&) {
+  absl::StatusOr<std::vector<v1::Host>> hosts =
+      All(context, "/api/v1/hosts", &v1::ListHostsResponse::hosts);
+  if (!hosts.ok()) return Report(context, hosts.status());
+  if (context.json) {
+    v1::ListHostsResponse all;
+    for (const v1::Host& host : *hosts) *all.add_hosts() = host;
+    *context.out << ToJson(all) << "\n";
+    return kExitOk;
+  }
+  *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %8s %s\n", "NAME", "STATE",
+                                  "DRAINED", "ADDRESS", "BUILD", "SERVERS", "LAST SEEN");
+  for (const v1::Host& host : *hosts) {
+    *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %4d/%-3d %s\n", host.name(),
+                                    host.state(), host.drained() ? "yes" : "no", host.address(),
+                                    host.installed_build().empty() ? "-" : host.installed_build(),
+                                    host.server_count(), host.max_instances(),
+                                    Time(host.last_seen_at()));
+  }
+  return kExitOk;
+}
+
+int RunHostsCreate(const CommandContext& context, const Invocation& invocation) {
+  const HostCreateOptions& options = context.options.host_create;
+  if (options.address.empty()) return UsageError(context, invocation, "--address is required");
+  const std::string& name = invocation.args[0];
+  v1::CreateHostRequest create;
+  create.set_name(name);
+  create.set_address(options.address);
+  create.set_max_instances(options.max_instances);
+  create.set_port_first(options.port_first);
+  create.set_port_last(options.port_last);
+  absl::StatusOr<v1::CreateHostResponse> created =
+      Send<v1::CreateHostResponse>(context, "POST", "/api/v1/hosts", ToJson(create));
+  if (!created.ok()) return Report(context, created.status());
+  if (context.json) {
+    *context.out << ToJson(*created) << "\n";
+    return kExitOk;
+  }
+  *context.out << "host " << name << " created (id " << created->host().id()
+               << "), enrolling until " << Time(created->token_expires_at())
+               << ".\nEnrollment token (shown once): " << created->enrollment_token()
+               << "\nOn the host, with the token in a file only root can read:\n  "
+               << created->enroll_command() << "\n";
+  return kExitOk;
+}
+
+int RunHostsShow(const CommandContext& context, const Invocation& invocation) {
+  absl::StatusOr<std::string> path = HostPath(context, invocation.args[0]);
+  if (!path.ok()) return Report(context, path.status());
+  return PrintRaw(context, *path);
+}
+
+int RunHostsDrain(const CommandContext& context, const Invocation& invocation) {
+  const std::string& name = invocation.args[0];
+  absl::StatusOr<std::string> path = HostPath(context, name);
+  if (!path.ok()) return Report(context, path.status());
+  absl::StatusOr<v1::Host> host =
+      Send<v1::Host>(context, "POST", *path + "/" + invocation.verb);  // drain or undrain
+  if (!host.ok()) return Report(context, host.status());
+  *context.out << (context.json
+                       ? ToJson(*host)
+                       : absl::StrCat("host ", name,
+                                      host->drained() ? " drained" : " takes servers again"))
+               << "\n";
+  return kExitOk;
+}
+
+int RunHostsInstall(const CommandContext& context, const Invocation& invocation) {
+  const std::string& name = invocation.args[0];
+  absl::StatusOr<std::string> path = HostPath(context, name);
+  if (!path.ok()) return Report(context, path.status());
+  v1::InstallHostRequest install;
+  install.set_validate(context.options.install.validate);
+  install.set_branch(context.options.install.branch);
+  absl::StatusOr<v1::JobRef> ref =
+      Send<v1::JobRef>(context, "POST", *path + "/install", ToJson(install));
+  if (!ref.ok()) return Report(context, ref.status());
+  return Queued(context, "host " + name + " install", ref->job_id());
+}
+
+int RunHostsDelete(const CommandContext& context, const Invocation& invocation) {
+  const std::string& name = invocation.args[0];
+  absl::StatusOr<std::string> path = HostPath(context, name);
+  if (!path.ok()) return Report(context, path.status());
+  return Delete(context, *path, "host " + name);
+}
+
+}  // namespace l4d2::ctl
