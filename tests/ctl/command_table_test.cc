@@ -9,6 +9,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -28,6 +29,49 @@ std::string RunCtl(const std::vector<std::string>& argv, int* code) {
   auto output = l4d2::testing::RunToCompletion({.argv = argv}, &status);
   *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return output.ok() ? *output : output.status().ToString();
+}
+
+TEST(CommandTableTest, EveryRowHasAHandlerAndASaneArgumentCount) {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const CommandSpec& command : Commands()) {
+    SCOPED_TRACE(command.noun + " " + command.verb);
+    EXPECT_NE(command.run, nullptr);
+    EXPECT_TRUE(seen.insert({command.noun, command.verb}).second) << "listed twice";
+    EXPECT_GE(command.min_args, 0);
+    EXPECT_TRUE(command.max_args == CommandSpec::kAny || command.max_args >= command.min_args);
+  }
+}
+
+// Dispatch in-process: what is not a command, or not its arguments, is a usage error printed
+// from the table, before anything is called.
+TEST(CommandTableTest, RunCommandRefusesWhatTheTableDoesNotAllow) {
+  std::ostringstream out, err;
+  CommandContext context{.out = &out, .err = &err};
+  auto run = [&](const std::vector<std::string>& words) {
+    out.str("");
+    err.str("");
+    return RunCommand(context, words);
+  };
+  EXPECT_EQ(run({}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("no command given"));
+  EXPECT_EQ(run({"bogus"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("unknown command 'bogus'"));
+  EXPECT_EQ(run({"servers", "fly"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("usage: l4d2ctl servers list|show|create|start"));
+  EXPECT_EQ(run({"start"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("usage: l4d2ctl start NAME"));
+  EXPECT_EQ(run({"start", "a", "b"}), 2);
+  EXPECT_EQ(run({"list", "extra"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("takes no arguments"));
+  EXPECT_EQ(run({"servers", "console", "s1"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("usage: l4d2ctl servers console NAME COMMAND..."));
+  // A controller noun (its verb defaults to list) needs a controller.
+  EXPECT_EQ(run({"servers"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("talks to the controller"));
+  EXPECT_EQ(run({"completion", "fish"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("usage: l4d2ctl completion bash|zsh"));
+  EXPECT_EQ(run({"completion", "bash"}), 0);
+  EXPECT_EQ(out.str(), BashCompletion());
 }
 
 TEST(CommandTableTest, EveryFlagTheTableNamesIsAFlagOfTheProgram) {
