@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -19,6 +21,7 @@
 #include "common/clock.h"
 #include "common/logging.h"
 #include "controller/api/errors.h"
+#include "controller/api/guarded_handler.h"
 #include "controller/api/headers.h"
 #include "controller/api/openapi.h"
 #include "pistache/http_headers.h"
@@ -83,6 +86,32 @@ void RaiseListenBacklog(int port, int backlog) {
   }
 }
 
+// "/servers/{id}" -> "/servers/:id", Pistache's form of a path with parameters.
+std::string RouterPattern(const std::string& path) {
+  std::vector<std::string> segments = absl::StrSplit(path, '/');
+  for (std::string& segment : segments) {
+    if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
+      segment = ":" + segment.substr(1, segment.size() - 2);
+    }
+  }
+  return absl::StrJoin(segments, "/");
+}
+
+Pistache::Http::Method MethodOf(const std::string& name) {
+  if (name == "POST") return Pistache::Http::Method::Post;
+  if (name == "PUT") return Pistache::Http::Method::Put;
+  if (name == "PATCH") return Pistache::Http::Method::Patch;
+  if (name == "DELETE") return Pistache::Http::Method::Delete;
+  return Pistache::Http::Method::Get;
+}
+
+constexpr Pistache::Http::Method kEveryMethod[] = {
+    Pistache::Http::Method::Options, Pistache::Http::Method::Get,
+    Pistache::Http::Method::Post,    Pistache::Http::Method::Head,
+    Pistache::Http::Method::Put,     Pistache::Http::Method::Patch,
+    Pistache::Http::Method::Delete,  Pistache::Http::Method::Trace,
+    Pistache::Http::Method::Connect};
+
 }  // namespace
 
 // A request taken off the reactor: everything the worker needs, copied.
@@ -107,7 +136,8 @@ HttpServer::HttpServer(const HttpServerOptions& options, std::vector<Route> rout
       authenticator_(authenticator),
       hub_(hub),
       metrics_(metrics),
-      workers_(options.workers, options.max_backlog) {}
+      workers_(options.workers, options.max_backlog),
+      addresses_(std::make_shared<AddressLimiter>(Clock::Real(), options.addresses)) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 
@@ -127,27 +157,40 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   *document = OpenApiDocument(routes, options.version);
   std::unique_ptr<HttpServer> server(
       new HttpServer(options, std::move(routes), authenticator, hub, metrics));
+  // Each path's methods; every other method of a known path gets a JSON 405 (Pistache's own
+  // answer is plain text).
+  std::map<std::string, std::set<Pistache::Http::Method>> methods_of;
   for (const Route& route : server->routes_) {
-    // "/servers/{id}" -> "/servers/:id"
-    std::vector<std::string> segments = absl::StrSplit(route.path, '/');
-    for (std::string& segment : segments) {
-      if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
-        segment = ":" + segment.substr(1, segment.size() - 2);
-      }
-    }
-    const std::string pattern = absl::StrJoin(segments, "/");
+    const std::string pattern = RouterPattern(route.path);
     HttpServer* self = server.get();
     auto handler = [self, &route](const Pistache::Rest::Request& request,
                                   Pistache::Http::ResponseWriter response) {
       self->Accept(route, request, std::move(response));
       return Pistache::Rest::Route::Result::Ok;
     };
-    Pistache::Http::Method method = Pistache::Http::Method::Get;
-    if (route.method == "POST") method = Pistache::Http::Method::Post;
-    if (route.method == "PUT") method = Pistache::Http::Method::Put;
-    if (route.method == "PATCH") method = Pistache::Http::Method::Patch;
-    if (route.method == "DELETE") method = Pistache::Http::Method::Delete;
+    const Pistache::Http::Method method = MethodOf(route.method);
+    methods_of[pattern].insert(method);
     server->router_.addRoute(method, pattern, handler);
+  }
+  for (const auto& [pattern, allowed] : methods_of) {
+    std::vector<std::string> names;
+    for (Pistache::Http::Method method : allowed) {
+      names.push_back(Pistache::Http::methodString(method));
+    }
+    const std::string allow = absl::StrJoin(names, ", ");
+    for (Pistache::Http::Method method : kEveryMethod) {
+      if (allowed.count(method)) continue;
+      server->router_.addRoute(
+          method, pattern,
+          [allow](const Pistache::Rest::Request&, Pistache::Http::ResponseWriter response) {
+            ApiResponse refused = ErrorResponse(
+                absl::InvalidArgumentError(absl::StrCat("method not allowed; allowed: ", allow)));
+            refused.status = 405;
+            refused.headers.emplace_back("Allow", allow);
+            Send(response, refused);
+            return Pistache::Rest::Route::Result::Ok;
+          });
+    }
   }
   HttpServer* self = server.get();
   server->router_.addNotFoundHandler(
@@ -169,12 +212,19 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   try {
     server->endpoint_ =
         std::make_unique<Pistache::Http::Endpoint>(Pistache::Address(options.address));
-    server->endpoint_->init(Pistache::Http::Endpoint::options()
-                                .threads(options.threads)
-                                .flags(Pistache::Tcp::Options::ReuseAddr)
-                                .backlog(options.backlog)
-                                .maxRequestSize(options.max_request_bytes));
-    server->endpoint_->setHandler(server->router_.handler());
+    // Pistache's own limit is above the guard's: the guard refuses first, in JSON.
+    server->endpoint_->init(
+        Pistache::Http::Endpoint::options()
+            .threads(options.threads)
+            .flags(Pistache::Tcp::Options::ReuseAddr)
+            .backlog(options.backlog)
+            .maxRequestSize(options.max_request_bytes + options.max_head_bytes + 4096));
+    server->endpoint_->setHandler(
+        std::make_shared<GuardedHandler>(server->router_,
+                                         RequestLimits{.max_body_bytes = options.max_request_bytes,
+                                                       .max_head_bytes = options.max_head_bytes,
+                                                       .max_url_bytes = options.max_url_bytes},
+                                         server->addresses_));
     server->endpoint_->serveThreaded();
     RaiseListenBacklog(server->port(), options.backlog);
   } catch (const std::exception& e) {

@@ -9,9 +9,11 @@
 // are handed to the SSE hub (sse_hub.h), which owns their sockets from then on.
 //
 // Every answer carries the security headers (headers.h) and "Cache-Control: no-store"; errors
-// are {code, message, details} (errors.h); a body must be JSON (415 otherwise) and at most
-// max_request_bytes (Pistache refuses larger ones with 413); an exception in a handler is
-// logged and answered with a bare 500. Start() serves; Shutdown() stops. Not copyable.
+// are {code, message, details} (errors.h); a body must be JSON (415 otherwise). Every byte is
+// scanned before Pistache parses it (guarded_handler.h): requests over the size limits, and
+// addresses over theirs, are refused at once with a JSON error and the connection closed. An
+// exception in a handler is logged and answered with a bare 500. Start() serves; Shutdown()
+// stops. Not copyable.
 
 #include <memory>
 #include <string>
@@ -21,6 +23,7 @@
 #include "common/work_queue.h"
 #include "controller/api/api_metrics.h"
 #include "controller/api/authenticator.h"
+#include "controller/api/request_guard.h"
 #include "controller/api/route.h"
 #include "controller/api/sse_hub.h"
 #include "pistache/endpoint.h"
@@ -40,12 +43,18 @@ struct HttpServerOptions {
   // restart brings every browser's event streams back at once, and EventSource does not retry
   // a 503.
   size_t max_backlog = 65536;
-  // Requests above this size are refused (Pistache's default is 4096 bytes).
+  // A request body above this size, a head (request line and headers) above max_head_bytes
+  // or a target above max_url_bytes is refused with 413, 431 or 414 as soon as its head (or
+  // its chunked body) shows it, and its connection closed (request_guard.h).
   size_t max_request_bytes = 1 << 20;
+  size_t max_head_bytes = 64 << 10;
+  size_t max_url_bytes = 8 << 10;
   std::string version = "dev";
   // The web UI's files (web/ as installed), served for GET paths outside /api/ (the index for
   // "/"); "" serves none. Only regular files below it, no hidden names, no symbolic links.
   std::string web_root;
+  // Per client address: connections open at once, and requests without credentials.
+  AddressLimits addresses;
 };
 
 class HttpServer {
@@ -82,6 +91,7 @@ class HttpServer {
   SseHub& hub_;
   ApiMetrics& metrics_;
   WorkQueue workers_;
+  std::shared_ptr<AddressLimiter> addresses_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   Pistache::Rest::Router router_;
   bool shut_down_ = false;

@@ -24,6 +24,9 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   root.String("web_root", &config.web_root);
   root.Duration("session_idle", &config.session_idle);
   root.Duration("session_lifetime", &config.session_lifetime);
+  root.Int("max_connections_per_address", &config.max_connections_per_address, 0, 1000000);
+  root.Int("unauthenticated_per_second", &config.unauthenticated_per_second, 0, 1000000);
+  root.Int("unauthenticated_burst", &config.unauthenticated_burst, 1, 1000000);
   root.Int("max_streams_per_user", &config.max_streams_per_user, 1, 10000);
   root.Int("max_streams", &config.max_streams, 1, 1000000);
   root.Duration("shutdown_grace", &config.shutdown_grace);

@@ -29,6 +29,13 @@ struct ControllerConfig {
   absl::Duration session_lifetime = absl::Hours(12);
   // The web UI's files ("" serves none).
   std::string web_root = "/usr/share/left4me/web";
+  // Per client address: connections open at once, and requests without credentials (sign-in,
+  // health checks, the web UI's files) as a rate with a burst; 0 turns a limit off. Behind a
+  // reverse proxy every client has the proxy's address: raise these there, or limit at the
+  // proxy.
+  int max_connections_per_address = 1024;
+  int unauthenticated_per_second = 100;
+  int unauthenticated_burst = 1000;
   // Event streams: per user, and in all.
   int max_streams_per_user = 16;
   int max_streams = 20000;

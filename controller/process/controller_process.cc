@@ -126,7 +126,12 @@ struct ControllerProcess::Parts {
                            .threads = config.http_threads,
                            .workers = config.http_workers,
                            .version = kVersion,
-                           .web_root = config.web_root},
+                           .web_root = config.web_root,
+                           .addresses = {.max_connections = config.max_connections_per_address,
+                                         .unauthenticated_per_second =
+                                             static_cast<double>(config.unauthenticated_per_second),
+                                         .unauthenticated_burst =
+                                             static_cast<double>(config.unauthenticated_burst)}},
                   .rest = {.public_url = public_url},
                   .sessions = {.idle = config.session_idle, .lifetime = config.session_lifetime},
                   .streams = {.max_streams_per_user = config.max_streams_per_user,

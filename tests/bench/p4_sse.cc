@@ -261,7 +261,11 @@ int main(int argc, char** argv) {
   PlaintextAgentConnector agents;
   auto api =
       ControllerApi::Start(**db, stores, agents, clock,
-                           {.http = {.address = "127.0.0.1:0", .threads = 2, .workers = 4},
+                           // Every client is on loopback: no per-address connection limit.
+                           {.http = {.address = "127.0.0.1:0",
+                                     .threads = 2,
+                                     .workers = 4,
+                                     .addresses = {.max_connections = 0}},
                             .streams = {.max_streams_per_user = clients, .max_clients = clients},
                             .password_cost = PasswordCost::Minimal()});
   if (!api.ok()) return 1;

@@ -20,6 +20,7 @@
 #include "controller/api/rest_api.h"
 #include "controller/api/sse_hub.h"
 #include "controller/auth/login_limiter.h"
+#include "controller/jobs/agent_client.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/jobs/server_actions.h"
 #include "controller/store/migrations.h"
@@ -39,6 +40,7 @@ struct World {
   std::unique_ptr<ApiMetrics> metrics;
   std::unique_ptr<Authenticator> authenticator;
   PlaintextAgentConnector agents;
+  GrpcAgentClient agent_client{agents, absl::Seconds(1)};
   std::vector<Route> routes;
   User admin, alice;
   std::vector<std::string> ids;
@@ -60,7 +62,7 @@ World& TheWorld() {
     w->tokens = std::make_unique<ApiTokenStore>(*w->db, Clock::Real());
     w->limiter = std::make_unique<LoginLimiter>(Clock::Real());
     w->hub = std::make_unique<SseHub>();
-    w->events = std::make_unique<EventSources>(*w->hub, *w->stores, w->agents);
+    w->events = std::make_unique<EventSources>(*w->hub, *w->stores, w->agent_client);
     w->metrics = std::make_unique<ApiMetrics>(*w->db, *w->hub);
     w->authenticator = std::make_unique<Authenticator>(*w->users, *w->sessions, *w->tokens);
     w->routes = BuildRoutes({.db = *w->db,
@@ -83,7 +85,8 @@ World& TheWorld() {
     BlueprintInput input{.name = "versus", .overlays = {{.overlay_id = overlay.id}}};
     input.settings.set_game_mode("versus");
     Blueprint blueprint = *w->stores->blueprints.Create(alice, input);
-    QueuedServerJob server = *CreateServer(*w->stores, alice, "s1", blueprint.id, "stopped");
+    QueuedServerJob server =
+        *CreateServer(*w->stores, alice, "s1", blueprint.id, DesiredState::kStopped);
     auto host = w->stores->hosts.Create({.name = "h1", .address = "127.0.0.1:1"}, absl::Hours(1));
     std::string secret;
     ApiToken token = *w->tokens->Create(alice, "ci", {"write"}, &secret);

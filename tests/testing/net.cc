@@ -235,4 +235,41 @@ absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
   return response;
 }
 
+absl::StatusOr<std::unique_ptr<RawConnection>> RawConnection::Open(int port) {
+  absl::StatusOr<int> fd = Connect(port);
+  if (!fd.ok()) return fd.status();
+  return std::unique_ptr<RawConnection>(new RawConnection(*fd));
+}
+
+RawConnection::~RawConnection() { ::close(fd_); }
+
+bool RawConnection::Send(absl::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (sent <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(sent));
+  }
+  return true;
+}
+
+std::string RawConnection::ReadToClose(absl::Duration timeout, bool* closed) {
+  std::string received;
+  *closed = false;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!*closed) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    pollfd ready{.fd = fd_, .events = POLLIN, .revents = 0};
+    if (::poll(&ready, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;
+    char buffer[16384];
+    const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+    if (n <= 0) {
+      *closed = true;
+    } else {
+      received.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  return received;
+}
+
 }  // namespace l4d2::testing

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace l4d2::testing {
@@ -54,6 +55,25 @@ class HttpStream {
   int fd_;
   bool closed_ = false;
   std::string received_;
+};
+
+// A bare TCP connection to 127.0.0.1:port, for what HTTP clients do not send: oversized heads,
+// endless bodies, many connections at once.
+class RawConnection {
+ public:
+  // UNAVAILABLE when nothing listens.
+  static absl::StatusOr<std::unique_ptr<RawConnection>> Open(int port);
+  ~RawConnection();
+  // Sends all of `bytes`; false once the peer closed or reset the connection.
+  bool Send(absl::string_view bytes);
+  // Reads until the peer closes the connection or `timeout` passed: what arrived, and whether
+  // the connection was closed (an orderly close or a reset).
+  std::string ReadToClose(absl::Duration timeout, bool* closed);
+  int fd() const { return fd_; }
+
+ private:
+  explicit RawConnection(int fd) : fd_(fd) {}
+  int fd_;
 };
 
 }  // namespace l4d2::testing
