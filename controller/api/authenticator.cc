@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
 
@@ -27,8 +28,25 @@ Authenticator::Authenticator(UserStore& users, SessionStore& sessions, ApiTokenS
     : users_(users), sessions_(sessions), tokens_(tokens), clock_(clock), ttl_(cache_ttl) {}
 
 void Authenticator::ForgetUser(const std::string& user_id) {
-  absl::MutexLock lock(&mutex_);
-  absl::erase_if(known_, [&](const auto& entry) { return entry.second.user.id == user_id; });
+  {
+    absl::MutexLock lock(&mutex_);
+    absl::erase_if(known_, [&](const auto& entry) { return entry.second.user.id == user_id; });
+  }
+  if (forget_listener_) forget_listener_(user_id);
+}
+
+absl::StatusOr<User> Authenticator::Recheck(const std::string& credential_key) {
+  absl::string_view secret = credential_key;
+  const bool token = absl::ConsumePrefix(&secret, "t:");
+  if (!token && !absl::ConsumePrefix(&secret, "s:")) {
+    return absl::UnauthenticatedError("not a credential");
+  }
+  {
+    absl::MutexLock lock(&mutex_);
+    known_.erase(credential_key);
+  }
+  L4D2_ASSIGN_OR_RETURN(Known known, Lookup(std::string(secret), token));
+  return known.user;
 }
 
 absl::StatusOr<Authenticator::Known> Authenticator::Lookup(const std::string& secret, bool token) {
@@ -78,6 +96,7 @@ absl::Status Authenticator::Authorize(const Route& route, const Credentials& cre
                                              : "this API token lacks the 'read' scope");
     }
     request.credential = CredentialKind::kToken;
+    request.credential_key = absl::StrCat("t:", bearer);
   } else if (!credentials.session_cookie.empty()) {
     absl::StatusOr<Known> session = Lookup(credentials.session_cookie, /*token=*/false);
     if (!session.ok()) {
@@ -96,6 +115,7 @@ absl::Status Authenticator::Authorize(const Route& route, const Credentials& cre
     known = *std::move(session);
     request.credential = CredentialKind::kSession;
     request.session_secret = credentials.session_cookie;
+    request.credential_key = "s:" + credentials.session_cookie;
   } else {
     if (route.access == Access::kPublic) return absl::OkStatus();
     return absl::UnauthenticatedError("sign in, or send an API token");

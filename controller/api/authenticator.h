@@ -11,6 +11,7 @@
 // revoked token) forgets the user's entries at once (ForgetUser); other controllers on the same
 // database notice within the TTL. Thread-safe.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,17 @@ class Authenticator {
   // scope, or an operator on an admin route.
   absl::Status Authorize(const Route& route, const Credentials& credentials, ApiRequest& request);
 
-  // Drops every remembered credential of the user: their next request is checked again.
+  // Drops every remembered credential of the user: their next request is checked again; then
+  // tells the listener (the stream warden), after the change that prompted it is stored.
   void ForgetUser(const std::string& user_id);
+  void set_forget_listener(std::function<void(const std::string& user_id)> listener) {
+    forget_listener_ = std::move(listener);
+  }
+
+  // The user behind a credential key (ApiRequest::credential_key) as the database says now,
+  // past the cache: UNAUTHENTICATED when it no longer signs anyone in (ended, revoked,
+  // expired, the account disabled).
+  absl::StatusOr<User> Recheck(const std::string& credential_key);
 
  private:
   // A credential as last found valid.
@@ -68,6 +78,7 @@ class Authenticator {
   absl::Mutex mutex_;
   // By "s:" + session secret or "t:" + token.
   absl::flat_hash_map<std::string, Known> known_ ABSL_GUARDED_BY(mutex_);
+  std::function<void(const std::string& user_id)> forget_listener_;
 };
 
 }  // namespace l4d2::controller

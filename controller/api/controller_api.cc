@@ -12,7 +12,11 @@ ControllerApi::ControllerApi(Database& db, FleetStores& stores, AgentConnector& 
       stream_agents_(agents, options.rest.agent_timeout),
       events_(hub_, stores, stream_agents_, options.sources),
       metrics_(db, hub_, options.more_metrics),
-      authenticator_(users_, sessions_, tokens_, clock, options.credential_cache) {}
+      authenticator_(users_, sessions_, tokens_, clock, options.credential_cache),
+      warden_(hub_, authenticator_, options.stream_recheck) {
+  authenticator_.set_forget_listener(
+      [this](const std::string& user_id) { warden_.Recheck(user_id); });
+}
 
 absl::StatusOr<std::unique_ptr<ControllerApi>> ControllerApi::Start(
     Database& db, FleetStores& stores, AgentConnector& agents, Clock& clock,
@@ -31,9 +35,11 @@ absl::StatusOr<std::unique_ptr<ControllerApi>> ControllerApi::Start(
                                            .enrollment = enrollment},
                                           options.rest);
   api->events_.Start();
+  api->warden_.Start();
   absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(
       options.http, std::move(routes), api->authenticator_, api->hub_, api->metrics_);
   if (!server.ok()) {
+    api->warden_.Stop();
     api->events_.Stop();
     api->stopped_ = true;
     return server.status();
@@ -48,6 +54,7 @@ void ControllerApi::Stop() {
   if (stopped_) return;
   stopped_ = true;
   server_->Shutdown();
+  warden_.Stop();
   events_.Stop();
   hub_.Shutdown();
 }

@@ -17,6 +17,7 @@
 #include "controller/api/http_server.h"
 #include "controller/api/rest_api.h"
 #include "controller/api/sse_hub.h"
+#include "controller/api/stream_warden.h"
 #include "controller/auth/login_limiter.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/jobs/agent_client.h"
@@ -34,6 +35,8 @@ struct ControllerApiOptions {
   LoginLimits logins;
   PasswordCost password_cost = PasswordCost::Interactive();
   absl::Duration credential_cache = absl::Seconds(1);
+  // How often every open event stream's credential is checked again (stream_warden.h).
+  absl::Duration stream_recheck = absl::Milliseconds(500);
   // More /metrics series (ApiMetrics), e.g. the fleet's host reports.
   std::function<std::string()> more_metrics;
 };
@@ -69,6 +72,7 @@ class ControllerApi {
   EventSources events_;
   ApiMetrics metrics_;
   Authenticator authenticator_;
+  StreamWarden warden_;
   std::unique_ptr<HttpServer> server_;
   bool stopped_ = false;
 };

@@ -366,7 +366,9 @@ void HttpServer::Serve(Pending& pending) {
         absl::StatusOr<StreamRequest> stream = route.stream(pending.request);
         if (stream.ok()) {
           hub_.Attach(pending.stream_fd, *std::move(stream),
-                      {.user_id = user, .admin = pending.request.actor.admin});
+                      {.user_id = user,
+                       .admin = pending.request.actor.admin,
+                       .credential = pending.request.credential_key});
           pending.stream_fd = -1;
           metrics_.Observe(route.method, route.path, 200, Clock::Real().Now() - pending.received);
           return;

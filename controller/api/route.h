@@ -43,6 +43,9 @@ struct ApiRequest {
   std::optional<User> user;    // set unless the route is public and nobody signed in
   Actor actor;                 // the user as the stores see them
   std::string session_secret;  // the session cookie's value, when signed in by cookie
+  // The credential as the authenticator knows it (memory only, never logged): what an event
+  // stream is opened with, so that ending the credential ends the stream.
+  std::string credential_key;
 
   // A query parameter, or `fallback` when absent.
   std::string Query(const std::string& name, const std::string& fallback = "") const {

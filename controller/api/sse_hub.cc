@@ -76,7 +76,7 @@ struct SseHub::Topic {
 };
 
 struct SseHub::Command {
-  enum class Kind { kAttach, kPublish } kind;
+  enum class Kind { kAttach, kPublish, kEnd } kind;
   int fd = -1;
   std::string topic;
   StreamRequest request;
@@ -172,6 +172,43 @@ void SseHub::Publish(const std::string& topic, SseEvent event) {
   (void)!write(wake_fd_, &one, sizeof(one));
 }
 
+void SseHub::EndCredential(const std::string& credential) {
+  if (credential.empty()) return;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (stopping_ || !credentials_.contains(credential)) return;
+    // In the inbox before any event published after this call.
+    inbox_.push_back({.kind = Command::Kind::kEnd, .topic = credential});
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+std::vector<SseViewer> SseHub::Viewers(const std::string& user_id) {
+  std::vector<SseViewer> viewers;
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [credential, entry] : credentials_) {
+    if (user_id.empty() || entry.first.user_id == user_id) viewers.push_back(entry.first);
+  }
+  return viewers;
+}
+
+void SseHub::EndNow(const std::string& credential) {
+  std::vector<Client*> ending;
+  for (auto& [fd, client] : clients_) {
+    if (client->viewer.credential == credential) ending.push_back(client.get());
+  }
+  static const std::string* ended = new std::string(EncodeSseEvent(
+      {.type = "end", .data = R"({"message":"the credential of this stream was ended"})"}));
+  for (Client* client : ending) {
+    // Said once, if the socket takes it now; the stream ends either way.
+    if (client->queue.empty()) {
+      (void)!send(client->fd, ended->data(), ended->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    Close(*client);
+  }
+}
+
 std::vector<std::string> SseHub::WatchedTopics() {
   absl::MutexLock lock(&mutex_);
   return watched_;
@@ -234,6 +271,8 @@ void SseHub::Run() {
 void SseHub::Apply(Command command) {
   if (command.kind == Command::Kind::kAttach) {
     AttachNow(command.fd, std::move(command.request), std::move(command.viewer));
+  } else if (command.kind == Command::Kind::kEnd) {
+    EndNow(command.topic);
   } else {
     PublishNow(command.topic, std::move(command.event));
   }
@@ -271,21 +310,46 @@ void SseHub::AttachNow(int fd, StreamRequest request, SseViewer viewer) {
     absl::MutexLock lock(&mutex_);
     ++stats_.clients;
     if (topic->clients.size() == 1) watched_.push_back(client.topic);
+    if (!client.viewer.credential.empty()) {
+      auto& entry = credentials_[client.viewer.credential];
+      entry.first = client.viewer;
+      ++entry.second;
+    }
   }
   Enqueue(client, std::make_shared<const std::string>(ResponseHead()));
+  QueueBacklog(client, request, *topic);
+  Flush(client);
+}
+
+void SseHub::QueueBacklog(Client& client, const StreamRequest& request, const Topic& topic) {
+  std::vector<std::shared_ptr<const std::string>> owed;
   for (const SseEvent& event : request.replay) {
-    Enqueue(client, std::make_shared<const std::string>(EncodeSseEvent(event)));
+    owed.push_back(std::make_shared<const std::string>(EncodeSseEvent(event)));
     if (event.id > client.after_id) client.after_id = event.id;
   }
-  for (const auto& [event, frame] : topic->history) {
+  for (const auto& [event, frame] : topic.history) {
     if (event.id <= client.after_id) continue;
     if (event.filtered && !client.viewer.admin && event.owner != client.viewer.user_id &&
         event.actor != "user:" + client.viewer.user_id) {
       continue;
     }
-    Enqueue(client, frame);
+    owed.push_back(frame);
   }
-  Flush(client);
+  // The newest that fit half the client's bound: the other half is for live events.
+  size_t first = owed.size();
+  size_t bytes = 0;
+  while (first > 0 && bytes + owed[first - 1]->size() <= limits_.max_buffered_bytes / 2) {
+    bytes += owed[--first]->size();
+  }
+  if (first > 0) {
+    Enqueue(client, std::make_shared<const std::string>(EncodeSseEvent(
+                        {.type = "skipped",
+                         .data = absl::StrCat(
+                             R"({"skipped":)", first,
+                             R"(,"message":"older events did not fit this stream; read them from )"
+                             R"(the paged lists: job events, server logs, audit"})")})));
+  }
+  for (size_t i = first; i < owed.size(); ++i) Enqueue(client, owed[i]);
 }
 
 void SseHub::PublishNow(const std::string& topic_name, SseEvent event) {
@@ -419,12 +483,17 @@ void SseHub::Close(Client& client) {
     unwatched = watchers.empty();
   }
   const std::string topic_name = client.topic;
+  const std::string credential = client.viewer.credential;
   clients_.erase(fd);
   {
     absl::MutexLock lock(&mutex_);
     --stats_.clients;
     if (unwatched)
       watched_.erase(std::remove(watched_.begin(), watched_.end(), topic_name), watched_.end());
+    if (auto it = credentials_.find(credential);
+        it != credentials_.end() && --it->second.second <= 0) {
+      credentials_.erase(it);
+    }
   }
   Unreserve(user);
 }

@@ -14,8 +14,12 @@
 // Each topic ("fleet", "job:<id>", "console:<server>") keeps its newest events in a ring; an
 // event is encoded once and shared by every client's queue. A client whose queue passes its
 // bound is cut off: its queue is dropped, a final "overflow" event is sent, and the connection
-// closed, so one slow client never holds the others or memory. Clients that have been sent
-// nothing for a while get a heartbeat comment. Thread-safe; publishing never blocks on a client.
+// closed, so one slow client never holds the others or memory. What a client is owed when it
+// attaches (history, a replay) is trimmed to the newest events that fit half its bound, after
+// a "skipped" event saying how many older ones were left out, so attaching always works. A
+// stream ends when the credential that opened it is ended (EndCredential). Clients that have been
+// sent nothing for a while get a heartbeat comment. Thread-safe; publishing never blocks on a
+// client.
 
 #include <cstddef>
 #include <cstdint>
@@ -52,10 +56,12 @@ struct SseStats {
   int64_t clients_cut_off = 0;
 };
 
-// Who watches a stream.
+// Who watches a stream, and with what credential it was opened (the authenticator's key for
+// it, kept in memory only: "" for none). Ending a credential ends its streams.
 struct SseViewer {
   std::string user_id;
   bool admin = false;
+  std::string credential;
 };
 
 class SseHub {
@@ -80,6 +86,14 @@ class SseHub {
   // restart).
   void Publish(const std::string& topic, SseEvent event);
 
+  // Ends every stream opened with `credential` (SseViewer::credential): no event published
+  // after this call reaches them. Streams attaching later with it are not affected (the
+  // caller makes sure the credential no longer authorizes).
+  void EndCredential(const std::string& credential);
+  // The distinct credentials with open streams, each with its viewer; of one user, or of
+  // everyone when `user_id` is empty.
+  std::vector<SseViewer> Viewers(const std::string& user_id = "");
+
   // Topics with at least one client: sources follow only these.
   std::vector<std::string> WatchedTopics();
   SseStats Stats();
@@ -94,6 +108,10 @@ class SseHub {
   void Run();
   void Apply(Command command);
   void AttachNow(int fd, StreamRequest request, SseViewer viewer);
+  // Queues what a client attaching is owed (replay, then history after its id): the newest
+  // that fit half its buffer, after a "skipped" event when older ones did not.
+  void QueueBacklog(Client& client, const StreamRequest& request, const Topic& topic);
+  void EndNow(const std::string& credential);
   void PublishNow(const std::string& topic, SseEvent event);
   // Queues a frame; cuts the client off when it is over its bound.
   void Enqueue(Client& client, std::shared_ptr<const std::string> frame);
@@ -114,6 +132,8 @@ class SseHub {
   absl::flat_hash_map<std::string, int> streams_per_user_ ABSL_GUARDED_BY(mutex_);
   int reserved_ ABSL_GUARDED_BY(mutex_) = 0;
   std::vector<std::string> watched_ ABSL_GUARDED_BY(mutex_);
+  // Open streams by credential: its viewer and how many.
+  absl::flat_hash_map<std::string, std::pair<SseViewer, int>> credentials_ ABSL_GUARDED_BY(mutex_);
   SseStats stats_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
 

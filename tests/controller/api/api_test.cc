@@ -705,6 +705,76 @@ TEST_F(ApiTest, TheFleetStreamIsLiveResumableAndFilteredPerViewer) {
   EXPECT_TRUE((*admin_stream)->WaitFor(R"("action":"host.drain")"));
 }
 
+// Ending a credential ends the streams it opened, within a second and before any later event:
+// a revoked token, a signed-out session, a role change, a disabled account, and a token revoked
+// by another controller (straight in the database: only the periodic check sees it).
+TEST_F(ApiTest, EndingACredentialEndsItsStreams) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  Caller alice_elsewhere = SignIn("alice");
+  Caller bob = SignIn("bob");
+  const Objects objects = MakeObjectsOf(alice);
+  auto token_secret = [&](const std::string& name) {
+    HttpResponse made = Call(alice, "POST", "/api/v1/tokens", R"({"name":")" + name + R"("})");
+    EXPECT_EQ(made.status, 201);
+    return Parse<v1::CreateApiTokenResponse>(made);
+  };
+  const v1::CreateApiTokenResponse token = token_secret("revoked");
+  const v1::CreateApiTokenResponse other_token = token_secret("elsewhere");
+  auto open = [&](const std::string& path, const std::string& header) {
+    auto stream = HttpStream::Open(server_->port(), path, {header});
+    EXPECT_TRUE(stream.ok());
+    EXPECT_TRUE((*stream)->WaitFor("retry: 2000\n\n"));
+    return *std::move(stream);
+  };
+  auto by_token = open("/api/v1/events", "Authorization: Bearer " + token.secret());
+  auto job_by_token = open("/api/v1/jobs/" + objects.job + "/events/stream",
+                           "Authorization: Bearer " + token.secret());
+  auto by_other_token = open("/api/v1/events", "Authorization: Bearer " + other_token.secret());
+  auto by_session = open("/api/v1/events", "Cookie: l4d2_session=" + alice.cookie);
+  auto by_other_session = open("/api/v1/events", "Cookie: l4d2_session=" + alice_elsewhere.cookie);
+  auto bobs = open("/api/v1/events", "Cookie: l4d2_session=" + bob.cookie);
+
+  ASSERT_EQ(Call(alice, "DELETE", "/api/v1/tokens/" + token.token().id()).status, 204);
+  EXPECT_TRUE(by_token->WaitForClose(absl::Seconds(1)));
+  EXPECT_TRUE(job_by_token->WaitForClose(absl::Seconds(1)));
+  // An event after the revocation reaches the streams still open, not the ended ones.
+  ASSERT_EQ(Call(alice, "POST", "/api/v1/tokens", R"({"name":"after-revoke"})").status, 201);
+  EXPECT_TRUE(by_session->WaitFor("after-revoke"));
+  EXPECT_THAT(by_token->received(), Not(HasSubstr("after-revoke")));
+  EXPECT_THAT(by_token->received(), HasSubstr("event: end\n"));
+
+  ASSERT_EQ(Call(alice, "DELETE", "/api/v1/session").status, 204);
+  EXPECT_TRUE(by_session->WaitForClose(absl::Seconds(1)));
+  ASSERT_EQ(Call(alice_elsewhere, "POST", "/api/v1/tokens", R"({"name":"after-logout"})").status,
+            201);
+  EXPECT_TRUE(by_other_session->WaitFor("after-logout"));
+
+  // A new role: alice's remaining streams end (her token's too), bob's does not.
+  ASSERT_EQ(Call(admin, "PATCH", "/api/v1/users/" + UserId("alice"), R"({"role":"admin"})").status,
+            200);
+  EXPECT_TRUE(by_other_session->WaitForClose(absl::Seconds(1)));
+  EXPECT_TRUE(by_other_token->WaitForClose(absl::Seconds(1)));
+  EXPECT_FALSE(bobs->WaitForClose(absl::Milliseconds(100)));
+  ASSERT_EQ(Call(admin, "PATCH", "/api/v1/users/" + UserId("bob"), R"({"disabled":true})").status,
+            200);
+  EXPECT_TRUE(bobs->WaitForClose(absl::Seconds(1)));
+
+  // Revoked by another controller: the periodic check ends it.
+  Caller carol = SignIn("carol");
+  HttpResponse made = Call(carol, "POST", "/api/v1/tokens", R"({"name":"ci"})");
+  const v1::CreateApiTokenResponse carols = Parse<v1::CreateApiTokenResponse>(made);
+  auto carols_stream = open("/api/v1/events", "Authorization: Bearer " + carols.secret());
+  ApiTokenStore elsewhere(*db_, clock_);
+  ASSERT_TRUE(elsewhere.Revoke(Actor::Operator(UserId("carol")), carols.token().id()).ok());
+  EXPECT_TRUE(carols_stream->WaitForClose(absl::Seconds(1)));
+  // The new streams of a revoked credential are refused.
+  auto refused = HttpStream::Open(server_->port(), "/api/v1/events",
+                                  {"Authorization: Bearer " + token.secret()});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_TRUE((*refused)->WaitFor("401"));
+}
+
 TEST_F(ApiTest, AJobStreamReplaysItsEventsAndEndsWithItsState) {
   Caller alice = SignIn("alice");
   const Objects objects = MakeObjectsOf(alice);

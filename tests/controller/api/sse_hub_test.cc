@@ -179,3 +179,54 @@ TEST(SseHubTest, ReservationsAreCappedPerUserAndInAll) {
 
 }  // namespace
 }  // namespace l4d2::controller
+
+namespace l4d2::controller {
+namespace {
+
+// A late viewer of a busy topic (history far over its buffer) still gets the head, a
+// "skipped" event saying how many older events were left out, the newest events that fit,
+// and then every live one: attaching never loses the head.
+TEST(SseHubTest, ABacklogOverTheBufferIsTrimmedToTheNewestWithASkippedEvent) {
+  SseHub hub({.max_buffered_bytes = 8192, .history_per_topic = 1000});
+  const std::string line(100, 'x');
+  for (int i = 1; i <= 1000; ++i) hub.Publish("console", Event(i, R"({"text":")" + line + R"("})"));
+  Peer viewer;
+  ASSERT_TRUE(hub.Reserve("u").ok());
+  hub.Attach(viewer.TakeServerEnd(), {.topic = "console"}, {.user_id = "u"});
+  ASSERT_TRUE(viewer.WaitFor("id: 00001000\n"));
+  EXPECT_THAT(viewer.text(), ::testing::StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(viewer.text(), HasSubstr("event: skipped\n"));
+  EXPECT_THAT(viewer.text(), Not(HasSubstr("id: 00000001\n")));
+  EXPECT_THAT(viewer.text(), Not(HasSubstr("event: overflow")));
+  // Order: skipped, then the kept events oldest first, ending with the newest.
+  EXPECT_LT(viewer.text().find("event: skipped"), viewer.text().find("id: 0000"));
+  hub.Publish("console", Event(1001));
+  EXPECT_TRUE(viewer.WaitFor("id: 00001001\n"));
+}
+
+// Ending a credential closes its streams, and only its streams.
+TEST(SseHubTest, EndingACredentialClosesItsStreamsOnly) {
+  SseHub hub;
+  Peer ended, kept;
+  ASSERT_TRUE(hub.Reserve("u").ok());
+  ASSERT_TRUE(hub.Reserve("u").ok());
+  hub.Attach(ended.TakeServerEnd(), {.topic = "t"}, {.user_id = "u", .credential = "t:one"});
+  hub.Attach(kept.TakeServerEnd(), {.topic = "t"}, {.user_id = "u", .credential = "s:two"});
+  ASSERT_TRUE(ended.WaitFor("retry:"));
+  ASSERT_TRUE(kept.WaitFor("retry:"));
+  ASSERT_TRUE(l4d2::testing::Eventually([&] { return hub.Viewers("u").size() == 2; }));
+  hub.EndCredential("t:one");
+  hub.Publish("t", Event(1));
+  ASSERT_TRUE(kept.WaitFor("id: 00000001\n"));
+  bool open = true;
+  for (int i = 0; i < 50 && open; ++i) open = ended.Read();
+  EXPECT_FALSE(open);
+  EXPECT_THAT(ended.text(), HasSubstr("event: end\n"));
+  EXPECT_THAT(ended.text(), Not(HasSubstr("id: 00000001")));
+  ASSERT_EQ(hub.Viewers().size(), 1u);
+  EXPECT_EQ(hub.Viewers()[0].credential, "s:two");
+  EXPECT_TRUE(hub.Viewers("someone else").empty());
+}
+
+}  // namespace
+}  // namespace l4d2::controller
