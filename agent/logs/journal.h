@@ -61,7 +61,4 @@ struct LineCursor {
 // INVALID_ARGUMENT unless `cursor` is one ToLogLines made.
 absl::StatusOr<LineCursor> ParseLineCursor(absl::string_view cursor);
 
-// `text` with every byte sequence that is not well-formed UTF-8 replaced by U+FFFD.
-std::string SanitizeUtf8(absl::string_view text);
-
 }  // namespace l4d2::agent

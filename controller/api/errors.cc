@@ -3,6 +3,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/logging.h"
+#include "common/utf8.h"
 #include "l4d2/controller/v1/api.pb.h"
 #include "rpc/proto_json.h"
 
@@ -10,6 +11,7 @@ namespace l4d2::controller {
 namespace {
 
 constexpr char kDetailsPayload[] = "type.left4me/details";
+constexpr size_t kMaxMessageBytes = 512;
 
 bool ServerSide(absl::StatusCode code) {
   return code == absl::StatusCode::kInternal || code == absl::StatusCode::kUnknown ||
@@ -63,10 +65,12 @@ ApiResponse ErrorResponse(const absl::Status& status) {
     error.set_message("internal error");
   } else {
     error.set_code(absl::StatusCodeToString(status.code()));
-    error.set_message(std::string(status.message()));
+    // Messages may quote what the client sent (a parser's excerpt): always well-formed UTF-8,
+    // and short.
+    error.set_message(Utf8Excerpt(status.message(), kMaxMessageBytes));
     if (auto details = status.GetPayload(kDetailsPayload)) {
       for (absl::string_view detail : absl::StrSplit(std::string(*details), '\n')) {
-        error.add_details(std::string(detail));
+        error.add_details(Utf8Excerpt(detail, kMaxMessageBytes));
       }
     }
   }

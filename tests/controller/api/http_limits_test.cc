@@ -11,11 +11,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/utf8.h"
 #include "controller/api/controller_api.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/store/migrations.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
+#include "rpc/proto_json.h"
 #include "tests/testing/net.h"
 #include "tests/testing/temp_dir.h"
 
@@ -163,6 +166,16 @@ TEST_F(HttpLimitsTest, ErrorsOfTheHttpLayerAreJsonWithACode) {
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
   EXPECT_THAT(missing->body, HasSubstr(R"("code":"NOT_FOUND")"));
+  // A body that is not UTF-8 (an overlong '/', a lone continuation byte) is refused in valid
+  // UTF-8 JSON that quotes at most a short excerpt of it.
+  const std::string hostile = "{\"username\":\"\xc0\xaf\x80" + std::string(5000, 'z') + "\"}";
+  absl::StatusOr<HttpResponse> bad_utf8 =
+      HttpRequest(port(), "POST", "/api/v1/session", {"Content-Type: application/json"}, hostile);
+  ASSERT_TRUE(bad_utf8.ok());
+  EXPECT_EQ(bad_utf8->status, 400);
+  EXPECT_EQ(SanitizeUtf8(bad_utf8->body), bad_utf8->body);
+  EXPECT_LT(bad_utf8->body.size(), 1024u);
+  EXPECT_TRUE(FromJson<google::protobuf::Struct>(bad_utf8->body).ok()) << bad_utf8->body;
   Answer malformed = SendEndlessly("NONSENSE\r\n\r\n", 0);
   EXPECT_THAT(malformed.response, StartsWith("HTTP/1.1 400 Bad Request\r\n"));
   EXPECT_THAT(malformed.response, HasSubstr(R"("code":"INVALID_ARGUMENT")"));
