@@ -8,6 +8,7 @@ ControllerApi::ControllerApi(Database& db, FleetStores& stores, AgentConnector& 
       sessions_(db, clock, options.sessions),
       tokens_(db, clock),
       limiter_(clock, options.logins),
+      device_cookies_(options.device_cookie_secret),
       hub_(options.streams),
       stream_agents_(agents, options.rest.agent_timeout),
       events_(hub_, stores, stream_agents_, options.sources),
@@ -32,7 +33,8 @@ absl::StatusOr<std::unique_ptr<ControllerApi>> ControllerApi::Start(
                                            .events = api->events_,
                                            .metrics = api->metrics_,
                                            .authenticator = api->authenticator_,
-                                           .enrollment = enrollment},
+                                           .enrollment = enrollment,
+                                           .device_cookies = &api->device_cookies_},
                                           options.rest);
   api->events_.Start();
   api->warden_.Start();

@@ -39,6 +39,9 @@ struct ControllerApiOptions {
   absl::Duration stream_recheck = absl::Milliseconds(500);
   // More /metrics series (ApiMetrics), e.g. the fleet's host reports.
   std::function<std::string()> more_metrics;
+  // What sign-in's device cookies are signed with, derived (device_cookies.h); "" for a
+  // random key of this process.
+  std::string device_cookie_secret;
 };
 
 class ControllerApi {
@@ -67,6 +70,7 @@ class ControllerApi {
   SessionStore sessions_;
   ApiTokenStore tokens_;
   LoginLimiter limiter_;
+  DeviceCookies device_cookies_;
   SseHub hub_;
   GrpcAgentClient stream_agents_;  // the event sources' console follows
   EventSources events_;

@@ -18,12 +18,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "controller/api/errors.h"
 #include "controller/api/guarded_handler.h"
 #include "controller/api/headers.h"
 #include "controller/api/openapi.h"
+#include "controller/auth/device_cookies.h"
+#include "pistache/cookie.h"
 #include "pistache/http_headers.h"
 #include "pistache/peer.h"
 
@@ -49,6 +52,33 @@ class NamedHeader final : public Pistache::Http::Header::Header {
   const std::string value_;
 };
 
+// A Set-Cookie value as the routes write it ("name=value; Path=/; HttpOnly; SameSite=Strict;
+// Secure; Max-Age=N") as Pistache's cookie: its header collection keeps one header per name,
+// and only its cookie jar writes several Set-Cookie lines.
+Pistache::Http::Cookie ToCookie(const std::string& set_cookie) {
+  std::vector<absl::string_view> parts = absl::StrSplit(set_cookie, "; ");
+  const size_t equals = parts[0].find('=');
+  Pistache::Http::Cookie cookie(std::string(parts[0].substr(0, equals)),
+                                std::string(parts[0].substr(equals + 1)));
+  for (size_t i = 1; i < parts.size(); ++i) {
+    absl::string_view attribute = parts[i];
+    int max_age = 0;
+    if (absl::ConsumePrefix(&attribute, "Path=")) {
+      cookie.path = std::string(attribute);
+    } else if (absl::ConsumePrefix(&attribute, "Max-Age=") &&
+               absl::SimpleAtoi(attribute, &max_age)) {
+      cookie.maxAge = max_age;
+    } else if (attribute == "HttpOnly") {
+      cookie.httpOnly = true;
+    } else if (attribute == "Secure") {
+      cookie.secure = true;
+    } else if (absl::ConsumePrefix(&attribute, "SameSite=")) {
+      cookie.ext["SameSite"] = std::string(attribute);
+    }
+  }
+  return cookie;
+}
+
 void Send(Pistache::Http::ResponseWriter& writer, const ApiResponse& response) {
   auto add = [&](const std::string& name, const std::string& value) {
     writer.headers().add(std::make_shared<NamedHeader>(name, value));
@@ -56,7 +86,13 @@ void Send(Pistache::Http::ResponseWriter& writer, const ApiResponse& response) {
   for (const auto& [name, value] : SecurityHeaders()) add(name, value);
   add("Cache-Control", "no-store");
   if (!response.content_type.empty()) add("Content-Type", response.content_type);
-  for (const auto& [name, value] : response.headers) add(name, value);
+  for (const auto& [name, value] : response.headers) {
+    if (name == "Set-Cookie") {
+      writer.cookies().add(ToCookie(value));
+    } else {
+      add(name, value);
+    }
+  }
   writer.send(static_cast<Code>(response.status), response.body);
 }
 
@@ -273,6 +309,9 @@ void HttpServer::Accept(const Route& route, const Pistache::Rest::Request& reque
   }
   if (request.cookies().has(kSessionCookie)) {
     pending->credentials.session_cookie = request.cookies().get(kSessionCookie).value;
+  }
+  if (request.cookies().has(DeviceCookies::kName)) {
+    api.device_cookie = request.cookies().get(DeviceCookies::kName).value;
   }
   if (auto csrf = headers.tryGetRaw(kCsrfHeader)) pending->credentials.csrf_token = csrf->value();
   if (auto last = headers.tryGetRaw("Last-Event-ID")) api.last_event_id = last->value();

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "controller/api/rest_support.h"
 #include "controller/api/route.h"
+#include "controller/auth/device_cookies.h"
 #include "controller/auth/login_limiter.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/jobs/agent_connector.h"
@@ -49,6 +50,8 @@ struct RestApiDeps {
   // Told when a user's credentials end (logout, password, disabled, revoked token).
   Authenticator& authenticator;
   Enrollment* enrollment = nullptr;  // null: no enrollment route
+  // Sign-in's device cookies (null: none; every client is limited as one without).
+  const DeviceCookies* device_cookies = nullptr;
 };
 
 // Every route, in documentation order. The dependencies must outlive the routes. Each

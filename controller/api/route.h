@@ -38,6 +38,7 @@ struct ApiRequest {
   std::string body;
   std::string client_address;  // the peer's IP address
   std::string last_event_id;   // SSE resume point (Last-Event-ID), "" when none
+  std::string device_cookie;   // sign-in's device cookie (l4d2_device), "" when none
 
   CredentialKind credential = CredentialKind::kNone;
   std::optional<User> user;    // set unless the route is public and nobody signed in

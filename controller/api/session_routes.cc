@@ -16,18 +16,23 @@ class SessionRoutes {
 
   absl::StatusOr<ApiResponse> Login(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(v1::LoginRequest login, Body<v1::LoginRequest>(request));
-    L4D2_RETURN_IF_ERROR(d_.login_limiter.Check(login.username(), request.client_address));
+    // A client that signed in as this account before is limited on its own (device cookies).
+    std::string device;
+    if (d_.device_cookies != nullptr && !request.device_cookie.empty()) {
+      device = d_.device_cookies->Verify(request.device_cookie, login.username()).value_or("");
+    }
+    L4D2_RETURN_IF_ERROR(d_.login_limiter.Check(login.username(), request.client_address, device));
     absl::StatusOr<User> user = d_.users.Authenticate(login.username(), login.password());
     if (!user.ok()) {
       if (absl::IsUnauthenticated(user.status())) {
-        d_.login_limiter.RecordFailure(login.username(), request.client_address);
+        d_.login_limiter.RecordFailure(login.username(), request.client_address, device);
         (void)d_.stores.audit.Append(
             "anonymous", "session.login_failed", "",
             AuditDetail({{"username", login.username()}, {"address", request.client_address}}));
       }
       return user.status();
     }
-    d_.login_limiter.RecordSuccess(login.username());
+    d_.login_limiter.RecordSuccess(login.username(), device);
     // A new session id at every login: a session planted before it is worth nothing.
     if (!request.session_secret.empty()) {
       (void)d_.sessions.End(request.session_secret);
@@ -40,6 +45,11 @@ class SessionRoutes {
     ApiResponse response = Json(Info(*user, made.session));
     response.headers.push_back(
         {"Set-Cookie", CookieHeader(made.secret, d_.sessions.limits().lifetime, secure_cookies_)});
+    if (d_.device_cookies != nullptr) {
+      response.headers.push_back(
+          {"Set-Cookie",
+           DeviceCookies::SetCookie(d_.device_cookies->Issue(login.username()), secure_cookies_)});
+    }
     return response;
   }
 

@@ -35,26 +35,38 @@ void LoginLimiter::Add(const std::string& key, int limit, absl::Time now) {
   while (static_cast<int>(times.size()) > limit) times.pop_front();
 }
 
-absl::Status LoginLimiter::Check(const std::string& account, const std::string& address) {
+absl::Status LoginLimiter::Check(const std::string& account, const std::string& address,
+                                 const std::string& device) {
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mutex_);
-  const absl::Time until = std::max(BlockedUntil("a:" + account, limits_.per_account, now),
-                                    BlockedUntil("i:" + address, limits_.per_address, now));
+  const absl::Time until = !device.empty()
+                               ? BlockedUntil("d:" + device, limits_.per_device, now)
+                               : std::max(BlockedUntil("a:" + account, limits_.per_account, now),
+                                          BlockedUntil("i:" + address, limits_.per_address, now));
   if (until <= now) return absl::OkStatus();
   return absl::ResourceExhaustedError(
       absl::StrCat("too many failed logins; try again in ",
                    static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(until - now))), " s"));
 }
 
-void LoginLimiter::RecordFailure(const std::string& account, const std::string& address) {
+void LoginLimiter::RecordFailure(const std::string& account, const std::string& address,
+                                 const std::string& device) {
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mutex_);
+  if (!device.empty()) {
+    Add("d:" + device, limits_.per_device, now);
+    return;
+  }
   Add("a:" + account, limits_.per_account, now);
   Add("i:" + address, limits_.per_address, now);
 }
 
-void LoginLimiter::RecordSuccess(const std::string& account) {
+void LoginLimiter::RecordSuccess(const std::string& account, const std::string& device) {
   absl::MutexLock lock(&mutex_);
+  if (!device.empty()) {
+    failures_.erase("d:" + device);
+    return;
+  }
   failures_.erase("a:" + account);
 }
 

@@ -6,6 +6,11 @@
 // password, so guessing cannot outrun the limit. A successful login clears its account's
 // count (not its address's: one attacker with one good account must not reset the address).
 //
+// A client with a device cookie for the account (device_cookies.h: it signed in as that account
+// before) is counted apart: its failures count against its device alone (per_device), and the
+// account's and address's counts do not stop it, so others' failures cannot lock the account's
+// real user out. The account limit stops only clients without one.
+//
 // In memory, per controller process: with several controllers each counts its own attempts
 // (the limits then hold per controller). The number of tracked keys is bounded; past the
 // bound the least recently failed keys are forgotten. Thread-safe.
@@ -25,6 +30,7 @@ namespace l4d2::controller {
 struct LoginLimits {
   int per_account = 5;
   int per_address = 20;
+  int per_device = 10;
   absl::Duration window = absl::Minutes(15);
   size_t max_tracked = 100000;
 };
@@ -35,10 +41,13 @@ class LoginLimiter {
   LoginLimiter(Clock& clock, LoginLimits limits = {});
 
   // RESOURCE_EXHAUSTED, with when to try again, when the account or the address is over its
-  // limit; OK otherwise.
-  absl::Status Check(const std::string& account, const std::string& address);
-  void RecordFailure(const std::string& account, const std::string& address);
-  void RecordSuccess(const std::string& account);
+  // limit (or, with `device`, the device cookie's nonce for this account, that device); OK
+  // otherwise.
+  absl::Status Check(const std::string& account, const std::string& address,
+                     const std::string& device = "");
+  void RecordFailure(const std::string& account, const std::string& address,
+                     const std::string& device = "");
+  void RecordSuccess(const std::string& account, const std::string& device = "");
 
  private:
   struct Failures {

@@ -136,7 +136,8 @@ struct ControllerProcess::Parts {
                   .sessions = {.idle = config.session_idle, .lifetime = config.session_lifetime},
                   .streams = {.max_streams_per_user = config.max_streams_per_user,
                               .max_clients = config.max_streams},
-                  .more_metrics = [this] { return HostReportMetrics(reports, pinger); }},
+                  .more_metrics = [this] { return HostReportMetrics(reports, pinger); },
+                  .device_cookie_secret = pki.controller_key_pem},
                  &enrollment));
     return absl::OkStatus();
   }

@@ -50,7 +50,7 @@ class ControllerCommandsTest : public ::testing::Test {
     auto login = HttpRequest(port_, "POST", "/api/v1/session", {"Content-Type: application/json"},
                              R"({"username":"root","password":"a long admin password"})");
     ASSERT_TRUE(login.ok() && login->status == 200) << login.status();
-    const std::string cookie = l4d2::testing::HeaderValue(*login, "Set-Cookie");
+    const std::string cookie = l4d2::testing::SetCookieOf(*login, "l4d2_session");
     auto info = FromJson<controller::v1::SessionInfo>(login->body);
     ASSERT_TRUE(info.ok());
     auto made = HttpRequest(

@@ -464,7 +464,7 @@ TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) 
       port, "POST", "/api/v1/session", {"Content-Type: application/json"},
       R"({"username":"alice","password":"correct horse battery"})");
   ASSERT_TRUE(login.ok() && login->status == 200);
-  const std::string set_cookie = l4d2::testing::HeaderValue(*login, "Set-Cookie");
+  const std::string set_cookie = l4d2::testing::SetCookieOf(*login, "l4d2_session");
   const std::string cookie = "Cookie: " + set_cookie.substr(0, set_cookie.find(';'));
   const std::string csrf = "X-CSRF-Token: " + FromJson<v1::SessionInfo>(login->body)->csrf_token();
 

@@ -135,6 +135,17 @@ std::string HeaderValue(const HttpResponse& response, const std::string& name) {
   return "";
 }
 
+std::string SetCookieOf(const HttpResponse& response, const std::string& name) {
+  for (absl::string_view line : absl::StrSplit(response.headers, "\r\n")) {
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    if (!absl::EqualsIgnoreCase(line.substr(0, colon), "Set-Cookie")) continue;
+    absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
+    if (absl::StartsWith(value, name + "=")) return std::string(value);
+  }
+  return "";
+}
+
 absl::StatusOr<std::unique_ptr<HttpStream>> HttpStream::Open(
     int port, const std::string& path, const std::vector<std::string>& headers) {
   absl::StatusOr<int> fd = Connect(port);

@@ -34,6 +34,8 @@ absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
 
 // A header's value in a response's headers ("" when absent; names compare case-insensitively).
 std::string HeaderValue(const HttpResponse& response, const std::string& name);
+// The Set-Cookie header that sets cookie `name` ("" when none does).
+std::string SetCookieOf(const HttpResponse& response, const std::string& name);
 
 // A connection that stays open, for event streams: sends one request, then reads as it comes.
 class HttpStream {

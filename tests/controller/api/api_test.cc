@@ -110,7 +110,7 @@ class ApiTest : public ::testing::Test {
   }
 
   static std::string CookieOf(const HttpResponse& response) {
-    const std::string header = HeaderValue(response, "Set-Cookie");
+    const std::string header = l4d2::testing::SetCookieOf(response, "l4d2_session");
     const size_t start = header.find('=') + 1;
     return header.substr(start, header.find(';') - start);
   }
@@ -226,7 +226,7 @@ TEST_F(ApiTest, LoginSetsAStrictHttpOnlyCookieAndANewSessionEachTime) {
   UserId("alice");
   HttpResponse first = Login("alice", kPassword);
   ASSERT_EQ(first.status, 200) << first.body;
-  const std::string cookie = HeaderValue(first, "Set-Cookie");
+  const std::string cookie = l4d2::testing::SetCookieOf(first, "l4d2_session");
   EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
   EXPECT_THAT(cookie, HasSubstr("SameSite=Strict"));
   EXPECT_THAT(cookie, HasSubstr("Path=/"));
@@ -255,7 +255,8 @@ TEST_F(ApiTest, LoginSetsAStrictHttpOnlyCookieAndANewSessionEachTime) {
 TEST_F(ApiTest, CookiesAreSecureBehindHttps) {
   Build("https://left4me.example");
   UserId("alice");
-  EXPECT_THAT(HeaderValue(Login("alice", kPassword), "Set-Cookie"), HasSubstr("; Secure"));
+  EXPECT_THAT(l4d2::testing::SetCookieOf(Login("alice", kPassword), "l4d2_session"),
+              HasSubstr("; Secure"));
 }
 
 TEST_F(ApiTest, WrongPasswordsAreOneAnswerAndRateLimitedPerAccountAndAddress) {
@@ -278,6 +279,46 @@ TEST_F(ApiTest, WrongPasswordsAreOneAnswerAndRateLimitedPerAccountAndAddress) {
   EXPECT_EQ(Login("bob", kPassword).status, 429);
 }
 
+// OWASP's device cookies: a client that signed in as the account before is not locked out by
+// others' failures, and is limited on its own; the cookie is the account's alone.
+TEST_F(ApiTest, ADeviceCookieKeepsTheRealUserInWhileOthersLockTheAccount) {
+  UserId("alice");
+  UserId("bob");
+  HttpResponse first = Login("alice", kPassword);
+  ASSERT_EQ(first.status, 200);
+  const std::string set_cookie = l4d2::testing::SetCookieOf(first, "l4d2_device");
+  EXPECT_THAT(set_cookie, HasSubstr("; HttpOnly"));
+  EXPECT_THAT(set_cookie, HasSubstr("SameSite=Strict"));
+  EXPECT_THAT(set_cookie, HasSubstr("Path=/api/v1/session"));
+  const std::string device = set_cookie.substr(0, set_cookie.find(';'));
+  auto login_with = [&](const std::string& cookie, const std::string& user,
+                        const std::string& password) {
+    return Call({}, "POST", "/api/v1/session",
+                absl::StrCat(R"({"username":")", user, R"(","password":")", password, R"("})"),
+                {"Cookie: " + cookie});
+  };
+  // Someone else guesses: the account is locked for clients without the cookie...
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Login("alice", "wrong password!").status, 401);
+  EXPECT_EQ(Login("alice", kPassword).status, 429);
+  // ...not for alice's device, which gets a fresh cookie each time.
+  HttpResponse trusted = login_with(device, "alice", kPassword);
+  EXPECT_EQ(trusted.status, 200) << trusted.body;
+  EXPECT_NE(l4d2::testing::SetCookieOf(trusted, "l4d2_device"), set_cookie);
+  // Alice's cookie is no device cookie for bob, nor is a forged one for anyone.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(login_with(device, "bob", "wrong password!").status, 401);
+  EXPECT_EQ(login_with(device, "bob", kPassword).status, 429);
+  std::string forged = device;
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  EXPECT_EQ(login_with(forged, "alice", kPassword).status, 429);
+  // The device itself is limited: ten failures lock it, a limited device cannot tell right
+  // from wrong.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(login_with(device, "alice", "wrong password!").status, 401);
+  }
+  EXPECT_EQ(login_with(device, "alice", kPassword).status, 429);
+  EXPECT_EQ(login_with(device, "alice", "wrong password!").status, 429);
+}
+
 TEST_F(ApiTest, SessionsEndWhenIdleAtTheirLifetimeAtLogoutAndAtAPasswordChange) {
   Caller alice = SignIn("alice");
   clock_.Advance(absl::Minutes(20));
@@ -298,7 +339,7 @@ TEST_F(ApiTest, SessionsEndWhenIdleAtTheirLifetimeAtLogoutAndAtAPasswordChange) 
   alice = SignIn("alice");
   HttpResponse out = Call(alice, "DELETE", "/api/v1/session");
   EXPECT_EQ(out.status, 204);
-  EXPECT_THAT(HeaderValue(out, "Set-Cookie"), HasSubstr("Max-Age=0"));
+  EXPECT_THAT(l4d2::testing::SetCookieOf(out, "l4d2_session"), HasSubstr("Max-Age=0"));
   EXPECT_EQ(Call(alice, "GET", "/api/v1/session").status, 401);
 
   alice = SignIn("alice");
