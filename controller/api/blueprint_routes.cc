@@ -16,23 +16,22 @@ class BlueprintRoutes {
  public:
   BlueprintRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps) {}
 
+  // Paged in SQL (keyset over name and id): a page costs the page.
   absl::StatusOr<ApiResponse> ListBlueprints(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
-    L4D2_ASSIGN_OR_RETURN(std::vector<Blueprint> blueprints,
-                          d_.stores.blueprints.List(request.actor));
-    const std::string prefix = request.Query("q");
-    std::vector<Blueprint> matching;
-    for (Blueprint& blueprint : blueprints) {
-      if (absl::StartsWith(blueprint.name, prefix)) matching.push_back(std::move(blueprint));
-    }
-    // Names are unique per owner: the page key is the name and the id.
-    auto key = [](const Blueprint& b) { return absl::StrCat(b.name, "/", b.id); };
-    std::sort(matching.begin(), matching.end(),
-              [&](const Blueprint& a, const Blueprint& b) { return key(a) < key(b); });
+    L4D2_ASSIGN_OR_RETURN(
+        std::vector<Blueprint> blueprints,
+        d_.stores.blueprints.List(request.actor,
+                                  {.name_prefix = request.Query("q"),
+                                   .after = page.token.empty() ? "" : *PageKey(page.token),
+                                   .limit = page.limit + 1}));
     v1::ListBlueprintsResponse response;
-    for (const Blueprint* blueprint :
-         Paged(matching, page, key, response.mutable_next_page_token())) {
-      *response.add_blueprints() = ToApi(*blueprint);
+    for (size_t i = 0; i < blueprints.size() && static_cast<int>(i) < page.limit; ++i) {
+      *response.add_blueprints() = ToApi(blueprints[i]);
+    }
+    if (static_cast<int>(blueprints.size()) > page.limit) {
+      const Blueprint& last = blueprints[page.limit - 1];
+      response.set_next_page_token(PageToken(PageKeyOf(last.name, last.id)));
     }
     return Json(response);
   }

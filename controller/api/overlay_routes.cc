@@ -15,23 +15,26 @@ class OverlayRoutes {
  public:
   OverlayRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps) {}
 
+  // Paged in SQL (keyset over ref and id): a page costs the page.
   absl::StatusOr<ApiResponse> ListOverlays(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
-    L4D2_ASSIGN_OR_RETURN(std::vector<Overlay> overlays, d_.stores.overlays.List(request.actor));
-    const std::string global = request.Query("global");
     L4D2_ASSIGN_OR_RETURN(bool only_global, BoolQuery(request, "global"));
-    std::vector<Overlay> matching;
-    for (Overlay& overlay : overlays) {
-      if (!global.empty() && overlay.owner_id.empty() != only_global) continue;
-      matching.push_back(std::move(overlay));
-    }
-    std::sort(matching.begin(), matching.end(),
-              [](const Overlay& a, const Overlay& b) { return a.ref < b.ref; });
+    std::optional<bool> global;
+    if (!request.Query("global").empty()) global = only_global;
+    L4D2_ASSIGN_OR_RETURN(
+        std::vector<Overlay> overlays,
+        d_.stores.overlays.List(request.actor,
+                                {.name_prefix = request.Query("q"),
+                                 .after = page.token.empty() ? "" : *PageKey(page.token),
+                                 .limit = page.limit + 1},
+                                global));
     v1::ListOverlaysResponse response;
-    for (const Overlay* overlay : Paged(
-             matching, page, [](const Overlay& o) { return o.ref; },
-             response.mutable_next_page_token())) {
-      *response.add_overlays() = ToApi(*overlay);
+    for (size_t i = 0; i < overlays.size() && static_cast<int>(i) < page.limit; ++i) {
+      *response.add_overlays() = ToApi(overlays[i]);
+    }
+    if (static_cast<int>(overlays.size()) > page.limit) {
+      const Overlay& last = overlays[page.limit - 1];
+      response.set_next_page_token(PageToken(PageKeyOf(last.ref, last.id)));
     }
     return Json(response);
   }
@@ -87,7 +90,7 @@ void AddOverlayRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                             .path = "/api/v1/overlays",
                             .summary = "Overlays: global ones and one's own",
                             .response = v1::ListOverlaysResponse::descriptor(),
-                            .query = {"global", "limit", "page_token"},
+                            .query = {"global", "q", "limit", "page_token"},
                             .handler = bind(&M::ListOverlays)},
                            {.method = "POST",
                             .path = "/api/v1/overlays",

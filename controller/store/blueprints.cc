@@ -1,5 +1,6 @@
 #include "controller/store/blueprints.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/names.h"
@@ -144,21 +145,58 @@ absl::StatusOr<Blueprint> BlueprintStore::Get(const Actor& actor, const std::str
   return blueprint;
 }
 
-absl::StatusOr<std::vector<Blueprint>> BlueprintStore::List(const Actor& actor) {
+absl::StatusOr<std::vector<Blueprint>> BlueprintStore::List(const Actor& actor,
+                                                            const PageQuery& page) {
   std::vector<Blueprint> blueprints;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    std::vector<std::string> ids;
-    std::string id, owner;
-    soci::statement statement =
-        (sql.prepare << "SELECT id, owner_id FROM blueprints ORDER BY owner_id, name",
-         soci::into(id), soci::into(owner));
-    statement.execute();
-    while (statement.fetch()) {
-      if (actor.Sees(owner)) ids.push_back(id);
+    std::string where = "1 = 1";
+    std::vector<std::string> params;
+    if (!actor.admin) {
+      params.push_back(actor.user_id);
+      where += " AND owner_id = :p1";
     }
-    for (const std::string& one : ids) {
-      L4D2_ASSIGN_OR_RETURN(Blueprint blueprint, Read(sql, one));
-      blueprints.push_back(std::move(blueprint));
+    AppendPageConditions(page, "name", "id", where, params);
+    Blueprint row;
+    std::string settings;
+    long long created = 0, updated = 0;
+    soci::statement select(sql);
+    for (const std::string& param : params) select.exchange(soci::use(param));
+    select.exchange(soci::into(row.id));
+    select.exchange(soci::into(row.owner_id));
+    select.exchange(soci::into(row.name));
+    select.exchange(soci::into(settings));
+    select.exchange(soci::into(created));
+    select.exchange(soci::into(updated));
+    select.alloc();
+    select.prepare(absl::StrCat(
+        "SELECT id, owner_id, name, settings, created_at_ms, updated_at_ms FROM blueprints WHERE ",
+        where, " ORDER BY name, id LIMIT ", page.limit));
+    select.define_and_bind();
+    select.execute(false);
+    absl::flat_hash_map<std::string, size_t> index;
+    std::string in;
+    while (select.fetch()) {
+      L4D2_ASSIGN_OR_RETURN(row.settings,
+                            FromJson<agent::v1::InstanceSpec>(settings, "blueprint settings"));
+      row.created_at = absl::FromUnixMillis(created);
+      row.updated_at = absl::FromUnixMillis(updated);
+      index[row.id] = blueprints.size();
+      // Ids are stored hex: safe inside the IN list.
+      absl::StrAppend(&in, in.empty() ? "'" : ",'", row.id, "'");
+      blueprints.push_back(row);
+    }
+    if (blueprints.empty()) return absl::OkStatus();
+    // Every blueprint's overlays in one query.
+    std::string blueprint_id, overlay_id;
+    int exec = 0;
+    soci::statement overlays =
+        (sql.prepare << "SELECT blueprint_id, overlay_id, exec_server_cfg FROM blueprint_overlays"
+                        " WHERE blueprint_id IN ("
+                     << in << ") ORDER BY blueprint_id, position",
+         soci::into(blueprint_id), soci::into(overlay_id), soci::into(exec));
+    overlays.execute();
+    while (overlays.fetch()) {
+      blueprints[index.at(blueprint_id)].overlays.push_back({overlay_id, exec != 0});
     }
     return absl::OkStatus();
   }));

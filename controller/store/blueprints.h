@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "controller/store/actor.h"
 #include "controller/store/database.h"
+#include "controller/store/page.h"
 #include "l4d2/agent/v1/instance.pb.h"
 
 namespace l4d2::controller {
@@ -57,7 +58,8 @@ class BlueprintStore {
   absl::StatusOr<Blueprint> Update(const Actor& actor, const std::string& id,
                                    const BlueprintInput& input);
   absl::StatusOr<Blueprint> Get(const Actor& actor, const std::string& id);
-  absl::StatusOr<std::vector<Blueprint>> List(const Actor& actor);
+  // A page of those the actor sees, by name then id: two queries whatever the page's size.
+  absl::StatusOr<std::vector<Blueprint>> List(const Actor& actor, const PageQuery& page);
   // FAILED_PRECONDITION while a server uses it.
   absl::Status Delete(const Actor& actor, const std::string& id);
 

@@ -198,6 +198,12 @@ const std::vector<Migration>& ControllerMigrations() {
        {"ALTER TABLE hosts ADD COLUMN certificate_pem TEXT",
         // The reconciler's look at jobs that just ended (JobQueue::BusyLocks).
         "CREATE INDEX jobs_by_finish ON jobs(finished_at_ms)"}},
+      {8,
+       "list indexes covering a page of blueprints and overlays (keyset over name or ref, id)",
+       {"CREATE INDEX blueprints_page ON blueprints(name, id)",
+        "CREATE INDEX blueprints_page_by_owner ON blueprints(owner_id, name, id)",
+        "CREATE INDEX overlays_page ON overlays(ref, id)",
+        "CREATE INDEX overlays_page_by_owner ON overlays(owner_id, ref, id)"}},
   };
   return *migrations;
 }

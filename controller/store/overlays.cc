@@ -1,6 +1,7 @@
 #include "controller/store/overlays.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/names.h"
 #include "common/status_macros.h"
 #include "controller/store/ids.h"
@@ -120,18 +121,65 @@ absl::StatusOr<Overlay> OverlayStore::Get(const Actor& actor, const std::string&
   return overlay;
 }
 
-absl::StatusOr<std::vector<Overlay>> OverlayStore::List(const Actor& actor) {
+absl::StatusOr<std::vector<Overlay>> OverlayStore::List(const Actor& actor, const PageQuery& page,
+                                                        std::optional<bool> global) {
   std::vector<Overlay> overlays;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    std::vector<std::string> ids;
-    std::string id;
-    soci::statement statement =
-        (sql.prepare << "SELECT id FROM overlays ORDER BY ref", soci::into(id));
-    statement.execute();
-    while (statement.fetch()) ids.push_back(id);
-    for (const std::string& one : ids) {
-      absl::StatusOr<Overlay> overlay = Read(sql, one);
-      if (overlay.ok() && actor.Sees(overlay->owner_id)) overlays.push_back(*std::move(overlay));
+    // Each owner's rows (global ones have none) come from the (owner_id, ref, id) index in
+    // page order; an operator's page merges the global branch and their own, each limited:
+    // an OR over both would read every row and sort them.
+    std::vector<std::string> params;
+    auto branch = [&](const std::string& owner_condition) {
+      std::string where = owner_condition;
+      AppendPageConditions(page, "ref", "id", where, params);
+      return absl::StrCat(
+          "SELECT id, owner_id, ref, definition, revision, created_at_ms, updated_at_ms FROM"
+          " overlays WHERE ",
+          where, " ORDER BY ref, id LIMIT ", page.limit);
+    };
+    std::string query;
+    if (actor.admin) {
+      query = branch(!global.has_value() ? "1 = 1"
+                     : *global           ? "owner_id IS NULL"
+                                         : "owner_id IS NOT NULL");
+    } else {
+      std::vector<std::string> branches;
+      if (global.value_or(true)) branches.push_back(branch("owner_id IS NULL"));
+      if (!global.value_or(false)) {
+        params.push_back(actor.user_id);
+        branches.push_back(branch(absl::StrCat("owner_id = :p", params.size())));
+      }
+      query = branches.size() == 1
+                  ? branches[0]
+                  : absl::StrCat("SELECT * FROM (", branches[0], ") AS global_page UNION ALL ",
+                                 "SELECT * FROM (", branches[1],
+                                 ") AS own_page ORDER BY ref, id LIMIT ", page.limit);
+    }
+    Overlay row;
+    std::string owner, definition;
+    soci::indicator owner_indicator = soci::i_null;
+    long long revision = 0, created = 0, updated = 0;
+    soci::statement select(sql);
+    for (const std::string& param : params) select.exchange(soci::use(param));
+    select.exchange(soci::into(row.id));
+    select.exchange(soci::into(owner, owner_indicator));
+    select.exchange(soci::into(row.ref));
+    select.exchange(soci::into(definition));
+    select.exchange(soci::into(revision));
+    select.exchange(soci::into(created));
+    select.exchange(soci::into(updated));
+    select.alloc();
+    select.prepare(query);
+    select.define_and_bind();
+    select.execute(false);
+    while (select.fetch()) {
+      row.owner_id = owner_indicator == soci::i_ok ? owner : "";
+      L4D2_ASSIGN_OR_RETURN(
+          row.source, FromJson<agent::v1::SyncOverlayRequest>(definition, "overlay definition"));
+      row.revision = revision;
+      row.created_at = absl::FromUnixMillis(created);
+      row.updated_at = absl::FromUnixMillis(updated);
+      overlays.push_back(row);
     }
     return absl::OkStatus();
   }));

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "controller/store/actor.h"
 #include "controller/store/database.h"
+#include "controller/store/page.h"
 #include "l4d2/agent/v1/overlay.pb.h"
 
 namespace l4d2::controller {
@@ -58,7 +59,10 @@ class OverlayStore {
                                  const agent::v1::SyncOverlayRequest& source);
   absl::StatusOr<Overlay> Get(const Actor& actor, const std::string& id);
   // Those the actor sees, by ref.
-  absl::StatusOr<std::vector<Overlay>> List(const Actor& actor);
+  // A page of those the actor sees (global ones and their own; all for admins), by ref then id,
+  // in one query; `global` keeps only global (true) or only owned (false) ones.
+  absl::StatusOr<std::vector<Overlay>> List(const Actor& actor, const PageQuery& page,
+                                            std::optional<bool> global = std::nullopt);
   // FAILED_PRECONDITION while a blueprint uses it.
   absl::Status Delete(const Actor& actor, const std::string& id);
 

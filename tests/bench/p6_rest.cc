@@ -9,6 +9,8 @@
 //   static   GET /healthz (public, no SQL): the framework's ceiling
 //   get      GET /api/v1/servers/{id}
 //   list     GET /api/v1/servers?limit=PAGE (a page of the SERVERS, read in SQL)
+//   blueprints, overlays  GET /api/v1/blueprints?limit=PAGE, /api/v1/overlays?limit=PAGE: a
+//            page of as many of them as SERVERS (the operator's own), paged in SQL too
 // and print requests per second and latency percentiles. Clients and server share the
 // machine's cores, as a benchmark on one machine must.
 #include <netinet/in.h>
@@ -152,9 +154,15 @@ int main(int argc, char** argv) {
   if (!db.ok() || !ApplyMigrations(**db, ControllerMigrations(), clock).ok()) return 1;
   FleetStores stores(**db, clock);
   PlaintextAgentConnector agents;
-  auto api = ControllerApi::Start(**db, stores, agents, clock,
-                                  {.http = {.address = "127.0.0.1:0", .threads = 2, .workers = 4},
-                                   .password_cost = PasswordCost::Minimal()});
+  auto api = ControllerApi::Start(
+      **db, stores, agents, clock,
+      // One client address: no per-address limits (they would
+      // refuse the unauthenticated /healthz run).
+      {.http = {.address = "127.0.0.1:0",
+                .threads = 2,
+                .workers = 4,
+                .addresses = {.max_connections = 0, .unauthenticated_per_second = 0}},
+       .password_cost = PasswordCost::Minimal()});
   if (!api.ok()) return 1;
   auto alice = (*api)->users().Create("alice", "alice's long password", Role::kOperator);
   const Actor actor = Actor::Operator(alice->id);
@@ -168,6 +176,16 @@ int main(int argc, char** argv) {
     if (!server.ok()) return 1;
     if (i == 0) first = server->id;
   }
+  l4d2::agent::v1::SyncOverlayRequest source;
+  source.mutable_inline_files()->add_files()->set_path("left4dead2/cfg/a.cfg");
+  for (int i = 1; i < servers; ++i) {
+    if (!stores.blueprints.Create(actor, {.name = absl::StrCat("blueprint-", i)}).ok()) return 1;
+  }
+  for (int i = 0; i < servers; ++i) {
+    if (!stores.overlays.Create(actor, absl::StrCat("u-alice/overlay-", i), false, source).ok()) {
+      return 1;
+    }
+  }
   std::string secret;
   if (!ApiTokenStore(**db, clock).Create(actor, "bench", {"read"}, &secret).ok()) return 1;
   std::printf("P6: %d servers, %d keep-alive connections, %d s each, page %d\n", servers,
@@ -176,6 +194,10 @@ int main(int argc, char** argv) {
   Run("static", port, "/healthz", "", connections, absl::Seconds(seconds));
   Run("get", port, "/api/v1/servers/" + first, secret, connections, absl::Seconds(seconds));
   Run("list", port, absl::StrCat("/api/v1/servers?limit=", page), secret, connections,
+      absl::Seconds(seconds));
+  Run("blueprints", port, absl::StrCat("/api/v1/blueprints?limit=", page), secret, connections,
+      absl::Seconds(seconds));
+  Run("overlays", port, absl::StrCat("/api/v1/overlays?limit=", page), secret, connections,
       absl::Seconds(seconds));
   (*api)->Stop();
   std::filesystem::remove_all(dir);

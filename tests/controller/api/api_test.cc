@@ -871,6 +871,80 @@ TEST_F(ApiTest, StreamsPerUserAreCapped) {
 namespace l4d2::controller {
 namespace {
 
+// Blueprints and overlays are paged in SQL: every page holds what the caller sees, in order,
+// each row once, with the prefix filter; an admin pages through everyone's (names repeat across
+// owners: the id breaks the tie).
+TEST_F(ApiTest, BlueprintAndOverlayListsPageInSql) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  Caller bob = SignIn("bob");
+  for (const Caller* owner : {&alice, &bob}) {
+    for (const char* name : {"coop", "versus", "vs-2", "vs-1", "survival", "realism", "vs-3"}) {
+      ASSERT_EQ(Call(*owner, "POST", "/api/v1/blueprints",
+                     absl::StrCat(R"({"name":")", name, R"(","settings":{"gameMode":"coop"}})"))
+                    .status,
+                201);
+    }
+  }
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(
+        Call(alice, "POST", "/api/v1/overlays",
+             absl::StrCat(
+                 R"({"ref":"u-alice/m)", i,
+                 R"(","source":{"inlineFiles":{"files":[{"path":"a.cfg","content":"eA=="}]}}})"))
+            .status,
+        201);
+  }
+  ASSERT_EQ(
+      Call(
+          admin, "POST", "/api/v1/overlays",
+          R"({"ref":"standard","global":true,"source":{"inlineFiles":{"files":[{"path":"a.cfg","content":"eA=="}]}}})")
+          .status,
+      201);
+  auto pages = [&](const Caller& caller, const std::string& path, auto items) {
+    std::vector<std::string> seen;
+    std::string token;
+    for (int page = 0; page < 20; ++page) {
+      HttpResponse response =
+          Call(caller, "GET",
+               absl::StrCat(path, path.find('?') == std::string::npos ? "?" : "&", "limit=3",
+                            token.empty() ? "" : "&page_token=" + token));
+      EXPECT_EQ(response.status, 200) << response.body;
+      token = items(response, seen);
+      if (token.empty()) break;
+    }
+    return seen;
+  };
+  auto blueprint_names = [&](const HttpResponse& response, std::vector<std::string>& seen) {
+    auto list = Parse<v1::ListBlueprintsResponse>(response);
+    for (const v1::Blueprint& b : list.blueprints()) seen.push_back(b.name());
+    return list.next_page_token();
+  };
+  auto overlay_refs = [&](const HttpResponse& response, std::vector<std::string>& seen) {
+    auto list = Parse<v1::ListOverlaysResponse>(response);
+    for (const v1::Overlay& o : list.overlays()) seen.push_back(o.ref());
+    return list.next_page_token();
+  };
+  EXPECT_THAT(
+      pages(alice, "/api/v1/blueprints", blueprint_names),
+      ::testing::ElementsAre("coop", "realism", "survival", "versus", "vs-1", "vs-2", "vs-3"));
+  EXPECT_THAT(pages(alice, "/api/v1/blueprints?q=vs-", blueprint_names),
+              ::testing::ElementsAre("vs-1", "vs-2", "vs-3"));
+  std::vector<std::string> everyone = pages(admin, "/api/v1/blueprints", blueprint_names);
+  EXPECT_EQ(everyone.size(), 14u);
+  EXPECT_TRUE(std::is_sorted(everyone.begin(), everyone.end()));
+  EXPECT_EQ(std::count(everyone.begin(), everyone.end(), "vs-2"), 2);
+  EXPECT_THAT(pages(bob, "/api/v1/overlays", overlay_refs), ::testing::ElementsAre("standard"));
+  EXPECT_THAT(pages(alice, "/api/v1/overlays", overlay_refs),
+              ::testing::ElementsAre("standard", "u-alice/m0", "u-alice/m1", "u-alice/m2",
+                                     "u-alice/m3", "u-alice/m4"));
+  EXPECT_THAT(pages(alice, "/api/v1/overlays?global=false&q=u-alice/m3", overlay_refs),
+              ::testing::ElementsAre("u-alice/m3"));
+  EXPECT_THAT(pages(alice, "/api/v1/overlays?global=true", overlay_refs),
+              ::testing::ElementsAre("standard"));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/blueprints?page_token=!!").status, 400);
+}
+
 TEST_F(ApiTest, ServerListsPageInSqlAndPrintAsProtobufDoes) {
   Caller alice = SignIn("alice");
   const Objects objects = MakeObjectsOf(alice);

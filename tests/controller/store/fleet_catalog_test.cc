@@ -84,7 +84,7 @@ TEST_P(FleetCatalogTest, OverlaysAreGlobalOrPrivateAndScriptsAreAdminsOnly) {
 
   // Bob sees the global ones, not Alice's; Alice cannot change a global one.
   EXPECT_EQ(stores_->overlays.Get(bob_, own->id).status().code(), absl::StatusCode::kNotFound);
-  auto seen = stores_->overlays.List(bob_);
+  auto seen = stores_->overlays.List(bob_, {});
   ASSERT_TRUE(seen.ok());
   std::vector<std::string> refs;
   for (const Overlay& overlay : *seen) refs.push_back(overlay.ref);

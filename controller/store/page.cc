@@ -1,0 +1,32 @@
+#include "controller/store/page.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace l4d2::controller {
+
+void AppendPageConditions(const PageQuery& page, const std::string& name, const std::string& id,
+                          std::string& where, std::vector<std::string>& params) {
+  auto param = [&](std::string value) {
+    params.push_back(std::move(value));
+    return absl::StrCat(":p", params.size());
+  };
+  // Placeholders are bound by position: each is made (and its value pushed) in text order,
+  // one statement at a time (the order a call evaluates its arguments in is unspecified).
+  if (!page.name_prefix.empty()) {
+    // Names and refs are printable ASCII below '~': all with the prefix sort below prefix + "~".
+    const std::string low = param(page.name_prefix);
+    const std::string high = param(page.name_prefix + "~");
+    absl::StrAppend(&where, " AND ", name, " >= ", low, " AND ", name, " < ", high);
+  }
+  const size_t slash = page.after.rfind('/');
+  if (slash != std::string::npos) {
+    const std::string after_name = page.after.substr(0, slash);
+    const std::string first = param(after_name);
+    const std::string second = param(after_name);
+    const std::string after_id = param(page.after.substr(slash + 1));
+    absl::StrAppend(&where, " AND (", name, " > ", first, " OR (", name, " = ", second, " AND ",
+                    id, " > ", after_id, "))");
+  }
+}
+
+}  // namespace l4d2::controller

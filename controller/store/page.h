@@ -1,0 +1,29 @@
+#pragma once
+
+// One page of a list read in SQL: keyset pagination over (name, id), so a page costs the page
+// and never the table (an index on the list's order covers it).
+
+#include <string>
+#include <vector>
+
+namespace l4d2::controller {
+
+struct PageQuery {
+  std::string name_prefix;  // names starting with it ("" any)
+  // The last row of the previous page as "<name>/<id>" ("" for the first page). Names are
+  // [a-z0-9_/.-] without '/' where it ends the name: the last '/' separates the id.
+  std::string after;
+  int limit = 100;
+};
+
+// Appends to `where` the prefix and keyset conditions of `page` on columns `name` and `id`,
+// with their parameters to `params` (":p<n>" placeholders, numbered after those already in it).
+void AppendPageConditions(const PageQuery& page, const std::string& name, const std::string& id,
+                          std::string& where, std::vector<std::string>& params);
+
+// The key of a row for PageQuery::after.
+inline std::string PageKeyOf(const std::string& name, const std::string& id) {
+  return name + "/" + id;
+}
+
+}  // namespace l4d2::controller
