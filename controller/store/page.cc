@@ -24,8 +24,8 @@ void AppendPageConditions(const PageQuery& page, const std::string& name, const 
     const std::string first = param(after_name);
     const std::string second = param(after_name);
     const std::string after_id = param(page.after.substr(slash + 1));
-    absl::StrAppend(&where, " AND (", name, " > ", first, " OR (", name, " = ", second, " AND ",
-                    id, " > ", after_id, "))");
+    absl::StrAppend(&where, " AND (", name, " > ", first, " OR (", name, " = ", second, " AND ", id,
+                    " > ", after_id, "))");
   }
 }
 

@@ -8,9 +8,9 @@
 // for SECONDS with no attack, then for SECONDS while BODY_ATTACKERS clients (8) stream 50 MB
 // bodies at the sign-in route and HEADER_ATTACKERS clients (8) send 2 MB headers, each
 // reconnecting as soon as it is cut off (at nice 19: their CPU is not the server's in a real
-// attack, while on this machine they share its cores). Prints the probe's p50/p99/max in both phases, and for
-// the attackers how many were answered and how long after their head (p50/p99/max), and how
-// many were closed.
+// attack, while on this machine they share its cores). Prints the probe's p50/p99/max in both
+// phases, and for the attackers how many were answered and how long after their head (p50/p99/max),
+// and how many were closed.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
