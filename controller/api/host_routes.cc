@@ -13,20 +13,22 @@ class HostRoutes {
  public:
   HostRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps), o_(options) {}
 
+  // Paged in SQL (keyset over name and id).
   absl::StatusOr<ApiResponse> ListHosts(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
-    L4D2_ASSIGN_OR_RETURN(std::vector<Host> hosts, d_.stores.hosts.List());
+    L4D2_ASSIGN_OR_RETURN(
+        std::vector<Host> hosts,
+        d_.stores.hosts.List(
+            {.after = page.token.empty() ? "" : *PageKey(page.token), .limit = page.limit + 1},
+            request.Query("state")));
     L4D2_ASSIGN_OR_RETURN(auto counts, ServerCounts());
-    const std::string state = request.Query("state");
-    std::vector<Host> matching;
-    for (Host& host : hosts) {
-      if (state.empty() || host.state == state) matching.push_back(std::move(host));
-    }
     v1::ListHostsResponse response;
-    for (const Host* host : Paged(
-             matching, page, [](const Host& h) { return h.name; },
-             response.mutable_next_page_token())) {
-      *response.add_hosts() = ToApi(*host, counts[host->id]);
+    for (size_t i = 0; i < hosts.size() && static_cast<int>(i) < page.limit; ++i) {
+      *response.add_hosts() = ToApi(hosts[i], counts[hosts[i].id]);
+    }
+    if (static_cast<int>(hosts.size()) > page.limit) {
+      const Host& last = hosts[page.limit - 1];
+      response.set_next_page_token(PageToken(PageKeyOf(last.name, last.id)));
     }
     return Json(response);
   }

@@ -32,25 +32,6 @@ absl::StatusOr<PageRequest> ParsePage(const ApiRequest& request);
 std::string PageToken(const std::string& key);
 absl::StatusOr<std::string> PageKey(const std::string& token);
 
-// Items of `all` (ordered by `key`) for one page, with the next page's token.
-template <typename T, typename Key>
-std::vector<const T*> Paged(const std::vector<T>& all, const PageRequest& page, Key key,
-                            std::string* next_token) {
-  std::vector<const T*> items;
-  std::string after;
-  if (!page.token.empty()) after = *PageKey(page.token);
-  for (const T& item : all) {
-    if (!after.empty() && key(item) <= after) continue;
-    if (static_cast<int>(items.size()) == page.limit) {
-      *next_token = PageToken(key(*items.back()));
-      return items;
-    }
-    items.push_back(&item);
-  }
-  next_token->clear();
-  return items;
-}
-
 // `message` as the JSON body of an answer with `status`.
 ApiResponse Json(const google::protobuf::Message& message, int status = 200);
 // 204, no body.

@@ -13,19 +13,19 @@ class TokenRoutes {
   TokenRoutes(const RestApiDeps& deps, const RestApiOptions& options)
       : d_(deps), accounts_(AccountsOf(deps)) {}
 
+  // Newest first (ids sort by creation time), paged in SQL: a page holds the tokens older
+  // than its key.
   absl::StatusOr<ApiResponse> ListTokens(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
-    L4D2_ASSIGN_OR_RETURN(std::vector<ApiToken> tokens, d_.tokens.List(request.actor));
-    // Newest first (ids sort by creation time): a page holds the tokens older than its key.
     const std::string before = page.token.empty() ? "" : *PageKey(page.token);
+    L4D2_ASSIGN_OR_RETURN(std::vector<ApiToken> tokens,
+                          d_.tokens.List(request.actor, before, page.limit + 1));
     v1::ListApiTokensResponse response;
-    for (const ApiToken& token : tokens) {
-      if (!before.empty() && token.id >= before) continue;
-      if (response.tokens_size() == page.limit) {
-        response.set_next_page_token(PageToken(response.tokens(page.limit - 1).id()));
-        break;
-      }
-      *response.add_tokens() = ToApi(token);
+    for (size_t i = 0; i < tokens.size() && static_cast<int>(i) < page.limit; ++i) {
+      *response.add_tokens() = ToApi(tokens[i]);
+    }
+    if (static_cast<int>(tokens.size()) > page.limit) {
+      response.set_next_page_token(PageToken(tokens[page.limit - 1].id));
     }
     return Json(response);
   }

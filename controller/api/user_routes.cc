@@ -14,22 +14,25 @@ class UserRoutes {
   UserRoutes(const RestApiDeps& deps, const RestApiOptions& options)
       : d_(deps), accounts_(AccountsOf(deps)) {}
 
+  // Paged in SQL (keyset over username and id).
   absl::StatusOr<ApiResponse> ListUsers(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
-    L4D2_ASSIGN_OR_RETURN(std::vector<User> users, d_.users.List());
-    const std::string role = request.Query("role");
-    const std::string prefix = request.Query("q");
-    std::vector<User> matching;
-    for (User& user : users) {
-      if (!role.empty() && role != RoleName(user.role)) continue;
-      if (!absl::StartsWith(user.username, prefix)) continue;
-      matching.push_back(std::move(user));
+    std::optional<Role> role;
+    if (!request.Query("role").empty()) {
+      L4D2_ASSIGN_OR_RETURN(role, ParseRoleName(request.Query("role")));
     }
+    L4D2_ASSIGN_OR_RETURN(std::vector<User> users,
+                          d_.users.List({.name_prefix = request.Query("q"),
+                                         .after = page.token.empty() ? "" : *PageKey(page.token),
+                                         .limit = page.limit + 1},
+                                        role));
     v1::ListUsersResponse response;
-    for (const User* user : Paged(
-             matching, page, [](const User& u) { return u.username; },
-             response.mutable_next_page_token())) {
-      *response.add_users() = ToApi(*user);
+    for (size_t i = 0; i < users.size() && static_cast<int>(i) < page.limit; ++i) {
+      *response.add_users() = ToApi(users[i]);
+    }
+    if (static_cast<int>(users.size()) > page.limit) {
+      const User& last = users[page.limit - 1];
+      response.set_next_page_token(PageToken(PageKeyOf(last.username, last.id)));
     }
     return Json(response);
   }

@@ -144,6 +144,43 @@ absl::StatusOr<std::vector<ApiToken>> ApiTokenStore::List(const Actor& actor) {
   return tokens;
 }
 
+absl::StatusOr<std::vector<ApiToken>> ApiTokenStore::List(const Actor& actor,
+                                                          const std::string& before, int limit) {
+  std::vector<ApiToken> tokens;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    std::string where = "1 = 1";
+    std::vector<std::string> params;
+    if (!actor.admin) {
+      params.push_back(actor.user_id);
+      where += " AND user_id = :p1";
+    }
+    if (!before.empty()) {
+      params.push_back(before);
+      where += absl::StrCat(" AND id < :p", params.size());
+    }
+    TokenRow row;
+    soci::statement select(sql);
+    for (const std::string& param : params) select.exchange(soci::use(param));
+    select.exchange(soci::into(row.id));
+    select.exchange(soci::into(row.user_id));
+    select.exchange(soci::into(row.name));
+    select.exchange(soci::into(row.scopes));
+    select.exchange(soci::into(row.created));
+    select.exchange(soci::into(row.last_used, row.last_used_ind));
+    select.exchange(soci::into(row.revoked, row.revoked_ind));
+    select.alloc();
+    select.prepare(
+        absl::StrCat("SELECT id, user_id, name, scopes, created_at_ms, last_used_ms,"
+                     " revoked_at_ms FROM api_tokens WHERE ",
+                     where, " ORDER BY id DESC LIMIT ", limit));
+    select.define_and_bind();
+    select.execute(false);
+    while (select.fetch()) tokens.push_back(row.ToToken());
+    return absl::OkStatus();
+  }));
+  return tokens;
+}
+
 absl::StatusOr<ApiToken> ApiTokenStore::Revoke(const Actor& actor, const std::string& id) {
   const long long now_ms = absl::ToUnixMillis(clock_.Now());
   ApiToken revoked;

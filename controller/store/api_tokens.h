@@ -52,6 +52,10 @@ class ApiTokenStore {
   absl::StatusOr<ApiToken> Authenticate(const std::string& secret);
   // The actor's tokens (admins: every user's), newest first; revoked ones included.
   absl::StatusOr<std::vector<ApiToken>> List(const Actor& actor);
+  // A page of those the actor sees, newest first: ids below `before` ("" from the newest), at
+  // most `limit`, in one query.
+  absl::StatusOr<std::vector<ApiToken>> List(const Actor& actor, const std::string& before,
+                                             int limit);
   // The token, now revoked. NOT_FOUND for a token the actor does not own; revoking twice is
   // OK.
   absl::StatusOr<ApiToken> Revoke(const Actor& actor, const std::string& id);

@@ -27,9 +27,9 @@ constexpr char kHostColumns[] =
     "id, name, address, state, max_instances, port_first, port_last, installed_build,"
     " last_seen_ms, created_at_ms, memory_bytes, drained";
 
-// Reads rows of kHostColumns from `query` (with `value` bound to its one placeholder, if any).
+// Reads rows of kHostColumns from `query`, with `params` bound to its placeholders in order.
 std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
-                            const std::string* value) {
+                            const std::vector<std::string>& params) {
   std::vector<Host> hosts;
   Host host;
   std::string build;
@@ -37,7 +37,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   long long seen = 0, created = 0, memory = 0;
   int drained = 0;
   soci::statement statement(sql);
-  if (value != nullptr) statement.exchange(soci::use(*value));
+  for (const std::string& param : params) statement.exchange(soci::use(param));
   statement.exchange(soci::into(host.id));
   statement.exchange(soci::into(host.name));
   statement.exchange(soci::into(host.address));
@@ -167,7 +167,7 @@ absl::StatusOr<Host> HostStore::Get(const std::string& id) {
   bool found = false;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
     std::vector<Host> hosts =
-        ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts WHERE id = :id"), &id);
+        ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts WHERE id = :id"), {id});
     found = !hosts.empty();
     if (found) host = std::move(hosts.front());
     return absl::OkStatus();
@@ -179,8 +179,26 @@ absl::StatusOr<Host> HostStore::Get(const std::string& id) {
 absl::StatusOr<std::vector<Host>> HostStore::List() {
   std::vector<Host> hosts;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    hosts =
-        ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts ORDER BY name"), nullptr);
+    hosts = ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts ORDER BY name"), {});
+    return absl::OkStatus();
+  }));
+  return hosts;
+}
+
+absl::StatusOr<std::vector<Host>> HostStore::List(const PageQuery& page, const std::string& state) {
+  std::vector<Host> hosts;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    std::string where = "1 = 1";
+    std::vector<std::string> params;
+    if (!state.empty()) {
+      params.push_back(state);
+      where += " AND state = :p1";
+    }
+    AppendPageConditions(page, "name", "id", where, params);
+    hosts = ReadHosts(sql,
+                      absl::StrCat("SELECT ", kHostColumns, " FROM hosts WHERE ", where,
+                                   " ORDER BY name, id LIMIT ", page.limit),
+                      params);
     return absl::OkStatus();
   }));
   return hosts;

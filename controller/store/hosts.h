@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "controller/store/database.h"
+#include "controller/store/page.h"
 
 namespace l4d2::controller {
 
@@ -60,6 +61,8 @@ class HostStore {
 
   absl::StatusOr<Host> Get(const std::string& id);
   absl::StatusOr<std::vector<Host>> List();
+  // A page by name then id, of one state ("" any), in one query.
+  absl::StatusOr<std::vector<Host>> List(const PageQuery& page, const std::string& state);
   // The certificate (PEM) issued to an enrolled host; NOT_FOUND for an unknown host, one still
   // enrolling, or one enrolled before the controller kept certificates (migration 7: such a
   // host is asked over gRPC until it enrolls again).

@@ -204,6 +204,11 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE INDEX blueprints_page_by_owner ON blueprints(owner_id, name, id)",
         "CREATE INDEX overlays_page ON overlays(ref, id)",
         "CREATE INDEX overlays_page_by_owner ON overlays(owner_id, ref, id)"}},
+      {9,
+       "list indexes covering a page of users, hosts and one's API tokens",
+       {"CREATE INDEX users_page ON users(username, id)",
+        "CREATE INDEX hosts_page ON hosts(name, id)",
+        "CREATE INDEX api_tokens_page_by_user ON api_tokens(user_id, id)"}},
   };
   return *migrations;
 }

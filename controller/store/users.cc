@@ -104,19 +104,38 @@ absl::StatusOr<User> UserStore::Get(const std::string& id) {
 }
 
 absl::StatusOr<std::vector<User>> UserStore::List() {
+  return List({.limit = 1000000}, std::nullopt);
+}
+
+absl::StatusOr<std::vector<User>> UserStore::List(const PageQuery& page, std::optional<Role> role) {
   std::vector<User> users;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    std::string where = "1 = 1";
+    std::vector<std::string> params;
+    if (role.has_value()) {
+      params.push_back(*role == Role::kAdmin ? "admin" : "operator");
+      where += " AND role = :p1";
+    }
+    AppendPageConditions(page, "username", "id", where, params);
     User user;
-    std::string role;
+    std::string role_name;
     int disabled = 0;
     long long created = 0;
-    soci::statement select = (sql.prepare << "SELECT id, username, role, disabled, created_at_ms"
-                                             " FROM users ORDER BY username",
-                              soci::into(user.id), soci::into(user.username), soci::into(role),
-                              soci::into(disabled), soci::into(created));
-    select.execute();
+    soci::statement select(sql);
+    for (const std::string& param : params) select.exchange(soci::use(param));
+    select.exchange(soci::into(user.id));
+    select.exchange(soci::into(user.username));
+    select.exchange(soci::into(role_name));
+    select.exchange(soci::into(disabled));
+    select.exchange(soci::into(created));
+    select.alloc();
+    select.prepare(
+        absl::StrCat("SELECT id, username, role, disabled, created_at_ms FROM users WHERE ", where,
+                     " ORDER BY username, id LIMIT ", page.limit));
+    select.define_and_bind();
+    select.execute(false);
     while (select.fetch()) {
-      user.role = ParseRole(role);
+      user.role = ParseRole(role_name);
       user.disabled = disabled != 0;
       user.created_at = absl::FromUnixMillis(created);
       users.push_back(user);

@@ -4,6 +4,7 @@
 // (controller/auth/password.h). Thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "common/clock.h"
 #include "controller/auth/password.h"
 #include "controller/store/database.h"
+#include "controller/store/page.h"
 
 namespace l4d2::controller {
 
@@ -44,6 +46,8 @@ class UserStore {
   absl::StatusOr<User> Get(const std::string& id);
   // Every user, by username.
   absl::StatusOr<std::vector<User>> List();
+  // A page by username then id, of one role (nullopt any), in one query.
+  absl::StatusOr<std::vector<User>> List(const PageQuery& page, std::optional<Role> role);
   absl::StatusOr<int64_t> CountAdmins();
   // INVALID_ARGUMENT for a bad password; NOT_FOUND for an unknown user. The caller ends the
   // user's sessions (sessions.h).

@@ -871,10 +871,10 @@ TEST_F(ApiTest, StreamsPerUserAreCapped) {
 namespace l4d2::controller {
 namespace {
 
-// Blueprints and overlays are paged in SQL: every page holds what the caller sees, in order,
-// each row once, with the prefix filter; an admin pages through everyone's (names repeat across
-// owners: the id breaks the tie).
-TEST_F(ApiTest, BlueprintAndOverlayListsPageInSql) {
+// Every list is paged in SQL: every page holds what the caller sees, in order, each row once,
+// with its filters; an admin pages through everyone's (blueprint names repeat across owners:
+// the id breaks the tie).
+TEST_F(ApiTest, EveryListPagesInSql) {
   Caller admin = SignIn("admin");
   Caller alice = SignIn("alice");
   Caller bob = SignIn("bob");
@@ -943,6 +943,45 @@ TEST_F(ApiTest, BlueprintAndOverlayListsPageInSql) {
   EXPECT_THAT(pages(alice, "/api/v1/overlays?global=true", overlay_refs),
               ::testing::ElementsAre("standard"));
   EXPECT_EQ(Call(alice, "GET", "/api/v1/blueprints?page_token=!!").status, 400);
+
+  // Users, hosts and tokens.
+  for (const char* name : {"dave", "erin", "frank", "carol"}) UserId(name);
+  auto usernames = [&](const HttpResponse& response, std::vector<std::string>& seen) {
+    auto list = Parse<v1::ListUsersResponse>(response);
+    for (const v1::User& u : list.users()) seen.push_back(u.username());
+    return list.next_page_token();
+  };
+  EXPECT_THAT(pages(admin, "/api/v1/users", usernames),
+              ::testing::ElementsAre("admin", "alice", "bob", "carol", "dave", "erin", "frank"));
+  EXPECT_THAT(pages(admin, "/api/v1/users?role=admin", usernames), ::testing::ElementsAre("admin"));
+  EXPECT_THAT(pages(admin, "/api/v1/users?q=e", usernames), ::testing::ElementsAre("erin"));
+  EXPECT_EQ(Call(admin, "GET", "/api/v1/users?role=king").status, 400);
+  for (const char* name : {"h5", "h1", "h4", "h2", "h3"}) {
+    ASSERT_EQ(Call(admin, "POST", "/api/v1/hosts",
+                   absl::StrCat(R"({"name":")", name, R"(","address":"10.0.0.1:7000"})"))
+                  .status,
+              201);
+  }
+  auto hostnames = [&](const HttpResponse& response, std::vector<std::string>& seen) {
+    auto list = Parse<v1::ListHostsResponse>(response);
+    for (const v1::Host& h : list.hosts()) seen.push_back(h.name());
+    return list.next_page_token();
+  };
+  EXPECT_THAT(pages(admin, "/api/v1/hosts", hostnames),
+              ::testing::ElementsAre("h1", "h2", "h3", "h4", "h5"));
+  EXPECT_THAT(pages(admin, "/api/v1/hosts?state=ready", hostnames), ::testing::IsEmpty());
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(Call(bob, "POST", "/api/v1/tokens", absl::StrCat(R"({"name":"t)", i, R"("})")).status,
+              201);
+  }
+  auto token_names = [&](const HttpResponse& response, std::vector<std::string>& seen) {
+    auto list = Parse<v1::ListApiTokensResponse>(response);
+    for (const v1::ApiToken& t : list.tokens()) seen.push_back(t.name());
+    return list.next_page_token();
+  };
+  EXPECT_THAT(pages(bob, "/api/v1/tokens", token_names),
+              ::testing::ElementsAre("t3", "t2", "t1", "t0"));
+  EXPECT_EQ(pages(admin, "/api/v1/tokens", token_names).size(), 4u);  // everyone's: bob's
 }
 
 TEST_F(ApiTest, ServerListsPageInSqlAndPrintAsProtobufDoes) {
