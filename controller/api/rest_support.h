@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "controller/api/route.h"
+#include "controller/api/strict_json.h"
 #include "controller/store/users.h"
 #include "google/protobuf/message.h"
 #include "rpc/proto_json.h"
@@ -43,6 +44,10 @@ absl::StatusOr<Message> Body(const ApiRequest& request) {
   if (request.body.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("body: expected JSON of ", Message::descriptor()->full_name()));
+  }
+  // What protobuf's parser would let through (duplicate keys, lists inside lists) first.
+  if (absl::Status strict = CheckStrictJson(request.body, Message::descriptor()); !strict.ok()) {
+    return strict;
   }
   return FromJson<Message>(request.body, "body");
 }

@@ -871,6 +871,23 @@ TEST_F(ApiTest, StreamsPerUserAreCapped) {
 namespace l4d2::controller {
 namespace {
 
+// Input the schema does not define, which protobuf's parser would flatten or keep the last of,
+// is a 400 naming the field, and creates nothing.
+TEST_F(ApiTest, BodiesOutsideTheSchemaAreRefusedNamingTheField) {
+  Caller alice = SignIn("alice");
+  for (const auto& [body, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"name":"nested","settings":{"cvars":[[[]]]}})",
+            "settings.cvars[0]: a list inside a list"},
+           {R"({"name":"twice","name":"again"})", "name: given twice"},
+           {R"({"name":"wrong","settings":[]})", "settings: expected an object"},
+       }) {
+    HttpResponse refused = Call(alice, "POST", "/api/v1/blueprints", body);
+    EXPECT_EQ(refused.status, 400) << body;
+    EXPECT_THAT(Parse<v1::Error>(refused).message(), HasSubstr(message));
+  }
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/blueprints").body, "{}");
+}
+
 // Every list is paged in SQL: every page holds what the caller sees, in order, each row once,
 // with its filters; an admin pages through everyone's (blueprint names repeat across owners:
 // the id breaks the tie).

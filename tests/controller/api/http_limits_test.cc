@@ -176,6 +176,13 @@ TEST_F(HttpLimitsTest, ErrorsOfTheHttpLayerAreJsonWithACode) {
   EXPECT_EQ(SanitizeUtf8(bad_utf8->body), bad_utf8->body);
   EXPECT_LT(bad_utf8->body.size(), 1024u);
   EXPECT_TRUE(FromJson<google::protobuf::Struct>(bad_utf8->body).ok()) << bad_utf8->body;
+  // Bodies outside the schema that protobuf's parser would swallow: refused naming the field.
+  absl::StatusOr<HttpResponse> nested =
+      HttpRequest(port(), "POST", "/api/v1/session", {"Content-Type: application/json"},
+                  R"({"username":"a","password":"b","username":"c"})");
+  ASSERT_TRUE(nested.ok());
+  EXPECT_EQ(nested->status, 400);
+  EXPECT_THAT(nested->body, HasSubstr("username: given twice"));
   Answer malformed = SendEndlessly("NONSENSE\r\n\r\n", 0);
   EXPECT_THAT(malformed.response, StartsWith("HTTP/1.1 400 Bad Request\r\n"));
   EXPECT_THAT(malformed.response, HasSubstr(R"("code":"INVALID_ARGUMENT")"));
