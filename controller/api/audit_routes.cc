@@ -19,12 +19,9 @@ class AuditRoutes {
     if (!page.token.empty()) query.before_id = *PageKey(page.token);
     L4D2_ASSIGN_OR_RETURN(std::vector<AuditEntry> entries, d_.stores.audit.List(query));
     v1::ListAuditResponse response;
-    for (size_t i = 0; i < entries.size() && static_cast<int>(i) < page.limit; ++i) {
-      *response.add_entries() = ToApi(entries[i]);
-    }
-    if (static_cast<int>(entries.size()) > page.limit) {
-      response.set_next_page_token(PageToken(entries[page.limit - 1].id));
-    }
+    EmitPage(
+        entries, page, [&](const AuditEntry& row) { *response.add_entries() = ToApi(row); },
+        [](const AuditEntry& row) { return row.id; }, response.mutable_next_page_token());
     return Json(response);
   }
 

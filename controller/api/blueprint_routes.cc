@@ -21,18 +21,14 @@ class BlueprintRoutes {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
     L4D2_ASSIGN_OR_RETURN(
         std::vector<Blueprint> blueprints,
-        d_.stores.blueprints.List(request.actor,
-                                  {.name_prefix = request.Query("q"),
-                                   .after = page.token.empty() ? "" : *PageKey(page.token),
-                                   .limit = page.limit + 1}));
+        d_.stores.blueprints.List(request.actor, {.name_prefix = request.Query("q"),
+                                                  .after = PageAfter(page),
+                                                  .limit = page.limit + 1}));
     v1::ListBlueprintsResponse response;
-    for (size_t i = 0; i < blueprints.size() && static_cast<int>(i) < page.limit; ++i) {
-      *response.add_blueprints() = ToApi(blueprints[i]);
-    }
-    if (static_cast<int>(blueprints.size()) > page.limit) {
-      const Blueprint& last = blueprints[page.limit - 1];
-      response.set_next_page_token(PageToken(PageKeyOf(last.name, last.id)));
-    }
+    EmitPage(
+        blueprints, page, [&](const Blueprint& row) { *response.add_blueprints() = ToApi(row); },
+        [](const Blueprint& row) { return PageKeyOf(row.name, row.id); },
+        response.mutable_next_page_token());
     return Json(response);
   }
 

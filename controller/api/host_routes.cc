@@ -16,20 +16,15 @@ class HostRoutes {
   // Paged in SQL (keyset over name and id).
   absl::StatusOr<ApiResponse> ListHosts(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
-    L4D2_ASSIGN_OR_RETURN(
-        std::vector<Host> hosts,
-        d_.stores.hosts.List(
-            {.after = page.token.empty() ? "" : *PageKey(page.token), .limit = page.limit + 1},
-            request.Query("state")));
+    L4D2_ASSIGN_OR_RETURN(std::vector<Host> hosts,
+                          d_.stores.hosts.List({.after = PageAfter(page), .limit = page.limit + 1},
+                                               request.Query("state")));
     L4D2_ASSIGN_OR_RETURN(auto counts, ServerCounts());
     v1::ListHostsResponse response;
-    for (size_t i = 0; i < hosts.size() && static_cast<int>(i) < page.limit; ++i) {
-      *response.add_hosts() = ToApi(hosts[i], counts[hosts[i].id]);
-    }
-    if (static_cast<int>(hosts.size()) > page.limit) {
-      const Host& last = hosts[page.limit - 1];
-      response.set_next_page_token(PageToken(PageKeyOf(last.name, last.id)));
-    }
+    EmitPage(
+        hosts, page, [&](const Host& row) { *response.add_hosts() = ToApi(row, counts[row.id]); },
+        [](const Host& row) { return PageKeyOf(row.name, row.id); },
+        response.mutable_next_page_token());
     return Json(response);
   }
 

@@ -53,12 +53,9 @@ class JobRoutes {
     }
     L4D2_ASSIGN_OR_RETURN(std::vector<Job> jobs, d_.stores.jobs.List(query));
     v1::ListJobsResponse response;
-    for (size_t i = 0; i < jobs.size() && static_cast<int>(i) < page.limit; ++i) {
-      *response.add_jobs() = ToApi(jobs[i]);
-    }
-    if (static_cast<int>(jobs.size()) > page.limit) {
-      response.set_next_page_token(PageToken(jobs[page.limit - 1].id));
-    }
+    EmitPage(
+        jobs, page, [&](const Job& row) { *response.add_jobs() = ToApi(row); },
+        [](const Job& row) { return row.id; }, response.mutable_next_page_token());
     return Json(response);
   }
 

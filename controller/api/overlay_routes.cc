@@ -23,19 +23,15 @@ class OverlayRoutes {
     if (!request.Query("global").empty()) global = only_global;
     L4D2_ASSIGN_OR_RETURN(
         std::vector<Overlay> overlays,
-        d_.stores.overlays.List(request.actor,
-                                {.name_prefix = request.Query("q"),
-                                 .after = page.token.empty() ? "" : *PageKey(page.token),
-                                 .limit = page.limit + 1},
-                                global));
+        d_.stores.overlays.List(
+            request.actor,
+            {.name_prefix = request.Query("q"), .after = PageAfter(page), .limit = page.limit + 1},
+            global));
     v1::ListOverlaysResponse response;
-    for (size_t i = 0; i < overlays.size() && static_cast<int>(i) < page.limit; ++i) {
-      *response.add_overlays() = ToApi(overlays[i]);
-    }
-    if (static_cast<int>(overlays.size()) > page.limit) {
-      const Overlay& last = overlays[page.limit - 1];
-      response.set_next_page_token(PageToken(PageKeyOf(last.ref, last.id)));
-    }
+    EmitPage(
+        overlays, page, [&](const Overlay& row) { *response.add_overlays() = ToApi(row); },
+        [](const Overlay& row) { return PageKeyOf(row.ref, row.id); },
+        response.mutable_next_page_token());
     return Json(response);
   }
 

@@ -170,17 +170,18 @@ std::optional<Refusal> RequestScanner::EndOfHead(
   for (size_t i = first + 1; i < lines.size(); ++i) {
     const size_t colon = lines[i].find(':');
     if (colon == absl::string_view::npos) continue;
-    const std::string name = absl::AsciiStrToLower(lines[i].substr(0, colon));
+    const absl::string_view name = lines[i].substr(0, colon);
     const absl::string_view value = absl::StripAsciiWhitespace(lines[i].substr(colon + 1));
-    if (name == "content-length") {
+    if (absl::EqualsIgnoreCase(name, "content-length")) {
       uint64_t parsed = 0;
       if (!absl::SimpleAtoi(value, &parsed) || (length.has_value() && *length != parsed)) {
         return BadRequest("malformed Content-Length");
       }
       length = parsed;
-    } else if (name == "transfer-encoding") {
+    } else if (absl::EqualsIgnoreCase(name, "transfer-encoding")) {
       chunked = absl::StrContains(absl::AsciiStrToLower(value), "chunked");
-    } else if (name == "authorization" || name == "cookie") {
+    } else if (absl::EqualsIgnoreCase(name, "authorization") ||
+               absl::EqualsIgnoreCase(name, "cookie")) {
       head.has_credentials = true;
     }
   }

@@ -4,6 +4,7 @@
 // body into its message, pages and page tokens, query parameters, the session cookie, and
 // binding a resource's handler methods into the route table.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,22 @@ struct PageRequest {
 absl::StatusOr<PageRequest> ParsePage(const ApiRequest& request);
 std::string PageToken(const std::string& key);
 absl::StatusOr<std::string> PageKey(const std::string& token);
+
+// A page read in SQL with one row more than the page (`rows`: at most page.limit + 1): the
+// page's rows go to `add`, and the next page's token is made from the last row shown by `key`
+// ("" when no row followed).
+template <typename Row, typename Add, typename Key>
+void EmitPage(const std::vector<Row>& rows, const PageRequest& page, Add add, Key key,
+              std::string* next_token) {
+  const size_t shown = std::min(rows.size(), static_cast<size_t>(page.limit));
+  for (size_t i = 0; i < shown; ++i) add(rows[i]);
+  next_token->clear();
+  if (rows.size() > shown && shown > 0) *next_token = PageToken(key(rows[shown - 1]));
+}
+// The keyset position a page token names ("" for the first page; ParsePage checked it).
+inline std::string PageAfter(const PageRequest& page) {
+  return page.token.empty() ? "" : *PageKey(page.token);
+}
 
 // `message` as the JSON body of an answer with `status`.
 ApiResponse Json(const google::protobuf::Message& message, int status = 200);

@@ -17,16 +17,12 @@ class TokenRoutes {
   // than its key.
   absl::StatusOr<ApiResponse> ListTokens(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
-    const std::string before = page.token.empty() ? "" : *PageKey(page.token);
     L4D2_ASSIGN_OR_RETURN(std::vector<ApiToken> tokens,
-                          d_.tokens.List(request.actor, before, page.limit + 1));
+                          d_.tokens.List(request.actor, PageAfter(page), page.limit + 1));
     v1::ListApiTokensResponse response;
-    for (size_t i = 0; i < tokens.size() && static_cast<int>(i) < page.limit; ++i) {
-      *response.add_tokens() = ToApi(tokens[i]);
-    }
-    if (static_cast<int>(tokens.size()) > page.limit) {
-      response.set_next_page_token(PageToken(tokens[page.limit - 1].id));
-    }
+    EmitPage(
+        tokens, page, [&](const ApiToken& row) { *response.add_tokens() = ToApi(row); },
+        [](const ApiToken& row) { return row.id; }, response.mutable_next_page_token());
     return Json(response);
   }
 

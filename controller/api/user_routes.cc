@@ -21,19 +21,15 @@ class UserRoutes {
     if (!request.Query("role").empty()) {
       L4D2_ASSIGN_OR_RETURN(role, ParseRoleName(request.Query("role")));
     }
-    L4D2_ASSIGN_OR_RETURN(std::vector<User> users,
-                          d_.users.List({.name_prefix = request.Query("q"),
-                                         .after = page.token.empty() ? "" : *PageKey(page.token),
-                                         .limit = page.limit + 1},
-                                        role));
+    L4D2_ASSIGN_OR_RETURN(std::vector<User> users, d_.users.List({.name_prefix = request.Query("q"),
+                                                                  .after = PageAfter(page),
+                                                                  .limit = page.limit + 1},
+                                                                 role));
     v1::ListUsersResponse response;
-    for (size_t i = 0; i < users.size() && static_cast<int>(i) < page.limit; ++i) {
-      *response.add_users() = ToApi(users[i]);
-    }
-    if (static_cast<int>(users.size()) > page.limit) {
-      const User& last = users[page.limit - 1];
-      response.set_next_page_token(PageToken(PageKeyOf(last.username, last.id)));
-    }
+    EmitPage(
+        users, page, [&](const User& row) { *response.add_users() = ToApi(row); },
+        [](const User& row) { return PageKeyOf(row.username, row.id); },
+        response.mutable_next_page_token());
     return Json(response);
   }
 

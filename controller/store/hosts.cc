@@ -1,5 +1,7 @@
 #include "controller/store/hosts.h"
 
+#include <limits>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -177,12 +179,7 @@ absl::StatusOr<Host> HostStore::Get(const std::string& id) {
 }
 
 absl::StatusOr<std::vector<Host>> HostStore::List() {
-  std::vector<Host> hosts;
-  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    hosts = ReadHosts(sql, absl::StrCat("SELECT ", kHostColumns, " FROM hosts ORDER BY name"), {});
-    return absl::OkStatus();
-  }));
-  return hosts;
+  return List({.limit = std::numeric_limits<int>::max()}, "");
 }
 
 absl::StatusOr<std::vector<Host>> HostStore::List(const PageQuery& page, const std::string& state) {

@@ -1,5 +1,7 @@
 #include "controller/store/users.h"
 
+#include <limits>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -104,7 +106,7 @@ absl::StatusOr<User> UserStore::Get(const std::string& id) {
 }
 
 absl::StatusOr<std::vector<User>> UserStore::List() {
-  return List({.limit = 1000000}, std::nullopt);
+  return List({.limit = std::numeric_limits<int>::max()}, std::nullopt);
 }
 
 absl::StatusOr<std::vector<User>> UserStore::List(const PageQuery& page, std::optional<Role> role) {
