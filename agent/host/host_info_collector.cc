@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "agent/steam/keyvalues.h"
 #include "common/file_util.h"
@@ -33,13 +35,14 @@ int CountInstances(const std::string& dir) {
 
 HostInfoCollector::HostInfoCollector(HostProbe& probe, HostLayout layout, int port_first,
                                      int port_last, absl::Time agent_started_at,
-                                     RunningCounter running)
+                                     RunningCounter running, PortLister held_ports)
     : probe_(probe),
       layout_(std::move(layout)),
       port_first_(port_first),
       port_last_(port_last),
       agent_started_at_(agent_started_at),
-      running_(std::move(running)) {}
+      running_(std::move(running)),
+      held_ports_(std::move(held_ports)) {}
 
 absl::StatusOr<v1::HostInfo> HostInfoCollector::Collect() const {
   v1::HostInfo info;
@@ -80,6 +83,21 @@ absl::StatusOr<v1::HostInfo> HostInfoCollector::Collect() const {
     } else {
       L4D2_LOG(WARNING) << "host info: running instances unknown: " << running.status().message();
     }
+  }
+  std::vector<int> in_use;
+  if (held_ports_) in_use = held_ports_();
+  // Best effort too: without the socket tables the controller still avoids instances' ports,
+  // and a server placed on a port bound meanwhile is placed again.
+  absl::StatusOr<std::vector<int>> bound = probe_.BoundPorts(port_first_, port_last_);
+  if (bound.ok()) {
+    in_use.insert(in_use.end(), bound->begin(), bound->end());
+  } else {
+    L4D2_LOG(WARNING) << "host info: bound ports unknown: " << bound.status().message();
+  }
+  std::sort(in_use.begin(), in_use.end());
+  in_use.erase(std::unique(in_use.begin(), in_use.end()), in_use.end());
+  for (int port : in_use) {
+    if (port >= port_first_ && port <= port_last_) info.add_ports_in_use(port);
   }
   info.mutable_agent_started_at()->set_seconds(absl::ToUnixSeconds(agent_started_at_));
   return info;

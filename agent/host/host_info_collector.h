@@ -4,6 +4,7 @@
 // the agent's directory tree. Thread-safe: it holds no mutable state.
 
 #include <functional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -18,10 +19,13 @@ class HostInfoCollector {
   // Counts running instances (systemd's view); empty: not reported. Its failure leaves the
   // count at 0 (logged) rather than failing the heartbeat.
   using RunningCounter = std::function<absl::StatusOr<int>()>;
+  // The ports the agent's instances hold (InstanceManager::HeldPorts); empty: none.
+  using PortLister = std::function<std::vector<int>()>;
 
   // `probe` must outlive the collector.
   HostInfoCollector(HostProbe& probe, HostLayout layout, int port_first, int port_last,
-                    absl::Time agent_started_at, RunningCounter running = nullptr);
+                    absl::Time agent_started_at, RunningCounter running = nullptr,
+                    PortLister held_ports = nullptr);
 
   // UNAVAILABLE when the OS cannot be read (e.g. /proc missing). A missing or unreadable
   // installation is not an error: installed_build_id is then empty.
@@ -34,6 +38,7 @@ class HostInfoCollector {
   int port_last_;
   absl::Time agent_started_at_;
   RunningCounter running_;
+  PortLister held_ports_;
 };
 
 }  // namespace l4d2::agent

@@ -1,5 +1,6 @@
 #include "agent/instance/instance_manager.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -15,6 +16,7 @@
 #include "common/logging.h"
 #include "common/names.h"
 #include "common/status_macros.h"
+#include "spec/ports.h"
 
 namespace l4d2::agent {
 namespace {
@@ -141,25 +143,36 @@ absl::StatusOr<std::string> InstanceManager::EnsureRconPassword(const std::strin
   return fresh;
 }
 
+void InstanceManager::LoadPortsLocked() {
+  if (ports_loaded_) return;
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(layout_.instances_dir(), error)) {
+    const std::string other = entry.path().filename().string();
+    if (!ValidateInstanceName(other).ok()) continue;
+    absl::StatusOr<internal::InstanceRecord> record = Record(other);
+    if (record.ok()) ports_.emplace(record->spec().port(), other);
+  }
+  ports_loaded_ = true;
+}
+
 absl::StatusOr<bool> InstanceManager::ReservePort(const std::string& name, int port) {
   absl::MutexLock lock(&ports_mutex_);
-  if (!ports_loaded_) {
-    std::error_code error;
-    for (const fs::directory_entry& entry :
-         fs::directory_iterator(layout_.instances_dir(), error)) {
-      const std::string other = entry.path().filename().string();
-      if (!ValidateInstanceName(other).ok()) continue;
-      absl::StatusOr<internal::InstanceRecord> record = Record(other);
-      if (record.ok()) ports_.emplace(record->spec().port(), other);
-    }
-    ports_loaded_ = true;
-  }
+  LoadPortsLocked();
   auto [it, inserted] = ports_.emplace(port, name);
   if (it->second != name) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("port ", port, " is used by instance '", it->second, "'"));
+    return spec::PortTakenError(port, absl::StrCat("instance '", it->second, "'"));
   }
   return inserted;
+}
+
+std::vector<int> InstanceManager::HeldPorts() {
+  absl::MutexLock lock(&ports_mutex_);
+  LoadPortsLocked();
+  std::vector<int> held;
+  held.reserve(ports_.size());
+  for (const auto& [port, name] : ports_) held.push_back(port);
+  std::sort(held.begin(), held.end());
+  return held;
 }
 
 void InstanceManager::ReleasePorts(const std::string& name, std::optional<int> except) {
@@ -193,6 +206,13 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
       ports_.erase(spec.port());
     }
   };
+  if (reserved && options_.ports != nullptr) {
+    // A port new to this instance: another process (a server run by hand, another tool) may
+    // hold it, and the game would then fail to bind at start. Its own port it may hold itself.
+    L4D2_ASSIGN_OR_RETURN(std::vector<int> bound,
+                          options_.ports->BoundPorts(spec.port(), spec.port()));
+    if (!bound.empty()) return spec::PortTakenError(spec.port(), "another process on this host");
+  }
   absl::StatusOr<internal::InstanceRecord> existing = Record(name);
   internal::InstanceRecord record;
   const int64_t now = absl::ToUnixSeconds(clock_.Now());

@@ -29,6 +29,7 @@
 #include "agent/host/layout.h"
 #include "agent/instance/unit_files.h"
 #include "agent/os/game_client.h"
+#include "agent/os/host_probe.h"
 #include "agent/os/service_manager.h"
 #include "common/clock.h"
 #include "l4d2/agent/internal/records.pb.h"
@@ -50,6 +51,9 @@ struct InstanceManagerOptions {
   // from many clients cost one systemctl and one A2S query); zero: every Get observes anew.
   // The agent's own changes to an instance end its observation at once.
   absl::Duration status_ttl = absl::Seconds(1);
+  // Tells which ports other processes hold (LinuxHostProbe in production): a port newly given
+  // to an instance must be free of them too. Null: only instances' ports are checked.
+  HostProbe* ports = nullptr;
 };
 
 class InstanceManager {
@@ -85,6 +89,9 @@ class InstanceManager {
   // "<ref>/<version>" -> instances pinned to it (by their last start).
   std::map<std::string, std::vector<std::string>> PinnedLayers() const;
 
+  // The ports instances hold (whatever their state), sorted, for host info.
+  std::vector<int> HeldPorts();
+
   // Instances whose unit is active, for host info. UNAVAILABLE when systemd does not answer.
   absl::StatusOr<int> CountRunning();
 
@@ -111,9 +118,10 @@ class InstanceManager {
   InstanceManagerOptions options_;
   std::function<bool(const std::string&)> mounted_;
   // Reserves `port` for `name`: true when newly reserved, false when it was already `name`'s,
-  // FAILED_PRECONDITION when another instance has it. The index is read from the records at
+  // a spec::PortTakenError when another instance has it. The index is read from the records at
   // first use and kept by Initialize and Delete.
   absl::StatusOr<bool> ReservePort(const std::string& name, int port);
+  void LoadPortsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ports_mutex_);
   // Forgets the ports of `name`, but `except`.
   void ReleasePorts(const std::string& name, std::optional<int> except);
   absl::StatusOr<std::string> EnsureRconPassword(const std::string& name);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -33,6 +34,10 @@ class HostProbe {
   // The file system holding `path`.
   virtual absl::StatusOr<DiskFacts> Disk(const std::string& path) = 0;
   virtual absl::StatusOr<double> LoadAverage1m() = 0;
+  // Ports in [first, last] that a socket on the host has bound, whichever process holds it: UDP
+  // sockets, and TCP ones listening, over IPv4 and IPv6. Sorted, each once. A game server binds
+  // both on its port (UDP for the game and A2S, TCP for RCON), so either one takes the port.
+  virtual absl::StatusOr<std::vector<int>> BoundPorts(int first, int last) = 0;
 };
 
 }  // namespace l4d2::agent

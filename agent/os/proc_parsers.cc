@@ -3,7 +3,9 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -42,6 +44,34 @@ absl::StatusOr<double> ParseLoadavg(absl::string_view text) {
     return absl::InvalidArgumentError("loadavg: malformed");
   }
   return load;
+}
+
+absl::Status AppendSocketPorts(absl::string_view table, bool listening_only, int first, int last,
+                               std::vector<int>& ports) {
+  // "  sl  local_address rem_address   st tx_queue rx_queue ..." then one socket per line:
+  // "   0: 0100007F:6987 00000000:0000 0A 00000000:00000000 ..." (hex port; state 0A is LISTEN).
+  constexpr absl::string_view kListen = "0A";
+  bool header = true;
+  for (absl::string_view line : absl::StrSplit(table, '\n', absl::SkipWhitespace())) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    size_t colon = fields.size() < 4 ? absl::string_view::npos : fields[1].rfind(':');
+    uint32_t port = 0;
+    if (colon == absl::string_view::npos ||
+        !absl::SimpleHexAtoi(fields[1].substr(colon + 1), &port) || port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("socket table: malformed line '", absl::CEscape(line.substr(0, 80)), "'"));
+    }
+    if (listening_only && fields[3] != kListen) continue;
+    if (static_cast<int>(port) >= first && static_cast<int>(port) <= last) {
+      ports.push_back(static_cast<int>(port));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace l4d2::agent

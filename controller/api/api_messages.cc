@@ -65,6 +65,13 @@ v1::Host ToApi(const Host& host, int server_count) {
   if (host.last_seen) *out.mutable_last_seen_at() = ToTimestamp(*host.last_seen);
   *out.mutable_created_at() = ToTimestamp(host.created_at);
   out.set_server_count(server_count);
+  for (int port : host.ports_in_use) out.add_ports_in_use(port);
+  for (const UnmanagedInstance& instance : host.unmanaged) {
+    v1::UnmanagedInstance* added = out.add_unmanaged_instances();
+    added->set_name(instance.name);
+    added->set_port(instance.port);
+    added->set_state(instance.state);
+  }
   return out;
 }
 

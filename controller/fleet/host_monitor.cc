@@ -66,6 +66,8 @@ std::vector<HostTransition> HostMonitor::Round() {
       if (static_cast<int64_t>(info->memory_total_bytes()) != host.memory_bytes) {
         (void)hosts_.SetMemory(host.id, static_cast<int64_t>(info->memory_total_bytes()));
       }
+      const std::vector<int> ports(info->ports_in_use().begin(), info->ports_in_use().end());
+      if (ports != host.ports_in_use) (void)hosts_.SetPortsInUse(host.id, ports);
       if (host.state == "unreachable") to = "ready";
     } else if (host.state != "unreachable" &&
                now - std::max(host.last_seen.value_or(host.created_at), *watching_since_) >

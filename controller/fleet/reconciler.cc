@@ -64,14 +64,19 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
   // time, not one per host (5,000 a round) nor one for the whole fleet.
   constexpr size_t kHostsPerTransaction = 100;
   std::vector<ServerStore::HostObservation> chunk;
+  // The instances that servers name, by (host, name), on the hosts recorded.
+  absl::flat_hash_set<std::pair<std::string, std::string>> managed;
+  absl::flat_hash_set<std::string> unrecorded;
   auto record = [&] {
     absl::StatusOr<std::vector<ObservedServer>> observed = stores_.servers.ObserveHosts(chunk);
     if (!observed.ok()) {
       L4D2_LOG(WARNING) << "reconciler: " << chunk.size()
                         << " hosts not recorded: " << observed.status().message();
+      for (const ServerStore::HostObservation& host : chunk) unrecorded.insert(host.host_id);
     } else {
       for (const ObservedServer& server : *observed) {
         ++report.servers_observed;
+        managed.emplace(server.server.host_id, server.server.name);
         Reconcile(server, busy, report);
       }
     }
@@ -90,10 +95,34 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
     if (chunk.size() == kHostsPerTransaction) record();
   }
   if (!chunk.empty()) record();
+  for (size_t i = 0; i < ready.size(); ++i) {
+    if (!answers[i].ok() || unrecorded.contains(ready[i].id)) continue;
+    RecordUnmanaged(ready[i], *answers[i], managed);
+  }
   absl::StatusOr<int64_t> pruned =
       stores_.servers.PruneMetrics(stores_.clock.Now() - options_.metrics_retention);
   if (!pruned.ok()) L4D2_LOG(WARNING) << "reconciler: metrics: " << pruned.status().message();
   return report;
+}
+
+void Reconciler::RecordUnmanaged(
+    const Host& host, const agent::v1::ListInstancesResponse& answer,
+    const absl::flat_hash_set<std::pair<std::string, std::string>>& managed) {
+  std::vector<UnmanagedInstance> unmanaged;
+  for (const agent::v1::Instance& instance : answer.instances()) {
+    if (managed.contains(std::pair(host.id, instance.name()))) continue;
+    unmanaged.push_back(
+        {.name = instance.name(),
+         .port = instance.spec().port(),
+         .state = std::string(ServerStateName(FromInstanceState(instance.status().state())))});
+  }
+  std::sort(unmanaged.begin(), unmanaged.end(),
+            [](const UnmanagedInstance& a, const UnmanagedInstance& b) { return a.name < b.name; });
+  // Written only when it changed: most rounds write nothing.
+  if (unmanaged == host.unmanaged) return;
+  if (absl::Status set = stores_.hosts.SetUnmanaged(host.id, unmanaged); !set.ok()) {
+    L4D2_LOG(WARNING) << "reconciler: host " << host.name << ": " << set.message();
+  }
 }
 
 void Reconciler::Reconcile(const ObservedServer& observed,

@@ -96,6 +96,10 @@ class Reconciler {
   void Stop();
 
  private:
+  // Keeps the host's instances that no server names (`managed`: host id and instance name) as
+  // its unmanaged ones (HostStore::SetUnmanaged).
+  void RecordUnmanaged(const Host& host, const agent::v1::ListInstancesResponse& answer,
+                       const absl::flat_hash_set<std::pair<std::string, std::string>>& managed);
   void Reconcile(const ObservedServer& observed, const absl::flat_hash_set<std::string>& busy,
                  ReconcileReport& report);
 

@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "l4d2/controller/v1/jobs.pb.h"
 #include "rpc/proto_json.h"
+#include "spec/ports.h"
 
 namespace l4d2::controller {
 
@@ -170,6 +171,16 @@ absl::StatusOr<agent::v1::Instance> InstanceStep(const JobContext& context, cons
   return agents.GetInstance(host, get, call);
 }
 
+// Marks the port of a placed `server` taken on its host, takes the server off it, and (with
+// `place`) places it again, around that port.
+absl::StatusOr<Server> PlaceAgain(FleetStores& stores, const PlacementOptions& placement,
+                                  const Server& server, bool place = true) {
+  L4D2_RETURN_IF_ERROR(stores.hosts.AddPortInUse(server.host_id, server.port));
+  L4D2_RETURN_IF_ERROR(stores.servers.Unplace(server.id));
+  if (!place) return server;
+  return stores.servers.Place(server.id, placement);
+}
+
 absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& job,
                                          AgentCall& call) {
   FleetStores& stores = context.stores;
@@ -201,7 +212,8 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
     server.blueprint_id = blueprint_id;
   }
   const bool places = action == "create" || action == "start" || action == "restart";
-  if (places && server.host_id.empty()) {
+  const bool placed_now = places && server.host_id.empty();
+  if (placed_now) {
     L4D2_ASSIGN_OR_RETURN(server, stores.servers.Place(server.id, context.placement));
     call.Event("step", absl::StrCat("placed on host ", server.host_id, " port ", server.port));
   }
@@ -229,9 +241,34 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
     result.set_state("deleted");
     return ToJson(result);
   }
-  L4D2_ASSIGN_OR_RETURN(agent::v1::Instance instance,
-                        InstanceStep(context, job, call, action, server, host));
-  result.set_state(ServerStateName(FromInstanceState(instance.status().state())));
+  absl::StatusOr<agent::v1::Instance> instance =
+      InstanceStep(context, job, call, action, server, host);
+  if (placed_now && spec::TakenPort(instance.status()) == server.port) {
+    // Taken on the host since its last report (an instance made on the agent directly, another
+    // process): placed again around it, once. The second try's agent operations get ids of
+    // their own ("<job>.2:init"): the first ones' outcome is recorded under theirs.
+    const std::string first = absl::StrCat("port ", server.port, " on host ", host.name);
+    call.Event("step", absl::StrCat(first, ": ", instance.status().message(), "; placing again"));
+    L4D2_ASSIGN_OR_RETURN(server, PlaceAgain(stores, context.placement, server));
+    call.Event("step", absl::StrCat("placed on host ", server.host_id, " port ", server.port));
+    L4D2_ASSIGN_OR_RETURN(host, stores.hosts.Get(server.host_id));
+    result.set_host_id(host.id);
+    result.set_port(server.port);
+    Job again = job;
+    again.id += ".2";
+    instance = InstanceStep(context, again, call, action, server, host);
+    if (spec::TakenPort(instance.status()) == server.port) {
+      const std::string second = absl::StrCat("port ", server.port, " on host ", host.name);
+      // Left unplaced: starting it again places it anew, around both.
+      L4D2_RETURN_IF_ERROR(PlaceAgain(stores, context.placement, server, /*place=*/false).status());
+      return absl::FailedPreconditionError(absl::StrCat(
+          first, " and ", second, " were both taken when the server was about to use them (",
+          instance.status().message(),
+          "); the server is left unplaced: start it again to place it on another port"));
+    }
+  }
+  L4D2_RETURN_IF_ERROR(instance.status());
+  result.set_state(ServerStateName(FromInstanceState(instance->status().state())));
   return ToJson(result);
 }
 

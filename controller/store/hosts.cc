@@ -1,10 +1,14 @@
 #include "controller/store/hosts.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/host_port.h"
 #include "common/names.h"
 #include "common/status_macros.h"
@@ -25,9 +29,30 @@ absl::Status ValidateAddress(const std::string& address) {
   return absl::OkStatus();
 }
 
+// Unmanaged instances are stored as "name:port:state" joined by ',' (instance names and
+// states have neither character). Written by this file alone.
+std::string EncodeUnmanaged(const std::vector<UnmanagedInstance>& instances) {
+  return absl::StrJoin(instances, ",", [](std::string* out, const UnmanagedInstance& instance) {
+    absl::StrAppend(out, instance.name, ":", instance.port, ":", instance.state);
+  });
+}
+
+std::vector<UnmanagedInstance> DecodeUnmanaged(absl::string_view text) {
+  std::vector<UnmanagedInstance> instances;
+  for (absl::string_view each : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<std::string> fields = absl::StrSplit(each, ':');
+    UnmanagedInstance instance;
+    if (fields.size() != 3 || !absl::SimpleAtoi(fields[1], &instance.port)) continue;
+    instance.name = std::move(fields[0]);
+    instance.state = std::move(fields[2]);
+    instances.push_back(std::move(instance));
+  }
+  return instances;
+}
+
 constexpr char kHostColumns[] =
     "id, name, address, state, max_instances, port_first, port_last, installed_build,"
-    " last_seen_ms, created_at_ms, memory_bytes, drained";
+    " last_seen_ms, created_at_ms, memory_bytes, drained, ports_in_use, unmanaged_instances";
 
 // Reads rows of kHostColumns from `query`, with `params` bound to its placeholders in order.
 std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
@@ -38,6 +63,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   soci::indicator build_indicator, seen_indicator;
   long long seen = 0, created = 0, memory = 0;
   int drained = 0;
+  std::string ports, unmanaged;
   soci::statement statement(sql);
   for (const std::string& param : params) statement.exchange(soci::use(param));
   statement.exchange(soci::into(host.id));
@@ -52,6 +78,8 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   statement.exchange(soci::into(created));
   statement.exchange(soci::into(memory));
   statement.exchange(soci::into(drained));
+  statement.exchange(soci::into(ports));
+  statement.exchange(soci::into(unmanaged));
   statement.alloc();
   statement.prepare(query);
   statement.define_and_bind();
@@ -63,12 +91,25 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
     row.created_at = absl::FromUnixMillis(created);
     row.memory_bytes = memory;
     row.drained = drained != 0;
+    row.ports_in_use = DecodePorts(ports);
+    row.unmanaged = DecodeUnmanaged(unmanaged);
     hosts.push_back(std::move(row));
   }
   return hosts;
 }
 
 }  // namespace
+
+std::string EncodePorts(const std::vector<int>& ports) { return absl::StrJoin(ports, ","); }
+
+std::vector<int> DecodePorts(absl::string_view text) {
+  std::vector<int> ports;
+  for (absl::string_view each : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int port = 0;
+    if (absl::SimpleAtoi(each, &port)) ports.push_back(port);
+  }
+  return ports;
+}
 
 HostStore::HostStore(Database& db, Clock& clock) : db_(db), clock_(clock) {}
 
@@ -226,6 +267,41 @@ absl::Status HostStore::SetMemory(const std::string& id, int64_t memory_bytes) {
   return db_.Transact([&](soci::session& sql) {
     long long memory = memory_bytes;
     sql << "UPDATE hosts SET memory_bytes = :m WHERE id = :id", soci::use(memory), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HostStore::SetPortsInUse(const std::string& id, const std::vector<int>& ports) {
+  // Bound by reference and read when the statement runs, after the full expression: a named
+  // value, not a temporary.
+  const std::string text = EncodePorts(ports);
+  return db_.Transact([&](soci::session& sql) {
+    sql << "UPDATE hosts SET ports_in_use = :p WHERE id = :id", soci::use(text), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HostStore::AddPortInUse(const std::string& id, int port) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    std::string text;
+    sql << "SELECT ports_in_use FROM hosts WHERE id = :id", soci::use(id), soci::into(text);
+    if (!sql.got_data()) return absl::NotFoundError(absl::StrCat("no host '", id, "'"));
+    std::vector<int> ports = DecodePorts(text);
+    auto at = std::lower_bound(ports.begin(), ports.end(), port);
+    if (at != ports.end() && *at == port) return absl::OkStatus();
+    ports.insert(at, port);
+    text = EncodePorts(ports);
+    sql << "UPDATE hosts SET ports_in_use = :p WHERE id = :id", soci::use(text), soci::use(id);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HostStore::SetUnmanaged(const std::string& id,
+                                     const std::vector<UnmanagedInstance>& unmanaged) {
+  const std::string text = EncodeUnmanaged(unmanaged);
+  return db_.Transact([&](soci::session& sql) {
+    sql << "UPDATE hosts SET unmanaged_instances = :u WHERE id = :id", soci::use(text),
+        soci::use(id);
     return absl::OkStatus();
   });
 }

@@ -11,12 +11,23 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "controller/store/database.h"
 #include "controller/store/page.h"
 
 namespace l4d2::controller {
+
+// An instance on a host that no server of the controller names: made on the agent directly
+// (l4d2ctl, grpcurl) or left behind. Listed for operators; the controller never touches it.
+struct UnmanagedInstance {
+  std::string name;
+  int port = 0;
+  std::string state;  // as server states: running, stopped, crashed, ...
+
+  friend bool operator==(const UnmanagedInstance&, const UnmanagedInstance&) = default;
+};
 
 struct Host {
   std::string id;
@@ -32,6 +43,11 @@ struct Host {
   bool drained = false;
   std::optional<absl::Time> last_seen;
   absl::Time created_at;
+  // Ports of its range that are taken, sorted: as its agent last reported them (its instances'
+  // and any other process's), and any a create found taken since. Placement skips them.
+  std::vector<int> ports_in_use;
+  // As the reconciler last saw them, by name.
+  std::vector<UnmanagedInstance> unmanaged;
 };
 
 struct NewHost {
@@ -41,6 +57,10 @@ struct NewHost {
   int port_first = 27015;
   int port_last = 27999;
 };
+
+// hosts.ports_in_use as stored: "27015,27016" (sorted); unparsable entries are skipped.
+std::string EncodePorts(const std::vector<int>& ports);
+std::vector<int> DecodePorts(absl::string_view text);
 
 class HostStore {
  public:
@@ -69,6 +89,11 @@ class HostStore {
   absl::StatusOr<std::string> Certificate(const std::string& id);
   absl::Status SetInstalledBuild(const std::string& id, const std::string& build);
   absl::Status SetMemory(const std::string& id, int64_t memory_bytes);
+  // Replaces the ports in use with an agent's report of them (sorted).
+  absl::Status SetPortsInUse(const std::string& id, const std::vector<int>& ports);
+  // Adds one port to them: a create met it taken before the next report could tell.
+  absl::Status AddPortInUse(const std::string& id, int port);
+  absl::Status SetUnmanaged(const std::string& id, const std::vector<UnmanagedInstance>& unmanaged);
   // Records when these hosts were last heard from (id, time); one transaction for all of them.
   absl::Status MarkSeen(const std::vector<std::pair<std::string, absl::Time>>& sightings);
   // Moves a host from state `from` to `to`; FAILED_PRECONDITION when it is not in `from` any

@@ -209,6 +209,11 @@ const std::vector<Migration>& ControllerMigrations() {
        {"CREATE INDEX users_page ON users(username, id)",
         "CREATE INDEX hosts_page ON hosts(name, id)",
         "CREATE INDEX api_tokens_page_by_user ON api_tokens(user_id, id)"}},
+      {10,
+       "what is taken on a host: ports in use as its agent reports them, and instances no"
+       " server of the controller names",
+       {"ALTER TABLE hosts ADD COLUMN ports_in_use TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE hosts ADD COLUMN unmanaged_instances TEXT NOT NULL DEFAULT ''"}},
   };
   return *migrations;
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/names.h"
 #include "common/status_macros.h"
+#include "controller/store/hosts.h"
 #include "controller/store/ids.h"
 #include "soci/soci.h"
 
@@ -272,18 +273,21 @@ absl::StatusOr<Server> ServerStore::Place(const std::string& id, const Placement
       std::string id;
       int max_instances, port_first, port_last, count;
       long long memory;
+      std::string ports_in_use;
     };
     std::vector<Candidate> candidates;
     {
       Candidate c;
       soci::statement statement =
-          (sql.prepare << "SELECT h.id, h.max_instances, h.port_first, h.port_last,"
-                          " h.memory_bytes, (SELECT COUNT(*) FROM servers s WHERE s.host_id = h.id)"
-                          " FROM hosts h WHERE h.state = 'ready' AND h.drained = 0"
-                          " AND h.installed_build IS NOT NULL"
-                          " AND h.installed_build <> '' ORDER BY h.id",
+          (sql.prepare
+               << "SELECT h.id, h.max_instances, h.port_first, h.port_last,"
+                  " h.memory_bytes, (SELECT COUNT(*) FROM servers s WHERE s.host_id = h.id),"
+                  " h.ports_in_use FROM hosts h WHERE h.state = 'ready' AND h.drained = 0"
+                  " AND h.installed_build IS NOT NULL"
+                  " AND h.installed_build <> '' ORDER BY h.id",
            soci::into(c.id), soci::into(c.max_instances), soci::into(c.port_first),
-           soci::into(c.port_last), soci::into(c.memory), soci::into(c.count));
+           soci::into(c.port_last), soci::into(c.memory), soci::into(c.count),
+           soci::into(c.ports_in_use));
       statement.execute();
       while (statement.fetch()) {
         const bool room = c.count < c.max_instances &&
@@ -298,13 +302,16 @@ absl::StatusOr<Server> ServerStore::Place(const std::string& id, const Placement
                               static_cast<int64_t>(b.count) * a.max_instances;
                      });
     for (const Candidate& host : candidates) {
-      std::vector<int> used;
+      // Taken: its servers' ports, and what its agent reports in use (unmanaged instances,
+      // other processes), or a create found taken since.
+      std::vector<int> used = DecodePorts(host.ports_in_use);
       int port = 0;
       soci::statement ports = (sql.prepare << "SELECT port FROM servers WHERE host_id = :h"
-                                              " AND port IS NOT NULL ORDER BY port",
+                                              " AND port IS NOT NULL",
                                soci::use(host.id), soci::into(port));
       ports.execute();
       while (ports.fetch()) used.push_back(port);
+      std::sort(used.begin(), used.end());
       int free = host.port_first;
       for (int taken : used) {
         if (taken == free) ++free;
@@ -321,6 +328,16 @@ absl::StatusOr<Server> ServerStore::Place(const std::string& id, const Placement
         "no ready host with the game installed has room for another server");
   }));
   return placed;
+}
+
+absl::Status ServerStore::Unplace(const std::string& id) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    long long now = absl::ToUnixMillis(clock_.Now());
+    sql << "UPDATE servers SET host_id = NULL, port = NULL, updated_at_ms = :u,"
+           " revision = revision + 1 WHERE id = :id",
+        soci::use(now), soci::use(id);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status ServerStore::Remove(const std::string& id) {

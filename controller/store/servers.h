@@ -125,6 +125,9 @@ class ServerStore {
   // one more (instance count and memory) and a free port in its range; a placed server stays
   // where it is. RESOURCE_EXHAUSTED when no host has room.
   absl::StatusOr<Server> Place(const std::string& id, const PlacementOptions& options);
+  // Takes a placed server off its host and port, to be placed again: its instance could not be
+  // made there (the port was taken). Nothing is left of it on the host.
+  absl::Status Unplace(const std::string& id);
   // Forgets the server (its instance is gone from its host).
   absl::Status Remove(const std::string& id);
 

@@ -2,6 +2,8 @@
 
 // A HostProbe with facts set by the test; any fact can be made to fail.
 
+#include <vector>
+
 #include "absl/status/status.h"
 #include "agent/os/host_probe.h"
 
@@ -30,6 +32,15 @@ class FakeHostProbe final : public agent::HostProbe {
     return disk;
   }
   absl::StatusOr<double> LoadAverage1m() override { return load; }
+  // Ports some other process holds; BoundPorts answers those in the range asked.
+  std::vector<int> bound_ports;
+  absl::StatusOr<std::vector<int>> BoundPorts(int first, int last) override {
+    std::vector<int> in_range;
+    for (int port : bound_ports) {
+      if (port >= first && port <= last) in_range.push_back(port);
+    }
+    return in_range;
+  }
 
   std::string last_disk_path;
 };

@@ -8,6 +8,10 @@
 // and started again, restarted in a staggered bulk action, switched to another blueprint and
 // deleted.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +19,7 @@
 #include <fstream>
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
@@ -46,6 +51,7 @@ namespace {
 using ::l4d2::testing::ChildProcess;
 using ::l4d2::testing::Eventually;
 using ::l4d2::testing::TempDir;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -431,6 +437,84 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
 
 namespace l4d2::controller {
 namespace {
+
+// Placement around what is taken on a host: an instance made on the agent directly (as
+// l4d2ctl or grpcurl make them) that the controller does not know of yet sends a create to
+// the next port, on the agent's word; once the agent has reported it and a socket another
+// process bound, new servers go around both at once; and the instance is listed by the API as
+// unmanaged.
+TEST_F(FleetTest, PlacementGoesAroundPortsTakenOnTheHostAndListsUnmanagedInstances) {
+  const AgentHost& h1 = agents_on_.front();
+  Finish(*stores_->jobs.Enqueue(HostInstallJob(h1.host.id, admin_.Name())));
+  {
+    grpc::ClientContext context;
+    agent::v1::InitializeInstanceRequest request;
+    request.set_operation_id("by-hand-vs1");
+    request.set_name("vs1");
+    request.mutable_spec()->set_port(h1.first_port);
+    agent::v1::Instance instance;
+    grpc::Status made = agents_->Stub(h1.host)->InitializeInstance(&context, request, &instance);
+    ASSERT_TRUE(made.ok()) << made.error_message();
+  }
+  absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, {.name = "coop"});
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+  auto create = [&](const std::string& name) {
+    absl::StatusOr<QueuedServerJob> created =
+        CreateServer(*stores_, alice_, name, blueprint->id, DesiredState::kStopped);
+    EXPECT_TRUE(created.ok()) << created.status();
+    Finish(created->job_id);
+    std::string events;
+    absl::StatusOr<std::vector<JobEvent>> written = stores_->jobs.Events(created->job_id, 0, 100);
+    EXPECT_TRUE(written.ok()) << written.status();
+    for (const JobEvent& event : written.value_or(std::vector<JobEvent>())) {
+      absl::StrAppend(&events, event.data, "\n");
+    }
+    return std::pair(Get(created->server.id), events);
+  };
+  auto [vs2, vs2_events] = create("vs2");
+  EXPECT_EQ(vs2.host_id, h1.host.id);
+  EXPECT_EQ(vs2.port, h1.first_port + 1);
+  EXPECT_THAT(vs2_events, HasSubstr("is taken by instance 'vs1'; placing again"));
+
+  // A socket of another process on the next port; the agent's report of the host.
+  const int bound = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(bound, 0);
+  absl::Cleanup close_bound = [bound] { ::close(bound); };
+  sockaddr_in address{.sin_family = AF_INET,
+                      .sin_port = htons(static_cast<uint16_t>(h1.first_port + 2)),
+                      .sin_addr = {htonl(INADDR_LOOPBACK)}};
+  ASSERT_EQ(::bind(bound, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  AgentPinger pinger(*agents_, absl::Seconds(5));
+  HostMonitor monitor(stores_->hosts, pinger, Clock::Real(), {});
+  monitor.Round();
+  EXPECT_THAT(stores_->hosts.Get(h1.host.id)->ports_in_use,
+              ElementsAre(h1.first_port, h1.first_port + 1, h1.first_port + 2));
+  auto [vs3, vs3_events] = create("vs3");
+  EXPECT_EQ(vs3.port, h1.first_port + 3);
+  EXPECT_THAT(vs3_events, Not(HasSubstr("placing again")));
+
+  ASSERT_TRUE(reconciler_->Round().ok());
+  auto api = ControllerApi::Start(*db_, *stores_, *agents_, Clock::Real(),
+                                  {.http = {.address = "127.0.0.1:0", .threads = 1, .workers = 2}});
+  ASSERT_TRUE(api.ok()) << api.status();
+  auto login = l4d2::testing::HttpRequest(
+      (*api)->port(), "POST", "/api/v1/session", {"Content-Type: application/json"},
+      R"({"username":"root","password":"correct horse battery"})");
+  ASSERT_TRUE(login.ok() && login->status == 200);
+  const std::string set_cookie = l4d2::testing::SetCookieOf(*login, "l4d2_session");
+  auto host =
+      l4d2::testing::HttpRequest((*api)->port(), "GET", "/api/v1/hosts/" + h1.host.id,
+                                 {"Cookie: " + set_cookie.substr(0, set_cookie.find(';'))}, "");
+  ASSERT_TRUE(host.ok());
+  ASSERT_EQ(host->status, 200) << host->body;
+  absl::StatusOr<v1::Host> shown = FromJson<v1::Host>(host->body);
+  ASSERT_TRUE(shown.ok()) << host->body;
+  ASSERT_EQ(shown->unmanaged_instances_size(), 1) << host->body;
+  EXPECT_EQ(shown->unmanaged_instances(0).name(), "vs1");
+  EXPECT_EQ(shown->unmanaged_instances(0).port(), h1.first_port);
+  EXPECT_EQ(shown->unmanaged_instances(0).state(), "stopped");
+  (*api)->Stop();
+}
 
 // security.md's fault: an agent unreachable for 30 s is marked within 20 s, nothing is started
 // a second time anywhere, and the host is reconciled within 60 s of its return. Meanwhile its

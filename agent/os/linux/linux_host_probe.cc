@@ -5,6 +5,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/ascii.h"
 #include "agent/os/proc_parsers.h"
 #include "common/file_util.h"
@@ -45,6 +48,22 @@ absl::StatusOr<DiskFacts> LinuxHostProbe::Disk(const std::string& path) {
 absl::StatusOr<double> LinuxHostProbe::LoadAverage1m() {
   L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString("/proc/loadavg", 4096));
   return ParseLoadavg(text);
+}
+
+absl::StatusOr<std::vector<int>> LinuxHostProbe::BoundPorts(int first, int last) {
+  std::vector<int> ports;
+  for (auto [table, listening_only] :
+       {std::pair{"/proc/net/udp", false}, std::pair{"/proc/net/udp6", false},
+        std::pair{"/proc/net/tcp", true}, std::pair{"/proc/net/tcp6", true}}) {
+    // Tables of a busy host run to megabytes; 64 MiB is far beyond any.
+    absl::StatusOr<std::string> text = ReadFileToString(table, 64 << 20);
+    if (absl::IsNotFound(text.status())) continue;
+    L4D2_RETURN_IF_ERROR(text.status());
+    L4D2_RETURN_IF_ERROR(AppendSocketPorts(*text, listening_only, first, last, ports));
+  }
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  return ports;
 }
 
 }  // namespace l4d2::agent

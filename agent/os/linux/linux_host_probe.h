@@ -13,6 +13,9 @@ class LinuxHostProbe final : public HostProbe {
   absl::StatusOr<MemoryFacts> Memory() override;
   absl::StatusOr<DiskFacts> Disk(const std::string& path) override;
   absl::StatusOr<double> LoadAverage1m() override;
+  // From /proc/net/{udp,udp6,tcp,tcp6} (the agent's network namespace: the host's); a table
+  // missing (IPv6 disabled) counts as empty.
+  absl::StatusOr<std::vector<int>> BoundPorts(int first, int last) override;
 };
 
 }  // namespace l4d2::agent

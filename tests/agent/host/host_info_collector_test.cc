@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fakes/fake_host_probe.h"
 #include "tests/testing/temp_dir.h"
@@ -53,6 +54,17 @@ TEST_F(HostInfoCollectorTest, ReadsTheInstalledBuildAndCountsInstances) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->installed_build_id(), "123");
   EXPECT_EQ(info->instance_count(), 2);
+}
+
+// Ports in use: those instances hold and those any process bound, within the range, once each.
+TEST_F(HostInfoCollectorTest, ReportsThePortsInUseByInstancesAndOtherProcesses) {
+  probe_.bound_ports = {22, 27016, 27020, 27101};
+  HostInfoCollector collector(probe_, layout_, 27015, 27100, absl::Now(), nullptr, [] {
+    return std::vector<int>{27015, 27016};
+  });
+  absl::StatusOr<v1::HostInfo> info = collector.Collect();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_THAT(info->ports_in_use(), ::testing::ElementsAre(27015, 27016, 27020));
 }
 
 TEST_F(HostInfoCollectorTest, AnUnreadableHostIsUnavailable) {

@@ -8,7 +8,9 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spec/ports.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_host_probe.h"
 #include "tests/fakes/fake_service_manager.h"
 #include "tests/testing/temp_dir.h"
 
@@ -17,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::l4d2::testing::FakeClock;
+using ::l4d2::testing::FakeHostProbe;
 using ::l4d2::testing::FakeServiceManager;
 using ::l4d2::testing::TempDir;
 using ::testing::HasSubstr;
@@ -79,14 +82,16 @@ class InstanceManagerTest : public ::testing::Test {
   FakeServiceManager systemd_;
   FakeGameClient game_;
   FakeClock clock_;
+  FakeHostProbe probe_;
   bool mounted_ = false;
-  InstanceManager manager_{
-      layout_,
-      systemd_,
-      game_,
-      clock_,
-      {.limits = {.port_first = 27015, .port_last = 27020}, .unit_dir = dir_.Sub("units")},
-      [this](const std::string&) { return mounted_; }};
+  InstanceManager manager_{layout_,
+                           systemd_,
+                           game_,
+                           clock_,
+                           {.limits = {.port_first = 27015, .port_last = 27020},
+                            .unit_dir = dir_.Sub("units"),
+                            .ports = &probe_},
+                           [this](const std::string&) { return mounted_; }};
 };
 
 TEST_F(InstanceManagerTest, InitializeRecordsTheSpecAndASecretPassword) {
@@ -131,6 +136,22 @@ TEST_F(InstanceManagerTest, PortsAreUniqueOnAHost) {
   EXPECT_TRUE(manager_.Initialize("s3", Spec(27016)).ok());
 }
 
+// A port that another process holds (a server run by hand) is refused as taken, with nothing
+// written; an instance's own port, which its running server holds, is not.
+TEST_F(InstanceManagerTest, APortAnotherProcessHoldsIsRefusedAndChangesNothing) {
+  probe_.bound_ports = {27016};
+  absl::Status refused = manager_.Initialize("s1", Spec(27016)).status();
+  EXPECT_EQ(spec::TakenPort(refused), 27016);
+  EXPECT_THAT(refused.message(), HasSubstr("another process on this host"));
+  EXPECT_TRUE(fs::is_empty(layout_.instances_dir()));
+  EXPECT_THAT(manager_.HeldPorts(), ::testing::IsEmpty());
+  ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  probe_.bound_ports = {27015, 27016};
+  EXPECT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
+  ASSERT_TRUE(manager_.Initialize("s2", Spec(27017)).ok());
+  EXPECT_THAT(manager_.HeldPorts(), ::testing::ElementsAre(27015, 27017));
+}
+
 TEST_F(InstanceManagerTest, PortsTakenBeforeARestartStayTaken) {
   ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
   InstanceManager restarted(
@@ -138,7 +159,7 @@ TEST_F(InstanceManagerTest, PortsTakenBeforeARestartStayTaken) {
       {.limits = {.port_first = 27015, .port_last = 27020}, .unit_dir = dir_.Sub("units")},
       [](const std::string&) { return false; });
   EXPECT_THAT(restarted.Initialize("s2", Spec(27015)).status().message(),
-              HasSubstr("used by instance 's1'"));
+              HasSubstr("taken by instance 's1'"));
 }
 
 TEST_F(InstanceManagerTest, ConcurrentInitializationsOnOnePortLeaveOneWinner) {

@@ -22,8 +22,9 @@ using ::testing::IsEmpty;
 class FakeLister final : public InstanceLister {
  public:
   std::map<std::string, std::map<std::string, agent::v1::InstanceState>> states;  // host, name
-  std::set<std::string> silent;  // hosts that do not answer
-  std::string failed_unit;       // an instance whose unit failed for good
+  std::set<std::string> silent;      // hosts that do not answer
+  std::string failed_unit;           // an instance whose unit failed for good
+  std::map<std::string, int> ports;  // instance name -> its spec's port
 
   std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> ListAll(
       const std::vector<Host>& hosts) override {
@@ -38,6 +39,9 @@ class FakeLister final : public InstanceLister {
         agent::v1::Instance* instance = response.add_instances();
         instance->set_name(name);
         instance->mutable_status()->set_state(state);
+        if (auto port = ports.find(name); port != ports.end()) {
+          instance->mutable_spec()->set_port(port->second);
+        }
         instance->mutable_status()->mutable_unit()->set_active_state(
             name == failed_unit ? "failed" : "active");
         instance->mutable_status()->mutable_unit()->set_memory_current_bytes(300 << 20);
@@ -271,6 +275,31 @@ TEST_P(ReconcilerTest, LeasesAreHeldByOneOwnerAndReleasedOnlyByIt) {
   clock_.Advance(absl::Seconds(2));
   EXPECT_TRUE(*leases.TryAcquire("x", "b", absl::Seconds(30)));  // Expired: taken over.
   EXPECT_FALSE(*leases.TryAcquire("x", "a", absl::Seconds(30)));
+}
+
+// Instances on a host that no server names (made on the agent directly) are kept as the host's
+// unmanaged ones, on hosts with servers and without, and leave the list when they go.
+TEST_P(ReconcilerTest, InstancesNoServerNamesAreListedAsUnmanaged) {
+  Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_RUNNING);
+  lister_.states[host_]["by-hand"] = agent::v1::INSTANCE_STATE_STOPPED;
+  lister_.ports["by-hand"] = 27100;
+  auto other = stores_->hosts.Create({.name = "h2", .address = "127.0.0.1:2"}, absl::Hours(1));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(stores_->hosts.RedeemEnrollmentToken(other->second).ok());
+  const std::string empty_host = other->first.id;
+  lister_.states[empty_host]["lone"] = agent::v1::INSTANCE_STATE_RUNNING;
+  Round();
+  EXPECT_THAT(stores_->hosts.Get(host_)->unmanaged,
+              ElementsAre(UnmanagedInstance{.name = "by-hand", .port = 27100, .state = "stopped"}));
+  EXPECT_THAT(stores_->hosts.Get(empty_host)->unmanaged,
+              ElementsAre(UnmanagedInstance{.name = "lone", .port = 0, .state = "running"}));
+  lister_.states[host_].erase("by-hand");
+  Round();
+  EXPECT_THAT(stores_->hosts.Get(host_)->unmanaged, IsEmpty());
+  // A silent host keeps what was last seen.
+  lister_.silent.insert(empty_host);
+  Round();
+  EXPECT_EQ(stores_->hosts.Get(empty_host)->unmanaged.size(), 1u);
 }
 
 L4D2_INSTANTIATE_BACKEND_TEST(ReconcilerTest);

@@ -5,12 +5,14 @@
 // AgentCall that records the events a job writes and can be cancelled.
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controller/jobs/agent_client.h"
+#include "spec/ports.h"
 
 namespace l4d2::controller {
 
@@ -49,9 +51,18 @@ class FakeAgentClient final : public AgentClient {
     result.set_changed(true);
     return result;
   }
+  // (host id, port) taken by something the controller does not know of: Initialize on it
+  // fails as the agent's does (spec::PortTakenError).
+  std::set<std::pair<std::string, int>> taken_ports;
+
   absl::StatusOr<agent::v1::Instance> InitializeInstance(
       const Host& host, const agent::v1::InitializeInstanceRequest& request,
       AgentCall& call) override {
+    if (taken_ports.contains({host.id, request.spec().port()})) {
+      calls.push_back(absl::StrCat("Initialize ", request.name(), " ", request.operation_id(),
+                                   " port ", request.spec().port(), " taken"));
+      return spec::PortTakenError(request.spec().port(), "another process on this host");
+    }
     return Answer("Initialize", host, request.name(), request.operation_id(), call);
   }
   absl::StatusOr<agent::v1::Instance> StartInstance(const Host& host,

@@ -146,6 +146,49 @@ TEST_F(JobKindsTest, AnUnplacedServerIsPlacedToStartAndNeedsNoAgentToStopOrDelet
   EXPECT_FALSE(stores_->servers.Get(Actor::System(), other).ok());
 }
 
+// Placement skips what the agent reports in use; a port taken since (an instance made on the
+// agent directly) sends the server to the next free port, once; twice taken fails clearly and
+// leaves the server unplaced.
+TEST_F(JobKindsTest, APortTakenOnTheHostIsAvoidedAndAPortFoundTakenIsPlacedAgainOnce) {
+  const int first = stores_->hosts.Get(host_)->port_first;
+  ASSERT_TRUE(stores_->hosts.SetPortsInUse(host_, {first, first + 1}).ok());
+  const std::string id = NewServer("s", "running", false);
+  agent_.taken_ports = {{host_, first + 2}};
+  absl::StatusOr<std::string> result = Run(ServerJob("create", id, "t"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(FromJson<v1::ServerJobResult>(*result)->port(), first + 3);
+  EXPECT_EQ(stores_->servers.Get(Actor::System(), id)->port, first + 3);
+  EXPECT_THAT(stores_->hosts.Get(host_)->ports_in_use, ElementsAre(first, first + 1, first + 2));
+  const std::vector<std::string> expected = {
+      absl::StrCat("Initialize s j1:init port ", first + 2, " taken"), "Initialize s j1.2:init",
+      "Start s j1.2:start"};
+  EXPECT_THAT(agent_.calls, ::testing::IsSupersetOf(expected));
+  EXPECT_THAT(call_.events, ::testing::Contains(HasSubstr("placing again")));
+
+  // Both tries meet a taken port: a clear error, the server unplaced, both ports remembered.
+  const std::string other = NewServer("t", "running", false);
+  agent_.taken_ports = {{host_, first + 4}, {host_, first + 5}};
+  absl::StatusOr<std::string> failed = Run(ServerJob("create", other, "t"));
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(failed.status().message(),
+              HasSubstr(absl::StrCat("port ", first + 4, " on host h1 and port ", first + 5,
+                                     " on host h1 were both taken")));
+  EXPECT_THAT(failed.status().message(), HasSubstr("start it again"));
+  EXPECT_TRUE(stores_->servers.Get(Actor::System(), other)->host_id.empty());
+  EXPECT_THAT(stores_->hosts.Get(host_)->ports_in_use,
+              ElementsAre(first, first + 1, first + 2, first + 4, first + 5));
+  // Started again, it goes around both.
+  agent_.taken_ports.clear();
+  ASSERT_TRUE(Run(ServerJob("start", other, "t")).ok());
+  EXPECT_EQ(stores_->servers.Get(Actor::System(), other)->port, first + 6);
+
+  // A placed server meeting a taken port is not moved: its job fails with the agent's error.
+  agent_.taken_ports = {{host_, first + 3}};
+  absl::StatusOr<std::string> placed = Run(ServerJob("restart", id, "t"));
+  EXPECT_EQ(placed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(stores_->servers.Get(Actor::System(), id)->port, first + 3);
+}
+
 TEST_F(JobKindsTest, AgentFailuresComeBackWithTheirCodesAndChangeNothing) {
   const std::string id = NewServer("s", "running", true);
   for (const absl::Status& failure :

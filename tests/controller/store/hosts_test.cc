@@ -73,6 +73,28 @@ TEST_P(HostStoreTest, BadHostsAreRefused) {
   EXPECT_TRUE(hosts_->List()->empty());
 }
 
+// What is taken on a host, as reports and creates tell it, is kept as given and read back.
+TEST_P(HostStoreTest, PortsInUseAndUnmanagedInstancesAreKept) {
+  auto created = hosts_->Create({.name = "fra-1", .address = "10.0.0.5:7543"}, absl::Hours(1));
+  ASSERT_TRUE(created.ok());
+  const std::string id = created->first.id;
+  EXPECT_TRUE(hosts_->Get(id)->ports_in_use.empty());
+  ASSERT_TRUE(hosts_->SetPortsInUse(id, {27015, 27020}).ok());
+  ASSERT_TRUE(hosts_->AddPortInUse(id, 27017).ok());
+  ASSERT_TRUE(hosts_->AddPortInUse(id, 27017).ok());
+  EXPECT_THAT(hosts_->Get(id)->ports_in_use, ::testing::ElementsAre(27015, 27017, 27020));
+  EXPECT_EQ(hosts_->AddPortInUse("nope", 27015).code(), absl::StatusCode::kNotFound);
+  const std::vector<UnmanagedInstance> unmanaged = {{"by-hand", 27016, "running"},
+                                                    {"old_1", 0, "missing"}};
+  ASSERT_TRUE(hosts_->SetUnmanaged(id, unmanaged).ok());
+  EXPECT_EQ(hosts_->Get(id)->unmanaged, unmanaged);
+  EXPECT_EQ(hosts_->List()->front().unmanaged, unmanaged);
+  ASSERT_TRUE(hosts_->SetPortsInUse(id, {}).ok());
+  ASSERT_TRUE(hosts_->SetUnmanaged(id, {}).ok());
+  EXPECT_TRUE(hosts_->Get(id)->ports_in_use.empty());
+  EXPECT_TRUE(hosts_->Get(id)->unmanaged.empty());
+}
+
 L4D2_INSTANTIATE_BACKEND_TEST(HostStoreTest);
 
 }  // namespace
