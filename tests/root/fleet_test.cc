@@ -15,12 +15,15 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "common/status_macros.h"
@@ -437,6 +440,96 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
 
 namespace l4d2::controller {
 namespace {
+
+// A busy console: the game prints 20,000 lines a second (through journald, the agent's
+// StreamLogs and the controller's hub) while 10 viewers join its stream one by one. Each gets
+// the response head and the newest lines within 1 s of asking, then every later line, in
+// order, none missing.
+TEST_F(FleetTest, TenViewersJoinAConsolePrintingTwentyThousandLinesASecond) {
+  constexpr int kRate = 20000;
+  constexpr int kSeconds = 6;
+  constexpr int kViewers = 10;
+  const AgentHost& h1 = agents_on_.front();
+  Finish(*stores_->jobs.Enqueue(HostInstallJob(h1.host.id, admin_.Name())));
+  absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, {.name = "coop"});
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+  absl::StatusOr<QueuedServerJob> created =
+      CreateServer(*stores_, alice_, "vs1", blueprint->id, DesiredState::kRunning);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Finish(created->job_id);
+  ASSERT_TRUE(Query(Get(created->server.id).port).ok());
+  auto api = ControllerApi::Start(*db_, *stores_, *agents_, Clock::Real(),
+                                  {.http = {.address = "127.0.0.1:0", .threads = 2, .workers = 4},
+                                   .sources = {.poll = absl::Milliseconds(50)}});
+  ASSERT_TRUE(api.ok()) << api.status();
+  const int port = (*api)->port();
+  auto login = l4d2::testing::HttpRequest(
+      port, "POST", "/api/v1/session", {"Content-Type: application/json"},
+      R"({"username":"alice","password":"correct horse battery"})");
+  ASSERT_TRUE(login.ok() && login->status == 200);
+  const std::string set_cookie = l4d2::testing::SetCookieOf(*login, "l4d2_session");
+  const std::string cookie = "Cookie: " + set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = "X-CSRF-Token: " + FromJson<v1::SessionInfo>(login->body)->csrf_token();
+  const std::string path = "/api/v1/servers/" + created->server.id + "/console";
+  auto busy = l4d2::testing::HttpRequest(
+      port, "POST", path, {"Content-Type: application/json", cookie, csrf},
+      absl::StrCat(R"({"command":"fake_rate )", kRate, " ", kSeconds, R"("})"));
+  ASSERT_TRUE(busy.ok());
+  ASSERT_EQ(busy->status, 200) << busy->body;
+
+  struct Viewer {
+    std::unique_ptr<l4d2::testing::HttpStream> stream;
+    absl::Duration to_head, to_line;
+    bool head = false, line = false, last = false;
+  };
+  const std::string last_line = absl::StrCat("fake tick ", kRate * kSeconds, " ");
+  std::vector<Viewer> viewers(kViewers);
+  std::vector<std::thread> threads;
+  for (Viewer& viewer : viewers) {
+    threads.emplace_back([&] {
+      const absl::Time asked = absl::Now();
+      auto stream = l4d2::testing::HttpStream::Open(port, path + "/stream", {cookie});
+      if (!stream.ok()) return;
+      viewer.stream = *std::move(stream);
+      viewer.head = viewer.stream->WaitFor("\r\n\r\n", absl::Seconds(1));
+      viewer.to_head = absl::Now() - asked;
+      viewer.line = viewer.stream->WaitFor("fake tick ", absl::Seconds(1));
+      viewer.to_line = absl::Now() - asked;
+      viewer.last = viewer.stream->WaitFor(last_line, absl::Seconds(kSeconds + 30));
+    });
+    absl::SleepFor(absl::Seconds(kSeconds) / (2 * kViewers));
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int i = 0; i < kViewers; ++i) {
+    SCOPED_TRACE(absl::StrCat("viewer ", i));
+    const Viewer& viewer = viewers[i];
+    ASSERT_NE(viewer.stream, nullptr);
+    const std::string& received = viewer.stream->received();
+    EXPECT_TRUE(absl::StartsWith(received, "HTTP/1.1 200")) << received.substr(0, 200);
+    EXPECT_TRUE(viewer.head) << viewer.to_head;
+    EXPECT_TRUE(viewer.line) << "first line after " << viewer.to_line;
+    EXPECT_TRUE(viewer.last) << "the last line never came";
+    // From the first line it got on, every line: consecutive tick numbers.
+    int64_t first = -1, previous = -1, gaps = 0, lines = 0;
+    for (size_t at = received.find("fake tick "); at != std::string::npos;
+         at = received.find("fake tick ", at + 1)) {
+      int64_t number = 0;
+      const size_t start = at + std::strlen("fake tick ");
+      const size_t end = received.find(' ', start);
+      ASSERT_TRUE(absl::SimpleAtoi(received.substr(start, end - start), &number));
+      if (first < 0) first = number;
+      if (previous >= 0 && number != previous + 1) ++gaps;
+      previous = number;
+      ++lines;
+    }
+    EXPECT_EQ(gaps, 0) << "out of order or missing, after line " << first;
+    EXPECT_EQ(previous, kRate * kSeconds);
+    std::printf("viewer %d: head after %s, first line (%lld) after %s, %lld lines\n", i,
+                absl::FormatDuration(viewer.to_head).c_str(), static_cast<long long>(first),
+                absl::FormatDuration(viewer.to_line).c_str(), static_cast<long long>(lines));
+  }
+  (*api)->Stop();
+}
 
 // Placement around what is taken on a host: an instance made on the agent directly (as
 // l4d2ctl or grpcurl make them) that the controller does not know of yet sends a create to

@@ -176,12 +176,18 @@ bool HttpStream::ReadSome(absl::Duration timeout) {
 
 bool HttpStream::WaitFor(const std::string& text, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  while (received_.find(text) == std::string::npos) {
+  // Each read is searched from where the last search could not have found a match, so that
+  // waiting on a stream of megabytes stays linear in what arrives.
+  size_t from = 0;
+  auto found = [&] {
+    if (received_.find(text, from) != std::string::npos) return true;
+    from = received_.size() < text.size() ? 0 : received_.size() - text.size() + 1;
+    return false;
+  };
+  while (!found()) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return false;
-    if (!ReadSome(std::min(left, absl::Milliseconds(100)))) {
-      return received_.find(text) != std::string::npos;
-    }
+    if (!ReadSome(std::min(left, absl::Milliseconds(100)))) return found();
   }
   return true;
 }

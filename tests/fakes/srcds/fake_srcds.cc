@@ -20,6 +20,7 @@
 //   console commands fake_join NAME, fake_leave NAME, fake_flood N, fake_crash, and
 //   fake_ticks N MS: print "fake tick <i> <CLOCK_REALTIME in us>" N times, one every MS ms
 //   (the console latency benchmark, tests/bench/p3_console, measures from that time).
+//   fake_rate RATE SECONDS: the same lines, RATE a second for SECONDS (a busy console).
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -161,7 +163,7 @@ class FakeSrcds {
   // fake_ticks: how many are left, how often, and when the next one is due.
   int ticks_left_ = 0;
   int tick_number_ = 0;
-  std::chrono::milliseconds tick_interval_{0};
+  std::chrono::microseconds tick_interval_{0};
   Clock::time_point next_tick_;
   void Tick();
   [[noreturn]] void Crash();
@@ -267,6 +269,12 @@ void FakeSrcds::Exec(const std::vector<std::string>& words, int depth) {
   } else if (command == "fake_ticks" && words.size() > 2) {
     ticks_left_ = std::atoi(arg(1).c_str());
     tick_interval_ = std::chrono::milliseconds(std::max(1, std::atoi(arg(2).c_str())));
+    next_tick_ = Clock::now();
+  } else if (command == "fake_rate" && words.size() > 2) {
+    // The same lines as fake_ticks, RATE a second (up to 1,000,000) for SECONDS.
+    const int rate = std::clamp(std::atoi(arg(1).c_str()), 1, 1000000);
+    ticks_left_ = rate * std::max(0, std::atoi(arg(2).c_str()));
+    tick_interval_ = std::chrono::microseconds(1000000 / rate);
     next_tick_ = Clock::now();
   } else if (command == "fake_crash") {
     Crash();
@@ -625,9 +633,10 @@ int FakeSrcds::Run() {
       timeout = timeout < 0 ? until_crash : std::min(timeout, until_crash);
     }
     if (ticks_left_ > 0) {
+      // Rounded up: ticks closer together than a millisecond are printed a millisecond's worth
+      // at a time, not by spinning.
       int until_tick = static_cast<int>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - Clock::now())
-                 .count()));
+          0, std::chrono::ceil<std::chrono::milliseconds>(next_tick_ - Clock::now()).count()));
       timeout = timeout < 0 ? until_tick : std::min(timeout, until_tick);
     }
     std::vector<pollfd> fds{{signal_fd_, POLLIN, 0},
