@@ -120,9 +120,9 @@ struct AgentProcess::Parts {
         overlays(
             layout, {.steam_web_api = config.steam_web_api},
             [this] { return instances.PinnedLayers(); }, &fetcher, &fetcher, &scripts),
-        host_info(probe, layout, config.port_first, config.port_last, clock.Now(),
-                  [this] { return instances.CountRunning(); },
-                  [this] { return instances.HeldPorts(); }),
+        host_info(
+            probe, layout, config.port_first, config.port_last, clock.Now(),
+            [this] { return instances.CountRunning(); }, [this] { return instances.HeldPorts(); }),
         agent_service({.host_info = host_info,
                        .installs = installs,
                        .operations = operations,
