@@ -187,4 +187,36 @@ v1::LogLine ToApi(const agent::v1::LogLine& line) {
   return out;
 }
 
+int64_t Fingerprint(const User& user) {
+  return static_cast<int64_t>(absl::HashOf(user.id, user.username, static_cast<int>(user.role),
+                                           user.disabled, user.created_at));
+}
+
+int64_t Fingerprint(const ApiToken& token) {
+  return static_cast<int64_t>(absl::HashOf(token.id, token.user_id, token.name, token.scopes,
+                                           token.created_at,
+                                           token.last_used.value_or(absl::InfinitePast()),
+                                           token.revoked_at.value_or(absl::InfinitePast())));
+}
+
+int64_t Fingerprint(const Job& job) {
+  return static_cast<int64_t>(absl::HashOf(
+      job.id, job.kind, static_cast<int>(job.state), job.params, job.attempt, job.max_attempts,
+      job.created_by, job.created_at, job.not_before, job.cancel_requested, job.result,
+      static_cast<int>(job.error.code()), job.error.message()));
+}
+
+int64_t Fingerprint(const ListedHost& listed) {
+  const Host& host = listed.host;
+  std::vector<std::tuple<std::string, int, std::string>> unmanaged;
+  for (const UnmanagedInstance& instance : host.unmanaged) {
+    unmanaged.emplace_back(instance.name, instance.port, instance.state);
+  }
+  return static_cast<int64_t>(
+      absl::HashOf(host.id, host.name, host.address, host.state, host.drained, host.max_instances,
+                   host.port_first, host.port_last, host.installed_build, host.memory_bytes,
+                   host.last_seen.value_or(absl::InfinitePast()), host.created_at,
+                   listed.server_count, host.ports_in_use, unmanaged));
+}
+
 }  // namespace l4d2::controller

@@ -29,6 +29,21 @@ v1::Server ToApi(const Server& server);
 v1::Job ToApi(const Job& job);
 v1::JobEvent ToApi(const JobEvent& event);
 v1::AuditEntry ToApi(const AuditEntry& entry);
+
+// A host as listed: its row and the servers placed on it.
+struct ListedHost {
+  std::string id;
+  Host host;
+  int server_count = 0;
+};
+
+// Fingerprints of every field ToApi shows of a row (keep them with ToApi): the API remembers a
+// row's JSON while its fingerprint is the same (row_json.h). Rows with a revision column
+// (servers, blueprints, overlays) need none.
+int64_t Fingerprint(const User& user);
+int64_t Fingerprint(const ApiToken& token);
+int64_t Fingerprint(const Job& job);
+int64_t Fingerprint(const ListedHost& host);
 v1::MetricSample ToApi(const MetricSample& sample);
 // A console line as its agent sent it.
 v1::LogLine ToApi(const agent::v1::LogLine& line);

@@ -18,11 +18,7 @@ class AuditRoutes {
                      .limit = page.limit + 1};
     if (!page.token.empty()) query.before_id = *PageKey(page.token);
     L4D2_ASSIGN_OR_RETURN(std::vector<AuditEntry> entries, d_.stores.audit.List(query));
-    v1::ListAuditResponse response;
-    EmitPage(
-        entries, page, [&](const AuditEntry& row) { *response.add_entries() = ToApi(row); },
-        [](const AuditEntry& row) { return row.id; }, response.mutable_next_page_token());
-    return Json(response);
+    return MemoPageOfRows(json_, entries, page, [](const AuditEntry& row) { return row.id; });
   }
 
   absl::StatusOr<StreamRequest> FleetStream(const ApiRequest& request) {
@@ -46,6 +42,9 @@ class AuditRoutes {
 
  private:
   RestApiDeps d_;
+  // Entries never change: each one's JSON is printed once.
+  RowJsonMemo<AuditEntry> json_{"entries",
+                                [](const AuditEntry& row) { return ToJson(ToApi(row)); }};
 };
 
 }  // namespace

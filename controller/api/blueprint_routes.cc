@@ -19,17 +19,15 @@ class BlueprintRoutes {
   // Paged in SQL (keyset over name and id): a page costs the page.
   absl::StatusOr<ApiResponse> ListBlueprints(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
+    // Ids and revisions from an index; full rows only for those not shown at that revision.
     L4D2_ASSIGN_OR_RETURN(
-        std::vector<Blueprint> blueprints,
-        d_.stores.blueprints.List(request.actor, {.name_prefix = request.Query("q"),
-                                                  .after = PageAfter(page),
-                                                  .limit = page.limit + 1}));
-    v1::ListBlueprintsResponse response;
-    EmitPage(
-        blueprints, page, [&](const Blueprint& row) { *response.add_blueprints() = ToApi(row); },
-        [](const Blueprint& row) { return PageKeyOf(row.name, row.id); },
-        response.mutable_next_page_token());
-    return Json(response);
+        std::vector<RowRevision> rows,
+        d_.stores.blueprints.ListRevisions(request.actor, {.name_prefix = request.Query("q"),
+                                                           .after = PageAfter(page),
+                                                           .limit = page.limit + 1}));
+    return MemoPage(json_, rows, page, [&](absl::Span<const std::string> ids) {
+      return d_.stores.blueprints.GetMany(request.actor, ids);
+    });
   }
 
   static BlueprintInput ToInput(const v1::BlueprintInput& input) {
@@ -70,6 +68,8 @@ class BlueprintRoutes {
 
  private:
   RestApiDeps d_;
+  RowJsonMemo<Blueprint> json_{"blueprints",
+                               [](const Blueprint& row) { return ToJson(ToApi(row)); }};
 };
 
 }  // namespace

@@ -19,13 +19,17 @@ class HostRoutes {
     L4D2_ASSIGN_OR_RETURN(std::vector<Host> hosts,
                           d_.stores.hosts.List({.after = PageAfter(page), .limit = page.limit + 1},
                                                request.Query("state")));
-    L4D2_ASSIGN_OR_RETURN(auto counts, ServerCounts());
-    v1::ListHostsResponse response;
-    EmitPage(
-        hosts, page, [&](const Host& row) { *response.add_hosts() = ToApi(row, counts[row.id]); },
-        [](const Host& row) { return PageKeyOf(row.name, row.id); },
-        response.mutable_next_page_token());
-    return Json(response);
+    std::vector<std::string> ids;
+    for (const Host& host : hosts) ids.push_back(host.id);
+    L4D2_ASSIGN_OR_RETURN(auto counts, d_.stores.servers.CountByHost(ids));
+    std::vector<ListedHost> listed;
+    listed.reserve(hosts.size());
+    for (Host& host : hosts) {
+      const int count = counts[host.id];
+      listed.push_back({.id = host.id, .host = std::move(host), .server_count = count});
+    }
+    return MemoPageOfRows(json_, listed, page,
+                          [](const ListedHost& row) { return PageKeyOf(row.host.name, row.id); });
   }
 
   absl::StatusOr<ApiResponse> CreateHost(const ApiRequest& request) {
@@ -47,7 +51,7 @@ class HostRoutes {
 
   absl::StatusOr<ApiResponse> GetHost(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(Host host, d_.stores.hosts.Get(request.Param("id")));
-    L4D2_ASSIGN_OR_RETURN(auto counts, ServerCounts());
+    L4D2_ASSIGN_OR_RETURN(auto counts, d_.stores.servers.CountByHost({host.id}));
     return Json(ToApi(host, counts[host.id]));
   }
 
@@ -78,10 +82,9 @@ class HostRoutes {
   }
 
  private:
-  // Servers per host, counted in SQL (not by reading every server row).
-  absl::StatusOr<absl::flat_hash_map<std::string, int>> ServerCounts() {
-    return d_.stores.servers.CountByHost();
-  }
+  RowJsonMemo<ListedHost> json_{
+      "hosts", [](const ListedHost& row) { return ToJson(ToApi(row.host, row.server_count)); },
+      [](const ListedHost& row) { return Fingerprint(row); }};
 
   RestApiDeps d_;
   RestApiOptions o_;

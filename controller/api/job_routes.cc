@@ -52,11 +52,7 @@ class JobRoutes {
       query.lock_key = "server:" + server;
     }
     L4D2_ASSIGN_OR_RETURN(std::vector<Job> jobs, d_.stores.jobs.List(query));
-    v1::ListJobsResponse response;
-    EmitPage(
-        jobs, page, [&](const Job& row) { *response.add_jobs() = ToApi(row); },
-        [](const Job& row) { return row.id; }, response.mutable_next_page_token());
-    return Json(response);
+    return MemoPageOfRows(json_, jobs, page, [](const Job& row) { return row.id; });
   }
 
   absl::StatusOr<ApiResponse> GetJob(const ApiRequest& request) {
@@ -122,6 +118,8 @@ class JobRoutes {
 
  private:
   RestApiDeps d_;
+  RowJsonMemo<Job> json_{"jobs", [](const Job& row) { return ToJson(ToApi(row)); },
+                         [](const Job& row) { return Fingerprint(row); }};
 };
 
 }  // namespace

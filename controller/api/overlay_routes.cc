@@ -21,18 +21,16 @@ class OverlayRoutes {
     L4D2_ASSIGN_OR_RETURN(bool only_global, BoolQuery(request, "global"));
     std::optional<bool> global;
     if (!request.Query("global").empty()) global = only_global;
+    // Ids and revisions from an index; full rows only for those not shown at that revision.
     L4D2_ASSIGN_OR_RETURN(
-        std::vector<Overlay> overlays,
-        d_.stores.overlays.List(
+        std::vector<RowRevision> rows,
+        d_.stores.overlays.ListRevisions(
             request.actor,
             {.name_prefix = request.Query("q"), .after = PageAfter(page), .limit = page.limit + 1},
             global));
-    v1::ListOverlaysResponse response;
-    EmitPage(
-        overlays, page, [&](const Overlay& row) { *response.add_overlays() = ToApi(row); },
-        [](const Overlay& row) { return PageKeyOf(row.ref, row.id); },
-        response.mutable_next_page_token());
-    return Json(response);
+    return MemoPage(json_, rows, page, [&](absl::Span<const std::string> ids) {
+      return d_.stores.overlays.GetMany(request.actor, ids);
+    });
   }
 
   absl::StatusOr<ApiResponse> CreateOverlay(const ApiRequest& request) {
@@ -72,6 +70,7 @@ class OverlayRoutes {
 
  private:
   RestApiDeps d_;
+  RowJsonMemo<Overlay> json_{"overlays", [](const Overlay& row) { return ToJson(ToApi(row)); }};
 };
 
 }  // namespace

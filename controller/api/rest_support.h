@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "controller/api/route.h"
+#include "controller/api/row_json.h"
 #include "controller/api/strict_json.h"
 #include "controller/store/users.h"
 #include "google/protobuf/message.h"
@@ -45,6 +46,33 @@ void EmitPage(const std::vector<Row>& rows, const PageRequest& page, Add add, Ke
   next_token->clear();
   if (rows.size() > shown && shown > 0) *next_token = PageToken(key(rows[shown - 1]));
 }
+// The answer of a list read as a page's ids, keys and revisions (`rows`: up to page.limit + 1,
+// the one past the page telling that there is a next), with each row's JSON from `memo`, rows
+// it does not hold at their revision read with `fetch`.
+template <typename Row>
+absl::StatusOr<ApiResponse> MemoPage(RowJsonMemo<Row>& memo, const std::vector<RowRevision>& rows,
+                                     const PageRequest& page,
+                                     const typename RowJsonMemo<Row>::Fetch& fetch) {
+  const size_t shown = std::min(rows.size(), static_cast<size_t>(page.limit));
+  const std::string next = rows.size() > shown && shown > 0
+                               ? PageToken(PageKeyOf(rows[shown - 1].name, rows[shown - 1].id))
+                               : "";
+  absl::StatusOr<std::string> body =
+      memo.ListJson(absl::MakeConstSpan(rows).first(shown), next, fetch);
+  if (!body.ok()) return body.status();
+  return ApiResponse{.body = *std::move(body)};
+}
+
+// The answer of a list read in full (`rows`: up to page.limit + 1, as EmitPage takes them), with
+// each row's JSON from `memo`; `key` gives a row's page token key.
+template <typename Row, typename Key>
+ApiResponse MemoPageOfRows(RowJsonMemo<Row>& memo, const std::vector<Row>& rows,
+                           const PageRequest& page, Key key) {
+  const size_t shown = std::min(rows.size(), static_cast<size_t>(page.limit));
+  const std::string next = rows.size() > shown && shown > 0 ? PageToken(key(rows[shown - 1])) : "";
+  return ApiResponse{.body = memo.PageJson(absl::MakeConstSpan(rows).first(shown), next)};
+}
+
 // The keyset position a page token names ("" for the first page; ParsePage checked it).
 inline std::string PageAfter(const PageRequest& page) {
   return page.token.empty() ? "" : *PageKey(page.token);

@@ -9,7 +9,7 @@
 #include "controller/api/event_sources.h"
 #include "controller/api/resource_routes.h"
 #include "controller/api/rest_support.h"
-#include "controller/api/server_json.h"
+#include "controller/api/row_json.h"
 #include "controller/jobs/agent_client.h"
 #include "controller/jobs/server_actions.h"
 #include "controller/store/ids.h"
@@ -56,7 +56,7 @@ class ServerRoutes {
                         .limit = page.limit + 1};
     if (!page.token.empty()) filter.after_name = *PageKey(page.token);
     // Ids and revisions from an index; full rows only for those not shown at that revision.
-    L4D2_ASSIGN_OR_RETURN(std::vector<ServerRevision> servers,
+    L4D2_ASSIGN_OR_RETURN(std::vector<RowRevision> servers,
                           d_.stores.servers.ListRevisions(request.actor, filter));
     const size_t count = std::min(servers.size(), static_cast<size_t>(page.limit));
     const std::string next = servers.size() > count ? PageToken(servers[count - 1].name) : "";
@@ -216,7 +216,8 @@ class ServerRoutes {
 
  private:
   RestApiDeps d_;
-  ServerJsonCache server_json_;
+  RowJsonMemo<Server> server_json_{"servers",
+                                   [](const Server& server) { return ToJson(ToApi(server)); }};
   GrpcAgentClient agent_client_;
 };
 

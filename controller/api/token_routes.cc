@@ -19,11 +19,7 @@ class TokenRoutes {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
     L4D2_ASSIGN_OR_RETURN(std::vector<ApiToken> tokens,
                           d_.tokens.List(request.actor, PageAfter(page), page.limit + 1));
-    v1::ListApiTokensResponse response;
-    EmitPage(
-        tokens, page, [&](const ApiToken& row) { *response.add_tokens() = ToApi(row); },
-        [](const ApiToken& row) { return row.id; }, response.mutable_next_page_token());
-    return Json(response);
+    return MemoPageOfRows(json_, tokens, page, [](const ApiToken& row) { return row.id; });
   }
 
   absl::StatusOr<ApiResponse> CreateToken(const ApiRequest& request) {
@@ -48,6 +44,8 @@ class TokenRoutes {
  private:
   RestApiDeps d_;
   AccountStores accounts_;
+  RowJsonMemo<ApiToken> json_{"tokens", [](const ApiToken& row) { return ToJson(ToApi(row)); },
+                              [](const ApiToken& row) { return Fingerprint(row); }};
 };
 
 }  // namespace

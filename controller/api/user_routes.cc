@@ -25,12 +25,8 @@ class UserRoutes {
                                                                   .after = PageAfter(page),
                                                                   .limit = page.limit + 1},
                                                                  role));
-    v1::ListUsersResponse response;
-    EmitPage(
-        users, page, [&](const User& row) { *response.add_users() = ToApi(row); },
-        [](const User& row) { return PageKeyOf(row.username, row.id); },
-        response.mutable_next_page_token());
-    return Json(response);
+    return MemoPageOfRows(json_, users, page,
+                          [](const User& row) { return PageKeyOf(row.username, row.id); });
   }
 
   absl::StatusOr<ApiResponse> CreateUser(const ApiRequest& request) {
@@ -64,6 +60,8 @@ class UserRoutes {
  private:
   RestApiDeps d_;
   AccountStores accounts_;
+  RowJsonMemo<User> json_{"users", [](const User& row) { return ToJson(ToApi(row)); },
+                          [](const User& row) { return Fingerprint(row); }};
 };
 
 }  // namespace

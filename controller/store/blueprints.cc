@@ -14,28 +14,81 @@ namespace l4d2::controller {
 
 BlueprintStore::BlueprintStore(Database& db, Clock& clock) : db_(db), clock_(clock) {}
 
-absl::StatusOr<Blueprint> BlueprintStore::Read(soci::session& sql, const std::string& id) {
-  Blueprint blueprint;
+namespace {
+
+// Blueprints with their overlays: the rows `select` gives (their columns are kBlueprintColumns,
+// with `params` bound in order), and every one's overlays in one more query.
+constexpr char kBlueprintColumns[] =
+    "id, owner_id, name, settings, created_at_ms, updated_at_ms, revision";
+
+absl::StatusOr<std::vector<Blueprint>> ReadBlueprints(soci::session& sql, const std::string& select,
+                                                      const std::vector<std::string>& params) {
+  std::vector<Blueprint> blueprints;
+  Blueprint row;
   std::string settings;
-  long long created = 0, updated = 0;
-  sql << "SELECT id, owner_id, name, settings, created_at_ms, updated_at_ms FROM blueprints"
-         " WHERE id = :id",
-      soci::use(id), soci::into(blueprint.id), soci::into(blueprint.owner_id),
-      soci::into(blueprint.name), soci::into(settings), soci::into(created), soci::into(updated);
-  if (!sql.got_data()) return absl::NotFoundError(absl::StrCat("no blueprint '", id, "'"));
-  L4D2_ASSIGN_OR_RETURN(blueprint.settings,
-                        FromJson<agent::v1::InstanceSpec>(settings, "blueprint settings"));
-  blueprint.created_at = absl::FromUnixMillis(created);
-  blueprint.updated_at = absl::FromUnixMillis(updated);
-  std::string overlay_id;
+  long long created = 0, updated = 0, revision = 0;
+  soci::statement statement(sql);
+  for (const std::string& param : params) statement.exchange(soci::use(param));
+  statement.exchange(soci::into(row.id));
+  statement.exchange(soci::into(row.owner_id));
+  statement.exchange(soci::into(row.name));
+  statement.exchange(soci::into(settings));
+  statement.exchange(soci::into(created));
+  statement.exchange(soci::into(updated));
+  statement.exchange(soci::into(revision));
+  statement.alloc();
+  statement.prepare(select);
+  statement.define_and_bind();
+  statement.execute(false);
+  absl::flat_hash_map<std::string, size_t> index;
+  std::string in;
+  while (statement.fetch()) {
+    L4D2_ASSIGN_OR_RETURN(row.settings,
+                          FromJson<agent::v1::InstanceSpec>(settings, "blueprint settings"));
+    row.created_at = absl::FromUnixMillis(created);
+    row.updated_at = absl::FromUnixMillis(updated);
+    row.revision = revision;
+    index[row.id] = blueprints.size();
+    // Ids are stored hex: safe inside the IN list.
+    absl::StrAppend(&in, in.empty() ? "'" : ",'", row.id, "'");
+    blueprints.push_back(row);
+  }
+  if (blueprints.empty()) return blueprints;
+  std::string blueprint_id, overlay_id;
   int exec = 0;
   soci::statement overlays =
-      (sql.prepare << "SELECT overlay_id, exec_server_cfg FROM blueprint_overlays"
-                      " WHERE blueprint_id = :id ORDER BY position",
-       soci::use(id), soci::into(overlay_id), soci::into(exec));
+      (sql.prepare << "SELECT blueprint_id, overlay_id, exec_server_cfg FROM blueprint_overlays"
+                      " WHERE blueprint_id IN ("
+                   << in << ") ORDER BY blueprint_id, position",
+       soci::into(blueprint_id), soci::into(overlay_id), soci::into(exec));
   overlays.execute();
-  while (overlays.fetch()) blueprint.overlays.push_back({overlay_id, exec != 0});
-  return blueprint;
+  while (overlays.fetch()) {
+    blueprints[index.at(blueprint_id)].overlays.push_back({overlay_id, exec != 0});
+  }
+  return blueprints;
+}
+
+// The visibility and page conditions of a list; `params` gets their values.
+std::string ListWhere(const Actor& actor, const PageQuery& page, std::vector<std::string>& params) {
+  std::string where = "1 = 1";
+  if (!actor.admin) {
+    params.push_back(actor.user_id);
+    where += " AND owner_id = :p1";
+  }
+  AppendPageConditions(page, "name", "id", where, params);
+  return where;
+}
+
+}  // namespace
+
+absl::StatusOr<Blueprint> BlueprintStore::Read(soci::session& sql, const std::string& id) {
+  L4D2_ASSIGN_OR_RETURN(
+      std::vector<Blueprint> found,
+      ReadBlueprints(sql,
+                     absl::StrCat("SELECT ", kBlueprintColumns, " FROM blueprints WHERE id = :id"),
+                     {id}));
+  if (found.empty()) return absl::NotFoundError(absl::StrCat("no blueprint '", id, "'"));
+  return std::move(found.front());
 }
 
 absl::Status BlueprintStore::Check(soci::session& sql, const std::string& owner_id,
@@ -124,7 +177,8 @@ absl::StatusOr<Blueprint> BlueprintStore::Update(const Actor& actor, const std::
     }
     long long now = absl::ToUnixMillis(clock_.Now());
     std::string settings = ToJson(input.settings);
-    sql << "UPDATE blueprints SET name = :n, settings = :s, updated_at_ms = :u WHERE id = :id",
+    sql << "UPDATE blueprints SET name = :n, settings = :s, updated_at_ms = :u,"
+           " revision = revision + 1 WHERE id = :id",
         soci::use(input.name), soci::use(settings), soci::use(now), soci::use(id);
     WriteOverlays(sql, id, input.overlays);
     updated = Read(sql, id);
@@ -147,58 +201,65 @@ absl::StatusOr<Blueprint> BlueprintStore::Get(const Actor& actor, const std::str
 
 absl::StatusOr<std::vector<Blueprint>> BlueprintStore::List(const Actor& actor,
                                                             const PageQuery& page) {
-  std::vector<Blueprint> blueprints;
+  std::vector<std::string> params;
+  const std::string where = ListWhere(actor, page, params);
+  absl::StatusOr<std::vector<Blueprint>> blueprints;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    std::string where = "1 = 1";
-    std::vector<std::string> params;
-    if (!actor.admin) {
-      params.push_back(actor.user_id);
-      where += " AND owner_id = :p1";
-    }
-    AppendPageConditions(page, "name", "id", where, params);
-    Blueprint row;
-    std::string settings;
-    long long created = 0, updated = 0;
-    soci::statement select(sql);
-    for (const std::string& param : params) select.exchange(soci::use(param));
-    select.exchange(soci::into(row.id));
-    select.exchange(soci::into(row.owner_id));
-    select.exchange(soci::into(row.name));
-    select.exchange(soci::into(settings));
-    select.exchange(soci::into(created));
-    select.exchange(soci::into(updated));
-    select.alloc();
-    select.prepare(absl::StrCat(
-        "SELECT id, owner_id, name, settings, created_at_ms, updated_at_ms FROM blueprints WHERE ",
-        where, " ORDER BY name, id LIMIT ", page.limit));
-    select.define_and_bind();
-    select.execute(false);
-    absl::flat_hash_map<std::string, size_t> index;
-    std::string in;
-    while (select.fetch()) {
-      L4D2_ASSIGN_OR_RETURN(row.settings,
-                            FromJson<agent::v1::InstanceSpec>(settings, "blueprint settings"));
-      row.created_at = absl::FromUnixMillis(created);
-      row.updated_at = absl::FromUnixMillis(updated);
-      index[row.id] = blueprints.size();
-      // Ids are stored hex: safe inside the IN list.
-      absl::StrAppend(&in, in.empty() ? "'" : ",'", row.id, "'");
-      blueprints.push_back(row);
-    }
-    if (blueprints.empty()) return absl::OkStatus();
-    // Every blueprint's overlays in one query.
-    std::string blueprint_id, overlay_id;
-    int exec = 0;
-    soci::statement overlays =
-        (sql.prepare << "SELECT blueprint_id, overlay_id, exec_server_cfg FROM blueprint_overlays"
-                        " WHERE blueprint_id IN ("
-                     << in << ") ORDER BY blueprint_id, position",
-         soci::into(blueprint_id), soci::into(overlay_id), soci::into(exec));
-    overlays.execute();
-    while (overlays.fetch()) {
-      blueprints[index.at(blueprint_id)].overlays.push_back({overlay_id, exec != 0});
+    blueprints =
+        ReadBlueprints(sql,
+                       absl::StrCat("SELECT ", kBlueprintColumns, " FROM blueprints WHERE ", where,
+                                    " ORDER BY name, id LIMIT ", page.limit),
+                       params);
+    return blueprints.status();
+  }));
+  return blueprints;
+}
+
+absl::StatusOr<std::vector<RowRevision>> BlueprintStore::ListRevisions(const Actor& actor,
+                                                                       const PageQuery& page) {
+  std::vector<std::string> params;
+  const std::string where = ListWhere(actor, page, params);
+  std::vector<RowRevision> rows;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    RowRevision row;
+    long long revision = 0;
+    soci::statement statement(sql);
+    for (const std::string& param : params) statement.exchange(soci::use(param));
+    statement.exchange(soci::into(row.id));
+    statement.exchange(soci::into(row.name));
+    statement.exchange(soci::into(revision));
+    statement.alloc();
+    // Covered by blueprints_page_by_owner (operators) and blueprints_page (admins).
+    statement.prepare(absl::StrCat("SELECT id, name, revision FROM blueprints WHERE ", where,
+                                   " ORDER BY name, id LIMIT ", page.limit));
+    statement.define_and_bind();
+    statement.execute(false);
+    while (statement.fetch()) {
+      RowRevision& entry = rows.emplace_back(std::move(row));
+      entry.revision = revision;
     }
     return absl::OkStatus();
+  }));
+  return rows;
+}
+
+absl::StatusOr<std::vector<Blueprint>> BlueprintStore::GetMany(const Actor& actor,
+                                                               absl::Span<const std::string> ids) {
+  std::vector<Blueprint> none;
+  if (ids.empty()) return none;
+  std::string where = "id IN (";
+  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&where, i > 0 ? ", " : "", ":i", i);
+  where += ")";
+  std::vector<std::string> params(ids.begin(), ids.end());
+  if (!actor.admin) {
+    where += " AND owner_id = :o";
+    params.push_back(actor.user_id);
+  }
+  absl::StatusOr<std::vector<Blueprint>> blueprints;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    blueprints = ReadBlueprints(
+        sql, absl::StrCat("SELECT ", kBlueprintColumns, " FROM blueprints WHERE ", where), params);
+    return blueprints.status();
   }));
   return blueprints;
 }

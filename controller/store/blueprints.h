@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "controller/store/actor.h"
@@ -37,6 +38,8 @@ struct Blueprint {
   std::vector<BlueprintOverlay> overlays;
   absl::Time created_at;
   absl::Time updated_at;
+  // Bumped by every change (migration 11): the API shows its JSON from memory while unchanged.
+  int64_t revision = 0;
 };
 
 struct BlueprintInput {
@@ -60,6 +63,12 @@ class BlueprintStore {
   absl::StatusOr<Blueprint> Get(const Actor& actor, const std::string& id);
   // A page of those the actor sees, by name then id: two queries whatever the page's size.
   absl::StatusOr<std::vector<Blueprint>> List(const Actor& actor, const PageQuery& page);
+  // The same page as ids, names and revisions, read from an index alone (the cheap first half
+  // of a list whose rows' JSON the caller mostly remembers).
+  absl::StatusOr<std::vector<RowRevision>> ListRevisions(const Actor& actor, const PageQuery& page);
+  // Those among `ids` the actor sees, in no particular order; unknown ids are left out.
+  absl::StatusOr<std::vector<Blueprint>> GetMany(const Actor& actor,
+                                                 absl::Span<const std::string> ids);
   // FAILED_PRECONDITION while a server uses it.
   absl::Status Delete(const Actor& actor, const std::string& id);
 

@@ -214,6 +214,25 @@ const std::vector<Migration>& ControllerMigrations() {
        " server of the controller names",
        {"ALTER TABLE hosts ADD COLUMN ports_in_use TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE hosts ADD COLUMN unmanaged_instances TEXT NOT NULL DEFAULT ''"}},
+      {11,
+       "blueprints get a revision every change bumps; the page indexes of blueprints and overlays"
+       " cover their revisions (a page is read from the index alone, rows only when changed)",
+       {"ALTER TABLE blueprints ADD COLUMN revision BIGINT NOT NULL DEFAULT 0",
+        "DROP INDEX blueprints_page", "DROP INDEX blueprints_page_by_owner",
+        "DROP INDEX overlays_page", "DROP INDEX overlays_page_by_owner",
+        "CREATE INDEX blueprints_page ON blueprints(name, id, revision)",
+        "CREATE INDEX blueprints_page_by_owner ON blueprints(owner_id, name, id, revision)",
+        "CREATE INDEX overlays_page ON overlays(ref, id, revision)",
+        "CREATE INDEX overlays_page_by_owner ON overlays(owner_id, ref, id, revision)"}},
+      {12,
+       "jobs carry the user who sees them (a server job's server owner, else its creator): an"
+       " operator's page of jobs is read from an index, not by a subquery over their servers",
+       {"ALTER TABLE jobs ADD COLUMN owner_id TEXT NOT NULL DEFAULT ''",
+        "UPDATE jobs SET owner_id = substr(created_by, 6) WHERE created_by LIKE 'user:%'",
+        "UPDATE jobs SET owner_id = (SELECT s.owner_id FROM servers s"
+        " WHERE 'server:' || s.id = jobs.lock_key)"
+        " WHERE lock_key IN (SELECT 'server:' || id FROM servers)",
+        "CREATE INDEX jobs_by_owner ON jobs(owner_id, id)"}},
   };
   return *migrations;
 }

@@ -121,67 +121,131 @@ absl::StatusOr<Overlay> OverlayStore::Get(const Actor& actor, const std::string&
   return overlay;
 }
 
+namespace {
+
+constexpr char kOverlayColumns[] =
+    "id, owner_id, ref, definition, revision, created_at_ms, updated_at_ms";
+
+// The overlays `select` gives (columns kOverlayColumns, `params` bound in order).
+absl::StatusOr<std::vector<Overlay>> ReadOverlays(soci::session& sql, const std::string& select,
+                                                  const std::vector<std::string>& params) {
+  std::vector<Overlay> overlays;
+  Overlay row;
+  std::string owner, definition;
+  soci::indicator owner_indicator = soci::i_null;
+  long long revision = 0, created = 0, updated = 0;
+  soci::statement statement(sql);
+  for (const std::string& param : params) statement.exchange(soci::use(param));
+  statement.exchange(soci::into(row.id));
+  statement.exchange(soci::into(owner, owner_indicator));
+  statement.exchange(soci::into(row.ref));
+  statement.exchange(soci::into(definition));
+  statement.exchange(soci::into(revision));
+  statement.exchange(soci::into(created));
+  statement.exchange(soci::into(updated));
+  statement.alloc();
+  statement.prepare(select);
+  statement.define_and_bind();
+  statement.execute(false);
+  while (statement.fetch()) {
+    row.owner_id = owner_indicator == soci::i_ok ? owner : "";
+    L4D2_ASSIGN_OR_RETURN(
+        row.source, FromJson<agent::v1::SyncOverlayRequest>(definition, "overlay definition"));
+    row.revision = revision;
+    row.created_at = absl::FromUnixMillis(created);
+    row.updated_at = absl::FromUnixMillis(updated);
+    overlays.push_back(row);
+  }
+  return overlays;
+}
+
+// A page of the overlays `actor` sees, as `columns`; `params` gets the values to bind. Each
+// owner's rows (global ones have none) come from the (owner_id, ref, id, revision) index in page
+// order; an operator's page merges the global branch and their own, each limited: an OR over
+// both would read every row and sort them.
+std::string ListQuery(const Actor& actor, const PageQuery& page, std::optional<bool> global,
+                      const std::string& columns, std::vector<std::string>& params) {
+  auto branch = [&](const std::string& owner_condition) {
+    std::string where = owner_condition;
+    AppendPageConditions(page, "ref", "id", where, params);
+    return absl::StrCat("SELECT ", columns, " FROM overlays WHERE ", where,
+                        " ORDER BY ref, id LIMIT ", page.limit);
+  };
+  if (actor.admin) {
+    return branch(!global.has_value() ? "1 = 1"
+                  : *global           ? "owner_id IS NULL"
+                                      : "owner_id IS NOT NULL");
+  }
+  std::vector<std::string> branches;
+  if (global.value_or(true)) branches.push_back(branch("owner_id IS NULL"));
+  if (!global.value_or(false)) {
+    params.push_back(actor.user_id);
+    branches.push_back(branch(absl::StrCat("owner_id = :p", params.size())));
+  }
+  if (branches.size() == 1) return branches[0];
+  return absl::StrCat("SELECT * FROM (", branches[0], ") AS global_page UNION ALL ",
+                      "SELECT * FROM (", branches[1], ") AS own_page ORDER BY ref, id LIMIT ",
+                      page.limit);
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<Overlay>> OverlayStore::List(const Actor& actor, const PageQuery& page,
                                                         std::optional<bool> global) {
-  std::vector<Overlay> overlays;
+  std::vector<std::string> params;
+  const std::string query = ListQuery(actor, page, global, kOverlayColumns, params);
+  absl::StatusOr<std::vector<Overlay>> overlays;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    // Each owner's rows (global ones have none) come from the (owner_id, ref, id) index in
-    // page order; an operator's page merges the global branch and their own, each limited:
-    // an OR over both would read every row and sort them.
-    std::vector<std::string> params;
-    auto branch = [&](const std::string& owner_condition) {
-      std::string where = owner_condition;
-      AppendPageConditions(page, "ref", "id", where, params);
-      return absl::StrCat(
-          "SELECT id, owner_id, ref, definition, revision, created_at_ms, updated_at_ms FROM"
-          " overlays WHERE ",
-          where, " ORDER BY ref, id LIMIT ", page.limit);
-    };
-    std::string query;
-    if (actor.admin) {
-      query = branch(!global.has_value() ? "1 = 1"
-                     : *global           ? "owner_id IS NULL"
-                                         : "owner_id IS NOT NULL");
-    } else {
-      std::vector<std::string> branches;
-      if (global.value_or(true)) branches.push_back(branch("owner_id IS NULL"));
-      if (!global.value_or(false)) {
-        params.push_back(actor.user_id);
-        branches.push_back(branch(absl::StrCat("owner_id = :p", params.size())));
-      }
-      query = branches.size() == 1
-                  ? branches[0]
-                  : absl::StrCat("SELECT * FROM (", branches[0], ") AS global_page UNION ALL ",
-                                 "SELECT * FROM (", branches[1],
-                                 ") AS own_page ORDER BY ref, id LIMIT ", page.limit);
-    }
-    Overlay row;
-    std::string owner, definition;
-    soci::indicator owner_indicator = soci::i_null;
-    long long revision = 0, created = 0, updated = 0;
-    soci::statement select(sql);
-    for (const std::string& param : params) select.exchange(soci::use(param));
-    select.exchange(soci::into(row.id));
-    select.exchange(soci::into(owner, owner_indicator));
-    select.exchange(soci::into(row.ref));
-    select.exchange(soci::into(definition));
-    select.exchange(soci::into(revision));
-    select.exchange(soci::into(created));
-    select.exchange(soci::into(updated));
-    select.alloc();
-    select.prepare(query);
-    select.define_and_bind();
-    select.execute(false);
-    while (select.fetch()) {
-      row.owner_id = owner_indicator == soci::i_ok ? owner : "";
-      L4D2_ASSIGN_OR_RETURN(
-          row.source, FromJson<agent::v1::SyncOverlayRequest>(definition, "overlay definition"));
-      row.revision = revision;
-      row.created_at = absl::FromUnixMillis(created);
-      row.updated_at = absl::FromUnixMillis(updated);
-      overlays.push_back(row);
+    overlays = ReadOverlays(sql, query, params);
+    return overlays.status();
+  }));
+  return overlays;
+}
+
+absl::StatusOr<std::vector<RowRevision>> OverlayStore::ListRevisions(const Actor& actor,
+                                                                     const PageQuery& page,
+                                                                     std::optional<bool> global) {
+  std::vector<std::string> params;
+  const std::string query = ListQuery(actor, page, global, "id, ref, revision", params);
+  std::vector<RowRevision> rows;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    RowRevision row;
+    long long revision = 0;
+    soci::statement statement(sql);
+    for (const std::string& param : params) statement.exchange(soci::use(param));
+    statement.exchange(soci::into(row.id));
+    statement.exchange(soci::into(row.name));
+    statement.exchange(soci::into(revision));
+    statement.alloc();
+    statement.prepare(query);
+    statement.define_and_bind();
+    statement.execute(false);
+    while (statement.fetch()) {
+      RowRevision& entry = rows.emplace_back(std::move(row));
+      entry.revision = revision;
     }
     return absl::OkStatus();
+  }));
+  return rows;
+}
+
+absl::StatusOr<std::vector<Overlay>> OverlayStore::GetMany(const Actor& actor,
+                                                           absl::Span<const std::string> ids) {
+  std::vector<Overlay> none;
+  if (ids.empty()) return none;
+  std::string where = "id IN (";
+  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&where, i > 0 ? ", " : "", ":i", i);
+  where += ")";
+  std::vector<std::string> params(ids.begin(), ids.end());
+  if (!actor.admin) {
+    where += " AND (owner_id IS NULL OR owner_id = :o)";
+    params.push_back(actor.user_id);
+  }
+  absl::StatusOr<std::vector<Overlay>> overlays;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    overlays = ReadOverlays(
+        sql, absl::StrCat("SELECT ", kOverlayColumns, " FROM overlays WHERE ", where), params);
+    return overlays.status();
   }));
   return overlays;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "controller/store/actor.h"
@@ -58,11 +59,16 @@ class OverlayStore {
   absl::StatusOr<Overlay> Update(const Actor& actor, const std::string& id,
                                  const agent::v1::SyncOverlayRequest& source);
   absl::StatusOr<Overlay> Get(const Actor& actor, const std::string& id);
-  // Those the actor sees, by ref.
   // A page of those the actor sees (global ones and their own; all for admins), by ref then id,
   // in one query; `global` keeps only global (true) or only owned (false) ones.
   absl::StatusOr<std::vector<Overlay>> List(const Actor& actor, const PageQuery& page,
                                             std::optional<bool> global = std::nullopt);
+  // The same page as ids, refs and revisions, read from the page indexes alone.
+  absl::StatusOr<std::vector<RowRevision>> ListRevisions(const Actor& actor, const PageQuery& page,
+                                                         std::optional<bool> global = std::nullopt);
+  // Those among `ids` the actor sees, in no particular order; unknown ids are left out.
+  absl::StatusOr<std::vector<Overlay>> GetMany(const Actor& actor,
+                                               absl::Span<const std::string> ids);
   // FAILED_PRECONDITION while a blueprint uses it.
   absl::Status Delete(const Actor& actor, const std::string& id);
 

@@ -3,10 +3,20 @@
 // One page of a list read in SQL: keyset pagination over (name, id), so a page costs the page
 // and never the table (an index on the list's order covers it).
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace l4d2::controller {
+
+// A row of a list page as an index gives it: its id, its key in the list's order (a name, a
+// ref) and its revision, which every change to the row bumps. The API shows the row's JSON
+// from memory while its revision is unchanged (controller/api/row_json.h).
+struct RowRevision {
+  std::string id;
+  std::string name;
+  int64_t revision = 0;
+};
 
 struct PageQuery {
   std::string name_prefix;  // names starting with it ("" any)

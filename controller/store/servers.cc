@@ -178,15 +178,15 @@ absl::StatusOr<std::vector<Server>> ServerStore::List(const Actor& actor,
   return servers;
 }
 
-absl::StatusOr<std::vector<ServerRevision>> ServerStore::ListRevisions(const Actor& actor,
-                                                                       const ServerFilter& filter) {
+absl::StatusOr<std::vector<RowRevision>> ServerStore::ListRevisions(const Actor& actor,
+                                                                    const ServerFilter& filter) {
   // Not a structured binding: clang 14 (the fuzzing build) cannot capture one in a lambda.
   const std::pair<std::string, std::vector<std::string>> clause = ListClause(actor, filter);
   const std::string& where = clause.first;
   const std::vector<std::string>& params = clause.second;
-  std::vector<ServerRevision> page;
+  std::vector<RowRevision> page;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    ServerRevision row;
+    RowRevision row;
     long long revision = 0;
     soci::statement statement(sql);
     for (const std::string& param : params) statement.exchange(soci::use(param));
@@ -200,7 +200,7 @@ absl::StatusOr<std::vector<ServerRevision>> ServerStore::ListRevisions(const Act
     statement.define_and_bind();
     statement.execute(false);
     while (statement.fetch()) {
-      ServerRevision& entry = page.emplace_back(std::move(row));
+      RowRevision& entry = page.emplace_back(std::move(row));
       entry.revision = revision;
     }
     return absl::OkStatus();
@@ -428,16 +428,28 @@ absl::StatusOr<absl::flat_hash_set<std::string>> ServerStore::HostsWithServers()
   return hosts;
 }
 
-absl::StatusOr<absl::flat_hash_map<std::string, int>> ServerStore::CountByHost() {
+absl::StatusOr<absl::flat_hash_map<std::string, int>> ServerStore::CountByHost(
+    absl::Span<const std::string> host_ids) {
   absl::flat_hash_map<std::string, int> counts;
+  std::string where = "host_id IS NOT NULL";
+  if (!host_ids.empty()) {
+    where = "host_id IN (";
+    for (size_t i = 0; i < host_ids.size(); ++i) {
+      absl::StrAppend(&where, i > 0 ? ", " : "", ":h", i);
+    }
+    where += ")";
+  }
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     std::string host;
     int count = 0;
-    soci::statement statement =
-        (sql.prepare << "SELECT host_id, COUNT(*) FROM servers WHERE host_id IS NOT NULL"
-                        " GROUP BY host_id",
-         soci::into(host), soci::into(count));
-    statement.execute();
+    soci::statement statement(sql);
+    for (const std::string& id : host_ids) statement.exchange(soci::use(id));
+    statement.exchange(soci::into(host));
+    statement.exchange(soci::into(count));
+    statement.alloc();
+    statement.prepare("SELECT host_id, COUNT(*) FROM servers WHERE " + where + " GROUP BY host_id");
+    statement.define_and_bind();
+    statement.execute(false);
     while (statement.fetch()) counts[host] = count;
     return absl::OkStatus();
   }));

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "controller/store/actor.h"
 #include "controller/store/database.h"
+#include "controller/store/page.h"
 #include "controller/store/server_states.h"
 
 namespace l4d2::controller {
@@ -50,12 +51,6 @@ struct Server {
 };
 
 // A server's place in a list: the row's identity and version without its content.
-struct ServerRevision {
-  std::string id;
-  std::string name;
-  int64_t revision = 0;
-};
-
 struct ServerFilter {
   std::string host_id;                        // "" for any
   std::string blueprint_id;                   // "" for any
@@ -112,8 +107,8 @@ class ServerStore {
   // The same list as ids, names and revisions only. Without filters other than the page it is
   // read from an index alone, never touching the rows: the cheap first half of a list whose
   // rows' JSON the caller mostly remembers (docs/benchmarks.md, P6).
-  absl::StatusOr<std::vector<ServerRevision>> ListRevisions(const Actor& actor,
-                                                            const ServerFilter& filter);
+  absl::StatusOr<std::vector<RowRevision>> ListRevisions(const Actor& actor,
+                                                         const ServerFilter& filter);
   // The servers among `ids` the actor sees, in no particular order; unknown ids are left out.
   absl::StatusOr<std::vector<Server>> GetMany(const Actor& actor,
                                               absl::Span<const std::string> ids);
@@ -147,8 +142,10 @@ class ServerStore {
   absl::Status SetRestartBackoff(const std::string& id, int attempts, absl::Time next);
   // Hosts with at least one server placed on them.
   absl::StatusOr<absl::flat_hash_set<std::string>> HostsWithServers();
-  // Servers placed per host (hosts without any left out), counted in SQL.
-  absl::StatusOr<absl::flat_hash_map<std::string, int>> CountByHost();
+  // Servers placed per host (hosts without any left out), counted in SQL; of `host_ids` only
+  // when given (an index read of those hosts' servers, not the whole table's).
+  absl::StatusOr<absl::flat_hash_map<std::string, int>> CountByHost(
+      absl::Span<const std::string> host_ids = {});
 
   // Samples of one server in [from, to), oldest first.
   absl::StatusOr<std::vector<MetricSample>> Metrics(const std::string& id, absl::Time from,

@@ -1,7 +1,7 @@
 // P6 (docs/benchmarks.md): the REST API under keep-alive load, beside a static answer of the
 // same server (the framework's ceiling).
 //
-//   l4d2_bench_p6 [SECONDS] [SERVERS] [CONNECTIONS] [PAGE]
+//   l4d2_bench_p6 [SECONDS] [SERVERS] [CONNECTIONS] [PAGE] [ONLY]
 //
 // In this process: the controller's HTTP API on a fresh SQLite file with SERVERS servers of
 // one operator, authenticated by that operator's API token (as l4d2ctl and CI call it).
@@ -9,10 +9,13 @@
 //   static   GET /healthz (public, no SQL): the framework's ceiling
 //   get      GET /api/v1/servers/{id}
 //   list     GET /api/v1/servers?limit=PAGE (a page of the SERVERS, read in SQL)
-//   blueprints, overlays  GET /api/v1/blueprints?limit=PAGE, /api/v1/overlays?limit=PAGE: a
-//            page of as many of them as SERVERS (the operator's own), paged in SQL too
-// and print requests per second and latency percentiles. Clients and server share the
-// machine's cores, as a benchmark on one machine must.
+//   blueprints, overlays, tokens, jobs, audit, users, hosts  GET /api/v1/<list>?limit=PAGE: a
+//            page of as many rows of each kind as SERVERS, paged in SQL too: the operator's own
+//            blueprints, overlays and API tokens (at most 100: a user's limit); jobs and audit
+//            entries of the operator's servers;
+//            users and hosts (admins' lists, asked with an admin's token)
+// (ONLY: those named, comma-separated) and print requests per second and latency percentiles.
+// Clients and server share the machine's cores, as a benchmark on one machine must.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -25,6 +28,7 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -105,8 +109,15 @@ Result Hammer(int port, const std::string& request, absl::Time deadline) {
   return result;
 }
 
+// The requests to run (ONLY: a comma-separated list of names; empty: all).
+std::string only;
+
 void Run(const char* name, int port, const std::string& path, const std::string& token,
          int connections, absl::Duration duration) {
+  if (!only.empty() &&
+      !absl::StrContains(absl::StrCat(",", only, ","), absl::StrCat(",", name, ","))) {
+    return;
+  }
   const std::string request =
       absl::StrCat("GET ", path,
                    " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -146,6 +157,7 @@ int main(int argc, char** argv) {
   int servers = argc > 2 ? std::atoi(argv[2]) : 1000;
   int connections = argc > 3 ? std::atoi(argv[3]) : 32;
   int page = argc > 4 ? std::atoi(argv[4]) : 100;
+  if (argc > 5) only = argv[5];
   l4d2::SetMinLogSeverity(l4d2::LogSeverity::kWarning);
   char dir[] = "/tmp/l4d2-p6-XXXXXX";
   if (mkdtemp(dir) == nullptr) return 1;
@@ -186,8 +198,43 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::string secret;
-  if (!ApiTokenStore(**db, clock).Create(actor, "bench", {"read"}, &secret).ok()) return 1;
+  ApiTokenStore tokens(**db, clock);
+  // A user holds at most kMaxTokensPerUser live tokens: the tokens list is that long at most.
+  for (int i = 1; i < std::min(servers, ApiTokenStore::kMaxTokensPerUser - 1); ++i) {
+    std::string unused;
+    if (!tokens.Create(actor, absl::StrCat("token-", i), {"read"}, &unused).ok()) return 1;
+  }
+  for (int i = 0; i < servers; ++i) {
+    if (!stores.jobs
+             .Enqueue({.kind = "server.start",
+                       .lock_key = absl::StrCat("bench:", i),
+                       .params = "{}",
+                       .created_by = actor.Name()})
+             .ok() ||
+        !stores.audit.Append(actor.Name(), "server.start", first, "{}", actor.user_id).ok()) {
+      return 1;
+    }
+  }
+  auto root = (*api)->users().Create("root", "root's long enough password", Role::kAdmin);
+  if (!root.ok()) return 1;
+  for (int i = 2; i < servers; ++i) {
+    if (!(*api)
+             ->users()
+             .Create(absl::StrCat("user-", i), "a long enough password", Role::kOperator)
+             .ok()) {
+      return 1;
+    }
+  }
+  for (int i = 0; i < servers; ++i) {
+    if (!stores.hosts
+             .Create({.name = absl::StrCat("host-", i), .address = "10.0.0.1:7543"}, absl::Hours(1))
+             .ok()) {
+      return 1;
+    }
+  }
+  std::string secret, admin_secret;
+  if (!tokens.Create(actor, "bench", {"read"}, &secret).ok()) return 1;
+  if (!tokens.Create(Actor::Admin(root->id), "bench", {"read"}, &admin_secret).ok()) return 1;
   std::printf("P6: %d servers, %d keep-alive connections, %d s each, page %d\n", servers,
               connections, seconds, page);
   const int port = (*api)->port();
@@ -199,6 +246,14 @@ int main(int argc, char** argv) {
       absl::Seconds(seconds));
   Run("overlays", port, absl::StrCat("/api/v1/overlays?limit=", page), secret, connections,
       absl::Seconds(seconds));
+  for (const char* list : {"tokens", "jobs", "audit"}) {
+    Run(list, port, absl::StrCat("/api/v1/", list, "?limit=", page), secret, connections,
+        absl::Seconds(seconds));
+  }
+  for (const char* list : {"users", "hosts"}) {
+    Run(list, port, absl::StrCat("/api/v1/", list, "?limit=", page), admin_secret, connections,
+        absl::Seconds(seconds));
+  }
   (*api)->Stop();
   std::filesystem::remove_all(dir);
   return 0;

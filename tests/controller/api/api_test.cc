@@ -1067,6 +1067,56 @@ TEST_F(ApiTest, ServerListsPageInSqlAndPrintAsProtobufDoes) {
             0);
 }
 
+// Blueprints and overlays are listed from each row's remembered JSON too: the body is still
+// protobuf's printing, and a change shows at once, in every page that lists the row.
+TEST_F(ApiTest, BlueprintAndOverlayListsPrintAsProtobufDoesAndShowChangesAtOnce) {
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  ASSERT_EQ(Call(alice, "POST", "/api/v1/blueprints", R"({"name":"coop"})").status, 201);
+  auto blueprints = [&](const std::string& query) {
+    HttpResponse response = Call(alice, "GET", "/api/v1/blueprints" + query);
+    EXPECT_EQ(response.status, 200);
+    auto page = Parse<v1::ListBlueprintsResponse>(response);
+    EXPECT_EQ(response.body, ToJson(page));
+    return page;
+  };
+  v1::ListBlueprintsResponse first = blueprints("?limit=1");
+  ASSERT_EQ(first.blueprints_size(), 1);
+  EXPECT_EQ(first.blueprints(0).name(), "coop");
+  EXPECT_EQ(blueprints("?limit=1&page_token=" + first.next_page_token()).blueprints(0).name(),
+            "versus");
+  ASSERT_EQ(blueprints("").blueprints(1).settings().max_players(), 8);
+  HttpResponse changed =
+      Call(alice, "PUT", "/api/v1/blueprints/" + objects.blueprint,
+           R"({"name":"versus","settings":{"gameMode":"versus","maxPlayers":4}})");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  v1::ListBlueprintsResponse after = blueprints("");
+  EXPECT_EQ(after.blueprints(1).settings().max_players(), 4);
+  EXPECT_EQ(after.blueprints(1).overlays_size(), 0);
+  EXPECT_EQ(blueprints("?q=ver").blueprints(0).settings().max_players(), 4);
+
+  auto overlays = [&] {
+    HttpResponse response = Call(alice, "GET", "/api/v1/overlays");
+    EXPECT_EQ(response.status, 200);
+    auto page = Parse<v1::ListOverlaysResponse>(response);
+    EXPECT_EQ(response.body, ToJson(page));
+    return page;
+  };
+  ASSERT_EQ(overlays().overlays_size(), 1);
+  EXPECT_EQ(overlays().overlays(0).revision(), 1);
+  ASSERT_EQ(Call(alice, "PUT", "/api/v1/overlays/" + objects.overlay,
+                 R"({"source":{"inlineFiles":{"files":[{"path":"left4dead2/cfg/y.cfg"}]}}})")
+                .status,
+            200);
+  v1::ListOverlaysResponse updated = overlays();
+  EXPECT_EQ(updated.overlays(0).revision(), 2);
+  EXPECT_EQ(updated.overlays(0).source().inline_files().files(0).path(), "left4dead2/cfg/y.cfg");
+  // Another user's rows stay out of a memo shared by all callers.
+  Caller bob = SignIn("bob");
+  EXPECT_EQ(Call(bob, "GET", "/api/v1/blueprints").body, "{}");
+  EXPECT_EQ(Call(bob, "GET", "/api/v1/overlays").body, "{}");
+}
+
 }  // namespace
 }  // namespace l4d2::controller
 
