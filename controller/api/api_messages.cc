@@ -199,13 +199,6 @@ int64_t Fingerprint(const ApiToken& token) {
                                            token.revoked_at.value_or(absl::InfinitePast())));
 }
 
-int64_t Fingerprint(const Job& job) {
-  return static_cast<int64_t>(absl::HashOf(
-      job.id, job.kind, static_cast<int>(job.state), job.params, job.attempt, job.max_attempts,
-      job.created_by, job.created_at, job.not_before, job.cancel_requested, job.result,
-      static_cast<int>(job.error.code()), job.error.message()));
-}
-
 int64_t Fingerprint(const ListedHost& listed) {
   const Host& host = listed.host;
   std::vector<std::tuple<std::string, int, std::string>> unmanaged;

@@ -39,10 +39,9 @@ struct ListedHost {
 
 // Fingerprints of every field ToApi shows of a row (keep them with ToApi): the API remembers a
 // row's JSON while its fingerprint is the same (row_json.h). Rows with a revision column
-// (servers, blueprints, overlays) need none.
+// (servers, blueprints, overlays, jobs) need none.
 int64_t Fingerprint(const User& user);
 int64_t Fingerprint(const ApiToken& token);
-int64_t Fingerprint(const Job& job);
 int64_t Fingerprint(const ListedHost& host);
 v1::MetricSample ToApi(const MetricSample& sample);
 // A console line as its agent sent it.

@@ -51,8 +51,14 @@ class JobRoutes {
     if (const std::string server = request.Query("server_id"); !server.empty()) {
       query.lock_key = "server:" + server;
     }
-    L4D2_ASSIGN_OR_RETURN(std::vector<Job> jobs, d_.stores.jobs.List(query));
-    return MemoPageOfRows(json_, jobs, page, [](const Job& row) { return row.id; });
+    // Ids and revisions from an index; full rows only for those not shown at that revision.
+    L4D2_ASSIGN_OR_RETURN(std::vector<RowRevision> rows, d_.stores.jobs.ListRevisions(query));
+    return MemoPage(
+        json_, rows, page,
+        [&](absl::Span<const std::string> ids) {
+          return d_.stores.jobs.GetMany(query.visible_to, ids);
+        },
+        [](const RowRevision& row) { return row.id; });
   }
 
   absl::StatusOr<ApiResponse> GetJob(const ApiRequest& request) {
@@ -118,8 +124,7 @@ class JobRoutes {
 
  private:
   RestApiDeps d_;
-  RowJsonMemo<Job> json_{"jobs", [](const Job& row) { return ToJson(ToApi(row)); },
-                         [](const Job& row) { return Fingerprint(row); }};
+  RowJsonMemo<Job> json_{"jobs", [](const Job& row) { return ToJson(ToApi(row)); }};
 };
 
 }  // namespace

@@ -49,14 +49,18 @@ void EmitPage(const std::vector<Row>& rows, const PageRequest& page, Add add, Ke
 // The answer of a list read as a page's ids, keys and revisions (`rows`: up to page.limit + 1,
 // the one past the page telling that there is a next), with each row's JSON from `memo`, rows
 // it does not hold at their revision read with `fetch`.
+// The page token's key is the last row's PageKeyOf(name, id), or `key` of it when given.
 template <typename Row>
-absl::StatusOr<ApiResponse> MemoPage(RowJsonMemo<Row>& memo, const std::vector<RowRevision>& rows,
-                                     const PageRequest& page,
-                                     const typename RowJsonMemo<Row>::Fetch& fetch) {
+absl::StatusOr<ApiResponse> MemoPage(
+    RowJsonMemo<Row>& memo, const std::vector<RowRevision>& rows, const PageRequest& page,
+    const typename RowJsonMemo<Row>::Fetch& fetch,
+    const std::function<std::string(const RowRevision&)>& key = nullptr) {
   const size_t shown = std::min(rows.size(), static_cast<size_t>(page.limit));
-  const std::string next = rows.size() > shown && shown > 0
-                               ? PageToken(PageKeyOf(rows[shown - 1].name, rows[shown - 1].id))
-                               : "";
+  std::string next;
+  if (rows.size() > shown && shown > 0) {
+    const RowRevision& last = rows[shown - 1];
+    next = PageToken(key ? key(last) : PageKeyOf(last.name, last.id));
+  }
   absl::StatusOr<std::string> body =
       memo.ListJson(absl::MakeConstSpan(rows).first(shown), next, fetch);
   if (!body.ok()) return body.status();

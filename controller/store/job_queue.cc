@@ -29,7 +29,7 @@ long long Millis(absl::Time time) { return absl::ToUnixMillis(time); }
 constexpr char kJobColumns[] =
     "id, kind, state, lock_key, params, attempt, max_attempts, not_before_ms, lease_owner,"
     " lease_expires_ms, cancel_requested, created_by, created_at_ms, result, error_code,"
-    " error_message";
+    " error_message, revision";
 
 // Jobs matching `where` (SQL over the jobs table, `params` bound in order), by id (or as
 // `order` says, a limit included).
@@ -38,7 +38,7 @@ std::vector<Job> ReadJobs(soci::session& sql, const std::string& where,
   Job row;
   std::string state, message;
   int attempt = 0, max_attempts = 0, cancel = 0, code = 0;
-  long long not_before = 0, lease_expires = 0, created_at = 0;
+  long long not_before = 0, lease_expires = 0, created_at = 0, revision = 0;
   soci::statement statement(sql);
   for (const std::string& param : params) statement.exchange(soci::use(param));
   statement.exchange(soci::into(row.id));
@@ -57,6 +57,7 @@ std::vector<Job> ReadJobs(soci::session& sql, const std::string& where,
   statement.exchange(soci::into(row.result));
   statement.exchange(soci::into(code));
   statement.exchange(soci::into(message));
+  statement.exchange(soci::into(revision));
   statement.alloc();
   statement.prepare(
       absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE ", where, " ORDER BY ", order));
@@ -73,6 +74,7 @@ std::vector<Job> ReadJobs(soci::session& sql, const std::string& where,
     job.cancel_requested = cancel != 0;
     job.created_at = absl::FromUnixMillis(created_at);
     job.error = absl::Status(static_cast<absl::StatusCode>(code), message);
+    job.revision = revision;
     jobs.push_back(std::move(job));
   }
   return jobs;
@@ -109,7 +111,7 @@ long long Affected(soci::statement& statement) {
 // Workers that vanished: their jobs go back to the queue, or fail with no attempts left.
 void RequeueExpiredLeases(soci::session& sql, long long now) {
   int unavailable = static_cast<int>(absl::StatusCode::kUnavailable);
-  sql << "UPDATE jobs SET"
+  sql << "UPDATE jobs SET revision = revision + 1,"
          " state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
          " finished_at_ms = CASE WHEN attempt >= max_attempts THEN CAST(:now1 AS BIGINT) ELSE "
          "NULL END,"
@@ -198,7 +200,7 @@ struct Claimer {
 void MarkRunning(soci::session& sql, const std::vector<Candidate>& chosen, const std::string& in,
                  Claimer claimer, bool postgres) {
   const std::string update_all = absl::StrCat(
-      "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
+      "UPDATE jobs SET revision = revision + 1, state = 'running', attempt = attempt + 1,"
       " lease_owner = :owner, lease_expires_ms = :expires,"
       " started_at_ms = COALESCE(started_at_ms, :now)"
       " WHERE state = 'queued' AND id IN (",
@@ -214,10 +216,11 @@ void MarkRunning(soci::session& sql, const std::vector<Candidate>& chosen, const
   }
   std::string id;
   soci::statement update =
-      (sql.prepare << "UPDATE jobs SET state = 'running', attempt = attempt + 1,"
-                      " lease_owner = :owner, lease_expires_ms = :expires,"
-                      " started_at_ms = COALESCE(started_at_ms, :now)"
-                      " WHERE id = :id AND state = 'queued'",
+      (sql.prepare
+           << "UPDATE jobs SET revision = revision + 1, state = 'running', attempt = attempt + 1,"
+              " lease_owner = :owner, lease_expires_ms = :expires,"
+              " started_at_ms = COALESCE(started_at_ms, :now)"
+              " WHERE id = :id AND state = 'queued'",
        soci::use(claimer.owner), soci::use(claimer.expires), soci::use(claimer.now), soci::use(id));
   for (const Candidate& job : chosen) {
     id = job.id;
@@ -292,14 +295,15 @@ std::vector<absl::Status> EndJobs(soci::session& sql, const std::vector<JobEndin
   long long next = 0;
   // A retry becomes a failure when no attempt is left or a user asked to cancel.
   soci::statement update =
-      (sql.prepare << "UPDATE jobs SET state = CASE WHEN :s1 = 'queued' AND"
-                      " (attempt >= max_attempts OR cancel_requested <> 0) THEN 'failed'"
-                      " ELSE :s2 END,"
-                      " finished_at_ms = CASE WHEN :s3 = 'queued' AND attempt < max_attempts"
-                      " AND cancel_requested = 0 THEN NULL ELSE CAST(:now AS BIGINT) END,"
-                      " result = :result, error_code = :code, error_message = :message,"
-                      " lease_owner = '', lease_expires_ms = 0, not_before_ms = :next"
-                      " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
+      (sql.prepare
+           << "UPDATE jobs SET revision = revision + 1, state = CASE WHEN :s1 = 'queued' AND"
+              " (attempt >= max_attempts OR cancel_requested <> 0) THEN 'failed'"
+              " ELSE :s2 END,"
+              " finished_at_ms = CASE WHEN :s3 = 'queued' AND attempt < max_attempts"
+              " AND cancel_requested = 0 THEN NULL ELSE CAST(:now AS BIGINT) END,"
+              " result = :result, error_code = :code, error_message = :message,"
+              " lease_owner = '', lease_expires_ms = 0, not_before_ms = :next"
+              " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
        soci::use(state), soci::use(state), soci::use(state), soci::use(now), soci::use(result),
        soci::use(code), soci::use(message), soci::use(next), soci::use(id), soci::use(owner));
   for (const JobEnding& ending : endings) {
@@ -481,15 +485,16 @@ absl::Status JobQueue::Cancel(const std::string& id) {
   return db_.Transact([&](soci::session& sql) -> absl::Status {
     long long now = Millis(clock_.Now());
     int code = static_cast<int>(absl::StatusCode::kCancelled);
-    soci::statement queued =
-        (sql.prepare << "UPDATE jobs SET state = 'cancelled', finished_at_ms = :now,"
-                        " error_code = :code, error_message = 'cancelled'"
-                        " WHERE id = :id AND state = 'queued'",
-         soci::use(now), soci::use(code), soci::use(id));
+    soci::statement queued = (sql.prepare << "UPDATE jobs SET revision = revision + 1, state = "
+                                             "'cancelled', finished_at_ms = :now,"
+                                             " error_code = :code, error_message = 'cancelled'"
+                                             " WHERE id = :id AND state = 'queued'",
+                              soci::use(now), soci::use(code), soci::use(id));
     if (Affected(queued) == 1) return absl::OkStatus();
-    soci::statement running = (sql.prepare << "UPDATE jobs SET cancel_requested = 1"
-                                              " WHERE id = :id AND state = 'running'",
-                               soci::use(id));
+    soci::statement running =
+        (sql.prepare << "UPDATE jobs SET revision = revision + 1, cancel_requested = 1"
+                        " WHERE id = :id AND state = 'running'",
+         soci::use(id));
     if (Affected(running) == 1) return absl::OkStatus();
     L4D2_ASSIGN_OR_RETURN(Job job, ReadJob(sql, id));
     return absl::FailedPreconditionError(
@@ -497,9 +502,11 @@ absl::Status JobQueue::Cancel(const std::string& id) {
   });
 }
 
-absl::StatusOr<std::vector<Job>> JobQueue::List(const JobListQuery& query) {
+namespace {
+
+// The conditions of a list query; `params` gets their values.
+std::string ListWhere(const JobListQuery& query, std::vector<std::string>& params) {
   std::string where = "1 = 1";
-  std::vector<std::string> params;
   if (!query.visible_to.empty()) {
     // A user's own jobs and those of the servers they own, whoever queued them: the owner
     // Enqueue recorded (index jobs_by_owner keeps a page a page).
@@ -522,10 +529,65 @@ absl::StatusOr<std::vector<Job>> JobQueue::List(const JobListQuery& query) {
     where += " AND id < :before";
     params.push_back(query.before_id);
   }
+  return where;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Job>> JobQueue::List(const JobListQuery& query) {
+  std::vector<std::string> params;
+  const std::string where = ListWhere(query, params);
   const int limit = std::clamp(query.limit, 1, 1000);
   std::vector<Job> jobs;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
     jobs = ReadJobs(sql, where, params, absl::StrCat("id DESC LIMIT ", limit));
+    return absl::OkStatus();
+  }));
+  return jobs;
+}
+
+absl::StatusOr<std::vector<RowRevision>> JobQueue::ListRevisions(const JobListQuery& query) {
+  std::vector<std::string> params;
+  const std::string where = ListWhere(query, params);
+  const int limit = std::clamp(query.limit, 1, 1000);
+  std::vector<RowRevision> rows;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    RowRevision row;
+    long long revision = 0;
+    soci::statement statement(sql);
+    for (const std::string& param : params) statement.exchange(soci::use(param));
+    statement.exchange(soci::into(row.id));
+    statement.exchange(soci::into(revision));
+    statement.alloc();
+    // Covered by jobs_by_owner (operators) and jobs_page (admins).
+    statement.prepare(absl::StrCat("SELECT id, revision FROM jobs WHERE ", where,
+                                   " ORDER BY id DESC LIMIT ", limit));
+    statement.define_and_bind();
+    statement.execute(false);
+    while (statement.fetch()) {
+      RowRevision& entry = rows.emplace_back(row);
+      entry.name = entry.id;
+      entry.revision = revision;
+    }
+    return absl::OkStatus();
+  }));
+  return rows;
+}
+
+absl::StatusOr<std::vector<Job>> JobQueue::GetMany(const std::string& visible_to,
+                                                   absl::Span<const std::string> ids) {
+  std::vector<Job> jobs;
+  if (ids.empty()) return jobs;
+  std::string where = "id IN (";
+  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&where, i > 0 ? ", " : "", ":i", i);
+  where += ")";
+  std::vector<std::string> params(ids.begin(), ids.end());
+  if (!visible_to.empty()) {
+    where += " AND owner_id = :owner";
+    params.push_back(visible_to);
+  }
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    jobs = ReadJobs(sql, where, params);
     return absl::OkStatus();
   }));
   return jobs;

@@ -23,9 +23,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "controller/store/database.h"
+#include "controller/store/page.h"
 
 namespace l4d2::controller {
 
@@ -59,6 +61,8 @@ struct Job {
   absl::Time created_at;
   std::string result;
   absl::Status error;  // of the last failed attempt
+  // Bumped by every change the API shows (not lease renewals): migration 12.
+  int64_t revision = 0;
 };
 
 // How a held job's attempt ends, for JobQueue::Write.
@@ -138,6 +142,12 @@ class JobQueue {
 
   absl::StatusOr<Job> Get(const std::string& id);
   absl::StatusOr<std::vector<Job>> List(const JobListQuery& query);
+  // The same page as ids and revisions (RowRevision::name is the id): from an index alone
+  // unless kind, state or lock filter it.
+  absl::StatusOr<std::vector<RowRevision>> ListRevisions(const JobListQuery& query);
+  // Those among `ids` `visible_to` sees ("" every one), in no particular order.
+  absl::StatusOr<std::vector<Job>> GetMany(const std::string& visible_to,
+                                           absl::Span<const std::string> ids);
   // The lock keys of queued and running jobs starting with `prefix` ("server:" for servers
   // with work pending), and of those that ended after `ended_since` (work an observation
   // from before that time may not show yet).

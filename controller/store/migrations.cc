@@ -225,14 +225,17 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE INDEX overlays_page ON overlays(ref, id, revision)",
         "CREATE INDEX overlays_page_by_owner ON overlays(owner_id, ref, id, revision)"}},
       {12,
-       "jobs carry the user who sees them (a server job's server owner, else its creator): an"
-       " operator's page of jobs is read from an index, not by a subquery over their servers",
+       "jobs carry the user who sees them (a server job's server owner, else its creator) and a"
+       " revision every change bumps: a page of jobs is read from an index (ids and revisions),"
+       " not by a subquery over the user's servers, and rows only when changed",
        {"ALTER TABLE jobs ADD COLUMN owner_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE jobs ADD COLUMN revision BIGINT NOT NULL DEFAULT 0",
         "UPDATE jobs SET owner_id = substr(created_by, 6) WHERE created_by LIKE 'user:%'",
         "UPDATE jobs SET owner_id = (SELECT s.owner_id FROM servers s"
         " WHERE 'server:' || s.id = jobs.lock_key)"
         " WHERE lock_key IN (SELECT 'server:' || id FROM servers)",
-        "CREATE INDEX jobs_by_owner ON jobs(owner_id, id)"}},
+        "CREATE INDEX jobs_by_owner ON jobs(owner_id, id, revision)",
+        "CREATE INDEX jobs_page ON jobs(id, revision)"}},
   };
   return *migrations;
 }

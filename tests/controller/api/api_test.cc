@@ -1067,9 +1067,9 @@ TEST_F(ApiTest, ServerListsPageInSqlAndPrintAsProtobufDoes) {
             0);
 }
 
-// Blueprints and overlays are listed from each row's remembered JSON too: the body is still
-// protobuf's printing, and a change shows at once, in every page that lists the row.
-TEST_F(ApiTest, BlueprintAndOverlayListsPrintAsProtobufDoesAndShowChangesAtOnce) {
+// Every list answers from each row's remembered JSON: the body is still protobuf's printing,
+// and a change shows at once, in every page that lists the row.
+TEST_F(ApiTest, ListsFromRememberedJsonPrintAsProtobufDoesAndShowChangesAtOnce) {
   Caller alice = SignIn("alice");
   const Objects objects = MakeObjectsOf(alice);
   ASSERT_EQ(Call(alice, "POST", "/api/v1/blueprints", R"({"name":"coop"})").status, 201);
@@ -1111,10 +1111,36 @@ TEST_F(ApiTest, BlueprintAndOverlayListsPrintAsProtobufDoesAndShowChangesAtOnce)
   v1::ListOverlaysResponse updated = overlays();
   EXPECT_EQ(updated.overlays(0).revision(), 2);
   EXPECT_EQ(updated.overlays(0).source().inline_files().files(0).path(), "left4dead2/cfg/y.cfg");
+
+  auto job_state = [&] {
+    HttpResponse response = Call(alice, "GET", "/api/v1/jobs");
+    auto page = Parse<v1::ListJobsResponse>(response);
+    EXPECT_EQ(response.body, ToJson(page));
+    for (const v1::Job& job : page.jobs()) {
+      if (job.id() == objects.job) return job.state();
+    }
+    return std::string("absent");
+  };
+  ASSERT_EQ(job_state(), "queued");
+  ASSERT_EQ(Call(alice, "POST", "/api/v1/jobs/" + objects.job + "/cancel").status, 202);
+  EXPECT_EQ(job_state(), "cancelled");
+
+  auto token_revoked = [&] {
+    auto page = Parse<v1::ListApiTokensResponse>(Call(alice, "GET", "/api/v1/tokens"));
+    for (const v1::ApiToken& token : page.tokens()) {
+      if (token.id() == objects.token) return token.has_revoked_at();
+    }
+    return false;
+  };
+  ASSERT_FALSE(token_revoked());
+  ASSERT_EQ(Call(alice, "DELETE", "/api/v1/tokens/" + objects.token).status, 204);
+  EXPECT_TRUE(token_revoked());
+
   // Another user's rows stay out of a memo shared by all callers.
   Caller bob = SignIn("bob");
   EXPECT_EQ(Call(bob, "GET", "/api/v1/blueprints").body, "{}");
   EXPECT_EQ(Call(bob, "GET", "/api/v1/overlays").body, "{}");
+  EXPECT_EQ(Call(bob, "GET", "/api/v1/jobs").body, "{}");
 }
 
 }  // namespace
