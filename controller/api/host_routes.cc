@@ -16,17 +16,14 @@ class HostRoutes {
   // Paged in SQL (keyset over name and id).
   absl::StatusOr<ApiResponse> ListHosts(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
+    std::vector<int> counts;
     L4D2_ASSIGN_OR_RETURN(std::vector<Host> hosts,
                           d_.stores.hosts.List({.after = PageAfter(page), .limit = page.limit + 1},
-                                               request.Query("state")));
-    std::vector<std::string> ids;
-    for (const Host& host : hosts) ids.push_back(host.id);
-    L4D2_ASSIGN_OR_RETURN(auto counts, d_.stores.servers.CountByHost(ids));
+                                               request.Query("state"), &counts));
     std::vector<ListedHost> listed;
     listed.reserve(hosts.size());
-    for (Host& host : hosts) {
-      const int count = counts[host.id];
-      listed.push_back({.id = host.id, .host = std::move(host), .server_count = count});
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      listed.push_back({.id = hosts[i].id, .host = std::move(hosts[i]), .server_count = counts[i]});
     }
     return MemoPageOfRows(json_, listed, page,
                           [](const ListedHost& row) { return PageKeyOf(row.host.name, row.id); });

@@ -54,9 +54,11 @@ constexpr char kHostColumns[] =
     "id, name, address, state, max_instances, port_first, port_last, installed_build,"
     " last_seen_ms, created_at_ms, memory_bytes, drained, ports_in_use, unmanaged_instances";
 
-// Reads rows of kHostColumns from `query`, with `params` bound to its placeholders in order.
+// Reads rows of kHostColumns from `query`, with `params` bound to its placeholders in order;
+// with `server_counts`, the query has one more column, each row's count of servers.
 std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
-                            const std::vector<std::string>& params) {
+                            const std::vector<std::string>& params,
+                            std::vector<int>* server_counts = nullptr) {
   std::vector<Host> hosts;
   Host host;
   std::string build;
@@ -64,6 +66,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   long long seen = 0, created = 0, memory = 0;
   int drained = 0;
   std::string ports, unmanaged;
+  int servers = 0;
   soci::statement statement(sql);
   for (const std::string& param : params) statement.exchange(soci::use(param));
   statement.exchange(soci::into(host.id));
@@ -80,6 +83,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   statement.exchange(soci::into(drained));
   statement.exchange(soci::into(ports));
   statement.exchange(soci::into(unmanaged));
+  if (server_counts != nullptr) statement.exchange(soci::into(servers));
   statement.alloc();
   statement.prepare(query);
   statement.define_and_bind();
@@ -94,6 +98,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
     row.ports_in_use = DecodePorts(ports);
     row.unmanaged = DecodeUnmanaged(unmanaged);
     hosts.push_back(std::move(row));
+    if (server_counts != nullptr) server_counts->push_back(servers);
   }
   return hosts;
 }
@@ -223,7 +228,8 @@ absl::StatusOr<std::vector<Host>> HostStore::List() {
   return List({.limit = std::numeric_limits<int>::max()}, "");
 }
 
-absl::StatusOr<std::vector<Host>> HostStore::List(const PageQuery& page, const std::string& state) {
+absl::StatusOr<std::vector<Host>> HostStore::List(const PageQuery& page, const std::string& state,
+                                                  std::vector<int>* server_counts) {
   std::vector<Host> hosts;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
     std::string where = "1 = 1";
@@ -233,10 +239,14 @@ absl::StatusOr<std::vector<Host>> HostStore::List(const PageQuery& page, const s
       where += " AND state = :p1";
     }
     AppendPageConditions(page, "name", "id", where, params);
+    // Each host's servers counted from the servers' (host_id, port) index in the same query.
+    const char* count = server_counts == nullptr
+                            ? ""
+                            : ", (SELECT COUNT(*) FROM servers s WHERE s.host_id = hosts.id)";
     hosts = ReadHosts(sql,
-                      absl::StrCat("SELECT ", kHostColumns, " FROM hosts WHERE ", where,
+                      absl::StrCat("SELECT ", kHostColumns, count, " FROM hosts WHERE ", where,
                                    " ORDER BY name, id LIMIT ", page.limit),
-                      params);
+                      params, server_counts);
     return absl::OkStatus();
   }));
   return hosts;

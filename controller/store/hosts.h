@@ -82,7 +82,9 @@ class HostStore {
   absl::StatusOr<Host> Get(const std::string& id);
   absl::StatusOr<std::vector<Host>> List();
   // A page by name then id, of one state ("" any), in one query.
-  absl::StatusOr<std::vector<Host>> List(const PageQuery& page, const std::string& state);
+  // With `server_counts`, also each host's count of servers placed on it, in the same order.
+  absl::StatusOr<std::vector<Host>> List(const PageQuery& page, const std::string& state,
+                                         std::vector<int>* server_counts = nullptr);
   // The certificate (PEM) issued to an enrolled host; NOT_FOUND for an unknown host, one still
   // enrolling, or one enrolled before the controller kept certificates (migration 7: such a
   // host is asked over gRPC until it enrolls again).
