@@ -31,14 +31,22 @@ int RunHostsList(const CommandContext& context, const Invocation&) {
     *context.out << ToJson(all) << "\n";
     return kExitOk;
   }
-  *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %8s %s\n", "NAME", "STATE",
-                                  "DRAINED", "ADDRESS", "BUILD", "SERVERS", "LAST SEEN");
+  *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %8s %9s %s\n", "NAME", "STATE",
+                                  "DRAINED", "ADDRESS", "BUILD", "SERVERS", "UNMANAGED",
+                                  "LAST SEEN");
+  int unmanaged = 0;
   for (const v1::Host& host : *hosts) {
-    *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %4d/%-3d %s\n", host.name(),
+    *context.out << absl::StrFormat("%-20s %-12s %-8s %-22s %-10s %4d/%-3d %9d %s\n", host.name(),
                                     host.state(), host.drained() ? "yes" : "no", host.address(),
                                     host.installed_build().empty() ? "-" : host.installed_build(),
                                     host.server_count(), host.max_instances(),
-                                    Time(host.last_seen_at()));
+                                    host.unmanaged_instances_size(), Time(host.last_seen_at()));
+    unmanaged += host.unmanaged_instances_size();
+  }
+  if (unmanaged > 0) {
+    *context.out << unmanaged
+                 << " instance(s) on these hosts were not created by the controller (it never"
+                    " touches them; their ports are kept free): see l4d2ctl hosts show NAME\n";
   }
   return kExitOk;
 }
