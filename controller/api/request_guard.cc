@@ -212,7 +212,7 @@ std::optional<Refusal> RequestScanner::ChunkSizeLine() {
     return std::nullopt;
   }
   uint64_t size = 0;
-  const absl::string_view digits = line.substr(0, line.find(';'));
+  const absl::string_view digits = absl::string_view(line).substr(0, line.find(';'));
   if (digits.empty() || digits.size() > 15 || !absl::SimpleHexAtoi(digits, &size)) {
     return BadRequest("malformed chunk size");
   }
