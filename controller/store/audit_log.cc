@@ -71,9 +71,11 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::Newest(int limit, absl::Time b
   return entries;
 }
 
-absl::StatusOr<std::vector<AuditEntry>> AuditLog::List(const AuditQuery& query) {
+namespace {
+
+// The conditions of a list query, its order and limit; `params` gets their values.
+std::string ListClause(const AuditQuery& query, std::vector<std::string>& params) {
   std::string where = "1 = 1";
-  std::vector<std::string> params;
   if (!query.visible_to.empty()) {
     where += " AND (owner_id = :owner OR actor_id = :actor)";
     params.push_back(query.visible_to);
@@ -87,30 +89,76 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::List(const AuditQuery& query) 
     where += " AND id < :before";
     params.push_back(query.before_id);
   }
-  const int limit = std::clamp(query.limit, 1, 1000);
+  return absl::StrCat(where, " ORDER BY id ", forward ? "ASC" : "DESC", " LIMIT ",
+                      std::clamp(query.limit, 1, 1000));
+}
+
+// The entries `clause` (the part after WHERE) selects, with `params` bound in order.
+std::vector<AuditEntry> ReadEntries(soci::session& sql, const std::string& clause,
+                                    const std::vector<std::string>& params) {
+  std::vector<AuditEntry> entries;
+  AuditEntry row;
+  long long at = 0;
+  soci::statement select(sql);
+  for (const std::string& param : params) select.exchange(soci::use(param));
+  select.exchange(soci::into(row.id));
+  select.exchange(soci::into(at));
+  select.exchange(soci::into(row.actor));
+  select.exchange(soci::into(row.action));
+  select.exchange(soci::into(row.target));
+  select.exchange(soci::into(row.detail));
+  select.exchange(soci::into(row.owner));
+  select.alloc();
+  select.prepare(
+      "SELECT id, at_ms, actor_id, action, target, detail, owner_id FROM audit_log WHERE " +
+      clause);
+  select.define_and_bind();
+  select.execute(false);
+  while (select.fetch()) {
+    row.at = absl::FromUnixMillis(at);
+    entries.push_back(row);
+  }
+  return entries;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<AuditEntry>> AuditLog::List(const AuditQuery& query) {
+  std::vector<std::string> params;
+  const std::string clause = ListClause(query, params);
   std::vector<AuditEntry> entries;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    AuditEntry row;
-    long long at = 0;
-    soci::statement select(sql);
-    for (const std::string& param : params) select.exchange(soci::use(param));
-    select.exchange(soci::into(row.id));
-    select.exchange(soci::into(at));
-    select.exchange(soci::into(row.actor));
-    select.exchange(soci::into(row.action));
-    select.exchange(soci::into(row.target));
-    select.exchange(soci::into(row.detail));
-    select.exchange(soci::into(row.owner));
-    select.alloc();
-    select.prepare(absl::StrCat(
-        "SELECT id, at_ms, actor_id, action, target, detail, owner_id FROM audit_log WHERE ", where,
-        " ORDER BY id ", forward ? "ASC" : "DESC", " LIMIT ", limit));
-    select.define_and_bind();
-    select.execute(false);
-    while (select.fetch()) {
-      row.at = absl::FromUnixMillis(at);
-      entries.push_back(row);
-    }
+    entries = ReadEntries(sql, clause, params);
+    return absl::OkStatus();
+  }));
+  return entries;
+}
+
+absl::StatusOr<std::vector<RowRevision>> AuditLog::ListIds(const AuditQuery& query) {
+  std::vector<std::string> params;
+  const std::string clause = ListClause(query, params);
+  std::vector<RowRevision> rows;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    // Entries never change: revision 0 for all.
+    rows = ReadRowRevisions(sql, "SELECT id, id, 0 FROM audit_log WHERE " + clause, params);
+    return absl::OkStatus();
+  }));
+  return rows;
+}
+
+absl::StatusOr<std::vector<AuditEntry>> AuditLog::GetMany(const std::string& visible_to,
+                                                          absl::Span<const std::string> ids) {
+  std::vector<AuditEntry> entries;
+  if (ids.empty()) return entries;
+  std::vector<std::string> params;
+  std::string clause = IdIn(ids, params);
+  if (!visible_to.empty()) {
+    clause += " AND (owner_id = :owner OR actor_id = :actor)";
+    params.push_back(visible_to);
+    params.push_back("user:" + visible_to);
+  }
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    entries = ReadEntries(sql, clause, params);
     return absl::OkStatus();
   }));
   return entries;

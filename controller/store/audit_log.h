@@ -13,8 +13,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/clock.h"
 #include "controller/store/database.h"
+#include "controller/store/page.h"
 
 namespace l4d2::controller {
 
@@ -51,6 +53,11 @@ class AuditLog {
                       const std::string& owner = "");
   // Newest first; oldest first when `after_id` is set (then `before_id` is ignored).
   absl::StatusOr<std::vector<AuditEntry>> List(const AuditQuery& query);
+  // The same page as ids alone (RowRevision: name is the id, revision 0, entries never change).
+  absl::StatusOr<std::vector<RowRevision>> ListIds(const AuditQuery& query);
+  // Those among `ids` `visible_to` sees ("" every one), in no particular order.
+  absl::StatusOr<std::vector<AuditEntry>> GetMany(const std::string& visible_to,
+                                                  absl::Span<const std::string> ids);
   // The newest `limit` entries, newest first, older than `before` when given.
   absl::StatusOr<std::vector<AuditEntry>> Newest(int limit,
                                                  absl::Time before = absl::InfiniteFuture());

@@ -221,23 +221,11 @@ absl::StatusOr<std::vector<RowRevision>> BlueprintStore::ListRevisions(const Act
   const std::string where = ListWhere(actor, page, params);
   std::vector<RowRevision> rows;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    RowRevision row;
-    long long revision = 0;
-    soci::statement statement(sql);
-    for (const std::string& param : params) statement.exchange(soci::use(param));
-    statement.exchange(soci::into(row.id));
-    statement.exchange(soci::into(row.name));
-    statement.exchange(soci::into(revision));
-    statement.alloc();
     // Covered by blueprints_page_by_owner (operators) and blueprints_page (admins).
-    statement.prepare(absl::StrCat("SELECT id, name, revision FROM blueprints WHERE ", where,
-                                   " ORDER BY name, id LIMIT ", page.limit));
-    statement.define_and_bind();
-    statement.execute(false);
-    while (statement.fetch()) {
-      RowRevision& entry = rows.emplace_back(std::move(row));
-      entry.revision = revision;
-    }
+    rows = ReadRowRevisions(sql,
+                            absl::StrCat("SELECT id, name, revision FROM blueprints WHERE ", where,
+                                         " ORDER BY name, id LIMIT ", page.limit),
+                            params);
     return absl::OkStatus();
   }));
   return rows;
@@ -247,10 +235,8 @@ absl::StatusOr<std::vector<Blueprint>> BlueprintStore::GetMany(const Actor& acto
                                                                absl::Span<const std::string> ids) {
   std::vector<Blueprint> none;
   if (ids.empty()) return none;
-  std::string where = "id IN (";
-  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&where, i > 0 ? ", " : "", ":i", i);
-  where += ")";
-  std::vector<std::string> params(ids.begin(), ids.end());
+  std::vector<std::string> params;
+  std::string where = IdIn(ids, params);
   if (!actor.admin) {
     where += " AND owner_id = :o";
     params.push_back(actor.user_id);

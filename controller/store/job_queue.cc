@@ -552,23 +552,11 @@ absl::StatusOr<std::vector<RowRevision>> JobQueue::ListRevisions(const JobListQu
   const int limit = std::clamp(query.limit, 1, 1000);
   std::vector<RowRevision> rows;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    RowRevision row;
-    long long revision = 0;
-    soci::statement statement(sql);
-    for (const std::string& param : params) statement.exchange(soci::use(param));
-    statement.exchange(soci::into(row.id));
-    statement.exchange(soci::into(revision));
-    statement.alloc();
     // Covered by jobs_by_owner (operators) and jobs_page (admins).
-    statement.prepare(absl::StrCat("SELECT id, revision FROM jobs WHERE ", where,
-                                   " ORDER BY id DESC LIMIT ", limit));
-    statement.define_and_bind();
-    statement.execute(false);
-    while (statement.fetch()) {
-      RowRevision& entry = rows.emplace_back(row);
-      entry.name = entry.id;
-      entry.revision = revision;
-    }
+    rows = ReadRowRevisions(sql,
+                            absl::StrCat("SELECT id, id, revision FROM jobs WHERE ", where,
+                                         " ORDER BY id DESC LIMIT ", limit),
+                            params);
     return absl::OkStatus();
   }));
   return rows;
@@ -578,10 +566,8 @@ absl::StatusOr<std::vector<Job>> JobQueue::GetMany(const std::string& visible_to
                                                    absl::Span<const std::string> ids) {
   std::vector<Job> jobs;
   if (ids.empty()) return jobs;
-  std::string where = "id IN (";
-  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&where, i > 0 ? ", " : "", ":i", i);
-  where += ")";
-  std::vector<std::string> params(ids.begin(), ids.end());
+  std::vector<std::string> params;
+  std::string where = IdIn(ids, params);
   if (!visible_to.empty()) {
     where += " AND owner_id = :owner";
     params.push_back(visible_to);

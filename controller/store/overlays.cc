@@ -209,21 +209,7 @@ absl::StatusOr<std::vector<RowRevision>> OverlayStore::ListRevisions(const Actor
   const std::string query = ListQuery(actor, page, global, "id, ref, revision", params);
   std::vector<RowRevision> rows;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    RowRevision row;
-    long long revision = 0;
-    soci::statement statement(sql);
-    for (const std::string& param : params) statement.exchange(soci::use(param));
-    statement.exchange(soci::into(row.id));
-    statement.exchange(soci::into(row.name));
-    statement.exchange(soci::into(revision));
-    statement.alloc();
-    statement.prepare(query);
-    statement.define_and_bind();
-    statement.execute(false);
-    while (statement.fetch()) {
-      RowRevision& entry = rows.emplace_back(std::move(row));
-      entry.revision = revision;
-    }
+    rows = ReadRowRevisions(sql, query, params);
     return absl::OkStatus();
   }));
   return rows;
@@ -233,10 +219,8 @@ absl::StatusOr<std::vector<Overlay>> OverlayStore::GetMany(const Actor& actor,
                                                            absl::Span<const std::string> ids) {
   std::vector<Overlay> none;
   if (ids.empty()) return none;
-  std::string where = "id IN (";
-  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&where, i > 0 ? ", " : "", ":i", i);
-  where += ")";
-  std::vector<std::string> params(ids.begin(), ids.end());
+  std::vector<std::string> params;
+  std::string where = IdIn(ids, params);
   if (!actor.admin) {
     where += " AND (owner_id IS NULL OR owner_id = :o)";
     params.push_back(actor.user_id);

@@ -1,6 +1,7 @@
 #include "controller/store/page.h"
 
 #include "absl/strings/str_cat.h"
+#include "soci/soci.h"
 
 namespace l4d2::controller {
 
@@ -27,6 +28,37 @@ void AppendPageConditions(const PageQuery& page, const std::string& name, const 
     absl::StrAppend(&where, " AND (", name, " > ", first, " OR (", name, " = ", second, " AND ", id,
                     " > ", after_id, "))");
   }
+}
+
+std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params,
+                 const std::string& column) {
+  std::string in = column + " IN (";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    absl::StrAppend(&in, i > 0 ? ", " : "", ":i", i);
+    params.push_back(ids[i]);
+  }
+  return in + ")";
+}
+
+std::vector<RowRevision> ReadRowRevisions(soci::session& sql, const std::string& query,
+                                          const std::vector<std::string>& params) {
+  std::vector<RowRevision> rows;
+  RowRevision row;
+  long long revision = 0;
+  soci::statement statement(sql);
+  for (const std::string& param : params) statement.exchange(soci::use(param));
+  statement.exchange(soci::into(row.id));
+  statement.exchange(soci::into(row.name));
+  statement.exchange(soci::into(revision));
+  statement.alloc();
+  statement.prepare(query);
+  statement.define_and_bind();
+  statement.execute(false);
+  while (statement.fetch()) {
+    RowRevision& entry = rows.emplace_back(std::move(row));
+    entry.revision = revision;
+  }
+  return rows;
 }
 
 }  // namespace l4d2::controller

@@ -7,6 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/types/span.h"
+
+namespace soci {
+class session;
+}  // namespace soci
+
 namespace l4d2::controller {
 
 // A row of a list page as an index gives it: its id, its key in the list's order (a name, a
@@ -30,6 +36,16 @@ struct PageQuery {
 // with their parameters to `params` (":p<n>" placeholders, numbered after those already in it).
 void AppendPageConditions(const PageQuery& page, const std::string& name, const std::string& id,
                           std::string& where, std::vector<std::string>& params);
+
+// "<column> IN (:i0, :i1, ...)" for `ids`, their values appended to `params` (bound by
+// position).
+std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params,
+                 const std::string& column = "id");
+
+// A page as ListRevisions answers it: the rows of `query`, which selects id, key and revision,
+// with `params` bound in order.
+std::vector<RowRevision> ReadRowRevisions(soci::session& sql, const std::string& query,
+                                          const std::vector<std::string>& params);
 
 // The key of a row for PageQuery::after.
 inline std::string PageKeyOf(const std::string& name, const std::string& id) {

@@ -186,23 +186,12 @@ absl::StatusOr<std::vector<RowRevision>> ServerStore::ListRevisions(const Actor&
   const std::vector<std::string>& params = clause.second;
   std::vector<RowRevision> page;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    RowRevision row;
-    long long revision = 0;
-    soci::statement statement(sql);
-    for (const std::string& param : params) statement.exchange(soci::use(param));
-    statement.exchange(soci::into(row.id));
-    statement.exchange(soci::into(row.name));
-    statement.exchange(soci::into(revision));
-    statement.alloc();
     // Covered by servers_page_by_owner (operators) and servers_page (admins).
-    statement.prepare("SELECT id, name, revision FROM servers WHERE " + where + " ORDER BY name" +
-                      (filter.limit > 0 ? absl::StrCat(" LIMIT ", filter.limit) : ""));
-    statement.define_and_bind();
-    statement.execute(false);
-    while (statement.fetch()) {
-      RowRevision& entry = page.emplace_back(std::move(row));
-      entry.revision = revision;
-    }
+    page = ReadRowRevisions(sql,
+                            "SELECT id, name, revision FROM servers WHERE " + where +
+                                " ORDER BY name" +
+                                (filter.limit > 0 ? absl::StrCat(" LIMIT ", filter.limit) : ""),
+                            params);
     return absl::OkStatus();
   }));
   return page;
@@ -212,10 +201,8 @@ absl::StatusOr<std::vector<Server>> ServerStore::GetMany(const Actor& actor,
                                                          absl::Span<const std::string> ids) {
   std::vector<Server> servers;
   if (ids.empty()) return servers;
-  std::string where = "id IN (";
-  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&where, i > 0 ? ", " : "", ":i", i);
-  where += ")";
-  std::vector<std::string> params(ids.begin(), ids.end());
+  std::vector<std::string> params;
+  std::string where = IdIn(ids, params);
   if (!actor.admin) {
     where += " AND owner_id = :o";
     params.push_back(actor.user_id);
@@ -431,19 +418,14 @@ absl::StatusOr<absl::flat_hash_set<std::string>> ServerStore::HostsWithServers()
 absl::StatusOr<absl::flat_hash_map<std::string, int>> ServerStore::CountByHost(
     absl::Span<const std::string> host_ids) {
   absl::flat_hash_map<std::string, int> counts;
-  std::string where = "host_id IS NOT NULL";
-  if (!host_ids.empty()) {
-    where = "host_id IN (";
-    for (size_t i = 0; i < host_ids.size(); ++i) {
-      absl::StrAppend(&where, i > 0 ? ", " : "", ":h", i);
-    }
-    where += ")";
-  }
+  std::vector<std::string> params;
+  const std::string where =
+      host_ids.empty() ? "host_id IS NOT NULL" : IdIn(host_ids, params, "host_id");
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     std::string host;
     int count = 0;
     soci::statement statement(sql);
-    for (const std::string& id : host_ids) statement.exchange(soci::use(id));
+    for (const std::string& param : params) statement.exchange(soci::use(param));
     statement.exchange(soci::into(host));
     statement.exchange(soci::into(count));
     statement.alloc();

@@ -251,6 +251,22 @@ class FleetTest : public ::testing::Test {
         absl::Seconds(30));
   }
 
+  // Signs `username` (password "correct horse battery") in to the HTTP API on `port`.
+  struct ApiSession {
+    std::string cookie;  // "Cookie: l4d2_session=..."
+    std::string csrf;    // "X-CSRF-Token: ..."
+  };
+  ApiSession SignIn(int port, const std::string& username) {
+    auto login = l4d2::testing::HttpRequest(
+        port, "POST", "/api/v1/session", {"Content-Type: application/json"},
+        absl::StrCat(R"({"username":")", username, R"(","password":"correct horse battery"})"));
+    EXPECT_TRUE(login.ok() && login->status == 200);
+    if (!login.ok()) return {};
+    const std::string set_cookie = l4d2::testing::SetCookieOf(*login, "l4d2_session");
+    return {.cookie = "Cookie: " + set_cookie.substr(0, set_cookie.find(';')),
+            .csrf = "X-CSRF-Token: " + FromJson<v1::SessionInfo>(login->body)->csrf_token()};
+  }
+
   absl::StatusOr<agent::A2sInfo> Query(int port) {
     agent::LinuxGameClient client;
     absl::StatusOr<agent::A2sInfo> info;
@@ -463,13 +479,7 @@ TEST_F(FleetTest, TenViewersJoinAConsolePrintingTwentyThousandLinesASecond) {
                                    .sources = {.poll = absl::Milliseconds(50)}});
   ASSERT_TRUE(api.ok()) << api.status();
   const int port = (*api)->port();
-  auto login = l4d2::testing::HttpRequest(
-      port, "POST", "/api/v1/session", {"Content-Type: application/json"},
-      R"({"username":"alice","password":"correct horse battery"})");
-  ASSERT_TRUE(login.ok() && login->status == 200);
-  const std::string set_cookie = l4d2::testing::SetCookieOf(*login, "l4d2_session");
-  const std::string cookie = "Cookie: " + set_cookie.substr(0, set_cookie.find(';'));
-  const std::string csrf = "X-CSRF-Token: " + FromJson<v1::SessionInfo>(login->body)->csrf_token();
+  const auto [cookie, csrf] = SignIn(port, "alice");
   const std::string path = "/api/v1/servers/" + created->server.id + "/console";
   auto busy = l4d2::testing::HttpRequest(
       port, "POST", path, {"Content-Type: application/json", cookie, csrf},
@@ -586,18 +596,17 @@ TEST_F(FleetTest, PlacementGoesAroundPortsTakenOnTheHostAndListsUnmanagedInstanc
   EXPECT_EQ(vs3.port, h1.first_port + 3);
   EXPECT_THAT(vs3_events, Not(HasSubstr("placing again")));
 
-  ASSERT_TRUE(reconciler_->Round().ok());
+  // The reconciler reads the host's reports: rounds until one sent after vs1 was made arrived.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return reconciler_->Round().ok() && !stores_->hosts.Get(h1.host.id)->unmanaged.empty();
+      },
+      absl::Seconds(10), absl::Milliseconds(50)));
   auto api = ControllerApi::Start(*db_, *stores_, *agents_, Clock::Real(),
                                   {.http = {.address = "127.0.0.1:0", .threads = 1, .workers = 2}});
   ASSERT_TRUE(api.ok()) << api.status();
-  auto login = l4d2::testing::HttpRequest(
-      (*api)->port(), "POST", "/api/v1/session", {"Content-Type: application/json"},
-      R"({"username":"root","password":"correct horse battery"})");
-  ASSERT_TRUE(login.ok() && login->status == 200);
-  const std::string set_cookie = l4d2::testing::SetCookieOf(*login, "l4d2_session");
-  auto host =
-      l4d2::testing::HttpRequest((*api)->port(), "GET", "/api/v1/hosts/" + h1.host.id,
-                                 {"Cookie: " + set_cookie.substr(0, set_cookie.find(';'))}, "");
+  auto host = l4d2::testing::HttpRequest((*api)->port(), "GET", "/api/v1/hosts/" + h1.host.id,
+                                         {SignIn((*api)->port(), "root").cookie}, "");
   ASSERT_TRUE(host.ok());
   ASSERT_EQ(host->status, 200) << host->body;
   absl::StatusOr<v1::Host> shown = FromJson<v1::Host>(host->body);
@@ -637,13 +646,7 @@ TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) 
                                    .sources = {.poll = absl::Milliseconds(50)}});
   ASSERT_TRUE(api.ok()) << api.status();
   const int port = (*api)->port();
-  auto login = l4d2::testing::HttpRequest(
-      port, "POST", "/api/v1/session", {"Content-Type: application/json"},
-      R"({"username":"alice","password":"correct horse battery"})");
-  ASSERT_TRUE(login.ok() && login->status == 200);
-  const std::string set_cookie = l4d2::testing::SetCookieOf(*login, "l4d2_session");
-  const std::string cookie = "Cookie: " + set_cookie.substr(0, set_cookie.find(';'));
-  const std::string csrf = "X-CSRF-Token: " + FromJson<v1::SessionInfo>(login->body)->csrf_token();
+  const auto [cookie, csrf] = SignIn(port, "alice");
 
   auto stream =
       l4d2::testing::HttpStream::Open(port, "/api/v1/servers/" + id + "/console/stream", {cookie});
