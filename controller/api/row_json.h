@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,9 +56,18 @@ class RowJsonMemo {
 
   // The body of the list's response for `rows`, read in full, and the next page token.
   std::string PageJson(absl::Span<const Row> rows, const std::string& next_page_token) {
+    std::vector<int64_t> versions;
+    versions.reserve(rows.size());
+    for (const Row& row : rows) versions.push_back(VersionOf(row));
     std::vector<std::shared_ptr<const std::string>> parts;
-    parts.reserve(rows.size());
-    for (const Row& row : rows) parts.push_back(Shared(row, VersionOf(row)));
+    if (std::optional<std::string> body = Known(
+            rows.size(), [&](size_t i) -> const std::string& { return rows[i].id; },
+            [&](size_t i) { return versions[i]; }, next_page_token, parts)) {
+      return *std::move(body);
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (parts[i] == nullptr) parts[i] = Remember(rows[i], versions[i]);
+    }
     return Body(rows.size(), next_page_token, [&](size_t i) { return parts[i].get(); });
   }
 
@@ -66,29 +76,17 @@ class RowJsonMemo {
   // listed is left out, one changed since is shown as it is now.
   absl::StatusOr<std::string> ListJson(absl::Span<const RowRevision> page,
                                        const std::string& next_page_token, const Fetch& fetch) {
-    // Usually every row is known at its revision: the body is assembled under the shared lock.
     std::vector<std::shared_ptr<const std::string>> parts;
-    std::vector<std::string> missing;
-    {
-      absl::ReaderMutexLock lock(&mutex_);
-      std::vector<const std::string*> known(page.size());
-      for (size_t i = 0; i < page.size(); ++i) {
-        auto it = by_id_.find(page[i].id);
-        if (it != by_id_.end() && it->second.revision == page[i].revision) {
-          known[i] = it->second.json.get();
-        } else {
-          missing.push_back(page[i].id);
-        }
-      }
-      if (missing.empty()) {
-        return Body(page.size(), next_page_token, [&](size_t i) { return known[i]; });
-      }
-      parts.resize(page.size());
-      for (size_t i = 0; i < page.size(); ++i) {
-        if (known[i] != nullptr) parts[i] = by_id_.find(page[i].id)->second.json;
-      }
+    if (std::optional<std::string> body = Known(
+            page.size(), [&](size_t i) -> const std::string& { return page[i].id; },
+            [&](size_t i) { return page[i].revision; }, next_page_token, parts)) {
+      return *std::move(body);
     }
     // The others read in one query, printed and remembered.
+    std::vector<std::string> missing;
+    for (size_t i = 0; i < page.size(); ++i) {
+      if (parts[i] == nullptr) missing.push_back(page[i].id);
+    }
     absl::StatusOr<std::vector<Row>> rows = fetch(missing);
     if (!rows.ok()) return rows.status();
     absl::flat_hash_map<std::string, std::shared_ptr<const std::string>> fetched;
@@ -106,6 +104,32 @@ class RowJsonMemo {
     int64_t revision = 0;
     std::shared_ptr<const std::string> json;
   };
+
+  // Looks rows 0..count-1 (`id(i)`, `version(i)`) up under one shared lock: usually every one
+  // is known at its version, and the body is assembled there and returned. Otherwise nullopt,
+  // with `parts` holding the known rows' JSON and null for the others.
+  template <typename Id, typename Version>
+  std::optional<std::string> Known(size_t count, Id id, Version version,
+                                   const std::string& next_page_token,
+                                   std::vector<std::shared_ptr<const std::string>>& parts) {
+    absl::ReaderMutexLock lock(&mutex_);
+    std::vector<const std::string*> known(count);
+    bool all = true;
+    for (size_t i = 0; i < count; ++i) {
+      auto it = by_id_.find(id(i));
+      if (it != by_id_.end() && it->second.revision == version(i)) {
+        known[i] = it->second.json.get();
+      } else {
+        all = false;
+      }
+    }
+    if (all) return Body(count, next_page_token, [&](size_t i) { return known[i]; });
+    parts.assign(count, nullptr);
+    for (size_t i = 0; i < count; ++i) {
+      if (known[i] != nullptr) parts[i] = by_id_.find(id(i))->second.json;
+    }
+    return std::nullopt;
+  }
 
   int64_t VersionOf(const Row& row) const {
     if (version_) return version_(row);
