@@ -48,8 +48,8 @@ class HostRoutes {
 
   absl::StatusOr<ApiResponse> GetHost(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(Host host, d_.stores.hosts.Get(request.Param("id")));
-    L4D2_ASSIGN_OR_RETURN(auto counts, d_.stores.servers.CountByHost({host.id}));
-    return Json(ToApi(host, counts[host.id]));
+    L4D2_ASSIGN_OR_RETURN(int servers, d_.stores.servers.CountOnHost(host.id));
+    return Json(ToApi(host, servers));
   }
 
   absl::StatusOr<ApiResponse> DrainHost(const ApiRequest& request, bool drained) {

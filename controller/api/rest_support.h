@@ -35,17 +35,6 @@ absl::StatusOr<PageRequest> ParsePage(const ApiRequest& request);
 std::string PageToken(const std::string& key);
 absl::StatusOr<std::string> PageKey(const std::string& token);
 
-// A page read in SQL with one row more than the page (`rows`: at most page.limit + 1): the
-// page's rows go to `add`, and the next page's token is made from the last row shown by `key`
-// ("" when no row followed).
-template <typename Row, typename Add, typename Key>
-void EmitPage(const std::vector<Row>& rows, const PageRequest& page, Add add, Key key,
-              std::string* next_token) {
-  const size_t shown = std::min(rows.size(), static_cast<size_t>(page.limit));
-  for (size_t i = 0; i < shown; ++i) add(rows[i]);
-  next_token->clear();
-  if (rows.size() > shown && shown > 0) *next_token = PageToken(key(rows[shown - 1]));
-}
 // The answer of a list read as a page's ids, keys and revisions (`rows`: up to page.limit + 1,
 // the one past the page telling that there is a next), with each row's JSON from `memo`, rows
 // it does not hold at their revision read with `fetch`.
@@ -67,7 +56,8 @@ absl::StatusOr<ApiResponse> MemoPage(
   return ApiResponse{.body = *std::move(body)};
 }
 
-// The answer of a list read in full (`rows`: up to page.limit + 1, as EmitPage takes them), with
+// The answer of a list read in full (`rows`: up to page.limit + 1, the one past the page telling
+// that there is a next), with
 // each row's JSON from `memo`; `key` gives a row's page token key.
 template <typename Row, typename Key>
 ApiResponse MemoPageOfRows(RowJsonMemo<Row>& memo, const std::vector<Row>& rows,

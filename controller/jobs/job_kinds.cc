@@ -171,14 +171,11 @@ absl::StatusOr<agent::v1::Instance> InstanceStep(const JobContext& context, cons
   return agents.GetInstance(host, get, call);
 }
 
-// Marks the port of a placed `server` taken on its host, takes the server off it, and (with
-// `place`) places it again, around that port.
-absl::StatusOr<Server> PlaceAgain(FleetStores& stores, const PlacementOptions& placement,
-                                  const Server& server, bool place = true) {
+// Marks the port of a placed `server` taken on its host and takes the server off it: placed
+// again, it goes around that port.
+absl::Status UnplaceFromTakenPort(FleetStores& stores, const Server& server) {
   L4D2_RETURN_IF_ERROR(stores.hosts.AddPortInUse(server.host_id, server.port));
-  L4D2_RETURN_IF_ERROR(stores.servers.Unplace(server.id));
-  if (!place) return server;
-  return stores.servers.Place(server.id, placement);
+  return stores.servers.Unplace(server.id);
 }
 
 absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& job,
@@ -249,7 +246,8 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
     // their own ("<job>.2:init"): the first ones' outcome is recorded under theirs.
     const std::string first = absl::StrCat("port ", server.port, " on host ", host.name);
     call.Event("step", absl::StrCat(first, ": ", instance.status().message(), "; placing again"));
-    L4D2_ASSIGN_OR_RETURN(server, PlaceAgain(stores, context.placement, server));
+    L4D2_RETURN_IF_ERROR(UnplaceFromTakenPort(stores, server));
+    L4D2_ASSIGN_OR_RETURN(server, stores.servers.Place(server.id, context.placement));
     call.Event("step", absl::StrCat("placed on host ", server.host_id, " port ", server.port));
     L4D2_ASSIGN_OR_RETURN(host, stores.hosts.Get(server.host_id));
     result.set_host_id(host.id);
@@ -260,7 +258,7 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
     if (spec::TakenPort(instance.status()) == server.port) {
       const std::string second = absl::StrCat("port ", server.port, " on host ", host.name);
       // Left unplaced: starting it again places it anew, around both.
-      L4D2_RETURN_IF_ERROR(PlaceAgain(stores, context.placement, server, /*place=*/false).status());
+      L4D2_RETURN_IF_ERROR(UnplaceFromTakenPort(stores, server));
       return absl::FailedPreconditionError(absl::StrCat(
           first, " and ", second, " were both taken when the server was about to use them (",
           instance.status().message(),

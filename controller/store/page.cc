@@ -30,9 +30,8 @@ void AppendPageConditions(const PageQuery& page, const std::string& name, const 
   }
 }
 
-std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params,
-                 const std::string& column) {
-  std::string in = column + " IN (";
+std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params) {
+  std::string in = "id IN (";
   for (size_t i = 0; i < ids.size(); ++i) {
     absl::StrAppend(&in, i > 0 ? ", " : "", ":i", i);
     params.push_back(ids[i]);

@@ -37,10 +37,8 @@ struct PageQuery {
 void AppendPageConditions(const PageQuery& page, const std::string& name, const std::string& id,
                           std::string& where, std::vector<std::string>& params);
 
-// "<column> IN (:i0, :i1, ...)" for `ids`, their values appended to `params` (bound by
-// position).
-std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params,
-                 const std::string& column = "id");
+// "id IN (:i0, :i1, ...)" for `ids`, their values appended to `params` (bound by position).
+std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params);
 
 // A page as ListRevisions answers it: the rows of `query`, which selects id, key and revision,
 // with `params` bound in order.

@@ -415,27 +415,13 @@ absl::StatusOr<absl::flat_hash_set<std::string>> ServerStore::HostsWithServers()
   return hosts;
 }
 
-absl::StatusOr<absl::flat_hash_map<std::string, int>> ServerStore::CountByHost(
-    absl::Span<const std::string> host_ids) {
-  absl::flat_hash_map<std::string, int> counts;
-  std::vector<std::string> params;
-  const std::string where =
-      host_ids.empty() ? "host_id IS NOT NULL" : IdIn(host_ids, params, "host_id");
+absl::StatusOr<int> ServerStore::CountOnHost(const std::string& host_id) {
+  long long count = 0;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    std::string host;
-    int count = 0;
-    soci::statement statement(sql);
-    for (const std::string& param : params) statement.exchange(soci::use(param));
-    statement.exchange(soci::into(host));
-    statement.exchange(soci::into(count));
-    statement.alloc();
-    statement.prepare("SELECT host_id, COUNT(*) FROM servers WHERE " + where + " GROUP BY host_id");
-    statement.define_and_bind();
-    statement.execute(false);
-    while (statement.fetch()) counts[host] = count;
+    sql << "SELECT COUNT(*) FROM servers WHERE host_id = :h", soci::use(host_id), soci::into(count);
     return absl::OkStatus();
   }));
-  return counts;
+  return static_cast<int>(count);
 }
 
 absl::Status ServerStore::SetRestartBackoff(const std::string& id, int attempts, absl::Time next) {

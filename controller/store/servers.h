@@ -142,10 +142,9 @@ class ServerStore {
   absl::Status SetRestartBackoff(const std::string& id, int attempts, absl::Time next);
   // Hosts with at least one server placed on them.
   absl::StatusOr<absl::flat_hash_set<std::string>> HostsWithServers();
-  // Servers placed per host (hosts without any left out), counted in SQL; of `host_ids` only
-  // when given (an index read of those hosts' servers, not the whole table's).
-  absl::StatusOr<absl::flat_hash_map<std::string, int>> CountByHost(
-      absl::Span<const std::string> host_ids = {});
+  // Servers placed on one host, counted in SQL (a host list counts its page's in its own
+  // query: HostStore::List).
+  absl::StatusOr<int> CountOnHost(const std::string& host_id);
 
   // Samples of one server in [from, to), oldest first.
   absl::StatusOr<std::vector<MetricSample>> Metrics(const std::string& id, absl::Time from,

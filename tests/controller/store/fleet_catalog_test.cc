@@ -217,11 +217,9 @@ TEST_P(FleetCatalogTest, PlacementTakesTheLeastLoadedHostWithRoomAndAFreePort) {
   }
   EXPECT_THAT(ports[small.id], ElementsAre(27015, 27016));
   EXPECT_THAT(ports[big.id], ElementsAre(28000, 28001, 28002, 28003));
-  auto counts = stores_->servers.CountByHost();
-  ASSERT_TRUE(counts.ok()) << counts.status();
-  EXPECT_EQ(counts->size(), 2u);  // the unplaced server ("none") counts nowhere
-  EXPECT_EQ((*counts)[small.id], 2);
-  EXPECT_EQ((*counts)[big.id], 4);
+  EXPECT_EQ(*stores_->servers.CountOnHost(small.id), 2);
+  EXPECT_EQ(*stores_->servers.CountOnHost(big.id), 4);
+  EXPECT_EQ(*stores_->servers.CountOnHost("nowhere"), 0);  // the unplaced server counts nowhere
   EXPECT_EQ(place("g").status().code(), absl::StatusCode::kResourceExhausted);
   // A placed server stays where it is.
   EXPECT_EQ(stores_->servers.Place(first->id, {})->port, first->port);
