@@ -16,11 +16,11 @@
 #include "common/file_util.h"
 #include "ctl/command_table.h"
 #include "ctl/exit_codes.h"
-#include "ctl/spec_yaml.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
+#include "spec/spec_yaml.h"
 
 namespace l4d2::ctl {
 namespace {
@@ -257,7 +257,7 @@ int RunInstanceCommand(const CommandContext& context, const Invocation& invocati
   // Starting and stopping wait for systemd (a stop may take the game's 15 s to quit).
   auto client = Deadline(context, absl::Minutes(2));
   if (verb == "initialize") {
-    absl::StatusOr<agent::v1::InstanceSpec> spec = LoadInstanceSpecFile(spec_file);
+    absl::StatusOr<agent::v1::InstanceSpec> spec = spec::LoadInstanceSpecFile(spec_file);
     if (!spec.ok()) {
       *context.err << "l4d2ctl: " << spec.status().message() << "\n";
       return kExitUsage;

@@ -10,14 +10,14 @@
 #include "ctl/controller_commands.h"
 #include "ctl/controller_support.h"
 #include "ctl/exit_codes.h"
-#include "ctl/spec_yaml.h"
+#include "spec/spec_yaml.h"
 
 namespace l4d2::ctl {
 namespace {
 
 // The blueprint's input for the API: its overlays named by ref in the file, by id in the API.
 absl::StatusOr<v1::BlueprintInput> InputFor(const CommandContext& context,
-                                            const BlueprintYaml& parsed) {
+                                            const spec::BlueprintYaml& parsed) {
   v1::BlueprintInput input;
   input.set_name(parsed.name);
   *input.mutable_settings() = parsed.settings;
@@ -63,8 +63,8 @@ int RunBlueprintsApply(const CommandContext& context, const Invocation& invocati
   if (file.empty()) return UsageError(context, invocation, "-f FILE is required");
   absl::StatusOr<std::string> text = ReadFileToString(file, 256 * 1024 + 1);
   if (!text.ok()) return Report(context, text.status());
-  absl::StatusOr<BlueprintYaml> parsed =
-      ParseBlueprintYaml(*text, absl::StrCat("blueprint '", file, "'"));
+  absl::StatusOr<spec::BlueprintYaml> parsed =
+      spec::ParseBlueprintYaml(*text, absl::StrCat("blueprint '", file, "'"));
   if (!parsed.ok()) {
     *context.err << "l4d2ctl: " << parsed.status().message() << "\n";
     return kExitUsage;
@@ -106,7 +106,7 @@ int RunBlueprintsExport(const CommandContext& context, const Invocation& invocat
     layer.set_exec_server_cfg(overlay.exec_server_cfg());
     layers.push_back(layer);
   }
-  *context.out << BlueprintToYaml(blueprint->name(), blueprint->settings(), layers);
+  *context.out << spec::BlueprintToYaml(blueprint->name(), blueprint->settings(), layers);
   return kExitOk;
 }
 

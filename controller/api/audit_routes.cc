@@ -15,7 +15,14 @@ class AuditRoutes {
   absl::StatusOr<ApiResponse> Audit(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(PageRequest page, ParsePage(request));
     AuditQuery query{.visible_to = request.actor.admin ? "" : request.actor.user_id,
-                     .limit = page.limit + 1};
+                     .limit = page.limit + 1,
+                     .actor = request.Query("actor"),
+                     .action_prefix = request.Query("action"),
+                     .target = request.Query("target")};
+    for (const std::string* filter : {&query.actor, &query.action_prefix, &query.target}) {
+      if (filter->size() > 200)
+        return absl::InvalidArgumentError("audit filters: at most 200 bytes");
+    }
     if (!page.token.empty()) query.before_id = *PageKey(page.token);
     // Ids from an index; entries never change: each is read and printed once.
     L4D2_ASSIGN_OR_RETURN(std::vector<RowRevision> rows, d_.stores.audit.ListIds(query));
@@ -65,7 +72,7 @@ void AddAuditRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                             .path = "/api/v1/audit",
                             .summary = "The audit log, newest first",
                             .response = v1::ListAuditResponse::descriptor(),
-                            .query = {"limit", "page_token"},
+                            .query = {"actor", "action", "target", "limit", "page_token"},
                             .handler = bind(&M::Audit)},
                            {.method = "GET",
                             .path = "/api/v1/events",

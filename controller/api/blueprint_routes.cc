@@ -3,10 +3,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 #include "controller/api/api_messages.h"
 #include "controller/api/resource_routes.h"
 #include "controller/api/rest_support.h"
 #include "controller/usecases/catalog.h"
+#include "spec/spec_yaml.h"
 
 namespace l4d2::controller {
 namespace {
@@ -66,6 +68,63 @@ class BlueprintRoutes {
     return NoContent();
   }
 
+  // The blueprint as the file `l4d2ctl blueprints export` prints (overlays by ref).
+  absl::StatusOr<ApiResponse> ExportYaml(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(Blueprint blueprint,
+                          d_.stores.blueprints.Get(request.actor, request.Param("id")));
+    std::vector<std::string> ids;
+    for (const BlueprintOverlay& overlay : blueprint.overlays) ids.push_back(overlay.overlay_id);
+    L4D2_ASSIGN_OR_RETURN(std::vector<Overlay> overlays,
+                          d_.stores.overlays.GetMany(Actor::System(), ids));
+    std::vector<agent::v1::OverlayLayer> layers;
+    for (const BlueprintOverlay& overlay : blueprint.overlays) {
+      agent::v1::OverlayLayer& layer = layers.emplace_back();
+      layer.set_ref(overlay.overlay_id);
+      for (const Overlay& known : overlays) {
+        if (known.id == overlay.overlay_id) layer.set_ref(known.ref);
+      }
+      layer.set_exec_server_cfg(overlay.exec_server_cfg);
+    }
+    v1::BlueprintYaml file;
+    file.set_yaml(spec::BlueprintToYaml(blueprint.name, blueprint.settings, layers));
+    return Json(file);
+  }
+
+  // `l4d2ctl blueprints apply -f` over HTTP: the file's blueprint is created, or, when the
+  // caller has one of its name, updated. Overlays are named by ref.
+  absl::StatusOr<ApiResponse> ApplyYaml(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(v1::BlueprintYaml file, Body<v1::BlueprintYaml>(request));
+    L4D2_ASSIGN_OR_RETURN(spec::BlueprintYaml parsed,
+                          spec::ParseBlueprintYaml(file.yaml(), "yaml"));
+    BlueprintInput input{.name = parsed.name, .settings = parsed.settings};
+    for (const agent::v1::OverlayLayer& layer : parsed.overlays) {
+      L4D2_ASSIGN_OR_RETURN(
+          std::vector<Overlay> found,
+          d_.stores.overlays.List(request.actor, {.name_prefix = layer.ref(), .limit = 1000}));
+      auto it = std::find_if(found.begin(), found.end(),
+                             [&](const Overlay& overlay) { return overlay.ref == layer.ref(); });
+      if (it == found.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("yaml: overlays: no overlay '", Utf8Excerpt(layer.ref(), 128), "'"));
+      }
+      input.overlays.push_back({.overlay_id = it->id, .exec_server_cfg = layer.exec_server_cfg()});
+    }
+    L4D2_ASSIGN_OR_RETURN(
+        std::vector<Blueprint> same,
+        d_.stores.blueprints.List(request.actor, {.name_prefix = parsed.name, .limit = 1000}));
+    auto existing = std::find_if(same.begin(), same.end(), [&](const Blueprint& blueprint) {
+      return blueprint.name == parsed.name && blueprint.owner_id == request.actor.user_id;
+    });
+    if (existing == same.end()) {
+      L4D2_ASSIGN_OR_RETURN(Blueprint created,
+                            controller::CreateBlueprint(d_.stores, request.actor, input));
+      return Json(ToApi(created), 201);
+    }
+    L4D2_ASSIGN_OR_RETURN(Blueprint updated, controller::UpdateBlueprint(d_.stores, request.actor,
+                                                                         existing->id, input));
+    return Json(ToApi(updated));
+  }
+
  private:
   RestApiDeps d_;
   RowJsonMemo<Blueprint> json_{"blueprints",
@@ -110,6 +169,18 @@ void AddBlueprintRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                     .summary = "Delete a blueprint no server uses",
                     .success_status = 204,
                     .handler = bind(&M::DeleteBlueprint)},
+                   {.method = "GET",
+                    .path = "/api/v1/blueprints/{id}/yaml",
+                    .summary = "The blueprint as the YAML file of `l4d2ctl blueprints export`",
+                    .response = v1::BlueprintYaml::descriptor(),
+                    .handler = bind(&M::ExportYaml)},
+                   {.method = "POST",
+                    .path = "/api/v1/blueprints/yaml",
+                    .summary = "Create or update (by name) the blueprint of a YAML file, as "
+                               "`l4d2ctl blueprints apply -f` does",
+                    .request = v1::BlueprintYaml::descriptor(),
+                    .response = v1::Blueprint::descriptor(),
+                    .handler = bind(&M::ApplyYaml)},
                });
 }
 

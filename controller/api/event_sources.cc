@@ -65,6 +65,7 @@ void EventSources::Start() {
   absl::StatusOr<std::vector<AuditEntry>> newest = stores_.audit.List({.limit = 1});
   // "0" sorts before every id: an empty log is followed from its start.
   fleet_after_ = newest.ok() && !newest->empty() ? newest->front().id : "0";
+  servers_since_ = stores_.clock.Now();
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -108,6 +109,7 @@ void EventSources::Run() {
       if (topic.rfind("console:", 0) == 0) consoles.push_back(topic);
     }
     PollFleet();
+    if (stores_.clock.Now() - servers_polled_ >= options_.server_poll) PollServers();
     PollJobs(jobs);
     FollowConsoles(consoles);
   }
@@ -127,6 +129,33 @@ void EventSources::PollFleet() {
       fleet_after_ = entry.id;
     }
     if (entries->size() < 1000) return;
+  }
+}
+
+void EventSources::PollServers() {
+  servers_polled_ = stores_.clock.Now();
+  // Reports are written in the order they arrive, not of their observation times: look a few
+  // seconds back, and publish only what differs from what was shown.
+  absl::StatusOr<std::vector<Server>> changed =
+      stores_.servers.StatusSince(servers_since_ - absl::Seconds(5));
+  if (!changed.ok()) {
+    L4D2_LOG(WARNING) << "event streams: servers: " << changed.status().message();
+    return;
+  }
+  for (const Server& server : *changed) {
+    if (server.status_at && *server.status_at > servers_since_) servers_since_ = *server.status_at;
+    v1::Server api = ToApi(server);
+    std::string shown = absl::StrCat(
+        ServerStateName(server.actual_state), "/", server.players, "/", api.status().game().map(),
+        "/", api.status().game().max_players(), "/", api.status().game().player_list_size());
+    std::string& before = server_shown_[server.id];
+    if (before == shown) continue;
+    before = std::move(shown);
+    hub_.Publish(kFleetTopic, {.type = "server",
+                               .data = ToJson(api),
+                               .filtered = true,
+                               .owner = server.owner_id,
+                               .ephemeral = true});
   }
 }
 

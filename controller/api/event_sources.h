@@ -4,6 +4,8 @@
 //   "fleet"               the audit log, tailed from the database every poll interval, so
 //                         every controller on the database streams every controller's changes;
 //                         events are filtered per viewer (operators see their objects' entries);
+//                         and, without ids (never replayed), `server` events: a server whose
+//                         state, map or players changed, found by its status time every second;
 //   "job:<id>"            one job's event log, tailed while someone watches, then an "end"
 //                         event with the job's final state;
 //   "console:<server>"    one server's console: a StreamLogs follow on its agent while someone
@@ -35,6 +37,8 @@ struct EventSourceOptions {
   // Console lines a newly watched server starts with.
   int console_history = 200;
   absl::Duration agent_retry = absl::Seconds(2);
+  // How often servers' new statuses are looked for (the live `server` events).
+  absl::Duration server_poll = absl::Seconds(1);
 };
 
 class EventSources {
@@ -69,6 +73,7 @@ class EventSources {
 
   void Run();
   void PollFleet();
+  void PollServers();
   void PollJobs(const std::vector<std::string>& topics);
   void FollowConsoles(const std::vector<std::string>& topics);
   void PublishConsole(const std::string& server_id, const std::string& type,
@@ -84,6 +89,11 @@ class EventSources {
   std::string fleet_after_ = "0";             // the newest audit id published (Run's thread only)
   std::map<std::string, int64_t> job_after_;  // per watched job: the last seq published
   std::map<std::string, bool> job_ended_;
+  // The live server events (Run's thread only): statuses observed after this were not looked
+  // at yet; what each server was last published as (state, map, players).
+  absl::Time servers_since_;
+  absl::Time servers_polled_ = absl::InfinitePast();
+  std::map<std::string, std::string> server_shown_;
 
   absl::Mutex mutex_;
   std::map<std::string, std::unique_ptr<ConsoleFollower>> consoles_ ABSL_GUARDED_BY(mutex_);

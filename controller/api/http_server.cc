@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -79,12 +80,33 @@ Pistache::Http::Cookie ToCookie(const std::string& set_cookie) {
   return cookie;
 }
 
+// "%XX" escapes as their bytes; a "%" not followed by two hex digits stays as it is.
+std::string PercentDecoded(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && absl::ascii_isxdigit(text[i + 1]) &&
+        absl::ascii_isxdigit(text[i + 2])) {
+      const auto hex = [](char c) {
+        return absl::ascii_isdigit(c) ? c - '0' : absl::ascii_tolower(c) - 'a' + 10;
+      };
+      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
 void Send(Pistache::Http::ResponseWriter& writer, const ApiResponse& response) {
   auto add = [&](const std::string& name, const std::string& value) {
     writer.headers().add(std::make_shared<NamedHeader>(name, value));
   };
   for (const auto& [name, value] : SecurityHeaders()) add(name, value);
-  add("Cache-Control", "no-store");
+  const bool cache_set = absl::c_any_of(
+      response.headers, [](const auto& header) { return header.first == "Cache-Control"; });
+  if (!cache_set) add("Cache-Control", "no-store");
   if (!response.content_type.empty()) add("Content-Type", response.content_type);
   for (const auto& [name, value] : response.headers) {
     if (name == "Set-Cookie") {
@@ -291,9 +313,10 @@ void HttpServer::Accept(const Route& route, const Pistache::Rest::Request& reque
   ApiRequest& api = pending->request;
   api.method = route.method;
   api.path = request.resource();
-  // Pistache has decoded the escapes already; "+" stays a plus (RFC 3986, not a form).
+  // Pistache 0.0.5 leaves the query's escapes as they came ("%3A"): decoded here; "+" stays a
+  // plus (RFC 3986, not a form).
   for (auto it = request.query().parameters_begin(); it != request.query().parameters_end(); ++it) {
-    api.query[it->first] = it->second;
+    api.query[PercentDecoded(it->first)] = PercentDecoded(it->second);
   }
   for (absl::string_view segment : absl::StrSplit(route.path, '/')) {
     if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
@@ -314,7 +337,13 @@ void HttpServer::Accept(const Route& route, const Pistache::Rest::Request& reque
     api.device_cookie = request.cookies().get(DeviceCookies::kName).value;
   }
   if (auto csrf = headers.tryGetRaw(kCsrfHeader)) pending->credentials.csrf_token = csrf->value();
-  if (auto last = headers.tryGetRaw("Last-Event-ID")) api.last_event_id = last->value();
+  if (auto last = headers.tryGetRaw("Last-Event-ID")) {
+    api.last_event_id = last->value();
+  } else if (route.stream) {
+    // A new EventSource cannot send the header; a client reopening a stream names its last
+    // event in the query instead (the header wins when both are there).
+    api.last_event_id = api.Query("last_event_id");
+  }
   if (auto type = headers.tryGet<Pistache::Http::Header::ContentType>()) {
     pending->content_type = type->mime().toString();
   }
@@ -332,7 +361,13 @@ void HttpServer::Accept(const Route& route, const Pistache::Rest::Request& reque
 
 ApiResponse HttpServer::StaticFile(const std::string& resource) {
   const absl::Status missing = absl::NotFoundError("no such route");
-  std::string path = resource == "/" ? "index.html" : resource.substr(1);
+  // The UI's pages are addresses of its own router (/servers/s1/console): a path whose last
+  // part names no file is the UI's index, so a reload or a shared link opens that page. Built
+  // files live below /assets/: a missing one is a 404, never the index.
+  const absl::string_view last = absl::string_view(resource).substr(resource.rfind('/') + 1);
+  const bool page =
+      last.find('.') == absl::string_view::npos && !absl::StartsWith(resource, "/assets/");
+  std::string path = page ? "index.html" : resource.substr(1);
   // One conservative alphabet: no "..", no hidden files, no escapes, no odd characters.
   bool ok = !path.empty() && path.size() < 256;
   for (absl::string_view part : absl::StrSplit(path, '/')) {
@@ -380,7 +415,12 @@ ApiResponse HttpServer::StaticFile(const std::string& resource) {
   for (const auto& [extension, mime] : *types) {
     if (absl::EndsWith(path, extension)) type = mime;
   }
-  return ApiResponse{.body = std::move(body), .content_type = type};
+  ApiResponse file{.body = std::move(body), .content_type = type};
+  // Vite names every built asset by its content's hash: it never changes under its name.
+  if (absl::StartsWith(path, "assets/")) {
+    file.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+  }
+  return file;
 }
 
 // On a worker: authorize, run, answer.

@@ -176,7 +176,12 @@ pb::Value Parameters(const Route& route) {
     add(Parameter(kCsrfHeader, "header", "string",
                   "The session's CSRF token (with a session cookie; not with an API token)"));
   }
-  if (route.stream) add(Parameter("Last-Event-ID", "header", "string", "Resume after this event"));
+  if (route.stream) {
+    add(Parameter("Last-Event-ID", "header", "string", "Resume after this event"));
+    add(Parameter("last_event_id", "query", "string",
+                  "Resume after this event, for a client that cannot send the header (a new "
+                  "EventSource); the header wins"));
+  }
   return parameters;
 }
 

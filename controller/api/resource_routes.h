@@ -31,6 +31,8 @@ void AddServerRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                      std::vector<Route>& routes);
 void AddJobRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                   std::vector<Route>& routes);
+void AddSummaryRoutes(const RestApiDeps& deps, const RestApiOptions& options,
+                      std::vector<Route>& routes);
 void AddAuditRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                     std::vector<Route>& routes);
 // The account use cases over the API's stores; credential changes reach its authenticator.

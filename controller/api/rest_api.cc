@@ -19,7 +19,7 @@ std::vector<Route> BuildRoutes(const RestApiDeps& deps, const RestApiOptions& op
   std::vector<Route> routes;
   for (auto add : {AddSystemRoutes, AddSessionRoutes, AddUserRoutes, AddTokenRoutes, AddHostRoutes,
                    AddOverlayRoutes, AddBlueprintRoutes, AddServerRoutes, AddJobRoutes,
-                   AddAuditRoutes, AddEnrollmentRoutes}) {
+                   AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
     add(deps, options, routes);
   }
   return routes;

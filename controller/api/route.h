@@ -74,6 +74,9 @@ struct SseEvent {
   bool filtered = false;
   std::string owner;
   std::string actor;
+  // A live notice (a server's new state): sent to the clients attached now, without an id,
+  // never kept in the topic's history nor replayed; ids and resuming are the durable events'.
+  bool ephemeral = false;
 };
 
 // What an event-stream route asks the server to open (sse_hub.h).

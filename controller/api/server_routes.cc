@@ -168,6 +168,21 @@ class ServerRoutes {
     return Json(response);
   }
 
+  // Asked of the game now (A2S_PLAYER through the agent): reports carry the count, not names.
+  absl::StatusOr<ApiResponse> Players(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(auto placed, Placed(request));
+    const auto& [server, host] = placed;
+    agent::v1::GetInstanceRequest call;
+    call.set_name(server.name);
+    call.set_include_players(true);
+    PlainAgentCall plain;
+    L4D2_ASSIGN_OR_RETURN(agent::v1::Instance instance,
+                          agent_client_.GetInstance(host, call, plain));
+    v1::ServerPlayersResponse response;
+    *response.mutable_players() = instance.status().game().player_list();
+    return Json(response);
+  }
+
   absl::StatusOr<ApiResponse> ServerMetrics(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(Server server, d_.stores.servers.Get(request.actor, request.Param("id")));
     const absl::Time now = d_.stores.clock.Now();
@@ -297,6 +312,11 @@ void AddServerRoutes(const RestApiDeps& deps, const RestApiOptions& options,
            .response = v1::ServerLogsResponse::descriptor(),
            .query = {"lines", "after_cursor"},
            .handler = bind(&M::Logs)},
+          {.method = "GET",
+           .path = "/api/v1/servers/{id}/players",
+           .summary = "The players on the server now (name, score, time), asked of the game",
+           .response = v1::ServerPlayersResponse::descriptor(),
+           .handler = bind(&M::Players)},
           {.method = "GET",
            .path = "/api/v1/servers/{id}/metrics",
            .summary = "Players, CPU and memory samples for charts",

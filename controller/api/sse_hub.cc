@@ -355,6 +355,10 @@ void SseHub::QueueBacklog(Client& client, const StreamRequest& request, const To
 void SseHub::PublishNow(const std::string& topic_name, SseEvent event) {
   std::unique_ptr<Topic>& topic = topics_[topic_name];
   if (!topic) topic = std::make_unique<Topic>();
+  if (event.ephemeral) {
+    PublishEphemeral(*topic, event);
+    return;
+  }
   if (!topic->newest_id.empty() && event.id <= topic->newest_id) return;
   topic->newest_id = event.id;
   auto frame = std::make_shared<const std::string>(EncodeSseEvent(event));
@@ -370,6 +374,22 @@ void SseHub::PublishNow(const std::string& topic_name, SseEvent event) {
   }
   topic->history.emplace_back(std::move(event), std::move(frame));
   while (topic->history.size() > limits_.history_per_topic) topic->history.pop_front();
+  absl::MutexLock lock(&mutex_);
+  ++stats_.events_published;
+}
+
+void SseHub::PublishEphemeral(Topic& topic, const SseEvent& event) {
+  std::shared_ptr<const std::string> frame;
+  for (Client* client : std::vector<Client*>(topic.clients)) {
+    if (event.filtered && !client->viewer.admin && event.owner != client->viewer.user_id) {
+      continue;
+    }
+    if (!frame)
+      frame = std::make_shared<const std::string>(
+          EncodeSseEvent({.type = event.type, .data = event.data}));
+    Enqueue(*client, frame);
+    MarkDirty(*client);
+  }
   absl::MutexLock lock(&mutex_);
   ++stats_.events_published;
 }

@@ -113,6 +113,7 @@ class SseHub {
   void QueueBacklog(Client& client, const StreamRequest& request, const Topic& topic);
   void EndNow(const std::string& credential);
   void PublishNow(const std::string& topic, SseEvent event);
+  void PublishEphemeral(Topic& topic, const SseEvent& event);
   // Queues a frame; cuts the client off when it is over its bound.
   void Enqueue(Client& client, std::shared_ptr<const std::string> frame);
   // Writes the client's queue once the current batch of commands is applied.

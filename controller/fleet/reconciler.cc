@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "controller/jobs/agent_fanout.h"
 #include "controller/jobs/job_kinds.h"
+#include "controller/store/fleet_counts.h"
 #include "rpc/proto_json.h"
 
 namespace l4d2::controller {
@@ -102,6 +103,11 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
   absl::StatusOr<int64_t> pruned =
       stores_.servers.PruneMetrics(stores_.clock.Now() - options_.metrics_retention);
   if (!pruned.ok()) L4D2_LOG(WARNING) << "reconciler: metrics: " << pruned.status().message();
+  // The dashboard's players chart: one sample a minute, whichever controller comes first.
+  const absl::Time now = stores_.clock.Now();
+  absl::StatusOr<bool> sampled =
+      SamplePlayers(stores_.db, now, now - options_.players_history_retention);
+  if (!sampled.ok()) L4D2_LOG(WARNING) << "reconciler: players: " << sampled.status().message();
   return report;
 }
 

@@ -66,6 +66,8 @@ struct ReconcilerOptions {
   absl::Duration restart_backoff = absl::Seconds(10);
   int max_restarts = 5;
   absl::Duration metrics_retention = absl::Hours(24 * 7);
+  // Players-online samples (one a minute per owner) kept for the dashboard.
+  absl::Duration players_history_retention = absl::Hours(24 * 8);
   // How old an observation may be when the round reads it (host reports: the health interval
   // and a second). A server whose job ended within it is left alone for the round: a report
   // sent before the job ended must not undo it (a start, say, "corrected" by a stop).

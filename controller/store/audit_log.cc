@@ -81,6 +81,19 @@ std::string ListClause(const AuditQuery& query, std::vector<std::string>& params
     params.push_back(query.visible_to);
     params.push_back("user:" + query.visible_to);
   }
+  if (!query.actor.empty()) {
+    where += " AND actor_id = :actor_filter";
+    params.push_back(query.actor);
+  }
+  if (!query.action_prefix.empty()) {
+    where += " AND substr(action, 1, length(:prefix)) = :prefix2";
+    params.push_back(query.action_prefix);
+    params.push_back(query.action_prefix);
+  }
+  if (!query.target.empty()) {
+    where += " AND target = :target";
+    params.push_back(query.target);
+  }
   const bool forward = !query.after_id.empty();
   if (forward) {
     where += " AND id > :after";

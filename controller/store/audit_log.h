@@ -38,6 +38,11 @@ struct AuditQuery {
   std::string before_id;   // newest first, older than this entry (a page's cursor)
   std::string after_id;    // oldest first, newer than this entry (following the log)
   int limit = 100;         // 1 to 1,000
+  // Filters (empty: any): the actor exactly ("user:<id>", "token:<id>", "system"), the action
+  // by prefix ("server." or "server.start"), the target id exactly.
+  std::string actor;
+  std::string action_prefix;
+  std::string target;
 };
 
 // A detail object {"key":"value",...} in the order given, escaped as JSON.

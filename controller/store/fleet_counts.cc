@@ -42,4 +42,97 @@ absl::StatusOr<FleetCounts> CountFleet(Database& db) {
   return counts;
 }
 
+absl::StatusOr<FleetSummaryCounts> SummarizeFleet(Database& db, const std::string& owner,
+                                                  absl::Time failed_since,
+                                                  absl::Time history_since) {
+  FleetSummaryCounts summary;
+  // Every query is one statement with or without the owner's condition; the owner is bound
+  // by name (SOCI binds by reference, so the bound values are these named locals).
+  const std::string mine = owner.empty() ? "" : " AND owner_id = :owner";
+  const long long failed_ms = absl::ToUnixMillis(failed_since);
+  const long long history_ms = absl::ToUnixMillis(history_since);
+  L4D2_RETURN_IF_ERROR(db.WithSession([&](soci::session& sql) {
+    std::string state;
+    long long n = 0, players = 0;
+    if (owner.empty()) {
+      soci::statement select = (sql.prepare << "SELECT state, COUNT(*) FROM hosts GROUP BY state",
+                                soci::into(state), soci::into(n));
+      select.execute();
+      while (select.fetch()) summary.hosts[state] = n;
+    }
+    {
+      soci::statement select(sql);
+      if (!owner.empty()) select.exchange(soci::use(owner, "owner"));
+      select.exchange(soci::into(state));
+      select.exchange(soci::into(n));
+      select.exchange(soci::into(players));
+      select.alloc();
+      select.prepare(
+          "SELECT actual_state, COUNT(*), COALESCE(SUM(CASE WHEN actual_state = 'running'"
+          " THEN players ELSE 0 END), 0) FROM servers WHERE 1 = 1" +
+          mine + " GROUP BY actual_state");
+      select.define_and_bind();
+      select.execute();
+      while (select.fetch()) {
+        summary.servers[state] = n;
+        summary.players += players;
+      }
+    }
+    auto count = [&](const std::string& where, long long* since, int64_t& out) {
+      soci::statement select(sql);
+      if (since != nullptr) select.exchange(soci::use(*since, "since"));
+      if (!owner.empty()) select.exchange(soci::use(owner, "owner"));
+      select.exchange(soci::into(n));
+      select.alloc();
+      select.prepare("SELECT COUNT(*) FROM jobs WHERE " + where + mine);
+      select.define_and_bind();
+      select.execute(true);
+      out = n;
+    };
+    count("state IN ('queued', 'running')", nullptr, summary.jobs_active);
+    long long since = failed_ms;
+    count("state = 'failed' AND finished_at_ms > :since", &since, summary.jobs_failed);
+    {
+      long long at = 0;
+      soci::statement select(sql);
+      long long from = history_ms;
+      select.exchange(soci::use(from, "since"));
+      if (!owner.empty()) select.exchange(soci::use(owner, "owner"));
+      select.exchange(soci::into(at));
+      select.exchange(soci::into(n));
+      select.alloc();
+      select.prepare("SELECT at_ms, SUM(players) FROM player_samples WHERE at_ms >= :since" + mine +
+                     " GROUP BY at_ms ORDER BY at_ms");
+      select.define_and_bind();
+      select.execute();
+      while (select.fetch()) summary.players_history.emplace_back(absl::FromUnixMillis(at), n);
+    }
+    return absl::OkStatus();
+  }));
+  return summary;
+}
+
+absl::StatusOr<bool> SamplePlayers(Database& db, absl::Time now, absl::Time keep_since) {
+  const long long minute = absl::ToUnixMillis(now) / 60000 * 60000;
+  const long long keep_ms = absl::ToUnixMillis(keep_since);
+  bool wrote = false;
+  L4D2_RETURN_IF_ERROR(db.Transact([&](soci::session& sql) -> absl::Status {
+    long long present = 0;
+    sql << "SELECT COUNT(*) FROM player_samples WHERE at_ms = :at", soci::use(minute),
+        soci::into(present);
+    if (present > 0) return absl::OkStatus();
+    // Another controller may write the same minute between the check and the insert: the
+    // primary key keeps one, and DO NOTHING keeps this one from failing (SQLite and
+    // PostgreSQL both take ON CONFLICT).
+    sql << "INSERT INTO player_samples (at_ms, owner_id, players)"
+           " SELECT :at, owner_id, SUM(CASE WHEN actual_state = 'running' THEN players ELSE 0"
+           " END) FROM servers WHERE 1 = 1 GROUP BY owner_id ON CONFLICT DO NOTHING",
+        soci::use(minute);
+    sql << "DELETE FROM player_samples WHERE at_ms < :keep", soci::use(keep_ms);
+    wrote = true;
+    return absl::OkStatus();
+  }));
+  return wrote;
+}
+
 }  // namespace l4d2::controller

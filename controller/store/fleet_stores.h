@@ -18,7 +18,8 @@ namespace l4d2::controller {
 struct FleetStores {
   // `db` and `clock` must outlive the stores.
   FleetStores(Database& db, Clock& clock)
-      : clock(clock),
+      : db(db),
+        clock(clock),
         jobs(db, clock),
         hosts(db, clock),
         overlays(db, clock),
@@ -27,6 +28,7 @@ struct FleetStores {
         audit(db, clock),
         leases(db, clock) {}
 
+  Database& db;  // for what spans the stores (fleet_counts.h)
   Clock& clock;
   JobQueue jobs;
   HostStore hosts;

@@ -236,6 +236,20 @@ const std::vector<Migration>& ControllerMigrations() {
         " WHERE lock_key IN (SELECT 'server:' || id FROM servers)",
         "CREATE INDEX jobs_by_owner ON jobs(owner_id, id, revision)",
         "CREATE INDEX jobs_page ON jobs(id, revision)"}},
+      {13,
+       "for the web UI: players online sampled once a minute per owner (the dashboard's 24 h"
+       " chart reads 1,440 rows, not every server's metric samples); the audit log filtered by"
+       " actor or target from an index; servers whose status changed found by time (live"
+       " `server` events)",
+       {"CREATE TABLE player_samples ("
+        " at_ms BIGINT NOT NULL,"
+        " owner_id TEXT NOT NULL,"
+        " players INTEGER NOT NULL,"
+        " PRIMARY KEY (at_ms, owner_id))",
+        "CREATE INDEX player_samples_by_owner ON player_samples(owner_id, at_ms)",
+        "CREATE INDEX audit_by_actor ON audit_log(actor_id, id)",
+        "CREATE INDEX audit_by_target ON audit_log(target, id)",
+        "CREATE INDEX servers_by_status_time ON servers(status_at_ms)"}},
   };
   return *migrations;
 }

@@ -197,6 +197,16 @@ absl::StatusOr<std::vector<RowRevision>> ServerStore::ListRevisions(const Actor&
   return page;
 }
 
+absl::StatusOr<std::vector<Server>> ServerStore::StatusSince(absl::Time since) {
+  std::vector<Server> servers;
+  const std::string since_ms = absl::StrCat(absl::ToUnixMillis(since));
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    servers = ReadServers(sql, "status_at_ms > CAST(:t AS BIGINT)", {since_ms});
+    return absl::OkStatus();
+  }));
+  return servers;
+}
+
 absl::StatusOr<std::vector<Server>> ServerStore::GetMany(const Actor& actor,
                                                          absl::Span<const std::string> ids) {
   std::vector<Server> servers;

@@ -110,6 +110,9 @@ class ServerStore {
   absl::StatusOr<std::vector<RowRevision>> ListRevisions(const Actor& actor,
                                                          const ServerFilter& filter);
   // The servers among `ids` the actor sees, in no particular order; unknown ids are left out.
+  // Every server whose status was observed after `since` (index servers_by_status_time): what
+  // the live `server` events are made from.
+  absl::StatusOr<std::vector<Server>> StatusSince(absl::Time since);
   absl::StatusOr<std::vector<Server>> GetMany(const Actor& actor,
                                               absl::Span<const std::string> ids);
 

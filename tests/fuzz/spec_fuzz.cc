@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "ctl/spec_yaml.h"
 #include "spec/spec.h"
+#include "spec/spec_yaml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
-  auto spec = l4d2::ctl::ParseInstanceSpecYaml(text, "fuzz");
+  auto spec = l4d2::spec::ParseInstanceSpecYaml(text, "fuzz");
   if (!spec.ok()) return 0;
   l4d2::agent::v1::InstanceSpec full = l4d2::spec::WithDefaults("fuzz", *spec);
   if (!l4d2::spec::ValidateSpec(full, {.port_first = 1, .port_last = 65535}).ok()) return 0;

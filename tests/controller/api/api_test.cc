@@ -196,12 +196,21 @@ TEST_F(ApiTest, TheWebUiIsServedFromItsRootAndNothingElse) {
   EXPECT_EQ(index.body, "<!doctype html><title>left4me</title>");
   EXPECT_EQ(HeaderValue(index, "Content-Type"), "text/html; charset=utf-8");
   EXPECT_THAT(HeaderValue(index, "Content-Security-Policy"), HasSubstr("script-src 'self'"));
+  EXPECT_EQ(HeaderValue(index, "Cache-Control"), "no-store");
   HttpResponse script = Call({}, "GET", "/assets/app.js");
   EXPECT_EQ(script.status, 200);
   EXPECT_THAT(HeaderValue(script, "Content-Type"), HasSubstr("text/javascript"));
+  // Built files are named by their content's hash: cached for good.
+  EXPECT_EQ(HeaderValue(script, "Cache-Control"), "public, max-age=31536000, immutable");
+  // The UI's own addresses (a reload, a shared link) are its index; its router shows the page.
+  for (const char* page : {"/servers", "/servers/s123/console", "/hosts/h1"}) {
+    HttpResponse shown = Call({}, "GET", page);
+    EXPECT_EQ(shown.status, 200) << page;
+    EXPECT_EQ(shown.body, "<!doctype html><title>left4me</title>") << page;
+  }
   for (const char* path :
        {"/.secret", "/link.txt", "/up/outside.txt", "/../outside.txt", "/assets/../../outside.txt",
-        "/assets/", "/nothing.html", "/assets%2f..%2f..%2foutside.txt"}) {
+        "/assets/", "/assets/missing", "/nothing.html", "/assets%2f..%2f..%2foutside.txt"}) {
     HttpResponse refused = Call({}, "GET", path);
     EXPECT_EQ(refused.status, 404) << path;
     EXPECT_THAT(refused.body, Not(HasSubstr("outside"))) << path;

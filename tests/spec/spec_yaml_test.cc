@@ -1,10 +1,10 @@
-#include "ctl/spec_yaml.h"
+#include "spec/spec_yaml.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spec/spec.h"
 
-namespace l4d2::ctl {
+namespace l4d2::spec {
 namespace {
 
 using ::testing::HasSubstr;
@@ -43,4 +43,4 @@ TEST(SpecYamlTest, RejectsWhatIsNotASpec) {
 }
 
 }  // namespace
-}  // namespace l4d2::ctl
+}  // namespace l4d2::spec

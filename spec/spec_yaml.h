@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "l4d2/agent/v1/instance.pb.h"
 
-namespace l4d2::ctl {
+namespace l4d2::spec {
 
 absl::StatusOr<agent::v1::InstanceSpec> ParseInstanceSpecYaml(const std::string& text,
                                                               const std::string& what);
@@ -27,4 +27,4 @@ absl::StatusOr<BlueprintYaml> ParseBlueprintYaml(const std::string& text, const 
 std::string BlueprintToYaml(const std::string& name, const agent::v1::InstanceSpec& settings,
                             const std::vector<agent::v1::OverlayLayer>& overlays);
 
-}  // namespace l4d2::ctl
+}  // namespace l4d2::spec

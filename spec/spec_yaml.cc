@@ -1,11 +1,11 @@
-#include "ctl/spec_yaml.h"
+#include "spec/spec_yaml.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "common/yaml_document.h"
 
-namespace l4d2::ctl {
+namespace l4d2::spec {
 
 namespace {
 
@@ -218,4 +218,4 @@ absl::StatusOr<agent::v1::InstanceSpec> LoadInstanceSpecFile(const std::string& 
   return ParseInstanceSpecYaml(text, absl::StrCat("spec '", path, "'"));
 }
 
-}  // namespace l4d2::ctl
+}  // namespace l4d2::spec

@@ -1,0 +1,38 @@
+// The API's JSON messages, generated from proto/ (scripts/gen-proto.mjs): nothing here is
+// written by hand but the short names.
+export type {
+  ApiTokenJson as ApiToken,
+  AuditEntryJson as AuditEntry,
+  BlueprintJson as Blueprint,
+  BlueprintInputJson as BlueprintInput,
+  BlueprintOverlayJson as BlueprintOverlay,
+  ConsoleCommandResponseJson as ConsoleCommandResponse,
+  CreateApiTokenResponseJson as CreateApiTokenResponse,
+  CreateHostResponseJson as CreateHostResponse,
+  CreateServerResponseJson as CreateServerResponse,
+  ErrorJson as ApiErrorBody,
+  HostJson as Host,
+  JobEventJson as JobEvent,
+  JobJson as Job,
+  JobRefJson as JobRef,
+  JobRefsJson as JobRefs,
+  LogLineJson as LogLine,
+  MetricSeriesJson as MetricSeries,
+  OverlayJson as Overlay,
+  ServerJson as Server,
+  ServerLogsResponseJson as ServerLogsResponse,
+  SessionInfoJson as SessionInfo,
+  UserJson as User,
+  FleetSummaryJson as FleetSummary,
+} from '../gen/l4d2/controller/v1/api_pb';
+export type {
+  InstanceSpecJson as InstanceSpec,
+  PlayerJson as Player,
+} from '../gen/l4d2/agent/v1/instance_pb';
+export type {SyncOverlayRequestJson as OverlaySource} from '../gen/l4d2/agent/v1/overlay_pb';
+
+// A page of any list: the list under its own key, and the cursor of the next page.
+export interface Page<T> {
+  items: T[];
+  nextPageToken?: string;
+}

@@ -1,0 +1,163 @@
+// Hosts (admins): add one (its one-time enrollment command), install or update the game with a
+// live progress bar, capacity and free ports, drain/undrain, delete with confirmation.
+import {useState} from 'preact/hooks';
+import {useLocation, useRoute} from 'preact-iso';
+import {api, listPage} from '../api/client';
+import {useJobStream} from '../api/jobs';
+import {useResource} from '../api/resource';
+import type {CreateHostResponse, Host, JobRef} from '../api/types';
+import {ago, bytes, freePorts} from '../lib/format';
+import {Badge, Confirm, Empty, ErrorBox, Field, Loading, PageHeader, Pager, Progress, Secret, useAction, valueOf} from '../components/ui';
+import {usePaging} from './paging';
+
+export function HostsPage() {
+  const {query} = useLocation();
+  const paging = usePaging();
+  const hosts = useResource((signal) => listPage<Host>('/hosts', 'hosts', {state: query.state, limit: '50', page_token: paging.token}, signal),
+                            [query.state, paging.token], ['hosts']);
+  const [adding, setAdding] = useState(false);
+  return (
+    <section>
+      <PageHeader title="Hosts">
+        <button type="button" onClick={() => setAdding(!adding)} aria-expanded={adding}>Add host</button>
+      </PageHeader>
+      {adding && <div class="card"><AddHost /></div>}
+      <ErrorBox error={hosts.error} />
+      {!hosts.data ? <Loading what="hosts" /> : hosts.data.items.length === 0 ? (
+        <Empty>No hosts{query.state ? ` in state ${query.state}` : ''} yet.</Empty>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead><tr><th>Name</th><th>State</th><th>Address</th><th>Game build</th><th>Servers</th><th>Free ports</th><th>Memory</th><th>Last seen</th></tr></thead>
+            <tbody>
+              {hosts.data.items.map((host) => (
+                <tr>
+                  <td><a href={`/hosts/${host.id}`}>{host.name}</a>{host.drained && <span class="tag">drained</span>}</td>
+                  <td><Badge state={host.state} /></td>
+                  <td><code>{host.address}</code></td>
+                  <td>{host.installedBuild || <span class="muted">not installed</span>}</td>
+                  <td>{host.serverCount ?? 0} / {host.maxInstances ?? 0}</td>
+                  <td>{freePorts(host.portFirst, host.portLast, host.portsInUse)}</td>
+                  <td>{host.memoryBytes ? bytes(host.memoryBytes) : ''}</td>
+                  <td>{ago(host.lastSeenAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager {...paging.controls(hosts.data?.nextPageToken)} />
+    </section>
+  );
+}
+
+// The add-host form; on success the one-time enrollment command to run on the host.
+export function AddHost() {
+  const [name, setName] = useState('');
+  const [address, setAddress] = useState('');
+  const [created, setCreated] = useState<CreateHostResponse>();
+  const action = useAction(async () => {
+    setCreated(await api<CreateHostResponse>('/hosts', {body: {name, address}}));
+  });
+  if (created) {
+    return (
+      <div class="enrolled" role="status">
+        <h3>Host “{created.host?.name}” added</h3>
+        <p>Run this on the host, as root, before {new Date(created.tokenExpiresAt ?? '').toLocaleString()}. It is shown once:</p>
+        <Secret text={created.enrollCommand ?? ''} />
+        <p><a href={`/hosts/${created.host?.id}`}>Open the host</a> to watch it enroll.</p>
+      </div>
+    );
+  }
+  return (
+    <form class="inline-form" onSubmit={(event) => {
+      event.preventDefault();
+      action.go();
+    }}>
+      <Field label="Name" error={action.error?.field === 'name' ? action.error.message : undefined}>
+        <input name="host-name" required value={name} onInput={(event) => setName(valueOf(event))} placeholder="fra-1" />
+      </Field>
+      <Field label="Agent address" hint="host:port of its agent" error={action.error?.field === 'address' ? action.error.message : undefined}>
+        <input name="host-address" required value={address} onInput={(event) => setAddress(valueOf(event))} placeholder="10.0.0.5:7543" />
+      </Field>
+      <button type="submit" disabled={action.busy}>Add host</button>
+      {action.error && !action.error.field && <ErrorBox error={action.error} />}
+    </form>
+  );
+}
+
+export function HostPage() {
+  const {params} = useRoute();
+  const {route} = useLocation();
+  const host = useResource((signal) => api<Host>(`/hosts/${params.id}`, {signal}), [params.id], ['hosts']);
+  const [installJob, setInstallJob] = useState<string>();
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const follow = useJobStream(installJob);
+  const install = useAction(async () => {
+    const ref = await api<JobRef>(`/hosts/${params.id}/install`, {body: {}});
+    setInstallJob(ref.jobId);
+  });
+  const drain = useAction(async (undo: boolean) => {
+    await api(`/hosts/${params.id}/${undo ? 'undrain' : 'drain'}`, {body: {}});
+    host.reload();
+  });
+  const remove = useAction(async () => {
+    await api(`/hosts/${params.id}`, {method: 'DELETE'});
+    route('/hosts');
+  });
+  const h = host.data;
+  if (!h) return <section><PageHeader title="Host" /><ErrorBox error={host.error} />{!host.error && <Loading what="the host" />}</section>;
+  const free = freePorts(h.portFirst, h.portLast, h.portsInUse);
+  return (
+    <section>
+      <PageHeader title={`Host ${h.name}`}>
+        <button type="button" onClick={() => install.go()} disabled={install.busy || (!!installJob && !follow.done)}>
+          {h.installedBuild ? 'Update game' : 'Install game'}
+        </button>
+        <button type="button" class="secondary" onClick={() => drain.go(!!h.drained)} disabled={drain.busy}>
+          {h.drained ? 'Undrain' : 'Drain'}
+        </button>
+        <button type="button" class="danger" onClick={() => setConfirmDelete(true)}>Delete</button>
+      </PageHeader>
+      <ErrorBox error={install.error ?? drain.error ?? remove.error ?? host.error} />
+      {installJob && (
+        <div class="card" aria-live="polite">
+          <h2>Installing the game</h2>
+          <Progress percent={follow.progress?.percent} label={follow.progress?.phase ?? 'queued'} />
+          <p class="muted">{follow.progress?.message ?? follow.progress?.phase ?? 'waiting for the host'}</p>
+          {follow.done && <p class={follow.job?.state === 'succeeded' ? 'ok' : 'error'} role="status">
+            Install {follow.job?.state}{follow.job?.error?.message ? `: ${follow.job.error.message}` : ''}
+          </p>}
+          <p><a href={`/jobs/${installJob}`}>The job's event log</a></p>
+        </div>
+      )}
+      <dl class="facts">
+        <dt>State</dt><dd><Badge state={h.state} />{h.drained && <span class="tag">drained: given no new servers</span>}</dd>
+        <dt>Address</dt><dd><code>{h.address}</code></dd>
+        <dt>Game build</dt><dd>{h.installedBuild || 'not installed'}</dd>
+        <dt>Servers</dt><dd><a href={`/servers?host_id=${h.id}`}>{h.serverCount ?? 0} of {h.maxInstances ?? 0}</a></dd>
+        <dt>Ports</dt><dd>{h.portFirst}–{h.portLast}: {free} free{h.portsInUse?.length ? `, in use: ${h.portsInUse.join(', ')}` : ''}</dd>
+        <dt>Memory</dt><dd>{bytes(h.memoryBytes)}</dd>
+        <dt>Last seen</dt><dd>{ago(h.lastSeenAt)}</dd>
+        <dt>Added</dt><dd>{ago(h.createdAt)}</dd>
+      </dl>
+      {!!h.unmanagedInstances?.length && (
+        <>
+          <h2>Instances not managed here</h2>
+          <p class="muted">Made on the agent directly (l4d2ctl, grpcurl) or left behind; the controller never touches them.</p>
+          <table>
+            <thead><tr><th>Name</th><th>Port</th><th>State</th></tr></thead>
+            <tbody>{h.unmanagedInstances.map((one) => <tr><td>{one.name}</td><td>{one.port}</td><td><Badge state={one.state} /></td></tr>)}</tbody>
+          </table>
+        </>
+      )}
+      <Confirm open={confirmDelete} title={`Delete host ${h.name}?`} action="Delete host"
+               onCancel={() => setConfirmDelete(false)} onConfirm={() => {
+                 setConfirmDelete(false);
+                 remove.go();
+               }}>
+        <p>The controller forgets the host and its certificate stops being accepted. A host that still has servers cannot be deleted.</p>
+      </Confirm>
+    </section>
+  );
+}

@@ -1,0 +1,218 @@
+// One server: status, players, actions, the live console, logs, and charts.
+import {useEffect, useRef, useState} from 'preact/hooks';
+import {useLocation, useRoute} from 'preact-iso';
+import {api} from '../api/client';
+import {useResource} from '../api/resource';
+import type {ConsoleCommandResponse, JobRef, LogLine, MetricSeries, Server} from '../api/types';
+import {Chart} from '../components/chart';
+import {ago, bytes, duration} from '../lib/format';
+import {ConsoleBuffer, CommandHistory} from '../lib/console';
+import {Badge, Confirm, ErrorBox, Loading, PageHeader, Tabs, useAction} from '../components/ui';
+import {live} from './servers';
+
+const tabs = ['overview', 'console', 'logs', 'charts'];
+
+export function ServerPage() {
+  const {params} = useRoute();
+  const {route} = useLocation();
+  const tab = tabs.includes(params.tab) ? params.tab : 'overview';
+  const server = useResource((signal) => api<Server>(`/servers/${params.id}`, {signal}), [params.id], ['servers']);
+  const [confirm, setConfirm] = useState<string>();
+  const [job, setJob] = useState<string>();
+  const act = useAction(async (action: string) => {
+    if (action === 'delete') {
+      await api(`/servers/${params.id}`, {method: 'DELETE'});
+      route('/servers');
+      return;
+    }
+    const ref = await api<JobRef>(`/servers/${params.id}/${action}`, {body: {}});
+    setJob(ref.jobId);
+  });
+  if (!server.data) {
+    return <section><PageHeader title="Server" /><ErrorBox error={server.error} />{!server.error && <Loading what="the server" />}</section>;
+  }
+  const s = live(server.data);
+  const game = s.status?.game;
+  const running = s.desiredState === 'running';
+  const destructive: Record<string, string> = {
+    stop: 'Players on it are disconnected.',
+    restart: 'Players on it are disconnected while it restarts.',
+    reset: 'Its files (everything written since it was made: logs, downloaded maps, saved settings) are removed and it is made again from its blueprint.',
+    delete: 'The server and its files are removed for good.',
+  };
+  return (
+    <section>
+      <PageHeader title={s.name ?? 'Server'}>
+        {!running && <button type="button" onClick={() => act.go('start')} disabled={act.busy}>Start</button>}
+        {running && <button type="button" class="secondary" onClick={() => setConfirm('stop')} disabled={act.busy}>Stop</button>}
+        <button type="button" class="secondary" onClick={() => setConfirm('restart')} disabled={act.busy}>Restart</button>
+        <button type="button" class="secondary" onClick={() => setConfirm('reset')} disabled={act.busy}>Reset</button>
+        <button type="button" class="danger" onClick={() => setConfirm('delete')} disabled={act.busy}>Delete</button>
+      </PageHeader>
+      <ErrorBox error={act.error ?? server.error} />
+      {job && <p class="ok" role="status">Queued: <a href={`/jobs/${job}`}>follow the job</a>.</p>}
+      <div class="status-line">
+        <Badge state={s.actualState || 'unknown'} />
+        {game?.map && <span>map <strong>{game.map}</strong></span>}
+        {game && <span><strong>{game.players ?? 0}</strong>/{game.maxPlayers ?? 0} players</span>}
+        {s.hostId && <span>on <a href={`/hosts/${s.hostId}`}>{s.hostId}</a>:{s.port}</span>}
+      </div>
+      <Tabs tabs={tabs} current={tab} onSelect={(next) => route(`/servers/${params.id}${next === 'overview' ? '' : '/' + next}`)} />
+      <div role="tabpanel" aria-label={tab}>
+        {tab === 'overview' && <Overview server={s} />}
+        {tab === 'console' && <Console serverId={params.id} />}
+        {tab === 'logs' && <Logs serverId={params.id} />}
+        {tab === 'charts' && <Charts serverId={params.id} />}
+      </div>
+      <Confirm open={!!confirm} title={`${confirm ? confirm[0].toUpperCase() + confirm.slice(1) : ''} ${s.name}?`}
+               action={confirm ? confirm[0].toUpperCase() + confirm.slice(1) : ''}
+               onCancel={() => setConfirm(undefined)} onConfirm={() => {
+                 const action = confirm!;
+                 setConfirm(undefined);
+                 act.go(action);
+               }}>
+        <p>{confirm ? destructive[confirm] : ''}</p>
+      </Confirm>
+    </section>
+  );
+}
+
+function Overview({server}: {server: Server}) {
+  const unit = server.status?.unit;
+  const game = server.status?.game;
+  return (
+    <>
+      <dl class="facts">
+        <dt>Wanted</dt><dd>{server.desiredState}</dd>
+        <dt>Blueprint</dt><dd><a href={`/blueprints/${server.blueprintId}`}>{server.blueprintId}</a></dd>
+        <dt>Game</dt><dd>{game?.reachable ? `${game.name} (${game.version})` : game?.error || 'not answering'}</dd>
+        <dt>Process</dt><dd>{unit?.mainPid ? `pid ${unit.mainPid}, up since ${ago(unit.activeSince)}` : unit?.activeState ?? ''}
+          {unit?.restartCount ? `, restarted ${unit.restartCount}×` : ''}</dd>
+        <dt>Memory</dt><dd>{bytes(unit?.memoryCurrentBytes)}</dd>
+        <dt>CPU time</dt><dd>{duration(unit?.cpuUsage)}</dd>
+        <dt>Status from</dt><dd>{ago(server.statusAt)}</dd>
+        {server.status?.restartPending && <><dt>Restart</dt><dd>pending: the next start applies a change</dd></>}
+      </dl>
+      <h2>Players</h2>
+      {game?.playerList?.length ? (
+        <table>
+          <thead><tr><th>Name</th><th>Score</th><th>Time</th></tr></thead>
+          <tbody>{game.playerList.map((player) => (
+            <tr><td>{player.name}</td><td>{player.score ?? 0}</td><td>{duration(player.connected)}</td></tr>
+          ))}</tbody>
+        </table>
+      ) : <p class="muted">Nobody is playing.</p>}
+    </>
+  );
+}
+
+// The live console: the newest lines, then every new one (batched per animation frame, the
+// oldest dropped past the cap), commands with their output, history on the arrow keys.
+function Console({serverId}: {serverId: string}) {
+  const box = useRef<HTMLDivElement>(null);
+  const buffer = useRef<ConsoleBuffer>();
+  const history = useRef(new CommandHistory());
+  const [command, setCommand] = useState('');
+  const [state, setState] = useState('connecting');
+  const send = useAction(async (text: string) => {
+    const answer = await api<ConsoleCommandResponse>(`/servers/${serverId}/console`, {body: {command: text}});
+    buffer.current?.command(text, answer.output ?? '', true);
+  });
+  useEffect(() => {
+    const node = box.current!;
+    const lines = new ConsoleBuffer(node, 5000);
+    buffer.current = lines;
+    const stream = new EventSource(`/api/v1/servers/${encodeURIComponent(serverId)}/console/stream`);
+    stream.onopen = () => setState('live');
+    stream.onerror = () => setState(stream.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+    stream.addEventListener('line', (event) => {
+      const line = JSON.parse((event as MessageEvent<string>).data) as LogLine;
+      lines.line(line.text ?? '', line.source === 'stderr');
+    });
+    stream.addEventListener('command', (event) => {
+      const echo = JSON.parse((event as MessageEvent<string>).data) as {actor?: string; command?: string; output?: string};
+      lines.command(echo.command ?? '', echo.output ?? '', false, echo.actor);
+    });
+    stream.addEventListener('skipped', () => lines.note('older lines skipped: see the Logs tab'));
+    return () => {
+      stream.close();
+      lines.dispose();
+    };
+  }, [serverId]);
+  return (
+    <div class="console-wrap">
+      <p class="muted" role="status">Console {state}</p>
+      <div class="console" ref={box} role="log" aria-label="Server console" aria-live="off" tabIndex={0} />
+      <form class="console-input" onSubmit={async (event) => {
+        event.preventDefault();
+        const text = command.trim();
+        if (!text) return;
+        history.current.push(text);
+        setCommand('');
+        await send.go(text);
+      }}>
+        <label class="visually-hidden" for="console-command">Console command</label>
+        <input id="console-command" name="command" autoComplete="off" spellcheck={false} value={command}
+               placeholder="status" onInput={(event) => setCommand(event.currentTarget.value)}
+               onKeyDown={(event) => {
+                 if (event.key === 'ArrowUp' || event.key === 'ArrowDown') {
+                   event.preventDefault();
+                   setCommand(history.current.move(event.key === 'ArrowUp' ? -1 : 1, command));
+                 }
+               }} />
+        <button type="submit" disabled={send.busy}>Send</button>
+      </form>
+      <ErrorBox error={send.error} />
+    </div>
+  );
+}
+
+function Logs({serverId}: {serverId: string}) {
+  const logs = useResource((signal) => api<{lines?: LogLine[]}>(`/servers/${serverId}/logs?lines=500`, {signal}), [serverId]);
+  return (
+    <>
+      <div class="actions"><button type="button" class="secondary" onClick={logs.reload}>Refresh</button></div>
+      <ErrorBox error={logs.error} />
+      {!logs.data ? <Loading what="logs" /> : (
+        <pre class="logs" tabIndex={0} aria-label="Newest log lines">
+          {(logs.data.lines ?? []).map((line) => `${line.time ? new Date(line.time).toLocaleTimeString() : ''}  ${line.text ?? ''}\n`).join('')}
+        </pre>
+      )}
+    </>
+  );
+}
+
+function Charts({serverId}: {serverId: string}) {
+  const [hours, setHours] = useState(1);
+  const metrics = useResource((signal) => {
+    const from = new Date(Date.now() - hours * 3600_000).toISOString();
+    return api<MetricSeries>(`/servers/${serverId}/metrics?from=${encodeURIComponent(from)}`, {signal});
+  }, [serverId, hours], ['servers']);
+  const samples = metrics.data?.samples ?? [];
+  const times = samples.map((sample) => Date.parse(sample.at ?? '') / 1000);
+  // CPU as a share of one core: CPU time used between two samples over the time between them.
+  const cpu = samples.map((sample, index) => {
+    if (index === 0) return null;
+    const previous = samples[index - 1];
+    const used = Number(sample.cpuMillis ?? 0) - Number(previous.cpuMillis ?? 0);
+    const wall = (times[index] - times[index - 1]) * 1000;
+    return used >= 0 && wall > 0 ? (100 * used) / wall : null;
+  });
+  return (
+    <>
+      <div class="actions">
+        {[1, 6, 24].map((n) => (
+          <button type="button" class={n === hours ? '' : 'secondary'} aria-pressed={n === hours} onClick={() => setHours(n)}>{n} h</button>
+        ))}
+      </div>
+      <ErrorBox error={metrics.error} />
+      {!metrics.data ? <Loading what="metrics" /> : samples.length === 0 ? <p class="muted">No samples in this range yet.</p> : (
+        <div class="charts">
+          <Chart title="Players" times={times} series={[{label: 'players', values: samples.map((sample) => sample.players ?? 0), format: (v) => String(Math.round(v))}]} />
+          <Chart title="CPU (% of a core)" times={times} series={[{label: 'cpu', values: cpu, format: (v) => `${v.toFixed(0)}%`}]} />
+          <Chart title="Memory" times={times} series={[{label: 'memory', values: samples.map((sample) => Number(sample.memoryBytes ?? 0)), format: (v) => bytes(v)}]} />
+        </div>
+      )}
+    </>
+  );
+}
