@@ -54,15 +54,15 @@ function Shell() {
           <Route path="/servers" component={ServersPage} />
           <Route path="/servers/:id" component={ServerPage} />
           <Route path="/servers/:id/:tab" component={ServerPage} />
-          <Route path="/hosts" component={HostsPage} />
-          <Route path="/hosts/:id" component={HostPage} />
+          <Route path="/hosts" component={adminOnly(HostsPage)} />
+          <Route path="/hosts/:id" component={adminOnly(HostPage)} />
           <Route path="/blueprints" component={BlueprintsPage} />
           <Route path="/blueprints/:id" component={BlueprintPage} />
           <Route path="/overlays" component={OverlaysPage} />
           <Route path="/overlays/:id" component={OverlayPage} />
           <Route path="/jobs" component={JobsPage} />
           <Route path="/jobs/:id" component={JobPage} />
-          <Route path="/users" component={UsersPage} />
+          <Route path="/users" component={adminOnly(UsersPage)} />
           <Route path="/tokens" component={TokensPage} />
           <Route path="/audit" component={AuditPage} />
           <Route path="/account" component={AccountPage} />
@@ -100,6 +100,16 @@ function Nav() {
         }}>Sign out</button>
       </div>
     </nav>
+  );
+}
+
+// Pages of admin routes: an operator gets a plain answer instead of the API's refusals.
+function adminOnly<P extends object>(Page: (props: P) => preact.JSX.Element) {
+  return (props: P) => isAdmin() ? <Page {...props} /> : (
+    <section>
+      <h1>For administrators</h1>
+      <p>Hosts and users are managed by administrators. <a href="/">Go to the dashboard</a>.</p>
+    </section>
   );
 }
 

@@ -11,8 +11,14 @@ export class ApiError extends Error {
   // The field a validation message names ("settings.maxPlayers: ..."), if any.
   get field(): string | undefined {
     const match = /^([A-Za-z_][\w.[\]]*): /.exec(this.message);
-    return match ? match[1] : undefined;
+    return match ? fieldPath(match[1]) : undefined;
   }
+}
+
+// A field path as the API names it (protobuf's: "settings.max_players") in the JSON names the
+// UI uses ("settings.maxPlayers").
+export function fieldPath(path: string): string {
+  return path.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 }
 
 // Who is signed in (undefined: not known yet; null: nobody).

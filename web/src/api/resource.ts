@@ -38,3 +38,15 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
   }, [...deps, tick, debounced]);
   return {...state, reload: () => setTick((n) => n + 1)} as Resource<T>;
 }
+
+// Calls `tick` every `ms` while the component is shown and the tab is visible.
+export function useInterval(tick: () => void, ms: number) {
+  const latest = useRef(tick);
+  latest.current = tick;
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') latest.current();
+    }, ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+}

@@ -21,6 +21,7 @@ export type {
   OverlayJson as Overlay,
   ServerJson as Server,
   ServerLogsResponseJson as ServerLogsResponse,
+  ServerPlayersResponseJson as ServerPlayersResponse,
   SessionInfoJson as SessionInfo,
   UserJson as User,
   FleetSummaryJson as FleetSummary,

@@ -9,8 +9,9 @@ export interface Series {
   format?: (value: number) => string;
 }
 
-export function Chart({title, times, series, height = 180}: {
-  title: string; times: number[]; series: Series[]; height?: number;
+// `range`: the time span shown, [from, to] in seconds (default: the data's own).
+export function Chart({title, times, series, height = 180, range}: {
+  title: string; times: number[]; series: Series[]; height?: number; range?: [number, number];
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot>();
@@ -26,7 +27,7 @@ export function Chart({title, times, series, height = 180}: {
       height,
       legend: {show: true},
       cursor: {drag: {x: false, y: false}},
-      scales: {x: {time: true}},
+      scales: {x: range ? {time: true, range: () => range} : {time: true}, y: {range: (_plot, _min, max) => [0, Math.max(1, max)]}},
       axes: [axis, {...axis, values: (_plot, ticks) => ticks.map((tick) => series[0]?.format?.(tick) ?? String(tick))}],
       series: [{}, ...series.map((one, index) => ({
         label: one.label, stroke: colors[index % colors.length], width: 2,
@@ -42,7 +43,7 @@ export function Chart({title, times, series, height = 180}: {
       plot.current?.destroy();
       plot.current = undefined;
     };
-  }, [times, series, height]);
+  }, [times, series, height, range?.[0], range?.[1]]);
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>

@@ -1,9 +1,9 @@
 // The audit log, newest first, with filters kept in the URL; follows the live stream.
 import {useState} from 'preact/hooks';
 import {useLocation} from 'preact-iso';
-import {listPage} from '../api/client';
+import {isAdmin, listAll, listPage, me} from '../api/client';
 import {useResource} from '../api/resource';
-import type {AuditEntry} from '../api/types';
+import type {AuditEntry, User} from '../api/types';
 import {ago, dateTime} from '../lib/format';
 import {Empty, ErrorBox, Field, Loading, PageHeader, Pager, valueOf} from '../components/ui';
 import {usePaging} from './paging';
@@ -34,13 +34,25 @@ export function AuditPage() {
         <button type="submit" class="secondary">Filter</button>
       </form>
       <ErrorBox error={list.error} />
-      {!list.data ? <Loading what="the audit log" /> : <AuditRows entries={list.data.items} />}
+      {!list.data ? (list.error ? null : <Loading what="the audit log" />) : <AuditRows entries={list.data.items} />}
       <Pager {...paging.controls(list.data?.nextPageToken)} />
     </section>
   );
 }
 
+// "user:<id>" as the user's name where it is known (oneself; every user for admins).
+function useActorNames(): (actor: string | undefined) => string {
+  const users = useResource(() => isAdmin() ? listAll<User>('/users', 'users') : Promise.resolve([] as User[]), [], ['users']);
+  return (actor) => {
+    if (!actor?.startsWith('user:')) return actor ?? '';
+    const id = actor.slice(5);
+    if (id === me.value?.id) return me.value.username ?? actor;
+    return users.data?.find((user) => user.id === id)?.username ?? actor;
+  };
+}
+
 export function AuditRows({entries}: {entries: AuditEntry[]}) {
+  const name = useActorNames();
   if (!entries.length) return <Empty>Nothing recorded yet.</Empty>;
   return (
     <div class="table-wrap">
@@ -49,7 +61,7 @@ export function AuditRows({entries}: {entries: AuditEntry[]}) {
         <tbody>{entries.map((entry) => (
           <tr key={entry.id}>
             <td title={dateTime(entry.at)}>{ago(entry.at)}</td>
-            <td>{entry.actor}</td>
+            <td title={entry.actor}>{name(entry.actor)}</td>
             <td>{entry.action}</td>
             <td><code>{entry.target}</code></td>
             <td class="detail">{entry.detail ? Object.entries(entry.detail).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ') : ''}</td>

@@ -23,7 +23,7 @@ export function BlueprintsPage() {
       </PageHeader>
       {importing && <ImportYaml />}
       <ErrorBox error={list.error} />
-      {!list.data ? <Loading what="blueprints" /> : list.data.items.length === 0 ? (
+      {!list.data ? (list.error ? null : <Loading what="blueprints" />) : list.data.items.length === 0 ? (
         <Empty>No blueprints yet. A blueprint holds a server's settings and overlays; servers are made from one.</Empty>
       ) : (
         <div class="table-wrap">

@@ -47,7 +47,7 @@ export function DashboardPage() {
           <a href="/jobs?state=failed">see failed</a>
         </Stat>
       </div>
-      <Chart title="Players online, last 24 hours" height={200}
+      <Chart title="Players online, last 24 hours" height={200} range={last24h()}
              times={history.map((point) => Date.parse(point.at ?? '') / 1000)}
              series={[{label: 'players', values: history.map((point) => point.players ?? 0),
                        format: (value) => String(Math.round(value))}]} />
@@ -56,6 +56,12 @@ export function DashboardPage() {
       <p><a href="/audit">The whole audit log</a></p>
     </section>
   );
+}
+
+// The last 24 hours to the minute (the chart is drawn again when the minute changes).
+function last24h(): [number, number] {
+  const now = Math.floor(Date.now() / 60000) * 60;
+  return [now - 86400, now];
 }
 
 function StateList({counts, link}: {counts?: Record<string, number>; link: (state: string) => string}) {

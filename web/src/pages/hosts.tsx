@@ -1,10 +1,10 @@
 // Hosts (admins): add one (its one-time enrollment command), install or update the game with a
 // live progress bar, capacity and free ports, drain/undrain, delete with confirmation.
-import {useState} from 'preact/hooks';
+import {useEffect, useState} from 'preact/hooks';
 import {useLocation, useRoute} from 'preact-iso';
 import {api, listPage} from '../api/client';
 import {useJobStream} from '../api/jobs';
-import {useResource} from '../api/resource';
+import {useInterval, useResource} from '../api/resource';
 import type {CreateHostResponse, Host, JobRef} from '../api/types';
 import {ago, bytes, freePorts} from '../lib/format';
 import {Badge, Confirm, Empty, ErrorBox, Field, Loading, PageHeader, Pager, Progress, Secret, useAction, valueOf} from '../components/ui';
@@ -16,6 +16,8 @@ export function HostsPage() {
   const hosts = useResource((signal) => listPage<Host>('/hosts', 'hosts', {state: query.state, limit: '50', page_token: paging.token}, signal),
                             [query.state, paging.token], ['hosts']);
   const [adding, setAdding] = useState(false);
+  // Hosts change by their agents' reports (state, last seen, ports), which are not events.
+  useInterval(hosts.reload, 5000);
   return (
     <section>
       <PageHeader title="Hosts">
@@ -23,7 +25,7 @@ export function HostsPage() {
       </PageHeader>
       {adding && <div class="card"><AddHost /></div>}
       <ErrorBox error={hosts.error} />
-      {!hosts.data ? <Loading what="hosts" /> : hosts.data.items.length === 0 ? (
+      {!hosts.data ? (hosts.error ? null : <Loading what="hosts" />) : hosts.data.items.length === 0 ? (
         <Empty>No hosts{query.state ? ` in state ${query.state}` : ''} yet.</Empty>
       ) : (
         <div class="table-wrap">
@@ -93,6 +95,11 @@ export function HostPage() {
   const [installJob, setInstallJob] = useState<string>();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const follow = useJobStream(installJob);
+  // The finished install set the host's build; its reports change the rest (seen, ports).
+  useEffect(() => {
+    if (follow.done) host.reload();
+  }, [follow.done]);
+  useInterval(host.reload, 5000);
   const install = useAction(async () => {
     const ref = await api<JobRef>(`/hosts/${params.id}/install`, {body: {}});
     setInstallJob(ref.jobId);

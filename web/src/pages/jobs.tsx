@@ -43,7 +43,7 @@ export function JobsPage() {
         </Field>
       </div>
       <ErrorBox error={list.error} />
-      {!list.data ? <Loading what="jobs" /> : list.data.items.length === 0 ? <Empty>No jobs match.</Empty> : (
+      {!list.data ? (list.error ? null : <Loading what="jobs" />) : list.data.items.length === 0 ? <Empty>No jobs match.</Empty> : (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Job</th><th>Kind</th><th>State</th><th>Progress</th><th>Created</th><th>By</th></tr></thead>

@@ -21,7 +21,7 @@ export function OverlaysPage() {
       <PageHeader title="Overlays"><a class="button" href="/overlays/new">New overlay</a></PageHeader>
       <p class="muted">An overlay is a layer of files (maps, plugins, configs) laid over the game for the servers whose blueprint names it.</p>
       <ErrorBox error={list.error} />
-      {!list.data ? <Loading what="overlays" /> : list.data.items.length === 0 ? <Empty>No overlays yet.</Empty> : (
+      {!list.data ? (list.error ? null : <Loading what="overlays" />) : list.data.items.length === 0 ? <Empty>No overlays yet.</Empty> : (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Ref</th><th>Source</th><th>Revision</th><th>Scope</th><th>Changed</th></tr></thead>

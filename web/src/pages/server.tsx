@@ -1,9 +1,9 @@
 // One server: status, players, actions, the live console, logs, and charts.
 import {useEffect, useRef, useState} from 'preact/hooks';
 import {useLocation, useRoute} from 'preact-iso';
-import {api} from '../api/client';
-import {useResource} from '../api/resource';
-import type {ConsoleCommandResponse, JobRef, LogLine, MetricSeries, Server} from '../api/types';
+import {api, me} from '../api/client';
+import {useInterval, useResource} from '../api/resource';
+import type {ConsoleCommandResponse, JobRef, LogLine, MetricSeries, Server, ServerPlayersResponse} from '../api/types';
 import {Chart} from '../components/chart';
 import {ago, bytes, duration} from '../lib/format';
 import {ConsoleBuffer, CommandHistory} from '../lib/console';
@@ -80,6 +80,13 @@ export function ServerPage() {
 function Overview({server}: {server: Server}) {
   const unit = server.status?.unit;
   const game = server.status?.game;
+  // Names are asked of the game when the count changes (live) and every 10 s while shown.
+  const running = server.actualState === 'running';
+  const players = useResource((signal) => running ? api<ServerPlayersResponse>(`/servers/${server.id}/players`, {signal})
+                                                  : Promise.resolve({players: []}),
+                              [server.id, running, game?.players]);
+  useInterval(players.reload, 10000);
+  const list = players.data?.players ?? [];
   return (
     <>
       <dl class="facts">
@@ -94,10 +101,11 @@ function Overview({server}: {server: Server}) {
         {server.status?.restartPending && <><dt>Restart</dt><dd>pending: the next start applies a change</dd></>}
       </dl>
       <h2>Players</h2>
-      {game?.playerList?.length ? (
+      <ErrorBox error={players.error} />
+      {list.length ? (
         <table>
           <thead><tr><th>Name</th><th>Score</th><th>Time</th></tr></thead>
-          <tbody>{game.playerList.map((player) => (
+          <tbody>{list.map((player) => (
             <tr><td>{player.name}</td><td>{player.score ?? 0}</td><td>{duration(player.connected)}</td></tr>
           ))}</tbody>
         </table>
@@ -114,7 +122,11 @@ function Console({serverId}: {serverId: string}) {
   const history = useRef(new CommandHistory());
   const [command, setCommand] = useState('');
   const [state, setState] = useState('connecting');
+  // This tab's commands are printed with the answer to its request; their echo on the stream
+  // (which every viewer gets) is skipped once here.
+  const sent = useRef<string[]>([]);
   const send = useAction(async (text: string) => {
+    sent.current.push(text);
     const answer = await api<ConsoleCommandResponse>(`/servers/${serverId}/console`, {body: {command: text}});
     buffer.current?.command(text, answer.output ?? '', true);
   });
@@ -131,6 +143,11 @@ function Console({serverId}: {serverId: string}) {
     });
     stream.addEventListener('command', (event) => {
       const echo = JSON.parse((event as MessageEvent<string>).data) as {actor?: string; command?: string; output?: string};
+      const mine = echo.actor === me.value?.username ? sent.current.indexOf(echo.command ?? '') : -1;
+      if (mine >= 0) {
+        sent.current.splice(mine, 1);
+        return;
+      }
       lines.command(echo.command ?? '', echo.output ?? '', false, echo.actor);
     });
     stream.addEventListener('skipped', () => lines.note('older lines skipped: see the Logs tab'));
@@ -173,7 +190,7 @@ function Logs({serverId}: {serverId: string}) {
     <>
       <div class="actions"><button type="button" class="secondary" onClick={logs.reload}>Refresh</button></div>
       <ErrorBox error={logs.error} />
-      {!logs.data ? <Loading what="logs" /> : (
+      {!logs.data ? (logs.error ? null : <Loading what="logs" />) : (
         <pre class="logs" tabIndex={0} aria-label="Newest log lines">
           {(logs.data.lines ?? []).map((line) => `${line.time ? new Date(line.time).toLocaleTimeString() : ''}  ${line.text ?? ''}\n`).join('')}
         </pre>
@@ -186,7 +203,7 @@ function Charts({serverId}: {serverId: string}) {
   const [hours, setHours] = useState(1);
   const metrics = useResource((signal) => {
     const from = new Date(Date.now() - hours * 3600_000).toISOString();
-    return api<MetricSeries>(`/servers/${serverId}/metrics?from=${encodeURIComponent(from)}`, {signal});
+    return api<MetricSeries>(`/servers/${serverId}/metrics?from=${from}`, {signal});
   }, [serverId, hours], ['servers']);
   const samples = metrics.data?.samples ?? [];
   const times = samples.map((sample) => Date.parse(sample.at ?? '') / 1000);
@@ -206,7 +223,7 @@ function Charts({serverId}: {serverId: string}) {
         ))}
       </div>
       <ErrorBox error={metrics.error} />
-      {!metrics.data ? <Loading what="metrics" /> : samples.length === 0 ? <p class="muted">No samples in this range yet.</p> : (
+      {!metrics.data ? (metrics.error ? null : <Loading what="metrics" />) : samples.length === 0 ? <p class="muted">No samples in this range yet.</p> : (
         <div class="charts">
           <Chart title="Players" times={times} series={[{label: 'players', values: samples.map((sample) => sample.players ?? 0), format: (v) => String(Math.round(v))}]} />
           <Chart title="CPU (% of a core)" times={times} series={[{label: 'cpu', values: cpu, format: (v) => `${v.toFixed(0)}%`}]} />

@@ -81,7 +81,7 @@ export function ServersPage() {
       </form>
       <BulkBar selected={selected} onDone={() => setSelected(new Set())} />
       <ErrorBox error={servers.error} />
-      {!servers.data ? <Loading what="servers" /> : rows.length === 0 ? (
+      {!servers.data ? (servers.error ? null : <Loading what="servers" />) : rows.length === 0 ? (
         <Empty>No servers match. {!query.q && !query.actual_state && !query.host_id && !query.blueprint_id && 'Create one from a blueprint with “New server”.'}</Empty>
       ) : (
         <div class="table-wrap">

@@ -53,7 +53,7 @@ export function TokensPage() {
         </div>
       )}
       <ErrorBox error={list.error ?? revoke.error} />
-      {!list.data ? <Loading what="tokens" /> : (
+      {!list.data ? (list.error ? null : <Loading what="tokens" />) : (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Name</th><th>Scopes</th><th>Created</th><th>Last used</th><th>Status</th><th><span class="visually-hidden">Actions</span></th></tr></thead>

@@ -49,7 +49,7 @@ export function UsersPage() {
         {create.error && !create.error.field && <ErrorBox error={create.error} />}
       </form>
       <ErrorBox error={list.error ?? update.error} />
-      {!list.data ? <Loading what="users" /> : (
+      {!list.data ? (list.error ? null : <Loading what="users" />) : (
         <div class="table-wrap">
           <table>
             <thead><tr><th>User</th><th>Role</th><th>Status</th><th>Since</th><th><span class="visually-hidden">Actions</span></th></tr></thead>

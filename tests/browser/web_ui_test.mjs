@@ -1,0 +1,291 @@
+// The web UI end to end in Debian's Chromium (playwright-core), against the real controller and
+// agent that tests/browser/web_e2e started with deploy/dev/up: what a new operator does first,
+// each step checked on the page as a person would see it, with axe-core on every page and
+// screenshots of every page at 1280 and 390 px, light and dark.
+//
+// Environment (set by web_e2e): L4D2_E2E_URL, L4D2_E2E_PASSWORD (user "admin"),
+// L4D2_DEV_DIR (the stack's directory), L4D2_E2E_CONTROLLER (its binary, for a change made
+// while it is down), L4D2_E2E_SCREENSHOTS (where the screenshots go).
+import {execFileSync, spawnSync} from 'node:child_process';
+import {mkdirSync, readFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const tools = createRequire(join(here, '..', 'tools', 'package.json'));
+const {chromium} = tools('playwright-core');
+const axeSource = readFileSync(tools.resolve('axe-core/axe.min.js'), 'utf8');
+const base = process.env.L4D2_E2E_URL;
+const password = process.env.L4D2_E2E_PASSWORD;
+const devDir = process.env.L4D2_DEV_DIR;
+const controllerBinary = process.env.L4D2_E2E_CONTROLLER;
+const shots = process.env.L4D2_E2E_SCREENSHOTS;
+const database = `sqlite3:${devDir}/controller.db`;
+const started = Date.now();
+let passed = 0;
+
+function step(what) {
+  passed++;
+  console.log(`ok    ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+async function signIn(page, username, secret) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(secret);
+  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.getByRole('navigation', {name: 'Main'}).waitFor();
+}
+
+// No serious or critical accessibility violation on the page as it is now.
+const axeProblems = [];
+async function checkAccessibility(page, name) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {resultTypes: ['violations']});
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  for (const violation of violations) axeProblems.push(`${name}: ${violation}`);
+}
+
+// Waits until the page has loaded what it shows (no "Loading" left).
+async function settled(page) {
+  await page.waitForFunction(() => !document.body.innerText.includes('Loading'), null, {timeout: 15000});
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const pageErrors = [];
+let current;  // the page a failure is photographed on
+const cspViolations = [];
+function watch(page) {
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
+}
+
+try {
+  const context = await browser.newContext({viewport: {width: 1280, height: 900}});
+  const page = await context.newPage();
+  current = page;
+  watch(page);
+  page.setDefaultTimeout(20000);
+
+  // A shared link before signing in: the sign-in page, then that page.
+  await page.goto(`${base}/hosts`);
+  await page.getByRole('button', {name: 'Sign in'}).waitFor();
+  await checkAccessibility(page, 'sign in');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.getByRole('alert').filter({hasText: /password|credentials|sign/i}).waitFor();
+  await signIn(page, 'admin', password);
+  if (new URL(page.url()).pathname !== '/hosts') throw new Error('sign-in did not return to /hosts: ' + page.url());
+  await page.getByRole('link', {name: 'local'}).waitFor();
+  step('signed in from a shared link, back on the hosts page, the local host listed');
+
+  // Install the game, watching the progress bar reach 100 %.
+  await page.getByRole('link', {name: 'local'}).click();
+  await page.getByRole('heading', {name: 'Host local'}).waitFor();
+  await page.getByRole('button', {name: /Install game|Update game/}).click();
+  await page.getByText('Install succeeded').waitFor({timeout: 120000});
+  const value = await page.locator('progress').first().evaluate((bar) => bar.value);
+  if (value !== 100) throw new Error('the progress bar ended at ' + value);
+  const build = page.locator('dt:has-text("Game build") + dd');
+  await page.waitForFunction(() => !/not installed/.test(document.querySelector('dl.facts')?.innerText ?? 'not installed'));
+  if (!/\d/.test(await build.innerText())) throw new Error('the host shows build ' + await build.innerText());
+  step('installed the game on the host; the progress bar reached 100 %');
+
+  // An overlay from an uploaded file, synced to the host.
+  await page.getByRole('link', {name: 'Overlays'}).click();
+  await page.getByRole('link', {name: 'New overlay'}).click();
+  await page.getByLabel('Ref').fill('e2e-cfg');
+  await page.getByLabel('Folder in the game').fill('left4dead2/cfg');
+  await page.locator('input[name=files]').setInputFiles({name: 'e2e.cfg', mimeType: 'text/plain', buffer: Buffer.from('sv_alltalk 1\n')});
+  await page.getByText('left4dead2/cfg/e2e.cfg').waitFor();
+  await page.getByRole('button', {name: 'Create overlay'}).click();
+  await page.getByRole('heading', {name: 'Overlay e2e-cfg'}).waitFor();
+  await page.getByRole('button', {name: 'Sync to hosts'}).click();
+  await page.locator('.sync .badge', {hasText: 'succeeded'}).waitFor({timeout: 60000});
+  step('created an overlay from an uploaded file and synced it to the host');
+
+  // A blueprint: the API's validation message beside its field, then saved; YAML export.
+  await page.getByRole('link', {name: 'Blueprints'}).click();
+  await page.getByRole('link', {name: 'New blueprint'}).click();
+  await page.getByLabel('Name', {exact: true}).fill('e2e');
+  await page.getByLabel('Max players').fill('99');
+  await page.getByRole('button', {name: 'Add overlay'}).click();
+  await page.getByLabel('Overlay 1', {exact: true}).selectOption({label: 'e2e-cfg'});
+  await page.getByRole('button', {name: 'Create blueprint'}).click();
+  const fieldError = page.locator('.field.invalid', {hasText: 'Max players'}).locator('.field-error');
+  await fieldError.waitFor();
+  if (!/max_players|maxPlayers|1.?32|players/i.test(await fieldError.innerText())) {
+    throw new Error('the max players error reads: ' + await fieldError.innerText());
+  }
+  await page.getByLabel('Max players').fill('8');
+  await page.getByRole('button', {name: 'Create blueprint'}).click();
+  await page.getByRole('heading', {name: 'Blueprint e2e'}).waitFor();
+  await page.getByRole('button', {name: 'Export YAML'}).click();
+  const yaml = await page.getByLabel('Blueprint as YAML').innerText();
+  if (!yaml.includes('name: e2e') || !yaml.includes('e2e-cfg')) throw new Error('the exported YAML: ' + yaml);
+  step('a blueprint: the refusal shown beside "Max players", then created; YAML export names its overlay');
+
+  // A server from it, placed and started; the map and players the fake game reports over A2S.
+  await page.getByRole('link', {name: 'Servers'}).click();
+  await page.getByRole('button', {name: 'New server'}).click();
+  await page.getByLabel('Name', {exact: true}).fill('e2e1');
+  await page.locator('select[name=server-blueprint]').selectOption({label: 'e2e'});
+  await page.getByRole('button', {name: 'Create server'}).click();
+  await page.getByText(/It was placed on host \S+ port \d+/).waitFor({timeout: 60000});
+  await page.getByRole('link', {name: 'e2e1'}).first().click();
+  await page.getByRole('heading', {name: 'e2e1'}).waitFor();
+  await page.locator('.status-line .badge', {hasText: 'running'}).waitFor({timeout: 90000});
+  await page.locator('.status-line', {hasText: /map c\dm\d_\w+/}).waitFor({timeout: 30000});
+  await page.locator('.status-line', {hasText: '0/8 players'}).waitFor({timeout: 30000});
+  step('created a server from the blueprint; placed, running, the fake game\'s map and 0/8 players shown');
+
+  // The console: a command and its output; a player joins and the page shows it live.
+  await page.getByRole('tab', {name: 'console'}).click();
+  await page.getByText('Console live').waitFor();
+  const input = page.getByLabel('Console command');
+  await input.fill('status');
+  await input.press('Enter');
+  await page.locator('.console .command', {hasText: 'players :'}).waitFor();
+  await input.fill('fake_join Zoey');
+  await input.press('Enter');
+  await input.press('ArrowUp');
+  if (await input.inputValue() !== 'fake_join Zoey') throw new Error('ArrowUp gave ' + await input.inputValue());
+  await input.press('ArrowUp');
+  if (await input.inputValue() !== 'status') throw new Error('ArrowUp twice gave ' + await input.inputValue());
+  await input.fill('');
+  await page.locator('.status-line', {hasText: '1/8 players'}).waitFor({timeout: 30000});
+  await page.getByRole('tab', {name: 'overview'}).click();
+  await page.getByRole('cell', {name: 'Zoey'}).waitFor();
+  step('console: "status" answered on the page, history on the arrow keys; a joining player shown live');
+
+  // The controller restarts; a change made while it is down reaches the open page.
+  await page.getByRole('link', {name: 'Hosts'}).click();
+  await page.getByRole('link', {name: 'local'}).waitFor();
+  await page.evaluate(() => { window.stayed = true; });
+  const pid = execFileSync('pgrep', ['-f', `l4d2-controller --database ${database}`], {encoding: 'utf8'}).trim().split('\n')[0];
+  process.kill(Number(pid), 'SIGKILL');
+  await page.getByRole('status').filter({hasText: 'reconnecting'}).waitFor();
+  const made = spawnSync(controllerBinary, ['--database', database, 'host', 'create', '--name', 'while-down', '--address', '10.9.9.9:7543'], {encoding: 'utf8'});
+  if (made.status !== 0) throw new Error('host create: ' + made.stderr);
+  await page.getByRole('status').filter({hasText: 'live'}).waitFor({timeout: 30000});
+  await page.getByRole('link', {name: 'while-down'}).waitFor({timeout: 30000});
+  if (!(await page.evaluate(() => window.stayed))) throw new Error('the page reloaded');
+  step('controller killed and restarted: the page reconnected by itself and shows a host added meanwhile');
+
+  // Screenshots and accessibility of every page, in both widths and schemes.
+  const serverUrl = await page.evaluate(async () => {
+    const answer = await (await fetch('/api/v1/servers?q=e2e1')).json();
+    return `/servers/${answer.servers[0].id}`;
+  });
+  const ids = await page.evaluate(async () => {
+    const get = async (path, key) => ((await (await fetch('/api/v1/' + path)).json())[key] ?? [])[0]?.id;
+    return {host: await get('hosts', 'hosts'), blueprint: await get('blueprints', 'blueprints'),
+            overlay: await get('overlays', 'overlays'), job: await get('jobs', 'jobs')};
+  });
+  const pages = [
+    ['dashboard', '/'], ['servers', '/servers'], ['server', serverUrl], ['server-console', serverUrl + '/console'],
+    ['server-charts', serverUrl + '/charts'], ['hosts', '/hosts'], ['host', `/hosts/${ids.host}`],
+    ['blueprints', '/blueprints'], ['blueprint', `/blueprints/${ids.blueprint}`], ['overlays', '/overlays'],
+    ['overlay', `/overlays/${ids.overlay}`], ['jobs', '/jobs'], ['job', `/jobs/${ids.job}`], ['users', '/users'],
+    ['tokens', '/tokens'], ['audit', '/audit'], ['account', '/account'],
+  ];
+  mkdirSync(shots, {recursive: true});
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({colorScheme: scheme});
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({width, height: width === 390 ? 844 : 900});
+      for (const [name, url] of pages) {
+        await page.goto(base + url);
+        await page.getByRole('navigation', {name: 'Main'}).waitFor();
+        await settled(page);
+        if (width === 1280) await checkAccessibility(page, `${name} (${scheme})`);
+        await page.screenshot({path: join(shots, `${name}-${width}-${scheme}.png`), fullPage: true});
+      }
+    }
+  }
+  step(`screenshots of ${pages.length} pages at 1280 and 390 px, light and dark, in ${shots}`);
+
+  // Stop and delete the server, each confirmed first.
+  await page.emulateMedia({colorScheme: 'light'});
+  await page.setViewportSize({width: 1280, height: 900});
+  await page.goto(base + serverUrl);
+  await page.getByRole('button', {name: 'Stop'}).click();
+  await page.getByRole('dialog').getByRole('button', {name: 'Stop'}).click();
+  await page.locator('.status-line .badge', {hasText: 'stopped'}).waitFor({timeout: 60000});
+  await page.getByRole('button', {name: 'Delete'}).click();
+  await page.getByRole('dialog').getByRole('button', {name: 'Delete'}).click();
+  await page.waitForURL(`${base}/servers`);
+  await page.getByText('e2e1').waitFor({state: 'detached', timeout: 60000});
+  step('stopped and deleted the server, both confirmed');
+
+  // An operator: a server of the admin's stays invisible, no admin pages or buttons.
+  await page.getByRole('link', {name: 'Users'}).click();
+  await page.getByLabel('Username').fill('op1');
+  await page.getByLabel('Password').fill('operator password 1');
+  await page.getByRole('button', {name: 'Add user'}).click();
+  await page.getByRole('cell', {name: 'op1'}).waitFor();
+  await page.evaluate(async () => {
+    const session = await (await fetch('/api/v1/session')).json();
+    const blueprint = (await (await fetch('/api/v1/blueprints')).json()).blueprints[0].id;
+    await fetch('/api/v1/servers', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': session.csrfToken},
+                                    body: JSON.stringify({name: 'admins-only', blueprintId: blueprint, desiredState: 'stopped'})});
+  });
+  const operatorContext = await browser.newContext({viewport: {width: 1280, height: 900}});
+  const operator = await operatorContext.newPage();
+  current = operator;
+  watch(operator);
+  operator.setDefaultTimeout(20000);
+  await operator.goto(`${base}/servers`);
+  await signIn(operator, 'op1', 'operator password 1');
+  await operator.getByText('No servers match').waitFor();
+  const nav = await operator.getByRole('navigation', {name: 'Main'}).innerText();
+  if (/Hosts|Users/.test(nav)) throw new Error('the operator sees admin pages: ' + nav);
+  await operator.goto(`${base}/hosts`);
+  await operator.getByRole('heading', {name: 'For administrators'}).waitFor();
+  await operator.goto(`${base}/overlays/new`);
+  await operator.getByLabel('Ref').waitFor();
+  if (await operator.getByText('Global (every operator may use it)').count()) throw new Error('the operator is offered a global overlay');
+  step('an operator sees none of the admin\'s servers and no admin pages or buttons');
+
+  // The session ends (its cookie gone): the sign-in page, then back where the operator was.
+  await operator.goto(`${base}/jobs`);
+  await operator.getByRole('heading', {name: 'Jobs'}).waitFor();
+  await operatorContext.clearCookies();
+  // Going to another page asks the API, which refuses (the live stream may have asked first).
+  await operator.evaluate(() => document.querySelector('a[href="/blueprints"]')?.click());
+  await operator.getByText('Your session ended').waitFor();
+  const where = new URL(operator.url()).pathname;
+  if (where !== '/blueprints' && where !== '/jobs') throw new Error('the sign-in page is at ' + where);
+  await signIn(operator, 'op1', 'operator password 1');
+  await operator.getByRole('heading', {name: where === '/jobs' ? 'Jobs' : 'Blueprints'}).waitFor();
+  if (new URL(operator.url()).pathname !== where) throw new Error('after signing in again: ' + operator.url());
+  step('an ended session lands on the sign-in page and returns to where it was');
+
+  if (axeProblems.length) throw new Error('accessibility:\n  ' + axeProblems.join('\n  '));
+  step('axe-core: no serious or critical violations on any page, light or dark');
+  if (cspViolations.length) throw new Error('Content-Security-Policy violations: ' + cspViolations.join('; '));
+  if (pageErrors.length) throw new Error('errors on the page: ' + pageErrors.join('; '));
+  step('no script errors and no Content-Security-Policy violations');
+  console.log(`web_ui_test: ${passed} steps passed`);
+} catch (error) {
+  console.error('FAIL: ' + (error.stack ?? error));
+  if (current) {
+    mkdirSync(shots, {recursive: true});
+    await current.screenshot({path: join(shots, 'failure.png'), fullPage: true}).catch(() => undefined);
+    console.error(`the page at the failure (${current.url()}): ${join(shots, 'failure.png')}`);
+  }
+  console.error(`web_ui_test: failed after ${passed} steps`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
