@@ -20,6 +20,7 @@
 #include "controller/api/sse_hub.h"
 #include "controller/auth/login_limiter.h"
 #include "controller/jobs/agent_connector.h"
+#include "controller/store/fleet_counts.h"
 #include "controller/store/migrations.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -1253,6 +1254,184 @@ TEST_F(ApiTest, EachRemainingRouteDoesWhatItSays) {
                              "server.reset", "server.stop", "server.delete", "token.create"}) {
     EXPECT_TRUE(actions.count(action)) << action;
   }
+}
+
+// The web UI's dashboard: what the caller sees, counted in SQL, with the players chart from the
+// minute samples the reconciler writes (fleet_counts.h: SamplePlayers).
+TEST_F(ApiTest, TheSummaryCountsWhatTheCallerSees) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  Caller bob = SignIn("bob");
+  ASSERT_EQ(
+      Call(admin, "POST", "/api/v1/hosts", R"({"name":"h1","address":"10.0.0.1:7000"})").status,
+      201);
+  const Objects objects = MakeObjectsOf(alice);
+  ASSERT_TRUE(db_->WithSession([&](soci::session& sql) {
+                   sql << "UPDATE servers SET actual_state = 'running', players = 3 WHERE id = :id",
+                       soci::use(objects.server);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  ASSERT_TRUE(*SamplePlayers(*db_, clock_.Now(), clock_.Now() - absl::Hours(192)));
+  // Another controller's round in the same minute writes nothing more.
+  EXPECT_FALSE(*SamplePlayers(*db_, clock_.Now() + absl::Seconds(1), clock_.Now()));
+
+  v1::FleetSummary seen = Parse<v1::FleetSummary>(Call(alice, "GET", "/api/v1/summary"));
+  EXPECT_EQ(seen.hosts(), 0);  // hosts are admins'
+  EXPECT_EQ(seen.servers(), 1);
+  EXPECT_EQ(seen.servers_by_state().at("running"), 1);
+  EXPECT_EQ(seen.players(), 3);
+  EXPECT_EQ(seen.jobs_active(), 1);  // the server's create job, queued (no scheduler here)
+  ASSERT_EQ(seen.players_history_size(), 1);
+  EXPECT_EQ(seen.players_history(0).players(), 3);
+
+  v1::FleetSummary nothing = Parse<v1::FleetSummary>(Call(bob, "GET", "/api/v1/summary"));
+  EXPECT_EQ(nothing.servers(), 0);
+  EXPECT_EQ(nothing.players(), 0);
+  EXPECT_EQ(nothing.jobs_active(), 0);
+  EXPECT_EQ(nothing.players_history_size(), 0);
+
+  v1::FleetSummary all = Parse<v1::FleetSummary>(Call(admin, "GET", "/api/v1/summary"));
+  EXPECT_EQ(all.hosts(), 1);
+  EXPECT_EQ(all.hosts_by_state().at("enrolling"), 1);
+  EXPECT_EQ(all.servers(), 1);
+  EXPECT_EQ(all.players(), 3);
+  ASSERT_EQ(all.players_history_size(), 1);
+  EXPECT_EQ(all.players_history(0).players(), 3);
+}
+
+// The YAML of `l4d2ctl blueprints export/apply` over HTTP, for the web UI's import and export.
+TEST_F(ApiTest, BlueprintsExportAndImportAsL4d2ctlsYaml) {
+  Caller alice = SignIn("alice");
+  Caller bob = SignIn("bob");
+  const Objects objects = MakeObjectsOf(alice);
+  const std::string overlay_ref =
+      Parse<v1::Overlay>(Call(alice, "GET", "/api/v1/overlays/" + objects.overlay)).ref();
+  HttpResponse exported = Call(alice, "GET", "/api/v1/blueprints/" + objects.blueprint + "/yaml");
+  ASSERT_EQ(exported.status, 200) << exported.body;
+  const std::string yaml = Parse<v1::BlueprintYaml>(exported).yaml();
+  EXPECT_THAT(yaml, HasSubstr("name: versus"));
+  EXPECT_THAT(yaml, HasSubstr(overlay_ref));
+  EXPECT_EQ(Call(bob, "GET", "/api/v1/blueprints/" + objects.blueprint + "/yaml").status, 404);
+
+  auto apply = [&](const Caller& caller, const std::string& text) {
+    v1::BlueprintYaml file;
+    file.set_yaml(text);
+    return Call(caller, "POST", "/api/v1/blueprints/yaml", ToJson(file));
+  };
+  // Read back as it was written: the same blueprint, updated in place.
+  std::string changed = absl::StrReplaceAll(yaml, {{"max_players: 8", "max_players: 12"}});
+  ASSERT_NE(changed, yaml);
+  HttpResponse updated = apply(alice, changed);
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(Parse<v1::Blueprint>(updated).id(), objects.blueprint);
+  EXPECT_EQ(Parse<v1::Blueprint>(updated).settings().max_players(), 12);
+  // Another name is a new blueprint; bob's file of the same name is bob's own.
+  HttpResponse created = apply(alice, "name: coop2\nmax_players: 4\n");
+  EXPECT_EQ(created.status, 201) << created.body;
+  HttpResponse bobs = apply(bob, "name: versus\n");
+  EXPECT_EQ(bobs.status, 201) << bobs.body;
+  EXPECT_NE(Parse<v1::Blueprint>(bobs).id(), objects.blueprint);
+  // Bad files change nothing and say why.
+  const size_t before =
+      Parse<v1::ListBlueprintsResponse>(Call(alice, "GET", "/api/v1/blueprints")).blueprints_size();
+  HttpResponse unknown_overlay = apply(alice, "name: x1\noverlays: [nope]\n");
+  EXPECT_EQ(unknown_overlay.status, 400);
+  EXPECT_THAT(unknown_overlay.body, HasSubstr("no overlay 'nope'"));
+  HttpResponse bad_key = apply(alice, "name: x2\nmax_playerz: 4\n");
+  EXPECT_EQ(bad_key.status, 400);
+  EXPECT_THAT(bad_key.body, HasSubstr("max_playerz"));
+  EXPECT_EQ(apply(alice, "name: x3\nport: 27015\n").status, 400);
+  EXPECT_EQ(
+      Parse<v1::ListBlueprintsResponse>(Call(alice, "GET", "/api/v1/blueprints")).blueprints_size(),
+      before);
+}
+
+TEST_F(ApiTest, TheAuditLogFiltersByActorActionAndTarget) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  ASSERT_EQ(
+      Call(admin, "POST", "/api/v1/hosts", R"({"name":"h1","address":"10.0.0.1:7000"})").status,
+      201);
+  auto actions = [&](const std::string& query) {
+    std::vector<std::string> seen;
+    const v1::ListAuditResponse page =
+        Parse<v1::ListAuditResponse>(Call(admin, "GET", "/api/v1/audit?" + query));
+    for (const v1::AuditEntry& entry : page.entries()) seen.push_back(entry.action());
+    return seen;
+  };
+  EXPECT_THAT(actions("action=server."), ::testing::ElementsAre("server.create"));
+  EXPECT_THAT(actions("action=host"), ::testing::ElementsAre("host.create"));
+  EXPECT_THAT(actions("target=" + objects.blueprint), ::testing::ElementsAre("blueprint.create"));
+  // Escapes in the query are decoded (Pistache leaves them): "user%3A" is "user:".
+  const std::vector<std::string> alices = actions("actor=user%3A" + UserId("alice"));
+  EXPECT_THAT(alices, ::testing::Contains("overlay.create"));
+  EXPECT_THAT(alices, Not(::testing::Contains("host.create")));
+  EXPECT_TRUE(actions("action=nothing.").empty());
+  // Operators' filters stay within what they see.
+  const v1::ListAuditResponse alices_hosts =
+      Parse<v1::ListAuditResponse>(Call(alice, "GET", "/api/v1/audit?action=host."));
+  EXPECT_EQ(alices_hosts.entries_size(), 0);
+  EXPECT_EQ(Call(admin, "GET", "/api/v1/audit?actor=" + std::string(201, 'x')).status, 400);
+}
+
+// A new EventSource cannot send Last-Event-ID: the query resumes it. Servers whose state,
+// map or players change reach their viewers live as `server` events without ids.
+TEST_F(ApiTest, TheFleetStreamResumesFromTheQueryAndCarriesServerStatesLive) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  Caller bob = SignIn("bob");
+  auto first =
+      HttpStream::Open(server_->port(), "/api/v1/events", {"Cookie: l4d2_session=" + alice.cookie});
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->WaitFor("retry: 2000\n\n"));
+  const Objects objects = MakeObjectsOf(alice);
+  ASSERT_TRUE((*first)->WaitFor(R"("action":"overlay.create")"));
+  const std::string received = (*first)->received();
+  const size_t at = received.rfind("id: ", received.find(R"("action":"overlay.create")")) + 4;
+  const std::string overlay_event = received.substr(at, received.find('\n', at) - at);
+  auto resumed = HttpStream::Open(server_->port(), "/api/v1/events?last_event_id=" + overlay_event,
+                                  {"Cookie: l4d2_session=" + alice.cookie});
+  ASSERT_TRUE(resumed.ok());
+  ASSERT_TRUE((*resumed)->WaitFor(R"("action":"server.create")"));
+  EXPECT_THAT((*resumed)->received(), Not(HasSubstr(R"("action":"overlay.create")")));
+
+  auto admins =
+      HttpStream::Open(server_->port(), "/api/v1/events", {"Cookie: l4d2_session=" + admin.cookie});
+  auto bobs =
+      HttpStream::Open(server_->port(), "/api/v1/events", {"Cookie: l4d2_session=" + bob.cookie});
+  ASSERT_TRUE(admins.ok() && bobs.ok());
+  ASSERT_TRUE((*admins)->WaitFor("retry: 2000\n\n") && (*bobs)->WaitFor("retry: 2000\n\n"));
+  // A report: the server runs with 3 players.
+  const long long at_ms = absl::ToUnixMillis(clock_.Now() + absl::Seconds(1));
+  ASSERT_TRUE(db_->WithSession([&](soci::session& sql) {
+                   sql << "UPDATE servers SET actual_state = 'running', players = 3,"
+                          " status_at_ms = :t WHERE id = :id",
+                       soci::use(at_ms), soci::use(objects.server);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  clock_.Advance(absl::Seconds(2));
+  const std::string event = absl::StrCat("event: server\ndata: {\"id\":\"", objects.server);
+  ASSERT_TRUE((*first)->WaitFor(event)) << (*first)->received();
+  EXPECT_TRUE((*admins)->WaitFor(event));
+  // One frame: no id (a status is not replayed), the server as the API shows it.
+  const std::string all = (*first)->received();
+  const size_t start = all.rfind("\n\n", all.find(event)) + 2;
+  const std::string frame = all.substr(start, all.find("\n\n", start) - start);
+  EXPECT_THAT(frame, HasSubstr(R"("actualState":"running")"));
+  EXPECT_THAT(frame, Not(HasSubstr("id: ")));
+  // Unchanged at the next look, it is not sent again; those who do not see it never get it
+  // (events reach a stream in order: their own later entry shows the server's went by).
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_EQ(Call(alice, "POST", "/api/v1/tokens", R"({"name":"after"})").status, 201);
+  ASSERT_EQ(Call(bob, "POST", "/api/v1/tokens", R"({"name":"after"})").status, 201);
+  ASSERT_TRUE((*first)->WaitFor(R"("action":"token.create")"));
+  ASSERT_TRUE((*bobs)->WaitFor(R"("action":"token.create")"));
+  const std::string seen = (*first)->received();
+  EXPECT_EQ(seen.find(event), seen.rfind(event));
+  EXPECT_THAT((*bobs)->received(), Not(HasSubstr("event: server")));
 }
 
 }  // namespace

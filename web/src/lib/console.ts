@@ -1,18 +1,28 @@
-// The console's lines on the page. A busy server prints thousands of lines a second: lines
-// are queued and drawn once per animation frame as one fragment, the oldest removed past the
-// cap, and the view follows the end only while the reader is at the end.
+// The console's lines on the page. A busy server prints 20,000 lines a second: lines are
+// queued as text and drawn once per animation frame as one element per run of lines (a
+// frame's worth of output is one text node, not hundreds of elements to lay out), the oldest
+// runs removed past the cap, and the view follows the end only while the reader is there.
+interface Run {
+  node: HTMLElement;
+  lines: number;
+}
+
 export class ConsoleBuffer {
-  private queue: HTMLElement[] = [];
+  private pending: {text: string; error: boolean}[] = [];
+  private blocks: HTMLElement[] = [];  // commands and notes, drawn in order with the lines
+  private order: ('line' | 'block')[] = [];
   private frame = 0;
+  private runs: Run[] = [];
   private count = 0;
 
   constructor(private readonly box: HTMLElement, private readonly cap: number) {}
 
   line(text: string, error = false) {
-    const node = document.createElement('div');
-    node.textContent = text;
-    if (error) node.className = 'stderr';
-    this.enqueue(node);
+    this.pending.push({text, error});
+    this.order.push('line');
+    // Lines that would be dropped before being drawn are not kept.
+    if (this.pending.length > this.cap * 2) this.trimPending();
+    this.schedule();
   }
 
   command(command: string, output: string, mine: boolean, actor?: string) {
@@ -27,30 +37,44 @@ export class ConsoleBuffer {
       body.textContent = output;
       node.append(body);
     }
-    this.enqueue(node);
+    this.block(node);
   }
 
   note(text: string) {
     const node = document.createElement('div');
     node.className = 'note';
     node.textContent = text;
-    this.enqueue(node);
+    this.block(node);
   }
 
   dispose() {
     if (this.frame) cancelAnimationFrame(this.frame);
-    this.queue = [];
+    this.pending = [];
+    this.blocks = [];
+    this.order = [];
   }
 
+  // Lines on the page now.
   get size(): number {
     return this.count;
   }
 
-  private enqueue(node: HTMLElement) {
-    this.queue.push(node);
-    // Lines that would be dropped before being drawn are not kept.
-    if (this.queue.length > this.cap) this.queue.splice(0, this.queue.length - this.cap);
+  private block(node: HTMLElement) {
+    this.blocks.push(node);
+    this.order.push('block');
+    this.schedule();
+  }
+
+  private schedule() {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+  }
+
+  private trimPending() {
+    const drop = this.pending.length - this.cap;
+    this.pending.splice(0, drop);
+    // Keep `order` consistent: drop the same number of leading 'line' marks.
+    let left = drop;
+    this.order = this.order.filter((kind) => kind !== 'line' || left-- <= 0);
   }
 
   private flush() {
@@ -58,13 +82,42 @@ export class ConsoleBuffer {
     const box = this.box;
     const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     const fragment = document.createDocumentFragment();
-    fragment.append(...this.queue);
-    this.count += this.queue.length;
-    this.queue = [];
+    let run: string[] = [];
+    let runError = false;
+    let line = 0;
+    let block = 0;
+    const close = () => {
+      if (!run.length) return;
+      const node = document.createElement('div');
+      node.className = runError ? 'run stderr' : 'run';
+      node.textContent = run.join('\n');
+      fragment.append(node);
+      this.runs.push({node, lines: run.length});
+      this.count += run.length;
+      run = [];
+    };
+    for (const kind of this.order) {
+      if (kind === 'block') {
+        close();
+        fragment.append(this.blocks[block++]);
+        continue;
+      }
+      const next = this.pending[line++];
+      if (next.error !== runError) close();
+      runError = next.error;
+      run.push(next.text);
+    }
+    close();
+    this.pending = [];
+    this.blocks = [];
+    this.order = [];
     box.append(fragment);
-    while (this.count > this.cap && box.firstChild) {
-      box.firstChild.remove();
-      this.count--;
+    while (this.count > this.cap && this.runs.length > 1) {
+      const oldest = this.runs.shift()!;
+      // Commands and notes before the oldest run go with it.
+      while (box.firstChild && box.firstChild !== oldest.node) box.firstChild.remove();
+      oldest.node.remove();
+      this.count -= oldest.lines;
     }
     if (atEnd) box.scrollTop = box.scrollHeight;
   }

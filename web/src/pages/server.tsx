@@ -7,6 +7,7 @@ import type {ConsoleCommandResponse, JobRef, LogLine, MetricSeries, Server, Serv
 import {Chart} from '../components/chart';
 import {ago, bytes, duration} from '../lib/format';
 import {ConsoleBuffer, CommandHistory} from '../lib/console';
+import {followEventStream} from '../lib/sse';
 import {Badge, Confirm, ErrorBox, Loading, PageHeader, Tabs, useAction} from '../components/ui';
 import {live} from './servers';
 
@@ -134,25 +135,32 @@ function Console({serverId}: {serverId: string}) {
     const node = box.current!;
     const lines = new ConsoleBuffer(node, 5000);
     buffer.current = lines;
-    const stream = new EventSource(`/api/v1/servers/${encodeURIComponent(serverId)}/console/stream`);
-    stream.onopen = () => setState('live');
-    stream.onerror = () => setState(stream.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
-    stream.addEventListener('line', (event) => {
-      const line = JSON.parse((event as MessageEvent<string>).data) as LogLine;
-      lines.line(line.text ?? '', line.source === 'stderr');
+    const stop = followEventStream(`/api/v1/servers/${encodeURIComponent(serverId)}/console/stream`, {
+      onOpen: () => setState('live'),
+      onDown: (closed) => setState(closed ? 'closed' : 'reconnecting'),
+      onEvents: (events) => {
+        for (const event of events) {
+          if (event.type === 'line') {
+            const line = JSON.parse(event.data) as LogLine;
+            lines.line(line.text ?? '', line.source === 'stderr');
+          } else if (event.type === 'command') {
+            const echo = JSON.parse(event.data) as {actor?: string; command?: string; output?: string};
+            const mine = echo.actor === me.value?.username ? sent.current.indexOf(echo.command ?? '') : -1;
+            if (mine >= 0) {
+              sent.current.splice(mine, 1);
+              continue;
+            }
+            lines.command(echo.command ?? '', echo.output ?? '', false, echo.actor);
+          } else if (event.type === 'skipped') {
+            lines.note('older lines skipped: see the Logs tab');
+          } else if (event.type === 'overflow') {
+            lines.note('this page fell behind the server: lines were lost; reconnecting');
+          }
+        }
+      },
     });
-    stream.addEventListener('command', (event) => {
-      const echo = JSON.parse((event as MessageEvent<string>).data) as {actor?: string; command?: string; output?: string};
-      const mine = echo.actor === me.value?.username ? sent.current.indexOf(echo.command ?? '') : -1;
-      if (mine >= 0) {
-        sent.current.splice(mine, 1);
-        return;
-      }
-      lines.command(echo.command ?? '', echo.output ?? '', false, echo.actor);
-    });
-    stream.addEventListener('skipped', () => lines.note('older lines skipped: see the Logs tab'));
     return () => {
-      stream.close();
+      stop();
       lines.dispose();
     };
   }, [serverId]);
