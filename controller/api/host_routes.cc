@@ -3,6 +3,7 @@
 #include "controller/api/api_messages.h"
 #include "controller/api/resource_routes.h"
 #include "controller/api/rest_support.h"
+#include "controller/jobs/agent_client.h"
 #include "controller/usecases/hosts.h"
 
 namespace l4d2::controller {
@@ -11,7 +12,8 @@ namespace {
 // Hosts (admins).
 class HostRoutes {
  public:
-  HostRoutes(const RestApiDeps& deps, const RestApiOptions& options) : d_(deps), o_(options) {}
+  HostRoutes(const RestApiDeps& deps, const RestApiOptions& options)
+      : d_(deps), o_(options), agent_client_(deps.agents, options.agent_timeout) {}
 
   // Paged in SQL (keyset over name and id).
   absl::StatusOr<ApiResponse> ListHosts(const ApiRequest& request) {
@@ -78,6 +80,21 @@ class HostRoutes {
     return Json(ref, 202);
   }
 
+  // Asks the host's agent now (steamcmd: seconds); nothing is written.
+  absl::StatusOr<ApiResponse> CheckForUpdate(const ApiRequest& request) {
+    L4D2_ASSIGN_OR_RETURN(Host host, d_.stores.hosts.Get(request.Param("id")));
+    if (host.state == "enrolling") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("host '", host.name, "' has not enrolled yet"));
+    }
+    agent::v1::CheckForUpdateRequest call;
+    call.set_branch(request.Query("branch"));
+    PlainAgentCall plain;
+    L4D2_ASSIGN_OR_RETURN(agent::v1::CheckForUpdateResponse answer,
+                          agent_client_.CheckForUpdate(host, call, plain));
+    return Json(answer);
+  }
+
  private:
   RowJsonMemo<ListedHost> json_{
       "hosts", [](const ListedHost& row) { return ToJson(ToApi(row.host, row.server_count)); },
@@ -85,6 +102,7 @@ class HostRoutes {
 
   RestApiDeps d_;
   RestApiOptions o_;
+  GrpcAgentClient agent_client_;
 };
 
 }  // namespace
@@ -143,6 +161,14 @@ void AddHostRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                     .response = v1::JobRef::descriptor(),
                     .success_status = 202,
                     .handler = bind(&M::InstallHost)},
+                   {.method = "GET",
+                    .path = "/api/v1/hosts/{id}/update",
+                    .access = Access::kAdmin,
+                    .summary = "The installed game build beside the newest one Steam offers "
+                               "(asked of the host's steamcmd now)",
+                    .response = agent::v1::CheckForUpdateResponse::descriptor(),
+                    .query = {"branch"},
+                    .handler = bind(&M::CheckForUpdate)},
                });
 }
 

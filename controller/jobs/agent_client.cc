@@ -1,5 +1,6 @@
 #include "controller/jobs/agent_client.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -109,6 +110,13 @@ absl::StatusOr<agent::v1::Instance> GrpcAgentClient::ResetInstance(
 absl::StatusOr<agent::v1::Instance> GrpcAgentClient::GetInstance(
     const Host& host, const agent::v1::GetInstanceRequest& request, AgentCall& call) {
   return Unary(*agents_.Stub(host), &AgentRpc::GetInstance, request, call, call_timeout_);
+}
+
+absl::StatusOr<agent::v1::CheckForUpdateResponse> GrpcAgentClient::CheckForUpdate(
+    const Host& host, const agent::v1::CheckForUpdateRequest& request, AgentCall& call) {
+  // steamcmd asks Steam for the app's info: give it the time a slow Steam takes.
+  return Unary(*agents_.Stub(host), &AgentRpc::CheckForUpdate, request, call,
+               std::max(call_timeout_, absl::Minutes(2)));
 }
 
 absl::Status GrpcAgentClient::DeleteInstance(const Host& host,

@@ -67,6 +67,9 @@ class AgentClient {
   virtual absl::Status DeleteInstance(const Host& host,
                                       const agent::v1::DeleteInstanceRequest& request,
                                       AgentCall& call) = 0;
+  // The installed build beside the newest one Steam offers (steamcmd on the host: seconds).
+  virtual absl::StatusOr<agent::v1::CheckForUpdateResponse> CheckForUpdate(
+      const Host& host, const agent::v1::CheckForUpdateRequest& request, AgentCall& call) = 0;
   // A console command over RCON, with its output.
   virtual absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> ExecuteConsoleCommand(
       const Host& host, const agent::v1::ExecuteConsoleCommandRequest& request,
@@ -110,6 +113,8 @@ class GrpcAgentClient final : public AgentClient {
   absl::StatusOr<agent::v1::Instance> GetInstance(const Host& host,
                                                   const agent::v1::GetInstanceRequest& request,
                                                   AgentCall& call) override;
+  absl::StatusOr<agent::v1::CheckForUpdateResponse> CheckForUpdate(
+      const Host& host, const agent::v1::CheckForUpdateRequest& request, AgentCall& call) override;
   absl::Status DeleteInstance(const Host& host, const agent::v1::DeleteInstanceRequest& request,
                               AgentCall& call) override;
   absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> ExecuteConsoleCommand(

@@ -99,7 +99,9 @@ try {
   const build = page.locator('dt:has-text("Game build") + dd');
   await page.waitForFunction(() => !/not installed/.test(document.querySelector('dl.facts')?.innerText ?? 'not installed'));
   if (!/\d/.test(await build.innerText())) throw new Error('the host shows build ' + await build.innerText());
-  step('installed the game on the host; the progress bar reached 100 %');
+  await page.getByRole('button', {name: 'check for an update'}).click();
+  await page.locator('.tag', {hasText: /the newest|update available/}).waitFor({timeout: 60000});
+  step('installed the game on the host; the progress bar reached 100 %; checked for an update');
 
   // An overlay from an uploaded file, synced to the host.
   await page.getByRole('link', {name: 'Overlays'}).click();

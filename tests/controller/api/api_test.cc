@@ -1347,6 +1347,22 @@ TEST_F(ApiTest, BlueprintsExportAndImportAsL4d2ctlsYaml) {
       before);
 }
 
+// Whether an update is available is asked of the host's agent (steamcmd); a host that has not
+// enrolled has no agent to ask, and operators do not manage hosts.
+TEST_F(ApiTest, CheckingForAnUpdateNeedsAnEnrolledHostAndAnAdmin) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  HttpResponse created =
+      Call(admin, "POST", "/api/v1/hosts", R"({"name":"h1","address":"10.0.0.1:7000"})");
+  ASSERT_EQ(created.status, 201);
+  const std::string id = Parse<v1::CreateHostResponse>(created).host().id();
+  HttpResponse enrolling = Call(admin, "GET", "/api/v1/hosts/" + id + "/update");
+  EXPECT_EQ(enrolling.status, 409);
+  EXPECT_THAT(enrolling.body, HasSubstr("has not enrolled yet"));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/hosts/" + id + "/update").status, 403);
+  EXPECT_EQ(Call(admin, "GET", "/api/v1/hosts/hnothing/update").status, 404);
+}
+
 TEST_F(ApiTest, TheAuditLogFiltersByActorActionAndTarget) {
   Caller admin = SignIn("admin");
   Caller alice = SignIn("alice");

@@ -90,6 +90,17 @@ class FakeAgentClient final : public AgentClient {
                                                   AgentCall& call) override {
     return Answer("Get", host, request.name(), "", call);
   }
+  absl::StatusOr<agent::v1::CheckForUpdateResponse> CheckForUpdate(
+      const Host& host, const agent::v1::CheckForUpdateRequest& request, AgentCall& call) override {
+    if (absl::Status failed = Record("CheckForUpdate", host, "", "", call); !failed.ok()) {
+      return failed;
+    }
+    agent::v1::CheckForUpdateResponse answer;
+    answer.set_installed_build_id("100");
+    answer.set_latest_build_id("101");
+    answer.set_update_available(true);
+    return answer;
+  }
   absl::Status DeleteInstance(const Host& host, const agent::v1::DeleteInstanceRequest& request,
                               AgentCall& call) override {
     return Record("Delete", host, request.name(), request.operation_id(), call);

@@ -31,6 +31,7 @@ export type {
   PlayerJson as Player,
 } from '../gen/l4d2/agent/v1/instance_pb';
 export type {SyncOverlayRequestJson as OverlaySource} from '../gen/l4d2/agent/v1/overlay_pb';
+export type {CheckForUpdateResponseJson as CheckForUpdate} from '../gen/l4d2/agent/v1/install_pb';
 
 // A page of any list: the list under its own key, and the cursor of the next page.
 export interface Page<T> {

@@ -41,7 +41,7 @@ export function AuditPage() {
 }
 
 // "user:<id>" as the user's name where it is known (oneself; every user for admins).
-function useActorNames(): (actor: string | undefined) => string {
+export function useActorNames(): (actor: string | undefined) => string {
   const users = useResource(() => isAdmin() ? listAll<User>('/users', 'users') : Promise.resolve([] as User[]), [], ['users']);
   return (actor) => {
     if (!actor?.startsWith('user:')) return actor ?? '';

@@ -5,7 +5,7 @@ import {useLocation, useRoute} from 'preact-iso';
 import {api, listPage} from '../api/client';
 import {useJobStream} from '../api/jobs';
 import {useInterval, useResource} from '../api/resource';
-import type {CreateHostResponse, Host, JobRef} from '../api/types';
+import type {CheckForUpdate, CreateHostResponse, Host, JobRef} from '../api/types';
 import {ago, bytes, freePorts} from '../lib/format';
 import {Badge, Confirm, Empty, ErrorBox, Field, Loading, PageHeader, Pager, Progress, Secret, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
@@ -104,6 +104,10 @@ export function HostPage() {
     const ref = await api<JobRef>(`/hosts/${params.id}/install`, {body: {}});
     setInstallJob(ref.jobId);
   });
+  const [update, setUpdate] = useState<CheckForUpdate>();
+  const check = useAction(async () => {
+    setUpdate(await api<CheckForUpdate>(`/hosts/${params.id}/update`));
+  });
   const drain = useAction(async (undo: boolean) => {
     await api(`/hosts/${params.id}/${undo ? 'undrain' : 'drain'}`, {body: {}});
     host.reload();
@@ -126,7 +130,7 @@ export function HostPage() {
         </button>
         <button type="button" class="danger" onClick={() => setConfirmDelete(true)}>Delete</button>
       </PageHeader>
-      <ErrorBox error={install.error ?? drain.error ?? remove.error ?? host.error} />
+      <ErrorBox error={install.error ?? drain.error ?? remove.error ?? check.error ?? host.error} />
       {installJob && (
         <div class="card" aria-live="polite">
           <h2>Installing the game</h2>
@@ -141,7 +145,15 @@ export function HostPage() {
       <dl class="facts">
         <dt>State</dt><dd><Badge state={h.state} />{h.drained && <span class="tag">drained: given no new servers</span>}</dd>
         <dt>Address</dt><dd><code>{h.address}</code></dd>
-        <dt>Game build</dt><dd>{h.installedBuild || 'not installed'}</dd>
+        <dt>Game build</dt><dd>{h.installedBuild || 'not installed'}{' '}
+          {update ? (
+            <span class={update.updateAvailable ? 'tag update' : 'tag'} role="status">
+              {update.updateAvailable ? `update available: build ${update.latestBuildId}` : `the newest (checked ${ago(update.checkedAt)})`}
+            </span>
+          ) : (
+            <button type="button" class="link" onClick={() => check.go()} disabled={check.busy || h.state === 'enrolling'}>
+              {check.busy ? 'checking…' : 'check for an update'}</button>
+          )}</dd>
         <dt>Servers</dt><dd><a href={`/servers?host_id=${h.id}`}>{h.serverCount ?? 0} of {h.maxInstances ?? 0}</a></dd>
         <dt>Ports</dt><dd>{h.portFirst}–{h.portLast}: {free} free{h.portsInUse?.length ? `, in use: ${h.portsInUse.join(', ')}` : ''}</dd>
         <dt>Memory</dt><dd>{bytes(h.memoryBytes)}</dd>

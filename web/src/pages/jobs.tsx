@@ -7,6 +7,7 @@ import {useResource} from '../api/resource';
 import type {Job, JobEvent} from '../api/types';
 import {ago, dateTime} from '../lib/format';
 import {Badge, Empty, ErrorBox, Field, Loading, PageHeader, Pager, Progress, useAction, valueOf} from '../components/ui';
+import {useActorNames} from './audit';
 import {usePaging} from './paging';
 
 const jobStates = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -17,6 +18,7 @@ export function JobsPage() {
   const list = useResource((signal) => listPage<Job>('/jobs', 'jobs', {state: query.state, kind: query.kind, server_id: query.server_id,
                                                                         limit: '50', page_token: paging.token}, signal),
                            [query.state, query.kind, query.server_id, paging.token], ['jobs']);
+  const name = useActorNames();
   const active = (list.data?.items ?? []).some((job) => job.state === 'queued' || job.state === 'running');
   // Running jobs change without an audit entry per step: look again every 2 s while any runs.
   useEffect(() => {
@@ -54,7 +56,7 @@ export function JobsPage() {
                 <td><Badge state={job.state} />{job.cancelRequested && job.state === 'running' && <span class="tag">cancelling</span>}</td>
                 <td>{job.state === 'running' ? <JobProgress jobId={job.id!} /> : job.error?.message ? <span class="error-text">{job.error.message}</span> : ''}</td>
                 <td title={dateTime(job.createdAt)}>{ago(job.createdAt)}</td>
-                <td>{job.createdBy}</td>
+                <td title={job.createdBy}>{name(job.createdBy)}</td>
               </tr>
             ))}</tbody>
           </table>
@@ -76,6 +78,7 @@ export function JobPage() {
   const job = useResource((signal) => api<Job>(`/jobs/${params.id}`, {signal}), [params.id], ['jobs']);
   const follow = useJobStream(params.id);
   const log = useRef<HTMLOListElement>(null);
+  const name = useActorNames();
   const cancel = useAction(async () => {
     await api(`/jobs/${params.id}/cancel`, {body: {}});
     job.reload();
@@ -98,7 +101,7 @@ export function JobPage() {
         <dt>Id</dt><dd><code>{j.id}</code></dd>
         <dt>State</dt><dd><Badge state={j.state} /></dd>
         <dt>Attempt</dt><dd>{j.attempt ?? 0} of {j.maxAttempts ?? 0}</dd>
-        <dt>Created</dt><dd>{dateTime(j.createdAt)} by {j.createdBy}</dd>
+        <dt>Created</dt><dd>{dateTime(j.createdAt)} by {name(j.createdBy)}</dd>
         {j.params && <><dt>Parameters</dt><dd><code>{JSON.stringify(j.params)}</code></dd></>}
         {j.error?.message && <><dt>Error</dt><dd class="error-text">{j.error.code}: {j.error.message}</dd></>}
         {j.result && <><dt>Result</dt><dd><code>{JSON.stringify(j.result)}</code></dd></>}
