@@ -184,6 +184,20 @@ try {
   if (!(await page.evaluate(() => window.stayed))) throw new Error('the page reloaded');
   step('controller killed and restarted: the page reconnected by itself and shows a host added meanwhile');
 
+  // A bulk restart of the servers selected, confirmed, with a stagger.
+  await page.getByRole('link', {name: 'Servers'}).click();
+  await page.getByRole('checkbox', {name: 'Select e2e1'}).check();
+  await page.getByRole('region', {name: 'Bulk actions'}).getByLabel('Stagger (seconds)').fill('1');
+  await page.getByRole('region', {name: 'Bulk actions'}).getByRole('button', {name: 'Restart'}).click();
+  await page.getByRole('dialog').getByRole('button', {name: 'Restart them'}).click();
+  await page.getByText('1 job queued').waitFor();
+  await page.waitForFunction(async () => {
+    const answer = await (await fetch('/api/v1/jobs?kind=server.restart&state=succeeded')).json();
+    return (answer.jobs ?? []).length === 1;
+  }, null, {timeout: 60000, polling: 500});
+  await page.locator('table.servers .badge', {hasText: 'running'}).waitFor({timeout: 60000});
+  step('a bulk restart of the selected server, confirmed; it runs again');
+
   // Screenshots and accessibility of every page, in both widths and schemes.
   const serverUrl = await page.evaluate(async () => {
     const answer = await (await fetch('/api/v1/servers?q=e2e1')).json();

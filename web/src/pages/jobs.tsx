@@ -11,6 +11,7 @@ import {useActorNames} from './audit';
 import {usePaging} from './paging';
 
 const jobStates = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const maxFollowed = 5;
 
 export function JobsPage() {
   const {query} = useLocation();
@@ -19,6 +20,10 @@ export function JobsPage() {
                                                                         limit: '50', page_token: paging.token}, signal),
                            [query.state, query.kind, query.server_id, paging.token], ['jobs']);
   const name = useActorNames();
+  // Each followed job is a stream, and a user holds at most 16 (the fleet's among them): the
+  // first few running jobs shown get a live bar, the rest say "running".
+  const runningBefore = (index: number) =>
+    (list.data?.items ?? []).slice(0, index).filter((job) => job.state === 'running').length;
   const active = (list.data?.items ?? []).some((job) => job.state === 'queued' || job.state === 'running');
   // Running jobs change without an audit entry per step: look again every 2 s while any runs.
   useEffect(() => {
@@ -49,12 +54,14 @@ export function JobsPage() {
         <div class="table-wrap">
           <table>
             <thead><tr><th>Job</th><th>Kind</th><th>State</th><th>Progress</th><th>Created</th><th>By</th></tr></thead>
-            <tbody>{list.data.items.map((job) => (
+            <tbody>{list.data.items.map((job, index) => (
               <tr>
                 <td><a href={`/jobs/${job.id}`}><code>{job.id}</code></a></td>
                 <td>{job.kind}</td>
                 <td><Badge state={job.state} />{job.cancelRequested && job.state === 'running' && <span class="tag">cancelling</span>}</td>
-                <td>{job.state === 'running' ? <JobProgress jobId={job.id!} /> : job.error?.message ? <span class="error-text">{job.error.message}</span> : ''}</td>
+                <td>{job.state === 'running' && runningBefore(index) < maxFollowed ? <JobProgress jobId={job.id!} />
+                     : job.state === 'running' ? <Progress percent={undefined} label="running" />
+                     : job.error?.message ? <span class="error-text">{job.error.message}</span> : ''}</td>
                 <td title={dateTime(job.createdAt)}>{ago(job.createdAt)}</td>
                 <td title={job.createdBy}>{name(job.createdBy)}</td>
               </tr>

@@ -139,7 +139,9 @@ export function OverlayPage() {
       {syncJobs.length > 0 && (
         <div class="card" aria-live="polite">
           <h2>Syncing</h2>
-          {syncJobs.map((job) => <SyncProgress jobId={job} />)}
+          {/* A stream per followed job (a user holds at most 16): the first few hosts live. */}
+          {syncJobs.slice(0, 5).map((job) => <SyncProgress jobId={job} />)}
+          {syncJobs.length > 5 && <p><a href="/jobs?kind=overlay.sync">{syncJobs.length - 5} more hosts' jobs</a></p>}
         </div>
       )}
       <form class="editor" onSubmit={(event) => {

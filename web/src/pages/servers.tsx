@@ -129,7 +129,7 @@ function BulkBar({selected, onDone}: {selected: Set<string>; onDone: () => void}
     onDone();
   });
   if (!selected.size) {
-    return queued !== undefined ? <p class="ok" role="status">{queued} jobs queued. <a href="/jobs">Follow them</a>.</p> : null;
+    return queued !== undefined ? <p class="ok" role="status">{queued} {queued === 1 ? 'job' : 'jobs'} queued. <a href="/jobs">Follow {queued === 1 ? 'it' : 'them'}</a>.</p> : null;
   }
   return (
     <div class="bulk" role="region" aria-label="Bulk actions">
