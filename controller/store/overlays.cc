@@ -11,6 +11,36 @@
 namespace l4d2::controller {
 namespace {
 
+// On a host a ref is a directory path and its versions are directories inside it: a ref inside
+// another's ("maps" and "maps/2024") would have one owner's sync take the other's directory for
+// an old version and remove it. Refs are one namespace across owners (a host has one
+// overlays/ directory), so no ref may be a path prefix of another, whoever owns either.
+absl::Status RefusingNestedRefs(soci::session& sql, const std::string& ref) {
+  long long nested = 0;
+  // An existing ref below the new one: "maps/" starts it.
+  const std::string below = ref + "/";
+  const int length = static_cast<int>(below.size());
+  sql << "SELECT COUNT(*) FROM overlays WHERE substr(ref, 1, :n) = :below", soci::use(length),
+      soci::use(below), soci::into(nested);
+  if (nested > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("overlay ref '", ref, "' would hold another overlay's ref below it ('", below,
+                     "...'); refs may not nest: choose another"));
+  }
+  // An existing ref above the new one: each of its proper prefixes ("maps" for "maps/2024").
+  for (size_t slash = ref.find('/'); slash != std::string::npos; slash = ref.find('/', slash + 1)) {
+    const std::string above = ref.substr(0, slash);
+    long long taken = 0;
+    sql << "SELECT COUNT(*) FROM overlays WHERE ref = :r", soci::use(above), soci::into(taken);
+    if (taken > 0) {
+      return absl::FailedPreconditionError(absl::StrCat("overlay ref '", ref,
+                                                        "' would be inside overlay '", above,
+                                                        "'; refs may not nest: choose another"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> Definition(const Actor& actor, bool global,
                                        const agent::v1::SyncOverlayRequest& given) {
   agent::v1::SyncOverlayRequest source = given;
@@ -74,6 +104,7 @@ absl::StatusOr<Overlay> OverlayStore::Create(const Actor& actor, const std::stri
     long long taken = 0;
     sql << "SELECT COUNT(*) FROM overlays WHERE ref = :r", soci::use(ref), soci::into(taken);
     if (taken > 0) return absl::AlreadyExistsError(absl::StrCat("overlay '", ref, "' exists"));
+    L4D2_RETURN_IF_ERROR(RefusingNestedRefs(sql, ref));
     long long now = absl::ToUnixMillis(clock_.Now());
     soci::indicator owner_indicator = global ? soci::i_null : soci::i_ok;
     sql << "INSERT INTO overlays (id, owner_id, ref, definition, revision, created_at_ms,"

@@ -97,6 +97,37 @@ TEST_P(FleetCatalogTest, OverlaysAreGlobalOrPrivateAndScriptsAreAdminsOnly) {
   EXPECT_EQ(updated->source.inline_files().files(0).content(), "2");
 }
 
+// Issue "Isolation" 1: operator B's "ceox/2024" was taken by operator A's "ceox" for an old
+// version on the host and removed. Refs are one namespace: none may nest in another, whoever
+// owns them, in either order of creation; nothing is written when refused.
+TEST_P(FleetCatalogTest, OverlayRefsNeverNestAcrossOrWithinOwners) {
+  const Actor& bob = bob_;
+  ASSERT_TRUE(stores_->overlays.Create(bob, "ceox/2024", false, InlineFile("a.cfg", "b")).ok());
+  for (const char* ref : {"ceox", "ceox/2024/1", "ceox/2024/current"}) {
+    absl::StatusOr<Overlay> refused =
+        stores_->overlays.Create(alice_, ref, false, InlineFile("a.cfg", "a"));
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << ref;
+    EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("may not nest")) << ref;
+  }
+  // Bob himself neither: his own sync would remove his own.
+  EXPECT_EQ(stores_->overlays.Create(bob, "ceox", false, InlineFile("a.cfg", "a")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Siblings and look-alike names that are not path prefixes are fine.
+  for (const char* ref : {"ceox/2025", "ceox2024", "ceo", "ceox-2024", "ceox_/2024"}) {
+    EXPECT_TRUE(stores_->overlays.Create(alice_, ref, false, InlineFile("a.cfg", "a")).ok()) << ref;
+  }
+  // "_" is a LIKE wildcard: the check compares text, it does not pattern-match.
+  ASSERT_TRUE(stores_->overlays.Create(alice_, "a_b", false, InlineFile("a.cfg", "a")).ok());
+  EXPECT_TRUE(stores_->overlays.Create(alice_, "axb/c", false, InlineFile("a.cfg", "a")).ok());
+  // Nothing written by the refusals.
+  auto all = stores_->overlays.List(Actor::System(), {.limit = 100});
+  ASSERT_TRUE(all.ok());
+  for (const Overlay& overlay : *all) {
+    EXPECT_NE(overlay.ref, "ceox");
+    EXPECT_NE(overlay.ref, "ceox/2024/1");
+  }
+}
+
 TEST_P(FleetCatalogTest, HostsRecordTheRevisionTheyHaveAndNeverGoBack) {
   Host host = ReadyHost("fra-1", 10, 27015, 27020);
   auto overlay = stores_->overlays.Create(admin_, "standard", true, InlineFile("a", "x"));
