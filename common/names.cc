@@ -3,8 +3,11 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/status_macros.h"
 
 namespace l4d2 {
 namespace {
@@ -76,6 +79,23 @@ absl::Status ValidateLayerPath(const std::string& path) {
     if (part.empty() || part == "." || part == "..") return invalid("empty, '.' or '..' component");
     for (unsigned char c : part) {
       if (c < 0x20 || c > 0x7e || c == '\\') return invalid("printable ASCII only, no '\\\\'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateInlineFile(const std::string& path, uint32_t mode) {
+  L4D2_RETURN_IF_ERROR(ValidateLayerPath(path));
+  if (mode != 0 && mode != 0644 && mode != 0755) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("file '%s': mode %04o; inline files are 0644 or 0755 (0 means 0644)",
+                        path.substr(0, 80), mode));
+  }
+  for (absl::string_view game : {"srcds_run", "srcds_linux", "bin", "left4dead2/bin"}) {
+    if (path == game || absl::StartsWith(path, absl::StrCat(game, "/"))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "file '", path.substr(0, 80),
+          "': overlays may not replace the game's own programs and libraries (", game, ")"));
     }
   }
   return absl::OkStatus();

@@ -12,6 +12,7 @@
 // Errors are INVALID_ARGUMENT with the offending value quoted (escaped, so that control
 // characters cannot forge log lines).
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,5 +30,11 @@ absl::Status ValidateOverlayRef(absl::string_view ref);
 // A relative file path inside a content layer (inline files, archive entries): components of
 // printable ASCII without '/', '\\', NUL, not "." or "..", at most 16 components and 255 bytes.
 absl::Status ValidateLayerPath(const std::string& path);
+
+// An inline file of an overlay: a valid layer path (above), permission bits 0 (meaning 0644),
+// 0644 or 0755 (nothing group- or world-writable, no set-id bits), and not where the game's
+// own programs and engine libraries live (`srcds_run`, `srcds_linux`, `bin/`,
+// `left4dead2/bin/`): a layer over the game adds content, it does not replace what runs.
+absl::Status ValidateInlineFile(const std::string& path, uint32_t mode);
 
 }  // namespace l4d2

@@ -142,11 +142,10 @@ absl::Status OverlayManager::FillFromInlineFiles(const v1::InlineFiles& inline_f
   size_t total = 0;
   std::set<std::string> seen;
   for (const v1::InlineFile& file : inline_files.files()) {
-    L4D2_RETURN_IF_ERROR(ValidateLayerPath(file.path()));
+    L4D2_RETURN_IF_ERROR(ValidateInlineFile(file.path(), file.mode()));
     if (!seen.insert(file.path()).second) {
       return absl::InvalidArgumentError(absl::StrCat("file '", file.path(), "' given twice"));
     }
-    if (file.mode() > 0777) return absl::InvalidArgumentError("file mode above 0777");
     total += file.content().size();
   }
   if (total > limits_.max_inline_bytes) {

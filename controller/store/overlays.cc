@@ -54,6 +54,15 @@ absl::StatusOr<std::string> Definition(const Actor& actor, bool global,
   if (source.has_script() && !(actor.admin && global)) {
     return absl::InvalidArgumentError("source.script: only global overlays (admins) run scripts");
   }
+  // Checked here too (the agent checks again), so a bad file is refused when it is given,
+  // not at each host's sync.
+  for (int i = 0; i < source.inline_files().files_size(); ++i) {
+    const agent::v1::InlineFile& file = source.inline_files().files(i);
+    if (absl::Status bad = ValidateInlineFile(file.path(), file.mode()); !bad.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("source.inline_files.files[", i, "]: ", bad.message()));
+    }
+  }
   std::string json = ToJson(source);
   if (json.size() > OverlayStore::kMaxDefinitionBytes) {
     return absl::InvalidArgumentError(absl::StrCat("source: ", json.size(), " bytes, at most ",

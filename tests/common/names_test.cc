@@ -52,5 +52,28 @@ TEST(ValidateOverlayRefTest, RejectsHostileRefs) {
   }
 }
 
+// Issue "Isolation": an inline file at srcds_run with mode 0777 replaced what the game runs,
+// world-writable. Modes are 0644 or 0755 and the game's own programs are out of reach.
+TEST(ValidateInlineFileTest, AllowsReadableFilesAndExecutablesOutsideTheGamesOwn) {
+  for (uint32_t mode : {0u, 0644u, 0755u}) {
+    EXPECT_TRUE(ValidateInlineFile("left4dead2/cfg/server.cfg", mode).ok()) << mode;
+  }
+  EXPECT_TRUE(
+      ValidateInlineFile("left4dead2/addons/sourcemod/bin/sourcemod_mm_i486.so", 0644).ok());
+  EXPECT_TRUE(ValidateInlineFile("binaries.txt", 0644).ok());
+  for (uint32_t mode : {0777u, 0666u, 0775u, 04755u, 02755u, 0600u, 01000u, 0100644u}) {
+    absl::Status refused = ValidateInlineFile("left4dead2/cfg/x.cfg", mode);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << mode;
+    EXPECT_THAT(refused.message(), ::testing::HasSubstr("0644 or 0755")) << mode;
+  }
+  for (const char* path :
+       {"srcds_run", "srcds_linux", "bin/engine_srv.so", "bin", "left4dead2/bin/server_srv.so"}) {
+    absl::Status refused = ValidateInlineFile(path, 0644);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << path;
+    EXPECT_THAT(refused.message(), ::testing::HasSubstr("game's own programs")) << path;
+  }
+  EXPECT_EQ(ValidateInlineFile("../srcds_run", 0644).code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace l4d2

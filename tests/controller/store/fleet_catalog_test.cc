@@ -119,12 +119,26 @@ TEST_P(FleetCatalogTest, OverlayRefsNeverNestAcrossOrWithinOwners) {
   // "_" is a LIKE wildcard: the check compares text, it does not pattern-match.
   ASSERT_TRUE(stores_->overlays.Create(alice_, "a_b", false, InlineFile("a.cfg", "a")).ok());
   EXPECT_TRUE(stores_->overlays.Create(alice_, "axb/c", false, InlineFile("a.cfg", "a")).ok());
+  // Inline files are checked when given (the agent checks again): modes 0644/0755 only, and
+  // never over the game's own programs; nothing written.
+  agent::v1::SyncOverlayRequest world_writable = InlineFile("left4dead2/cfg/x.cfg", "x");
+  world_writable.mutable_inline_files()->mutable_files(0)->set_mode(0777);
+  absl::StatusOr<Overlay> refused_mode =
+      stores_->overlays.Create(alice_, "modes", false, world_writable);
+  EXPECT_EQ(refused_mode.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused_mode.status().message(), HasSubstr("source.inline_files.files[0]"));
+  EXPECT_EQ(stores_->overlays.Create(alice_, "engine", false, InlineFile("srcds_run", "#!/bin/sh"))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   // Nothing written by the refusals.
   auto all = stores_->overlays.List(Actor::System(), {.limit = 100});
   ASSERT_TRUE(all.ok());
   for (const Overlay& overlay : *all) {
     EXPECT_NE(overlay.ref, "ceox");
     EXPECT_NE(overlay.ref, "ceox/2024/1");
+    EXPECT_NE(overlay.ref, "modes");
+    EXPECT_NE(overlay.ref, "engine");
   }
 }
 
