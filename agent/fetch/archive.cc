@@ -53,7 +53,8 @@ absl::StatusOr<uint64_t> ExtractArchive(const std::string& path, const std::stri
                                                    ARCHIVE_EXTRACT_PERM);
   uint64_t files = 0;
   uint64_t entries = 0;
-  uint64_t bytes = 0;
+  uint64_t declared = 0;
+  uint64_t written = 0;
   struct archive_entry* entry = nullptr;
   while (true) {
     int result = archive_read_next_header(reader.get(), &entry);
@@ -80,8 +81,10 @@ absl::StatusOr<uint64_t> ExtractArchive(const std::string& path, const std::stri
       return absl::InvalidArgumentError(
           absl::StrCat("archive: entry '", shown, "' refused: ", valid.message()));
     }
-    bytes += static_cast<uint64_t>(std::max<la_int64_t>(0, archive_entry_size(entry)));
-    if (bytes > limits.max_bytes) {
+    // What the headers declare refuses an honest big archive before anything is written; what
+    // is written (below) stops a dishonest one, whose entries inflate past their declared size.
+    declared += static_cast<uint64_t>(std::max<la_int64_t>(0, archive_entry_size(entry)));
+    if (declared > limits.max_bytes) {
       return absl::ResourceExhaustedError(
           absl::StrCat("archive: more than ", limits.max_bytes, " bytes"));
     }
@@ -100,6 +103,14 @@ absl::StatusOr<uint64_t> ExtractArchive(const std::string& path, const std::stri
       la_int64_t offset = 0;
       while ((result = archive_read_data_block(reader.get(), &block, &size, &offset)) ==
              ARCHIVE_OK) {
+        // Counted before writing: the disk never gets a byte past the limit. A block's end
+        // bounds a sparse file's apparent size too.
+        written += size;
+        if (written > limits.max_bytes || offset < 0 ||
+            static_cast<uint64_t>(offset) + size > limits.max_bytes) {
+          return absl::ResourceExhaustedError(absl::StrCat("archive: more than ", limits.max_bytes,
+                                                           " bytes extracted (at '", shown, "')"));
+        }
         if (archive_write_data_block(writer.get(), block, size, offset) != ARCHIVE_OK) {
           return ArchiveError(writer.get(), absl::StrCat("cannot write '", shown, "'"));
         }

@@ -2,8 +2,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/stat.h>
+#include <zlib.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "agent/overlays/digest.h"
 #include "agent/overlays/overlay_manager.h"
@@ -61,6 +64,66 @@ void WriteArchive(const std::string& path, const std::vector<Entry>& entries, bo
   archive_write_free(a);
 }
 
+// Appends the little-endian bytes of `value`.
+template <typename T>
+void Put(std::string& out, T value) {
+  for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>(value >> (8 * i)));
+}
+
+std::string Deflate(const std::string& data, int flush) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, data.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_NE(deflate(&z, flush), Z_STREAM_ERROR);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// A zip with one entry `name` that inflates to `real` bytes of zeros while declaring, as its
+// sizes, what libarchive 3.6.2 checks only after writing (issue Isolation, 5): the local header
+// leaves them to a data descriptor (flag bit 3, read as streamed: no central directory), and
+// the descriptor gives the low 32 bits of the real size (4 GiB + 1 -> 1). One MiB of zeros
+// deflated and fully flushed depends on nothing before it: repeated, it inflates to as many
+// MiB, so 4 GiB cost 4 MB and no compression time.
+void WriteZipBomb(const std::string& path, const std::string& name, uint64_t real) {
+  constexpr uint64_t kChunk = 1 << 20;
+  const std::string zeros(kChunk, '\0');
+  const std::string chunk = Deflate(zeros, Z_FULL_FLUSH);
+  const std::string tail = Deflate(std::string(real % kChunk, '\0'), Z_FINISH);
+  const uLong chunk_crc = crc32(0, reinterpret_cast<const Bytef*>(zeros.data()), kChunk);
+  uLong crc = 0;
+  for (uint64_t i = 0; i < real / kChunk; ++i) crc = crc32_combine(crc, chunk_crc, kChunk);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(zeros.data()), real % kChunk);
+  const uint64_t compressed = chunk.size() * (real / kChunk) + tail.size();
+  std::string local;
+  Put<uint32_t>(local, 0x04034b50);
+  Put<uint16_t>(local, 20);      // version needed
+  Put<uint16_t>(local, 0x0008);  // sizes in the data descriptor
+  Put<uint16_t>(local, 8);       // deflate
+  Put<uint16_t>(local, 0);       // time
+  Put<uint16_t>(local, 0x21);    // date
+  Put<uint32_t>(local, 0);       // crc, compressed and uncompressed size: see the descriptor
+  Put<uint32_t>(local, 0);
+  Put<uint32_t>(local, 0);
+  Put<uint16_t>(local, static_cast<uint16_t>(name.size()));
+  Put<uint16_t>(local, 0);
+  local += name;
+  std::string descriptor;
+  Put<uint32_t>(descriptor, 0x08074b50);
+  Put<uint32_t>(descriptor, static_cast<uint32_t>(crc));
+  Put<uint32_t>(descriptor, static_cast<uint32_t>(compressed));
+  Put<uint32_t>(descriptor, static_cast<uint32_t>(real));  // the low 32 bits
+  std::ofstream out(path, std::ios::binary);
+  out << local;
+  for (uint64_t i = 0; i < real / kChunk; ++i) out << chunk;
+  out << tail << descriptor;
+}
+
 TEST(ArchiveTest, ExtractsTarGzAndZipWithStrippedComponents) {
   for (bool zip : {false, true}) {
     TempDir dir;
@@ -110,6 +173,26 @@ TEST(ArchiveTest, RefusesGarbageAndEnforcesLimits) {
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ExtractArchive(dir.Sub("big"), dir.Sub("out"), 0, {.max_entries = 1}).status().code(),
             absl::StatusCode::kResourceExhausted);
+}
+
+// The headers declare 1 byte; the entry inflates to 4 GiB + 1. Counted by what is written, the
+// extraction stops at the limit and the disk holds no byte past it.
+TEST(ArchiveTest, AZipBombStopsAtTheLimitWithTheDiskUntouchedBeyondIt) {
+  TempDir dir;
+  WriteZipBomb(dir.Sub("bomb.zip"), "left4dead2/addons/bomb.vpk", (uint64_t{4} << 30) + 1);
+  EXPECT_LT(fs::file_size(dir.Sub("bomb.zip")), uint64_t{8} << 20);
+  fs::create_directories(dir.Sub("out"));
+  constexpr uint64_t kLimit = 3 << 20;
+  absl::StatusOr<uint64_t> files =
+      ExtractArchive(dir.Sub("bomb.zip"), dir.Sub("out"), 0, {.max_bytes = kLimit});
+  EXPECT_EQ(files.status().code(), absl::StatusCode::kResourceExhausted) << files.status();
+  uint64_t on_disk = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir.Sub("out"))) {
+    struct stat st {};
+    ASSERT_EQ(::lstat(entry.path().c_str(), &st), 0);
+    if (S_ISREG(st.st_mode)) on_disk += static_cast<uint64_t>(st.st_size);
+  }
+  EXPECT_LE(on_disk, kLimit);
 }
 
 TEST(ArchiveTest, Sha256MatchesTheKnownValue) {
