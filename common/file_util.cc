@@ -1,7 +1,9 @@
 #include "common/file_util.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,21 +55,11 @@ std::string DirectoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
-}  // namespace
-
-absl::Status ErrnoError(int error_number, absl::string_view action, absl::string_view path) {
-  return absl::Status(
-      absl::ErrnoToStatusCode(error_number),
-      absl::StrCat("failed to ", action, " '", path, "': ", std::strerror(error_number)));
-}
-
-absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
-  FdCloser fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoError(errno, "open", path);
+absl::StatusOr<std::string> ReadAll(int fd, const std::string& path, size_t max_bytes) {
   std::string contents;
   char buffer[64 * 1024];
   while (true) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError(errno, "read", path);
@@ -82,8 +74,63 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max
   return contents;
 }
 
+}  // namespace
+
+absl::Status ErrnoError(int error_number, absl::string_view action, absl::string_view path) {
+  return absl::Status(
+      absl::ErrnoToStatusCode(error_number),
+      absl::StrCat("failed to ", action, " '", path, "': ", std::strerror(error_number)));
+}
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
+  FdCloser fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError(errno, "open", path);
+  return ReadAll(fd.get(), path, max_bytes);
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string UniqueFd::ProcPath() const { return absl::StrCat("/proc/self/fd/", fd_); }
+
+absl::StatusOr<UniqueFd> OpenBeneath(int directory, const std::string& relative, int flags,
+                                     Symlinks symlinks) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  if (symlinks == Symlinks::kRefuse) how.resolve |= RESOLVE_NO_SYMLINKS;
+  const long fd = ::syscall(SYS_openat2, directory, relative.c_str(), &how, sizeof(how));
+  if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+  if (errno == EXDEV) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("'", relative, "' resolves outside its directory"));
+  }
+  return ErrnoError(errno, "open", relative);
+}
+
+absl::StatusOr<UniqueFd> OpenBeneath(const std::string& directory, const std::string& relative,
+                                     int flags, Symlinks symlinks) {
+  UniqueFd root(::open(directory.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (root.get() < 0) return ErrnoError(errno, "open directory", directory);
+  return OpenBeneath(root.get(), relative, flags, symlinks);
+}
+
+absl::StatusOr<std::string> ReadFileBeneath(const std::string& directory,
+                                            const std::string& relative, size_t max_bytes,
+                                            Symlinks symlinks) {
+  L4D2_ASSIGN_OR_RETURN(UniqueFd fd,
+                        OpenBeneath(directory, relative, O_RDONLY | O_NOCTTY, symlinks));
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return ErrnoError(errno, "stat", relative);
+  if (!S_ISREG(info.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat("'", relative, "' is not a regular file"));
+  }
+  return ReadAll(fd.get(), relative, max_bytes);
+}
+
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
-                                 Durability durability) {
+                                 Durability durability, std::optional<FileOwner> owner) {
   // A unique temporary name next to the target; rename(2) is atomic only within a file system.
   std::string temp = absl::StrCat(path, ".tmp.XXXXXX");
   FdCloser fd(::mkostemp(temp.data(), O_CLOEXEC));
@@ -92,6 +139,9 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     ::unlink(temp.c_str());
     return status;
   };
+  if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
+    return remove_temp(ErrnoError(errno, "chown", temp));
+  }
   if (::fchmod(fd.get(), mode) != 0) return remove_temp(ErrnoError(errno, "chmod", temp));
   absl::Status written = WriteAll(fd.get(), contents, temp);
   if (!written.ok()) return remove_temp(written);

@@ -7,7 +7,9 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,12 +28,57 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
 // Replaces `path` with `contents` so that a reader (or a crash at any instant) sees either the
 // old file or the new one, never a mix: write a temporary file in the same directory, fsync it,
 // rename it over `path`, fsync the directory. The file gets `mode` (not affected by umask).
+// With `owner`, the file belongs to that user and group before it appears under `path`.
 enum class Durability {
   kSynced,      // Survives power loss once this returns.
   kRegenerable  // Atomic but not fsynced: for files rebuilt before every use.
 };
+struct FileOwner {
+  uid_t uid;
+  gid_t gid;
+};
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
-                                 mode_t mode = 0644, Durability durability = Durability::kSynced);
+                                 mode_t mode = 0644, Durability durability = Durability::kSynced,
+                                 std::optional<FileOwner> owner = std::nullopt);
+
+// An owned file descriptor, closed when it goes.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~UniqueFd();
+  int get() const { return fd_; }
+  // "/proc/self/fd/<fd>": the descriptor as a path, for calls that take only paths (mount).
+  std::string ProcPath() const;
+
+ private:
+  int fd_;
+};
+
+// How OpenBeneath treats symlinks met on the way: kFollowInside resolves them as long as every
+// step stays below the directory; kRefuse fails on any (ELOOP).
+enum class Symlinks { kFollowInside, kRefuse };
+
+// Opens `relative` below the directory `directory` with openat2(RESOLVE_BENEATH |
+// RESOLVE_NO_MAGICLINKS, plus RESOLVE_NO_SYMLINKS for kRefuse) and `flags` (O_CLOEXEC added):
+// the kernel resolves every component, links included, and refuses any step out of the
+// directory ("..", an absolute link, a chain through "x -> ."): EXDEV, reported as
+// PERMISSION_DENIED.
+absl::StatusOr<UniqueFd> OpenBeneath(int directory, const std::string& relative, int flags,
+                                     Symlinks symlinks);
+// The same from a directory's path (opened without following a link at its end).
+absl::StatusOr<UniqueFd> OpenBeneath(const std::string& directory, const std::string& relative,
+                                     int flags, Symlinks symlinks);
+
+// Reads the regular file `relative` below `directory` as OpenBeneath resolves it;
+// FAILED_PRECONDITION when it is not a regular file, INVALID_ARGUMENT above `max_bytes`.
+absl::StatusOr<std::string> ReadFileBeneath(const std::string& directory,
+                                            const std::string& relative, size_t max_bytes,
+                                            Symlinks symlinks);
 
 // Whether `path` is a regular file (after symlinks) that this process may execute.
 bool IsExecutableFile(const std::string& path);

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 
@@ -64,6 +65,19 @@ absl::Status ValidateOverlayRef(absl::string_view ref) {
     }
   }
   return absl::OkStatus();
+}
+
+std::string OverlayDirectory(absl::string_view ref) {
+  return absl::StrReplaceAll(ref, {{"/", "+"}});
+}
+
+absl::StatusOr<std::string> OverlayRefOfDirectory(absl::string_view directory) {
+  if (directory.find('/') != absl::string_view::npos) {
+    return absl::InvalidArgumentError("an overlay directory is one path component");
+  }
+  std::string ref = absl::StrReplaceAll(directory, {{"+", "/"}});
+  L4D2_RETURN_IF_ERROR(ValidateOverlayRef(ref));
+  return ref;
 }
 
 absl::Status ValidateLayerPath(const std::string& path) {

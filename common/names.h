@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace l4d2 {
@@ -26,6 +27,14 @@ inline constexpr int kMaxOverlayRefComponents = 8;
 
 absl::Status ValidateInstanceName(absl::string_view name);
 absl::Status ValidateOverlayRef(absl::string_view ref);
+
+// The single directory an overlay ref has below a host's overlays/: its '/' become '+', which
+// no ref contains. Refs are a flat namespace on disk: none lies inside another's directory, so
+// no sync of one ref can take another's directory for one of its versions or write through its
+// `current` link. OverlayRefOfDirectory is the inverse, INVALID_ARGUMENT for a name no valid
+// ref maps to (".workshop-cache", "a/b", "a++b").
+std::string OverlayDirectory(absl::string_view ref);
+absl::StatusOr<std::string> OverlayRefOfDirectory(absl::string_view directory);
 
 // A relative file path inside a content layer (inline files, archive entries): components of
 // printable ASCII without '/', '\\', NUL, not "." or "..", at most 16 components and 255 bytes.

@@ -403,7 +403,11 @@ absl::StatusOr<agent::v1::SyncOverlayRequest> OverlaySourceFromFlags(
     agent::v1::InlineFile* file = request.mutable_inline_files()->add_files();
     file->set_path(std::filesystem::relative(it->path(), root).string());
     file->set_content(*std::move(content));
-    file->set_mode(static_cast<uint32_t>(std::filesystem::status(it->path()).permissions()) & 0777);
+    // A layer holds 0644 and 0755 only (ValidateInlineFile): the owner's execute bit decides.
+    const auto permissions = std::filesystem::status(it->path()).permissions();
+    file->set_mode(
+        (permissions & std::filesystem::perms::owner_exec) != std::filesystem::perms::none ? 0755
+                                                                                           : 0644);
   }
   if (error) {
     return absl::InvalidArgumentError(

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "common/names.h"
 
 namespace l4d2::agent {
 namespace {
@@ -32,6 +33,10 @@ std::string AppManifestIn(const std::string& installation_dir) {
 
 HostLayout::HostLayout(std::string root) : root_(std::move(root)) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+std::string HostLayout::overlay_dir(const std::string& ref) const {
+  return absl::StrCat(overlays_dir(), "/", OverlayDirectory(ref));
 }
 
 std::string HostLayout::current_app_manifest() const {

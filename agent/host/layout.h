@@ -3,7 +3,8 @@
 // The agent's directory tree below LEFT4ME_ROOT (docs/on-disk-layout.md):
 //
 //   installation/<build-id>/     one directory per Steam build; `current` -> the newest complete
-//   overlays/<ref>/<version>/    content layers; `current` -> the newest complete version
+//   overlays/<dir>/<version>/    content layers, one directory per ref (OverlayDirectory: '/'
+//                                becomes '+'); `current` -> the newest complete version
 //   instances/<name>/            spec, rendered server.cfg, unit environment, pinned versions
 //   runtime/<name>/{upper,work,merged}
 //   agent/                       the agent's own checkpoint (operations journal)
@@ -26,6 +27,8 @@ class HostLayout {
   std::string installation_dir() const { return root_ + "/installation"; }
   std::string current_installation() const { return root_ + "/installation/current"; }
   std::string overlays_dir() const { return root_ + "/overlays"; }
+  // overlays/<OverlayDirectory(ref)>: the versions of one overlay and its `current` link.
+  std::string overlay_dir(const std::string& ref) const;
   std::string instances_dir() const { return root_ + "/instances"; }
   std::string runtime_dir() const { return root_ + "/runtime"; }
   std::string agent_dir() const { return root_ + "/agent"; }

@@ -191,8 +191,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
   L4D2_RETURN_IF_ERROR(spec::ValidateSpec(spec, options_.limits));
   for (const v1::OverlayLayer& overlay : spec.overlays()) {
     std::error_code error;
-    if (!fs::is_symlink(absl::StrCat(layout_.overlays_dir(), "/", overlay.ref(), "/current"),
-                        error)) {
+    if (!fs::is_symlink(layout_.overlay_dir(overlay.ref()) + "/current", error)) {
       return absl::InvalidArgumentError(
           absl::StrCat("spec.overlays: no overlay '", overlay.ref(), "' on this host"));
     }
@@ -271,7 +270,7 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
   fs::remove_all(InstanceDir(name) + "/layer", error);
   L4D2_RETURN_IF_ERROR(MakeDirs(cfg_dir));
   for (const v1::OverlayLayer& overlay : record->spec().overlays()) {
-    const std::string base = absl::StrCat(layout_.overlays_dir(), "/", overlay.ref());
+    const std::string base = layout_.overlay_dir(overlay.ref());
     fs::path version = fs::read_symlink(base + "/current", error);
     if (error) {
       return absl::FailedPreconditionError(
@@ -282,13 +281,20 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     pinned->set_version(version.filename().string());
     plan.overlays.push_back({.ref = overlay.ref(), .version = pinned->version()});
     // The overlay's own server.cfg, under a name of its own so that the rendered one wins.
-    const std::string own_cfg =
-        absl::StrCat(base, "/", pinned->version(), "/left4dead2/cfg/server.cfg");
-    if (fs::exists(own_cfg, error)) {
+    // Resolved by the kernel inside the version: a link chain out of it is refused, not read
+    // (as root) into a file the server can read.
+    absl::StatusOr<std::string> text =
+        ReadFileBeneath(absl::StrCat(base, "/", pinned->version()), "left4dead2/cfg/server.cfg",
+                        1 << 20, Symlinks::kFollowInside);
+    if (!text.ok() && !absl::IsNotFound(text.status())) {
+      return absl::FailedPreconditionError(absl::StrCat("overlay '", overlay.ref(), "' version ",
+                                                        pinned->version(), ": ",
+                                                        text.status().message()));
+    }
+    if (text.ok()) {
       const std::string cfg_name = spec::OverlayCfgName(overlay.ref());
-      L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString(own_cfg, 1 << 20));
       L4D2_RETURN_IF_ERROR(
-          WriteFileAtomically(cfg_dir + "/" + cfg_name, text, 0644, Durability::kRegenerable));
+          WriteFileAtomically(cfg_dir + "/" + cfg_name, *text, 0644, Durability::kRegenerable));
       if (overlay.exec_server_cfg()) exec_files.push_back(cfg_name);
     }
   }

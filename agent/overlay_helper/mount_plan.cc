@@ -21,7 +21,7 @@ bool IsPlainDirectoryName(absl::string_view name) {
 std::string RenderMountPlan(const MountPlan& plan) {
   std::string text = absl::StrCat("instances/", plan.instance, "/layer\n");
   for (const MountPlan::Overlay& overlay : plan.overlays) {
-    absl::StrAppend(&text, "overlays/", overlay.ref, "/", overlay.version, "\n");
+    absl::StrAppend(&text, "overlays/", OverlayDirectory(overlay.ref), "/", overlay.version, "\n");
   }
   absl::StrAppend(&text, "installation/", plan.installation, "\n");
   return text;
@@ -52,9 +52,9 @@ absl::StatusOr<std::vector<std::string>> ParseMountPlan(absl::string_view name,
     } else {
       absl::string_view rest = line;
       if (absl::ConsumePrefix(&rest, "overlays/")) {
-        size_t slash = rest.rfind('/');
-        ok = slash != absl::string_view::npos && ValidateOverlayRef(rest.substr(0, slash)).ok() &&
-             IsPlainDirectoryName(rest.substr(slash + 1));
+        std::vector<absl::string_view> parts = absl::StrSplit(rest, '/');
+        ok = parts.size() == 2 && OverlayRefOfDirectory(parts[0]).ok() &&
+             IsPlainDirectoryName(parts[1]);
       }
     }
     if (!ok) {

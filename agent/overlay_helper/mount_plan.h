@@ -6,7 +6,7 @@
 // One layer per line, highest priority first, each relative to LEFT4ME_ROOT and of exactly one
 // of these forms:
 //   instances/<name>/layer            the instance's own files (server.cfg), always first
-//   overlays/<ref>/<version>          a pinned overlay version
+//   overlays/<directory>/<version>    a pinned overlay version (OverlayDirectory of its ref)
 //   installation/<directory>          the pinned game build, always last
 // The agent writes the file with RenderMountPlan, the helper reads it with ParseMountPlan: one
 // format, beside its one parser. Pure functions.

@@ -2,11 +2,9 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,31 +21,11 @@
 namespace l4d2::agent {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  std::string ProcPath() const { return absl::StrCat("/proc/self/fd/", fd_); }
+using Fd = UniqueFd;
 
- private:
-  int fd_;
-};
-
+// Directories only, no symlink anywhere on the way.
 absl::StatusOr<Fd> OpenBeneath(int root, const std::string& relative) {
-  open_how how{};
-  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  long fd = ::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof(how));
-  if (fd < 0) return ErrnoError(errno, "open beneath the root", relative);
-  return Fd(static_cast<int>(fd));
+  return l4d2::OpenBeneath(root, relative, O_PATH | O_DIRECTORY, Symlinks::kRefuse);
 }
 
 absl::StatusOr<Fd> OpenRoot(const std::string& root) {

@@ -1,5 +1,6 @@
 #include "agent/overlays/overlay_manager.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -50,7 +51,7 @@ bool SameTree(const fs::path& a, const fs::path& b) {
   for (const fs::path& root : {a, b}) {
     for (auto it = fs::recursive_directory_iterator(root, error);
          !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-      names.insert(fs::relative(it->path(), root).string());
+      names.insert(it->path().lexically_relative(root).string());
     }
   }
   for (const std::string& name : names) {
@@ -88,11 +89,11 @@ absl::Status ValidateLayerTree(const std::string& root, uint64_t max_bytes) {
   uint64_t bytes = 0;
   auto bad = [&](const fs::path& path, absl::string_view why) {
     return absl::FailedPreconditionError(
-        absl::StrCat("'", fs::relative(path, root).string(), "' in the new version: ", why));
+        absl::StrCat("'", path.lexically_relative(root).string(), "' in the new version: ", why));
   };
   for (auto it = fs::recursive_directory_iterator(root, error);
        !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    const fs::path relative = fs::relative(it->path(), root);
+    const fs::path relative = it->path().lexically_relative(root);
     if (it.depth() >= 16) return bad(it->path(), "more than 16 levels deep");
     const fs::file_status status = it->symlink_status(error);
     if (fs::is_symlink(status)) {
@@ -100,7 +101,9 @@ absl::Status ValidateLayerTree(const std::string& root, uint64_t max_bytes) {
       if (error || target.empty() || target.is_absolute()) {
         return bad(it->path(), "symlinks must be relative");
       }
-      // Resolved lexically from the link's directory, the target must stay inside the layer.
+      // Resolved lexically from the link's directory, the target must stay inside the layer;
+      // resolved by the kernel (links in the target followed, a chain through "x -> ." too),
+      // every step must stay inside. A target missing from this layer may come from another.
       int depth = static_cast<int>(std::distance(relative.begin(), relative.end())) - 1;
       for (const fs::path& part : target) {
         if (part == "..") {
@@ -108,6 +111,13 @@ absl::Status ValidateLayerTree(const std::string& root, uint64_t max_bytes) {
         } else if (part != "." && !part.empty()) {
           ++depth;
         }
+      }
+      absl::StatusOr<UniqueFd> resolved =
+          OpenBeneath(root, relative.string(), O_PATH, Symlinks::kFollowInside);
+      if (!resolved.ok() && !absl::IsNotFound(resolved.status())) {
+        return bad(it->path(), absl::IsPermissionDenied(resolved.status())
+                                   ? "symlink points outside the layer"
+                                   : resolved.status().message());
       }
     } else if (fs::is_regular_file(status)) {
       bytes += it->file_size(error);
@@ -328,7 +338,7 @@ absl::StatusOr<v1::OverlaySyncResult> OverlayManager::Sync(const v1::SyncOverlay
   for (char c : operation_id) {
     safe_id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
   }
-  const std::string base = absl::StrCat(layout_.overlays_dir(), "/", request.ref());
+  const std::string base = layout_.overlay_dir(request.ref());
   const std::string staging = absl::StrCat(base, "/.staging-", safe_id);
   std::error_code error;
   fs::remove_all(staging, error);
@@ -392,20 +402,19 @@ absl::StatusOr<v1::ListOverlaysResponse> OverlayManager::List() const {
   v1::ListOverlaysResponse response;
   const auto pinned = pinned_();
   std::error_code error;
-  const fs::path root = layout_.overlays_dir();
-  // An overlay is a directory with a `current` link; refs may nest ("users/42/maps").
-  for (auto it = fs::recursive_directory_iterator(root, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (it->path().filename() != "current" || !it->is_symlink()) continue;
-    const fs::path base = it->path().parent_path();
-    const std::string ref = fs::relative(base, root).string();
-    if (!ValidateOverlayRef(ref).ok()) continue;
+  // One directory per ref (HostLayout::overlay_dir) with a `current` link; others (the
+  // Workshop cache) are not overlays.
+  for (const fs::directory_entry& entry : fs::directory_iterator(layout_.overlays_dir(), error)) {
+    absl::StatusOr<std::string> ref = OverlayRefOfDirectory(entry.path().filename().string());
+    const fs::path base = entry.path();
+    const fs::path link = base / "current";
+    if (!ref.ok() || !fs::is_symlink(link, error)) continue;
     v1::Overlay* overlay = response.add_overlays();
-    overlay->set_ref(ref);
+    overlay->set_ref(*ref);
     overlay->set_current_version(std::to_string(CurrentVersion(base.string())));
     for (int version : Versions(base.string())) {
       overlay->add_versions(std::to_string(version));
-      auto users = pinned.find(absl::StrCat(ref, "/", version));
+      auto users = pinned.find(absl::StrCat(*ref, "/", version));
       if (users == pinned.end()) continue;
       for (const std::string& instance : users->second) {
         overlay->add_used_by(absl::StrCat(instance, "@", version));
@@ -414,8 +423,7 @@ absl::StatusOr<v1::ListOverlaysResponse> OverlayManager::List() const {
     uint64_t files = 0;
     overlay->set_size_bytes(TreeSize(base / overlay->current_version(), &files));
     struct stat st;
-    if (::lstat(it->path().c_str(), &st) == 0)
-      overlay->mutable_updated_at()->set_seconds(st.st_mtime);
+    if (::lstat(link.c_str(), &st) == 0) overlay->mutable_updated_at()->set_seconds(st.st_mtime);
   }
   std::sort(response.mutable_overlays()->begin(), response.mutable_overlays()->end(),
             [](const v1::Overlay& a, const v1::Overlay& b) { return a.ref() < b.ref(); });

@@ -1,7 +1,9 @@
 #pragma once
 
-// Content layers below overlays/<ref>/: numbered versions (1, 2, ...) and `current`, the newest
-// complete one. A sync builds the next version in overlays/<ref>/.staging-<operation>/ and
+// Content layers, one directory per ref (HostLayout::overlay_dir: overlays/<ref with '/' as '+'>):
+// numbered versions (1, 2, ...) and `current`, the newest complete one. Refs never nest on
+// disk, so no ref's sync can see another's directories. A sync builds the next version in
+// overlays/<dir>/.staging-<operation>/ and
 // switches `current` (symlink + rename) only when it is complete, so a running instance keeps
 // the version it started with. Identical content makes no new version. Versions that are
 // neither current nor pinned by an instance are removed after a sync.

@@ -20,6 +20,7 @@
 #include "agent/os/linux/sd_journal_reader.h"
 #include "agent/os/linux/systemctl_service_manager.h"
 #include "agent/overlay_helper/overlay_mounter.h"
+#include "agent/overlays/layout_migration.h"
 #include "agent/overlays/overlay_manager.h"
 #include "agent/service/agent_service.h"
 #include "agent/service/grpc_server.h"
@@ -192,6 +193,8 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
   const AgentPrograms programs = ResolvePrograms(config);
   L4D2_RETURN_IF_ERROR(CheckPrograms(programs, IsExecutableFile));
   L4D2_RETURN_IF_ERROR(HostLayout(config.root).CreateDirectories());
+  L4D2_ASSIGN_OR_RETURN(const int moved, MigrateOverlayLayout(HostLayout(config.root)));
+  if (moved > 0) L4D2_LOG(INFO) << moved << " overlays moved to one directory per ref";
   auto parts = std::make_unique<Parts>(config, programs, EnvironmentFor(config, getenv));
   L4D2_RETURN_IF_ERROR(parts->operations.Load());
   if (absl::Status unit = parts->instances.InstallUnitTemplate(); !unit.ok()) {

@@ -1,11 +1,8 @@
 #include "controller/api/http_server.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -21,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/clock.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "controller/api/errors.h"
 #include "controller/api/guarded_handler.h"
@@ -376,30 +374,9 @@ ApiResponse HttpServer::StaticFile(const std::string& resource) {
   }
   if (!ok) return ErrorResponse(missing);
   // Resolved by the kernel below the root, no symbolic link followed on the way.
-  const int root = open(options_.web_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) return ErrorResponse(missing);
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  const int fd = static_cast<int>(syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how)));
-  close(root);
-  if (fd < 0) return ErrorResponse(missing);
-  struct stat info {};
-  std::string body;
-  if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size < (16 << 20)) {
-    body.resize(static_cast<size_t>(info.st_size));
-    size_t done = 0;
-    while (done < body.size()) {
-      const ssize_t n = read(fd, body.data() + done, body.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    body.resize(done);
-  } else {
-    close(fd);
-    return ErrorResponse(missing);
-  }
-  close(fd);
+  absl::StatusOr<std::string> body =
+      ReadFileBeneath(options_.web_root, path, 16 << 20, Symlinks::kRefuse);
+  if (!body.ok()) return ErrorResponse(missing);
   static const auto* types = new std::vector<std::pair<std::string, std::string>>{
       {".html", "text/html; charset=utf-8"},
       {".js", "text/javascript; charset=utf-8"},
@@ -415,7 +392,7 @@ ApiResponse HttpServer::StaticFile(const std::string& resource) {
   for (const auto& [extension, mime] : *types) {
     if (absl::EndsWith(path, extension)) type = mime;
   }
-  ApiResponse file{.body = std::move(body), .content_type = type};
+  ApiResponse file{.body = *std::move(body), .content_type = type};
   // Vite names every built asset by its content's hash: it never changes under its name.
   if (absl::StartsWith(path, "assets/")) {
     file.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");

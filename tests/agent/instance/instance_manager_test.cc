@@ -59,7 +59,7 @@ class InstanceManagerTest : public ::testing::Test {
   }
 
   void AddOverlay(const std::string& ref, const std::string& version, const std::string& cfg) {
-    std::string dir = layout_.overlays_dir() + "/" + ref;
+    std::string dir = layout_.overlay_dir(ref);
     fs::create_directories(dir + "/" + version + "/left4dead2/cfg");
     std::ofstream(dir + "/" + version + "/left4dead2/cfg/server.cfg") << cfg;
     fs::remove(dir + "/current");
@@ -233,7 +233,7 @@ TEST_F(InstanceManagerTest, StartPinsVersionsAndWritesWhatTheUnitNeeds) {
   ASSERT_TRUE(started.ok()) << started.status();
   EXPECT_THAT(systemd_.calls(), ::testing::Contains("start left4me-server@s1.service"));
   EXPECT_EQ(Read("instances/s1/lower"),
-            "instances/s1/layer\noverlays/competitive/base/3\ninstallation/9000001\n");
+            "instances/s1/layer\noverlays/competitive+base/3\ninstallation/9000001\n");
   EXPECT_EQ(Read("instances/s1/installation"), "9000001\n");
   EXPECT_THAT(Read("instances/s1/unit.env"), HasSubstr("-port 27016 +ip 0.0.0.0"));
   std::string cfg = Read("instances/s1/layer/left4dead2/cfg/server.cfg");
@@ -261,10 +261,39 @@ TEST_F(InstanceManagerTest, StartPinsVersionsAndWritesWhatTheUnitNeeds) {
   AddOverlay("competitive/base", "4", "hostname \"v4\"\n");
   InstallBuild("9000002");
   EXPECT_EQ(Read("instances/s1/lower"),
-            "instances/s1/layer\noverlays/competitive/base/3\ninstallation/9000001\n");
+            "instances/s1/layer\noverlays/competitive+base/3\ninstallation/9000001\n");
   ASSERT_TRUE(manager_.Restart("s1").ok());
   EXPECT_EQ(Read("instances/s1/lower"),
-            "instances/s1/layer\noverlays/competitive/base/4\ninstallation/9000002\n");
+            "instances/s1/layer\noverlays/competitive+base/4\ninstallation/9000002\n");
+}
+
+// Issue Isolation, 4: the agent (root) reads each overlay's own server.cfg into a file the
+// server reads. A link chain through "x -> ." that escapes the version is refused at start, and
+// nothing of the file it points at is copied.
+TEST_F(InstanceManagerTest, AnOverlaysServerCfgIsReadInsideItsVersionOnly) {
+  InstallBuild("9000001");
+  AddOverlay("evil", "1", "hostname evil\n");
+  v1::InstanceSpec spec = Spec(27016);
+  spec.add_overlays()->set_ref("evil");
+  ASSERT_TRUE(manager_.Initialize("s1", spec).ok());
+  const std::string secret = dir_.Sub("secret");
+  ASSERT_TRUE(WriteFileAtomically(secret, "rcon_password \"of another server\"", 0600).ok());
+  const std::string cfg = layout_.overlay_dir("evil") + "/1/left4dead2/cfg";
+  fs::remove(cfg + "/server.cfg");
+  fs::create_symlink(".", cfg + "/x");
+  fs::create_symlink("x/x/x/../../../../../../secret", cfg + "/server.cfg");
+  ASSERT_EQ(*ReadFileToString(cfg + "/server.cfg"), "rcon_password \"of another server\"");
+  const std::string copy = layout_.root() + "/instances/s1/layer/left4dead2/cfg/server_evil.cfg";
+  ASSERT_EQ(*ReadFileToString(copy), "hostname evil\n");
+  for (bool start : {true, false}) {
+    absl::StatusOr<v1::Instance> refused =
+        start ? manager_.Start("s1") : manager_.Initialize("s1", spec);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("outside"));
+    EXPECT_FALSE(fs::exists(copy));
+  }
+  EXPECT_THAT(systemd_.calls(),
+              ::testing::Not(::testing::Contains("start left4me-server@s1.service")));
 }
 
 TEST_F(InstanceManagerTest, StatusCombinesTheUnitAndTheGame) {

@@ -10,10 +10,10 @@ namespace {
 TEST(MountPlanTest, AcceptsTheAgentsPlan) {
   absl::StatusOr<std::vector<std::string>> plan =
       ParseMountPlan("s1",
-                     "instances/s1/layer\noverlays/competitive/base/3\noverlays/standard/1\n"
+                     "instances/s1/layer\noverlays/competitive+base/3\noverlays/standard/1\n"
                      "installation/9000001\n");
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_THAT(*plan, ::testing::ElementsAre("instances/s1/layer", "overlays/competitive/base/3",
+  EXPECT_THAT(*plan, ::testing::ElementsAre("instances/s1/layer", "overlays/competitive+base/3",
                                             "overlays/standard/1", "installation/9000001"));
   EXPECT_TRUE(ParseMountPlan("s1", "instances/s1/layer\ninstallation/9000001.2").ok());
 }
@@ -24,12 +24,13 @@ TEST(MountPlanTest, WhatTheAgentRendersTheHelperReadsBack) {
                               {.ref = "standard", .version = "1"}},
                  .installation = "9000001"};
   const std::string text = RenderMountPlan(plan);
+  // A ref is one directory ('/' as '+'): refs never nest on disk.
   EXPECT_EQ(text,
-            "instances/s1/layer\noverlays/competitive/base/3\noverlays/standard/1\n"
+            "instances/s1/layer\noverlays/competitive+base/3\noverlays/standard/1\n"
             "installation/9000001\n");
   absl::StatusOr<std::vector<std::string>> layers = ParseMountPlan("s1", text);
   ASSERT_TRUE(layers.ok()) << layers.status();
-  EXPECT_THAT(*layers, ::testing::ElementsAre("instances/s1/layer", "overlays/competitive/base/3",
+  EXPECT_THAT(*layers, ::testing::ElementsAre("instances/s1/layer", "overlays/competitive+base/3",
                                               "overlays/standard/1", "installation/9000001"));
   // No overlays, and the most a plan may hold.
   EXPECT_TRUE(ParseMountPlan("s1", RenderMountPlan({.instance = "s1", .installation = "7"})).ok());
@@ -64,6 +65,11 @@ TEST(MountPlanTest, RefusesEverythingElse) {
       "instances/s1/layer\ninstances/s1/layer\ninstallation/1\n",
       "instances/s1/layer\noverlays/a:b/1\ninstallation/1\n",  // ':' splits lowerdir.
       "instances/s1/layer\noverlays/a,b/1\ninstallation/1\n",  // ',' splits options.
+      // Nested paths (the layout before one directory per ref), and through a ref's link.
+      "instances/s1/layer\noverlays/competitive/base/3\ninstallation/1\n",
+      "instances/s1/layer\noverlays/b/current/x/1\ninstallation/1\n",
+      "instances/s1/layer\noverlays/a++b/1\ninstallation/1\n",
+      "instances/s1/layer\noverlays/+a/1\ninstallation/1\n",
       "instances/s1/layer\ninstallation/1 \n",
   };
   for (const char* plan : plans) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -46,7 +47,9 @@ TEST_F(OverlayManagerTest, VersionsSwitchCurrentAndIdenticalContentChangesNothin
   EXPECT_EQ(first->version(), "1");
   EXPECT_TRUE(first->changed());
   EXPECT_EQ(first->file_count(), 1u);
-  std::string base = layout_.overlays_dir() + "/comp/base";
+  // One directory per ref: refs never nest on disk.
+  std::string base = layout_.overlays_dir() + "/comp+base";
+  EXPECT_EQ(layout_.overlay_dir("comp/base"), base);
   EXPECT_EQ(fs::read_symlink(base + "/current"), "1");
   EXPECT_EQ(*ReadFileToString(base + "/current/left4dead2/cfg/server.cfg"), "a");
 
@@ -67,6 +70,41 @@ TEST_F(OverlayManagerTest, VersionsSwitchCurrentAndIdenticalContentChangesNothin
   for (const auto& entry : fs::directory_iterator(base)) {
     EXPECT_EQ(entry.path().filename().string().find(".staging"), std::string::npos);
   }
+}
+
+// Issue Isolation, 1, as reproduced: operator B's `ceox/2024` lay inside operator A's `ceox`,
+// whose syncs took B's directory `2024` for an old version of their own and removed it.
+TEST_F(OverlayManagerTest, NoRefsSyncTouchesAnotherRefsDirectories) {
+  ASSERT_TRUE(manager_.Sync(Files("ceox/2024", {{"b.cfg", "B"}}), "b1").ok());
+  for (int i = 1; i <= 3; ++i) {
+    auto synced =
+        manager_.Sync(Files("ceox", {{"a.cfg", std::to_string(i)}}), absl::StrCat("a", i));
+    ASSERT_TRUE(synced.ok()) << synced.status();
+    EXPECT_EQ(synced->version(), std::to_string(i));  // not 2025, 2027
+  }
+  EXPECT_EQ(*ReadFileToString(layout_.overlay_dir("ceox/2024") + "/current/b.cfg"), "B");
+  EXPECT_EQ(*ReadFileToString(layout_.overlay_dir("ceox") + "/current/a.cfg"), "3");
+  auto list = manager_.List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->overlays_size(), 2);
+  EXPECT_EQ(list->overlays(0).ref(), "ceox");
+  EXPECT_THAT(list->overlays(0).versions(), ElementsAre("3"));
+  EXPECT_EQ(list->overlays(1).ref(), "ceox/2024");
+  EXPECT_THAT(list->overlays(1).versions(), ElementsAre("1"));
+  // Through another's live version: no such ref can be named.
+  for (const char* ref : {"ceox/current", "ceox/current/x", "ceox+2024", "CEOX", "ceox/../x"}) {
+    auto refused = manager_.Sync(Files(ref, {{"x", "x"}}), "evil");
+    if (std::string(ref) == "ceox/current" || std::string(ref) == "ceox/current/x") {
+      // Valid refs of their own: their own directories, nothing of ceox's.
+      ASSERT_TRUE(refused.ok()) << ref;
+      EXPECT_TRUE(fs::is_directory(layout_.overlay_dir(ref))) << ref;
+    } else {
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << ref;
+    }
+  }
+  EXPECT_EQ(*ReadFileToString(layout_.overlay_dir("ceox") + "/current/a.cfg"), "3");
+  EXPECT_FALSE(fs::exists(layout_.overlay_dir("ceox") + "/3/x"));
+  EXPECT_FALSE(fs::exists(layout_.overlay_dir("ceox") + "/3/current"));
 }
 
 TEST_F(OverlayManagerTest, ListsOverlaysWithVersionsAndUsers) {
@@ -137,7 +175,7 @@ class ScriptSourceTest : public OverlayManagerTest {
     request.mutable_script()->set_source(source);
     return request;
   }
-  std::string Base() const { return layout_.overlays_dir() + "/scripted"; }
+  std::string Base() const { return layout_.overlay_dir("scripted"); }
 
   FakeScriptSandbox sandbox_;
   OverlayManager scripted_{layout_,
@@ -196,6 +234,19 @@ TEST_F(ScriptSourceTest, WhatAScriptLeavesIsChecked) {
        [](const std::string& w) {
          fs::create_directories(w + "/a/b");
          fs::create_symlink("../../../outside", w + "/a/b/link");
+       }},
+      // Counted, a chain through "x -> ." stays inside; resolved, it reaches the layer's parent
+      // (issue Isolation, 4).
+      {"link chain",
+       [](const std::string& w) {
+         fs::create_directories(w + "/left4dead2/cfg");
+         fs::create_symlink(".", w + "/left4dead2/cfg/x");
+         fs::create_symlink("x/x/x/../../../../..", w + "/left4dead2/cfg/server.cfg");
+       }},
+      {"link loop",
+       [](const std::string& w) {
+         fs::create_symlink("b", w + "/a");
+         fs::create_symlink("a", w + "/b");
        }},
       {"fifo", [](const std::string& w) { ::mkfifo((w + "/pipe").c_str(), 0644); }},
       {"too big",

@@ -77,7 +77,7 @@ TEST_F(WorkshopSyncTest, DownloadsOncePerItemVersion) {
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->version(), "1");
   EXPECT_EQ(first->file_count(), 2u);
-  const std::string addons = layout_.overlays_dir() + "/workshop/coop/current/left4dead2/addons";
+  const std::string addons = layout_.overlay_dir("workshop/coop") + "/current/left4dead2/addons";
   EXPECT_EQ(*ReadFileToString(addons + "/101.vpk"), "VPK-101");
   EXPECT_EQ(*ReadFileToString(addons + "/102.vpk"), "VPK-102-1700000000");
   EXPECT_EQ(Downloads(), 2);
@@ -105,7 +105,7 @@ TEST_F(WorkshopSyncTest, DownloadsOncePerItemVersion) {
   request.mutable_workshop()->add_item_ids(555);  // Not on the Workshop.
   absl::StatusOr<v1::OverlaySyncResult> missing = manager.Sync(request, "op4");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(fs::read_symlink(layout_.overlays_dir() + "/workshop/coop/current"), "2");
+  EXPECT_EQ(fs::read_symlink(layout_.overlay_dir("workshop/coop") + "/current"), "2");
 }
 
 }  // namespace
