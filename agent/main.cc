@@ -31,7 +31,11 @@ ABSL_FLAG(std::string, config, "",
 ABSL_FLAG(std::optional<std::string>, root, std::nullopt,
           "LEFT4ME_ROOT, the directory the agent owns (default /var/lib/left4me)");
 ABSL_FLAG(std::optional<std::string>, listen_tcp, std::nullopt,
-          "TCP listen address host:port (default 127.0.0.1:7543); empty disables TCP");
+          "TCP listen address host:port, served with mutual TLS (listen.tls) only; default "
+          "none");
+ABSL_FLAG(bool, plaintext_tcp, false,
+          "serve --listen_tcp (loopback only) without TLS: tests and development only, as any "
+          "local process could then call every RPC");
 ABSL_FLAG(std::optional<std::string>, listen_unix, std::nullopt,
           "unix socket path (default /run/left4me/agent.sock); empty disables it");
 ABSL_FLAG(std::optional<std::string>, unix_group, std::nullopt,
@@ -64,6 +68,7 @@ absl::StatusOr<AgentConfig> BuildConfig() {
       [](AgentConfig& config) {
         l4d2::OverrideWith(absl::GetFlag(FLAGS_root), config.root);
         l4d2::OverrideWith(absl::GetFlag(FLAGS_listen_tcp), config.listen_tcp);
+        if (absl::GetFlag(FLAGS_plaintext_tcp)) config.plaintext_tcp = true;
         l4d2::OverrideWith(absl::GetFlag(FLAGS_listen_unix), config.listen_unix);
         l4d2::OverrideWith(absl::GetFlag(FLAGS_unix_group), config.unix_socket_group);
         l4d2::OverrideWith(absl::GetFlag(FLAGS_steamcmd), config.steamcmd);

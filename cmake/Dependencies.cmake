@@ -52,7 +52,7 @@ target_link_libraries(l4d2::soci INTERFACE
 if(L4D2_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
   # zlib: the tests' zip bomb (a deflate stream written by hand).
-  pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+  find_package(ZLIB REQUIRED)
   add_library(l4d2::zlib INTERFACE IMPORTED)
-  target_link_libraries(l4d2::zlib INTERFACE PkgConfig::ZLIB)
+  target_link_libraries(l4d2::zlib INTERFACE ZLIB::ZLIB)
 endif()

@@ -40,7 +40,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
 
   YamlMapReader listen(root.Map("listen"), root.Child("listen"));
   listen.String("tcp", &config.listen_tcp);
-  listen.Bool("allow_remote_plaintext", &config.allow_remote_plaintext);
+  listen.Bool("plaintext_tcp", &config.plaintext_tcp);
   YamlMapReader tls(listen.Map("tls"), listen.Child("tls"));
   tls.String("certificate", &config.tls_certificate);
   tls.String("key", &config.tls_key);
@@ -78,9 +78,16 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   systemd.String("unit_prefix", &config.unit_prefix);
   systemd.String("overlay_helper", &config.overlay_helper);
   systemd.String("console_helper", &config.console_helper);
-  systemd.String("user", &config.server_user);
+  systemd.String("server_users", &config.server_users);
   systemd.Bool("hardening", &config.unit_hardening);
   L4D2_RETURN_IF_ERROR(systemd.Finish());
+
+  YamlMapReader limits(root.Map("server_limits"), root.Child("server_limits"));
+  limits.Int("memory_high_mib", &config.server_memory_high_mib, 0, int64_t{1} << 30);
+  limits.Int("memory_max_mib", &config.server_memory_max_mib, 0, int64_t{1} << 30);
+  limits.Int("tasks_max", &config.server_tasks_max, 0, 100000);
+  limits.Int("cpu_quota_percent", &config.server_cpu_quota_percent, 0, 100000);
+  L4D2_RETURN_IF_ERROR(limits.Finish());
   root.String("bind_ip", &config.bind_ip);
 
   YamlMapReader scripts(root.Map("scripts"), root.Child("scripts"));
@@ -138,12 +145,17 @@ absl::Status ValidateListenersAndReports(const AgentConfig& config) {
       return absl::InvalidArgumentError(
           absl::StrCat("listen.tcp: expected host:port, got '", config.listen_tcp, "'"));
     }
-    if (!IsLoopback(address->host) && !config.allow_remote_plaintext &&
-        config.tls_certificate.empty()) {
+    if (config.tls_certificate.empty() && !config.plaintext_tcp) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen.tcp: '", config.listen_tcp,
+          "' needs mutual TLS (listen.tls, written by enroll): without it any process of this "
+          "host, game servers included, could call every RPC; local clients use listen.unix "
+          "(listen.plaintext_tcp: true serves TCP without TLS, for tests and development only)"));
+    }
+    if (config.plaintext_tcp && !IsLoopback(address->host)) {
       return absl::InvalidArgumentError(
           absl::StrCat("listen.tcp: '", config.listen_tcp,
-                       "' is not a loopback address; plaintext gRPC beyond this host needs "
-                       "listen.allow_remote_plaintext: true"));
+                       "' is not a loopback address: listen.plaintext_tcp serves loopback only"));
     }
   }
   if (!config.listen_unix.empty() && config.listen_unix.front() != '/') {

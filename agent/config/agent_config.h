@@ -17,10 +17,12 @@ namespace l4d2::agent {
 struct AgentConfig {
   // LEFT4ME_ROOT: everything the agent owns on the host lives below it.
   std::string root = "/var/lib/left4me";
-  // TCP listen address ("host:port"); empty disables TCP. Until mutual TLS is configured,
-  // only loopback addresses are accepted unless allow_remote_plaintext is set.
-  std::string listen_tcp = "127.0.0.1:7543";
-  bool allow_remote_plaintext = false;
+  // TCP listen address ("host:port"); empty (the default) disables TCP. TCP is served with
+  // mutual TLS only (below): local clients use the unix socket, whose mode and group decide
+  // who may. plaintext_tcp serves it without TLS, for tests and development only: any process
+  // of the host, game servers included, could then call every RPC.
+  std::string listen_tcp;
+  bool plaintext_tcp = false;
   // Mutual TLS on the TCP listener (tls/pki.h): PEM files of the agent's certificate and key
   // and the fleet CA; all three or none. With them any address may be listened on.
   std::string tls_certificate;
@@ -58,10 +60,17 @@ struct AgentConfig {
   std::string unit_dir = "/etc/systemd/system";
   // Units are <unit_prefix>@<instance>.service; ^[a-z][a-z0-9-]{0,31}$.
   std::string unit_prefix = "left4me-server";
-  std::string overlay_helper;           // empty: nsenter + the installed helper
-  std::string console_helper;           // left4me-console; empty: the installed one
-  std::string server_user = "left4me";  // User= of the units; empty: the manager's
+  std::string overlay_helper;  // empty: nsenter + the installed helper
+  std::string console_helper;  // left4me-console; empty: the installed one
+  // The pool of accounts game servers run as, one per server (agent/os/server_users.h): the
+  // users whose names start with this; empty: the service manager's user (development).
+  std::string server_users = "left4me-server-";
   bool unit_hardening = true;
+  // Every server's limits unless its blueprint sets them (0: none).
+  int64_t server_memory_high_mib = 1536;
+  int64_t server_memory_max_mib = 2048;
+  int server_tasks_max = 256;
+  int server_cpu_quota_percent = 0;
   std::string bind_ip = "0.0.0.0";  // +ip of the servers
   // Overlay scripts (os/linux/bubblewrap_sandbox.h): the unprivileged account they run as,
   // bubblewrap, and systemd-run with its flags (empty: "/usr/bin/systemd-run", with --user for

@@ -1,5 +1,8 @@
 #include "agent/instance/instance_manager.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <random>
@@ -9,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "agent/instance/server_tree.h"
 #include "agent/overlay_helper/mount_plan.h"
 #include "agent/steam/keyvalues.h"
 #include "common/crash_points.h"
@@ -150,7 +154,9 @@ void InstanceManager::LoadPortsLocked() {
     const std::string other = entry.path().filename().string();
     if (!ValidateInstanceName(other).ok()) continue;
     absl::StatusOr<internal::InstanceRecord> record = Record(other);
-    if (record.ok()) ports_.emplace(record->spec().port(), other);
+    if (!record.ok()) continue;
+    ports_.emplace(record->spec().port(), other);
+    if (!record->account().empty()) accounts_.emplace(record->account(), other);
   }
   ports_loaded_ = true;
 }
@@ -173,6 +179,46 @@ std::vector<int> InstanceManager::HeldPorts() {
   for (const auto& [port, name] : ports_) held.push_back(port);
   std::sort(held.begin(), held.end());
   return held;
+}
+
+absl::StatusOr<bool> InstanceManager::AssignAccount(internal::InstanceRecord* record) {
+  if (options_.server_users.empty() || !record->account().empty()) return false;
+  if (options_.accounts == nullptr) {
+    return absl::FailedPreconditionError("no user database to take server accounts from");
+  }
+  L4D2_ASSIGN_OR_RETURN(std::vector<ServerAccount> pool,
+                        options_.accounts->Pool(options_.server_users));
+  absl::MutexLock lock(&ports_mutex_);
+  LoadPortsLocked();
+  for (const ServerAccount& account : pool) {
+    if (!accounts_.emplace(account.name, record->name()).second) continue;
+    record->set_account(account.name);
+    record->set_account_uid(account.uid);
+    record->set_account_gid(account.gid);
+    return true;
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "no free server account: the ", pool.size(), " accounts named '", options_.server_users,
+      "*' all run servers of this host; add accounts (deploy/sysusers.d/left4me.conf)"));
+}
+
+void InstanceManager::ReleaseAccount(const std::string& name) {
+  absl::MutexLock lock(&ports_mutex_);
+  absl::erase_if(accounts_, [&](const auto& entry) { return entry.second == name; });
+}
+
+absl::Status InstanceManager::GiveFilesToAccount(const internal::InstanceRecord& record,
+                                                 const std::vector<std::string>& lowers) {
+  const FileOwner owner{.uid = record.account_uid(), .gid = record.account_gid()};
+  const std::string runtime = RuntimeDir(record.name());
+  // Other servers cannot enter; the game reaches merged/ and nothing else of the host's tree.
+  if (::chown(runtime.c_str(), owner.uid, owner.gid) != 0 || ::chmod(runtime.c_str(), 0700) != 0) {
+    return ErrnoError(errno, "give to the server's account", runtime);
+  }
+  if (::chmod(InstanceDir(record.name()).c_str(), 0700) != 0) {
+    return ErrnoError(errno, "chmod", InstanceDir(record.name()));
+  }
+  return GiveDirectoriesTo(runtime + "/upper", lowers, owner);
 }
 
 void InstanceManager::ReleasePorts(const std::string& name, std::optional<int> except) {
@@ -227,6 +273,10 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
   }
   *record.mutable_spec() = spec;
   record.set_updated_at_unix(now);
+  L4D2_ASSIGN_OR_RETURN(const bool new_account, AssignAccount(&record));
+  absl::Cleanup unassign = [&] {
+    if (new_account) ReleaseAccount(name);
+  };
   L4D2_RETURN_IF_ERROR(MakeDirs(InstanceDir(name)));
   for (const char* sub : {"/upper", "/work", "/merged"}) {
     L4D2_RETURN_IF_ERROR(MakeDirs(RuntimeDir(name) + sub));
@@ -248,6 +298,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Initialize(const std::string& name
   CrashPoint("initialize.before_record");
   L4D2_RETURN_IF_ERROR(render ? Prepare(&record) : WriteRecord(record));
   std::move(unreserve).Cancel();
+  std::move(unassign).Cancel();
   ReleasePorts(name, spec.port());
   return Describe(record, /*query_game=*/false, false);
 }
@@ -263,6 +314,12 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     return absl::FailedPreconditionError("the game is not installed on this host (run install)");
   }
   MountPlan plan{.instance = name, .installation = installation};
+  // The server's own account, when it has one: what it reads is its alone.
+  std::optional<FileOwner> owner;
+  if (!record->account().empty()) {
+    owner = FileOwner{.uid = record->account_uid(), .gid = record->account_gid()};
+  }
+  std::vector<std::string> lowers = {InstanceDir(name) + "/layer"};
   std::vector<std::string> exec_files;
   record->clear_layers();
   const std::string cfg_dir = InstanceDir(name) + "/layer/left4dead2/cfg";
@@ -280,6 +337,7 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     pinned->set_ref(overlay.ref());
     pinned->set_version(version.filename().string());
     plan.overlays.push_back({.ref = overlay.ref(), .version = pinned->version()});
+    lowers.push_back(absl::StrCat(base, "/", pinned->version()));
     // The overlay's own server.cfg, under a name of its own so that the rendered one wins.
     // Resolved by the kernel inside the version: a link chain out of it is refused, not read
     // (as root) into a file the server can read.
@@ -293,8 +351,8 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     }
     if (text.ok()) {
       const std::string cfg_name = spec::OverlayCfgName(overlay.ref());
-      L4D2_RETURN_IF_ERROR(
-          WriteFileAtomically(cfg_dir + "/" + cfg_name, *text, 0644, Durability::kRegenerable));
+      L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/" + cfg_name, *text, owner ? 0600 : 0644,
+                                               Durability::kRegenerable, owner));
       if (overlay.exec_server_cfg()) exec_files.push_back(cfg_name);
     }
   }
@@ -304,7 +362,9 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
                                                                   .spec = record->spec(),
                                                                   .rcon_password = password,
                                                                   .exec_files = exec_files}),
-                                           0640, Durability::kRegenerable));
+                                           owner ? 0600 : 0640, Durability::kRegenerable, owner));
+  lowers.push_back(absl::StrCat(layout_.installation_dir(), "/", installation));
+  if (owner) L4D2_RETURN_IF_ERROR(GiveFilesToAccount(*record, lowers));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(InstanceDir(name) + "/lower", RenderMountPlan(plan),
                                            0644, Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(
@@ -319,7 +379,7 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
                                            installation + "\n", 0644, Durability::kRegenerable));
   // A drop-in only for specs that differ from the template's defaults; systemd reloads
   // (tens of milliseconds, more with many units) only when it changed.
-  const std::string dropin = RenderInstanceDropIn(record->spec());
+  const std::string dropin = RenderInstanceDropIn(record->spec(), record->account());
   absl::StatusOr<std::string> current_dropin = ReadFileToString(DropInPath(name), 1 << 20);
   if (dropin.empty() && current_dropin.ok()) {
     fs::remove_all(fs::path(DropInPath(name)).parent_path(), error);
@@ -423,6 +483,7 @@ absl::StatusOr<bool> InstanceManager::Delete(const std::string& name) {
   fs::remove_all(InstanceDir(name), error);
   if (error) return ErrnoError(error.value(), "remove", InstanceDir(name));
   ReleasePorts(name, std::nullopt);
+  ReleaseAccount(name);
   return existed;
 }
 

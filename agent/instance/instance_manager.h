@@ -30,6 +30,7 @@
 #include "agent/instance/unit_files.h"
 #include "agent/os/game_client.h"
 #include "agent/os/host_probe.h"
+#include "agent/os/server_users.h"
 #include "agent/os/service_manager.h"
 #include "common/clock.h"
 #include "l4d2/agent/internal/records.pb.h"
@@ -54,6 +55,10 @@ struct InstanceManagerOptions {
   // Tells which ports other processes hold (LinuxHostProbe in production): a port newly given
   // to an instance must be free of them too. Null: only instances' ports are checked.
   HostProbe* ports = nullptr;
+  // One account per server (agent/os/server_users.h): the pool's name prefix, and where the
+  // pool is read. Empty prefix: servers run as the service manager's user (development).
+  std::string server_users;
+  ServerUsers* accounts = nullptr;
 };
 
 class InstanceManager {
@@ -125,10 +130,20 @@ class InstanceManager {
   // Forgets the ports of `name`, but `except`.
   void ReleasePorts(const std::string& name, std::optional<int> except);
   absl::StatusOr<std::string> EnsureRconPassword(const std::string& name);
+  // Gives `record` the first free account of the pool, kept for the instance's life: true when
+  // newly given (ReleaseAccount undoes it), false when it had one or servers run as the
+  // manager's user. FAILED_PRECONDITION when every account of the pool is in use.
+  absl::StatusOr<bool> AssignAccount(internal::InstanceRecord* record);
+  void ReleaseAccount(const std::string& name);
+  // Makes what the server reads and writes its account's: its runtime directory and writable
+  // layer (GiveDirectoriesTo), its instance directory root's alone.
+  absl::Status GiveFilesToAccount(const internal::InstanceRecord& record,
+                                  const std::vector<std::string>& lowers);
 
-  // Port -> instance, for every instance of the host.
+  // Port -> instance and account -> instance, for every instance of the host.
   absl::Mutex ports_mutex_;
   absl::flat_hash_map<int, std::string> ports_ ABSL_GUARDED_BY(ports_mutex_);
+  absl::flat_hash_map<std::string, std::string> accounts_ ABSL_GUARDED_BY(ports_mutex_);
   bool ports_loaded_ ABSL_GUARDED_BY(ports_mutex_) = false;
 
   // Ends the shared observation of `name`; one still being made is not kept. Called before and

@@ -22,9 +22,9 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
       "[Service]\n"
       "Type=simple\n"
       "Restart=on-failure\n"
-      "RestartSec=5s\n",
-      o.user.empty() ? "" : absl::StrCat("User=", o.user, "\n"), "EnvironmentFile=", o.root,
-      "/instances/%i/unit.env\n", "ExecStartPre=", o.helper_command, " --root ", o.root,
+      "RestartSec=5s\n"
+      "EnvironmentFile=",
+      o.root, "/instances/%i/unit.env\n", "ExecStartPre=", o.helper_command, " --root ", o.root,
       " mount %i\n",
       // Not merged/: every Exec* runs there, and ExecStopPost would pin the mount it removes.
       // srcds_run changes into its own directory.
@@ -39,11 +39,20 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
       // journald would drop a console flood past 10,000 lines per 30 s.
       "LogRateLimitIntervalSec=0\n"
       "MemoryAccounting=yes\n"
-      "CPUAccounting=yes\n");
+      "CPUAccounting=yes\n"
+      // The agent and sshd outlive a runaway server.
+      "OOMScoreAdjust=500\n");
+  if (o.memory_high_bytes > 0) absl::StrAppend(&unit, "MemoryHigh=", o.memory_high_bytes, "\n");
+  if (o.memory_max_bytes > 0) absl::StrAppend(&unit, "MemoryMax=", o.memory_max_bytes, "\n");
+  if (o.tasks_max > 0) absl::StrAppend(&unit, "TasksMax=", o.tasks_max, "\n");
+  if (o.cpu_quota_percent > 0) absl::StrAppend(&unit, "CPUQuota=", o.cpu_quota_percent, "%\n");
   if (o.hardening) {
     absl::StrAppend(&unit,
-                    "UMask=0027\n"
+                    // What the game writes is its own account's alone.
+                    "UMask=0077\n"
                     "NoNewPrivileges=yes\n"
+                    "RemoveIPC=yes\n"
+                    "PrivateMounts=yes\n"
                     "PrivateUsers=yes\n"
                     "PrivateTmp=yes\n"
                     "PrivateDevices=yes\n"
@@ -52,6 +61,14 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
                     o.root,
                     "/runtime/%i\n"
                     "ProtectHome=read-only\n"
+                    // Other tenants' layers, instances (RCON passwords) and the agent's own
+                    // files; other servers' runtime/ directories are their accounts' (0700).
+                    "InaccessiblePaths=-",
+                    o.root, "/overlays -", o.root, "/instances -", o.root, "/installation -",
+                    o.root, "/agent -", o.root, "/tmp");
+    for (const std::string& path : o.hidden_paths) absl::StrAppend(&unit, " -", path);
+    absl::StrAppend(&unit,
+                    "\n"
                     "ProtectKernelTunables=yes\n"
                     "ProtectKernelModules=yes\n"
                     "ProtectKernelLogs=yes\n"
@@ -78,7 +95,7 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
   return unit;
 }
 
-std::string RenderInstanceDropIn(const v1::InstanceSpec& spec) {
+std::string RenderInstanceDropIn(const v1::InstanceSpec& spec, const std::string& account) {
   const v1::RestartPolicy& restart = spec.restart();
   const v1::ResourceLimits& limits = spec.resources();
   const bool default_restart = restart.mode() == v1::RestartPolicy::MODE_ON_FAILURE &&
@@ -87,7 +104,7 @@ std::string RenderInstanceDropIn(const v1::InstanceSpec& spec) {
   const bool default_limits = limits.memory_high_bytes() == 0 && limits.memory_max_bytes() == 0 &&
                               limits.cpu_weight() == 0 && limits.cpu_set().empty() &&
                               limits.tasks_max() == 0;
-  if (default_restart && default_limits) return "";
+  if (default_restart && default_limits && account.empty()) return "";
   const char* mode = "on-failure";
   if (restart.mode() == v1::RestartPolicy::MODE_NEVER) mode = "no";
   if (restart.mode() == v1::RestartPolicy::MODE_ALWAYS) mode = "always";
@@ -95,6 +112,8 @@ std::string RenderInstanceDropIn(const v1::InstanceSpec& spec) {
       "# Written by l4d2-agent from the instance's spec.\n[Unit]\nStartLimitIntervalSec=",
       restart.interval().seconds(), "s\nStartLimitBurst=", restart.burst(),
       "\n\n[Service]\nRestart=", mode, "\nRestartSec=", restart.delay().seconds(), "s\n");
+  // The server's own account: its primary group too, and no other.
+  if (!account.empty()) absl::StrAppend(&dropin, "User=", account, "\n");
   if (limits.memory_high_bytes() > 0) {
     absl::StrAppend(&dropin, "MemoryHigh=", limits.memory_high_bytes(), "\n");
   }

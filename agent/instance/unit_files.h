@@ -5,7 +5,9 @@
 // default production configuration) and one drop-in per instance with its restart policy and
 // resource limits. Pure functions.
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "l4d2/agent/v1/instance.pb.h"
 
@@ -25,11 +27,19 @@ struct UnitTemplateOptions {
   // The game's main process: left4me-console, which runs srcds_run and writes its console to
   // the journal in entries of whole lines (agent/console/console_forwarder.h).
   std::string console_command = "/usr/local/libexec/left4me/left4me-console";
-  // The user the game runs as; empty keeps the manager's (development user managers).
-  std::string user = "left4me";
   // The sandboxing of facts "Hardening of the server unit" (off only where the manager
-  // cannot apply it, e.g. a user manager in a test sandbox).
+  // cannot apply it). Each server's own account (User=) is in its drop-in.
   bool hardening = true;
+  // Paths no game server may see (InaccessiblePaths=, with hardening): the agent's socket.
+  // The root's own directories other than runtime/ are always added; a server reaches its
+  // layers only through its own mount.
+  std::vector<std::string> hidden_paths;
+  // Every server's limits unless its spec sets them (0: none): a runaway server cannot take
+  // the host's memory, tasks or every core.
+  uint64_t memory_high_bytes = uint64_t{1536} << 20;
+  uint64_t memory_max_bytes = uint64_t{2048} << 20;
+  uint32_t tasks_max = 256;
+  uint32_t cpu_quota_percent = 0;
   // SocketBindAllow= range for the game.
   int port_first = 27015;
   int port_last = 27999;
@@ -37,9 +47,10 @@ struct UnitTemplateOptions {
 
 std::string RenderUnitTemplate(const UnitTemplateOptions& options);
 
-// left4me-server@<name>.service.d/50-instance.conf for `spec` (with defaults applied); empty
-// when the spec asks for nothing the template does not already do (no drop-in, no reload).
-std::string RenderInstanceDropIn(const v1::InstanceSpec& spec);
+// left4me-server@<name>.service.d/50-instance.conf for `spec` (with defaults applied), run as
+// `account` (empty: the manager's user); empty when there is no account and the spec asks
+// for nothing the template does not already do (no drop-in, no reload).
+std::string RenderInstanceDropIn(const v1::InstanceSpec& spec, const std::string& account);
 
 // "<prefix>@<instance>.service".
 inline std::string UnitName(const std::string& prefix, const std::string& instance) {

@@ -16,6 +16,7 @@
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/os/linux/linux_host_probe.h"
 #include "agent/os/linux/linux_process_runner.h"
+#include "agent/os/linux/passwd_server_users.h"
 #include "agent/os/linux/sd_bus_service_manager.h"
 #include "agent/os/linux/sd_journal_reader.h"
 #include "agent/os/linux/systemctl_service_manager.h"
@@ -75,6 +76,13 @@ AgentEnvironment EnvironmentFor(const AgentConfig& config, const EnvironmentLook
   return environment;
 }
 
+// What game servers must not see besides the root's own directories: the agent's socket (its
+// mode and group keep them out already).
+std::vector<std::string> HiddenFromServers(const AgentConfig& config) {
+  if (config.listen_unix.empty()) return {};
+  return {config.listen_unix};
+}
+
 // Every part, in the order they are built (and the reverse of their destruction).
 struct AgentProcess::Parts {
   Parts(const AgentConfig& config, const AgentPrograms& programs, AgentEnvironment environment)
@@ -96,20 +104,28 @@ struct AgentProcess::Parts {
         systemd(config.systemctl_command.empty() ? static_cast<ServiceManager&>(bus_systemd)
                                                  : systemctl_systemd),
         mounts(layout.root()),
-        instances(layout, systemd, game, clock,
-                  {.limits = {.port_first = config.port_first, .port_last = config.port_last},
-                   .bind_ip = config.bind_ip,
-                   .unit_dir = config.unit_dir,
-                   .unit = {.unit_prefix = config.unit_prefix,
-                            .root = layout.root(),
-                            .helper_command = programs.overlay_command,
-                            .console_command = programs.console_helper,
-                            .user = config.server_user,
-                            .hardening = config.unit_hardening,
-                            .port_first = config.port_first,
-                            .port_last = config.port_last},
-                   .ports = &probe},
-                  [this](const std::string& name) { return mounts.IsMounted(name); }),
+        instances(
+            layout, systemd, game, clock,
+            {.limits = {.port_first = config.port_first, .port_last = config.port_last},
+             .bind_ip = config.bind_ip,
+             .unit_dir = config.unit_dir,
+             .unit = {.unit_prefix = config.unit_prefix,
+                      .root = layout.root(),
+                      .helper_command = programs.overlay_command,
+                      .console_command = programs.console_helper,
+                      .hardening = config.unit_hardening,
+                      .hidden_paths = HiddenFromServers(config),
+                      .memory_high_bytes = static_cast<uint64_t>(config.server_memory_high_mib)
+                                           << 20,
+                      .memory_max_bytes = static_cast<uint64_t>(config.server_memory_max_mib) << 20,
+                      .tasks_max = static_cast<uint32_t>(config.server_tasks_max),
+                      .cpu_quota_percent = static_cast<uint32_t>(config.server_cpu_quota_percent),
+                      .port_first = config.port_first,
+                      .port_last = config.port_last},
+             .ports = &probe,
+             .server_users = config.server_users,
+             .accounts = &accounts},
+            [this](const std::string& name) { return mounts.IsMounted(name); }),
         // Downloads and archives are handled by left4me-fetch, out of this process.
         fetcher(processes, {.program = programs.fetch_helper,
                             .env = env.fetch_env,
@@ -140,6 +156,7 @@ struct AgentProcess::Parts {
   Clock& clock = Clock::Real();
   HostLayout layout;
   LinuxHostProbe probe;
+  PasswdServerUsers accounts;
   LinuxProcessRunner processes;
   OperationRegistry operations;
   Installer installer;
@@ -240,7 +257,11 @@ absl::Status AgentProcess::Start() {
   std::string listeners;
   if (!parts_->config.listen_tcp.empty()) {
     absl::StrAppend(&listeners, " tcp '", parts_->config.listen_tcp, "' (port ",
-                    parts_->server->tcp_port(), ")");
+                    parts_->server->tcp_port(), ")",
+                    parts_->config.plaintext_tcp
+                        ? " in plaintext (tests and development only: any local process can "
+                          "call every RPC)"
+                        : " with mutual TLS");
   }
   if (!parts_->config.listen_unix.empty()) {
     absl::StrAppend(&listeners, " unix '", parts_->config.listen_unix, "'");

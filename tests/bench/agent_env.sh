@@ -24,7 +24,7 @@ steamcmd: $build/tests/fakes/fake_steamcmd
 steam: {home: $work/home}
 systemd: {scope: user, unit_dir: $XDG_RUNTIME_DIR/systemd/user,
           overlay_helper: $build/agent/overlay_helper/left4me-overlay,
-          console_helper: $build/agent/console/left4me-console, user: "", hardening: false}
+          console_helper: $build/agent/console/left4me-console, server_users: "", hardening: false}
 ports: {first: $bench_first_port, last: $((bench_first_port + 1999))}
 bind_ip: 127.0.0.1
 fetch_helper: $build/agent/fetch/left4me-fetch

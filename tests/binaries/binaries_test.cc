@@ -52,9 +52,10 @@ class AgentBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
-        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
-                                   "127.0.0.1:0", "--listen_unix", socket_, "--steamcmd",
-                                   L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")}),
+        {.argv =
+             WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
+                               "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", socket_,
+                               "--steamcmd", L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")}),
          .env = {{"HOME", dir_.Sub("home")}}});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);
@@ -127,9 +128,20 @@ TEST_F(AgentBinaryTest, SigtermShutsDownCleanlyAndRemovesTheSocket) {
 TEST(AgentBinaryConfigTest, BadConfigurationExitsWithACleanMessage) {
   TempDir dir;
   int status = 0;
+  // TCP without mutual TLS, on loopback too (issue Isolation, 3): refused, nothing served.
+  for (const char* address : {"192.0.2.1:7543", "127.0.0.1:0"}) {
+    absl::StatusOr<std::string> output = RunToCompletion(
+        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.path(), "--listen_tcp", address,
+                                   "--unit_dir", dir.Sub("units")})},
+        &status);
+    ASSERT_TRUE(output.ok());
+    EXPECT_EQ(ExitCode(status), 2);
+    EXPECT_THAT(*output, HasSubstr("needs mutual TLS"));
+  }
   absl::StatusOr<std::string> output = RunToCompletion(
-      {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.path(), "--listen_tcp",
-                                 "192.0.2.1:7543", "--unit_dir", dir.Sub("units")})},
+      {.argv =
+           WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.path(), "--listen_tcp",
+                             "192.0.2.1:7543", "--plaintext_tcp", "--unit_dir", dir.Sub("units")})},
       &status);
   ASSERT_TRUE(output.ok());
   EXPECT_EQ(ExitCode(status), 2);
@@ -150,8 +162,8 @@ TEST(AgentBinaryConfigTest, AMissingHelperRefusesTheStartNamingIt) {
     int status = 0;
     absl::StatusOr<std::string> output = RunToCompletion(
         {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub("root"), "--listen_tcp",
-                                   "127.0.0.1:0", "--listen_unix", "", "--unit_dir",
-                                   dir.Sub("units"), flag, dir.Sub("missing")})},
+                                   "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "",
+                                   "--unit_dir", dir.Sub("units"), flag, dir.Sub("missing")})},
         &status);
     ASSERT_TRUE(output.ok());
     EXPECT_EQ(ExitCode(status), 1) << *output;
@@ -222,7 +234,7 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
   ASSERT_TRUE((*controller)->WaitForOutput("serving HTTP")) << (*controller)->Output();
 
   std::ofstream(dir.Sub("agent.yaml"))
-      << "root: " << dir.Sub("root") << "\nlisten: {tcp: \"127.0.0.1:0\", unix: \"\"}\n"
+      << "root: " << dir.Sub("root") << "\nlisten: {unix: " << dir.Sub("agent.sock") << "}\n"
       << "fetch_helper: " << L4D2_FETCH_HELPER << "\n"
       << "systemd: {unit_dir: " << dir.Sub("units") << "}\n";
   std::ofstream(dir.Sub("token")) << token << "\n";
@@ -304,8 +316,8 @@ TEST(FleetBinariesTest, KillingTheControllerDuringAHundredJobsLosesAndRepeatsNot
   TempDir dir;
   auto agent = ChildProcess::Start(
       {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub("root"), "--listen_tcp",
-                                 "127.0.0.1:0", "--listen_unix", "", "--steamcmd",
-                                 L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub("units")}),
+                                 "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "",
+                                 "--steamcmd", L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub("units")}),
        .env = {{"HOME", dir.Sub("home")}}});
   ASSERT_TRUE(agent.ok());
   ASSERT_TRUE((*agent)->WaitForOutput("serving root")) << (*agent)->Output();
@@ -397,9 +409,10 @@ TEST(PgFleetTest, TwoControllersShareTheWorkAndOneDyingLosesNothing) {
     const std::string sub = absl::StrCat("agent", a);
     std::filesystem::create_directories(dir.Sub(sub));
     auto agent = ChildProcess::Start(
-        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub(sub + "/root"),
-                                   "--listen_tcp", "127.0.0.1:0", "--listen_unix", "", "--steamcmd",
-                                   L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub(sub + "/units")}),
+        {.argv =
+             WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub(sub + "/root"), "--listen_tcp",
+                               "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "", "--steamcmd",
+                               L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub(sub + "/units")}),
          .env = {{"HOME", dir.Sub(sub + "/home")}}});
     ASSERT_TRUE(agent.ok());
     ASSERT_TRUE((*agent)->WaitForOutput("serving root")) << (*agent)->Output();

@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$agent" --root "$tmp/root" --listen_tcp 127.0.0.1:0 --listen_unix "$tmp/agent.sock" \
+"$agent" --root "$tmp/root" --listen_tcp 127.0.0.1:0 --plaintext_tcp --listen_unix "$tmp/agent.sock" \
   --unit_dir "$tmp/units" --overlay_helper "$build/agent/overlay_helper/left4me-overlay" \
   --console_helper "$build/agent/console/left4me-console" \
   --fetch_helper "$build/agent/fetch/left4me-fetch" \

@@ -41,9 +41,12 @@ class AgentHostTest : public ::testing::Test {
         << "listen: {tcp: \"\", unix: " << socket_ << "}\n"
         << "steamcmd: " << L4D2_FAKE_STEAMCMD << "\n"
         << "steam: {home: " << dir_.Sub("home") << "}\n"
-        << "systemd:\n  scope: user\n  unit_dir: " << std::getenv("XDG_RUNTIME_DIR")
-        << "/systemd/user\n  overlay_helper: " << L4D2_OVERLAY_HELPER
-        << "\n  console_helper: " << L4D2_CONSOLE_HELPER << "\n  user: \"\"\n  hardening: false\n"
+        << "systemd:\n  scope: user\n  unit_dir: "
+        << std::getenv("XDG_RUNTIME_DIR")
+        // As production runs it: privileged ("+") when the server has an account of its own.
+        << "/systemd/user\n  overlay_helper: " << (server_users_.empty() ? "" : "+")
+        << L4D2_OVERLAY_HELPER << "\n  console_helper: " << L4D2_CONSOLE_HELPER
+        << "\n  server_users: \"" << server_users_ << "\"\n  hardening: false\n"
         << "ports: {first: " << port_ << ", last: " << port_ + 9 << "}\n"
         << "bind_ip: 127.0.0.1\n"
         << "scripts: {user: nobody}\n"
@@ -96,6 +99,11 @@ class AgentHostTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> agent_;
   // Instances the test made; deleted at the end.
   std::vector<std::string> created_ = {"s1", "s2"};
+  // Set before SetUp: servers run as accounts of this pool; empty: as the manager's user. The
+  // unit's sandboxing stays off in this user manager (roots below /tmp meet PrivateTmp=, and
+  // the game does not find its merged tree in the namespace the manager builds): tests apply
+  // what they check themselves (isolation_test.cc).
+  std::string server_users_;
 };
 
 }  // namespace l4d2::testing

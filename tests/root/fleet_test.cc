@@ -174,7 +174,7 @@ class FleetTest : public ::testing::Test {
                           << "  unit_prefix: l4d2-fleet-" << name << "\n"
                           << "  overlay_helper: " << L4D2_OVERLAY_HELPER
                           << "\n  console_helper: " << L4D2_CONSOLE_HELPER
-                          << "\n  user: \"\"\n  hardening: false\n"
+                          << "\n  server_users: \"\"\n  hardening: false\n"
                           << "ports: {first: " << agent.first_port
                           << ", last: " << agent.first_port + kPortsPerHost - 1 << "}\n"
                           << "bind_ip: 127.0.0.1\n"

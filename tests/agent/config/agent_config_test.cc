@@ -20,7 +20,10 @@ TEST(AgentConfigTest, DefaultsWhenEmpty) {
   absl::StatusOr<AgentConfig> config = Parse("");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->root, "/var/lib/left4me");
-  EXPECT_EQ(config->listen_tcp, "127.0.0.1:7543");
+  // No TCP until mutual TLS is configured (issue Isolation, 3): local use is the unix socket.
+  EXPECT_EQ(config->listen_tcp, "");
+  EXPECT_FALSE(config->plaintext_tcp);
+  EXPECT_EQ(config->listen_unix, "/run/left4me/agent.sock");
   EXPECT_EQ(config->unix_socket_mode, 0660u);
   EXPECT_EQ(config->port_first, 27015);
 }
@@ -33,6 +36,7 @@ shutdown_grace: 3s
 log_level: debug
 listen:
   tcp: "[::1]:9000"
+  plaintext_tcp: true
   unix: /run/l4d2/agent.sock
   unix_mode: "0600"
   unix_group: l4d2
@@ -45,6 +49,7 @@ systemd: {unit_prefix: l4d2-staging}
   EXPECT_EQ(config->steamcmd, "/opt/steamcmd/steamcmd.sh");
   EXPECT_EQ(config->shutdown_grace, absl::Seconds(3));
   EXPECT_EQ(config->listen_tcp, "[::1]:9000");
+  EXPECT_TRUE(config->plaintext_tcp);
   EXPECT_EQ(config->unix_socket_mode, 0600u);
   EXPECT_EQ(config->unix_socket_group, "l4d2");
   EXPECT_EQ(config->port_last, 28100);
@@ -56,9 +61,17 @@ systemd: {unit_prefix: l4d2-staging}
 
 TEST(AgentConfigTest, RejectsBadValues) {
   EXPECT_THAT(Parse("root: relative").status().message(), HasSubstr("absolute"));
+  // TCP is mutual TLS, on loopback too; plaintext is explicit and loopback only.
+  EXPECT_THAT(Parse("listen: {tcp: 127.0.0.1:7543}").status().message(),
+              HasSubstr("needs mutual TLS"));
   EXPECT_THAT(Parse("listen: {tcp: 10.0.0.5:7543}").status().message(),
+              HasSubstr("needs mutual TLS"));
+  EXPECT_THAT(Parse("listen: {tcp: 10.0.0.5:7543, plaintext_tcp: true}").status().message(),
               HasSubstr("not a loopback address"));
-  EXPECT_TRUE(Parse("listen: {tcp: 10.0.0.5:7543, allow_remote_plaintext: true}").ok());
+  EXPECT_TRUE(Parse("listen: {tcp: 127.0.0.1:7543, plaintext_tcp: true}").ok());
+  EXPECT_TRUE(Parse("listen: {tcp: 10.0.0.5:7543, tls: {certificate: /c, key: /k, ca: /a}}").ok());
+  EXPECT_THAT(Parse("listen: {tcp: 127.0.0.1:1, allow_remote_plaintext: true}").status().message(),
+              HasSubstr("unknown"));
   EXPECT_THAT(Parse("listen: {tcp: nonsense}").status().message(), HasSubstr("host:port"));
   EXPECT_THAT(Parse("listen: {unix_mode: \"999\"}").status().message(), HasSubstr("octal"));
   EXPECT_THAT(Parse("listen: {tcp: \"\", unix: \"\"}").status().message(),

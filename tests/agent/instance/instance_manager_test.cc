@@ -1,5 +1,7 @@
 #include "agent/instance/instance_manager.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -294,6 +296,75 @@ TEST_F(InstanceManagerTest, AnOverlaysServerCfgIsReadInsideItsVersionOnly) {
   }
   EXPECT_THAT(systemd_.calls(),
               ::testing::Not(::testing::Contains("start left4me-server@s1.service")));
+}
+
+// One account per server (issue Isolation, 2 and 6), from a pool read through ServerUsers.
+class FakeServerUsers final : public ServerUsers {
+ public:
+  std::vector<ServerAccount> pool;
+  absl::StatusOr<std::vector<ServerAccount>> Pool(const std::string& prefix) override {
+    std::vector<ServerAccount> matching;
+    for (const ServerAccount& account : pool) {
+      if (account.name.rfind(prefix, 0) == 0) matching.push_back(account);
+    }
+    return matching;
+  }
+};
+
+class InstanceAccountsTest : public InstanceManagerTest {
+ protected:
+  InstanceAccountsTest() {
+    // This process's own ids: chown to them works without root.
+    users_.pool = {{.name = "srv-a", .uid = ::getuid(), .gid = ::getgid()},
+                   {.name = "srv-b", .uid = ::getuid(), .gid = ::getgid()},
+                   {.name = "other", .uid = ::getuid(), .gid = ::getgid()}};
+  }
+  FakeServerUsers users_;
+  InstanceManager owned_{layout_,
+                         systemd_,
+                         game_,
+                         clock_,
+                         {.limits = {.port_first = 27015, .port_last = 27020},
+                          .unit_dir = dir_.Sub("units"),
+                          .server_users = "srv-",
+                          .accounts = &users_},
+                         [this](const std::string&) { return mounted_; }};
+};
+
+TEST_F(InstanceAccountsTest, EachInstanceHasAnAccountOfThePoolForItsLife) {
+  InstallBuild("9000001");
+  fs::create_directories(layout_.installation_dir() + "/9000001/left4dead2/cfg");
+  ASSERT_TRUE(owned_.Initialize("s1", Spec(27015)).ok());
+  ASSERT_TRUE(owned_.Initialize("s2", Spec(27016)).ok());
+  EXPECT_EQ(owned_.Record("s1")->account(), "srv-a");
+  EXPECT_EQ(owned_.Record("s2")->account(), "srv-b");
+  // The pool is used up: refused, nothing of s3 written.
+  absl::StatusOr<v1::Instance> third = owned_.Initialize("s3", Spec(27017));
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(third.status().message()), HasSubstr("no free server account"));
+  EXPECT_FALSE(fs::exists(layout_.instances_dir() + "/s3"));
+  // Kept across initializations and starts; given back by Delete.
+  ASSERT_TRUE(owned_.Initialize("s1", Spec(27015)).ok());
+  ASSERT_TRUE(owned_.Start("s1").ok());
+  EXPECT_EQ(owned_.Record("s1")->account(), "srv-a");
+  ASSERT_TRUE(owned_.Delete("s2").ok());
+  ASSERT_TRUE(owned_.Initialize("s3", Spec(27017)).ok());
+  EXPECT_EQ(owned_.Record("s3")->account(), "srv-b");
+
+  // What the unit needs: User= in the drop-in; server.cfg the account's alone; the instance
+  // directory root's alone; the runtime directory the account's; the install's directories
+  // made its own in the writable layer.
+  EXPECT_THAT(*ReadFileToString(dir_.Sub("units/left4me-server@s1.service.d/50-instance.conf")),
+              HasSubstr("\nUser=srv-a\n"));
+  const auto mode = [](const std::string& path) {
+    return fs::status(path).permissions() & fs::perms::all;
+  };
+  EXPECT_EQ(mode(layout_.instances_dir() + "/s1/layer/left4dead2/cfg/server.cfg"),
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode(layout_.instances_dir() + "/s1"), fs::perms::owner_all);
+  EXPECT_EQ(mode(layout_.runtime_dir() + "/s1"), fs::perms::owner_all);
+  EXPECT_TRUE(fs::is_directory(layout_.runtime_dir() + "/s1/upper/left4dead2/cfg"));
+  EXPECT_THAT(systemd_.calls(), ::testing::Contains("start left4me-server@s1.service"));
 }
 
 TEST_F(InstanceManagerTest, StatusCombinesTheUnitAndTheGame) {

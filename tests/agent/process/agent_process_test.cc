@@ -68,11 +68,12 @@ class AgentProcessTest : public ::testing::Test {
     AgentConfig config;
     config.root = dir_.Sub("root");
     config.listen_tcp = "127.0.0.1:0";
+    config.plaintext_tcp = true;
     config.listen_unix = dir_.Sub("agent.sock");
     config.unit_dir = dir_.Sub("units");
     config.steamcmd = L4D2_FAKE_STEAMCMD;
     config.systemd_user_manager = true;
-    config.server_user = "";
+    config.server_users = "";
     config.unit_hardening = false;
     config.overlay_helper = L4D2_OVERLAY_HELPER;
     config.console_helper = L4D2_CONSOLE_HELPER;

@@ -33,9 +33,10 @@ class SchedulerTest : public ::testing::Test {
   void SetUp() override {
     std::filesystem::create_directories(dir_.Sub("home/.fake-steamcmd"));
     absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
-        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
-                                   "127.0.0.1:0", "--listen_unix", "", "--steamcmd",
-                                   L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")}),
+        {.argv =
+             WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
+                               "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "", "--steamcmd",
+                               L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")}),
          .env = {{"HOME", dir_.Sub("home")}}});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);

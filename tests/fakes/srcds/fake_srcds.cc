@@ -11,7 +11,9 @@
 //     the password is wrong), commands, the empty-packet terminator trick with the real
 //     server's extra 0x00000100 packet, and an IP ban after 5 failed logins within 30 s;
 //   - `status`, `say`, `changelevel`, `hostname`, cvars, `quit`/`exit`; SIGINT or SIGTERM end it
-//     cleanly at once.
+//     cleanly at once;
+//   - `writeid` writes cfg/banned_user.cfg and cfg/banned_ip.cfg into its tree, as the real
+//     server saves its bans (so tests see whether a server may write where it must).
 // Test switches (not in the real server):
 //   FAKE_SRCDS_BOOT_MS=N         wait N ms before going online (A2S and RCON answer after it)
 //   FAKE_SRCDS_CRASH_AFTER_MS=N  die of SIGSEGV after N ms
@@ -250,6 +252,16 @@ void FakeSrcds::Exec(const std::vector<std::string>& words, int depth) {
     Print("Console: " + text);
   } else if (command == "quit" || command == "exit") {
     Quit("Shutting down server...");
+  } else if (command == "writeid") {
+    for (const char* file : {"banned_user.cfg", "banned_ip.cfg"}) {
+      std::ofstream out(CfgDir() + "/" + file, std::ios::trunc);
+      if (!out) {
+        Print(std::string("Couldn't open ") + file + " for writing");
+        return;
+      }
+    }
+    Print("Writing cfg/banned_user.cfg.");
+    Print("Writing cfg/banned_ip.cfg.");
   } else if (command == "echo") {
     std::string text;
     for (size_t i = 1; i < words.size(); ++i) text += (i > 1 ? " " : "") + words[i];

@@ -1,0 +1,48 @@
+#include "agent/os/linux/passwd_server_users.h"
+
+#include <pwd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/base/const_init.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "common/file_util.h"
+
+namespace l4d2::agent {
+namespace {
+
+// setpwent/getpwent_r/endpwent share one position per process.
+ABSL_CONST_INIT absl::Mutex database_mutex(absl::kConstInit);
+
+}  // namespace
+
+absl::StatusOr<std::vector<ServerAccount>> PasswdServerUsers::Pool(const std::string& prefix) {
+  std::vector<ServerAccount> pool;
+  absl::MutexLock lock(&database_mutex);
+  ::setpwent();
+  std::vector<char> buffer(16384);
+  while (true) {
+    struct passwd entry {};
+    struct passwd* result = nullptr;
+    const int error = ::getpwent_r(&entry, buffer.data(), buffer.size(), &result);
+    if (error == ERANGE) {
+      buffer.resize(buffer.size() * 2);
+      continue;
+    }
+    if (error != 0 || result == nullptr) {
+      ::endpwent();
+      if (error != 0 && error != ENOENT) return ErrnoError(error, "read", "the user database");
+      break;
+    }
+    if (absl::StartsWith(result->pw_name, prefix) && result->pw_uid != 0 && result->pw_gid != 0) {
+      pool.push_back({.name = result->pw_name, .uid = result->pw_uid, .gid = result->pw_gid});
+    }
+  }
+  std::sort(pool.begin(), pool.end(),
+            [](const ServerAccount& a, const ServerAccount& b) { return a.uid < b.uid; });
+  return pool;
+}
+
+}  // namespace l4d2::agent
