@@ -1,8 +1,11 @@
 #include "agent/os/linux/bubblewrap_sandbox.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -112,6 +115,30 @@ absl::Status ReclaimDirectory(int directory, const std::string& path, int depth)
 
 }  // namespace
 
+std::vector<std::string> HostAddresses() {
+  std::vector<std::string> addresses;
+  struct ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return addresses;
+  for (struct ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (entry->ifa_addr->sa_family == AF_INET) {
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(entry->ifa_addr)->sin_addr, text,
+                  sizeof(text));
+    } else if (entry->ifa_addr->sa_family == AF_INET6) {
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(entry->ifa_addr)->sin6_addr, text,
+                  sizeof(text));
+    } else {
+      continue;
+    }
+    if (std::find(addresses.begin(), addresses.end(), text) == addresses.end()) {
+      addresses.emplace_back(text);
+    }
+  }
+  ::freeifaddrs(list);
+  return addresses;
+}
+
 std::vector<RootEntry> ProbeRootEntries(const std::string& root) {
   std::vector<RootEntry> entries;
   for (const char* name : {"bin", "sbin", "lib", "lib32", "lib64", "libx32"}) {
@@ -151,16 +178,23 @@ std::vector<std::string> ScriptArgv(const BubblewrapOptions& options, const std:
                            "-p",
                            absl::StrCat("TasksMax=", options.tasks_max),
                            "-p",
+                           "CPUQuota=" + options.cpu_quota,
+                           "-p",
                            "NoNewPrivileges=yes",
                            "-p",
                            "ProtectSystem=strict",
                            "-p",
-                           "ReadWritePaths=" + job.workdir,
-                           "--",
-                           options.bwrap,
-                           "--unshare-all",
-                           "--die-with-parent",
-                           "--new-session"});
+                           "ReadWritePaths=" + job.workdir});
+  if (job.network) {
+    // Outbound only: nothing of this host (its loopback, its own addresses).
+    // localhost, link-local and multicast, spelled out: systemd-run 252 does not parse the names.
+    std::vector<std::string> denied = {"127.0.0.0/8", "::1/128",     "169.254.0.0/16",
+                                       "fe80::/64",   "224.0.0.0/4", "ff00::/8"};
+    denied.insert(denied.end(), options.denied_addresses.begin(), options.denied_addresses.end());
+    argv.insert(argv.end(), {"-p", "IPAddressDeny=" + absl::StrJoin(denied, " ")});
+  }
+  argv.insert(argv.end(),
+              {"--", options.bwrap, "--unshare-all", "--die-with-parent", "--new-session"});
   if (job.network) argv.push_back("--share-net");
   argv.insert(argv.end(), {"--ro-bind", "/usr", "/usr"});
   for (const RootEntry& entry : root_entries) {
@@ -222,13 +256,20 @@ absl::Status BubblewrapSandbox::Run(const ScriptJob& job, const LineSink& output
       ::chmod(job.workdir.c_str(), 0700) != 0) {
     return ErrnoError(errno, "hand over", job.workdir);
   }
+  // The host's addresses as they are now (they may change while the agent runs).
+  BubblewrapOptions options = options_;
+  if (job.network) {
+    for (std::string& address : HostAddresses()) {
+      options.denied_addresses.push_back(std::move(address));
+    }
+  }
   // Taken back whatever happens; a failure to do so is reported over the script's outcome.
   std::vector<std::string> env = options_.env;
   env.push_back("PATH=/usr/bin:/bin");
   absl::Status ran = [&]() -> absl::Status {
     L4D2_ASSIGN_OR_RETURN(
         std::unique_ptr<RunningProcess> process,
-        runner_.Start({.argv = ScriptArgv(options_, UnitName(), ProbeRootEntries(), job, script),
+        runner_.Start({.argv = ScriptArgv(options, UnitName(), ProbeRootEntries(), job, script),
                        .env = env,
                        .cwd = "/"}));
     // The script's time limit is systemd's (RuntimeMaxSec), in real time.

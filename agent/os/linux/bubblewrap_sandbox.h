@@ -41,9 +41,18 @@ struct BubblewrapOptions {
   // Bounds of the script's unit.
   std::string memory_max = "2G";
   int tasks_max = 512;
+  std::string cpu_quota = "100%";
+  // With network, what a script may not reach (IPAddressDeny= of its unit, a cgroup filter on
+  // its sockets): the host itself, so neither the agent's port nor the servers' RCON nor any
+  // local service, whatever address they listen on. Filled by the agent with the host's own
+  // addresses (HostAddresses); loopback, link-local and multicast are always denied.
+  std::vector<std::string> denied_addresses;
   // Output lines passed on per run; further lines are counted, not passed.
   int max_output_lines = 2000;
 };
+
+// The addresses of this host's interfaces (getifaddrs), for denied_addresses.
+std::vector<std::string> HostAddresses();
 
 // A top-level entry of the host's root that programs need (/bin, /lib64, ...): a symlink
 // (merged /usr) or a directory.

@@ -1,6 +1,10 @@
 #include "agent/os/linux/bubblewrap_sandbox.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -13,6 +17,7 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 
 // The real sandbox: bubblewrap as `nobody` in a transient unit of the test sandbox's manager
@@ -154,6 +159,41 @@ TEST_F(BubblewrapSandboxTest, NetworkFilesOnlyWithNetwork) {
   EXPECT_THAT(lines_, ElementsAre("none"));
   ASSERT_TRUE(Run(probe, absl::Seconds(30), /*network=*/true).ok());
   EXPECT_THAT(lines_, ElementsAre("hosts"));
+}
+
+// Issue Isolation, 8: a script with network goes out, never to this host (the agent's port, the
+// servers' RCON, any local service), by loopback or by the host's own addresses.
+TEST_F(BubblewrapSandboxTest, ANetworkedScriptReachesNothingOfThisHost) {
+  std::vector<std::string> targets = {"127.0.0.1"};
+  for (const std::string& address : HostAddresses()) {
+    if (address.find(':') == std::string::npos && address != "127.0.0.1") {
+      targets.push_back(address);
+      break;
+    }
+  }
+  for (const std::string& address : targets) {
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in bound{};
+    bound.sin_family = AF_INET;
+    ::inet_pton(AF_INET, address.c_str(), &bound.sin_addr);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&bound), sizeof(bound)), 0);
+    ASSERT_EQ(::listen(listener, 4), 0);
+    socklen_t length = sizeof(bound);
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &length);
+    const std::string probe = absl::StrCat(
+        "#!/bin/bash\nif timeout 3 bash -c 'exec 3<>/dev/tcp/", address, "/", ntohs(bound.sin_port),
+        "' 2>/dev/null; then echo reached; else echo refused; fi\n");
+    ASSERT_TRUE(Run(probe, absl::Seconds(30), /*network=*/true).ok());
+    EXPECT_THAT(lines_, ElementsAre("refused")) << address;
+    // The control: the same probe from here reaches it.
+    int status = 0;
+    absl::StatusOr<std::string> here = l4d2::testing::RunToCompletion(
+        {.argv = {"/bin/bash", "-c", probe.substr(probe.find('\n') + 1)}}, &status);
+    ASSERT_TRUE(here.ok());
+    EXPECT_EQ(*here, "reached\n") << address;
+    ::close(listener);
+  }
 }
 
 TEST_F(BubblewrapSandboxTest, OutputIsCappedAndAMissingUserIsNamed) {
