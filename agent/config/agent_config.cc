@@ -96,6 +96,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   scripts.String("systemd_run", &config.systemd_run_command);
   L4D2_RETURN_IF_ERROR(scripts.Finish());
   root.String("fetch_helper", &config.fetch_helper);
+  root.String("fetch_user", &config.fetch_user);
 
   YamlMapReader ports(root.Map("ports"), root.Child("ports"));
   ports.Int("first", &config.port_first, 1024, 65535);

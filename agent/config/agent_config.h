@@ -80,6 +80,9 @@ struct AgentConfig {
   std::string systemd_run_command;
   // left4me-fetch (overlay downloads and archive extraction); empty: the installed one.
   std::string fetch_helper;
+  // The unprivileged account left4me-fetch works as (HTTP and archives are parsed by it, never
+  // by root); empty: the agent's own (development).
+  std::string fetch_user = "left4me-fetch";
   // How long in-flight calls may take to finish on SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // "debug", "info", "warning" or "error".

@@ -129,7 +129,8 @@ struct AgentProcess::Parts {
         // Downloads and archives are handled by left4me-fetch, out of this process.
         fetcher(processes, {.program = programs.fetch_helper,
                             .env = env.fetch_env,
-                            .scratch_dir = layout.tmp_dir()}),
+                            .scratch_dir = layout.tmp_dir(),
+                            .user = config.fetch_user}),
         scripts(processes, {.bwrap = config.bwrap,
                             .systemd_run = env.systemd_run,
                             .env = env.systemctl_env,

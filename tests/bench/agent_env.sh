@@ -28,6 +28,7 @@ systemd: {scope: user, unit_dir: $XDG_RUNTIME_DIR/systemd/user,
 ports: {first: $bench_first_port, last: $((bench_first_port + 1999))}
 bind_ip: 127.0.0.1
 fetch_helper: $build/agent/fetch/left4me-fetch
+fetch_user: nobody
 CONFIG
 # Makes the agent an enrolled fleet member, as in production: a certificate for host "bench"
 # from a throwaway CA (openssl), mutual TLS on a loopback port, and signed host reports every

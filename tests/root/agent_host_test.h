@@ -50,7 +50,7 @@ class AgentHostTest : public ::testing::Test {
         << "ports: {first: " << port_ << ", last: " << port_ + 9 << "}\n"
         << "bind_ip: 127.0.0.1\n"
         << "scripts: {user: nobody}\n"
-        << "fetch_helper: " << L4D2_FETCH_HELPER << "\n";
+        << "fetch_helper: " << L4D2_FETCH_HELPER << "\nfetch_user: nobody\n";
     absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
         {.argv = {L4D2_AGENT_BINARY, "--config", dir_.Sub("agent.yaml")}, .env = std::move(env)});
     ASSERT_TRUE(agent.ok());

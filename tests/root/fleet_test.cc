@@ -179,7 +179,7 @@ class FleetTest : public ::testing::Test {
                           << ", last: " << agent.first_port + kPortsPerHost - 1 << "}\n"
                           << "bind_ip: 127.0.0.1\n"
                           << "scripts: {user: nobody}\n"
-                          << "fetch_helper: " << L4D2_FETCH_HELPER << "\n";
+                          << "fetch_helper: " << L4D2_FETCH_HELPER << "\nfetch_user: nobody\n";
     absl::StatusOr<std::unique_ptr<ChildProcess>> process =
         ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", config}});
     ASSERT_TRUE(process.ok());

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "agent/os/linux/passwd_server_users.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -45,28 +46,6 @@ std::string UnitName() {
   static std::atomic<uint64_t> counter{0};
   return absl::StrCat("left4me-overlay-script-", ::getpid(), "-", counter.fetch_add(1), "-",
                       absl::ToUnixMicros(Clock::Real().Now()), ".service");
-}
-
-struct Account {
-  uid_t uid;
-  gid_t gid;
-};
-
-absl::StatusOr<Account> LookUpAccount(const std::string& user) {
-  struct passwd entry;
-  struct passwd* found = nullptr;
-  std::vector<char> buffer(16384);
-  int error = ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
-  if (error != 0 || found == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("overlay scripts: user '", user,
-                     "' does not exist on this host (scripts.user; see docs/operations.md)"));
-  }
-  if (found->pw_uid == 0 || found->pw_gid == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "overlay scripts: user '", user, "' is root; scripts need an unprivileged one"));
-  }
-  return Account{found->pw_uid, found->pw_gid};
 }
 
 absl::Status ReclaimDirectory(int directory, const std::string& path, int depth) {
@@ -246,7 +225,8 @@ BubblewrapSandbox::BubblewrapSandbox(ProcessRunner& runner, BubblewrapOptions op
     : runner_(runner), options_(std::move(options)) {}
 
 absl::Status BubblewrapSandbox::Run(const ScriptJob& job, const LineSink& output) {
-  L4D2_ASSIGN_OR_RETURN(Account account, LookUpAccount(options_.user));
+  L4D2_ASSIGN_OR_RETURN(ServerAccount account,
+                        UnprivilegedAccount(options_.user, "overlay scripts (scripts.user)"));
   // The script file: readable and executable by the script's group only, never writable.
   const std::string script = job.workdir + ".script";
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(script, job.source, 0550, Durability::kRegenerable));

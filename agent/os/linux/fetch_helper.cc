@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -10,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/os/linux/bubblewrap_sandbox.h"
+#include "agent/os/linux/passwd_server_users.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 
@@ -29,7 +32,16 @@ std::string ScratchName(const std::string& dir, absl::string_view what) {
 FetchHelper::FetchHelper(ProcessRunner& runner, FetchHelperOptions options)
     : runner_(runner), options_(std::move(options)) {}
 
+absl::StatusOr<std::vector<std::string>> FetchHelper::As() const {
+  if (options_.user.empty()) return std::vector<std::string>{};
+  L4D2_ASSIGN_OR_RETURN(ServerAccount account,
+                        UnprivilegedAccount(options_.user, "left4me-fetch (fetch_user)"));
+  return std::vector<std::string>{"--as", absl::StrCat(account.uid, ":", account.gid)};
+}
+
 absl::StatusOr<uint64_t> FetchHelper::Run(std::vector<std::string> args, absl::Duration timeout) {
+  L4D2_ASSIGN_OR_RETURN(std::vector<std::string> as, As());
+  args.insert(args.begin(), as.begin(), as.end());
   args.insert(args.begin(), options_.program);
   absl::StatusOr<ProcessResult> result = RunProcess(
       runner_, {.argv = args, .env = options_.env, .cwd = "/"}, timeout + kGrace, 64 << 10);
@@ -59,9 +71,14 @@ absl::StatusOr<uint64_t> FetchHelper::Run(std::vector<std::string> args, absl::D
 
 absl::StatusOr<uint64_t> FetchHelper::Fetch(const std::string& url, const std::string& path,
                                             uint64_t max_bytes, absl::Duration timeout) {
-  return Run(
+  absl::StatusOr<uint64_t> fetched = Run(
       {"get", url, path, absl::StrCat(max_bytes), absl::StrCat(absl::ToInt64Milliseconds(timeout))},
       timeout);
+  // Handed to the helper's account for the download; root's again before anyone uses it.
+  if (!options_.user.empty() && ::lchown(path.c_str(), 0, 0) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, "take back", path);
+  }
+  return fetched;
 }
 
 absl::StatusOr<std::string> FetchHelper::PostForm(const std::string& url, const std::string& form,
@@ -95,9 +112,27 @@ absl::StatusOr<uint64_t> FetchHelper::Extract(const std::string& archive,
                                               const std::string& destination,
                                               uint32_t strip_components,
                                               const ExtractLimits& limits) {
-  return Run({"extract", archive, destination, absl::StrCat(strip_components),
-              absl::StrCat(limits.max_bytes), absl::StrCat(limits.max_entries)},
-             options_.extract_timeout);
+  if (options_.user.empty()) {
+    return Run({"extract", archive, destination, absl::StrCat(strip_components),
+                absl::StrCat(limits.max_bytes), absl::StrCat(limits.max_entries)},
+               options_.extract_timeout);
+  }
+  // The helper's account extracts into a directory it owns; the tree is root's again after,
+  // whatever happened (as an overlay script's, bubblewrap_sandbox.h).
+  L4D2_ASSIGN_OR_RETURN(ServerAccount account,
+                        UnprivilegedAccount(options_.user, "left4me-fetch (fetch_user)"));
+  if (::chown(destination.c_str(), account.uid, account.gid) != 0) {
+    return ErrnoError(errno, "hand over", destination);
+  }
+  absl::StatusOr<uint64_t> extracted =
+      Run({"extract", archive, destination, absl::StrCat(strip_components),
+           absl::StrCat(limits.max_bytes), absl::StrCat(limits.max_entries)},
+          options_.extract_timeout);
+  L4D2_RETURN_IF_ERROR(ReclaimTree(destination));
+  if (::lchown(archive.c_str(), 0, 0) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, "take back", archive);
+  }
+  return extracted;
 }
 
 }  // namespace l4d2::agent

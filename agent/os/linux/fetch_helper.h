@@ -22,6 +22,9 @@ struct FetchHelperOptions {
   std::string scratch_dir;
   // How long an extraction may take.
   absl::Duration extract_timeout = absl::Minutes(30);
+  // The unprivileged account the helper works as (left4me-fetch --as); empty: the agent's own
+  // (development, tests without root). What it writes is root's again when it is done.
+  std::string user;
 };
 
 class FetchHelper final : public HttpFetcher, public ArchiveExtractor {
@@ -42,6 +45,8 @@ class FetchHelper final : public HttpFetcher, public ArchiveExtractor {
   absl::StatusOr<std::string> Post(const char* verb, const std::string& url,
                                    const std::string& body, uint64_t max_bytes,
                                    absl::Duration timeout);
+  // "--as UID:GID" for options_.user, or nothing.
+  absl::StatusOr<std::vector<std::string>> As() const;
   // Runs the helper with `args`; its "ok <N>" as N, its "error <code> <message>" as a Status.
   absl::StatusOr<uint64_t> Run(std::vector<std::string> args, absl::Duration timeout);
 

@@ -7,6 +7,7 @@
 
 #include "absl/base/const_init.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/file_util.h"
 
@@ -43,6 +44,22 @@ absl::StatusOr<std::vector<ServerAccount>> PasswdServerUsers::Pool(const std::st
   std::sort(pool.begin(), pool.end(),
             [](const ServerAccount& a, const ServerAccount& b) { return a.uid < b.uid; });
   return pool;
+}
+
+absl::StatusOr<ServerAccount> UnprivilegedAccount(const std::string& user, absl::string_view what) {
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  const int error = ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (error != 0 || found == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, ": user '", user, "' does not exist on this host (see docs/operations.md)"));
+  }
+  if (found->pw_uid == 0 || found->pw_gid == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": user '", user, "' is root; an unprivileged one is needed"));
+  }
+  return ServerAccount{.name = user, .uid = found->pw_uid, .gid = found->pw_gid};
 }
 
 }  // namespace l4d2::agent

@@ -11,4 +11,8 @@ class PasswdServerUsers final : public ServerUsers {
   absl::StatusOr<std::vector<ServerAccount>> Pool(const std::string& prefix) override;
 };
 
+// The unprivileged account `user` (overlay scripts, left4me-fetch): FAILED_PRECONDITION naming
+// it, and `what` uses it for, when it does not exist or is root.
+absl::StatusOr<ServerAccount> UnprivilegedAccount(const std::string& user, absl::string_view what);
+
 }  // namespace l4d2::agent

@@ -78,6 +78,7 @@ class AgentProcessTest : public ::testing::Test {
     config.overlay_helper = L4D2_OVERLAY_HELPER;
     config.console_helper = L4D2_CONSOLE_HELPER;
     config.fetch_helper = L4D2_FETCH_HELPER;
+    config.fetch_user = "";
     return config;
   }
   // No user manager answers there: writing the unit template only warns.

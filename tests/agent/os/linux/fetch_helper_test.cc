@@ -3,6 +3,9 @@
 
 #include "agent/os/linux/fetch_helper.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -105,6 +108,55 @@ TEST_F(FetchHelperTest, ExtractsAndRefusesEscapingEntries) {
                 .status()
                 .code(),
             absl::StatusCode::kResourceExhausted);
+}
+
+// Issue Isolation, 5 and 8: HTTP and archives are parsed by an unprivileged account, never by
+// root; what it wrote is root's again afterwards.
+TEST_F(FetchHelperTest, TheWorkIsDoneAsAnUnprivilegedAccountAndTakenBack) {
+  if (::getuid() != 0) GTEST_SKIP() << "dropping to another account needs root";
+  int status = 0;
+  absl::StatusOr<std::string> who = l4d2::testing::RunToCompletion(
+      {.argv = {L4D2_FETCH_HELPER, "--as", "65534:65534", "id"}}, &status);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(*who, "ok 65534\n");
+  who = l4d2::testing::RunToCompletion({.argv = {L4D2_FETCH_HELPER, "--as", "0:0", "id"}}, &status);
+  EXPECT_THAT(*who, HasSubstr("never root"));
+
+  // Downloads go to a directory of root's alone, as the agent's tmp/ is: the account reaches
+  // only the file it is handed. Extractions go below directories it may pass, as overlays/.
+  ::chmod(dir_.path().c_str(), 0755);
+  fs::create_directories(dir_.Sub("private"));
+  ::chmod(dir_.Sub("private").c_str(), 0700);
+  FetchHelper dropped(
+      runner_,
+      {.program = L4D2_FETCH_HELPER, .scratch_dir = dir_.Sub("private"), .user = "nobody"});
+  absl::StatusOr<uint64_t> size =
+      dropped.Fetch(Url("file.bin"), dir_.Sub("private/file.bin"), 1 << 20, absl::Seconds(30));
+  ASSERT_TRUE(size.ok()) << size.status();
+  EXPECT_EQ(fs::file_size(dir_.Sub("private/file.bin")), 5000u);
+  struct stat st {};
+  ASSERT_EQ(::stat(dir_.Sub("private/file.bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  fs::create_directories(dir_.Sub("out/x"));
+  absl::StatusOr<uint64_t> files =
+      dropped.Extract(dir_.Sub("web/good.tar.gz"), dir_.Sub("out/x"), 1, {});
+  ASSERT_TRUE(files.ok()) << files.status();
+  for (const char* path : {"out/x", "out/x/cfg", "out/x/cfg/a.cfg", "out/x/b.vpk"}) {
+    ASSERT_EQ(::stat(dir_.Sub(path).c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_uid, 0u) << path;
+  }
+  EXPECT_EQ(*ReadFileToString(dir_.Sub("out/x/cfg/a.cfg")), "a");
+  // The account cannot write where it was not handed a directory.
+  fs::create_directories(dir_.Sub("out/root-only"));
+  ::chmod(dir_.Sub("out/root-only").c_str(), 0755);
+  int code = 0;
+  absl::StatusOr<std::string> refused = l4d2::testing::RunToCompletion(
+      {.argv = {L4D2_FETCH_HELPER, "--as", "65534:65534", "extract", dir_.Sub("web/good.tar.gz"),
+                dir_.Sub("out/root-only"), "1", "1000000", "100"}},
+      &code);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_THAT(*refused, HasSubstr("error"));
+  EXPECT_FALSE(fs::exists(dir_.Sub("out/root-only/b.vpk")));
 }
 
 }  // namespace
