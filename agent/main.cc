@@ -119,8 +119,12 @@ int RunEnroll() {
     std::cerr << "l4d2-agent: enrollment failed: " << files.status().message() << "\n";
     return absl::IsInvalidArgument(files.status()) ? 2 : 1;
   }
+  // TCP is served with mutual TLS only: the listener comes with the certificate (the port is
+  // the one of the host's address at the controller).
   std::cout << "enrolled as host " << files->host_id << "; serve with, in the config:\n"
-            << "listen:\n  tls: {certificate: " << files->certificate << ", key: " << files->key
+            << "listen:\n  tcp: \""
+            << (config->listen_tcp.empty() ? "0.0.0.0:7543" : config->listen_tcp) << "\"\n"
+            << "  tls: {certificate: " << files->certificate << ", key: " << files->key
             << ", ca: " << files->ca << "}\n";
   if (!files->report_to.empty()) std::cout << "report:\n  to: [" << files->report_to << "]\n";
   return 0;

@@ -246,6 +246,8 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
   ASSERT_TRUE(enrolled.ok());
   ASSERT_EQ(ExitCode(status), 0) << *enrolled << (*controller)->Output();
   EXPECT_THAT(*enrolled, HasSubstr("enrolled as host " + host_id));
+  // The TCP listener comes with the certificate: never one without the other.
+  EXPECT_THAT(*enrolled, HasSubstr("listen:\n  tcp: \"0.0.0.0:7543\"\n  tls: {certificate: "));
   EXPECT_THAT(*enrolled, ::testing::Not(HasSubstr(token)));
   // Told where to send its host reports: the controller's report port.
   std::smatch report_match;
