@@ -191,7 +191,9 @@ absl::StatusOr<bool> InstanceManager::AssignAccount(internal::InstanceRecord* re
   absl::MutexLock lock(&ports_mutex_);
   LoadPortsLocked();
   for (const ServerAccount& account : pool) {
-    if (!accounts_.emplace(account.name, record->name()).second) continue;
+    // Free, or this instance's already (reserved by an attempt that did not get recorded).
+    auto [it, inserted] = accounts_.emplace(account.name, record->name());
+    if (!inserted && it->second != record->name()) continue;
     record->set_account(account.name);
     record->set_account_uid(account.uid);
     record->set_account_gid(account.gid);
@@ -314,6 +316,9 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     return absl::FailedPreconditionError("the game is not installed on this host (run install)");
   }
   MountPlan plan{.instance = name, .installation = installation};
+  // An instance made before servers had accounts gets one before it starts again: the template
+  // no longer names a user, so without one it would run as the manager's (root).
+  L4D2_RETURN_IF_ERROR(AssignAccount(record).status());
   // The server's own account, when it has one: what it reads is its alone.
   std::optional<FileOwner> owner;
   if (!record->account().empty()) {

@@ -367,6 +367,25 @@ TEST_F(InstanceAccountsTest, EachInstanceHasAnAccountOfThePoolForItsLife) {
   EXPECT_THAT(systemd_.calls(), ::testing::Contains("start left4me-server@s1.service"));
 }
 
+// An instance initialized before servers had accounts (no account in its record) gets one at
+// its next start, never running as the manager's user under the new template.
+TEST_F(InstanceAccountsTest, AnInstanceFromBeforeAccountsGetsOneAtItsNextStart) {
+  InstallBuild("9000001");
+  ASSERT_TRUE(manager_.Initialize("old", Spec(27015)).ok());  // the agent without accounts
+  EXPECT_EQ(owned_.Record("old")->account(), "");
+  ASSERT_TRUE(owned_.Start("old").ok());
+  EXPECT_EQ(owned_.Record("old")->account(), "srv-a");
+  EXPECT_THAT(*ReadFileToString(dir_.Sub("units/left4me-server@old.service.d/50-instance.conf")),
+              HasSubstr("\nUser=srv-a\n"));
+  // A pool with no free account: the start is refused, nothing runs as root.
+  users_.pool.resize(1);
+  ASSERT_TRUE(manager_.Initialize("older", Spec(27016)).ok());
+  absl::StatusOr<v1::Instance> refused = owned_.Start("older");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(systemd_.calls(),
+              ::testing::Not(::testing::Contains("start left4me-server@older.service")));
+}
+
 TEST_F(InstanceManagerTest, StatusCombinesTheUnitAndTheGame) {
   InstallBuild("9000001");
   ASSERT_TRUE(manager_.Initialize("s1", Spec(27017)).ok());
