@@ -1,6 +1,12 @@
 #include "agent/process/agent_process.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "agent/fleet/reporter.h"
@@ -204,12 +210,36 @@ absl::StatusOr<GrpcServerOptions> ServerOptions(const AgentConfig& config) {
   return options;
 }
 
+// With an account per server, every directory above the root must let others pass: the servers
+// reach their runtime directories through it (a root below /root, or below a 0700 mkdtemp,
+// fails every start with 226/CHDIR otherwise).
+absl::Status CheckServersCanReachTheRoot(const AgentConfig& config) {
+  if (config.server_users.empty()) return absl::OkStatus();
+  for (std::filesystem::path path = config.root;; path = path.parent_path()) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno != ENOENT) return ErrnoError(errno, "stat", path.string());
+      continue;  // made below, 0755
+    }
+    if ((st.st_mode & S_IXOTH) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "root: '", path.string(), "' does not let others pass (mode ",
+          absl::StrFormat("%04o", st.st_mode & 07777),
+          "): the servers' own accounts could not reach their directories below it; chmod o+x "
+          "it, or put the root elsewhere (default /var/lib/left4me)"));
+    }
+    if (!path.has_relative_path()) break;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
     const AgentConfig& config, const EnvironmentLookup& getenv) {
   const AgentPrograms programs = ResolvePrograms(config);
   L4D2_RETURN_IF_ERROR(CheckPrograms(programs, IsExecutableFile));
+  L4D2_RETURN_IF_ERROR(CheckServersCanReachTheRoot(config));
   L4D2_RETURN_IF_ERROR(HostLayout(config.root).CreateDirectories());
   L4D2_ASSIGN_OR_RETURN(const int moved, MigrateOverlayLayout(HostLayout(config.root)));
   if (moved > 0) L4D2_LOG(INFO) << moved << " overlays moved to one directory per ref";

@@ -13,6 +13,7 @@ if [ ! -x "$buf" ]; then
   exit 1
 fi
 tmp=$(mktemp -d)
+chmod 0755 "$tmp"  # as /var/lib: the servers' accounts pass it (the agent checks)
 agent_pid=""
 cleanup() {
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null

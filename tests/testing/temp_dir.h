@@ -1,6 +1,10 @@
 #pragma once
 
-// A fresh directory for one test, removed with everything below it when the object dies.
+// A fresh directory for one test, removed with everything below it when the object dies. Mode
+// 0755, as /var/lib is: an agent whose servers have accounts of their own refuses a root they
+// cannot pass (mkdtemp's 0700).
+
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +20,7 @@ class TempDir {
         std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/l4d2-test-XXXXXX";
     char* made = ::mkdtemp(pattern.data());
     path_ = made != nullptr ? made : "";
+    if (!path_.empty()) ::chmod(path_.c_str(), 0755);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

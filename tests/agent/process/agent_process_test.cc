@@ -120,6 +120,23 @@ TEST_F(AgentProcessTest, ServesTheAgentOnItsListenersAndStops) {
   EXPECT_FALSE(stub->GetHostInfo(&context, v1::GetHostInfoRequest(), &info).ok());
 }
 
+// With an account per server, a root the accounts cannot reach (this test's directory is 0700,
+// as mkdtemp makes it) is refused at start, naming the directory, instead of failing every
+// server's start with 226/CHDIR.
+TEST_F(AgentProcessTest, ARootTheServersAccountsCannotReachIsRefused) {
+  AgentConfig config = Config();
+  config.server_users = "left4me-server-";
+  ::chmod(dir_.path().c_str(), 0700);
+  absl::StatusOr<std::unique_ptr<AgentProcess>> agent = AgentProcess::Create(config, Environment());
+  EXPECT_EQ(agent.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(agent.status().message()),
+              ::testing::HasSubstr(absl::StrCat("'", dir_.path(), "' does not let others pass")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("root")));  // nothing made
+  ::chmod(dir_.path().c_str(), 0755);
+  agent = AgentProcess::Create(config, Environment());
+  EXPECT_TRUE(agent.ok()) << agent.status();
+}
+
 TEST_F(AgentProcessTest, AMissingHelperRefusesItBeforeAnythingIsMade) {
   AgentConfig config = Config();
   config.console_helper = dir_.Sub("missing/left4me-console");
