@@ -135,6 +135,32 @@ export function useAction<A extends unknown[]>(run: (...args: A) => Promise<unkn
   return {busy, error, go, clear: () => setError(undefined)};
 }
 
+// A page of a list as every list page shows it: the error, "Loading …" until the first page
+// arrives, `empty` for a page without rows (when given; else the rows' view shows it, e.g. a
+// table's header), the rows through `children`, and the pager.
+export function ListView<T>({list, what, empty, error, paging, children}: {
+  list: {data?: {items: T[]; nextPageToken?: string}; error?: ApiError};
+  what: string;
+  empty?: ComponentChildren;
+  // Shown in place of the list's own (an action's on the same page).
+  error?: ApiError;
+  paging: {controls: (next: string | undefined) => PagerProps};
+  children: (items: T[]) => ComponentChildren;
+}) {
+  const {data} = list;
+  return (
+    <>
+      <ErrorBox error={error ?? list.error} />
+      {!data ? (list.error ? null : <Loading what={what} />)
+        : data.items.length === 0 && empty !== undefined ? <Empty>{empty}</Empty>
+        : children(data.items)}
+      <Pager {...paging.controls(data?.nextPageToken)} />
+    </>
+  );
+}
+
+type PagerProps = {hasPrevious: boolean; next?: string; onPrevious: () => void; onNext: () => void};
+
 export function Pager({hasPrevious, next, onPrevious, onNext}: {
   hasPrevious: boolean; next?: string; onPrevious: () => void; onNext: () => void;
 }) {

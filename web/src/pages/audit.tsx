@@ -5,7 +5,7 @@ import {isAdmin, listAll, listPage, me} from '../api/client';
 import {useResource} from '../api/resource';
 import type {AuditEntry, User} from '../api/types';
 import {ago, dateTime} from '../lib/format';
-import {Empty, ErrorBox, Field, Loading, PageHeader, Pager, valueOf} from '../components/ui';
+import {Empty, Field, ListView, PageHeader, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
 export function AuditPage() {
@@ -33,9 +33,7 @@ export function AuditPage() {
         </Field>
         <button type="submit" class="secondary">Filter</button>
       </form>
-      <ErrorBox error={list.error} />
-      {!list.data ? (list.error ? null : <Loading what="the audit log" />) : <AuditRows entries={list.data.items} />}
-      <Pager {...paging.controls(list.data?.nextPageToken)} />
+      <ListView list={list} what="the audit log" paging={paging}>{(items) => <AuditRows entries={items} />}</ListView>
     </section>
   );
 }

@@ -6,7 +6,7 @@ import {useLocation, useRoute} from 'preact-iso';
 import {api, listAll, listPage} from '../api/client';
 import {useResource} from '../api/resource';
 import type {Blueprint, BlueprintInput, InstanceSpec, Overlay, Server} from '../api/types';
-import {Badge, Confirm, CopyButton, Empty, ErrorBox, Field, Loading, PageHeader, Pager, useAction, valueOf} from '../components/ui';
+import {Badge, Confirm, CopyButton, ErrorBox, Field, ListView, Loading, PageHeader, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
 export function BlueprintsPage() {
@@ -22,14 +22,11 @@ export function BlueprintsPage() {
         <a class="button" href="/blueprints/new">New blueprint</a>
       </PageHeader>
       {importing && <ImportYaml />}
-      <ErrorBox error={list.error} />
-      {!list.data ? (list.error ? null : <Loading what="blueprints" />) : list.data.items.length === 0 ? (
-        <Empty>No blueprints yet. A blueprint holds a server's settings and overlays; servers are made from one.</Empty>
-      ) : (
+      <ListView list={list} what="blueprints" empty="No blueprints yet. A blueprint holds a server's settings and overlays; servers are made from one." paging={paging}>{(items) => (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Name</th><th>Mode</th><th>Map</th><th>Max players</th><th>Overlays</th><th>Servers</th></tr></thead>
-            <tbody>{list.data.items.map((blueprint) => (
+            <tbody>{items.map((blueprint) => (
               <tr>
                 <td><a href={`/blueprints/${blueprint.id}`}>{blueprint.name}</a></td>
                 <td>{blueprint.settings?.gameMode || 'coop'}</td>
@@ -41,8 +38,7 @@ export function BlueprintsPage() {
             ))}</tbody>
           </table>
         </div>
-      )}
-      <Pager {...paging.controls(list.data?.nextPageToken)} />
+      )}</ListView>
     </section>
   );
 }

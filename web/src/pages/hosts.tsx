@@ -7,7 +7,7 @@ import {useJobStream} from '../api/jobs';
 import {useInterval, useResource} from '../api/resource';
 import type {CheckForUpdate, CreateHostResponse, Host, JobRef} from '../api/types';
 import {ago, bytes, freePorts} from '../lib/format';
-import {Badge, Confirm, Empty, ErrorBox, Field, Loading, PageHeader, Pager, Progress, Secret, useAction, valueOf} from '../components/ui';
+import {Badge, Confirm, ErrorBox, Field, ListView, Loading, PageHeader, Progress, Secret, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
 export function HostsPage() {
@@ -24,15 +24,12 @@ export function HostsPage() {
         <button type="button" onClick={() => setAdding(!adding)} aria-expanded={adding}>Add host</button>
       </PageHeader>
       {adding && <div class="card"><AddHost /></div>}
-      <ErrorBox error={hosts.error} />
-      {!hosts.data ? (hosts.error ? null : <Loading what="hosts" />) : hosts.data.items.length === 0 ? (
-        <Empty>No hosts{query.state ? ` in state ${query.state}` : ''} yet.</Empty>
-      ) : (
+      <ListView list={hosts} what="hosts" empty={<>No hosts{query.state ? ` in state ${query.state}` : ''} yet.</>} paging={paging}>{(items) => (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Name</th><th>State</th><th>Address</th><th>Game build</th><th>Servers</th><th>Free ports</th><th>Memory</th><th>Last seen</th></tr></thead>
             <tbody>
-              {hosts.data.items.map((host) => (
+              {items.map((host) => (
                 <tr>
                   <td><a href={`/hosts/${host.id}`}>{host.name}</a>{host.drained && <span class="tag">drained</span>}</td>
                   <td><Badge state={host.state} /></td>
@@ -47,8 +44,7 @@ export function HostsPage() {
             </tbody>
           </table>
         </div>
-      )}
-      <Pager {...paging.controls(hosts.data?.nextPageToken)} />
+      )}</ListView>
     </section>
   );
 }

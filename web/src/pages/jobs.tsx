@@ -6,7 +6,7 @@ import {useJobStream} from '../api/jobs';
 import {useResource} from '../api/resource';
 import type {Job, JobEvent} from '../api/types';
 import {ago, dateTime} from '../lib/format';
-import {Badge, Empty, ErrorBox, Field, Loading, PageHeader, Pager, Progress, useAction, valueOf} from '../components/ui';
+import {Badge, ErrorBox, Field, ListView, Loading, PageHeader, Progress, useAction, valueOf} from '../components/ui';
 import {useActorNames} from './audit';
 import {usePaging} from './paging';
 
@@ -49,12 +49,11 @@ export function JobsPage() {
           </select>
         </Field>
       </div>
-      <ErrorBox error={list.error} />
-      {!list.data ? (list.error ? null : <Loading what="jobs" />) : list.data.items.length === 0 ? <Empty>No jobs match.</Empty> : (
+      <ListView list={list} what="jobs" empty="No jobs match." paging={paging}>{(items) => (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Job</th><th>Kind</th><th>State</th><th>Progress</th><th>Created</th><th>By</th></tr></thead>
-            <tbody>{list.data.items.map((job, index) => (
+            <tbody>{items.map((job, index) => (
               <tr>
                 <td><a href={`/jobs/${job.id}`}><code>{job.id}</code></a></td>
                 <td>{job.kind}</td>
@@ -68,8 +67,7 @@ export function JobsPage() {
             ))}</tbody>
           </table>
         </div>
-      )}
-      <Pager {...paging.controls(list.data?.nextPageToken)} />
+      )}</ListView>
     </section>
   );
 }

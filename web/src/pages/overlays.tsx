@@ -8,7 +8,7 @@ import {useJobStream} from '../api/jobs';
 import {useResource} from '../api/resource';
 import type {JobRefs, Overlay, OverlaySource} from '../api/types';
 import {ago, bytes} from '../lib/format';
-import {Badge, Confirm, Empty, ErrorBox, Field, Loading, PageHeader, Pager, Progress, useAction, valueOf} from '../components/ui';
+import {Badge, Confirm, ErrorBox, Field, ListView, Loading, PageHeader, Progress, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
 export function OverlaysPage() {
@@ -20,12 +20,11 @@ export function OverlaysPage() {
     <section>
       <PageHeader title="Overlays"><a class="button" href="/overlays/new">New overlay</a></PageHeader>
       <p class="muted">An overlay is a layer of files (maps, plugins, configs) laid over the game for the servers whose blueprint names it.</p>
-      <ErrorBox error={list.error} />
-      {!list.data ? (list.error ? null : <Loading what="overlays" />) : list.data.items.length === 0 ? <Empty>No overlays yet.</Empty> : (
+      <ListView list={list} what="overlays" empty="No overlays yet." paging={paging}>{(items) => (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Ref</th><th>Source</th><th>Revision</th><th>Scope</th><th>Changed</th></tr></thead>
-            <tbody>{list.data.items.map((overlay) => (
+            <tbody>{items.map((overlay) => (
               <tr>
                 <td><a href={`/overlays/${overlay.id}`}>{overlay.ref}</a></td>
                 <td>{sourceKind(overlay.source)}</td>
@@ -36,8 +35,7 @@ export function OverlaysPage() {
             ))}</tbody>
           </table>
         </div>
-      )}
-      <Pager {...paging.controls(list.data?.nextPageToken)} />
+      )}</ListView>
     </section>
   );
 }
@@ -48,7 +46,10 @@ function sourceKind(source: OverlaySource | undefined): string {
   if (source?.workshop) return 'Workshop';
   if (source?.archive) return 'archive';
   if (source?.script) return 'script';
-  if (source?.inlineFiles) return `${source.inlineFiles.files?.length ?? 0} files`;
+  if (source?.inlineFiles) {
+    const count = source.inlineFiles.files?.length ?? 0;
+    return `${count} ${count === 1 ? 'file' : 'files'}`;
+  }
   return 'empty';
 }
 

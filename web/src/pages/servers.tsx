@@ -8,7 +8,7 @@ import {useJobStream} from '../api/jobs';
 import {liveServers} from '../api/live';
 import {useResource} from '../api/resource';
 import type {Blueprint, CreateServerResponse, Host, JobRefs, Server} from '../api/types';
-import {Badge, Confirm, Empty, ErrorBox, Field, Loading, PageHeader, Pager, useAction, valueOf} from '../components/ui';
+import {Badge, Confirm, ErrorBox, Field, ListView, PageHeader, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
 const states = ['running', 'starting', 'stopped', 'stopping', 'crashed', 'crash_loop', 'missing'];
@@ -80,10 +80,8 @@ export function ServersPage() {
         <button type="submit" class="secondary">Search</button>
       </form>
       <BulkBar selected={selected} onDone={() => setSelected(new Set())} />
-      <ErrorBox error={servers.error} />
-      {!servers.data ? (servers.error ? null : <Loading what="servers" />) : rows.length === 0 ? (
-        <Empty>No servers match. {!query.q && !query.actual_state && !query.host_id && !query.blueprint_id && 'Create one from a blueprint with “New server”.'}</Empty>
-      ) : (
+      {/* The rows are the page's items as the live updates have them (`rows`). */}
+      <ListView list={servers} what="servers" empty={<>No servers match. {!query.q && !query.actual_state && !query.host_id && !query.blueprint_id && 'Create one from a blueprint with “New server”.'}</>} paging={paging}>{() => (
         <div class="table-wrap">
           <table class="servers">
             <thead><tr>
@@ -113,8 +111,7 @@ export function ServersPage() {
             </tbody>
           </table>
         </div>
-      )}
-      <Pager {...paging.controls(servers.data?.nextPageToken)} />
+      )}</ListView>
     </section>
   );
 }

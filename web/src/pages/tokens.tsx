@@ -4,7 +4,7 @@ import {api, listPage} from '../api/client';
 import {useResource} from '../api/resource';
 import type {ApiToken, CreateApiTokenResponse} from '../api/types';
 import {ago} from '../lib/format';
-import {Confirm, ErrorBox, Field, Loading, PageHeader, Pager, Secret, useAction, valueOf} from '../components/ui';
+import {Confirm, ErrorBox, Field, ListView, PageHeader, Secret, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
 export function TokensPage() {
@@ -52,12 +52,11 @@ export function TokensPage() {
           <button type="button" class="secondary" onClick={() => setSecret(undefined)}>Done</button>
         </div>
       )}
-      <ErrorBox error={list.error ?? revoke.error} />
-      {!list.data ? (list.error ? null : <Loading what="tokens" />) : (
+      <ListView list={list} what="tokens" error={list.error ?? revoke.error} paging={paging}>{(items) => (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Name</th><th>Scopes</th><th>Created</th><th>Last used</th><th>Status</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
-            <tbody>{list.data.items.map((token) => (
+            <tbody>{items.map((token) => (
               <tr>
                 <td>{token.name}</td>
                 <td>{(token.scopes ?? []).join(', ')}</td>
@@ -69,8 +68,7 @@ export function TokensPage() {
             ))}</tbody>
           </table>
         </div>
-      )}
-      <Pager {...paging.controls(list.data?.nextPageToken)} />
+      )}</ListView>
       <Confirm open={!!revoking} title={`Revoke token ${revoking?.name}?`} action="Revoke"
                onCancel={() => setRevoking(undefined)} onConfirm={() => {
                  const token = revoking!;

@@ -5,7 +5,7 @@ import {api, listPage, me} from '../api/client';
 import {useResource} from '../api/resource';
 import type {User} from '../api/types';
 import {ago} from '../lib/format';
-import {ErrorBox, Field, Loading, PageHeader, Pager, useAction, valueOf} from '../components/ui';
+import {ErrorBox, Field, ListView, PageHeader, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
 export function UsersPage() {
@@ -48,12 +48,11 @@ export function UsersPage() {
         <button type="submit" disabled={create.busy}>Add user</button>
         {create.error && !create.error.field && <ErrorBox error={create.error} />}
       </form>
-      <ErrorBox error={list.error ?? update.error} />
-      {!list.data ? (list.error ? null : <Loading what="users" />) : (
+      <ListView list={list} what="users" error={list.error ?? update.error} paging={paging}>{(items) => (
         <div class="table-wrap">
           <table>
             <thead><tr><th>User</th><th>Role</th><th>Status</th><th>Since</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
-            <tbody>{list.data.items.map((user) => (
+            <tbody>{items.map((user) => (
               <tr>
                 <td>{user.username}{user.id === me.value?.id && <span class="tag">you</span>}</td>
                 <td>
@@ -73,8 +72,7 @@ export function UsersPage() {
             ))}</tbody>
           </table>
         </div>
-      )}
-      <Pager {...paging.controls(list.data?.nextPageToken)} />
+      )}</ListView>
     </section>
   );
 }
