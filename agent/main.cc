@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "agent/config/agent_config.h"
 #include "agent/config/agent_programs.h"
@@ -171,7 +170,7 @@ int main(int argc, char** argv) {
       "l4d2-agent [--config FILE] [flags] [enroll --controller URL [--token_file FILE]]\n"
       "Manages the Left 4 Dead 2 dedicated servers of one host over gRPC "
       "(service l4d2.agent.v1.AgentService, with reflection and grpc.health.v1).");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = l4d2::ParseProgramCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {
     std::cout << "l4d2-agent " << l4d2::kVersion << "\n";
     return 0;

@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -175,7 +174,7 @@ int main(int argc, char** argv) {
       "l4d2-controller [--config FILE] [flags] [serve|migrate|admin create --username NAME|\n"
       "  host create --name NAME --address HOST:PORT [--token_ttl 24h]]\n"
       "The fleet controller of left4me: database, job scheduler, REST API and web UI.");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = l4d2::ParseProgramCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {
     std::cout << "l4d2-controller " << l4d2::kVersion << "\n";
     return 0;

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -262,7 +261,7 @@ int main(int argc, char** argv) {
     if (std::string(argument) == "--no-follow") argument = kNoFollow;
   }
   std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(arguments.size()), arguments.data());
+      l4d2::ParseProgramCommandLine(static_cast<int>(arguments.size()), arguments.data());
   if (absl::GetFlag(FLAGS_version)) {
     std::cout << "l4d2ctl " << l4d2::kVersion << "\n";
     return 0;

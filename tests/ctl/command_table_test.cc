@@ -78,7 +78,7 @@ TEST(CommandTableTest, EveryFlagTheTableNamesIsAFlagOfTheProgram) {
   int code = -1;
   const std::string all = RunCtl({L4D2CTL_BINARY, "--helpfull"}, &code);
   std::set<std::string> defined;
-  const std::regex flag(R"(--([a-z0-9_]+) \()");
+  const std::regex flag(R"(\n  --([a-z0-9_]+)(=VALUE)?\n)");
   for (std::sregex_iterator it(all.begin(), all.end(), flag), end; it != end; ++it) {
     defined.insert((*it)[1]);
   }
@@ -93,6 +93,7 @@ TEST(CommandTableTest, EveryFlagTheTableNamesIsAFlagOfTheProgram) {
 TEST(CommandTableTest, HelpListsEveryCommandAndEachNounHasItsOwn) {
   int code = -1;
   const std::string help = RunCtl({L4D2CTL_BINARY, "--help"}, &code);
+  EXPECT_EQ(code, 0);
   EXPECT_THAT(help, Not(HasSubstr("No flags matched")));
   EXPECT_THAT(help, HasSubstr("--controller"));
   for (const CommandSpec& command : Commands()) {
@@ -110,6 +111,23 @@ TEST(CommandTableTest, HelpListsEveryCommandAndEachNounHasItsOwn) {
   const std::string logs = RunCtl({L4D2CTL_BINARY, "logs", "-h"}, &code);
   EXPECT_THAT(logs, HasSubstr("--lines --follow --after_cursor"));
   EXPECT_EQ(NounHelp("nonsense"), "");
+}
+
+// Every binary's help is only ours: its usage and its own flags, nothing of Abseil's (issue
+// Deploy: it ended with "Try --helpfull ...", and --helpfull listed Abseil's own flags).
+TEST(CommandTableTest, EveryProgramsHelpIsOnlyOurs) {
+  for (const char* program : {L4D2CTL_BINARY, L4D2_AGENT_BINARY, L4D2_CONTROLLER_BINARY}) {
+    for (const char* spelling : {"--help", "-h", "--helpfull", "--helpshort"}) {
+      int code = -1;
+      const std::string help = RunCtl({program, spelling}, &code);
+      EXPECT_EQ(code, 0) << program << " " << spelling;
+      EXPECT_THAT(help, HasSubstr("\nFlags:\n  --")) << program << " " << spelling;
+      EXPECT_THAT(help, HasSubstr("\n  --version\n      print the version and exit\n"));
+      for (const char* foreign : {"Try --helpfull", "absl", "--flagfile", "--undefok", "--v="}) {
+        EXPECT_THAT(help, Not(HasSubstr(foreign))) << program << " " << spelling;
+      }
+    }
+  }
 }
 
 TEST(CommandTableTest, BashCompletesNounsVerbsAndEachCommandsFlags) {
