@@ -161,6 +161,14 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   return absl::OkStatus();
 }
 
+absl::Status WriteFileInPlace(const std::string& path, absl::string_view contents, mode_t mode) {
+  FdCloser fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (fd.get() < 0) return ErrnoError(errno, "create", path);
+  L4D2_RETURN_IF_ERROR(WriteAll(fd.get(), contents, path));
+  if (fd.Close() != 0) return ErrnoError(errno, "close", path);
+  return absl::OkStatus();
+}
+
 bool IsExecutableFile(const std::string& path) {
   struct stat info;
   return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && access(path.c_str(), X_OK) == 0;

@@ -80,6 +80,11 @@ absl::StatusOr<std::string> ReadFileBeneath(const std::string& directory,
                                             const std::string& relative, size_t max_bytes,
                                             Symlinks symlinks);
 
+// Writes `contents` to `path` in place (created with `mode` if missing, truncated if not): for
+// a path that cannot be renamed over, such as a descriptor handed over as /proc/self/fd/N.
+absl::Status WriteFileInPlace(const std::string& path, absl::string_view contents,
+                              mode_t mode = 0600);
+
 // Whether `path` is a regular file (after symlinks) that this process may execute.
 bool IsExecutableFile(const std::string& path);
 

@@ -26,7 +26,7 @@ void SetProgramUsage(absl::string_view usage) {
   absl::SetFlagsUsageConfig(config);
 }
 
-std::string ProgramHelp() {
+std::string ProgramUsageText() {
   std::vector<absl::CommandLineFlag*> flags;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (!absl::StrContains(flag->Filename(), "absl/")) flags.push_back(flag);
@@ -52,7 +52,7 @@ std::vector<char*> ParseProgramCommandLine(int argc, char** argv) {
     if (argument == "--") break;
     if (argument == "--help" || argument == "-h" || argument == "--helpshort" ||
         argument == "--helpfull" || argument == "-help") {
-      std::cout << ProgramHelp();
+      std::cout << ProgramUsageText();
       std::exit(0);
     }
   }

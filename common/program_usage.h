@@ -19,6 +19,6 @@ void SetProgramUsage(absl::string_view usage);
 std::vector<char*> ParseProgramCommandLine(int argc, char** argv);
 
 // The text --help prints (for tests).
-std::string ProgramHelp();
+std::string ProgramUsageText();
 
 }  // namespace l4d2

@@ -111,19 +111,8 @@ int RunFetchCommand(const std::vector<std::string>& given, std::ostream& out) {
             : fetcher.PostJson(args[1], *form, max_bytes, absl::Milliseconds(timeout_ms));
     if (!body.ok()) return Report(out, body.status());
     // Written in place: OUT may be a descriptor handed over (/proc/self/fd/N), not renamable.
-    const int fd = ::open(args[3].c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return Report(out, ErrnoError(errno, "create", args[3]));
-    size_t done = 0;
-    while (done < body->size()) {
-      const ssize_t n = ::write(fd, body->data() + done, body->size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ::close(fd);
-        return Report(out, ErrnoError(errno, "write", args[3]));
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (::close(fd) != 0) return Report(out, ErrnoError(errno, "close", args[3]));
+    absl::Status written = WriteFileInPlace(args[3], *body, 0600);
+    if (!written.ok()) return Report(out, written);
     return Report(out, body->size());
   }
   if (args.size() == 6 && args[0] == "extract" && number(3, &strip) && strip <= 64 &&

@@ -1,6 +1,5 @@
 #include "controller/api/http_server.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>

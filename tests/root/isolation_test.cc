@@ -57,23 +57,20 @@ class IsolationTest : public AgentHostTest {
     }
   }
 
-  // The uid a unit's main process runs as.
-  uint32_t UidOf(const std::string& instance) {
-    std::smatch pid;
-    const std::string status = Ctl({"status", instance, "--json"});
-    if (!std::regex_search(status, pid, std::regex(R"re("main_pid": ?"?([0-9]+))re"))) return 0;
-    absl::StatusOr<std::string> proc = ReadFileToString("/proc/" + pid[1].str() + "/status");
-    std::smatch uid;
-    if (!proc.ok() || !std::regex_search(*proc, uid, std::regex(R"(Uid:\s+([0-9]+))"))) return 0;
-    return static_cast<uint32_t>(std::stoul(uid[1].str()));
-  }
-
   std::string MainPid(const std::string& instance) {
     std::smatch pid;
     const std::string status = Ctl({"status", instance, "--json"});
     return std::regex_search(status, pid, std::regex(R"re("main_pid": ?"?([0-9]+))re"))
                ? pid[1].str()
                : "";
+  }
+
+  // The uid a unit's main process runs as; 0 when it cannot be told.
+  uint32_t UidOf(const std::string& instance) {
+    absl::StatusOr<std::string> proc = ReadFileToString("/proc/" + MainPid(instance) + "/status");
+    std::smatch uid;
+    if (!proc.ok() || !std::regex_search(*proc, uid, std::regex(R"(Uid:\s+([0-9]+))"))) return 0;
+    return static_cast<uint32_t>(std::stoul(uid[1].str()));
   }
 
   // Runs `script` as `account` with what a server's unit hides from it, as code the server

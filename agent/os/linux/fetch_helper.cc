@@ -32,16 +32,16 @@ std::string ScratchName(const std::string& dir, absl::string_view what) {
 FetchHelper::FetchHelper(ProcessRunner& runner, FetchHelperOptions options)
     : runner_(runner), options_(std::move(options)) {}
 
-absl::StatusOr<std::vector<std::string>> FetchHelper::As() const {
-  if (options_.user.empty()) return std::vector<std::string>{};
-  L4D2_ASSIGN_OR_RETURN(ServerAccount account,
-                        UnprivilegedAccount(options_.user, "left4me-fetch (fetch_user)"));
-  return std::vector<std::string>{"--as", absl::StrCat(account.uid, ":", account.gid)};
+absl::StatusOr<std::optional<ServerAccount>> FetchHelper::Account() const {
+  if (options_.user.empty()) return std::nullopt;
+  return UnprivilegedAccount(options_.user, "left4me-fetch (fetch_user)");
 }
 
-absl::StatusOr<uint64_t> FetchHelper::Run(std::vector<std::string> args, absl::Duration timeout) {
-  L4D2_ASSIGN_OR_RETURN(std::vector<std::string> as, As());
-  args.insert(args.begin(), as.begin(), as.end());
+absl::StatusOr<uint64_t> FetchHelper::Run(std::vector<std::string> args, absl::Duration timeout,
+                                          const std::optional<ServerAccount>& account) {
+  if (account) {
+    args.insert(args.begin(), {"--as", absl::StrCat(account->uid, ":", account->gid)});
+  }
   args.insert(args.begin(), options_.program);
   absl::StatusOr<ProcessResult> result = RunProcess(
       runner_, {.argv = args, .env = options_.env, .cwd = "/"}, timeout + kGrace, 64 << 10);
@@ -71,11 +71,12 @@ absl::StatusOr<uint64_t> FetchHelper::Run(std::vector<std::string> args, absl::D
 
 absl::StatusOr<uint64_t> FetchHelper::Fetch(const std::string& url, const std::string& path,
                                             uint64_t max_bytes, absl::Duration timeout) {
+  L4D2_ASSIGN_OR_RETURN(const std::optional<ServerAccount> account, Account());
   absl::StatusOr<uint64_t> fetched = Run(
       {"get", url, path, absl::StrCat(max_bytes), absl::StrCat(absl::ToInt64Milliseconds(timeout))},
-      timeout);
+      timeout, account);
   // Handed to the helper's account for the download; root's again before anyone uses it.
-  if (!options_.user.empty() && ::lchown(path.c_str(), 0, 0) != 0 && errno != ENOENT) {
+  if (account && ::lchown(path.c_str(), 0, 0) != 0 && errno != ENOENT) {
     return ErrnoError(errno, "take back", path);
   }
   return fetched;
@@ -100,10 +101,11 @@ absl::StatusOr<std::string> FetchHelper::Post(const char* verb, const std::strin
     ::unlink(form_file.c_str());
     ::unlink(body_file.c_str());
   };
+  L4D2_ASSIGN_OR_RETURN(const std::optional<ServerAccount> account, Account());
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(form_file, form, 0600, Durability::kRegenerable));
   L4D2_RETURN_IF_ERROR(Run({verb, url, form_file, body_file, absl::StrCat(max_bytes),
                             absl::StrCat(absl::ToInt64Milliseconds(timeout))},
-                           timeout)
+                           timeout, account)
                            .status());
   return ReadFileToString(body_file, max_bytes + 1);
 }
@@ -112,22 +114,20 @@ absl::StatusOr<uint64_t> FetchHelper::Extract(const std::string& archive,
                                               const std::string& destination,
                                               uint32_t strip_components,
                                               const ExtractLimits& limits) {
-  if (options_.user.empty()) {
-    return Run({"extract", archive, destination, absl::StrCat(strip_components),
-                absl::StrCat(limits.max_bytes), absl::StrCat(limits.max_entries)},
-               options_.extract_timeout);
-  }
+  L4D2_ASSIGN_OR_RETURN(const std::optional<ServerAccount> account, Account());
+  const std::vector<std::string> args = {"extract",
+                                         archive,
+                                         destination,
+                                         absl::StrCat(strip_components),
+                                         absl::StrCat(limits.max_bytes),
+                                         absl::StrCat(limits.max_entries)};
+  if (!account) return Run(args, options_.extract_timeout, account);
   // The helper's account extracts into a directory it owns; the tree is root's again after,
   // whatever happened (as an overlay script's, bubblewrap_sandbox.h).
-  L4D2_ASSIGN_OR_RETURN(ServerAccount account,
-                        UnprivilegedAccount(options_.user, "left4me-fetch (fetch_user)"));
-  if (::chown(destination.c_str(), account.uid, account.gid) != 0) {
+  if (::chown(destination.c_str(), account->uid, account->gid) != 0) {
     return ErrnoError(errno, "hand over", destination);
   }
-  absl::StatusOr<uint64_t> extracted =
-      Run({"extract", archive, destination, absl::StrCat(strip_components),
-           absl::StrCat(limits.max_bytes), absl::StrCat(limits.max_entries)},
-          options_.extract_timeout);
+  absl::StatusOr<uint64_t> extracted = Run(args, options_.extract_timeout, account);
   L4D2_RETURN_IF_ERROR(ReclaimTree(destination));
   if (::lchown(archive.c_str(), 0, 0) != 0 && errno != ENOENT) {
     return ErrnoError(errno, "take back", archive);

@@ -4,12 +4,14 @@
 // download or extraction is one run of the helper, so libcurl, libarchive and the untrusted
 // bytes they parse stay out of the agent's process. Thread-safe.
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/os/archive_extractor.h"
 #include "agent/os/http_fetcher.h"
 #include "agent/os/process_runner.h"
+#include "agent/os/server_users.h"
 
 namespace l4d2::agent {
 
@@ -45,10 +47,12 @@ class FetchHelper final : public HttpFetcher, public ArchiveExtractor {
   absl::StatusOr<std::string> Post(const char* verb, const std::string& url,
                                    const std::string& body, uint64_t max_bytes,
                                    absl::Duration timeout);
-  // "--as UID:GID" for options_.user, or nothing.
-  absl::StatusOr<std::vector<std::string>> As() const;
-  // Runs the helper with `args`; its "ok <N>" as N, its "error <code> <message>" as a Status.
-  absl::StatusOr<uint64_t> Run(std::vector<std::string> args, absl::Duration timeout);
+  // The account of options_.user (looked up once per call); none when it is empty.
+  absl::StatusOr<std::optional<ServerAccount>> Account() const;
+  // Runs the helper with `args`, as `account` when given (--as); its "ok <N>" as N, its
+  // "error <code> <message>" as a Status.
+  absl::StatusOr<uint64_t> Run(std::vector<std::string> args, absl::Duration timeout,
+                               const std::optional<ServerAccount>& account);
 
   ProcessRunner& runner_;
   FetchHelperOptions options_;
