@@ -52,7 +52,7 @@ export function TokensPage() {
           <button type="button" class="secondary" onClick={() => setSecret(undefined)}>Done</button>
         </div>
       )}
-      <ListView list={list} what="tokens" error={list.error ?? revoke.error} paging={paging}>{(items) => (
+      <ListView list={list} what="tokens" error={list.error ?? revoke.error} empty="No API tokens yet. Create one above for l4d2ctl or CI; its secret is shown once." paging={paging}>{(items) => (
         <div class="table-wrap">
           <table>
             <thead><tr><th>Name</th><th>Scopes</th><th>Created</th><th>Last used</th><th>Status</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
