@@ -1,7 +1,5 @@
 #include "tls/ca_files.h"
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -11,20 +9,16 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "tls/certificates.h"
 
 namespace l4d2::tls {
 namespace {
 
-// Seconds of validity `certificate_pem` has left; negative when unreadable or expired.
-int64_t SecondsLeft(const std::string& certificate_pem) {
-  BIO* bio = BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size()));
-  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  if (cert == nullptr) return -1;
-  int days = 0, seconds = 0;
-  const bool ok = ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) == 1;
-  X509_free(cert);
-  return ok ? int64_t{days} * 86400 + seconds : -1;
+// Whether the controller's own certificate is readable and valid for 30 days more: else it
+// gets a new one at this start.
+bool OwnCertificateLastsAMonth(const std::string& certificate_pem) {
+  absl::StatusOr<CertificateFacts> facts = InspectCertificate(certificate_pem);
+  return facts.ok() && facts->not_after - Clock::Real().Now() > absl::Hours(24 * 30);
 }
 
 }  // namespace
@@ -61,7 +55,7 @@ absl::StatusOr<ControllerPki> LoadOrCreateControllerPki(const std::string& direc
   const std::string own_key = directory + "/controller.key";
   absl::StatusOr<std::string> own_cert_pem = ReadFileToString(own_cert, 1 << 20);
   absl::StatusOr<std::string> own_key_pem = ReadFileToString(own_key, 1 << 20);
-  if (own_cert_pem.ok() && own_key_pem.ok() && SecondsLeft(*own_cert_pem) > 30 * 86400) {
+  if (own_cert_pem.ok() && own_key_pem.ok() && OwnCertificateLastsAMonth(*own_cert_pem)) {
     pki.controller_certificate_pem = *std::move(own_cert_pem);
     pki.controller_key_pem = *std::move(own_key_pem);
     return pki;

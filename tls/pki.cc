@@ -19,6 +19,7 @@ namespace {
 using internal::Bio;
 using internal::Cert;
 using internal::Key;
+using internal::ReadCertificate;
 using internal::Request;
 
 absl::Status Error(absl::string_view what) {
@@ -158,6 +159,29 @@ absl::StatusOr<std::string> CertificateAuthority::Issue(const std::string& reque
   if (ca == nullptr || ca_key == nullptr) return Error("the CA does not load");
   absl::StatusOr<Cert> cert = MakeCertificate(dns_name, public_key.get(), ca.get(), ca_key.get(),
                                               /*ca=*/false, validity);
+  if (!cert.ok()) return cert.status();
+  return CertPem(cert->get());
+}
+
+absl::StatusOr<std::string> CertificateAuthority::Renew(const std::string& certificate_pem,
+                                                        const Validity& validity) const {
+  Cert old = ReadCertificate(certificate_pem);
+  Cert ca = ReadCertificate(certificate_pem_);
+  Bio key_bio = Reader(key_pem_);
+  Key ca_key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (ca == nullptr || ca_key == nullptr) return Error("the CA does not load");
+  if (old == nullptr) return absl::InvalidArgumentError("tls: not a certificate");
+  if (X509_verify(old.get(), ca_key.get()) != 1) {
+    return absl::InvalidArgumentError("tls: the certificate is not this CA's");
+  }
+  const X509_NAME* subject = X509_get_subject_name(old.get());
+  char name[256] = {};
+  if (X509_NAME_get_text_by_NID(const_cast<X509_NAME*>(subject), NID_commonName, name,
+                                sizeof(name)) <= 0) {
+    return absl::InvalidArgumentError("tls: the certificate names nothing");
+  }
+  absl::StatusOr<Cert> cert = MakeCertificate(name, X509_get0_pubkey(old.get()), ca.get(),
+                                              ca_key.get(), /*ca=*/false, validity);
   if (!cert.ok()) return cert.status();
   return CertPem(cert->get());
 }

@@ -52,6 +52,12 @@ class CertificateAuthority {
   absl::StatusOr<std::string> Issue(const std::string& request_pem, const std::string& dns_name,
                                     const Validity& validity) const;
 
+  // A new certificate for the key and name of `certificate_pem`, which this CA must have
+  // issued (renewal: the holder keeps its key, so nothing it signs changes meaning).
+  // INVALID_ARGUMENT for anything else.
+  absl::StatusOr<std::string> Renew(const std::string& certificate_pem,
+                                    const Validity& validity) const;
+
  private:
   CertificateAuthority(std::string certificate_pem, std::string key_pem)
       : certificate_pem_(std::move(certificate_pem)), key_pem_(std::move(key_pem)) {}

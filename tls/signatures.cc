@@ -20,19 +20,10 @@ using internal::Bio;
 using internal::Cert;
 using internal::DigestContext;
 using internal::Names;
+using internal::ReadCertificate;
+using internal::ToTime;
 
 std::shared_ptr<EVP_PKEY> Shared(EVP_PKEY* key) { return {key, EVP_PKEY_free}; }
-
-Cert ReadCertificate(const std::string& pem) {
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  return Cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-}
-
-absl::Time ToTime(const ASN1_TIME* time) {
-  std::tm parts{};
-  if (ASN1_TIME_to_tm(time, &parts) != 1) return absl::InfinitePast();
-  return absl::FromTimeT(timegm(&parts));
-}
 
 // The bytes a signature covers: the context keeps signatures for one purpose from passing as
 // another's.

@@ -45,6 +45,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   tls.String("certificate", &config.tls_certificate);
   tls.String("key", &config.tls_key);
   tls.String("ca", &config.tls_ca);
+  tls.Duration("reload", &config.tls_reload);
   L4D2_RETURN_IF_ERROR(tls.Finish());
   listen.String("unix", &config.listen_unix);
   std::string mode;
@@ -180,6 +181,9 @@ absl::Status ValidateListenersAndReports(const AgentConfig& config) {
       !config.tls_certificate.empty() + !config.tls_key.empty() + !config.tls_ca.empty();
   if (tls_files != 0 && tls_files != 3) {
     return absl::InvalidArgumentError("listen.tls: certificate, key and ca together, or none");
+  }
+  if (config.tls_reload < absl::Seconds(1) || config.tls_reload > absl::Hours(1)) {
+    return absl::InvalidArgumentError("listen.tls.reload: from 1s to 1h");
   }
   return absl::OkStatus();
 }

@@ -28,6 +28,9 @@ struct AgentConfig {
   std::string tls_certificate;
   std::string tls_key;
   std::string tls_ca;
+  // How often the files are read again: a certificate the controller renewed (written in place
+  // by the InstallCertificate call) is served from the next read on.
+  absl::Duration tls_reload = absl::Minutes(1);
   // Host reports (agent/fleet/reporter.h): the controllers' report addresses ("host:port",
   // UDP), each sent a signed report of the host every report_interval and after every change
   // to an instance. Needs the enrolled certificate and key (listen.tls). Empty: the

@@ -147,6 +147,9 @@ struct AgentProcess::Parts {
         host_info(
             probe, layout, config.port_first, config.port_last, clock.Now(),
             [this] { return instances.CountRunning(); }, [this] { return instances.HeldPorts(); }),
+        certificate(
+            {.certificate = config.tls_certificate, .key = config.tls_key, .ca = config.tls_ca},
+            clock),
         agent_service({.host_info = host_info,
                        .installs = installs,
                        .operations = operations,
@@ -154,6 +157,7 @@ struct AgentProcess::Parts {
                        .tasks = tasks,
                        .journal = journal,
                        .overlays = overlays,
+                       .certificate = config.tls_certificate.empty() ? nullptr : &certificate,
                        .instances_changed = [this] {
                          if (reporter != nullptr) reporter->Nudge();
                        }}) {}
@@ -183,6 +187,7 @@ struct AgentProcess::Parts {
   HostInfoCollector host_info;
   // Set before the server serves; the service nudges it after each change to an instance.
   std::unique_ptr<HostReporter> reporter;
+  AgentCertificate certificate;
   AgentServiceImpl agent_service;
   GrpcServerOptions server_options;
   std::unique_ptr<GrpcServer> server;
@@ -190,24 +195,26 @@ struct AgentProcess::Parts {
 
 namespace {
 
-// The listeners, with the TLS files read when configured.
-absl::StatusOr<GrpcServerOptions> ServerOptions(const AgentConfig& config) {
-  GrpcServerOptions options{.tcp_address = config.listen_tcp,
-                            .unix_path = config.listen_unix,
-                            .unix_mode = config.unix_socket_mode,
-                            .unix_group = config.unix_socket_group};
-  if (config.tls_certificate.empty()) return options;
-  for (auto [path, pem] :
-       {std::pair{&config.tls_certificate, &options.tls_certificate},
-        std::pair{&config.tls_key, &options.tls_key}, std::pair{&config.tls_ca, &options.tls_ca}}) {
-    absl::StatusOr<std::string> text = ReadFileToString(*path, 1 << 20);
-    if (!text.ok()) {
-      return absl::Status(text.status().code(),
-                          absl::StrCat("listen.tls: ", text.status().message()));
-    }
-    *pem = *std::move(text);
+// The listeners, with the TLS files when configured.
+GrpcServerOptions ServerOptions(const AgentConfig& config) {
+  return {.tcp_address = config.listen_tcp,
+          .unix_path = config.listen_unix,
+          .unix_mode = config.unix_socket_mode,
+          .unix_group = config.unix_socket_group,
+          .tls_certificate_file = config.tls_certificate,
+          .tls_key_file = config.tls_key,
+          .tls_ca_file = config.tls_ca,
+          .tls_reload = config.tls_reload};
+}
+
+// A file of listen.tls, read; errors name the setting.
+absl::StatusOr<std::string> ReadTlsFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFileToString(path, 1 << 20);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("listen.tls: ", text.status().message()));
   }
-  return options;
+  return text;
 }
 
 // With an account per server, every directory above the root must let others pass: the servers
@@ -249,11 +256,12 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
     // Not fatal: the host may not be set up for instances yet; starts will report it.
     L4D2_LOG(WARNING) << "unit template: " << unit.message();
   }
-  L4D2_ASSIGN_OR_RETURN(parts->server_options, ServerOptions(config));
+  parts->server_options = ServerOptions(config);
   if (!config.report_to.empty()) {
-    const GrpcServerOptions& tls = parts->server_options;
-    L4D2_ASSIGN_OR_RETURN(std::string host_id, tls::AgentHostId(tls.tls_certificate));
-    L4D2_ASSIGN_OR_RETURN(tls::Signer signer, tls::Signer::FromKeyPem(tls.tls_key));
+    L4D2_ASSIGN_OR_RETURN(const std::string certificate, ReadTlsFile(config.tls_certificate));
+    L4D2_ASSIGN_OR_RETURN(const std::string key, ReadTlsFile(config.tls_key));
+    L4D2_ASSIGN_OR_RETURN(std::string host_id, tls::AgentHostId(certificate));
+    L4D2_ASSIGN_OR_RETURN(tls::Signer signer, tls::Signer::FromKeyPem(key));
     Parts* p = parts.get();
     absl::StatusOr<std::unique_ptr<HostReporter>> started = HostReporter::Start(
         {.host_id = host_id, .targets = config.report_to, .interval = config.report_interval},

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/service/operation_stream.h"
 #include "common/logging.h"
+#include "google/protobuf/util/time_util.h"
 #include "rpc/grpc_status.h"
 
 namespace l4d2::agent {
@@ -19,6 +20,31 @@ grpc::ServerUnaryReactor* AgentServiceImpl::GetHostInfo(grpc::CallbackServerCont
   absl::StatusOr<v1::HostInfo> info = deps_.host_info.Collect();
   if (info.ok()) *response = *std::move(info);
   reactor->Finish(ToGrpcStatus(info.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::InstallCertificate(
+    grpc::CallbackServerContext* context, const v1::InstallCertificateRequest* request,
+    v1::InstallCertificateResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (deps_.certificate == nullptr) {
+    reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(
+        "this agent serves no TLS (listen.tls): there is no certificate to renew")));
+    return reactor;
+  }
+  // Two small file reads, a signature check and a write: cheap enough for the callback thread.
+  absl::StatusOr<tls::CertificateFacts> installed =
+      deps_.certificate->Install(request->certificate());
+  if (installed.ok()) {
+    response->set_serial(installed->serial);
+    *response->mutable_not_after() =
+        google::protobuf::util::TimeUtil::TimeTToTimestamp(absl::ToTimeT(installed->not_after));
+    L4D2_LOG(INFO) << "certificate " << installed->serial << " installed, valid until "
+                   << absl::FormatTime(installed->not_after) << "; served from the next reload";
+  } else {
+    L4D2_LOG(WARNING) << "certificate refused: " << installed.status().message();
+  }
+  reactor->Finish(ToGrpcStatus(installed.status()));
   return reactor;
 }
 

@@ -8,6 +8,7 @@
 
 #include <functional>
 
+#include "agent/fleet/agent_certificate.h"
 #include "agent/host/host_info_collector.h"
 #include "agent/install/install_service.h"
 #include "agent/instance/instance_manager.h"
@@ -28,6 +29,8 @@ struct AgentServiceDeps {
   TaskRunner& tasks;
   Journal& journal;
   OverlayManager& overlays;
+  // The TLS files, for renewals; null when the agent serves no TLS.
+  AgentCertificate* certificate = nullptr;
   // Called after every operation that may have changed an instance (the host reporter's
   // Nudge); may be empty.
   std::function<void()> instances_changed;
@@ -82,6 +85,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* ListInstances(grpc::CallbackServerContext* context,
                                           const v1::ListInstancesRequest* request,
                                           v1::ListInstancesResponse* response) override;
+  grpc::ServerUnaryReactor* InstallCertificate(grpc::CallbackServerContext* context,
+                                               const v1::InstallCertificateRequest* request,
+                                               v1::InstallCertificateResponse* response) override;
 
  private:
   // Runs `work` as the idempotent operation `request` (see OperationRegistry) on a task

@@ -4,16 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/logging.h"
+#include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "tls/pki.h"
 
 namespace l4d2::agent {
@@ -36,6 +40,32 @@ class ControllerOnly final : public grpc::AuthMetadataProcessor {
                         "only the controller's certificate may call this agent");
   }
 };
+
+// Fails early, naming the file, where gRPC would only log and refuse every handshake.
+absl::Status CheckTlsFiles(const GrpcServerOptions& options) {
+  for (const std::string* path :
+       {&options.tls_certificate_file, &options.tls_key_file, &options.tls_ca_file}) {
+    absl::StatusOr<std::string> text = ReadFileToString(*path, 1 << 20);
+    if (!text.ok()) return text.status();
+  }
+  return absl::OkStatus();
+}
+
+// Client certificates required and verified against the fleet CA, callers limited to the
+// controller; the files watched, so that a certificate renewed in place is served.
+std::shared_ptr<grpc::ServerCredentials> MutualTlsCredentials(const GrpcServerOptions& options) {
+  auto files = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      options.tls_key_file, options.tls_certificate_file, options.tls_ca_file,
+      static_cast<unsigned>(std::max<int64_t>(1, absl::ToInt64Seconds(options.tls_reload))));
+  grpc::experimental::TlsServerCredentialsOptions tls(files);
+  tls.watch_root_certs();
+  tls.watch_identity_key_cert_pairs();
+  tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::experimental::TlsServerCredentials(tls);
+  credentials->SetAuthMetadataProcessor(std::make_shared<ControllerOnly>());
+  return credentials;
+}
 
 }  // namespace
 namespace {
@@ -91,13 +121,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 
   if (!options.tcp_address.empty()) {
     std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-    if (!options.tls_certificate.empty()) {
-      grpc::SslServerCredentialsOptions tls(
-          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-      tls.pem_root_certs = options.tls_ca;
-      tls.pem_key_cert_pairs.push_back({options.tls_key, options.tls_certificate});
-      credentials = grpc::SslServerCredentials(tls);
-      credentials->SetAuthMetadataProcessor(std::make_shared<ControllerOnly>());
+    if (!options.tls_certificate_file.empty()) {
+      L4D2_RETURN_IF_ERROR(CheckTlsFiles(options));
+      credentials = MutualTlsCredentials(options);
     }
     builder.AddListeningPort(options.tcp_address, credentials, &server->tcp_port_);
   }

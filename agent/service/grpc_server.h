@@ -27,12 +27,15 @@ struct GrpcServerOptions {
   mode_t unix_mode = 0660;
   // Group owning the socket; empty keeps the process's group.
   std::string unix_group;
-  // Mutual TLS on the TCP listener (PEM; all three or none): the agent's certificate and key,
-  // and the fleet CA. Clients must present a certificate from that CA naming the controller
-  // (tls/pki.h); anything else is refused. The unix socket stays local and plaintext.
-  std::string tls_certificate;
-  std::string tls_key;
-  std::string tls_ca;
+  // Mutual TLS on the TCP listener: paths of PEM files (all three or none), the agent's
+  // certificate and key, and the fleet CA. Clients must present a certificate from that CA
+  // naming the controller (tls/pki.h); anything else is refused. The files are read again every
+  // `tls_reload`: a renewed certificate written in place (fleet/agent_certificate.h) is served
+  // to new connections without a restart. The unix socket stays local and plaintext.
+  std::string tls_certificate_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+  absl::Duration tls_reload = absl::Minutes(1);
 };
 
 class GrpcServer {

@@ -34,7 +34,8 @@ absl::StatusOr<std::unique_ptr<ControllerApi>> ControllerApi::Start(
                                            .metrics = api->metrics_,
                                            .authenticator = api->authenticator_,
                                            .enrollment = enrollment,
-                                           .device_cookies = &api->device_cookies_},
+                                           .device_cookies = &api->device_cookies_,
+                                           .certificate_changed = options.certificate_changed},
                                           options.rest);
   api->events_.Start();
   api->warden_.Start();

@@ -39,6 +39,9 @@ struct ControllerApiOptions {
   absl::Duration stream_recheck = absl::Milliseconds(500);
   // More /metrics series (ApiMetrics), e.g. the fleet's host reports.
   std::function<std::string()> more_metrics;
+  // What else must forget a host whose certificate changed, revoked by an admin or enrolled
+  // again (the host report book); the agent connector forgets it in any case.
+  std::function<void(const std::string& host_id)> certificate_changed;
   // What sign-in's device cookies are signed with, derived (device_cookies.h); "" for a
   // random key of this process.
   std::string device_cookie_secret;

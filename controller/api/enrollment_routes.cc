@@ -17,6 +17,9 @@ class EnrollmentRoutes {
     L4D2_ASSIGN_OR_RETURN(v1::EnrollRequest enroll, Body<v1::EnrollRequest>(request));
     L4D2_ASSIGN_OR_RETURN(v1::EnrollResponse enrolled, d_.enrollment->Enroll(enroll));
     L4D2_LOG(INFO) << "host " << enrolled.host_id() << " enrolled";
+    // Enrolled again after a revocation: channels and report checks start from the new key.
+    d_.agents.Forget(enrolled.host_id());
+    if (d_.certificate_changed) d_.certificate_changed(enrolled.host_id());
     return Json(enrolled);
   }
 

@@ -1,4 +1,5 @@
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "controller/api/api_messages.h"
 #include "controller/api/resource_routes.h"
@@ -46,6 +47,25 @@ class HostRoutes {
     *response.mutable_token_expires_at() = ToTimestamp(created.token_expires_at);
     response.set_enroll_command(created.enroll_command);
     return Json(response, 201);
+  }
+
+  // The host's agent is refused from now on: its channels are dropped and its reports
+  // forgotten here (other controllers within agents' report recheck).
+  absl::StatusOr<ApiResponse> RevokeCertificate(const ApiRequest& request) {
+    const std::string id = request.Param("id");
+    L4D2_ASSIGN_OR_RETURN(CreatedHost revoked,
+                          RevokeHostCertificate(d_.stores, request.actor.Name(), id,
+                                                o_.enrollment_token_ttl, o_.public_url));
+    d_.agents.Forget(id);
+    if (d_.certificate_changed) d_.certificate_changed(id);
+    L4D2_LOG(INFO) << "host " << id << ": certificate revoked by " << request.actor.Name();
+    L4D2_ASSIGN_OR_RETURN(int servers, d_.stores.servers.CountOnHost(id));
+    v1::CreateHostResponse response;
+    *response.mutable_host() = ToApi(revoked.host, servers);
+    response.set_enrollment_token(revoked.enrollment_token);
+    *response.mutable_token_expires_at() = ToTimestamp(revoked.token_expires_at);
+    response.set_enroll_command(revoked.enroll_command);
+    return Json(response);
   }
 
   absl::StatusOr<ApiResponse> GetHost(const ApiRequest& request) {
@@ -141,6 +161,13 @@ void AddHostRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                     .summary = "Forget a host without servers",
                     .success_status = 204,
                     .handler = bind(&M::DeleteHost)},
+                   {.method = "POST",
+                    .path = "/api/v1/hosts/{id}/revoke",
+                    .access = Access::kAdmin,
+                    .summary = "Revoke the host's certificate (its agent is refused at once); a "
+                               "new one-time enrollment token and command for it",
+                    .response = v1::CreateHostResponse::descriptor(),
+                    .handler = bind(&M::RevokeCertificate)},
                    {.method = "POST",
                     .path = "/api/v1/hosts/{id}/drain",
                     .access = Access::kAdmin,

@@ -8,6 +8,7 @@
 // to the messages of l4d2/controller/v1/api.proto. Handlers block (SQL, agents): the server
 // runs them on its own workers, never on Pistache's reactor.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct RestApiDeps {
   Enrollment* enrollment = nullptr;  // null: no enrollment route
   // Sign-in's device cookies (null: none; every client is limited as one without).
   const DeviceCookies* device_cookies = nullptr;
+  // Told when a host's certificate changed (revoked, enrolled again), after the agent
+  // connector forgot the host (may be empty).
+  std::function<void(const std::string& host_id)> certificate_changed;
 };
 
 // Every route, in documentation order. The dependencies must outlive the routes. Each

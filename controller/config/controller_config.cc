@@ -38,6 +38,9 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   agents.Duration("health_grace", &config.health_grace);
   agents.String("report_listen", &config.report_listen);
   agents.String("report_address", &config.report_address);
+  agents.Duration("certificate_lifetime", &config.certificate_lifetime);
+  agents.Duration("certificate_renew_before", &config.certificate_renew_before);
+  agents.Duration("certificate_renew_interval", &config.certificate_renew_interval);
   YamlMapReader jobs(root.Map("jobs"), root.Child("jobs"));
   jobs.Int("workers", &config.job_workers, 1, 256);
   jobs.Duration("lease", &config.job_lease);
@@ -76,6 +79,15 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.health_interval < absl::Seconds(1) || config.health_grace < config.health_interval) {
     return absl::InvalidArgumentError(
         "agents: health_interval at least 1s, health_grace at least health_interval");
+  }
+  if (config.certificate_lifetime < absl::Minutes(1) ||
+      config.certificate_renew_before >= config.certificate_lifetime ||
+      config.certificate_renew_before < 3 * config.certificate_renew_interval ||
+      config.certificate_renew_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        "agents: certificate_lifetime at least 1m, certificate_renew_before less than it and at "
+        "least three certificate_renew_interval (each due host is tried every interval), "
+        "certificate_renew_interval at least 1s");
   }
   if (!config.public_url.empty() && config.public_url.rfind("http://", 0) != 0 &&
       config.public_url.rfind("https://", 0) != 0) {

@@ -49,6 +49,11 @@ struct ControllerConfig {
   // silent before its host is unreachable.
   absl::Duration health_interval = absl::Seconds(5);
   absl::Duration health_grace = absl::Seconds(15);
+  // Agent certificates (fleet/enrollment.h, fleet/certificate_renewal.h): how long each one
+  // issued lasts, and how long before its expiry it is renewed (checked every renew_interval).
+  absl::Duration certificate_lifetime = absl::Hours(24 * 365);
+  absl::Duration certificate_renew_before = absl::Hours(24 * 30);
+  absl::Duration certificate_renew_interval = absl::Hours(1);
   // Host reports (fleet/host_reports.h): the UDP address the controller receives agents'
   // signed reports on ("" takes none: every host is asked over gRPC), and the address agents
   // are told to send them to at enrollment ("": the host of public_url, or of listen_http,

@@ -30,16 +30,28 @@ absl::Status HostReportBook::Refuse(absl::Status why) {
 
 HostReportBook::Known* HostReportBook::Lookup(const std::string& host_id, absl::Time now) {
   auto it = hosts_.find(host_id);
-  if (it != hosts_.end() && (it->second.verifier.has_value() || now < it->second.retry_at)) {
-    return &it->second;
+  if (it != hosts_.end()) {
+    const Known& known = it->second;
+    if (known.verifier.has_value() ? now < known.recheck_at : now < known.retry_at) {
+      return &it->second;
+    }
   }
-  if (!lookups_.Take(now, options_.lookups_per_second, options_.lookup_burst)) return nullptr;
+  if (!lookups_.Take(now, options_.lookups_per_second, options_.lookup_burst)) {
+    // Deferred: a host already known keeps what it had until a later look-up.
+    return it != hosts_.end() ? &it->second : nullptr;
+  }
   Known& known = hosts_[host_id];
+  const bool had_key = known.verifier.has_value();
+  known.verifier.reset();
   known.retry_at = now + options_.unknown_retry;
   absl::StatusOr<std::string> certificate = certificates_(host_id);
-  if (!certificate.ok()) return &known;
-  absl::StatusOr<tls::Verifier> verifier = tls::Verifier::FromCertificate(*certificate, now);
-  if (verifier.ok()) known.verifier = *std::move(verifier);
+  absl::StatusOr<tls::Verifier> verifier =
+      certificate.ok() ? tls::Verifier::FromCertificate(*certificate, now) : certificate.status();
+  if (verifier.ok()) {
+    known.recheck_at = std::min(now + options_.recheck, verifier->not_after());
+    known.verifier = *std::move(verifier);
+  }
+  known.lost_key = had_key && !known.verifier.has_value();
   return &known;
 }
 
@@ -61,11 +73,14 @@ absl::Status HostReportBook::Accept(absl::string_view datagram) {
       return Refuse(absl::ResourceExhaustedError("too many unknown hosts: look-up deferred"));
     }
     if (!known->verifier.has_value()) {
+      if (known->lost_key) {
+        return Refuse(absl::UnauthenticatedError(
+            absl::StrCat("host ", report.host_id(), ": its certificate expired or was revoked")));
+      }
       return Refuse(absl::NotFoundError(
           absl::StrCat("host ", report.host_id(), " has no certificate from this controller")));
     }
-    if (now > known->verifier->not_after()) {
-      known->verifier.reset();
+    if (now > known->verifier->not_after()) {  // its look-up deferred past the expiry
       return Refuse(absl::UnauthenticatedError(
           absl::StrCat("host ", report.host_id(), ": its certificate expired")));
     }
@@ -138,6 +153,11 @@ void HostReportBook::Retain(const absl::flat_hash_set<std::string>& host_ids) {
   absl::erase_if(hosts_, [&](const auto& entry) {
     return !entry.second.verifier.has_value() || !host_ids.contains(entry.first);
   });
+}
+
+void HostReportBook::Forget(const std::string& host_id) {
+  absl::MutexLock lock(&mutex_);
+  hosts_.erase(host_id);
 }
 
 HostReportBook::Counters HostReportBook::counters() const {

@@ -49,6 +49,10 @@ struct HostReportOptions {
   double lookups_per_second = 2000;
   double lookup_burst = 20000;
   absl::Duration unknown_retry = absl::Seconds(30);
+  // How long a host's certificate is trusted before it is read again (and at its expiry): how
+  // soon a renewal or a revocation another controller made reaches this one. Forget() makes a
+  // revocation made here count at once.
+  absl::Duration recheck = absl::Minutes(1);
 };
 
 struct ReceivedReport {
@@ -76,6 +80,8 @@ class HostReportBook {
   // every round with the hosts table's ids: the book never outgrows the fleet by more than a
   // round's look-ups.
   void Retain(const absl::flat_hash_set<std::string>& host_ids);
+  // Forgets one host: its certificate was revoked (the next report looks it up again).
+  void Forget(const std::string& host_id);
 
   struct Counters {
     int64_t accepted = 0;
@@ -94,6 +100,8 @@ class HostReportBook {
   struct Known {
     std::optional<tls::Verifier> verifier;  // unset: no certificate, until `retry_at`
     absl::Time retry_at;
+    absl::Time recheck_at;  // of a verifier: when the certificate is read again
+    bool lost_key = false;  // had a verifier, and the last look-up found none
     Allowance verifications;
     int64_t last_sent_nanos = 0;
     std::string report;  // the latest accepted, serialized

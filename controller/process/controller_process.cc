@@ -10,6 +10,7 @@
 #include "common/status_macros.h"
 #include "common/version.h"
 #include "controller/api/controller_api.h"
+#include "controller/fleet/certificate_renewal.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
@@ -45,13 +46,16 @@ namespace {
 
 // Agents are dialled with mutual TLS and the controller's own certificate (made with the CA at
 // the first start), unless development asks for plaintext.
+// Each host's agent is pinned to the key of the certificate stored for it (a revoked one is
+// refused at the next handshake).
 std::unique_ptr<AgentConnector> ConnectorFor(const ControllerConfig& config,
-                                             const tls::ControllerPki& pki) {
+                                             const tls::ControllerPki& pki, HostStore& hosts) {
   if (config.agents_plaintext) return std::make_unique<PlaintextAgentConnector>();
   return std::make_unique<MutualTlsAgentConnector>(
       ControllerTls{.certificate_pem = pki.controller_certificate_pem,
                     .key_pem = pki.controller_key_pem,
-                    .ca_pem = pki.ca.certificate_pem()});
+                    .ca_pem = pki.ca.certificate_pem()},
+      [&hosts](const std::string& id) { return hosts.Certificate(id); });
 }
 
 // A round waits for the reports of the interval and a second more.
@@ -72,8 +76,8 @@ struct ControllerProcess::Parts {
         pki(std::move(pki_files)),
         owner(ProcessOwnerName(clock)),
         stores(*db, clock),
-        enrollment(stores.hosts, pki.ca, &stores.audit),
-        agents(ConnectorFor(config, pki)),
+        enrollment(stores.hosts, pki.ca, &stores.audit, config.certificate_lifetime),
+        agents(ConnectorFor(config, pki, stores.hosts)),
         // Host health and the reconciler hear from hosts through their signed reports, and ask
         // over gRPC only those whose report did not come (fleet/report_sources.h). A silent
         // host is marked at most health_grace + the round's ping timeout after it was last
@@ -96,7 +100,12 @@ struct ControllerProcess::Parts {
                     .restart_backoff = config.restart_backoff,
                     .max_restarts = config.max_restarts,
                     .metrics_retention = config.metrics_retention,
-                    .observation_lag = ReportFreshness(config)}) {}
+                    .observation_lag = ReportFreshness(config)}),
+        renewer(stores.hosts, pki.ca, *agents, clock,
+                {.lifetime = config.certificate_lifetime,
+                 .renew_before = config.certificate_renew_before,
+                 .interval = config.certificate_renew_interval},
+                &stores.audit) {}
 
   absl::Status StartReceiver() {
     if (config.report_listen.empty()) return absl::OkStatus();
@@ -137,6 +146,7 @@ struct ControllerProcess::Parts {
                   .streams = {.max_streams_per_user = config.max_streams_per_user,
                               .max_clients = config.max_streams},
                   .more_metrics = [this] { return HostReportMetrics(reports, pinger); },
+                  .certificate_changed = [this](const std::string& id) { reports.Forget(id); },
                   .device_cookie_secret = pki.controller_key_pem},
                  &enrollment));
     return absl::OkStatus();
@@ -158,6 +168,7 @@ struct ControllerProcess::Parts {
   Scheduler scheduler;
   HostMonitor monitor;
   Reconciler reconciler;
+  CertificateRenewer renewer;
   std::unique_ptr<ReportReceiver> receiver;
   std::unique_ptr<ControllerApi> api;
   bool running = false;
@@ -175,6 +186,8 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   parts->scheduler.Start();
   parts->monitor.Start();
   parts->reconciler.Start();
+  // Agents dialled in plaintext (development) have no certificates to renew.
+  if (!config.agents_plaintext) parts->renewer.Start();
   parts->running = true;
   L4D2_LOG(INFO) << "l4d2-controller " << kVersion << " serving HTTP on '" << config.listen_http
                  << "' (port " << parts->api->port() << ")";
@@ -194,6 +207,7 @@ int ControllerProcess::report_port() const {
 void ControllerProcess::Stop() {
   if (!parts_->running) return;
   parts_->running = false;
+  parts_->renewer.Stop();
   parts_->reconciler.Stop();
   parts_->monitor.Stop();
   parts_->receiver.reset();

@@ -266,6 +266,58 @@ absl::StatusOr<std::string> HostStore::Certificate(const std::string& id) {
   return pem;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HostStore::Certificates() {
+  std::vector<std::pair<std::string, std::string>> certificates;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    soci::rowset<soci::row> rows =
+        (sql.prepare << "SELECT id, certificate_pem FROM hosts WHERE state <> 'enrolling'"
+                        " AND certificate_pem IS NOT NULL ORDER BY id");
+    for (const soci::row& row : rows) {
+      certificates.emplace_back(row.get<std::string>(0), row.get<std::string>(1));
+    }
+    return absl::OkStatus();
+  }));
+  return certificates;
+}
+
+absl::Status HostStore::ReplaceCertificate(const std::string& id, const std::string& current_pem,
+                                           const std::string& renewed_pem) {
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    const std::string current = SecretHash(current_pem);
+    const std::string renewed = SecretHash(renewed_pem);
+    soci::statement replace =
+        (sql.prepare << "UPDATE hosts SET cert_fingerprint = :renewed, certificate_pem = :pem"
+                        " WHERE id = :id AND cert_fingerprint = :current AND state <> 'enrolling'",
+         soci::use(renewed), soci::use(renewed_pem), soci::use(id), soci::use(current));
+    replace.execute(true);
+    if (replace.get_affected_rows() != 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "host ", id, ": its certificate changed meanwhile (revoked, enrolled again or renewed)"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::string> HostStore::RevokeCertificate(const std::string& id,
+                                                         absl::Duration token_ttl) {
+  const std::string token = RandomHex(32);
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    const std::string hash = SecretHash(token);
+    long long expires = absl::ToUnixMillis(clock_.Now() + token_ttl);
+    soci::statement revoke =
+        (sql.prepare << "UPDATE hosts SET state = 'enrolling', cert_fingerprint = NULL,"
+                        " certificate_pem = NULL, enroll_token_hash = :hash,"
+                        " enroll_expires_ms = :expires WHERE id = :id",
+         soci::use(hash), soci::use(expires), soci::use(id));
+    revoke.execute(true);
+    if (revoke.get_affected_rows() != 1) {
+      return absl::NotFoundError(absl::StrCat("host '", id, "' not found"));
+    }
+    return absl::OkStatus();
+  }));
+  return token;
+}
+
 absl::Status HostStore::SetInstalledBuild(const std::string& id, const std::string& build) {
   return db_.Transact([&](soci::session& sql) {
     sql << "UPDATE hosts SET installed_build = :b WHERE id = :id", soci::use(build), soci::use(id);

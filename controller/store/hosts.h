@@ -89,6 +89,18 @@ class HostStore {
   // enrolling, or one enrolled before the controller kept certificates (migration 7: such a
   // host is asked over gRPC until it enrolls again).
   absl::StatusOr<std::string> Certificate(const std::string& id);
+  // Every enrolled host's certificate, by host id, in one query (renewal's round).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Certificates();
+  // Stores a host's renewed certificate in place of `current_pem`. FAILED_PRECONDITION when
+  // the host's certificate is no longer that one (revoked, enrolled again, or renewed by
+  // another controller meanwhile): nothing changes.
+  absl::Status ReplaceCertificate(const std::string& id, const std::string& current_pem,
+                                  const std::string& renewed_pem);
+  // Revokes a host's certificate: forgotten at once, so that its reports and any agent
+  // presenting it are refused from now on; the host is `enrolling` again, with a new one-time
+  // token (returned, the only time it is seen) for its agent to enroll with a new key. Its
+  // servers stay placed on it. NOT_FOUND for an unknown host.
+  absl::StatusOr<std::string> RevokeCertificate(const std::string& id, absl::Duration token_ttl);
   absl::Status SetInstalledBuild(const std::string& id, const std::string& build);
   absl::Status SetMemory(const std::string& id, int64_t memory_bytes);
   // Replaces the ports in use with an agent's report of them (sorted).

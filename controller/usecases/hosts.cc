@@ -5,6 +5,7 @@
 #include "controller/jobs/job_kinds.h"
 #include "l4d2/controller/v1/jobs.pb.h"
 #include "rpc/proto_json.h"
+#include "tls/certificates.h"
 
 namespace l4d2::controller {
 
@@ -22,6 +23,23 @@ absl::StatusOr<CreatedHost> CreateHost(FleetStores& stores, const std::string& b
       AuditDetail({{"name", created.first.name}, {"address", created.first.address}}));
   return CreatedHost{.host = std::move(created.first),
                      .enrollment_token = std::move(created.second),
+                     .token_expires_at = stores.clock.Now() + token_ttl,
+                     .enroll_command = EnrollCommand(controller_url)};
+}
+
+absl::StatusOr<CreatedHost> RevokeHostCertificate(FleetStores& stores, const std::string& by,
+                                                  const std::string& id, absl::Duration token_ttl,
+                                                  const std::string& controller_url) {
+  // What was revoked, for the audit log: the serial of the certificate stored until now.
+  absl::StatusOr<std::string> revoked = stores.hosts.Certificate(id);
+  absl::StatusOr<tls::CertificateFacts> facts =
+      revoked.ok() ? tls::InspectCertificate(*revoked) : revoked.status();
+  L4D2_ASSIGN_OR_RETURN(std::string token, stores.hosts.RevokeCertificate(id, token_ttl));
+  (void)stores.audit.Append(by, "host.certificate.revoke", id,
+                            AuditDetail({{"serial", facts.ok() ? facts->serial : ""}}));
+  L4D2_ASSIGN_OR_RETURN(Host host, stores.hosts.Get(id));
+  return CreatedHost{.host = std::move(host),
+                     .enrollment_token = std::move(token),
                      .token_expires_at = stores.clock.Now() + token_ttl,
                      .enroll_command = EnrollCommand(controller_url)};
 }

@@ -24,6 +24,12 @@ absl::StatusOr<CreatedHost> CreateHost(FleetStores& stores, const std::string& b
                                        const NewHost& host, absl::Duration token_ttl,
                                        const std::string& controller_url);
 
+// Revokes a host's certificate (HostStore::RevokeCertificate): the host is `enrolling` again,
+// with a new token and command for its agent to enroll with a new key. NOT_FOUND.
+absl::StatusOr<CreatedHost> RevokeHostCertificate(FleetStores& stores, const std::string& by,
+                                                  const std::string& id, absl::Duration token_ttl,
+                                                  const std::string& controller_url);
+
 // The agent's enrollment command for a controller at `controller_url`.
 std::string EnrollCommand(const std::string& controller_url);
 

@@ -26,8 +26,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "controller/api/controller_api.h"
+#include "controller/fleet/certificate_renewal.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
 #include "controller/fleet/reconciler.h"
@@ -46,6 +48,7 @@
 #include "tests/testing/eventually.h"
 #include "tests/testing/net.h"
 #include "tests/testing/temp_dir.h"
+#include "tls/certificates.h"
 #include "tls/pki.h"
 
 namespace l4d2::controller {
@@ -96,10 +99,13 @@ class FleetTest : public ::testing::Test {
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = std::make_unique<tls::CertificateAuthority>(*std::move(ca));
     tls::KeyAndRequest controller_key = *tls::NewKeyAndRequest();
-    agents_ = std::make_unique<MutualTlsAgentConnector>(ControllerTls{
+    tls_ = {
         .certificate_pem = *ca_->Issue(controller_key.request_pem, tls::kControllerName, validity),
         .key_pem = controller_key.key_pem,
-        .ca_pem = ca_->certificate_pem()});
+        .ca_pem = ca_->certificate_pem()};
+    // As l4d2-controller: each host's agent pinned to the certificate stored for it.
+    agents_ = std::make_unique<MutualTlsAgentConnector>(
+        tls_, [this](const std::string& id) { return stores_->hosts.Certificate(id); });
     enrollment_ = std::make_unique<Enrollment>(stores_->hosts, *ca_, &stores_->audit);
     reports_ = std::make_unique<HostReportBook>(
         [this](const std::string& id) { return stores_->hosts.Certificate(id); }, Clock::Real());
@@ -160,36 +166,70 @@ class FleetTest : public ::testing::Test {
     std::ofstream(tls_dir + "/agent.key") << key.key_pem;
     std::ofstream(tls_dir + "/ca.pem") << enrolled->ca_certificate();
     std::filesystem::create_directories(dir_.Sub(name + "/home"));
-    const std::string config = dir_.Sub(name + ".yaml");
-    std::ofstream(config) << "root: " << agent.root << "\n"
-                          << "listen: {tcp: \"127.0.0.1:" << agent.grpc_port
-                          << "\", unix: \"\", tls: {certificate: " << tls_dir
-                          << "/agent.pem, key: " << tls_dir << "/agent.key, ca: " << tls_dir
-                          << "/ca.pem}}\n"
-                          << "report: {to: [\"127.0.0.1:" << receiver_->port() << "\"]}\n"
-                          << "steamcmd: " << L4D2_FAKE_STEAMCMD << "\n"
-                          << "steam: {home: " << dir_.Sub(name + "/home") << "}\n"
-                          << "systemd:\n  scope: user\n  unit_dir: "
-                          << std::getenv("XDG_RUNTIME_DIR") << "/systemd/user\n"
-                          << "  unit_prefix: l4d2-fleet-" << name << "\n"
-                          << "  overlay_helper: " << L4D2_OVERLAY_HELPER
-                          << "\n  console_helper: " << L4D2_CONSOLE_HELPER
-                          << "\n  server_users: \"\"\n  hardening: false\n"
-                          << "ports: {first: " << agent.first_port
-                          << ", last: " << agent.first_port + kPortsPerHost - 1 << "}\n"
-                          << "bind_ip: 127.0.0.1\n"
-                          << "scripts: {user: nobody}\n"
-                          << "fetch_helper: " << L4D2_FETCH_HELPER << "\nfetch_user: nobody\n";
-    absl::StatusOr<std::unique_ptr<ChildProcess>> process =
-        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", config}});
-    ASSERT_TRUE(process.ok());
-    agent.process = *std::move(process);
-    ASSERT_TRUE(agent.process->WaitForOutput("serving root")) << agent.process->Output();
+    WriteAgentConfig(agent, tls_dir);
+    RunAgent(agent);
     absl::StatusOr<Host> ready = stores_->hosts.Get(created->first.id);
     ASSERT_TRUE(ready.ok()) << ready.status();
     ASSERT_EQ(ready->state, "ready");
     agent.host = *ready;
     agents_on_.push_back(std::move(agent));
+  }
+
+  std::string ConfigOf(const AgentHost& agent) { return dir_.Sub(agent.name + ".yaml"); }
+
+  // The agent's configuration, its TLS files (agent.pem, agent.key, ca.pem) in `tls_dir`.
+  void WriteAgentConfig(const AgentHost& agent, const std::string& tls_dir) {
+    const std::string& name = agent.name;
+    std::ofstream(ConfigOf(agent))
+        << "root: " << agent.root << "\n"
+        << "listen: {tcp: \"127.0.0.1:" << agent.grpc_port
+        << "\", unix: \"\", tls: {certificate: " << tls_dir << "/agent.pem, key: " << tls_dir
+        << "/agent.key, ca: " << tls_dir << "/ca.pem, reload: 1s}}\n"
+        << "report: {to: [\"127.0.0.1:" << receiver_->port() << "\"]}\n"
+        << "steamcmd: " << L4D2_FAKE_STEAMCMD << "\n"
+        << "steam: {home: " << dir_.Sub(name + "/home") << "}\n"
+        << "systemd:\n  scope: user\n  unit_dir: " << std::getenv("XDG_RUNTIME_DIR")
+        << "/systemd/user\n"
+        << "  unit_prefix: l4d2-fleet-" << name << "\n"
+        << "  overlay_helper: " << L4D2_OVERLAY_HELPER
+        << "\n  console_helper: " << L4D2_CONSOLE_HELPER
+        << "\n  server_users: \"\"\n  hardening: false\n"
+        << "ports: {first: " << agent.first_port
+        << ", last: " << agent.first_port + kPortsPerHost - 1 << "}\n"
+        << "bind_ip: 127.0.0.1\n"
+        << "scripts: {user: nobody}\n"
+        << "fetch_helper: " << L4D2_FETCH_HELPER << "\nfetch_user: nobody\n";
+  }
+
+  void RunAgent(AgentHost& agent) {
+    absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+        ChildProcess::Start({.argv = {L4D2_AGENT_BINARY, "--config", ConfigOf(agent)}});
+    ASSERT_TRUE(process.ok());
+    agent.process = *std::move(process);
+    ASSERT_TRUE(agent.process->WaitForOutput("serving root")) << agent.process->Output();
+  }
+
+  // The certificate `agent` presents to a new connection (PEM).
+  std::string Presented(const AgentHost& agent) {
+    MutualTlsAgentConnector fresh(tls_);
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    agent::v1::HostInfo info;
+    if (!fresh.Stub(agent.host)->GetHostInfo(&context, {}, &info).ok()) return "";
+    for (const grpc::string_ref& pem :
+         context.auth_context()->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)) {
+      return std::string(pem.data(), pem.size());
+    }
+    return "";
+  }
+
+  grpc::StatusCode HostInfoOf(const AgentHost& agent) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    agent::v1::HostInfo info;
+    grpc::Status status = agents_->Stub(agent.host)->GetHostInfo(&context, {}, &info);
+    if (!status.ok()) L4D2_LOG(INFO) << agent.name << ": " << status.error_message();
+    return status.error_code();
   }
 
   // Waits for a job's end; its record.
@@ -281,6 +321,7 @@ class FleetTest : public ::testing::Test {
   std::unique_ptr<Database> db_;
   std::unique_ptr<FleetStores> stores_;
   std::unique_ptr<tls::CertificateAuthority> ca_;
+  ControllerTls tls_;
   std::unique_ptr<MutualTlsAgentConnector> agents_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<HostReportBook> reports_;
@@ -680,6 +721,93 @@ TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) 
   // The RCON password never leaves the host: not in any answer.
   auto shown = l4d2::testing::HttpRequest(port, "GET", "/api/v1/servers/" + id, {cookie}, "");
   EXPECT_THAT(shown->body, Not(HasSubstr("rcon")));
+  (*api)->Stop();
+}
+
+// Issue Isolation, 7, with real agents: every certificate due is renewed over the mutual TLS it
+// keeps alive and served by its agent without a restart, the host reports carrying on; one an
+// admin revokes through the API is refused at once, over gRPC and in reports, until the agent
+// enrolls again (the real `l4d2-agent enroll`, a new key) with the token the revocation gave.
+TEST_F(FleetTest, CertificatesAreRenewedInPlaceAndARevokedOneIsRefusedUntilItEnrollsAgain) {
+  AgentHost& h1 = agents_on_[0];
+  AgentHost& h2 = agents_on_[1];
+  const std::string first = *stores_->hosts.Certificate(h1.host.id);
+  ASSERT_EQ(Presented(h1), first);
+  // Due: both (renewed when less than 380 days are left of their year; for 400 days).
+  CertificateRenewer renewer(
+      stores_->hosts, *ca_, *agents_, Clock::Real(),
+      {.lifetime = absl::Hours(24 * 400), .renew_before = absl::Hours(24 * 380)}, &stores_->audit);
+  const RenewalRound round = renewer.Round();
+  EXPECT_EQ(round.renewed, 2);
+  EXPECT_EQ(round.failed, 0);
+  const std::string renewed = *stores_->hosts.Certificate(h1.host.id);
+  ASSERT_NE(renewed, first);
+  EXPECT_EQ(tls::InspectCertificate(renewed)->key_sha256,
+            tls::InspectCertificate(first)->key_sha256);
+  EXPECT_TRUE(Eventually([&] { return Presented(h1) == renewed; }, absl::Seconds(10)))
+      << "h1 still serves its first certificate";
+  EXPECT_TRUE(h1.process->Running()) << "renewed without a restart";
+  // Its reports carry on (the key is the same); the channel open before still works.
+  const absl::Time renewed_at = absl::Now();
+  EXPECT_TRUE(Eventually([&] { return reports_->Latest(h1.host.id, renewed_at).has_value(); },
+                         absl::Seconds(10)));
+  EXPECT_EQ(HostInfoOf(h1), grpc::StatusCode::OK);
+  absl::StatusOr<std::vector<AuditEntry>> audit = stores_->audit.List({.limit = 20});
+  ASSERT_TRUE(audit.ok());
+  int renewals = 0;
+  for (const AuditEntry& entry : *audit) renewals += entry.action == "host.certificate.renew";
+  EXPECT_EQ(renewals, 2);
+
+  // Revoked by an admin through the API: refused at once.
+  auto api = ControllerApi::Start(
+      *db_, *stores_, *agents_, Clock::Real(),
+      {.http = {.address = "127.0.0.1:0", .threads = 1, .workers = 4},
+       .certificate_changed = [this](const std::string& id) { reports_->Forget(id); }},
+      enrollment_.get());
+  ASSERT_TRUE(api.ok()) << api.status();
+  const int port = (*api)->port();
+  ASSERT_EQ(HostInfoOf(h2), grpc::StatusCode::OK);
+  const auto alice = SignIn(port, "alice");
+  auto refused = l4d2::testing::HttpRequest(port, "POST", "/api/v1/hosts/" + h2.host.id + "/revoke",
+                                            {alice.cookie, alice.csrf}, "");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 403) << "operators may not";
+  const auto root = SignIn(port, "root");
+  auto revoked = l4d2::testing::HttpRequest(port, "POST", "/api/v1/hosts/" + h2.host.id + "/revoke",
+                                            {root.cookie, root.csrf}, "");
+  ASSERT_TRUE(revoked.ok());
+  ASSERT_EQ(revoked->status, 200) << revoked->body;
+  const absl::Time revoked_at = absl::Now();
+  absl::StatusOr<v1::CreateHostResponse> answer = FromJson<v1::CreateHostResponse>(revoked->body);
+  ASSERT_TRUE(answer.ok()) << revoked->body;
+  EXPECT_EQ(answer->host().state(), "enrolling");
+  EXPECT_EQ(answer->enrollment_token().size(), 64u);
+  EXPECT_EQ(HostInfoOf(h2), grpc::StatusCode::UNAVAILABLE) << "the stolen key's agent";
+  EXPECT_EQ(HostInfoOf(h1), grpc::StatusCode::OK) << "another host";
+  absl::SleepFor(absl::Seconds(6));  // more than a report interval
+  EXPECT_FALSE(reports_->Latest(h2.host.id, revoked_at).has_value()) << "a report was accepted";
+  EXPECT_TRUE(reports_->Latest(h1.host.id, revoked_at).has_value());
+
+  // Enrolled again, as an operator would: `l4d2-agent enroll` with the new token, then a
+  // restart onto the new files.
+  const std::string token_file = dir_.Sub("h2.token");
+  std::ofstream(token_file) << answer->enrollment_token();
+  int status = 0;
+  absl::StatusOr<std::string> enrolled = l4d2::testing::RunToCompletion(
+      {.argv = {L4D2_AGENT_BINARY, "--config", ConfigOf(h2), "enroll", "--controller",
+                absl::StrCat("http://127.0.0.1:", port), "--token_file", token_file}},
+      &status);
+  ASSERT_TRUE(enrolled.ok());
+  ASSERT_EQ(status, 0) << *enrolled;
+  EXPECT_THAT(*enrolled, HasSubstr("enrolled as host " + h2.host.id));
+  h2.process.reset();  // SIGKILL: the servers would outlive it as units
+  WriteAgentConfig(h2, h2.root + "/agent/tls");
+  RunAgent(h2);
+  EXPECT_TRUE(Eventually([&] { return HostInfoOf(h2) == grpc::StatusCode::OK; }, absl::Seconds(10)))
+      << h2.process->Output();
+  const absl::Time enrolled_at = absl::Now();
+  EXPECT_TRUE(Eventually([&] { return reports_->Latest(h2.host.id, enrolled_at).has_value(); },
+                         absl::Seconds(10)));
   (*api)->Stop();
 }
 

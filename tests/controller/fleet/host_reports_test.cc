@@ -34,6 +34,11 @@ class Fleet {
     certificates_[host_id] =
         *ca_.Issue(key.request_pem, tls::AgentName(host_id), validity.value_or(validity_));
   }
+  // As the renewer: a new certificate over the host's key.
+  void Renew(const std::string& host_id, const tls::Validity& validity) {
+    certificates_[host_id] = *ca_.Renew(certificates_.at(host_id), validity);
+  }
+  void Revoke(const std::string& host_id) { certificates_.erase(host_id); }
   const std::string& key(const std::string& host_id) { return keys_.at(host_id); }
   const std::string& certificate(const std::string& host_id) { return certificates_.at(host_id); }
 
@@ -171,6 +176,37 @@ TEST_F(HostReportBookTest, AnExpiredCertificateSignsNothing) {
   ASSERT_TRUE(book_.Accept(Datagram(Report("soon", clock_.Now()), fleet_.key("soon"))).ok());
   clock_.Advance(absl::Minutes(2));
   EXPECT_EQ(book_.Accept(Datagram(Report("soon", clock_.Now()), fleet_.key("soon"))).code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+// Issue Isolation, 7: a renewal interrupts no report; a revocation stops them at once here
+// (Forget) and within the recheck on another controller.
+TEST_F(HostReportBookTest, RenewedCertificatesKeepReportsComingAndRevokedOnesStopThem) {
+  fleet_.Enroll("soon", tls::Validity{.not_before = clock_.Now() - absl::Hours(1),
+                                      .not_after = clock_.Now() + absl::Seconds(30)});
+  ASSERT_TRUE(book_.Accept(Datagram(Report("soon", clock_.Now()), fleet_.key("soon"))).ok());
+  fleet_.Renew("soon", tls::Validity{.not_before = clock_.Now() - absl::Hours(1),
+                                     .not_after = clock_.Now() + absl::Hours(24)});
+  // Every report across the old certificate's expiry is accepted.
+  for (int i = 0; i < 12; ++i) {
+    clock_.Advance(absl::Seconds(5));
+    EXPECT_TRUE(book_.Accept(Datagram(Report("soon", clock_.Now()), fleet_.key("soon"))).ok())
+        << "at +" << (i + 1) * 5 << "s";
+  }
+  // Revoked on this controller: refused at the next report.
+  ASSERT_TRUE(book_.Accept(Datagram(Report("h1", clock_.Now()), fleet_.key("h1"))).ok());
+  fleet_.Revoke("h1");
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(book_.Accept(Datagram(Report("h1", clock_.Now()), fleet_.key("h1"))).ok())
+      << "still trusted until forgotten or rechecked";
+  book_.Forget("h1");
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_FALSE(book_.Accept(Datagram(Report("h1", clock_.Now()), fleet_.key("h1"))).ok());
+  // Revoked through another controller: refused once the recheck is due.
+  ASSERT_TRUE(book_.Accept(Datagram(Report("h2", clock_.Now()), fleet_.key("h2"))).ok());
+  fleet_.Revoke("h2");
+  clock_.Advance(HostReportOptions().recheck + absl::Seconds(1));
+  EXPECT_EQ(book_.Accept(Datagram(Report("h2", clock_.Now()), fleet_.key("h2"))).code(),
             absl::StatusCode::kUnauthenticated);
 }
 

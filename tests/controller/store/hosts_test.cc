@@ -58,6 +58,43 @@ TEST_P(HostStoreTest, AHostEnrollsOnceWithItsTokenBeforeItExpires) {
   EXPECT_EQ(hosts_->Get("h0").status().code(), absl::StatusCode::kNotFound);
 }
 
+// Issue Isolation, 7: renewal replaces only the certificate it renewed; revocation forgets it
+// and gives the host a new token.
+TEST_P(HostStoreTest, CertificatesAreReplacedOnlyInTurnAndRevokedWithANewToken) {
+  auto created = hosts_->Create({.name = "fra-1", .address = "10.0.0.5:7543"}, absl::Hours(1));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string id = created->first.id;
+  ASSERT_TRUE(hosts_->RedeemEnrollmentToken(created->second, "first").ok());
+  ASSERT_TRUE(hosts_->Create({.name = "fra-2", .address = "10.0.0.6:7543"}, absl::Hours(1)).ok());
+  EXPECT_THAT(*hosts_->Certificates(),
+              ::testing::ElementsAre(std::pair<std::string, std::string>(id, "first")))
+      << "only enrolled hosts";
+
+  ASSERT_TRUE(hosts_->ReplaceCertificate(id, "first", "second").ok());
+  EXPECT_EQ(*hosts_->Certificate(id), "second");
+  // Another controller renewing from the old one loses, and changes nothing.
+  EXPECT_EQ(hosts_->ReplaceCertificate(id, "first", "third").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*hosts_->Certificate(id), "second");
+
+  absl::StatusOr<std::string> token = hosts_->RevokeCertificate(id, absl::Hours(1));
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(token->size(), 64u);
+  EXPECT_FALSE(hosts_->Certificate(id).ok());
+  EXPECT_EQ(hosts_->Get(id)->state, "enrolling");
+  EXPECT_THAT(*hosts_->Certificates(), ::testing::IsEmpty());
+  EXPECT_EQ(hosts_->ReplaceCertificate(id, "second", "third").code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "a renewal in flight does not bring a revoked certificate back";
+  EXPECT_EQ(hosts_->RevokeCertificate("h0", absl::Hours(1)).status().code(),
+            absl::StatusCode::kNotFound);
+  // Enrolled again with the new token (a new key on the agent).
+  absl::StatusOr<Host> again = hosts_->RedeemEnrollmentToken(*token, "fourth");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->id, id);
+  EXPECT_EQ(*hosts_->Certificate(id), "fourth");
+}
+
 TEST_P(HostStoreTest, BadHostsAreRefused) {
   for (const NewHost& bad : std::vector<NewHost>{
            {.name = "Bad Name", .address = "10.0.0.5:7543"},
