@@ -28,6 +28,7 @@ int RunHostsShow(const CommandContext& context, const Invocation& invocation);
 int RunHostsDrain(const CommandContext& context, const Invocation& invocation);  // and undrain
 int RunHostsInstall(const CommandContext& context, const Invocation& invocation);
 int RunHostsDelete(const CommandContext& context, const Invocation& invocation);
+int RunHostsRevoke(const CommandContext& context, const Invocation& invocation);
 
 // blueprints list | apply -f FILE | export|delete NAME
 int RunBlueprintsList(const CommandContext& context, const Invocation& invocation);

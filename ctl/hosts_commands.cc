@@ -19,6 +19,14 @@ absl::StatusOr<std::string> HostPath(const CommandContext& context, const std::s
   return "/api/v1/hosts/" + *id;
 }
 
+// The one-time token and what to run on the host with it.
+void PrintEnrollment(const CommandContext& context, const v1::CreateHostResponse& enrollment) {
+  *context.out << "Enrolling until " << Time(enrollment.token_expires_at())
+               << ". Enrollment token (shown once): " << enrollment.enrollment_token()
+               << "\nOn the host, with the token in a file only root can read:\n  "
+               << enrollment.enroll_command() << "\n";
+}
+
 }  // namespace
 
 int RunHostsList(const CommandContext& context, const Invocation&) {
@@ -68,11 +76,27 @@ int RunHostsCreate(const CommandContext& context, const Invocation& invocation) 
     *context.out << ToJson(*created) << "\n";
     return kExitOk;
   }
-  *context.out << "host " << name << " created (id " << created->host().id()
-               << "), enrolling until " << Time(created->token_expires_at())
-               << ".\nEnrollment token (shown once): " << created->enrollment_token()
-               << "\nOn the host, with the token in a file only root can read:\n  "
-               << created->enroll_command() << "\n";
+  *context.out << "host " << name << " created (id " << created->host().id() << ").\n";
+  PrintEnrollment(context, *created);
+  return kExitOk;
+}
+
+int RunHostsRevoke(const CommandContext& context, const Invocation& invocation) {
+  const std::string& name = invocation.args[0];
+  absl::StatusOr<std::string> path = HostPath(context, name);
+  if (!path.ok()) return Report(context, path.status());
+  absl::StatusOr<v1::CreateHostResponse> revoked =
+      Send<v1::CreateHostResponse>(context, "POST", *path + "/revoke");
+  if (!revoked.ok()) return Report(context, revoked.status());
+  if (context.json) {
+    *context.out << ToJson(*revoked) << "\n";
+    return kExitOk;
+  }
+  *context.out << "host " << name
+               << ": certificate revoked; its agent is refused until it enrolls again (its "
+                  "servers keep running).\n";
+  PrintEnrollment(context, *revoked);
+  *context.out << "then restart the agent (systemctl restart l4d2-agent) onto the new files.\n";
   return kExitOk;
 }
 

@@ -184,6 +184,13 @@ try {
   if (!(await page.evaluate(() => window.stayed))) throw new Error('the page reloaded');
   step('controller killed and restarted: the page reconnected by itself and shows a host added meanwhile');
 
+  // Its certificate revoked, confirmed: a new one-time enrollment command.
+  await page.getByRole('link', {name: 'while-down'}).click();
+  await page.getByRole('button', {name: 'Revoke certificate'}).click();
+  await page.getByRole('dialog').getByRole('button', {name: 'Revoke certificate'}).click();
+  await page.getByRole('status').filter({hasText: 'Certificate revoked'}).getByText('enroll --controller').waitFor();
+  step('revoked the certificate of a host, confirmed; its new enrollment command shown once');
+
   // A bulk restart of the servers selected, confirmed, with a stagger.
   await page.getByRole('link', {name: 'Servers'}).click();
   await page.getByRole('checkbox', {name: 'Select e2e1'}).check();

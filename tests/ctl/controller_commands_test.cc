@@ -133,6 +133,12 @@ TEST_F(ControllerCommandsTest, HostsOverlaysBlueprintsServersAndJobs) {
   EXPECT_THAT(out, HasSubstr("enroll --controller " + url_));
   EXPECT_THAT(Ctl({"hosts", "list"}, &code), HasSubstr("h1"));
   EXPECT_THAT(Ctl({"hosts", "drain", "h1"}, &code), HasSubstr("drained"));
+  out = Ctl({"hosts", "revoke", "h1"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("h1: certificate revoked"));
+  EXPECT_THAT(out, HasSubstr("Enrollment token (shown once): "));
+  EXPECT_THAT(Ctl({"hosts", "revoke", "nope"}, &code), HasSubstr("nope"));
+  EXPECT_NE(code, 0);
 
   std::filesystem::create_directories(dir_.Sub("maps/left4dead2/cfg"));
   std::ofstream(dir_.Sub("maps/left4dead2/cfg/server.cfg")) << "sv_cheats 0\n";

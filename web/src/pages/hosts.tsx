@@ -1,5 +1,7 @@
 // Hosts (admins): add one (its one-time enrollment command), install or update the game with a
-// live progress bar, capacity and free ports, drain/undrain, delete with confirmation.
+// live progress bar, capacity and free ports, drain/undrain, revoke its certificate (a new
+// enrollment command), delete with confirmation.
+import type {ComponentChildren} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 import {useLocation, useRoute} from 'preact-iso';
 import {api, listPage} from '../api/client';
@@ -49,6 +51,18 @@ export function HostsPage() {
   );
 }
 
+// A one-time enrollment command to run on a host (a new host's, or after a revocation).
+function Enrollment({heading, enrollment, children}: {heading: string; enrollment: CreateHostResponse; children?: ComponentChildren}) {
+  return (
+    <div class="enrolled" role="status">
+      <h3>{heading}</h3>
+      <p>Run this on the host, as root, before {new Date(enrollment.tokenExpiresAt ?? '').toLocaleString()}. It is shown once:</p>
+      <Secret text={enrollment.enrollCommand ?? ''} />
+      {children}
+    </div>
+  );
+}
+
 // The add-host form; on success the one-time enrollment command to run on the host.
 export function AddHost() {
   const [name, setName] = useState('');
@@ -59,12 +73,9 @@ export function AddHost() {
   });
   if (created) {
     return (
-      <div class="enrolled" role="status">
-        <h3>Host “{created.host?.name}” added</h3>
-        <p>Run this on the host, as root, before {new Date(created.tokenExpiresAt ?? '').toLocaleString()}. It is shown once:</p>
-        <Secret text={created.enrollCommand ?? ''} />
+      <Enrollment heading={`Host “${created.host?.name}” added`} enrollment={created}>
         <p><a href={`/hosts/${created.host?.id}`}>Open the host</a> to watch it enroll.</p>
-      </div>
+      </Enrollment>
     );
   }
   return (
@@ -112,6 +123,12 @@ export function HostPage() {
     await api(`/hosts/${params.id}`, {method: 'DELETE'});
     route('/hosts');
   });
+  const [confirmRevoke, setConfirmRevoke] = useState(false);
+  const [reenroll, setReenroll] = useState<CreateHostResponse>();
+  const revoke = useAction(async () => {
+    setReenroll(await api<CreateHostResponse>(`/hosts/${params.id}/revoke`, {body: {}}));
+    host.reload();
+  });
   const h = host.data;
   if (!h) return <section><PageHeader title="Host" /><ErrorBox error={host.error} />{!host.error && <Loading what="the host" />}</section>;
   const free = freePorts(h.portFirst, h.portLast, h.portsInUse);
@@ -124,9 +141,15 @@ export function HostPage() {
         <button type="button" class="secondary" onClick={() => drain.go(!!h.drained)} disabled={drain.busy}>
           {h.drained ? 'Undrain' : 'Drain'}
         </button>
+        <button type="button" class="secondary" onClick={() => setConfirmRevoke(true)} disabled={revoke.busy}>Revoke certificate</button>
         <button type="button" class="danger" onClick={() => setConfirmDelete(true)}>Delete</button>
       </PageHeader>
-      <ErrorBox error={install.error ?? drain.error ?? remove.error ?? check.error ?? host.error} />
+      <ErrorBox error={install.error ?? drain.error ?? remove.error ?? revoke.error ?? check.error ?? host.error} />
+      {reenroll && (
+        <Enrollment heading="Certificate revoked" enrollment={reenroll}>
+          <p>Its agent is refused until it enrolls again with this command (a new key); then restart the agent. Its servers keep running.</p>
+        </Enrollment>
+      )}
       {installJob && (
         <div class="card" aria-live="polite">
           <h2>Installing the game</h2>
@@ -172,6 +195,13 @@ export function HostPage() {
                  remove.go();
                }}>
         <p>The controller forgets the host and its certificate stops being accepted. A host that still has servers cannot be deleted.</p>
+      </Confirm>
+      <Confirm open={confirmRevoke} title={`Revoke the certificate of ${h.name}?`} action="Revoke certificate"
+               onCancel={() => setConfirmRevoke(false)} onConfirm={() => {
+                 setConfirmRevoke(false);
+                 revoke.go();
+               }}>
+        <p>For a host whose key may have been stolen: the controller refuses its agent and its reports at once, until the agent enrolls again with the one-time command shown next. Its servers keep running but cannot be managed meanwhile.</p>
       </Confirm>
     </section>
   );
