@@ -95,6 +95,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   scripts.String("user", &config.script_user);
   scripts.String("bwrap", &config.bwrap);
   scripts.String("systemd_run", &config.systemd_run_command);
+  scripts.Int("memory_max_mib", &config.script_memory_max_mib, int64_t{64}, int64_t{1} << 20);
+  scripts.Int("disk_quota_mib", &config.script_disk_quota_mib, int64_t{1}, int64_t{1} << 20);
   L4D2_RETURN_IF_ERROR(scripts.Finish());
   root.String("fetch_helper", &config.fetch_helper);
   root.String("fetch_user", &config.fetch_user);

@@ -79,6 +79,10 @@ struct AgentConfig {
   // bubblewrap, and systemd-run with its flags (empty: "/usr/bin/systemd-run", with --user for
   // a user manager).
   std::string script_user = "left4me-script";
+  // A script's own memory, and the bytes its files may take (held in a tmpfs of that size
+  // while it runs, so the unit's MemoryMax is the sum); ENOSPC beyond it fails the sync.
+  int64_t script_memory_max_mib = 2048;
+  int64_t script_disk_quota_mib = 2048;
   std::string bwrap = "/usr/bin/bwrap";
   std::string systemd_run_command;
   // left4me-fetch (overlay downloads and archive extraction); empty: the installed one.

@@ -140,7 +140,9 @@ struct AgentProcess::Parts {
         scripts(processes, {.bwrap = config.bwrap,
                             .systemd_run = env.systemd_run,
                             .env = env.systemctl_env,
-                            .user = config.script_user}),
+                            .user = config.script_user,
+                            .memory_max_mib = config.script_memory_max_mib,
+                            .disk_quota_mib = config.script_disk_quota_mib}),
         overlays(
             layout, {.steam_web_api = config.steam_web_api},
             [this] { return instances.PinnedLayers(); }, &fetcher, &fetcher, &scripts),

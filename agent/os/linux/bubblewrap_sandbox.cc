@@ -15,9 +15,11 @@
 #include <deque>
 #include <filesystem>
 
+#include "absl/algorithm/container.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/os/linux/passwd_server_users.h"
@@ -135,35 +137,49 @@ std::vector<RootEntry> ProbeRootEntries(const std::string& root) {
   return entries;
 }
 
+std::string QuotaDirectory(const ScriptJob& job) { return job.workdir + ".quota"; }
+
 std::vector<std::string> ScriptArgv(const BubblewrapOptions& options, const std::string& unit,
                                     const std::vector<RootEntry>& root_entries,
-                                    const ScriptJob& job, const std::string& script) {
+                                    const ScriptJob& job, const std::string& script,
+                                    const ServerAccount& account) {
+  // The script writes into a tmpfs of the disk quota, mounted by the manager in the unit's
+  // namespace over <workdir>.quota; when it succeeds, its files are copied into the workdir
+  // (by its own account, outside bubblewrap: the script never sees the workdir).
+  const std::string quota = QuotaDirectory(job);
   std::vector<std::string> argv = options.systemd_run;
   // Killed by the manager at the time limit; the agent waits a little longer than that.
   const int64_t runtime =
       std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(job.timeout, absl::Seconds(1))));
-  argv.insert(argv.end(), {"--wait",
-                           "--pipe",
-                           "--quiet",
-                           "--collect",
-                           "--service-type=exec",
-                           "--unit=" + unit,
-                           "-p",
-                           "User=" + options.user,
-                           "-p",
-                           absl::StrCat("RuntimeMaxSec=", runtime),
-                           "-p",
-                           "MemoryMax=" + options.memory_max,
-                           "-p",
-                           absl::StrCat("TasksMax=", options.tasks_max),
-                           "-p",
-                           "CPUQuota=" + options.cpu_quota,
-                           "-p",
-                           "NoNewPrivileges=yes",
-                           "-p",
-                           "ProtectSystem=strict",
-                           "-p",
-                           "ReadWritePaths=" + job.workdir});
+  argv.insert(
+      argv.end(),
+      {"--wait",
+       "--pipe",
+       "--quiet",
+       "--collect",
+       "--service-type=exec",
+       "--unit=" + unit,
+       "-p",
+       "User=" + options.user,
+       "-p",
+       absl::StrCat("RuntimeMaxSec=", runtime),
+       "-p",
+       absl::StrCat("MemoryMax=", options.memory_max_mib + options.disk_quota_mib, "M"),
+       "-p",
+       "OOMScoreAdjust=800",
+       "-p",
+       absl::StrFormat("TemporaryFileSystem=%s:size=%dM,mode=0700,uid=%d,gid=%d,nosuid,nodev",
+                       quota, options.disk_quota_mib, account.uid, account.gid),
+       "-p",
+       absl::StrCat("TasksMax=", options.tasks_max),
+       "-p",
+       "CPUQuota=" + options.cpu_quota,
+       "-p",
+       "NoNewPrivileges=yes",
+       "-p",
+       "ProtectSystem=strict",
+       "-p",
+       "ReadWritePaths=" + job.workdir});
   if (job.network) {
     // Outbound only: nothing of this host (its loopback, its own addresses).
     // localhost, link-local and multicast, spelled out: systemd-run 252 does not parse the names.
@@ -173,7 +189,9 @@ std::vector<std::string> ScriptArgv(const BubblewrapOptions& options, const std:
     argv.insert(argv.end(), {"-p", "IPAddressDeny=" + absl::StrJoin(denied, " ")});
   }
   argv.insert(argv.end(),
-              {"--", options.bwrap, "--unshare-all", "--die-with-parent", "--new-session"});
+              {"--", "/bin/sh", "-ec", R"(q=$1 w=$2; shift 2; "$@"; exec cp -a -- "$q"/. "$w"/)",
+               "left4me-script", quota, job.workdir});
+  argv.insert(argv.end(), {options.bwrap, "--unshare-all", "--die-with-parent", "--new-session"});
   if (job.network) argv.push_back("--share-net");
   argv.insert(argv.end(), {"--ro-bind", "/usr", "/usr"});
   for (const RootEntry& entry : root_entries) {
@@ -194,7 +212,7 @@ std::vector<std::string> ScriptArgv(const BubblewrapOptions& options, const std:
   argv.insert(argv.end(), {"--proc",     "/proc",
                            "--dev",      "/dev",
                            "--tmpfs",    "/tmp",
-                           "--bind",     job.workdir,
+                           "--bind",     quota,
                            kWorkdir,     "--ro-bind",
                            script,       kScript,
                            "--chdir",    kWorkdir,
@@ -231,6 +249,11 @@ absl::Status BubblewrapSandbox::Run(const ScriptJob& job, const LineSink& output
   const std::string script = job.workdir + ".script";
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(script, job.source, 0550, Durability::kRegenerable));
   absl::Cleanup remove_script = [&script] { ::unlink(script.c_str()); };
+  // The quota's mount point (the manager mounts the tmpfs over it, in the unit's namespace only).
+  const std::string quota = QuotaDirectory(job);
+  if (::mkdir(quota.c_str(), 0700) != 0 && errno != EEXIST)
+    return ErrnoError(errno, "create", quota);
+  absl::Cleanup remove_quota = [&quota] { ::rmdir(quota.c_str()); };
   if (::chown(script.c_str(), 0, account.gid) != 0) return ErrnoError(errno, "chown", script);
   if (::chown(job.workdir.c_str(), account.uid, account.gid) != 0 ||
       ::chmod(job.workdir.c_str(), 0700) != 0) {
@@ -247,11 +270,11 @@ absl::Status BubblewrapSandbox::Run(const ScriptJob& job, const LineSink& output
   std::vector<std::string> env = options_.env;
   env.push_back("PATH=/usr/bin:/bin");
   absl::Status ran = [&]() -> absl::Status {
-    L4D2_ASSIGN_OR_RETURN(
-        std::unique_ptr<RunningProcess> process,
-        runner_.Start({.argv = ScriptArgv(options, UnitName(), ProbeRootEntries(), job, script),
-                       .env = env,
-                       .cwd = "/"}));
+    L4D2_ASSIGN_OR_RETURN(std::unique_ptr<RunningProcess> process,
+                          runner_.Start({.argv = ScriptArgv(options, UnitName(), ProbeRootEntries(),
+                                                            job, script, account),
+                                         .env = env,
+                                         .cwd = "/"}));
     // The script's time limit is systemd's (RuntimeMaxSec), in real time.
     const absl::Time timed_out = RealDeadline(job.timeout);
     const absl::Time deadline = timed_out + absl::Seconds(10);
@@ -283,9 +306,14 @@ absl::Status BubblewrapSandbox::Run(const ScriptJob& job, const LineSink& output
           absl::StrCat("overlay script did not finish within ", absl::FormatDuration(job.timeout)));
     }
     if (!exit.success()) {
-      return absl::FailedPreconditionError(absl::StrCat("overlay script failed (", exit.ToString(),
-                                                        ")", tail.empty() ? "" : ": ",
-                                                        absl::StrJoin(tail, " | ")));
+      const bool full = absl::c_any_of(
+          tail, [](const std::string& line) { return absl::StrContains(line, "No space left"); });
+      return absl::FailedPreconditionError(absl::StrCat(
+          "overlay script failed (", exit.ToString(), ")",
+          full ? absl::StrCat(": its files exceed the disk quota (scripts.disk_quota_mib, ",
+                              options_.disk_quota_mib, " MiB)")
+               : "",
+          tail.empty() ? "" : ": ", absl::StrJoin(tail, " | ")));
     }
     return absl::OkStatus();
   }();

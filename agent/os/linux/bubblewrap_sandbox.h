@@ -27,6 +27,7 @@
 
 #include "agent/os/process_runner.h"
 #include "agent/os/script_sandbox.h"
+#include "agent/os/server_users.h"
 
 namespace l4d2::agent {
 
@@ -38,8 +39,11 @@ struct BubblewrapOptions {
   std::vector<std::string> env;
   // The account scripts run as.
   std::string user = "left4me-script";
-  // Bounds of the script's unit.
-  std::string memory_max = "2G";
+  // Bounds of the script's unit: its own memory, and the bytes its files may take (a disk
+  // quota: the script writes into a tmpfs of that size, copied into the overlay version when it
+  // succeeds; its pages count in the unit's MemoryMax, which is the sum of both).
+  int64_t memory_max_mib = 2048;
+  int64_t disk_quota_mib = 2048;
   int tasks_max = 512;
   std::string cpu_quota = "100%";
   // With network, what a script may not reach (IPAddressDeny= of its unit, a cgroup filter on
@@ -64,10 +68,16 @@ struct RootEntry {
 // The entries of `root` ("/" in production) among bin, sbin, lib, lib32, lib64 and libx32.
 std::vector<RootEntry> ProbeRootEntries(const std::string& root = "/");
 
-// The complete argv for one run as unit `unit`; `script` is the host path of the script file.
+// Where the script's files are held while it runs: `<workdir>.quota`, the mount point of its
+// tmpfs (made and removed by Run).
+std::string QuotaDirectory(const ScriptJob& job);
+
+// The complete argv for one run as unit `unit` and `account`; `script` is the host path of the
+// script file.
 std::vector<std::string> ScriptArgv(const BubblewrapOptions& options, const std::string& unit,
                                     const std::vector<RootEntry>& root_entries,
-                                    const ScriptJob& job, const std::string& script);
+                                    const ScriptJob& job, const std::string& script,
+                                    const ServerAccount& account);
 
 class BubblewrapSandbox final : public ScriptSandbox {
  public:

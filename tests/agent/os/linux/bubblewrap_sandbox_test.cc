@@ -121,6 +121,35 @@ TEST_F(BubblewrapSandboxTest, TheScriptWritesOnlyItsDirectoryAsAnUnprivilegedUse
   EXPECT_FALSE(fs::exists(workdir_ + ".script"));
 }
 
+// Issue Isolation, 8: a script's files are bounded by its disk quota while it writes them, and
+// nothing of a script stopped by it reaches the overlay version.
+TEST_F(BubblewrapSandboxTest, AScriptsFilesStopAtItsDiskQuota) {
+  BubblewrapSandbox small(
+      runner_, {.systemd_run = {"/usr/bin/systemd-run", "--user"},
+                .env = {absl::StrCat("XDG_RUNTIME_DIR=", std::getenv("XDG_RUNTIME_DIR"))},
+                .user = "nobody",
+                .disk_quota_mib = 2});
+  std::vector<std::string> lines;
+  auto sink = [&lines](absl::string_view line) { lines.emplace_back(line); };
+  absl::Status full = small.Run(
+      {.source = "head -c 1048576 /dev/zero > a\nhead -c 5242880 /dev/zero > b\necho done\n",
+       .workdir = workdir_},
+      sink);
+  EXPECT_EQ(full.code(), absl::StatusCode::kFailedPrecondition) << full;
+  EXPECT_THAT(full.message(), HasSubstr("disk quota (scripts.disk_quota_mib, 2 MiB)"));
+  EXPECT_TRUE(fs::is_empty(workdir_)) << "a failed script's files reached the version";
+  EXPECT_FALSE(fs::exists(workdir_ + ".quota"));
+  // Within the quota: the files are in the version, and the script never saw it directly.
+  absl::Status fits =
+      small.Run({.source = "head -c 1048576 /dev/zero > a\nmkdir -p d && echo x > d/f\npwd\n",
+                 .workdir = workdir_},
+                sink);
+  ASSERT_TRUE(fits.ok()) << fits;
+  EXPECT_EQ(fs::file_size(workdir_ + "/a"), 1048576u);
+  EXPECT_EQ(*ReadFileToString(workdir_ + "/d/f"), "x\n");
+  EXPECT_FALSE(fs::exists(workdir_ + ".quota"));
+}
+
 TEST_F(BubblewrapSandboxTest, AFailureCarriesTheExitStatusAndTheLastLines) {
   absl::Status status = Run("echo first\necho boom >&2\nexit 3\n");
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
