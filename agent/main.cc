@@ -21,6 +21,7 @@
 #include "common/lock_checks.h"
 #include "common/logging.h"
 #include "common/program_usage.h"
+#include "common/service_notify.h"
 #include "common/startup_pages.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
@@ -153,7 +154,12 @@ int Run() {
   if (auto released = l4d2::ReleaseStartupPages(); !released.ok()) {
     L4D2_LOG(WARNING) << "start-up pages: " << released.status().message();
   }
-  const int signal_number = l4d2::WaitForTerminationSignal();
+  l4d2::NotifyReady("serving");
+  const int signal_number = [&] {
+    l4d2::ServiceWatchdog watchdog([&agent] { return (*agent)->Healthy(); });
+    return l4d2::WaitForTerminationSignal();
+  }();
+  l4d2::NotifyStopping();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down (grace "
                  << absl::FormatDuration(config->shutdown_grace) << ")";
   (*agent)->Shutdown(config->shutdown_grace);

@@ -21,8 +21,11 @@ endfunction()
 # list of them (the global property L4D2_PRODUCT_TARGETS) is what `cmake --install` installs,
 # what the `product` target builds (deploy/dev/up) and what the packages ship, so a new helper
 # cannot be forgotten in one of those places.
+# Its package (cmake/Packaging.cmake) is the top folder it is built in: agent, controller or ctl.
 function(l4d2_product_program name destination)
-  install(TARGETS ${name} RUNTIME DESTINATION ${destination})
+  file(RELATIVE_PATH folder ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  string(REGEX REPLACE "/.*" "" component "${folder}")
+  install(TARGETS ${name} RUNTIME DESTINATION ${destination} COMPONENT ${component})
   set_property(GLOBAL APPEND PROPERTY L4D2_PRODUCT_TARGETS ${name})
 endfunction()
 

@@ -24,6 +24,7 @@
 #include "common/logging.h"
 #include "common/program_usage.h"
 #include "common/secret_input.h"
+#include "common/service_notify.h"
 #include "common/termination_signals.h"
 #include "common/version.h"
 #include "controller/config/controller_config.h"
@@ -148,7 +149,12 @@ int Run(const std::string& command) {
     L4D2_LOG(ERROR) << controller.status().message();
     return 1;
   }
-  const int signal_number = l4d2::WaitForTerminationSignal();
+  l4d2::NotifyReady("serving");
+  const int signal_number = [&] {
+    l4d2::ServiceWatchdog watchdog([&controller] { return (*controller)->Healthy(); });
+    return l4d2::WaitForTerminationSignal();
+  }();
+  l4d2::NotifyStopping();
   L4D2_LOG(INFO) << "signal " << signal_number << ", shutting down";
   (*controller)->Stop();
   L4D2_LOG(INFO) << "stopped";

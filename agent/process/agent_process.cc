@@ -36,6 +36,8 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/version.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
 #include "tls/signatures.h"
 
 namespace l4d2::agent {
@@ -243,6 +245,19 @@ absl::Status CheckServersCanReachTheRoot(const AgentConfig& config) {
 }
 
 }  // namespace
+
+bool AgentProcess::Healthy() const {
+  if (parts_->config.listen_unix.empty()) return true;
+  auto channel =
+      grpc::CreateChannel("unix:" + parts_->config.listen_unix, grpc::InsecureChannelCredentials());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(RealDeadline(absl::Seconds(5))));
+  grpc::health::v1::HealthCheckResponse response;
+  return grpc::health::v1::Health::NewStub(channel)
+             ->Check(&context, grpc::health::v1::HealthCheckRequest(), &response)
+             .ok() &&
+         response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
 
 absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
     const AgentConfig& config, const EnvironmentLookup& getenv) {

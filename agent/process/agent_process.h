@@ -51,6 +51,9 @@ class AgentProcess {
   absl::Status Start();
   // The TCP port served (0 before Start or without TCP).
   int tcp_port() const;
+  // Whether it serves: a health check over its own unix socket answers within 5 s (true
+  // without one). The service watchdog's check.
+  bool Healthy() const;
   // Stops accepting calls, lets those in flight finish for `grace`, then joins the tasks.
   void Shutdown(absl::Duration grace);
 

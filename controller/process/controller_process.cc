@@ -1,9 +1,14 @@
 #include "controller/process/controller_process.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/logging.h"
@@ -202,6 +207,29 @@ int ControllerProcess::http_port() const { return parts_->api->port(); }
 
 int ControllerProcess::report_port() const {
   return parts_->receiver == nullptr ? 0 : parts_->receiver->port();
+}
+
+bool ControllerProcess::Healthy() const {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  absl::Cleanup close_fd = [fd] { ::close(fd); };
+  const timeval timeout{.tv_sec = 5, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address{.sin_family = AF_INET, .sin_port = htons(static_cast<uint16_t>(http_port()))};
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+    return false;
+  }
+  constexpr absl::string_view kRequest = "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  if (::send(fd, kRequest.data(), kRequest.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(kRequest.size())) {
+    return false;
+  }
+  char answer[32] = {};
+  const ssize_t got = ::recv(fd, answer, sizeof(answer) - 1, 0);
+  return got > 12 && absl::StartsWith(answer, "HTTP/1.") &&
+         absl::string_view(answer + 9, 3) == "200";
 }
 
 void ControllerProcess::Stop() {

@@ -41,6 +41,9 @@ class ControllerProcess {
   // The bound HTTP port, and the UDP port host reports arrive on (0: none).
   int http_port() const;
   int report_port() const;
+  // Whether it serves: GET /healthz on its own HTTP port answers 200 within 5 s. The service
+  // watchdog's check (the database is not: restarting would not bring it back).
+  bool Healthy() const;
 
   // Stops the background loops first, then the report receiver, the scheduler (jobs in flight
   // finish), and the HTTP API. Idempotent.

@@ -6,11 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -30,6 +34,7 @@ namespace l4d2::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -232,6 +237,107 @@ TEST_F(AgentLifecycleTest, BadRequestsAreRefusedWithTheirCodes) {
   EXPECT_FALSE(fs::exists(root_ + "/instances/s2"));
   EXPECT_THAT(Ctl({"status", "nope"}, &code), HasSubstr("no instance 'nope'"));
   EXPECT_EQ(code, 1);
+}
+
+// Issue Deploy: a program as its packaged unit runs it, Type=notify with a watchdog, in the
+// sandbox's manager. Started() returns once the manager counts it started (systemd-run waits
+// for READY=1); FrozenIsAborted() stops it and waits for the manager to abort it.
+class NotifyUnit {
+ public:
+  explicit NotifyUnit(std::vector<std::string> command)
+      : unit_(absl::StrCat("l4d2-notify-test-", getpid(), "-", counter_++, ".service")),
+        command_(std::move(command)) {}
+  ~NotifyUnit() {
+    Systemctl({"stop"});
+    Systemctl({"reset-failed"});
+  }
+
+  void Start() {
+    std::vector<std::string> argv = {"/usr/bin/systemd-run", "--user", "--unit=" + unit_,   "-p",
+                                     "Type=notify",          "-p",     "NotifyAccess=main", "-p",
+                                     "WatchdogSec=2s"};
+    argv.insert(argv.end(), command_.begin(), command_.end());
+    int status = 0;
+    absl::StatusOr<std::string> started = RunToCompletion({.argv = argv}, &status);
+    ASSERT_TRUE(started.ok());
+    ASSERT_EQ(status, 0) << *started;
+  }
+
+  // Running, "serving", and still the same process after three watchdog intervals.
+  void ExpectFedWatchdog() {
+    EXPECT_THAT(Systemctl({"show", "-p", "ActiveState,SubState,StatusText"}),
+                AllOf(HasSubstr("ActiveState=active\n"), HasSubstr("SubState=running\n"),
+                      HasSubstr("StatusText=serving\n")));
+    pid_ = std::string(absl::StripAsciiWhitespace(Systemctl({"show", "-p", "MainPID", "--value"})));
+    absl::SleepFor(absl::Seconds(6));
+    EXPECT_THAT(Systemctl({"show", "-p", "ActiveState,MainPID"}),
+                AllOf(HasSubstr("ActiveState=active\n"), HasSubstr("MainPID=" + pid_ + "\n")));
+  }
+
+  // Frozen: its health checks stop, and the manager aborts it for the watchdog.
+  void ExpectFrozenIsAborted() {
+    int main_pid = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(pid_, &main_pid)) << pid_;
+    ASSERT_EQ(::kill(main_pid, SIGSTOP), 0);
+    EXPECT_TRUE(Eventually(
+        [&] {
+          return absl::StrContains(Systemctl({"show", "-p", "Result"}), "Result=watchdog");
+        },
+        absl::Seconds(15)))
+        << Systemctl({"status", "--no-pager"});
+  }
+
+ private:
+  std::string Systemctl(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/systemctl", "--user"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(unit_);
+    int status = 0;
+    absl::StatusOr<std::string> out = RunToCompletion({.argv = argv}, &status);
+    return out.ok() ? *out : out.status().ToString();
+  }
+
+  static inline int counter_ = 0;
+  const std::string unit_;
+  const std::vector<std::string> command_;
+  std::string pid_;
+};
+
+bool InRootTier() { return getuid() == 0 && std::getenv("L4D2_SANDBOX") != nullptr; }
+
+TEST(NotifyUnitTest, TheAgentIsStartedWhenItServesAndAbortedWhenItStopsAnswering) {
+  if (!InRootTier()) GTEST_SKIP() << "root tier: run as root inside tests/sandbox/run";
+  TempDir dir;
+  const std::string socket = dir.Sub("agent.sock");
+  std::ofstream(dir.Sub("agent.yaml"))
+      << "root: " << dir.Sub("root") << "\n"
+      << "listen: {tcp: \"\", unix: " << socket << "}\n"
+      << "steamcmd: " << L4D2_FAKE_STEAMCMD << "\n"
+      << "systemd:\n  scope: user\n  unit_dir: " << std::getenv("XDG_RUNTIME_DIR")
+      << "/systemd/user\n  unit_prefix: l4d2-notify\n  overlay_helper: " << L4D2_OVERLAY_HELPER
+      << "\n  console_helper: " << L4D2_CONSOLE_HELPER
+      << "\n  server_users: \"\"\n  hardening: false\n"
+      << "scripts: {user: nobody}\nfetch_helper: " << L4D2_FETCH_HELPER << "\nfetch_user: nobody\n";
+  NotifyUnit unit({L4D2_AGENT_BINARY, "--config", dir.Sub("agent.yaml")});
+  ASSERT_NO_FATAL_FAILURE(unit.Start());
+  EXPECT_TRUE(fs::exists(socket)) << "the manager counted it started before it served";
+  unit.ExpectFedWatchdog();
+  unit.ExpectFrozenIsAborted();
+}
+
+TEST(NotifyUnitTest, TheControllerIsStartedWhenItServesAndAbortedWhenItStopsAnswering) {
+  if (!InRootTier()) GTEST_SKIP() << "root tier: run as root inside tests/sandbox/run";
+  TempDir dir;
+  const int port = FreeGamePort();
+  NotifyUnit unit({L4D2_CONTROLLER_BINARY, "--database", "sqlite3:" + dir.Sub("c.db"), "--pki_dir",
+                   dir.Sub("pki"), "--listen_http", absl::StrCat("127.0.0.1:", port),
+                   "--report_listen", ""});
+  ASSERT_NO_FATAL_FAILURE(unit.Start());
+  auto ready = HttpRequest(port, "GET", "/readyz", {}, "");
+  ASSERT_TRUE(ready.ok()) << "the manager counted it started before it served";
+  EXPECT_EQ(ready->status, 200);
+  unit.ExpectFedWatchdog();
+  unit.ExpectFrozenIsAborted();
 }
 
 }  // namespace
