@@ -12,10 +12,12 @@
 #include "agent/config/agent_config.h"
 #include "agent/config/agent_programs.h"
 #include "agent/fleet/enrollment.h"
+#include "agent/fleet/join.h"
 #include "agent/host/layout.h"
 #include "agent/os/linux/fetch_helper.h"
 #include "agent/os/linux/linux_process_runner.h"
 #include "agent/process/agent_process.h"
+#include "common/clock.h"
 #include "common/config_flags.h"
 #include "common/file_util.h"
 #include "common/lock_checks.h"
@@ -53,9 +55,12 @@ ABSL_FLAG(std::optional<std::string>, console_helper, std::nullopt,
           "left4me-console, the game unit's main process (default: the installed one)");
 ABSL_FLAG(std::optional<std::string>, fetch_helper, std::nullopt,
           "left4me-fetch, for downloads and archives (default: the installed one)");
-ABSL_FLAG(std::string, controller, "", "enroll: the controller's URL, e.g. https://ctl:8080");
+ABSL_FLAG(std::string, controller, "", "enroll, join: the controller's URL, e.g. https://ctl:8080");
 ABSL_FLAG(std::string, token_file, "",
-          "enroll: a file holding the one-time enrollment token (default: standard input)");
+          "enroll, join: a file holding the one-time enrollment token (default: standard input)");
+ABSL_FLAG(std::string, ca_sha256, "",
+          "join: the controller's CA pin, sha256:<hex> as the controller prints it");
+ABSL_FLAG(std::string, unit, "left4me-agent.service", "join: the agent's systemd unit");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 
 namespace {
@@ -81,6 +86,63 @@ absl::StatusOr<AgentConfig> BuildConfig() {
       l4d2::agent::ValidateAgentConfig);
 }
 
+// The one-time token, from --token_file or the first line of standard input (never argv).
+absl::StatusOr<std::string> ReadToken() {
+  if (std::string file = absl::GetFlag(FLAGS_token_file); !file.empty()) {
+    return l4d2::ReadFileToString(file, 4096);
+  }
+  std::string token;
+  std::getline(std::cin, token);
+  return token;
+}
+
+// `l4d2-agent join`: enrollment, configuration and the unit started, in one idempotent command
+// (agent/fleet/join.h).
+int RunJoin() {
+  absl::StatusOr<AgentConfig> config = BuildConfig();
+  if (!config.ok()) {
+    std::cerr << "l4d2-agent: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_controller).empty() || absl::GetFlag(FLAGS_config).empty()) {
+    std::cerr << "l4d2-agent: join needs --config, --controller and --ca_sha256\n";
+    return 2;
+  }
+  l4d2::agent::JoinRequest request{.controller_url = absl::GetFlag(FLAGS_controller),
+                                   .ca_pin = absl::GetFlag(FLAGS_ca_sha256),
+                                   .config_path = absl::GetFlag(FLAGS_config),
+                                   .unit = absl::GetFlag(FLAGS_unit)};
+  const l4d2::agent::AgentEnvironment environment =
+      l4d2::agent::EnvironmentFor(*config, [](const char* name) { return std::getenv(name); });
+  request.systemctl = environment.systemctl_command;
+  request.systemctl_env = environment.systemctl_env;
+  l4d2::agent::HostLayout layout(config->root);
+  if (absl::Status created = layout.CreateDirectories(); !created.ok()) {
+    std::cerr << "l4d2-agent: " << created.message() << "\n";
+    return 1;
+  }
+  l4d2::agent::LinuxProcessRunner processes;
+  l4d2::agent::FetchHelper fetcher(processes,
+                                   {.program = l4d2::agent::ResolvePrograms(*config).fetch_helper,
+                                    .scratch_dir = layout.tmp_dir(),
+                                    .user = config->fetch_user});
+  const absl::Time started = l4d2::Clock::Real().Now();
+  // A joined host needs no token: it is read only when there is something to enroll.
+  request.read_token = ReadToken;
+  absl::StatusOr<l4d2::agent::JoinResult> joined =
+      l4d2::agent::Join(*config, request, fetcher, processes);
+  if (!joined.ok()) {
+    std::cerr << "l4d2-agent: join failed: " << joined.status().message() << "\n";
+    return absl::IsInvalidArgument(joined.status()) ? 2 : 1;
+  }
+  std::cout << (joined->already_joined ? "already joined as host " : "joined as host ")
+            << joined->host_id << "; " << request.unit << " serves ("
+            << absl::FormatDuration(
+                   absl::Trunc(l4d2::Clock::Real().Now() - started, absl::Milliseconds(10)))
+            << ")\n";
+  return 0;
+}
+
 // `l4d2-agent enroll`: joins the fleet (agent/fleet/enrollment.h). The token comes from a file
 // or standard input, never from the command line.
 int RunEnroll() {
@@ -93,16 +155,10 @@ int RunEnroll() {
     std::cerr << "l4d2-agent: enroll needs --controller\n";
     return 2;
   }
-  std::string token;
-  if (std::string file = absl::GetFlag(FLAGS_token_file); !file.empty()) {
-    absl::StatusOr<std::string> text = l4d2::ReadFileToString(file, 4096);
-    if (!text.ok()) {
-      std::cerr << "l4d2-agent: " << text.status().message() << "\n";
-      return 2;
-    }
-    token = *std::move(text);
-  } else {
-    std::getline(std::cin, token);
+  absl::StatusOr<std::string> token = ReadToken();
+  if (!token.ok()) {
+    std::cerr << "l4d2-agent: " << token.status().message() << "\n";
+    return 2;
   }
   l4d2::agent::HostLayout layout(config->root);
   if (absl::Status created = layout.CreateDirectories(); !created.ok()) {
@@ -114,7 +170,7 @@ int RunEnroll() {
                                    {.program = l4d2::agent::ResolvePrograms(*config).fetch_helper,
                                     .scratch_dir = layout.tmp_dir()});
   absl::StatusOr<l4d2::agent::EnrolledFiles> files = l4d2::agent::Enroll(
-      fetcher, absl::GetFlag(FLAGS_controller), token, layout.agent_dir() + "/tls");
+      fetcher, absl::GetFlag(FLAGS_controller), *token, layout.agent_dir() + "/tls");
   if (!files.ok()) {
     std::cerr << "l4d2-agent: enrollment failed: " << files.status().message() << "\n";
     return absl::IsInvalidArgument(files.status()) ? 2 : 1;
@@ -174,6 +230,7 @@ int main(int argc, char** argv) {
   l4d2::DisableLockOrderChecks();
   l4d2::SetProgramUsage(
       "l4d2-agent [--config FILE] [flags] [enroll --controller URL [--token_file FILE]]\n"
+      "l4d2-agent --config FILE join --controller URL --ca_sha256 PIN [--token_file FILE]\n"
       "Manages the Left 4 Dead 2 dedicated servers of one host over gRPC "
       "(service l4d2.agent.v1.AgentService, with reflection and grpc.health.v1).");
   std::vector<char*> args = l4d2::ParseProgramCommandLine(argc, argv);
@@ -182,8 +239,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.size() == 2 && std::string(args[1]) == "enroll") return RunEnroll();
+  if (args.size() == 2 && std::string(args[1]) == "join") return RunJoin();
   if (args.size() > 1) {
-    std::cerr << "l4d2-agent: unknown command '" << args[1] << "'; usage: l4d2-agent [enroll]\n";
+    std::cerr << "l4d2-agent: unknown command '" << args[1]
+              << "'; usage: l4d2-agent [enroll | join]\n";
     return 2;
   }
   return Run();

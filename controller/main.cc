@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/config_flags.h"
+#include "common/file_util.h"
 #include "common/lock_checks.h"
 #include "common/logging.h"
 #include "common/program_usage.h"
@@ -35,6 +36,7 @@
 #include "controller/store/users.h"
 #include "controller/usecases/accounts.h"
 #include "controller/usecases/hosts.h"
+#include "tls/certificates.h"
 
 ABSL_FLAG(std::string, config, "", "YAML config file; flags given here override its values");
 ABSL_FLAG(std::optional<std::string>, database, std::nullopt,
@@ -108,9 +110,13 @@ int CreateHost(l4d2::controller::Database& db, const ControllerConfig& config) {
   l4d2::controller::FleetStores stores(db, l4d2::Clock::Real());
   std::string url = absl::GetFlag(FLAGS_controller_url);
   if (url.empty()) url = "http://" + config.listen_http;
+  // The CA's pin for the join command, when the CA was made already (read only: this command
+  // may run as another user than the service).
+  absl::StatusOr<std::string> ca = l4d2::ReadFileToString(config.pki_dir + "/ca.pem", 1 << 20);
+  const std::string pin = ca.ok() ? l4d2::tls::CaPin(*ca).value_or("") : "";
   absl::StatusOr<l4d2::controller::CreatedHost> created = l4d2::controller::CreateHost(
       stores, "cli", {.name = absl::GetFlag(FLAGS_name), .address = absl::GetFlag(FLAGS_address)},
-      absl::GetFlag(FLAGS_token_ttl), url);
+      absl::GetFlag(FLAGS_token_ttl), url, pin);
   if (!created.ok()) {
     std::cerr << "l4d2-controller: " << created.status().message() << "\n";
     return absl::IsInvalidArgument(created.status()) ? 2 : 1;

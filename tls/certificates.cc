@@ -60,6 +60,12 @@ absl::StatusOr<CertificateFacts> InspectCertificate(const std::string& certifica
                           .key_sha256 = KeySha256(cert.get())};
 }
 
+absl::StatusOr<std::string> CaPin(const std::string& ca_certificate_pem) {
+  absl::StatusOr<CertificateFacts> facts = InspectCertificate(ca_certificate_pem);
+  if (!facts.ok()) return facts.status();
+  return "sha256:" + facts->key_sha256;
+}
+
 absl::Status CheckReplacement(const std::string& current_pem, const std::string& replacement_pem,
                               const std::string& key_pem, const std::string& ca_pem,
                               absl::Time now) {

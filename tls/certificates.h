@@ -22,6 +22,11 @@ struct CertificateFacts {
 // INVALID_ARGUMENT for anything but a PEM certificate.
 absl::StatusOr<CertificateFacts> InspectCertificate(const std::string& certificate_pem);
 
+// A CA's pin: "sha256:" and the hex SHA-256 of its public key (SubjectPublicKeyInfo), as
+// kubeadm pins a cluster's CA. What `l4d2-agent join --ca_sha256` checks the controller's CA
+// against. INVALID_ARGUMENT for anything but a certificate.
+absl::StatusOr<std::string> CaPin(const std::string& ca_certificate_pem);
+
 // Whether `replacement_pem` may take `current_pem`'s place as the certificate served with
 // `key_pem`: issued by `ca_pem`, over that key, naming what the current one names, valid at
 // `now` and for longer than the current one. INVALID_ARGUMENT saying which check failed.

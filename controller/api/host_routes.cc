@@ -32,6 +32,9 @@ class HostRoutes {
                           [](const ListedHost& row) { return PageKeyOf(row.host.name, row.id); });
   }
 
+  // For the join command; "" without enrollment here.
+  std::string CaPin() const { return d_.enrollment != nullptr ? d_.enrollment->ca_pin() : ""; }
+
   absl::StatusOr<ApiResponse> CreateHost(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(v1::CreateHostRequest create, Body<v1::CreateHostRequest>(request));
     NewHost host{.name = create.name(), .address = create.address()};
@@ -40,7 +43,7 @@ class HostRoutes {
     if (create.port_last() != 0) host.port_last = create.port_last();
     L4D2_ASSIGN_OR_RETURN(CreatedHost created,
                           controller::CreateHost(d_.stores, request.actor.Name(), host,
-                                                 o_.enrollment_token_ttl, o_.public_url));
+                                                 o_.enrollment_token_ttl, o_.public_url, CaPin()));
     v1::CreateHostResponse response;
     *response.mutable_host() = ToApi(created.host, 0);
     response.set_enrollment_token(created.enrollment_token);
@@ -55,7 +58,7 @@ class HostRoutes {
     const std::string id = request.Param("id");
     L4D2_ASSIGN_OR_RETURN(CreatedHost revoked,
                           RevokeHostCertificate(d_.stores, request.actor.Name(), id,
-                                                o_.enrollment_token_ttl, o_.public_url));
+                                                o_.enrollment_token_ttl, o_.public_url, CaPin()));
     d_.agents.Forget(id);
     if (d_.certificate_changed) d_.certificate_changed(id);
     L4D2_LOG(INFO) << "host " << id << ": certificate revoked by " << request.actor.Name();

@@ -3,12 +3,15 @@
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
+#include "tls/certificates.h"
 
 namespace l4d2::controller {
 
 Enrollment::Enrollment(HostStore& hosts, const tls::CertificateAuthority& ca, AuditLog* audit,
                        absl::Duration certificate_lifetime)
     : hosts_(hosts), ca_(ca), audit_(audit), lifetime_(certificate_lifetime) {}
+
+std::string Enrollment::ca_pin() const { return tls::CaPin(ca_.certificate_pem()).value_or(""); }
 
 absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& request) {
   L4D2_ASSIGN_OR_RETURN(Host host, hosts_.FindByEnrollmentToken(request.token()));
@@ -29,6 +32,7 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
   response.set_certificate(std::move(certificate));
   response.set_ca_certificate(ca_.certificate_pem());
   response.set_report_to(report_to_);
+  response.set_address(enrolled.address);
   return response;
 }
 

@@ -21,6 +21,9 @@ class Enrollment {
   Enrollment(HostStore& hosts, const tls::CertificateAuthority& ca, AuditLog* audit = nullptr,
              absl::Duration certificate_lifetime = absl::Hours(24 * 365));
 
+  // The fleet CA's pin (tls::CaPin), for `l4d2-agent join --ca_sha256`.
+  std::string ca_pin() const;
+
   // Where enrolled agents are told to send their host reports ("" : nowhere).
   void set_report_to(std::string address) { report_to_ = std::move(address); }
 

@@ -9,14 +9,19 @@
 
 namespace l4d2::controller {
 
-std::string EnrollCommand(const std::string& controller_url) {
-  return absl::StrCat("l4d2-agent --config /etc/left4me/agent.yaml enroll --controller ",
-                      controller_url, " --token_file TOKEN_FILE");
+std::string EnrollCommand(const std::string& controller_url, const std::string& ca_pin) {
+  if (ca_pin.empty()) {
+    return absl::StrCat("l4d2-agent --config /etc/left4me/agent.yaml enroll --controller ",
+                        controller_url, " --token_file TOKEN_FILE");
+  }
+  return absl::StrCat("l4d2-agent --config /etc/left4me/agent.yaml join --controller ",
+                      controller_url, " --ca_sha256 ", ca_pin, " --token_file TOKEN_FILE");
 }
 
 absl::StatusOr<CreatedHost> CreateHost(FleetStores& stores, const std::string& by,
                                        const NewHost& host, absl::Duration token_ttl,
-                                       const std::string& controller_url) {
+                                       const std::string& controller_url,
+                                       const std::string& ca_pin) {
   L4D2_ASSIGN_OR_RETURN(auto created, stores.hosts.Create(host, token_ttl));
   (void)stores.audit.Append(
       by, "host.create", created.first.id,
@@ -24,12 +29,13 @@ absl::StatusOr<CreatedHost> CreateHost(FleetStores& stores, const std::string& b
   return CreatedHost{.host = std::move(created.first),
                      .enrollment_token = std::move(created.second),
                      .token_expires_at = stores.clock.Now() + token_ttl,
-                     .enroll_command = EnrollCommand(controller_url)};
+                     .enroll_command = EnrollCommand(controller_url, ca_pin)};
 }
 
 absl::StatusOr<CreatedHost> RevokeHostCertificate(FleetStores& stores, const std::string& by,
                                                   const std::string& id, absl::Duration token_ttl,
-                                                  const std::string& controller_url) {
+                                                  const std::string& controller_url,
+                                                  const std::string& ca_pin) {
   // What was revoked, for the audit log: the serial of the certificate stored until now.
   absl::StatusOr<std::string> revoked = stores.hosts.Certificate(id);
   absl::StatusOr<tls::CertificateFacts> facts =
@@ -41,7 +47,7 @@ absl::StatusOr<CreatedHost> RevokeHostCertificate(FleetStores& stores, const std
   return CreatedHost{.host = std::move(host),
                      .enrollment_token = std::move(token),
                      .token_expires_at = stores.clock.Now() + token_ttl,
-                     .enroll_command = EnrollCommand(controller_url)};
+                     .enroll_command = EnrollCommand(controller_url, ca_pin)};
 }
 
 absl::Status SetHostDrained(FleetStores& stores, const std::string& by, const std::string& id,

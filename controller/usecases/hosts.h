@@ -20,18 +20,23 @@ struct CreatedHost {
 };
 
 // A new host, enrolling until its token expires. Errors as HostStore::Create.
+// `ca_pin` (tls::CaPin of the fleet CA; "" when unknown) goes into the command.
 absl::StatusOr<CreatedHost> CreateHost(FleetStores& stores, const std::string& by,
                                        const NewHost& host, absl::Duration token_ttl,
-                                       const std::string& controller_url);
+                                       const std::string& controller_url,
+                                       const std::string& ca_pin = "");
 
 // Revokes a host's certificate (HostStore::RevokeCertificate): the host is `enrolling` again,
 // with a new token and command for its agent to enroll with a new key. NOT_FOUND.
 absl::StatusOr<CreatedHost> RevokeHostCertificate(FleetStores& stores, const std::string& by,
                                                   const std::string& id, absl::Duration token_ttl,
-                                                  const std::string& controller_url);
+                                                  const std::string& controller_url,
+                                                  const std::string& ca_pin = "");
 
-// The agent's enrollment command for a controller at `controller_url`.
-std::string EnrollCommand(const std::string& controller_url);
+// What to run on the host for a controller at `controller_url`: `l4d2-agent join` with the
+// CA's pin (enrollment, configuration and the unit started in one command), or, without a pin,
+// `l4d2-agent enroll`.
+std::string EnrollCommand(const std::string& controller_url, const std::string& ca_pin = "");
 
 // Drains (no new servers placed) or undrains a host. NOT_FOUND for an unknown host.
 absl::Status SetHostDrained(FleetStores& stores, const std::string& by, const std::string& id,

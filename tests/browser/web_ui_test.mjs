@@ -188,7 +188,7 @@ try {
   await page.getByRole('link', {name: 'while-down'}).click();
   await page.getByRole('button', {name: 'Revoke certificate'}).click();
   await page.getByRole('dialog').getByRole('button', {name: 'Revoke certificate'}).click();
-  await page.getByRole('status').filter({hasText: 'Certificate revoked'}).getByText('enroll --controller').waitFor();
+  await page.getByRole('status').filter({hasText: 'Certificate revoked'}).getByText('join --controller').waitFor();
   step('revoked the certificate of a host, confirmed; its new enrollment command shown once');
 
   // A bulk restart of the servers selected, confirmed, with a stagger.

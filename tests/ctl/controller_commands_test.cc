@@ -130,7 +130,8 @@ TEST_F(ControllerCommandsTest, HostsOverlaysBlueprintsServersAndJobs) {
   std::string out = Ctl({"hosts", "create", "h1", "--address", "127.0.0.1:9"}, &code);
   EXPECT_EQ(code, 0) << out;
   EXPECT_THAT(out, HasSubstr("Enrollment token (shown once): "));
-  EXPECT_THAT(out, HasSubstr("enroll --controller " + url_));
+  // The controller has its CA: the one command that joins the host, with the CA pinned.
+  EXPECT_THAT(out, HasSubstr("join --controller " + url_ + " --ca_sha256 sha256:"));
   EXPECT_THAT(Ctl({"hosts", "list"}, &code), HasSubstr("h1"));
   EXPECT_THAT(Ctl({"hosts", "drain", "h1"}, &code), HasSubstr("drained"));
   out = Ctl({"hosts", "revoke", "h1"}, &code);

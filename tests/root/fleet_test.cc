@@ -26,6 +26,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "controller/api/controller_api.h"
@@ -808,6 +809,124 @@ TEST_F(FleetTest, CertificatesAreRenewedInPlaceAndARevokedOneIsRefusedUntilItEnr
   const absl::Time enrolled_at = absl::Now();
   EXPECT_TRUE(Eventually([&] { return reports_->Latest(h2.host.id, enrolled_at).has_value(); },
                          absl::Seconds(10)));
+  (*api)->Stop();
+}
+
+// Issue Deploy: one command joins a host, kubeadm-style. `l4d2-agent join` with the command the
+// controller printed (the CA pinned) enrolls, writes the configuration, starts the agent's unit
+// (Type=notify) and returns once it serves: the controller then reaches it over mutual TLS and
+// hears its reports. Again, it changes nothing; with another pin it trusts nothing.
+TEST_F(FleetTest, OneCommandJoinsAHostAndAgainChangesNothing) {
+  const int http_port = ::l4d2::testing::FreeGamePort();
+  enrollment_->set_report_to(absl::StrCat("127.0.0.1:", receiver_->port()));
+  auto api = ControllerApi::Start(
+      *db_, *stores_, *agents_, Clock::Real(),
+      {.http = {.address = absl::StrCat("127.0.0.1:", http_port), .threads = 1, .workers = 4},
+       .rest = {.public_url = absl::StrCat("http://127.0.0.1:", http_port)}},
+      enrollment_.get());
+  ASSERT_TRUE(api.ok()) << api.status();
+  const auto root = SignIn(http_port, "root");
+  const int grpc_port = ::l4d2::testing::FreeGamePort();
+  auto made = l4d2::testing::HttpRequest(
+      http_port, "POST", "/api/v1/hosts",
+      {"Content-Type: application/json", root.cookie, root.csrf},
+      absl::StrCat(R"({"name":"h3","address":"127.0.0.1:)", grpc_port, R"("})"));
+  ASSERT_TRUE(made.ok());
+  ASSERT_EQ(made->status, 201) << made->body;
+  const v1::CreateHostResponse created = *FromJson<v1::CreateHostResponse>(made->body);
+  const std::string pin = *tls::CaPin(ca_->certificate_pem());
+  EXPECT_THAT(created.enroll_command(),
+              HasSubstr(absl::StrCat("join --controller http://127.0.0.1:", http_port,
+                                     " --ca_sha256 ", pin, " --token_file TOKEN_FILE")));
+  const std::string token_file = dir_.Sub("h3.token");
+  std::ofstream(token_file) << created.enrollment_token();
+
+  // The host as the package leaves it: a configuration without TLS, the agent's unit enabled.
+  const std::string config = dir_.Sub("h3.yaml");
+  const std::string socket = dir_.Sub("h3.sock");
+  std::filesystem::create_directories(dir_.Sub("h3"));  // as /var/lib is
+  const std::string initial = absl::StrCat(
+      "root: ", dir_.Sub("h3/root"), "\nsteamcmd: ", L4D2_FAKE_STEAMCMD,
+      "\nlisten: {unix: ", socket,
+      "}\nsystemd: {scope: user, unit_dir: ", std::getenv("XDG_RUNTIME_DIR"),
+      "/systemd/user, unit_prefix: l4d2-join, overlay_helper: ", L4D2_OVERLAY_HELPER,
+      ", console_helper: ", L4D2_CONSOLE_HELPER,
+      ", server_users: \"\", hardening: false}\nscripts: {user: nobody}\nfetch_helper: ",
+      L4D2_FETCH_HELPER, "\nfetch_user: nobody\n");
+  std::ofstream(config) << initial;
+  const std::string unit = absl::StrCat("l4d2-join-test-", getpid(), ".service");
+  const std::string unit_file =
+      absl::StrCat(std::getenv("XDG_RUNTIME_DIR"), "/systemd/user/", unit);
+  std::ofstream(unit_file) << "[Service]\nType=notify\nNotifyAccess=main\nWatchdogSec=30s\n"
+                           << "ExecStart=" << L4D2_AGENT_BINARY << " --config " << config << "\n";
+  auto systemctl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/systemctl", "--user"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    int status = 0;
+    absl::StatusOr<std::string> out = l4d2::testing::RunToCompletion({.argv = argv}, &status);
+    return out.ok() ? *out : out.status().ToString();
+  };
+  systemctl({"daemon-reload"});
+  absl::Cleanup stop = [&] {
+    systemctl({"disable", "--now", unit});
+    std::filesystem::remove(unit_file);
+    systemctl({"daemon-reload"});
+  };
+  auto join = [&](const std::string& with_pin, int* status) {
+    absl::StatusOr<std::string> out = l4d2::testing::RunToCompletion(
+        {.argv = {L4D2_AGENT_BINARY, "--config", config, "join", "--controller",
+                  absl::StrCat("http://127.0.0.1:", http_port), "--ca_sha256", with_pin,
+                  "--token_file", token_file, "--unit", unit}},
+        status);
+    return out.ok() ? *out : out.status().ToString();
+  };
+
+  // Another pin: nothing trusted, nothing written, nothing started.
+  int status = -1;
+  std::string out = join("sha256:" + std::string(64, 'a'), &status);
+  EXPECT_EQ(status, 1 << 8) << out;
+  EXPECT_THAT(out, HasSubstr("is not the one pinned"));
+  EXPECT_EQ(*ReadFileToString(config), initial);
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("h3/root/agent/tls/agent.key")));
+  // (The token was spent by that enrollment: the controller issued before the agent refused.)
+  auto again = l4d2::testing::HttpRequest(http_port, "POST",
+                                          "/api/v1/hosts/" + created.host().id() + "/revoke",
+                                          {root.cookie, root.csrf}, "");
+  ASSERT_TRUE(again.ok());
+  std::ofstream(token_file) << FromJson<v1::CreateHostResponse>(again->body)->enrollment_token();
+
+  const absl::Time started = absl::Now();
+  out = join(pin, &status);
+  const absl::Duration took = absl::Now() - started;
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_THAT(out, HasSubstr("joined as host " + created.host().id()));
+  std::cout << "[ figure ] l4d2-agent join, installed host to serving: "
+            << absl::FormatDuration(took) << " (target 10s)\n";
+  EXPECT_LT(took, absl::Seconds(10));
+  const Host host = *stores_->hosts.Get(created.host().id());
+  EXPECT_EQ(host.state, "ready");
+  EXPECT_TRUE(Eventually(
+      [&] {
+        grpc::ClientContext context;
+        context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(3)));
+        agent::v1::HostInfo info;
+        return agents_->Stub(host)->GetHostInfo(&context, {}, &info).ok();
+      },
+      absl::Seconds(10)))
+      << "the controller cannot reach the joined agent over mutual TLS";
+  EXPECT_TRUE(
+      Eventually([&] { return reports_->Latest(host.id, started).has_value(); }, absl::Seconds(10)))
+      << "no report from the joined agent";
+  const std::string joined_config = *ReadFileToString(config);
+  const std::string pid = systemctl({"show", "-p", "MainPID", "--value", unit});
+
+  // Again: nothing enrolled, nothing rewritten, the same agent process.
+  std::filesystem::remove(token_file);
+  out = join(pin, &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_THAT(out, HasSubstr("already joined as host " + created.host().id()));
+  EXPECT_EQ(*ReadFileToString(config), joined_config);
+  EXPECT_EQ(systemctl({"show", "-p", "MainPID", "--value", unit}), pid);
   (*api)->Stop();
 }
 
