@@ -96,6 +96,18 @@ absl::StatusOr<std::string> ReadToken() {
   return token;
 }
 
+// What enroll and join reach the controller with: the root's directories made, and
+// left4me-fetch working as fetch_user (it parses the controller's HTTP answer).
+absl::StatusOr<l4d2::agent::FetchHelperOptions> PrepareToReachTheController(
+    const AgentConfig& config) {
+  l4d2::agent::HostLayout layout(config.root);
+  if (absl::Status created = layout.CreateDirectories(); !created.ok()) return created;
+  return l4d2::agent::FetchHelperOptions{
+      .program = l4d2::agent::ResolvePrograms(config).fetch_helper,
+      .scratch_dir = layout.tmp_dir(),
+      .user = config.fetch_user};
+}
+
 // `l4d2-agent join`: enrollment, configuration and the unit started, in one idempotent command
 // (agent/fleet/join.h).
 int RunJoin() {
@@ -116,16 +128,13 @@ int RunJoin() {
       l4d2::agent::EnvironmentFor(*config, [](const char* name) { return std::getenv(name); });
   request.systemctl = environment.systemctl_command;
   request.systemctl_env = environment.systemctl_env;
-  l4d2::agent::HostLayout layout(config->root);
-  if (absl::Status created = layout.CreateDirectories(); !created.ok()) {
-    std::cerr << "l4d2-agent: " << created.message() << "\n";
+  absl::StatusOr<l4d2::agent::FetchHelperOptions> fetch = PrepareToReachTheController(*config);
+  if (!fetch.ok()) {
+    std::cerr << "l4d2-agent: " << fetch.status().message() << "\n";
     return 1;
   }
   l4d2::agent::LinuxProcessRunner processes;
-  l4d2::agent::FetchHelper fetcher(processes,
-                                   {.program = l4d2::agent::ResolvePrograms(*config).fetch_helper,
-                                    .scratch_dir = layout.tmp_dir(),
-                                    .user = config->fetch_user});
+  l4d2::agent::FetchHelper fetcher(processes, *fetch);
   const absl::Time started = l4d2::Clock::Real().Now();
   // A joined host needs no token: it is read only when there is something to enroll.
   request.read_token = ReadToken;
@@ -160,17 +169,16 @@ int RunEnroll() {
     std::cerr << "l4d2-agent: " << token.status().message() << "\n";
     return 2;
   }
-  l4d2::agent::HostLayout layout(config->root);
-  if (absl::Status created = layout.CreateDirectories(); !created.ok()) {
-    std::cerr << "l4d2-agent: " << created.message() << "\n";
+  absl::StatusOr<l4d2::agent::FetchHelperOptions> fetch = PrepareToReachTheController(*config);
+  if (!fetch.ok()) {
+    std::cerr << "l4d2-agent: " << fetch.status().message() << "\n";
     return 1;
   }
   l4d2::agent::LinuxProcessRunner processes;
-  l4d2::agent::FetchHelper fetcher(processes,
-                                   {.program = l4d2::agent::ResolvePrograms(*config).fetch_helper,
-                                    .scratch_dir = layout.tmp_dir()});
-  absl::StatusOr<l4d2::agent::EnrolledFiles> files = l4d2::agent::Enroll(
-      fetcher, absl::GetFlag(FLAGS_controller), *token, layout.agent_dir() + "/tls");
+  l4d2::agent::FetchHelper fetcher(processes, *fetch);
+  absl::StatusOr<l4d2::agent::EnrolledFiles> files =
+      l4d2::agent::Enroll(fetcher, absl::GetFlag(FLAGS_controller), *token,
+                          l4d2::agent::HostLayout(config->root).agent_dir() + "/tls");
   if (!files.ok()) {
     std::cerr << "l4d2-agent: enrollment failed: " << files.status().message() << "\n";
     return absl::IsInvalidArgument(files.status()) ? 2 : 1;

@@ -235,7 +235,10 @@ TEST(FleetBinariesTest, AnAgentEnrollsOnceAndThenOnlyTheControllerReachesIt) {
 
   std::ofstream(dir.Sub("agent.yaml"))
       << "root: " << dir.Sub("root") << "\nlisten: {unix: " << dir.Sub("agent.sock") << "}\n"
-      << "fetch_helper: " << L4D2_FETCH_HELPER << "\n"
+      << "fetch_helper: " << L4D2_FETCH_HELPER
+      << "\n"
+      // left4me-fetch parses the controller's answer as its own account (as root: nobody).
+      << "fetch_user: " << (getuid() == 0 ? "nobody" : "\"\"") << "\n"
       << "systemd: {unit_dir: " << dir.Sub("units") << "}\n";
   std::ofstream(dir.Sub("token")) << token << "\n";
   const std::vector<std::string> enroll = WithBuiltHelpers(
