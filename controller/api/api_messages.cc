@@ -64,6 +64,9 @@ v1::Host ToApi(const Host& host, int server_count) {
   out.set_memory_bytes(host.memory_bytes);
   if (host.last_seen) *out.mutable_last_seen_at() = ToTimestamp(*host.last_seen);
   *out.mutable_created_at() = ToTimestamp(host.created_at);
+  if (host.certificate_expires) {
+    *out.mutable_certificate_expires_at() = ToTimestamp(*host.certificate_expires);
+  }
   out.set_server_count(server_count);
   for (int port : host.ports_in_use) out.add_ports_in_use(port);
   for (const UnmanagedInstance& instance : host.unmanaged) {

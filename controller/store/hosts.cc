@@ -14,6 +14,7 @@
 #include "common/status_macros.h"
 #include "controller/store/ids.h"
 #include "soci/soci.h"
+#include "tls/certificates.h"
 
 namespace l4d2::controller {
 namespace {
@@ -52,7 +53,15 @@ std::vector<UnmanagedInstance> DecodeUnmanaged(absl::string_view text) {
 
 constexpr char kHostColumns[] =
     "id, name, address, state, max_instances, port_first, port_last, installed_build,"
-    " last_seen_ms, created_at_ms, memory_bytes, drained, ports_in_use, unmanaged_instances";
+    " last_seen_ms, created_at_ms, memory_bytes, drained, ports_in_use, unmanaged_instances,"
+    " cert_not_after_ms";
+
+// When a certificate expires, in Unix milliseconds; nullopt when it cannot be read.
+std::optional<long long> NotAfterMillis(const std::string& certificate_pem) {
+  absl::StatusOr<tls::CertificateFacts> facts = tls::InspectCertificate(certificate_pem);
+  if (!facts.ok()) return std::nullopt;
+  return absl::ToUnixMillis(facts->not_after);
+}
 
 // Reads rows of kHostColumns from `query`, with `params` bound to its placeholders in order;
 // with `server_counts`, the query has one more column, each row's count of servers.
@@ -62,8 +71,8 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   std::vector<Host> hosts;
   Host host;
   std::string build;
-  soci::indicator build_indicator, seen_indicator;
-  long long seen = 0, created = 0, memory = 0;
+  soci::indicator build_indicator, seen_indicator, expires_indicator;
+  long long seen = 0, created = 0, memory = 0, expires = 0;
   int drained = 0;
   std::string ports, unmanaged;
   int servers = 0;
@@ -83,6 +92,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   statement.exchange(soci::into(drained));
   statement.exchange(soci::into(ports));
   statement.exchange(soci::into(unmanaged));
+  statement.exchange(soci::into(expires, expires_indicator));
   if (server_counts != nullptr) statement.exchange(soci::into(servers));
   statement.alloc();
   statement.prepare(query);
@@ -97,6 +107,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
     row.drained = drained != 0;
     row.ports_in_use = DecodePorts(ports);
     row.unmanaged = DecodeUnmanaged(unmanaged);
+    if (expires_indicator == soci::i_ok) row.certificate_expires = absl::FromUnixMillis(expires);
     hosts.push_back(std::move(row));
     if (server_counts != nullptr) server_counts->push_back(servers);
   }
@@ -193,12 +204,16 @@ absl::StatusOr<Host> HostStore::RedeemEnrollmentToken(const std::string& token,
     L4D2_ASSIGN_OR_RETURN(id, HostOfToken(sql, token, now));
     std::string fingerprint = certificate_pem.empty() ? "" : SecretHash(certificate_pem);
     soci::indicator has_fingerprint = fingerprint.empty() ? soci::i_null : soci::i_ok;
+    const std::optional<long long> not_after = NotAfterMillis(certificate_pem);
+    long long expires = not_after.value_or(0);
+    soci::indicator has_expiry = not_after.has_value() ? soci::i_ok : soci::i_null;
     soci::statement spend =
         (sql.prepare << "UPDATE hosts SET state = 'ready', enroll_token_hash = NULL,"
                         " enroll_expires_ms = NULL, cert_fingerprint = :f, certificate_pem = :c,"
-                        " last_seen_ms = :now WHERE id = :id AND enroll_token_hash IS NOT NULL",
+                        " cert_not_after_ms = :e, last_seen_ms = :now"
+                        " WHERE id = :id AND enroll_token_hash IS NOT NULL",
          soci::use(fingerprint, has_fingerprint), soci::use(certificate_pem, has_fingerprint),
-         soci::use(now), soci::use(id));
+         soci::use(expires, has_expiry), soci::use(now), soci::use(id));
     spend.execute(true);
     if (spend.get_affected_rows() != 1) {
       return absl::UnauthenticatedError("unknown, spent or expired enrollment token");
@@ -285,10 +300,15 @@ absl::Status HostStore::ReplaceCertificate(const std::string& id, const std::str
   return db_.Transact([&](soci::session& sql) -> absl::Status {
     const std::string current = SecretHash(current_pem);
     const std::string renewed = SecretHash(renewed_pem);
+    const std::optional<long long> not_after = NotAfterMillis(renewed_pem);
+    long long expires = not_after.value_or(0);
+    soci::indicator has_expiry = not_after.has_value() ? soci::i_ok : soci::i_null;
     soci::statement replace =
-        (sql.prepare << "UPDATE hosts SET cert_fingerprint = :renewed, certificate_pem = :pem"
+        (sql.prepare << "UPDATE hosts SET cert_fingerprint = :renewed, certificate_pem = :pem,"
+                        " cert_not_after_ms = :e"
                         " WHERE id = :id AND cert_fingerprint = :current AND state <> 'enrolling'",
-         soci::use(renewed), soci::use(renewed_pem), soci::use(id), soci::use(current));
+         soci::use(renewed), soci::use(renewed_pem), soci::use(expires, has_expiry), soci::use(id),
+         soci::use(current));
     replace.execute(true);
     if (replace.get_affected_rows() != 1) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -305,9 +325,10 @@ absl::StatusOr<std::string> HostStore::RevokeCertificate(const std::string& id,
     const std::string hash = SecretHash(token);
     long long expires = absl::ToUnixMillis(clock_.Now() + token_ttl);
     soci::statement revoke =
-        (sql.prepare << "UPDATE hosts SET state = 'enrolling', cert_fingerprint = NULL,"
-                        " certificate_pem = NULL, enroll_token_hash = :hash,"
-                        " enroll_expires_ms = :expires WHERE id = :id",
+        (sql.prepare
+             << "UPDATE hosts SET state = 'enrolling', cert_fingerprint = NULL,"
+                " certificate_pem = NULL, cert_not_after_ms = NULL, enroll_token_hash = :hash,"
+                " enroll_expires_ms = :expires WHERE id = :id",
          soci::use(hash), soci::use(expires), soci::use(id));
     revoke.execute(true);
     if (revoke.get_affected_rows() != 1) {

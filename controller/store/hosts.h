@@ -43,6 +43,9 @@ struct Host {
   bool drained = false;
   std::optional<absl::Time> last_seen;
   absl::Time created_at;
+  // When its agent's certificate expires; unset while enrolling (or for a certificate stored
+  // before migration 14, until its renewal).
+  std::optional<absl::Time> certificate_expires;
   // Ports of its range that are taken, sorted: as its agent last reported them (its instances'
   // and any other process's), and any a create found taken since. Placement skips them.
   std::vector<int> ports_in_use;

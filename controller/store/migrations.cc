@@ -250,6 +250,10 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE INDEX audit_by_actor ON audit_log(actor_id, id)",
         "CREATE INDEX audit_by_target ON audit_log(target, id)",
         "CREATE INDEX servers_by_status_time ON servers(status_at_ms)"}},
+      {14,
+       "hosts show when their agent's certificate expires (renewed by the controller before"
+       " then); unknown (NULL) until the next enrollment or renewal",
+       {"ALTER TABLE hosts ADD COLUMN cert_not_after_ms BIGINT"}},
   };
   return *migrations;
 }

@@ -745,6 +745,9 @@ TEST_F(FleetTest, CertificatesAreRenewedInPlaceAndARevokedOneIsRefusedUntilItEnr
   ASSERT_NE(renewed, first);
   EXPECT_EQ(tls::InspectCertificate(renewed)->key_sha256,
             tls::InspectCertificate(first)->key_sha256);
+  // The host shows when it expires now.
+  EXPECT_EQ(stores_->hosts.Get(h1.host.id)->certificate_expires,
+            tls::InspectCertificate(renewed)->not_after);
   EXPECT_TRUE(Eventually([&] { return Presented(h1) == renewed; }, absl::Seconds(10)))
       << "h1 still serves its first certificate";
   EXPECT_TRUE(h1.process->Running()) << "renewed without a restart";
@@ -782,6 +785,7 @@ TEST_F(FleetTest, CertificatesAreRenewedInPlaceAndARevokedOneIsRefusedUntilItEnr
   absl::StatusOr<v1::CreateHostResponse> answer = FromJson<v1::CreateHostResponse>(revoked->body);
   ASSERT_TRUE(answer.ok()) << revoked->body;
   EXPECT_EQ(answer->host().state(), "enrolling");
+  EXPECT_FALSE(answer->host().has_certificate_expires_at()) << "a revoked certificate's expiry";
   EXPECT_EQ(answer->enrollment_token().size(), 64u);
   EXPECT_EQ(HostInfoOf(h2), grpc::StatusCode::UNAVAILABLE) << "the stolen key's agent";
   EXPECT_EQ(HostInfoOf(h1), grpc::StatusCode::OK) << "another host";

@@ -8,7 +8,7 @@ import {api, listPage} from '../api/client';
 import {useJobStream} from '../api/jobs';
 import {useInterval, useResource} from '../api/resource';
 import type {CheckForUpdate, CreateHostResponse, Host, JobRef} from '../api/types';
-import {ago, bytes, freePorts} from '../lib/format';
+import {ago, bytes, dateTime, freePorts} from '../lib/format';
 import {Badge, Confirm, ErrorBox, Field, ListView, Loading, PageHeader, Progress, Secret, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
@@ -178,6 +178,9 @@ export function HostPage() {
         <dt>Memory</dt><dd>{bytes(h.memoryBytes)}</dd>
         <dt>Last seen</dt><dd>{ago(h.lastSeenAt)}</dd>
         <dt>Added</dt><dd>{ago(h.createdAt)}</dd>
+        <dt>Certificate</dt><dd>{h.certificateExpiresAt
+          ? `valid until ${dateTime(h.certificateExpiresAt)}, renewed by the controller before then`
+          : 'none: the host is enrolling'}</dd>
       </dl>
       {!!h.unmanagedInstances?.length && (
         <>
