@@ -31,8 +31,10 @@
 #include "controller/config/controller_config.h"
 #include "controller/process/controller_process.h"
 #include "controller/store/audit_log.h"
+#include "controller/store/backup.h"
 #include "controller/store/database.h"
 #include "controller/store/fleet_stores.h"
+#include "controller/store/migrations.h"
 #include "controller/store/users.h"
 #include "controller/usecases/accounts.h"
 #include "controller/usecases/hosts.h"
@@ -129,7 +131,23 @@ int CreateHost(l4d2::controller::Database& db, const ControllerConfig& config) {
   return 0;
 }
 
-int Run(const std::string& command) {
+// `backup FILE` (while serving) and `restore FILE` (stopped): controller/store/backup.h.
+int BackupOrRestore(const ControllerConfig& config, const std::string& command,
+                    const std::string& file) {
+  const absl::Status done =
+      command == "backup"
+          ? l4d2::controller::BackupDatabase(config.database, file)
+          : l4d2::controller::RestoreDatabase(
+                file, config.database, l4d2::controller::ControllerMigrations().back().version);
+  if (!done.ok()) {
+    std::cerr << "l4d2-controller: " << command << " failed: " << done.message() << "\n";
+    return 1;
+  }
+  std::cout << (command == "backup" ? "backed up to " : "restored from ") << file << "\n";
+  return 0;
+}
+
+int Run(const std::string& command, const std::string& file) {
   absl::StatusOr<ControllerConfig> config = BuildConfig();
   if (!config.ok()) {
     std::cerr << "l4d2-controller: " << config.status().message() << "\n";
@@ -138,6 +156,18 @@ int Run(const std::string& command) {
   l4d2::LogSeverity severity;
   l4d2::ParseLogSeverity(config->log_level, &severity);
   l4d2::SetMinLogSeverity(severity);
+  if (command == "backup" || command == "restore") return BackupOrRestore(*config, command, file);
+  // One serving controller per SQLite file (several share PostgreSQL); a restore waits for none.
+  std::optional<l4d2::controller::ServingLock> serving;
+  if (command == "serve") {
+    absl::StatusOr<l4d2::controller::ServingLock> taken =
+        l4d2::controller::ServingLock::Take(config->database);
+    if (!taken.ok()) {
+      L4D2_LOG(ERROR) << taken.status().message();
+      return 1;
+    }
+    serving.emplace(*std::move(taken));
+  }
   l4d2::Clock& clock = l4d2::Clock::Real();
   absl::StatusOr<std::unique_ptr<l4d2::controller::Database>> db =
       l4d2::controller::OpenMigratedDatabase(*config, clock);
@@ -184,7 +214,7 @@ int main(int argc, char** argv) {
   }
   l4d2::SetProgramUsage(
       "l4d2-controller [--config FILE] [flags] [serve|migrate|admin create --username NAME|\n"
-      "  host create --name NAME --address HOST:PORT [--token_ttl 24h]]\n"
+      "  host create --name NAME --address HOST:PORT [--token_ttl 24h]|backup FILE|restore FILE]\n"
       "The fleet controller of left4me: database, job scheduler, REST API and web UI.");
   std::vector<char*> args = l4d2::ParseProgramCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_version)) {
@@ -192,12 +222,18 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::string command = args.size() > 1 ? args[1] : "serve";
-  if (args.size() == 3) command = absl::StrCat(args[1], " ", args[2]);
-  if (args.size() > 3 || (command != "serve" && command != "migrate" && command != "admin create" &&
-                          command != "host create")) {
+  std::string file;
+  if (args.size() == 3 && (command == "backup" || command == "restore")) {
+    file = args[2];
+  } else if (args.size() == 3) {
+    command = absl::StrCat(args[1], " ", args[2]);
+  }
+  const bool known = command == "serve" || command == "migrate" || command == "admin create" ||
+                     command == "host create" || !file.empty();
+  if (args.size() > 3 || !known) {
     std::cerr << "l4d2-controller: unknown command; usage: l4d2-controller "
                  "[serve|migrate|admin create --username NAME|host create --name NAME "
-                 "--address HOST:PORT]\n";
+                 "--address HOST:PORT|backup FILE|restore FILE]\n";
     return 2;
   }
   if (command == "host create" &&
@@ -209,5 +245,5 @@ int main(int argc, char** argv) {
     std::cerr << "l4d2-controller: admin create needs --username\n";
     return 2;
   }
-  return Run(command);
+  return Run(command, file);
 }

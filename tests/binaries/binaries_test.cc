@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -17,6 +19,7 @@
 #include "common/file_util.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/jobs/scheduler.h"
+#include "controller/store/audit_log.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
 #include "controller/store/migrations.h"
@@ -541,6 +544,107 @@ TEST(ControllerBinaryTest, HostCreatePrintsTheTokenOnceAndTheEnrollmentCommand) 
                                       "create", "--name", "Bad Name", "--address", "x:1"}},
                             &status);
   EXPECT_EQ(ExitCode(status), 2);
+}
+
+// Issue Deploy: `backup` while the controller serves and writes go on holds every write
+// acknowledged before it began; `restore` is refused while a controller serves the database,
+// and a controller started on the restored file finds those writes.
+TEST(ControllerBinaryTest, ABackupUnderWriteLoadRestoresEveryAcknowledgedWrite) {
+  TempDir dir;
+  const std::string database = "sqlite3:" + dir.Sub("controller.db");
+  auto serve = [&](const std::string& url) {
+    return ChildProcess::Start({.argv = {L4D2_CONTROLLER_BINARY, "--database", url, "--pki_dir",
+                                         dir.Sub("pki"), "--report_listen", "", "--listen_http",
+                                         absl::StrCat("127.0.0.1:", FreeGamePort())}});
+  };
+  auto controller = serve(database);
+  ASSERT_TRUE(controller.ok());
+  ASSERT_TRUE((*controller)->WaitForOutput("serving HTTP")) << (*controller)->Output();
+  // A second controller on the same SQLite file is refused.
+  auto second = serve(database);
+  ASSERT_TRUE(second.ok());
+  absl::StatusOr<int> second_status = (*second)->Wait();
+  ASSERT_TRUE(second_status.ok());
+  EXPECT_EQ(ExitCode(*second_status), 1) << (*second)->Output();
+  EXPECT_THAT((*second)->Output(), HasSubstr("a controller serves"));
+
+  // Writes acknowledged one after another (audit entries, each its own transaction), beside the
+  // serving controller.
+  auto db = controller::Database::Open({.url = database});
+  ASSERT_TRUE(db.ok());
+  controller::AuditLog audit(**db, Clock::Real());
+  std::atomic<int> acknowledged{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      if (audit.Append("test", "test.write", absl::StrCat("w", i)).ok()) acknowledged = i + 1;
+    }
+  });
+  ASSERT_TRUE(Eventually([&] { return acknowledged >= 200; }));
+  const int before_backup = acknowledged;
+  int status = 0;
+  absl::StatusOr<std::string> backup = RunToCompletion(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "backup", dir.Sub("backup.db")}},
+      &status);
+  const int after_backup = acknowledged;
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(backup.ok());
+  ASSERT_EQ(ExitCode(status), 0) << *backup;
+  EXPECT_GT(after_backup, before_backup) << "no write went on during the backup";
+  EXPECT_EQ(std::filesystem::status(dir.Sub("backup.db")).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("backup.db.partial")));
+
+  // Not over a served database.
+  absl::StatusOr<std::string> refused = RunToCompletion(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", database, "restore", dir.Sub("backup.db")}},
+      &status);
+  EXPECT_EQ(ExitCode(status), 1) << *refused;
+  EXPECT_THAT(*refused, HasSubstr("a controller serves"));
+  // Nor anything but a controller database.
+  std::ofstream(dir.Sub("junk.db")) << "not a database";
+  absl::StatusOr<std::string> junk = RunToCompletion(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", "sqlite3:" + dir.Sub("restored.db"),
+                "restore", dir.Sub("junk.db")}},
+      &status);
+  EXPECT_EQ(ExitCode(status), 1) << *junk;
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("restored.db")));
+
+  // Into a new controller: every write acknowledged before the backup began is there.
+  (*controller)->Signal(SIGTERM);
+  ASSERT_TRUE((*controller)->Wait().ok());
+  const std::string restored = "sqlite3:" + dir.Sub("restored.db");
+  absl::StatusOr<std::string> restore = RunToCompletion(
+      {.argv = {L4D2_CONTROLLER_BINARY, "--database", restored, "restore", dir.Sub("backup.db")}},
+      &status);
+  ASSERT_EQ(ExitCode(status), 0) << *restore;
+  auto again = serve(restored);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE((*again)->WaitForOutput("serving HTTP")) << (*again)->Output();
+  auto restored_db = controller::Database::Open({.url = restored});
+  ASSERT_TRUE(restored_db.ok());
+  long long kept = 0, missing = 0;
+  ASSERT_TRUE((*restored_db)
+                  ->WithSession([&](soci::session& sql) {
+                    sql << "SELECT COUNT(*) FROM audit_log WHERE action = 'test.write'",
+                        soci::into(kept);
+                    for (int i = 0; i < before_backup; ++i) {
+                      long long found = 0;
+                      const std::string target = absl::StrCat("w", i);
+                      sql << "SELECT COUNT(*) FROM audit_log WHERE target = :t", soci::use(target),
+                          soci::into(found);
+                      missing += found == 0;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(missing, 0);
+  EXPECT_GE(kept, before_backup);
+  EXPECT_LE(kept, after_backup);
+  std::cout << "[ figure ] backup under write load: " << before_backup
+            << " writes acknowledged before it, all restored (" << kept << " in the backup, "
+            << after_backup << " acknowledged when it ended)\n";
 }
 
 TEST(ControllerBinaryTest, MigratesThenServesHealthAndStopsOnSigterm) {
