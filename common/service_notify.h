@@ -30,9 +30,6 @@ class ServiceWatchdog {
   ServiceWatchdog(const ServiceWatchdog&) = delete;
   ServiceWatchdog& operator=(const ServiceWatchdog&) = delete;
 
-  // The manager's watchdog interval; zero without one.
-  absl::Duration interval() const { return interval_; }
-
  private:
   const std::function<bool()> healthy_;
   absl::Duration interval_;

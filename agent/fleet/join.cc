@@ -10,8 +10,7 @@
 #include "common/host_port.h"
 #include "common/status_macros.h"
 #include "common/yaml_document.h"
-#include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/create_channel.h"
+#include "rpc/health_check.h"
 #include "tls/certificates.h"
 #include "tls/signatures.h"
 #include "yaml-cpp/yaml.h"
@@ -78,25 +77,13 @@ absl::Status Systemctl(ProcessRunner& processes, const JoinRequest& request,
 
 // Waits until the agent answers a health check on its unix socket.
 absl::Status WaitUntilServing(const AgentConfig& config, absl::Duration timeout) {
-  if (config.listen_unix.empty()) return absl::OkStatus();
-  const absl::Time deadline = RealDeadline(timeout);
-  while (true) {
-    auto channel =
-        grpc::CreateChannel("unix:" + config.listen_unix, grpc::InsecureChannelCredentials());
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(RealDeadline(absl::Seconds(2))));
-    context.set_wait_for_ready(true);
-    grpc::health::v1::HealthCheckResponse response;
-    if (grpc::health::v1::Health::NewStub(channel)
-            ->Check(&context, grpc::health::v1::HealthCheckRequest(), &response)
-            .ok()) {
-      return absl::OkStatus();
-    }
-    if (RealTimeLeft(deadline) <= absl::ZeroDuration()) {
-      return absl::UnavailableError(absl::StrCat("the agent did not serve on '", config.listen_unix,
-                                                 "' within ", absl::FormatDuration(timeout)));
-    }
+  if (config.listen_unix.empty() ||
+      AnswersHealthCheck("unix:" + config.listen_unix, RealDeadline(timeout),
+                         /*wait_for_ready=*/true)) {
+    return absl::OkStatus();
   }
+  return absl::UnavailableError(absl::StrCat("the agent did not serve on '", config.listen_unix,
+                                             "' within ", absl::FormatDuration(timeout)));
 }
 
 }  // namespace

@@ -26,8 +26,6 @@ struct JoinRequest {
   std::function<absl::StatusOr<std::string>()> read_token;
   std::string ca_pin;       // "sha256:<hex>" of the controller's CA key
   std::string config_path;  // the file `config` was read from, rewritten on a join
-  // What the agent listens on for the controller when the configuration names nothing: every
-  // address, on the port of the address the controller dials (else 7543).
   std::string unit = "left4me-agent.service";
   // systemctl and its environment (AgentEnvironment).
   std::vector<std::string> systemctl;

@@ -36,8 +36,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/version.h"
-#include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/create_channel.h"
+#include "rpc/health_check.h"
 #include "tls/signatures.h"
 
 namespace l4d2::agent {
@@ -247,16 +246,9 @@ absl::Status CheckServersCanReachTheRoot(const AgentConfig& config) {
 }  // namespace
 
 bool AgentProcess::Healthy() const {
-  if (parts_->config.listen_unix.empty()) return true;
-  auto channel =
-      grpc::CreateChannel("unix:" + parts_->config.listen_unix, grpc::InsecureChannelCredentials());
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(RealDeadline(absl::Seconds(5))));
-  grpc::health::v1::HealthCheckResponse response;
-  return grpc::health::v1::Health::NewStub(channel)
-             ->Check(&context, grpc::health::v1::HealthCheckRequest(), &response)
-             .ok() &&
-         response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  return parts_->config.listen_unix.empty() ||
+         AnswersHealthCheck("unix:" + parts_->config.listen_unix, RealDeadline(absl::Seconds(5)),
+                            /*wait_for_ready=*/false);
 }
 
 absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(

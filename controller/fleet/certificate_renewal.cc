@@ -11,13 +11,26 @@ namespace l4d2::controller {
 
 CertificateRenewer::CertificateRenewer(HostStore& hosts, const tls::CertificateAuthority& ca,
                                        AgentConnector& agents, Clock& clock,
-                                       CertificateRenewalOptions options, AuditLog* audit)
-    : hosts_(hosts), ca_(ca), agents_(agents), clock_(clock), options_(options), audit_(audit) {}
+                                       CertificateRenewalOptions options, AuditLog* audit,
+                                       LeaseStore* leases)
+    : hosts_(hosts),
+      ca_(ca),
+      agents_(agents),
+      clock_(clock),
+      options_(std::move(options)),
+      audit_(audit),
+      leases_(leases) {}
 
 CertificateRenewer::~CertificateRenewer() { Stop(); }
 
 RenewalRound CertificateRenewer::Round() {
   RenewalRound round;
+  if (leases_ != nullptr && !options_.owner.empty()) {
+    absl::StatusOr<bool> leader =
+        leases_->TryAcquire("certificate-renewal", options_.owner, options_.interval * 3);
+    round.leader = leader.value_or(false);
+    if (!round.leader) return round;
+  }
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> certificates =
       hosts_.Certificates();
   if (!certificates.ok()) {

@@ -20,6 +20,7 @@
 #include "controller/jobs/agent_connector.h"
 #include "controller/store/audit_log.h"
 #include "controller/store/hosts.h"
+#include "controller/store/leases.h"
 #include "tls/pki.h"
 
 namespace l4d2::controller {
@@ -30,18 +31,25 @@ struct CertificateRenewalOptions {
   absl::Duration renew_before = absl::Hours(24 * 30);
   absl::Duration interval = absl::Hours(1);
   absl::Duration call_timeout = absl::Seconds(10);
+  // With several controllers on one database, only the holder of the lease
+  // "certificate-renewal" renews (the others would renew the same hosts again and lose each
+  // compare-and-set); empty `owner`: no lease (one controller).
+  std::string owner;
 };
 
 struct RenewalRound {
+  bool leader = true;  // false: another controller renews this round
   int renewed = 0;
   int failed = 0;  // due, and not renewed this round
 };
 
 class CertificateRenewer {
  public:
-  // Everything must outlive the renewer; `audit` (may be null) records each renewal.
+  // Everything must outlive the renewer; `audit` (may be null) records each renewal, `leases`
+  // (may be null without options.owner) elects the one controller that renews.
   CertificateRenewer(HostStore& hosts, const tls::CertificateAuthority& ca, AgentConnector& agents,
-                     Clock& clock, CertificateRenewalOptions options, AuditLog* audit = nullptr);
+                     Clock& clock, CertificateRenewalOptions options, AuditLog* audit = nullptr,
+                     LeaseStore* leases = nullptr);
   ~CertificateRenewer();
 
   RenewalRound Round();
@@ -59,6 +67,7 @@ class CertificateRenewer {
   Clock& clock_;
   const CertificateRenewalOptions options_;
   AuditLog* audit_;
+  LeaseStore* leases_;
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;

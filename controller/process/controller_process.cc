@@ -109,8 +109,9 @@ struct ControllerProcess::Parts {
         renewer(stores.hosts, pki.ca, *agents, clock,
                 {.lifetime = config.certificate_lifetime,
                  .renew_before = config.certificate_renew_before,
-                 .interval = config.certificate_renew_interval},
-                &stores.audit) {}
+                 .interval = config.certificate_renew_interval,
+                 .owner = owner},
+                &stores.audit, &stores.leases) {}
 
   absl::Status StartReceiver() {
     if (config.report_listen.empty()) return absl::OkStatus();

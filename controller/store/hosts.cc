@@ -56,12 +56,19 @@ constexpr char kHostColumns[] =
     " last_seen_ms, created_at_ms, memory_bytes, drained, ports_in_use, unmanaged_instances,"
     " cert_not_after_ms";
 
-// When a certificate expires, in Unix milliseconds; nullopt when it cannot be read.
-std::optional<long long> NotAfterMillis(const std::string& certificate_pem) {
-  absl::StatusOr<tls::CertificateFacts> facts = tls::InspectCertificate(certificate_pem);
-  if (!facts.ok()) return std::nullopt;
-  return absl::ToUnixMillis(facts->not_after);
-}
+// hosts.cert_not_after_ms of a certificate, bound as a value and its indicator (NULL when it
+// cannot be read). Keep it alive while its statement runs: SOCI binds by reference.
+struct CertificateExpiry {
+  explicit CertificateExpiry(const std::string& certificate_pem) {
+    absl::StatusOr<tls::CertificateFacts> facts = tls::InspectCertificate(certificate_pem);
+    if (facts.ok()) {
+      millis = absl::ToUnixMillis(facts->not_after);
+      indicator = soci::i_ok;
+    }
+  }
+  long long millis = 0;
+  soci::indicator indicator = soci::i_null;
+};
 
 // Reads rows of kHostColumns from `query`, with `params` bound to its placeholders in order;
 // with `server_counts`, the query has one more column, each row's count of servers.
@@ -204,16 +211,14 @@ absl::StatusOr<Host> HostStore::RedeemEnrollmentToken(const std::string& token,
     L4D2_ASSIGN_OR_RETURN(id, HostOfToken(sql, token, now));
     std::string fingerprint = certificate_pem.empty() ? "" : SecretHash(certificate_pem);
     soci::indicator has_fingerprint = fingerprint.empty() ? soci::i_null : soci::i_ok;
-    const std::optional<long long> not_after = NotAfterMillis(certificate_pem);
-    long long expires = not_after.value_or(0);
-    soci::indicator has_expiry = not_after.has_value() ? soci::i_ok : soci::i_null;
+    CertificateExpiry expiry(certificate_pem);
     soci::statement spend =
         (sql.prepare << "UPDATE hosts SET state = 'ready', enroll_token_hash = NULL,"
                         " enroll_expires_ms = NULL, cert_fingerprint = :f, certificate_pem = :c,"
                         " cert_not_after_ms = :e, last_seen_ms = :now"
                         " WHERE id = :id AND enroll_token_hash IS NOT NULL",
          soci::use(fingerprint, has_fingerprint), soci::use(certificate_pem, has_fingerprint),
-         soci::use(expires, has_expiry), soci::use(now), soci::use(id));
+         soci::use(expiry.millis, expiry.indicator), soci::use(now), soci::use(id));
     spend.execute(true);
     if (spend.get_affected_rows() != 1) {
       return absl::UnauthenticatedError("unknown, spent or expired enrollment token");
@@ -300,15 +305,13 @@ absl::Status HostStore::ReplaceCertificate(const std::string& id, const std::str
   return db_.Transact([&](soci::session& sql) -> absl::Status {
     const std::string current = SecretHash(current_pem);
     const std::string renewed = SecretHash(renewed_pem);
-    const std::optional<long long> not_after = NotAfterMillis(renewed_pem);
-    long long expires = not_after.value_or(0);
-    soci::indicator has_expiry = not_after.has_value() ? soci::i_ok : soci::i_null;
+    CertificateExpiry expiry(renewed_pem);
     soci::statement replace =
         (sql.prepare << "UPDATE hosts SET cert_fingerprint = :renewed, certificate_pem = :pem,"
                         " cert_not_after_ms = :e"
                         " WHERE id = :id AND cert_fingerprint = :current AND state <> 'enrolling'",
-         soci::use(renewed), soci::use(renewed_pem), soci::use(expires, has_expiry), soci::use(id),
-         soci::use(current));
+         soci::use(renewed), soci::use(renewed_pem), soci::use(expiry.millis, expiry.indicator),
+         soci::use(id), soci::use(current));
     replace.execute(true);
     if (replace.get_affected_rows() != 1) {
       return absl::FailedPreconditionError(absl::StrCat(

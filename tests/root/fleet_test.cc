@@ -735,10 +735,22 @@ TEST_F(FleetTest, CertificatesAreRenewedInPlaceAndARevokedOneIsRefusedUntilItEnr
   const std::string first = *stores_->hosts.Certificate(h1.host.id);
   ASSERT_EQ(Presented(h1), first);
   // Due: both (renewed when less than 380 days are left of their year; for 400 days).
-  CertificateRenewer renewer(
-      stores_->hosts, *ca_, *agents_, Clock::Real(),
-      {.lifetime = absl::Hours(24 * 400), .renew_before = absl::Hours(24 * 380)}, &stores_->audit);
-  const RenewalRound round = renewer.Round();
+  // Two controllers on one database: the lease's holder renews, the other leaves it be.
+  auto renewer_of = [&](const std::string& owner) {
+    return std::make_unique<CertificateRenewer>(
+        stores_->hosts, *ca_, *agents_, Clock::Real(),
+        CertificateRenewalOptions{.lifetime = absl::Hours(24 * 400),
+                                  .renew_before = absl::Hours(24 * 380),
+                                  .owner = owner},
+        &stores_->audit, &stores_->leases);
+  };
+  std::unique_ptr<CertificateRenewer> renewer = renewer_of("first");
+  std::unique_ptr<CertificateRenewer> other = renewer_of("second");
+  const RenewalRound round = renewer->Round();
+  EXPECT_TRUE(round.leader);
+  const RenewalRound other_round = other->Round();
+  EXPECT_FALSE(other_round.leader);
+  EXPECT_EQ(other_round.renewed + other_round.failed, 0);
   EXPECT_EQ(round.renewed, 2);
   EXPECT_EQ(round.failed, 0);
   const std::string renewed = *stores_->hosts.Certificate(h1.host.id);
