@@ -77,6 +77,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   systemd.String("systemctl", &config.systemctl_command);
   systemd.String("unit_dir", &config.unit_dir);
   systemd.String("unit_prefix", &config.unit_prefix);
+  systemd.String("slice", &config.slice);
   systemd.String("overlay_helper", &config.overlay_helper);
   systemd.String("console_helper", &config.console_helper);
   systemd.String("server_users", &config.server_users);
@@ -88,6 +89,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   limits.Int("memory_max_mib", &config.server_memory_max_mib, 0, int64_t{1} << 30);
   limits.Int("tasks_max", &config.server_tasks_max, 0, 100000);
   limits.Int("cpu_quota_percent", &config.server_cpu_quota_percent, 0, 100000);
+  limits.String("reserved_cpus", &config.reserved_cpus);
+  limits.Int("nice", &config.server_nice, -20, 19);
   L4D2_RETURN_IF_ERROR(limits.Finish());
   root.String("bind_ip", &config.bind_ip);
 
@@ -123,17 +126,27 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
 
 namespace {
 
-// systemd.unit_prefix.
-absl::Status ValidateUnitPrefix(const AgentConfig& config) {
-  bool ok = !config.unit_prefix.empty() && config.unit_prefix.size() <= 32 &&
-            absl::ascii_islower(config.unit_prefix.front());
-  for (char c : config.unit_prefix) {
-    ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-');
-  }
+// A name systemd units are made of: systemd.unit_prefix, systemd.slice.
+absl::Status ValidateUnitNamePart(absl::string_view key, const std::string& value) {
+  bool ok = !value.empty() && value.size() <= 32 && absl::ascii_islower(value.front());
+  for (char c : value) ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-');
   if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        key, ": lower-case letters, digits and '-', starting with a letter, at most 32"));
+  }
+  return absl::OkStatus();
+}
+
+// systemd.*, server_limits.*.
+absl::Status ValidateUnits(const AgentConfig& config) {
+  L4D2_RETURN_IF_ERROR(ValidateUnitNamePart("systemd.unit_prefix", config.unit_prefix));
+  L4D2_RETURN_IF_ERROR(ValidateUnitNamePart("systemd.slice", config.slice));
+  // The list itself is checked against the host's CPUs at start (agent/host/cpu_list.h).
+  if (config.reserved_cpus.empty() ||
+      (config.reserved_cpus != "auto" && config.reserved_cpus != "none" &&
+       config.reserved_cpus.find_first_not_of("0123456789,-") != std::string::npos)) {
     return absl::InvalidArgumentError(
-        "systemd.unit_prefix: lower-case letters, digits and '-', starting with a letter, "
-        "at most 32");
+        "server_limits.reserved_cpus: expected auto, none or a CPU list such as 0-1");
   }
   return absl::OkStatus();
 }
@@ -232,7 +245,7 @@ absl::Status ValidateAgentConfig(const AgentConfig& config) {
   if (config.root.empty() || config.root.front() != '/') {
     return absl::InvalidArgumentError("root: must be an absolute path");
   }
-  L4D2_RETURN_IF_ERROR(ValidateUnitPrefix(config));
+  L4D2_RETURN_IF_ERROR(ValidateUnits(config));
   L4D2_RETURN_IF_ERROR(ValidateListenersAndReports(config));
   L4D2_RETURN_IF_ERROR(ValidateProgramsAndPaths(config));
   LogSeverity severity;

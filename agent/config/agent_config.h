@@ -63,6 +63,10 @@ struct AgentConfig {
   std::string unit_dir = "/etc/systemd/system";
   // Units are <unit_prefix>@<instance>.service; ^[a-z][a-z0-9-]{0,31}$.
   std::string unit_prefix = "left4me-server";
+  // The slices the agent writes (agent/instance/unit_files.h): <slice>.slice holds
+  // <slice>-servers.slice (game servers) and <slice>-work.slice (overlay scripts, below the
+  // servers' weight); same rules as unit_prefix.
+  std::string slice = "left4me";
   std::string overlay_helper;  // empty: nsenter + the installed helper
   std::string console_helper;  // left4me-console; empty: the installed one
   // The pool of accounts game servers run as, one per server (agent/os/server_users.h): the
@@ -74,6 +78,10 @@ struct AgentConfig {
   int64_t server_memory_max_mib = 2048;
   int server_tasks_max = 256;
   int server_cpu_quota_percent = 0;
+  // The cores kept for the host's own system (sshd, the agent): "auto" (CPU 0 on hosts with 4
+  // or more CPUs), "none", or a list ("0-1"); servers and scripts run on the others.
+  std::string reserved_cpus = "auto";
+  int server_nice = 0;              // Nice= of the game servers (-20..19)
   std::string bind_ip = "0.0.0.0";  // +ip of the servers
   // Overlay scripts (os/linux/bubblewrap_sandbox.h): the unprivileged account they run as,
   // bubblewrap, and systemd-run with its flags (empty: "/usr/bin/systemd-run", with --user for

@@ -95,13 +95,18 @@ std::string InstanceManager::DropInPath(const std::string& name) const {
 
 absl::Status InstanceManager::InstallUnitTemplate() {
   L4D2_RETURN_IF_ERROR(MakeDirs(options_.unit_dir));
-  const std::string path =
-      absl::StrCat(options_.unit_dir, "/", options_.unit.unit_prefix, "@.service");
-  const std::string unit = RenderUnitTemplate(options_.unit);
-  absl::StatusOr<std::string> existing = ReadFileToString(path, 1 << 20);
-  if (existing.ok() && *existing == unit) return absl::OkStatus();
-  L4D2_RETURN_IF_ERROR(WriteFileAtomically(path, unit, 0644));
-  return systemd_.Reload();
+  std::vector<std::pair<std::string, std::string>> units = RenderSlices(options_.unit);
+  units.emplace_back(absl::StrCat(options_.unit.unit_prefix, "@.service"),
+                     RenderUnitTemplate(options_.unit));
+  bool changed = false;
+  for (const auto& [file, text] : units) {
+    const std::string path = absl::StrCat(options_.unit_dir, "/", file);
+    absl::StatusOr<std::string> existing = ReadFileToString(path, 1 << 20);
+    if (existing.ok() && *existing == text) continue;
+    L4D2_RETURN_IF_ERROR(WriteFileAtomically(path, text, 0644));
+    changed = true;
+  }
+  return changed ? systemd_.Reload() : absl::OkStatus();
 }
 
 absl::StatusOr<internal::InstanceRecord> InstanceManager::Record(const std::string& name) const {

@@ -42,6 +42,9 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
       "CPUAccounting=yes\n"
       // The agent and sshd outlive a runaway server.
       "OOMScoreAdjust=500\n");
+  if (!o.slice.empty()) absl::StrAppend(&unit, "Slice=", o.slice, "-servers.slice\n");
+  if (!o.cpus.empty()) absl::StrAppend(&unit, "CPUAffinity=", o.cpus, "\n");
+  if (o.nice != 0) absl::StrAppend(&unit, "Nice=", o.nice, "\n");
   if (o.memory_high_bytes > 0) absl::StrAppend(&unit, "MemoryHigh=", o.memory_high_bytes, "\n");
   if (o.memory_max_bytes > 0) absl::StrAppend(&unit, "MemoryMax=", o.memory_max_bytes, "\n");
   if (o.tasks_max > 0) absl::StrAppend(&unit, "TasksMax=", o.tasks_max, "\n");
@@ -95,6 +98,31 @@ std::string RenderUnitTemplate(const UnitTemplateOptions& o) {
   return unit;
 }
 
+std::vector<std::pair<std::string, std::string>> RenderSlices(const UnitTemplateOptions& o) {
+  if (o.slice.empty()) return {};
+  const std::string header = "# Written by l4d2-agent from its configuration (server_limits).\n";
+  std::string parent =
+      absl::StrCat(header, "[Unit]\nDescription=left4me game servers and their build work\n");
+  if (!o.cpus.empty()) {
+    absl::StrAppend(&parent,
+                    "\n[Slice]\n# The other CPUs are kept for the host's own system.\nAllowedCPUs=",
+                    o.cpus, "\n");
+  }
+  return {
+      {absl::StrCat(o.slice, ".slice"), parent},
+      {absl::StrCat(o.slice, "-servers.slice"),
+       absl::StrCat(header, "[Unit]\nDescription=left4me game servers\n")},
+      {WorkSlice(o),
+       absl::StrCat(header,
+                    "[Unit]\nDescription=left4me build work (overlay scripts)\n\n[Slice]\n"
+                    "CPUWeight=20\nIOWeight=20\n")},
+  };
+}
+
+std::string WorkSlice(const UnitTemplateOptions& o) {
+  return o.slice.empty() ? "" : absl::StrCat(o.slice, "-work.slice");
+}
+
 std::string RenderInstanceDropIn(const v1::InstanceSpec& spec, const std::string& account) {
   const v1::RestartPolicy& restart = spec.restart();
   const v1::ResourceLimits& limits = spec.resources();
@@ -121,7 +149,10 @@ std::string RenderInstanceDropIn(const v1::InstanceSpec& spec, const std::string
     absl::StrAppend(&dropin, "MemoryMax=", limits.memory_max_bytes(), "\n");
   }
   if (limits.cpu_weight() > 0) absl::StrAppend(&dropin, "CPUWeight=", limits.cpu_weight(), "\n");
-  if (!limits.cpu_set().empty()) absl::StrAppend(&dropin, "AllowedCPUs=", limits.cpu_set(), "\n");
+  if (!limits.cpu_set().empty()) {
+    absl::StrAppend(&dropin, "AllowedCPUs=", limits.cpu_set(), "\nCPUAffinity=", limits.cpu_set(),
+                    "\n");
+  }
   if (limits.tasks_max() > 0) absl::StrAppend(&dropin, "TasksMax=", limits.tasks_max(), "\n");
   return dropin;
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "l4d2/agent/v1/instance.pb.h"
@@ -40,12 +41,29 @@ struct UnitTemplateOptions {
   uint64_t memory_max_bytes = uint64_t{2048} << 20;
   uint32_t tasks_max = 256;
   uint32_t cpu_quota_percent = 0;
+  // The slices (RenderSlices): servers run in <slice>-servers.slice; empty: the manager's
+  // default slice.
+  std::string slice = "left4me";
+  // The CPUs servers and scripts run on ("1-7"; agent/host/cpu_list.h), the others being kept
+  // for the host's own system; empty: every CPU. Set as AllowedCPUs= on <slice>.slice (cgroup
+  // v2's cpuset) and as CPUAffinity= on the units, which holds on any cgroup layout.
+  std::string cpus;
+  int nice = 0;  // Nice= of the servers
   // SocketBindAllow= range for the game.
   int port_first = 27015;
   int port_last = 27999;
 };
 
 std::string RenderUnitTemplate(const UnitTemplateOptions& options);
+
+// The slice units the agent writes beside the template, by file name: <slice>.slice (the
+// CPUs, AllowedCPUs=), <slice>-servers.slice (the game servers), <slice>-work.slice (overlay
+// scripts: a fifth of the servers' CPU and IO weight, so a build never slows a game). None
+// when options.slice is empty.
+std::vector<std::pair<std::string, std::string>> RenderSlices(const UnitTemplateOptions& options);
+
+// The slice build work runs in ("" without slices).
+std::string WorkSlice(const UnitTemplateOptions& options);
 
 // left4me-server@<name>.service.d/50-instance.conf for `spec` (with defaults applied), run as
 // `account` (empty: the manager's user); empty when there is no account and the spec asks

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "agent/fleet/reporter.h"
+#include "agent/host/cpu_list.h"
 #include "agent/host/host_info_collector.h"
 #include "agent/host/layout.h"
 #include "agent/install/install_service.h"
@@ -127,6 +128,9 @@ struct AgentProcess::Parts {
                       .memory_max_bytes = static_cast<uint64_t>(config.server_memory_max_mib) << 20,
                       .tasks_max = static_cast<uint32_t>(config.server_tasks_max),
                       .cpu_quota_percent = static_cast<uint32_t>(config.server_cpu_quota_percent),
+                      .slice = config.slice,
+                      .cpus = env.server_cpus,
+                      .nice = config.server_nice,
                       .port_first = config.port_first,
                       .port_last = config.port_last},
              .ports = &probe,
@@ -143,7 +147,9 @@ struct AgentProcess::Parts {
                             .env = env.systemctl_env,
                             .user = config.script_user,
                             .memory_max_mib = config.script_memory_max_mib,
-                            .disk_quota_mib = config.script_disk_quota_mib}),
+                            .disk_quota_mib = config.script_disk_quota_mib,
+                            .slice = WorkSlice({.slice = config.slice}),
+                            .cpus = env.server_cpus}),
         overlays(
             layout, {.steam_web_api = config.steam_web_api},
             [this] { return instances.PinnedLayers(); }, &fetcher, &fetcher, &scripts),
@@ -259,7 +265,20 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
   L4D2_RETURN_IF_ERROR(HostLayout(config.root).CreateDirectories());
   L4D2_ASSIGN_OR_RETURN(const int moved, MigrateOverlayLayout(HostLayout(config.root)));
   if (moved > 0) L4D2_LOG(INFO) << moved << " overlays moved to one directory per ref";
-  auto parts = std::make_unique<Parts>(config, programs, EnvironmentFor(config, getenv));
+  AgentEnvironment environment = EnvironmentFor(config, getenv);
+  L4D2_ASSIGN_OR_RETURN(const std::string online,
+                        ReadFileToString("/sys/devices/system/cpu/online", 4096));
+  absl::StatusOr<std::string> cpus = ServerCpus(online, config.reserved_cpus);
+  if (!cpus.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("server_limits.reserved_cpus: ", cpus.status().message()));
+  }
+  environment.server_cpus = *std::move(cpus);
+  if (!environment.server_cpus.empty()) {
+    L4D2_LOG(INFO) << "game servers and scripts run on CPUs " << environment.server_cpus
+                   << "; the others are kept for the system";
+  }
+  auto parts = std::make_unique<Parts>(config, programs, std::move(environment));
   L4D2_RETURN_IF_ERROR(parts->operations.Load());
   if (absl::Status unit = parts->instances.InstallUnitTemplate(); !unit.ok()) {
     // Not fatal: the host may not be set up for instances yet; starts will report it.

@@ -34,6 +34,9 @@ struct AgentEnvironment {
   std::vector<std::string> systemd_run;
   // Proxy and CA variables passed on to left4me-fetch.
   std::vector<std::string> fetch_env;
+  // The CPUs servers and scripts run on (agent/host/cpu_list.h: the online ones less
+  // server_limits.reserved_cpus; empty: all). Set by Create from the host.
+  std::string server_cpus;
 };
 AgentEnvironment EnvironmentFor(const AgentConfig& config, const EnvironmentLookup& getenv);
 

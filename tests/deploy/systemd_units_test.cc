@@ -60,6 +60,35 @@ TEST(SystemdUnitsTest, TheShippedServerTemplateIsWhatTheAgentWrites) {
       << "regenerate deploy/systemd/left4me-server@.service (docs/operations.md)";
 }
 
+TEST(SystemdUnitsTest, ServersAndBuildWorkRunInSlicesOffTheSystemsCores) {
+  // Defaults: the servers' slice, every CPU (the reservation is the host's: the agent computes
+  // it at start), no Nice.
+  const std::string defaults = agent::RenderUnitTemplate({});
+  EXPECT_NE(defaults.find("\nSlice=left4me-servers.slice\n"), std::string::npos);
+  EXPECT_EQ(defaults.find("CPUAffinity="), std::string::npos);
+  EXPECT_EQ(defaults.find("Nice="), std::string::npos);
+  const agent::UnitTemplateOptions reserving{.cpus = "1-7", .nice = 2};
+  const std::string pinned = agent::RenderUnitTemplate(reserving);
+  EXPECT_NE(pinned.find("\nCPUAffinity=1-7\n"), std::string::npos);
+  EXPECT_NE(pinned.find("\nNice=2\n"), std::string::npos);
+  const std::vector<std::pair<std::string, std::string>> slices = agent::RenderSlices(reserving);
+  ASSERT_EQ(slices.size(), 3u);
+  EXPECT_EQ(slices[0].first, "left4me.slice");
+  EXPECT_NE(slices[0].second.find("\nAllowedCPUs=1-7\n"), std::string::npos);
+  EXPECT_EQ(slices[1].first, "left4me-servers.slice");
+  EXPECT_EQ(slices[2].first, "left4me-work.slice");
+  EXPECT_NE(slices[2].second.find("\nCPUWeight=20\n"), std::string::npos);
+  EXPECT_EQ(agent::WorkSlice(reserving), "left4me-work.slice");
+  EXPECT_EQ(agent::RenderSlices({}).front().second.find("AllowedCPUs="), std::string::npos);
+  EXPECT_TRUE(agent::RenderSlices({.slice = ""}).empty());
+  EXPECT_EQ(agent::RenderUnitTemplate({.slice = ""}).find("Slice="), std::string::npos);
+  // A blueprint's own CPUs hold on cgroup v1 hosts too.
+  agent::v1::InstanceSpec spec = spec::WithDefaults("example", {});
+  spec.mutable_resources()->set_cpu_set("2-3");
+  const std::string dropin = agent::RenderInstanceDropIn(spec, "");
+  EXPECT_NE(dropin.find("\nAllowedCPUs=2-3\nCPUAffinity=2-3\n"), std::string::npos) << dropin;
+}
+
 TEST(SystemdUnitsTest, EveryServerRunsAsItsOwnAccount) {
   const agent::v1::InstanceSpec defaults = spec::WithDefaults("example", {});
   EXPECT_EQ(agent::RenderUnitTemplate({}).find("User="), std::string::npos);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,8 @@ class AgentHostTest : public ::testing::Test {
         << "ports: {first: " << port_ << ", last: " << port_ + 9 << "}\n"
         << "bind_ip: 127.0.0.1\n"
         << "scripts: {user: nobody}\n"
-        << "fetch_helper: " << L4D2_FETCH_HELPER << "\nfetch_user: nobody\n";
+        << "fetch_helper: " << L4D2_FETCH_HELPER << "\nfetch_user: nobody\n"
+        << extra_config_;
     absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
         {.argv = {L4D2_AGENT_BINARY, "--config", dir_.Sub("agent.yaml")}, .env = std::move(env)});
     ASSERT_TRUE(agent.ok());
@@ -75,6 +77,15 @@ class AgentHostTest : public ::testing::Test {
     std::ofstream(dir_.Sub(file)) << "port: " << port << "\nhostname: \"Spec " << port
                                   << "\"\nmap: c2m1_highway\nmax_players: 6\n"
                                   << extra;
+  }
+
+  // The main PID of an instance's unit ("" when it has none).
+  std::string MainPid(const std::string& instance) {
+    std::smatch pid;
+    const std::string status = Ctl({"status", instance, "--json"});
+    return std::regex_search(status, pid, std::regex(R"re("main_pid": ?"?([0-9]+))re"))
+               ? pid[1].str()
+               : "";
   }
 
   absl::StatusOr<agent::A2sInfo> Query(int port) {
@@ -104,6 +115,8 @@ class AgentHostTest : public ::testing::Test {
   // the game does not find its merged tree in the namespace the manager builds): tests apply
   // what they check themselves (isolation_test.cc).
   std::string server_users_;
+  // Set before StartAgent: more top-level keys of agent.yaml.
+  std::string extra_config_;
 };
 
 }  // namespace l4d2::testing

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
@@ -18,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "agent/host/cpu_list.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/overlay_helper/overlay_mounter.h"
 #include "agent/overlays/digest.h"
@@ -338,6 +340,101 @@ TEST(NotifyUnitTest, TheControllerIsStartedWhenItServesAndAbortedWhenItStopsAnsw
   EXPECT_EQ(ready->status, 200);
   unit.ExpectFedWatchdog();
   unit.ExpectFrozenIsAborted();
+}
+
+// Issue Deploy: game servers run in their slice, off the cores kept for the host's system, with
+// their priority and limits as the kernel applies them (/proc and the cgroup files), and build
+// work runs below them. Where cgroup v2 has the memory and cpuset controllers (a Debian 12
+// host), their files are read too; this machine's cgroup v1 leaves resource control to PID 1.
+class ServerPlacementTest : public AgentHostTest {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::string> online = ReadFileToString("/sys/devices/system/cpu/online");
+    ASSERT_TRUE(online.ok());
+    absl::StatusOr<std::set<int>> cpus = agent::ParseCpuList(*online);
+    ASSERT_TRUE(cpus.ok()) << cpus.status();
+    if (cpus->size() < 2) GTEST_SKIP() << "needs 2 CPUs to keep one for the system";
+    reserved_ = *cpus->begin();
+    cpus->erase(cpus->begin());
+    servers_cpus_ = agent::FormatCpuList(*cpus);
+    extra_config_ = absl::StrCat("server_limits: {reserved_cpus: \"", reserved_, "\", nice: 3}\n");
+    StartAgent();
+  }
+
+  int reserved_ = 0;
+  std::string servers_cpus_;
+};
+
+// Field `index` (1-based, as proc(5) counts) of /proc/<pid>/stat.
+std::string StatField(const std::string& pid, int index) {
+  absl::StatusOr<std::string> stat = ReadFileToString("/proc/" + pid + "/stat");
+  if (!stat.ok()) return "";
+  // Fields after the command (which may hold spaces) start at 3.
+  const std::vector<std::string> rest = absl::StrSplit(stat->substr(stat->rfind(')') + 2), ' ');
+  return index >= 3 && static_cast<size_t>(index - 3) < rest.size() ? rest[index - 3] : "";
+}
+
+std::string ProcLine(const std::string& pid, const std::string& file, const std::string& key) {
+  absl::StatusOr<std::string> text = ReadFileToString("/proc/" + pid + "/" + file);
+  if (!text.ok()) return "";
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (absl::StartsWith(line, key)) {
+      return std::string(absl::StripAsciiWhitespace(line.substr(key.size())));
+    }
+  }
+  return "";
+}
+
+TEST_F(ServerPlacementTest, ServersRunInTheirSliceOffTheSystemsCoresWithTheirLimits) {
+  int code = 0;
+  ASSERT_EQ((Ctl({"install"}, &code), code), 0) << agent_->Output();
+  EXPECT_THAT(agent_->Output(),
+              HasSubstr(absl::StrCat("game servers and scripts run on CPUs ", servers_cpus_)));
+  WriteSpec("s1.yaml", port_, "");
+  ASSERT_EQ((Ctl({"initialize", "s1", "-f", dir_.Sub("s1.yaml")}, &code), code), 0);
+  ASSERT_EQ((Ctl({"start", "s1"}, &code), code), 0) << agent_->Output();
+  ASSERT_TRUE(Query(port_).ok());
+  const std::string pid = MainPid("s1");
+  ASSERT_FALSE(pid.empty());
+
+  // What the kernel holds for the game's process.
+  EXPECT_EQ(ProcLine(pid, "status", "Cpus_allowed_list:"), servers_cpus_);
+  EXPECT_EQ(StatField(pid, 19), "3");  // nice
+  EXPECT_EQ(ProcLine(pid, "oom_score_adj", ""), "500");
+  // Its cgroup: the unit inside the servers' slice inside left4me's.
+  absl::StatusOr<std::string> cgroups = ReadFileToString("/proc/" + pid + "/cgroup");
+  ASSERT_TRUE(cgroups.ok());
+  EXPECT_THAT(*cgroups,
+              HasSubstr("/left4me.slice/left4me-servers.slice/left4me-server@s1.service"));
+  // The slices as the agent wrote them.
+  const std::string units = std::string(std::getenv("XDG_RUNTIME_DIR")) + "/systemd/user/";
+  EXPECT_THAT(*ReadFileToString(units + "left4me.slice"),
+              HasSubstr(absl::StrCat("\nAllowedCPUs=", servers_cpus_, "\n")));
+
+  // cgroup v2 with its controllers (a Debian 12 host under its system manager): the limits in
+  // the kernel's own files.
+  const std::string unified = ProcLine(pid, "cgroup", "0::");
+  const std::string files = "/sys/fs/cgroup" + unified;
+  if (fs::exists(files + "/memory.max")) {
+    EXPECT_EQ(*ReadFileToString(files + "/memory.max"), "2147483648\n");
+    EXPECT_EQ(*ReadFileToString(files + "/memory.high"), "1610612736\n");
+    EXPECT_EQ(*ReadFileToString(files + "/pids.max"), "256\n");
+    EXPECT_EQ(*ReadFileToString(files + "/cpuset.cpus.effective"), servers_cpus_ + "\n");
+  } else {
+    std::cout << "[ note ] no cgroup v2 memory controller at " << files
+              << ": memory.max, pids.max and cpuset read where the system manager has them\n";
+  }
+
+  // Build work: an overlay script runs on the same CPUs, below the servers' priority.
+  std::ofstream(dir_.Sub("probe.sh"))
+      << "echo \"cpus $(grep Cpus_allowed_list /proc/self/status | cut -f2)\"\n"
+         "echo \"nice $(cut -d' ' -f19 /proc/self/stat)\"\nmkdir -p left4dead2\n"
+         "touch left4dead2/probed\n";
+  std::string probed = Ctl({"overlay", "sync", "probed", "--script", dir_.Sub("probe.sh")}, &code);
+  ASSERT_EQ(code, 0) << probed << agent_->Output();
+  EXPECT_THAT(probed, HasSubstr("cpus " + servers_cpus_));
+  EXPECT_THAT(probed, HasSubstr("nice 10"));
+  created_ = {"s1"};
 }
 
 }  // namespace

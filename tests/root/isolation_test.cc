@@ -57,14 +57,6 @@ class IsolationTest : public AgentHostTest {
     }
   }
 
-  std::string MainPid(const std::string& instance) {
-    std::smatch pid;
-    const std::string status = Ctl({"status", instance, "--json"});
-    return std::regex_search(status, pid, std::regex(R"re("main_pid": ?"?([0-9]+))re"))
-               ? pid[1].str()
-               : "";
-  }
-
   // The uid a unit's main process runs as; 0 when it cannot be told.
   uint32_t UidOf(const std::string& instance) {
     absl::StatusOr<std::string> proc = ReadFileToString("/proc/" + MainPid(instance) + "/status");

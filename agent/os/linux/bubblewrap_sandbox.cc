@@ -180,6 +180,10 @@ std::vector<std::string> ScriptArgv(const BubblewrapOptions& options, const std:
        "ProtectSystem=strict",
        "-p",
        "ReadWritePaths=" + job.workdir});
+  if (!options.slice.empty()) argv.push_back("--slice=" + options.slice);
+  if (!options.cpus.empty()) argv.insert(argv.end(), {"-p", "CPUAffinity=" + options.cpus});
+  // Build work yields to the games on a busy host.
+  argv.insert(argv.end(), {"-p", "Nice=10"});
   if (job.network) {
     // Outbound only: nothing of this host (its loopback, its own addresses).
     // localhost, link-local and multicast, spelled out: systemd-run 252 does not parse the names.

@@ -46,6 +46,11 @@ struct BubblewrapOptions {
   int64_t disk_quota_mib = 2048;
   int tasks_max = 512;
   std::string cpu_quota = "100%";
+  // The slice scripts run in (below the game servers' weight) and the CPUs they may use
+  // (CPUAffinity=; the slice's AllowedCPUs= where cgroup v2 has the cpuset); empty: the
+  // manager's defaults.
+  std::string slice;
+  std::string cpus;
   // With network, what a script may not reach (IPAddressDeny= of its unit, a cgroup filter on
   // its sockets): the host itself, so neither the agent's port nor the servers' RCON nor any
   // local service, whatever address they listen on. Filled by the agent with the host's own

@@ -42,7 +42,8 @@ listen:
   unix_group: l4d2
 ports: {first: 28000, last: 28100}
 scripts: {user: builder, bwrap: /opt/bwrap, systemd_run: /usr/bin/systemd-run --user}
-systemd: {unit_prefix: l4d2-staging}
+systemd: {unit_prefix: l4d2-staging, slice: l4d2-staging}
+server_limits: {reserved_cpus: "0-1", nice: -2}
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->root, "/srv/l4d2");
@@ -57,6 +58,9 @@ systemd: {unit_prefix: l4d2-staging}
   EXPECT_EQ(config->bwrap, "/opt/bwrap");
   EXPECT_EQ(config->systemd_run_command, "/usr/bin/systemd-run --user");
   EXPECT_EQ(config->unit_prefix, "l4d2-staging");
+  EXPECT_EQ(config->slice, "l4d2-staging");
+  EXPECT_EQ(config->reserved_cpus, "0-1");
+  EXPECT_EQ(config->server_nice, -2);
 }
 
 TEST(AgentConfigTest, RejectsBadValues) {
@@ -103,6 +107,11 @@ TEST(AgentConfigTest, RejectsBadValues) {
               HasSubstr("host:port"));
   EXPECT_THAT(Parse(with_tls + "report: {to: [\"ctl:1\"], interval: 100ms}").status().message(),
               HasSubstr("report.interval"));
+  EXPECT_THAT(Parse("server_limits: {reserved_cpus: first}").status().message(),
+              HasSubstr("server_limits.reserved_cpus"));
+  EXPECT_THAT(Parse("server_limits: {nice: 20}").status().message(), HasSubstr("nice"));
+  EXPECT_THAT(Parse("systemd: {slice: \"a.slice\"}").status().message(),
+              HasSubstr("systemd.slice"));
   for (const char* prefix :
        {"", "Left4me", "a/b", "x@y", "-dash", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
     EXPECT_THAT(Parse(absl::StrCat("systemd: {unit_prefix: \"", prefix, "\"}")).status().message(),
