@@ -3,19 +3,21 @@
 #
 #   l4d2-agent       l4d2-agent and its helpers (left4me-overlay, left4me-console,
 #                    left4me-fetch: every l4d2_product_program below agent/), the agent's unit,
-#                    its accounts (sysusers.d), its root (tmpfiles.d), /etc/left4me/agent.yaml
+#                    its accounts (sysusers.d), its root (tmpfiles.d), /etc/left4me/agent.yaml,
+#                    the firewall (left4me-firewall.service, /etc/left4me/firewall.nft)
 #   l4d2-controller  l4d2-controller, the web UI, its unit and account,
 #                    /etc/left4me/controller.yaml
 #   l4d2ctl          l4d2ctl, its shell completions, the docs and the API's .proto files
 #
 # Dependencies come from dpkg-shlibdeps (the Debian libraries the programs link) plus what they
-# run (systemd, bubblewrap). Maintainer scripts: deploy/debian/<package>/. The game server
-# template is not shipped: the agent writes it at start (agent/instance/unit_files.h).
+# run (systemd, bubblewrap, nftables for the firewall). Maintainer scripts: deploy/debian/<package>/.
+# The game server template and the slices are not shipped: the agent writes them at start from
+# its configuration (agent/instance/unit_files.h).
 
 set(L4D2_UNIT_DIR /lib/systemd/system)  # bookworm's place for packaged units
 
 # The units, with the programs where this build installs them.
-foreach(unit left4me-agent.service left4me-controller.service)
+foreach(unit left4me-agent.service left4me-firewall.service left4me-controller.service)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
                ${PROJECT_SOURCE_DIR}/deploy/systemd/${unit})
   file(READ ${PROJECT_SOURCE_DIR}/deploy/systemd/${unit} text)
@@ -24,6 +26,7 @@ foreach(unit left4me-agent.service left4me-controller.service)
   file(WRITE ${PROJECT_BINARY_DIR}/package/${unit} "${text}")
 endforeach()
 install(FILES ${PROJECT_BINARY_DIR}/package/left4me-agent.service
+              ${PROJECT_BINARY_DIR}/package/left4me-firewall.service
         DESTINATION ${L4D2_UNIT_DIR} COMPONENT agent)
 install(FILES ${PROJECT_BINARY_DIR}/package/left4me-controller.service
         DESTINATION ${L4D2_UNIT_DIR} COMPONENT controller)
@@ -34,6 +37,8 @@ install(FILES deploy/tmpfiles.d/left4me.conf
 install(FILES deploy/sysusers.d/left4me-controller.conf
         DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d COMPONENT controller)
 install(FILES deploy/etc/agent.yaml DESTINATION /etc/left4me COMPONENT agent)
+install(FILES deploy/nftables/left4me.nft DESTINATION /etc/left4me RENAME firewall.nft
+        COMPONENT agent)
 # left4me-overlay is linked statically on purpose (agent/overlay_helper/CMakeLists.txt).
 install(FILES deploy/debian/l4d2-agent/lintian-overrides
         DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME l4d2-agent COMPONENT agent)
@@ -81,10 +86,9 @@ foreach(program agent controller ctl)
   install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT ${program})
 endforeach()
 
-foreach(component agent controller)
-  file(WRITE ${PROJECT_BINARY_DIR}/package/${component}/conffiles
-       "/etc/left4me/${component}.yaml\n")
-endforeach()
+file(WRITE ${PROJECT_BINARY_DIR}/package/agent/conffiles
+     "/etc/left4me/agent.yaml\n/etc/left4me/firewall.nft\n")
+file(WRITE ${PROJECT_BINARY_DIR}/package/controller/conffiles "/etc/left4me/controller.yaml\n")
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME left4me)
@@ -105,7 +109,7 @@ set(CPACK_COMPONENT_AGENT_DESCRIPTION
     "The left4me host agent installs the game with steamcmd into one shared\n"
     "installation, makes each server an overlayfs stack over it, runs each as a\n"
     "systemd unit under an account of its own, and answers its controller.")
-set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "systemd, bubblewrap")
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "systemd, bubblewrap, nftables")
 set(CPACK_DEBIAN_AGENT_PACKAGE_SUGGESTS "steamcmd")
 set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_EXTRA
     "${PROJECT_SOURCE_DIR}/deploy/debian/l4d2-agent/postinst;${PROJECT_SOURCE_DIR}/deploy/debian/l4d2-agent/prerm;${PROJECT_SOURCE_DIR}/deploy/debian/l4d2-agent/postrm;${PROJECT_BINARY_DIR}/package/agent/conffiles")

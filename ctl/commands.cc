@@ -228,9 +228,10 @@ const std::vector<CommandSpec>& Commands() {
        .run = RunHostsList},
       {.noun = "hosts",
        .verb = "create",
-       .arguments = "NAME --address HOST:PORT",
-       .summary = "a host: prints its one-time enrollment token and command",
-       .flags = {"address", "max_instances", "port_first", "port_last"},
+       .arguments = "NAME --address HOST:PORT [--wait]",
+       .summary = "a host: prints its one-time enrollment token and command; with --wait, "
+                  "returns once the host has joined",
+       .flags = {"address", "max_instances", "port_first", "port_last", "wait"},
        .controller = true,
        .min_args = 1,
        .max_args = 1,

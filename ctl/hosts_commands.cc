@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "ctl/command_table.h"
 #include "ctl/controller_commands.h"
 #include "ctl/controller_support.h"
@@ -25,6 +27,38 @@ void PrintEnrollment(const CommandContext& context, const v1::CreateHostResponse
                << ". Enrollment token (shown once): " << enrollment.enrollment_token()
                << "\nOn the host, with the token in a file only root can read:\n  "
                << enrollment.enroll_command() << "\n";
+}
+
+// `hosts create --wait`: polls the host until its agent has joined (state ready), for as long
+// as its token is valid. For CI: create, run the printed command on the host, and this returns
+// when the controller has the host.
+int WaitUntilJoined(const CommandContext& context, const std::string& name,
+                    const v1::CreateHostResponse& created) {
+  const absl::Time started = absl::Now();
+  const absl::Time until = absl::FromUnixSeconds(created.token_expires_at().seconds());
+  if (!context.json) *context.out << "Waiting for host " << name << " to join...\n" << std::flush;
+  const std::string path = "/api/v1/hosts/" + created.host().id();
+  while (true) {
+    absl::StatusOr<v1::Host> host = Get<v1::Host>(context, path);
+    if (!host.ok()) return Report(context, host.status());
+    if (host->state() == "ready") {
+      if (!context.json) {
+        *context.out << "host " << name << " joined: ready after "
+                     << absl::FormatDuration(
+                            absl::Trunc(absl::Now() - started, absl::Milliseconds(100)))
+                     << ".\n";
+      }
+      return kExitOk;
+    }
+    if (absl::Now() >= until) {
+      return Report(context, absl::DeadlineExceededError(
+                                 absl::StrCat("host ", name,
+                                              " did not join before its enrollment token expired "
+                                              "(l4d2ctl hosts revoke ",
+                                              name, " makes a new one)")));
+    }
+    absl::SleepFor(absl::Milliseconds(500));
+  }
 }
 
 }  // namespace
@@ -73,12 +107,13 @@ int RunHostsCreate(const CommandContext& context, const Invocation& invocation) 
       Send<v1::CreateHostResponse>(context, "POST", "/api/v1/hosts", ToJson(create));
   if (!created.ok()) return Report(context, created.status());
   if (context.json) {
-    *context.out << ToJson(*created) << "\n";
-    return kExitOk;
+    *context.out << ToJson(*created) << "\n" << std::flush;
+    return context.wait ? WaitUntilJoined(context, name, *created) : kExitOk;
   }
   *context.out << "host " << name << " created (id " << created->host().id() << ").\n";
   PrintEnrollment(context, *created);
-  return kExitOk;
+  if (!context.wait) return kExitOk;
+  return WaitUntilJoined(context, name, *created);
 }
 
 int RunHostsRevoke(const CommandContext& context, const Invocation& invocation) {
@@ -96,7 +131,7 @@ int RunHostsRevoke(const CommandContext& context, const Invocation& invocation) 
                << ": certificate revoked; its agent is refused until it enrolls again (its "
                   "servers keep running).\n";
   PrintEnrollment(context, *revoked);
-  *context.out << "then restart the agent (systemctl restart l4d2-agent) onto the new files.\n";
+  *context.out << "then restart the agent (systemctl restart left4me-agent) onto the new files.\n";
   return kExitOk;
 }
 

@@ -74,7 +74,9 @@ ABSL_FLAG(absl::Duration, stagger, absl::ZeroDuration(),
           "servers bulk: delay between one server's job and the next's");
 ABSL_FLAG(std::vector<std::string>, scopes, {}, "tokens create: read and/or write");
 ABSL_FLAG(bool, stopped, false, "servers create: create it stopped");
-ABSL_FLAG(bool, wait, false, "follow the queued job to its end; exit 1 unless it succeeds");
+ABSL_FLAG(bool, wait, false,
+          "follow the queued job to its end, exit 1 unless it succeeds; hosts create: return "
+          "once the host has joined");
 ABSL_FLAG(bool, global, false, "overlays apply: a global overlay, for everyone (admins)");
 ABSL_FLAG(std::string, username, "",
           "login: the user to sign in as (the password: typed, or $L4D2_PASSWORD)");

@@ -843,13 +843,24 @@ TEST_F(FleetTest, OneCommandJoinsAHostAndAgainChangesNothing) {
   ASSERT_TRUE(api.ok()) << api.status();
   const auto root = SignIn(http_port, "root");
   const int grpc_port = ::l4d2::testing::FreeGamePort();
-  auto made = l4d2::testing::HttpRequest(
-      http_port, "POST", "/api/v1/hosts",
-      {"Content-Type: application/json", root.cookie, root.csrf},
-      absl::StrCat(R"({"name":"h3","address":"127.0.0.1:)", grpc_port, R"("})"));
-  ASSERT_TRUE(made.ok());
-  ASSERT_EQ(made->status, 201) << made->body;
-  const v1::CreateHostResponse created = *FromJson<v1::CreateHostResponse>(made->body);
+  // As CI provisions a host: `l4d2ctl hosts create --wait` prints the token and the command,
+  // and returns once the host has joined.
+  auto api_token =
+      l4d2::testing::HttpRequest(http_port, "POST", "/api/v1/tokens",
+                                 {"Content-Type: application/json", root.cookie, root.csrf},
+                                 R"({"name":"ci","scopes":["write"]})");
+  ASSERT_TRUE(api_token.ok() && api_token->status == 201) << api_token.status();
+  auto ctl = ChildProcess::Start(
+      {.argv = {L4D2CTL_BINARY, "--controller", absl::StrCat("http://127.0.0.1:", http_port),
+                "--json", "hosts", "create", "h3", "--address",
+                absl::StrCat("127.0.0.1:", grpc_port), "--wait"},
+       .env = {{"L4D2_TOKEN", FromJson<v1::CreateApiTokenResponse>(api_token->body)->secret()}}});
+  ASSERT_TRUE(ctl.ok());
+  ASSERT_TRUE((*ctl)->WaitForOutput("enrollCommand")) << (*ctl)->Output();
+  ASSERT_TRUE((*ctl)->WaitForOutput("}\n")) << (*ctl)->Output();
+  const std::string printed = (*ctl)->Output();
+  const v1::CreateHostResponse created =
+      *FromJson<v1::CreateHostResponse>(printed.substr(0, printed.rfind('}') + 1));
   const std::string pin = *tls::CaPin(ca_->certificate_pem());
   EXPECT_THAT(created.enroll_command(),
               HasSubstr(absl::StrCat("join --controller http://127.0.0.1:", http_port,
@@ -921,6 +932,10 @@ TEST_F(FleetTest, OneCommandJoinsAHostAndAgainChangesNothing) {
   EXPECT_LT(took, absl::Seconds(10));
   const Host host = *stores_->hosts.Get(created.host().id());
   EXPECT_EQ(host.state, "ready");
+  // `hosts create --wait` saw it too, and returned.
+  absl::StatusOr<int> waited = (*ctl)->Wait(absl::Seconds(5));
+  ASSERT_TRUE(waited.ok()) << (*ctl)->Output();
+  EXPECT_EQ(*waited, 0) << (*ctl)->Output();
   EXPECT_TRUE(Eventually(
       [&] {
         grpc::ClientContext context;
