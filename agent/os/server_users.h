@@ -25,7 +25,8 @@ struct ServerAccount {
 class ServerUsers {
  public:
   virtual ~ServerUsers() = default;
-  // Every account whose name starts with `prefix`, by uid. Accounts with uid or gid 0 are left
+  // Every account whose name starts with `prefix`, in the order of the numbers that end their
+  // names (shorter names first). Accounts with uid or gid 0 are left
   // out: a server never runs as root.
   virtual absl::StatusOr<std::vector<ServerAccount>> Pool(const std::string& prefix) = 0;
 };

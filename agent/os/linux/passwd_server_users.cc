@@ -41,8 +41,12 @@ absl::StatusOr<std::vector<ServerAccount>> PasswdServerUsers::Pool(const std::st
       pool.push_back({.name = result->pw_name, .uid = result->pw_uid, .gid = result->pw_gid});
     }
   }
-  std::sort(pool.begin(), pool.end(),
-            [](const ServerAccount& a, const ServerAccount& b) { return a.uid < b.uid; });
+  // By the number after the prefix (-1, -2, ..., -10): systemd-sysusers gives system accounts
+  // descending uids, and the first server should be left4me-server-1. Names of equal length
+  // compare as their numbers do.
+  std::sort(pool.begin(), pool.end(), [](const ServerAccount& a, const ServerAccount& b) {
+    return std::pair(a.name.size(), a.name) < std::pair(b.name.size(), b.name);
+  });
   return pool;
 }
 
