@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "ctl/exit_codes.h"
@@ -79,8 +80,20 @@ void PrintJobEvent(const CommandContext& context, const std::string& data) {
   if (value.has_string_value()) {
     *context.out << event.kind() << ": " << value.string_value() << "\n";
   } else if (value.has_struct_value() && value.struct_value().fields().count("percent")) {
-    *context.out << absl::StrFormat("%s: %.0f%%\n", event.kind(),
-                                    value.struct_value().fields().at("percent").number_value());
+    const auto& fields = value.struct_value().fields();
+    const double percent = fields.at("percent").number_value();
+    if (percent >= 0) {
+      *context.out << absl::StrFormat("%s: %.0f%%\n", event.kind(), percent);
+      return;
+    }
+    // No percentage to tell (a step under way): its phase and message, if any.
+    std::string said;
+    for (const char* key : {"phase", "message"}) {
+      auto field = fields.find(key);
+      if (field == fields.end() || field->second.string_value().empty()) continue;
+      absl::StrAppend(&said, said.empty() ? "" : " ", field->second.string_value());
+    }
+    if (!said.empty()) *context.out << event.kind() << ": " << said << "\n";
   }
 }
 

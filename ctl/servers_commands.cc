@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -28,14 +29,24 @@ int RunServersList(const CommandContext& context, const Invocation&) {
     *context.out << ToJson(all) << "\n";
     return kExitOk;
   }
+  // Hosts by name, as operators know them (an operator cannot list hosts: ids then).
+  absl::flat_hash_map<std::string, std::string> host_names;
+  if (absl::StatusOr<std::vector<v1::Host>> hosts =
+          All(context, "/api/v1/hosts", &v1::ListHostsResponse::hosts);
+      hosts.ok()) {
+    for (const v1::Host& host : *hosts) host_names[host.id()] = host.name();
+  }
   *context.out << absl::StrFormat("%-24s %-10s %-10s %-26s %6s %s\n", "NAME", "DESIRED", "ACTUAL",
                                   "HOST", "PORT", "PLAYERS");
   for (const v1::Server& server : *servers) {
+    auto name = host_names.find(server.host_id());
     *context.out << absl::StrFormat(
         "%-24s %-10s %-10s %-26s %6d %d/%d\n", server.name(), server.desired_state(),
         server.actual_state().empty() ? "-" : server.actual_state(),
-        server.host_id().empty() ? "-" : server.host_id(), server.port(),
-        server.status().game().players(), server.status().game().max_players());
+        server.host_id().empty()   ? "-"
+        : name != host_names.end() ? name->second
+                                   : server.host_id(),
+        server.port(), server.status().game().players(), server.status().game().max_players());
   }
   return kExitOk;
 }
@@ -47,13 +58,18 @@ int RunServersShow(const CommandContext& context, const Invocation& invocation) 
   absl::StatusOr<v1::Server> server = Get<v1::Server>(context, ServerPath(*id));
   if (!server.ok()) return Report(context, server.status());
   const agent::v1::GameStatus& game = server->status().game();
+  // The host by name, as operators know it (an operator cannot read hosts: its id then).
+  std::string host = server->host_id().empty() ? "-" : server->host_id();
+  if (!server->host_id().empty()) {
+    absl::StatusOr<v1::Host> found = Get<v1::Host>(context, "/api/v1/hosts/" + host);
+    if (found.ok()) host = absl::StrCat(found->name(), " (", host, ")");
+  }
   *context.out << "name:      " << server->name() << "\nid:        " << server->id()
                << "\ndesired:   " << server->desired_state()
                << "\nactual:    " << (server->actual_state().empty() ? "-" : server->actual_state())
-               << "\nhost:      " << (server->host_id().empty() ? "-" : server->host_id())
-               << "\nport:      " << server->port() << "\nblueprint: " << server->blueprint_id()
-               << "\nmap:       " << game.map() << "\nplayers:   " << game.players() << "/"
-               << game.max_players() << "\n";
+               << "\nhost:      " << host << "\nport:      " << server->port()
+               << "\nblueprint: " << server->blueprint_id() << "\nmap:       " << game.map()
+               << "\nplayers:   " << game.players() << "/" << game.max_players() << "\n";
   return kExitOk;
 }
 
