@@ -175,52 +175,39 @@ wait_state() {  # wait_state HOST STATE SECONDS
 }
 log "servers: $(ctl servers list | awk 'NR > 1 { printf "%s@%s ", $1, $4 }')"
 
-# Outage 1: h2's agent stopped (the games are units of their own and keep running).
-pids=$(game_pids 2)
-jobs=$(jobs_count)
-t=$(now)
-on_host 2 systemctl --user stop left4me-agent.service
-for n in 1 3; do
-  on_host "$n" systemctl --user is-active --quiet left4me-agent.service ||
-    fail "h$n's agent stopped with h2's: $(on_host "$n" journalctl --no-pager -n 40)"
-done
-wait_state h2 unreachable 60 || fail "h2 was not marked unreachable"
-to_unreachable=$(since "$t")
-sleep 10  # the reconciler's rounds: nothing of h2's may move or start elsewhere
-alive "$pids" || fail "h2's games died with their agent"
-[ "$(servers_on h2 | sort)" = "$(for e in $pids; do echo "${e%=*}"; done | sort)" ] ||
-  fail "h2's servers moved: $(ctl servers list)"
-t=$(now)
-on_host 2 systemctl --user start left4me-agent.service
-wait_state h2 ready 60 || fail "h2 did not come back"
-for _ in $(seq 300); do all_running h2 && break; sleep 0.1; done
-all_running h2 || fail "h2's servers were not reconciled: $(ctl servers list)"
-to_reconciled=$(since "$t")
-outage_jobs=$(($(jobs_count) - jobs))
-[ "$(game_pids 2)" = "$pids" ] || fail "h2's games were restarted: $pids -> $(game_pids 2)"
-echo "[ figure ] agent stopped: unreachable after ${to_unreachable} s (health_grace 15 s), reconciled ${to_reconciled} s after its start, ${outage_jobs} jobs during the outage, game PIDs unchanged"
-[ "$outage_jobs" = 0 ] || fail "jobs were made during the outage: $(ctl jobs list | head -5)"
-
-# Outage 2: h3's link cut for 30 s.
-pids=$(game_pids 3)
-jobs=$(jobs_count)
-t=$(now)
-ip link set "l4f${tag}v3" down
-wait_state h3 unreachable 60 || fail "h3 was not marked unreachable"
-to_unreachable=$(since "$t")
-remaining=$(awk -v a="$t" -v b="$(now)" 'BEGIN { r = 30 - (b - a); print (r > 0 ? r : 0) }')
-sleep "$remaining"
-alive "$pids" || fail "h3's games died while its link was down"
-t=$(now)
-ip link set "l4f${tag}v3" up
-wait_state h3 ready 60 || fail "h3 did not come back"
-for _ in $(seq 300); do all_running h3 && break; sleep 0.1; done
-all_running h3 || fail "h3's servers were not reconciled: $(ctl servers list)"
-to_reconciled=$(since "$t")
-outage_jobs=$(($(jobs_count) - jobs))
-[ "$(game_pids 3)" = "$pids" ] || fail "h3's games were restarted: $pids -> $(game_pids 3)"
-echo "[ figure ] link cut for 30 s: unreachable after ${to_unreachable} s, reconciled ${to_reconciled} s after the link came back, ${outage_jobs} jobs during the outage, game PIDs unchanged"
-[ "$outage_jobs" = 0 ] || fail "jobs were made during the outage: $(ctl jobs list | head -5)"
+# An outage of host N for 30 s: DOWN, then UP. Its host is marked unreachable; nothing of it
+# moves, starts elsewhere or stops; the other hosts' agents keep running; once it is back it is
+# reconciled with the same game PIDs, and no job was made meanwhile.
+outage() {  # outage N LABEL DOWN UP
+  local n=$1 label=$2 down=$3 up=$4 h=h$1 pids jobs t to_unreachable to_reconciled made m
+  pids=$(game_pids "$n")
+  jobs=$(jobs_count)
+  t=$(now)
+  eval "$down"
+  for m in 1 2 3; do
+    [ "$m" = "$n" ] || on_host "$m" systemctl --user is-active --quiet left4me-agent.service ||
+      fail "h$m's agent stopped with $h's: $(on_host "$m" journalctl --no-pager -n 40)"
+  done
+  wait_state "$h" unreachable 60 || fail "$h was not marked unreachable"
+  to_unreachable=$(since "$t")
+  sleep "$(awk -v a="$t" -v b="$(now)" 'BEGIN { r = 30 - (b - a); print (r > 0 ? r : 0) }')"
+  alive "$pids" || fail "$h's games died while it was down"
+  [ "$(servers_on "$h" | sort)" = "$(for e in $pids; do echo "${e%=*}"; done | sort)" ] ||
+    fail "$h's servers moved: $(ctl servers list)"
+  t=$(now)
+  eval "$up"
+  wait_state "$h" ready 60 || fail "$h did not come back"
+  for _ in $(seq 300); do all_running "$h" && break; sleep 0.1; done
+  all_running "$h" || fail "$h's servers were not reconciled: $(ctl servers list)"
+  to_reconciled=$(since "$t")
+  made=$(($(jobs_count) - jobs))
+  [ "$(game_pids "$n")" = "$pids" ] || fail "$h's games were restarted: $pids -> $(game_pids "$n")"
+  echo "[ figure ] $label: unreachable after ${to_unreachable} s (health_grace 15 s), reconciled ${to_reconciled} s after it was back, ${made} jobs during the outage, game PIDs unchanged"
+  [ "$made" = 0 ] || fail "jobs were made during the outage: $(ctl jobs list | head -5)"
+}
+outage 2 "agent stopped for 30 s" "on_host 2 systemctl --user stop left4me-agent.service" \
+  "on_host 2 systemctl --user start left4me-agent.service"
+outage 3 "link cut for 30 s" "ip link set l4f${tag}v3 down" "ip link set l4f${tag}v3 up"
 
 # A drained host is given nothing new.
 ctl hosts drain h1 >/dev/null
