@@ -50,6 +50,14 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   servers.Int("max_restarts", &config.max_restarts, 0, 100);
   servers.Int("memory_per_server_mb", &config.memory_per_server_mb, int64_t{0}, int64_t{1} << 20);
   servers.Duration("metrics_retention", &config.metrics_retention);
+  YamlMapReader retention(root.Map("retention"), root.Child("retention"));
+  retention.Duration("jobs", &config.retention_jobs);
+  retention.Duration("failed_jobs", &config.retention_failed_jobs);
+  retention.Duration("audit", &config.retention_audit);
+  retention.Int("batch", &config.retention_batch, 1, 100000);
+  retention.String("export_dir", &config.retention_export_dir);
+  retention.Duration("interval", &config.retention_interval);
+  L4D2_RETURN_IF_ERROR(retention.Finish());
   L4D2_RETURN_IF_ERROR(servers.Finish());
   L4D2_RETURN_IF_ERROR(jobs.Finish());
   L4D2_RETURN_IF_ERROR(agents.Finish());
@@ -105,6 +113,14 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
     return absl::InvalidArgumentError(
         "servers: reconcile_interval and restart_backoff at least 1s, metrics_retention at "
         "least 1h");
+  }
+  if (config.retention_jobs < absl::Hours(1) || config.retention_failed_jobs < absl::Hours(1) ||
+      config.retention_audit < absl::Hours(1) || config.retention_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        "retention: jobs, failed_jobs and audit at least 1h, interval at least 1s");
+  }
+  if (!config.retention_export_dir.empty() && config.retention_export_dir.front() != '/') {
+    return absl::InvalidArgumentError("retention.export_dir: must be an absolute path");
   }
   if (config.pki_dir.empty() || config.pki_dir.front() != '/') {
     return absl::InvalidArgumentError("pki_dir: must be an absolute path");

@@ -73,6 +73,14 @@ struct ControllerConfig {
   int max_restarts = 5;
   int64_t memory_per_server_mb = 1024;
   absl::Duration metrics_retention = absl::Hours(24 * 7);
+  // History kept (store/retention.h): finished jobs and their events, failed jobs, the audit
+  // log; pruned in batches every interval, and written to export_dir first if set.
+  absl::Duration retention_jobs = absl::Hours(24 * 30);
+  absl::Duration retention_failed_jobs = absl::Hours(24 * 90);
+  absl::Duration retention_audit = absl::Hours(24 * 365);
+  int retention_batch = 500;
+  std::string retention_export_dir;
+  absl::Duration retention_interval = absl::Minutes(10);
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);

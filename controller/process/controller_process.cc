@@ -25,6 +25,7 @@
 #include "controller/jobs/scheduler.h"
 #include "controller/store/fleet_stores.h"
 #include "controller/store/migrations.h"
+#include "controller/store/retention.h"
 #include "tls/ca_files.h"
 
 namespace l4d2::controller {
@@ -111,7 +112,16 @@ struct ControllerProcess::Parts {
                  .renew_before = config.certificate_renew_before,
                  .interval = config.certificate_renew_interval,
                  .owner = owner},
-                &stores.audit, &stores.leases) {}
+                &stores.audit, &stores.leases),
+        retention(*db, clock,
+                  {.jobs = config.retention_jobs,
+                   .failed_jobs = config.retention_failed_jobs,
+                   .audit = config.retention_audit,
+                   .batch = config.retention_batch,
+                   .export_dir = config.retention_export_dir,
+                   .interval = config.retention_interval,
+                   .owner = owner},
+                  &stores.leases) {}
 
   absl::Status StartReceiver() {
     if (config.report_listen.empty()) return absl::OkStatus();
@@ -175,6 +185,7 @@ struct ControllerProcess::Parts {
   HostMonitor monitor;
   Reconciler reconciler;
   CertificateRenewer renewer;
+  Retention retention;
   std::unique_ptr<ReportReceiver> receiver;
   std::unique_ptr<ControllerApi> api;
   bool running = false;
@@ -194,6 +205,7 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   parts->reconciler.Start();
   // Agents dialled in plaintext (development) have no certificates to renew.
   if (!config.agents_plaintext) parts->renewer.Start();
+  parts->retention.Start();
   parts->running = true;
   L4D2_LOG(INFO) << "l4d2-controller " << kVersion << " serving HTTP on '" << config.listen_http
                  << "' (port " << parts->api->port() << ")";
@@ -237,6 +249,7 @@ void ControllerProcess::Stop() {
   if (!parts_->running) return;
   parts_->running = false;
   parts_->renewer.Stop();
+  parts_->retention.Stop();
   parts_->reconciler.Stop();
   parts_->monitor.Stop();
   parts_->receiver.reset();

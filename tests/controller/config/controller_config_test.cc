@@ -34,6 +34,25 @@ TEST(ControllerConfigTest, ReadsOptionsAndRejectsBadOnes) {
   EXPECT_EQ(fleet->pki_dir, "/srv/pki");
   EXPECT_TRUE(fleet->agents_plaintext);
   EXPECT_THAT(Parse("pki_dir: pki").status().message(), ::testing::HasSubstr("absolute"));
+  // Retention (issue Scale): defaults an operator would choose, each settable.
+  absl::StatusOr<ControllerConfig> defaults = Parse("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->retention_jobs, absl::Hours(24 * 30));
+  EXPECT_EQ(defaults->retention_failed_jobs, absl::Hours(24 * 90));
+  EXPECT_EQ(defaults->retention_audit, absl::Hours(24 * 365));
+  absl::StatusOr<ControllerConfig> kept = Parse(
+      "retention: {jobs: 168h, failed_jobs: 720h, audit: 8760h, batch: 100, export_dir: /srv/x,"
+      " interval: 1m}");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->retention_jobs, absl::Hours(168));
+  EXPECT_EQ(kept->retention_batch, 100);
+  EXPECT_EQ(kept->retention_export_dir, "/srv/x");
+  EXPECT_EQ(kept->retention_interval, absl::Minutes(1));
+  EXPECT_THAT(Parse("retention: {jobs: 1m}").status().message(),
+              ::testing::HasSubstr("retention: jobs"));
+  EXPECT_THAT(Parse("retention: {export_dir: out}").status().message(),
+              ::testing::HasSubstr("retention.export_dir"));
+  EXPECT_THAT(Parse("retention: {batch: 0}").status().message(), ::testing::HasSubstr("batch"));
 }
 
 TEST(ControllerConfigTest, AgentsAreToldWhereToReportByTheControllersPublicName) {
