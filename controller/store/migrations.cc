@@ -254,6 +254,14 @@ const std::vector<Migration>& ControllerMigrations() {
        "hosts show when their agent's certificate expires (renewed by the controller before"
        " then); unknown (NULL) until the next enrollment or renewal",
        {"ALTER TABLE hosts ADD COLUMN cert_not_after_ms BIGINT"}},
+      {15,
+       "indexes for what /metrics and the lists ask by kind and state: the jobs counted by kind"
+       " and state from an index (no scan and sort of every job), a page of jobs of one kind,"
+       " servers filtered by desired or actual state read in name order",
+       {"CREATE INDEX jobs_by_kind_state ON jobs(kind, state)",
+        "CREATE INDEX jobs_by_kind ON jobs(kind, id, revision)",
+        "CREATE INDEX servers_by_desired ON servers(desired_state, name, revision, id)",
+        "CREATE INDEX servers_by_actual ON servers(actual_state, name, revision, id)"}},
   };
   return *migrations;
 }
