@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "common/logging.h"
@@ -113,26 +114,38 @@ absl::StatusOr<int64_t> Retention::PruneJobs(const char* states, absl::Time befo
       Set(row, "started_at_ms", started_at, started_null);
       Set(row, "finished_at_ms", finished_at, finished_null);
     }
-    // Each job's events go with it.
-    for (Struct& row : rows) {
-      std::string job_id = row.fields().at("id").string_value(), event_kind, data;
+    // Each job's events go with it: those of the whole batch in one query (the same jobs,
+    // by the same condition; a job that finished in between has its events skipped here and
+    // is in the next batch).
+    if (!rows.empty()) {
+      absl::flat_hash_map<std::string, Struct*> by_id;
+      for (Struct& row : rows) {
+        (*row.mutable_fields())["events"].mutable_list_value();  // [] for a job without any
+        by_id[row.fields().at("id").string_value()] = &row;
+      }
+      std::string job_id, event_kind, data;
       long long seq = 0, at = 0;
       soci::statement events =
-          (sql.prepare << "SELECT seq, at_ms, kind, data FROM job_events WHERE job_id = :id"
-                          " ORDER BY seq",
-           soci::use(job_id), soci::into(seq), soci::into(at), soci::into(event_kind),
-           soci::into(data));
+          (sql.prepare << "SELECT job_id, seq, at_ms, kind, data FROM job_events WHERE job_id IN"
+                          " (SELECT id FROM jobs WHERE finished_at_ms < :before AND state IN ("
+                       << states << ") ORDER BY finished_at_ms LIMIT :limit) ORDER BY job_id, seq",
+           soci::use(before_ms), soci::use(limit), soci::into(job_id), soci::into(seq),
+           soci::into(at), soci::into(event_kind), soci::into(data));
       events.execute();
-      google::protobuf::ListValue* list = (*row.mutable_fields())["events"].mutable_list_value();
       while (events.fetch()) {
-        Struct* event = list->add_values()->mutable_struct_value();
+        auto row = by_id.find(job_id);
+        if (row == by_id.end()) continue;
+        Struct* event = (*row->second->mutable_fields())["events"]
+                            .mutable_list_value()
+                            ->add_values()
+                            ->mutable_struct_value();
         Set(*event, "seq", seq, soci::i_ok);
         Set(*event, "at_ms", at, soci::i_ok);
         Set(*event, "kind", event_kind);
         Set(*event, "data", data);
       }
-      lines += JsonLine(row);
     }
+    for (Struct& row : rows) lines += JsonLine(row);
     return absl::OkStatus();
   }));
   if (ids.empty()) return 0;
