@@ -2,9 +2,12 @@
 
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "controller/jobs/job_kinds.h"
+#include "soci/soci.h"
 
 namespace l4d2::controller {
 namespace {
@@ -24,16 +27,46 @@ std::optional<DesiredState> DesiredAfter(const std::string& action) {
   return std::nullopt;
 }
 
-absl::StatusOr<std::string> Queue(FleetStores& stores, const Actor& actor, const Server& server,
-                                  const std::string& action, absl::Time not_before) {
-  if (const std::optional<DesiredState> desired = DesiredAfter(action); desired.has_value()) {
-    L4D2_RETURN_IF_ERROR(stores.servers.SetDesired(server.id, *desired));
-  }
-  L4D2_ASSIGN_OR_RETURN(std::string job_id, stores.jobs.Enqueue(ServerJob(
-                                                action, server.id, actor.Name(), not_before)));
-  (void)stores.audit.Append(actor.Name(), "server." + action, server.id,
-                            AuditDetail({{"name", server.name}, {"job", job_id}}), server.owner_id);
-  return job_id;
+// Sets the desired state `action` implies, queues the action's job and audits it for every
+// server of `ids` (distinct), all in one transaction: together or not at all. The i-th job is
+// due at `first` + `stagger` * i (at once when that has passed). NOT_FOUND, changing nothing,
+// when the actor does not see one of them.
+absl::StatusOr<std::vector<std::string>> QueueAll(FleetStores& stores, const Actor& actor,
+                                                  absl::Span<const std::string> ids,
+                                                  const std::string& action, absl::Time first,
+                                                  absl::Duration stagger) {
+  std::vector<std::string> jobs;
+  L4D2_RETURN_IF_ERROR(stores.db.Transact([&](soci::session& sql) -> absl::Status {
+    absl::flat_hash_map<std::string, Server> found;
+    for (Server& server : stores.servers.GetMany(sql, actor, ids)) {
+      found.emplace(server.id, std::move(server));
+    }
+    for (const std::string& id : ids) {
+      if (!found.contains(id)) return absl::NotFoundError(absl::StrCat("no server '", id, "'"));
+    }
+    if (const std::optional<DesiredState> desired = DesiredAfter(action); desired.has_value()) {
+      stores.servers.SetDesired(sql, ids, *desired);
+    }
+    std::vector<NewJob> queued;
+    queued.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      queued.push_back(ServerJob(action, ids[i], actor.Name(), first + stagger * i));
+    }
+    L4D2_ASSIGN_OR_RETURN(jobs, stores.jobs.Enqueue(sql, queued));
+    std::vector<AuditEntry> entries;
+    entries.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const Server& server = found.at(ids[i]);
+      entries.push_back({.actor = actor.Name(),
+                         .action = "server." + action,
+                         .target = server.id,
+                         .detail = AuditDetail({{"name", server.name}, {"job", jobs[i]}}),
+                         .owner = server.owner_id});
+    }
+    stores.audit.Append(sql, entries);
+    return absl::OkStatus();
+  }));
+  return jobs;
 }
 
 }  // namespace
@@ -58,8 +91,10 @@ absl::StatusOr<std::string> RequestServerAction(FleetStores& stores, const Actor
                                                 const std::string& server_id,
                                                 const std::string& action, absl::Time not_before) {
   L4D2_RETURN_IF_ERROR(ValidateAction(action));
-  L4D2_ASSIGN_OR_RETURN(Server server, stores.servers.Get(actor, server_id));
-  return Queue(stores, actor, server, action, not_before);
+  L4D2_ASSIGN_OR_RETURN(std::vector<std::string> jobs,
+                        QueueAll(stores, actor, absl::MakeConstSpan(&server_id, 1), action,
+                                 not_before, absl::ZeroDuration()));
+  return std::move(jobs.front());
 }
 
 absl::StatusOr<std::string> ChangeBlueprint(FleetStores& stores, const Actor& actor,
@@ -88,19 +123,12 @@ absl::StatusOr<std::vector<std::string>> RequestBulkAction(FleetStores& stores, 
   if (stagger < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("stagger: must not be negative");
   }
-  std::vector<Server> found;
-  for (const std::string& id : servers) {
-    L4D2_ASSIGN_OR_RETURN(Server server, stores.servers.Get(actor, id));
-    found.push_back(std::move(server));
+  const absl::flat_hash_set<std::string> distinct(servers.begin(), servers.end());
+  if (distinct.size() != servers.size()) {
+    return absl::InvalidArgumentError("server_ids: a server is named twice");
   }
-  const absl::Time now = stores.clock.Now();
-  std::vector<std::string> jobs;
-  for (size_t i = 0; i < found.size(); ++i) {
-    L4D2_ASSIGN_OR_RETURN(std::string job_id,
-                          Queue(stores, actor, found[i], action, now + stagger * i));
-    jobs.push_back(std::move(job_id));
-  }
-  return jobs;
+  // One transaction (a 2,000-server restart is one commit, docs/benchmarks.md).
+  return QueueAll(stores, actor, servers, action, stores.clock.Now(), stagger);
 }
 
 absl::StatusOr<std::vector<std::string>> SelectServers(FleetStores& stores, const Actor& actor,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "controller/store/ids.h"
+#include "controller/store/row_batch.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "soci/soci.h"
@@ -34,16 +35,22 @@ AuditLog::AuditLog(Database& db, Clock& clock) : db_(db), clock_(clock) {}
 absl::Status AuditLog::Append(const std::string& actor, const std::string& action,
                               const std::string& target, const std::string& detail,
                               const std::string& owner) {
-  const absl::Time now = clock_.Now();
-  const std::string id = "a" + TimeOrderedId(now);
+  const AuditEntry entry{
+      .actor = actor, .action = action, .target = target, .detail = detail, .owner = owner};
   return db_.Transact([&](soci::session& sql) {
-    long long at = absl::ToUnixMillis(now);
-    sql << "INSERT INTO audit_log (id, at_ms, actor_id, action, target, detail, owner_id)"
-           " VALUES (:id, :at, :actor, :action, :target, :detail, :owner)",
-        soci::use(id), soci::use(at), soci::use(actor), soci::use(action), soci::use(target),
-        soci::use(detail), soci::use(owner);
+    Append(sql, absl::MakeConstSpan(&entry, 1));
     return absl::OkStatus();
   });
+}
+
+void AuditLog::Append(soci::session& sql, absl::Span<const AuditEntry> entries) {
+  const absl::Time now = clock_.Now();
+  RowBatch rows("INSERT INTO audit_log (id, at_ms, actor_id, action, target, detail, owner_id)", 7);
+  for (const AuditEntry& entry : entries) {
+    rows.Add({"a" + TimeOrderedId(now), absl::ToUnixMillis(now), entry.actor, entry.action,
+              entry.target, entry.detail, entry.owner});
+  }
+  rows.Write(sql);
 }
 
 absl::StatusOr<std::vector<AuditEntry>> AuditLog::Newest(int limit, absl::Time before) {

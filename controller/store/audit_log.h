@@ -56,6 +56,9 @@ class AuditLog {
   absl::Status Append(const std::string& actor, const std::string& action,
                       const std::string& target, const std::string& detail = "{}",
                       const std::string& owner = "");
+  // Many entries within the caller's transaction on `sql` (AuditEntry's id and time are
+  // ignored: made here), so that they land with the change they record or not at all.
+  void Append(soci::session& sql, absl::Span<const AuditEntry> entries);
   // Newest first; oldest first when `after_id` is set (then `before_id` is ignored).
   absl::StatusOr<std::vector<AuditEntry>> List(const AuditQuery& query);
   // The same page as ids alone (RowRevision: name is the id, revision 0, entries never change).

@@ -5,11 +5,13 @@
 #include <map>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "controller/store/ids.h"
+#include "controller/store/row_batch.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
@@ -335,36 +337,69 @@ absl::Duration JobQueue::Backoff(int attempt) {
 }
 
 absl::StatusOr<std::string> JobQueue::Enqueue(const NewJob& job) {
-  if (job.kind.empty() || job.max_attempts < 1) {
-    return absl::InvalidArgumentError("job: a kind and at least one attempt are required");
+  std::vector<std::string> ids;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    L4D2_ASSIGN_OR_RETURN(ids, Enqueue(sql, absl::MakeConstSpan(&job, 1)));
+    return absl::OkStatus();
+  }));
+  return std::move(ids.front());
+}
+
+absl::StatusOr<std::vector<std::string>> JobQueue::Enqueue(soci::session& sql,
+                                                           absl::Span<const NewJob> jobs) {
+  for (const NewJob& job : jobs) {
+    if (job.kind.empty() || job.max_attempts < 1) {
+      return absl::InvalidArgumentError("job: a kind and at least one attempt are required");
+    }
   }
+  std::vector<std::string> ids;
+  if (jobs.empty()) return ids;
   const absl::Time now = clock_.Now();
-  const std::string id = TimeOrderedId(now);  // The queue is FIFO by id.
-  long long created = Millis(now);
-  long long not_before = Millis(std::max(now, job.not_before));
-  int max_attempts = job.max_attempts;
-  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) {
-    // Who sees it besides admins: a server job's server owner, whoever queued it; otherwise
-    // the user who queued it ("" for the system's own).
+  // Who sees a job besides admins: a server job's server owner, whoever queued it; otherwise
+  // the user who queued it ("" for the system's own). Server owners are read in one query per
+  // chunk of servers.
+  absl::flat_hash_map<std::string, std::string> server_owners;
+  std::vector<std::string> servers;
+  for (const NewJob& job : jobs) {
+    if (absl::StartsWith(job.lock_key, "server:")) {
+      servers.emplace_back(absl::string_view(job.lock_key).substr(7));
+    }
+  }
+  constexpr size_t kChunk = 500;
+  for (size_t at = 0; at < servers.size(); at += kChunk) {
+    std::vector<std::string> params;
+    const std::string in = IdIn(
+        absl::MakeConstSpan(servers).subspan(at, std::min(kChunk, servers.size() - at)), params);
+    std::string id, owner;
+    soci::statement read(sql);
+    for (const std::string& param : params) read.exchange(soci::use(param));
+    read.exchange(soci::into(id));
+    read.exchange(soci::into(owner));
+    read.alloc();
+    read.prepare("SELECT id, owner_id FROM servers WHERE " + in);
+    read.define_and_bind();
+    read.execute(false);
+    while (read.fetch()) server_owners[id] = owner;
+  }
+  RowBatch rows(
+      "INSERT INTO jobs (id, kind, state, lock_key, params, max_attempts, not_before_ms,"
+      " created_by, created_at_ms, owner_id)",
+      10);
+  for (const NewJob& job : jobs) {
+    const std::string& id = ids.emplace_back(TimeOrderedId(now));  // The queue is FIFO by id.
     std::string owner(absl::StartsWith(job.created_by, "user:")
                           ? absl::string_view(job.created_by).substr(5)
                           : absl::string_view());
     if (absl::StartsWith(job.lock_key, "server:")) {
-      const std::string server(absl::string_view(job.lock_key).substr(7));
-      std::string server_owner;
-      sql << "SELECT owner_id FROM servers WHERE id = :id", soci::use(server),
-          soci::into(server_owner);
-      if (sql.got_data()) owner = server_owner;
+      auto it = server_owners.find(absl::string_view(job.lock_key).substr(7));
+      if (it != server_owners.end()) owner = it->second;
     }
-    sql << "INSERT INTO jobs (id, kind, state, lock_key, params, max_attempts, not_before_ms,"
-           " created_by, created_at_ms, owner_id) VALUES (:id, :kind, 'queued', :lock, :params,"
-           " :max, :not_before, :by, :created, :owner)",
-        soci::use(id), soci::use(job.kind), soci::use(job.lock_key), soci::use(job.params),
-        soci::use(max_attempts), soci::use(not_before), soci::use(job.created_by),
-        soci::use(created), soci::use(owner);
-    return absl::OkStatus();
-  }));
-  return id;
+    rows.Add({id, job.kind, "queued", job.lock_key, job.params, int64_t{job.max_attempts},
+              Millis(std::max(now, job.not_before)), job.created_by, Millis(now),
+              std::move(owner)});
+  }
+  rows.Write(sql);
+  return ids;
 }
 
 absl::StatusOr<std::vector<Job>> JobQueue::Claim(const std::string& owner, int max,

@@ -112,6 +112,11 @@ class JobQueue {
 
   // The new job's id. INVALID_ARGUMENT for an empty kind or max_attempts < 1.
   absl::StatusOr<std::string> Enqueue(const NewJob& job);
+  // Many jobs within the caller's transaction on `sql`, all due at their not_before and in
+  // the queue in the order given. Their ids, in order. INVALID_ARGUMENT as Enqueue (none is
+  // queued then).
+  absl::StatusOr<std::vector<std::string>> Enqueue(soci::session& sql,
+                                                   absl::Span<const NewJob> jobs);
 
   // Claims up to `max` due jobs, oldest first, for `owner` until now + `lease`, skipping jobs
   // whose lock key a running job holds. Expired leases are returned to the queue first.

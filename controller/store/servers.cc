@@ -207,34 +207,78 @@ absl::StatusOr<std::vector<Server>> ServerStore::StatusSince(absl::Time since) {
   return servers;
 }
 
+namespace {
+
+// IN lists of at most this many ids per statement (SQLite allows 32,766 parameters, PostgreSQL
+// 65,535).
+constexpr size_t kIdChunk = 500;
+
+}  // namespace
+
 absl::StatusOr<std::vector<Server>> ServerStore::GetMany(const Actor& actor,
                                                          absl::Span<const std::string> ids) {
   std::vector<Server> servers;
   if (ids.empty()) return servers;
-  std::vector<std::string> params;
-  std::string where = IdIn(ids, params);
-  if (!actor.admin) {
-    where += " AND owner_id = :o";
-    params.push_back(actor.user_id);
-  }
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    servers = ReadServers(sql, where, params);
+    servers = GetMany(sql, actor, ids);
     return absl::OkStatus();
   }));
   return servers;
 }
 
+std::vector<Server> ServerStore::GetMany(soci::session& sql, const Actor& actor,
+                                         absl::Span<const std::string> ids) {
+  std::vector<Server> servers;
+  for (size_t at = 0; at < ids.size(); at += kIdChunk) {
+    std::vector<std::string> params;
+    std::string where = IdIn(ids.subspan(at, kIdChunk), params);
+    if (!actor.admin) {
+      where += " AND owner_id = :o";
+      params.push_back(actor.user_id);
+    }
+    std::vector<Server> chunk = ReadServers(sql, where, params);
+    if (servers.empty()) {
+      servers = std::move(chunk);
+    } else {
+      servers.insert(servers.end(), std::make_move_iterator(chunk.begin()),
+                     std::make_move_iterator(chunk.end()));
+    }
+  }
+  if (ids.size() > kIdChunk) {
+    std::sort(servers.begin(), servers.end(),
+              [](const Server& a, const Server& b) { return a.name < b.name; });
+  }
+  return servers;
+}
+
 absl::Status ServerStore::SetDesired(const std::string& id, DesiredState desired_state) {
-  const std::string desired(DesiredStateName(desired_state));
   return db_.Transact([&](soci::session& sql) -> absl::Status {
     L4D2_RETURN_IF_ERROR(ReadServer(sql, id).status());
-    long long now = absl::ToUnixMillis(clock_.Now());
-    // A new intent starts the reconciler's restart count afresh.
-    sql << "UPDATE servers SET desired_state = :d, restart_attempts = 0, next_restart_ms = 0,"
-           " updated_at_ms = :u, revision = revision + 1 WHERE id = :id",
-        soci::use(desired), soci::use(now), soci::use(id);
+    SetDesired(sql, absl::MakeConstSpan(&id, 1), desired_state);
     return absl::OkStatus();
   });
+}
+
+void ServerStore::SetDesired(soci::session& sql, absl::Span<const std::string> ids,
+                             DesiredState desired_state) {
+  const std::string desired(DesiredStateName(desired_state));
+  long long now = absl::ToUnixMillis(clock_.Now());
+  for (size_t at = 0; at < ids.size(); at += kIdChunk) {
+    std::vector<std::string> params;
+    const std::string in = IdIn(ids.subspan(at, kIdChunk), params);
+    // A new intent starts the reconciler's restart count afresh.
+    soci::statement update(sql);
+    update.exchange(soci::use(desired));
+    update.exchange(soci::use(now));
+    for (const std::string& param : params) update.exchange(soci::use(param));
+    update.alloc();
+    update.prepare(
+        "UPDATE servers SET desired_state = :d, restart_attempts = 0, next_restart_ms = 0,"
+        " updated_at_ms = :u, revision = revision + 1 WHERE " +
+        in);
+    update.define_and_bind();
+    update.execute(true);
+  }
 }
 
 absl::Status ServerStore::SetBlueprint(const std::string& id, const std::string& blueprint_id) {

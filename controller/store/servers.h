@@ -109,14 +109,20 @@ class ServerStore {
   // rows' JSON the caller mostly remembers (docs/benchmarks.md, P6).
   absl::StatusOr<std::vector<RowRevision>> ListRevisions(const Actor& actor,
                                                          const ServerFilter& filter);
-  // The servers among `ids` the actor sees, in no particular order; unknown ids are left out.
-  // Every server whose status was observed after `since` (index servers_by_status_time): what
-  // the live `server` events are made from.
+  // Every server whose status changed after `since` (index servers_by_status_time): what the
+  // live `server` events are made from.
   absl::StatusOr<std::vector<Server>> StatusSince(absl::Time since);
+  // The servers among `ids` the actor sees, in name order; unknown ids are left out.
   absl::StatusOr<std::vector<Server>> GetMany(const Actor& actor,
                                               absl::Span<const std::string> ids);
+  // As GetMany, within the caller's transaction on `sql` (read in chunks of ids).
+  std::vector<Server> GetMany(soci::session& sql, const Actor& actor,
+                              absl::Span<const std::string> ids);
 
   absl::Status SetDesired(const std::string& id, DesiredState desired);
+  // SetDesired for many servers within the caller's transaction on `sql`; unknown ids are
+  // left alone.
+  void SetDesired(soci::session& sql, absl::Span<const std::string> ids, DesiredState desired);
   // Switches to another blueprint of the server's owner (NOT_FOUND otherwise).
   absl::Status SetBlueprint(const std::string& id, const std::string& blueprint_id);
   // Places an unplaced server on the least loaded ready host with the game installed, room for

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "controller/jobs/job_kinds.h"
+#include "soci/soci.h"
 
 namespace l4d2::controller {
 
@@ -41,16 +42,23 @@ absl::StatusOr<std::vector<std::string>> SyncOverlay(FleetStores& stores, const 
     return absl::PermissionDeniedError("only admins sync global overlays");
   }
   L4D2_ASSIGN_OR_RETURN(std::vector<Host> hosts, stores.hosts.List());
-  std::vector<std::string> jobs;
+  std::vector<NewJob> syncs;
   for (const Host& host : hosts) {
-    if (host.state != "ready") continue;
-    L4D2_ASSIGN_OR_RETURN(std::string job_id,
-                          stores.jobs.Enqueue(OverlaySyncJob(overlay.id, host.id, actor.Name())));
-    jobs.push_back(std::move(job_id));
+    if (host.state == "ready") syncs.push_back(OverlaySyncJob(overlay.id, host.id, actor.Name()));
   }
-  (void)stores.audit.Append(
-      actor.Name(), "overlay.sync", overlay.id,
-      AuditDetail({{"ref", overlay.ref}, {"hosts", absl::StrCat(jobs.size())}}), overlay.owner_id);
+  std::vector<std::string> jobs;
+  // The jobs and their audit entry in one transaction: all hosts' or none.
+  L4D2_RETURN_IF_ERROR(stores.db.Transact([&](soci::session& sql) -> absl::Status {
+    L4D2_ASSIGN_OR_RETURN(jobs, stores.jobs.Enqueue(sql, syncs));
+    const AuditEntry entry{
+        .actor = actor.Name(),
+        .action = "overlay.sync",
+        .target = overlay.id,
+        .detail = AuditDetail({{"ref", overlay.ref}, {"hosts", absl::StrCat(jobs.size())}}),
+        .owner = overlay.owner_id};
+    stores.audit.Append(sql, absl::MakeConstSpan(&entry, 1));
+    return absl::OkStatus();
+  }));
   return jobs;
 }
 
