@@ -2,6 +2,7 @@
 
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 #include "rpc/proto_json.h"
 
 namespace l4d2::controller {
@@ -172,12 +173,29 @@ v1::AuditEntry ToApi(const AuditEntry& entry) {
   return out;
 }
 
+google::protobuf::Duration ToDuration(absl::Duration duration) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToDuration(
+      absl::ToInt64Microseconds(duration));
+}
+
 v1::MetricSample ToApi(const MetricSample& sample) {
   v1::MetricSample out;
   *out.mutable_at() = ToTimestamp(sample.at);
   out.set_players(sample.players);
   out.set_cpu_millis(sample.cpu_millis);
   out.set_memory_bytes(sample.memory_bytes);
+  if (sample.latency > absl::ZeroDuration())
+    *out.mutable_a2s_latency() = ToDuration(sample.latency);
+  return out;
+}
+
+v1::ServerLive ToLive(const MetricSample& sample) {
+  v1::ServerLive out;
+  *out.mutable_at() = ToTimestamp(sample.at);
+  out.set_players(sample.players);
+  *out.mutable_cpu_usage() = ToDuration(absl::Milliseconds(sample.cpu_millis));
+  out.set_memory_bytes(sample.memory_bytes);
+  *out.mutable_a2s_latency() = ToDuration(sample.latency);
   return out;
 }
 

@@ -9,9 +9,11 @@
 #include "controller/store/blueprints.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
+#include "controller/store/metric_history.h"
 #include "controller/store/overlays.h"
 #include "controller/store/servers.h"
 #include "controller/store/users.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "l4d2/agent/v1/logs.pb.h"
 #include "l4d2/controller/v1/api.pb.h"
@@ -19,6 +21,7 @@
 namespace l4d2::controller {
 
 google::protobuf::Timestamp ToTimestamp(absl::Time time);
+google::protobuf::Duration ToDuration(absl::Duration duration);
 
 v1::User ToApi(const User& user);
 v1::ApiToken ToApi(const ApiToken& token);
@@ -44,6 +47,8 @@ int64_t Fingerprint(const User& user);
 int64_t Fingerprint(const ApiToken& token);
 int64_t Fingerprint(const ListedHost& host);
 v1::MetricSample ToApi(const MetricSample& sample);
+// A server's newest sample as its live figures.
+v1::ServerLive ToLive(const MetricSample& sample);
 // A console line as its agent sent it.
 v1::LogLine ToApi(const agent::v1::LogLine& line);
 

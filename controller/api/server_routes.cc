@@ -86,9 +86,14 @@ class ServerRoutes {
     return Json(response, 202);
   }
 
+  // The row, and its newest sample as live figures (the row holds only what changes rarely).
   absl::StatusOr<ApiResponse> GetServer(const ApiRequest& request) {
     L4D2_ASSIGN_OR_RETURN(Server server, d_.stores.servers.Get(request.actor, request.Param("id")));
-    return ApiResponse{.body = server_json_.Json(server)};
+    L4D2_ASSIGN_OR_RETURN(std::optional<MetricSample> latest, d_.stores.metrics.Latest(server.id));
+    if (!latest.has_value()) return ApiResponse{.body = server_json_.Json(server)};
+    v1::Server out = ToApi(server);
+    *out.mutable_live() = ToLive(*latest);
+    return Json(out);
   }
 
   absl::StatusOr<ApiResponse> ServerAction(const ApiRequest& request, const std::string& action) {
@@ -189,11 +194,20 @@ class ServerRoutes {
     L4D2_ASSIGN_OR_RETURN(absl::Time from, TimeQuery(request, "from", now - absl::Hours(1)));
     L4D2_ASSIGN_OR_RETURN(absl::Time to, TimeQuery(request, "to", now + absl::Seconds(1)));
     if (to <= from) return absl::InvalidArgumentError("to: must be after from");
-    L4D2_ASSIGN_OR_RETURN(std::vector<MetricSample> samples,
-                          d_.stores.servers.Metrics(server.id, from, to));
+    int max_points = 1000;
+    if (const std::string text = request.Query("max_points"); !text.empty()) {
+      if (!absl::SimpleAtoi(text, &max_points) || max_points < 1 ||
+          max_points > MetricHistory::kMaxPoints) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("max_points: 1 to ", MetricHistory::kMaxPoints));
+      }
+    }
+    L4D2_ASSIGN_OR_RETURN(MetricSeriesPoints points,
+                          d_.stores.metrics.Read(server.id, from, to, max_points));
     v1::MetricSeries series;
     series.set_server_id(server.id);
-    for (const MetricSample& sample : samples) *series.add_samples() = ToApi(sample);
+    for (const MetricSample& sample : points.points) *series.add_samples() = ToApi(sample);
+    *series.mutable_step() = ToDuration(points.step);
     return Json(series);
   }
 

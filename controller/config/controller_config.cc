@@ -50,6 +50,8 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   servers.Int("max_restarts", &config.max_restarts, 0, 100);
   servers.Int("memory_per_server_mb", &config.memory_per_server_mb, int64_t{0}, int64_t{1} << 20);
   servers.Duration("metrics_retention", &config.metrics_retention);
+  servers.Duration("metrics_minute_retention", &config.metrics_minute_retention);
+  servers.Duration("metrics_ten_minute_retention", &config.metrics_ten_minute_retention);
   YamlMapReader retention(root.Map("retention"), root.Child("retention"));
   retention.Duration("jobs", &config.retention_jobs);
   retention.Duration("failed_jobs", &config.retention_failed_jobs);
@@ -113,6 +115,12 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
     return absl::InvalidArgumentError(
         "servers: reconcile_interval and restart_backoff at least 1s, metrics_retention at "
         "least 1h");
+  }
+  if (config.metrics_minute_retention < config.metrics_retention ||
+      config.metrics_ten_minute_retention < config.metrics_minute_retention) {
+    return absl::InvalidArgumentError(
+        "servers: metrics_minute_retention at least metrics_retention, "
+        "metrics_ten_minute_retention at least metrics_minute_retention");
   }
   if (config.retention_jobs < absl::Hours(1) || config.retention_failed_jobs < absl::Hours(1) ||
       config.retention_audit < absl::Hours(1) || config.retention_interval < absl::Seconds(1)) {

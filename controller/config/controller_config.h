@@ -67,12 +67,15 @@ struct ControllerConfig {
   absl::Duration job_lease = absl::Seconds(30);
   // Servers (fleet/reconciler.h, store/servers.h): how often hosts report their instances, the
   // controller's own restarts of a server that should run and does not (first delay, doubling;
-  // how many), the memory placement assumes per server, and how long metric samples are kept.
+  // how many), the memory placement assumes per server, and how long metrics are kept
+  // (store/metric_history.h): samples as taken, 1-minute points, 10-minute points.
   absl::Duration reconcile_interval = absl::Seconds(10);
   absl::Duration restart_backoff = absl::Seconds(10);
   int max_restarts = 5;
   int64_t memory_per_server_mb = 1024;
-  absl::Duration metrics_retention = absl::Hours(24 * 7);
+  absl::Duration metrics_retention = absl::Hours(24);
+  absl::Duration metrics_minute_retention = absl::Hours(24 * 7);
+  absl::Duration metrics_ten_minute_retention = absl::Hours(24 * 90);
   // History kept (store/retention.h): finished jobs and their events, failed jobs, the audit
   // log; pruned in batches every interval, and written to export_dir first if set.
   absl::Duration retention_jobs = absl::Hours(24 * 30);

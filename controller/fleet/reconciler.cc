@@ -15,16 +15,22 @@ namespace {
 
 InstanceObservation Observe(const agent::v1::Instance& instance) {
   const agent::v1::InstanceStatus& status = instance.status();
-  // Kept without the time of observation: the row changes only when the status does.
+  // Kept without the time of observation and the live figures (CPU time, memory, A2S latency:
+  // they go to samples, metric_history.h), so that the row changes only when the status does.
   agent::v1::InstanceStatus kept = status;
   kept.clear_observed_at();
+  kept.mutable_unit()->clear_memory_current_bytes();
+  kept.mutable_unit()->clear_cpu_usage();
+  kept.mutable_game()->clear_latency();
   return {.name = instance.name(),
           .state = FromInstanceState(status.state()),
           .status = ToJson(kept),
           .players = status.game().players(),
           .cpu_millis = status.unit().cpu_usage().seconds() * 1000 +
                         status.unit().cpu_usage().nanos() / 1000000,
-          .memory_bytes = static_cast<int64_t>(status.unit().memory_current_bytes())};
+          .memory_bytes = static_cast<int64_t>(status.unit().memory_current_bytes()),
+          .latency_us =
+              status.game().latency().seconds() * 1000000 + status.game().latency().nanos() / 1000};
 }
 
 }  // namespace
@@ -100,9 +106,9 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
     if (!answers[i].ok() || unrecorded.contains(ready[i].id)) continue;
     RecordUnmanaged(ready[i], *answers[i], managed);
   }
-  absl::StatusOr<int64_t> pruned =
-      stores_.servers.PruneMetrics(stores_.clock.Now() - options_.metrics_retention);
-  if (!pruned.ok()) L4D2_LOG(WARNING) << "reconciler: metrics: " << pruned.status().message();
+  if (absl::Status rolled = stores_.metrics.Maintain(); !rolled.ok()) {
+    L4D2_LOG(WARNING) << "reconciler: metrics: " << rolled.message();
+  }
   // The dashboard's players chart: one sample a minute, whichever controller comes first.
   const absl::Time now = stores_.clock.Now();
   absl::StatusOr<bool> sampled =

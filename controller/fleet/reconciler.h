@@ -3,8 +3,9 @@
 // Brings servers' actual state to their desired state, from what their hosts' agents report.
 //
 // Every `interval`, all ready hosts are asked at once for their instances (with the game's own
-// view); each server placed on a host that answered gets the reported state and status, and a
-// running one a metric sample (players, CPU time, memory). Then, per server, unless a job of
+// view); each server placed on a host that answered gets the reported state and status (its row
+// written only when they changed), and a running one a metric sample (players, CPU time,
+// memory, A2S latency: the live figures, kept out of the row). Then, per server, unless a job of
 // the server is already queued or running:
 //   desired running, actual stopped or missing  a "server.start" job, with exponential backoff
 //       (restart_backoff, doubling) and at most max_restarts until it runs again; after that
@@ -17,7 +18,8 @@
 // Servers with a job queued or running, or one that ended within `observation_lag`, are only
 // observed. A host that does not answer keeps its servers' last state (host health marks it
 // unreachable); servers are never started elsewhere, and a host that returns is reconciled by
-// the next round. Metric samples older than the retention are pruned every round.
+// the next round. Every round then rolls up and prunes the metric history
+// (store/metric_history.h).
 //
 // With several controllers on one database, one reconciles at a time: a round runs only while
 // its controller holds the "reconciler" lease (store/leases.h, three intervals long, renewed
@@ -65,7 +67,6 @@ struct ReconcilerOptions {
   absl::Duration interval = absl::Seconds(10);
   absl::Duration restart_backoff = absl::Seconds(10);
   int max_restarts = 5;
-  absl::Duration metrics_retention = absl::Hours(24 * 7);
   // Players-online samples (one a minute per owner) kept for the dashboard.
   absl::Duration players_history_retention = absl::Hours(24 * 8);
   // How old an observation may be when the round reads it (host reports: the health interval

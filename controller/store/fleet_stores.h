@@ -10,6 +10,7 @@
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
 #include "controller/store/leases.h"
+#include "controller/store/metric_history.h"
 #include "controller/store/overlays.h"
 #include "controller/store/servers.h"
 
@@ -17,7 +18,7 @@ namespace l4d2::controller {
 
 struct FleetStores {
   // `db` and `clock` must outlive the stores.
-  FleetStores(Database& db, Clock& clock)
+  FleetStores(Database& db, Clock& clock, MetricRetention metric_retention = {})
       : db(db),
         clock(clock),
         jobs(db, clock),
@@ -26,7 +27,8 @@ struct FleetStores {
         blueprints(db, clock),
         servers(db, clock),
         audit(db, clock),
-        leases(db, clock) {}
+        leases(db, clock),
+        metrics(db, clock, metric_retention) {}
 
   Database& db;  // for what spans the stores (fleet_counts.h)
   Clock& clock;
@@ -37,6 +39,7 @@ struct FleetStores {
   ServerStore servers;
   AuditLog audit;
   LeaseStore leases;
+  MetricHistory metrics;
 };
 
 }  // namespace l4d2::controller

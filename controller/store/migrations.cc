@@ -262,6 +262,23 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE INDEX jobs_by_kind ON jobs(kind, id, revision)",
         "CREATE INDEX servers_by_desired ON servers(desired_state, name, revision, id)",
         "CREATE INDEX servers_by_actual ON servers(actual_state, name, revision, id)"}},
+      {16,
+       "metrics downsampled: samples rolled up into 1-minute and 10-minute points kept longer"
+       " than the raw ones (metric_rollups, up to where metric_rollup_marks says); the A2S"
+       " latency a live figure in samples, no longer in servers' status",
+       {"ALTER TABLE metric_samples ADD COLUMN latency_us BIGINT NOT NULL DEFAULT 0",
+        "CREATE TABLE metric_rollups ("
+        " server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,"
+        " step_s INTEGER NOT NULL,"
+        " at_ms BIGINT NOT NULL,"
+        " players INTEGER NOT NULL,"
+        " cpu_millis BIGINT NOT NULL,"
+        " memory_bytes BIGINT NOT NULL,"
+        " PRIMARY KEY (server_id, step_s, at_ms))",
+        "CREATE INDEX metric_rollups_by_time ON metric_rollups(step_s, at_ms)",
+        "CREATE TABLE metric_rollup_marks ("
+        " step_s INTEGER PRIMARY KEY,"
+        " done_until_ms BIGINT NOT NULL)"}},
   };
   return *migrations;
 }

@@ -384,6 +384,7 @@ absl::Status ServerStore::Unplace(const std::string& id) {
 absl::Status ServerStore::Remove(const std::string& id) {
   return db_.Transact([&](soci::session& sql) -> absl::Status {
     sql << "DELETE FROM metric_samples WHERE server_id = :id", soci::use(id);
+    sql << "DELETE FROM metric_rollups WHERE server_id = :id", soci::use(id);
     sql << "DELETE FROM servers WHERE id = :id", soci::use(id);
     return absl::OkStatus();
   });
@@ -413,7 +414,7 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
     long long now = absl::ToUnixMillis(clock_.Now());
     std::string state, status, id;
     int players = 0;
-    long long cpu = 0, memory = 0;
+    long long cpu = 0, memory = 0, latency = 0;
     soci::statement update =
         (sql.prepare << "UPDATE servers SET actual_state = :a, status = :s, players = :p,"
                         " status_at_ms = :t, revision = revision + 1 WHERE id = :id",
@@ -421,9 +422,10 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
     // Two rounds in one millisecond (two controllers) keep the first sample.
     soci::statement sample =
         (sql.prepare << "INSERT INTO metric_samples (server_id, at_ms, players, cpu_millis,"
-                        " memory_bytes) VALUES (:id, :t, :p, :c, :m)"
+                        " memory_bytes, latency_us) VALUES (:id, :t, :p, :c, :m, :l)"
                         " ON CONFLICT (server_id, at_ms) DO NOTHING",
-         soci::use(id), soci::use(now), soci::use(players), soci::use(cpu), soci::use(memory));
+         soci::use(id), soci::use(now), soci::use(players), soci::use(cpu), soci::use(memory),
+         soci::use(latency));
     for (Server& server :
          ReadServers(sql, absl::StrCat("host_id IN (", host_parameters, ")"), host_ids)) {
       auto it = by_name.find({server.host_id, server.name});
@@ -446,6 +448,7 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
       if (seen && observed_state == ServerState::kRunning) {
         cpu = it->second->cpu_millis;
         memory = it->second->memory_bytes;
+        latency = it->second->latency_us;
         sample.execute(true);
       }
       observed.push_back(std::move(entry));
@@ -486,40 +489,6 @@ absl::Status ServerStore::SetRestartBackoff(const std::string& id, int attempts,
         soci::use(attempts), soci::use(next_ms), soci::use(id);
     return absl::OkStatus();
   });
-}
-
-absl::StatusOr<std::vector<MetricSample>> ServerStore::Metrics(const std::string& id,
-                                                               absl::Time from, absl::Time to) {
-  std::vector<MetricSample> samples;
-  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    long long from_ms = absl::ToUnixMillis(from), to_ms = absl::ToUnixMillis(to);
-    long long at = 0, cpu = 0, memory = 0;
-    int players = 0;
-    soci::statement statement =
-        (sql.prepare << "SELECT at_ms, players, cpu_millis, memory_bytes FROM metric_samples"
-                        " WHERE server_id = :id AND at_ms >= :f AND at_ms < :t ORDER BY at_ms",
-         soci::use(id), soci::use(from_ms), soci::use(to_ms), soci::into(at), soci::into(players),
-         soci::into(cpu), soci::into(memory));
-    statement.execute();
-    while (statement.fetch()) {
-      samples.push_back({absl::FromUnixMillis(at), players, cpu, memory});
-    }
-    return absl::OkStatus();
-  }));
-  return samples;
-}
-
-absl::StatusOr<int64_t> ServerStore::PruneMetrics(absl::Time before) {
-  int64_t removed = 0;
-  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
-    long long before_ms = absl::ToUnixMillis(before);
-    soci::statement statement =
-        (sql.prepare << "DELETE FROM metric_samples WHERE at_ms < :b", soci::use(before_ms));
-    statement.execute(true);
-    removed = statement.get_affected_rows();
-    return absl::OkStatus();
-  }));
-  return removed;
 }
 
 }  // namespace l4d2::controller

@@ -1,8 +1,8 @@
 #pragma once
 
-// Servers of the fleet (table `servers`, samples in `metric_samples`). A server belongs to its
-// owner (operators see only theirs; admins all), is live-linked to one of the owner's
-// blueprints, and once placed lives on one host at one port for good: the controller never
+// Servers of the fleet (table `servers`; their samples in `metric_samples`, metric_history.h). A
+// server belongs to its owner (operators see only theirs; admins all), is live-linked to one of the
+// owner's blueprints, and once placed lives on one host at one port for good: the controller never
 // starts it a second time elsewhere (a host that comes back is reconciled, not duplicated).
 //
 // Desired state (running or stopped) is the operator's intent; the actual state is what the
@@ -76,19 +76,13 @@ struct InstanceObservation {
   int players = 0;
   int64_t cpu_millis = 0;
   int64_t memory_bytes = 0;
+  int64_t latency_us = 0;  // of the A2S query
 };
 
 // A server of an observed host, with its actual state before and after the round.
 struct ObservedServer {
   Server server;  // after the round
   ServerState previous_state = ServerState::kUnknown;
-};
-
-struct MetricSample {
-  absl::Time at;
-  int players = 0;
-  int64_t cpu_millis = 0;
-  int64_t memory_bytes = 0;
 };
 
 class ServerStore {
@@ -154,12 +148,6 @@ class ServerStore {
   // Servers placed on one host, counted in SQL (a host list counts its page's in its own
   // query: HostStore::List).
   absl::StatusOr<int> CountOnHost(const std::string& host_id);
-
-  // Samples of one server in [from, to), oldest first.
-  absl::StatusOr<std::vector<MetricSample>> Metrics(const std::string& id, absl::Time from,
-                                                    absl::Time to);
-  // Deletes samples older than `before`; how many went.
-  absl::StatusOr<int64_t> PruneMetrics(absl::Time before);
 
  private:
   Database& db_;

@@ -1240,6 +1240,27 @@ TEST_F(ApiTest, EachRemainingRouteDoesWhatItSays) {
   series = Parse<v1::MetricSeries>(
       Call(alice, "GET", "/api/v1/servers/" + objects.server + "/metrics?from=" + from));
   EXPECT_EQ(series.samples_size(), 2);
+  // At most max_points points (the samples of a bucket as one), with the step they are at.
+  series = Parse<v1::MetricSeries>(
+      Call(alice, "GET",
+           "/api/v1/servers/" + objects.server + "/metrics?from=" + from + "&max_points=1"));
+  EXPECT_EQ(series.samples_size(), 1);
+  EXPECT_EQ(series.samples(0).players(), 1);  // the highest of the two
+  EXPECT_EQ(series.step().seconds(), 901);    // from 15 minutes ago to a second from now
+  for (const char* bad : {"0", "5001", "many"}) {
+    HttpResponse refused =
+        Call(alice, "GET", "/api/v1/servers/" + objects.server + "/metrics?max_points=" + bad);
+    EXPECT_EQ(refused.status, 400) << bad;
+    EXPECT_THAT(refused.body, HasSubstr("max_points: 1 to 5000"));
+  }
+  // The newest sample is the server's live figures, shown with the server alone.
+  v1::Server shown = Parse<v1::Server>(Call(alice, "GET", "/api/v1/servers/" + objects.server));
+  EXPECT_EQ(shown.live().players(), 0);
+  EXPECT_EQ(shown.live().memory_bytes(), 1048576);
+  EXPECT_EQ(shown.live().cpu_usage().nanos(), 5000000);
+  EXPECT_EQ(shown.live().at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_FALSE(
+      Parse<v1::ListServersResponse>(Call(alice, "GET", "/api/v1/servers")).servers(0).has_live());
   // Delete queues the server's removal; the token list shows Alice's token.
   HttpResponse deleted = Call(alice, "DELETE", "/api/v1/servers/" + objects.server);
   EXPECT_EQ(deleted.status, 202);

@@ -16,7 +16,9 @@ namespace l4d2::controller {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 // Answers as the agents would: per host, the instances and their states.
 class FakeLister final : public InstanceLister {
@@ -25,10 +27,15 @@ class FakeLister final : public InstanceLister {
   std::set<std::string> silent;      // hosts that do not answer
   std::string failed_unit;           // an instance whose unit failed for good
   std::map<std::string, int> ports;  // instance name -> its spec's port
+  int players = 2;
+  // Each answer's CPU time, memory and A2S latency differ from the last, as a running game's do.
+  bool moving_figures = false;
+  int answers_given = 0;
 
   std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> ListAll(
       const std::vector<Host>& hosts) override {
     std::vector<absl::StatusOr<agent::v1::ListInstancesResponse>> answers;
+    ++answers_given;
     for (const Host& host : hosts) {
       if (silent.contains(host.id)) {
         answers.push_back(absl::DeadlineExceededError("deadline exceeded"));
@@ -44,8 +51,15 @@ class FakeLister final : public InstanceLister {
         }
         instance->mutable_status()->mutable_unit()->set_active_state(
             name == failed_unit ? "failed" : "active");
-        instance->mutable_status()->mutable_unit()->set_memory_current_bytes(300 << 20);
-        instance->mutable_status()->mutable_game()->set_players(2);
+        instance->mutable_status()->mutable_unit()->set_memory_current_bytes(
+            (300 << 20) + (moving_figures ? answers_given * 4096 : 0));
+        instance->mutable_status()->mutable_game()->set_players(players);
+        if (moving_figures) {
+          instance->mutable_status()->mutable_unit()->mutable_cpu_usage()->set_seconds(
+              answers_given);
+          instance->mutable_status()->mutable_game()->mutable_latency()->set_nanos(answers_given *
+                                                                                   1000000);
+        }
       }
       answers.push_back(response);
     }
@@ -219,18 +233,51 @@ TEST_P(ReconcilerTest, ASilentHostKeepsItsServersLastStateAndNothingIsStarted) {
   EXPECT_EQ(jobs->front().lock_key, "server:" + id);
 }
 
-TEST_P(ReconcilerTest, RunningServersAreSampledAndOldSamplesExpire) {
+TEST_P(ReconcilerTest, RunningServersAreSampledAndOldSamplesAreRolledUpThenExpire) {
   const std::string id = Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_RUNNING);
   Server("s2", DesiredState::kStopped, agent::v1::INSTANCE_STATE_STOPPED);
   Round();
-  clock_.Advance(absl::Hours(24 * 7) + absl::Minutes(1));
-  Round();  // Samples older than the retention (7 days) go.
-  auto samples = stores_->servers.Metrics(id, absl::InfinitePast(), absl::InfiniteFuture());
-  ASSERT_TRUE(samples.ok());
-  ASSERT_EQ(samples->size(), 1u);
-  EXPECT_EQ((*samples)[0].players, 2);
-  EXPECT_EQ((*samples)[0].memory_bytes, 300 << 20);
+  clock_.Advance(absl::Hours(24) + absl::Minutes(1));
+  Round();  // Samples older than their retention (a day) go, rolled into a minute's point.
+  absl::StatusOr<std::optional<MetricSample>> latest = stores_->metrics.Latest(id);
+  ASSERT_TRUE(latest.ok());
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->players, 2);
+  EXPECT_EQ((*latest)->memory_bytes, 300 << 20);
+  EXPECT_EQ((*latest)->at, clock_.Now());
   EXPECT_EQ(Count("metric_samples"), 1);
+  EXPECT_EQ(Count("metric_rollups"), 2);  // The first round's minute and its ten minutes
+}
+
+// Rows change when state changes: the live figures of a running server go to its samples.
+TEST_P(ReconcilerTest, LiveFiguresGoToSamplesAndLeaveTheRowAlone) {
+  const std::string id = Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_RUNNING);
+  lister_.moving_figures = true;
+  Round();
+  const ::l4d2::controller::Server first = *stores_->servers.Get(alice_, id);
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(absl::Seconds(10));
+    Round();
+  }
+  const ::l4d2::controller::Server later = *stores_->servers.Get(alice_, id);
+  EXPECT_EQ(later.revision, first.revision);
+  EXPECT_EQ(later.status_at, first.status_at);
+  EXPECT_EQ(later.status, first.status);
+  EXPECT_THAT(later.status, Not(HasSubstr("memory")));
+  EXPECT_EQ(Count("metric_samples"), 4);
+  absl::StatusOr<std::optional<MetricSample>> latest = stores_->metrics.Latest(id);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->cpu_millis, lister_.answers_given * 1000);
+  EXPECT_EQ((*latest)->memory_bytes, (300 << 20) + lister_.answers_given * 4096);
+  EXPECT_EQ((*latest)->latency, absl::Milliseconds(lister_.answers_given));
+  // A player joining is a change of the row.
+  lister_.players = 3;
+  clock_.Advance(absl::Seconds(10));
+  Round();
+  const ::l4d2::controller::Server joined = *stores_->servers.Get(alice_, id);
+  EXPECT_EQ(joined.revision, first.revision + 1);
+  EXPECT_EQ(joined.players, 3);
+  EXPECT_EQ(joined.status_at, clock_.Now());
 }
 
 TEST_P(ReconcilerTest, OneControllerReconcilesAtATimeAndAnotherTakesOverWhenItStops) {

@@ -345,15 +345,18 @@ TEST_P(FleetCatalogTest, ObservationsRecordStatesAndSamplesWhichExpire) {
   absl::StatusOr<FleetCounts> counts = CountFleet(*db_);
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->players, 4);
-  auto samples = stores_->servers.Metrics(a->id, absl::InfinitePast(), absl::InfiniteFuture());
+  auto samples = stores_->metrics.Read(a->id, clock_.Now() - absl::Hours(3), clock_.Now());
   ASSERT_TRUE(samples.ok());
-  ASSERT_EQ(samples->size(), 2u);
-  EXPECT_EQ((*samples)[0].players, 3);
-  EXPECT_EQ((*samples)[0].memory_bytes, 400 << 20);
-  EXPECT_EQ((*samples)[1].players, 4);
-  EXPECT_EQ(*stores_->servers.PruneMetrics(clock_.Now() - absl::Hours(1)), 1);
-  EXPECT_EQ(stores_->servers.Metrics(a->id, absl::InfinitePast(), absl::InfiniteFuture())->size(),
-            1u);
+  ASSERT_EQ(samples->points.size(), 1u);  // [from, to): the newest is at `to`
+  EXPECT_EQ(samples->points[0].players, 3);
+  EXPECT_EQ(samples->points[0].memory_bytes, 400 << 20);
+  samples =
+      stores_->metrics.Read(a->id, clock_.Now() - absl::Hours(3), clock_.Now() + absl::Seconds(1));
+  ASSERT_EQ(samples->points.size(), 2u);
+  EXPECT_EQ(samples->points[1].players, 4);
+  MetricHistory hour(*db_, clock_, {.raw = absl::Hours(1)});
+  ASSERT_TRUE(hour.Maintain().ok());
+  EXPECT_EQ(Count("metric_samples"), 1);
 }
 
 // The API shows a server's row from memory while its revision is unchanged: every write to a

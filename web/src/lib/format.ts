@@ -21,6 +21,13 @@ export function duration(value: string | undefined): string {
   return Number.isFinite(seconds) ? span(Math.floor(seconds)) : value;
 }
 
+// A short protobuf Duration ("0.002500s") in milliseconds.
+export function millis(value: string | undefined): string {
+  if (!value) return '';
+  const seconds = Number.parseFloat(value);
+  return Number.isFinite(seconds) ? `${(seconds * 1000).toFixed(1)} ms` : value;
+}
+
 export function bytes(value: number | string | undefined): string {
   let n = Number(value ?? 0);
   if (!Number.isFinite(n) || n <= 0) return '0 B';

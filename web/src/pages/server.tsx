@@ -5,7 +5,7 @@ import {api, me} from '../api/client';
 import {useInterval, useResource} from '../api/resource';
 import type {ConsoleCommandResponse, JobRef, LogLine, MetricSeries, Server, ServerPlayersResponse} from '../api/types';
 import {Chart} from '../components/chart';
-import {ago, bytes, duration} from '../lib/format';
+import {ago, bytes, duration, millis} from '../lib/format';
 import {ConsoleBuffer, CommandHistory} from '../lib/console';
 import {followEventStream} from '../lib/sse';
 import {Badge, Confirm, ErrorBox, Loading, PageHeader, Tabs, useAction} from '../components/ui';
@@ -18,6 +18,8 @@ export function ServerPage() {
   const {route} = useLocation();
   const tab = tabs.includes(params.tab) ? params.tab : 'overview';
   const server = useResource((signal) => api<Server>(`/servers/${params.id}`, {signal}), [params.id], ['servers']);
+  // The live figures (memory, CPU, latency) are not in the events: asked again every 10 s.
+  useInterval(server.reload, 10000);
   const [confirm, setConfirm] = useState<string>();
   const [job, setJob] = useState<string>();
   const act = useAction(async (action: string) => {
@@ -96,9 +98,11 @@ function Overview({server}: {server: Server}) {
         <dt>Game</dt><dd>{game?.reachable ? `${game.name} (${game.version})` : game?.error || 'not answering'}</dd>
         <dt>Process</dt><dd>{unit?.mainPid ? `pid ${unit.mainPid}, up since ${ago(unit.activeSince)}` : unit?.activeState ?? ''}
           {unit?.restartCount ? `, restarted ${unit.restartCount}×` : ''}</dd>
-        <dt>Memory</dt><dd>{bytes(unit?.memoryCurrentBytes)}</dd>
-        <dt>CPU time</dt><dd>{duration(unit?.cpuUsage)}</dd>
-        <dt>Status from</dt><dd>{ago(server.statusAt)}</dd>
+        <dt>Memory</dt><dd>{bytes(server.live?.memoryBytes)}</dd>
+        <dt>CPU time</dt><dd>{duration(server.live?.cpuUsage)}</dd>
+        <dt>A2S latency</dt><dd>{millis(server.live?.a2sLatency)}</dd>
+        <dt>Figures from</dt><dd>{ago(server.live?.at)}</dd>
+        <dt>State since</dt><dd>{ago(server.statusAt)}</dd>
         {server.status?.restartPending && <><dt>Restart</dt><dd>pending: the next start applies a change</dd></>}
       </dl>
       <h2>Players</h2>
