@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
@@ -32,6 +33,11 @@ HostMonitor::HostMonitor(HostStore& hosts, HostPinger& pinger, Clock& clock,
 
 HostMonitor::~HostMonitor() { Stop(); }
 
+absl::Time HostMonitor::HeardFrom(const std::string& host_id) const {
+  auto it = heard_.find(host_id);
+  return it == heard_.end() ? absl::InfinitePast() : it->second;
+}
+
 std::vector<HostTransition> HostMonitor::Round() {
   std::vector<HostTransition> transitions;
   if (!watching_since_.has_value()) watching_since_ = clock_.Now();
@@ -46,12 +52,34 @@ std::vector<HostTransition> HostMonitor::Round() {
   }
   std::vector<absl::StatusOr<HostAnswer>> answers = pinger_.PingAll(enrolled);
   const absl::Time now = clock_.Now();
-  std::vector<std::pair<std::string, absl::Time>> answered;
+  std::vector<std::pair<std::string, absl::Time>> due;  // last_seen to write
+  absl::flat_hash_set<std::string> ids;
   for (size_t i = 0; i < enrolled.size(); ++i) {
-    if (answers[i].ok()) answered.emplace_back(enrolled[i].id, answers[i]->at.value_or(now));
+    const Host& host = enrolled[i];
+    ids.insert(host.id);
+    if (!answers[i].ok()) continue;
+    const absl::Time at = answers[i]->at.value_or(now);
+    heard_[host.id] = at;
+    auto written = written_.find(host.id);
+    if (host.state == "unreachable" || written == written_.end() ||
+        now - written->second >= options_.seen_write_interval) {
+      due.emplace_back(host.id, at);
+    }
   }
-  if (absl::Status seen = hosts_.MarkSeen(answered); !seen.ok()) {
+  if (absl::Status seen = hosts_.MarkSeen(due); !seen.ok()) {
     L4D2_LOG(WARNING) << "host monitor: " << seen.message();
+  } else {
+    for (const auto& [id, at] : due) written_[id] = now;
+  }
+  // Hosts deleted since are forgotten.
+  for (auto* map : {&heard_, &written_}) {
+    for (auto it = map->begin(); it != map->end();) {
+      if (ids.contains(it->first)) {
+        ++it;
+      } else {
+        map->erase(it++);
+      }
+    }
   }
   for (size_t i = 0; i < enrolled.size(); ++i) {
     const Host& host = enrolled[i];
@@ -70,7 +98,8 @@ std::vector<HostTransition> HostMonitor::Round() {
       if (ports != host.ports_in_use) (void)hosts_.SetPortsInUse(host.id, ports);
       if (host.state == "unreachable") to = "ready";
     } else if (host.state != "unreachable" &&
-               now - std::max(host.last_seen.value_or(host.created_at), *watching_since_) >
+               now - std::max({host.last_seen.value_or(host.created_at), HeardFrom(host.id),
+                               *watching_since_}) >
                    options_.grace) {
       to = "unreachable";
     }

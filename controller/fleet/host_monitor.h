@@ -4,8 +4,11 @@
 // from the host's latest report (report_sources.h), or failing that asks its agent over gRPC.
 // A host that has not been heard from for longer than `grace` becomes
 // `unreachable`; an unreachable host that answers again is `ready`. Blips shorter than the grace
-// change nothing. The time of the last answer is the host's last_seen in the database, so a
-// restarted controller (or another one) continues where this one was; but a monitor judges only
+// change nothing. The monitor keeps the time of each host's last answer in memory and writes it
+// to the database (the host's last_seen) at most every `seen_write_interval` per host, or at
+// once when the host comes back, in one batched statement per round: an idle fleet of thousands
+// of hosts costs a write per host a minute, not per round. A restarted controller (or another
+// one) continues from last_seen, at most that interval old; but a monitor judges only
 // silence it watched: a host counts as silent from its last answer or from this monitor's first
 // round, whichever is later. A controller that was down for a while therefore does not mark
 // every host whose first answer is slow (thousands of TLS handshakes at once after a restart
@@ -17,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
@@ -57,6 +61,7 @@ class AgentPinger final : public HostPinger {
 struct HostMonitorOptions {
   absl::Duration interval = absl::Seconds(5);
   absl::Duration grace = absl::Seconds(15);
+  absl::Duration seen_write_interval = absl::Minutes(1);
 };
 
 struct HostTransition {
@@ -80,12 +85,18 @@ class HostMonitor {
   void Stop();
 
  private:
+  // The last answer this monitor heard from the host (InfinitePast: none).
+  absl::Time HeardFrom(const std::string& host_id) const;
+
   HostStore& hosts_;
   HostPinger& pinger_;
   Clock& clock_;
   const HostMonitorOptions options_;
   AuditLog* audit_;
-  std::optional<absl::Time> watching_since_;  // the first round's start; rounds run one at a time
+  // Rounds run one at a time: these are the round's own.
+  std::optional<absl::Time> watching_since_;              // the first round's start
+  absl::flat_hash_map<std::string, absl::Time> heard_;    // host id -> its last answer
+  absl::flat_hash_map<std::string, absl::Time> written_;  // host id -> last_seen last written
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;

@@ -394,14 +394,29 @@ absl::Status HostStore::SetUnmanaged(const std::string& id,
 
 absl::Status HostStore::MarkSeen(const std::vector<std::pair<std::string, absl::Time>>& sightings) {
   if (sightings.empty()) return absl::OkStatus();
+  constexpr size_t kChunk = 500;
   return db_.Transact([&](soci::session& sql) {
-    long long seen = 0;
-    std::string id;
-    soci::statement update = (sql.prepare << "UPDATE hosts SET last_seen_ms = :seen WHERE id = :id",
-                              soci::use(seen), soci::use(id));
-    for (const auto& [each, at] : sightings) {
-      id = each;
-      seen = absl::ToUnixMillis(at);
+    for (size_t first = 0; first < sightings.size(); first += kChunk) {
+      const size_t count = std::min(kChunk, sightings.size() - first);
+      // UPDATE hosts SET last_seen_ms = CASE id WHEN :i0 THEN :s0 ... END WHERE id IN (...)
+      std::vector<long long> seen(count);
+      std::string cases, in;
+      soci::statement update(sql);
+      for (size_t i = 0; i < count; ++i) {
+        const auto& [id, at] = sightings[first + i];
+        seen[i] = absl::ToUnixMillis(at);
+        absl::StrAppend(&cases, " WHEN :i", i, " THEN :s", i);
+        update.exchange(soci::use(id));
+        update.exchange(soci::use(seen[i]));
+      }
+      for (size_t i = 0; i < count; ++i) {
+        absl::StrAppend(&in, i > 0 ? ", :w" : ":w", i);
+        update.exchange(soci::use(sightings[first + i].first));
+      }
+      update.alloc();
+      update.prepare(absl::StrCat("UPDATE hosts SET last_seen_ms = CASE id", cases,
+                                  " ELSE last_seen_ms END WHERE id IN (", in, ")"));
+      update.define_and_bind();
       update.execute(true);
     }
     return absl::OkStatus();

@@ -111,7 +111,8 @@ class HostStore {
   // Adds one port to them: a create met it taken before the next report could tell.
   absl::Status AddPortInUse(const std::string& id, int port);
   absl::Status SetUnmanaged(const std::string& id, const std::vector<UnmanagedInstance>& unmanaged);
-  // Records when these hosts were last heard from (id, time); one transaction for all of them.
+  // Records when these hosts were last heard from (id, time); one transaction for all of them,
+  // one UPDATE per 500 hosts.
   absl::Status MarkSeen(const std::vector<std::pair<std::string, absl::Time>>& sightings);
   // Moves a host from state `from` to `to`; FAILED_PRECONDITION when it is not in `from` any
   // more (another controller moved it).

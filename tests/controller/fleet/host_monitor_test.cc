@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "controller/store/migrations.h"
@@ -17,6 +19,8 @@
 
 namespace l4d2::controller {
 namespace {
+
+using ::testing::ElementsAre;
 
 class FakePinger final : public HostPinger {
  public:
@@ -133,6 +137,12 @@ TEST_P(HostMonitorTest, ARestartedControllerJudgesOnlySilenceItWatched) {
 }
 
 TEST_P(HostMonitorTest, AHostIsSeenWhenItSaidSoNotWhenTheRoundRead) {
+  // Every answer written at once, to read it back.
+  monitor_ = std::make_unique<HostMonitor>(
+      *hosts_, pinger_, clock_,
+      HostMonitorOptions{
+          .interval = absl::Seconds(5), .grace = absl::Seconds(15), .seen_write_interval = {}},
+      audit_.get());
   Tick();
   // A report that arrived 4 s before the round: last_seen is its arrival.
   pinger_.at = clock_.Now() + absl::Seconds(1);
@@ -152,6 +162,40 @@ TEST_P(HostMonitorTest, AHostIsSeenWhenItSaidSoNotWhenTheRoundRead) {
   ASSERT_NE(marked, absl::Time());
   EXPECT_GT(marked - last_report, absl::Seconds(15));
   EXPECT_LE(marked - last_report, absl::Seconds(20));
+}
+
+// Host health writes a host's row when something changed, and its last_seen at most once a
+// minute: a fleet that is fine costs next to no writes.
+TEST_P(HostMonitorTest, LastSeenIsWrittenOnceAMinuteOrWhenTheHostComesBack) {
+  Tick();
+  const absl::Time first = *hosts_->Get(host_id_)->last_seen;
+  EXPECT_EQ(first, clock_.Now());
+  std::set<absl::Time> written;
+  for (int round = 0; round < 36; ++round) {  // three minutes
+    Tick();
+    written.insert(*hosts_->Get(host_id_)->last_seen);
+  }
+  // 36 answers, 3 writes: a minute, two and three minutes after the first.
+  EXPECT_THAT(written, ElementsAre(first, first + absl::Minutes(1), first + absl::Minutes(2),
+                                   first + absl::Minutes(3)));
+  // Silent for longer than the grace: unreachable, judged from the answers heard, not from the
+  // older last_seen.
+  const absl::Time heard = clock_.Now();
+  pinger_.up = false;
+  absl::Time marked;
+  for (int round = 0; round < 10 && marked == absl::Time(); ++round) {
+    for (const HostTransition& t : Tick()) {
+      if (t.to == "unreachable") marked = clock_.Now();
+    }
+  }
+  ASSERT_NE(marked, absl::Time());
+  EXPECT_EQ(marked - heard, absl::Seconds(20));
+  // Back: ready, and its last_seen written in that round.
+  pinger_.up = true;
+  std::vector<HostTransition> back = Tick();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].to, "ready");
+  EXPECT_EQ(*hosts_->Get(host_id_)->last_seen, clock_.Now());
 }
 
 TEST_P(HostMonitorTest, HostsStillEnrollingAreLeftAlone) {
