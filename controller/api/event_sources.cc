@@ -1,5 +1,6 @@
 #include "controller/api/event_sources.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
@@ -195,21 +196,30 @@ void EventSources::PollJobs(const std::vector<std::string>& topics) {
 
 void EventSources::FollowConsoles(const std::vector<std::string>& topics) {
   std::vector<std::unique_ptr<ConsoleFollower>> ending;
+  const absl::flat_hash_set<std::string> watched(topics.begin(), topics.end());
   {
     absl::MutexLock lock(&mutex_);
     for (auto it = consoles_.begin(); it != consoles_.end();) {
-      const bool watched =
-          std::find(topics.begin(), topics.end(), ConsoleTopic(it->first)) != topics.end();
-      if (watched) {
+      if (watched.contains(ConsoleTopic(it->first))) {
         ++it;
         continue;
       }
       ending.push_back(std::move(it->second));
-      it = consoles_.erase(it);
+      consoles_.erase(it++);
+    }
+    // Where a console was left, kept while the hub keeps its topic (a viewer coming back
+    // within the grace continues after the last line it was sent); then forgotten.
+    for (auto it = console_seq_.begin(); it != console_seq_.end();) {
+      if (consoles_.contains(it->first) || hub_.Keeps(ConsoleTopic(it->first))) {
+        ++it;
+        continue;
+      }
+      console_cursor_.erase(it->first);
+      console_seq_.erase(it++);
     }
     for (const std::string& topic : topics) {
       const std::string server_id = AfterPrefix(topic, "console:");
-      if (consoles_.count(server_id)) continue;
+      if (consoles_.contains(server_id)) continue;
       auto follower = std::make_unique<ConsoleFollower>();
       follower->server_id = server_id;
       ConsoleFollower* raw = follower.get();

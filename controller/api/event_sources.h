@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -96,9 +97,12 @@ class EventSources {
   std::map<std::string, std::string> server_shown_;
 
   absl::Mutex mutex_;
-  std::map<std::string, std::unique_ptr<ConsoleFollower>> consoles_ ABSL_GUARDED_BY(mutex_);
-  std::map<std::string, int64_t> console_seq_ ABSL_GUARDED_BY(mutex_);
-  std::map<std::string, std::string> console_cursor_ ABSL_GUARDED_BY(mutex_);
+  // Per server: its console's follower while watched; the last event number and agent cursor
+  // while the hub keeps the topic.
+  absl::flat_hash_map<std::string, std::unique_ptr<ConsoleFollower>> consoles_
+      ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, int64_t> console_seq_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, std::string> console_cursor_ ABSL_GUARDED_BY(mutex_);
 
   absl::Notification stop_;
   std::thread thread_;

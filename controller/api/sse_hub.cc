@@ -73,6 +73,7 @@ struct SseHub::Topic {
   std::deque<std::pair<SseEvent, std::shared_ptr<const std::string>>> history;
   std::string newest_id;
   std::vector<Client*> clients;
+  absl::Time unwatched_since;  // while `clients` is empty
 };
 
 struct SseHub::Command {
@@ -286,8 +287,7 @@ void SseHub::AttachNow(int fd, StreamRequest request, SseViewer viewer) {
   client.viewer = std::move(viewer);
   client.after_id = request.after_id;
   client.last_write = Clock::Real().Now();
-  std::unique_ptr<Topic>& topic = topics_[client.topic];
-  if (!topic) topic = std::make_unique<Topic>();
+  Topic* topic = &TopicNamed(client.topic);
   if (request.from_now && topic->newest_id > client.after_id) client.after_id = topic->newest_id;
   // Only errors and hang-ups (always reported), and writability while a queue waits: the read
   // side is shut below, so a client that goes is noticed at the next write (a heartbeat at
@@ -353,8 +353,7 @@ void SseHub::QueueBacklog(Client& client, const StreamRequest& request, const To
 }
 
 void SseHub::PublishNow(const std::string& topic_name, SseEvent event) {
-  std::unique_ptr<Topic>& topic = topics_[topic_name];
-  if (!topic) topic = std::make_unique<Topic>();
+  Topic* topic = &TopicNamed(topic_name);
   if (event.ephemeral) {
     PublishEphemeral(*topic, event);
     return;
@@ -501,6 +500,7 @@ void SseHub::Close(Client& client) {
     std::vector<Client*>& watchers = topic->second->clients;
     watchers.erase(std::remove(watchers.begin(), watchers.end(), &client), watchers.end());
     unwatched = watchers.empty();
+    if (unwatched) topic->second->unwatched_since = Clock::Real().Now();
   }
   const std::string topic_name = client.topic;
   const std::string credential = client.viewer.credential;
@@ -518,7 +518,49 @@ void SseHub::Close(Client& client) {
   Unreserve(user);
 }
 
+SseHub::Topic& SseHub::TopicNamed(const std::string& name) {
+  std::unique_ptr<Topic>& topic = topics_[name];
+  if (!topic) {
+    topic = std::make_unique<Topic>();
+    topic->unwatched_since = Clock::Real().Now();
+    absl::MutexLock lock(&mutex_);
+    kept_.insert(name);
+    stats_.topics = static_cast<int64_t>(topics_.size());
+  }
+  return *topic;
+}
+
+void SseHub::ForgetIdleTopics(absl::Time now) {
+  std::vector<std::string> forgotten;
+  for (auto it = topics_.begin(); it != topics_.end();) {
+    const Topic& topic = *it->second;
+    if (topic.clients.empty() && it->first.find(':') != std::string::npos &&
+        now - topic.unwatched_since > limits_.idle_topic_grace) {
+      forgotten.push_back(it->first);
+      topics_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  // Tables that emptied give their memory back too (a hash table never shrinks by itself).
+  if (!forgotten.empty() && topics_.size() * 4 < topics_.capacity()) topics_.rehash(0);
+  if (clients_.size() * 4 < clients_.capacity()) clients_.rehash(0);
+  absl::MutexLock lock(&mutex_);
+  if (watched_.size() * 4 < watched_.capacity()) watched_.shrink_to_fit();
+  if (streams_per_user_.size() * 4 < streams_per_user_.capacity()) streams_per_user_.rehash(0);
+  if (credentials_.size() * 4 < credentials_.capacity()) credentials_.rehash(0);
+  for (const std::string& name : forgotten) kept_.erase(name);
+  if (!forgotten.empty() && kept_.size() * 4 < kept_.capacity()) kept_.rehash(0);
+  stats_.topics = static_cast<int64_t>(topics_.size());
+}
+
+bool SseHub::Keeps(const std::string& topic) {
+  absl::MutexLock lock(&mutex_);
+  return kept_.contains(topic);
+}
+
 void SseHub::Heartbeat(absl::Time now) {
+  ForgetIdleTopics(now);
   static const auto* beat =
       new std::shared_ptr<const std::string>(std::make_shared<const std::string>(":\n\n"));
   std::vector<Client*> due, lingering;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -47,6 +48,12 @@ struct SseLimits {
   size_t history_per_topic = 1000;
   // How long a cut-off client has to take its final event before it is closed anyway.
   absl::Duration linger = absl::Seconds(5);
+  // A topic of one object ("job:<id>", "console:<server>": a name with a ':') that nobody has
+  // watched for this long is forgotten with its history, so that streams opened and closed on
+  // thousands of servers leave nothing behind. A viewer coming later starts afresh (the
+  // sources replay a job's log from the database, a console's newest lines from its agent).
+  // Topics without a ':' ("fleet") are kept for the process's life.
+  absl::Duration idle_topic_grace = absl::Seconds(30);
 };
 
 struct SseStats {
@@ -54,6 +61,7 @@ struct SseStats {
   int64_t events_published = 0;
   int64_t frames_sent = 0;
   int64_t clients_cut_off = 0;
+  int64_t topics = 0;  // kept, watched or not
 };
 
 // Who watches a stream, and with what credential it was opened (the authenticator's key for
@@ -96,6 +104,9 @@ class SseHub {
 
   // Topics with at least one client: sources follow only these.
   std::vector<std::string> WatchedTopics();
+  // Whether the hub still keeps the topic (watched, or within its idle grace): a source keeps
+  // its place in a topic (a console's cursor) while it does.
+  bool Keeps(const std::string& topic);
   SseStats Stats();
 
   void Shutdown();
@@ -122,6 +133,10 @@ class SseHub {
   bool Flush(Client& client);
   void Close(Client& client);
   void Heartbeat(absl::Time now);
+  // The topic, made (and kept) when new.
+  Topic& TopicNamed(const std::string& name);
+  // Forgets topics of one object unwatched for longer than the idle grace.
+  void ForgetIdleTopics(absl::Time now);
   void WantWritable(Client& client, bool want);
 
   const SseLimits limits_;
@@ -133,6 +148,7 @@ class SseHub {
   absl::flat_hash_map<std::string, int> streams_per_user_ ABSL_GUARDED_BY(mutex_);
   int reserved_ ABSL_GUARDED_BY(mutex_) = 0;
   std::vector<std::string> watched_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_set<std::string> kept_ ABSL_GUARDED_BY(mutex_);
   // Open streams by credential: its viewer and how many.
   absl::flat_hash_map<std::string, std::pair<SseViewer, int>> credentials_ ABSL_GUARDED_BY(mutex_);
   SseStats stats_ ABSL_GUARDED_BY(mutex_);

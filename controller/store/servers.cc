@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "controller/store/hosts.h"
 #include "controller/store/ids.h"
+#include "controller/store/row_batch.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
@@ -414,18 +415,17 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
     long long now = absl::ToUnixMillis(clock_.Now());
     std::string state, status, id;
     int players = 0;
-    long long cpu = 0, memory = 0, latency = 0;
     soci::statement update =
         (sql.prepare << "UPDATE servers SET actual_state = :a, status = :s, players = :p,"
                         " status_at_ms = :t, revision = revision + 1 WHERE id = :id",
          soci::use(state), soci::use(status), soci::use(players), soci::use(now), soci::use(id));
-    // Two rounds in one millisecond (two controllers) keep the first sample.
-    soci::statement sample =
-        (sql.prepare << "INSERT INTO metric_samples (server_id, at_ms, players, cpu_millis,"
-                        " memory_bytes, latency_us) VALUES (:id, :t, :p, :c, :m, :l)"
-                        " ON CONFLICT (server_id, at_ms) DO NOTHING",
-         soci::use(id), soci::use(now), soci::use(players), soci::use(cpu), soci::use(memory),
-         soci::use(latency));
+    // Every running server's sample, a few statements for all (a round of 50,000 servers on
+    // PostgreSQL would otherwise be 50,000 round trips). Two rounds in one millisecond (two
+    // controllers) keep the first sample.
+    RowBatch samples(
+        "INSERT INTO metric_samples (server_id, at_ms, players, cpu_millis, memory_bytes,"
+        " latency_us)",
+        6, " ON CONFLICT (server_id, at_ms) DO NOTHING");
     for (Server& server :
          ReadServers(sql, absl::StrCat("host_id IN (", host_parameters, ")"), host_ids)) {
       auto it = by_name.find({server.host_id, server.name});
@@ -446,13 +446,12 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
         ++entry.server.revision;
       }
       if (seen && observed_state == ServerState::kRunning) {
-        cpu = it->second->cpu_millis;
-        memory = it->second->memory_bytes;
-        latency = it->second->latency_us;
-        sample.execute(true);
+        samples.Add({server.id, int64_t{now}, int64_t{players}, it->second->cpu_millis,
+                     it->second->memory_bytes, it->second->latency_us});
       }
       observed.push_back(std::move(entry));
     }
+    samples.Write(sql);
     return absl::OkStatus();
   }));
   return observed;
