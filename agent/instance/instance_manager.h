@@ -113,8 +113,10 @@ class InstanceManager {
   std::string DropInPath(const std::string& name) const;
   absl::Status WriteRecord(const internal::InstanceRecord& record) const;
   absl::Status Prepare(internal::InstanceRecord* record);
+  // `known`: the unit's facts when the caller read them already (List reads every unit's at
+  // once); else read here.
   absl::StatusOr<v1::Instance> Describe(const internal::InstanceRecord& record, bool query_game,
-                                        bool include_players);
+                                        bool include_players, const UnitFacts* known = nullptr);
 
   HostLayout layout_;
   ServiceManager& systemd_;

@@ -74,6 +74,14 @@ class ServiceManager {
   // Clears a failed state and the start-limit counter.
   virtual absl::Status ResetFailed(const std::string& unit) = 0;
   virtual absl::StatusOr<UnitFacts> Facts(const std::string& unit) = 0;
+  // Facts of many units, per unit in order: what an agent's report reads of every instance. An
+  // implementation that can ask for all at once overrides it; by default, one after another.
+  virtual std::vector<absl::StatusOr<UnitFacts>> FactsOfAll(const std::vector<std::string>& units) {
+    std::vector<absl::StatusOr<UnitFacts>> facts;
+    facts.reserve(units.size());
+    for (const std::string& unit : units) facts.push_back(Facts(unit));
+    return facts;
+  }
   // Reloads unit files after they were written or removed (daemon-reload).
   virtual absl::Status Reload() = 0;
   // Loaded units matching a glob such as "left4me-server@*.service", with their state.

@@ -44,8 +44,17 @@ class FakeServiceManager final : public agent::ServiceManager {
   }
   absl::StatusOr<agent::UnitFacts> Facts(const std::string& unit) override {
     absl::MutexLock lock(&mutex_);
+    ++facts_calls_;
     auto it = units_.find(unit);
     return it != units_.end() ? it->second : Facts("inactive", "dead", "success", 0);
+  }
+  std::vector<absl::StatusOr<agent::UnitFacts>> FactsOfAll(
+      const std::vector<std::string>& units) override {
+    std::vector<absl::StatusOr<agent::UnitFacts>> facts = ServiceManager::FactsOfAll(units);
+    absl::MutexLock lock(&mutex_);
+    facts_calls_ -= static_cast<int>(units.size());  // one call to the manager, not N
+    ++facts_calls_;
+    return facts;
   }
   absl::Status Reload() override {
     absl::MutexLock lock(&mutex_);
@@ -77,6 +86,11 @@ class FakeServiceManager final : public agent::ServiceManager {
     absl::MutexLock lock(&mutex_);
     return calls_;
   }
+  // Reads of unit facts asked of the manager (FactsOfAll counts as one).
+  int facts_calls() {
+    absl::MutexLock lock(&mutex_);
+    return facts_calls_;
+  }
   int reloads() {
     absl::MutexLock lock(&mutex_);
     return reloads_;
@@ -98,6 +112,7 @@ class FakeServiceManager final : public agent::ServiceManager {
   std::map<std::string, bool> fail_next_start_;
   std::vector<std::string> calls_;
   int reloads_ = 0;
+  int facts_calls_ = 0;
   int next_pid_ = 4000;
 };
 

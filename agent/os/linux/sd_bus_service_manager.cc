@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -150,102 +151,238 @@ absl::Status SdBusServiceManager::ResetFailed(const std::string& unit) {
 
 namespace {
 
-// Reads every property of `interface` on `path` with one GetAll; `read` reads the variant of
-// the properties it knows (returning true) and the rest are skipped.
-absl::Status ReadAllProperties(
-    sd_bus* bus, const std::string& path, const char* interface,
-    const std::function<bool(absl::string_view, sd_bus_message*)>& read) {
+// Method calls sent at once on one connection, their replies awaited together: N calls cost
+// one round trip's wait, not N.
+class Pipeline {
+ public:
+  explicit Pipeline(sd_bus* bus) : bus_(bus) {}
+
+  // Sends `member` of `interface` on `path` with one string argument; its reply is
+  // reply(index) once Wait returns. -errno when it could not be sent.
+  int Call(const char* path, const char* interface, const char* member, const char* argument) {
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_call(bus_, &raw, kService, path, interface, member);
+    Message call(raw);
+    if (r < 0 || (r = sd_bus_message_append(call.get(), "s", argument)) < 0) return r;
+    auto pending = std::make_unique<Pending>();
+    pending->pipeline = this;
+    r = sd_bus_call_async(bus_, &pending->slot, call.get(), &Pipeline::OnReply, pending.get(), 0);
+    if (r < 0) return r;
+    pending_.push_back(std::move(pending));
+    ++outstanding_;
+    return static_cast<int>(pending_.size() - 1);
+  }
+
+  // Until every call was answered (a reply or an error), or `deadline`.
+  absl::Status Wait(absl::Time deadline) {
+    while (outstanding_ > 0) {
+      int r = sd_bus_process(bus_, nullptr);
+      if (r < 0) return absl::UnavailableError(absl::StrCat("systemd: ", strerror(-r)));
+      if (r > 0) continue;
+      const absl::Duration left = RealTimeLeft(deadline);
+      if (left <= absl::ZeroDuration()) return absl::UnavailableError("systemd: no answer");
+      r = sd_bus_wait(bus_, absl::ToInt64Microseconds(left));
+      if (r < 0) return absl::UnavailableError(absl::StrCat("systemd: ", strerror(-r)));
+    }
+    return absl::OkStatus();
+  }
+
+  // The reply of call `index` (an error reply is one too: sd_bus_message_get_error).
+  sd_bus_message* reply(int index) const { return pending_[index]->reply.get(); }
+
+ private:
+  struct Pending {
+    ~Pending() { sd_bus_slot_unref(slot); }  // No callback after this (a call given up on).
+    Pipeline* pipeline = nullptr;
+    sd_bus_slot* slot = nullptr;
+    Message reply;
+  };
+
+  static int OnReply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    auto* pending = static_cast<Pending*>(userdata);
+    pending->reply.reset(sd_bus_message_ref(reply));
+    --pending->pipeline->outstanding_;
+    return 0;
+  }
+
+  sd_bus* bus_;
+  std::vector<std::unique_ptr<Pending>> pending_;
+  int outstanding_ = 0;
+};
+
+// A failed reply as CallError words it.
+absl::Status ReplyError(absl::string_view what, sd_bus_message* reply) {
   BusError error;
-  sd_bus_message* raw_reply = nullptr;
-  int r = sd_bus_call_method(bus, kService, path.c_str(), "org.freedesktop.DBus.Properties",
-                             "GetAll", &error.error, &raw_reply, "s", interface);
-  Message reply(raw_reply);
-  if (r < 0) return CallError(absl::StrCat("properties of ", path), r, error);
+  sd_bus_error_copy(&error.error, sd_bus_message_get_error(reply));
+  return CallError(what, -EIO, error);
+}
+
+// Reads the properties of a GetAll reply: `read` reads the variant of those it knows
+// (returning true) and the rest are skipped.
+absl::Status ReadProperties(sd_bus_message* reply, const std::string& path,
+                            const std::function<bool(absl::string_view, sd_bus_message*)>& read) {
   auto bad = [&] {
     return absl::UnavailableError(absl::StrCat("systemd: bad properties of ", path));
   };
-  if (sd_bus_message_enter_container(reply.get(), 'a', "{sv}") < 0) return bad();
-  while ((r = sd_bus_message_enter_container(reply.get(), 'e', "sv")) > 0) {
+  int r = 0;
+  if (sd_bus_message_enter_container(reply, 'a', "{sv}") < 0) return bad();
+  while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
     const char* name = nullptr;
-    if (sd_bus_message_read(reply.get(), "s", &name) < 0) return bad();
-    if (!read(name, reply.get()) && sd_bus_message_skip(reply.get(), "v") < 0) return bad();
-    if (sd_bus_message_exit_container(reply.get()) < 0) return bad();
+    if (sd_bus_message_read(reply, "s", &name) < 0) return bad();
+    if (!read(name, reply) && sd_bus_message_skip(reply, "v") < 0) return bad();
+    if (sd_bus_message_exit_container(reply) < 0) return bad();
   }
   if (r < 0) return bad();
   return absl::OkStatus();
+}
+
+bool ReadText(sd_bus_message* m, std::string* out) {
+  const char* value = nullptr;
+  if (sd_bus_message_read(m, "v", "s", &value) < 0) return false;
+  *out = value;
+  return true;
+}
+
+// The Unit interface's properties UnitFacts holds.
+bool ReadUnitProperty(absl::string_view name, sd_bus_message* m, UnitFacts& facts) {
+  if (name == "LoadState") return ReadText(m, &facts.load_state);
+  if (name == "ActiveState") return ReadText(m, &facts.active_state);
+  if (name == "SubState") return ReadText(m, &facts.sub_state);
+  if (name == "ActiveEnterTimestamp") {
+    uint64_t usec = 0;
+    if (sd_bus_message_read(m, "v", "t", &usec) < 0) return false;
+    if (usec > 0) facts.active_since = absl::FromUnixMicros(static_cast<int64_t>(usec));
+    return true;
+  }
+  return false;
+}
+
+// The Service interface's.
+bool ReadServiceProperty(absl::string_view name, sd_bus_message* m, UnitFacts& facts) {
+  if (name == "Result") return ReadText(m, &facts.result);
+  uint32_t u32 = 0;
+  int32_t i32 = 0;
+  uint64_t u64 = 0;
+  if (name == "MainPID" && sd_bus_message_read(m, "v", "u", &u32) >= 0) {
+    facts.main_pid = static_cast<int>(u32);
+    return true;
+  }
+  if (name == "NRestarts") return sd_bus_message_read(m, "v", "u", &facts.restarts) >= 0;
+  if (name == "ExecMainStatus" && sd_bus_message_read(m, "v", "i", &i32) >= 0) {
+    facts.exec_main_status = i32;
+    return true;
+  }
+  // UINT64_MAX: not accounted.
+  if (name == "MemoryCurrent" && sd_bus_message_read(m, "v", "t", &u64) >= 0) {
+    if (u64 != UINT64_MAX) facts.memory_bytes = u64;
+    return true;
+  }
+  if (name == "CPUUsageNSec" && sd_bus_message_read(m, "v", "t", &u64) >= 0) {
+    if (u64 != UINT64_MAX) facts.cpu_usage = absl::Nanoseconds(u64);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
 
 absl::StatusOr<UnitFacts> SdBusServiceManager::Facts(const std::string& unit) {
   L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
-  L4D2_ASSIGN_OR_RETURN(Bus bus, Connect(options_));
-  UnitFacts facts;
-  BusError error;
-  sd_bus_message* raw_reply = nullptr;
-  // GetUnit, not LoadUnit: loading a unit only to learn that it is inactive costs the manager
-  // a pass over the unit directories (~10 ms).
-  int r = sd_bus_call_method(bus.get(), kService, kPath, kManager, "GetUnit", &error.error,
-                             &raw_reply, "s", unit.c_str());
-  Message reply(raw_reply);
-  if (r < 0 && error.Is("org.freedesktop.systemd1.NoSuchUnit")) {
-    facts.load_state = "not-loaded";
-    facts.active_state = "inactive";
-    facts.sub_state = "dead";
+  return std::move(FactsOfAll({unit}).front());
+}
+
+std::vector<absl::StatusOr<UnitFacts>> SdBusServiceManager::FactsOfAll(
+    const std::vector<std::string>& units) {
+  std::vector<absl::StatusOr<UnitFacts>> facts(units.size(), UnitFacts());
+  auto fail_all = [&](const absl::Status& status) {
+    for (absl::StatusOr<UnitFacts>& each : facts) {
+      if (each.ok()) each = status;
+    }
     return facts;
-  }
-  if (r < 0) return CallError("get " + unit, r, error);
-  const char* path_raw = nullptr;
-  if (sd_bus_message_read(reply.get(), "o", &path_raw) < 0) {
-    return absl::UnavailableError("systemd get: bad reply");
-  }
-  const std::string path = path_raw;
-  auto text = [](sd_bus_message* m, std::string* out) {
-    const char* value = nullptr;
-    if (sd_bus_message_read(m, "v", "s", &value) < 0) return false;
-    *out = value;
-    return true;
   };
-  L4D2_RETURN_IF_ERROR(
-      ReadAllProperties(bus.get(), path, kUnit, [&](absl::string_view name, sd_bus_message* m) {
-        if (name == "LoadState") return text(m, &facts.load_state);
-        if (name == "ActiveState") return text(m, &facts.active_state);
-        if (name == "SubState") return text(m, &facts.sub_state);
-        if (name == "ActiveEnterTimestamp") {
-          uint64_t usec = 0;
-          if (sd_bus_message_read(m, "v", "t", &usec) < 0) return false;
-          if (usec > 0) facts.active_since = absl::FromUnixMicros(static_cast<int64_t>(usec));
-          return true;
-        }
-        return false;
-      }));
-  if (facts.load_state != "loaded") return facts;  // No service properties to read.
-  L4D2_RETURN_IF_ERROR(ReadAllProperties(
-      bus.get(), path, kServiceInterface, [&](absl::string_view name, sd_bus_message* m) {
-        if (name == "Result") return text(m, &facts.result);
-        uint32_t u32 = 0;
-        int32_t i32 = 0;
-        uint64_t u64 = 0;
-        if (name == "MainPID" && sd_bus_message_read(m, "v", "u", &u32) >= 0) {
-          facts.main_pid = static_cast<int>(u32);
-          return true;
-        }
-        if (name == "NRestarts") return sd_bus_message_read(m, "v", "u", &facts.restarts) >= 0;
-        if (name == "ExecMainStatus" && sd_bus_message_read(m, "v", "i", &i32) >= 0) {
-          facts.exec_main_status = i32;
-          return true;
-        }
-        // UINT64_MAX: not accounted.
-        if (name == "MemoryCurrent" && sd_bus_message_read(m, "v", "t", &u64) >= 0) {
-          if (u64 != UINT64_MAX) facts.memory_bytes = u64;
-          return true;
-        }
-        if (name == "CPUUsageNSec" && sd_bus_message_read(m, "v", "t", &u64) >= 0) {
-          if (u64 != UINT64_MAX) facts.cpu_usage = absl::Nanoseconds(u64);
-          return true;
-        }
-        return false;
-      }));
+  for (size_t i = 0; i < units.size(); ++i) {
+    if (absl::Status valid = ValidateUnitName(units[i]); !valid.ok()) facts[i] = valid;
+  }
+  absl::StatusOr<Bus> bus = Connect(options_);
+  if (!bus.ok()) return fail_all(bus.status());
+  const absl::Time deadline = RealDeadline(options_.timeout);
+  // First every unit's object (GetUnit, not LoadUnit: loading a unit only to learn that it is
+  // inactive costs the manager a pass over the unit directories, ~10 ms), then the Unit and
+  // Service properties of every loaded one, each wave all at once.
+  Pipeline objects(bus->get());
+  std::vector<int> object_call(units.size(), -1);
+  for (size_t i = 0; i < units.size(); ++i) {
+    if (!facts[i].ok()) continue;
+    object_call[i] = objects.Call(kPath, kManager, "GetUnit", units[i].c_str());
+    if (object_call[i] < 0)
+      return fail_all(absl::UnavailableError(
+          absl::StrCat("systemd get ", units[i], ": ", strerror(-object_call[i]))));
+  }
+  if (absl::Status waited = objects.Wait(deadline); !waited.ok()) return fail_all(waited);
+  Pipeline properties(bus->get());
+  std::vector<std::string> paths(units.size());
+  std::vector<std::pair<int, int>> property_calls(units.size(), {-1, -1});
+  for (size_t i = 0; i < units.size(); ++i) {
+    if (object_call[i] < 0) continue;
+    sd_bus_message* reply = objects.reply(object_call[i]);
+    if (sd_bus_message_is_method_error(reply, "org.freedesktop.systemd1.NoSuchUnit")) {
+      facts[i]->load_state = "not-loaded";
+      facts[i]->active_state = "inactive";
+      facts[i]->sub_state = "dead";
+      continue;
+    }
+    const char* path = nullptr;
+    if (sd_bus_message_is_method_error(reply, nullptr)) {
+      facts[i] = ReplyError("get " + units[i], reply);
+      continue;
+    }
+    if (sd_bus_message_read(reply, "o", &path) < 0) {
+      facts[i] = absl::UnavailableError("systemd get: bad reply");
+      continue;
+    }
+    paths[i] = path;
+    const int unit_call = properties.Call(path, "org.freedesktop.DBus.Properties", "GetAll", kUnit);
+    const int service_call =
+        properties.Call(path, "org.freedesktop.DBus.Properties", "GetAll", kServiceInterface);
+    if (unit_call < 0 || service_call < 0) {
+      return fail_all(absl::UnavailableError(absl::StrCat(
+          "systemd properties of ", path, ": ", strerror(-std::min(unit_call, service_call)))));
+    }
+    property_calls[i] = {unit_call, service_call};
+  }
+  if (absl::Status waited = properties.Wait(deadline); !waited.ok()) return fail_all(waited);
+  for (size_t i = 0; i < units.size(); ++i) {
+    const auto [unit_call, service_call] = property_calls[i];
+    if (unit_call < 0) continue;
+    UnitFacts& unit_facts = *facts[i];
+    sd_bus_message* unit_reply = properties.reply(unit_call);
+    if (sd_bus_message_is_method_error(unit_reply, nullptr)) {
+      facts[i] = ReplyError("properties of " + paths[i], unit_reply);
+      continue;
+    }
+    if (absl::Status read = ReadProperties(unit_reply, paths[i],
+                                           [&](absl::string_view name, sd_bus_message* m) {
+                                             return ReadUnitProperty(name, m, unit_facts);
+                                           });
+        !read.ok()) {
+      facts[i] = read;
+      continue;
+    }
+    // A unit that is not loaded has no service properties to read.
+    if (unit_facts.load_state != "loaded") continue;
+    sd_bus_message* service_reply = properties.reply(service_call);
+    if (sd_bus_message_is_method_error(service_reply, nullptr)) {
+      facts[i] = ReplyError("properties of " + paths[i], service_reply);
+      continue;
+    }
+    if (absl::Status read = ReadProperties(service_reply, paths[i],
+                                           [&](absl::string_view name, sd_bus_message* m) {
+                                             return ReadServiceProperty(name, m, unit_facts);
+                                           });
+        !read.ok()) {
+      facts[i] = read;
+    }
+  }
   return facts;
 }
 

@@ -412,11 +412,14 @@ TEST_F(InstanceManagerTest, ListingQueriesTheGamesTogether) {
     systemd_.Set(absl::StrCat("left4me-server@", name, ".service"), running);
     if (i % 5 < 2) game_.silent_ports.insert(27015 + i);
   }
+  const int facts_before = systemd_.facts_calls();
   const absl::Time started = absl::Now();
   absl::StatusOr<v1::ListInstancesResponse> listed = manager.List(/*include_game_status=*/true);
   const absl::Duration took = absl::Now() - started;
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->instances_size(), 50);
+  // Every unit's facts in one exchange with the manager, not one per instance.
+  EXPECT_EQ(systemd_.facts_calls() - facts_before, 1);
   int reachable = 0;
   for (const v1::Instance& instance : listed->instances()) {
     reachable += instance.status().game().reachable();
