@@ -11,6 +11,19 @@
 namespace l4d2::controller {
 namespace {
 
+// Hands every statement's text to DatabaseOptions::on_statement.
+class StatementObserver final : public soci::logger_impl {
+ public:
+  explicit StatementObserver(std::function<void(const std::string&)> observe)
+      : observe_(std::move(observe)) {}
+  void start_query(const std::string& query) override { observe_(query); }
+
+ private:
+  soci::logger_impl* do_clone() const override { return new StatementObserver(observe_); }
+
+  std::function<void(const std::string&)> observe_;
+};
+
 // Returns the session back to the pool on scope exit.
 class PoolLease {
  public:
@@ -96,6 +109,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
       } else {
         session.open(soci::postgresql, connect);
       }
+      if (options.on_statement) session.set_logger(new StatementObserver(options.on_statement));
     } catch (const std::exception& e) {
       // Never echo the URL: a PostgreSQL URL may hold a password.
       return absl::UnavailableError(

@@ -35,6 +35,10 @@ struct DatabaseOptions {
   size_t pool_size = 4;
   // How long SQLite waits on a locked database before SQLITE_BUSY.
   int sqlite_busy_timeout_ms = 5000;
+  // Called with the text of every statement a session prepares, before it runs, on the
+  // calling thread: tests collect what the API's routes ask of the database (and check their
+  // plans). Unset in production.
+  std::function<void(const std::string&)> on_statement;
 };
 
 class Database {

@@ -279,6 +279,14 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE TABLE metric_rollup_marks ("
         " step_s INTEGER PRIMARY KEY,"
         " done_until_ms BIGINT NOT NULL)"}},
+      {17,
+       "the counts the dashboard and /metrics show read from covering indexes, never the rows:"
+       " servers by state with their players (an operator's by owner), by desired and actual"
+       " state, hosts by state",
+       {"CREATE INDEX servers_counts_by_owner ON servers(owner_id, actual_state, players)",
+        "CREATE INDEX servers_counts ON servers(actual_state, players)",
+        "CREATE INDEX servers_by_states ON servers(desired_state, actual_state)",
+        "CREATE INDEX hosts_by_state ON hosts(state)"}},
   };
   return *migrations;
 }

@@ -19,7 +19,8 @@ constexpr int64_t kPlacementLockKey = 0x6c34643270;  // "l4d2p"
 
 // Servers matching `where` (SQL over the servers table, with `params` bound in order).
 std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
-                                const std::vector<std::string>& params, int limit = 0) {
+                                const std::vector<std::string>& params, int limit = 0,
+                                bool by_name = true) {
   Server row;
   std::string host, status, desired, actual;
   int port = 0, attempts = 0, players = 0;
@@ -47,7 +48,8 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
       "SELECT id, owner_id, name, blueprint_id, host_id, port, desired_state, actual_state,"
       " status, status_at_ms, restart_attempts, next_restart_ms, created_at_ms, revision,"
       " players FROM servers WHERE " +
-      where + " ORDER BY name" + (limit > 0 ? absl::StrCat(" LIMIT ", limit) : ""));
+      where + (by_name ? " ORDER BY name" : "") +
+      (limit > 0 ? absl::StrCat(" LIMIT ", limit) : ""));
   statement.define_and_bind();
   statement.execute(false);
   std::vector<Server> servers;
@@ -237,18 +239,14 @@ std::vector<Server> ServerStore::GetMany(soci::session& sql, const Actor& actor,
       where += " AND owner_id = :o";
       params.push_back(actor.user_id);
     }
-    std::vector<Server> chunk = ReadServers(sql, where, params);
-    if (servers.empty()) {
-      servers = std::move(chunk);
-    } else {
-      servers.insert(servers.end(), std::make_move_iterator(chunk.begin()),
-                     std::make_move_iterator(chunk.end()));
-    }
+    // Sorted here, not in SQL: an ORDER BY name over an id list made SQLite walk the whole
+    // table in name order instead of looking the ids up.
+    std::vector<Server> chunk = ReadServers(sql, where, params, 0, /*by_name=*/false);
+    servers.insert(servers.end(), std::make_move_iterator(chunk.begin()),
+                   std::make_move_iterator(chunk.end()));
   }
-  if (ids.size() > kIdChunk) {
-    std::sort(servers.begin(), servers.end(),
-              [](const Server& a, const Server& b) { return a.name < b.name; });
-  }
+  std::sort(servers.begin(), servers.end(),
+            [](const Server& a, const Server& b) { return a.name < b.name; });
   return servers;
 }
 
