@@ -125,14 +125,24 @@ absl::Status OperationRegistry::Load() {
   std::error_code error;
   fs::create_directories(dir_, error);
   if (error) return ErrnoError(error.value(), "create directory", dir_);
-  const absl::Time cutoff = clock_.Now() - retention_;
+  Prune();
+  return absl::OkStatus();
+}
+
+void OperationRegistry::Prune() {
+  const absl::Time now = clock_.Now();
+  {
+    absl::MutexLock lock(&mutex_);
+    last_prune_ = now;
+  }
+  const absl::Time cutoff = now - retention_;
+  std::error_code error;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir_, error)) {
     struct stat st;
     if (::stat(entry.path().c_str(), &st) == 0 && absl::FromTimeT(st.st_mtime) < cutoff) {
       fs::remove(entry.path(), error);
     }
   }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<internal::OperationRecord> OperationRegistry::ReadRecord(
@@ -218,6 +228,12 @@ absl::Status OperationRegistry::Finish(const std::shared_ptr<OperationRun>& run,
     }
   }
   run->End(status, status.ok() ? result : "", now);
+  bool prune = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    prune = now - last_prune_ >= kPruneInterval;
+  }
+  if (prune) Prune();  // An agent that runs for months keeps a week of records, not months.
   return persisted;
 }
 

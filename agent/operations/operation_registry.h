@@ -11,7 +11,8 @@
 // Finished operations are written atomically to <dir>/<id>.binpb before Finish returns, so a
 // retry after an agent restart gets the first outcome. An operation that was running when the
 // agent died has no record and simply runs again; every operation is written to converge when
-// repeated. Records older than the retention are removed at Load().
+// repeated. Records older than the retention are removed at Load(), and while the agent runs
+// as operations finish, at most once every kPruneInterval.
 //
 // Thread-safe.
 
@@ -101,8 +102,12 @@ class OperationRegistry {
   // `dir` holds the records (created if missing). `clock` must outlive the registry.
   OperationRegistry(std::string dir, Clock& clock, absl::Duration retention = absl::Hours(24 * 7));
 
+  static constexpr absl::Duration kPruneInterval = absl::Hours(1);
+
   // Creates the directory, removes expired records. Records are read lazily by id.
   absl::Status Load();
+  // Removes records older than the retention.
+  void Prune();
 
   // INVALID_ARGUMENT for a malformed id or an id reused for another request; ABORTED when
   // another operation holds the lock.
@@ -134,6 +139,7 @@ class OperationRegistry {
   };
   std::map<std::string, Running> running_ ABSL_GUARDED_BY(mutex_);
   std::map<std::string, std::string> locks_ ABSL_GUARDED_BY(mutex_);  // lock -> id
+  absl::Time last_prune_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
 };
 
 }  // namespace l4d2::agent

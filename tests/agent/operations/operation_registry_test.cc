@@ -1,6 +1,10 @@
 #include "agent/operations/operation_registry.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <atomic>
+#include <filesystem>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -68,6 +72,30 @@ TEST_F(OperationRegistryTest, RecordsSurviveARestartFailuresIncluded) {
   absl::StatusOr<v1::Operation> got = restarted.Get("op-2");
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->state(), v1::OPERATION_STATE_FAILED);
+}
+
+// Records past the retention (a week) go while the agent runs, not only at its start: as
+// operations finish, at most once an hour.
+TEST_F(OperationRegistryTest, OldRecordsArePrunedWhileTheAgentRuns) {
+  auto old = registry_.Claim(Request("op-old", "instance/a"));
+  ASSERT_TRUE(registry_.Finish(old->run, absl::OkStatus(), "").ok());
+  // Written eight days ago (by the fake clock).
+  const std::string path = dir_.Sub("ops/op-old.binpb");
+  const timespec eight_days_ago{.tv_sec = absl::ToTimeT(clock_.Now() - absl::Hours(24 * 8)),
+                                .tv_nsec = 0};
+  const timespec times[2] = {eight_days_ago, eight_days_ago};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  // Within the hour of the last pass: kept.
+  auto soon = registry_.Claim(Request("op-soon", "instance/b"));
+  ASSERT_TRUE(registry_.Finish(soon->run, absl::OkStatus(), "").ok());
+  EXPECT_TRUE(std::filesystem::exists(path));
+  clock_.Advance(OperationRegistry::kPruneInterval);
+  auto later = registry_.Claim(Request("op-later", "instance/c"));
+  ASSERT_TRUE(registry_.Finish(later->run, absl::OkStatus(), "").ok());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_EQ(registry_.Get("op-old").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(registry_.Get("op-soon").ok());
+  EXPECT_TRUE(registry_.Get("op-later").ok());
 }
 
 TEST_F(OperationRegistryTest, AConflictingOperationIsAbortedAtOnce) {
