@@ -81,40 +81,60 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::Newest(int limit, absl::Time b
 namespace {
 
 // The conditions of a list query, its order and limit; `params` gets their values.
-std::string ListClause(const AuditQuery& query, std::vector<std::string>& params) {
-  std::string where = "1 = 1";
-  if (!query.visible_to.empty()) {
-    where += " AND (owner_id = :owner OR actor_id = :actor)";
-    params.push_back(query.visible_to);
-    params.push_back("user:" + query.visible_to);
-  }
+// The filters of `query` but who may see the entries, as " AND ..." with their parameters
+// appended; `suffix` keeps placeholder names unique within one statement.
+std::string Filters(const AuditQuery& query, const std::string& suffix,
+                    std::vector<std::string>& params) {
+  std::string where;
   if (!query.actor.empty()) {
-    where += " AND actor_id = :actor_filter";
+    absl::StrAppend(&where, " AND actor_id = :actor_filter", suffix);
     params.push_back(query.actor);
   }
   if (!query.action_prefix.empty()) {
-    where += " AND substr(action, 1, length(:prefix)) = :prefix2";
+    absl::StrAppend(&where, " AND substr(action, 1, length(:prefix", suffix, ")) = :prefix2",
+                    suffix);
     params.push_back(query.action_prefix);
     params.push_back(query.action_prefix);
   }
   if (!query.target.empty()) {
-    where += " AND target = :target";
+    absl::StrAppend(&where, " AND target = :target", suffix);
     params.push_back(query.target);
   }
-  const bool forward = !query.after_id.empty();
-  if (forward) {
-    where += " AND id > :after";
+  if (!query.after_id.empty()) {
+    absl::StrAppend(&where, " AND id > :after", suffix);
     params.push_back(query.after_id);
   } else if (!query.before_id.empty()) {
-    where += " AND id < :before";
+    absl::StrAppend(&where, " AND id < :before", suffix);
     params.push_back(query.before_id);
   }
-  return absl::StrCat(where, " ORDER BY id ", forward ? "ASC" : "DESC", " LIMIT ",
+  return where;
+}
+
+// The statement reading a page of `query` as `columns` (the first one the id), with its
+// parameters appended to `params`.
+std::string ListSelect(const AuditQuery& query, const std::string& columns,
+                       std::vector<std::string>& params) {
+  const bool forward = !query.after_id.empty();
+  const std::string page = absl::StrCat(" ORDER BY id ", forward ? "ASC" : "DESC", " LIMIT ",
+                                        std::clamp(query.limit, 1, 1000));
+  const std::string select = absl::StrCat("SELECT ", columns, " FROM audit_log WHERE ");
+  if (query.visible_to.empty()) return select + "1 = 1" + Filters(query, "", params) + page;
+  // An operator's entries are those of their objects and their own actions: each read a page
+  // at most from its own index (audit_by_owner, audit_by_actor), then merged. An OR of the two
+  // read every entry of the operator to sort them (issue Scale).
+  params.push_back(query.visible_to);
+  const std::string owned = select + "owner_id = :owner" + Filters(query, "_o", params) + page;
+  params.push_back("user:" + query.visible_to);
+  const std::string acted = select + "actor_id = :actor" + Filters(query, "_a", params) + page;
+  return absl::StrCat("SELECT * FROM (", owned, ") AS owned UNION SELECT * FROM (", acted,
+                      ") AS acted ORDER BY 1 ", forward ? "ASC" : "DESC", " LIMIT ",
                       std::clamp(query.limit, 1, 1000));
 }
 
-// The entries `clause` (the part after WHERE) selects, with `params` bound in order.
-std::vector<AuditEntry> ReadEntries(soci::session& sql, const std::string& clause,
+constexpr char kColumns[] = "id, at_ms, actor_id, action, target, detail, owner_id";
+
+// The entries `query` (a SELECT of kColumns) reads, with `params` bound in order.
+std::vector<AuditEntry> ReadEntries(soci::session& sql, const std::string& query,
                                     const std::vector<std::string>& params) {
   std::vector<AuditEntry> entries;
   AuditEntry row;
@@ -129,9 +149,7 @@ std::vector<AuditEntry> ReadEntries(soci::session& sql, const std::string& claus
   select.exchange(soci::into(row.detail));
   select.exchange(soci::into(row.owner));
   select.alloc();
-  select.prepare(
-      "SELECT id, at_ms, actor_id, action, target, detail, owner_id FROM audit_log WHERE " +
-      clause);
+  select.prepare(query);
   select.define_and_bind();
   select.execute(false);
   while (select.fetch()) {
@@ -145,10 +163,10 @@ std::vector<AuditEntry> ReadEntries(soci::session& sql, const std::string& claus
 
 absl::StatusOr<std::vector<AuditEntry>> AuditLog::List(const AuditQuery& query) {
   std::vector<std::string> params;
-  const std::string clause = ListClause(query, params);
+  const std::string select = ListSelect(query, kColumns, params);
   std::vector<AuditEntry> entries;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    entries = ReadEntries(sql, clause, params);
+    entries = ReadEntries(sql, select, params);
     return absl::OkStatus();
   }));
   return entries;
@@ -156,11 +174,11 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::List(const AuditQuery& query) 
 
 absl::StatusOr<std::vector<RowRevision>> AuditLog::ListIds(const AuditQuery& query) {
   std::vector<std::string> params;
-  const std::string clause = ListClause(query, params);
+  // Entries never change: revision 0 for all.
+  const std::string select = ListSelect(query, "id, id AS name, 0 AS revision", params);
   std::vector<RowRevision> rows;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    // Entries never change: revision 0 for all.
-    rows = ReadRowRevisions(sql, "SELECT id, id, 0 FROM audit_log WHERE " + clause, params);
+    rows = ReadRowRevisions(sql, select, params);
     return absl::OkStatus();
   }));
   return rows;
@@ -178,7 +196,8 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::GetMany(const std::string& vis
     params.push_back("user:" + visible_to);
   }
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    entries = ReadEntries(sql, clause, params);
+    entries = ReadEntries(sql, absl::StrCat("SELECT ", kColumns, " FROM audit_log WHERE ", clause),
+                          params);
     return absl::OkStatus();
   }));
   return entries;

@@ -287,6 +287,13 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE INDEX servers_counts ON servers(actual_state, players)",
         "CREATE INDEX servers_by_states ON servers(desired_state, actual_state)",
         "CREATE INDEX hosts_by_state ON hosts(state)"}},
+      {18,
+       "an operator's jobs of one kind or in one state read a page from an index in id order"
+       " (not every such job sorted), and counted by state from it (the dashboard); a host's"
+       " servers read in name order",
+       {"CREATE INDEX jobs_by_owner_kind ON jobs(owner_id, kind, id, revision)",
+        "CREATE INDEX jobs_by_owner_state ON jobs(owner_id, state, id, revision, finished_at_ms)",
+        "CREATE INDEX servers_by_host ON servers(host_id, name, revision, id)"}},
   };
   return *migrations;
 }

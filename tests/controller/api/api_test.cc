@@ -1674,6 +1674,11 @@ TEST_F(ApiTest, EveryStatementOfEveryGetRouteIsServedByAnIndex) {
                     .ok())
         << statement;
     ++checked;
+    // A page sorted in a temporary B-tree read every matching row to sort it (the merge of a
+    // UNION's pages is the one sort allowed: two pages at most).
+    if (absl::StrContains(statement, "LIMIT") && !absl::StrContains(statement, " UNION ")) {
+      EXPECT_THAT(plan, Not(HasSubstr("TEMP B-TREE FOR ORDER BY"))) << statement;
+    }
     for (absl::string_view line : absl::StrSplit(plan, '\n', absl::SkipEmpty())) {
       if (!absl::StartsWith(line, "SCAN ")) continue;
       const std::vector<std::string> words = absl::StrSplit(line, ' ');
