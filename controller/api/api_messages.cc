@@ -193,9 +193,13 @@ v1::ServerLive ToLive(const MetricSample& sample) {
   v1::ServerLive out;
   *out.mutable_at() = ToTimestamp(sample.at);
   out.set_players(sample.players);
-  *out.mutable_cpu_usage() = ToDuration(absl::Milliseconds(sample.cpu_millis));
+  // Unset when not measured (no CPU or memory accounting for the unit: cgroup v1 hosts).
+  if (sample.cpu_millis > 0) {
+    *out.mutable_cpu_usage() = ToDuration(absl::Milliseconds(sample.cpu_millis));
+  }
   out.set_memory_bytes(sample.memory_bytes);
-  *out.mutable_a2s_latency() = ToDuration(sample.latency);
+  if (sample.latency > absl::ZeroDuration())
+    *out.mutable_a2s_latency() = ToDuration(sample.latency);
   return out;
 }
 

@@ -80,6 +80,9 @@ export function ServerPage() {
   );
 }
 
+// A live figure the host does not measure (no cgroup accounting) or the game did not answer.
+const notMeasured = <span class="muted">not measured</span>;
+
 function Overview({server}: {server: Server}) {
   const unit = server.status?.unit;
   const game = server.status?.game;
@@ -98,9 +101,9 @@ function Overview({server}: {server: Server}) {
         <dt>Game</dt><dd>{game?.reachable ? `${game.name} (${game.version})` : game?.error || 'not answering'}</dd>
         <dt>Process</dt><dd>{unit?.mainPid ? `pid ${unit.mainPid}, up since ${ago(unit.activeSince)}` : unit?.activeState ?? ''}
           {unit?.restartCount ? `, restarted ${unit.restartCount}×` : ''}</dd>
-        <dt>Memory</dt><dd>{bytes(server.live?.memoryBytes)}</dd>
-        <dt>CPU time</dt><dd>{duration(server.live?.cpuUsage)}</dd>
-        <dt>A2S latency</dt><dd>{millis(server.live?.a2sLatency)}</dd>
+        <dt>Memory</dt><dd>{server.live?.memoryBytes ? bytes(server.live.memoryBytes) : notMeasured}</dd>
+        <dt>CPU time</dt><dd>{server.live?.cpuUsage ? duration(server.live.cpuUsage) : notMeasured}</dd>
+        <dt>A2S latency</dt><dd>{server.live?.a2sLatency ? millis(server.live.a2sLatency) : notMeasured}</dd>
         <dt>Figures from</dt><dd>{ago(server.live?.at)}</dd>
         <dt>State since</dt><dd>{ago(server.statusAt)}</dd>
         {server.status?.restartPending && <><dt>Restart</dt><dd>pending: the next start applies a change</dd></>}
