@@ -82,7 +82,7 @@ namespace {
 
 // The conditions of a list query, its order and limit; `params` gets their values.
 // The filters of `query` but who may see the entries, as " AND ..." with their parameters
-// appended; `suffix` keeps placeholder names unique within one statement.
+// appended; `suffix` keeps the parameters' names unique within one statement.
 std::string Filters(const AuditQuery& query, const std::string& suffix,
                     std::vector<std::string>& params) {
   std::string where;

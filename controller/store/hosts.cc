@@ -394,10 +394,9 @@ absl::Status HostStore::SetUnmanaged(const std::string& id,
 
 absl::Status HostStore::MarkSeen(const std::vector<std::pair<std::string, absl::Time>>& sightings) {
   if (sightings.empty()) return absl::OkStatus();
-  constexpr size_t kChunk = 500;
   return db_.Transact([&](soci::session& sql) {
-    for (size_t first = 0; first < sightings.size(); first += kChunk) {
-      const size_t count = std::min(kChunk, sightings.size() - first);
+    for (size_t first = 0; first < sightings.size(); first += kIdsPerStatement) {
+      const size_t count = std::min(kIdsPerStatement, sightings.size() - first);
       // UPDATE hosts SET last_seen_ms = CASE id WHEN :i0 THEN :s0 ... END WHERE id IN (...)
       std::vector<long long> seen(count);
       std::string cases, in;

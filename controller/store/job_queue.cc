@@ -365,11 +365,9 @@ absl::StatusOr<std::vector<std::string>> JobQueue::Enqueue(soci::session& sql,
       servers.emplace_back(absl::string_view(job.lock_key).substr(7));
     }
   }
-  constexpr size_t kChunk = 500;
-  for (size_t at = 0; at < servers.size(); at += kChunk) {
+  for (size_t at = 0; at < servers.size(); at += kIdsPerStatement) {
     std::vector<std::string> params;
-    const std::string in = IdIn(
-        absl::MakeConstSpan(servers).subspan(at, std::min(kChunk, servers.size() - at)), params);
+    const std::string in = IdIn(absl::MakeConstSpan(servers).subspan(at, kIdsPerStatement), params);
     std::string id, owner;
     soci::statement read(sql);
     for (const std::string& param : params) read.exchange(soci::use(param));

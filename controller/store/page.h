@@ -3,6 +3,7 @@
 // One page of a list read in SQL: keyset pagination over (name, id), so a page costs the page
 // and never the table (an index on the list's order covers it).
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ struct PageQuery {
 // with their parameters to `params` (":p<n>" placeholders, numbered after those already in it).
 void AppendPageConditions(const PageQuery& page, const std::string& name, const std::string& id,
                           std::string& where, std::vector<std::string>& params);
+
+// At most this many ids in one IN list (or rows keyed in one statement): well under SQLite's
+// 32,766 parameters and PostgreSQL's 65,535. Longer lists are read or written in chunks.
+inline constexpr size_t kIdsPerStatement = 500;
 
 // "id IN (:i0, :i1, ...)" for `ids`, their values appended to `params` (bound by position).
 std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params);

@@ -210,14 +210,6 @@ absl::StatusOr<std::vector<Server>> ServerStore::StatusSince(absl::Time since) {
   return servers;
 }
 
-namespace {
-
-// IN lists of at most this many ids per statement (SQLite allows 32,766 parameters, PostgreSQL
-// 65,535).
-constexpr size_t kIdChunk = 500;
-
-}  // namespace
-
 absl::StatusOr<std::vector<Server>> ServerStore::GetMany(const Actor& actor,
                                                          absl::Span<const std::string> ids) {
   std::vector<Server> servers;
@@ -232,9 +224,9 @@ absl::StatusOr<std::vector<Server>> ServerStore::GetMany(const Actor& actor,
 std::vector<Server> ServerStore::GetMany(soci::session& sql, const Actor& actor,
                                          absl::Span<const std::string> ids) {
   std::vector<Server> servers;
-  for (size_t at = 0; at < ids.size(); at += kIdChunk) {
+  for (size_t at = 0; at < ids.size(); at += kIdsPerStatement) {
     std::vector<std::string> params;
-    std::string where = IdIn(ids.subspan(at, kIdChunk), params);
+    std::string where = IdIn(ids.subspan(at, kIdsPerStatement), params);
     if (!actor.admin) {
       where += " AND owner_id = :o";
       params.push_back(actor.user_id);
@@ -262,9 +254,9 @@ void ServerStore::SetDesired(soci::session& sql, absl::Span<const std::string> i
                              DesiredState desired_state) {
   const std::string desired(DesiredStateName(desired_state));
   long long now = absl::ToUnixMillis(clock_.Now());
-  for (size_t at = 0; at < ids.size(); at += kIdChunk) {
+  for (size_t at = 0; at < ids.size(); at += kIdsPerStatement) {
     std::vector<std::string> params;
-    const std::string in = IdIn(ids.subspan(at, kIdChunk), params);
+    const std::string in = IdIn(ids.subspan(at, kIdsPerStatement), params);
     // A new intent starts the reconciler's restart count afresh.
     soci::statement update(sql);
     update.exchange(soci::use(desired));
