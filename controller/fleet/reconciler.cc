@@ -109,6 +109,9 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
   if (absl::Status rolled = stores_.metrics.Maintain(); !rolled.ok()) {
     L4D2_LOG(WARNING) << "reconciler: metrics: " << rolled.message();
   }
+  if (absl::Status folded = FoldJobCounts(stores_.db); !folded.ok()) {
+    L4D2_LOG(WARNING) << "reconciler: job counts: " << folded.message();
+  }
   // The dashboard's players chart: one sample a minute, whichever controller comes first.
   const absl::Time now = stores_.clock.Now();
   absl::StatusOr<bool> sampled =

@@ -1,7 +1,9 @@
 #include "controller/store/audit_log.h"
 
 #include <algorithm>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -80,21 +82,14 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::Newest(int limit, absl::Time b
 
 namespace {
 
-// The conditions of a list query, its order and limit; `params` gets their values.
-// The filters of `query` but who may see the entries, as " AND ..." with their parameters
-// appended; `suffix` keeps the parameters' names unique within one statement.
+// The filters of `query` but who may see the entries and the action, as " AND ..." with their
+// parameters appended; `suffix` keeps the parameters' names unique within one statement.
 std::string Filters(const AuditQuery& query, const std::string& suffix,
                     std::vector<std::string>& params) {
   std::string where;
   if (!query.actor.empty()) {
     absl::StrAppend(&where, " AND actor_id = :actor_filter", suffix);
     params.push_back(query.actor);
-  }
-  if (!query.action_prefix.empty()) {
-    absl::StrAppend(&where, " AND substr(action, 1, length(:prefix", suffix, ")) = :prefix2",
-                    suffix);
-    params.push_back(query.action_prefix);
-    params.push_back(query.action_prefix);
   }
   if (!query.target.empty()) {
     absl::StrAppend(&where, " AND target = :target", suffix);
@@ -110,24 +105,72 @@ std::string Filters(const AuditQuery& query, const std::string& suffix,
   return where;
 }
 
+// The actions the log holds that begin with `prefix` (table audit_actions: a few dozen rows,
+// kept by a trigger on every insert).
+std::vector<std::string> ActionsStartingWith(soci::session& sql, const std::string& prefix) {
+  std::vector<std::string> matching;
+  std::string action;
+  soci::statement select = (sql.prepare << "SELECT action FROM audit_actions", soci::into(action));
+  select.execute();
+  while (select.fetch()) {
+    if (absl::StartsWith(action, prefix)) matching.push_back(action);
+  }
+  return matching;
+}
+
 // The statement reading a page of `query` as `columns` (the first one the id), with its
-// parameters appended to `params`.
-std::string ListSelect(const AuditQuery& query, const std::string& columns,
+// parameters appended to `params`; "" when no entry can match (no action has the prefix).
+//
+// Each page is read from one index range in id order and stops at the limit: the whole log
+// (the primary key), an operator's objects (owner_id, id) or actions (actor_id, id), and with
+// an action filter each matching action's (action, id), (owner_id, action, id) or
+// (actor_id, action, id). Several pages are merged. An OR of owner and actor read every entry
+// of the operator to sort them; a prefix tested row by row walked the whole log for a rare
+// action (issue Scale).
+std::string ListSelect(soci::session& sql, const AuditQuery& query, const std::string& columns,
                        std::vector<std::string>& params) {
+  std::vector<std::optional<std::string>> actions;
+  if (query.action_prefix.empty()) {
+    actions.push_back(std::nullopt);
+  } else {
+    for (std::string& action : ActionsStartingWith(sql, query.action_prefix)) {
+      actions.push_back(std::move(action));
+    }
+    if (actions.empty()) return "";
+  }
   const bool forward = !query.after_id.empty();
-  const std::string page = absl::StrCat(" ORDER BY id ", forward ? "ASC" : "DESC", " LIMIT ",
-                                        std::clamp(query.limit, 1, 1000));
-  const std::string select = absl::StrCat("SELECT ", columns, " FROM audit_log WHERE ");
-  if (query.visible_to.empty()) return select + "1 = 1" + Filters(query, "", params) + page;
-  // An operator's entries are those of their objects and their own actions: each read a page
-  // at most from its own index (audit_by_owner, audit_by_actor), then merged. An OR of the two
-  // read every entry of the operator to sort them (issue Scale).
-  params.push_back(query.visible_to);
-  const std::string owned = select + "owner_id = :owner" + Filters(query, "_o", params) + page;
-  params.push_back("user:" + query.visible_to);
-  const std::string acted = select + "actor_id = :actor" + Filters(query, "_a", params) + page;
-  return absl::StrCat("SELECT * FROM (", owned, ") AS owned UNION SELECT * FROM (", acted,
-                      ") AS acted ORDER BY 1 ", forward ? "ASC" : "DESC", " LIMIT ",
+  const std::string order = absl::StrCat(" ORDER BY id ", forward ? "ASC" : "DESC", " LIMIT ",
+                                         std::clamp(query.limit, 1, 1000));
+  std::vector<std::string> pages;
+  auto add_page = [&](const char* who, const std::string& who_value,
+                      const std::optional<std::string>& action) {
+    const std::string suffix = absl::StrCat("_", pages.size());
+    std::string where = "1 = 1";
+    if (who != nullptr) {
+      where = absl::StrCat(who, " = :who", suffix);
+      params.push_back(who_value);
+    }
+    if (action.has_value()) {
+      absl::StrAppend(&where, " AND action = :action", suffix);
+      params.push_back(*action);
+    }
+    pages.push_back(absl::StrCat("SELECT ", columns, " FROM audit_log WHERE ", where,
+                                 Filters(query, suffix, params), order));
+  };
+  for (const std::optional<std::string>& action : actions) {
+    if (query.visible_to.empty()) {
+      add_page(nullptr, "", action);
+    } else {
+      add_page("owner_id", query.visible_to, action);
+      add_page("actor_id", "user:" + query.visible_to, action);
+    }
+  }
+  if (pages.size() == 1) return pages.front();
+  std::string merged;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    absl::StrAppend(&merged, i == 0 ? "" : " UNION ", "SELECT * FROM (", pages[i], ") AS page", i);
+  }
+  return absl::StrCat(merged, " ORDER BY 1 ", forward ? "ASC" : "DESC", " LIMIT ",
                       std::clamp(query.limit, 1, 1000));
 }
 
@@ -162,23 +205,23 @@ std::vector<AuditEntry> ReadEntries(soci::session& sql, const std::string& query
 }  // namespace
 
 absl::StatusOr<std::vector<AuditEntry>> AuditLog::List(const AuditQuery& query) {
-  std::vector<std::string> params;
-  const std::string select = ListSelect(query, kColumns, params);
   std::vector<AuditEntry> entries;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    entries = ReadEntries(sql, select, params);
+    std::vector<std::string> params;
+    const std::string select = ListSelect(sql, query, kColumns, params);
+    if (!select.empty()) entries = ReadEntries(sql, select, params);
     return absl::OkStatus();
   }));
   return entries;
 }
 
 absl::StatusOr<std::vector<RowRevision>> AuditLog::ListIds(const AuditQuery& query) {
-  std::vector<std::string> params;
-  // Entries never change: revision 0 for all.
-  const std::string select = ListSelect(query, "id, id AS name, 0 AS revision", params);
   std::vector<RowRevision> rows;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    rows = ReadRowRevisions(sql, select, params);
+    std::vector<std::string> params;
+    // Entries never change: revision 0 for all.
+    const std::string select = ListSelect(sql, query, "id, id AS name, 0 AS revision", params);
+    if (!select.empty()) rows = ReadRowRevisions(sql, select, params);
     return absl::OkStatus();
   }));
   return rows;

@@ -25,6 +25,11 @@ struct FleetCounts {
 
 absl::StatusOr<FleetCounts> CountFleet(Database& db);
 
+// Folds the job count changes that job state changes left (migration 19's triggers) into the
+// counts CountFleet reads. Safe from several controllers at once; the reconciler calls it
+// every round, so the changes CountFleet adds up stay a few seconds' worth.
+absl::Status FoldJobCounts(Database& db);
+
 // The fleet at a glance for one viewer (the web UI's dashboard): `owner` an operator's user id
 // (their servers and jobs, no hosts), "" for an admin (everything).
 struct FleetSummaryCounts {

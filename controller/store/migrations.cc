@@ -294,6 +294,78 @@ const std::vector<Migration>& ControllerMigrations() {
        {"CREATE INDEX jobs_by_owner_kind ON jobs(owner_id, kind, id, revision)",
         "CREATE INDEX jobs_by_owner_state ON jobs(owner_id, state, id, revision, finished_at_ms)",
         "CREATE INDEX servers_by_host ON servers(host_id, name, revision, id)"}},
+      {19,
+       "jobs counted by kind and state without reading them (/metrics): every change of a job's"
+       " state leaves a +1/-1 in job_count_changes (triggers, so no code path can miss one),"
+       " folded into job_counts as the reconciler goes; the actions the audit log holds, and"
+       " its pages by action read from an index in id order",
+       {"CREATE TABLE job_counts ("
+        " kind TEXT NOT NULL,"
+        " state TEXT NOT NULL,"
+        " n BIGINT NOT NULL,"
+        " PRIMARY KEY (kind, state))",
+        "CREATE TABLE job_count_changes ("
+        " kind TEXT NOT NULL,"
+        " state TEXT NOT NULL,"
+        " delta BIGINT NOT NULL)",
+        "INSERT INTO job_counts (kind, state, n) SELECT kind, state, COUNT(*) FROM jobs"
+        " GROUP BY kind, state",
+        "CREATE TABLE audit_actions (action TEXT PRIMARY KEY)",
+        "INSERT INTO audit_actions (action) SELECT DISTINCT action FROM audit_log",
+        "CREATE INDEX audit_by_action ON audit_log(action, id)",
+        "CREATE INDEX audit_by_owner_action ON audit_log(owner_id, action, id)",
+        "CREATE INDEX audit_by_actor_action ON audit_log(actor_id, action, id)"},
+       // SQLite: row triggers.
+       {"CREATE TRIGGER jobs_counted_insert AFTER INSERT ON jobs BEGIN"
+        " INSERT INTO job_count_changes (kind, state, delta) VALUES (NEW.kind, NEW.state, 1);"
+        " END",
+        "CREATE TRIGGER jobs_counted_update AFTER UPDATE OF kind, state ON jobs"
+        " WHEN OLD.state <> NEW.state OR OLD.kind <> NEW.kind BEGIN"
+        " INSERT INTO job_count_changes (kind, state, delta)"
+        " VALUES (OLD.kind, OLD.state, -1), (NEW.kind, NEW.state, 1);"
+        " END",
+        "CREATE TRIGGER jobs_counted_delete AFTER DELETE ON jobs BEGIN"
+        " INSERT INTO job_count_changes (kind, state, delta) VALUES (OLD.kind, OLD.state, -1);"
+        " END",
+        "CREATE TRIGGER audit_actions_known AFTER INSERT ON audit_log BEGIN"
+        " INSERT OR IGNORE INTO audit_actions (action) VALUES (NEW.action);"
+        " END"},
+       // PostgreSQL: statement triggers over transition tables, one grouped INSERT per
+       // statement (a bulk enqueue or a pruning batch is one row per kind and state, not one
+       // per job).
+       {"CREATE FUNCTION jobs_counted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF TG_OP = 'INSERT' THEN"
+        "  INSERT INTO job_count_changes (kind, state, delta)"
+        "  SELECT kind, state, COUNT(*) FROM added GROUP BY kind, state;"
+        " ELSIF TG_OP = 'DELETE' THEN"
+        "  INSERT INTO job_count_changes (kind, state, delta)"
+        "  SELECT kind, state, -COUNT(*) FROM removed GROUP BY kind, state;"
+        " ELSE"
+        "  INSERT INTO job_count_changes (kind, state, delta)"
+        "  SELECT kind, state, SUM(delta) FROM ("
+        "   SELECT o.kind, o.state, -1 AS delta FROM removed o JOIN added n USING (id)"
+        "   WHERE o.state <> n.state OR o.kind <> n.kind"
+        "   UNION ALL SELECT n.kind, n.state, 1 FROM removed o JOIN added n USING (id)"
+        "   WHERE o.state <> n.state OR o.kind <> n.kind) AS changed"
+        "  GROUP BY kind, state;"
+        " END IF;"
+        " RETURN NULL;"
+        " END $$",
+        "CREATE TRIGGER jobs_counted_insert AFTER INSERT ON jobs REFERENCING NEW TABLE AS added"
+        " FOR EACH STATEMENT EXECUTE FUNCTION jobs_counted()",
+        "CREATE TRIGGER jobs_counted_update AFTER UPDATE ON jobs"
+        " REFERENCING OLD TABLE AS removed NEW TABLE AS added"
+        " FOR EACH STATEMENT EXECUTE FUNCTION jobs_counted()",
+        "CREATE TRIGGER jobs_counted_delete AFTER DELETE ON jobs REFERENCING OLD TABLE AS removed"
+        " FOR EACH STATEMENT EXECUTE FUNCTION jobs_counted()",
+        "CREATE FUNCTION audit_actions_known() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " INSERT INTO audit_actions (action) SELECT DISTINCT action FROM added"
+        " ON CONFLICT DO NOTHING;"
+        " RETURN NULL;"
+        " END $$",
+        "CREATE TRIGGER audit_actions_known AFTER INSERT ON audit_log"
+        " REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION"
+        " audit_actions_known()"}},
   };
   return *migrations;
 }
@@ -330,6 +402,10 @@ absl::Status ApplyMigrations(Database& db, absl::Span<const Migration> migration
       }
       if (current >= migration.version) return absl::OkStatus();
       for (const std::string& statement : migration.statements) session << statement;
+      const bool postgres = db.backend() == DatabaseBackend::kPostgresql;
+      for (const std::string& statement : postgres ? migration.postgresql : migration.sqlite) {
+        session << statement;
+      }
       long long version = migration.version;
       long long now_ms = absl::ToUnixMillis(clock.Now());
       session << "INSERT INTO schema_migrations (version, description, applied_at_ms) "

@@ -6,7 +6,8 @@
 // PostgreSQL an advisory lock makes concurrent controllers apply each migration once.
 //
 // SQL is portable between SQLite and PostgreSQL: BIGINT timestamps (Unix milliseconds), TEXT,
-// application-generated ids.
+// application-generated ids. What cannot be (triggers: SQLite's bodies are SQL, PostgreSQL's
+// call a function) goes in the per-backend lists, run after the portable statements.
 
 #include <cstdint>
 #include <string>
@@ -24,6 +25,8 @@ struct Migration {
   int64_t version;
   std::string description;
   std::vector<std::string> statements;
+  std::vector<std::string> sqlite = {};
+  std::vector<std::string> postgresql = {};
 };
 
 // The controller's own schema, oldest first.

@@ -2,9 +2,11 @@
 
 #include "controller/store/job_queue.h"
 
+#include <map>
 #include <set>
 #include <thread>
 
+#include "controller/store/fleet_counts.h"
 #include "controller/store/migrations.h"
 #include "gmock/gmock.h"
 #include "tests/controller/store/backend_test.h"
@@ -68,6 +70,65 @@ TEST_P(JobQueueTest, ClaimsOldestFirstWithALeaseAndCompletes) {
   EXPECT_TRUE(queue_->Claim("w3", 10, absl::Seconds(30))->empty());
   EXPECT_EQ(queue_->Get("nope").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(queue_->Enqueue({.kind = ""}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// /metrics shows jobs by kind and state from counts kept as jobs change (migration 19), not by
+// counting a year of jobs: after every kind of change, folded or not, they are the true counts.
+TEST_P(JobQueueTest, JobCountsFollowEveryStateChange) {
+  auto truth = [&] {
+    std::map<std::pair<std::string, std::string>, int64_t> counts;
+    EXPECT_TRUE(db_->WithSession([&](soci::session& sql) {
+                     std::string kind, state;
+                     long long n = 0;
+                     soci::statement select =
+                         (sql.prepare << "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind,"
+                                         " state",
+                          soci::into(kind), soci::into(state), soci::into(n));
+                     select.execute();
+                     while (select.fetch()) counts[{kind, state}] = n;
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return counts;
+  };
+  auto check = [&](const char* step) {
+    SCOPED_TRACE(step);
+    absl::StatusOr<FleetCounts> unfolded = CountFleet(*db_);
+    ASSERT_TRUE(unfolded.ok()) << unfolded.status();
+    EXPECT_EQ(unfolded->jobs, truth());
+    ASSERT_TRUE(FoldJobCounts(*db_).ok());
+    EXPECT_EQ(Count("job_count_changes"), 0);
+    absl::StatusOr<FleetCounts> folded = CountFleet(*db_);
+    ASSERT_TRUE(folded.ok()) << folded.status();
+    EXPECT_EQ(folded->jobs, truth());
+  };
+  const std::string done = Enqueue("server.start", "server:s1");
+  const std::string failing = Enqueue("host.install", "install:h1", /*attempts=*/1);
+  const std::string lost = Enqueue("server.stop", "server:s2", /*attempts=*/2);
+  const std::string cancelled = Enqueue("server.stop", "server:s3");
+  ASSERT_TRUE(db_->Transact([&](soci::session& sql) -> absl::Status {
+                   std::vector<NewJob> many(50, {.kind = "server.restart", .params = "{}"});
+                   return queue_->Enqueue(sql, many).status();
+                 })
+                  .ok());
+  check("enqueued, one by one and at once");
+  ASSERT_EQ(queue_->Claim("w1", 3, absl::Seconds(10))->size(), 3u);
+  check("claimed");
+  ASSERT_TRUE(queue_->Complete(done, "w1", "").ok());
+  ASSERT_TRUE(queue_->Fail(failing, "w1", absl::InternalError("disk full"), false).ok());
+  ASSERT_TRUE(queue_->Cancel(cancelled).ok());
+  check("ended");
+  clock_.Advance(absl::Seconds(11));
+  ASSERT_TRUE(queue_->Claim("w2", 1, absl::Seconds(10)).ok());  // the lost lease requeued
+  check("requeued");
+  ASSERT_TRUE(db_->WithSession([&](soci::session& sql) {
+                   sql << "DELETE FROM jobs WHERE state IN ('succeeded', 'failed')";
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  check("pruned");
+  EXPECT_EQ(queue_->Get(lost)->attempt, 2);  // requeued, then claimed again
+  EXPECT_EQ(Count("job_counts"), static_cast<int64_t>(truth().size()));  // no zero counts
 }
 
 TEST_P(JobQueueTest, OneRunningJobPerLock) {
