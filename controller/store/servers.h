@@ -103,8 +103,8 @@ class ServerStore {
   // rows' JSON the caller mostly remembers (docs/benchmarks.md, P6).
   absl::StatusOr<std::vector<RowRevision>> ListRevisions(const Actor& actor,
                                                          const ServerFilter& filter);
-  // Every server whose status changed after `since` (index servers_by_status_time): what the
-  // live `server` events are made from.
+  // Every server whose status changed after `since` (index servers_by_status_time), oldest
+  // status first: what the live `server` events are made from.
   absl::StatusOr<std::vector<Server>> StatusSince(absl::Time since);
   // The servers among `ids` the actor sees, in name order; unknown ids are left out.
   absl::StatusOr<std::vector<Server>> GetMany(const Actor& actor,
