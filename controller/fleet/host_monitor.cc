@@ -73,14 +73,9 @@ std::vector<HostTransition> HostMonitor::Round() {
   }
   // Hosts deleted since are forgotten.
   for (auto* map : {&heard_, &written_}) {
-    for (auto it = map->begin(); it != map->end();) {
-      if (ids.contains(it->first)) {
-        ++it;
-      } else {
-        map->erase(it++);
-      }
-    }
+    absl::erase_if(*map, [&](const auto& entry) { return !ids.contains(entry.first); });
   }
+  absl::erase_if(reported_build_, [&](const auto& entry) { return !ids.contains(entry.first); });
   for (size_t i = 0; i < enrolled.size(); ++i) {
     const Host& host = enrolled[i];
     const absl::StatusOr<HostAnswer>& answer = answers[i];
@@ -88,9 +83,17 @@ std::vector<HostTransition> HostMonitor::Round() {
     std::string to = host.state;
     if (info != nullptr) {
       // Written only when they changed: a round over thousands of hosts stays one write.
-      if (info->installed_build_id() != host.installed_build) {
-        (void)hosts_.SetInstalledBuild(host.id, info->installed_build_id());
+      // Compared with the host's last report (the row only at first sight): a report made
+      // before an install finished must not undo the build the install job wrote. No build
+      // in a report is not news: the agent reads its app manifest, which steamcmd rewrites
+      // while it works (and which a host has before its first install only).
+      const std::string& build = info->installed_build_id();
+      auto reported = reported_build_.find(host.id);
+      if (!build.empty() && (reported == reported_build_.end() ? build != host.installed_build
+                                                               : build != reported->second)) {
+        (void)hosts_.SetInstalledBuild(host.id, build);
       }
+      if (!build.empty()) reported_build_[host.id] = build;
       if (static_cast<int64_t>(info->memory_total_bytes()) != host.memory_bytes) {
         (void)hosts_.SetMemory(host.id, static_cast<int64_t>(info->memory_total_bytes()));
       }

@@ -97,6 +97,10 @@ class HostMonitor {
   std::optional<absl::Time> watching_since_;              // the first round's start
   absl::flat_hash_map<std::string, absl::Time> heard_;    // host id -> its last answer
   absl::flat_hash_map<std::string, absl::Time> written_;  // host id -> last_seen last written
+  // host id -> the build its agent reported last. A report can be older than an install job's
+  // write of the build (reports come every interval): a build is written when the reports
+  // change it, not whenever one differs from the row.
+  absl::flat_hash_map<std::string, std::string> reported_build_;
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;

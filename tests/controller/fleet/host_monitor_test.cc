@@ -25,7 +25,8 @@ using ::testing::ElementsAre;
 class FakePinger final : public HostPinger {
  public:
   bool up = true;
-  std::optional<absl::Time> at;  // when the hosts said it (a report); unset: during the round
+  std::string build = "9000001";  // what the agents report installed
+  std::optional<absl::Time> at;   // when the hosts said it (a report); unset: during the round
   std::vector<absl::StatusOr<HostAnswer>> PingAll(const std::vector<Host>& hosts) override {
     std::vector<absl::StatusOr<HostAnswer>> answers;
     for (size_t i = 0; i < hosts.size(); ++i) {
@@ -34,7 +35,7 @@ class FakePinger final : public HostPinger {
         continue;
       }
       agent::v1::HostInfo info;
-      info.set_installed_build_id("9000001");
+      info.set_installed_build_id(build);
       answers.push_back(HostAnswer{.info = info, .at = at});
     }
     return answers;
@@ -82,6 +83,30 @@ TEST_P(HostMonitorTest, AHundredBlipsShorterThanTheGraceRaiseNoAlarm) {
   EXPECT_EQ(transitions, 0);
   EXPECT_EQ(hosts_->Get(host_id_)->state, "ready");
   EXPECT_EQ(hosts_->Get(host_id_)->installed_build, "9000001");
+}
+
+// A report is up to an interval old, and the agent reads its build from the app manifest
+// steamcmd rewrites while it works: neither a report made before an install job wrote the
+// build nor one without a build undoes it (the placement of servers needs it; the fleet test
+// placed every server on one host while the others' builds flickered to "").
+TEST_P(HostMonitorTest, ReportsChangeTheBuildOnlyWhenTheyChangeIt) {
+  pinger_.build = "";
+  Tick();
+  EXPECT_EQ(hosts_->Get(host_id_)->installed_build, "");
+  // The install job writes the build; the agent's next reports were made before it finished.
+  ASSERT_TRUE(hosts_->SetInstalledBuild(host_id_, "9000001").ok());
+  Tick();
+  Tick();
+  EXPECT_EQ(hosts_->Get(host_id_)->installed_build, "9000001");
+  pinger_.build = "9000001";
+  Tick();
+  pinger_.build = "";  // steamcmd at work
+  Tick();
+  EXPECT_EQ(hosts_->Get(host_id_)->installed_build, "9000001");
+  // A build the agent has that the row does not (an update by hand): written.
+  pinger_.build = "9000002";
+  Tick();
+  EXPECT_EQ(hosts_->Get(host_id_)->installed_build, "9000002");
 }
 
 TEST_P(HostMonitorTest, AnOutageIsMarkedWithinTwentySecondsAndClearedWhenTheAgentReturns) {
