@@ -152,7 +152,11 @@ absl::StatusOr<absl::string_view> DecodeGameLogPacket(absl::string_view packet,
     return absl::PermissionDeniedError("a log packet with another secret");
   }
   packet.remove_prefix(secret.size());
-  absl::ConsumeSuffix(&packet, absl::string_view("\0", 1));
+  // srcds ends every packet with "\n\0": one cut short is not a line (it may still read as
+  // one, a leave without its reason).
+  if (!absl::ConsumeSuffix(&packet, absl::string_view("\0", 1))) {
+    return absl::InvalidArgumentError("a log packet cut short (no NUL at its end)");
+  }
   absl::ConsumeSuffix(&packet, "\n");
   return packet;
 }

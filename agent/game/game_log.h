@@ -33,7 +33,8 @@ inline constexpr size_t kMaxGameLogPacket = 2048;
 
 // The line a packet carries, without its "\n\0" end, when the packet has the secret.
 // `secret` must not be empty (an instance's sv_logsecret): a packet without a secret or with
-// another one is PERMISSION_DENIED, anything else that is not a log packet INVALID_ARGUMENT.
+// another one is PERMISSION_DENIED, anything else that is not a whole log packet (too long,
+// another header, no NUL at its end) INVALID_ARGUMENT.
 // The secret is compared in constant time.
 absl::StatusOr<absl::string_view> DecodeGameLogPacket(absl::string_view packet,
                                                       absl::string_view secret);

@@ -141,7 +141,8 @@ TEST(GameLogTest, PacketsCarryTheirLineOnlyWithTheSecret) {
                     "I\x11",
                     6),
         std::string("\xFF\xFF\xFF\xFFS48213", 10), std::string(kMaxGameLogPacket + 1, 'x'),
-        packet + std::string(kMaxGameLogPacket, 'x')}) {
+        packet + std::string(kMaxGameLogPacket, 'x'), packet.substr(0, packet.size() - 1),
+        packet.substr(0, packet.size() - 10)}) {
     absl::StatusOr<absl::string_view> decoded = DecodeGameLogPacket(bad, "48213");
     EXPECT_FALSE(decoded.ok()) << bad.size();
   }
