@@ -3,6 +3,8 @@
 // each protocol check each other.
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,6 +19,8 @@
 #include "agent/game/a2s.h"
 #include "agent/game/rcon.h"
 #include "agent/os/linux/linux_game_client.h"
+#include "agent/os/linux/udp_log_socket.h"
+#include "agent/players/game_log_service.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
@@ -180,6 +184,67 @@ TEST_F(FakeSrcdsTest, PlayersJoinAndShowInA2s) {
   EXPECT_GE((*players)[1].duration_seconds, 0.0f);
   EXPECT_EQ(client_.QueryInfo(address(), absl::Seconds(2))->players, 2);
   EXPECT_TRUE(server->WaitForOutput("\"Alice<2><STEAM_1:0:1002><>\" entered the game"));
+}
+
+// The first IPv4 address of an interface that is up and not loopback ("" when there is none):
+// the game refuses to send its log to 127.0.0.0/8.
+std::string HostAddress() {
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return "";
+  std::string found;
+  for (ifaddrs* it = all; it != nullptr && found.empty(); it = it->ifa_next) {
+    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET ||
+        (it->ifa_flags & IFF_UP) == 0 || (it->ifa_flags & IFF_LOOPBACK) != 0) {
+      continue;
+    }
+    char text[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(it->ifa_addr)->sin_addr, text, sizeof(text));
+    found = text;
+  }
+  freeifaddrs(all);
+  return found;
+}
+
+// The fake's log stream, taken by the agent's own listener and service: the two
+// implementations of the packet format check each other.
+TEST_F(FakeSrcdsTest, SendsItsLogFromItsGamePortWithItsSecret) {
+  const std::string ip = HostAddress();
+  if (ip.empty()) GTEST_SKIP() << "no non-loopback IPv4 address to listen on";
+  auto socket = agent::UdpLogSocket::Open(ip, 0);
+  ASSERT_TRUE(socket.ok()) << socket.status();
+  agent::GameLogService service(**socket, Clock::Real());
+  auto server = Start();
+  ASSERT_TRUE(server->WaitForOutput("Connection to Steam servers successful."));
+  service.SetSenders({{"vs1", {.port = port_, .secret = "4242"}}});
+  const std::string listener = absl::StrCat(ip, ":", (*socket)->port());
+  // Loopback is refused; without a secret the lines go out unsigned and are refused here.
+  EXPECT_THAT(*Rcon("logaddress_add 127.0.0.1:" + std::to_string((*socket)->port())),
+              HasSubstr("cannot receive logs"));
+  ASSERT_TRUE(Rcon("logaddress_add " + listener + "; log on").ok());
+  ASSERT_TRUE(Rcon("sv_logsecret 4242; fake_join Alice; fake_join Bob; fake_say Alice hello; "
+                   "changelevel c5m1_waterfront; fake_leave Bob; fake_update")
+                  .ok());
+  std::optional<agent::InstancePlayers> players;
+  for (int i = 0; i < 100; ++i) {
+    service.Poll(absl::Milliseconds(20));
+    players = service.Players("vs1");
+    if (players.has_value() && players->restart_required) break;
+  }
+  ASSERT_TRUE(players.has_value());
+  ASSERT_EQ(players->players.size(), 1u);
+  EXPECT_EQ(players->players[0].player.name, "Alice");
+  EXPECT_EQ(players->players[0].player.steam_id, "STEAM_1:0:1002");
+  EXPECT_EQ(players->map, "c5m1_waterfront");
+  EXPECT_TRUE(players->restart_required);
+  std::vector<std::string> events;
+  for (const agent::PlayerEvent& event : service.EventsAfter("vs1", 0, 20)) {
+    events.push_back(
+        absl::StrCat(agent::PlayerEventKindName(event.kind), " ", event.player.name, event.text));
+  }
+  EXPECT_THAT(events, ::testing::ElementsAre(
+                          "player_joined Alice", "player_joined Bob", "map_changed c5m1_waterfront",
+                          "player_left BobDisconnect by user.", "restart_required "));
+  EXPECT_GE(service.counters().refused, 1);  // "Log file started", before the secret
 }
 
 TEST_F(FakeSrcdsTest, LongRconOutputSpansPackets) {

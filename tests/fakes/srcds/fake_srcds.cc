@@ -14,12 +14,17 @@
 //     cleanly at once;
 //   - `writeid` writes cfg/banned_user.cfg and cfg/banned_ip.cfg into its tree, as the real
 //     server saves its bans (so tests see whether a server may write where it must).
+//   - the UDP log stream: `log on`, `sv_logsecret N`, `logaddress_add IP:PORT` (refused for
+//     127.0.0.0/8, as the real server does), `logaddress_del`, `logaddress_delall`; each log line
+//     goes from the game port as FF FF FF FF 'R' (or 'S' + secret) "L MM/DD/YYYY - HH:MM:SS:
+//     ...\n" 00: the map started, players connecting, validated, entering and leaving, `say`.
 // Test switches (not in the real server):
 //   FAKE_SRCDS_BOOT_MS=N         wait N ms before going online (A2S and RCON answer after it)
 //   FAKE_SRCDS_CRASH_AFTER_MS=N  die of SIGSEGV after N ms
 //   FAKE_SRCDS_FLOOD=N           print N numbered lines once online
 //   FAKE_SRCDS_PLAYERS=N         N simulated players from the start
-//   console commands fake_join NAME, fake_leave NAME, fake_flood N, fake_crash, and
+//   console commands fake_join NAME, fake_leave NAME, fake_say NAME TEXT, fake_update (the
+//   line a server prints when Steam has a newer build), fake_flood N, fake_crash, and
 //   fake_ticks N MS: print "fake tick <i> <CLOCK_REALTIME in us>" N times, one every MS ms
 //   (the console latency benchmark, tests/bench/p3_console, measures from that time).
 //   fake_rate RATE SECONDS: the same lines, RATE a second for SECONDS (a busy console).
@@ -40,6 +45,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -162,6 +168,14 @@ class FakeSrcds {
   bool Banned(const std::string& ip);
   void AddPlayer(const std::string& name);
   void Flood(int lines);
+  // Sends `message` as a log line to every log address, when logging is on.
+  void Log(const std::string& message);
+  std::string PlayerTag(const Player& player, const std::string& team) const {
+    return "\"" + player.name + "<" + std::to_string(player.userid) +
+           "><STEAM_1:0:" + std::to_string(1000 + player.userid) + "><" + team + ">\"";
+  }
+  bool logging_ = false;
+  std::vector<sockaddr_in> log_addresses_;
   // fake_ticks: how many are left, how often, and when the next one is due.
   int ticks_left_ = 0;
   int tick_number_ = 0;
@@ -227,9 +241,11 @@ void FakeSrcds::LoadMap(const std::string& map) {
     return;
   }
   map_ = map;
+  Log("Loading map \"" + map + "\"");
   Print("---- Host_NewGame ----");
   Print("Executing dedicated server config file " + options_.server_cfg_file);
   ExecFile(options_.server_cfg_file, 0);
+  Log("Started map \"" + map + "\" (CRC \"-1534887426\")");
   Print("Server is hibernating");
 }
 
@@ -250,6 +266,58 @@ void FakeSrcds::Exec(const std::vector<std::string>& words, int depth) {
     std::string text;
     for (size_t i = 1; i < words.size(); ++i) text += (i > 1 ? " " : "") + words[i];
     Print("Console: " + text);
+    Log("\"Console<0><Console><Console>\" say \"" + text + "\"");
+  } else if (command == "log") {
+    if (arg(1) == "on" && !logging_) {
+      logging_ = true;
+      Print("Server logging enabled.");
+      Log("Log file started (file \"logs/L0000000.log\") (game \"" + options_.game +
+          "\") (version \"8829\")");
+    } else if (arg(1) == "off" && logging_) {
+      Log("Log file closed");
+      logging_ = false;
+      Print("Server logging disabled.");
+    } else {
+      Print(std::string("currently logging to: ") + (logging_ ? "file, udp" : "none"));
+    }
+  } else if (command == "logaddress_add" || command == "logaddress_del") {
+    const std::string target = arg(1);
+    const size_t colon = target.rfind(':');
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    const int port = colon == std::string::npos ? 0 : std::atoi(target.c_str() + colon + 1);
+    if (colon == std::string::npos || port <= 0 || port > 65535 ||
+        inet_pton(AF_INET, target.substr(0, colon).c_str(), &address.sin_addr) != 1) {
+      Print(command + ":  unknown address " + target);
+      return;
+    }
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    auto same = [&](const sockaddr_in& other) {
+      return other.sin_addr.s_addr == address.sin_addr.s_addr && other.sin_port == address.sin_port;
+    };
+    auto found = std::find_if(log_addresses_.begin(), log_addresses_.end(), same);
+    if (command == "logaddress_del") {
+      if (found != log_addresses_.end()) log_addresses_.erase(found);
+      Print("logaddress_del:  " + target);
+    } else if ((ntohl(address.sin_addr.s_addr) >> 24) == 127) {
+      Print("logaddress_add:  loopback addresses (" + target + ") cannot receive logs");
+    } else {
+      if (found == log_addresses_.end()) log_addresses_.push_back(address);
+      Print("logaddress_add:  " + target);
+    }
+  } else if (command == "logaddress_delall") {
+    log_addresses_.clear();
+    Print("logaddress_delall:  all addresses cleared");
+  } else if (command == "fake_say" && words.size() > 2) {
+    std::string text;
+    for (size_t i = 2; i < words.size(); ++i) text += (i > 2 ? " " : "") + words[i];
+    for (const Player& player : players_) {
+      if (player.name == arg(1)) Log(PlayerTag(player, "Survivor") + " say \"" + text + "\"");
+    }
+  } else if (command == "fake_update") {
+    Print("MasterRequestRestart");
+    Print("Your server needs to be restarted in order to receive the latest update.");
+    Log("Your server needs to be restarted in order to receive the latest update.");
   } else if (command == "quit" || command == "exit") {
     Quit("Shutting down server...");
   } else if (command == "writeid") {
@@ -272,6 +340,7 @@ void FakeSrcds::Exec(const std::vector<std::string>& words, int depth) {
     for (auto it = players_.begin(); it != players_.end(); ++it) {
       if (it->name == arg(1)) {
         Print("Dropped " + it->name + " from server (Disconnect by user.)");
+        Log(PlayerTag(*it, "Survivor") + " disconnected (reason \"Disconnect by user.\")");
         players_.erase(it);
         break;
       }
@@ -337,6 +406,25 @@ void FakeSrcds::AddPlayer(const std::string& name) {
   Print("Client \"" + name + "\" connected (127.0.0.1:27005).");
   Print("\"" + name + "<" + std::to_string(userid) +
         "><STEAM_1:0:" + std::to_string(1000 + userid) + "><>\" entered the game");
+  const Player& player = players_.back();
+  Log(PlayerTag(player, "") + " connected, address \"127.0.0.1:27005\"");
+  Log(PlayerTag(player, "") + " STEAM USERID validated");
+  Log(PlayerTag(player, "") + " entered the game");
+}
+
+void FakeSrcds::Log(const std::string& message) {
+  if (!logging_ || log_addresses_.empty() || udp_fd_ < 0) return;
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "L %m/%d/%Y - %H:%M:%S: ", &local);
+  const std::string secret = Cvar("sv_logsecret", "0");
+  std::string packet = "\xFF\xFF\xFF\xFF";
+  packet += secret.empty() || secret == "0" ? "R" : "S" + secret;
+  packet += stamp + message + "\n";
+  packet.push_back('\0');
+  for (const sockaddr_in& to : log_addresses_) SendUdp(packet, to);
 }
 
 void FakeSrcds::Flood(int lines) {
