@@ -7,7 +7,12 @@ export interface Series {
   label: string;
   values: (number | null)[];
   format?: (value: number) => string;
+  // Counts (players): the axis ticks whole numbers only, never 0, 0.5, 1 shown as 0, 1, 1.
+  integer?: boolean;
 }
+
+// Tick spacings a count's axis may use.
+const wholeSteps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
 // `range`: the time span shown, [from, to] in seconds (default: the data's own).
 export function Chart({title, times, series, height = 180, range}: {
@@ -28,7 +33,11 @@ export function Chart({title, times, series, height = 180, range}: {
       legend: {show: true},
       cursor: {drag: {x: false, y: false}},
       scales: {x: range ? {time: true, range: () => range} : {time: true}, y: {range: (_plot, _min, max) => [0, Math.max(1, max)]}},
-      axes: [axis, {...axis, values: (_plot, ticks) => ticks.map((tick) => series[0]?.format?.(tick) ?? String(tick))}],
+      axes: [axis, {
+        ...axis,
+        ...(series[0]?.integer ? {incrs: wholeSteps} : {}),
+        values: (_plot, ticks) => ticks.map((tick) => series[0]?.format?.(tick) ?? String(tick)),
+      }],
       series: [{}, ...series.map((one, index) => ({
         label: one.label, stroke: colors[index % colors.length], width: 2,
         value: (_plot: uPlot, value: number | null) => value == null ? '–' : (one.format?.(value) ?? String(value)),

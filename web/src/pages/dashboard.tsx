@@ -50,7 +50,7 @@ export function DashboardPage() {
       <Chart title="Players online, last 24 hours" height={200} range={last24h()}
              times={history.map((point) => Date.parse(point.at ?? '') / 1000)}
              series={[{label: 'players', values: history.map((point) => point.players ?? 0),
-                       format: (value) => String(Math.round(value))}]} />
+                       format: (value) => String(Math.round(value)), integer: true}]} />
       <h2>Newest audit entries</h2>
       <AuditRows entries={entries} />
       <p><a href="/audit">The whole audit log</a></p>

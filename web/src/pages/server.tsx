@@ -230,6 +230,17 @@ function Charts({serverId}: {serverId: string}) {
     const wall = (times[index] - times[index - 1]) * 1000;
     return used >= 0 && wall > 0 ? (100 * used) / wall : null;
   });
+  // A host without cgroup accounting reports no CPU time or memory (0): say so rather than
+  // draw a flat 0% and 0 B.
+  const cpuMeasured = samples.some((sample) => Number(sample.cpuMillis ?? 0) > 0);
+  const memory = samples.map((sample) => (Number(sample.memoryBytes ?? 0) > 0 ? Number(sample.memoryBytes) : null));
+  const memoryMeasured = memory.some((value) => value !== null);
+  const notMeasured = (title: string) => (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      <p class="muted">Not measured: this host has no cgroup accounting for it.</p>
+    </figure>
+  );
   return (
     <>
       <div class="actions">
@@ -240,9 +251,13 @@ function Charts({serverId}: {serverId: string}) {
       <ErrorBox error={metrics.error} />
       {!metrics.data ? (metrics.error ? null : <Loading what="metrics" />) : samples.length === 0 ? <p class="muted">No samples in this range yet.</p> : (
         <div class="charts">
-          <Chart title="Players" times={times} series={[{label: 'players', values: samples.map((sample) => sample.players ?? 0), format: (v) => String(Math.round(v))}]} />
-          <Chart title="CPU (% of a core)" times={times} series={[{label: 'cpu', values: cpu, format: (v) => `${v.toFixed(0)}%`}]} />
-          <Chart title="Memory" times={times} series={[{label: 'memory', values: samples.map((sample) => Number(sample.memoryBytes ?? 0)), format: (v) => bytes(v)}]} />
+          <Chart title="Players" times={times} series={[{label: 'players', values: samples.map((sample) => sample.players ?? 0), format: (v) => String(Math.round(v)), integer: true}]} />
+          {cpuMeasured
+            ? <Chart title="CPU (% of a core)" times={times} series={[{label: 'cpu', values: cpu, format: (v) => `${v.toFixed(v < 10 ? 1 : 0)}%`}]} />
+            : notMeasured('CPU (% of a core)')}
+          {memoryMeasured
+            ? <Chart title="Memory" times={times} series={[{label: 'memory', values: memory, format: (v) => bytes(v)}]} />
+            : notMeasured('Memory')}
         </div>
       )}
     </>
