@@ -95,6 +95,7 @@ absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
   if (!Eventually([&] { return !Running(); }, timeout)) {
     return absl::DeadlineExceededError(absl::StrCat("pid ", pid_, " still runs"));
   }
+  (void)WaitForOutputClosed(absl::Seconds(2));
   return status_;
 }
 

@@ -45,7 +45,9 @@ class ChildProcess {
   bool WaitForOutputClosed(absl::Duration timeout = absl::Seconds(10)) const;
   // Sends a signal to the process group.
   void Signal(int signal_number) const;
-  // The wait(2) status once the process ended, or DEADLINE_EXCEEDED.
+  // The wait(2) status once the process ended, or DEADLINE_EXCEEDED. Returns once its output
+  // was read to the end too (the reader thread may lag the exit: Output() after Wait() missed
+  // the last lines), or 2 s after the exit when a descendant still holds the pipe.
   absl::StatusOr<int> Wait(absl::Duration timeout = absl::Seconds(10));
   // Whether the process still runs (not reaped yet).
   bool Running();
