@@ -37,7 +37,7 @@ void GameLogService::ApplyLocked(const LogPacket& packet, absl::Time at) {
     ++counters_.unknown_sender;
     return;
   }
-  Instance& instance = instances_[name->second];
+  Instance& instance = instances_.at(name->second);  // by_port_ names only instances_
   absl::StatusOr<absl::string_view> line = DecodeGameLogPacket(packet.data, instance.sender.secret);
   if (!line.ok()) {
     ++(absl::IsPermissionDenied(line.status()) ? counters_.refused : counters_.malformed);

@@ -48,6 +48,16 @@ absl::StatusOr<FleetCounts> CountFleet(Database& db) {
 }
 
 absl::Status FoldJobCounts(Database& db) {
+  // Most rounds nothing changed: a read, not a write transaction (SQLite has one writer).
+  bool pending = false;
+  L4D2_RETURN_IF_ERROR(db.WithSession([&](soci::session& sql) {
+    soci::indicator found = soci::i_null;
+    int one = 0;
+    sql << "SELECT 1 FROM job_count_changes LIMIT 1", soci::into(one, found);
+    pending = sql.got_data() && found == soci::i_ok;
+    return absl::OkStatus();
+  }));
+  if (!pending) return absl::OkStatus();
   return db.Transact([&](soci::session& sql) {
     if (db.backend() == DatabaseBackend::kPostgresql) {
       // One statement: the changes it deletes are the ones it adds, whatever commits
