@@ -303,6 +303,13 @@ std::string RenderServerCfg(const ServerCfgInput& input) {
     absl::StrAppend(&cfg, cvar.name(), " \"", cvar.value(), "\"\n");
   }
   for (const std::string& file : input.exec_files) absl::StrAppend(&cfg, "exec ", file, "\n");
+  if (!input.log_address.empty()) {
+    absl::StrAppend(&cfg,
+                    "// The agent's game log listener (players, maps, update requests).\n"
+                    "log on\n"
+                    "sv_logsecret \"",
+                    input.log_secret, "\"\nlogaddress_add ", input.log_address, "\n");
+  }
   return cfg;
 }
 

@@ -38,9 +38,14 @@ struct ServerCfgInput {
   std::string rcon_password;
   // server_<x>.cfg files of the overlays whose exec_server_cfg is set, in spec order.
   std::vector<std::string> exec_files;
+  // The agent's game log listener ("ip:port") and the instance's sv_logsecret (digits); empty:
+  // the server sends no log stream.
+  std::string log_address;
+  std::string log_secret;
 };
 
-// The instance's cfg/server.cfg.
+// The instance's cfg/server.cfg. The log stream's lines come last, after the overlays' files,
+// so that nothing an operator or an overlay sets turns it off or points it elsewhere.
 std::string RenderServerCfg(const ServerCfgInput& input);
 
 // srcds_run's arguments (without the program), e.g. -game left4dead2 -port 27015 +ip 0.0.0.0

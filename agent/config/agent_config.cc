@@ -93,6 +93,10 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const YAML::Node& document) {
   limits.Int("nice", &config.server_nice, -20, 19);
   L4D2_RETURN_IF_ERROR(limits.Finish());
   root.String("bind_ip", &config.bind_ip);
+  YamlMapReader game_log(root.Map("game_log"), root.Child("game_log"));
+  game_log.String("listen", &config.game_log_listen);
+  game_log.Int("port", &config.game_log_port, 0, 65535);
+  L4D2_RETURN_IF_ERROR(game_log.Finish());
 
   YamlMapReader scripts(root.Map("scripts"), root.Child("scripts"));
   scripts.String("user", &config.script_user);
@@ -207,6 +211,21 @@ absl::Status ValidateListenersAndReports(const AgentConfig& config) {
 absl::Status ValidateProgramsAndPaths(const AgentConfig& config) {
   if (config.port_first > config.port_last) {
     return absl::InvalidArgumentError("ports: first must not be greater than last");
+  }
+  if (config.game_log_listen != "auto" && config.game_log_listen != "off") {
+    in_addr address{};
+    if (inet_pton(AF_INET, config.game_log_listen.c_str(), &address) != 1 ||
+        address.s_addr == htonl(INADDR_ANY) || (ntohl(address.s_addr) >> 24) == 127) {
+      return absl::InvalidArgumentError(
+          "game_log.listen: \"auto\", \"off\" or an IPv4 address of this host (not 0.0.0.0, "
+          "not loopback: the game refuses to send its log to 127.0.0.0/8)");
+    }
+  }
+  if (config.game_log_listen != "off" && config.game_log_port >= config.port_first &&
+      config.game_log_port <= config.port_last) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "game_log.port: ", config.game_log_port, " is in the servers' ports (", config.port_first,
+        "-", config.port_last, "); pick one outside, or 0 for any free one"));
   }
   if (config.steamcmd.empty() || config.steamcmd.front() != '/') {
     return absl::InvalidArgumentError("steamcmd: must be an absolute path");

@@ -83,6 +83,13 @@ struct AgentConfig {
   std::string reserved_cpus = "auto";
   int server_nice = 0;              // Nice= of the game servers (-20..19)
   std::string bind_ip = "0.0.0.0";  // +ip of the servers
+  // The UDP listener the servers send their log stream to (players, maps, update requests;
+  // agent/players/game_log_service.h). Source refuses loopback targets, so it is on a host
+  // address: "auto" (bind_ip when it names one, else the host's first IPv4 address that is up),
+  // an IPv4 address of the host, or "off". Port 0: any free one (servers are pointed at it when
+  // they start; a fixed port keeps running servers' streams across agent restarts).
+  std::string game_log_listen = "auto";
+  int game_log_port = 27014;
   // Overlay scripts (os/linux/bubblewrap_sandbox.h): the unprivileged account they run as,
   // bubblewrap, and systemd-run with its flags (empty: "/usr/bin/systemd-run", with --user for
   // a user manager).

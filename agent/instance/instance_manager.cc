@@ -8,8 +8,10 @@
 #include <random>
 #include <thread>
 
+#include "absl/algorithm/container.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -34,6 +36,13 @@ std::string NewPassword() {
   std::string password;
   for (int i = 0; i < 24; ++i) password.push_back(kAlphabet[random() % (sizeof(kAlphabet) - 1)]);
   return password;
+}
+
+// sv_logsecret is an integer cvar: 9 random digits, never 0 (the game's "none").
+std::string NewLogSecret() {
+  std::random_device random;
+  std::uniform_int_distribution<int> digits(100000000, 999999999);
+  return std::to_string(digits(random));
 }
 
 absl::Status MakeDirs(const std::string& path) {
@@ -150,6 +159,26 @@ absl::StatusOr<std::string> InstanceManager::EnsureRconPassword(const std::strin
   std::string fresh = NewPassword();
   L4D2_RETURN_IF_ERROR(
       WriteFileAtomically(InstanceDir(name) + "/rcon_password", fresh + "\n", 0600));
+  return fresh;
+}
+
+absl::StatusOr<std::string> InstanceManager::LogSecret(const std::string& name) {
+  L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
+  const std::string path = InstanceDir(name) + "/log_secret";
+  absl::StatusOr<std::string> secret = ReadFileToString(path, 64);
+  if (secret.ok()) {
+    std::string digits(absl::StripAsciiWhitespace(*secret));
+    if (!digits.empty() && absl::c_all_of(digits, absl::ascii_isdigit)) return digits;
+  } else if (!absl::IsNotFound(secret.status())) {
+    return secret.status();
+  }
+  if (!std::filesystem::exists(InstanceDir(name) + "/instance.binpb")) {
+    return absl::NotFoundError(absl::StrCat("instance '", name, "' does not exist"));
+  }
+  // Made at first use (instances from before the log stream have none) or again when damaged;
+  // a server started with the old one is told the new one at its next start.
+  std::string fresh = NewLogSecret();
+  L4D2_RETURN_IF_ERROR(WriteFileAtomically(path, fresh + "\n", 0600));
   return fresh;
 }
 
@@ -368,12 +397,19 @@ absl::Status InstanceManager::Prepare(internal::InstanceRecord* record) {
     }
   }
   L4D2_ASSIGN_OR_RETURN(std::string password, EnsureRconPassword(name));
-  L4D2_RETURN_IF_ERROR(WriteFileAtomically(cfg_dir + "/server.cfg",
-                                           spec::RenderServerCfg({.name = name,
-                                                                  .spec = record->spec(),
-                                                                  .rcon_password = password,
-                                                                  .exec_files = exec_files}),
-                                           owner ? 0600 : 0640, Durability::kRegenerable, owner));
+  std::string log_secret;
+  if (!options_.game_log_address.empty()) {
+    L4D2_ASSIGN_OR_RETURN(log_secret, LogSecret(name));
+  }
+  L4D2_RETURN_IF_ERROR(
+      WriteFileAtomically(cfg_dir + "/server.cfg",
+                          spec::RenderServerCfg({.name = name,
+                                                 .spec = record->spec(),
+                                                 .rcon_password = password,
+                                                 .exec_files = exec_files,
+                                                 .log_address = options_.game_log_address,
+                                                 .log_secret = log_secret}),
+                          owner ? 0600 : 0640, Durability::kRegenerable, owner));
   lowers.push_back(absl::StrCat(layout_.installation_dir(), "/", installation));
   if (owner) L4D2_RETURN_IF_ERROR(GiveFilesToAccount(*record, lowers));
   L4D2_RETURN_IF_ERROR(WriteFileAtomically(InstanceDir(name) + "/lower", RenderMountPlan(plan),

@@ -59,6 +59,10 @@ struct InstanceManagerOptions {
   // pool is read. Empty prefix: servers run as the service manager's user (development).
   std::string server_users;
   ServerUsers* accounts = nullptr;
+  // Where the servers send their log stream ("ip:port" of the agent's listener,
+  // agent/players/game_log_service.h), written into each server.cfg with the instance's
+  // sv_logsecret; empty: no log stream.
+  std::string game_log_address;
 };
 
 class InstanceManager {
@@ -105,6 +109,9 @@ class InstanceManager {
 
   // The RCON password of an instance, for the console.
   absl::StatusOr<std::string> RconPassword(const std::string& name) const;
+  // The instance's sv_logsecret (digits; made at first use, kept in its directory like the RCON
+  // password). NOT_FOUND for an instance that does not exist.
+  absl::StatusOr<std::string> LogSecret(const std::string& name);
   absl::StatusOr<internal::InstanceRecord> Record(const std::string& name) const;
 
  private:

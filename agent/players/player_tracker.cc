@@ -34,9 +34,10 @@ void PlayerTracker::Record(PlayerEvent::Kind kind, absl::Time at, const GamePlay
   while (events_.size() > history_) events_.pop_front();
 }
 
-void PlayerTracker::Join(const GamePlayer& player, absl::Time joined, absl::Time at) {
+void PlayerTracker::Join(const GamePlayer& player, absl::Time joined) {
   players_[player.user_id] = LivePlayer{.player = player, .joined = joined};
-  Record(PlayerEvent::Kind::kJoined, at, player);
+  // At when they joined: for one `status` found, when it says they connected.
+  Record(PlayerEvent::Kind::kJoined, joined, player);
 }
 
 void PlayerTracker::Leave(int32_t user_id, absl::Time at, std::string reason) {
@@ -59,7 +60,7 @@ bool PlayerTracker::Apply(const GameLogEvent& event, absl::Time at) {
       }
       // A user id the server gave someone else: the one before left without a line we saw.
       if (it != players_.end()) Leave(event.player.user_id, at, "replaced");
-      Join(event.player, at, at);
+      Join(event.player, at);
       return true;
     }
     case Kind::kDisconnected: {
@@ -118,7 +119,7 @@ void PlayerTracker::Reconcile(const RconStatus& status, absl::Time at) {
                     .user_id = seen.user_id,
                     .steam_id = seen.steam_id,
                     .steam_id64 = SteamId64(seen.steam_id)},
-         at - seen.connected, at);
+         at - seen.connected);
   }
   std::vector<int32_t> gone;
   for (const auto& [user_id, player] : players_) {
@@ -130,6 +131,10 @@ void PlayerTracker::Reconcile(const RconStatus& status, absl::Time at) {
     map_ = status.map;
     Record(PlayerEvent::Kind::kMapChanged, at, GamePlayer(), map_);
   }
+}
+
+void PlayerTracker::EndAll(absl::Time at, const std::string& reason) {
+  for (const LivePlayer& player : Players()) Leave(player.player.user_id, at, reason);
 }
 
 std::vector<LivePlayer> PlayerTracker::Players() const {

@@ -33,7 +33,7 @@ struct LivePlayer {
 struct PlayerEvent {
   enum class Kind { kJoined, kLeft, kMapChanged, kRestartRequired };
   int64_t seq = 0;  // 1, 2, ... per tracker
-  absl::Time at;
+  absl::Time at;    // joined: when they joined (for one `status` found, when it says)
   Kind kind = Kind::kJoined;
   GamePlayer player;  // joined, left
   std::string text;   // left: the reason; map changed: the map
@@ -54,8 +54,12 @@ class PlayerTracker {
   // its map becomes the map.
   void Reconcile(const RconStatus& status, absl::Time at);
 
+  // The server stopped (or was restarted): everyone left at `at` for `reason`.
+  void EndAll(absl::Time at, const std::string& reason);
+
   // Oldest join first.
   std::vector<LivePlayer> Players() const;
+  size_t player_count() const { return players_.size(); }
   const std::string& map() const { return map_; }
   bool restart_required() const { return restart_required_; }
   // The newest event's number (0: none yet).
@@ -67,7 +71,7 @@ class PlayerTracker {
  private:
   void Record(PlayerEvent::Kind kind, absl::Time at, const GamePlayer& player,
               std::string text = "");
-  void Join(const GamePlayer& player, absl::Time joined, absl::Time at);
+  void Join(const GamePlayer& player, absl::Time joined);
   void Leave(int32_t user_id, absl::Time at, std::string reason);
 
   const size_t history_;

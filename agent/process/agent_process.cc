@@ -1,5 +1,6 @@
 #include "agent/process/agent_process.h"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -27,9 +28,12 @@
 #include "agent/os/linux/sd_bus_service_manager.h"
 #include "agent/os/linux/sd_journal_reader.h"
 #include "agent/os/linux/systemctl_service_manager.h"
+#include "agent/os/linux/udp_log_socket.h"
 #include "agent/overlay_helper/overlay_mounter.h"
 #include "agent/overlays/layout_migration.h"
 #include "agent/overlays/overlay_manager.h"
+#include "agent/players/game_log_service.h"
+#include "agent/players/player_watch.h"
 #include "agent/service/agent_service.h"
 #include "agent/service/grpc_server.h"
 #include "common/clock.h"
@@ -93,7 +97,8 @@ std::vector<std::string> HiddenFromServers(const AgentConfig& config) {
 
 // Every part, in the order they are built (and the reverse of their destruction).
 struct AgentProcess::Parts {
-  Parts(const AgentConfig& config, const AgentPrograms& programs, AgentEnvironment environment)
+  Parts(const AgentConfig& config, const AgentPrograms& programs, AgentEnvironment environment,
+        std::unique_ptr<UdpLogSocket> log_socket_)
       : config(config),
         env(std::move(environment)),
         layout(config.root),
@@ -135,7 +140,8 @@ struct AgentProcess::Parts {
                       .port_last = config.port_last},
              .ports = &probe,
              .server_users = config.server_users,
-             .accounts = &accounts},
+             .accounts = &accounts,
+             .game_log_address = env.game_log_address},
             [this](const std::string& name) { return mounts.IsMounted(name); }),
         // Downloads and archives are handled by left4me-fetch, out of this process.
         fetcher(processes, {.program = programs.fetch_helper,
@@ -159,6 +165,27 @@ struct AgentProcess::Parts {
         certificate(
             {.certificate = config.tls_certificate, .key = config.tls_key, .ca = config.tls_ca},
             clock),
+        log_socket(std::move(log_socket_)),
+        game_log(log_socket == nullptr ? nullptr
+                                       : std::make_unique<GameLogService>(*log_socket, clock,
+                                                                          [this] {
+                                                                            if (reporter != nullptr)
+                                                                              reporter->Nudge();
+                                                                          })),
+        player_watch(
+            game_log == nullptr
+                ? nullptr
+                : std::make_unique<PlayerWatch>(
+                      *game_log,
+                      PlayerWatchSources{
+                          .instances = [this] { return instances.List(true); },
+                          .log_secret =
+                              [this](const std::string& name) { return instances.LogSecret(name); },
+                          .console =
+                              [this](const std::string& name, const std::string& command) {
+                                return instances.Console(name, command, absl::Seconds(2));
+                              }},
+                      clock)),
         agent_service({.host_info = host_info,
                        .installs = installs,
                        .operations = operations,
@@ -167,9 +194,12 @@ struct AgentProcess::Parts {
                        .journal = journal,
                        .overlays = overlays,
                        .certificate = config.tls_certificate.empty() ? nullptr : &certificate,
-                       .instances_changed = [this] {
-                         if (reporter != nullptr) reporter->Nudge();
-                       }}) {}
+                       .instances_changed =
+                           [this] {
+                             if (reporter != nullptr) reporter->Nudge();
+                             if (player_watch != nullptr) player_watch->Nudge();
+                           },
+                       .game_log = game_log.get()}) {}
 
   const AgentConfig config;
   const AgentEnvironment env;
@@ -197,6 +227,11 @@ struct AgentProcess::Parts {
   // Set before the server serves; the service nudges it after each change to an instance.
   std::unique_ptr<HostReporter> reporter;
   AgentCertificate certificate;
+  // The servers' log streams, when the listener could be bound; stopped before the reporter
+  // and the instances they use go.
+  std::unique_ptr<UdpLogSocket> log_socket;
+  std::unique_ptr<GameLogService> game_log;
+  std::unique_ptr<PlayerWatch> player_watch;
   AgentServiceImpl agent_service;
   GrpcServerOptions server_options;
   std::unique_ptr<GrpcServer> server;
@@ -249,6 +284,35 @@ absl::Status CheckServersCanReachTheRoot(const AgentConfig& config) {
   return absl::OkStatus();
 }
 
+// The game log listener (game_log.listen, .port), bound; null when it is off or cannot be
+// bound: servers then send no log stream and players come from A2S alone (logged, not fatal).
+std::unique_ptr<UdpLogSocket> OpenGameLogSocket(const AgentConfig& config) {
+  if (config.game_log_listen == "off") return nullptr;
+  std::string ip = config.game_log_listen;
+  if (ip == "auto") {
+    if (config.bind_ip != "0.0.0.0" && !config.bind_ip.empty()) {
+      ip = config.bind_ip;
+    } else {
+      absl::StatusOr<std::vector<std::string>> addresses = HostIpv4Addresses();
+      if (!addresses.ok() || addresses->empty()) {
+        L4D2_LOG(WARNING) << "game log: the host has no IPv4 address that is up and not "
+                             "loopback (the game sends no log to 127.0.0.0/8); players are "
+                             "counted from A2S alone";
+        return nullptr;
+      }
+      ip = addresses->front();
+    }
+  }
+  absl::StatusOr<std::unique_ptr<UdpLogSocket>> socket =
+      UdpLogSocket::Open(ip, config.game_log_port);
+  if (!socket.ok()) {
+    L4D2_LOG(WARNING) << "game log: " << socket.status().message()
+                      << "; players are counted from A2S alone (game_log.listen, game_log.port)";
+    return nullptr;
+  }
+  return *std::move(socket);
+}
+
 }  // namespace
 
 bool AgentProcess::Healthy() const {
@@ -278,7 +342,13 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
     L4D2_LOG(INFO) << "game servers and scripts run on CPUs " << environment.server_cpus
                    << "; the others are kept for the system";
   }
-  auto parts = std::make_unique<Parts>(config, programs, std::move(environment));
+  std::unique_ptr<UdpLogSocket> log_socket = OpenGameLogSocket(config);
+  if (log_socket != nullptr) {
+    environment.game_log_address = absl::StrCat(log_socket->ip(), ":", log_socket->port());
+    L4D2_LOG(INFO) << "game log: listening on udp " << environment.game_log_address;
+  }
+  auto parts =
+      std::make_unique<Parts>(config, programs, std::move(environment), std::move(log_socket));
   L4D2_RETURN_IF_ERROR(parts->operations.Load());
   if (absl::Status unit = parts->instances.InstallUnitTemplate(); !unit.ok()) {
     // Not fatal: the host may not be set up for instances yet; starts will report it.
@@ -295,7 +365,12 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
         {.host_id = host_id, .targets = config.report_to, .interval = config.report_interval},
         std::move(signer),
         {.host_info = [p] { return p->host_info.Collect(); },
-         .instances = [p] { return p->instances.List(true); }},
+         .instances =
+             [p] {
+               absl::StatusOr<v1::ListInstancesResponse> list = p->instances.List(true);
+               if (list.ok() && p->game_log != nullptr) AddGameLogStates(*p->game_log, *list);
+               return list;
+             }},
         p->clock);
     if (!started.ok()) {
       return absl::Status(started.status().code(),
@@ -305,6 +380,18 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Create(
     L4D2_LOG(INFO) << "reporting host " << host_id << " to "
                    << absl::StrJoin(config.report_to, ", ") << " every "
                    << absl::FormatDuration(config.report_interval);
+  }
+  if (parts->game_log != nullptr) {
+    absl::flat_hash_set<uint32_t> sources;
+    for (const std::string& ip : {parts->log_socket->ip(), config.bind_ip}) {
+      in_addr address{};
+      if (inet_pton(AF_INET, ip.c_str(), &address) == 1 && address.s_addr != INADDR_ANY) {
+        sources.insert(ntohl(address.s_addr));
+      }
+    }
+    parts->game_log->AllowSources(std::move(sources));
+    parts->game_log->Start();
+    parts->player_watch->Start();
   }
   return std::unique_ptr<AgentProcess>(new AgentProcess(std::move(parts)));
 }
@@ -347,6 +434,8 @@ void AgentProcess::Shutdown(absl::Duration grace) {
     parts_->server->Shutdown(grace);
     parts_->server.reset();
   }
+  if (parts_->player_watch != nullptr) parts_->player_watch->Stop();
+  if (parts_->game_log != nullptr) parts_->game_log->Stop();
   parts_->tasks.JoinAll();
 }
 

@@ -37,6 +37,9 @@ struct AgentEnvironment {
   // The CPUs servers and scripts run on (agent/host/cpu_list.h: the online ones less
   // server_limits.reserved_cpus; empty: all). Set by Create from the host.
   std::string server_cpus;
+  // Where the servers send their log stream, "ip:port" (game_log.listen, resolved and bound by
+  // Create); empty: no listener.
+  std::string game_log_address;
 };
 AgentEnvironment EnvironmentFor(const AgentConfig& config, const EnvironmentLookup& getenv);
 

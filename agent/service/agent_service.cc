@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/service/operation_stream.h"
 #include "common/logging.h"
+#include "common/names.h"
 #include "google/protobuf/util/time_util.h"
 #include "rpc/grpc_status.h"
 
@@ -225,14 +226,20 @@ grpc::ServerUnaryReactor* AgentServiceImpl::GetInstance(grpc::CallbackServerCont
   if (std::optional<v1::Instance> cached =
           deps_.instances.Cached(request->name(), request->include_players())) {
     *response = *std::move(cached);
+    if (deps_.game_log != nullptr) AddGameLogState(*deps_.game_log, *response);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
   return Read<v1::Instance>(
       context,
-      [this, name = request->name(), players = request->include_players()] {
-        return deps_.instances.Get(name, players);
+      [this, name = request->name(),
+       players = request->include_players()]() -> absl::StatusOr<v1::Instance> {
+        absl::StatusOr<v1::Instance> instance = deps_.instances.Get(name, players);
+        if (instance.ok() && deps_.game_log != nullptr) {
+          AddGameLogState(*deps_.game_log, *instance);
+        }
+        return instance;
       },
       response);
 }
@@ -241,8 +248,36 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ListInstances(grpc::CallbackServerCo
                                                           const v1::ListInstancesRequest* request,
                                                           v1::ListInstancesResponse* response) {
   return Read<v1::ListInstancesResponse>(
-      context, [this, game = request->include_game_status()] { return deps_.instances.List(game); },
+      context,
+      [this, game = request->include_game_status()]() -> absl::StatusOr<v1::ListInstancesResponse> {
+        absl::StatusOr<v1::ListInstancesResponse> list = deps_.instances.List(game);
+        if (list.ok() && deps_.game_log != nullptr) AddGameLogStates(*deps_.game_log, *list);
+        return list;
+      },
       response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::ListPlayerEvents(
+    grpc::CallbackServerContext* context, const v1::ListPlayerEventsRequest* request,
+    v1::ListPlayerEventsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<v1::ListPlayerEventsResponse> events =
+      [&]() -> absl::StatusOr<v1::ListPlayerEventsResponse> {
+    if (absl::Status name = ValidateInstanceName(request->name()); !name.ok()) return name;
+    if (request->limit() < 0 || request->limit() > 1000 || request->after() < 0) {
+      return absl::InvalidArgumentError("limit: 0 to 1000 (0: 500); after: 0 or more");
+    }
+    if (deps_.game_log == nullptr) {
+      return absl::FailedPreconditionError(
+          "this agent has no game log listener (game_log.listen is off, or its address could "
+          "not be bound: see the agent's log)");
+    }
+    return deps_.game_log->ListEvents(request->name(), request->epoch(), request->after(),
+                                      request->limit() == 0 ? 500 : request->limit());
+  }();
+  if (events.ok()) *response = *std::move(events);
+  reactor->Finish(ToGrpcStatus(events.status()));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::ExecuteConsoleCommand(

@@ -15,6 +15,7 @@
 #include "agent/operations/operation_registry.h"
 #include "agent/operations/task_runner.h"
 #include "agent/overlays/overlay_manager.h"
+#include "agent/players/game_log_service.h"
 #include "agent/service/log_stream.h"
 #include "l4d2/agent/v1/agent_service.grpc.pb.h"
 
@@ -34,6 +35,8 @@ struct AgentServiceDeps {
   // Called after every operation that may have changed an instance (the host reporter's
   // Nudge); may be empty.
   std::function<void()> instances_changed;
+  // The servers' log streams (players, maps); null when the agent has no log listener.
+  const GameLogService* game_log = nullptr;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
@@ -72,6 +75,9 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* GetInstance(grpc::CallbackServerContext* context,
                                         const v1::GetInstanceRequest* request,
                                         v1::Instance* response) override;
+  grpc::ServerUnaryReactor* ListPlayerEvents(grpc::CallbackServerContext* context,
+                                             const v1::ListPlayerEventsRequest* request,
+                                             v1::ListPlayerEventsResponse* response) override;
   grpc::ServerUnaryReactor* ExecuteConsoleCommand(
       grpc::CallbackServerContext* context, const v1::ExecuteConsoleCommandRequest* request,
       v1::ExecuteConsoleCommandResponse* response) override;

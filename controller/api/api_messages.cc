@@ -237,4 +237,45 @@ int64_t Fingerprint(const ListedHost& listed) {
                    listed.server_count, host.ports_in_use, unmanaged));
 }
 
+v1::PlayerSession ToApi(const PlayerSession& session, const std::string& server_name,
+                        absl::Time now) {
+  v1::PlayerSession out;
+  out.set_id(session.id);
+  out.set_server_id(session.server_id);
+  out.set_server_name(server_name);
+  out.set_steam_id(session.steam_id);
+  out.set_user_id(session.user_id);
+  out.set_name(session.name);
+  *out.mutable_joined_at() = ToTimestamp(session.joined);
+  if (session.left) *out.mutable_left_at() = ToTimestamp(*session.left);
+  out.set_reason(session.reason);
+  out.set_seconds(
+      std::max<int64_t>(0, absl::ToInt64Seconds(session.left.value_or(now) - session.joined)));
+  return out;
+}
+
+v1::PlayerEvent ToApi(const PlayerTimelineEvent& event, const std::string& server_name) {
+  v1::PlayerEvent out;
+  out.set_id(event.id);
+  out.set_server_id(event.server_id);
+  out.set_server_name(server_name);
+  *out.mutable_at() = ToTimestamp(event.at);
+  out.set_kind(event.kind);
+  out.set_steam_id(event.steam_id);
+  out.set_name(event.name);
+  out.set_text(event.text);
+  return out;
+}
+
+v1::Player ToApi(const PlayerSummary& player) {
+  v1::Player out;
+  out.set_steam_id(player.steam_id);
+  out.set_name(player.name);
+  *out.mutable_first_seen_at() = ToTimestamp(player.first_seen);
+  *out.mutable_last_seen_at() = ToTimestamp(player.last_seen);
+  out.set_sessions(player.sessions);
+  out.set_seconds_played(player.seconds);
+  return out;
+}
+
 }  // namespace l4d2::controller

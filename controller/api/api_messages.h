@@ -11,6 +11,7 @@
 #include "controller/store/job_queue.h"
 #include "controller/store/metric_history.h"
 #include "controller/store/overlays.h"
+#include "controller/store/player_history.h"
 #include "controller/store/servers.h"
 #include "controller/store/users.h"
 #include "google/protobuf/duration.pb.h"
@@ -47,6 +48,11 @@ int64_t Fingerprint(const User& user);
 int64_t Fingerprint(const ApiToken& token);
 int64_t Fingerprint(const ListedHost& host);
 v1::MetricSample ToApi(const MetricSample& sample);
+// `now`: the end of an open session's time so far.
+v1::PlayerSession ToApi(const PlayerSession& session, const std::string& server_name,
+                        absl::Time now);
+v1::PlayerEvent ToApi(const PlayerTimelineEvent& event, const std::string& server_name);
+v1::Player ToApi(const PlayerSummary& player);
 // A server's newest sample as its live figures.
 v1::ServerLive ToLive(const MetricSample& sample);
 // A console line as its agent sent it.

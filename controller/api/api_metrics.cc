@@ -4,6 +4,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/status_macros.h"
 #include "controller/store/fleet_counts.h"
+#include "controller/store/player_history.h"
 
 namespace l4d2::controller {
 namespace {
@@ -91,6 +92,26 @@ absl::StatusOr<std::string> ApiMetrics::Render() {
       "# HELP l4d2_event_stream_cut_off_total Clients cut off for falling behind.\n",
       "# TYPE l4d2_event_stream_cut_off_total counter\nl4d2_event_stream_cut_off_total ",
       sse.clients_cut_off, "\n");
+  L4D2_ASSIGN_OR_RETURN(PlayerFigures players, CountPlayerFigures(db_));
+  absl::StrAppend(
+      &out,
+      "# HELP l4d2_game_log_players Players in the game by the servers' logs, fleet-wide.\n"
+      "# TYPE l4d2_game_log_players gauge\nl4d2_game_log_players ",
+      players.players, "\n",
+      "# HELP l4d2_server_players Players in the game on a server (servers with players).\n"
+      "# TYPE l4d2_server_players gauge\n");
+  for (const auto& [server_id, n] : players.players_by_server) {
+    absl::StrAppend(&out, "l4d2_server_players{server_id=", Label(server_id), "} ", n, "\n");
+  }
+  absl::StrAppend(
+      &out,
+      "# HELP l4d2_player_sessions_started_total Player sessions started on the fleet's "
+      "servers.\n# TYPE l4d2_player_sessions_started_total counter\n"
+      "l4d2_player_sessions_started_total ",
+      players.sessions_started, "\n",
+      "# HELP l4d2_servers_update_required Servers Steam asked to restart for an update.\n"
+      "# TYPE l4d2_servers_update_required gauge\nl4d2_servers_update_required ",
+      players.update_required, "\n");
   if (more_) absl::StrAppend(&out, more_());
   return out;
 }

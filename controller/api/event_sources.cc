@@ -67,6 +67,7 @@ void EventSources::Start() {
   // "0" sorts before every id: an empty log is followed from its start.
   fleet_after_ = newest.ok() && !newest->empty() ? newest->front().id : "0";
   servers_since_ = stores_.clock.Now();
+  players_after_ = stores_.players.LastEventId().value_or("");
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -110,6 +111,7 @@ void EventSources::Run() {
       if (topic.rfind("console:", 0) == 0) consoles.push_back(topic);
     }
     PollFleet();
+    PollPlayers();
     if (stores_.clock.Now() - servers_polled_ >= options_.server_poll) PollServers();
     PollJobs(jobs);
     FollowConsoles(consoles);
@@ -130,6 +132,29 @@ void EventSources::PollFleet() {
       fleet_after_ = entry.id;
     }
     if (entries->size() < 1000) return;
+  }
+}
+
+void EventSources::PollPlayers() {
+  for (;;) {
+    absl::StatusOr<std::vector<PlayerTimelineEvent>> events =
+        stores_.players.EventsAfter(players_after_, 1000);
+    if (!events.ok()) {
+      L4D2_LOG(WARNING) << "event streams: players: " << events.status().message();
+      return;
+    }
+    for (const PlayerTimelineEvent& event : *events) {
+      const std::string type = event.kind == "joined" ? "player_joined"
+                               : event.kind == "left" ? "player_left"
+                                                      : event.kind;
+      hub_.Publish(kFleetTopic, {.type = type,
+                                 .data = ToJson(ToApi(event, event.server_name)),
+                                 .filtered = true,
+                                 .owner = event.owner_id,
+                                 .ephemeral = true});
+      players_after_ = event.id;
+    }
+    if (events->size() < 1000) return;
   }
 }
 

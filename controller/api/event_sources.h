@@ -6,6 +6,8 @@
 //                         events are filtered per viewer (operators see their objects' entries);
 //                         and, without ids (never replayed), `server` events: a server whose
 //                         state, map or players changed, found by its status time every second;
+//                         and the player history's events as they are recorded (every poll):
+//                         `player_joined`, `player_left`, `map_changed`, `update_required`;
 //   "job:<id>"            one job's event log, tailed while someone watches, then an "end"
 //                         event with the job's final state;
 //   "console:<server>"    one server's console: a StreamLogs follow on its agent while someone
@@ -75,6 +77,7 @@ class EventSources {
   void Run();
   void PollFleet();
   void PollServers();
+  void PollPlayers();
   void PollJobs(const std::vector<std::string>& topics);
   void FollowConsoles(const std::vector<std::string>& topics);
   void PublishConsole(const std::string& server_id, const std::string& type,
@@ -93,6 +96,7 @@ class EventSources {
   // The live server events (Run's thread only): statuses observed after this were not looked
   // at yet; what each server was last published as (state, map, players).
   absl::Time servers_since_;
+  std::string players_after_;  // the newest player event published (Run's thread only)
   absl::Time servers_polled_ = absl::InfinitePast();
   std::map<std::string, std::string> server_shown_;
 

@@ -18,8 +18,8 @@ AccountStores AccountsOf(const RestApiDeps& deps) {
 std::vector<Route> BuildRoutes(const RestApiDeps& deps, const RestApiOptions& options) {
   std::vector<Route> routes;
   for (auto add : {AddSystemRoutes, AddSessionRoutes, AddUserRoutes, AddTokenRoutes, AddHostRoutes,
-                   AddOverlayRoutes, AddBlueprintRoutes, AddServerRoutes, AddJobRoutes,
-                   AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
+                   AddOverlayRoutes, AddBlueprintRoutes, AddServerRoutes, AddPlayerRoutes,
+                   AddJobRoutes, AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
     add(deps, options, routes);
   }
   return routes;

@@ -185,6 +185,17 @@ class ServerRoutes {
                           agent_client_.GetInstance(host, call, plain));
     v1::ServerPlayersResponse response;
     *response.mutable_players() = instance.status().game().player_list();
+    // With who they are and since when, from the server's log (the player history).
+    L4D2_ASSIGN_OR_RETURN(std::vector<PlayerSession> online, d_.stores.players.Online(server.id));
+    const absl::Time now = d_.stores.clock.Now();
+    for (const PlayerSession& session : online) {
+      *response.add_sessions() = ToApi(session, server.name, now);
+    }
+    L4D2_ASSIGN_OR_RETURN(std::optional<ServerGameLog> log, d_.stores.players.GameLog(server.id));
+    if (log.has_value()) {
+      response.set_map(log->map);
+      response.set_update_required(log->update_required);
+    }
     return Json(response);
   }
 
@@ -328,7 +339,8 @@ void AddServerRoutes(const RestApiDeps& deps, const RestApiOptions& options,
            .handler = bind(&M::Logs)},
           {.method = "GET",
            .path = "/api/v1/servers/{id}/players",
-           .summary = "The players on the server now (name, score, time), asked of the game",
+           .summary = "The players on the server now: asked of the game (name, score, time), and "
+                      "from its log (SteamID, join time), with its map and update request",
            .response = v1::ServerPlayersResponse::descriptor(),
            .handler = bind(&M::Players)},
           {.method = "GET",

@@ -56,6 +56,7 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   retention.Duration("jobs", &config.retention_jobs);
   retention.Duration("failed_jobs", &config.retention_failed_jobs);
   retention.Duration("audit", &config.retention_audit);
+  retention.Duration("players", &config.retention_players);
   retention.Int("batch", &config.retention_batch, 1, 100000);
   retention.String("export_dir", &config.retention_export_dir);
   retention.Duration("interval", &config.retention_interval);
@@ -123,9 +124,10 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
         "metrics_ten_minute_retention at least metrics_minute_retention");
   }
   if (config.retention_jobs < absl::Hours(1) || config.retention_failed_jobs < absl::Hours(1) ||
-      config.retention_audit < absl::Hours(1) || config.retention_interval < absl::Seconds(1)) {
+      config.retention_audit < absl::Hours(1) || config.retention_players < absl::Hours(1) ||
+      config.retention_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError(
-        "retention: jobs, failed_jobs and audit at least 1h, interval at least 1s");
+        "retention: jobs, failed_jobs, audit and players at least 1h, interval at least 1s");
   }
   if (!config.retention_export_dir.empty() && config.retention_export_dir.front() != '/') {
     return absl::InvalidArgumentError("retention.export_dir: must be an absolute path");

@@ -81,6 +81,7 @@ struct ControllerConfig {
   absl::Duration retention_jobs = absl::Hours(24 * 30);
   absl::Duration retention_failed_jobs = absl::Hours(24 * 90);
   absl::Duration retention_audit = absl::Hours(24 * 365);
+  absl::Duration retention_players = absl::Hours(24 * 90);
   int retention_batch = 500;
   std::string retention_export_dir;
   absl::Duration retention_interval = absl::Minutes(10);

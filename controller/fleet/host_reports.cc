@@ -127,6 +127,7 @@ absl::Status HostReportBook::Accept(absl::string_view datagram) {
   known.report = std::move(*signed_report.mutable_report());
   known.received_at = now;
   ++counters_.accepted;
+  if (on_accepted_) on_accepted_(report.host_id());
   return absl::OkStatus();
 }
 

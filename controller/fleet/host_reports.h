@@ -72,6 +72,12 @@ class HostReportBook {
   // ALREADY_EXISTS for a copy of the last report accepted.
   absl::Status Accept(absl::string_view datagram);
 
+  // Called with the host's id after each report accepted (under the book's lock: it must be
+  // quick and not call the book). Set before reports arrive.
+  void SetListener(std::function<void(const std::string& host_id)> on_accepted) {
+    on_accepted_ = std::move(on_accepted);
+  }
+
   // The latest report of `host_id` that arrived at or after `since`.
   std::optional<ReceivedReport> Latest(const std::string& host_id, absl::Time since) const;
 
@@ -113,6 +119,7 @@ class HostReportBook {
   Known* Lookup(const std::string& host_id, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const CertificateSource certificates_;
+  std::function<void(const std::string&)> on_accepted_;
   Clock& clock_;
   const HostReportOptions options_;
   mutable absl::Mutex mutex_;

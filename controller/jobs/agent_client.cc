@@ -112,6 +112,11 @@ absl::StatusOr<agent::v1::Instance> GrpcAgentClient::GetInstance(
   return Unary(*agents_.Stub(host), &AgentRpc::GetInstance, request, call, call_timeout_);
 }
 
+absl::StatusOr<agent::v1::ListPlayerEventsResponse> GrpcAgentClient::ListPlayerEvents(
+    const Host& host, const agent::v1::ListPlayerEventsRequest& request, AgentCall& call) {
+  return Unary(*agents_.Stub(host), &AgentRpc::ListPlayerEvents, request, call, call_timeout_);
+}
+
 absl::StatusOr<agent::v1::CheckForUpdateResponse> GrpcAgentClient::CheckForUpdate(
     const Host& host, const agent::v1::CheckForUpdateRequest& request, AgentCall& call) {
   // steamcmd asks Steam for the app's info: give it the time a slow Steam takes.

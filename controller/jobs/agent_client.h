@@ -74,6 +74,9 @@ class AgentClient {
   virtual absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> ExecuteConsoleCommand(
       const Host& host, const agent::v1::ExecuteConsoleCommandRequest& request,
       AgentCall& call) = 0;
+  // A server's player events after a cursor, and who is in the game now.
+  virtual absl::StatusOr<agent::v1::ListPlayerEventsResponse> ListPlayerEvents(
+      const Host& host, const agent::v1::ListPlayerEventsRequest& request, AgentCall& call) = 0;
   // The newest log lines (`request.follow()` must be false): every line the agent sends.
   virtual absl::StatusOr<std::vector<agent::v1::LogLine>> ReadLogs(
       const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) = 0;
@@ -117,6 +120,9 @@ class GrpcAgentClient final : public AgentClient {
       const Host& host, const agent::v1::CheckForUpdateRequest& request, AgentCall& call) override;
   absl::Status DeleteInstance(const Host& host, const agent::v1::DeleteInstanceRequest& request,
                               AgentCall& call) override;
+  absl::StatusOr<agent::v1::ListPlayerEventsResponse> ListPlayerEvents(
+      const Host& host, const agent::v1::ListPlayerEventsRequest& request,
+      AgentCall& call) override;
   absl::StatusOr<agent::v1::ExecuteConsoleCommandResponse> ExecuteConsoleCommand(
       const Host& host, const agent::v1::ExecuteConsoleCommandRequest& request,
       AgentCall& call) override;

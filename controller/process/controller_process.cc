@@ -18,6 +18,7 @@
 #include "controller/fleet/certificate_renewal.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
+#include "controller/fleet/player_feed.h"
 #include "controller/fleet/reconciler.h"
 #include "controller/fleet/report_receiver.h"
 #include "controller/fleet/report_sources.h"
@@ -119,14 +120,20 @@ struct ControllerProcess::Parts {
                   {.jobs = config.retention_jobs,
                    .failed_jobs = config.retention_failed_jobs,
                    .audit = config.retention_audit,
+                   .players = config.retention_players,
                    .batch = config.retention_batch,
                    .export_dir = config.retention_export_dir,
                    .interval = config.retention_interval,
                    .owner = owner},
-                  &stores.leases) {}
+                  &stores.leases),
+        player_agents(*agents, absl::Seconds(5)),
+        player_feed(stores, reports, player_agents) {}
 
   absl::Status StartReceiver() {
     if (config.report_listen.empty()) return absl::OkStatus();
+    // A report whose instances' game logs moved is looked at as it arrives (a join reaches the
+    // history and the event streams within a report's gap).
+    reports.SetListener([this](const std::string& host_id) { player_feed.Notify(host_id); });
     absl::StatusOr<std::unique_ptr<ReportReceiver>> started =
         ReportReceiver::Start(config.report_listen, reports);
     if (!started.ok()) {
@@ -188,6 +195,8 @@ struct ControllerProcess::Parts {
   Reconciler reconciler;
   CertificateRenewer renewer;
   Retention retention;
+  GrpcAgentClient player_agents;
+  PlayerFeed player_feed;
   std::unique_ptr<ReportReceiver> receiver;
   std::unique_ptr<ControllerApi> api;
   bool running = false;
@@ -208,6 +217,7 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   // Agents dialled in plaintext (development) have no certificates to renew.
   if (!config.agents_plaintext) parts->renewer.Start();
   parts->retention.Start();
+  parts->player_feed.Start();
   parts->running = true;
   L4D2_LOG(INFO) << "l4d2-controller " << kVersion << " serving HTTP on '" << config.listen_http
                  << "' (port " << parts->api->port() << ")";
@@ -255,6 +265,7 @@ void ControllerProcess::Stop() {
   parts_->reconciler.Stop();
   parts_->monitor.Stop();
   parts_->receiver.reset();
+  parts_->player_feed.Stop();
   parts_->scheduler.Stop();
   parts_->api->Stop();
 }

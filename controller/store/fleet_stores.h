@@ -12,6 +12,7 @@
 #include "controller/store/leases.h"
 #include "controller/store/metric_history.h"
 #include "controller/store/overlays.h"
+#include "controller/store/player_history.h"
 #include "controller/store/servers.h"
 
 namespace l4d2::controller {
@@ -28,7 +29,8 @@ struct FleetStores {
         servers(db, clock),
         audit(db, clock),
         leases(db, clock),
-        metrics(db, clock, metric_retention) {}
+        metrics(db, clock, metric_retention),
+        players(db, clock) {}
 
   Database& db;  // for what spans the stores (fleet_counts.h)
   Clock& clock;
@@ -40,6 +42,7 @@ struct FleetStores {
   AuditLog audit;
   LeaseStore leases;
   MetricHistory metrics;
+  PlayerHistory players;
 };
 
 }  // namespace l4d2::controller

@@ -366,6 +366,66 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE TRIGGER audit_actions_known AFTER INSERT ON audit_log"
         " REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION"
         " audit_actions_known()"}},
+      {20,
+       "players: sessions (who was on which server, from when to when, why they left), the"
+       " timeline of each server's joins, leaves and map changes, every player seen with their"
+       " totals, each server's place in its agent's event numbering; read by player, by server"
+       " and time, and by name prefix from indexes",
+       {"CREATE TABLE player_sessions ("
+        " id TEXT PRIMARY KEY,"
+        " server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,"
+        " steam_id TEXT NOT NULL,"  // SteamID64 digits; '' while Steam had not validated it
+        " user_id INTEGER NOT NULL,"
+        " name TEXT NOT NULL,"
+        " joined_at_ms BIGINT NOT NULL,"
+        " left_at_ms BIGINT,"  // NULL: in the game now
+        " reason TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX sessions_by_player ON player_sessions(steam_id, joined_at_ms)",
+        "CREATE INDEX sessions_by_server_left ON player_sessions(server_id, left_at_ms,"
+        " joined_at_ms)",
+        "CREATE INDEX sessions_by_left ON player_sessions(left_at_ms)",
+        "CREATE TABLE player_events ("
+        " id TEXT PRIMARY KEY,"
+        " server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,"
+        " at_ms BIGINT NOT NULL,"
+        " kind TEXT NOT NULL,"  // joined, left, map_changed, update_required
+        " steam_id TEXT NOT NULL DEFAULT '',"
+        " name TEXT NOT NULL DEFAULT '',"
+        " text TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX player_events_by_server ON player_events(server_id, id)",
+        "CREATE INDEX player_events_by_time ON player_events(at_ms)",
+        "CREATE TABLE server_game_logs ("
+        " server_id TEXT PRIMARY KEY REFERENCES servers(id) ON DELETE CASCADE,"
+        " epoch BIGINT NOT NULL,"
+        " seq BIGINT NOT NULL,"
+        " map TEXT NOT NULL,"
+        " update_required INTEGER NOT NULL,"
+        " players INTEGER NOT NULL,"
+        " sessions_started BIGINT NOT NULL,"
+        " updated_at_ms BIGINT NOT NULL)",
+        // /metrics sums the figures from the index alone.
+        "CREATE INDEX server_game_logs_figures ON server_game_logs(players, server_id,"
+        " update_required, sessions_started)"},
+       // The players' names are searched by prefix in byte order: SQLite compares text so;
+       // PostgreSQL is told to ("C"), whatever the database's collation.
+       {"CREATE TABLE players ("
+        " steam_id TEXT PRIMARY KEY,"
+        " name TEXT NOT NULL,"
+        " name_key TEXT NOT NULL,"
+        " first_seen_ms BIGINT NOT NULL,"
+        " last_seen_ms BIGINT NOT NULL,"
+        " sessions BIGINT NOT NULL,"
+        " seconds BIGINT NOT NULL)",
+        "CREATE INDEX players_by_name ON players(name_key, steam_id)"},
+       {"CREATE TABLE players ("
+        " steam_id TEXT PRIMARY KEY,"
+        " name TEXT NOT NULL,"
+        " name_key TEXT COLLATE \"C\" NOT NULL,"
+        " first_seen_ms BIGINT NOT NULL,"
+        " last_seen_ms BIGINT NOT NULL,"
+        " sessions BIGINT NOT NULL,"
+        " seconds BIGINT NOT NULL)",
+        "CREATE INDEX players_by_name ON players(name_key, steam_id)"}},
   };
   return *migrations;
 }

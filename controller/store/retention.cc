@@ -12,6 +12,7 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "controller/store/player_history.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -67,6 +68,13 @@ absl::StatusOr<PruneCounts> Retention::Prune() {
     L4D2_ASSIGN_OR_RETURN(const int64_t pruned, PruneAudit(now - policy_.audit));
     if (pruned == 0) break;
     counts.audit += pruned;
+  }
+  PlayerHistory players(db_, clock_);
+  while (true) {
+    L4D2_ASSIGN_OR_RETURN(const int64_t pruned,
+                          players.Prune(now - policy_.players, policy_.batch));
+    if (pruned == 0) break;
+    counts.player_rows += pruned;
   }
   return counts;
 }
@@ -240,9 +248,10 @@ void Retention::Start() {
       absl::StatusOr<PruneCounts> pruned = Prune();
       if (!pruned.ok()) {
         L4D2_LOG(WARNING) << "retention: " << pruned.status().message();
-      } else if (pruned->jobs + pruned->audit > 0) {
+      } else if (pruned->jobs + pruned->audit + pruned->player_rows > 0) {
         L4D2_LOG(INFO) << "retention: pruned " << pruned->jobs << " jobs (" << pruned->job_events
-                       << " events) and " << pruned->audit << " audit entries";
+                       << " events), " << pruned->audit << " audit entries and "
+                       << pruned->player_rows << " player sessions and timeline events";
       }
       mutex_.Lock();
     }

@@ -30,9 +30,11 @@ struct RetentionPolicy {
   absl::Duration jobs = absl::Hours(24 * 30);         // succeeded and cancelled jobs
   absl::Duration failed_jobs = absl::Hours(24 * 90);  // failed jobs
   absl::Duration audit = absl::Hours(24 * 365);       // audit entries
-  int batch = 500;                                    // rows deleted per transaction
-  std::string export_dir;                             // "": pruned rows are not kept
-  absl::Duration interval = absl::Minutes(10);        // between passes
+  // Player sessions that ended, and servers' timelines (store/player_history.h); not exported.
+  absl::Duration players = absl::Hours(24 * 90);
+  int batch = 500;                              // rows deleted per transaction
+  std::string export_dir;                       // "": pruned rows are not kept
+  absl::Duration interval = absl::Minutes(10);  // between passes
   // The lease's owner (controller_process.h); empty: no lease (one controller).
   std::string owner;
 };
@@ -42,6 +44,7 @@ struct PruneCounts {
   int64_t jobs = 0;
   int64_t job_events = 0;
   int64_t audit = 0;
+  int64_t player_rows = 0;  // sessions and timeline events
 };
 
 class Retention {

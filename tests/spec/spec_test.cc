@@ -164,6 +164,15 @@ TEST(SpecTest, RendersServerCfgAndArguments) {
             "the spec, not this file.\n"
             "hostname \"Versus #1\"\nrcon_password \"Secret-1\"\nmp_gamemode \"versus\"\n"
             "sv_alltalk \"1\"\nexec server_competitive_base.cfg\n");
+  // With the agent's log listener: its lines last, after what overlays execute (an overlay's
+  // `log off` or `logaddress_add` cannot take the stream away).
+  input.log_address = "192.0.2.2:27014";
+  input.log_secret = "123456789";
+  EXPECT_THAT(RenderServerCfg(input),
+              ::testing::EndsWith("exec server_competitive_base.cfg\n"
+                                  "// The agent's game log listener (players, maps, update "
+                                  "requests).\nlog on\nsv_logsecret \"123456789\"\n"
+                                  "logaddress_add 192.0.2.2:27014\n"));
   EXPECT_THAT(LaunchArguments(spec, "0.0.0.0"),
               ElementsAre("-game", "left4dead2", "-port", "27016", "+ip", "0.0.0.0",
                           "-strictportbind", "-norestart", "-maxplayers", "8", "+servercfgfile",

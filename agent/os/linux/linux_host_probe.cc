@@ -1,11 +1,16 @@
 #include "agent/os/linux/linux_host_probe.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -64,6 +69,23 @@ absl::StatusOr<std::vector<int>> LinuxHostProbe::BoundPorts(int first, int last)
   std::sort(ports.begin(), ports.end());
   ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
   return ports;
+}
+
+absl::StatusOr<std::vector<std::string>> HostIpv4Addresses() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return ErrnoError(errno, "getifaddrs", "");
+  std::vector<std::string> addresses;
+  for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
+    if ((entry->ifa_flags & IFF_UP) == 0 || (entry->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    char text[INET_ADDRSTRLEN];
+    const auto* address = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
+    if (inet_ntop(AF_INET, &address->sin_addr, text, sizeof(text)) != nullptr) {
+      addresses.emplace_back(text);
+    }
+  }
+  freeifaddrs(list);
+  return addresses;
 }
 
 }  // namespace l4d2::agent

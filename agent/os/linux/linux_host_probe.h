@@ -18,4 +18,8 @@ class LinuxHostProbe final : public HostProbe {
   absl::StatusOr<std::vector<int>> BoundPorts(int first, int last) override;
 };
 
+// The IPv4 addresses of the host's interfaces that are up, loopback left out, in the kernel's
+// order (getifaddrs(3)), dotted. The game log listener's "auto" address is the first.
+absl::StatusOr<std::vector<std::string>> HostIpv4Addresses();
+
 }  // namespace l4d2::agent

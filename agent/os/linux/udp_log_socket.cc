@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<UdpLogSocket>> UdpLogSocket::Open(const std::stri
   }
   socklen_t length = sizeof(address);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  return std::unique_ptr<UdpLogSocket>(new UdpLogSocket(fd, ntohs(address.sin_port)));
+  return std::unique_ptr<UdpLogSocket>(new UdpLogSocket(fd, ip, ntohs(address.sin_port)));
 }
 
 UdpLogSocket::~UdpLogSocket() { ::close(fd_); }

@@ -20,11 +20,13 @@ class UdpLogSocket final : public LogSocket {
 
   absl::Status Receive(std::vector<LogPacket>& packets, size_t max,
                        absl::Duration timeout) override;
+  const std::string& ip() const { return ip_; }
   int port() const { return port_; }
 
  private:
-  UdpLogSocket(int fd, int port) : fd_(fd), port_(port) {}
+  UdpLogSocket(int fd, std::string ip, int port) : fd_(fd), ip_(std::move(ip)), port_(port) {}
   const int fd_;
+  const std::string ip_;
   const int port_;
 };
 

@@ -150,5 +150,72 @@ TEST_F(GameLogServiceTest, AFloodOfForgedAndMalformedPacketsChangesNothing) {
   std::cout << flood.size() << " forged or malformed packets: " << cpu_s << " s of CPU\n";
 }
 
+TEST_F(GameLogServiceTest, EventsAreReadFromACursorUnderTheInstancesEpoch) {
+  const std::optional<v1::GameLogState> fresh = service_->State("vs1");
+  ASSERT_TRUE(fresh.has_value());
+  EXPECT_EQ(fresh->last_event(), 0);
+  EXPECT_NE(fresh->epoch(), service_->State("vs2")->epoch());
+  vs1_.Send(socket_->port(),
+            EncodeGameLogPacket(kAt, "\"Ellis<2><STEAM_1:0:11101><>\" entered the game", "48213"));
+  vs1_.Send(socket_->port(),
+            EncodeGameLogPacket(kAt, "\"Nick<3><STEAM_1:0:5><>\" entered the game", "48213"));
+  Drain(2);
+  const int64_t epoch = fresh->epoch();
+  absl::StatusOr<v1::ListPlayerEventsResponse> first = service_->ListEvents("vs1", 0, 0, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->reset());  // no cursor yet: from the first event
+  EXPECT_EQ(first->epoch(), epoch);
+  ASSERT_EQ(first->events_size(), 1);
+  EXPECT_EQ(first->events(0).kind(), v1::PlayerEvent::KIND_JOINED);
+  EXPECT_EQ(first->events(0).player().name(), "Ellis");
+  EXPECT_EQ(first->events(0).player().steam_id64(), 76561197960287930u);
+  EXPECT_EQ(first->last_event(), 2);
+  EXPECT_EQ(first->players_size(), 2);
+  absl::StatusOr<v1::ListPlayerEventsResponse> next = service_->ListEvents("vs1", epoch, 1, 10);
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->reset());
+  EXPECT_FALSE(next->truncated());
+  ASSERT_EQ(next->events_size(), 1);
+  EXPECT_EQ(next->events(0).seq(), 2);
+  EXPECT_EQ(next->events(0).player().name(), "Nick");
+  // The server stopped: both leave, numbered on.
+  service_->EndSessions("vs1", "server stopped");
+  absl::StatusOr<v1::ListPlayerEventsResponse> ended = service_->ListEvents("vs1", epoch, 2, 10);
+  ASSERT_EQ(ended->events_size(), 2);
+  EXPECT_EQ(ended->events(0).kind(), v1::PlayerEvent::KIND_LEFT);
+  EXPECT_EQ(ended->events(1).text(), "server stopped");
+  EXPECT_EQ(ended->players_size(), 0);
+  EXPECT_EQ(service_->State("vs1")->players(), 0);
+  // An instance made again gets a new epoch: a cursor of the old one is reset.
+  service_->SetSenders({{"vs2", {.port = vs2_.port(), .secret = "77001"}}});
+  service_->SetSenders({{"vs1", {.port = vs1_.port(), .secret = "48213"}}});
+  absl::StatusOr<v1::ListPlayerEventsResponse> again = service_->ListEvents("vs1", epoch, 4, 10);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->reset());
+  EXPECT_GT(again->epoch(), epoch);
+  EXPECT_EQ(again->events_size(), 0);
+  EXPECT_TRUE(absl::IsNotFound(service_->ListEvents("vs2", 0, 0, 10).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(service_->ListEvents("vs1", 0, 0, 1001).status()));
+}
+
+TEST_F(GameLogServiceTest, PacketsFromAnotherHostsAddressAreRefused) {
+  // With the allowed sources set, a packet from the game port with the secret but from an
+  // address that is not this host's changes nothing (the kernel drops packets from outside
+  // claiming a local source, so the address cannot be forged).
+  service_->AllowSources({0xC0000202});  // 192.0.2.2
+  const std::string join =
+      EncodeGameLogPacket(kAt, "\"Ellis<2><STEAM_1:0:11101><>\" entered the game", "48213");
+  service_->Apply({.data = join, .source_ip = 0xC6336401, .source_port = vs1_.port()},
+                  clock_.Now());  // 198.51.100.1
+  EXPECT_EQ(service_->State("vs1")->players(), 0);
+  EXPECT_EQ(service_->counters().unknown_sender, 1);
+  service_->Apply({.data = join, .source_ip = 0xC0000202, .source_port = vs1_.port()},
+                  clock_.Now());
+  EXPECT_EQ(service_->State("vs1")->players(), 1);
+  service_->Apply({.data = join, .source_ip = 0x7F000001, .source_port = vs2_.port()},
+                  clock_.Now());               // loopback is this host
+  EXPECT_EQ(service_->counters().refused, 1);  // vs1's secret on vs2's port
+}
+
 }  // namespace
 }  // namespace l4d2::agent

@@ -1528,9 +1528,10 @@ void CheckSqlitePlan(Database& db, const std::string& statement, const std::set<
     // index is fine for a count of what the fleet is now (the dashboard's, /metrics'),
     // never the rows, and never a count of history (a year of jobs: kept counts instead).
     const bool paged = absl::StrContains(line, " USING ") && absl::StrContains(statement, "LIMIT");
-    const bool counted = absl::StrContains(line, " USING COVERING INDEX ") &&
-                         absl::StrContains(statement, "COUNT(") &&
-                         (words[1] == "servers" || words[1] == "hosts");
+    const bool counted =
+        absl::StrContains(line, " USING COVERING INDEX ") &&
+        (absl::StrContains(statement, "COUNT(") || absl::StrContains(statement, "SUM(")) &&
+        (words[1] == "servers" || words[1] == "hosts" || words[1] == "server_game_logs");
     EXPECT_TRUE(paged || counted) << statement << "\n" << plan;
   }
 }
@@ -1593,8 +1594,10 @@ void CheckPostgresNode(const google::protobuf::Struct& node, const std::string& 
       // running jobs' locks).
       const bool conditioned = !text("Index Cond").empty() || partial.contains(text("Index Name"));
       const bool paged = absl::StrContains(statement, "LIMIT");
-      const bool counted = type == "Index Only Scan" && absl::StrContains(statement, "COUNT(") &&
-                           (relation == "servers" || relation == "hosts");
+      const bool counted =
+          type == "Index Only Scan" &&
+          (absl::StrContains(statement, "COUNT(") || absl::StrContains(statement, "SUM(")) &&
+          (relation == "servers" || relation == "hosts" || relation == "server_game_logs");
       EXPECT_TRUE(conditioned || paged || counted) << statement << "\n" << plan;
     }
   }
@@ -1737,6 +1740,44 @@ void RoutePlanTest::CheckEveryGetRoute() {
                           int64_t{t * 100}, int64_t{1} << 30, int64_t{2000}});
            }
            samples.Write(sql);
+           // Players: sessions, timelines, the players' rows and the servers' log cursors.
+           RowBatch sessions(
+               "INSERT INTO player_sessions (id, server_id, steam_id, user_id, name,"
+               " joined_at_ms, left_at_ms, reason)",
+               8);
+           RowBatch timeline(
+               "INSERT INTO player_events (id, server_id, at_ms, kind, steam_id, name, text)", 7);
+           for (int p = 0; p < 20000; ++p) {
+             const std::string steam = absl::StrCat(76561197960265728 + p % 2000);
+             const std::string& server = servers[p % servers.size()];
+             const int64_t joined = now - 86400000 + p * 4000;
+             sessions.Add({absl::StrFormat("%016x%08x", joined * 1000, p), server, steam,
+                           int64_t{p % 32}, absl::StrCat("player", p % 2000), joined,
+                           int64_t{joined + 600000}, "Disconnect by user."});
+             timeline.Add({absl::StrFormat("%016x%08x", joined * 1000, p), server, joined, "joined",
+                           steam, absl::StrCat("player", p % 2000), ""});
+           }
+           sessions.Write(sql);
+           timeline.Write(sql);
+           RowBatch players(
+               "INSERT INTO players (steam_id, name, name_key, first_seen_ms, last_seen_ms,"
+               " sessions, seconds)",
+               7);
+           for (int p = 0; p < 2000; ++p) {
+             players.Add({absl::StrCat(76561197960265728 + p), absl::StrCat("Player", p),
+                          absl::StrCat("player", p), int64_t{now - 86400000}, int64_t{now},
+                          int64_t{10}, int64_t{6000}});
+           }
+           players.Write(sql);
+           RowBatch logs(
+               "INSERT INTO server_game_logs (server_id, epoch, seq, map, update_required,"
+               " players, sessions_started, updated_at_ms)",
+               8);
+           for (size_t i = 0; i < servers.size(); ++i) {
+             logs.Add({servers[i], int64_t{1}, int64_t{25}, "c1m1_hotel", int64_t{i % 7 == 0},
+                       int64_t(i % 4), int64_t{25}, int64_t{now}});
+           }
+           logs.Write(sql);
            sql << "ANALYZE";
            return absl::OkStatus();
          })
@@ -1775,7 +1816,12 @@ void RoutePlanTest::CheckEveryGetRoute() {
       "/api/v1/users?q=a",
       "/api/v1/hosts?q=host-1",
       "/api/v1/servers/" + servers[0] + "/metrics?from=" + week_ago,
-      "/api/v1/servers/" + servers[0] + "/metrics?max_points=100"};
+      "/api/v1/servers/" + servers[0] + "/metrics?max_points=100",
+      "/api/v1/servers/" + servers[0] + "/sessions?from=" + week_ago,
+      "/api/v1/servers/" + servers[0] + "/timeline?before=ffff&limit=10",
+      "/api/v1/players?q=player1",
+      "/api/v1/players?q=76561197960265730",
+      "/api/v1/players/76561197960265730"};
   {
     absl::MutexLock lock(&mutex);
     recording = true;
@@ -1827,6 +1873,23 @@ void RoutePlanTest::CheckEveryGetRoute() {
   ASSERT_TRUE(stores_->metrics.Maintain().ok());
   ASSERT_TRUE(FoldJobCounts(*db_).ok());
   ASSERT_TRUE(SamplePlayers(*db_, clock_.Now(), clock_.Now() - absl::Hours(24)).ok());
+  // The player feed recording an agent's answer, the event streams' tail.
+  {
+    agent::v1::ListPlayerEventsResponse answer;
+    answer.set_epoch(1);
+    agent::v1::PlayerEvent* joined = answer.add_events();
+    joined->set_seq(26);
+    joined->set_kind(agent::v1::PlayerEvent::KIND_JOINED);
+    joined->mutable_player()->set_steam_id64(76561197960265731u);
+    joined->mutable_player()->set_name("Ellis");
+    agent::v1::PlayerEvent* left = answer.add_events();
+    left->set_seq(27);
+    left->set_kind(agent::v1::PlayerEvent::KIND_LEFT);
+    left->mutable_player()->set_steam_id64(76561197960265731u);
+    ASSERT_TRUE(stores_->players.Record(servers[3], {1, 25}, answer).ok());
+    ASSERT_TRUE(stores_->players.EventsAfter("", 100).ok());
+    ASSERT_TRUE(stores_->players.LastEventId().ok());
+  }
   clock_.Advance(absl::Hours(24 * 400));  // everything seeded is due
   Retention retention(*db_, clock_, {.batch = 100});
   ASSERT_TRUE(retention.Prune().ok());
@@ -1836,9 +1899,10 @@ void RoutePlanTest::CheckEveryGetRoute() {
   }
   EXPECT_GT(calls, 60);
   // Tables that grow with the fleet and its history; the others hold a few rows per user.
-  const std::set<std::string> big = {"servers",        "hosts",         "jobs",
-                                     "job_events",     "audit_log",     "metric_samples",
-                                     "metric_rollups", "player_samples"};
+  const std::set<std::string> big = {"servers",        "hosts",          "jobs",
+                                     "job_events",     "audit_log",      "metric_samples",
+                                     "metric_rollups", "player_samples", "player_sessions",
+                                     "player_events",  "players",        "server_game_logs"};
   int checked = 0;
   const bool postgres = db_->backend() == DatabaseBackend::kPostgresql;
   for (const std::string& statement : statements) {

@@ -90,6 +90,28 @@ class FakeAgentClient final : public AgentClient {
                                                   AgentCall& call) override {
     return Answer("Get", host, request.name(), "", call);
   }
+  // Events set with SetPlayerEvents for the instance, after the request's cursor.
+  absl::StatusOr<agent::v1::ListPlayerEventsResponse> ListPlayerEvents(
+      const Host& host, const agent::v1::ListPlayerEventsRequest& request,
+      AgentCall& call) override {
+    if (absl::Status failed = Record("ListPlayerEvents", host, request.name(), "", call);
+        !failed.ok()) {
+      return failed;
+    }
+    auto it = player_events_.find(request.name());
+    if (it == player_events_.end()) return absl::NotFoundError("no game log");
+    agent::v1::ListPlayerEventsResponse answer = it->second;
+    answer.clear_events();
+    answer.set_reset(request.epoch() != answer.epoch());
+    const int64_t after = answer.reset() ? 0 : request.after();
+    for (const agent::v1::PlayerEvent& event : it->second.events()) {
+      if (event.seq() > after) *answer.add_events() = event;
+    }
+    return answer;
+  }
+  void SetPlayerEvents(const std::string& name, agent::v1::ListPlayerEventsResponse events) {
+    player_events_[name] = std::move(events);
+  }
   absl::StatusOr<agent::v1::CheckForUpdateResponse> CheckForUpdate(
       const Host& host, const agent::v1::CheckForUpdateRequest& request, AgentCall& call) override {
     if (absl::Status failed = Record("CheckForUpdate", host, "", "", call); !failed.ok()) {
@@ -138,6 +160,8 @@ class FakeAgentClient final : public AgentClient {
   }
 
  private:
+  std::map<std::string, agent::v1::ListPlayerEventsResponse> player_events_;
+
   absl::Status Record(const std::string& method, const Host& host, const std::string& name,
                       const std::string& operation_id, AgentCall& call) {
     if (!call.Attach([] {})) return absl::CancelledError("cancelled");
