@@ -85,7 +85,8 @@ struct AgentConfig {
   std::string bind_ip = "0.0.0.0";  // +ip of the servers
   // The UDP listener the servers send their log stream to (players, maps, update requests;
   // agent/players/game_log_service.h). Source refuses loopback targets, so it is on a host
-  // address: "auto" (bind_ip when it names one, else the host's first IPv4 address that is up),
+  // address: "auto" (bind_ip when it names one that is not loopback, else the host's first
+  // IPv4 address that is up),
   // an IPv4 address of the host, or "off". Port 0: any free one (servers are pointed at it when
   // they start; a fixed port keeps running servers' streams across agent restarts).
   std::string game_log_listen = "auto";

@@ -172,7 +172,7 @@ absl::StatusOr<std::string> InstanceManager::LogSecret(const std::string& name) 
   } else if (!absl::IsNotFound(secret.status())) {
     return secret.status();
   }
-  if (!std::filesystem::exists(InstanceDir(name) + "/instance.binpb")) {
+  if (!std::filesystem::is_directory(InstanceDir(name))) {
     return absl::NotFoundError(absl::StrCat("instance '", name, "' does not exist"));
   }
   // Made at first use (instances from before the log stream have none) or again when damaged;

@@ -290,7 +290,10 @@ std::unique_ptr<UdpLogSocket> OpenGameLogSocket(const AgentConfig& config) {
   if (config.game_log_listen == "off") return nullptr;
   std::string ip = config.game_log_listen;
   if (ip == "auto") {
-    if (config.bind_ip != "0.0.0.0" && !config.bind_ip.empty()) {
+    in_addr bind{};
+    const bool specific = inet_pton(AF_INET, config.bind_ip.c_str(), &bind) == 1 &&
+                          bind.s_addr != htonl(INADDR_ANY) && (ntohl(bind.s_addr) >> 24) != 127;
+    if (specific) {
       ip = config.bind_ip;
     } else {
       absl::StatusOr<std::vector<std::string>> addresses = HostIpv4Addresses();
