@@ -44,6 +44,11 @@ int RunOverlaysSync(const CommandContext& context, const Invocation& invocation)
 int RunOverlaysDelete(const CommandContext& context, const Invocation& invocation);
 
 // jobs list [--state S] | show|watch|cancel ID
+int RunPlayersOnline(const CommandContext& context, const Invocation& invocation);
+int RunPlayersSessions(const CommandContext& context, const Invocation& invocation);
+int RunPlayersTimeline(const CommandContext& context, const Invocation& invocation);
+int RunPlayersSearch(const CommandContext& context, const Invocation& invocation);
+int RunPlayersShow(const CommandContext& context, const Invocation& invocation);
 int RunJobsList(const CommandContext& context, const Invocation& invocation);
 int RunJobsShow(const CommandContext& context, const Invocation& invocation);
 int RunJobsWatch(const CommandContext& context, const Invocation& invocation);

@@ -64,6 +64,7 @@ class ControllerApi {
   HttpServer& server() { return *server_; }
   SseHub& hub() { return hub_; }
   UserStore& users() { return users_; }
+  EventSources& events() { return events_; }
 
  private:
   ControllerApi(Database& db, FleetStores& stores, AgentConnector& agents, Clock& clock,

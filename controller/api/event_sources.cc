@@ -74,6 +74,7 @@ void EventSources::Start() {
 void EventSources::Stop() {
   if (!thread_.joinable()) return;
   stop_.Notify();
+  Wake();
   thread_.join();
   FollowConsoles({});
 }
@@ -103,8 +104,19 @@ int64_t EventSources::JobEventSeq(const std::string& id) {
   return seq;
 }
 
+void EventSources::Wake() {
+  absl::MutexLock lock(&wake_mutex_);
+  woken_ = true;
+}
+
 void EventSources::Run() {
-  while (!stop_.WaitForNotificationWithTimeout(options_.poll)) {
+  while (true) {
+    {
+      absl::MutexLock lock(&wake_mutex_);
+      wake_mutex_.AwaitWithTimeout(absl::Condition(&woken_), options_.poll);
+      woken_ = false;
+    }
+    if (stop_.HasBeenNotified()) return;
     std::vector<std::string> jobs, consoles;
     for (const std::string& topic : hub_.WatchedTopics()) {
       if (topic.rfind("job:", 0) == 0) jobs.push_back(topic);

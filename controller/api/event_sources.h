@@ -56,6 +56,10 @@ class EventSources {
   void Start();
   void Stop();
 
+  // Something to publish was just written (player events this controller recorded): the next
+  // poll runs now rather than at the interval.
+  void Wake();
+
   // Publishes a console command sent through the API, with its sender and output.
   void EchoCommand(const Server& server, const std::string& actor, const std::string& command,
                    const std::string& output);
@@ -109,6 +113,8 @@ class EventSources {
   absl::flat_hash_map<std::string, std::string> console_cursor_ ABSL_GUARDED_BY(mutex_);
 
   absl::Notification stop_;
+  absl::Mutex wake_mutex_;
+  bool woken_ ABSL_GUARDED_BY(wake_mutex_) = false;
   std::thread thread_;
 };
 

@@ -82,6 +82,7 @@ bool PlayerFeed::CatchUp(const Host& host, const std::string& server_id,
       absl::MutexLock lock(&mutex_);
       counters_.events += static_cast<int64_t>(written->size());
     }
+    if (!written->empty() && options_.recorded) options_.recorded();
     recorded = true;
     cursor.epoch = answer->epoch();
     if (!answer->events().empty()) {

@@ -13,6 +13,7 @@
 // moved (ABORTED), rereads it and has nothing left to do. No event is recorded twice.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -34,6 +35,8 @@ struct PlayerFeedOptions {
   // How often a host's servers are read again to find an instance not known yet.
   absl::Duration servers_refresh = absl::Seconds(10);
   int page = 500;  // events per call
+  // Called after events were recorded (the event streams' Wake); may be empty.
+  std::function<void()> recorded;
 };
 
 struct PlayerFeedCounters {

@@ -127,7 +127,10 @@ struct ControllerProcess::Parts {
                    .owner = owner},
                   &stores.leases),
         player_agents(*agents, absl::Seconds(5)),
-        player_feed(stores, reports, player_agents) {}
+        player_feed(stores, reports, player_agents, {.recorded = [this] {
+                      // The API is started before the feed (ControllerProcess::Start).
+                      if (api != nullptr) api->events().Wake();
+                    }}) {}
 
   absl::Status StartReceiver() {
     if (config.report_listen.empty()) return absl::OkStatus();

@@ -170,6 +170,17 @@ try {
   await page.getByRole('cell', {name: 'Zoey'}).waitFor();
   step('console: "status" answered on the page, history on the arrow keys; a joining player shown live');
 
+  // Her join from the game's UDP log stream: her SteamID, a link to her history, the activity.
+  await page.getByRole('region', {name: 'Players on the server'}).getByRole('link', {name: 'Zoey'}).waitFor({timeout: 30000});
+  await page.locator('.timeline', {hasText: 'Zoey joined'}).waitFor({timeout: 30000});
+  await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Players'}).click();
+  await page.getByLabel('Name or SteamID').fill('zo');
+  await page.getByRole('button', {name: 'Search'}).click();
+  await page.getByRole('region', {name: 'Players found'}).getByRole('link', {name: 'Zoey'}).click();
+  await page.getByRole('heading', {name: 'Zoey'}).waitFor();
+  await page.getByText('In a game now').waitFor();
+  step('the game\'s log: Zoey on the server with her SteamID and in its activity; found on the players page, in a game now');
+
   // The controller restarts; a change made while it is down reaches the open page.
   await page.getByRole('link', {name: 'Hosts'}).click();
   await page.getByRole('link', {name: 'local'}).waitFor();
@@ -212,15 +223,17 @@ try {
   });
   const ids = await page.evaluate(async () => {
     const get = async (path, key) => ((await (await fetch('/api/v1/' + path)).json())[key] ?? [])[0]?.id;
+    const player = ((await (await fetch('/api/v1/players?q=zo')).json()).players ?? [])[0]?.steamId;
     return {host: await get('hosts', 'hosts'), blueprint: await get('blueprints', 'blueprints'),
-            overlay: await get('overlays', 'overlays'), job: await get('jobs', 'jobs')};
+            overlay: await get('overlays', 'overlays'), job: await get('jobs', 'jobs'), player};
   });
   const pages = [
     ['dashboard', '/'], ['servers', '/servers'], ['server', serverUrl], ['server-console', serverUrl + '/console'],
     ['server-charts', serverUrl + '/charts'], ['hosts', '/hosts'], ['host', `/hosts/${ids.host}`],
     ['blueprints', '/blueprints'], ['blueprint', `/blueprints/${ids.blueprint}`], ['overlays', '/overlays'],
     ['overlay', `/overlays/${ids.overlay}`], ['jobs', '/jobs'], ['job', `/jobs/${ids.job}`], ['users', '/users'],
-    ['tokens', '/tokens'], ['audit', '/audit'], ['account', '/account'],
+    ['tokens', '/tokens'], ['audit', '/audit'], ['account', '/account'], ['players', '/players?q=zo'],
+    ['player', `/players/${ids.player}`],
   ];
   mkdirSync(shots, {recursive: true});
   for (const scheme of ['light', 'dark']) {

@@ -13,6 +13,7 @@ import {DashboardPage} from './pages/dashboard';
 import {HostPage, HostsPage} from './pages/hosts';
 import {JobPage, JobsPage} from './pages/jobs';
 import {OverlayPage, OverlaysPage} from './pages/overlays';
+import {PlayerPage, PlayersPage} from './pages/players';
 import {ServerPage} from './pages/server';
 import {ServersPage} from './pages/servers';
 import {SignInPage} from './pages/signin';
@@ -54,6 +55,8 @@ function Shell() {
           <Route path="/servers" component={ServersPage} />
           <Route path="/servers/:id" component={ServerPage} />
           <Route path="/servers/:id/:tab" component={ServerPage} />
+          <Route path="/players" component={PlayersPage} />
+          <Route path="/players/:steamId" component={PlayerPage} />
           <Route path="/hosts" component={adminOnly(HostsPage)} />
           <Route path="/hosts/:id" component={adminOnly(HostPage)} />
           <Route path="/blueprints" component={BlueprintsPage} />
@@ -77,7 +80,7 @@ function Nav() {
   const {path, route} = useLocation();
   const admin = isAdmin();
   const links: [string, string][] = [
-    ['/', 'Dashboard'], ['/servers', 'Servers'], ...(admin ? [['/hosts', 'Hosts'] as [string, string]] : []),
+    ['/', 'Dashboard'], ['/servers', 'Servers'], ['/players', 'Players'], ...(admin ? [['/hosts', 'Hosts'] as [string, string]] : []),
     ['/blueprints', 'Blueprints'], ['/overlays', 'Overlays'], ['/jobs', 'Jobs'],
     ...(admin ? [['/users', 'Users'] as [string, string]] : []), ['/tokens', 'API tokens'], ['/audit', 'Audit log'],
   ];

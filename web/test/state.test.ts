@@ -19,7 +19,7 @@ describe('live changes', () => {
     expect(kindsOf('something.new')).toEqual(['audit', 'jobs']);
   });
   it('keep one counter per kind', () => {
-    expect(Object.keys(changes).sort()).toEqual(['audit', 'blueprints', 'hosts', 'jobs', 'overlays', 'servers', 'tokens', 'users']);
+    expect(Object.keys(changes).sort()).toEqual(['audit', 'blueprints', 'hosts', 'jobs', 'overlays', 'players', 'servers', 'tokens', 'users']);
   });
 });
 

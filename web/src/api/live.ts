@@ -1,14 +1,15 @@
 // The fleet's event stream (/api/v1/events), followed once for the whole app: audit entries
 // mark the kinds of objects they touch as changed (pages holding those reload what they show),
-// `server` events carry a server whose state, map or players changed (patched in place). After
+// `server` events carry a server whose state, map or players changed (patched in place), player
+// events mark the players as changed. After
 // a reconnect everything shown is reloaded once and the audit log resumes where it stopped.
 import {signal, type Signal} from '@preact/signals';
 import {ResumePoint, reconnectDelay} from '../lib/resume';
 import {loadSession, sessionExpired} from './client';
 import type {AuditEntry, Server} from './types';
 
-export type Kind = 'servers' | 'hosts' | 'jobs' | 'blueprints' | 'overlays' | 'users' | 'tokens' | 'audit';
-const kinds: Kind[] = ['servers', 'hosts', 'jobs', 'blueprints', 'overlays', 'users', 'tokens', 'audit'];
+export type Kind = 'servers' | 'hosts' | 'jobs' | 'blueprints' | 'overlays' | 'users' | 'tokens' | 'audit' | 'players';
+const kinds: Kind[] = ['servers', 'hosts', 'jobs', 'blueprints', 'overlays', 'users', 'tokens', 'audit', 'players'];
 
 // A counter per kind; reading one subscribes a component to its changes.
 export const changes = Object.fromEntries(kinds.map((kind) => [kind, signal(0)])) as Record<Kind, Signal<number>>;
@@ -90,6 +91,11 @@ function open() {
     next.set(server.id, server);
     liveServers.value = next;
   });
+  // A player joined or left, a map changed, Steam asked for a restart: pages showing players
+  // and timelines reload (the events are not replayed: a reconnect reloads everything).
+  for (const type of ['player_joined', 'player_left', 'map_changed', 'update_required']) {
+    stream.addEventListener(type, () => bump(['players']));
+  }
   stream.addEventListener('end', () => reopenLater(true));
   stream.addEventListener('overflow', () => reopenLater(false));
   stream.onerror = () => {

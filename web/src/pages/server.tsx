@@ -3,9 +3,10 @@ import {useEffect, useRef, useState} from 'preact/hooks';
 import {useLocation, useRoute} from 'preact-iso';
 import {api, me} from '../api/client';
 import {useInterval, useResource} from '../api/resource';
-import type {ConsoleCommandResponse, JobRef, LogLine, MetricSeries, Server, ServerPlayersResponse} from '../api/types';
+import type {ConsoleCommandResponse, JobRef, ListPlayerEventsResponse, LogLine, MetricSeries, Server,
+  ServerPlayersResponse} from '../api/types';
 import {Chart} from '../components/chart';
-import {ago, bytes, duration, millis} from '../lib/format';
+import {ago, bytes, dateTime, duration, millis, span} from '../lib/format';
 import {ConsoleBuffer, CommandHistory} from '../lib/console';
 import {followEventStream} from '../lib/sse';
 import {Badge, Confirm, ErrorBox, Loading, PageHeader, Tabs, useAction} from '../components/ui';
@@ -57,6 +58,7 @@ export function ServerPage() {
       <div class="status-line">
         <Badge state={s.actualState || 'unknown'} />
         {game?.map && <span>map <strong>{game.map}</strong></span>}
+        {s.status?.log?.restartRequired && <span class="tag update" title="The server printed Steam's request to restart for the latest update">update required</span>}
         {game && <span><strong>{game.players ?? 0}</strong>/{game.maxPlayers ?? 0} players</span>}
         {s.hostId && <span>on <a href={`/hosts/${s.hostId}`}>{s.hostId}</a>:{s.port}</span>}
       </div>
@@ -86,13 +88,17 @@ const notMeasured = <span class="muted">not measured</span>;
 function Overview({server}: {server: Server}) {
   const unit = server.status?.unit;
   const game = server.status?.game;
-  // Names are asked of the game when the count changes (live) and every 10 s while shown.
+  // Who is on it: the log's sessions (SteamID, since when), with the score A2S reports;
+  // reloaded on player events and every 10 s while shown.
   const running = server.actualState === 'running';
   const players = useResource((signal) => running ? api<ServerPlayersResponse>(`/servers/${server.id}/players`, {signal})
-                                                  : Promise.resolve({players: []}),
-                              [server.id, running, game?.players]);
+                                                  : Promise.resolve({players: [], sessions: []} as ServerPlayersResponse),
+                              [server.id, running, game?.players], ['players']);
   useInterval(players.reload, 10000);
-  const list = players.data?.players ?? [];
+  const sessions = players.data?.sessions ?? [];
+  const scores = new Map((players.data?.players ?? []).map((player) => [player.name, player.score ?? 0]));
+  // Players A2S reports that the log has not (a listener off, a join not yet recorded).
+  const others = (players.data?.players ?? []).filter((player) => !sessions.some((session) => session.name === player.name));
   return (
     <>
       <dl class="facts">
@@ -110,14 +116,56 @@ function Overview({server}: {server: Server}) {
       </dl>
       <h2>Players</h2>
       <ErrorBox error={players.error} />
-      {list.length ? (
-        <table>
-          <thead><tr><th>Name</th><th>Score</th><th>Time</th></tr></thead>
-          <tbody>{list.map((player) => (
-            <tr><td>{player.name}</td><td>{player.score ?? 0}</td><td>{duration(player.connected)}</td></tr>
-          ))}</tbody>
-        </table>
+      {sessions.length || others.length ? (
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="Players on the server">
+          <table>
+            <thead><tr><th>Name</th><th>SteamID</th><th>On the server</th><th>Score</th></tr></thead>
+            <tbody>
+              {sessions.map((session) => (
+                <tr>
+                  <td>{session.steamId ? <a href={`/players/${session.steamId}`}>{session.name}</a> : session.name}</td>
+                  <td class="mono">{session.steamId || <span class="muted">not validated</span>}</td>
+                  <td title={dateTime(session.joinedAt)}>{span(Number(session.seconds ?? 0))}</td>
+                  <td>{scores.get(session.name ?? '') ?? ''}</td>
+                </tr>
+              ))}
+              {others.map((player) => (
+                <tr><td>{player.name}</td><td class="muted">-</td><td>{duration(player.connected)}</td><td>{player.score ?? 0}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : <p class="muted">Nobody is playing.</p>}
+      <Activity serverId={server.id ?? ''} />
+    </>
+  );
+}
+
+const activity: Record<string, string> = {
+  joined: 'joined', left: 'left', map_changed: 'map changed to', update_required: 'Steam asked for a restart to update',
+};
+
+// The server's timeline: joins, leaves, map changes, update requests, newest first.
+function Activity({serverId}: {serverId: string}) {
+  const events = useResource((signal) => api<ListPlayerEventsResponse>(`/servers/${serverId}/timeline?limit=20`, {signal}),
+                             [serverId], ['players']);
+  const list = events.data?.events ?? [];
+  return (
+    <>
+      <h2>Activity</h2>
+      <ErrorBox error={events.error} />
+      {list.length ? (
+        <ol class="timeline">
+          {list.map((event) => (
+            <li class={`timeline-${event.kind}`}>
+              <time dateTime={event.at} title={dateTime(event.at)}>{ago(event.at)}</time>{' '}
+              {event.name && (event.steamId ? <a href={`/players/${event.steamId}`}>{event.name}</a> : <strong>{event.name}</strong>)}{' '}
+              {activity[event.kind ?? ''] ?? event.kind}{' '}
+              {event.kind === 'map_changed' ? <strong>{event.text}</strong> : event.kind === 'left' && event.text ? <span class="muted">({event.text})</span> : null}
+            </li>
+          ))}
+        </ol>
+      ) : <p class="muted">No joins, leaves or map changes recorded yet.</p>}
     </>
   );
 }
