@@ -173,18 +173,23 @@ class ServerRoutes {
     return Json(response);
   }
 
-  // Asked of the game now (A2S_PLAYER through the agent): reports carry the count, not names.
+  // Who is on it: from its log as the controller recorded it (SteamIDs, join times), and asked
+  // of the game now when it is placed (A2S_PLAYER through the agent: names, scores). A game or
+  // agent that does not answer leaves the A2S part out, not the history.
   absl::StatusOr<ApiResponse> Players(const ApiRequest& request) {
-    L4D2_ASSIGN_OR_RETURN(auto placed, Placed(request));
-    const auto& [server, host] = placed;
-    agent::v1::GetInstanceRequest call;
-    call.set_name(server.name);
-    call.set_include_players(true);
-    PlainAgentCall plain;
-    L4D2_ASSIGN_OR_RETURN(agent::v1::Instance instance,
-                          agent_client_.GetInstance(host, call, plain));
+    L4D2_ASSIGN_OR_RETURN(Server server, d_.stores.servers.Get(request.actor, request.Param("id")));
     v1::ServerPlayersResponse response;
-    *response.mutable_players() = instance.status().game().player_list();
+    if (!server.host_id.empty()) {
+      absl::StatusOr<Host> host = d_.stores.hosts.Get(server.host_id);
+      agent::v1::GetInstanceRequest call;
+      call.set_name(server.name);
+      call.set_include_players(true);
+      PlainAgentCall plain;
+      absl::StatusOr<agent::v1::Instance> instance =
+          host.ok() ? agent_client_.GetInstance(*host, call, plain)
+                    : absl::StatusOr<agent::v1::Instance>(host.status());
+      if (instance.ok()) *response.mutable_players() = instance->status().game().player_list();
+    }
     // With who they are and since when, from the server's log (the player history).
     L4D2_ASSIGN_OR_RETURN(std::vector<PlayerSession> online, d_.stores.players.Online(server.id));
     const absl::Time now = d_.stores.clock.Now();

@@ -196,8 +196,8 @@ absl::StatusOr<std::vector<PlayerTimelineEvent>> PlayerHistory::Record(
       sql << "UPDATE player_sessions SET left_at_ms = :l, reason = :r WHERE id = :i",
           soci::use(left_ms), soci::use(reason), soci::use(it->second.id);
       if (!it->second.steam_id.empty()) {
-        long long seconds = std::max<int64_t>(
-            0, absl::ToInt64Seconds(absl::FromUnixMillis(left_ms) - it->second.joined));
+        long long seconds =
+            std::max<int64_t>(0, (left_ms - absl::ToUnixMillis(it->second.joined)) / 1000);
         sql << "UPDATE players SET seconds = seconds + :d, last_seen_ms = :l WHERE steam_id = :p",
             soci::use(seconds), soci::use(left_ms), soci::use(it->second.steam_id);
       }

@@ -10,7 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/clock.h"
+#include "controller/store/player_history.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "l4d2/controller/v1/api.pb.h"
 #include "rpc/proto_json.h"
@@ -257,6 +260,76 @@ TEST_F(ControllerCommandsTest, CredentialsComeFromFlagsEnvironmentOrConfigAndFai
   EXPECT_THAT(Ctl({"tokens", "list"}, &code), Not(HasSubstr(token_)));
   EXPECT_EQ(Ctl({"servers", "frobnicate", "x"}, &code).empty(), false);
   EXPECT_EQ(code, 2);
+}
+
+// The players commands over a history recorded as the controller's player feed records it
+// (the agents' side is tests/root/fleet_test.cc).
+TEST_F(ControllerCommandsTest, PlayersOnlineSessionsTimelineSearchAndShow) {
+  int code = -1;
+  std::ofstream(dir_.Sub("coop.yaml")) << "name: coop\nhostname: Sunday\ngame_mode: coop\n";
+  ASSERT_EQ((Ctl({"blueprints", "apply", "-f", dir_.Sub("coop.yaml")}, &code), code), 0);
+  std::string out = Ctl({"servers", "create", "c1", "--blueprint", "coop", "--stopped"}, &code);
+  ASSERT_EQ(code, 0) << out;
+  out = Ctl({"--json", "servers", "show", "c1"}, &code);
+  const std::string server_id =
+      FromJson<controller::v1::Server>(out.substr(0, out.find('\n')))->id();
+  {
+    auto db = controller::Database::Open({.url = "sqlite3:" + dir_.Sub("c.db")});
+    ASSERT_TRUE(db.ok());
+    controller::PlayerHistory history(**db, Clock::Real());
+    const absl::Time now = absl::Now();
+    agent::v1::ListPlayerEventsResponse answer;
+    answer.set_epoch(1);
+    answer.set_map("c5m1_waterfront");
+    auto add = [&](int seq, agent::v1::PlayerEvent::Kind kind, uint64_t steam,
+                   const std::string& name, absl::Duration ago, const std::string& text) {
+      agent::v1::PlayerEvent* event = answer.add_events();
+      event->set_seq(seq);
+      event->set_kind(kind);
+      *event->mutable_at() =
+          google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(now - ago));
+      event->mutable_player()->set_name(name);
+      event->mutable_player()->set_steam_id64(steam);
+      event->set_text(text);
+    };
+    add(1, agent::v1::PlayerEvent::KIND_MAP_CHANGED, 0, "", absl::Minutes(50), "c5m1_waterfront");
+    add(2, agent::v1::PlayerEvent::KIND_JOINED, 76561197960287930u, "Ellis", absl::Minutes(45), "");
+    add(3, agent::v1::PlayerEvent::KIND_JOINED, 76561197960265738u, "Rochelle", absl::Minutes(40),
+        "");
+    add(4, agent::v1::PlayerEvent::KIND_LEFT, 76561197960265738u, "Rochelle", absl::Minutes(10),
+        "Disconnect by user.");
+    agent::v1::LivePlayer* ellis = answer.add_players();
+    ellis->set_name("Ellis");
+    ellis->set_steam_id64(76561197960287930u);
+    ASSERT_TRUE(history.Record(server_id, {}, answer).ok());
+  }
+  out = Ctl({"players", "online", "c1"}, &code);
+  std::cout << "$ l4d2ctl players online c1\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("map: c5m1_waterfront"));
+  EXPECT_THAT(out, HasSubstr("Ellis                76561197960287930"));
+  EXPECT_THAT(out, HasSubstr("in the game"));
+  EXPECT_THAT(out, Not(HasSubstr("Rochelle")));
+  out = Ctl({"players", "sessions", "c1"}, &code);
+  std::cout << "$ l4d2ctl players sessions c1\n" << out;
+  EXPECT_THAT(out, HasSubstr("Rochelle"));
+  EXPECT_THAT(out, HasSubstr("30m00s"));
+  EXPECT_THAT(out, HasSubstr("(Disconnect by user.)"));
+  out = Ctl({"players", "timeline", "c1"}, &code);
+  std::cout << "$ l4d2ctl players timeline c1\n" << out;
+  EXPECT_THAT(out, HasSubstr("map_changed"));
+  out = Ctl({"players", "search", "roch"}, &code);
+  std::cout << "$ l4d2ctl players search roch\n" << out;
+  EXPECT_THAT(out, HasSubstr("76561197960265738 Rochelle"));
+  out = Ctl({"players", "show", "76561197960287930"}, &code);
+  std::cout << "$ l4d2ctl players show 76561197960287930\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("online:     yes"));
+  EXPECT_THAT(out, HasSubstr("c1 "));
+  // A SteamID that is not one: the API's clear refusal, exit 1.
+  out = Ctl({"players", "show", "12345"}, &code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_THAT(out, HasSubstr("SteamID64"));
 }
 
 }  // namespace
