@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "controller/store/ids.h"
+#include "controller/store/page.h"
 #include "google/protobuf/util/time_util.h"
 #include "soci/soci.h"
 
@@ -385,13 +386,29 @@ absl::StatusOr<std::vector<PlayerSummary>> PlayerHistory::Search(const std::stri
   if (!high.empty()) high.back() = static_cast<char>(static_cast<unsigned char>(high.back()) + 1);
   const bool digits = !query.empty() && absl::c_all_of(query, absl::ascii_isdigit);
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    auto visible = [&](const std::string& steam_id) {
-      if (owner_id.empty()) return true;
-      int found = 0;
-      sql << "SELECT 1 FROM player_sessions ps JOIN servers s ON s.id = ps.server_id"
-             " WHERE ps.steam_id = :p AND s.owner_id = :o LIMIT 1",
-          soci::use(steam_id), soci::use(owner_id), soci::into(found);
-      return sql.got_data();
+    // Of `ids`, those who played on the owner's servers: one statement for a page.
+    auto visible = [&](const std::vector<std::string>& ids) {
+      absl::flat_hash_set<std::string> shown;
+      if (owner_id.empty() || ids.empty()) {
+        shown.insert(ids.begin(), ids.end());
+        return shown;
+      }
+      std::vector<std::string> params;
+      const std::string in = IdIn(ids, params);  // "id IN (...)": players.steam_id here
+      std::string steam_id;
+      soci::statement select(sql);
+      for (const std::string& param : params) select.exchange(soci::use(param));
+      select.exchange(soci::use(owner_id));
+      select.exchange(soci::into(steam_id));
+      select.alloc();
+      select.prepare("SELECT p.steam_id FROM players p WHERE p.steam_" + in +
+                     " AND EXISTS (SELECT 1 FROM player_sessions ps"
+                     " JOIN servers s ON s.id = ps.server_id"
+                     " WHERE ps.steam_id = p.steam_id AND s.owner_id = :o)");
+      select.define_and_bind();
+      select.execute(false);
+      while (select.fetch()) shown.insert(steam_id);
+      return shown;
     };
     if (digits) {
       soci::rowset<soci::row> rows =
@@ -399,7 +416,9 @@ absl::StatusOr<std::vector<PlayerSummary>> PlayerHistory::Search(const std::stri
            soci::use(query));
       for (const soci::row& row : rows) players.push_back(PlayerOf(row));
     }
-    if (digits && !players.empty() && !visible(players.front().steam_id)) players.clear();
+    if (digits && !players.empty() && visible({players.front().steam_id}).empty()) {
+      players.clear();
+    }
     // By name: pages of the index until `limit` visible ones (an operator's players are a few
     // of the fleet's: each page is checked, at most 20 pages).
     std::string after_key = low, after_id;
@@ -419,13 +438,16 @@ absl::StatusOr<std::vector<PlayerSummary>> PlayerHistory::Search(const std::stri
         }
       }
       if (page == 0 && low.empty()) break;  // an empty query names nobody
+      std::vector<std::string> ids;
+      for (const PlayerSummary& player : batch) ids.push_back(player.steam_id);
+      const absl::flat_hash_set<std::string> shown = visible(ids);
       for (size_t i = 0; i < batch.size(); ++i) {
         after_key = keys[i];
         after_id = batch[i].steam_id;
         const bool seen = std::any_of(players.begin(), players.end(), [&](const auto& p) {
           return p.steam_id == batch[i].steam_id;
         });
-        if (!seen && visible(batch[i].steam_id)) players.push_back(batch[i]);
+        if (!seen && shown.contains(batch[i].steam_id)) players.push_back(batch[i]);
         if (static_cast<int>(players.size()) >= limit) break;
       }
       if (static_cast<int>(batch.size()) < limit) break;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -90,6 +91,27 @@ inline Result Hammer(int port, const std::string& request, absl::Time deadline) 
 inline double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0.0;
   return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
+}
+
+// One GET route on one keep-alive connection for `duration` with a bearer token (after 200 ms
+// of warming): its latency percentiles.
+struct RouteTiming {
+  double p50 = 0, p99 = 0;
+  int64_t requests = 0, failures = 0;
+};
+inline RouteTiming TimeRoute(int port, const std::string& path, const std::string& token,
+                             absl::Duration duration) {
+  const std::string request = absl::StrCat("GET ", path,
+                                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                                           "keep-alive\r\nAuthorization: Bearer ",
+                                           token, "\r\n\r\n");
+  Hammer(port, request, absl::Now() + absl::Milliseconds(200));
+  Result result = Hammer(port, request, absl::Now() + duration);
+  std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
+  return {.p50 = Percentile(result.latencies_ms, 0.5),
+          .p99 = Percentile(result.latencies_ms, 0.99),
+          .requests = result.requests,
+          .failures = result.failures};
 }
 
 }  // namespace l4d2::bench

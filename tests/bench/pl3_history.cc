@@ -128,25 +128,6 @@ absl::StatusOr<Seeded> Seed(ControllerApi& api, FleetStores& stores, Database& d
   return seeded;
 }
 
-struct Timing {
-  double p50 = 0, p99 = 0;
-  int64_t requests = 0, failures = 0;
-};
-
-Timing Time(int port, const std::string& path, const std::string& token, absl::Duration duration) {
-  const std::string request = absl::StrCat("GET ", path,
-                                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
-                                           "keep-alive\r\nAuthorization: Bearer ",
-                                           token, "\r\n\r\n");
-  l4d2::bench::Hammer(port, request, absl::Now() + absl::Milliseconds(200));  // warm
-  l4d2::bench::Result result = l4d2::bench::Hammer(port, request, absl::Now() + duration);
-  std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
-  return {.p50 = l4d2::bench::Percentile(result.latencies_ms, 0.5),
-          .p99 = l4d2::bench::Percentile(result.latencies_ms, 0.99),
-          .requests = result.requests,
-          .failures = result.failures};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -208,9 +189,9 @@ int main(int argc, char** argv) {
     for (const auto& [name, path] : routes) {
       for (const bool admin : {false, true}) {
         if (path == "/metrics" && !admin) continue;
-        const Timing timing =
-            Time((*api)->port(), path, admin ? seeded->admin_token : seeded->operator_token,
-                 absl::Seconds(seconds));
+        const l4d2::bench::RouteTiming timing = l4d2::bench::TimeRoute(
+            (*api)->port(), path, admin ? seeded->admin_token : seeded->operator_token,
+            absl::Seconds(seconds));
         failed += timing.failures > 0;
         std::printf("%-24s %-8s %10.2f %10.2f %9lld%s\n", name.c_str(),
                     admin ? "admin" : "operator", timing.p50, timing.p99,

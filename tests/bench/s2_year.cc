@@ -233,23 +233,7 @@ absl::Status Seed(Database& db, FleetStores& stores, l4d2::Clock& clock, const F
   });
 }
 
-struct Timing {
-  double p50 = 0, p99 = 0;
-  int64_t failures = 0;
-};
-
-Timing Time(int port, const std::string& path, const std::string& token, absl::Duration duration) {
-  const std::string request = absl::StrCat("GET ", path,
-                                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
-                                           "keep-alive\r\nAuthorization: Bearer ",
-                                           token, "\r\n\r\n");
-  l4d2::bench::Hammer(port, request, absl::Now() + absl::Milliseconds(200));  // warm
-  l4d2::bench::Result result = l4d2::bench::Hammer(port, request, absl::Now() + duration);
-  std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
-  return {.p50 = l4d2::bench::Percentile(result.latencies_ms, 0.5),
-          .p99 = l4d2::bench::Percentile(result.latencies_ms, 0.99),
-          .failures = result.failures};
-}
+using Timing = l4d2::bench::RouteTiming;
 
 // The routes timed: (name, path, admin only).
 std::vector<std::tuple<std::string, std::string, bool>> Routes(const Fleet& fleet) {
@@ -316,8 +300,9 @@ absl::StatusOr<Timings> Measure(BenchDatabase& where, double scale, absl::Durati
       for (const auto& [name, path, admin_only] : Routes(fleet)) {
         for (const bool admin : {false, true}) {
           if (admin_only && !admin) continue;
-          timings[{name, std::string(admin ? "admin" : "operator") + suffix}] = Time(
-              (*api)->port(), path, admin ? fleet.admin_token : fleet.operator_token, per_route);
+          timings[{name, std::string(admin ? "admin" : "operator") + suffix}] =
+              l4d2::bench::TimeRoute((*api)->port(), path,
+                                     admin ? fleet.admin_token : fleet.operator_token, per_route);
         }
       }
     };
