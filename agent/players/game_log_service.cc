@@ -129,8 +129,10 @@ void GameLogService::EndSessions(const std::string& name, const std::string& rea
   {
     absl::MutexLock lock(&mutex_);
     auto it = instances_.find(name);
-    if (it == instances_.end() || it->second.tracker.player_count() == 0) return;
-    it->second.tracker.EndAll(clock_.Now(), reason);
+    if (it == instances_.end()) return;
+    PlayerTracker& tracker = it->second.tracker;
+    if (tracker.player_count() == 0 && !tracker.restart_required()) return;
+    tracker.EndAll(clock_.Now(), reason);
   }
   if (on_events_) on_events_();
 }

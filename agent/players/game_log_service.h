@@ -74,7 +74,8 @@ class GameLogService {
 
   // Reconciles an instance with its `status` (PlayerTracker::Reconcile).
   void Reconcile(const std::string& name, const RconStatus& status);
-  // The instance's server stopped or restarted: everyone in the game left (PlayerTracker::EndAll).
+  // The instance's server stopped or restarted: everyone in the game left, Steam's restart
+  // request forgotten (PlayerTracker::EndAll).
   void EndSessions(const std::string& name, const std::string& reason);
 
   // The agent API's views: an instance's state (nullopt for an instance not sending), and its

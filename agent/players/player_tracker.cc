@@ -135,6 +135,8 @@ void PlayerTracker::Reconcile(const RconStatus& status, absl::Time at) {
 
 void PlayerTracker::EndAll(absl::Time at, const std::string& reason) {
   for (const LivePlayer& player : Players()) Leave(player.player.user_id, at, reason);
+  // A new process: Steam's request was the old one's (it asks again if the build is still old).
+  restart_required_ = false;
 }
 
 std::vector<LivePlayer> PlayerTracker::Players() const {

@@ -54,7 +54,8 @@ class PlayerTracker {
   // its map becomes the map.
   void Reconcile(const RconStatus& status, absl::Time at);
 
-  // The server stopped (or was restarted): everyone left at `at` for `reason`.
+  // The server stopped (or was restarted): everyone left at `at` for `reason`, and Steam's
+  // restart request is forgotten.
   void EndAll(absl::Time at, const std::string& reason);
 
   // Oldest join first.

@@ -40,9 +40,13 @@ const std::string* PlayerFeed::ServerOf(const Host& host, const std::string& ins
 bool PlayerFeed::CatchUp(const Host& host, const std::string& server_id,
                          const std::string& instance, const agent::v1::GameLogState& log) {
   GameLogCursor& cursor = cursors_[server_id];
+  bool& update_required = update_required_[server_id];
   bool recorded = false;
   for (int attempt = 0; attempt < 8; ++attempt) {
-    if (cursor.epoch == log.epoch() && cursor.seq >= log.last_event()) return recorded;
+    if (cursor.epoch == log.epoch() && cursor.seq >= log.last_event() &&
+        (recorded || update_required == log.restart_required())) {
+      return recorded;
+    }
     agent::v1::ListPlayerEventsRequest request;
     request.set_name(instance);
     request.set_epoch(cursor.epoch);
@@ -84,6 +88,7 @@ bool PlayerFeed::CatchUp(const Host& host, const std::string& server_id,
     }
     if (!written->empty() && options_.recorded) options_.recorded();
     recorded = true;
+    update_required = answer->restart_required();
     cursor.epoch = answer->epoch();
     if (!answer->events().empty()) {
       cursor.seq = answer->events().rbegin()->seq();
@@ -102,7 +107,10 @@ int PlayerFeed::Round(const absl::flat_hash_set<std::string>& host_ids) {
   if (!cursors_loaded_) {
     absl::StatusOr<std::vector<ServerGameLog>> logs = stores_.players.GameLogs();
     if (!logs.ok()) return 0;
-    for (const ServerGameLog& log : *logs) cursors_[log.server_id] = log.cursor;
+    for (const ServerGameLog& log : *logs) {
+      cursors_[log.server_id] = log.cursor;
+      update_required_[log.server_id] = log.update_required;
+    }
     cursors_loaded_ = true;
   }
   const bool unknown_host = [&] {
@@ -130,8 +138,10 @@ int PlayerFeed::Round(const absl::flat_hash_set<std::string>& host_ids) {
       const std::string* server_id = ServerOf(host, instance.name(), /*refresh=*/true);
       if (server_id == nullptr) continue;  // unmanaged, or not placed here yet
       auto cursor = cursors_.find(*server_id);
+      auto flag = update_required_.find(*server_id);
       if (cursor != cursors_.end() && cursor->second.epoch == log.epoch() &&
-          cursor->second.seq >= log.last_event()) {
+          cursor->second.seq >= log.last_event() && flag != update_required_.end() &&
+          flag->second == log.restart_required()) {
         continue;
       }
       if (CatchUp(host, *server_id, instance.name(), log)) ++updated;

@@ -81,6 +81,8 @@ class PlayerFeed {
   // Round's (one at a time).
   absl::Mutex round_mutex_;
   absl::flat_hash_map<std::string, GameLogCursor> cursors_ ABSL_GUARDED_BY(round_mutex_);
+  // Steam's restart request as recorded: it can end without an event (the server restarted).
+  absl::flat_hash_map<std::string, bool> update_required_ ABSL_GUARDED_BY(round_mutex_);
   bool cursors_loaded_ ABSL_GUARDED_BY(round_mutex_) = false;
   absl::flat_hash_map<std::string, HostServers> servers_ ABSL_GUARDED_BY(round_mutex_);
   absl::flat_hash_map<std::string, Host> hosts_ ABSL_GUARDED_BY(round_mutex_);

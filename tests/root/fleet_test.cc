@@ -1095,8 +1095,8 @@ TEST_F(FleetTest, PlayersJoiningChangingMapsAndLeavingBecomeTheirHistoryThroughR
   ASSERT_EQ(server.host_id, h1.host.id);
   ASSERT_TRUE(Query(server.port).ok());
   // The server sends its log to the agent's listener on the host's address, with its secret.
-  std::ifstream cfg_file(h1.root + "/runtime/pl1/merged/left4dead2/cfg/server.cfg");
-  const std::string cfg(std::istreambuf_iterator<char>(cfg_file), {});
+  const std::string cfg =
+      *ReadFileToString(h1.root + "/runtime/pl1/merged/left4dead2/cfg/server.cfg", 1 << 20);
   EXPECT_THAT(cfg, HasSubstr("log on\nsv_logsecret \""));
   EXPECT_THAT(cfg, HasSubstr(absl::StrCat(":", h1.game_log_port, "\n")));
 
@@ -1237,6 +1237,26 @@ TEST_F(FleetTest, PlayersJoiningChangingMapsAndLeavingBecomeTheirHistoryThroughR
         port, "GET", "/api/v1/servers/" + server.id + "/players", {cookie}, "");
     return shown.ok() && absl::StrContains(shown->body, R"("updateRequired":true)");
   }));
+  // Restarted, the server no longer carries the old process's request.
+  {
+    grpc::ClientContext context;
+    agent::v1::RestartInstanceRequest request;
+    request.set_operation_id("players-restart");
+    request.set_name("pl1");
+    agent::v1::Instance restarted;
+    grpc::Status status = agents_->Stub(h1.host)->RestartInstance(&context, request, &restarted);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_TRUE(Eventually(
+      [&] {
+        again.Round();
+        auto shown = l4d2::testing::HttpRequest(
+            port, "GET", "/api/v1/servers/" + server.id + "/players", {cookie}, "");
+        return shown.ok() && !absl::StrContains(shown->body, R"("updateRequired":true)") &&
+               absl::StrContains(shown->body, R"("sessions")") == false;
+      },
+      absl::Seconds(20)));
+  EXPECT_EQ(session_of("Zoey")->reason(), "server restarted");
   (*api)->Stop();
 }
 

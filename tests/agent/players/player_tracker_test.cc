@@ -79,6 +79,11 @@ TEST(PlayerTrackerTest, SessionsSpanMapChangesAndEndWithTheDisconnect) {
   EXPECT_THAT(Events(tracker, 4),
               ElementsAre("5 player_left EDisconnect by user.", "6 restart_required "));
   EXPECT_EQ(tracker.last_seq(), 6);
+  // The server restarted: Nick's stay ends, and Steam's request was the old process's.
+  tracker.EndAll(at + absl::Minutes(1), "server restarted");
+  EXPECT_TRUE(Names(tracker).empty());
+  EXPECT_FALSE(tracker.restart_required());
+  EXPECT_THAT(Events(tracker, 6), ElementsAre("7 player_left Nickserver restarted"));
 }
 
 // The agent restarted mid-session, or packets were lost: `status` says who is there.
