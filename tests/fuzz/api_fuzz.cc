@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "controller/api/api_metrics.h"
@@ -90,7 +91,17 @@ World& TheWorld() {
     auto host = w->stores->hosts.Create({.name = "h1", .address = "127.0.0.1:1"}, absl::Hours(1));
     std::string secret;
     ApiToken token = *w->tokens->Create(alice, "ci", {"write"}, &secret);
+    // A player on s1, so that the player routes have history to read.
+    agent::v1::ListPlayerEventsResponse joined;
+    joined.set_epoch(1);
+    agent::v1::PlayerEvent* event = joined.add_events();
+    event->set_seq(1);
+    event->set_kind(agent::v1::PlayerEvent::KIND_JOINED);
+    event->mutable_player()->set_name("Ellis");
+    event->mutable_player()->set_steam_id64(76561197960287930u);
+    (void)w->stores->players.Record(server.server.id, {}, joined);
     w->ids = {overlay.id,
+              "76561197960287930",
               blueprint.id,
               server.server.id,
               server.job_id,
@@ -121,7 +132,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.user = user;
   request.actor = user.role == Role::kAdmin ? Actor::Admin(user.id) : Actor::Operator(user.id);
   request.credential = CredentialKind::kToken;
-  request.params["id"] = world.ids[data[2] % world.ids.size()];
+  // Every parameter of the route's path ({id}, {steam_id}, ...) gets the chosen value.
+  for (absl::string_view segment : absl::StrSplit(route.path, '/')) {
+    if (absl::ConsumePrefix(&segment, "{") && absl::ConsumeSuffix(&segment, "}")) {
+      request.params[std::string(segment)] = world.ids[data[2] % world.ids.size()];
+    }
+  }
   const std::string rest(reinterpret_cast<const char*>(data) + 3, size - 3);
   const size_t newline = rest.find('\n');
   const std::string query = rest.substr(0, newline);
