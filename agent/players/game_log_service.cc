@@ -63,7 +63,7 @@ void GameLogService::SetSenders(const absl::flat_hash_map<std::string, LogSender
 
 void GameLogService::Apply(const LogPacket& packet, absl::Time at) {
   absl::MutexLock lock(&mutex_);
-  ApplyLocked(packet, at);
+  (void)ApplyLocked(packet, at);
 }
 
 void GameLogService::AllowSources(absl::flat_hash_set<uint32_t> ips) {
@@ -71,27 +71,29 @@ void GameLogService::AllowSources(absl::flat_hash_set<uint32_t> ips) {
   sources_ = std::move(ips);
 }
 
-void GameLogService::ApplyLocked(const LogPacket& packet, absl::Time at) {
+bool GameLogService::ApplyLocked(const LogPacket& packet, absl::Time at) {
   auto name = by_port_.find(packet.source_port);
   const bool local =
       sources_.empty() || (packet.source_ip >> 24) == 127 || sources_.contains(packet.source_ip);
   if (name == by_port_.end() || !local) {
     ++counters_.unknown_sender;
-    return;
+    return false;
   }
   Instance& instance = instances_.at(name->second);  // by_port_ names only instances_
   absl::StatusOr<absl::string_view> line = DecodeGameLogPacket(packet.data, instance.sender.secret);
   if (!line.ok()) {
     ++(absl::IsPermissionDenied(line.status()) ? counters_.refused : counters_.malformed);
-    return;
+    return false;
   }
   absl::StatusOr<GameLogEvent> event = ParseGameLogLine(*line);
   if (!event.ok()) {
     ++counters_.malformed;
-    return;
+    return false;
   }
   ++counters_.lines;
+  const int64_t before = instance.tracker.last_seq();
   instance.tracker.Apply(*event, at);
+  return instance.tracker.last_seq() != before;
 }
 
 void GameLogService::Poll(absl::Duration timeout) {
@@ -106,12 +108,7 @@ void GameLogService::Poll(absl::Duration timeout) {
   bool events = false;
   {
     absl::MutexLock lock(&mutex_);
-    int64_t before = 0;
-    for (const auto& [name, instance] : instances_) before += instance.tracker.last_seq();
-    for (const LogPacket& packet : buffer_) ApplyLocked(packet, at);
-    int64_t after = 0;
-    for (const auto& [name, instance] : instances_) after += instance.tracker.last_seq();
-    events = after != before;
+    for (const LogPacket& packet : buffer_) events |= ApplyLocked(packet, at);
   }
   if (events && on_events_) on_events_();
   // A trickle: let the next packets gather rather than wake for each few (a wakeup and two

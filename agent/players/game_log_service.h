@@ -98,7 +98,8 @@ class GameLogService {
     PlayerTracker tracker;
     int64_t epoch = 0;
   };
-  void ApplyLocked(const LogPacket& packet, absl::Time at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // True when the packet made an event (a join, a leave, a map, an update request).
+  bool ApplyLocked(const LogPacket& packet, absl::Time at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   LogSocket& socket_;
   Clock& clock_;
   const std::function<void()> on_events_;

@@ -86,6 +86,16 @@ PlayerSummary PlayerOf(const soci::row& row) {
           .seconds = row.get<long long>(5)};
 }
 
+constexpr char kGameLogColumns[] = "server_id, epoch, seq, map, update_required, players";
+
+ServerGameLog GameLogOf(const soci::row& row) {
+  return {.server_id = row.get<std::string>(0),
+          .cursor = {row.get<long long>(1), row.get<long long>(2)},
+          .map = row.get<std::string>(3),
+          .update_required = row.get<int>(4) != 0,
+          .players = row.get<int>(5)};
+}
+
 // The open sessions of one server, by player.
 struct OpenSession {
   std::string id;
@@ -112,17 +122,10 @@ absl::StatusOr<GameLogCursor> PlayerHistory::Cursor(const std::string& server_id
 absl::StatusOr<std::optional<ServerGameLog>> PlayerHistory::GameLog(const std::string& server_id) {
   std::optional<ServerGameLog> log;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    soci::rowset<soci::row> rows =
-        (sql.prepare << "SELECT server_id, epoch, seq, map, update_required, players"
-                        " FROM server_game_logs WHERE server_id = :s",
-         soci::use(server_id));
-    for (const soci::row& row : rows) {
-      log = ServerGameLog{.server_id = row.get<std::string>(0),
-                          .cursor = {row.get<long long>(1), row.get<long long>(2)},
-                          .map = row.get<std::string>(3),
-                          .update_required = row.get<int>(4) != 0,
-                          .players = row.get<int>(5)};
-    }
+    soci::rowset<soci::row> rows = (sql.prepare << "SELECT " << kGameLogColumns
+                                                << " FROM server_game_logs WHERE server_id = :s",
+                                    soci::use(server_id));
+    for (const soci::row& row : rows) log = GameLogOf(row);
     return absl::OkStatus();
   }));
   return log;
@@ -131,16 +134,9 @@ absl::StatusOr<std::optional<ServerGameLog>> PlayerHistory::GameLog(const std::s
 absl::StatusOr<std::vector<ServerGameLog>> PlayerHistory::GameLogs() {
   std::vector<ServerGameLog> logs;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
-    soci::rowset<soci::row> rows =
-        (sql.prepare << "SELECT server_id, epoch, seq, map, update_required, players"
-                        " FROM server_game_logs ORDER BY server_id");
-    for (const soci::row& row : rows) {
-      logs.push_back({.server_id = row.get<std::string>(0),
-                      .cursor = {row.get<long long>(1), row.get<long long>(2)},
-                      .map = row.get<std::string>(3),
-                      .update_required = row.get<int>(4) != 0,
-                      .players = row.get<int>(5)});
-    }
+    soci::rowset<soci::row> rows = (sql.prepare << "SELECT " << kGameLogColumns
+                                                << " FROM server_game_logs ORDER BY server_id");
+    for (const soci::row& row : rows) logs.push_back(GameLogOf(row));
     return absl::OkStatus();
   }));
   return logs;
