@@ -11,8 +11,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "agent/fetch/archive.h"
-#include "agent/fetch/curl_http_fetcher.h"
 #include "common/file_util.h"
+#include "common/http/curl_http_fetcher.h"
 
 namespace l4d2::agent {
 namespace {

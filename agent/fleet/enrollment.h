@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "agent/os/http_fetcher.h"
+#include "common/http/http_fetcher.h"
 
 namespace l4d2::agent {
 

@@ -15,8 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/config/agent_config.h"
-#include "agent/os/http_fetcher.h"
 #include "agent/os/process_runner.h"
+#include "common/http/http_fetcher.h"
 
 namespace l4d2::agent {
 

@@ -33,8 +33,8 @@
 #include "absl/time/time.h"
 #include "agent/host/layout.h"
 #include "agent/os/archive_extractor.h"
-#include "agent/os/http_fetcher.h"
 #include "agent/os/script_sandbox.h"
+#include "common/http/http_fetcher.h"
 #include "l4d2/agent/v1/overlay.pb.h"
 
 namespace l4d2::agent {

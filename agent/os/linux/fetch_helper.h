@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "agent/os/archive_extractor.h"
-#include "agent/os/http_fetcher.h"
 #include "agent/os/process_runner.h"
 #include "agent/os/server_users.h"
+#include "common/http/http_fetcher.h"
 
 namespace l4d2::agent {
 

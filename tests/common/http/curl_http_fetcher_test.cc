@@ -1,5 +1,5 @@
 // The libcurl fetcher against a local HTTP server (python3 -m http.server on loopback).
-#include "agent/fetch/curl_http_fetcher.h"
+#include "common/http/curl_http_fetcher.h"
 
 #include <filesystem>
 
@@ -10,7 +10,7 @@
 #include "tests/testing/net.h"
 #include "tests/testing/temp_dir.h"
 
-namespace l4d2::agent {
+namespace l4d2 {
 namespace {
 
 using ::l4d2::testing::TempDir;
@@ -42,7 +42,16 @@ TEST(CurlHttpFetcherTest, FetchesWithinLimitsAndReportsFailures) {
   EXPECT_EQ(
       fetcher.Fetch("file:///etc/passwd", dir.Sub("x"), 1 << 20, absl::Seconds(10)).status().code(),
       absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::string> body = fetcher.Get(base + "pack.tar.gz", 1 << 20, absl::Seconds(10));
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(*body, std::string(10000, 'x'));
+  EXPECT_EQ(fetcher.Get(base + "pack.tar.gz", 1000, absl::Seconds(10)).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  absl::StatusOr<std::string> missing =
+      fetcher.Get(base + "missing?key=SECRET", 1000, absl::Seconds(10));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(missing.status().message().find("SECRET"), std::string::npos) << missing.status();
 }
 
 }  // namespace
-}  // namespace l4d2::agent
+}  // namespace l4d2

@@ -1,4 +1,4 @@
-#include "agent/fetch/curl_http_fetcher.h"
+#include "common/http/curl_http_fetcher.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 
-namespace l4d2::agent {
+namespace l4d2 {
 namespace {
 
 // Receives the body in pieces; returns false to abort the transfer.
@@ -47,7 +47,7 @@ absl::Status Perform(const std::string& url, const std::string* form, absl::Dura
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "left4me-agent");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "left4me");
   char error_text[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
   CURLcode code = curl_easy_perform(curl);
@@ -59,8 +59,9 @@ absl::Status Perform(const std::string& url, const std::string* form, absl::Dura
     return absl::UnavailableError(absl::StrCat(
         "request failed: ", error_text[0] != '\0' ? error_text : curl_easy_strerror(code)));
   }
-  if (http_status == 401) {
-    return absl::UnauthenticatedError("request refused: HTTP 401 (unauthenticated)");
+  if (http_status == 401 || http_status == 403) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("request refused: HTTP ", http_status, " (unauthenticated)"));
   }
   if (http_status == 400) return absl::InvalidArgumentError("request refused: HTTP 400");
   if (http_status >= 400) {
@@ -111,22 +112,28 @@ absl::StatusOr<uint64_t> CurlHttpFetcher::Fetch(const std::string& url, const st
 absl::StatusOr<std::string> CurlHttpFetcher::PostForm(const std::string& url,
                                                       const std::string& form, uint64_t max_bytes,
                                                       absl::Duration timeout) {
-  return Post(url, form, nullptr, max_bytes, timeout);
+  return Request(url, &form, nullptr, max_bytes, timeout);
 }
 
 absl::StatusOr<std::string> CurlHttpFetcher::PostJson(const std::string& url,
                                                       const std::string& json, uint64_t max_bytes,
                                                       absl::Duration timeout) {
-  return Post(url, json, "application/json", max_bytes, timeout);
+  return Request(url, &json, "application/json", max_bytes, timeout);
 }
 
-absl::StatusOr<std::string> CurlHttpFetcher::Post(const std::string& url, const std::string& form,
-                                                  const char* content_type, uint64_t max_bytes,
-                                                  absl::Duration timeout) {
+absl::StatusOr<std::string> CurlHttpFetcher::Get(const std::string& url, uint64_t max_bytes,
+                                                 absl::Duration timeout) {
+  return Request(url, nullptr, nullptr, max_bytes, timeout);
+}
+
+absl::StatusOr<std::string> CurlHttpFetcher::Request(const std::string& url,
+                                                     const std::string* form,
+                                                     const char* content_type, uint64_t max_bytes,
+                                                     absl::Duration timeout) {
   std::string body;
   bool too_large = false;
   absl::Status status = Perform(
-      url, &form, timeout,
+      url, form, timeout,
       [&](const char* data, size_t size) {
         if (body.size() + size > max_bytes) {
           too_large = true;
@@ -142,4 +149,4 @@ absl::StatusOr<std::string> CurlHttpFetcher::Post(const std::string& url, const 
   return body;
 }
 
-}  // namespace l4d2::agent
+}  // namespace l4d2

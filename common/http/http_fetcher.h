@@ -1,7 +1,9 @@
 #pragma once
 
-// OS capability: downloading a file over HTTP(S), for overlay archives. Bounded in size and
-// time; redirects followed at most 5 times, to http and https only.
+// Capabilities: downloading a file over HTTP(S), for overlay archives (HttpFetcher), and
+// reading a small reply to a GET, for the controller's Steam Web API calls (HttpReader). Bounded
+// in size and time; redirects followed at most 5 times, to http and https only. Errors never
+// carry the URL (a query string may hold an API key).
 //
 // Errors: INVALID_ARGUMENT for a URL that is not http(s), RESOURCE_EXHAUSTED above max_bytes,
 // UNAVAILABLE for network errors, timeouts and HTTP statuses >= 400 (with the status).
@@ -12,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace l4d2::agent {
+namespace l4d2 {
 
 class HttpFetcher {
  public:
@@ -29,4 +31,13 @@ class HttpFetcher {
                                                uint64_t max_bytes, absl::Duration timeout) = 0;
 };
 
-}  // namespace l4d2::agent
+class HttpReader {
+ public:
+  virtual ~HttpReader() = default;
+  // GETs `url`; returns the response body. An HTTP 401 or 403 is UNAUTHENTICATED, 400
+  // INVALID_ARGUMENT.
+  virtual absl::StatusOr<std::string> Get(const std::string& url, uint64_t max_bytes,
+                                          absl::Duration timeout) = 0;
+};
+
+}  // namespace l4d2
