@@ -139,8 +139,12 @@ int RunPlayersShow(const CommandContext& context, const Invocation& invocation) 
     *context.out << ToJson(*player) << "\n";
     return kExitOk;
   }
-  *context.out << "name:       " << player->name() << "\nsteam id:   " << player->steam_id()
-               << "\nonline:     " << (player->online() ? "yes" : "no")
+  *context.out << "name:       " << player->name() << "\nsteam id:   " << player->steam_id();
+  if (player->has_profile()) {
+    *context.out << "\nsteam name: " << player->profile().persona_name()
+                 << "\nprofile:    " << player->profile().profile_url();
+  }
+  *context.out << "\nonline:     " << (player->online() ? "yes" : "no")
                << "\nsessions:   " << player->sessions()
                << "\nplayed:     " << Played(player->seconds_played())
                << "\nfirst seen: " << Time(player->first_seen_at())

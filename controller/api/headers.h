@@ -15,7 +15,11 @@ inline const std::vector<std::pair<std::string, std::string>>& SecurityHeaders()
       {"X-Frame-Options", "DENY"},
       {"Referrer-Policy", "no-referrer"},
       {"Content-Security-Policy",
-       "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       // Players' avatars come from Steam's hosts (fleet/steam_profiles.h, kSteamAvatarOrigins;
+       // the page sends no referrer).
+       "default-src 'self'; img-src 'self' data: https://avatars.steamstatic.com "
+       "https://avatars.akamai.steamstatic.com https://avatars.cloudflare.steamstatic.com "
+       "https://steamcdn-a.akamaihd.net; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
       {"Cross-Origin-Opener-Policy", "same-origin"},
       {"Cross-Origin-Resource-Policy", "same-origin"},

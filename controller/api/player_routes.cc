@@ -25,7 +25,7 @@ absl::StatusOr<int> LimitQuery(const ApiRequest& request, int fallback, int max)
 
 // A SteamID64: 17 digits starting 765611 (individual accounts).
 absl::Status CheckSteamId(const std::string& id) {
-  if (id.size() != 17 || !absl::c_all_of(id, absl::ascii_isdigit) || id.rfind("765611", 0) != 0) {
+  if (!IsSteamId64(id)) {
     return absl::InvalidArgumentError(
         absl::StrCat("steam_id: a SteamID64 (17 digits, 765611...), not '", id.substr(0, 40), "'"));
   }
@@ -50,6 +50,7 @@ class PlayerRoutes {
     for (const PlayerSession& session : sessions) {
       *response.add_sessions() = ToApi(session, server.name, now);
     }
+    L4D2_RETURN_IF_ERROR(AddSteamProfiles(d_.stores.players, *response.mutable_sessions()));
     return Json(response);
   }
 

@@ -196,6 +196,7 @@ class ServerRoutes {
     for (const PlayerSession& session : online) {
       *response.add_sessions() = ToApi(session, server.name, now);
     }
+    L4D2_RETURN_IF_ERROR(AddSteamProfiles(d_.stores.players, *response.mutable_sessions()));
     L4D2_ASSIGN_OR_RETURN(std::optional<ServerGameLog> log, d_.stores.players.GameLog(server.id));
     if (log.has_value()) {
       response.set_map(log->map);

@@ -1,11 +1,17 @@
 #include "controller/config/controller_config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/host_port.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "common/steam/steam_web_api.h"
 #include "common/yaml_document.h"
 
 namespace l4d2::controller {
@@ -60,6 +66,11 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   retention.Int("batch", &config.retention_batch, 1, 100000);
   retention.String("export_dir", &config.retention_export_dir);
   retention.Duration("interval", &config.retention_interval);
+  YamlMapReader steam(root.Map("steam"), root.Child("steam"));
+  steam.String("web_api", &config.steam_web_api);
+  steam.String("web_api_key_file", &config.steam_web_api_key_file);
+  steam.Duration("profile_lifetime", &config.steam_profile_lifetime);
+  L4D2_RETURN_IF_ERROR(steam.Finish());
   L4D2_RETURN_IF_ERROR(retention.Finish());
   L4D2_RETURN_IF_ERROR(servers.Finish());
   L4D2_RETURN_IF_ERROR(jobs.Finish());
@@ -132,6 +143,16 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (!config.retention_export_dir.empty() && config.retention_export_dir.front() != '/') {
     return absl::InvalidArgumentError("retention.export_dir: must be an absolute path");
   }
+  if (config.steam_web_api.rfind("http://", 0) != 0 &&
+      config.steam_web_api.rfind("https://", 0) != 0) {
+    return absl::InvalidArgumentError("steam.web_api: expected http://... or https://...");
+  }
+  if (!config.steam_web_api_key_file.empty() && config.steam_web_api_key_file.front() != '/') {
+    return absl::InvalidArgumentError("steam.web_api_key_file: must be an absolute path");
+  }
+  if (config.steam_profile_lifetime < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("steam.profile_lifetime: at least 1m");
+  }
   if (config.pki_dir.empty() || config.pki_dir.front() != '/') {
     return absl::InvalidArgumentError("pki_dir: must be an absolute path");
   }
@@ -140,6 +161,24 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
     return absl::InvalidArgumentError("log_level: expected debug, info, warning or error");
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LoadSteamWebApiKey(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return ErrnoError(errno, "stat", path);
+  if ((info.st_mode & S_IROTH) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("steam.web_api_key_file '", path, "' is readable by other users (chmod o-r)"));
+  }
+  L4D2_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 4096));
+  const std::string key(absl::StripAsciiWhitespace(text));
+  if (!IsSteamWebApiKey(key)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("steam.web_api_key_file '", path,
+                     "' does not hold a Steam Web API key (32 hexadecimal "
+                     "digits)"));
+  }
+  return key;
 }
 
 std::string ReportAddress(const ControllerConfig& config, int port) {

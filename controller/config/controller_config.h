@@ -85,11 +85,22 @@ struct ControllerConfig {
   int retention_batch = 500;
   std::string retention_export_dir;
   absl::Duration retention_interval = absl::Minutes(10);
+  // Players' Steam names and avatars (fleet/steam_profiles.h): the Web API's base URL, a file
+  // holding a Web API key (32 hexadecimal digits; not readable by other users), and how long a
+  // profile is kept before Steam is asked again. Without a key Steam is asked nothing and
+  // players keep the names the game gave.
+  std::string steam_web_api = "https://api.steampowered.com";
+  std::string steam_web_api_key_file;
+  absl::Duration steam_profile_lifetime = absl::Hours(24);
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);
 absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path);
 absl::Status ValidateControllerConfig(const ControllerConfig& config);
+
+// The Steam Web API key in `path` (surrounding whitespace ignored). FAILED_PRECONDITION when
+// the file is readable by other users or does not hold a key; the error never quotes it.
+absl::StatusOr<std::string> LoadSteamWebApiKey(const std::string& path);
 
 // Where agents send host reports, as enrollment tells them: report_address if set, else the
 // host of public_url (or of listen_http; the machine's name for a wildcard address) with

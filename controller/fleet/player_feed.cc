@@ -87,6 +87,13 @@ bool PlayerFeed::CatchUp(const Host& host, const std::string& server_id,
       counters_.events += static_cast<int64_t>(written->size());
     }
     if (!written->empty() && options_.recorded) options_.recorded();
+    if (options_.joined) {
+      std::vector<std::string> joined;
+      for (const PlayerTimelineEvent& event : *written) {
+        if (event.kind == "joined" && !event.steam_id.empty()) joined.push_back(event.steam_id);
+      }
+      if (!joined.empty()) options_.joined(joined);
+    }
     recorded = true;
     update_required = answer->restart_required();
     cursor.epoch = answer->epoch();

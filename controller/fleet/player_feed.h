@@ -16,6 +16,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -37,6 +38,8 @@ struct PlayerFeedOptions {
   int page = 500;  // events per call
   // Called after events were recorded (the event streams' Wake); may be empty.
   std::function<void()> recorded;
+  // Called with the SteamIDs of the joins recorded (the Steam profiles' Want); may be empty.
+  std::function<void(const std::vector<std::string>&)> joined;
 };
 
 struct PlayerFeedCounters {

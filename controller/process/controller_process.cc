@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/http/curl_http_fetcher.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/version.h"
@@ -22,6 +23,7 @@
 #include "controller/fleet/reconciler.h"
 #include "controller/fleet/report_receiver.h"
 #include "controller/fleet/report_sources.h"
+#include "controller/fleet/steam_profiles.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/store/fleet_stores.h"
@@ -76,7 +78,7 @@ absl::Duration ReportFreshness(const ControllerConfig& config) {
 // destroyed bottom to top).
 struct ControllerProcess::Parts {
   Parts(const ControllerConfig& config, std::unique_ptr<Database> database,
-        tls::ControllerPki pki_files, Clock& clock_in)
+        tls::ControllerPki pki_files, const std::string& steam_key, Clock& clock_in)
       : config(config),
         clock(clock_in),
         db(std::move(database)),
@@ -126,11 +128,24 @@ struct ControllerProcess::Parts {
                    .interval = config.retention_interval,
                    .owner = owner},
                   &stores.leases),
+        profiles(steam_key.empty()
+                     ? nullptr
+                     : std::make_unique<SteamProfiles>(
+                           stores.players, http, clock,
+                           SteamProfilesOptions{.web_api = config.steam_web_api,
+                                                .key = steam_key,
+                                                .lifetime = config.steam_profile_lifetime})),
         player_agents(*agents, absl::Seconds(5)),
-        player_feed(stores, reports, player_agents, {.recorded = [this] {
-                      // The API is started before the feed (ControllerProcess::Start).
-                      if (api != nullptr) api->events().Wake();
-                    }}) {}
+        player_feed(stores, reports, player_agents,
+                    {.recorded =
+                         [this] {
+                           // The API is started before the feed (ControllerProcess::Start).
+                           if (api != nullptr) api->events().Wake();
+                         },
+                     .joined =
+                         [this](const std::vector<std::string>& steam_ids) {
+                           if (profiles != nullptr) profiles->Want(steam_ids);
+                         }}) {}
 
   absl::Status StartReceiver() {
     if (config.report_listen.empty()) return absl::OkStatus();
@@ -198,6 +213,8 @@ struct ControllerProcess::Parts {
   Reconciler reconciler;
   CertificateRenewer renewer;
   Retention retention;
+  CurlHttpFetcher http;
+  std::unique_ptr<SteamProfiles> profiles;  // null without a Steam Web API key
   GrpcAgentClient player_agents;
   PlayerFeed player_feed;
   std::unique_ptr<ReportReceiver> receiver;
@@ -211,7 +228,11 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   if (!pki.ok()) {
     return absl::Status(pki.status().code(), absl::StrCat("pki_dir: ", pki.status().message()));
   }
-  auto parts = std::make_unique<Parts>(config, std::move(db), *std::move(pki), clock);
+  std::string steam_key;
+  if (!config.steam_web_api_key_file.empty()) {
+    L4D2_ASSIGN_OR_RETURN(steam_key, LoadSteamWebApiKey(config.steam_web_api_key_file));
+  }
+  auto parts = std::make_unique<Parts>(config, std::move(db), *std::move(pki), steam_key, clock);
   L4D2_RETURN_IF_ERROR(parts->StartReceiver());
   L4D2_RETURN_IF_ERROR(parts->StartApi());
   parts->scheduler.Start();
@@ -220,6 +241,11 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   // Agents dialled in plaintext (development) have no certificates to renew.
   if (!config.agents_plaintext) parts->renewer.Start();
   parts->retention.Start();
+  if (parts->profiles != nullptr) {
+    parts->profiles->Start();
+    L4D2_LOG(INFO) << "players' Steam profiles from '" << config.steam_web_api << "' (the key in '"
+                   << config.steam_web_api_key_file << "')";
+  }
   parts->player_feed.Start();
   parts->running = true;
   L4D2_LOG(INFO) << "l4d2-controller " << kVersion << " serving HTTP on '" << config.listen_http
@@ -269,6 +295,7 @@ void ControllerProcess::Stop() {
   parts_->monitor.Stop();
   parts_->receiver.reset();
   parts_->player_feed.Stop();
+  if (parts_->profiles != nullptr) parts_->profiles->Stop();
   parts_->scheduler.Stop();
   parts_->api->Stop();
 }

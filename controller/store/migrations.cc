@@ -426,6 +426,13 @@ const std::vector<Migration>& ControllerMigrations() {
         " sessions BIGINT NOT NULL,"
         " seconds BIGINT NOT NULL)",
         "CREATE INDEX players_by_name ON players(name_key, steam_id)"}},
+      {21,
+       "players: their Steam profiles (name and avatar from the Steam Web API) and when Steam"
+       " was last asked",
+       {"ALTER TABLE players ADD COLUMN persona_name TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE players ADD COLUMN avatar_url TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE players ADD COLUMN profile_url TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE players ADD COLUMN profile_asked_ms BIGINT NOT NULL DEFAULT 0"}},
   };
   return *migrations;
 }

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "controller/store/ids.h"
@@ -75,15 +76,23 @@ PlayerTimelineEvent EventOf(const soci::row& row) {
           .text = row.get<std::string>(6)};
 }
 
-constexpr char kPlayerColumns[] = "steam_id, name, first_seen_ms, last_seen_ms, sessions, seconds";
+constexpr char kPlayerColumns[] =
+    "steam_id, name, first_seen_ms, last_seen_ms, sessions, seconds, persona_name, avatar_url,"
+    " profile_url";
+constexpr int kPlayerColumnCount = 9;
 
 PlayerSummary PlayerOf(const soci::row& row) {
-  return {.steam_id = row.get<std::string>(0),
+  const std::string steam_id = row.get<std::string>(0);
+  return {.steam_id = steam_id,
           .name = row.get<std::string>(1),
           .first_seen = FromMillis(row.get<long long>(2)),
           .last_seen = FromMillis(row.get<long long>(3)),
           .sessions = row.get<long long>(4),
-          .seconds = row.get<long long>(5)};
+          .seconds = row.get<long long>(5),
+          .profile = {.steam_id = steam_id,
+                      .persona_name = row.get<std::string>(6),
+                      .avatar_url = row.get<std::string>(7),
+                      .profile_url = row.get<std::string>(8)}};
 }
 
 constexpr char kGameLogColumns[] = "server_id, epoch, seq, map, update_required, players";
@@ -106,6 +115,11 @@ struct OpenSession {
 }  // namespace
 
 std::string PlayerNameKey(const std::string& name) { return absl::AsciiStrToLower(name); }
+
+bool IsSteamId64(absl::string_view id) {
+  return id.size() == 17 && absl::c_all_of(id, absl::ascii_isdigit) &&
+         absl::StartsWith(id, "765611");
+}
 
 absl::StatusOr<GameLogCursor> PlayerHistory::Cursor(const std::string& server_id) {
   GameLogCursor cursor;
@@ -430,7 +444,7 @@ absl::StatusOr<std::vector<PlayerSummary>> PlayerHistory::Search(const std::stri
              soci::use(high), soci::use(after_key), soci::use(after_id), soci::use(limit));
         for (const soci::row& row : rows) {
           batch.push_back(PlayerOf(row));
-          keys.push_back(row.get<std::string>(6));
+          keys.push_back(row.get<std::string>(kPlayerColumnCount));
         }
       }
       if (page == 0 && low.empty()) break;  // an empty query names nobody
@@ -498,6 +512,94 @@ absl::StatusOr<std::string> PlayerHistory::LastEventId() {
     return absl::OkStatus();
   }));
   return id;
+}
+
+absl::StatusOr<std::vector<std::string>> PlayerHistory::ProfilesDue(
+    const std::vector<std::string>& steam_ids, absl::Time since) {
+  std::vector<std::string> due;
+  const long long since_ms = absl::ToUnixMillis(since);
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    for (size_t at = 0; at < steam_ids.size(); at += kIdsPerStatement) {
+      std::vector<std::string> params;
+      // "id IN (...)": players.steam_id here.
+      const std::string in =
+          IdIn(absl::MakeConstSpan(steam_ids).subspan(at, kIdsPerStatement), params);
+      std::string steam_id;
+      soci::statement select(sql);
+      for (const std::string& param : params) select.exchange(soci::use(param));
+      select.exchange(soci::use(since_ms));
+      select.exchange(soci::into(steam_id));
+      select.alloc();
+      select.prepare("SELECT steam_id FROM players WHERE steam_" + in +
+                     " AND profile_asked_ms < :t");
+      select.define_and_bind();
+      select.execute(false);
+      while (select.fetch()) due.push_back(steam_id);
+    }
+    return absl::OkStatus();
+  }));
+  return due;
+}
+
+absl::Status PlayerHistory::SaveProfiles(const std::vector<std::string>& asked,
+                                         const std::vector<SteamProfile>& profiles) {
+  const long long now_ms = absl::ToUnixMillis(clock_.Now());
+  return db_.Transact([&](soci::session& sql) -> absl::Status {
+    for (const SteamProfile& profile : profiles) {
+      sql << "UPDATE players SET persona_name = :n, avatar_url = :a, profile_url = :u"
+             " WHERE steam_id = :p",
+          soci::use(profile.persona_name), soci::use(profile.avatar_url),
+          soci::use(profile.profile_url), soci::use(profile.steam_id);
+    }
+    for (size_t at = 0; at < asked.size(); at += kIdsPerStatement) {
+      std::vector<std::string> params;
+      const std::string in = IdIn(absl::MakeConstSpan(asked).subspan(at, kIdsPerStatement), params);
+      soci::statement update(sql);
+      update.exchange(soci::use(now_ms));
+      for (const std::string& param : params) update.exchange(soci::use(param));
+      update.alloc();
+      update.prepare("UPDATE players SET profile_asked_ms = :t WHERE steam_" + in);
+      update.define_and_bind();
+      update.execute(true);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, SteamProfile>> PlayerHistory::Profiles(
+    const std::vector<std::string>& steam_ids) {
+  absl::flat_hash_map<std::string, SteamProfile> profiles;
+  std::vector<std::string> ids;
+  for (const std::string& id : steam_ids) {
+    if (!id.empty()) ids.push_back(id);
+  }
+  absl::c_sort(ids);
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    for (size_t at = 0; at < ids.size(); at += kIdsPerStatement) {
+      std::vector<std::string> params;
+      const std::string in = IdIn(absl::MakeConstSpan(ids).subspan(at, kIdsPerStatement), params);
+      SteamProfile profile;
+      soci::statement select(sql);
+      for (const std::string& param : params) select.exchange(soci::use(param));
+      select.exchange(soci::into(profile.steam_id));
+      select.exchange(soci::into(profile.persona_name));
+      select.exchange(soci::into(profile.avatar_url));
+      select.exchange(soci::into(profile.profile_url));
+      select.alloc();
+      select.prepare(
+          "SELECT steam_id, persona_name, avatar_url, profile_url FROM players"
+          " WHERE steam_" +
+          in + " AND profile_asked_ms > 0");
+      select.define_and_bind();
+      select.execute(false);
+      while (select.fetch()) {
+        if (!profile.empty()) profiles[profile.steam_id] = profile;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return profiles;
 }
 
 absl::StatusOr<int64_t> PlayerHistory::Prune(absl::Time before, int batch) {

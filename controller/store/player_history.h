@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "controller/store/database.h"
@@ -53,6 +55,16 @@ struct PlayerTimelineEvent {
   std::string server_name;
 };
 
+// What Steam's GetPlayerSummaries said of a player (fleet/steam_profiles.h); empty when it was
+// never asked (no Web API key) or did not know the player.
+struct SteamProfile {
+  std::string steam_id;
+  std::string persona_name;  // the Steam name, which may differ from the name in the game
+  std::string avatar_url;    // 64x64, https on Steam's avatar hosts ("" when none)
+  std::string profile_url;
+  bool empty() const { return persona_name.empty() && avatar_url.empty(); }
+};
+
 struct PlayerSummary {
   std::string steam_id;
   std::string name;  // the last one seen
@@ -60,6 +72,7 @@ struct PlayerSummary {
   absl::Time last_seen;
   int64_t sessions = 0;
   int64_t seconds = 0;  // of the closed sessions
+  SteamProfile profile;
 };
 
 // A server's place in its agent's event numbering (ListPlayerEvents' cursor).
@@ -126,6 +139,18 @@ class PlayerHistory {
   // The id of the newest event ("" when none): where a new tail starts.
   absl::StatusOr<std::string> LastEventId();
 
+  // Steam profiles (fleet/steam_profiles.h), kept with the players they describe.
+  // Of `steam_ids`, the recorded players whose profile was not asked for since `since`.
+  absl::StatusOr<std::vector<std::string>> ProfilesDue(const std::vector<std::string>& steam_ids,
+                                                       absl::Time since);
+  // Stores `profiles` and marks every player of `asked` asked now (one Steam did not describe
+  // keeps what it had: an account made private still has its last avatar).
+  absl::Status SaveProfiles(const std::vector<std::string>& asked,
+                            const std::vector<SteamProfile>& profiles);
+  // The profiles known of `steam_ids` (one statement per 500), by SteamID64.
+  absl::StatusOr<absl::flat_hash_map<std::string, SteamProfile>> Profiles(
+      const std::vector<std::string>& steam_ids);
+
   // Deletes closed sessions that ended and events that happened before `before`, at most
   // `batch` rows of each; the rows deleted (0: nothing left to prune).
   absl::StatusOr<int64_t> Prune(absl::Time before, int batch);
@@ -145,6 +170,9 @@ struct PlayerFigures {
   std::vector<std::pair<std::string, int>> players_by_server;  // servers with players, by id
 };
 absl::StatusOr<PlayerFigures> CountPlayerFigures(Database& db);
+
+// Whether `id` is a SteamID64 of an individual account (17 digits, 765611...).
+bool IsSteamId64(absl::string_view id);
 
 // The lower-case form names are searched by (ASCII letters folded; other bytes kept).
 std::string PlayerNameKey(const std::string& name);

@@ -71,6 +71,15 @@ function watch(page) {
 
 try {
   const context = await browser.newContext({viewport: {width: 1280, height: 900}});
+  // Steam's avatar host cannot be reached here: the test answers for it (the page loads avatars
+  // from there, as the controller's content security policy allows).
+  const avatarsAsked = [];
+  await context.route('https://avatars.steamstatic.com/**', (route) => {
+    avatarsAsked.push(route.request().url());
+    route.fulfill({contentType: 'image/svg+xml', body:
+      '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#0f766e"/>' +
+      '<circle cx="32" cy="26" r="12" fill="#ccfbf1"/><rect x="14" y="42" width="36" height="22" rx="11" fill="#ccfbf1"/></svg>'});
+  });
   const page = await context.newPage();
   current = page;
   watch(page);
@@ -180,6 +189,21 @@ try {
   await page.getByRole('heading', {name: 'Zoey'}).waitFor();
   await page.getByText('In a game now').waitFor();
   step('the game\'s log: Zoey on the server with her SteamID and in its activity; found on the players page, in a game now');
+
+  // Her Steam name and avatar, from the Steam Web API's stand-in through the controller.
+  await page.waitForFunction(async () => {
+    const answer = await (await fetch('/api/v1/players?q=zo')).json();
+    return (answer.players ?? [])[0]?.profile?.personaName === 'zoey.steam';
+  }, null, {timeout: 30000, polling: 500});
+  await page.reload();
+  await page.locator('dt:has-text("Steam name") + dd', {hasText: 'zoey.steam'}).waitFor();
+  const avatar = page.locator('.player-header img.avatar');
+  await avatar.waitFor();
+  if (!(await avatar.evaluate((img) => img.complete && img.naturalWidth === 64))) throw new Error('the avatar did not load');
+  await page.goBack();
+  await page.getByRole('region', {name: 'Players found'}).locator('img.avatar').waitFor();
+  if (!avatarsAsked.some((url) => url.endsWith('_medium.jpg'))) throw new Error('no avatar was asked of Steam: ' + avatarsAsked);
+  step('her Steam name and avatar on her page and in the search, the avatar from Steam\'s host');
 
   // The controller restarts; a change made while it is down reaches the open page.
   await page.getByRole('link', {name: 'Hosts'}).click();

@@ -302,6 +302,14 @@ TEST_F(ControllerCommandsTest, PlayersOnlineSessionsTimelineSearchAndShow) {
     ellis->set_name("Ellis");
     ellis->set_steam_id64(76561197960287930u);
     ASSERT_TRUE(history.Record(server_id, {}, answer).ok());
+    // What the controller's Steam profiles stored of Ellis.
+    ASSERT_TRUE(history
+                    .SaveProfiles({"76561197960287930"},
+                                  {{.steam_id = "76561197960287930",
+                                    .persona_name = "ellis_on_steam",
+                                    .avatar_url = "https://avatars.steamstatic.com/e_medium.jpg",
+                                    .profile_url = "https://steamcommunity.com/id/ellis/"}})
+                    .ok());
   }
   out = Ctl({"players", "online", "c1"}, &code);
   std::cout << "$ l4d2ctl players online c1\n" << out;
@@ -325,6 +333,8 @@ TEST_F(ControllerCommandsTest, PlayersOnlineSessionsTimelineSearchAndShow) {
   std::cout << "$ l4d2ctl players show 76561197960287930\n" << out;
   EXPECT_EQ(code, 0) << out;
   EXPECT_THAT(out, HasSubstr("online:     yes"));
+  EXPECT_THAT(out, HasSubstr("steam name: ellis_on_steam\nprofile:    "
+                             "https://steamcommunity.com/id/ellis/"));
   EXPECT_THAT(out, HasSubstr("c1 "));
   // A SteamID that is not one: the API's clear refusal, exit 1.
   out = Ctl({"players", "show", "12345"}, &code);

@@ -30,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "common/file_util.h"
+#include "common/http/curl_http_fetcher.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "controller/api/controller_api.h"
@@ -40,6 +41,7 @@
 #include "controller/fleet/reconciler.h"
 #include "controller/fleet/report_receiver.h"
 #include "controller/fleet/report_sources.h"
+#include "controller/fleet/steam_profiles.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/jobs/server_actions.h"
 #include "controller/store/migrations.h"
@@ -1106,10 +1108,32 @@ TEST_F(FleetTest, PlayersJoiningChangingMapsAndLeavingBecomeTheirHistoryThroughR
                                   {.http = {.address = "127.0.0.1:0", .threads = 1, .workers = 4}});
   ASSERT_TRUE(api.ok()) << api.status();
   GrpcAgentClient client(*agents_, absl::Seconds(5));
+  // Steam's Web API (its stand-in) knows Ellis: the feed hands the joins' SteamIDs to the
+  // profiles, as l4d2-controller wires them with a key configured.
+  l4d2::testing::TempDir steam_dir;
+  const std::string steam_key = "00112233445566778899aabbccddeeff";
+  std::ofstream(steam_dir.Sub("web_api_key")) << steam_key;
+  std::ofstream(steam_dir.Sub("profiles.json"))
+      << R"({"76561197960267732": {"personaname": "ellis_on_steam",)"
+      << R"( "avatarhash": "fef49e7fa7e1997310d705b2a6158ff8dc1cdfeb"}})";
+  const int steam_port = l4d2::testing::FreeGamePort();
+  auto steam = l4d2::testing::ChildProcess::Start(
+      {.argv = {"/usr/bin/env", "python3",
+                std::string(L4D2_SOURCE_DIR) + "/tests/fakes/steam_web_api.py",
+                std::to_string(steam_port), steam_dir.path()}});
+  ASSERT_TRUE(steam.ok());
+  ASSERT_TRUE((*steam)->WaitForOutput("Serving Steam Web API stand-in"));
+  CurlHttpFetcher http;
+  SteamProfiles profiles(
+      stores_->players, http, Clock::Real(),
+      {.web_api = absl::StrCat("http://127.0.0.1:", steam_port), .key = steam_key});
+  profiles.Start();
   auto feed = std::make_unique<PlayerFeed>(
       *stores_, *reports_, client,
-      PlayerFeedOptions{.interval = absl::Seconds(1),
-                        .recorded = [&events = (*api)->events()] { events.Wake(); }});
+      PlayerFeedOptions{
+          .interval = absl::Seconds(1),
+          .recorded = [&events = (*api)->events()] { events.Wake(); },
+          .joined = [&profiles](const std::vector<std::string>& ids) { profiles.Want(ids); }});
   feed->Start();
   feed_ = feed.get();
   const int port = (*api)->port();
@@ -1198,6 +1222,25 @@ TEST_F(FleetTest, PlayersJoiningChangingMapsAndLeavingBecomeTheirHistoryThroughR
   ASSERT_TRUE(players.ok());
   EXPECT_THAT(players->body, HasSubstr(R"("map":"c2m1_highway")"));
   EXPECT_THAT(players->body, HasSubstr(R"("name":"Ellis")"));
+  // Ellis's Steam name and avatar, beside the game's name; Nick, unknown to Steam, has none.
+  const std::string avatar =
+      "https://avatars.steamstatic.com/fef49e7fa7e1997310d705b2a6158ff8dc1cdfeb_medium.jpg";
+  ASSERT_TRUE(Eventually([&] {
+    players = l4d2::testing::HttpRequest(port, "GET", "/api/v1/servers/" + server.id + "/players",
+                                         {cookie}, "");
+    return players.ok() && absl::StrContains(players->body, R"("personaName":"ellis_on_steam")");
+  })) << (players.ok() ? players->body : players.status().ToString());
+  EXPECT_THAT(players->body, HasSubstr(absl::StrCat(R"("avatarUrl":")", avatar, R"(")")));
+  auto ellis_page =
+      l4d2::testing::HttpRequest(port, "GET", "/api/v1/players/76561197960267732", {cookie}, "");
+  ASSERT_TRUE(ellis_page.ok());
+  EXPECT_THAT(ellis_page->body, HasSubstr(R"("personaName":"ellis_on_steam")"));
+  EXPECT_THAT(ellis_page->body, HasSubstr(R"("name":"Ellis")"));
+  EXPECT_THAT(ellis_page->body, Not(HasSubstr(steam_key)));
+  auto found = l4d2::testing::HttpRequest(port, "GET", "/api/v1/players?q=ell", {cookie}, "");
+  ASSERT_TRUE(found.ok());
+  EXPECT_THAT(found->body, HasSubstr(avatar));
+  EXPECT_EQ(profiles.counters().failures, 0);
 
   // The agent goes down mid-session; meanwhile Ellis leaves and Zoey joins, over RCON.
   h1.process.reset();

@@ -1,8 +1,10 @@
 #include "controller/config/controller_config.h"
 
+#include "common/file_util.h"
 #include "common/yaml_document.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace l4d2::controller {
 namespace {
@@ -76,6 +78,38 @@ TEST(ControllerConfigTest, AgentsAreToldWhereToReportByTheControllersPublicName)
   EXPECT_TRUE(Parse("agents: {report_listen: \"\"}").ok());
   EXPECT_THAT(Parse("agents: {report_listen: nowhere}").status().message(),
               ::testing::HasSubstr("report_listen"));
+}
+
+// Steam profiles (issue Players): the key from a file other users cannot read, never quoted.
+TEST(ControllerConfigTest, TheSteamWebApiKeyComesFromAFileOthersCannotRead) {
+  absl::StatusOr<ControllerConfig> config = Parse(
+      "steam: {web_api: 'http://127.0.0.1:9', web_api_key_file: /etc/k, profile_lifetime: 6h}");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->steam_web_api, "http://127.0.0.1:9");
+  EXPECT_EQ(config->steam_web_api_key_file, "/etc/k");
+  EXPECT_EQ(config->steam_profile_lifetime, absl::Hours(6));
+  EXPECT_EQ(Parse("")->steam_web_api_key_file, "");  // no key: Steam is asked nothing
+  EXPECT_THAT(Parse("steam: {web_api: ftp://x}").status().message(),
+              ::testing::HasSubstr("steam.web_api"));
+  EXPECT_THAT(Parse("steam: {web_api_key_file: key}").status().message(),
+              ::testing::HasSubstr("absolute"));
+  EXPECT_THAT(Parse("steam: {profile_lifetime: 1s}").status().message(),
+              ::testing::HasSubstr("profile_lifetime"));
+
+  l4d2::testing::TempDir dir;
+  const std::string key = "0123456789abcdef0123456789ABCDEF";
+  const std::string path = dir.Sub("key");
+  ASSERT_TRUE(WriteFileAtomically(path, "  " + key + "\n", 0640).ok());
+  absl::StatusOr<std::string> loaded = LoadSteamWebApiKey(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(*loaded, key);
+  ASSERT_TRUE(WriteFileAtomically(path, key, 0644).ok());
+  EXPECT_THAT(LoadSteamWebApiKey(path).status().message(), ::testing::HasSubstr("other users"));
+  ASSERT_TRUE(WriteFileAtomically(path, "not-a-key-" + key, 0600).ok());
+  absl::Status wrong = LoadSteamWebApiKey(path).status();
+  EXPECT_THAT(wrong.message(), ::testing::HasSubstr("32 hexadecimal"));
+  EXPECT_THAT(wrong.message(), ::testing::Not(::testing::HasSubstr(key)));
+  EXPECT_FALSE(LoadSteamWebApiKey(dir.Sub("missing")).ok());
 }
 
 }  // namespace

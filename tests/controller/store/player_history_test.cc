@@ -188,6 +188,45 @@ TEST_P(PlayerHistoryTest, ReadsByWindowByPlayerAndByNameAndPrunes) {
   EXPECT_EQ(history.Online(server_)->size(), 1u);
 }
 
+// Steam profiles kept with the players: due when never asked or asked before the cutoff; a
+// player Steam did not describe keeps what it had; the reads carry them.
+TEST_P(PlayerHistoryTest, SteamProfilesAreKeptWithThePlayersAndReadWithThem) {
+  PlayerHistory& history = stores_->players;
+  const absl::Time t0 = clock_.Now();
+  agent::v1::ListPlayerEventsResponse answer;
+  answer.set_epoch(1);
+  *answer.add_events() = Event(1, agent::v1::PlayerEvent::KIND_JOINED, kEllis, "Ellis", t0);
+  *answer.add_events() = Event(2, agent::v1::PlayerEvent::KIND_JOINED, kNick, "Nick", t0);
+  ASSERT_TRUE(history.Record(server_, {}, answer).ok());
+  const std::string ellis = std::to_string(kEllis), nick = std::to_string(kNick);
+  const std::string stranger = "76561197960265729";  // never recorded: never due
+  EXPECT_THAT(*history.ProfilesDue({ellis, nick, stranger}, t0),
+              ::testing::UnorderedElementsAre(ellis, nick));
+  EXPECT_TRUE(history.Profiles({ellis, nick})->empty());
+
+  const SteamProfile ellis_profile{
+      .steam_id = ellis,
+      .persona_name = "ellis_on_steam",
+      .avatar_url = "https://avatars.steamstatic.com/aa_medium.jpg",
+      .profile_url = "https://steamcommunity.com/profiles/" + ellis + "/"};
+  ASSERT_TRUE(history.SaveProfiles({ellis, nick}, {ellis_profile}).ok());
+  EXPECT_TRUE(history.ProfilesDue({ellis, nick}, t0)->empty());
+  clock_.Advance(absl::Hours(1));
+  EXPECT_THAT(*history.ProfilesDue({ellis, nick}, clock_.Now()),
+              ::testing::UnorderedElementsAre(ellis, nick));
+  // Asked again, Steam no longer describes Ellis (say a private account): the profile stays.
+  ASSERT_TRUE(history.SaveProfiles({ellis}, {}).ok());
+  absl::StatusOr<absl::flat_hash_map<std::string, SteamProfile>> profiles =
+      history.Profiles({ellis, nick, "", ellis});
+  ASSERT_TRUE(profiles.ok()) << profiles.status();
+  ASSERT_EQ(profiles->size(), 1u);
+  EXPECT_EQ(profiles->at(ellis).persona_name, "ellis_on_steam");
+  EXPECT_EQ(profiles->at(ellis).avatar_url, ellis_profile.avatar_url);
+  EXPECT_EQ(history.Player(ellis)->profile.avatar_url, ellis_profile.avatar_url);
+  EXPECT_EQ(history.Search("ell", "", 10)->front().profile.persona_name, "ellis_on_steam");
+  EXPECT_TRUE(history.Player(nick)->profile.empty());
+}
+
 L4D2_INSTANTIATE_BACKEND_TEST(PlayerHistoryTest);
 
 }  // namespace

@@ -29,6 +29,7 @@ export type {
   PlayerSessionJson as PlayerSession,
   ServerPlayersResponseJson as ServerPlayersResponse,
   SessionInfoJson as SessionInfo,
+  SteamProfileJson as SteamProfile,
   UserJson as User,
   FleetSummaryJson as FleetSummary,
 } from '../gen/l4d2/controller/v1/api_pb';

@@ -6,6 +6,7 @@ import {api} from '../api/client';
 import {useResource} from '../api/resource';
 import type {FleetPlayer, ListPlayersResponse} from '../api/types';
 import {ago, dateTime, span} from '../lib/format';
+import {Avatar, PlayerName} from '../components/avatar';
 import {Empty, ErrorBox, Field, Loading, PageHeader, Stat, valueOf} from '../components/ui';
 
 export function PlayersPage() {
@@ -44,7 +45,7 @@ function PlayerRows({players}: {players: FleetPlayer[]}) {
         <thead><tr><th>Name</th><th>SteamID</th><th>Sessions</th><th>Played</th><th>Last seen</th></tr></thead>
         <tbody>{players.map((player) => (
           <tr>
-            <td><a href={`/players/${player.steamId}`}>{player.name}</a></td>
+            <td class="player"><Avatar profile={player.profile} name={player.name} /><a href={`/players/${player.steamId}`}><PlayerName name={player.name} profile={player.profile} /></a></td>
             <td class="mono">{player.steamId}</td>
             <td>{player.sessions ?? 0}</td>
             <td>{span(Number(player.secondsPlayed ?? 0))}</td>
@@ -66,9 +67,12 @@ export function PlayerPage() {
   const sessions = p.recentSessions ?? [];
   return (
     <section>
-      <PageHeader title={p.name ?? 'Player'}>
-        <a class="button secondary" href={`https://steamcommunity.com/profiles/${p.steamId}`} target="_blank" rel="noopener noreferrer">Steam profile</a>
-      </PageHeader>
+      <div class="player-header">
+        <Avatar profile={p.profile} name={p.name} large />
+        <PageHeader title={p.name ?? 'Player'}>
+          <a class="button secondary" href={p.profile?.profileUrl || `https://steamcommunity.com/profiles/${p.steamId}`} target="_blank" rel="noopener noreferrer">Steam profile</a>
+        </PageHeader>
+      </div>
       <div class="stats">
         <Stat label="Played" value={span(Number(p.secondsPlayed ?? 0))} />
         <Stat label="Sessions" value={p.sessions ?? 0} />
@@ -77,6 +81,7 @@ export function PlayerPage() {
       </div>
       <dl class="facts">
         <dt>SteamID</dt><dd class="mono">{p.steamId}</dd>
+        {p.profile?.personaName && <><dt>Steam name</dt><dd>{p.profile.personaName}</dd></>}
         <dt>First seen</dt><dd>{dateTime(p.firstSeenAt)}</dd>
       </dl>
       <h2>Sessions</h2>

@@ -5,6 +5,7 @@ import {api, me} from '../api/client';
 import {useInterval, useResource} from '../api/resource';
 import type {ConsoleCommandResponse, JobRef, ListPlayerEventsResponse, LogLine, MetricSeries, Server,
   ServerPlayersResponse} from '../api/types';
+import {Avatar, PlayerName} from '../components/avatar';
 import {Chart} from '../components/chart';
 import {ago, bytes, dateTime, duration, millis, span} from '../lib/format';
 import {ConsoleBuffer, CommandHistory} from '../lib/console';
@@ -123,14 +124,14 @@ function Overview({server}: {server: Server}) {
             <tbody>
               {sessions.map((session) => (
                 <tr>
-                  <td>{session.steamId ? <a href={`/players/${session.steamId}`}>{session.name}</a> : session.name}</td>
+                  <td class="player"><Avatar profile={session.profile} name={session.name} />{session.steamId ? <a href={`/players/${session.steamId}`}><PlayerName name={session.name} profile={session.profile} /></a> : session.name}</td>
                   <td class="mono">{session.steamId || <span class="muted">not validated</span>}</td>
                   <td title={dateTime(session.joinedAt)}>{span(Number(session.seconds ?? 0))}</td>
                   <td>{scores.get(session.name ?? '') ?? ''}</td>
                 </tr>
               ))}
               {others.map((player) => (
-                <tr><td>{player.name}</td><td class="muted">-</td><td>{duration(player.connected)}</td><td>{player.score ?? 0}</td></tr>
+                <tr><td class="player"><Avatar name={player.name} />{player.name}</td><td class="muted">-</td><td>{duration(player.connected)}</td><td>{player.score ?? 0}</td></tr>
               ))}
             </tbody>
           </table>
