@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "agent/game/rcon_status.h"
 #include "agent/instance/server_tree.h"
 #include "agent/overlay_helper/mount_plan.h"
 #include "agent/steam/keyvalues.h"
@@ -594,6 +595,7 @@ absl::StatusOr<v1::Instance> InstanceManager::Describe(const internal::InstanceR
           out->set_score(player.score);
           out->mutable_connected()->set_seconds(static_cast<int64_t>(player.duration_seconds));
         }
+        if (game->player_list_size() > 0) AddPings(record, address, *game);
       }
     } else {
       game->set_reachable(false);
@@ -602,6 +604,26 @@ absl::StatusOr<v1::Instance> InstanceManager::Describe(const internal::InstanceR
   }
   status->set_state(StateOf(facts, answers || !query_game, record.spec().restart().mode()));
   return instance;
+}
+
+// A2S has no pings: `status` over RCON has, asked only for a player list someone asked for
+// (at most once per status_ttl per server: the list is cached with the status). Without an
+// answer the pings stay 0 (unknown).
+void InstanceManager::AddPings(const internal::InstanceRecord& record, const GameAddress& address,
+                               v1::GameStatus& game) {
+  absl::StatusOr<std::string> password = EnsureRconPassword(record.name());
+  if (!password.ok()) return;
+  absl::StatusOr<std::string> reply =
+      game_.RconExecute(address, *password, "status", options_.a2s_timeout);
+  if (!reply.ok()) return;
+  absl::flat_hash_map<std::string, int> pings;
+  for (const RconStatusPlayer& player : ParseRconStatus(*reply).players) {
+    if (!player.bot) pings[player.name] = player.ping_ms;
+  }
+  for (v1::Player& player : *game.mutable_player_list()) {
+    auto it = pings.find(player.name());
+    if (it != pings.end()) player.set_ping_ms(it->second);
+  }
 }
 
 absl::StatusOr<std::string> InstanceManager::Console(const std::string& name,

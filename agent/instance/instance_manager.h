@@ -122,6 +122,8 @@ class InstanceManager {
   absl::Status Prepare(internal::InstanceRecord* record);
   // `known`: the unit's facts when the caller read them already (List reads every unit's at
   // once); else read here.
+  void AddPings(const internal::InstanceRecord& record, const GameAddress& address,
+                v1::GameStatus& game);
   absl::StatusOr<v1::Instance> Describe(const internal::InstanceRecord& record, bool query_game,
                                         bool include_players, const UnitFacts* known = nullptr);
 

@@ -161,9 +161,13 @@ absl::StatusOr<bool> SamplePlayers(Database& db, absl::Time now, absl::Time keep
     // Another controller may write the same minute between the check and the insert: the
     // primary key keeps one, and DO NOTHING keeps this one from failing (SQLite and
     // PostgreSQL both take ON CONFLICT).
+    // A server's players as its game log tells them (the player history: every join and
+    // leave), or as A2S last reported for one whose log the controller has not heard yet.
     sql << "INSERT INTO player_samples (at_ms, owner_id, players)"
-           " SELECT :at, owner_id, SUM(CASE WHEN actual_state = 'running' THEN players ELSE 0"
-           " END) FROM servers WHERE 1 = 1 GROUP BY owner_id ON CONFLICT DO NOTHING",
+           " SELECT :at, s.owner_id, SUM(CASE WHEN s.actual_state = 'running'"
+           " THEN COALESCE(g.players, s.players) ELSE 0 END)"
+           " FROM servers s LEFT JOIN server_game_logs g ON g.server_id = s.id"
+           " WHERE 1 = 1 GROUP BY s.owner_id ON CONFLICT DO NOTHING",
         soci::use(minute);
     sql << "DELETE FROM player_samples WHERE at_ms < :keep", soci::use(keep_ms);
     wrote = true;

@@ -45,7 +45,8 @@ absl::StatusOr<FleetSummaryCounts> SummarizeFleet(Database& db, const std::strin
                                                   absl::Time history_since);
 
 // Writes the minute's players-online sample of every owner (the sum over their running
-// servers) unless one is there: several controllers may call it for the same minute. Removes
+// servers, each as its game log tells: server_game_logs; A2S's count before the log was
+// heard) unless one is there: several controllers may call it for the same minute. Removes
 // samples older than `keep_since`. Returns whether this call wrote the minute.
 absl::StatusOr<bool> SamplePlayers(Database& db, absl::Time now, absl::Time keep_since);
 

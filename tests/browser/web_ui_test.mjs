@@ -181,6 +181,7 @@ try {
 
   // Her join from the game's UDP log stream: her SteamID, a link to her history, the activity.
   await page.getByRole('region', {name: 'Players on the server'}).getByRole('link', {name: 'Zoey'}).waitFor({timeout: 30000});
+  await page.getByRole('region', {name: 'Players on the server'}).getByRole('cell', {name: '45 ms'}).waitFor();
   await page.locator('.timeline', {hasText: 'Zoey joined'}).waitFor({timeout: 30000});
   await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Players'}).click();
   await page.getByLabel('Name or SteamID').fill('zo');
@@ -188,7 +189,7 @@ try {
   await page.getByRole('region', {name: 'Players found'}).getByRole('link', {name: 'Zoey'}).click();
   await page.getByRole('heading', {name: 'Zoey'}).waitFor();
   await page.getByText('In a game now').waitFor();
-  step('the game\'s log: Zoey on the server with her SteamID and in its activity; found on the players page, in a game now');
+  step('the game\'s log: Zoey on the server with her SteamID, ping and in its activity; found on the players page, in a game now');
 
   // Her Steam name and avatar, from the Steam Web API's stand-in through the controller.
   await page.waitForFunction(async () => {
@@ -203,7 +204,13 @@ try {
   await page.goBack();
   await page.getByRole('region', {name: 'Players found'}).locator('img.avatar').waitFor();
   if (!avatarsAsked.some((url) => url.endsWith('_medium.jpg'))) throw new Error('no avatar was asked of Steam: ' + avatarsAsked);
-  step('her Steam name and avatar on her page and in the search, the avatar from Steam\'s host');
+  const e2eServer = await page.evaluate(async () => (await (await fetch('/api/v1/servers?q=e2e1')).json()).servers[0].id);
+  await page.goto(`${base}/servers/${e2eServer}`);
+  await page.getByRole('region', {name: 'Players on the server'}).locator('img.avatar').waitFor();
+  await page.getByRole('region', {name: 'Players on the server'}).getByText('(zoey.steam)').waitFor();
+  mkdirSync(shots, {recursive: true});
+  await page.screenshot({path: join(shots, 'server-players-1280-light.png'), fullPage: true});
+  step('her Steam name and avatar on her page, in the search and on the server page, the avatar from Steam\'s host');
 
   // The controller restarts; a change made while it is down reaches the open page.
   await page.getByRole('link', {name: 'Hosts'}).click();

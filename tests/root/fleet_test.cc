@@ -1231,6 +1231,7 @@ TEST_F(FleetTest, PlayersJoiningChangingMapsAndLeavingBecomeTheirHistoryThroughR
     return players.ok() && absl::StrContains(players->body, R"("personaName":"ellis_on_steam")");
   })) << (players.ok() ? players->body : players.status().ToString());
   EXPECT_THAT(players->body, HasSubstr(absl::StrCat(R"("avatarUrl":")", avatar, R"(")")));
+  EXPECT_THAT(players->body, HasSubstr(R"("pingMs":45)"));  // the game's `status`, over RCON
   auto ellis_page =
       l4d2::testing::HttpRequest(port, "GET", "/api/v1/players/76561197960267732", {cookie}, "");
   ASSERT_TRUE(ellis_page.ok());

@@ -1330,6 +1330,21 @@ TEST_F(ApiTest, TheSummaryCountsWhatTheCallerSees) {
   EXPECT_EQ(all.players(), 3);
   ASSERT_EQ(all.players_history_size(), 1);
   EXPECT_EQ(all.players_history(0).players(), 3);
+
+  // Once the server's game log is heard, the chart counts its players as the log tells them.
+  ASSERT_TRUE(db_->WithSession([&](soci::session& sql) {
+                   sql << "INSERT INTO server_game_logs (server_id, epoch, seq, map,"
+                          " update_required, players, sessions_started, updated_at_ms)"
+                          " VALUES (:id, 1, 9, 'c1m1_hotel', 0, 5, 9, 0)",
+                       soci::use(objects.server);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(*SamplePlayers(*db_, clock_.Now(), clock_.Now() - absl::Hours(192)));
+  seen = Parse<v1::FleetSummary>(Call(alice, "GET", "/api/v1/summary"));
+  ASSERT_EQ(seen.players_history_size(), 2);
+  EXPECT_EQ(seen.players_history(1).players(), 5);
 }
 
 // The YAML of `l4d2ctl blueprints export/apply` over HTTP, for the web UI's import and export.

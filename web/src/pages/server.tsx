@@ -98,6 +98,8 @@ function Overview({server}: {server: Server}) {
   useInterval(players.reload, 10000);
   const sessions = players.data?.sessions ?? [];
   const scores = new Map((players.data?.players ?? []).map((player) => [player.name, player.score ?? 0]));
+  const pings = new Map((players.data?.players ?? []).map((player) => [player.name, player.pingMs ?? 0]));
+  const ping = (name?: string) => { const ms = pings.get(name ?? ''); return ms ? `${ms} ms` : ''; };
   // Players A2S reports that the log has not (a listener off, a join not yet recorded).
   const others = (players.data?.players ?? []).filter((player) => !sessions.some((session) => session.name === player.name));
   return (
@@ -120,18 +122,19 @@ function Overview({server}: {server: Server}) {
       {sessions.length || others.length ? (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="Players on the server">
           <table>
-            <thead><tr><th>Name</th><th>SteamID</th><th>On the server</th><th>Score</th></tr></thead>
+            <thead><tr><th>Name</th><th>SteamID</th><th>On the server</th><th>Ping</th><th>Score</th></tr></thead>
             <tbody>
               {sessions.map((session) => (
                 <tr>
                   <td class="player"><Avatar profile={session.profile} name={session.name} />{session.steamId ? <a href={`/players/${session.steamId}`}><PlayerName name={session.name} profile={session.profile} /></a> : session.name}</td>
                   <td class="mono">{session.steamId || <span class="muted">not validated</span>}</td>
                   <td title={dateTime(session.joinedAt)}>{span(Number(session.seconds ?? 0))}</td>
+                  <td>{ping(session.name)}</td>
                   <td>{scores.get(session.name ?? '') ?? ''}</td>
                 </tr>
               ))}
               {others.map((player) => (
-                <tr><td class="player"><Avatar name={player.name} />{player.name}</td><td class="muted">-</td><td>{duration(player.connected)}</td><td>{player.score ?? 0}</td></tr>
+                <tr><td class="player"><Avatar name={player.name} />{player.name}</td><td class="muted">-</td><td>{duration(player.connected)}</td><td>{ping(player.name)}</td><td>{player.score ?? 0}</td></tr>
               ))}
             </tbody>
           </table>
