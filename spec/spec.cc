@@ -163,6 +163,7 @@ v1::InstanceSpec WithDefaults(const std::string& name, v1::InstanceSpec spec) {
   if (!restart->has_delay()) restart->mutable_delay()->set_seconds(5);
   if (restart->burst() == 0) restart->set_burst(5);
   if (!restart->has_interval()) restart->mutable_interval()->set_seconds(300);
+  if (!restart->has_hang_grace()) restart->mutable_hang_grace()->set_seconds(120);
   return spec;
 }
 
@@ -269,6 +270,11 @@ absl::Status CheckResourcesAndRestart(const v1::InstanceSpec& spec) {
       restart.burst() > 1000) {
     return absl::InvalidArgumentError(
         "spec.restart: delay up to 1h, interval up to 24h, burst up to 1000");
+  }
+  const int64_t hang_grace = restart.hang_grace().seconds();
+  if (hang_grace != 0 && (hang_grace < 10 || hang_grace > 3600)) {
+    return absl::InvalidArgumentError(
+        "spec.restart.hang_grace: 0s (no hang detection) or 10s to 1h");
   }
   return absl::OkStatus();
 }

@@ -89,10 +89,14 @@ absl::StatusOr<agent::v1::InstanceSpec> ParseSpec(const std::string& text, const
   absl::Duration delay = absl::ZeroDuration();
   absl::Duration interval = absl::ZeroDuration();
   int burst = 0;
+  absl::Duration hang_grace = -absl::Seconds(1);  // below zero: not given
+  bool restart_when_hung = false;
   restart.String("mode", &mode);
   restart.Duration("delay", &delay);
   restart.Int("burst", &burst, 0, 1000);
   restart.Duration("interval", &interval);
+  restart.Duration("hang_grace", &hang_grace);
+  restart.Bool("restart_when_hung", &restart_when_hung);
   if (mode == "on-failure") {
     spec.mutable_restart()->set_mode(agent::v1::RestartPolicy::MODE_ON_FAILURE);
   } else if (mode == "never") {
@@ -110,6 +114,10 @@ absl::StatusOr<agent::v1::InstanceSpec> ParseSpec(const std::string& text, const
     spec.mutable_restart()->mutable_interval()->set_seconds(absl::ToInt64Seconds(interval));
   }
   spec.mutable_restart()->set_burst(burst);
+  if (hang_grace >= absl::ZeroDuration()) {
+    spec.mutable_restart()->mutable_hang_grace()->set_seconds(absl::ToInt64Seconds(hang_grace));
+  }
+  spec.mutable_restart()->set_restart_when_hung(restart_when_hung);
   L4D2_RETURN_IF_ERROR(root.Finish());
   return spec;
 }
@@ -206,6 +214,13 @@ std::string BlueprintToYaml(const std::string& name, const agent::v1::InstanceSp
     if (restart.has_interval()) {
       out << YAML::Key << "interval" << YAML::Value
           << absl::StrCat(restart.interval().seconds(), "s");
+    }
+    if (restart.has_hang_grace()) {
+      out << YAML::Key << "hang_grace" << YAML::Value
+          << absl::StrCat(restart.hang_grace().seconds(), "s");
+    }
+    if (restart.restart_when_hung()) {
+      out << YAML::Key << "restart_when_hung" << YAML::Value << true;
     }
     out << YAML::EndMap;
   }

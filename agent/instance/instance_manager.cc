@@ -602,8 +602,28 @@ absl::StatusOr<v1::Instance> InstanceManager::Describe(const internal::InstanceR
       game->set_error(std::string(info.status().message()));
     }
   }
-  status->set_state(StateOf(facts, answers || !query_game, record.spec().restart().mode()));
+  v1::InstanceState state = StateOf(facts, answers || !query_game, record.spec().restart().mode());
+  if (query_game && facts.active_state == "active" &&
+      Hung(record.name(), facts.main_pid, answers,
+           absl::Seconds(record.spec().restart().hang_grace().seconds()))) {
+    state = v1::INSTANCE_STATE_HUNG;
+  }
+  status->set_state(state);
   return instance;
+}
+
+bool InstanceManager::Hung(const std::string& name, int main_pid, bool answered,
+                           absl::Duration grace) {
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&cache_mutex_);
+  Answered& known = answered_[name];
+  if (known.main_pid != main_pid) known = {.main_pid = main_pid};  // another process: booting
+  if (answered) {
+    known.last = now;
+    return false;
+  }
+  return grace > absl::ZeroDuration() && known.last != absl::InfinitePast() &&
+         now - known.last >= grace;
 }
 
 // A2S has no pings: `status` over RCON has, asked only for a player list someone asked for
@@ -758,10 +778,13 @@ absl::StatusOr<v1::ListInstancesResponse> InstanceManager::List(bool include_gam
     L4D2_RETURN_IF_ERROR(instance.status());
     *response.add_instances() = *std::move(instance);
   }
-  // Units and runtime directories without an instance.
+  // Units and runtime directories without an instance. A dead unit is not one: systemd keeps
+  // a stopped template instance loaded until it collects it (an instance just deleted), and
+  // nothing of it runs.
   absl::StatusOr<std::vector<UnitListing>> units =
       systemd_.ListUnits(options_.unit.unit_prefix + "@*.service");
   for (const UnitListing& listing : units.ok() ? *units : std::vector<UnitListing>{}) {
+    if (listing.active_state == "inactive") continue;
     const std::string& unit = listing.name;
     std::string name = unit.substr(options_.unit.unit_prefix.size() + 1);
     name = name.substr(0, name.size() - strlen(".service"));

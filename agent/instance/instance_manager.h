@@ -169,6 +169,17 @@ class InstanceManager {
   absl::flat_hash_map<std::pair<std::string, bool>, Observation> observations_
       ABSL_GUARDED_BY(cache_mutex_);
   absl::flat_hash_map<std::string, uint64_t> generations_ ABSL_GUARDED_BY(cache_mutex_);
+
+  // Hang detection: when each instance's game last answered A2S, for the process that
+  // answered (a new main PID starts afresh: it is booting, not hung).
+  struct Answered {
+    int main_pid = 0;
+    absl::Time last = absl::InfinitePast();
+  };
+  absl::flat_hash_map<std::string, Answered> answered_ ABSL_GUARDED_BY(cache_mutex_);
+  // Notes whether the game of `name`'s process `main_pid` answered A2S now; true when it
+  // answered before and has not for `grace` (0: never hung).
+  bool Hung(const std::string& name, int main_pid, bool answered, absl::Duration grace);
 };
 
 }  // namespace l4d2::agent

@@ -46,8 +46,8 @@ class ServerRoutes {
         StateQuery(request, "desired_state", ParseDesiredState, "running or stopped"));
     L4D2_ASSIGN_OR_RETURN(std::optional<ServerState> actual,
                           StateQuery(request, "actual_state", ParseServerState,
-                                     "stopped, starting, running, stopping, crashed, crash_loop "
-                                     "or missing"));
+                                     "stopped, starting, running, stopping, crashed, crash_loop, "
+                                     "hung or missing"));
     ServerFilter filter{.host_id = request.Query("host_id"),
                         .blueprint_id = request.Query("blueprint_id"),
                         .desired_state = desired,

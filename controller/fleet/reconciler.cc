@@ -152,7 +152,19 @@ void Reconciler::Reconcile(const ObservedServer& observed,
                                AuditDetail({{"name", server.name}, {"host", server.host_id}}),
                                server.owner_id);
   }
+  if (state == ServerState::kHung && observed.previous_state != ServerState::kHung) {
+    report.hung.push_back(server.id);
+    L4D2_LOG(WARNING) << "server " << server.name << " (" << server.id
+                      << ") is hung: its game stopped answering";
+    (void)stores_.audit.Append("system", "server.hung", server.id,
+                               AuditDetail({{"name", server.name}, {"host", server.host_id}}),
+                               server.owner_id);
+  }
   if (busy.contains("server:" + server.id)) return;
+  if (server.desired_state == DesiredState::kRunning && state == ServerState::kHung) {
+    RestartHung(server, now, report);
+    return;
+  }
   if (server.desired_state == DesiredState::kRunning) {
     if (state == ServerState::kRunning && server.restart_attempts != 0) {
       (void)stores_.servers.SetRestartBackoff(server.id, 0, absl::InfinitePast());
@@ -195,7 +207,8 @@ void Reconciler::Reconcile(const ObservedServer& observed,
         server.owner_id);
     report.started.push_back(server.id);
   } else if (server.desired_state == DesiredState::kStopped &&
-             (state == ServerState::kRunning || state == ServerState::kStarting)) {
+             (state == ServerState::kRunning || state == ServerState::kStarting ||
+              state == ServerState::kHung)) {
     absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob("stop", server.id, "system"));
     if (!job.ok()) return;
     (void)stores_.audit.Append(
@@ -206,6 +219,23 @@ void Reconciler::Reconcile(const ObservedServer& observed,
         server.owner_id);
     report.stopped.push_back(server.id);
   }
+}
+
+void Reconciler::RestartHung(const Server& server, absl::Time now, ReconcileReport& report) {
+  absl::StatusOr<Blueprint> blueprint =
+      stores_.blueprints.Get(Actor::System(), server.blueprint_id);
+  if (!blueprint.ok() || !blueprint->settings.restart().restart_when_hung()) return;
+  if (now < server.next_restart_at || server.restart_attempts >= options_.max_restarts) return;
+  absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob("restart", server.id, "system"));
+  if (!job.ok()) return;
+  const absl::Duration backoff =
+      options_.restart_backoff * (int64_t{1} << std::min(server.restart_attempts, 16));
+  (void)stores_.servers.SetRestartBackoff(server.id, server.restart_attempts + 1, now + backoff);
+  (void)stores_.audit.Append(
+      "system", "server.restart", server.id,
+      AuditDetail({{"name", server.name}, {"reason", "reported hung"}, {"job", *job}}),
+      server.owner_id);
+  report.restarted.push_back(server.id);
 }
 
 void Reconciler::Start() {

@@ -14,7 +14,10 @@
 //   desired running, actual crash_loop          nothing: systemd's start limit stopped it, and
 //       so does the controller; the state is visible and "server.crash_loop" is audited once
 //       when it enters it. An operator's start or restart is the way out.
-//   desired stopped, actual running or starting a "server.stop" job
+//   desired running, actual hung                "server.hung" audited when it enters it; a
+//       "server.restart" job when its blueprint's restart.restart_when_hung says so, with the
+//       same backoff and limit as starts (a process that hangs again and again is given up on)
+//   desired stopped, actual running, starting or hung  a "server.stop" job
 // Servers with a job queued or running, or one that ended within `observation_lag`, are only
 // observed. A host that does not answer keeps its servers' last state (host health marks it
 // unreachable); servers are never started elsewhere, and a host that returns is reconciled by
@@ -83,6 +86,8 @@ struct ReconcileReport {
   std::vector<std::string> started;  // server ids a start was queued for
   std::vector<std::string> stopped;
   std::vector<std::string> crash_loops;  // servers that entered the crash-loop state
+  std::vector<std::string> hung;         // servers that entered the hung state
+  std::vector<std::string> restarted;    // hung servers a restart was queued for
   std::vector<std::string> gave_up;
 };
 
@@ -103,6 +108,8 @@ class Reconciler {
   // its unmanaged ones (HostStore::SetUnmanaged).
   void RecordUnmanaged(const Host& host, const agent::v1::ListInstancesResponse& answer,
                        const absl::flat_hash_set<std::pair<std::string, std::string>>& managed);
+  // A hung server whose blueprint says to restart it: a "server.restart" job (with backoff).
+  void RestartHung(const Server& server, absl::Time now, ReconcileReport& report);
   void Reconcile(const ObservedServer& observed, const absl::flat_hash_set<std::string>& busy,
                  ReconcileReport& report);
 

@@ -6,7 +6,7 @@
 namespace l4d2::controller {
 namespace {
 
-constexpr std::array<std::pair<ServerState, absl::string_view>, 8> kServerStates = {{
+constexpr std::array<std::pair<ServerState, absl::string_view>, 9> kServerStates = {{
     {ServerState::kUnknown, ""},
     {ServerState::kStopped, "stopped"},
     {ServerState::kStarting, "starting"},
@@ -14,6 +14,7 @@ constexpr std::array<std::pair<ServerState, absl::string_view>, 8> kServerStates
     {ServerState::kStopping, "stopping"},
     {ServerState::kCrashed, "crashed"},
     {ServerState::kCrashLoop, "crash_loop"},
+    {ServerState::kHung, "hung"},
     {ServerState::kMissing, "missing"},
 }};
 
@@ -65,6 +66,8 @@ ServerState FromInstanceState(agent::v1::InstanceState state) {
       return ServerState::kCrashed;
     case agent::v1::INSTANCE_STATE_CRASH_LOOP:
       return ServerState::kCrashLoop;
+    case agent::v1::INSTANCE_STATE_HUNG:
+      return ServerState::kHung;
     default:
       return ServerState::kUnknown;
   }

@@ -23,6 +23,7 @@ enum class ServerState {
   kStopping,
   kCrashed,
   kCrashLoop,
+  kHung,  // running, answered A2S, then stopped answering for the spec's hang grace
   // Its host reported and the instance was not among its instances.
   kMissing,
 };

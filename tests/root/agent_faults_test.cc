@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "agent/overlay_helper/overlay_mounter.h"
@@ -148,6 +149,60 @@ TEST_F(AgentFaultsTest, ACrashLoopIsShownAsSuchAndNotRestartedForever) {
   EXPECT_EQ(MainPid("c1"), 0);
   EXPECT_THAT(Ctl({"status", "c1"}), HasSubstr(", 2 restarts"));
   std::filesystem::remove_all(dropin_dir + "/90-test-crash.conf");
+}
+
+// Hang detection (issue Automation), for real: the fake game stops answering A2S while its
+// process lives (fake_hang): the instance is hung once the spec's grace has passed since its
+// last answer, not before; restarted, it runs again; a game booting longer than the grace is
+// starting, never hung.
+TEST_F(AgentFaultsTest, AGameThatStopsAnsweringIsHungAfterItsGraceButABootingOneIsNot) {
+  int code = 0;
+  ASSERT_EQ((Ctl({"install"}, &code), code), 0);
+  created_.push_back("h1");
+  WriteSpec("h1.yaml", port_, "restart: {hang_grace: 10s}\n");
+  ASSERT_EQ((Ctl({"initialize", "h1", "-f", dir_.Sub("h1.yaml")}, &code), code), 0);
+  ASSERT_EQ((Ctl({"start", "h1"}, &code), code), 0);
+  auto state = [&] {
+    const std::string status = Ctl({"status", "h1"});
+    const size_t at = status.find("state:     ");
+    return at == std::string::npos ? status
+                                   : status.substr(at + 11, status.find('\n', at) - at - 11);
+  };
+  ASSERT_TRUE(Eventually([&] { return state() == "running"; }, absl::Seconds(20))) << state();
+  const int pid = MainPid("h1");
+  std::string said = Ctl({"console", "h1", "fake_hang"}, &code);
+  ASSERT_EQ(code, 0) << said;
+  const absl::Time silent = absl::Now();
+  std::vector<std::string> seen;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        seen.push_back(state());
+        return seen.back() == "hung";
+      },
+      absl::Seconds(30)))
+      << absl::StrJoin(seen, ", ");
+  EXPECT_GE(absl::Now() - silent, absl::Seconds(9));  // the grace, from the last answer
+  EXPECT_EQ(MainPid("h1"), pid);                      // the process lives
+  for (size_t i = 0; i + 1 < seen.size(); ++i) EXPECT_EQ(seen[i], "starting") << i;
+
+  ASSERT_EQ((Ctl({"restart", "h1"}, &code), code), 0);
+  EXPECT_TRUE(Eventually([&] { return state() == "running"; }, absl::Seconds(20))) << state();
+
+  // A slow boot (20 s, twice the grace) is starting all along.
+  const std::string dropin_dir =
+      absl::StrCat(std::getenv("XDG_RUNTIME_DIR"), "/systemd/user/left4me-server@h1.service.d");
+  std::filesystem::create_directories(dropin_dir);
+  std::ofstream(dropin_dir + "/90-test-boot.conf")
+      << "[Service]\nEnvironment=FAKE_SRCDS_BOOT_MS=20000\n";
+  ASSERT_EQ(std::system("systemctl --user daemon-reload"), 0);  // the unit is loaded already
+  ASSERT_EQ((Ctl({"restart", "h1"}, &code), code), 0);
+  const absl::Time booting = absl::Now();
+  while (absl::Now() - booting < absl::Seconds(15)) {
+    const std::string now = state();
+    ASSERT_TRUE(now == "starting") << now;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  std::filesystem::remove_all(dropin_dir + "/90-test-boot.conf");
 }
 
 }  // namespace

@@ -494,7 +494,7 @@ TEST_F(FleetTest, ServersFromBlueprintsAcrossTwoHostsThroughTheirWholeLife) {
                     ->ListInstances(&context, agent::v1::ListInstancesRequest(), &listed)
                     .ok());
     EXPECT_EQ(listed.instances_size(), 0);
-    EXPECT_EQ(listed.orphans_size(), 0);
+    EXPECT_EQ(listed.orphans_size(), 0) << listed.DebugString();
   }
   EXPECT_TRUE(stores_->blueprints.Delete(alice_, blueprint->id).ok());
   // Every one of Alice's actions is in the audit log with her as the actor.

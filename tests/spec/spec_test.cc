@@ -26,7 +26,25 @@ TEST(SpecTest, DefaultsMakeAValidSpec) {
   EXPECT_EQ(spec.max_players(), 8);
   EXPECT_EQ(spec.game_mode(), "coop");
   EXPECT_EQ(spec.restart().mode(), v1::RestartPolicy::MODE_ON_FAILURE);
+  EXPECT_EQ(spec.restart().hang_grace().seconds(), 120);  // hang detection on
+  EXPECT_FALSE(spec.restart().restart_when_hung());
   EXPECT_TRUE(Check(spec).ok()) << Check(spec);
+}
+
+TEST(SpecTest, AHangGraceIsOffOrTenSecondsToAnHour) {
+  for (int64_t seconds : {0, 10, 3600}) {
+    v1::InstanceSpec spec = Valid();
+    spec.mutable_restart()->mutable_hang_grace()->set_seconds(seconds);
+    EXPECT_TRUE(Check(spec).ok()) << seconds;
+  }
+  for (int64_t seconds : {-1, 5, 3601}) {
+    v1::InstanceSpec spec = Valid();
+    spec.mutable_restart()->mutable_hang_grace()->set_seconds(seconds);
+    EXPECT_THAT(Check(spec).message(), HasSubstr("hang_grace")) << seconds;
+  }
+  v1::InstanceSpec off;
+  off.mutable_restart()->mutable_hang_grace()->set_seconds(0);
+  EXPECT_EQ(WithDefaults("s1", off).restart().hang_grace().seconds(), 0);  // off stays off
 }
 
 TEST(SpecTest, RejectsPortsOutsideTheRange) {

@@ -28,6 +28,18 @@ TEST(SpecYamlTest, TheDocumentedExamplesLoadAndValidate) {
   EXPECT_EQ(spec->restart().mode(), agent::v1::RestartPolicy::MODE_ON_FAILURE);
 }
 
+TEST(SpecYamlTest, HangDetectionIsReadOnlyWhenGiven) {
+  absl::StatusOr<agent::v1::InstanceSpec> off =
+      ParseInstanceSpecYaml("port: 1\nrestart: {hang_grace: 0s, restart_when_hung: true}\n", "s");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_TRUE(off->restart().has_hang_grace());
+  EXPECT_EQ(off->restart().hang_grace().seconds(), 0);
+  EXPECT_TRUE(off->restart().restart_when_hung());
+  absl::StatusOr<agent::v1::InstanceSpec> plain = ParseInstanceSpecYaml("port: 1\n", "s");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->restart().has_hang_grace());  // the default (120s) applies
+}
+
 TEST(SpecYamlTest, RejectsWhatIsNotASpec) {
   EXPECT_THAT(ParseInstanceSpecYaml("hostname: x\n", "s").status().message(),
               HasSubstr("port: is required"));

@@ -479,6 +479,50 @@ TEST_F(InstanceManagerTest, StatusCombinesTheUnitAndTheGame) {
   EXPECT_EQ(manager_.Get("nope", false).status().code(), absl::StatusCode::kNotFound);
 }
 
+// Hang detection (issue Automation): a game that answered A2S and then went silent for its
+// spec's hang grace is HUNG; one that never answered since its process started is booting
+// (STARTING), however long; a new process starts afresh; a grace of 0 turns it off.
+TEST_F(InstanceManagerTest, AGameSilentForItsGraceAfterAnsweringIsHungButABootingOneIsNot) {
+  InstallBuild("9000001");
+  v1::InstanceSpec spec = Spec(27017);
+  spec.mutable_restart()->mutable_hang_grace()->set_seconds(30);
+  ASSERT_TRUE(manager_.Initialize("s1", spec).ok());
+  game_.answers = false;
+  ASSERT_TRUE(manager_.Start("s1").ok());
+  auto state = [&] {
+    clock_.Advance(absl::Seconds(1));  // past the shared observation
+    return manager_.Get("s1", false)->status().state();
+  };
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(state(), v1::INSTANCE_STATE_STARTING);  // never answered: still booting
+  game_.answers = true;
+  EXPECT_EQ(state(), v1::INSTANCE_STATE_RUNNING);
+  game_.answers = false;
+  clock_.Advance(absl::Seconds(27));
+  EXPECT_EQ(state(), v1::INSTANCE_STATE_STARTING);  // 28 s silent: within the grace
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(state(), v1::INSTANCE_STATE_HUNG);  // 30 s
+  // Another process (restarted): booting again, not hung.
+  UnitFacts restarted;
+  restarted.active_state = "active";
+  restarted.sub_state = "running";
+  restarted.main_pid = 4242;
+  systemd_.Set("left4me-server@s1.service", restarted);
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(state(), v1::INSTANCE_STATE_STARTING);
+  // Without hang detection a silent game is only "not answering".
+  v1::InstanceSpec off = Spec(27019);
+  off.mutable_restart()->mutable_hang_grace()->set_seconds(0);
+  ASSERT_TRUE(manager_.Initialize("s3", off).ok());
+  ASSERT_TRUE(manager_.Start("s3").ok());
+  game_.answers = true;
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(manager_.Get("s3", false)->status().state(), v1::INSTANCE_STATE_RUNNING);
+  game_.answers = false;
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(manager_.Get("s3", false)->status().state(), v1::INSTANCE_STATE_STARTING);
+}
+
 TEST_F(InstanceManagerTest, ResetWipesTheWritableLayerButKeepsTheSpec) {
   ASSERT_TRUE(manager_.Initialize("s1", Spec(27015)).ok());
   std::ofstream(layout_.runtime_dir() + "/s1/upper/written-by-game.txt") << "x";
@@ -510,6 +554,8 @@ TEST_F(InstanceManagerTest, ListReportsInstancesAndOrphans) {
   ASSERT_TRUE(manager_.Initialize("a", Spec(27015)).ok());
   fs::create_directories(layout_.runtime_dir() + "/ghost/merged");
   systemd_.Set("left4me-server@zombie.service", UnitFacts{.active_state = "active"});
+  // Stopped and not yet collected by systemd (an instance just deleted): not an orphan.
+  systemd_.Set("left4me-server@deleted.service", UnitFacts{.active_state = "inactive"});
   absl::StatusOr<v1::ListInstancesResponse> list = manager_.List(false);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->instances_size(), 2);

@@ -198,6 +198,37 @@ TEST_P(ReconcilerTest, ACrashLoopIsShownAndAuditedOnceAndNotRestarted) {
   EXPECT_EQ(FinishJobs(), 0);
 }
 
+// Hang detection (issue Automation): a hung server is shown and audited once; restarted (a
+// "server.restart" job, with the start backoff and limit) only when its blueprint says so.
+TEST_P(ReconcilerTest, AHungServerIsAuditedOnceAndRestartedOnlyWhenItsBlueprintSaysSo) {
+  const std::string kept = Server("kept", DesiredState::kRunning, agent::v1::INSTANCE_STATE_HUNG);
+  BlueprintInput input{.name = "restarts"};
+  input.settings.mutable_restart()->set_restart_when_hung(true);
+  blueprint_ = stores_->blueprints.Create(alice_, input)->id;
+  const std::string restarts =
+      Server("restarts", DesiredState::kRunning, agent::v1::INSTANCE_STATE_HUNG);
+  ReconcileReport report = Round();
+  EXPECT_THAT(report.hung, ::testing::UnorderedElementsAre(kept, restarts));
+  EXPECT_THAT(report.restarted, ElementsAre(restarts));
+  EXPECT_THAT(report.started, IsEmpty());
+  EXPECT_EQ(stores_->servers.Get(alice_, kept)->actual_state, ServerState::kHung);
+  EXPECT_EQ(Audited("server.hung"), 2);
+  EXPECT_EQ(Audited("server.restart"), 1);
+  EXPECT_THAT(Round().hung, IsEmpty());  // said once
+  EXPECT_EQ(FinishJobs(), 1);
+  // Still hung after the restart: again after the backoff, never more than the limit.
+  EXPECT_THAT(Round().restarted, IsEmpty());
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Minutes(10));
+    Round();
+    FinishJobs();
+  }
+  EXPECT_EQ(Audited("server.restart"), 3);
+  // A hung server that should not run is stopped.
+  ASSERT_TRUE(stores_->servers.SetDesired(kept, DesiredState::kStopped).ok());
+  EXPECT_THAT(Round().stopped, ElementsAre(kept));
+}
+
 TEST_P(ReconcilerTest, CrashedIsSystemdsToRestartUnlessTheUnitFailedForGood) {
   Server("restarting", DesiredState::kRunning, agent::v1::INSTANCE_STATE_CRASHED);
   const std::string dead =

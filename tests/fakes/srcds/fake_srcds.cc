@@ -24,7 +24,8 @@
 //   FAKE_SRCDS_FLOOD=N           print N numbered lines once online
 //   FAKE_SRCDS_PLAYERS=N         N simulated players from the start
 //   console commands fake_join NAME, fake_leave NAME, fake_say NAME TEXT, fake_update (the
-//   line a server prints when Steam has a newer build), fake_flood N, fake_crash, and
+//   line a server prints when Steam has a newer build), fake_flood N, fake_crash, fake_hang
+//   (A2S goes unanswered while the process lives and RCON still answers: a hung server), and
 //   fake_ticks N MS: print "fake tick <i> <CLOCK_REALTIME in us>" N times, one every MS ms
 //   (the console latency benchmark, tests/bench/p3_console, measures from that time).
 //   fake_rate RATE SECONDS: the same lines, RATE a second for SECONDS (a busy console).
@@ -197,6 +198,7 @@ class FakeSrcds {
   int tcp_fd_ = -1;
   int signal_fd_ = -1;
   bool online_ = false;
+  bool hung_ = false;  // fake_hang
   bool quitting_ = false;
   bool stdin_open_ = true;
   std::string stdin_buffer_;
@@ -359,6 +361,9 @@ void FakeSrcds::Exec(const std::vector<std::string>& words, int depth) {
     next_tick_ = Clock::now();
   } else if (command == "fake_crash") {
     Crash();
+  } else if (command == "fake_hang") {
+    Print("fake_hang: A2S queries go unanswered from now on");
+    hung_ = true;
   } else if (command.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
              std::string::npos) {
     // Any other word is a cvar: set it with a value, print it without.
@@ -508,6 +513,7 @@ void FakeSrcds::SendUdp(const std::string& payload, const sockaddr_in& to) {
 }
 
 void FakeSrcds::HandleA2s(const std::string& packet, const sockaddr_in& from) {
+  if (hung_) return;  // fake_hang: the process lives, the game answers nothing
   if (packet.size() < 5 || ReadLong(packet, 0) != 0xFFFFFFFFu) return;
   const uint8_t kind = static_cast<uint8_t>(packet[4]);
   const uint32_t challenge = ChallengeFor(from);

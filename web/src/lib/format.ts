@@ -53,7 +53,7 @@ export function tone(state: string | undefined): 'good' | 'busy' | 'bad' | 'idle
       return 'good';
     case 'starting': case 'stopping': case 'queued': case 'enrolling': case 'draining':
       return 'busy';
-    case 'crashed': case 'crash_loop': case 'failed': case 'unreachable': case 'missing':
+    case 'crashed': case 'crash_loop': case 'hung': case 'failed': case 'unreachable': case 'missing':
       return 'bad';
     default:
       return 'idle';

@@ -219,6 +219,13 @@ export function BlueprintPage() {
               {modes.map((mode) => <option value={mode}>{mode === 'MODE_ON_FAILURE' ? 'a crash' : mode === 'MODE_NEVER' ? 'never' : 'any exit'}</option>)}
             </select>
           </Field>
+          <Field label="Hung after (seconds)" error={errorFor('settings.restart')}
+                 hint="A running server whose game stops answering this long is hung. Empty: 120; 0: never">
+            <input name="hangGrace" type="number" min={0} max={3600} value={spec.restart?.hangGrace ? parseInt(spec.restart.hangGrace, 10) : ''}
+                   onInput={(event) => set({restart: {...spec.restart, hangGrace: valueOf(event) === '' ? undefined : `${Number(valueOf(event))}s`}})} />
+          </Field>
+          <label class="check"><input type="checkbox" name="restartWhenHung" checked={spec.restart?.restartWhenHung ?? false}
+                                      onChange={(event) => set({restart: {...spec.restart, restartWhenHung: event.currentTarget.checked}})} /> Restart it when hung</label>
         </fieldset>
         <ErrorBox error={otherError} />
         {saved && <p class="ok" role="status">Saved. Servers pick up the change at their next start.</p>}

@@ -11,7 +11,7 @@ import type {Blueprint, CreateServerResponse, Host, JobRefs, Server} from '../ap
 import {Badge, Confirm, ErrorBox, Field, ListView, PageHeader, useAction, valueOf} from '../components/ui';
 import {usePaging} from './paging';
 
-const states = ['running', 'starting', 'stopped', 'stopping', 'crashed', 'crash_loop', 'missing'];
+const states = ['running', 'starting', 'stopped', 'stopping', 'crashed', 'crash_loop', 'hung', 'missing'];
 
 // The server as loaded, or as the live stream last told.
 export function live(server: Server): Server {
