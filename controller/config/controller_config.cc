@@ -66,6 +66,9 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   retention.Int("batch", &config.retention_batch, 1, 100000);
   retention.String("export_dir", &config.retention_export_dir);
   retention.Duration("interval", &config.retention_interval);
+  YamlMapReader overlays(root.Map("overlays"), root.Child("overlays"));
+  overlays.Duration("workshop_refresh", &config.workshop_refresh);
+  L4D2_RETURN_IF_ERROR(overlays.Finish());
   YamlMapReader steam(root.Map("steam"), root.Child("steam"));
   steam.String("web_api", &config.steam_web_api);
   steam.String("web_api_key_file", &config.steam_web_api_key_file);
@@ -149,6 +152,10 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   }
   if (!config.steam_web_api_key_file.empty() && config.steam_web_api_key_file.front() != '/') {
     return absl::InvalidArgumentError("steam.web_api_key_file: must be an absolute path");
+  }
+  if (config.workshop_refresh != absl::ZeroDuration() &&
+      config.workshop_refresh < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("overlays.workshop_refresh: 0s (never) or at least 1m");
   }
   if (config.steam_profile_lifetime < absl::Minutes(1)) {
     return absl::InvalidArgumentError("steam.profile_lifetime: at least 1m");

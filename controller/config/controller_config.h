@@ -90,6 +90,9 @@ struct ControllerConfig {
   // profile is kept before Steam is asked again. Without a key Steam is asked nothing and
   // players keep the names the game gave.
   std::string steam_web_api = "https://api.steampowered.com";
+  // Every Workshop overlay synced again to every ready host this often (fleet/workshop_refresh.h;
+  // 0: never).
+  absl::Duration workshop_refresh = absl::Hours(24);
   std::string steam_web_api_key_file;
   absl::Duration steam_profile_lifetime = absl::Hours(24);
 };

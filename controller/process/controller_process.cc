@@ -24,6 +24,7 @@
 #include "controller/fleet/report_receiver.h"
 #include "controller/fleet/report_sources.h"
 #include "controller/fleet/steam_profiles.h"
+#include "controller/fleet/workshop_refresh.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/store/fleet_stores.h"
@@ -128,6 +129,7 @@ struct ControllerProcess::Parts {
                    .interval = config.retention_interval,
                    .owner = owner},
                   &stores.leases),
+        workshop_refresh(stores, {.interval = config.workshop_refresh, .owner = owner}),
         profiles(steam_key.empty()
                      ? nullptr
                      : std::make_unique<SteamProfiles>(
@@ -213,6 +215,7 @@ struct ControllerProcess::Parts {
   Reconciler reconciler;
   CertificateRenewer renewer;
   Retention retention;
+  WorkshopRefresh workshop_refresh;
   CurlHttpFetcher http;
   std::unique_ptr<SteamProfiles> profiles;  // null without a Steam Web API key
   GrpcAgentClient player_agents;
@@ -241,6 +244,7 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   // Agents dialled in plaintext (development) have no certificates to renew.
   if (!config.agents_plaintext) parts->renewer.Start();
   parts->retention.Start();
+  if (config.workshop_refresh > absl::ZeroDuration()) parts->workshop_refresh.Start();
   if (parts->profiles != nullptr) {
     parts->profiles->Start();
     L4D2_LOG(INFO) << "players' Steam profiles from '" << config.steam_web_api << "' (the key in '"
@@ -296,6 +300,7 @@ void ControllerProcess::Stop() {
   parts_->receiver.reset();
   parts_->player_feed.Stop();
   if (parts_->profiles != nullptr) parts_->profiles->Stop();
+  parts_->workshop_refresh.Stop();
   parts_->scheduler.Stop();
   parts_->api->Stop();
 }

@@ -95,6 +95,12 @@ TEST(ControllerConfigTest, TheSteamWebApiKeyComesFromAFileOthersCannotRead) {
               ::testing::HasSubstr("absolute"));
   EXPECT_THAT(Parse("steam: {profile_lifetime: 1s}").status().message(),
               ::testing::HasSubstr("profile_lifetime"));
+  // The Workshop refresh (issue Automation): daily by default, settable, 0s for never.
+  EXPECT_EQ(Parse("")->workshop_refresh, absl::Hours(24));
+  EXPECT_EQ(Parse("overlays: {workshop_refresh: 6h}")->workshop_refresh, absl::Hours(6));
+  EXPECT_EQ(Parse("overlays: {workshop_refresh: 0s}")->workshop_refresh, absl::ZeroDuration());
+  EXPECT_THAT(Parse("overlays: {workshop_refresh: 5s}").status().message(),
+              ::testing::HasSubstr("workshop_refresh"));
 
   l4d2::testing::TempDir dir;
   const std::string key = "0123456789abcdef0123456789ABCDEF";
