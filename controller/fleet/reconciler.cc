@@ -194,18 +194,9 @@ void Reconciler::Reconcile(const ObservedServer& observed,
       }
       return;
     }
-    absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob("start", server.id, "system"));
-    if (!job.ok()) return;
-    const absl::Duration backoff =
-        options_.restart_backoff * (int64_t{1} << std::min(server.restart_attempts, 16));
-    (void)stores_.servers.SetRestartBackoff(server.id, server.restart_attempts + 1, now + backoff);
-    (void)stores_.audit.Append(
-        "system", "server.start", server.id,
-        AuditDetail({{"name", server.name},
-                     {"reason", absl::StrCat("reported ", ServerStateName(state))},
-                     {"job", *job}}),
-        server.owner_id);
-    report.started.push_back(server.id);
+    if (QueueWithBackoff(server, "start", absl::StrCat("reported ", ServerStateName(state)), now)) {
+      report.started.push_back(server.id);
+    }
   } else if (server.desired_state == DesiredState::kStopped &&
              (state == ServerState::kRunning || state == ServerState::kStarting ||
               state == ServerState::kHung)) {
@@ -226,16 +217,22 @@ void Reconciler::RestartHung(const Server& server, absl::Time now, ReconcileRepo
       stores_.blueprints.Get(Actor::System(), server.blueprint_id);
   if (!blueprint.ok() || !blueprint->settings.restart().restart_when_hung()) return;
   if (now < server.next_restart_at || server.restart_attempts >= options_.max_restarts) return;
-  absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob("restart", server.id, "system"));
-  if (!job.ok()) return;
+  if (QueueWithBackoff(server, "restart", "reported hung", now)) {
+    report.restarted.push_back(server.id);
+  }
+}
+
+bool Reconciler::QueueWithBackoff(const Server& server, const std::string& action,
+                                  const std::string& reason, absl::Time now) {
+  absl::StatusOr<std::string> job = stores_.jobs.Enqueue(ServerJob(action, server.id, "system"));
+  if (!job.ok()) return false;
   const absl::Duration backoff =
       options_.restart_backoff * (int64_t{1} << std::min(server.restart_attempts, 16));
   (void)stores_.servers.SetRestartBackoff(server.id, server.restart_attempts + 1, now + backoff);
   (void)stores_.audit.Append(
-      "system", "server.restart", server.id,
-      AuditDetail({{"name", server.name}, {"reason", "reported hung"}, {"job", *job}}),
-      server.owner_id);
-  report.restarted.push_back(server.id);
+      "system", "server." + action, server.id,
+      AuditDetail({{"name", server.name}, {"reason", reason}, {"job", *job}}), server.owner_id);
+  return true;
 }
 
 void Reconciler::Start() {

@@ -110,6 +110,10 @@ class Reconciler {
                        const absl::flat_hash_set<std::pair<std::string, std::string>>& managed);
   // A hung server whose blueprint says to restart it: a "server.restart" job (with backoff).
   void RestartHung(const Server& server, absl::Time now, ReconcileReport& report);
+  // Queues the system's "server.<action>" job, counts it as a restart (the next one after the
+  // doubled backoff) and audits it with `reason`; false when it could not be queued.
+  bool QueueWithBackoff(const Server& server, const std::string& action, const std::string& reason,
+                        absl::Time now);
   void Reconcile(const ObservedServer& observed, const absl::flat_hash_set<std::string>& busy,
                  ReconcileReport& report);
 

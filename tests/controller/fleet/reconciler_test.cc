@@ -67,15 +67,12 @@ class FakeLister final : public InstanceLister {
   }
 };
 
-class ReconcilerTest : public BackendTest {
+class ReconcilerTest : public FleetBackendTest {
  protected:
   void SetUp() override {
-    BackendTest::SetUp();
+    FleetBackendTest::SetUp();
     if (IsSkipped()) return;
-    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
-    stores_ = std::make_unique<FleetStores>(*db_, clock_);
-    UserStore users(*db_, clock_, PasswordCost::Minimal());
-    alice_ = Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
+    alice_ = NewUser("alice");
     auto created = stores_->hosts.Create({.name = "h1", .address = "127.0.0.1:1"}, absl::Hours(1));
     ASSERT_TRUE(created.ok());
     host_ = created->first.id;
@@ -132,7 +129,6 @@ class ReconcilerTest : public BackendTest {
     return count;
   }
 
-  std::unique_ptr<FleetStores> stores_;
   FakeLister lister_;
   std::unique_ptr<Reconciler> reconciler_;
   Actor alice_;

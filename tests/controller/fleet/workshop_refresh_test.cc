@@ -17,15 +17,12 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-class WorkshopRefreshTest : public BackendTest {
+class WorkshopRefreshTest : public FleetBackendTest {
  protected:
   void SetUp() override {
-    BackendTest::SetUp();
+    FleetBackendTest::SetUp();
     if (IsSkipped()) return;
-    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
-    stores_ = std::make_unique<FleetStores>(*db_, clock_);
-    UserStore users(*db_, clock_, PasswordCost::Minimal());
-    alice_ = Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
+    alice_ = NewUser("alice");
     for (const char* name : {"h1", "h2"}) {
       auto created =
           stores_->hosts.Create({.name = name, .address = "127.0.0.1:1"}, absl::Hours(1));
@@ -49,7 +46,6 @@ class WorkshopRefreshTest : public BackendTest {
     return jobs.ok() ? static_cast<int>(jobs->size()) : -1;
   }
 
-  std::unique_ptr<FleetStores> stores_;
   Actor alice_;
   std::string workshop_;
 };

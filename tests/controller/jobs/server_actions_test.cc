@@ -17,16 +17,13 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class BulkActionTest : public BackendTest {
+class BulkActionTest : public FleetBackendTest {
  protected:
   void SetUp() override {
-    BackendTest::SetUp();
+    FleetBackendTest::SetUp();
     if (IsSkipped()) return;
-    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
-    stores_ = std::make_unique<FleetStores>(*db_, clock_);
-    UserStore users(*db_, clock_, PasswordCost::Minimal());
-    alice_ = Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
-    bob_ = Actor::Operator(users.Create("bob", "correct horse battery", Role::kOperator)->id);
+    alice_ = NewUser("alice");
+    bob_ = NewUser("bob");
   }
 
   // `count` stopped servers of `owner`, their ids in name order.
@@ -45,7 +42,6 @@ class BulkActionTest : public BackendTest {
     return ids;
   }
 
-  std::unique_ptr<FleetStores> stores_;
   Actor alice_, bob_;
 };
 

@@ -13,6 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/store/database.h"
+#include "controller/store/fleet_stores.h"
+#include "controller/store/migrations.h"
+#include "controller/store/users.h"
 #include "gtest/gtest.h"
 #include "soci/postgresql/soci-postgresql.h"
 #include "soci/soci.h"
@@ -74,6 +77,28 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
   std::string database_name_;
   std::unique_ptr<Database> db_;
   ::l4d2::testing::FakeClock clock_;
+};
+
+// The controller's schema migrated on the backend, its stores, and users made on it.
+class FleetBackendTest : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (IsSkipped()) return;
+    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
+    stores_ = std::make_unique<FleetStores>(*db_, clock_);
+  }
+
+  // A new user (with the cheapest password hashing) as the actor they act as.
+  Actor NewUser(const std::string& name, Role role = Role::kOperator) {
+    UserStore users(*db_, clock_, PasswordCost::Minimal());
+    absl::StatusOr<User> user = users.Create(name, "correct horse battery", role);
+    EXPECT_TRUE(user.ok()) << user.status();
+    const std::string id = user.ok() ? user->id : "";
+    return role == Role::kAdmin ? Actor::Admin(id) : Actor::Operator(id);
+  }
+
+  std::unique_ptr<FleetStores> stores_;
 };
 
 // Instantiates `suite` (derived from BackendTest) for both backends, named Sqlite and Postgres.

@@ -15,17 +15,14 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class FleetCatalogTest : public BackendTest {
+class FleetCatalogTest : public FleetBackendTest {
  protected:
   void SetUp() override {
-    BackendTest::SetUp();
+    FleetBackendTest::SetUp();
     if (IsSkipped()) return;
-    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
-    stores_ = std::make_unique<FleetStores>(*db_, clock_);
-    UserStore users(*db_, clock_, PasswordCost::Minimal());
-    alice_ = Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
-    bob_ = Actor::Operator(users.Create("bob", "correct horse battery", Role::kOperator)->id);
-    admin_ = Actor::Admin(users.Create("root", "correct horse battery", Role::kAdmin)->id);
+    alice_ = NewUser("alice");
+    bob_ = NewUser("bob");
+    admin_ = NewUser("root", Role::kAdmin);
   }
 
   agent::v1::SyncOverlayRequest InlineFile(const std::string& path, const std::string& text) {
@@ -57,7 +54,6 @@ class FleetCatalogTest : public BackendTest {
     return created->first;
   }
 
-  std::unique_ptr<FleetStores> stores_;
   Actor alice_, bob_, admin_;
 };
 

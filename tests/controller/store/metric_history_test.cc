@@ -13,16 +13,12 @@
 namespace l4d2::controller {
 namespace {
 
-class MetricHistoryTest : public BackendTest {
+class MetricHistoryTest : public FleetBackendTest {
  protected:
   void SetUp() override {
-    BackendTest::SetUp();
+    FleetBackendTest::SetUp();
     if (IsSkipped()) return;
-    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
-    stores_ = std::make_unique<FleetStores>(*db_, clock_);
-    UserStore users(*db_, clock_, PasswordCost::Minimal());
-    const Actor alice =
-        Actor::Operator(users.Create("alice", "correct horse battery", Role::kOperator)->id);
+    const Actor alice = NewUser("alice");
     BlueprintInput input{.name = "bp"};
     input.settings.set_game_mode("coop");
     const std::string blueprint = stores_->blueprints.Create(alice, input)->id;
@@ -66,7 +62,6 @@ class MetricHistoryTest : public BackendTest {
     return count;
   }
 
-  std::unique_ptr<FleetStores> stores_;
   std::string server_;
   long long taken_ = 0;
 };

@@ -21,16 +21,13 @@ using ::testing::Field;
 constexpr uint64_t kEllis = 76561197960287930u;
 constexpr uint64_t kNick = 76561197960265738u;
 
-class PlayerHistoryTest : public BackendTest {
+class PlayerHistoryTest : public FleetBackendTest {
  protected:
   void SetUp() override {
-    BackendTest::SetUp();
+    FleetBackendTest::SetUp();
     if (IsSkipped()) return;
-    ASSERT_TRUE(ApplyMigrations(*db_, ControllerMigrations(), clock_).ok());
-    stores_ = std::make_unique<FleetStores>(*db_, clock_);
-    UserStore users(*db_, clock_, PasswordCost::Minimal());
-    alice_ = users.Create("alice", "correct horse battery", Role::kOperator)->id;
-    bob_ = users.Create("bob", "correct horse battery", Role::kOperator)->id;
+    alice_ = NewUser("alice").user_id;
+    bob_ = NewUser("bob").user_id;
     BlueprintInput input{.name = "bp"};
     input.settings.set_game_mode("coop");
     const std::string blueprint = stores_->blueprints.Create(Actor::Operator(alice_), input)->id;
@@ -60,7 +57,6 @@ class PlayerHistoryTest : public BackendTest {
     return player;
   }
 
-  std::unique_ptr<FleetStores> stores_;
   std::string alice_, bob_, server_;
 };
 
