@@ -30,13 +30,29 @@ void AppendPageConditions(const PageQuery& page, const std::string& name, const 
   }
 }
 
-std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params) {
-  std::string in = "id IN (";
+std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params,
+                 absl::string_view column) {
+  std::string in = absl::StrCat(column, " IN (");
   for (size_t i = 0; i < ids.size(); ++i) {
     absl::StrAppend(&in, i > 0 ? ", " : "", ":i", i);
     params.push_back(ids[i]);
   }
   return in + ")";
+}
+
+std::vector<std::string> ReadColumn(soci::session& sql, const std::string& query,
+                                    const std::vector<std::string>& params) {
+  std::vector<std::string> values;
+  std::string value;
+  soci::statement statement(sql);
+  for (const std::string& param : params) statement.exchange(soci::use(param));
+  statement.exchange(soci::into(value));
+  statement.alloc();
+  statement.prepare(query);
+  statement.define_and_bind();
+  statement.execute(false);
+  while (statement.fetch()) values.push_back(value);
+  return values;
 }
 
 std::vector<RowRevision> ReadRowRevisions(soci::session& sql, const std::string& query,

@@ -8,10 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
-namespace soci {
-class session;
+    namespace soci {
+  class session;
 }  // namespace soci
 
 namespace l4d2::controller {
@@ -42,8 +43,14 @@ void AppendPageConditions(const PageQuery& page, const std::string& name, const 
 // 32,766 parameters and PostgreSQL's 65,535. Longer lists are read or written in chunks.
 inline constexpr size_t kIdsPerStatement = 500;
 
-// "id IN (:i0, :i1, ...)" for `ids`, their values appended to `params` (bound by position).
-std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params);
+// "<column> IN (:i0, :i1, ...)" for `ids`, their values appended to `params` (bound by
+// position).
+std::string IdIn(absl::Span<const std::string> ids, std::vector<std::string>& params,
+                 absl::string_view column = "id");
+
+// The one text column `query` selects, with `params` bound in order.
+std::vector<std::string> ReadColumn(soci::session& sql, const std::string& query,
+                                    const std::vector<std::string>& params);
 
 // A page as ListRevisions answers it: the rows of `query`, which selects id, key and revision,
 // with `params` bound in order.

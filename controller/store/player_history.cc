@@ -404,20 +404,17 @@ absl::StatusOr<std::vector<PlayerSummary>> PlayerHistory::Search(const std::stri
         return shown;
       }
       std::vector<std::string> params;
-      const std::string in = IdIn(ids, params);  // "id IN (...)": players.steam_id here
-      std::string steam_id;
-      soci::statement select(sql);
-      for (const std::string& param : params) select.exchange(soci::use(param));
-      select.exchange(soci::use(owner_id));
-      select.exchange(soci::into(steam_id));
-      select.alloc();
-      select.prepare("SELECT p.steam_id FROM players p WHERE p.steam_" + in +
-                     " AND EXISTS (SELECT 1 FROM player_sessions ps"
-                     " JOIN servers s ON s.id = ps.server_id"
-                     " WHERE ps.steam_id = p.steam_id AND s.owner_id = :o)");
-      select.define_and_bind();
-      select.execute(false);
-      while (select.fetch()) shown.insert(steam_id);
+      const std::string in = IdIn(ids, params, "p.steam_id");
+      params.push_back(owner_id);
+      for (std::string& steam_id :
+           ReadColumn(sql,
+                      "SELECT p.steam_id FROM players p WHERE " + in +
+                          " AND EXISTS (SELECT 1 FROM player_sessions ps"
+                          " JOIN servers s ON s.id = ps.server_id"
+                          " WHERE ps.steam_id = p.steam_id AND s.owner_id = :o)",
+                      params)) {
+        shown.insert(std::move(steam_id));
+      }
       return shown;
     };
     if (digits) {
@@ -517,24 +514,17 @@ absl::StatusOr<std::string> PlayerHistory::LastEventId() {
 absl::StatusOr<std::vector<std::string>> PlayerHistory::ProfilesDue(
     const std::vector<std::string>& steam_ids, absl::Time since) {
   std::vector<std::string> due;
-  const long long since_ms = absl::ToUnixMillis(since);
+  const std::string since_ms = absl::StrCat(absl::ToUnixMillis(since));
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
     for (size_t at = 0; at < steam_ids.size(); at += kIdsPerStatement) {
       std::vector<std::string> params;
-      // "id IN (...)": players.steam_id here.
       const std::string in =
-          IdIn(absl::MakeConstSpan(steam_ids).subspan(at, kIdsPerStatement), params);
-      std::string steam_id;
-      soci::statement select(sql);
-      for (const std::string& param : params) select.exchange(soci::use(param));
-      select.exchange(soci::use(since_ms));
-      select.exchange(soci::into(steam_id));
-      select.alloc();
-      select.prepare("SELECT steam_id FROM players WHERE steam_" + in +
-                     " AND profile_asked_ms < :t");
-      select.define_and_bind();
-      select.execute(false);
-      while (select.fetch()) due.push_back(steam_id);
+          IdIn(absl::MakeConstSpan(steam_ids).subspan(at, kIdsPerStatement), params, "steam_id");
+      params.push_back(since_ms);
+      std::vector<std::string> chunk = ReadColumn(
+          sql, "SELECT steam_id FROM players WHERE " + in + " AND profile_asked_ms < :t", params);
+      due.insert(due.end(), std::make_move_iterator(chunk.begin()),
+                 std::make_move_iterator(chunk.end()));
     }
     return absl::OkStatus();
   }));
@@ -553,12 +543,13 @@ absl::Status PlayerHistory::SaveProfiles(const std::vector<std::string>& asked,
     }
     for (size_t at = 0; at < asked.size(); at += kIdsPerStatement) {
       std::vector<std::string> params;
-      const std::string in = IdIn(absl::MakeConstSpan(asked).subspan(at, kIdsPerStatement), params);
+      const std::string in =
+          IdIn(absl::MakeConstSpan(asked).subspan(at, kIdsPerStatement), params, "steam_id");
       soci::statement update(sql);
       update.exchange(soci::use(now_ms));
       for (const std::string& param : params) update.exchange(soci::use(param));
       update.alloc();
-      update.prepare("UPDATE players SET profile_asked_ms = :t WHERE steam_" + in);
+      update.prepare("UPDATE players SET profile_asked_ms = :t WHERE " + in);
       update.define_and_bind();
       update.execute(true);
     }
@@ -578,7 +569,8 @@ absl::StatusOr<absl::flat_hash_map<std::string, SteamProfile>> PlayerHistory::Pr
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
     for (size_t at = 0; at < ids.size(); at += kIdsPerStatement) {
       std::vector<std::string> params;
-      const std::string in = IdIn(absl::MakeConstSpan(ids).subspan(at, kIdsPerStatement), params);
+      const std::string in =
+          IdIn(absl::MakeConstSpan(ids).subspan(at, kIdsPerStatement), params, "steam_id");
       SteamProfile profile;
       soci::statement select(sql);
       for (const std::string& param : params) select.exchange(soci::use(param));
@@ -589,7 +581,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, SteamProfile>> PlayerHistory::Pr
       select.alloc();
       select.prepare(
           "SELECT steam_id, persona_name, avatar_url, profile_url FROM players"
-          " WHERE steam_" +
+          " WHERE " +
           in + " AND profile_asked_ms > 0");
       select.define_and_bind();
       select.execute(false);
