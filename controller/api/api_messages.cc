@@ -1,6 +1,5 @@
 #include "controller/api/api_messages.h"
 
-#include "common/status_macros.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -286,19 +285,6 @@ v1::SteamProfile ToApi(const SteamProfile& profile) {
   out.set_avatar_url(profile.avatar_url);
   out.set_profile_url(profile.profile_url);
   return out;
-}
-
-absl::Status AddSteamProfiles(PlayerHistory& players,
-                              google::protobuf::RepeatedPtrField<v1::PlayerSession>& sessions) {
-  std::vector<std::string> steam_ids;
-  for (const v1::PlayerSession& session : sessions) steam_ids.push_back(session.steam_id());
-  if (steam_ids.empty()) return absl::OkStatus();
-  L4D2_ASSIGN_OR_RETURN(auto profiles, players.Profiles(steam_ids));
-  for (v1::PlayerSession& session : sessions) {
-    auto it = profiles.find(session.steam_id());
-    if (it != profiles.end()) *session.mutable_profile() = ToApi(it->second);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace l4d2::controller

@@ -54,10 +54,6 @@ v1::PlayerSession ToApi(const PlayerSession& session, const std::string& server_
 v1::PlayerEvent ToApi(const PlayerTimelineEvent& event, const std::string& server_name);
 v1::Player ToApi(const PlayerSummary& player);
 v1::SteamProfile ToApi(const SteamProfile& profile);
-// Gives each session the Steam profile of its player when one is known (one read of the
-// players for the list).
-absl::Status AddSteamProfiles(PlayerHistory& players,
-                              google::protobuf::RepeatedPtrField<v1::PlayerSession>& sessions);
 // A server's newest sample as its live figures.
 v1::ServerLive ToLive(const MetricSample& sample);
 // A console line as its agent sent it.

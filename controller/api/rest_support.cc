@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "common/status_macros.h"
+#include "controller/api/api_messages.h"
 #include "controller/api/authenticator.h"
 
 namespace l4d2::controller {
@@ -73,6 +74,19 @@ std::string CookieHeader(const std::string& value, absl::Duration max_age, bool 
 void AppendRoutes(std::vector<Route>& routes, std::vector<Route> more) {
   routes.insert(routes.end(), std::make_move_iterator(more.begin()),
                 std::make_move_iterator(more.end()));
+}
+
+absl::Status AddSteamProfiles(PlayerHistory& players,
+                              google::protobuf::RepeatedPtrField<v1::PlayerSession>& sessions) {
+  std::vector<std::string> steam_ids;
+  for (const v1::PlayerSession& session : sessions) steam_ids.push_back(session.steam_id());
+  if (steam_ids.empty()) return absl::OkStatus();
+  L4D2_ASSIGN_OR_RETURN(auto profiles, players.Profiles(steam_ids));
+  for (v1::PlayerSession& session : sessions) {
+    auto it = profiles.find(session.steam_id());
+    if (it != profiles.end()) *session.mutable_profile() = ToApi(it->second);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace l4d2::controller

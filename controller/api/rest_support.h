@@ -15,8 +15,10 @@
 #include "controller/api/route.h"
 #include "controller/api/row_json.h"
 #include "controller/api/strict_json.h"
+#include "controller/store/player_history.h"
 #include "controller/store/users.h"
 #include "google/protobuf/message.h"
+#include "l4d2/controller/v1/api.pb.h"
 #include "rpc/proto_json.h"
 
 namespace l4d2::controller {
@@ -98,6 +100,11 @@ absl::StatusOr<absl::Time> TimeQuery(const ApiRequest& request, const std::strin
                                      absl::Time fallback);
 // "admin" or "operator" ("" is operator).
 absl::StatusOr<Role> ParseRoleName(const std::string& role);
+
+// Gives each session the Steam profile of its player when one is known (one read of the
+// players for the list).
+absl::Status AddSteamProfiles(PlayerHistory& players,
+                              google::protobuf::RepeatedPtrField<v1::PlayerSession>& sessions);
 
 // The Set-Cookie value carrying a session (an empty value with no age ends it).
 std::string CookieHeader(const std::string& value, absl::Duration max_age, bool secure);
