@@ -4,6 +4,7 @@
 // the controller's player profiles: the "response" object, and its fields leniently typed
 // (Steam sends 64-bit ids as strings, other numbers as numbers).
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -22,6 +23,12 @@ const google::protobuf::Value* SteamField(const google::protobuf::Struct& object
 uint64_t SteamNumber(const google::protobuf::Value* value);
 // A string field; "" for anything else or nullptr.
 std::string SteamText(const google::protobuf::Value* value);
+
+// The hosts Steam serves avatars from. The controller keeps no avatar URL elsewhere, and the web
+// UI's content security policy (controller/api/headers.h) allows images from these alone.
+inline constexpr std::array<absl::string_view, 4> kSteamAvatarOrigins = {
+    "https://avatars.steamstatic.com", "https://avatars.akamai.steamstatic.com",
+    "https://avatars.cloudflare.steamstatic.com", "https://steamcdn-a.akamaihd.net"};
 
 // Whether `key` looks like a Steam Web API key (32 hexadecimal digits).
 bool IsSteamWebApiKey(absl::string_view key);

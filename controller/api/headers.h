@@ -7,6 +7,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/steam/steam_web_api.h"
+
 namespace l4d2::controller {
 
 inline const std::vector<std::pair<std::string, std::string>>& SecurityHeaders() {
@@ -15,12 +19,11 @@ inline const std::vector<std::pair<std::string, std::string>>& SecurityHeaders()
       {"X-Frame-Options", "DENY"},
       {"Referrer-Policy", "no-referrer"},
       {"Content-Security-Policy",
-       // Players' avatars come from Steam's hosts (fleet/steam_profiles.h, kSteamAvatarOrigins;
-       // the page sends no referrer).
-       "default-src 'self'; img-src 'self' data: https://avatars.steamstatic.com "
-       "https://avatars.akamai.steamstatic.com https://avatars.cloudflare.steamstatic.com "
-       "https://steamcdn-a.akamaihd.net; style-src 'self'; script-src 'self'; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+       // Players' avatars come from Steam's hosts (the page sends no referrer).
+       absl::StrCat(
+           "default-src 'self'; img-src 'self' data: ", absl::StrJoin(kSteamAvatarOrigins, " "),
+           "; style-src 'self'; script-src 'self'; connect-src 'self'; "
+           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")},
       {"Cross-Origin-Opener-Policy", "same-origin"},
       {"Cross-Origin-Resource-Policy", "same-origin"},
   };

@@ -14,7 +14,6 @@
 // The key is a secret: it is in the request's query string (as the Web API wants it) and
 // nowhere else: not in logs (errors never carry the URL), responses or the process's argv.
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -27,15 +26,10 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/http/http_fetcher.h"
+#include "common/steam/steam_web_api.h"
 #include "controller/store/player_history.h"
 
 namespace l4d2::controller {
-
-// The hosts Steam serves avatars from. Avatar URLs elsewhere are not kept, and the web UI's
-// content security policy (api/headers.h) allows images from these alone.
-inline constexpr std::array<absl::string_view, 4> kSteamAvatarOrigins = {
-    "https://avatars.steamstatic.com", "https://avatars.akamai.steamstatic.com",
-    "https://avatars.cloudflare.steamstatic.com", "https://steamcdn-a.akamaihd.net"};
 
 struct SteamProfilesOptions {
   std::string web_api = "https://api.steampowered.com";
