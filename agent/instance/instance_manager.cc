@@ -532,6 +532,10 @@ absl::StatusOr<bool> InstanceManager::Delete(const std::string& name) {
   if (error) return ErrnoError(error.value(), "remove", InstanceDir(name));
   ReleasePorts(name, std::nullopt);
   ReleaseAccount(name);
+  {
+    absl::MutexLock lock(&cache_mutex_);
+    answered_.erase(name);  // hang detection's memory of its game
+  }
   return existed;
 }
 

@@ -213,10 +213,11 @@ void Reconciler::Reconcile(const ObservedServer& observed,
 }
 
 void Reconciler::RestartHung(const Server& server, absl::Time now, ReconcileReport& report) {
+  // The row's backoff first: the blueprint is read only when a restart could be queued.
+  if (now < server.next_restart_at || server.restart_attempts >= options_.max_restarts) return;
   absl::StatusOr<Blueprint> blueprint =
       stores_.blueprints.Get(Actor::System(), server.blueprint_id);
   if (!blueprint.ok() || !blueprint->settings.restart().restart_when_hung()) return;
-  if (now < server.next_restart_at || server.restart_attempts >= options_.max_restarts) return;
   if (QueueWithBackoff(server, "restart", "reported hung", now)) {
     report.restarted.push_back(server.id);
   }
