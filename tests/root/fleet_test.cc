@@ -54,6 +54,7 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/net.h"
+#include "tests/testing/steam_web_api.h"
 #include "tests/testing/temp_dir.h"
 #include "tls/certificates.h"
 #include "tls/pki.h"
@@ -1116,17 +1117,12 @@ TEST_F(FleetTest, PlayersJoiningChangingMapsAndLeavingBecomeTheirHistoryThroughR
   std::ofstream(steam_dir.Sub("profiles.json"))
       << R"({"76561197960267732": {"personaname": "ellis_on_steam",)"
       << R"( "avatarhash": "fef49e7fa7e1997310d705b2a6158ff8dc1cdfeb"}})";
-  const int steam_port = l4d2::testing::FreeGamePort();
-  auto steam = l4d2::testing::ChildProcess::Start(
-      {.argv = {"/usr/bin/env", "python3",
-                std::string(L4D2_SOURCE_DIR) + "/tests/fakes/steam_web_api.py",
-                std::to_string(steam_port), steam_dir.path()}});
-  ASSERT_TRUE(steam.ok());
-  ASSERT_TRUE((*steam)->WaitForOutput("Serving Steam Web API stand-in"));
+  absl::StatusOr<l4d2::testing::SteamWebApiStandIn> steam =
+      l4d2::testing::StartSteamWebApi(steam_dir.path());
+  ASSERT_TRUE(steam.ok()) << steam.status();
   CurlHttpFetcher http;
-  SteamProfiles profiles(
-      stores_->players, http, Clock::Real(),
-      {.web_api = absl::StrCat("http://127.0.0.1:", steam_port), .key = steam_key});
+  SteamProfiles profiles(stores_->players, http, Clock::Real(),
+                         {.web_api = steam->url, .key = steam_key});
   profiles.Start();
   auto feed = std::make_unique<PlayerFeed>(
       *stores_, *reports_, client,

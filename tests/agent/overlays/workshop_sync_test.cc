@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/net.h"
+#include "tests/testing/steam_web_api.h"
 #include "tests/testing/temp_dir.h"
 
 namespace l4d2::agent {
@@ -30,14 +31,10 @@ class WorkshopSyncTest : public ::testing::Test {
     fs::create_directories(dir_.Sub("api"));
     WriteItems(1700000000);
     std::ofstream(dir_.Sub("api/collections.json")) << R"({"900": ["102"]})";
-    port_ = l4d2::testing::FreeGamePort();
-    auto server = l4d2::testing::ChildProcess::Start(
-        {.argv = {"/usr/bin/env", "python3",
-                  std::string(L4D2_SOURCE_DIR) + "/tests/fakes/steam_web_api.py",
-                  std::to_string(port_), dir_.Sub("api")}});
-    ASSERT_TRUE(server.ok());
-    server_ = *std::move(server);
-    ASSERT_TRUE(server_->WaitForOutput("Serving Steam Web API stand-in"));
+    absl::StatusOr<l4d2::testing::SteamWebApiStandIn> steam =
+        l4d2::testing::StartSteamWebApi(dir_.Sub("api"));
+    ASSERT_TRUE(steam.ok()) << steam.status();
+    steam_ = *std::move(steam);
   }
 
   void WriteItems(int64_t second_updated) {
@@ -57,8 +54,7 @@ class WorkshopSyncTest : public ::testing::Test {
 
   TempDir dir_;
   HostLayout layout_{dir_.Sub("root")};
-  int port_ = 0;
-  std::unique_ptr<l4d2::testing::ChildProcess> server_;
+  l4d2::testing::SteamWebApiStandIn steam_;
   LinuxProcessRunner runner_;
   // Through left4me-fetch, as the agent does.
   FetchHelper fetcher_{runner_, {.program = L4D2_FETCH_HELPER, .scratch_dir = dir_.path()}};
@@ -66,7 +62,7 @@ class WorkshopSyncTest : public ::testing::Test {
 
 TEST_F(WorkshopSyncTest, DownloadsOncePerItemVersion) {
   OverlayManager manager(
-      layout_, {.steam_web_api = absl::StrCat("http://127.0.0.1:", port_)},
+      layout_, {.steam_web_api = steam_.url},
       [] { return std::map<std::string, std::vector<std::string>>(); }, &fetcher_);
   v1::SyncOverlayRequest request;
   request.set_ref("workshop/coop");

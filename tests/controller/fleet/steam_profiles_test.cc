@@ -20,8 +20,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "tests/fakes/fake_clock.h"
-#include "tests/testing/child_process.h"
-#include "tests/testing/net.h"
+#include "tests/testing/steam_web_api.h"
 #include "tests/testing/temp_dir.h"
 
 namespace l4d2::controller {
@@ -42,15 +41,11 @@ class SteamProfilesTest : public ::testing::Test {
     std::ofstream(dir_.Sub("api/profiles.json"))
         << R"({")" << kEllis
         << R"(": {"personaname": "ellis_on_steam", "avatarhash": "fef49e7fa7e1997310d705b2a6158ff8dc1cdfeb"}})";
-    const int port = l4d2::testing::FreeGamePort();
-    auto server = l4d2::testing::ChildProcess::Start(
-        {.argv = {"/usr/bin/env", "python3",
-                  std::string(L4D2_SOURCE_DIR) + "/tests/fakes/steam_web_api.py",
-                  std::to_string(port), dir_.Sub("api")}});
-    ASSERT_TRUE(server.ok());
-    server_ = *std::move(server);
-    ASSERT_TRUE(server_->WaitForOutput("Serving Steam Web API stand-in"));
-    web_api_ = absl::StrCat("http://127.0.0.1:", port);
+    absl::StatusOr<l4d2::testing::SteamWebApiStandIn> steam =
+        l4d2::testing::StartSteamWebApi(dir_.Sub("api"));
+    ASSERT_TRUE(steam.ok()) << steam.status();
+    steam_ = *std::move(steam);
+    web_api_ = steam_.url;
 
     absl::StatusOr<std::unique_ptr<Database>> db =
         Database::Open({.url = "sqlite3:" + dir_.Sub("c.db"), .pool_size = 2});
@@ -104,7 +99,7 @@ class SteamProfilesTest : public ::testing::Test {
   }
 
   l4d2::testing::TempDir dir_;
-  std::unique_ptr<l4d2::testing::ChildProcess> server_;
+  l4d2::testing::SteamWebApiStandIn steam_;
   std::string web_api_;
   l4d2::testing::FakeClock clock_;
   std::unique_ptr<Database> db_;
