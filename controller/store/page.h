@@ -11,8 +11,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
-    namespace soci {
-  class session;
+namespace soci {
+class session;
 }  // namespace soci
 
 namespace l4d2::controller {
