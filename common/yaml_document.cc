@@ -237,6 +237,15 @@ YAML::Node YamlMapReader::Map(absl::string_view key) {
   return value;
 }
 
+YAML::Node YamlMapReader::Sequence(absl::string_view key) {
+  YAML::Node value = Take(key);
+  if (!Absent(value) && !value.IsSequence()) {
+    Fail(key, "expected a list");
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  return value;
+}
+
 absl::Status YamlMapReader::Finish() {
   if (!status_.ok() || !node_.IsMap()) return status_;
   for (const auto& entry : node_) {

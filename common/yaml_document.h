@@ -60,6 +60,8 @@ class YamlMapReader {
   // path is Child(key).
   YAML::Node Map(absl::string_view key);
   std::string Child(absl::string_view key) const;
+  // A nested list (null node when absent); its items' paths are Child(key) + "[i]".
+  YAML::Node Sequence(absl::string_view key);
 
   // Records an error for `key` from the caller's own validation.
   void Fail(absl::string_view key, absl::string_view message);

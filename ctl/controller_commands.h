@@ -35,6 +35,14 @@ int RunBlueprintsList(const CommandContext& context, const Invocation& invocatio
 int RunBlueprintsApply(const CommandContext& context, const Invocation& invocation);
 int RunBlueprintsExport(const CommandContext& context, const Invocation& invocation);
 int RunBlueprintsDelete(const CommandContext& context, const Invocation& invocation);
+int RunSchedulesList(const CommandContext& context, const Invocation& invocation);
+int RunSchedulesShow(const CommandContext& context, const Invocation& invocation);
+int RunSchedulesApply(const CommandContext& context, const Invocation& invocation);
+int RunSchedulesExport(const CommandContext& context, const Invocation& invocation);
+int RunSchedulesRun(const CommandContext& context, const Invocation& invocation);
+// enable and disable
+int RunSchedulesSwitch(const CommandContext& context, const Invocation& invocation);
+int RunSchedulesDelete(const CommandContext& context, const Invocation& invocation);
 
 // overlays list | apply REF SOURCE | apply -f FILE | export|sync|delete REF
 int RunOverlaysList(const CommandContext& context, const Invocation& invocation);

@@ -54,9 +54,10 @@ ABSL_FLAG(absl::Duration, script_timeout, absl::ZeroDuration(),
           "overlay sync: kill the script after this long (default: the agent's, 10m)");
 ABSL_FLAG(bool, network, false, "overlay sync: let the script reach the network");
 ABSL_FLAG(bool, version, false, "print the version and exit");
-ABSL_FLAG(std::string, controller, "",
-          "controller URL for servers/hosts/blueprints/overlays/jobs/tokens commands (default "
-          "$L4D2_CONTROLLER, else the config file's `controller`)");
+ABSL_FLAG(
+    std::string, controller, "",
+    "controller URL for servers/hosts/blueprints/schedules/overlays/jobs/tokens commands (default "
+    "$L4D2_CONTROLLER, else the config file's `controller`)");
 ABSL_FLAG(std::string, token_file, "",
           "a file holding the API token (default: $L4D2_TOKEN, else the config file's "
           "`token_file`); tokens are never taken on the command line");

@@ -37,6 +37,8 @@ void AddAuditRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                     std::vector<Route>& routes);
 void AddPlayerRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                      std::vector<Route>& routes);
+void AddScheduleRoutes(const RestApiDeps& deps, const RestApiOptions& options,
+                       std::vector<Route>& routes);
 // The account use cases over the API's stores; credential changes reach its authenticator.
 AccountStores AccountsOf(const RestApiDeps& deps);
 

@@ -50,6 +50,7 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   YamlMapReader jobs(root.Map("jobs"), root.Child("jobs"));
   jobs.Int("workers", &config.job_workers, 1, 256);
   jobs.Duration("lease", &config.job_lease);
+  jobs.Duration("schedule_check", &config.schedule_check);
   YamlMapReader servers(root.Map("servers"), root.Child("servers"));
   servers.Duration("reconcile_interval", &config.reconcile_interval);
   servers.Duration("restart_backoff", &config.restart_backoff);
@@ -121,6 +122,9 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.session_idle < absl::Minutes(1) || config.session_lifetime < config.session_idle) {
     return absl::InvalidArgumentError(
         "session_idle: at least 1m; session_lifetime: at least session_idle");
+  }
+  if (config.schedule_check < absl::Seconds(1) || config.schedule_check > absl::Minutes(1)) {
+    return absl::InvalidArgumentError("jobs.schedule_check: 1s to 1m");
   }
   if (config.job_lease < absl::Seconds(1)) {
     return absl::InvalidArgumentError("jobs.lease: at least 1s");

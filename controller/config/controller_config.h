@@ -65,6 +65,9 @@ struct ControllerConfig {
   // Workers mostly wait on agents; 16 keep a busy fleet's queue moving (docs/benchmarks.md, P5).
   int job_workers = 16;
   absl::Duration job_lease = absl::Seconds(30);
+  // How often due schedules are looked for (fleet/schedule_runner.h): a run starts at most
+  // this long after its time.
+  absl::Duration schedule_check = absl::Seconds(10);
   // Servers (fleet/reconciler.h, store/servers.h): how often hosts report their instances, the
   // controller's own restarts of a server that should run and does not (first delay, doubling;
   // how many), the memory placement assumes per server, and how long metrics are kept

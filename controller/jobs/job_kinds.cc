@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
+#include "controller/jobs/schedule_run.h"
 #include "l4d2/controller/v1/jobs.pb.h"
 #include "rpc/proto_json.h"
 #include "spec/ports.h"
@@ -272,11 +273,20 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
 
 }  // namespace
 
-absl::StatusOr<std::string> RunJob(const JobContext& context, const Job& job, AgentCall& call) {
-  if (job.kind == "host.install") return HostInstall(context, job, call);
-  if (job.kind == "overlay.sync") return OverlaySync(context, job, call);
-  if (absl::StartsWith(job.kind, "server.")) return ServerAction(context, job, call);
-  return absl::InvalidArgumentError(absl::StrCat("unknown job kind '", job.kind, "'"));
+absl::StatusOr<JobOutcome> RunJob(const JobContext& context, const Job& job, AgentCall& call) {
+  absl::StatusOr<std::string> result;
+  if (job.kind == "schedule.run") return RunSchedule(context, job, call);
+  if (job.kind == "host.install") {
+    result = HostInstall(context, job, call);
+  } else if (job.kind == "overlay.sync") {
+    result = OverlaySync(context, job, call);
+  } else if (absl::StartsWith(job.kind, "server.")) {
+    result = ServerAction(context, job, call);
+  } else {
+    result = absl::InvalidArgumentError(absl::StrCat("unknown job kind '", job.kind, "'"));
+  }
+  L4D2_RETURN_IF_ERROR(result.status());
+  return JobOutcome{.result = *std::move(result)};
 }
 
 }  // namespace l4d2::controller

@@ -16,10 +16,12 @@
 //   server.delete           delete the instance on its host, then forget the server
 //   server.change_blueprint switch the blueprint; a placed server's instance takes the new spec
 //                           (a running one at its next start)
+//   schedule.run            one occurrence of a schedule: its steps, a claim each (schedule_run.h)
 // A server job whose host is unreachable is retried (UNAVAILABLE) and never moves the server.
 // Steps and their operation ids: "<job>:sync:<overlay>:<revision>", "<job>:init", "<job>:start",
 // "<job>:stop", "<job>:restart", "<job>:reset", "<job>:delete".
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -45,11 +47,18 @@ struct JobContext {
   PlacementOptions placement;
 };
 
-// Runs one claimed job to its end under `call`: its result as the queue stores it (JSON of the
-// kind's result message). Errors: the agent's (UNAVAILABLE and the like are the scheduler's to
-// retry), UNAVAILABLE for a server whose host is unreachable (the server never moves),
-// NOT_FOUND for a host, server or overlay gone, INVALID_ARGUMENT for an unknown kind or bad
-// parameters, CANCELLED when `call` was.
-absl::StatusOr<std::string> RunJob(const JobContext& context, const Job& job, AgentCall& call);
+// What one claim of a job came to: its result as the queue stores it (JSON of the kind's result
+// message), or, for a run parked between its steps (schedule_run.h), its progress and when it
+// goes on.
+struct JobOutcome {
+  std::string result;
+  std::optional<absl::Time> park_until;
+};
+
+// Runs one claimed job to its end (or, for a schedule run, its next park) under `call`. Errors: the
+// agent's (UNAVAILABLE and the like are the scheduler's to retry), UNAVAILABLE for a server whose
+// host is unreachable (the server never moves), NOT_FOUND for a host, server or overlay gone,
+// INVALID_ARGUMENT for an unknown kind or bad parameters, CANCELLED when `call` was.
+absl::StatusOr<JobOutcome> RunJob(const JobContext& context, const Job& job, AgentCall& call);
 
 }  // namespace l4d2::controller

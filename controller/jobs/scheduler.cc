@@ -159,7 +159,7 @@ void Scheduler::Execute(const Job& job) {
       run->Cancel();
     }
   }
-  absl::StatusOr<std::string> result =
+  absl::StatusOr<JobOutcome> result =
       RunJob({.stores = stores_, .agents = agents_, .placement = options_.placement}, job, *run);
   absl::MutexLock lock(&mutex_);
   absl::MutexLock run_lock(&run->mutex);
@@ -170,9 +170,15 @@ void Scheduler::Execute(const Job& job) {
     return;
   }
   JobEnding ending{.id = job.id, .owner = options_.owner, .not_before = stores_.clock.Now()};
-  if (result.ok()) {
+  if (result.ok() && result->park_until.has_value()) {
+    // Between its steps: back in the queue with its progress, no attempt used.
+    ending.state = JobState::kQueued;
+    ending.park = true;
+    ending.not_before = *result->park_until;
+    ending.result = std::move(result->result);
+  } else if (result.ok()) {
     ending.state = JobState::kSucceeded;
-    ending.result = *std::move(result);
+    ending.result = std::move(result->result);
   } else if (run->cancel_requested) {
     ending.state = JobState::kCancelled;
     ending.error = absl::CancelledError("cancelled");

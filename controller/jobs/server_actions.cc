@@ -27,49 +27,54 @@ std::optional<DesiredState> DesiredAfter(const std::string& action) {
   return std::nullopt;
 }
 
-// Sets the desired state `action` implies, queues the action's job and audits it for every
-// server of `ids` (distinct), all in one transaction: together or not at all. The i-th job is
-// due at `first` + `stagger` * i (at once when that has passed). NOT_FOUND, changing nothing,
-// when the actor does not see one of them.
 absl::StatusOr<std::vector<std::string>> QueueAll(FleetStores& stores, const Actor& actor,
                                                   absl::Span<const std::string> ids,
                                                   const std::string& action, absl::Time first,
                                                   absl::Duration stagger) {
   std::vector<std::string> jobs;
   L4D2_RETURN_IF_ERROR(stores.db.Transact([&](soci::session& sql) -> absl::Status {
-    absl::flat_hash_map<std::string, Server> found;
-    for (Server& server : stores.servers.GetMany(sql, actor, ids)) {
-      found.emplace(server.id, std::move(server));
-    }
-    for (const std::string& id : ids) {
-      if (!found.contains(id)) return absl::NotFoundError(absl::StrCat("no server '", id, "'"));
-    }
-    if (const std::optional<DesiredState> desired = DesiredAfter(action); desired.has_value()) {
-      stores.servers.SetDesired(sql, ids, *desired);
-    }
-    std::vector<NewJob> queued;
-    queued.reserve(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-      queued.push_back(ServerJob(action, ids[i], actor.Name(), first + stagger * i));
-    }
-    L4D2_ASSIGN_OR_RETURN(jobs, stores.jobs.Enqueue(sql, queued));
-    std::vector<AuditEntry> entries;
-    entries.reserve(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-      const Server& server = found.at(ids[i]);
-      entries.push_back({.actor = actor.Name(),
-                         .action = "server." + action,
-                         .target = server.id,
-                         .detail = AuditDetail({{"name", server.name}, {"job", jobs[i]}}),
-                         .owner = server.owner_id});
-    }
-    stores.audit.Append(sql, entries);
+    L4D2_ASSIGN_OR_RETURN(jobs,
+                          QueueServerActions(sql, stores, actor, ids, action, first, stagger));
     return absl::OkStatus();
   }));
   return jobs;
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> QueueServerActions(
+    soci::session& sql, FleetStores& stores, const Actor& actor, absl::Span<const std::string> ids,
+    const std::string& action, absl::Time first, absl::Duration stagger) {
+  std::vector<std::string> jobs;
+  absl::flat_hash_map<std::string, Server> found;
+  for (Server& server : stores.servers.GetMany(sql, actor, ids)) {
+    found.emplace(server.id, std::move(server));
+  }
+  for (const std::string& id : ids) {
+    if (!found.contains(id)) return absl::NotFoundError(absl::StrCat("no server '", id, "'"));
+  }
+  if (const std::optional<DesiredState> desired = DesiredAfter(action); desired.has_value()) {
+    stores.servers.SetDesired(sql, ids, *desired);
+  }
+  std::vector<NewJob> queued;
+  queued.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    queued.push_back(ServerJob(action, ids[i], actor.Name(), first + stagger * i));
+  }
+  L4D2_ASSIGN_OR_RETURN(jobs, stores.jobs.Enqueue(sql, queued));
+  std::vector<AuditEntry> entries;
+  entries.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const Server& server = found.at(ids[i]);
+    entries.push_back({.actor = actor.Name(),
+                       .action = "server." + action,
+                       .target = server.id,
+                       .detail = AuditDetail({{"name", server.name}, {"job", jobs[i]}}),
+                       .owner = server.owner_id});
+  }
+  stores.audit.Append(sql, entries);
+  return jobs;
+}
 
 absl::StatusOr<QueuedServerJob> CreateServer(FleetStores& stores, const Actor& actor,
                                              const std::string& name,

@@ -26,6 +26,14 @@ struct QueuedServerJob {
   std::string job_id;
 };
 
+// Sets the desired state `action` implies, queues the action's job and audits it for every
+// server of `ids` (distinct), within the caller's transaction on `sql`: together with what the
+// caller records, or not at all. The i-th job is due at `first` + `stagger` * i (at once when
+// that has passed). NOT_FOUND when the actor does not see one of them (the caller rolls back).
+absl::StatusOr<std::vector<std::string>> QueueServerActions(
+    soci::session& sql, FleetStores& stores, const Actor& actor, absl::Span<const std::string> ids,
+    const std::string& action, absl::Time first, absl::Duration stagger);
+
 // Creates the server and queues its "server.create". Errors as ServerStore::Create.
 absl::StatusOr<QueuedServerJob> CreateServer(FleetStores& stores, const Actor& actor,
                                              const std::string& name,

@@ -23,6 +23,7 @@
 #include "controller/fleet/reconciler.h"
 #include "controller/fleet/report_receiver.h"
 #include "controller/fleet/report_sources.h"
+#include "controller/fleet/schedule_runner.h"
 #include "controller/fleet/steam_profiles.h"
 #include "controller/fleet/workshop_refresh.h"
 #include "controller/jobs/agent_connector.h"
@@ -130,6 +131,7 @@ struct ControllerProcess::Parts {
                    .owner = owner},
                   &stores.leases),
         workshop_refresh(stores, {.interval = config.workshop_refresh, .owner = owner}),
+        schedule_runner(stores, {.check = config.schedule_check, .owner = owner}),
         profiles(steam_key.empty()
                      ? nullptr
                      : std::make_unique<SteamProfiles>(
@@ -216,6 +218,7 @@ struct ControllerProcess::Parts {
   CertificateRenewer renewer;
   Retention retention;
   WorkshopRefresh workshop_refresh;
+  ScheduleRunner schedule_runner;
   CurlHttpFetcher http;
   std::unique_ptr<SteamProfiles> profiles;  // null without a Steam Web API key
   GrpcAgentClient player_agents;
@@ -245,6 +248,7 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   if (!config.agents_plaintext) parts->renewer.Start();
   parts->retention.Start();
   if (config.workshop_refresh > absl::ZeroDuration()) parts->workshop_refresh.Start();
+  parts->schedule_runner.Start();
   if (parts->profiles != nullptr) {
     parts->profiles->Start();
     L4D2_LOG(INFO) << "players' Steam profiles from '" << config.steam_web_api << "' (the key in '"
@@ -301,6 +305,7 @@ void ControllerProcess::Stop() {
   parts_->player_feed.Stop();
   if (parts_->profiles != nullptr) parts_->profiles->Stop();
   parts_->workshop_refresh.Stop();
+  parts_->schedule_runner.Stop();
   parts_->scheduler.Stop();
   parts_->api->Stop();
 }

@@ -13,6 +13,7 @@
 #include "controller/store/metric_history.h"
 #include "controller/store/overlays.h"
 #include "controller/store/player_history.h"
+#include "controller/store/schedules.h"
 #include "controller/store/servers.h"
 
 namespace l4d2::controller {
@@ -30,7 +31,8 @@ struct FleetStores {
         audit(db, clock),
         leases(db, clock),
         metrics(db, clock, metric_retention),
-        players(db, clock) {}
+        players(db, clock),
+        schedules(db, clock) {}
 
   Database& db;  // for what spans the stores (fleet_counts.h)
   Clock& clock;
@@ -43,6 +45,7 @@ struct FleetStores {
   LeaseStore leases;
   MetricHistory metrics;
   PlayerHistory players;
+  ScheduleStore schedules;
 };
 
 }  // namespace l4d2::controller

@@ -303,11 +303,30 @@ std::vector<absl::Status> EndJobs(soci::session& sql, const std::vector<JobEndin
               " ELSE :s2 END,"
               " finished_at_ms = CASE WHEN :s3 = 'queued' AND attempt < max_attempts"
               " AND cancel_requested = 0 THEN NULL ELSE CAST(:now AS BIGINT) END,"
-              " result = :result, error_code = :code, error_message = :message,"
+              // A retry keeps what the job saved of its progress (SaveProgress).
+              " result = CASE WHEN :s4 = 'queued' THEN result ELSE :result END,"
+              " error_code = :code, error_message = :message,"
               " lease_owner = '', lease_expires_ms = 0, not_before_ms = :next"
               " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
-       soci::use(state), soci::use(state), soci::use(state), soci::use(now), soci::use(result),
-       soci::use(code), soci::use(message), soci::use(next), soci::use(id), soci::use(owner));
+       soci::use(state), soci::use(state), soci::use(state), soci::use(now), soci::use(state),
+       soci::use(result), soci::use(code), soci::use(message), soci::use(next), soci::use(id),
+       soci::use(owner));
+  // A run parked between its steps: back in the queue without using an attempt, its progress
+  // kept for its next claim; cancelled instead when a user asked meanwhile.
+  int cancelled_code = static_cast<int>(absl::StatusCode::kCancelled);
+  soci::statement park =
+      (sql.prepare << "UPDATE jobs SET revision = revision + 1,"
+                      " state = CASE WHEN cancel_requested <> 0 THEN 'cancelled' ELSE 'queued' END,"
+                      " finished_at_ms = CASE WHEN cancel_requested <> 0 THEN CAST(:now AS BIGINT)"
+                      " ELSE NULL END,"
+                      " attempt = attempt - 1, result = :result,"
+                      " error_code = CASE WHEN cancel_requested <> 0 THEN :cancelled ELSE 0 END,"
+                      " error_message = CASE WHEN cancel_requested <> 0 THEN 'cancelled' ELSE ''"
+                      " END,"
+                      " lease_owner = '', lease_expires_ms = 0, not_before_ms = :next"
+                      " WHERE id = :id AND state = 'running' AND lease_owner = :owner",
+       soci::use(now), soci::use(result), soci::use(cancelled_code), soci::use(next), soci::use(id),
+       soci::use(owner));
   for (const JobEnding& ending : endings) {
     state = JobStateName(ending.state);
     id = ending.id;
@@ -316,8 +335,9 @@ std::vector<absl::Status> EndJobs(soci::session& sql, const std::vector<JobEndin
     code = static_cast<int>(ending.error.code());
     message = std::string(ending.error.message());
     next = Millis(ending.state == JobState::kQueued ? ending.not_before : now_time);
-    update.execute(true);
-    results.push_back(update.get_affected_rows() == 1
+    soci::statement& statement = ending.park ? park : update;
+    statement.execute(true);
+    results.push_back(statement.get_affected_rows() == 1
                           ? absl::OkStatus()
                           : absl::FailedPreconditionError(absl::StrCat(
                                 "job '", ending.id, "' is not held by ", ending.owner)));
@@ -497,6 +517,18 @@ absl::Status JobQueue::EndHeld(const std::string& id, const std::string& owner, 
                                                                      .error = error,
                                                                      .not_before = not_before}}));
   return ended.front();
+}
+
+absl::Status JobQueue::SaveProgress(soci::session& sql, const std::string& id,
+                                    const std::string& owner, const std::string& progress) {
+  soci::statement update =
+      (sql.prepare << "UPDATE jobs SET result = :r WHERE id = :id AND state = 'running'"
+                      " AND lease_owner = :owner",
+       soci::use(progress), soci::use(id), soci::use(owner));
+  if (Affected(update) != 1) {
+    return absl::FailedPreconditionError(absl::StrCat("job '", id, "' is not held by ", owner));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status JobQueue::Complete(const std::string& id, const std::string& owner,

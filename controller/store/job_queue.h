@@ -73,6 +73,10 @@ struct JobEnding {
   std::string result;                     // of a succeeded job
   absl::Status error;                     // of a failed, cancelled or retried attempt
   absl::Time not_before;                  // of a retry
+  // With state kQueued: a run parked between its steps (a wait, or jobs of its own to end),
+  // back in the queue until not_before without using an attempt; `result` is its progress,
+  // given to its next claim as Job::result. Cancelled instead when a user asked meanwhile.
+  bool park = false;
 };
 
 struct NewJobEvent {
@@ -121,6 +125,13 @@ class JobQueue {
   // Claims up to `max` due jobs, oldest first, for `owner` until now + `lease`, skipping jobs
   // whose lock key a running job holds. Expired leases are returned to the queue first.
   absl::StatusOr<std::vector<Job>> Claim(const std::string& owner, int max, absl::Duration lease);
+
+  // Within the caller's transaction on `sql`: what a held job has done so far (its result
+  // column, kept while it is retried or parked and given to its next claim as Job::result), so
+  // that it lands with what it records (the jobs it queued) or not at all. FAILED_PRECONDITION
+  // when `owner` no longer holds the job.
+  absl::Status SaveProgress(soci::session& sql, const std::string& id, const std::string& owner,
+                            const std::string& progress);
 
   // Extends the lease; returns whether cancellation was requested. FAILED_PRECONDITION when
   // `owner` no longer holds the job (its lease expired and it went back to the queue).

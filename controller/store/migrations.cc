@@ -433,6 +433,25 @@ const std::vector<Migration>& ControllerMigrations() {
         "ALTER TABLE players ADD COLUMN avatar_url TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE players ADD COLUMN profile_url TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE players ADD COLUMN profile_asked_ms BIGINT NOT NULL DEFAULT 0"}},
+      {22,
+       "schedules: what the controller does by itself at given times (a cron expression or an"
+       " interval, a target, a chain of steps), each taken when due by one controller",
+       {"CREATE TABLE schedules ("
+        " id TEXT PRIMARY KEY,"
+        " owner_id TEXT NOT NULL REFERENCES users(id),"
+        " name TEXT NOT NULL,"
+        " definition TEXT NOT NULL,"  // l4d2.controller.v1.ScheduleDefinition, JSON
+        " enabled INTEGER NOT NULL,"
+        " next_run_at_ms BIGINT NOT NULL,"  // 0: disabled, or never due again
+        " last_run_at_ms BIGINT NOT NULL,"
+        " last_job_id TEXT NOT NULL,"
+        " created_at_ms BIGINT NOT NULL,"
+        " updated_at_ms BIGINT NOT NULL,"
+        " revision BIGINT NOT NULL,"
+        " UNIQUE (owner_id, name))",
+        // The runner's question every few seconds: the due ones, from the index alone.
+        "CREATE INDEX schedules_due ON schedules(enabled, next_run_at_ms)",
+        "CREATE INDEX schedules_page ON schedules(name, id)"}},
   };
   return *migrations;
 }

@@ -557,6 +557,35 @@ absl::Status PlayerHistory::SaveProfiles(const std::vector<std::string>& asked,
   });
 }
 
+absl::StatusOr<absl::flat_hash_map<std::string, int>> PlayerHistory::PlayersOn(
+    absl::Span<const std::string> server_ids) {
+  absl::flat_hash_map<std::string, int> on;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) {
+    for (size_t at = 0; at < server_ids.size(); at += kIdsPerStatement) {
+      std::vector<std::string> params;
+      const std::string in = IdIn(server_ids.subspan(at, kIdsPerStatement), params, "s.id");
+      std::string id;
+      int players = 0;
+      soci::statement select(sql);
+      for (const std::string& param : params) select.exchange(soci::use(param));
+      select.exchange(soci::into(id));
+      select.exchange(soci::into(players));
+      select.alloc();
+      select.prepare(
+          "SELECT s.id, COALESCE(g.players, s.players) FROM servers s"
+          " LEFT JOIN server_game_logs g ON g.server_id = s.id WHERE " +
+          in);
+      select.define_and_bind();
+      select.execute(false);
+      while (select.fetch()) {
+        if (players > 0) on[id] = players;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return on;
+}
+
 absl::StatusOr<absl::flat_hash_map<std::string, SteamProfile>> PlayerHistory::Profiles(
     const std::vector<std::string>& steam_ids) {
   absl::flat_hash_map<std::string, SteamProfile> profiles;

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/clock.h"
 #include "controller/store/database.h"
 #include "l4d2/agent/v1/agent_service.pb.h"
@@ -150,6 +151,11 @@ class PlayerHistory {
   // The profiles known of `steam_ids` (one statement per 500), by SteamID64.
   absl::StatusOr<absl::flat_hash_map<std::string, SteamProfile>> Profiles(
       const std::vector<std::string>& steam_ids);
+
+  // How many players are on each server of `server_ids` now, as its game log tells (A2S's
+  // count before the log was heard); servers with nobody on are left out.
+  absl::StatusOr<absl::flat_hash_map<std::string, int>> PlayersOn(
+      absl::Span<const std::string> server_ids);
 
   // Deletes closed sessions that ended and events that happened before `before`, at most
   // `batch` rows of each; the rows deleted (0: nothing left to prune).

@@ -67,7 +67,11 @@ class JobKindsTest : public ::testing::Test {
 
   absl::StatusOr<std::string> Run(const NewJob& made) {
     Job job{.id = "j1", .kind = made.kind, .params = made.params};
-    return RunJob({.stores = *stores_, .agents = agent_, .placement = {}}, job, call_);
+    absl::StatusOr<JobOutcome> outcome =
+        RunJob({.stores = *stores_, .agents = agent_, .placement = {}}, job, call_);
+    if (!outcome.ok()) return outcome.status();
+    EXPECT_FALSE(outcome->park_until.has_value());  // only schedule runs park
+    return outcome->result;
   }
 
   // The state a server job reported.
