@@ -42,8 +42,19 @@ std::string When(const v1::ScheduleDefinition& definition) {
   return absl::StrCat(definition.cron(), " ", definition.time_zone());
 }
 
-std::string Target(const v1::ScheduleTarget& target) {
-  return target.kind() == "fleet" ? "fleet" : absl::StrCat(target.kind(), " ", target.id());
+// "blueprint versus", "server s1", "host h1" (the id when it cannot be read), or "fleet".
+std::string Target(const CommandContext& context, const v1::ScheduleTarget& target) {
+  if (target.kind() == "fleet") return "the fleet (every server the owner sees)";
+  std::string name = target.id();
+  const std::string path = absl::StrCat("/api/v1/", target.kind(), "s/", target.id());
+  if (target.kind() == "blueprint") {
+    if (auto found = Get<v1::Blueprint>(context, path); found.ok()) name = found->name();
+  } else if (target.kind() == "server") {
+    if (auto found = Get<v1::Server>(context, path); found.ok()) name = found->name();
+  } else if (target.kind() == "host") {
+    if (auto found = Get<v1::Host>(context, path); found.ok()) name = found->name();
+  }
+  return absl::StrCat(target.kind(), " ", name);
 }
 
 }  // namespace
@@ -83,7 +94,7 @@ int RunSchedulesShow(const CommandContext& context, const Invocation& invocation
   *context.out << absl::StrFormat("%-13s %s\n", "name", schedule->name())
                << absl::StrFormat("%-13s %s\n", "id", schedule->id())
                << absl::StrFormat("%-13s %s\n", "when", When(definition))
-               << absl::StrFormat("%-13s %s\n", "target", Target(definition.target()))
+               << absl::StrFormat("%-13s %s\n", "target", Target(context, definition.target()))
                << absl::StrFormat("%-13s %s\n", "enabled", schedule->enabled() ? "yes" : "no")
                << absl::StrFormat("%-13s %s%s%s\n", "options",
                                   definition.only_when_empty() ? "only when empty, " : "",

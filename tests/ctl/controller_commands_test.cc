@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -264,6 +265,55 @@ TEST_F(ControllerCommandsTest, CredentialsComeFromFlagsEnvironmentOrConfigAndFai
 
 // The players commands over a history recorded as the controller's player feed records it
 // (the agents' side is tests/root/fleet_test.cc).
+// Schedules from a YAML file: applied, listed, shown with their next runs, exported to the same
+// file, run by hand, disabled, deleted; a bad file is a usage error naming the key.
+TEST_F(ControllerCommandsTest, SchedulesApplyShowRunExportDisableAndDelete) {
+  int code = 0;
+  std::ofstream(dir_.Sub("versus.yaml")) << "name: versus\ngame_mode: versus\n";
+  ASSERT_EQ(Ctl({"blueprints", "apply", "-f", dir_.Sub("versus.yaml")}, &code).find("created") !=
+                std::string::npos,
+            true);
+  const std::string file =
+      "name: nightly\ncron: \"0 4 * * *\"\ntime_zone: Europe/Berlin\nenabled: true\n"
+      "target: {blueprint: versus}\nonly_when_empty: true\ncontinue_on_failure: false\n"
+      "missed: run_once\nsteps:\n  - command: say Restart in 5 minutes\n  - wait: 5m\n"
+      "  - action: restart\n";
+  std::ofstream(dir_.Sub("nightly.yaml")) << file;
+  std::string out = Ctl({"schedules", "apply", "-f", dir_.Sub("nightly.yaml")}, &code);
+  std::cout << "$ l4d2ctl schedules apply -f nightly.yaml\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("schedule nightly applied; next run "));
+  out = Ctl({"schedules", "list"}, &code);
+  std::cout << "$ l4d2ctl schedules list\n" << out;
+  EXPECT_THAT(out, HasSubstr("0 4 * * * Europe/Berlin"));
+  out = Ctl({"schedules", "show", "nightly"}, &code);
+  std::cout << "$ l4d2ctl schedules show nightly\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("   1. command say Restart in 5 minutes"));
+  EXPECT_THAT(out, HasSubstr("   2. wait 5m"));
+  EXPECT_THAT(out, HasSubstr("target        blueprint versus\n"));
+  EXPECT_THAT(out, HasSubstr("only when empty"));
+  EXPECT_THAT(out, HasSubstr("next runs\n"));
+  EXPECT_EQ(Ctl({"schedules", "export", "nightly"}, &code), file);
+  out = Ctl({"schedules", "run", "nightly"}, &code);
+  std::cout << "$ l4d2ctl schedules run nightly\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(Ctl({"jobs", "list"}, &code), HasSubstr("schedule.run"));
+  out = Ctl({"schedules", "disable", "nightly"}, &code);
+  EXPECT_THAT(out, HasSubstr("schedule nightly disabled"));
+  EXPECT_THAT(Ctl({"schedules", "list"}, &code), HasSubstr(" no "));
+  EXPECT_THAT(Ctl({"schedules", "enable", "nightly"}, &code),
+              HasSubstr("schedule nightly enabled; next run "));
+  std::ofstream(dir_.Sub("bad.yaml")) << "name: x\ncron: \"0 4 * * *\"\ntarget: {fleet: true}\n"
+                                         "steps:\n  - reboot: now\n";
+  out = Ctl({"schedules", "apply", "-f", dir_.Sub("bad.yaml")}, &code);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("steps[0].reboot: unknown key"));
+  EXPECT_THAT(Ctl({"schedules", "delete", "nightly"}, &code),
+              HasSubstr("schedule nightly deleted"));
+  EXPECT_THAT(Ctl({"schedules", "show", "nightly"}, &code), HasSubstr("no schedule 'nightly'"));
+}
+
 TEST_F(ControllerCommandsTest, PlayersOnlineSessionsTimelineSearchAndShow) {
   int code = -1;
   std::ofstream(dir_.Sub("coop.yaml")) << "name: coop\nhostname: Sunday\ngame_mode: coop\n";

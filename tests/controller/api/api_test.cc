@@ -32,6 +32,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "l4d2/controller/v1/api.pb.h"
+#include "l4d2/controller/v1/schedules.pb.h"
 #include "rpc/proto_json.h"
 #include "tests/controller/store/backend_test.h"
 #include "tests/fakes/fake_clock.h"
@@ -144,7 +145,7 @@ class ApiTest : public ::testing::Test {
 
   // Alice's overlay, blueprint, server (with its create job) and API token.
   struct Objects {
-    std::string overlay, blueprint, server, job, token;
+    std::string overlay, blueprint, server, job, token, schedule;
   };
   Objects MakeObjectsOf(const Caller& caller) {
     Objects made;
@@ -167,6 +168,13 @@ class ApiTest : public ::testing::Test {
     EXPECT_EQ(server.status, 202) << server.body;
     made.server = Parse<v1::CreateServerResponse>(server).server().id();
     made.job = Parse<v1::CreateServerResponse>(server).job_id();
+    HttpResponse schedule =
+        Call(caller, "POST", "/api/v1/schedules",
+             absl::StrCat(R"({"name":"nightly","enabled":true,"definition":{"cron":"0 4 * * *",)",
+                          R"("target":{"kind":"server","id":")", made.server,
+                          R"("},"steps":[{"command":"say hi"},{"action":"restart"}]}})"));
+    EXPECT_EQ(schedule.status, 201) << schedule.body;
+    made.schedule = Parse<v1::Schedule>(schedule).id();
     HttpResponse token = Call(caller, "POST", "/api/v1/tokens", R"({"name":"ci"})");
     EXPECT_EQ(token.status, 201) << token.body;
     made.token = Parse<v1::CreateApiTokenResponse>(token).token().id();
@@ -417,8 +425,9 @@ TEST_F(ApiTest, NoGetChangesState) {
   auto snapshot = [&] {
     std::string rows;
     EXPECT_TRUE(db_->WithSession([&](soci::session& sql) {
-                     for (const char* table : {"users", "hosts", "overlays", "blueprints",
-                                               "servers", "jobs", "audit_log", "api_tokens"}) {
+                     for (const char* table :
+                          {"users", "hosts", "overlays", "blueprints", "servers", "jobs",
+                           "audit_log", "api_tokens", "schedules"}) {
                        long long count = 0;
                        sql << "SELECT COUNT(*) FROM " << table, soci::into(count);
                        absl::StrAppend(&rows, table, "=", count, " ");
@@ -431,7 +440,7 @@ TEST_F(ApiTest, NoGetChangesState) {
   const std::string before = snapshot();
   for (const Route& route : server_->routes()) {
     if (route.ChangesState() || route.stream) continue;
-    for (const std::string& id : {objects.server, objects.job, objects.overlay}) {
+    for (const std::string& id : {objects.server, objects.job, objects.overlay, objects.schedule}) {
       Call(admin, "GET", absl::StrReplaceAll(route.path, {{"{id}", id}}));
     }
   }
@@ -448,7 +457,7 @@ TEST_F(ApiTest, AnotherUsersObjectIsNotFoundOnEveryRoute) {
   const std::map<std::string, std::string> by_collection = {
       {"overlays", objects.overlay}, {"blueprints", objects.blueprint}, {"servers", objects.server},
       {"jobs", objects.job},         {"tokens", objects.token},         {"users", UserId("alice")},
-      {"hosts", "hnothing"}};
+      {"hosts", "hnothing"},         {"schedules", objects.schedule}};
   int checked = 0;
   for (const Route& route : server_->routes()) {
     if (!absl::StrContains(route.path, "{id}")) continue;
@@ -474,6 +483,8 @@ TEST_F(ApiTest, AnotherUsersObjectIsNotFoundOnEveryRoute) {
   EXPECT_EQ(Call(alice, "GET", "/api/v1/overlays/" + objects.overlay).status, 200);
   EXPECT_EQ(Call(alice, "GET", "/api/v1/blueprints/" + objects.blueprint).status, 200);
   EXPECT_EQ(Call(alice, "GET", "/api/v1/jobs/" + objects.job).status, 200);
+  EXPECT_TRUE(
+      Parse<v1::Schedule>(Call(alice, "GET", "/api/v1/schedules/" + objects.schedule)).enabled());
   EXPECT_EQ(Parse<v1::ListApiTokensResponse>(Call(alice, "GET", "/api/v1/tokens"))
                 .tokens(0)
                 .has_revoked_at(),
@@ -482,10 +493,67 @@ TEST_F(ApiTest, AnotherUsersObjectIsNotFoundOnEveryRoute) {
   EXPECT_EQ(Parse<v1::ListServersResponse>(Call(bob, "GET", "/api/v1/servers")).servers_size(), 0);
   EXPECT_EQ(Parse<v1::ListJobsResponse>(Call(bob, "GET", "/api/v1/jobs")).jobs_size(), 0);
   EXPECT_EQ(
+      Parse<v1::ListSchedulesResponse>(Call(bob, "GET", "/api/v1/schedules")).schedules_size(), 0);
+  EXPECT_EQ(
       Parse<v1::ListBlueprintsResponse>(Call(bob, "GET", "/api/v1/blueprints")).blueprints_size(),
       0);
   EXPECT_EQ(Parse<v1::ListAuditResponse>(Call(bob, "GET", "/api/v1/audit")).entries_size(), 1)
       << "only Bob's own sign-in";
+}
+
+// Schedules over the API: made from JSON or a YAML file, their next occurrences in their time
+// zone, run by hand (a schedule.run job), exported; bad ones refused with the field named.
+TEST_F(ApiTest, SchedulesAreMadeRunAndReadOverTheApi) {
+  Caller alice = SignIn("alice");
+  const Objects objects = MakeObjectsOf(alice);
+  HttpResponse bad = Call(alice, "POST", "/api/v1/schedules",
+                          R"({"name":"x","definition":{"cron":"0 4 * * *","target":{"kind":)"
+                          R"("fleet"},"steps":[{"install":true}]}})");
+  EXPECT_EQ(bad.status, 403) << bad.body;  // installing is for admins
+  bad = Call(alice, "POST", "/api/v1/schedules",
+             R"({"name":"x","definition":{"cron":"61 * * * *","target":{"kind":"fleet"},)"
+             R"("steps":[{"wait":"1s"}]}})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("minute"));
+  const std::string yaml = absl::StrCat(
+      "name: weekly\ncron: \"0 6 * * sun\"\ntime_zone: Asia/Kolkata\nenabled: true\n",
+      "target: {blueprint: versus}\nonly_when_empty: true\ncontinue_on_failure: false\n",
+      "missed: run_once\nsteps:\n  - command: say bye\n  - wait: 1m\n  - action: restart\n");
+  v1::ScheduleYaml file;
+  file.set_yaml(yaml);
+  HttpResponse applied = Call(alice, "POST", "/api/v1/schedules/yaml", ToJson(file));
+  ASSERT_EQ(applied.status, 201) << applied.body;
+  const v1::Schedule weekly = Parse<v1::Schedule>(applied);
+  EXPECT_EQ(weekly.definition().target().id(), objects.blueprint);
+  HttpResponse exported = Call(alice, "GET", "/api/v1/schedules/" + weekly.id() + "/yaml");
+  EXPECT_EQ(Parse<v1::ScheduleYaml>(exported).yaml(), yaml);
+  // Sundays at 06:00 in Kolkata (UTC+5:30): 00:30 UTC, a week apart.
+  auto next = Parse<v1::ScheduleOccurrences>(
+      Call(alice, "GET", "/api/v1/schedules/" + weekly.id() + "/next?count=3"));
+  ASSERT_EQ(next.at_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    const absl::Time at = absl::FromUnixSeconds(next.at(i).seconds());
+    const absl::CivilSecond utc = absl::ToCivilSecond(at, absl::UTCTimeZone());
+    EXPECT_EQ(absl::GetWeekday(absl::CivilDay(utc)), absl::Weekday::sunday);
+    EXPECT_EQ(utc.hour() * 60 + utc.minute(), 30);
+    if (i > 0) {
+      EXPECT_EQ(at - absl::FromUnixSeconds(next.at(i - 1).seconds()), absl::Hours(24 * 7));
+    }
+  }
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/schedules/" + weekly.id() + "/next?count=51").status, 400);
+  HttpResponse run = Call(alice, "POST", "/api/v1/schedules/" + weekly.id() + "/run");
+  ASSERT_EQ(run.status, 202) << run.body;
+  const std::string job = Parse<v1::ScheduleRunQueued>(run).job_id();
+  EXPECT_EQ(Parse<v1::Job>(Call(alice, "GET", "/api/v1/jobs/" + job)).kind(), "schedule.run");
+  EXPECT_EQ(
+      Parse<v1::Schedule>(Call(alice, "GET", "/api/v1/schedules/" + weekly.id())).last_job_id(),
+      job);
+  auto listed = Parse<v1::ListSchedulesResponse>(Call(alice, "GET", "/api/v1/schedules?limit=1"));
+  ASSERT_EQ(listed.schedules_size(), 1);
+  EXPECT_EQ(listed.schedules(0).name(), "nightly");
+  EXPECT_FALSE(listed.next_page_token().empty());
+  EXPECT_EQ(Call(alice, "DELETE", "/api/v1/schedules/" + weekly.id()).status, 204);
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/schedules/" + weekly.id()).status, 404);
 }
 
 TEST_F(ApiTest, ApiTokensAreShownOnceScopedRevocableAndRecordTheirUse) {
