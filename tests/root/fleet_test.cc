@@ -41,6 +41,7 @@
 #include "controller/fleet/reconciler.h"
 #include "controller/fleet/report_receiver.h"
 #include "controller/fleet/report_sources.h"
+#include "controller/fleet/schedule_runner.h"
 #include "controller/fleet/steam_profiles.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/jobs/server_actions.h"
@@ -49,6 +50,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "l4d2/controller/v1/schedules.pb.h"
 #include "rpc/proto_json.h"
 #include "soci/soci.h"
 #include "tests/testing/child_process.h"
@@ -290,6 +292,23 @@ class FleetTest : public ::testing::Test {
     grpc::Status status = agents_->Stub(On(server).host)->GetInstance(&context, request, &instance);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return instance;
+  }
+
+  // The newest lines of a server's journal, as its agent serves them.
+  std::string JournalOf(const Server& server) {
+    grpc::ClientContext context;
+    agent::v1::StreamLogsRequest request;
+    request.set_name(server.name);
+    request.set_lines(500);
+    std::string text;
+    auto reader = agents_->Stub(On(server).host)->StreamLogs(&context, request);
+    agent::v1::LogBatch batch;
+    while (reader->Read(&batch)) {
+      for (const agent::v1::LogLine& line : batch.lines())
+        absl::StrAppend(&text, line.text(), "\n");
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    return text;
   }
 
   // Rounds of the reconciler until every server in `ids` is reported `state`.
@@ -737,6 +756,64 @@ TEST_F(FleetTest, AServersConsoleThroughTheHttpApiIsLiveEchoedLoggedAndAudited) 
   auto shown = l4d2::testing::HttpRequest(port, "GET", "/api/v1/servers/" + id, {cookie}, "");
   EXPECT_THAT(shown->body, Not(HasSubstr("rcon")));
   (*api)->Stop();
+}
+
+// Issue Automation, schedules for real: a schedule of every minute (UTC) over a running server,
+// with a warning, a wait and a restart, is taken by the runner at its minute and run by the
+// scheduler's workers against the real agent: the game prints the warning, then runs again with a
+// new process; one run per minute, never two for one occurrence.
+TEST_F(FleetTest, AScheduleRunsAtItsMinuteWithAWarningAndARestart) {
+  for (const AgentHost& agent : agents_on_) {
+    Finish(*stores_->jobs.Enqueue(HostInstallJob(agent.host.id, admin_.Name())));
+  }
+  absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, {.name = "nightly"});
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+  absl::StatusOr<QueuedServerJob> created =
+      CreateServer(*stores_, alice_, "vs1", blueprint->id, DesiredState::kRunning);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Finish(created->job_id);
+  const std::string id = created->server.id;
+  ASSERT_TRUE(ReconcileUntil({id}, ServerState::kRunning));
+  const int pid = Instance(Get(id)).status().unit().main_pid();
+
+  v1::ScheduleDefinition definition;
+  definition.set_cron("* * * * *");
+  definition.mutable_target()->set_kind("server");
+  definition.mutable_target()->set_id(id);
+  definition.add_steps()->set_command("say Restart in 2 seconds");
+  definition.add_steps()->mutable_wait()->set_seconds(2);
+  definition.add_steps()->set_action("restart");
+  absl::StatusOr<Schedule> schedule =
+      stores_->schedules.Create(alice_, {.name = "every-minute", .definition = definition});
+  ASSERT_TRUE(schedule.ok()) << schedule.status();
+  const absl::Time due = *schedule->next_run_at;
+  ASSERT_EQ(absl::ToUnixSeconds(due) % 60, 0);
+  ScheduleRunner runner(*stores_, {.check = absl::Seconds(1), .owner = "test"});
+  runner.Start();
+  absl::StatusOr<std::vector<Job>> runs;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        runs = stores_->jobs.List({.kind = "schedule.run"});
+        return runs.ok() && !runs->empty();
+      },
+      absl::Seconds(75)));
+  const absl::Time queued = runs->front().created_at;
+  EXPECT_GE(queued, due);
+  EXPECT_LT(queued - due, absl::Seconds(3)) << "queued late";
+  const Job run = Finish(runs->front().id);
+  runner.Stop();
+  auto result = FromJson<v1::ScheduleRunResult>(run.result);
+  ASSERT_TRUE(result.ok()) << run.result;
+  EXPECT_EQ(result->servers(), 1);
+  EXPECT_EQ(result->failures(), 0);
+  // The game printed the warning, then restarted: a new process, running again.
+  agent::v1::Instance instance = Instance(Get(id));
+  EXPECT_NE(instance.status().unit().main_pid(), pid);
+  EXPECT_NE(instance.status().unit().main_pid(), 0);
+  EXPECT_THAT(JournalOf(Get(id)), HasSubstr("Console: Restart in 2 seconds"));
+  absl::StatusOr<std::vector<Job>> all = stores_->jobs.List({.kind = "schedule.run"});
+  EXPECT_EQ(all->size(), 1u) << "one run for one occurrence";
+  EXPECT_EQ(stores_->schedules.Get(alice_, schedule->id)->next_run_at, due + absl::Minutes(1));
 }
 
 // Issue Isolation, 7, with real agents: every certificate due is renewed over the mutual TLS it
