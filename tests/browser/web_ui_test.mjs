@@ -245,7 +245,34 @@ try {
     return (answer.jobs ?? []).length === 1;
   }, null, {timeout: 60000, polling: 500});
   await page.locator('table.servers .badge', {hasText: 'running'}).waitFor({timeout: 60000});
-  step('a bulk restart of the selected server, confirmed; it runs again');
+  // Zoey was on it before the restart; the new game is empty, and the list says so once the
+  // controller (restarted above: its reconciler's lease lapses first) has looked again.
+  await page.locator('table.servers td', {hasText: '0/8'}).waitFor({timeout: 60000});
+  step('a bulk restart of the selected server, confirmed; it runs again, with nobody on it');
+
+  // A schedule from the form: a warning, a short wait and a restart of the blueprint's servers;
+  // its next runs in its time zone; run by hand, its job succeeds step by step.
+  await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Schedules'}).click();
+  await page.getByRole('link', {name: 'New schedule'}).click();
+  await page.getByLabel('Name', {exact: true}).fill('nightly');
+  await page.getByRole('textbox', {name: /^Cron expression/}).fill('0 4 * * *');
+  await page.getByRole('combobox', {name: /^Time zone/}).fill('Europe/Berlin');
+  await page.locator('select[name=targetKind]').selectOption('blueprint');
+  await page.locator('select[name=targetId]').selectOption({label: 'e2e'});
+  await page.getByLabel('Step 2 wait').fill('2s');
+  await page.getByRole('button', {name: 'Create schedule'}).click();
+  await page.getByRole('heading', {name: 'Schedule nightly'}).waitFor();
+  await page.getByRole('list', {name: 'Next runs'}).locator('li').nth(4).waitFor();
+  await page.getByRole('button', {name: 'Run now'}).click();
+  await page.getByRole('status').filter({hasText: 'Run queued'}).getByRole('link').click();
+  await page.getByRole('heading', {name: /schedule\.run/}).waitFor();
+  await page.waitForFunction(async () => {
+    const answer = await (await fetch('/api/v1/jobs?kind=schedule.run&state=succeeded')).json();
+    return (answer.jobs ?? []).length === 1;
+  }, null, {timeout: 90000, polling: 500});
+  await page.reload();
+  await page.getByText('step 3 of 3: restart').waitFor();
+  step('a schedule made in its form, its next runs shown; run by hand, its warning, wait and restart succeed');
 
   // Screenshots and accessibility of every page, in both widths and schemes.
   const serverUrl = await page.evaluate(async () => {
@@ -256,7 +283,8 @@ try {
     const get = async (path, key) => ((await (await fetch('/api/v1/' + path)).json())[key] ?? [])[0]?.id;
     const player = ((await (await fetch('/api/v1/players?q=zo')).json()).players ?? [])[0]?.steamId;
     return {host: await get('hosts', 'hosts'), blueprint: await get('blueprints', 'blueprints'),
-            overlay: await get('overlays', 'overlays'), job: await get('jobs', 'jobs'), player};
+            overlay: await get('overlays', 'overlays'), job: await get('jobs', 'jobs'),
+            schedule: await get('schedules', 'schedules'), player};
   });
   const pages = [
     ['dashboard', '/'], ['servers', '/servers'], ['server', serverUrl], ['server-console', serverUrl + '/console'],
@@ -264,7 +292,7 @@ try {
     ['blueprints', '/blueprints'], ['blueprint', `/blueprints/${ids.blueprint}`], ['overlays', '/overlays'],
     ['overlay', `/overlays/${ids.overlay}`], ['jobs', '/jobs'], ['job', `/jobs/${ids.job}`], ['users', '/users'],
     ['tokens', '/tokens'], ['audit', '/audit'], ['account', '/account'], ['players', '/players?q=zo'],
-    ['player', `/players/${ids.player}`],
+    ['player', `/players/${ids.player}`], ['schedules', '/schedules'], ['schedule', `/schedules/${ids.schedule}`],
   ];
   mkdirSync(shots, {recursive: true});
   for (const scheme of ['light', 'dark']) {

@@ -9,6 +9,7 @@ import {Loading} from './components/ui';
 import {AccountPage} from './pages/account';
 import {AuditPage} from './pages/audit';
 import {BlueprintPage, BlueprintsPage} from './pages/blueprints';
+import {SchedulePage, SchedulesPage} from './pages/schedules';
 import {DashboardPage} from './pages/dashboard';
 import {HostPage, HostsPage} from './pages/hosts';
 import {JobPage, JobsPage} from './pages/jobs';
@@ -61,6 +62,8 @@ function Shell() {
           <Route path="/hosts/:id" component={adminOnly(HostPage)} />
           <Route path="/blueprints" component={BlueprintsPage} />
           <Route path="/blueprints/:id" component={BlueprintPage} />
+          <Route path="/schedules" component={SchedulesPage} />
+          <Route path="/schedules/:id" component={SchedulePage} />
           <Route path="/overlays" component={OverlaysPage} />
           <Route path="/overlays/:id" component={OverlayPage} />
           <Route path="/jobs" component={JobsPage} />
@@ -81,7 +84,7 @@ function Nav() {
   const admin = isAdmin();
   const links: [string, string][] = [
     ['/', 'Dashboard'], ['/servers', 'Servers'], ['/players', 'Players'], ...(admin ? [['/hosts', 'Hosts'] as [string, string]] : []),
-    ['/blueprints', 'Blueprints'], ['/overlays', 'Overlays'], ['/jobs', 'Jobs'],
+    ['/blueprints', 'Blueprints'], ['/overlays', 'Overlays'], ['/schedules', 'Schedules'], ['/jobs', 'Jobs'],
     ...(admin ? [['/users', 'Users'] as [string, string]] : []), ['/tokens', 'API tokens'], ['/audit', 'Audit log'],
   ];
   const current = (href: string) => href === '/' ? path === '/' : path === href || path.startsWith(href + '/');

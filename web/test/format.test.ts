@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {ago, bytes, duration, freePorts, span, stateLabel, tone} from '../src/lib/format';
+import {ago, bytes, duration, freePorts, parseSpan, span, spanText, stateLabel, tone} from '../src/lib/format';
 
 describe('format', () => {
   const now = Date.parse('2026-12-03T12:00:00Z');
@@ -18,6 +18,18 @@ describe('format', () => {
     expect(bytes('1536')).toBe('1.5 KiB');
     expect(bytes(25275973632)).toBe('24 GiB');
     expect(bytes(0)).toBe('0 B');
+  });
+  it('reads and writes spans as people type them', () => {
+    expect(parseSpan('5m')).toBe(300);
+    expect(parseSpan(' 1h30m ')).toBe(5400);
+    expect(parseSpan('2d')).toBe(172800);
+    expect(parseSpan('5')).toBeNaN();
+    expect(parseSpan('5 minutes')).toBeNaN();
+    expect(parseSpan('')).toBeNaN();
+    expect(spanText(5400)).toBe('1h30m');
+    expect(spanText(300)).toBe('5m');
+    expect(spanText(86401)).toBe('1d1s');
+    expect(parseSpan(spanText(93784))).toBe(93784);
   });
   it('gives states a tone and a label', () => {
     expect(tone('running')).toBe('good');

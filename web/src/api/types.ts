@@ -34,6 +34,12 @@ export type {
   FleetSummaryJson as FleetSummary,
 } from '../gen/l4d2/controller/v1/api_pb';
 export type {
+  ScheduleDefinitionJson as ScheduleDefinition,
+  ScheduleInputJson as ScheduleInput,
+  ScheduleJson as Schedule,
+  ScheduleStepJson as ScheduleStep,
+} from '../gen/l4d2/controller/v1/schedules_pb';
+export type {
   InstanceSpecJson as InstanceSpec,
   PlayerJson as Player,
 } from '../gen/l4d2/agent/v1/instance_pb';

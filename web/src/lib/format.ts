@@ -71,3 +71,26 @@ export function freePorts(first = 0, last = 0, inUse: number[] = []): number {
   const taken = new Set(inUse.filter((port) => port >= first && port <= last));
   return last - first + 1 - taken.size;
 }
+
+// A span as people write it ("90s", "5m", "1h30m", "2d"): seconds, or NaN when it is not one.
+export function parseSpan(text: string): number {
+  const trimmed = text.trim();
+  if (!/^(\d+[dhms])+$/.test(trimmed)) return Number.NaN;
+  const units: Record<string, number> = {d: 86400, h: 3600, m: 60, s: 1};
+  let seconds = 0;
+  for (const [, count, unit] of trimmed.matchAll(/(\d+)([dhms])/g)) seconds += Number(count) * units[unit];
+  return seconds;
+}
+
+// Seconds as parseSpan reads them back ("1h30m", "5m", "45s").
+export function spanText(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds <= 0) return '';
+  const parts: string[] = [];
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as [string, number][]) {
+    if (seconds >= size) {
+      parts.push(`${Math.floor(seconds / size)}${unit}`);
+      seconds %= size;
+    }
+  }
+  return parts.join('');
+}
