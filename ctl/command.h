@@ -81,6 +81,12 @@ struct TokenCreateOptions {
   std::vector<std::string> scopes;  // empty: the controller's default
 };
 
+struct AlertCreateOptions {
+  std::string url;                  // the webhook's URL (required)
+  std::vector<std::string> events;  // at least one (required)
+  std::string format;               // "json" (default) or "discord"
+};
+
 struct OverlayApplyOptions {
   bool global = false;  // a global overlay, for everyone (admins)
 };
@@ -106,6 +112,7 @@ struct CommandOptions {
   HostCreateOptions host_create;
   JobsListOptions jobs_list;
   TokenCreateOptions token_create;
+  AlertCreateOptions alert_create;
   LoginOptions login;
 };
 

@@ -35,6 +35,11 @@ int RunBlueprintsList(const CommandContext& context, const Invocation& invocatio
 int RunBlueprintsApply(const CommandContext& context, const Invocation& invocation);
 int RunBlueprintsExport(const CommandContext& context, const Invocation& invocation);
 int RunBlueprintsDelete(const CommandContext& context, const Invocation& invocation);
+int RunAlertsList(const CommandContext& context, const Invocation& invocation);
+int RunAlertsCreate(const CommandContext& context, const Invocation& invocation);
+int RunAlertsDeliveries(const CommandContext& context, const Invocation& invocation);
+int RunAlertsTest(const CommandContext& context, const Invocation& invocation);
+int RunAlertsDelete(const CommandContext& context, const Invocation& invocation);
 int RunSchedulesList(const CommandContext& context, const Invocation& invocation);
 int RunSchedulesShow(const CommandContext& context, const Invocation& invocation);
 int RunSchedulesApply(const CommandContext& context, const Invocation& invocation);

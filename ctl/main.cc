@@ -74,6 +74,9 @@ ABSL_FLAG(std::string, state, "", "jobs list: only jobs in this state");
 ABSL_FLAG(absl::Duration, stagger, absl::ZeroDuration(),
           "servers bulk: delay between one server's job and the next's");
 ABSL_FLAG(std::vector<std::string>, scopes, {}, "tokens create: read and/or write");
+ABSL_FLAG(std::vector<std::string>, events, {},
+          "alerts create: the events, e.g. server.crash_loop,host.unreachable");
+ABSL_FLAG(std::string, format, "json", "alerts create: json (signed) or discord");
 ABSL_FLAG(bool, stopped, false, "servers create: create it stopped");
 ABSL_FLAG(bool, wait, false,
           "follow the queued job to its end, exit 1 unless it succeeds; hosts create: return "
@@ -148,7 +151,10 @@ absl::StatusOr<l4d2::ctl::CommandOptions> OptionsFromFlags() {
                       .port_first = absl::GetFlag(FLAGS_port_first),
                       .port_last = absl::GetFlag(FLAGS_port_last)},
       .jobs_list = {.state = absl::GetFlag(FLAGS_state)},
-      .token_create = {.scopes = absl::GetFlag(FLAGS_scopes)}};
+      .token_create = {.scopes = absl::GetFlag(FLAGS_scopes)},
+      .alert_create = {.url = absl::GetFlag(FLAGS_url),
+                       .events = absl::GetFlag(FLAGS_events),
+                       .format = absl::GetFlag(FLAGS_format)}};
   absl::StatusOr<std::vector<uint64_t>> items = WorkshopIds(absl::GetFlag(FLAGS_workshop));
   if (!items.ok()) return items.status();
   absl::StatusOr<std::vector<uint64_t>> collections = WorkshopIds(absl::GetFlag(FLAGS_collections));

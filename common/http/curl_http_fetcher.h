@@ -4,9 +4,9 @@
 
 namespace l4d2 {
 
-// HttpFetcher and HttpReader with libcurl (one easy handle per call), as left4me-fetch and the
-// controller run it. Thread-safe once curl_global_init ran, which the constructor does.
-class CurlHttpFetcher final : public HttpFetcher, public HttpReader {
+// HttpFetcher, HttpReader and HttpPoster with libcurl (one easy handle per call), as left4me-fetch
+// and the controller run it. Thread-safe once curl_global_init ran, which the constructor does.
+class CurlHttpFetcher final : public HttpFetcher, public HttpReader, public HttpPoster {
  public:
   CurlHttpFetcher();
   absl::StatusOr<uint64_t> Fetch(const std::string& url, const std::string& path,
@@ -17,6 +17,7 @@ class CurlHttpFetcher final : public HttpFetcher, public HttpReader {
                                        uint64_t max_bytes, absl::Duration timeout) override;
   absl::StatusOr<std::string> Get(const std::string& url, uint64_t max_bytes,
                                   absl::Duration timeout) override;
+  absl::StatusOr<HttpAnswer> Post(const HttpPost& post) override;
 
  private:
   // A POST when `body` is set, else a GET.

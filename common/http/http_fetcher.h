@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,5 +40,36 @@ class HttpReader {
   virtual absl::StatusOr<std::string> Get(const std::string& url, uint64_t max_bytes,
                                           absl::Duration timeout) = 0;
 };
+
+// A POST to a URL a user gave (webhooks), whose answer the caller judges. The addresses it may
+// connect to are checked when it connects, after name resolution, so a name that resolves to a
+// refused address is refused too; redirects are not followed.
+struct HttpPost {
+  std::string url;
+  std::string body;
+  std::vector<std::string> headers;  // "Name: value"
+  absl::Duration timeout = absl::Seconds(10);
+  // Loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata) and unspecified addresses
+  // are refused unless this is set (a receiver on the controller's own host, tests).
+  bool allow_private = false;
+};
+
+struct HttpAnswer {
+  int status = 0;
+  std::string body;  // at most the first 4 KiB
+};
+
+class HttpPoster {
+ public:
+  virtual ~HttpPoster() = default;
+  // The receiver's answer, whatever its status. UNAVAILABLE when no answer came (DNS, connect,
+  // timeout); PERMISSION_DENIED for a refused address; INVALID_ARGUMENT for a URL that is not
+  // http(s).
+  virtual absl::StatusOr<HttpAnswer> Post(const HttpPost& post) = 0;
+};
+
+// Whether an address (IPv4 or IPv6, as text) is one a webhook may not reach by default:
+// loopback, link-local, unspecified, multicast. False for text that is not an address.
+bool IsRefusedWebhookAddress(const std::string& address);
 
 }  // namespace l4d2

@@ -39,6 +39,8 @@ void AddPlayerRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                      std::vector<Route>& routes);
 void AddScheduleRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                        std::vector<Route>& routes);
+void AddWebhookRoutes(const RestApiDeps& deps, const RestApiOptions& options,
+                      std::vector<Route>& routes);
 // The account use cases over the API's stores; credential changes reach its authenticator.
 AccountStores AccountsOf(const RestApiDeps& deps);
 

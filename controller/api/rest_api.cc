@@ -20,7 +20,7 @@ std::vector<Route> BuildRoutes(const RestApiDeps& deps, const RestApiOptions& op
   for (auto add :
        {AddSystemRoutes, AddSessionRoutes, AddUserRoutes, AddTokenRoutes, AddHostRoutes,
         AddOverlayRoutes, AddBlueprintRoutes, AddServerRoutes, AddPlayerRoutes, AddScheduleRoutes,
-        AddJobRoutes, AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
+        AddWebhookRoutes, AddJobRoutes, AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
     add(deps, options, routes);
   }
   return routes;

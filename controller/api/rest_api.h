@@ -36,6 +36,8 @@ struct RestApiOptions {
   std::string public_url = "http://127.0.0.1:8080";
   absl::Duration enrollment_token_ttl = absl::Hours(24);
   absl::Duration agent_timeout = absl::Seconds(10);
+  // Webhooks may name loopback and link-local addresses (alerts.allow_private_targets).
+  bool allow_private_webhook_targets = false;
 };
 
 struct RestApiDeps {

@@ -70,6 +70,9 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   YamlMapReader overlays(root.Map("overlays"), root.Child("overlays"));
   overlays.Duration("workshop_refresh", &config.workshop_refresh);
   L4D2_RETURN_IF_ERROR(overlays.Finish());
+  YamlMapReader alerts(root.Map("alerts"), root.Child("alerts"));
+  alerts.Bool("allow_private_targets", &config.alerts_allow_private_targets);
+  L4D2_RETURN_IF_ERROR(alerts.Finish());
   YamlMapReader steam(root.Map("steam"), root.Child("steam"));
   steam.String("web_api", &config.steam_web_api);
   steam.String("web_api_key_file", &config.steam_web_api_key_file);

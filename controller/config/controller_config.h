@@ -68,6 +68,9 @@ struct ControllerConfig {
   // How often due schedules are looked for (fleet/schedule_runner.h): a run starts at most
   // this long after its time.
   absl::Duration schedule_check = absl::Seconds(10);
+  // Alerts (fleet/alert_dispatcher.h, docs/alerts.md): whether webhooks may reach loopback and
+  // link-local addresses (a receiver on this host; cloud metadata services live there).
+  bool alerts_allow_private_targets = false;
   // Servers (fleet/reconciler.h, store/servers.h): how often hosts report their instances, the
   // controller's own restarts of a server that should run and does not (first delay, doubling;
   // how many), the memory placement assumes per server, and how long metrics are kept

@@ -145,6 +145,13 @@ void Reconciler::Reconcile(const ObservedServer& observed,
   const Server& server = observed.server;
   const ServerState state = server.actual_state;
   const absl::Time now = stores_.clock.Now();
+  if (state == ServerState::kCrashed && observed.previous_state != ServerState::kCrashed &&
+      observed.previous_state != ServerState::kCrashLoop) {
+    // Once per crash (alerts hear of it); systemd restarts it, or it becomes a crash loop.
+    (void)stores_.audit.Append("system", "server.crashed", server.id,
+                               AuditDetail({{"name", server.name}, {"host", server.host_id}}),
+                               server.owner_id);
+  }
   if (state == ServerState::kCrashLoop && observed.previous_state != ServerState::kCrashLoop) {
     report.crash_loops.push_back(server.id);
     L4D2_LOG(WARNING) << "server " << server.name << " (" << server.id << ") is in a crash loop";

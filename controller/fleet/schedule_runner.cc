@@ -62,8 +62,10 @@ absl::StatusOr<ScheduleRound> ScheduleRunner::Round() {
         *params.mutable_occurrence() =
             google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(occurrence));
         *params.mutable_definition() = schedule.definition;
-        L4D2_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                              stores_.jobs.Enqueue(sql, {ScheduleRunJob(params, "system")}));
+        // On its owner's behalf: theirs in the job lists, as the jobs it queues are.
+        L4D2_ASSIGN_OR_RETURN(
+            std::vector<std::string> ids,
+            stores_.jobs.Enqueue(sql, {ScheduleRunJob(params, "user:" + schedule.owner_id)}));
         job_id = ids.front();
       }
       if (!stores_.schedules.Advance(sql, schedule.id, occurrence, *next, job_id, now)) {

@@ -6,6 +6,7 @@
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "controller/jobs/schedule_run.h"
+#include "controller/jobs/webhook_delivery.h"
 #include "l4d2/controller/v1/jobs.pb.h"
 #include "rpc/proto_json.h"
 #include "spec/ports.h"
@@ -282,6 +283,8 @@ absl::StatusOr<JobOutcome> RunJob(const JobContext& context, const Job& job, Age
     result = OverlaySync(context, job, call);
   } else if (absl::StartsWith(job.kind, "server.")) {
     result = ServerAction(context, job, call);
+  } else if (job.kind == "webhook.deliver") {
+    result = DeliverWebhook(context, job, call);
   } else {
     result = absl::InvalidArgumentError(absl::StrCat("unknown job kind '", job.kind, "'"));
   }

@@ -17,6 +17,7 @@
 //   server.change_blueprint switch the blueprint; a placed server's instance takes the new spec
 //                           (a running one at its next start)
 //   schedule.run            one occurrence of a schedule: its steps, a claim each (schedule_run.h)
+//   webhook.deliver         an alert to a webhook, signed, retried (webhook_delivery.h)
 // A server job whose host is unreachable is retried (UNAVAILABLE) and never moves the server.
 // Steps and their operation ids: "<job>:sync:<overlay>:<revision>", "<job>:init", "<job>:start",
 // "<job>:stop", "<job>:restart", "<job>:reset", "<job>:delete".
@@ -26,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/http/http_fetcher.h"
 #include "controller/jobs/agent_client.h"
 #include "controller/store/fleet_stores.h"
 
@@ -45,6 +47,10 @@ struct JobContext {
   FleetStores& stores;
   AgentClient& agents;
   PlacementOptions placement;
+  // Webhook deliveries' client (null: they fail), and whether they may reach loopback and
+  // link-local addresses (alerts.allow_private_targets).
+  HttpPoster* http = nullptr;
+  bool allow_private_targets = false;
 };
 
 // What one claim of a job came to: its result as the queue stores it (JSON of the kind's result

@@ -30,7 +30,8 @@
 
 namespace l4d2::controller {
 
-// The job of one occurrence; `created_by` is "system" for the clock's, a user for a run by hand.
+// The job of one occurrence; `created_by` is the schedule's owner for the clock's runs (they act
+// on the owner's behalf and are listed as the owner's jobs), the user for a run by hand.
 NewJob ScheduleRunJob(const v1::ScheduleRunParams& params, const std::string& created_by);
 
 // One claim of a "schedule.run" job: a step, then a park; the run's result after its last step.

@@ -160,7 +160,12 @@ void Scheduler::Execute(const Job& job) {
     }
   }
   absl::StatusOr<JobOutcome> result =
-      RunJob({.stores = stores_, .agents = agents_, .placement = options_.placement}, job, *run);
+      RunJob({.stores = stores_,
+              .agents = agents_,
+              .placement = options_.placement,
+              .http = options_.http,
+              .allow_private_targets = options_.allow_private_targets},
+             job, *run);
   absl::MutexLock lock(&mutex_);
   absl::MutexLock run_lock(&run->mutex);
   if (run->lease_lost) {
@@ -193,6 +198,11 @@ void Scheduler::Execute(const Job& job) {
   } else {
     ending.state = JobState::kFailed;
     ending.error = result.status();
+    // What alerts hear of (controller/fleet/alert_dispatcher.h): on behalf of whom it ran.
+    (void)stores_.audit.Append(
+        "system", "job.failed", job.id,
+        AuditDetail({{"kind", job.kind}, {"error", std::string(result.status().message())}}),
+        absl::StartsWith(job.created_by, "user:") ? job.created_by.substr(5) : "");
   }
   run->ending_pending = true;
   pending_endings_.push_back(std::move(ending));

@@ -16,6 +16,7 @@
 #include "common/status_macros.h"
 #include "common/version.h"
 #include "controller/api/controller_api.h"
+#include "controller/fleet/alert_dispatcher.h"
 #include "controller/fleet/certificate_renewal.h"
 #include "controller/fleet/enrollment.h"
 #include "controller/fleet/host_monitor.h"
@@ -105,7 +106,10 @@ struct ControllerProcess::Parts {
                   {.owner = owner,
                    .workers = config.job_workers,
                    .lease = config.job_lease,
-                   .placement = {.memory_per_server_bytes = config.memory_per_server_mb << 20}}),
+                   .placement = {.memory_per_server_bytes = config.memory_per_server_mb << 20},
+                   // Constructed below, before the scheduler starts.
+                   .http = &http,
+                   .allow_private_targets = config.alerts_allow_private_targets}),
         monitor(stores.hosts, pinger, clock,
                 {.interval = config.health_interval, .grace = config.health_grace}, &stores.audit),
         reconciler(stores, lister,
@@ -132,6 +136,7 @@ struct ControllerProcess::Parts {
                   &stores.leases),
         workshop_refresh(stores, {.interval = config.workshop_refresh, .owner = owner}),
         schedule_runner(stores, {.check = config.schedule_check, .owner = owner}),
+        alerts(stores, {.owner = owner}),
         profiles(steam_key.empty()
                      ? nullptr
                      : std::make_unique<SteamProfiles>(
@@ -188,7 +193,8 @@ struct ControllerProcess::Parts {
                                              static_cast<double>(config.unauthenticated_per_second),
                                          .unauthenticated_burst =
                                              static_cast<double>(config.unauthenticated_burst)}},
-                  .rest = {.public_url = public_url},
+                  .rest = {.public_url = public_url,
+                           .allow_private_webhook_targets = config.alerts_allow_private_targets},
                   .sessions = {.idle = config.session_idle, .lifetime = config.session_lifetime},
                   .streams = {.max_streams_per_user = config.max_streams_per_user,
                               .max_clients = config.max_streams},
@@ -219,6 +225,7 @@ struct ControllerProcess::Parts {
   Retention retention;
   WorkshopRefresh workshop_refresh;
   ScheduleRunner schedule_runner;
+  AlertDispatcher alerts;
   CurlHttpFetcher http;
   std::unique_ptr<SteamProfiles> profiles;  // null without a Steam Web API key
   GrpcAgentClient player_agents;
@@ -249,6 +256,7 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   parts->retention.Start();
   if (config.workshop_refresh > absl::ZeroDuration()) parts->workshop_refresh.Start();
   parts->schedule_runner.Start();
+  parts->alerts.Start();
   if (parts->profiles != nullptr) {
     parts->profiles->Start();
     L4D2_LOG(INFO) << "players' Steam profiles from '" << config.steam_web_api << "' (the key in '"
@@ -306,6 +314,7 @@ void ControllerProcess::Stop() {
   if (parts_->profiles != nullptr) parts_->profiles->Stop();
   parts_->workshop_refresh.Stop();
   parts_->schedule_runner.Stop();
+  parts_->alerts.Stop();
   parts_->scheduler.Stop();
   parts_->api->Stop();
 }

@@ -15,6 +15,7 @@
 #include "controller/store/player_history.h"
 #include "controller/store/schedules.h"
 #include "controller/store/servers.h"
+#include "controller/store/webhooks.h"
 
 namespace l4d2::controller {
 
@@ -32,7 +33,8 @@ struct FleetStores {
         leases(db, clock),
         metrics(db, clock, metric_retention),
         players(db, clock),
-        schedules(db, clock) {}
+        schedules(db, clock),
+        webhooks(db, clock) {}
 
   Database& db;  // for what spans the stores (fleet_counts.h)
   Clock& clock;
@@ -46,6 +48,7 @@ struct FleetStores {
   MetricHistory metrics;
   PlayerHistory players;
   ScheduleStore schedules;
+  WebhookStore webhooks;
 };
 
 }  // namespace l4d2::controller

@@ -451,7 +451,29 @@ const std::vector<Migration>& ControllerMigrations() {
         " UNIQUE (owner_id, name))",
         // The runner's question every few seconds: the due ones, from the index alone.
         "CREATE INDEX schedules_due ON schedules(enabled, next_run_at_ms)",
-        "CREATE INDEX schedules_page ON schedules(name, id)"}},
+        "CREATE INDEX schedules_page ON schedules(name, id)",
+        "CREATE INDEX schedules_page_by_owner ON schedules(owner_id, name, id)"}},
+      {23,
+       "webhooks: where alerts go (events, URL, format, signing secret); the audit log's position"
+       " up to which alerts were made",
+       {"CREATE TABLE webhooks ("
+        " id TEXT PRIMARY KEY,"
+        " owner_id TEXT NOT NULL REFERENCES users(id),"
+        " name TEXT NOT NULL,"
+        " url TEXT NOT NULL,"
+        " format TEXT NOT NULL,"
+        " events TEXT NOT NULL,"  // comma-separated
+        " secret TEXT NOT NULL,"  // the HMAC key deliveries are signed with
+        " enabled INTEGER NOT NULL,"
+        " created_at_ms BIGINT NOT NULL,"
+        " updated_at_ms BIGINT NOT NULL,"
+        " revision BIGINT NOT NULL,"
+        " UNIQUE (owner_id, name))",
+        "CREATE INDEX webhooks_page ON webhooks(name, id)",
+        "CREATE INDEX webhooks_page_by_owner ON webhooks(owner_id, name, id)",
+        "CREATE TABLE alert_cursor ("
+        " name TEXT PRIMARY KEY,"
+        " audit_id TEXT NOT NULL)"}},
   };
   return *migrations;
 }

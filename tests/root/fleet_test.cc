@@ -190,6 +190,12 @@ class FleetTest : public ::testing::Test {
     agents_on_.push_back(std::move(agent));
   }
 
+  // The units of host `name`'s agent: of this test process only (ctest runs the fleet tests
+  // side by side in one systemd, and an agent lists every unit of its prefix).
+  static std::string UnitPrefix(const std::string& name) {
+    return absl::StrCat("l4d2-fleet-", getpid(), "-", name);
+  }
+
   std::string ConfigOf(const AgentHost& agent) { return dir_.Sub(agent.name + ".yaml"); }
 
   // The agent's configuration, its TLS files (agent.pem, agent.key, ca.pem) in `tls_dir`.
@@ -205,7 +211,7 @@ class FleetTest : public ::testing::Test {
         << "steam: {home: " << dir_.Sub(name + "/home") << "}\n"
         << "systemd:\n  scope: user\n  unit_dir: " << std::getenv("XDG_RUNTIME_DIR")
         << "/systemd/user\n"
-        << "  unit_prefix: l4d2-fleet-" << name << "\n"
+        << "  unit_prefix: " << UnitPrefix(name) << "\n"
         << "  overlay_helper: " << L4D2_OVERLAY_HELPER
         << "\n  console_helper: " << L4D2_CONSOLE_HELPER
         << "\n  server_users: \"\"\n  hardening: false\n"
@@ -1097,7 +1103,7 @@ TEST_F(FleetTest, AnAgentSilentForThirtySecondsIsMarkedAndReconciledWithoutDupli
   silent.process->Signal(SIGSTOP);
   const absl::Time silenced = absl::Now();
   // Stopped while its agent is away (as a crash with no restart would leave it).
-  ASSERT_EQ(std::system(("systemctl --user stop l4d2-fleet-" + silent.name + "@" +
+  ASSERT_EQ(std::system(("systemctl --user stop " + UnitPrefix(silent.name) + "@" +
                          silent_server.name + ".service")
                             .c_str()),
             0);

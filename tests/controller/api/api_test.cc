@@ -31,6 +31,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "l4d2/controller/v1/alerts.pb.h"
 #include "l4d2/controller/v1/api.pb.h"
 #include "l4d2/controller/v1/schedules.pb.h"
 #include "rpc/proto_json.h"
@@ -145,7 +146,7 @@ class ApiTest : public ::testing::Test {
 
   // Alice's overlay, blueprint, server (with its create job) and API token.
   struct Objects {
-    std::string overlay, blueprint, server, job, token, schedule;
+    std::string overlay, blueprint, server, job, token, schedule, webhook;
   };
   Objects MakeObjectsOf(const Caller& caller) {
     Objects made;
@@ -175,6 +176,11 @@ class ApiTest : public ::testing::Test {
                           R"("},"steps":[{"command":"say hi"},{"action":"restart"}]}})"));
     EXPECT_EQ(schedule.status, 201) << schedule.body;
     made.schedule = Parse<v1::Schedule>(schedule).id();
+    HttpResponse webhook = Call(caller, "POST", "/api/v1/webhooks",
+                                R"({"name":"ops","url":"https://hooks.example.org/l4d2",)"
+                                R"("events":["server.crash_loop"],"enabled":true})");
+    EXPECT_EQ(webhook.status, 201) << webhook.body;
+    made.webhook = Parse<v1::CreateWebhookResponse>(webhook).webhook().id();
     HttpResponse token = Call(caller, "POST", "/api/v1/tokens", R"({"name":"ci"})");
     EXPECT_EQ(token.status, 201) << token.body;
     made.token = Parse<v1::CreateApiTokenResponse>(token).token().id();
@@ -455,9 +461,11 @@ TEST_F(ApiTest, AnotherUsersObjectIsNotFoundOnEveryRoute) {
   Caller bob = SignIn("bob");
   const Objects objects = MakeObjectsOf(alice);
   const std::map<std::string, std::string> by_collection = {
-      {"overlays", objects.overlay}, {"blueprints", objects.blueprint}, {"servers", objects.server},
-      {"jobs", objects.job},         {"tokens", objects.token},         {"users", UserId("alice")},
-      {"hosts", "hnothing"},         {"schedules", objects.schedule}};
+      {"overlays", objects.overlay}, {"blueprints", objects.blueprint},
+      {"servers", objects.server},   {"jobs", objects.job},
+      {"tokens", objects.token},     {"users", UserId("alice")},
+      {"hosts", "hnothing"},         {"schedules", objects.schedule},
+      {"webhooks", objects.webhook}};
   int checked = 0;
   for (const Route& route : server_->routes()) {
     if (!absl::StrContains(route.path, "{id}")) continue;
@@ -1874,6 +1882,8 @@ void RoutePlanTest::CheckEveryGetRoute() {
       {"blueprints", {others.blueprint, mine.blueprint}},
       {"tokens", {others.token, mine.token}},
       {"users", {bob_id, alice_id}},
+      {"schedules", {others.schedule, mine.schedule}},
+      {"webhooks", {others.webhook, mine.webhook}},
       {"hosts", {"h1", "h1"}}};
   const std::string week_ago =
       absl::FormatTime(absl::RFC3339_full, clock_.Now() - absl::Hours(150), absl::UTCTimeZone());

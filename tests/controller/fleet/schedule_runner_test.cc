@@ -177,7 +177,7 @@ TEST_P(ScheduleRunnerTest, AnOccurrenceRunsOnceAtItsMinuteInItsTimeZone) {
   std::vector<Job> runs = Runs();
   ASSERT_THAT(runs, SizeIs(1));
   EXPECT_EQ(runs[0].lock_key, "schedule:" + schedule->id);
-  EXPECT_EQ(runs[0].created_by, "system");
+  EXPECT_EQ(runs[0].created_by, alice_.Name());  // on her behalf: in her job list
   auto params = FromJson<v1::ScheduleRunParams>(runs[0].params);
   ASSERT_TRUE(params.ok());
   EXPECT_EQ(params->schedule_name(), "nightly");
