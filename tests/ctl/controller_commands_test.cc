@@ -10,6 +10,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/clock.h"
 #include "controller/store/player_history.h"
@@ -312,6 +313,40 @@ TEST_F(ControllerCommandsTest, SchedulesApplyShowRunExportDisableAndDelete) {
   EXPECT_THAT(Ctl({"schedules", "delete", "nightly"}, &code),
               HasSubstr("schedule nightly deleted"));
   EXPECT_THAT(Ctl({"schedules", "show", "nightly"}, &code), HasSubstr("no schedule 'nightly'"));
+}
+
+// Alerts: a webhook made from flags prints its secret alone on standard output; listed; a test
+// delivery queued and in its delivery log; a loopback URL refused; deleted.
+TEST_F(ControllerCommandsTest, AlertsCreateListTestDeliveriesAndDelete) {
+  int code = 0;
+  std::string out = Ctl({"alerts", "create", "ops", "--url", "https://hooks.example.org/l4d2",
+                         "--events", "server.crash_loop,host.unreachable"},
+                        &code);
+  EXPECT_EQ(code, 0) << out;
+  // The secret alone on its line (standard output; the words before it are standard error's).
+  const std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_THAT(lines.back(), ::testing::MatchesRegex("[0-9a-f]{64}"));
+  out = Ctl({"alerts", "list"}, &code);
+  std::cout << "$ l4d2ctl alerts list\n" << out;
+  EXPECT_THAT(out, HasSubstr("server.crash_loop,host.unreachable"));
+  EXPECT_THAT(out, Not(HasSubstr(token_)));
+  out = Ctl({"alerts", "test", "ops"}, &code);
+  std::cout << "$ l4d2ctl alerts test ops\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  out = Ctl({"alerts", "deliveries", "ops"}, &code);
+  std::cout << "$ l4d2ctl alerts deliveries ops\n" << out;
+  EXPECT_THAT(out, HasSubstr("JOB"));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  out =
+      Ctl({"alerts", "create", "local", "--url", "http://127.0.0.1:9/", "--events", "server.hung"},
+          &code);
+  EXPECT_NE(code, 0);
+  EXPECT_THAT(out, HasSubstr("loopback"));
+  out = Ctl({"alerts", "create", "x", "--url", "https://hooks.example.org/"}, &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(Ctl({"alerts", "delete", "ops"}, &code), HasSubstr("webhook ops deleted"));
+  EXPECT_THAT(Ctl({"alerts", "list"}, &code), Not(HasSubstr("ops")));
 }
 
 TEST_F(ControllerCommandsTest, PlayersOnlineSessionsTimelineSearchAndShow) {
