@@ -274,6 +274,22 @@ try {
   await page.getByText('step 3 of 3: restart').waitFor();
   step('a schedule made in its form, its next runs shown; run by hand, its warning, wait and restart succeed');
 
+  // A webhook for alerts: its secret shown once; a test delivery in its delivery log (it cannot
+  // reach the internet from here: it is retried, which the log says).
+  await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Alerts'}).click();
+  await page.getByLabel('Name', {exact: true}).fill('ops');
+  await page.getByRole('textbox', {name: /^URL/}).fill('http://127.0.0.1:9/hook');
+  await page.getByRole('button', {name: 'Create webhook'}).click();
+  await page.getByText(/loopback, link-local or unspecified address is refused/).waitFor();
+  await page.getByRole('textbox', {name: /^URL/}).fill('https://hooks.example.org/l4d2');
+  await page.getByRole('button', {name: 'Create webhook'}).click();
+  const secret = await page.getByRole('status').filter({hasText: 'shown this once'}).locator('.secret code').textContent();
+  if (!/^[0-9a-f]{64}$/.test(secret ?? '')) throw new Error('no secret shown: ' + secret);
+  await page.getByRole('link', {name: 'ops'}).click();
+  await page.getByRole('button', {name: 'Send a test'}).click();
+  await page.getByRole('table', {name: 'Deliveries'}).locator('tbody tr').first().waitFor({timeout: 30000});
+  step('a webhook made, a loopback URL refused, its secret shown once; a test delivery in its log');
+
   // Screenshots and accessibility of every page, in both widths and schemes.
   const serverUrl = await page.evaluate(async () => {
     const answer = await (await fetch('/api/v1/servers?q=e2e1')).json();
@@ -284,7 +300,7 @@ try {
     const player = ((await (await fetch('/api/v1/players?q=zo')).json()).players ?? [])[0]?.steamId;
     return {host: await get('hosts', 'hosts'), blueprint: await get('blueprints', 'blueprints'),
             overlay: await get('overlays', 'overlays'), job: await get('jobs', 'jobs'),
-            schedule: await get('schedules', 'schedules'), player};
+            schedule: await get('schedules', 'schedules'), webhook: await get('webhooks', 'webhooks'), player};
   });
   const pages = [
     ['dashboard', '/'], ['servers', '/servers'], ['server', serverUrl], ['server-console', serverUrl + '/console'],
@@ -293,6 +309,7 @@ try {
     ['overlay', `/overlays/${ids.overlay}`], ['jobs', '/jobs'], ['job', `/jobs/${ids.job}`], ['users', '/users'],
     ['tokens', '/tokens'], ['audit', '/audit'], ['account', '/account'], ['players', '/players?q=zo'],
     ['player', `/players/${ids.player}`], ['schedules', '/schedules'], ['schedule', `/schedules/${ids.schedule}`],
+    ['alerts', '/alerts'], ['alert', `/alerts/${ids.webhook}`],
   ];
   mkdirSync(shots, {recursive: true});
   for (const scheme of ['light', 'dark']) {

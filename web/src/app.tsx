@@ -10,6 +10,7 @@ import {AccountPage} from './pages/account';
 import {AuditPage} from './pages/audit';
 import {BlueprintPage, BlueprintsPage} from './pages/blueprints';
 import {SchedulePage, SchedulesPage} from './pages/schedules';
+import {AlertPage, AlertsPage} from './pages/alerts';
 import {DashboardPage} from './pages/dashboard';
 import {HostPage, HostsPage} from './pages/hosts';
 import {JobPage, JobsPage} from './pages/jobs';
@@ -64,6 +65,8 @@ function Shell() {
           <Route path="/blueprints/:id" component={BlueprintPage} />
           <Route path="/schedules" component={SchedulesPage} />
           <Route path="/schedules/:id" component={SchedulePage} />
+          <Route path="/alerts" component={AlertsPage} />
+          <Route path="/alerts/:id" component={AlertPage} />
           <Route path="/overlays" component={OverlaysPage} />
           <Route path="/overlays/:id" component={OverlayPage} />
           <Route path="/jobs" component={JobsPage} />
@@ -84,7 +87,7 @@ function Nav() {
   const admin = isAdmin();
   const links: [string, string][] = [
     ['/', 'Dashboard'], ['/servers', 'Servers'], ['/players', 'Players'], ...(admin ? [['/hosts', 'Hosts'] as [string, string]] : []),
-    ['/blueprints', 'Blueprints'], ['/overlays', 'Overlays'], ['/schedules', 'Schedules'], ['/jobs', 'Jobs'],
+    ['/blueprints', 'Blueprints'], ['/overlays', 'Overlays'], ['/schedules', 'Schedules'], ['/alerts', 'Alerts'], ['/jobs', 'Jobs'],
     ...(admin ? [['/users', 'Users'] as [string, string]] : []), ['/tokens', 'API tokens'], ['/audit', 'Audit log'],
   ];
   const current = (href: string) => href === '/' ? path === '/' : path === href || path.startsWith(href + '/');

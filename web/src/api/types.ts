@@ -34,6 +34,10 @@ export type {
   FleetSummaryJson as FleetSummary,
 } from '../gen/l4d2/controller/v1/api_pb';
 export type {
+  WebhookInputJson as WebhookInput,
+  WebhookJson as Webhook,
+} from '../gen/l4d2/controller/v1/alerts_pb';
+export type {
   ScheduleDefinitionJson as ScheduleDefinition,
   ScheduleInputJson as ScheduleInput,
   ScheduleJson as Schedule,
