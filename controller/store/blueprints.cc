@@ -68,17 +68,6 @@ absl::StatusOr<std::vector<Blueprint>> ReadBlueprints(soci::session& sql, const 
   return blueprints;
 }
 
-// The visibility and page conditions of a list; `params` gets their values.
-std::string ListWhere(const Actor& actor, const PageQuery& page, std::vector<std::string>& params) {
-  std::string where = "1 = 1";
-  if (!actor.admin) {
-    params.push_back(actor.user_id);
-    where += " AND owner_id = :p1";
-  }
-  AppendPageConditions(page, "name", "id", where, params);
-  return where;
-}
-
 }  // namespace
 
 absl::StatusOr<Blueprint> BlueprintStore::Read(soci::session& sql, const std::string& id) {
@@ -202,7 +191,7 @@ absl::StatusOr<Blueprint> BlueprintStore::Get(const Actor& actor, const std::str
 absl::StatusOr<std::vector<Blueprint>> BlueprintStore::List(const Actor& actor,
                                                             const PageQuery& page) {
   std::vector<std::string> params;
-  const std::string where = ListWhere(actor, page, params);
+  const std::string where = OwnedPageWhere(actor, page, params);
   absl::StatusOr<std::vector<Blueprint>> blueprints;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     blueprints =
@@ -218,7 +207,7 @@ absl::StatusOr<std::vector<Blueprint>> BlueprintStore::List(const Actor& actor,
 absl::StatusOr<std::vector<RowRevision>> BlueprintStore::ListRevisions(const Actor& actor,
                                                                        const PageQuery& page) {
   std::vector<std::string> params;
-  const std::string where = ListWhere(actor, page, params);
+  const std::string where = OwnedPageWhere(actor, page, params);
   std::vector<RowRevision> rows;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     // Covered by blueprints_page_by_owner (operators) and blueprints_page (admins).

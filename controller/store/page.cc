@@ -76,4 +76,15 @@ std::vector<RowRevision> ReadRowRevisions(soci::session& sql, const std::string&
   return rows;
 }
 
+std::string OwnedPageWhere(const Actor& actor, const PageQuery& page,
+                           std::vector<std::string>& params) {
+  std::string where = "1 = 1";
+  if (!actor.admin) {
+    params.push_back(actor.user_id);
+    where += absl::StrCat(" AND owner_id = :p", params.size());
+  }
+  AppendPageConditions(page, "name", "id", where, params);
+  return where;
+}
+
 }  // namespace l4d2::controller

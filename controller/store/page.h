@@ -10,6 +10,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "controller/store/actor.h"
 
 namespace soci {
 class session;
@@ -38,6 +39,12 @@ struct PageQuery {
 // with their parameters to `params` (":p<n>" placeholders, numbered after those already in it).
 void AppendPageConditions(const PageQuery& page, const std::string& name, const std::string& id,
                           std::string& where, std::vector<std::string>& params);
+
+// The conditions of a page of objects owned by users (blueprints, schedules, webhooks): an
+// operator's own (`owner_id`), every one for an admin, then AppendPageConditions over name and
+// id. `params` gets their values.
+std::string OwnedPageWhere(const Actor& actor, const PageQuery& page,
+                           std::vector<std::string>& params);
 
 // At most this many ids in one IN list (or rows keyed in one statement): well under SQLite's
 // 32,766 parameters and PostgreSQL's 65,535. Longer lists are read or written in chunks.

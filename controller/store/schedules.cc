@@ -294,15 +294,10 @@ absl::StatusOr<Schedule> ScheduleStore::Get(const Actor& actor, const std::strin
 absl::StatusOr<std::vector<Schedule>> ScheduleStore::List(const Actor& actor,
                                                           const PageQuery& page) {
   std::vector<std::string> params;
-  std::string where = "1 = 1";
-  if (!actor.admin) {
-    params.push_back(actor.user_id);
-    where += " AND owner_id = :p1";
-  }
-  AppendPageConditions(page, "name", "id", where, params);
+  const std::string where = OwnedPageWhere(actor, page, params);
   std::vector<Schedule> schedules;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
-    // Covered by schedules_page (admins) and the owner/name unique index (operators).
+    // Covered by schedules_page (admins) and schedules_page_by_owner (operators).
     schedules = ReadSchedules(sql,
                               absl::StrCat("SELECT ", kColumns, " FROM schedules WHERE ", where,
                                            " ORDER BY name, id LIMIT ", page.limit),

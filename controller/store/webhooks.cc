@@ -179,12 +179,7 @@ absl::StatusOr<Webhook> WebhookStore::Get(const Actor& actor, const std::string&
 
 absl::StatusOr<std::vector<Webhook>> WebhookStore::List(const Actor& actor, const PageQuery& page) {
   std::vector<std::string> params;
-  std::string where = "1 = 1";
-  if (!actor.admin) {
-    params.push_back(actor.user_id);
-    where += " AND owner_id = :p1";
-  }
-  AppendPageConditions(page, "name", "id", where, params);
+  const std::string where = OwnedPageWhere(actor, page, params);
   std::vector<Webhook> webhooks;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
     webhooks = ReadWebhooks(sql,
