@@ -62,7 +62,11 @@ std::optional<std::string> AlertEventOf(const AuditEntry& entry) {
     return std::nullopt;
   }
   if (entry.action == "job.failed") {
-    return Field(detail, "kind") == "schedule.run" ? "schedule.failed" : "job.failed";
+    const std::string kind = Field(detail, "kind");
+    // A delivery that failed is in its webhook's delivery log; alerting of it would send a
+    // failing webhook alerts about itself without end.
+    if (kind == "webhook.deliver") return std::nullopt;
+    return kind == "schedule.run" ? "schedule.failed" : "job.failed";
   }
   return std::nullopt;
 }

@@ -39,6 +39,13 @@ absl::StatusOr<ScheduleRound> ScheduleRunner::Round() {
     const absl::Time occurrence = *schedule.next_run_at;
     absl::StatusOr<std::optional<absl::Time>> next =
         NextOccurrence(schedule.definition, std::max(occurrence, now));
+    if (next.ok() && schedule.definition.has_every() && now >= occurrence) {
+      // On the interval's own beat (occurrence + k * every), not drifting by how late each
+      // round took it.
+      const absl::Duration every = **next - now;
+      absl::Duration beyond;
+      *next = occurrence + every * (absl::IDivDuration(now - occurrence, every, &beyond) + 1);
+    }
     if (!next.ok()) {
       L4D2_LOG(WARNING) << "schedules: " << schedule.id << ": " << next.status().message();
       continue;
@@ -52,6 +59,11 @@ absl::StatusOr<ScheduleRound> ScheduleRunner::Round() {
     }
     bool queued = false;
     absl::Status taken = stores_.db.Transact([&](soci::session& sql) -> absl::Status {
+      // One run of a schedule at a time: an occurrence while the last run still goes (waiting
+      // or awaiting its jobs) is skipped, not stacked.
+      if (skip_reason.empty() && stores_.jobs.Unfinished(sql, "schedule:" + schedule.id)) {
+        skip_reason = "its previous run is still going";
+      }
       std::string job_id;
       if (skip_reason.empty()) {
         v1::ScheduleRunParams params;

@@ -12,7 +12,7 @@
 // database was) follows the schedule's `missed`: "run_once" queues one run for the latest
 // missed occurrence, "skip" queues none (audited "schedule.missed"); either way the next
 // occurrence is the first after now, so nothing runs twice. A schedule whose owner is disabled
-// does not run (audited "schedule.skipped").
+// does not run, nor one whose previous run is still going (both audited "schedule.skipped").
 
 #include <string>
 #include <thread>

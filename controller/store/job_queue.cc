@@ -519,6 +519,13 @@ absl::Status JobQueue::EndHeld(const std::string& id, const std::string& owner, 
   return ended.front();
 }
 
+bool JobQueue::Unfinished(soci::session& sql, const std::string& lock_key) {
+  long long unfinished = 0;
+  sql << "SELECT COUNT(*) FROM jobs WHERE lock_key = :k AND state IN ('queued', 'running')",
+      soci::use(lock_key), soci::into(unfinished);
+  return unfinished > 0;
+}
+
 absl::Status JobQueue::SaveProgress(soci::session& sql, const std::string& id,
                                     const std::string& owner, const std::string& progress) {
   soci::statement update =

@@ -169,6 +169,9 @@ class JobQueue {
   // from before that time may not show yet).
   absl::StatusOr<absl::flat_hash_set<std::string>> BusyLocks(
       const std::string& prefix, absl::Time ended_since = absl::InfiniteFuture());
+  // Within the caller's transaction: whether a job of `lock_key` is queued or running (a
+  // schedule's previous run still going: parked runs are queued). Index jobs_by_lock.
+  bool Unfinished(soci::session& sql, const std::string& lock_key);
 
   // Appends to a job's event log; returns the event's sequence number (1, 2, ...).
   absl::StatusOr<int64_t> AppendEvent(const std::string& id, const std::string& kind,

@@ -17,6 +17,7 @@
 namespace l4d2::controller {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -190,7 +191,9 @@ TEST_P(ScheduleRunnerTest, AnOccurrenceRunsOnceAtItsMinuteInItsTimeZone) {
             absl::FromCivil(absl::CivilSecond(2026, 12, 6, 4, 0, 0), Berlin()));
   EXPECT_THAT(Audited("schedule.run"), ElementsAre(HasSubstr(runs[0].id)));
   // The first controller goes away without a word; the second takes its lease when it lapses
-  // and the next night's occurrence, once.
+  // and the next night's occurrence, once (the first run ended meanwhile: while it still goes,
+  // an occurrence is skipped, below).
+  ASSERT_TRUE(stores_->jobs.Cancel(runs[0].id).ok());
   clock_.Advance(absl::Hours(24));
   EXPECT_EQ(second.Round()->queued, 1);
   EXPECT_EQ(first.Round()->queued, 0);
@@ -243,8 +246,20 @@ TEST_P(ScheduleRunnerTest, AnOccurrenceMissedWhileEveryControllerWasDownRunsOnce
   for (const Schedule& schedule : *schedules) {
     EXPECT_EQ(*schedule.next_run_at, clock_.Now() + absl::Hours(1)) << schedule.name;
   }
+  // "hourly"'s run has not ended: its next occurrence is skipped rather than stacked.
   clock_.Advance(absl::Minutes(61));
-  EXPECT_EQ(runner.Round()->queued, 2);
+  round = runner.Round();
+  EXPECT_EQ(round->queued, 1);
+  EXPECT_EQ(round->skipped, 1);
+  EXPECT_THAT(Audited("schedule.skipped"), Contains(HasSubstr("previous run is still going")));
+  // Taken 1 minute late, an interval keeps its beat: the next is an hour after the last
+  // occurrence, not after the round that took it.
+  absl::StatusOr<std::vector<Schedule>> after = stores_->schedules.List(alice_, {});
+  ASSERT_TRUE(after.ok());
+  for (const Schedule& schedule : *after) {
+    EXPECT_EQ(*schedule.next_run_at, clock_.Now() - absl::Minutes(1) + absl::Hours(1))
+        << schedule.name;
+  }
 }
 
 TEST_P(ScheduleRunnerTest, ADisabledScheduleOrOwnerDoesNotRunAndARunByHandDoes) {
