@@ -279,7 +279,10 @@ TEST(SseHubTest, TopicsNobodyWatchesAreForgottenAndTheirMemoryWithThem) {
   const size_t heap_after = mallinfo2().uordblks;
   std::cout << "heap in use: " << heap_before << " bytes before, " << heap_after
             << " after 10,000 streams on 2,000 topics\n";
-  EXPECT_LT(static_cast<double>(heap_after), heap_before * 1.1);
+  // What the hub kept of them must be nothing per stream: the leak this guards against was
+  // 81 MB (8 KB a stream). Measured against a ~0.5 MB baseline, 10 % (50 KB) was below the
+  // allocator's own noise (a CI run saw +96 KB); 256 KiB is under 27 bytes a stream.
+  EXPECT_LT(heap_after, heap_before + (256 << 10));
   // A viewer coming back later starts afresh.
   Peer late;
   ASSERT_TRUE(hub.Reserve("u").ok());
