@@ -122,9 +122,16 @@ void PlayerTracker::Reconcile(const RconStatus& status, absl::Time at) {
          at - seen.connected);
   }
   std::vector<int32_t> gone;
+  absl::flat_hash_set<int32_t> unlisted;
   for (const auto& [user_id, player] : players_) {
-    if (!listed.contains(user_id)) gone.push_back(user_id);
+    if (listed.contains(user_id)) continue;
+    if (unlisted_.contains(user_id)) {
+      gone.push_back(user_id);
+    } else {
+      unlisted.insert(user_id);  // its leave line may still be on its way
+    }
   }
+  unlisted_ = std::move(unlisted);
   std::sort(gone.begin(), gone.end());
   for (int32_t user_id : gone) Leave(user_id, at, "not in status");
   if (!status.map.empty() && status.map != map_) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "agent/game/game_log.h"
 #include "agent/game/rcon_status.h"
@@ -50,8 +51,10 @@ class PlayerTracker {
   bool Apply(const GameLogEvent& event, absl::Time at);
 
   // The game's `status` at `at`: players it lists and the tracker lacks join (when they
-  // connected), players the tracker has and it does not list leave (reason "not in status"),
-  // its map becomes the map.
+  // connected); players the tracker has and two `status` replies in a row do not list leave
+  // (reason "not in status": their leave line was lost), so that one reply taken just before the
+  // log's own leave line arrives does not end a stay with the wrong reason; its map becomes the
+  // map.
   void Reconcile(const RconStatus& status, absl::Time at);
 
   // The server stopped (or was restarted): everyone left at `at` for `reason`, and Steam's
@@ -77,6 +80,8 @@ class PlayerTracker {
 
   const size_t history_;
   absl::flat_hash_map<int32_t, LivePlayer> players_;  // by user id
+  // Players the last `status` did not list (Reconcile: a second miss is a leave).
+  absl::flat_hash_set<int32_t> unlisted_;
   std::string map_;
   bool restart_required_ = false;
   int64_t next_seq_ = 1;

@@ -10,6 +10,7 @@
 namespace l4d2::agent {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'796'000'000);
@@ -86,6 +87,23 @@ TEST(PlayerTrackerTest, SessionsSpanMapChangesAndEndWithTheDisconnect) {
   EXPECT_THAT(Events(tracker, 6), ElementsAre("7 player_left Nickserver restarted"));
 }
 
+// A `status` taken after a player left but before the log's line saying so arrived: the line's
+// reason is the stay's, not "not in status".
+TEST(PlayerTrackerTest, AStatusAheadOfTheLogsLeaveLineDoesNotEndTheStay) {
+  PlayerTracker tracker;
+  absl::Time at = kStart;
+  tracker.Apply(Line("\"Nick<3><STEAM_1:0:1><>\" entered the game"), at);
+  tracker.Reconcile(RconStatus{.map = "c1m1_hotel"}, at + absl::Seconds(1));
+  EXPECT_THAT(Names(tracker), ElementsAre("Nick"));
+  tracker.Apply(Line("\"Nick<3><STEAM_1:0:1><>\" disconnected (reason \"Disconnect by user.\")"),
+                at + absl::Seconds(2));
+  EXPECT_TRUE(Names(tracker).empty());
+  EXPECT_THAT(Events(tracker, 1), Contains("3 player_left NickDisconnect by user."));
+  // A later miss of someone the log already ended changes nothing.
+  tracker.Reconcile(RconStatus{.map = "c1m1_hotel"}, at + absl::Seconds(40));
+  EXPECT_EQ(tracker.last_seq(), 3);
+}
+
 // The agent restarted mid-session, or packets were lost: `status` says who is there.
 TEST(PlayerTrackerTest, StatusFillsInWhatTheLogMissed) {
   PlayerTracker tracker;
@@ -104,13 +122,16 @@ TEST(PlayerTrackerTest, StatusFillsInWhatTheLogMissed) {
                                  .steam_id = "STEAM_1:0:99",
                                  .connected = absl::Minutes(3)}}};
   tracker.Reconcile(status, at);
+  // Gone is not listed once: its leave line may be on its way; still there.
+  EXPECT_THAT(Names(tracker), ElementsAre("Ellis", "Gone", "Late"));
+  tracker.Reconcile(status, at);
   EXPECT_THAT(Names(tracker), ElementsAre("Ellis", "Late"));
   EXPECT_EQ(tracker.Players()[0].joined, kStart);  // kept from the log
   EXPECT_EQ(tracker.Players()[1].joined, at - absl::Minutes(3));
   EXPECT_EQ(tracker.map(), "c5m1_waterfront");
   EXPECT_THAT(Events(tracker, 2),
-              ElementsAre("3 player_joined Late", "4 player_left Gonenot in status",
-                          "5 map_changed c5m1_waterfront"));
+              ElementsAre("3 player_joined Late", "4 map_changed c5m1_waterfront",
+                          "5 player_left Gonenot in status"));
   // The same status again changes nothing.
   tracker.Reconcile(status, at + absl::Seconds(10));
   EXPECT_EQ(tracker.last_seq(), 5);
