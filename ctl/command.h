@@ -87,6 +87,16 @@ struct AlertCreateOptions {
   std::string format;               // "json" (default) or "discord"
 };
 
+// updates policy: only the flags given change the policy.
+struct UpdatePolicyOptions {
+  std::string mode;                     // off, notify or rolling
+  std::string deadline;                 // a duration ("0s": never forced)
+  std::string warning_lead;             // a duration
+  std::string warning;                  // the console command ("none": no warning)
+  int max_parallel = 0;                 // 0: unchanged
+  std::vector<std::string> host_modes;  // HOST=MODE ("fleet": back to the fleet's)
+};
+
 struct OverlayApplyOptions {
   bool global = false;  // a global overlay, for everyone (admins)
 };
@@ -113,6 +123,7 @@ struct CommandOptions {
   JobsListOptions jobs_list;
   TokenCreateOptions token_create;
   AlertCreateOptions alert_create;
+  UpdatePolicyOptions update_policy;
   LoginOptions login;
 };
 

@@ -78,6 +78,17 @@ ABSL_FLAG(std::vector<std::string>, events, {},
           "alerts create: the events, e.g. server.crash_loop,host.unreachable");
 ABSL_FLAG(std::string, format, "json", "alerts create: json (signed) or discord");
 ABSL_FLAG(bool, stopped, false, "servers create: create it stopped");
+ABSL_FLAG(std::string, mode, "", "updates policy: off, notify or rolling");
+ABSL_FLAG(std::string, deadline, "",
+          "updates policy: restart servers with players this long after an update began (0s: "
+          "never)");
+ABSL_FLAG(std::string, warning_lead, "", "updates policy: warn the players this long before");
+ABSL_FLAG(std::string, warning, "",
+          "updates policy: the console command that warns them (%s: the time left; none: no "
+          "warning)");
+ABSL_FLAG(int, max_parallel, 0, "updates policy: servers restarting at once, fleet-wide");
+ABSL_FLAG(std::vector<std::string>, host_modes, {},
+          "updates policy: HOST=MODE for hosts not on the fleet's mode (MODE fleet: back to it)");
 ABSL_FLAG(bool, wait, false,
           "follow the queued job to its end, exit 1 unless it succeeds; hosts create: return "
           "once the host has joined");
@@ -154,7 +165,13 @@ absl::StatusOr<l4d2::ctl::CommandOptions> OptionsFromFlags() {
       .token_create = {.scopes = absl::GetFlag(FLAGS_scopes)},
       .alert_create = {.url = absl::GetFlag(FLAGS_url),
                        .events = absl::GetFlag(FLAGS_events),
-                       .format = absl::GetFlag(FLAGS_format)}};
+                       .format = absl::GetFlag(FLAGS_format)},
+      .update_policy = {.mode = absl::GetFlag(FLAGS_mode),
+                        .deadline = absl::GetFlag(FLAGS_deadline),
+                        .warning_lead = absl::GetFlag(FLAGS_warning_lead),
+                        .warning = absl::GetFlag(FLAGS_warning),
+                        .max_parallel = absl::GetFlag(FLAGS_max_parallel),
+                        .host_modes = absl::GetFlag(FLAGS_host_modes)}};
   absl::StatusOr<std::vector<uint64_t>> items = WorkshopIds(absl::GetFlag(FLAGS_workshop));
   if (!items.ok()) return items.status();
   absl::StatusOr<std::vector<uint64_t>> collections = WorkshopIds(absl::GetFlag(FLAGS_collections));

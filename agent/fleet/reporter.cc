@@ -51,12 +51,13 @@ absl::StatusOr<std::string> HostReporter::Datagram() {
   *report.mutable_info() = *std::move(info);
   absl::StatusOr<v1::ListInstancesResponse> instances = sources_.instances();
   if (!instances.ok()) return instances.status();
-  // Names, ports and statuses: what the controller observes (the rest of the specs stays on
-  // the host; the port names what an unmanaged instance holds).
+  // Names, ports, builds and statuses: what the controller observes (the rest of the specs
+  // stays on the host; the port names what an unmanaged instance holds).
   for (v1::Instance& instance : *instances->mutable_instances()) {
     v1::Instance* reported = report.add_instances();
     reported->set_name(instance.name());
     reported->mutable_spec()->set_port(instance.spec().port());
+    reported->set_build_id(instance.build_id());
     reported->mutable_status()->Swap(instance.mutable_status());
   }
   const int64_t now = absl::ToUnixNanos(clock_.Now());

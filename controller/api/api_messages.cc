@@ -123,6 +123,7 @@ v1::Server ToApi(const Server& server) {
   }
   if (server.status_at) *out.mutable_status_at() = ToTimestamp(*server.status_at);
   *out.mutable_created_at() = ToTimestamp(server.created_at);
+  out.set_build(server.build);
   return out;
 }
 

@@ -17,10 +17,10 @@ AccountStores AccountsOf(const RestApiDeps& deps) {
 
 std::vector<Route> BuildRoutes(const RestApiDeps& deps, const RestApiOptions& options) {
   std::vector<Route> routes;
-  for (auto add :
-       {AddSystemRoutes, AddSessionRoutes, AddUserRoutes, AddTokenRoutes, AddHostRoutes,
-        AddOverlayRoutes, AddBlueprintRoutes, AddServerRoutes, AddPlayerRoutes, AddScheduleRoutes,
-        AddWebhookRoutes, AddJobRoutes, AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
+  for (auto add : {AddSystemRoutes, AddSessionRoutes, AddUserRoutes, AddTokenRoutes, AddHostRoutes,
+                   AddOverlayRoutes, AddBlueprintRoutes, AddServerRoutes, AddPlayerRoutes,
+                   AddScheduleRoutes, AddWebhookRoutes, AddUpdateRoutes, AddJobRoutes,
+                   AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
     add(deps, options, routes);
   }
   return routes;

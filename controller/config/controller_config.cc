@@ -70,6 +70,9 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   YamlMapReader overlays(root.Map("overlays"), root.Child("overlays"));
   overlays.Duration("workshop_refresh", &config.workshop_refresh);
   L4D2_RETURN_IF_ERROR(overlays.Finish());
+  YamlMapReader updates(root.Map("updates"), root.Child("updates"));
+  updates.Duration("check", &config.update_check);
+  L4D2_RETURN_IF_ERROR(updates.Finish());
   YamlMapReader alerts(root.Map("alerts"), root.Child("alerts"));
   alerts.Bool("allow_private_targets", &config.alerts_allow_private_targets);
   L4D2_RETURN_IF_ERROR(alerts.Finish());
@@ -159,6 +162,9 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   }
   if (!config.steam_web_api_key_file.empty() && config.steam_web_api_key_file.front() != '/') {
     return absl::InvalidArgumentError("steam.web_api_key_file: must be an absolute path");
+  }
+  if (config.update_check != absl::ZeroDuration() && config.update_check < absl::Minutes(5)) {
+    return absl::InvalidArgumentError("updates.check: 0s (never) or at least 5m");
   }
   if (config.workshop_refresh != absl::ZeroDuration() &&
       config.workshop_refresh < absl::Minutes(1)) {

@@ -99,6 +99,9 @@ struct ControllerConfig {
   // Every Workshop overlay synced again to every ready host this often (fleet/workshop_refresh.h;
   // 0: never).
   absl::Duration workshop_refresh = absl::Hours(24);
+  // The hosts asked whether Steam has a newer build this often (fleet/update_watch.h, a
+  // "game.check" job; the update policy says what follows; 0: never by itself).
+  absl::Duration update_check = absl::Hours(1);
   std::string steam_web_api_key_file;
   absl::Duration steam_profile_lifetime = absl::Hours(24);
 };

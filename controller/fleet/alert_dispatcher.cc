@@ -40,6 +40,14 @@ std::string TextOf(FleetStores& stores, const std::string& event, const AuditEnt
     return event == "host.back" ? absl::StrCat("Host ", host_name, " is back")
                                 : absl::StrCat("Host ", host_name, " is unreachable");
   }
+  if (event == "update.available") {
+    return absl::StrCat("Game build ", Field(detail, "build"),
+                        " is available; hosts behind: ", Field(detail, "hosts"));
+  }
+  if (event == "update.required") {
+    return absl::StrCat("Server ", name, " says Steam requires a game update (it runs build ",
+                        Field(detail, "build"), ")");
+  }
   if (event == "schedule.failed") {
     return absl::StrCat("A schedule's run failed: ", Field(detail, "error"));
   }
@@ -61,6 +69,8 @@ std::optional<std::string> AlertEventOf(const AuditEntry& entry) {
     if (Field(detail, "from") == "unreachable") return "host.back";
     return std::nullopt;
   }
+  if (entry.action == "update.available") return entry.action;
+  if (entry.action == "server.update_required") return "update.required";
   if (entry.action == "job.failed") {
     const std::string kind = Field(detail, "kind");
     // A delivery that failed is in its webhook's delivery log; alerting of it would send a

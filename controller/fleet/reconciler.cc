@@ -6,6 +6,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "controller/jobs/agent_fanout.h"
+#include "controller/jobs/game_update.h"
 #include "controller/jobs/job_kinds.h"
 #include "controller/store/fleet_counts.h"
 #include "rpc/proto_json.h"
@@ -30,7 +31,9 @@ InstanceObservation Observe(const agent::v1::Instance& instance) {
                         status.unit().cpu_usage().nanos() / 1000000,
           .memory_bytes = static_cast<int64_t>(status.unit().memory_current_bytes()),
           .latency_us =
-              status.game().latency().seconds() * 1000000 + status.game().latency().nanos() / 1000};
+              status.game().latency().seconds() * 1000000 + status.game().latency().nanos() / 1000,
+          .build = instance.build_id(),
+          .restart_required = status.log().restart_required()};
 }
 
 }  // namespace
@@ -106,6 +109,10 @@ absl::StatusOr<ReconcileReport> Reconciler::Round() {
     if (!answers[i].ok() || unrecorded.contains(ready[i].id)) continue;
     RecordUnmanaged(ready[i], *answers[i], managed);
   }
+  if (!report.update_required.empty()) {
+    absl::StatusOr<std::string> check = QueueGameCheck(stores_, "update_required", "system");
+    if (!check.ok()) L4D2_LOG(WARNING) << "reconciler: update check: " << check.status().message();
+  }
   if (absl::Status rolled = stores_.metrics.Maintain(); !rolled.ok()) {
     L4D2_LOG(WARNING) << "reconciler: metrics: " << rolled.message();
   }
@@ -166,6 +173,15 @@ void Reconciler::Reconcile(const ObservedServer& observed,
     (void)stores_.audit.Append("system", "server.hung", server.id,
                                AuditDetail({{"name", server.name}, {"host", server.host_id}}),
                                server.owner_id);
+  }
+  if (observed.update_required_began) {
+    report.update_required.push_back(server.id);
+    L4D2_LOG(INFO) << "server " << server.name << " (" << server.id
+                   << "): Steam requires a game update";
+    (void)stores_.audit.Append(
+        "system", "server.update_required", server.id,
+        AuditDetail({{"name", server.name}, {"host", server.host_id}, {"build", server.build}}),
+        server.owner_id);
   }
   if (busy.contains("server:" + server.id)) return;
   if (server.desired_state == DesiredState::kRunning && state == ServerState::kHung) {

@@ -18,6 +18,8 @@
 //       "server.restart" job when its blueprint's restart.restart_when_hung says so, with the
 //       same backoff and limit as starts (a process that hangs again and again is given up on)
 //   desired stopped, actual running, starting or hung  a "server.stop" job
+// A server whose game prints Steam's "needs to be restarted" request is audited
+// "server.update_required" once, and a "game.check" queued (jobs/game_update.h).
 // Servers with a job queued or running, or one that ended within `observation_lag`, are only
 // observed. A host that does not answer keeps its servers' last state (host health marks it
 // unreachable); servers are never started elsewhere, and a host that returns is reconciled by
@@ -89,6 +91,9 @@ struct ReconcileReport {
   std::vector<std::string> hung;         // servers that entered the hung state
   std::vector<std::string> restarted;    // hung servers a restart was queued for
   std::vector<std::string> gave_up;
+  // Servers that printed Steam's restart request this round (audited "server.update_required";
+  // a "game.check" is queued so that a rolling policy moves them soon).
+  std::vector<std::string> update_required;
 };
 
 class Reconciler {

@@ -1,6 +1,5 @@
 #include "controller/fleet/workshop_refresh.h"
 
-#include "common/clock.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "controller/usecases/catalog.h"
@@ -8,20 +7,18 @@
 namespace l4d2::controller {
 
 WorkshopRefresh::WorkshopRefresh(FleetStores& stores, WorkshopRefreshOptions options)
-    : stores_(stores), options_(std::move(options)) {}
+    : stores_(stores),
+      round_(stores.leases, stores.clock,
+             {.lease = "workshop_refresh",
+              .interval = options.interval,
+              .check = options.check,
+              .owner = options.owner}) {}
 
 WorkshopRefresh::~WorkshopRefresh() { Stop(); }
 
 absl::StatusOr<std::vector<std::string>> WorkshopRefresh::Check() {
-  const absl::Time now = stores_.clock.Now();
-  if (now < next_) return std::vector<std::string>();
-  L4D2_ASSIGN_OR_RETURN(
-      bool taken, stores_.leases.TryAcquire("workshop_refresh", options_.owner, options_.interval));
-  if (!taken) {
-    next_ = now + options_.check;
-    return std::vector<std::string>();
-  }
-  next_ = now + options_.interval;
+  L4D2_ASSIGN_OR_RETURN(bool taken, round_.Take());
+  if (!taken) return std::vector<std::string>();
   std::vector<std::string> synced;
   PageQuery page{.limit = 500};
   while (true) {
@@ -45,28 +42,17 @@ absl::StatusOr<std::vector<std::string>> WorkshopRefresh::Check() {
 }
 
 void WorkshopRefresh::Start() {
-  thread_ = std::thread([this] {
-    absl::MutexLock lock(&mutex_);
-    do {
-      mutex_.Unlock();
-      absl::StatusOr<std::vector<std::string>> synced = Check();
-      if (!synced.ok()) {
-        L4D2_LOG(WARNING) << "workshop refresh: " << synced.status().message();
-      } else if (!synced->empty()) {
-        L4D2_LOG(INFO) << "workshop refresh: " << synced->size()
-                       << " Workshop overlays queued to sync";
-      }
-      mutex_.Lock();
-    } while (!mutex_.AwaitWithDeadline(absl::Condition(&stopping_), RealDeadline(options_.check)));
+  round_.Start([this] {
+    absl::StatusOr<std::vector<std::string>> synced = Check();
+    if (!synced.ok()) {
+      L4D2_LOG(WARNING) << "workshop refresh: " << synced.status().message();
+    } else if (!synced->empty()) {
+      L4D2_LOG(INFO) << "workshop refresh: " << synced->size()
+                     << " Workshop overlays queued to sync";
+    }
   });
 }
 
-void WorkshopRefresh::Stop() {
-  {
-    absl::MutexLock lock(&mutex_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void WorkshopRefresh::Stop() { round_.Stop(); }
 
 }  // namespace l4d2::controller

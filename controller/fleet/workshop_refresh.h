@@ -6,19 +6,14 @@
 // An item whose time_updated moved becomes a new version that servers pick up at their next
 // start; an unchanged one downloads nothing (the agent keeps a version per item update).
 //
-// Once per interval across controllers and restarts: the round is the holder of the
-// "workshop_refresh" lease (store/leases.h), taken for the whole interval and never renewed, so
-// another controller, or this one restarted (a new owner name), cannot take it before the
-// interval has passed; a round due while every controller was down runs once, at the first
-// check after start.
+// Once per interval across controllers and restarts: a PeriodicRound ("workshop_refresh").
 
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controller/fleet/periodic_round.h"
 #include "controller/store/fleet_stores.h"
 
 namespace l4d2::controller {
@@ -46,12 +41,7 @@ class WorkshopRefresh {
 
  private:
   FleetStores& stores_;
-  const WorkshopRefreshOptions options_;
-  absl::Time next_ = absl::InfinitePast();  // Check's: before it, the round is not due here
-
-  absl::Mutex mutex_;
-  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  std::thread thread_;
+  PeriodicRound round_;
 };
 
 }  // namespace l4d2::controller

@@ -3,8 +3,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
+#include "controller/jobs/game_update.h"
 #include "controller/jobs/schedule_run.h"
 #include "controller/jobs/webhook_delivery.h"
 #include "l4d2/controller/v1/jobs.pb.h"
@@ -12,6 +14,13 @@
 #include "spec/ports.h"
 
 namespace l4d2::controller {
+
+std::string ShortList(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 20;
+  if (names.size() <= kShown) return absl::StrJoin(names, ", ");
+  return absl::StrCat(absl::StrJoin(names.begin(), names.begin() + kShown, ", "), " and ",
+                      names.size() - kShown, " more");
+}
 
 NewJob ServerJob(const std::string& action, const std::string& server_id,
                  const std::string& created_by, absl::Time not_before) {
@@ -180,10 +189,36 @@ absl::Status UnplaceFromTakenPort(FleetStores& stores, const Server& server) {
   return stores.servers.Unplace(server.id);
 }
 
+// FAILED_PRECONDITION "players on: ..." when the game has players in it now: its log's (the
+// agent's live list) or A2S's count, asked just before a restart that must not interrupt a game.
+absl::Status RefuseWithPlayers(const JobContext& context, AgentCall& call, const Server& server,
+                               const Host& host) {
+  agent::v1::ListPlayerEventsRequest events;
+  events.set_name(server.name);
+  events.set_limit(1);
+  absl::StatusOr<agent::v1::ListPlayerEventsResponse> logged =
+      context.agents.ListPlayerEvents(host, events, call);
+  if (absl::IsCancelled(logged.status())) return logged.status();
+  agent::v1::GetInstanceRequest get;
+  get.set_name(server.name);
+  L4D2_ASSIGN_OR_RETURN(agent::v1::Instance instance, context.agents.GetInstance(host, get, call));
+  const int in_log = logged.ok() ? logged->players_size() : 0;
+  const int in_a2s = instance.status().game().players();
+  if (in_log == 0 && in_a2s == 0) return absl::OkStatus();
+  std::vector<std::string> names;
+  if (logged.ok()) {
+    for (const agent::v1::LivePlayer& player : logged->players()) names.push_back(player.name());
+  }
+  return absl::FailedPreconditionError(absl::StrCat("players on: ", std::max(in_log, in_a2s),
+                                                    names.empty() ? "" : " (", ShortList(names),
+                                                    names.empty() ? "" : ")", "; not restarted"));
+}
+
 absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& job,
                                          AgentCall& call) {
   FleetStores& stores = context.stores;
   std::string server_id, blueprint_id;
+  bool only_when_empty = false;
   if (job.kind == "server.change_blueprint") {
     L4D2_ASSIGN_OR_RETURN(v1::ServerChangeBlueprintParams params,
                           FromJson<v1::ServerChangeBlueprintParams>(job.params, "job parameters"));
@@ -193,6 +228,7 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
     L4D2_ASSIGN_OR_RETURN(v1::ServerJobParams params,
                           FromJson<v1::ServerJobParams>(job.params, "job parameters"));
     server_id = params.server_id();
+    only_when_empty = params.only_when_empty();
   }
   const std::string action(absl::StripPrefix(job.kind, "server."));
   const bool known = action == "create" || action == "start" || action == "stop" ||
@@ -240,6 +276,9 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
     result.set_state("deleted");
     return ToJson(result);
   }
+  if (only_when_empty && action == "restart") {
+    L4D2_RETURN_IF_ERROR(RefuseWithPlayers(context, call, server, host));
+  }
   absl::StatusOr<agent::v1::Instance> instance =
       InstanceStep(context, job, call, action, server, host);
   if (placed_now && spec::TakenPort(instance.status()) == server.port) {
@@ -277,6 +316,8 @@ absl::StatusOr<std::string> ServerAction(const JobContext& context, const Job& j
 absl::StatusOr<JobOutcome> RunJob(const JobContext& context, const Job& job, AgentCall& call) {
   absl::StatusOr<std::string> result;
   if (job.kind == "schedule.run") return RunSchedule(context, job, call);
+  if (job.kind == "game.check") return RunGameCheck(context, job, call);
+  if (job.kind == "game.update") return RunGameUpdate(context, job, call);
   if (job.kind == "host.install") {
     result = HostInstall(context, job, call);
   } else if (job.kind == "overlay.sync") {

@@ -18,12 +18,15 @@
 //                           (a running one at its next start)
 //   schedule.run            one occurrence of a schedule: its steps, a claim each (schedule_run.h)
 //   webhook.deliver         an alert to a webhook, signed, retried (webhook_delivery.h)
+//   game.check              ask the hosts whether Steam has a newer build (game_update.h)
+//   game.update             a rolling update: installs, then restarts when empty (game_update.h)
 // A server job whose host is unreachable is retried (UNAVAILABLE) and never moves the server.
 // Steps and their operation ids: "<job>:sync:<overlay>:<revision>", "<job>:init", "<job>:start",
 // "<job>:stop", "<job>:restart", "<job>:reset", "<job>:delete".
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -35,13 +38,18 @@ namespace l4d2::controller {
 
 // "host.install" with its parameters as the queue stores them.
 NewJob HostInstallJob(const std::string& host_id, const std::string& created_by);
-// "server.<action>" for one server, locked per server; `not_before` staggers bulk actions.
+// "server.<action>" for one server, locked per server; `not_before` staggers bulk actions. A
+// restart whose parameters say only_when_empty is refused, FAILED_PRECONDITION beginning
+// "players on", when the game has players in it just before (game_update.h).
 NewJob ServerJob(const std::string& action, const std::string& server_id,
                  const std::string& created_by, absl::Time not_before = absl::InfinitePast());
 NewJob ChangeBlueprintJob(const std::string& server_id, const std::string& blueprint_id,
                           const std::string& created_by);
 NewJob OverlaySyncJob(const std::string& overlay_id, const std::string& host_id,
                       const std::string& created_by);
+
+// Names for a job's event line: all of them, or the first 20 and how many more.
+std::string ShortList(const std::vector<std::string>& names);
 
 struct JobContext {
   FleetStores& stores;

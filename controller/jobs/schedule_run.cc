@@ -8,42 +8,22 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "controller/jobs/server_actions.h"
-#include "google/protobuf/util/time_util.h"
 #include "rpc/proto_json.h"
+#include "rpc/proto_time.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
 namespace {
 
-using google::protobuf::util::TimeUtil;
-
 // How often a run looks whether the jobs of its step have ended.
 constexpr absl::Duration kAwaitPoll = absl::Seconds(2);
-// At most this many names in one event line.
-constexpr size_t kNamesShown = 20;
-
-absl::Time FromProto(const google::protobuf::Timestamp& at) {
-  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(at));
-}
-
-google::protobuf::Timestamp ToProto(absl::Time at) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(at));
-}
-
-std::string Names(const std::vector<std::string>& names) {
-  if (names.size() <= kNamesShown) return absl::StrJoin(names, ", ");
-  return absl::StrCat(absl::StrJoin(names.begin(), names.begin() + kNamesShown, ", "), " and ",
-                      names.size() - kNamesShown, " more");
-}
 
 std::string Describe(const v1::ScheduleStep& step) {
   switch (step.step_case()) {
     case v1::ScheduleStep::kCommand:
       return absl::StrCat("command \"", step.command(), "\"");
     case v1::ScheduleStep::kWait:
-      return absl::StrCat(
-          "wait ",
-          absl::FormatDuration(absl::Nanoseconds(TimeUtil::DurationToNanoseconds(step.wait()))));
+      return absl::StrCat("wait ", absl::FormatDuration(DurationOf(step.wait())));
     case v1::ScheduleStep::kAction:
       return step.action();
     case v1::ScheduleStep::kInstall:
@@ -74,7 +54,7 @@ class Run {
     const v1::ScheduleDefinition& definition = params_.definition();
     if (!progress_.resolved()) L4D2_RETURN_IF_ERROR(Resolve());
     if (progress_.has_wait_until()) {
-      const absl::Time until = FromProto(progress_.wait_until());
+      const absl::Time until = TimeOf(progress_.wait_until());
       if (until > now_) return Park(until);
       progress_.clear_wait_until();
     }
@@ -95,9 +75,8 @@ class Run {
         return Park(now_);  // recorded before the next step
       case v1::ScheduleStep::kWait:
         progress_.set_next_step(index + 1);
-        *progress_.mutable_wait_until() =
-            ToProto(now_ + absl::Nanoseconds(TimeUtil::DurationToNanoseconds(step.wait())));
-        return Park(FromProto(progress_.wait_until()));
+        *progress_.mutable_wait_until() = TimestampOf(now_ + DurationOf(step.wait()));
+        return Park(TimeOf(progress_.wait_until()));
       case v1::ScheduleStep::kAction:
         return Action(index, step.action());
       case v1::ScheduleStep::kInstall:
@@ -151,9 +130,9 @@ class Run {
     }
     progress_.set_resolved(true);
     std::string line =
-        absl::StrCat(names.size(), " server(s)", names.empty() ? "" : ": ", Names(names));
+        absl::StrCat(names.size(), " server(s)", names.empty() ? "" : ": ", ShortList(names));
     if (!skipped.empty()) {
-      absl::StrAppend(&line, "; left out, players on: ", Names(skipped));
+      absl::StrAppend(&line, "; left out, players on: ", ShortList(skipped));
     }
     call_.Event("step", line);
     return absl::OkStatus();
@@ -208,7 +187,7 @@ class Run {
         for (const Server& server : servers) {
           if (players.contains(server.id)) names.push_back(server.name);
         }
-        call_.Event("step", absl::StrCat("left out, players on now: ", Names(names)));
+        call_.Event("step", absl::StrCat("left out, players on now: ", ShortList(names)));
         std::erase_if(ids, [&](const std::string& id) { return players.contains(id); });
       }
     }
@@ -266,10 +245,9 @@ class Run {
       progress_.set_next_step(index + 1);
       return Park(now_);
     }
-    call_.Event(
-        "step",
-        absl::StrCat("queued ", progress_.awaited_jobs_size(), " job(s): ",
-                     Names({progress_.awaited_jobs().begin(), progress_.awaited_jobs().end()})));
+    call_.Event("step", absl::StrCat("queued ", progress_.awaited_jobs_size(), " job(s): ",
+                                     ShortList({progress_.awaited_jobs().begin(),
+                                                progress_.awaited_jobs().end()})));
     return Park(now_ + kAwaitPoll);
   }
 
@@ -301,7 +279,7 @@ class Run {
     progress_.set_failures(progress_.failures() + static_cast<int>(failed.size()));
     const std::string what =
         absl::StrCat("step ", index + 1, " (", Describe(params_.definition().steps(index)),
-                     ") failed for ", failed.size(), ": ", Names(failed));
+                     ") failed for ", failed.size(), ": ", ShortList(failed));
     if (!params_.definition().continue_on_failure()) return absl::FailedPreconditionError(what);
     call_.Event("step", what + "; going on (continue on failure)");
     return absl::OkStatus();

@@ -26,6 +26,7 @@
 #include "controller/fleet/report_sources.h"
 #include "controller/fleet/schedule_runner.h"
 #include "controller/fleet/steam_profiles.h"
+#include "controller/fleet/update_watch.h"
 #include "controller/fleet/workshop_refresh.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/jobs/scheduler.h"
@@ -135,6 +136,7 @@ struct ControllerProcess::Parts {
                    .owner = owner},
                   &stores.leases),
         workshop_refresh(stores, {.interval = config.workshop_refresh, .owner = owner}),
+        update_watch(stores, {.interval = config.update_check, .owner = owner}),
         schedule_runner(stores, {.check = config.schedule_check, .owner = owner}),
         alerts(stores, {.owner = owner}),
         profiles(steam_key.empty()
@@ -224,6 +226,7 @@ struct ControllerProcess::Parts {
   CertificateRenewer renewer;
   Retention retention;
   WorkshopRefresh workshop_refresh;
+  UpdateWatch update_watch;
   ScheduleRunner schedule_runner;
   AlertDispatcher alerts;
   CurlHttpFetcher http;
@@ -255,6 +258,7 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   if (!config.agents_plaintext) parts->renewer.Start();
   parts->retention.Start();
   if (config.workshop_refresh > absl::ZeroDuration()) parts->workshop_refresh.Start();
+  if (config.update_check > absl::ZeroDuration()) parts->update_watch.Start();
   parts->schedule_runner.Start();
   parts->alerts.Start();
   if (parts->profiles != nullptr) {
@@ -313,6 +317,7 @@ void ControllerProcess::Stop() {
   parts_->player_feed.Stop();
   if (parts_->profiles != nullptr) parts_->profiles->Stop();
   parts_->workshop_refresh.Stop();
+  parts_->update_watch.Stop();
   parts_->schedule_runner.Stop();
   parts_->alerts.Stop();
   parts_->scheduler.Stop();

@@ -7,6 +7,7 @@
 #include "controller/store/audit_log.h"
 #include "controller/store/blueprints.h"
 #include "controller/store/database.h"
+#include "controller/store/game_updates.h"
 #include "controller/store/hosts.h"
 #include "controller/store/job_queue.h"
 #include "controller/store/leases.h"
@@ -34,7 +35,8 @@ struct FleetStores {
         metrics(db, clock, metric_retention),
         players(db, clock),
         schedules(db, clock),
-        webhooks(db, clock) {}
+        webhooks(db, clock),
+        updates(db, clock, audit) {}
 
   Database& db;  // for what spans the stores (fleet_counts.h)
   Clock& clock;
@@ -49,6 +51,7 @@ struct FleetStores {
   PlayerHistory players;
   ScheduleStore schedules;
   WebhookStore webhooks;
+  GameUpdateStore updates;
 };
 
 }  // namespace l4d2::controller

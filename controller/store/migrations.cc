@@ -474,6 +474,13 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE TABLE alert_cursor ("
         " name TEXT PRIMARY KEY,"
         " audit_id TEXT NOT NULL)"}},
+      {24,
+       "settings.revision: settings written with a compare-and-set (the update policy, what the"
+       " update checks keep); servers.build: the game build a server's instance runs",
+       {"ALTER TABLE settings ADD COLUMN revision BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE servers ADD COLUMN build TEXT NOT NULL DEFAULT ''",
+        // Which running servers are behind their host's build, counted per host.
+        "CREATE INDEX servers_builds ON servers(host_id, actual_state, build)"}},
   };
   return *migrations;
 }

@@ -9,6 +9,7 @@
 #include "controller/store/hosts.h"
 #include "controller/store/ids.h"
 #include "controller/store/row_batch.h"
+#include "rpc/proto_json.h"
 #include "soci/soci.h"
 
 namespace l4d2::controller {
@@ -43,11 +44,12 @@ std::vector<Server> ReadServers(soci::session& sql, const std::string& where,
   statement.exchange(soci::into(created));
   statement.exchange(soci::into(revision));
   statement.exchange(soci::into(players));
+  statement.exchange(soci::into(row.build));
   statement.alloc();
   statement.prepare(
       "SELECT id, owner_id, name, blueprint_id, host_id, port, desired_state, actual_state,"
       " status, status_at_ms, restart_attempts, next_restart_ms, created_at_ms, revision,"
-      " players FROM servers WHERE " +
+      " players, build FROM servers WHERE " +
       where + (by_name ? " ORDER BY name" : "") +
       (limit > 0 ? absl::StrCat(" LIMIT ", limit) : ""));
   statement.define_and_bind();
@@ -406,12 +408,13 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
   }
   L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
     long long now = absl::ToUnixMillis(clock_.Now());
-    std::string state, status, id;
+    std::string state, status, build, id;
     int players = 0;
     soci::statement update =
         (sql.prepare << "UPDATE servers SET actual_state = :a, status = :s, players = :p,"
-                        " status_at_ms = :t, revision = revision + 1 WHERE id = :id",
-         soci::use(state), soci::use(status), soci::use(players), soci::use(now), soci::use(id));
+                        " build = :b, status_at_ms = :t, revision = revision + 1 WHERE id = :id",
+         soci::use(state), soci::use(status), soci::use(players), soci::use(build), soci::use(now),
+         soci::use(id));
     // Every running server's sample, a few statements for all (a round of 50,000 servers on
     // PostgreSQL would otherwise be 50,000 round trips). Two rounds in one millisecond (two
     // controllers) keep the first sample.
@@ -427,14 +430,24 @@ absl::StatusOr<std::vector<ObservedServer>> ServerStore::ObserveHosts(
       state = ServerStateName(observed_state);
       status = seen ? it->second->status : "";
       players = seen ? it->second->players : 0;
+      // A missing instance keeps the build it last ran.
+      build = seen && !it->second->build.empty() ? it->second->build : server.build;
       id = server.id;
       ObservedServer entry{.server = server, .previous_state = server.actual_state};
+      if (seen && it->second->restart_required) {
+        // Rare: only then is the previous status read.
+        absl::StatusOr<agent::v1::InstanceStatus> before =
+            FromJsonIgnoringUnknown<agent::v1::InstanceStatus>(server.status, "status");
+        entry.update_required_began =
+            server.status.empty() || (before.ok() && !before->log().restart_required());
+      }
       if (observed_state != server.actual_state || status != server.status ||
-          players != server.players) {
+          players != server.players || build != server.build) {
         update.execute(true);
         entry.server.actual_state = observed_state;
         entry.server.status = status;
         entry.server.players = players;
+        entry.server.build = build;
         entry.server.status_at = absl::FromUnixMillis(now);
         ++entry.server.revision;
       }
@@ -462,6 +475,23 @@ absl::StatusOr<absl::flat_hash_set<std::string>> ServerStore::HostsWithServers()
     return absl::OkStatus();
   }));
   return hosts;
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, int>> ServerStore::BehindByHost() {
+  absl::flat_hash_map<std::string, int> behind;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    std::string host;
+    int count = 0;
+    soci::statement statement =
+        (sql.prepare << "SELECT s.host_id, COUNT(*) FROM servers s JOIN hosts h ON h.id = s.host_id"
+                        " WHERE s.actual_state = 'running' AND s.build <> ''"
+                        " AND s.build <> h.installed_build GROUP BY s.host_id",
+         soci::into(host), soci::into(count));
+    statement.execute();
+    while (statement.fetch()) behind[host] = count;
+    return absl::OkStatus();
+  }));
+  return behind;
 }
 
 absl::StatusOr<int> ServerStore::CountOnHost(const std::string& host_id) {

@@ -41,6 +41,8 @@ struct Server {
   std::string status;                   // the agent's last l4d2.agent.v1.InstanceStatus, JSON
   std::optional<absl::Time> status_at;  // when state or status last changed
   int players = 0;                      // as last observed (the status's game.players)
+  // The game build its instance runs (or last ran), as last observed; "" until then.
+  std::string build;
   // Starts the reconciler made since the server last ran, and when it may make the next.
   int restart_attempts = 0;
   absl::Time next_restart_at;
@@ -76,13 +78,17 @@ struct InstanceObservation {
   int players = 0;
   int64_t cpu_millis = 0;
   int64_t memory_bytes = 0;
-  int64_t latency_us = 0;  // of the A2S query
+  int64_t latency_us = 0;         // of the A2S query
+  std::string build;              // the game build the instance runs (or last ran)
+  bool restart_required = false;  // the game printed Steam's restart request
 };
 
 // A server of an observed host, with its actual state before and after the round.
 struct ObservedServer {
   Server server;  // after the round
   ServerState previous_state = ServerState::kUnknown;
+  // The game printed Steam's restart request in this round, not in the previous one.
+  bool update_required_began = false;
 };
 
 class ServerStore {
@@ -145,6 +151,9 @@ class ServerStore {
   absl::Status SetRestartBackoff(const std::string& id, int attempts, absl::Time next);
   // Hosts with at least one server placed on them.
   absl::StatusOr<absl::flat_hash_set<std::string>> HostsWithServers();
+  // Per host id, its running servers whose build is not the host's installed one (they move
+  // to it at their next start), counted from a covering index (servers_builds).
+  absl::StatusOr<absl::flat_hash_map<std::string, int>> BehindByHost();
   // Servers placed on one host, counted in SQL (a host list counts its page's in its own
   // query: HostStore::List).
   absl::StatusOr<int> CountOnHost(const std::string& host_id);

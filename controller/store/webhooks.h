@@ -24,6 +24,7 @@ namespace l4d2::controller {
 inline constexpr const char* kAlertEvents[] = {
     "server.crashed",   "server.crash_loop", "server.hung", "server.gave_up",
     "host.unreachable", "host.back",         "job.failed",  "schedule.failed",
+    "update.available", "update.required",
 };
 
 struct Webhook {

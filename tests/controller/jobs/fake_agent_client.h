@@ -1,16 +1,19 @@
 #pragma once
 
 // A scripted agent for job tests: records each call (method, host, instance, operation id),
-// answers with the instance state it is told, and fails the methods it is told to fail. And a
+// answers with the instance state it is told, and fails the methods it is told to fail (on
+// every host, or on one). And a
 // AgentCall that records the events a job writes and can be cancelled.
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "controller/jobs/agent_client.h"
 #include "spec/ports.h"
 
@@ -23,7 +26,10 @@ class FakeAgentClient final : public AgentClient {
   // Method name -> the status it fails with.
   std::map<std::string, absl::Status> failures;
   agent::v1::InstanceState state = agent::v1::INSTANCE_STATE_RUNNING;
-  std::string installed_build = "9000002";
+  std::string installed_build = "9000002";  // what Install installs
+  std::string latest_build = "9000002";     // what CheckForUpdate says Steam offers
+  // Instance name -> the players A2S counts in it (GetInstance, RestartInstance's answers).
+  std::map<std::string, int> players_in_game;
   std::string synced_version = "3";
 
   absl::StatusOr<agent::v1::InstallResult> Install(const Host& host,
@@ -117,10 +123,11 @@ class FakeAgentClient final : public AgentClient {
     if (absl::Status failed = Record("CheckForUpdate", host, "", "", call); !failed.ok()) {
       return failed;
     }
+    // The build the controller last recorded for the host, as its agent would read it.
     agent::v1::CheckForUpdateResponse answer;
-    answer.set_installed_build_id("100");
-    answer.set_latest_build_id("101");
-    answer.set_update_available(true);
+    answer.set_installed_build_id(host.installed_build);
+    answer.set_latest_build_id(latest_build);
+    answer.set_update_available(host.installed_build != latest_build);
     return answer;
   }
   absl::Status DeleteInstance(const Host& host, const agent::v1::DeleteInstanceRequest& request,
@@ -162,6 +169,7 @@ class FakeAgentClient final : public AgentClient {
  private:
   std::map<std::string, agent::v1::ListPlayerEventsResponse> player_events_;
 
+  // Calls may come from several threads (a game check asks hosts at once).
   absl::Status Record(const std::string& method, const Host& host, const std::string& name,
                       const std::string& operation_id, AgentCall& call) {
     if (!call.Attach([] {})) return absl::CancelledError("cancelled");
@@ -170,10 +178,15 @@ class FakeAgentClient final : public AgentClient {
     for (const std::string& word : {name, operation_id}) {
       if (!word.empty()) words.push_back(word);
     }
+    absl::MutexLock lock(mutex_.get());
     calls.push_back(absl::StrJoin(words, " "));
-    auto failure = failures.find(method);
+    // "Method@host-name" fails on that host only.
+    auto failure = failures.find(method + "@" + host.name);
+    if (failure == failures.end()) failure = failures.find(method);
     return failure == failures.end() ? absl::OkStatus() : failure->second;
   }
+  // Shared, so that the fake stays assignable (tests start over with a fresh one).
+  std::shared_ptr<absl::Mutex> mutex_ = std::make_shared<absl::Mutex>();
   absl::StatusOr<agent::v1::Instance> Answer(const std::string& method, const Host& host,
                                              const std::string& name,
                                              const std::string& operation_id, AgentCall& call) {
@@ -183,6 +196,10 @@ class FakeAgentClient final : public AgentClient {
     agent::v1::Instance instance;
     instance.set_name(name);
     instance.mutable_status()->set_state(state);
+    auto players = players_in_game.find(name);
+    if (players != players_in_game.end()) {
+      instance.mutable_status()->mutable_game()->set_players(players->second);
+    }
     return instance;
   }
 };

@@ -19,6 +19,8 @@ const events: [string, string, boolean][] = [
   ['host.back', 'a host came back', true],
   ['job.failed', 'a job failed', false],
   ['schedule.failed', "a schedule's run failed", false],
+  ['update.available', 'a newer game build is available', true],
+  ['update.required', 'Steam requires a server to update', false],
 ];
 
 function EventChoices({chosen, onChange}: {chosen: string[]; onChange: (events: string[]) => void}) {
