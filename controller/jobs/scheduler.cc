@@ -244,6 +244,9 @@ void Scheduler::WriteLoop() {
       if (!(*written)[i].ok()) {
         L4D2_LOG(WARNING) << "job " << ending.id << " (" << kind
                           << "): " << (*written)[i].message();
+      } else if (ending.park) {
+        // A run parked between its looks (a rolling update may look every few seconds for
+        // hours): its job events say what it does; the log only its end.
       } else if (ending.state == JobState::kSucceeded) {
         L4D2_LOG(INFO) << "job " << ending.id << " (" << kind << ") succeeded";
       } else {

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
@@ -28,6 +29,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "common/file_util.h"
 #include "common/http/curl_http_fetcher.h"
@@ -43,6 +45,7 @@
 #include "controller/fleet/report_sources.h"
 #include "controller/fleet/schedule_runner.h"
 #include "controller/fleet/steam_profiles.h"
+#include "controller/jobs/game_update.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/jobs/server_actions.h"
 #include "controller/store/migrations.h"
@@ -51,6 +54,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "l4d2/controller/v1/schedules.pb.h"
+#include "l4d2/controller/v1/updates.pb.h"
 #include "rpc/proto_json.h"
 #include "soci/soci.h"
 #include "tests/testing/child_process.h"
@@ -127,7 +131,7 @@ class FleetTest : public ::testing::Test {
         ReportReceiver::Start("127.0.0.1:0", *reports_);
     ASSERT_TRUE(receiver.ok()) << receiver.status();
     receiver_ = *std::move(receiver);
-    for (const char* name : {"h1", "h2"}) StartAgent(name);
+    for (const std::string& name : host_names_) StartAgent(name);
     scheduler_ = std::make_unique<Scheduler>(
         *stores_, *agents_,
         SchedulerOptions{.owner = "test", .workers = 4, .poll = absl::Milliseconds(20)});
@@ -141,13 +145,16 @@ class FleetTest : public ::testing::Test {
 
   void TearDown() override {
     if (scheduler_ != nullptr) scheduler_->Stop();
-    // Whatever a failed test left running goes with its units.
+    // Whatever a test left running goes with its units.
     for (AgentHost& agent : agents_on_) {
-      for (const char* name : {"vs1", "vs2", "vs3"}) {
+      grpc::ClientContext list_context;
+      agent::v1::ListInstancesResponse instances;
+      (void)agents_->Stub(agent.host)->ListInstances(&list_context, {}, &instances);
+      for (const agent::v1::Instance& instance : instances.instances()) {
         grpc::ClientContext context;
         agent::v1::DeleteInstanceRequest request;
-        request.set_operation_id(std::string("teardown-") + name);
-        request.set_name(name);
+        request.set_operation_id("teardown-" + instance.name());
+        request.set_name(instance.name());
         agent::v1::DeleteInstanceResponse response;
         (void)agents_->Stub(agent.host)->DeleteInstance(&context, request, &response);
       }
@@ -158,14 +165,14 @@ class FleetTest : public ::testing::Test {
   // reports to the receiver.
   void StartAgent(const std::string& name) {
     AgentHost agent{.name = name, .root = dir_.Sub(name + "/root")};
-    agent.first_port = ::l4d2::testing::FreeGamePortRange(kPortsPerHost);
+    agent.first_port = ::l4d2::testing::FreeGamePortRange(ports_per_host_);
     agent.grpc_port = ::l4d2::testing::FreeGamePort();
     agent.game_log_port = ::l4d2::testing::FreeGamePort();
     auto created = stores_->hosts.Create({.name = name,
                                           .address = absl::StrCat("127.0.0.1:", agent.grpc_port),
-                                          .max_instances = 2,
+                                          .max_instances = max_instances_,
                                           .port_first = agent.first_port,
-                                          .port_last = agent.first_port + kPortsPerHost - 1},
+                                          .port_last = agent.first_port + ports_per_host_ - 1},
                                          absl::Hours(1));
     ASSERT_TRUE(created.ok()) << created.status();
     // Enrollment as the agent's `enroll` does it, through the controller's own code.
@@ -216,7 +223,7 @@ class FleetTest : public ::testing::Test {
         << "\n  console_helper: " << L4D2_CONSOLE_HELPER
         << "\n  server_users: \"\"\n  hardening: false\n"
         << "ports: {first: " << agent.first_port
-        << ", last: " << agent.first_port + kPortsPerHost - 1 << "}\n"
+        << ", last: " << agent.first_port + ports_per_host_ - 1 << "}\n"
         << "bind_ip: 127.0.0.1\n"
         << "game_log: {port: " << agent.game_log_port << "}\n"
         << "scripts: {user: nobody}\n"
@@ -355,6 +362,11 @@ class FleetTest : public ::testing::Test {
     });
     return info;
   }
+
+  // The fleet SetUp starts: a derived fixture may ask for more, or bigger, hosts.
+  std::vector<std::string> host_names_ = {"h1", "h2"};
+  int ports_per_host_ = kPortsPerHost;
+  int max_instances_ = 2;
 
   TempDir dir_;
   std::unique_ptr<Database> db_;
@@ -1381,6 +1393,165 @@ TEST_F(FleetTest, PlayersJoiningChangingMapsAndLeavingBecomeTheirHistoryThroughR
       absl::Seconds(20)));
   EXPECT_EQ(session_of("Zoey")->reason(), "server restarted");
   (*api)->Stop();
+}
+
+// Issue Automation, rolling game updates, with real agents, real systemd units and the fake
+// steamcmd's newer build: a fleet of 3 hosts and 30 servers, 10 of them with players in their
+// games, moves to the new build with no server restarted while its players were on (the
+// figure in docs/benchmarks.md), never more than max_parallel restarts at once; when the
+// players leave, their servers follow.
+class RollingUpdateTest : public FleetTest {
+ protected:
+  RollingUpdateTest() {
+    host_names_ = {"h1", "h2", "h3"};
+    ports_per_host_ = 10;
+    max_instances_ = 10;
+  }
+};
+
+TEST_F(RollingUpdateTest, ThirtyServersMoveToANewBuildWithNoGameInterrupted) {
+  for (const AgentHost& agent : agents_on_) {
+    Finish(*stores_->jobs.Enqueue(HostInstallJob(agent.host.id, admin_.Name())));
+  }
+  absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, {.name = "versus"});
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+  std::vector<std::string> ids, creates;
+  for (int i = 0; i < 30; ++i) {
+    absl::StatusOr<QueuedServerJob> created = CreateServer(
+        *stores_, alice_, absl::StrFormat("up%02d", i), blueprint->id, DesiredState::kRunning);
+    ASSERT_TRUE(created.ok()) << created.status();
+    ids.push_back(created->server.id);
+    creates.push_back(created->job_id);
+  }
+  for (const std::string& job : creates) Finish(job);
+  ASSERT_TRUE(ReconcileUntil(ids, ServerState::kRunning));
+
+  auto console = [&](const std::string& id, const std::string& command) {
+    const Server server = Get(id);
+    grpc::ClientContext context;
+    agent::v1::ExecuteConsoleCommandRequest request;
+    static int n = 0;
+    request.set_operation_id(absl::StrCat("rolling-", server.name, "-", ++n));
+    request.set_name(server.name);
+    request.set_command(command);
+    agent::v1::ExecuteConsoleCommandResponse response;
+    grpc::Status status =
+        agents_->Stub(On(server).host)->ExecuteConsoleCommand(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << command << ": " << status.error_message();
+  };
+  // Players in every third game.
+  std::set<std::string> busy;
+  for (int i = 0; i < 30; i += 3) {
+    console(ids[i], absl::StrCat("fake_join Player", i));
+    busy.insert(ids[i]);
+  }
+  ASSERT_TRUE(Eventually(
+      [&] {
+        if (!reconciler_->Round().ok()) return false;
+        for (const std::string& id : busy) {
+          if (Get(id).players == 0) return false;
+        }
+        return true;
+      },
+      absl::Seconds(30)));
+  std::map<std::string, int> pid_before;
+  for (const std::string& id : ids) {
+    EXPECT_EQ(Get(id).build, "9000001");
+    pid_before[id] = Instance(Get(id)).status().unit().main_pid();
+  }
+
+  // Steam publishes a newer build; the policy is rolling, 4 at a time, an hour's deadline.
+  for (const AgentHost& agent : agents_on_) {
+    std::filesystem::create_directories(dir_.Sub(agent.name + "/home/.fake-steamcmd"));
+    std::ofstream(dir_.Sub(agent.name + "/home/.fake-steamcmd/public_buildid")) << "9000002";
+  }
+  v1::UpdatePolicy policy;
+  policy.set_mode("rolling");
+  policy.mutable_deadline()->set_seconds(3600);
+  policy.mutable_warning_lead()->set_seconds(300);
+  policy.set_max_parallel(4);
+  ASSERT_TRUE(stores_->updates.SetPolicy(admin_.Name(), policy).ok());
+
+  // The reconciler observes (l4d2-controller's every 10 s, here every 0.5 s) while the update
+  // runs; each look also counts the restarts not yet ended.
+  std::atomic<bool> stop{false};
+  std::atomic<int> most_restarting{0};
+  std::thread observer([&] {
+    while (!stop.load()) {
+      (void)reconciler_->Round();
+      absl::StatusOr<std::vector<Job>> restarts = stores_->jobs.List({.kind = "server.restart"});
+      if (restarts.ok()) {
+        const int unfinished = static_cast<int>(std::count_if(
+            restarts->begin(), restarts->end(), [](const Job& job) {
+              return job.state == JobState::kQueued || job.state == JobState::kRunning;
+            }));
+        most_restarting.store(std::max(most_restarting.load(), unfinished));
+      }
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+  });
+  absl::Cleanup join = [&] {
+    stop.store(true);
+    observer.join();
+  };
+  const absl::Time released = absl::Now();
+  absl::StatusOr<std::string> check = QueueGameCheck(*stores_, "test", admin_.Name());
+  ASSERT_TRUE(check.ok() && !check->empty()) << check.status();
+  const Job checked = Finish(*check);
+  const v1::GameCheckResult found = *FromJson<v1::GameCheckResult>(checked.result);
+  EXPECT_EQ(found.latest_build(), "9000002");
+  EXPECT_TRUE(found.announced());
+  ASSERT_FALSE(found.update_job_id().empty());
+
+  // The 20 empty servers move; the 10 with players stay on their build, their games going on.
+  auto on_new_build = [&] {
+    int count = 0;
+    for (const std::string& id : ids) count += Get(id).build == "9000002" ? 1 : 0;
+    return count;
+  };
+  ASSERT_TRUE(Eventually([&] { return on_new_build() == 20; }, absl::Seconds(240)))
+      << on_new_build() << " on the new build";
+  const absl::Duration moved = absl::Now() - released;
+  absl::SleepFor(absl::Seconds(3));  // nothing more happens while the players stay
+  int restarted_with_players = 0;
+  for (const std::string& id : ids) {
+    const Server server = Get(id);
+    const int pid = Instance(server).status().unit().main_pid();
+    if (busy.contains(id)) {
+      restarted_with_players += pid != pid_before[id] ? 1 : 0;
+      EXPECT_EQ(server.build, "9000001") << server.name;
+      EXPECT_GT(server.players, 0) << server.name;
+    } else {
+      EXPECT_NE(pid, pid_before[id]) << server.name;
+      EXPECT_EQ(server.build, "9000002") << server.name;
+    }
+  }
+  EXPECT_EQ(restarted_with_players, 0);
+  for (const AgentHost& agent : agents_on_) {
+    EXPECT_EQ(stores_->hosts.Get(agent.host.id)->installed_build, "9000002") << agent.name;
+  }
+
+  // The players leave: their servers follow, and the update ends.
+  const absl::Time left = absl::Now();
+  for (const std::string& id : busy) {
+    console(id, absl::StrCat("fake_leave Player", std::distance(ids.begin(),
+                                                                 std::find(ids.begin(), ids.end(),
+                                                                           id))));
+  }
+  ASSERT_TRUE(Eventually([&] { return on_new_build() == 30; }, absl::Seconds(240)))
+      << on_new_build() << " on the new build";
+  const Job update = Finish(found.update_job_id());
+  const absl::Duration followed = absl::Now() - left;
+  const v1::GameUpdateResult result = *FromJson<v1::GameUpdateResult>(update.result);
+  EXPECT_EQ(result.build(), "9000002");
+  EXPECT_EQ(result.hosts_updated(), 3);
+  EXPECT_EQ(result.servers_restarted_empty(), 30);
+  EXPECT_EQ(result.servers_restarted_forced(), 0);
+  EXPECT_LE(most_restarting.load(), 4);
+  std::cout << "rolling update, 3 hosts, 30 servers, 10 with players: 20 empty ones on the new "
+            << "build " << moved << " after the build appeared, 0 restarted with players on, at "
+            << "most " << most_restarting.load() << " restarting at once; the 10 followed "
+            << followed << " after their players left\n";
 }
 
 }  // namespace
