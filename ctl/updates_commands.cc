@@ -63,7 +63,7 @@ int RunUpdatesShow(const CommandContext& context, const Invocation&) {
         host.latest_build().empty() ? "-" : host.latest_build(), host.servers_behind(),
         host.error().empty() ? Time(host.checked_at()) : "failed: " + host.error());
   }
-  if (status->hosts().empty()) out << "(no check yet: l4d2ctl updates check)\n";
+  if (status->hosts().empty()) out << "(no host checked yet: l4d2ctl updates check)\n";
   return kExitOk;
 }
 

@@ -18,6 +18,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "l4d2/controller/v1/api.pb.h"
+#include "l4d2/controller/v1/updates.pb.h"
 #include "rpc/proto_json.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/net.h"
@@ -347,6 +348,44 @@ TEST_F(ControllerCommandsTest, AlertsCreateListTestDeliveriesAndDelete) {
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(Ctl({"alerts", "delete", "ops"}, &code), HasSubstr("webhook ops deleted"));
   EXPECT_THAT(Ctl({"alerts", "list"}, &code), Not(HasSubstr("ops")));
+}
+
+TEST_F(ControllerCommandsTest, UpdatesPolicyCheckAndShow) {
+  int code = 0;
+  ASSERT_EQ((Ctl({"hosts", "create", "edge1", "--address", "127.0.0.1:9"}, &code), code), 0);
+  std::string out = Ctl({"updates", "policy", "--mode", "rolling", "--deadline", "90m",
+                         "--max_parallel", "3", "--host_modes", "edge1=off"},
+                        &code);
+  std::cout << "$ l4d2ctl updates policy --mode rolling --deadline 90m --max_parallel 3 "
+               "--host_modes edge1=off\n"
+            << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out,
+              HasSubstr("update policy: rolling, deadline 1h30m, warning 5m before it, 3 at a time"));
+  EXPECT_EQ((Ctl({"updates", "policy", "--deadline", "soon"}, &code), code), 2);
+  out = Ctl({"updates", "policy", "--mode", "sometimes"}, &code);
+  EXPECT_NE(code, 0);
+  EXPECT_THAT(out, HasSubstr("mode: off, notify or rolling expected"));
+  out = Ctl({"updates", "check"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  out = Ctl({"updates", "show"}, &code);
+  std::cout << "$ l4d2ctl updates show\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("policy:   rolling (deadline 1h30m, warning 5m before it, 3 at a time)"));
+  EXPECT_THAT(out, HasSubstr("(no host checked yet: l4d2ctl updates check)"));
+  out = Ctl({"--json", "updates", "show"}, &code);
+  const auto status = FromJson<controller::v1::UpdateStatus>(out.substr(0, out.find('\n')));
+  ASSERT_TRUE(status.ok()) << out;
+  ASSERT_EQ(status->policy().host_modes_size(), 1);
+  EXPECT_EQ(status->policy().host_modes().begin()->second, "off");
+  EXPECT_FALSE(status->check_job_id().empty());
+  // Back to the fleet's mode.
+  EXPECT_EQ((Ctl({"updates", "policy", "--host_modes", "edge1=fleet"}, &code), code), 0);
+  out = Ctl({"--json", "updates", "show"}, &code);
+  EXPECT_EQ(FromJson<controller::v1::UpdateStatus>(out.substr(0, out.find('\n')))
+                ->policy()
+                .host_modes_size(),
+            0);
 }
 
 TEST_F(ControllerCommandsTest, PlayersOnlineSessionsTimelineSearchAndShow) {

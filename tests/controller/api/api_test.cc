@@ -34,6 +34,7 @@
 #include "l4d2/controller/v1/alerts.pb.h"
 #include "l4d2/controller/v1/api.pb.h"
 #include "l4d2/controller/v1/schedules.pb.h"
+#include "l4d2/controller/v1/updates.pb.h"
 #include "rpc/proto_json.h"
 #include "tests/controller/store/backend_test.h"
 #include "tests/fakes/fake_clock.h"
@@ -433,7 +434,7 @@ TEST_F(ApiTest, NoGetChangesState) {
     EXPECT_TRUE(db_->WithSession([&](soci::session& sql) {
                      for (const char* table :
                           {"users", "hosts", "overlays", "blueprints", "servers", "jobs",
-                           "audit_log", "api_tokens", "schedules"}) {
+                           "audit_log", "api_tokens", "schedules", "settings"}) {
                        long long count = 0;
                        sql << "SELECT COUNT(*) FROM " << table, soci::into(count);
                        absl::StrAppend(&rows, table, "=", count, " ");
@@ -562,6 +563,51 @@ TEST_F(ApiTest, SchedulesAreMadeRunAndReadOverTheApi) {
   EXPECT_FALSE(listed.next_page_token().empty());
   EXPECT_EQ(Call(alice, "DELETE", "/api/v1/schedules/" + weekly.id()).status, 204);
   EXPECT_EQ(Call(alice, "GET", "/api/v1/schedules/" + weekly.id()).status, 404);
+}
+
+TEST_F(ApiTest, TheUpdatePolicyChecksAndRollingUpdatesAreAdminsAlone) {
+  Caller admin = SignIn("admin");
+  Caller alice = SignIn("alice");
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/v1/updates"},
+           {"PUT", "/api/v1/updates/policy"},
+           {"POST", "/api/v1/updates/check"},
+           {"POST", "/api/v1/updates/roll"}}) {
+    EXPECT_EQ(Call(alice, method, path, "{}").status, 403) << method << " " << path;
+  }
+  v1::UpdateStatus status = Parse<v1::UpdateStatus>(Call(admin, "GET", "/api/v1/updates"));
+  EXPECT_EQ(status.policy().mode(), "notify");
+  EXPECT_EQ(status.policy().max_parallel(), 2);
+  EXPECT_TRUE(status.hosts().empty());
+  // Refused, the field named; nothing changed.
+  HttpResponse bad =
+      Call(admin, "PUT", "/api/v1/updates/policy", R"({"mode":"rolling","deadline":"20s"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("deadline"));
+  EXPECT_EQ(Parse<v1::UpdateStatus>(Call(admin, "GET", "/api/v1/updates")).policy().mode(),
+            "notify");
+  HttpResponse set = Call(admin, "PUT", "/api/v1/updates/policy",
+                          R"({"mode":"rolling","deadline":"7200s","maxParallel":3})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  status = Parse<v1::UpdateStatus>(Call(admin, "GET", "/api/v1/updates"));
+  EXPECT_EQ(status.policy().mode(), "rolling");
+  EXPECT_EQ(status.policy().max_parallel(), 3);
+  EXPECT_EQ(status.policy().warning_lead().seconds(), 300);  // the default
+  EXPECT_EQ(status.policy().updated_by(), "user:" + UserId("admin"));
+  // A check now; asked again while it is queued, the same one.
+  HttpResponse check = Call(admin, "POST", "/api/v1/updates/check");
+  ASSERT_EQ(check.status, 202) << check.body;
+  const std::string job = Parse<v1::UpdateJobQueued>(check).job_id();
+  EXPECT_EQ(Parse<v1::Job>(Call(admin, "GET", "/api/v1/jobs/" + job)).kind(), "game.check");
+  EXPECT_EQ(Parse<v1::UpdateJobQueued>(Call(admin, "POST", "/api/v1/updates/check")).job_id(),
+            job);
+  EXPECT_EQ(Parse<v1::UpdateStatus>(Call(admin, "GET", "/api/v1/updates")).check_job_id(), job);
+  // A rolling update of a host that does not exist; of none (no host is enrolled).
+  EXPECT_EQ(
+      Call(admin, "POST", "/api/v1/updates/roll", R"({"hostIds":["nohost"]})").status, 404);
+  HttpResponse none = Call(admin, "POST", "/api/v1/updates/roll");
+  EXPECT_EQ(none.status, 409) << none.body;
+  EXPECT_THAT(none.body, HasSubstr("no host to update"));
 }
 
 TEST_F(ApiTest, ApiTokensAreShownOnceScopedRevocableAndRecordTheirUse) {
