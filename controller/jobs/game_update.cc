@@ -592,9 +592,22 @@ absl::StatusOr<JobOutcome> RunGameCheck(const JobContext& context, const Job& jo
                         FromJson<v1::GameCheckParams>(job.params, "job parameters"));
   L4D2_ASSIGN_OR_RETURN(v1::UpdatePolicy policy, stores.updates.Policy());
   L4D2_ASSIGN_OR_RETURN(std::vector<Host> all, stores.hosts.List());
+  // Every enrolled host is listed; those off or unreachable are not asked.
   std::vector<Host> hosts;
+  std::vector<v1::HostBuild> not_asked;
   for (Host& host : all) {
-    if (Reachable(host) && HostUpdateMode(policy, host.id) != "off") hosts.push_back(host);
+    if (host.state == "enrolling") continue;
+    const std::string mode = HostUpdateMode(policy, host.id);
+    if (mode != "off" && Reachable(host)) {
+      hosts.push_back(host);
+      continue;
+    }
+    v1::HostBuild& build = not_asked.emplace_back();
+    build.set_host_id(host.id);
+    build.set_host_name(host.name);
+    build.set_mode(mode);
+    build.set_installed_build(host.installed_build);
+    if (mode != "off") build.set_error("unreachable: not asked");
   }
   call.Event("step", absl::StrCat("asking ", hosts.size(), " host(s) for the newest build (",
                                   params.reason(), ")"));
@@ -656,6 +669,7 @@ absl::StatusOr<JobOutcome> RunGameCheck(const JobContext& context, const Job& jo
     }
   }
   result.set_latest_build(latest);
+  for (v1::HostBuild& build : not_asked) *result.add_hosts() = std::move(build);
   L4D2_RETURN_IF_ERROR(stores.db.Transact([&](soci::session& sql) -> absl::Status {
     L4D2_ASSIGN_OR_RETURN(Versioned<v1::UpdateState> state, stores.updates.State(sql));
     if (!latest.empty() && !behind.empty() && NewerBuild(latest, state.value.announced_build())) {

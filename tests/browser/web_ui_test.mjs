@@ -290,6 +290,26 @@ try {
   await page.getByRole('table', {name: 'Deliveries'}).locator('tbody tr').first().waitFor({timeout: 30000});
   step('a webhook made, a loopback URL refused, its secret shown once; a test delivery in its log');
 
+  // Game updates: a check now lists the host with its build; the policy made rolling, saved.
+  await page.getByRole('navigation', {name: 'Main'}).getByRole('link', {name: 'Updates'}).click();
+  await page.getByRole('button', {name: 'Check now'}).click();
+  // (The controller's own check at its start may have found the game not yet installed.)
+  await page.getByRole('table', {name: "Hosts' builds"}).locator('tbody tr td:nth-child(2)', {hasText: /^\d+$/})
+      .first().waitFor({timeout: 60000}).catch(async (error) => {
+        const said = await page.evaluate(async () => JSON.stringify({
+          updates: await (await fetch('/api/v1/updates')).json(),
+          checks: await (await fetch('/api/v1/jobs?kind=game.check')).json(),
+          hosts: await (await fetch('/api/v1/hosts')).json()}));
+        throw new Error(error.message + '\nthe API said: ' + said);
+      });
+  await page.locator('select[name=mode]').selectOption('rolling');
+  await page.getByRole('textbox', {name: /^Deadline/}).fill('90m');
+  await page.getByRole('button', {name: 'Save policy'}).click();
+  await page.getByRole('status').filter({hasText: 'Saved.'}).waitFor();
+  const policy = await page.evaluate(async () => (await (await fetch('/api/v1/updates')).json()).policy);
+  if (policy.mode !== 'rolling' || policy.deadline !== '5400s') throw new Error('policy not saved: ' + JSON.stringify(policy));
+  step('game updates: a check lists the host and its build; the policy made rolling with a 90m deadline');
+
   // Screenshots and accessibility of every page, in both widths and schemes.
   const serverUrl = await page.evaluate(async () => {
     const answer = await (await fetch('/api/v1/servers?q=e2e1')).json();
@@ -309,7 +329,7 @@ try {
     ['overlay', `/overlays/${ids.overlay}`], ['jobs', '/jobs'], ['job', `/jobs/${ids.job}`], ['users', '/users'],
     ['tokens', '/tokens'], ['audit', '/audit'], ['account', '/account'], ['players', '/players?q=zo'],
     ['player', `/players/${ids.player}`], ['schedules', '/schedules'], ['schedule', `/schedules/${ids.schedule}`],
-    ['alerts', '/alerts'], ['alert', `/alerts/${ids.webhook}`],
+    ['alerts', '/alerts'], ['alert', `/alerts/${ids.webhook}`], ['updates', '/updates'],
   ];
   mkdirSync(shots, {recursive: true});
   for (const scheme of ['light', 'dark']) {

@@ -360,8 +360,8 @@ TEST_F(ControllerCommandsTest, UpdatesPolicyCheckAndShow) {
                "--host_modes edge1=off\n"
             << out;
   EXPECT_EQ(code, 0) << out;
-  EXPECT_THAT(out,
-              HasSubstr("update policy: rolling, deadline 1h30m, warning 5m before it, 3 at a time"));
+  EXPECT_THAT(
+      out, HasSubstr("update policy: rolling, deadline 1h30m, warning 5m before it, 3 at a time"));
   EXPECT_EQ((Ctl({"updates", "policy", "--deadline", "soon"}, &code), code), 2);
   out = Ctl({"updates", "policy", "--mode", "sometimes"}, &code);
   EXPECT_NE(code, 0);
@@ -371,7 +371,8 @@ TEST_F(ControllerCommandsTest, UpdatesPolicyCheckAndShow) {
   out = Ctl({"updates", "show"}, &code);
   std::cout << "$ l4d2ctl updates show\n" << out;
   EXPECT_EQ(code, 0) << out;
-  EXPECT_THAT(out, HasSubstr("policy:   rolling (deadline 1h30m, warning 5m before it, 3 at a time)"));
+  EXPECT_THAT(out,
+              HasSubstr("policy:   rolling (deadline 1h30m, warning 5m before it, 3 at a time)"));
   EXPECT_THAT(out, HasSubstr("(no host checked yet: l4d2ctl updates check)"));
   out = Ctl({"--json", "updates", "show"}, &code);
   const auto status = FromJson<controller::v1::UpdateStatus>(out.substr(0, out.find('\n')));

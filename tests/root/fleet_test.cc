@@ -1481,8 +1481,8 @@ TEST_F(RollingUpdateTest, ThirtyServersMoveToANewBuildWithNoGameInterrupted) {
       (void)reconciler_->Round();
       absl::StatusOr<std::vector<Job>> restarts = stores_->jobs.List({.kind = "server.restart"});
       if (restarts.ok()) {
-        const int unfinished = static_cast<int>(std::count_if(
-            restarts->begin(), restarts->end(), [](const Job& job) {
+        const int unfinished =
+            static_cast<int>(std::count_if(restarts->begin(), restarts->end(), [](const Job& job) {
               return job.state == JobState::kQueued || job.state == JobState::kRunning;
             }));
         most_restarting.store(std::max(most_restarting.load(), unfinished));
@@ -1534,9 +1534,8 @@ TEST_F(RollingUpdateTest, ThirtyServersMoveToANewBuildWithNoGameInterrupted) {
   // The players leave: their servers follow, and the update ends.
   const absl::Time left = absl::Now();
   for (const std::string& id : busy) {
-    console(id, absl::StrCat("fake_leave Player", std::distance(ids.begin(),
-                                                                 std::find(ids.begin(), ids.end(),
-                                                                           id))));
+    console(id, absl::StrCat("fake_leave Player",
+                             std::distance(ids.begin(), std::find(ids.begin(), ids.end(), id))));
   }
   ASSERT_TRUE(Eventually([&] { return on_new_build() == 30; }, absl::Seconds(240)))
       << on_new_build() << " on the new build";

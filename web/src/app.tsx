@@ -11,6 +11,7 @@ import {AuditPage} from './pages/audit';
 import {BlueprintPage, BlueprintsPage} from './pages/blueprints';
 import {SchedulePage, SchedulesPage} from './pages/schedules';
 import {AlertPage, AlertsPage} from './pages/alerts';
+import {UpdatesPage} from './pages/updates';
 import {DashboardPage} from './pages/dashboard';
 import {HostPage, HostsPage} from './pages/hosts';
 import {JobPage, JobsPage} from './pages/jobs';
@@ -61,6 +62,7 @@ function Shell() {
           <Route path="/players/:steamId" component={PlayerPage} />
           <Route path="/hosts" component={adminOnly(HostsPage)} />
           <Route path="/hosts/:id" component={adminOnly(HostPage)} />
+          <Route path="/updates" component={adminOnly(UpdatesPage)} />
           <Route path="/blueprints" component={BlueprintsPage} />
           <Route path="/blueprints/:id" component={BlueprintPage} />
           <Route path="/schedules" component={SchedulesPage} />
@@ -86,7 +88,7 @@ function Nav() {
   const {path, route} = useLocation();
   const admin = isAdmin();
   const links: [string, string][] = [
-    ['/', 'Dashboard'], ['/servers', 'Servers'], ['/players', 'Players'], ...(admin ? [['/hosts', 'Hosts'] as [string, string]] : []),
+    ['/', 'Dashboard'], ['/servers', 'Servers'], ['/players', 'Players'], ...(admin ? [['/hosts', 'Hosts'] as [string, string], ['/updates', 'Updates'] as [string, string]] : []),
     ['/blueprints', 'Blueprints'], ['/overlays', 'Overlays'], ['/schedules', 'Schedules'], ['/alerts', 'Alerts'], ['/jobs', 'Jobs'],
     ...(admin ? [['/users', 'Users'] as [string, string]] : []), ['/tokens', 'API tokens'], ['/audit', 'Audit log'],
   ];

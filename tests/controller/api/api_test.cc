@@ -568,11 +568,11 @@ TEST_F(ApiTest, SchedulesAreMadeRunAndReadOverTheApi) {
 TEST_F(ApiTest, TheUpdatePolicyChecksAndRollingUpdatesAreAdminsAlone) {
   Caller admin = SignIn("admin");
   Caller alice = SignIn("alice");
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/api/v1/updates"},
-           {"PUT", "/api/v1/updates/policy"},
-           {"POST", "/api/v1/updates/check"},
-           {"POST", "/api/v1/updates/roll"}}) {
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/api/v1/updates"},
+                                                        {"PUT", "/api/v1/updates/policy"},
+                                                        {"POST", "/api/v1/updates/check"},
+                                                        {"POST", "/api/v1/updates/roll"}}) {
     EXPECT_EQ(Call(alice, method, path, "{}").status, 403) << method << " " << path;
   }
   v1::UpdateStatus status = Parse<v1::UpdateStatus>(Call(admin, "GET", "/api/v1/updates"));
@@ -599,12 +599,10 @@ TEST_F(ApiTest, TheUpdatePolicyChecksAndRollingUpdatesAreAdminsAlone) {
   ASSERT_EQ(check.status, 202) << check.body;
   const std::string job = Parse<v1::UpdateJobQueued>(check).job_id();
   EXPECT_EQ(Parse<v1::Job>(Call(admin, "GET", "/api/v1/jobs/" + job)).kind(), "game.check");
-  EXPECT_EQ(Parse<v1::UpdateJobQueued>(Call(admin, "POST", "/api/v1/updates/check")).job_id(),
-            job);
+  EXPECT_EQ(Parse<v1::UpdateJobQueued>(Call(admin, "POST", "/api/v1/updates/check")).job_id(), job);
   EXPECT_EQ(Parse<v1::UpdateStatus>(Call(admin, "GET", "/api/v1/updates")).check_job_id(), job);
   // A rolling update of a host that does not exist; of none (no host is enrolled).
-  EXPECT_EQ(
-      Call(admin, "POST", "/api/v1/updates/roll", R"({"hostIds":["nohost"]})").status, 404);
+  EXPECT_EQ(Call(admin, "POST", "/api/v1/updates/roll", R"({"hostIds":["nohost"]})").status, 404);
   HttpResponse none = Call(admin, "POST", "/api/v1/updates/roll");
   EXPECT_EQ(none.status, 409) << none.body;
   EXPECT_THAT(none.body, HasSubstr("no host to update"));

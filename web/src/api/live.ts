@@ -33,6 +33,7 @@ export function kindsOf(action: string): Kind[] {
   switch (subject) {
     case 'server': touched.push('servers', 'jobs', 'hosts'); break;
     case 'host': touched.push('hosts', 'jobs'); break;
+    case 'update': case 'updates': touched.push('hosts', 'jobs'); break;
     case 'blueprint': touched.push('blueprints'); break;
     case 'overlay': touched.push('overlays', 'jobs'); break;
     case 'user': case 'session': touched.push('users'); break;

@@ -44,6 +44,12 @@ export type {
   ScheduleStepJson as ScheduleStep,
 } from '../gen/l4d2/controller/v1/schedules_pb';
 export type {
+  HostBuildJson as HostBuild,
+  UpdateJobQueuedJson as UpdateJobQueued,
+  UpdatePolicyJson as UpdatePolicy,
+  UpdateStatusJson as UpdateStatus,
+} from '../gen/l4d2/controller/v1/updates_pb';
+export type {
   InstanceSpecJson as InstanceSpec,
   PlayerJson as Player,
 } from '../gen/l4d2/agent/v1/instance_pb';

@@ -108,6 +108,8 @@ function Overview({server}: {server: Server}) {
         <dt>Wanted</dt><dd>{server.desiredState}</dd>
         <dt>Blueprint</dt><dd><a href={`/blueprints/${server.blueprintId}`}>{server.blueprintId}</a></dd>
         <dt>Game</dt><dd>{game?.reachable ? `${game.name} (${game.version})` : game?.error || 'not answering'}</dd>
+        <dt>Game build</dt><dd>{server.build || <span class="muted">not reported yet</span>}
+          {server.status?.log?.restartRequired && <span class="badge bad">Steam requires an update</span>}</dd>
         <dt>Process</dt><dd>{unit?.mainPid ? `pid ${unit.mainPid}, up since ${ago(unit.activeSince)}` : unit?.activeState ?? ''}
           {unit?.restartCount ? `, restarted ${unit.restartCount}×` : ''}</dd>
         <dt>Memory</dt><dd>{server.live?.memoryBytes ? bytes(server.live.memoryBytes) : notMeasured}</dd>
