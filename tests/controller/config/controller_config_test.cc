@@ -96,6 +96,12 @@ TEST(ControllerConfigTest, TheSteamWebApiKeyComesFromAFileOthersCannotRead) {
   EXPECT_THAT(Parse("steam: {profile_lifetime: 1s}").status().message(),
               ::testing::HasSubstr("profile_lifetime"));
   // The Workshop refresh (issue Automation): daily by default, settable, 0s for never.
+  EXPECT_EQ(Parse("")->update_check, absl::Hours(1));
+  EXPECT_EQ(Parse("updates: {check: 6h}")->update_check, absl::Hours(6));
+  EXPECT_EQ(Parse("updates: {check: 0s}")->update_check, absl::ZeroDuration());
+  EXPECT_THAT(Parse("updates: {check: 1m}").status().message(),
+              ::testing::HasSubstr("updates.check"));
+  EXPECT_THAT(Parse("updates: {every: 1h}").status().message(), ::testing::HasSubstr("every"));
   EXPECT_EQ(Parse("")->workshop_refresh, absl::Hours(24));
   EXPECT_EQ(Parse("overlays: {workshop_refresh: 6h}")->workshop_refresh, absl::Hours(6));
   EXPECT_EQ(Parse("overlays: {workshop_refresh: 0s}")->workshop_refresh, absl::ZeroDuration());

@@ -28,6 +28,9 @@ class FakeLister final : public InstanceLister {
   std::string failed_unit;           // an instance whose unit failed for good
   std::map<std::string, int> ports;  // instance name -> its spec's port
   int players = 2;
+  // Instance name -> the build it runs; those whose game printed Steam's restart request.
+  std::map<std::string, std::string> builds;
+  std::set<std::string> restart_required;
   // Each answer's CPU time, memory and A2S latency differ from the last, as a running game's do.
   bool moving_figures = false;
   int answers_given = 0;
@@ -54,6 +57,11 @@ class FakeLister final : public InstanceLister {
         instance->mutable_status()->mutable_unit()->set_memory_current_bytes(
             (300 << 20) + (moving_figures ? answers_given * 4096 : 0));
         instance->mutable_status()->mutable_game()->set_players(players);
+        if (auto build = builds.find(name); build != builds.end()) {
+          instance->set_build_id(build->second);
+        }
+        instance->mutable_status()->mutable_log()->set_restart_required(
+            restart_required.contains(name));
         if (moving_figures) {
           instance->mutable_status()->mutable_unit()->mutable_cpu_usage()->set_seconds(
               answers_given);
@@ -192,6 +200,33 @@ TEST_P(ReconcilerTest, ACrashLoopIsShownAndAuditedOnceAndNotRestarted) {
   EXPECT_EQ(Audited("server.crash_loop"), 1);
   EXPECT_EQ(stores_->servers.Get(alice_, id)->actual_state, ServerState::kCrashLoop);
   EXPECT_EQ(FinishJobs(), 0);
+}
+
+// Game updates (docs/updates.md): each server's build is kept as its agent reports it; a game
+// that prints Steam's restart request is audited once ("server.update_required", an alert) and
+// a "game.check" queued, once while one is pending.
+TEST_P(ReconcilerTest, BuildsAreKeptAndSteamsRestartRequestQueuesACheck) {
+  const std::string a = Server("s1", DesiredState::kRunning, agent::v1::INSTANCE_STATE_RUNNING);
+  const std::string b = Server("s2", DesiredState::kRunning, agent::v1::INSTANCE_STATE_RUNNING);
+  lister_.builds = {{"s1", "9000001"}, {"s2", "9000001"}};
+  EXPECT_THAT(Round().update_required, IsEmpty());
+  EXPECT_EQ(stores_->servers.Get(alice_, a)->build, "9000001");
+  lister_.restart_required = {"s1", "s2"};
+  EXPECT_THAT(Round().update_required, ::testing::UnorderedElementsAre(a, b));
+  EXPECT_THAT(Round().update_required, IsEmpty());  // once
+  EXPECT_EQ(Audited("server.update_required"), 2);
+  absl::StatusOr<std::vector<Job>> checks = stores_->jobs.List({.kind = "game.check"});
+  ASSERT_TRUE(checks.ok());
+  EXPECT_EQ(checks->size(), 1u);
+  // The host installed the new build and s1 restarted onto it: s2 is the one behind.
+  ASSERT_TRUE(stores_->hosts.SetInstalledBuild(host_, "9000002").ok());
+  EXPECT_THAT(stores_->servers.BehindByHost().value(), ::testing::SizeIs(1));
+  EXPECT_EQ(stores_->servers.BehindByHost()->at(host_), 2);
+  lister_.restart_required = {"s2"};
+  lister_.builds["s1"] = "9000002";
+  Round();
+  EXPECT_EQ(stores_->servers.Get(alice_, a)->build, "9000002");
+  EXPECT_EQ(stores_->servers.BehindByHost()->at(host_), 1);
 }
 
 // Hang detection (issue Automation): a hung server is shown and audited once; restarted (a

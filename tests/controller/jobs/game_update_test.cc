@@ -220,7 +220,14 @@ TEST_P(GameUpdateTest, ANotifyPolicyAnnouncesANewBuildOnceAndUpdatesNothing) {
     ASSERT_EQ(job.state, JobState::kSucceeded) << job.error;
     const v1::GameCheckResult result = *FromJson<v1::GameCheckResult>(job.result);
     EXPECT_EQ(result.latest_build(), "101");
-    EXPECT_EQ(result.hosts_size(), 2);  // h3 is off: not asked
+    // h3 is off: listed, not asked.
+    ASSERT_EQ(result.hosts_size(), 3);
+    EXPECT_EQ(std::count(agent_.calls.begin(), agent_.calls.end(), "CheckForUpdate"),
+              2 * (round + 1));
+    EXPECT_EQ(result.hosts(2).host_name(), "h3");
+    EXPECT_EQ(result.hosts(2).mode(), "off");
+    EXPECT_EQ(result.hosts(2).latest_build(), "");
+    EXPECT_EQ(result.hosts(2).installed_build(), "100");
     EXPECT_EQ(result.announced(), round == 0);
     EXPECT_TRUE(result.update_job_id().empty());
     EXPECT_EQ(result.hosts(0).servers_behind(), 0);  // their servers run the installed build
