@@ -62,6 +62,7 @@ v1::Host ToApi(const Host& host, int server_count) {
   out.set_port_first(host.port_first);
   out.set_port_last(host.port_last);
   out.set_installed_build(host.installed_build);
+  out.set_disk_low(host.disk_low);
   out.set_memory_bytes(host.memory_bytes);
   if (host.last_seen) *out.mutable_last_seen_at() = ToTimestamp(*host.last_seen);
   *out.mutable_created_at() = ToTimestamp(host.created_at);
@@ -232,10 +233,10 @@ int64_t Fingerprint(const ListedHost& listed) {
     unmanaged.emplace_back(instance.name, instance.port, instance.state);
   }
   return static_cast<int64_t>(
-      absl::HashOf(host.id, host.name, host.address, host.state, host.drained, host.max_instances,
-                   host.port_first, host.port_last, host.installed_build, host.memory_bytes,
-                   host.last_seen.value_or(absl::InfinitePast()), host.created_at,
-                   listed.server_count, host.ports_in_use, unmanaged));
+      absl::HashOf(host.id, host.name, host.address, host.state, host.drained, host.disk_low,
+                   host.max_instances, host.port_first, host.port_last, host.installed_build,
+                   host.memory_bytes, host.last_seen.value_or(absl::InfinitePast()),
+                   host.created_at, listed.server_count, host.ports_in_use, unmanaged));
 }
 
 v1::PlayerSession ToApi(const PlayerSession& session, const std::string& server_name,

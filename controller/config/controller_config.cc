@@ -42,6 +42,7 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   agents.Bool("plaintext", &config.agents_plaintext);
   agents.Duration("health_interval", &config.health_interval);
   agents.Duration("health_grace", &config.health_grace);
+  agents.Int("disk_low_percent", &config.disk_low_percent, 0, 50);
   agents.String("report_listen", &config.report_listen);
   agents.String("report_address", &config.report_address);
   agents.Duration("certificate_lifetime", &config.certificate_lifetime);

@@ -49,6 +49,9 @@ struct ControllerConfig {
   // silent before its host is unreachable.
   absl::Duration health_interval = absl::Seconds(5);
   absl::Duration health_grace = absl::Seconds(15);
+  // A host whose disk has less free space than this percentage is "disk low" (an alert);
+  // 0: never judged (fleet/host_monitor.h).
+  int disk_low_percent = 10;
   // Agent certificates (fleet/enrollment.h, fleet/certificate_renewal.h): how long each one
   // issued lasts, and how long before its expiry it is renewed (checked every renew_interval).
   absl::Duration certificate_lifetime = absl::Hours(24 * 365);

@@ -40,6 +40,10 @@ std::string TextOf(FleetStores& stores, const std::string& event, const AuditEnt
     return event == "host.back" ? absl::StrCat("Host ", host_name, " is back")
                                 : absl::StrCat("Host ", host_name, " is unreachable");
   }
+  if (event == "host.disk_low") {
+    return absl::StrCat("Host ", name, "'s disk is nearly full: ", Field(detail, "free_percent"),
+                        " % free");
+  }
   if (event == "update.available") {
     return absl::StrCat("Game build ", Field(detail, "build"),
                         " is available; hosts behind: ", Field(detail, "hosts"));
@@ -69,7 +73,7 @@ std::optional<std::string> AlertEventOf(const AuditEntry& entry) {
     if (Field(detail, "from") == "unreachable") return "host.back";
     return std::nullopt;
   }
-  if (entry.action == "update.available") return entry.action;
+  if (entry.action == "update.available" || entry.action == "host.disk_low") return entry.action;
   if (entry.action == "server.update_required") return "update.required";
   if (entry.action == "job.failed") {
     const std::string kind = Field(detail, "kind");

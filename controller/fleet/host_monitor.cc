@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -99,6 +100,7 @@ std::vector<HostTransition> HostMonitor::Round() {
       }
       const std::vector<int> ports(info->ports_in_use().begin(), info->ports_in_use().end());
       if (ports != host.ports_in_use) (void)hosts_.SetPortsInUse(host.id, ports);
+      JudgeDisk(host, *info);
       if (host.state == "unreachable") to = "ready";
     } else if (host.state != "unreachable" &&
                now - std::max({host.last_seen.value_or(host.created_at), HeardFrom(host.id),
@@ -119,6 +121,27 @@ std::vector<HostTransition> HostMonitor::Round() {
     transitions.push_back({host.id, host.state, to});
   }
   return transitions;
+}
+
+void HostMonitor::JudgeDisk(const Host& host, const agent::v1::HostInfo& info) {
+  if (options_.disk_low_percent <= 0 || info.disk_total_bytes() == 0) return;
+  const double free_percent = 100.0 * static_cast<double>(info.disk_free_bytes()) /
+                              static_cast<double>(info.disk_total_bytes());
+  const bool low = host.disk_low ? free_percent < options_.disk_low_percent + 5
+                                 : free_percent < options_.disk_low_percent;
+  if (low == host.disk_low) return;
+  absl::StatusOr<bool> changed = hosts_.SetDiskLow(host.id, low);
+  if (!changed.ok() || !*changed) return;  // Another controller's monitor came first.
+  const std::string left = absl::StrFormat("%.1f", free_percent);
+  L4D2_LOG(WARNING) << "host " << host.name << " (" << host.id << "): disk "
+                    << (low ? "nearly full" : "no longer nearly full") << ", " << left << " % free";
+  if (audit_ != nullptr) {
+    (void)audit_->Append("system", low ? "host.disk_low" : "host.disk_ok", host.id,
+                         AuditDetail({{"name", host.name},
+                                      {"free_percent", left},
+                                      {"free_bytes", absl::StrCat(info.disk_free_bytes())},
+                                      {"total_bytes", absl::StrCat(info.disk_total_bytes())}}));
+  }
 }
 
 void HostMonitor::Start() {

@@ -13,7 +13,8 @@
 // round, whichever is later. A controller that was down for a while therefore does not mark
 // every host whose first answer is slow (thousands of TLS handshakes at once after a restart
 // take seconds). Servers are never moved on this account (issue 4: a host coming back is
-// reconciled, not duplicated).
+// reconciled, not duplicated). Each answer's disk space also says whether the host's disk is
+// nearly full (options' disk_low_percent), audited once per change whichever controller sees it.
 
 #include <optional>
 #include <string>
@@ -62,6 +63,10 @@ struct HostMonitorOptions {
   absl::Duration interval = absl::Seconds(5);
   absl::Duration grace = absl::Seconds(15);
   absl::Duration seen_write_interval = absl::Minutes(1);
+  // A host whose disk's free space falls under this percentage of it is marked disk_low and
+  // audited "host.disk_low" (an alert event) once; back over it by 5 points, "host.disk_ok".
+  // 0: never judged.
+  int disk_low_percent = 10;
 };
 
 struct HostTransition {
@@ -87,6 +92,8 @@ class HostMonitor {
  private:
   // The last answer this monitor heard from the host (InfinitePast: none).
   absl::Time HeardFrom(const std::string& host_id) const;
+  // Marks the host's disk low or not from its answer, audited when this call changed it.
+  void JudgeDisk(const Host& host, const agent::v1::HostInfo& info);
 
   HostStore& hosts_;
   HostPinger& pinger_;

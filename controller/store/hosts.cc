@@ -54,7 +54,7 @@ std::vector<UnmanagedInstance> DecodeUnmanaged(absl::string_view text) {
 constexpr char kHostColumns[] =
     "id, name, address, state, max_instances, port_first, port_last, installed_build,"
     " last_seen_ms, created_at_ms, memory_bytes, drained, ports_in_use, unmanaged_instances,"
-    " cert_not_after_ms";
+    " cert_not_after_ms, disk_low";
 
 // hosts.cert_not_after_ms of a certificate, bound as a value and its indicator (NULL when it
 // cannot be read). Keep it alive while its statement runs: SOCI binds by reference.
@@ -80,7 +80,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   std::string build;
   soci::indicator build_indicator, seen_indicator, expires_indicator;
   long long seen = 0, created = 0, memory = 0, expires = 0;
-  int drained = 0;
+  int drained = 0, disk_low = 0;
   std::string ports, unmanaged;
   int servers = 0;
   soci::statement statement(sql);
@@ -100,6 +100,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
   statement.exchange(soci::into(ports));
   statement.exchange(soci::into(unmanaged));
   statement.exchange(soci::into(expires, expires_indicator));
+  statement.exchange(soci::into(disk_low));
   if (server_counts != nullptr) statement.exchange(soci::into(servers));
   statement.alloc();
   statement.prepare(query);
@@ -112,6 +113,7 @@ std::vector<Host> ReadHosts(soci::session& sql, const std::string& query,
     row.created_at = absl::FromUnixMillis(created);
     row.memory_bytes = memory;
     row.drained = drained != 0;
+    row.disk_low = disk_low != 0;
     row.ports_in_use = DecodePorts(ports);
     row.unmanaged = DecodeUnmanaged(unmanaged);
     if (expires_indicator == soci::i_ok) row.certificate_expires = absl::FromUnixMillis(expires);
@@ -447,6 +449,20 @@ absl::Status HostStore::SetDrained(const std::string& id, bool drained) {
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<bool> HostStore::SetDiskLow(const std::string& id, bool low) {
+  const int to = low ? 1 : 0, from = low ? 0 : 1;
+  bool changed = false;
+  L4D2_RETURN_IF_ERROR(db_.Transact([&](soci::session& sql) -> absl::Status {
+    soci::statement update =
+        (sql.prepare << "UPDATE hosts SET disk_low = :t WHERE id = :id AND disk_low = :f",
+         soci::use(to), soci::use(id), soci::use(from));
+    update.execute(true);
+    changed = update.get_affected_rows() == 1;
+    return absl::OkStatus();
+  }));
+  return changed;
 }
 
 absl::Status HostStore::Delete(const std::string& id) {

@@ -41,6 +41,8 @@ struct Host {
   int64_t memory_bytes = 0;  // total, as its agent last reported; 0 when unknown
   // Drained by an admin: keeps its servers, takes no new ones (whatever its health state).
   bool drained = false;
+  // Its disk nearly full, as the host monitor last judged it (fleet/host_monitor.h).
+  bool disk_low = false;
   std::optional<absl::Time> last_seen;
   absl::Time created_at;
   // When its agent's certificate expires; unset while enrolling (or for a certificate stored
@@ -119,6 +121,9 @@ class HostStore {
   absl::Status SetState(const std::string& id, const std::string& from, const std::string& to);
   // NOT_FOUND for an unknown host.
   absl::Status SetDrained(const std::string& id, bool drained);
+  // Marks the host's disk low (or not) if it is not already: true when this call changed it
+  // (another controller's monitor may have come first).
+  absl::StatusOr<bool> SetDiskLow(const std::string& id, bool low);
   // Forgets a host. FAILED_PRECONDITION while servers are placed on it; NOT_FOUND for an
   // unknown host.
   absl::Status Delete(const std::string& id);

@@ -481,6 +481,9 @@ const std::vector<Migration>& ControllerMigrations() {
         "ALTER TABLE servers ADD COLUMN build TEXT NOT NULL DEFAULT ''",
         // Which running servers are behind their host's build, counted per host.
         "CREATE INDEX servers_builds ON servers(host_id, actual_state, build)"}},
+      {25,
+       "hosts.disk_low: the host's disk nearly full, as the host monitor last judged it",
+       {"ALTER TABLE hosts ADD COLUMN disk_low INTEGER NOT NULL DEFAULT 0"}},
   };
   return *migrations;
 }

@@ -22,9 +22,9 @@ namespace l4d2::controller {
 
 // The events alerts are made of, from the audit log (controller/fleet/alert_dispatcher.h).
 inline constexpr const char* kAlertEvents[] = {
-    "server.crashed",   "server.crash_loop", "server.hung", "server.gave_up",
-    "host.unreachable", "host.back",         "job.failed",  "schedule.failed",
-    "update.available", "update.required",
+    "server.crashed",   "server.crash_loop", "server.hung",   "server.gave_up",
+    "host.unreachable", "host.back",         "job.failed",    "schedule.failed",
+    "update.available", "update.required",   "host.disk_low",
 };
 
 struct Webhook {

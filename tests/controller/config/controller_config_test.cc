@@ -96,6 +96,9 @@ TEST(ControllerConfigTest, TheSteamWebApiKeyComesFromAFileOthersCannotRead) {
   EXPECT_THAT(Parse("steam: {profile_lifetime: 1s}").status().message(),
               ::testing::HasSubstr("profile_lifetime"));
   // The Workshop refresh (issue Automation): daily by default, settable, 0s for never.
+  EXPECT_EQ(Parse("")->disk_low_percent, 10);
+  EXPECT_EQ(Parse("agents: {disk_low_percent: 5}")->disk_low_percent, 5);
+  EXPECT_FALSE(Parse("agents: {disk_low_percent: 80}").ok());
   EXPECT_EQ(Parse("")->update_check, absl::Hours(1));
   EXPECT_EQ(Parse("updates: {check: 6h}")->update_check, absl::Hours(6));
   EXPECT_EQ(Parse("updates: {check: 0s}")->update_check, absl::ZeroDuration());

@@ -27,6 +27,7 @@ class FakePinger final : public HostPinger {
   bool up = true;
   std::string build = "9000001";  // what the agents report installed
   std::optional<absl::Time> at;   // when the hosts said it (a report); unset: during the round
+  uint64_t disk_free = 60, disk_total = 100;  // GiB
   std::vector<absl::StatusOr<HostAnswer>> PingAll(const std::vector<Host>& hosts) override {
     std::vector<absl::StatusOr<HostAnswer>> answers;
     for (size_t i = 0; i < hosts.size(); ++i) {
@@ -36,6 +37,8 @@ class FakePinger final : public HostPinger {
       }
       agent::v1::HostInfo info;
       info.set_installed_build_id(build);
+      info.set_disk_free_bytes(disk_free << 30);
+      info.set_disk_total_bytes(disk_total << 30);
       answers.push_back(HostAnswer{.info = info, .at = at});
     }
     return answers;
@@ -83,6 +86,41 @@ TEST_P(HostMonitorTest, AHundredBlipsShorterThanTheGraceRaiseNoAlarm) {
   EXPECT_EQ(transitions, 0);
   EXPECT_EQ(hosts_->Get(host_id_)->state, "ready");
   EXPECT_EQ(hosts_->Get(host_id_)->installed_build, "9000001");
+}
+
+// A disk nearly full (under 10 % free) is audited once, as is its end (over 15 %): a disk
+// hovering around the line raises one alert, not one per round; a second controller's monitor
+// (another process, the same database) does not audit it again.
+TEST_P(HostMonitorTest, ADiskNearlyFullIsAuditedOnceAndItsEndOnce) {
+  auto audited = [&](const std::string& action) {
+    return static_cast<int>(audit_->List({.action_prefix = action})->size());
+  };
+  Tick();
+  EXPECT_FALSE(hosts_->Get(host_id_)->disk_low);
+  pinger_.disk_free = 9;
+  Tick();
+  EXPECT_TRUE(hosts_->Get(host_id_)->disk_low);
+  HostMonitor other(*hosts_, pinger_, clock_,
+                    {.interval = absl::Seconds(5), .grace = absl::Seconds(15)}, audit_.get());
+  for (uint64_t free : {11, 9, 12, 8, 14}) {
+    pinger_.disk_free = free;
+    Tick();
+    other.Round();
+  }
+  EXPECT_EQ(audited("host.disk_low"), 1);
+  EXPECT_EQ(audited("host.disk_ok"), 0);
+  const AuditEntry low = audit_->List({.action_prefix = "host.disk_low"})->front();
+  EXPECT_THAT(low.detail, ::testing::HasSubstr(R"("free_percent":"9.0")"));
+  pinger_.disk_free = 16;
+  Tick();
+  other.Round();
+  EXPECT_FALSE(hosts_->Get(host_id_)->disk_low);
+  EXPECT_EQ(audited("host.disk_ok"), 1);
+  // Judging off: nothing.
+  HostMonitor off(*hosts_, pinger_, clock_, {.disk_low_percent = 0}, audit_.get());
+  pinger_.disk_free = 1;
+  off.Round();
+  EXPECT_FALSE(hosts_->Get(host_id_)->disk_low);
 }
 
 // A report is up to an interval old, and the agent reads its build from the app manifest

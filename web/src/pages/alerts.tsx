@@ -19,6 +19,7 @@ const events: [string, string, boolean][] = [
   ['host.back', 'a host came back', true],
   ['job.failed', 'a job failed', false],
   ['schedule.failed', "a schedule's run failed", false],
+  ['host.disk_low', "a host's disk is nearly full", true],
   ['update.available', 'a newer game build is available', true],
   ['update.required', 'Steam requires a server to update', false],
 ];

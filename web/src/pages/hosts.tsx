@@ -34,7 +34,7 @@ export function HostsPage() {
               {items.map((host) => (
                 <tr>
                   <td><a href={`/hosts/${host.id}`}>{host.name}</a>{host.drained && <span class="tag">drained</span>}</td>
-                  <td><Badge state={host.state} /></td>
+                  <td><Badge state={host.state} />{host.diskLow && <span class="badge bad">disk nearly full</span>}</td>
                   <td><code>{host.address}</code></td>
                   <td>{host.installedBuild || <span class="muted">not installed</span>}</td>
                   <td>{host.serverCount ?? 0} / {host.maxInstances ?? 0}</td>
@@ -162,7 +162,8 @@ export function HostPage() {
         </div>
       )}
       <dl class="facts">
-        <dt>State</dt><dd><Badge state={h.state} />{h.drained && <span class="tag">drained: given no new servers</span>}</dd>
+        <dt>State</dt><dd><Badge state={h.state} />{h.drained && <span class="tag">drained: given no new servers</span>}
+          {h.diskLow && <span class="badge bad">disk nearly full</span>}</dd>
         <dt>Address</dt><dd><code>{h.address}</code></dd>
         <dt>Game build</dt><dd>{h.installedBuild || 'not installed'}{' '}
           {update ? (
