@@ -14,12 +14,13 @@ class UpdateRoutes {
  public:
   explicit UpdateRoutes(const RestApiDeps& deps) : d_(deps) {}
 
-  // The settings row and one covering count: no host or server is read.
+  // The two settings rows in one read and one covering count: no host or server is read.
   absl::StatusOr<ApiResponse> Status(const ApiRequest&) {
-    L4D2_ASSIGN_OR_RETURN(Versioned<v1::UpdateState> state, d_.stores.updates.State());
+    L4D2_ASSIGN_OR_RETURN(UpdateSettings settings, d_.stores.updates.Settings());
     L4D2_ASSIGN_OR_RETURN(auto behind, d_.stores.servers.BehindByHost());
+    const Versioned<v1::UpdateState>& state = settings.state;
     v1::UpdateStatus status;
-    L4D2_ASSIGN_OR_RETURN(*status.mutable_policy(), d_.stores.updates.Policy());
+    *status.mutable_policy() = std::move(settings.policy);
     status.set_latest_build(state.value.latest_build());
     if (state.value.has_checked_at()) *status.mutable_checked_at() = state.value.checked_at();
     for (v1::HostBuild host : state.value.hosts()) {

@@ -7,6 +7,7 @@
 // down runs once, at the first look after start.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -18,7 +19,7 @@
 namespace l4d2::controller {
 
 struct PeriodicRoundOptions {
-  std::string lease;  // its name, e.g. "workshop_refresh"
+  std::string lease;  // its name, e.g. "workshop_refresh"; also the log lines' prefix
   absl::Duration interval = absl::Hours(24);
   // How often a controller looks whether the round is due (and whether another took it).
   absl::Duration check = absl::Minutes(1);
@@ -27,23 +28,29 @@ struct PeriodicRoundOptions {
 
 class PeriodicRound {
  public:
+  // The round's work, done by the controller that took it: what it did, for the log ("" when
+  // nothing is worth a line).
+  using Work = std::function<absl::StatusOr<std::string>()>;
+
   // `leases` and `clock` must outlive it.
-  PeriodicRound(LeaseStore& leases, Clock& clock, PeriodicRoundOptions options);
+  PeriodicRound(LeaseStore& leases, Clock& clock, PeriodicRoundOptions options, Work work);
   ~PeriodicRound();
 
-  // Whether the round is due and this controller just took it (then the caller does it).
-  absl::StatusOr<bool> Take();
+  // Does the work when the round is due and this controller just took it: what it did;
+  // nullopt when not due here (not yet, or another controller's round).
+  absl::StatusOr<std::optional<std::string>> Look();
 
-  // Calls `look` every `check` on a thread of its own (the first at once), until Stop(); `look`
-  // calls Take() and does the round when it says so.
-  void Start(std::function<void()> look);
+  // Look() every `check` on a thread of its own (the first at once), logging what a round
+  // did or why it failed, until Stop().
+  void Start();
   void Stop();
 
  private:
   LeaseStore& leases_;
   Clock& clock_;
   const PeriodicRoundOptions options_;
-  absl::Time next_ = absl::InfinitePast();  // Take's: before it, the round is not due here
+  const Work work_;
+  absl::Time next_ = absl::InfinitePast();  // Look's: before it, the round is not due here
 
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

@@ -708,13 +708,7 @@ absl::StatusOr<JobOutcome> RunGameCheck(const JobContext& context, const Job& jo
 
 absl::StatusOr<JobOutcome> RunGameUpdate(const JobContext& context, const Job& job,
                                          AgentCall& call) {
-  L4D2_ASSIGN_OR_RETURN(v1::GameUpdateParams params,
-                        FromJson<v1::GameUpdateParams>(job.params, "job parameters"));
-  v1::GameUpdateProgress progress;
-  if (!job.result.empty()) {
-    L4D2_ASSIGN_OR_RETURN(progress, FromJson<v1::GameUpdateProgress>(job.result, "job progress"));
-  }
-  return Rollout(context, job, call, std::move(params), std::move(progress)).Go();
+  return LookAtParkedRun<Rollout, v1::GameUpdateParams, v1::GameUpdateProgress>(context, job, call);
 }
 
 }  // namespace l4d2::controller

@@ -33,6 +33,7 @@
 #include "common/http/http_fetcher.h"
 #include "controller/jobs/agent_client.h"
 #include "controller/store/fleet_stores.h"
+#include "rpc/proto_json.h"
 
 namespace l4d2::controller {
 
@@ -68,6 +69,23 @@ struct JobOutcome {
   std::string result;
   std::optional<absl::Time> park_until;
 };
+
+// One look of a parked run (a schedule run, a rolling update): its parameters and the
+// progress its last look saved (empty at the first), parsed, then `Run(context, job, call,
+// params, progress).Go()`, which saves progress and says when it goes on.
+template <typename Run, typename Params, typename Progress>
+absl::StatusOr<JobOutcome> LookAtParkedRun(const JobContext& context, const Job& job,
+                                           AgentCall& call) {
+  absl::StatusOr<Params> params = FromJson<Params>(job.params, "job parameters");
+  if (!params.ok()) return params.status();
+  Progress progress;
+  if (!job.result.empty()) {
+    absl::StatusOr<Progress> saved = FromJson<Progress>(job.result, "job progress");
+    if (!saved.ok()) return saved.status();
+    progress = *std::move(saved);
+  }
+  return Run(context, job, call, *std::move(params), std::move(progress)).Go();
+}
 
 // Runs one claimed job to its end (or, for a schedule run, its next park) under `call`. Errors: the
 // agent's (UNAVAILABLE and the like are the scheduler's to retry), UNAVAILABLE for a server whose

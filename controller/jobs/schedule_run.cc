@@ -318,13 +318,7 @@ NewJob ScheduleRunJob(const v1::ScheduleRunParams& params, const std::string& cr
 }
 
 absl::StatusOr<JobOutcome> RunSchedule(const JobContext& context, const Job& job, AgentCall& call) {
-  L4D2_ASSIGN_OR_RETURN(v1::ScheduleRunParams params,
-                        FromJson<v1::ScheduleRunParams>(job.params, "job parameters"));
-  v1::ScheduleRunProgress progress;
-  if (!job.result.empty()) {
-    L4D2_ASSIGN_OR_RETURN(progress, FromJson<v1::ScheduleRunProgress>(job.result, "job progress"));
-  }
-  return Run(context, job, call, std::move(params), std::move(progress)).Go();
+  return LookAtParkedRun<Run, v1::ScheduleRunParams, v1::ScheduleRunProgress>(context, job, call);
 }
 
 }  // namespace l4d2::controller

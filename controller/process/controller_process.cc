@@ -138,8 +138,13 @@ struct ControllerProcess::Parts {
                    .interval = config.retention_interval,
                    .owner = owner},
                   &stores.leases),
-        workshop_refresh(stores, {.interval = config.workshop_refresh, .owner = owner}),
-        update_watch(stores, {.interval = config.update_check, .owner = owner}),
+        workshop_refresh(
+            stores.leases, clock,
+            {.lease = "workshop_refresh", .interval = config.workshop_refresh, .owner = owner},
+            WorkshopRefreshWork(stores)),
+        update_watch(stores.leases, clock,
+                     {.lease = "game_check", .interval = config.update_check, .owner = owner},
+                     UpdateCheckWork(stores)),
         schedule_runner(stores, {.check = config.schedule_check, .owner = owner}),
         alerts(stores, {.owner = owner}),
         profiles(steam_key.empty()
@@ -228,8 +233,8 @@ struct ControllerProcess::Parts {
   Reconciler reconciler;
   CertificateRenewer renewer;
   Retention retention;
-  WorkshopRefresh workshop_refresh;
-  UpdateWatch update_watch;
+  PeriodicRound workshop_refresh;
+  PeriodicRound update_watch;
   ScheduleRunner schedule_runner;
   AlertDispatcher alerts;
   CurlHttpFetcher http;

@@ -135,6 +135,29 @@ absl::StatusOr<Versioned<v1::UpdateState>> GameUpdateStore::State() {
   return state;
 }
 
+absl::StatusOr<UpdateSettings> GameUpdateStore::Settings() {
+  UpdateSettings settings{.policy = DefaultUpdatePolicy()};
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    const std::string policy_name = kPolicy;
+    const std::string state_name = kState;
+    soci::rowset<soci::row> rows =
+        (sql.prepare << "SELECT name, value, revision FROM settings WHERE name IN (:p, :s)",
+         soci::use(policy_name), soci::use(state_name));
+    for (const soci::row& row : rows) {
+      const std::string value = row.get<std::string>(1);
+      if (row.get<std::string>(0) == kPolicy) {
+        L4D2_ASSIGN_OR_RETURN(settings.policy, FromJson<v1::UpdatePolicy>(value, "update policy"));
+      } else {
+        L4D2_ASSIGN_OR_RETURN(settings.state.value,
+                              FromJson<v1::UpdateState>(value, "update state"));
+        settings.state.revision = row.get<long long>(2);
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return settings;
+}
+
 absl::StatusOr<bool> GameUpdateStore::SaveState(soci::session& sql, const v1::UpdateState& state,
                                                 int64_t revision) {
   const std::string value = ToJson(state);

@@ -30,6 +30,12 @@ v1::UpdatePolicy DefaultUpdatePolicy();
 // The mode that applies to a host: its own (host_modes) or the fleet's.
 std::string HostUpdateMode(const v1::UpdatePolicy& policy, const std::string& host_id);
 
+// The policy and the state together, as the updates page shows them.
+struct UpdateSettings {
+  v1::UpdatePolicy policy;
+  Versioned<v1::UpdateState> state;
+};
+
 class GameUpdateStore {
  public:
   // Everything must outlive the store.
@@ -43,6 +49,8 @@ class GameUpdateStore {
   absl::StatusOr<v1::UpdatePolicy> SetPolicy(const std::string& actor, v1::UpdatePolicy policy);
 
   absl::StatusOr<Versioned<v1::UpdateState>> State();
+  // Both, in one read of the settings table.
+  absl::StatusOr<UpdateSettings> Settings();
   absl::StatusOr<Versioned<v1::UpdateState>> State(soci::session& sql);
   // Writes the state if its revision is still `revision`, within the caller's transaction;
   // false when another writer came first (nothing written).

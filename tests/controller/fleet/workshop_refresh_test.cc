@@ -1,7 +1,7 @@
-// The Workshop refresh (controller/fleet/workshop_refresh.h) on SQLite and PostgreSQL: every
-// Workshop overlay (and no other) queued to sync to every ready host once per interval, as the
-// system, audited; another controller and this one restarted never run the same round; a
-// round due while every controller was down runs once at start.
+// The Workshop refresh (controller/fleet/workshop_refresh.h), a PeriodicRound, on SQLite and
+// PostgreSQL: every Workshop overlay (and no other) queued to sync to every ready host once per
+// interval, as the system, audited; another controller and this one restarted never run the same
+// round; a round due while every controller was down runs once at start.
 
 #include "controller/fleet/workshop_refresh.h"
 
@@ -14,8 +14,8 @@
 namespace l4d2::controller {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
+using ::testing::EndsWith;
+using ::testing::Optional;
 
 class WorkshopRefreshTest : public FleetBackendTest {
  protected:
@@ -39,6 +39,15 @@ class WorkshopRefreshTest : public FleetBackendTest {
     ASSERT_TRUE(CreateOverlay(*stores_, alice_, "u-alice/cfg", false, files).ok());
   }
 
+  // A controller's round, as the controller process makes it.
+  std::unique_ptr<PeriodicRound> Round(const std::string& owner) {
+    return std::make_unique<PeriodicRound>(
+        stores_->leases, clock_,
+        PeriodicRoundOptions{
+            .lease = "workshop_refresh", .interval = absl::Hours(24), .owner = owner},
+        WorkshopRefreshWork(*stores_));
+  }
+
   // The overlay sync jobs queued so far, by overlay id in their parameters.
   int Syncs() {
     absl::StatusOr<std::vector<Job>> jobs = stores_->jobs.List({.kind = "overlay.sync"});
@@ -51,23 +60,23 @@ class WorkshopRefreshTest : public FleetBackendTest {
 };
 
 TEST_P(WorkshopRefreshTest, EveryWorkshopOverlaySyncsToEveryHostOncePerInterval) {
-  WorkshopRefresh first(*stores_, {.interval = absl::Hours(24), .owner = "controller-a"});
-  WorkshopRefresh second(*stores_, {.interval = absl::Hours(24), .owner = "controller-b"});
+  std::unique_ptr<PeriodicRound> first = Round("controller-a");
+  std::unique_ptr<PeriodicRound> second = Round("controller-b");
   // Nothing was ever run: due at the first check, which one controller takes.
-  EXPECT_THAT(*first.Check(), ElementsAre(workshop_));
+  EXPECT_THAT(*first->Look(), Optional(EndsWith(": " + workshop_)));
   EXPECT_EQ(Syncs(), 2);  // one per ready host; the inline overlay is not refreshed
-  EXPECT_THAT(*second.Check(), IsEmpty());
+  EXPECT_EQ(*second->Look(), std::nullopt);
   clock_.Advance(absl::Hours(1));
-  EXPECT_THAT(*first.Check(), IsEmpty());
+  EXPECT_EQ(*first->Look(), std::nullopt);
   // This controller restarted (a new owner name): not before the interval has passed.
-  WorkshopRefresh restarted(*stores_, {.interval = absl::Hours(24), .owner = "controller-a2"});
-  EXPECT_THAT(*restarted.Check(), IsEmpty());
+  std::unique_ptr<PeriodicRound> restarted = Round("controller-a2");
+  EXPECT_EQ(*restarted->Look(), std::nullopt);
   EXPECT_EQ(Syncs(), 2);
   // The next day, whichever looks first runs it, once.
   clock_.Advance(absl::Hours(23));
-  EXPECT_THAT(*second.Check(), ElementsAre(workshop_));
-  EXPECT_THAT(*first.Check(), IsEmpty());
-  EXPECT_THAT(*restarted.Check(), IsEmpty());
+  EXPECT_THAT(*second->Look(), Optional(EndsWith(": " + workshop_)));
+  EXPECT_EQ(*first->Look(), std::nullopt);
+  EXPECT_EQ(*restarted->Look(), std::nullopt);
   EXPECT_EQ(Syncs(), 4);
   absl::StatusOr<std::vector<AuditEntry>> audit = stores_->audit.Newest(100);
   ASSERT_TRUE(audit.ok());
@@ -82,9 +91,9 @@ TEST_P(WorkshopRefreshTest, EveryWorkshopOverlaySyncsToEveryHostOncePerInterval)
   EXPECT_EQ(syncs, 2);
   // Every controller down for three days: one round at the first check, not three.
   clock_.Advance(absl::Hours(72));
-  WorkshopRefresh back(*stores_, {.interval = absl::Hours(24), .owner = "controller-c"});
-  EXPECT_THAT(*back.Check(), ElementsAre(workshop_));
-  EXPECT_THAT(*back.Check(), IsEmpty());
+  std::unique_ptr<PeriodicRound> back = Round("controller-c");
+  EXPECT_THAT(*back->Look(), Optional(EndsWith(": " + workshop_)));
+  EXPECT_EQ(*back->Look(), std::nullopt);
   EXPECT_EQ(Syncs(), 6);
 }
 
