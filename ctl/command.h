@@ -97,6 +97,12 @@ struct UpdatePolicyOptions {
   std::vector<std::string> host_modes;  // HOST=MODE ("fleet": back to the fleet's)
 };
 
+// servers backup: the retention (0 / empty: the controller's config).
+struct BackupOptions {
+  int keep = 0;
+  std::string keep_for;  // a duration
+};
+
 struct OverlayApplyOptions {
   bool global = false;  // a global overlay, for everyone (admins)
 };
@@ -124,6 +130,7 @@ struct CommandOptions {
   TokenCreateOptions token_create;
   AlertCreateOptions alert_create;
   UpdatePolicyOptions update_policy;
+  BackupOptions backup;
   LoginOptions login;
 };
 

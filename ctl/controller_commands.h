@@ -40,6 +40,10 @@ int RunAlertsCreate(const CommandContext& context, const Invocation& invocation)
 int RunAlertsDeliveries(const CommandContext& context, const Invocation& invocation);
 int RunAlertsTest(const CommandContext& context, const Invocation& invocation);
 int RunAlertsDelete(const CommandContext& context, const Invocation& invocation);
+int RunServersBackup(const CommandContext& context, const Invocation& invocation);
+int RunServersRestore(const CommandContext& context, const Invocation& invocation);
+int RunBackupsList(const CommandContext& context, const Invocation& invocation);
+int RunBackupsDelete(const CommandContext& context, const Invocation& invocation);
 int RunUpdatesShow(const CommandContext& context, const Invocation& invocation);
 int RunUpdatesPolicy(const CommandContext& context, const Invocation& invocation);
 int RunUpdatesCheck(const CommandContext& context, const Invocation& invocation);

@@ -89,6 +89,12 @@ ABSL_FLAG(std::string, warning, "",
 ABSL_FLAG(int, max_parallel, 0, "updates policy: servers restarting at once, fleet-wide");
 ABSL_FLAG(std::vector<std::string>, host_modes, {},
           "updates policy: HOST=MODE for hosts not on the fleet's mode (MODE fleet: back to it)");
+ABSL_FLAG(int, keep, 0,
+          "servers backup: keep at most this many of the server's backups (default: the "
+          "controller's backups.keep)");
+ABSL_FLAG(std::string, keep_for, "",
+          "servers backup: remove the server's backups older than this, e.g. 720h (default: the "
+          "controller's backups.keep_for)");
 ABSL_FLAG(bool, wait, false,
           "follow the queued job to its end, exit 1 unless it succeeds; hosts create: return "
           "once the host has joined");
@@ -171,7 +177,8 @@ absl::StatusOr<l4d2::ctl::CommandOptions> OptionsFromFlags() {
                         .warning_lead = absl::GetFlag(FLAGS_warning_lead),
                         .warning = absl::GetFlag(FLAGS_warning),
                         .max_parallel = absl::GetFlag(FLAGS_max_parallel),
-                        .host_modes = absl::GetFlag(FLAGS_host_modes)}};
+                        .host_modes = absl::GetFlag(FLAGS_host_modes)},
+      .backup = {.keep = absl::GetFlag(FLAGS_keep), .keep_for = absl::GetFlag(FLAGS_keep_for)}};
   absl::StatusOr<std::vector<uint64_t>> items = WorkshopIds(absl::GetFlag(FLAGS_workshop));
   if (!items.ok()) return items.status();
   absl::StatusOr<std::vector<uint64_t>> collections = WorkshopIds(absl::GetFlag(FLAGS_collections));

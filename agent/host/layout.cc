@@ -64,7 +64,7 @@ absl::Status HostLayout::CreateDirectories() const {
   for (const auto& [path, mode] :
        {std::pair{installation_dir(), 0755}, std::pair{overlays_dir(), 0755},
         std::pair{instances_dir(), 0755}, std::pair{runtime_dir(), 0755},
-        std::pair{agent_dir(), 0700}, std::pair{tmp_dir(), 0700}}) {
+        std::pair{agent_dir(), 0700}, std::pair{tmp_dir(), 0700}, std::pair{backups_dir(), 0700}}) {
     status = MakeDirectory(path, static_cast<mode_t>(mode));
     if (!status.ok()) return status;
   }

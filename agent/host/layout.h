@@ -33,6 +33,7 @@ class HostLayout {
   std::string runtime_dir() const { return root_ + "/runtime"; }
   std::string agent_dir() const { return root_ + "/agent"; }
   std::string tmp_dir() const { return root_ + "/tmp"; }
+  std::string backups_dir() const { return root_ + "/backups"; }
 
   // The appmanifest of the current installation.
   std::string current_app_manifest() const;

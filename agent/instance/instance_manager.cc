@@ -501,6 +501,53 @@ absl::StatusOr<v1::Instance> InstanceManager::Reset(const std::string& name) {
   return Describe(record, false, false);
 }
 
+absl::StatusOr<bool> InstanceManager::Running(const std::string& name) {
+  L4D2_ASSIGN_OR_RETURN(UnitFacts unit, systemd_.Facts(UnitOf(name)));
+  return (unit.active_state != "inactive" && unit.active_state != "failed") || mounted_(name);
+}
+
+absl::Status InstanceManager::ReplaceWritableLayer(const std::string& name,
+                                                   const std::string& layer) {
+  L4D2_ASSIGN_OR_RETURN(internal::InstanceRecord record, Record(name));
+  L4D2_ASSIGN_OR_RETURN(bool running, Running(name));
+  if (running) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("instance '", name, "' runs: stop it before its writable layer is replaced"));
+  }
+  Invalidate(name);
+  absl::Cleanup invalidate = [this, &name] { Invalidate(name); };
+  if (!record.account().empty()) {
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(layer, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (::lchown(it->path().c_str(), record.account_uid(), record.account_gid()) != 0) {
+        return ErrnoError(errno, "give to the server's account", it->path().string());
+      }
+    }
+    if (error) return ErrnoError(error.value(), "walk", layer);
+    if (::lchown(layer.c_str(), record.account_uid(), record.account_gid()) != 0) {
+      return ErrnoError(errno, "give to the server's account", layer);
+    }
+  }
+  const std::string upper = WritableLayer(name);
+  const std::string old = RuntimeDir(name) + "/.replaced";
+  std::error_code error;
+  fs::remove_all(old, error);
+  if (fs::exists(upper, error) && ::rename(upper.c_str(), old.c_str()) != 0) {
+    return ErrnoError(errno, "move aside", upper);
+  }
+  if (::rename(layer.c_str(), upper.c_str()) != 0) {
+    const int saved = errno;
+    (void)::rename(old.c_str(), upper.c_str());
+    return ErrnoError(saved, "put in place", layer);
+  }
+  fs::remove_all(old, error);
+  if (error) return ErrnoError(error.value(), "remove", old);
+  fs::remove_all(RuntimeDir(name) + "/work", error);
+  if (error) return ErrnoError(error.value(), "empty", RuntimeDir(name) + "/work");
+  return MakeDirs(RuntimeDir(name) + "/work");
+}
+
 absl::StatusOr<bool> InstanceManager::Delete(const std::string& name) {
   L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
   Invalidate(name);

@@ -104,6 +104,16 @@ class InstanceManager {
   // Instances whose unit is active, for host info. UNAVAILABLE when systemd does not answer.
   absl::StatusOr<int> CountRunning();
 
+  // The instance's writable layer (runtime/<name>/upper).
+  std::string WritableLayer(const std::string& name) const { return RuntimeDir(name) + "/upper"; }
+  // Whether the instance's unit runs (anything but inactive or failed) or its stack is mounted.
+  absl::StatusOr<bool> Running(const std::string& name);
+  // Puts `layer` (a directory on the writable layer's filesystem: a restored backup) in place
+  // of the stopped instance's writable layer, everything in it given to the server's account,
+  // and empties the work directory; the old layer is removed. FAILED_PRECONDITION while the
+  // instance runs or is mounted.
+  absl::Status ReplaceWritableLayer(const std::string& name, const std::string& layer);
+
   // The systemd unit of an instance: "<unit prefix>@<name>.service".
   std::string UnitOf(const std::string& name) const;
 

@@ -71,6 +71,10 @@ class ServiceManager {
   virtual absl::Status Start(const std::string& unit) = 0;
   // Stops the unit and waits until it is inactive or failed. Stopping a stopped unit is OK.
   virtual absl::Status Stop(const std::string& unit) = 0;
+  // Sends `signal` to every process of the unit (systemd's KillUnit, whom "all"): SIGSTOP and
+  // SIGCONT pause a server while its writable layer is snapshotted (agent/backup). A unit that
+  // is not running has nothing to signal: OK.
+  virtual absl::Status Signal(const std::string& unit, int signal) = 0;
   // Clears a failed state and the start-limit counter.
   virtual absl::Status ResetFailed(const std::string& unit) = 0;
   virtual absl::StatusOr<UnitFacts> Facts(const std::string& unit) = 0;

@@ -10,11 +10,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "agent/overlays/digest.h"
 #include "agent/overlays/workshop.h"
 #include "common/crash_points.h"
 #include "common/file_util.h"
 #include "common/names.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 
 namespace l4d2::agent {

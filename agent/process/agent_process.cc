@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "agent/backup/backup_store.h"
 #include "agent/fleet/reporter.h"
 #include "agent/host/cpu_list.h"
 #include "agent/host/host_info_collector.h"
@@ -159,6 +160,7 @@ struct AgentProcess::Parts {
         overlays(
             layout, {.steam_web_api = config.steam_web_api},
             [this] { return instances.PinnedLayers(); }, &fetcher, &fetcher, &scripts),
+        backups(layout, systemd, instances, clock),
         host_info(
             probe, layout, config.port_first, config.port_last, clock.Now(),
             [this] { return instances.CountRunning(); }, [this] { return instances.HeldPorts(); }),
@@ -193,6 +195,7 @@ struct AgentProcess::Parts {
                        .tasks = tasks,
                        .journal = journal,
                        .overlays = overlays,
+                       .backups = backups,
                        .certificate = config.tls_certificate.empty() ? nullptr : &certificate,
                        .instances_changed =
                            [this] {
@@ -223,6 +226,7 @@ struct AgentProcess::Parts {
   SdJournal journal;
   BubblewrapSandbox scripts;
   OverlayManager overlays;
+  BackupStore backups;
   HostInfoCollector host_info;
   // Set before the server serves; the service nudges it after each change to an instance.
   std::unique_ptr<HostReporter> reporter;

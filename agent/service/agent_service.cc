@@ -6,8 +6,10 @@
 #include "agent/service/operation_stream.h"
 #include "common/logging.h"
 #include "common/names.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
 #include "rpc/grpc_status.h"
+#include "rpc/proto_time.h"
 
 namespace l4d2::agent {
 
@@ -381,6 +383,80 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ListOverlays(grpc::CallbackServerCon
                                                          v1::ListOverlaysResponse* response) {
   return Read<v1::ListOverlaysResponse>(
       context, [this] { return deps_.overlays.List(); }, response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::BackupInstance(grpc::CallbackServerContext* context,
+                                                           const v1::BackupInstanceRequest* request,
+                                                           v1::BackupInstanceResponse* response) {
+  BackupRetention retention{.keep = request->keep()};
+  if (request->has_keep_for()) retention.keep_for = DurationOf(request->keep_for());
+  return Mutate<v1::BackupInstanceResponse>(
+      context, InstanceOperation(v1::OPERATION_KIND_BACKUP, "backup", *request),
+      [this, name = request->name(), retention] { return deps_.backups.Take(name, retention); },
+      response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::ListBackups(grpc::CallbackServerContext* context,
+                                                        const v1::ListBackupsRequest* request,
+                                                        v1::ListBackupsResponse* response) {
+  return Read<v1::ListBackupsResponse>(
+      context,
+      [this, name = request->name()]() -> absl::StatusOr<v1::ListBackupsResponse> {
+        absl::StatusOr<std::vector<v1::Backup>> backups = deps_.backups.List(name);
+        if (!backups.ok()) return backups.status();
+        v1::ListBackupsResponse list;
+        for (v1::Backup& backup : *backups) *list.add_backups() = std::move(backup);
+        return list;
+      },
+      response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::DeleteBackup(grpc::CallbackServerContext* context,
+                                                         const v1::DeleteBackupRequest* request,
+                                                         v1::DeleteBackupResponse* response) {
+  return Read<v1::DeleteBackupResponse>(
+      context,
+      [this, name = request->name(),
+       id = request->id()]() -> absl::StatusOr<v1::DeleteBackupResponse> {
+        absl::StatusOr<bool> existed = deps_.backups.Delete(name, id);
+        if (!existed.ok()) return existed.status();
+        if (*existed) L4D2_LOG(INFO) << "backup " << id << " of '" << name << "' deleted";
+        v1::DeleteBackupResponse deleted;
+        deleted.set_existed(*existed);
+        return deleted;
+      },
+      response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::ReadBackup(grpc::CallbackServerContext* context,
+                                                       const v1::ReadBackupRequest* request,
+                                                       v1::BackupChunk* response) {
+  return Read<v1::BackupChunk>(
+      context,
+      [this, request = *request] {
+        return deps_.backups.Read(request.name(), request.id(), request.offset(),
+                                  request.max_bytes());
+      },
+      response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::WriteBackup(grpc::CallbackServerContext* context,
+                                                        const v1::WriteBackupRequest* request,
+                                                        v1::WriteBackupResponse* response) {
+  return Read<v1::WriteBackupResponse>(
+      context, [this, request = *request] { return deps_.backups.Write(request); }, response);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::RestoreBackup(grpc::CallbackServerContext* context,
+                                                          const v1::RestoreBackupRequest* request,
+                                                          v1::Instance* response) {
+  return Mutate<v1::Instance>(
+      context, InstanceOperation(v1::OPERATION_KIND_RESTORE, "restore", *request),
+      [this, name = request->name(), id = request->id()]() -> absl::StatusOr<v1::Instance> {
+        L4D2_RETURN_IF_ERROR(deps_.backups.Restore(name, id));
+        return deps_.instances.Get(name, false);
+      },
+      response);
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::GetOperation(grpc::CallbackServerContext* context,

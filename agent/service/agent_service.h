@@ -8,6 +8,7 @@
 
 #include <functional>
 
+#include "agent/backup/backup_store.h"
 #include "agent/fleet/agent_certificate.h"
 #include "agent/host/host_info_collector.h"
 #include "agent/install/install_service.h"
@@ -30,6 +31,7 @@ struct AgentServiceDeps {
   TaskRunner& tasks;
   Journal& journal;
   OverlayManager& overlays;
+  BackupStore& backups;
   // The TLS files, for renewals; null when the agent serves no TLS.
   AgentCertificate* certificate = nullptr;
   // Called after every operation that may have changed an instance (the host reporter's
@@ -51,6 +53,24 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* CheckForUpdate(grpc::CallbackServerContext* context,
                                            const v1::CheckForUpdateRequest* request,
                                            v1::CheckForUpdateResponse* response) override;
+  grpc::ServerUnaryReactor* BackupInstance(grpc::CallbackServerContext* context,
+                                           const v1::BackupInstanceRequest* request,
+                                           v1::BackupInstanceResponse* response) override;
+  grpc::ServerUnaryReactor* ListBackups(grpc::CallbackServerContext* context,
+                                        const v1::ListBackupsRequest* request,
+                                        v1::ListBackupsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteBackup(grpc::CallbackServerContext* context,
+                                         const v1::DeleteBackupRequest* request,
+                                         v1::DeleteBackupResponse* response) override;
+  grpc::ServerUnaryReactor* ReadBackup(grpc::CallbackServerContext* context,
+                                       const v1::ReadBackupRequest* request,
+                                       v1::BackupChunk* response) override;
+  grpc::ServerUnaryReactor* WriteBackup(grpc::CallbackServerContext* context,
+                                        const v1::WriteBackupRequest* request,
+                                        v1::WriteBackupResponse* response) override;
+  grpc::ServerUnaryReactor* RestoreBackup(grpc::CallbackServerContext* context,
+                                          const v1::RestoreBackupRequest* request,
+                                          v1::Instance* response) override;
   grpc::ServerUnaryReactor* GetOperation(grpc::CallbackServerContext* context,
                                          const v1::GetOperationRequest* request,
                                          v1::Operation* response) override;

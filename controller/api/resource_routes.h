@@ -43,6 +43,8 @@ void AddWebhookRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                       std::vector<Route>& routes);
 void AddUpdateRoutes(const RestApiDeps& deps, const RestApiOptions& options,
                      std::vector<Route>& routes);
+void AddBackupRoutes(const RestApiDeps& deps, const RestApiOptions& options,
+                     std::vector<Route>& routes);
 // The account use cases over the API's stores; credential changes reach its authenticator.
 AccountStores AccountsOf(const RestApiDeps& deps);
 

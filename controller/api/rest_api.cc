@@ -19,8 +19,8 @@ std::vector<Route> BuildRoutes(const RestApiDeps& deps, const RestApiOptions& op
   std::vector<Route> routes;
   for (auto add : {AddSystemRoutes, AddSessionRoutes, AddUserRoutes, AddTokenRoutes, AddHostRoutes,
                    AddOverlayRoutes, AddBlueprintRoutes, AddServerRoutes, AddPlayerRoutes,
-                   AddScheduleRoutes, AddWebhookRoutes, AddUpdateRoutes, AddJobRoutes,
-                   AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
+                   AddScheduleRoutes, AddWebhookRoutes, AddUpdateRoutes, AddBackupRoutes,
+                   AddJobRoutes, AddAuditRoutes, AddSummaryRoutes, AddEnrollmentRoutes}) {
     add(deps, options, routes);
   }
   return routes;

@@ -74,6 +74,10 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   YamlMapReader updates(root.Map("updates"), root.Child("updates"));
   updates.Duration("check", &config.update_check);
   L4D2_RETURN_IF_ERROR(updates.Finish());
+  YamlMapReader backups(root.Map("backups"), root.Child("backups"));
+  backups.Int("keep", &config.backups_keep, 1, 100);
+  backups.Duration("keep_for", &config.backups_keep_for);
+  L4D2_RETURN_IF_ERROR(backups.Finish());
   YamlMapReader alerts(root.Map("alerts"), root.Child("alerts"));
   alerts.Bool("allow_private_targets", &config.alerts_allow_private_targets);
   L4D2_RETURN_IF_ERROR(alerts.Finish());
@@ -170,6 +174,9 @@ absl::Status ValidateControllerConfig(const ControllerConfig& config) {
   if (config.workshop_refresh != absl::ZeroDuration() &&
       config.workshop_refresh < absl::Minutes(1)) {
     return absl::InvalidArgumentError("overlays.workshop_refresh: 0s (never) or at least 1m");
+  }
+  if (config.backups_keep_for != absl::ZeroDuration() && config.backups_keep_for < absl::Hours(1)) {
+    return absl::InvalidArgumentError("backups.keep_for: 0s (no age limit) or at least 1h");
   }
   if (config.steam_profile_lifetime < absl::Minutes(1)) {
     return absl::InvalidArgumentError("steam.profile_lifetime: at least 1m");

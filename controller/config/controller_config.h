@@ -107,6 +107,10 @@ struct ControllerConfig {
   absl::Duration update_check = absl::Hours(1);
   std::string steam_web_api_key_file;
   absl::Duration steam_profile_lifetime = absl::Hours(24);
+  // Backups asked for without a retention keep this many of a server's (1 to 100) and none
+  // older than this (0: no age limit) (docs/backups.md).
+  int backups_keep = 7;
+  absl::Duration backups_keep_for = absl::Hours(24 * 30);
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);

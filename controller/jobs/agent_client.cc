@@ -124,6 +124,37 @@ absl::StatusOr<agent::v1::CheckForUpdateResponse> GrpcAgentClient::CheckForUpdat
                std::max(call_timeout_, absl::Minutes(2)));
 }
 
+absl::StatusOr<agent::v1::BackupInstanceResponse> GrpcAgentClient::BackupInstance(
+    const Host& host, const agent::v1::BackupInstanceRequest& request, AgentCall& call) {
+  // A large writable layer takes minutes to compress; a retry re-attaches to the operation.
+  return Unary(*agents_.Stub(host), &AgentRpc::BackupInstance, request, call,
+               std::max(call_timeout_, absl::Minutes(30)));
+}
+
+absl::StatusOr<agent::v1::BackupChunk> GrpcAgentClient::ReadBackup(
+    const Host& host, const agent::v1::ReadBackupRequest& request, AgentCall& call) {
+  return Unary(*agents_.Stub(host), &AgentRpc::ReadBackup, request, call, call_timeout_);
+}
+
+absl::StatusOr<agent::v1::WriteBackupResponse> GrpcAgentClient::WriteBackup(
+    const Host& host, const agent::v1::WriteBackupRequest& request, AgentCall& call) {
+  // The last part hashes the whole copy.
+  return Unary(*agents_.Stub(host), &AgentRpc::WriteBackup, request, call,
+               std::max(call_timeout_, absl::Minutes(5)));
+}
+
+absl::StatusOr<agent::v1::Instance> GrpcAgentClient::RestoreBackup(
+    const Host& host, const agent::v1::RestoreBackupRequest& request, AgentCall& call) {
+  return Unary(*agents_.Stub(host), &AgentRpc::RestoreBackup, request, call,
+               std::max(call_timeout_, absl::Minutes(30)));
+}
+
+absl::Status GrpcAgentClient::DeleteBackup(const Host& host,
+                                           const agent::v1::DeleteBackupRequest& request,
+                                           AgentCall& call) {
+  return Unary(*agents_.Stub(host), &AgentRpc::DeleteBackup, request, call, call_timeout_).status();
+}
+
 absl::Status GrpcAgentClient::DeleteInstance(const Host& host,
                                              const agent::v1::DeleteInstanceRequest& request,
                                              AgentCall& call) {

@@ -80,6 +80,18 @@ class AgentClient {
   // The newest log lines (`request.follow()` must be false): every line the agent sends.
   virtual absl::StatusOr<std::vector<agent::v1::LogLine>> ReadLogs(
       const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) = 0;
+  // Backups (agent/backup): taken, part of an archive read or written (a copy to another
+  // host), restored, deleted.
+  virtual absl::StatusOr<agent::v1::BackupInstanceResponse> BackupInstance(
+      const Host& host, const agent::v1::BackupInstanceRequest& request, AgentCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::BackupChunk> ReadBackup(
+      const Host& host, const agent::v1::ReadBackupRequest& request, AgentCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::WriteBackupResponse> WriteBackup(
+      const Host& host, const agent::v1::WriteBackupRequest& request, AgentCall& call) = 0;
+  virtual absl::StatusOr<agent::v1::Instance> RestoreBackup(
+      const Host& host, const agent::v1::RestoreBackupRequest& request, AgentCall& call) = 0;
+  virtual absl::Status DeleteBackup(const Host& host, const agent::v1::DeleteBackupRequest& request,
+                                    AgentCall& call) = 0;
   // Follows an instance's log (`request.follow()` must be true): `on_batch` gets each batch as
   // it comes, until the agent ends the stream or the call is cancelled (CANCELLED). No deadline.
   virtual absl::Status FollowLogs(const Host& host, const agent::v1::StreamLogsRequest& request,
@@ -128,6 +140,18 @@ class GrpcAgentClient final : public AgentClient {
       AgentCall& call) override;
   absl::StatusOr<std::vector<agent::v1::LogLine>> ReadLogs(
       const Host& host, const agent::v1::StreamLogsRequest& request, AgentCall& call) override;
+  absl::StatusOr<agent::v1::BackupInstanceResponse> BackupInstance(
+      const Host& host, const agent::v1::BackupInstanceRequest& request, AgentCall& call) override;
+  absl::StatusOr<agent::v1::BackupChunk> ReadBackup(const Host& host,
+                                                    const agent::v1::ReadBackupRequest& request,
+                                                    AgentCall& call) override;
+  absl::StatusOr<agent::v1::WriteBackupResponse> WriteBackup(
+      const Host& host, const agent::v1::WriteBackupRequest& request, AgentCall& call) override;
+  absl::StatusOr<agent::v1::Instance> RestoreBackup(const Host& host,
+                                                    const agent::v1::RestoreBackupRequest& request,
+                                                    AgentCall& call) override;
+  absl::Status DeleteBackup(const Host& host, const agent::v1::DeleteBackupRequest& request,
+                            AgentCall& call) override;
   absl::Status FollowLogs(const Host& host, const agent::v1::StreamLogsRequest& request,
                           const std::function<void(const agent::v1::LogBatch&)>& on_batch,
                           AgentCall& call) override;

@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "controller/jobs/game_update.h"
 #include "controller/jobs/schedule_run.h"
+#include "controller/jobs/server_backups.h"
 #include "controller/jobs/webhook_delivery.h"
 #include "l4d2/controller/v1/jobs.pb.h"
 #include "rpc/proto_json.h"
@@ -322,6 +323,12 @@ absl::StatusOr<JobOutcome> RunJob(const JobContext& context, const Job& job, Age
     result = HostInstall(context, job, call);
   } else if (job.kind == "overlay.sync") {
     result = OverlaySync(context, job, call);
+  } else if (job.kind == "server.backup") {
+    result = RunServerBackup(context, job, call);
+  } else if (job.kind == "server.restore") {
+    result = RunServerRestore(context, job, call);
+  } else if (job.kind == "backup.delete") {
+    result = RunBackupDeletion(context, job, call);
   } else if (absl::StartsWith(job.kind, "server.")) {
     result = ServerAction(context, job, call);
   } else if (job.kind == "webhook.deliver") {

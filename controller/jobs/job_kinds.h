@@ -52,10 +52,17 @@ NewJob OverlaySyncJob(const std::string& overlay_id, const std::string& host_id,
 // Names for a job's event line: all of them, or the first 20 and how many more.
 std::string ShortList(const std::vector<std::string>& names);
 
+// The retention of backups asked for without one (config backups.keep, backups.keep_for).
+struct BackupDefaults {
+  uint32_t keep = 7;
+  absl::Duration keep_for = absl::Hours(24 * 30);  // zero: no limit
+};
+
 struct JobContext {
   FleetStores& stores;
   AgentClient& agents;
   PlacementOptions placement;
+  BackupDefaults backups;
   // Webhook deliveries' client (null: they fail), and whether they may reach loopback and
   // link-local addresses (alerts.allow_private_targets).
   HttpPoster* http = nullptr;

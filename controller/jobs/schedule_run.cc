@@ -172,15 +172,20 @@ class Run {
     return StepFailures(index, failed);
   }
 
-  // A start/stop/restart/reset job for every server of the run (with only_when_empty, those
-  // with players on now are left out of the step), then a park until they end.
+  // A start/stop/restart/reset/backup job for every server of the run (with only_when_empty,
+  // those with players on now are left out of the step, but for a backup, which interrupts
+  // nobody), then a park until they end.
   absl::StatusOr<JobOutcome> Action(int index, const std::string& action) {
-    // Those still there (a server deleted since the run began is no failure).
+    // Those still there (a server deleted since the run began is no failure); a backup, of
+    // those ever placed (the others have no state yet).
     L4D2_ASSIGN_OR_RETURN(std::vector<Server> servers,
                           stores_.servers.GetMany(owner_, ServerIds()));
+    const bool backup = action == "backup";
     std::vector<std::string> ids;
-    for (const Server& server : servers) ids.push_back(server.id);
-    if (params_.definition().only_when_empty() && !ids.empty()) {
+    for (const Server& server : servers) {
+      if (!backup || !server.host_id.empty()) ids.push_back(server.id);
+    }
+    if (params_.definition().only_when_empty() && !backup && !ids.empty()) {
       L4D2_ASSIGN_OR_RETURN(auto players, stores_.players.PlayersOn(ids));
       if (!players.empty()) {
         std::vector<std::string> names;

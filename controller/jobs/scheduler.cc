@@ -163,6 +163,7 @@ void Scheduler::Execute(const Job& job) {
       RunJob({.stores = stores_,
               .agents = agents_,
               .placement = options_.placement,
+              .backups = options_.backups,
               .http = options_.http,
               .allow_private_targets = options_.allow_private_targets},
              job, *run);

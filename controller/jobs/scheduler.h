@@ -47,6 +47,7 @@ struct SchedulerOptions {
   // Deadline of one unary agent call (a start waits for systemd, a stop for the game).
   absl::Duration call_timeout = absl::Minutes(2);
   PlacementOptions placement;
+  BackupDefaults backups;
   // For webhook deliveries (JobContext).
   HttpPoster* http = nullptr;
   bool allow_private_targets = false;

@@ -108,6 +108,8 @@ struct ControllerProcess::Parts {
                    .workers = config.job_workers,
                    .lease = config.job_lease,
                    .placement = {.memory_per_server_bytes = config.memory_per_server_mb << 20},
+                   .backups = {.keep = static_cast<uint32_t>(config.backups_keep),
+                               .keep_for = config.backups_keep_for},
                    // Constructed below, before the scheduler starts.
                    .http = &http,
                    .allow_private_targets = config.alerts_allow_private_targets}),

@@ -15,6 +15,7 @@
 #include "controller/store/overlays.h"
 #include "controller/store/player_history.h"
 #include "controller/store/schedules.h"
+#include "controller/store/server_backups.h"
 #include "controller/store/servers.h"
 #include "controller/store/webhooks.h"
 
@@ -36,7 +37,8 @@ struct FleetStores {
         players(db, clock),
         schedules(db, clock),
         webhooks(db, clock),
-        updates(db, clock, audit) {}
+        updates(db, clock, audit),
+        backups(db, clock) {}
 
   Database& db;  // for what spans the stores (fleet_counts.h)
   Clock& clock;
@@ -52,6 +54,7 @@ struct FleetStores {
   ScheduleStore schedules;
   WebhookStore webhooks;
   GameUpdateStore updates;
+  ServerBackupStore backups;
 };
 
 }  // namespace l4d2::controller

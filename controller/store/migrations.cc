@@ -484,6 +484,21 @@ const std::vector<Migration>& ControllerMigrations() {
       {25,
        "hosts.disk_low: the host's disk nearly full, as the host monitor last judged it",
        {"ALTER TABLE hosts ADD COLUMN disk_low INTEGER NOT NULL DEFAULT 0"}},
+      {26,
+       "backups: the catalog of servers' backups (the archives are on their hosts), a server's"
+       " newest first and an owner's",
+       {"CREATE TABLE backups ("
+        " id TEXT PRIMARY KEY,"
+        " server_id TEXT NOT NULL,"  // no foreign key: a deleted server's backups stay
+        " owner_id TEXT NOT NULL,"
+        " host_id TEXT NOT NULL,"
+        " archive_id TEXT NOT NULL,"
+        " created_at_ms BIGINT NOT NULL,"
+        " record TEXT NOT NULL,"  // the Backup message's JSON
+        " UNIQUE (host_id, archive_id))",
+        "CREATE INDEX backups_by_server ON backups(server_id, created_at_ms)",
+        "CREATE INDEX backups_by_owner ON backups(owner_id, created_at_ms)",
+        "CREATE INDEX backups_by_time ON backups(created_at_ms)"}},
   };
   return *migrations;
 }

@@ -181,9 +181,9 @@ absl::Status ScheduleStore::Check(soci::session& sql, const std::string& owner_i
       }
       case v1::ScheduleStep::kAction:
         if (step.action() != "start" && step.action() != "stop" && step.action() != "restart" &&
-            step.action() != "reset") {
+            step.action() != "reset" && step.action() != "backup") {
           return absl::InvalidArgumentError(
-              absl::StrCat(field, ".action: start, stop, restart or reset expected"));
+              absl::StrCat(field, ".action: start, stop, restart, reset or backup expected"));
         }
         break;
       case v1::ScheduleStep::kInstall:

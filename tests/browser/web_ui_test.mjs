@@ -310,6 +310,38 @@ try {
   if (policy.mode !== 'rolling' || policy.deadline !== '5400s') throw new Error('policy not saved: ' + JSON.stringify(policy));
   step('game updates: a check lists the host and its build; the policy made rolling with a 90m deadline');
 
+  // Backups: one taken from the server's Backups tab, listed, then restored into the running
+  // server (stopped, restored, started again by the job).
+  const backupsUrl = await page.evaluate(async () => {
+    const answer = await (await fetch('/api/v1/servers?q=e2e1')).json();
+    return `/servers/${answer.servers[0].id}/backups`;
+  });
+  await page.goto(base + backupsUrl);
+  await page.getByRole('button', {name: 'Back up now'}).click();
+  const queued = page.getByRole('status').filter({hasText: 'Queued'}).getByRole('link');
+  const backupJob = await queued.getAttribute('href');
+  const backups = page.getByRole('region', {name: 'Backups of the server'});
+  await backups.locator('tbody tr').first().waitFor({timeout: 60000});
+  await backups.getByRole('button', {name: 'Restore'}).first().click();
+  await page.getByRole('dialog').getByRole('button', {name: 'Restore'}).click();
+  await page.waitForFunction((before) => {
+    const link = document.querySelector('p.ok[role=status] a');
+    return link && link.getAttribute('href') !== before;
+  }, backupJob);
+  const restoreJob = await queued.getAttribute('href');
+  const ended = await page.evaluate(async (href) => {
+    for (let i = 0; i < 120; i++) {
+      const job = await (await fetch('/api/v1' + href)).json();
+      if (job.state !== 'queued' && job.state !== 'running') return job;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return {state: 'still running'};
+  }, restoreJob);
+  if (ended.kind !== 'server.restore' || ended.state !== 'succeeded') {
+    throw new Error('the restore did not succeed: ' + JSON.stringify(ended));
+  }
+  step('a backup taken from the server page, listed, and restored into the running server (stopped and started again)');
+
   // Screenshots and accessibility of every page, in both widths and schemes.
   const serverUrl = await page.evaluate(async () => {
     const answer = await (await fetch('/api/v1/servers?q=e2e1')).json();
@@ -324,7 +356,7 @@ try {
   });
   const pages = [
     ['dashboard', '/'], ['servers', '/servers'], ['server', serverUrl], ['server-console', serverUrl + '/console'],
-    ['server-charts', serverUrl + '/charts'], ['hosts', '/hosts'], ['host', `/hosts/${ids.host}`],
+    ['server-charts', serverUrl + '/charts'], ['server-backups', serverUrl + '/backups'], ['hosts', '/hosts'], ['host', `/hosts/${ids.host}`],
     ['blueprints', '/blueprints'], ['blueprint', `/blueprints/${ids.blueprint}`], ['overlays', '/overlays'],
     ['overlay', `/overlays/${ids.overlay}`], ['jobs', '/jobs'], ['job', `/jobs/${ids.job}`], ['users', '/users'],
     ['tokens', '/tokens'], ['audit', '/audit'], ['account', '/account'], ['players', '/players?q=zo'],

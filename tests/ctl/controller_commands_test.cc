@@ -14,12 +14,15 @@
 #include "absl/strings/strip.h"
 #include "common/clock.h"
 #include "controller/store/player_history.h"
+#include "controller/store/server_backups.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "l4d2/controller/v1/api.pb.h"
+#include "l4d2/controller/v1/backups.pb.h"
 #include "l4d2/controller/v1/updates.pb.h"
 #include "rpc/proto_json.h"
+#include "rpc/proto_time.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/net.h"
 #include "tests/testing/temp_dir.h"
@@ -387,6 +390,66 @@ TEST_F(ControllerCommandsTest, UpdatesPolicyCheckAndShow) {
                 ->policy()
                 .host_modes_size(),
             0);
+}
+
+TEST_F(ControllerCommandsTest, BackupsListRequestsAndRefusals) {
+  int code = -1;
+  std::ofstream(dir_.Sub("coop.yaml")) << "name: coop\nhostname: Sunday\ngame_mode: coop\n";
+  ASSERT_EQ((Ctl({"blueprints", "apply", "-f", dir_.Sub("coop.yaml")}, &code), code), 0);
+  std::string out = Ctl({"servers", "create", "b1", "--blueprint", "coop", "--stopped"}, &code);
+  ASSERT_EQ(code, 0) << out;
+  out = Ctl({"--json", "servers", "show", "b1"}, &code);
+  const auto server = FromJson<controller::v1::Server>(out.substr(0, out.find('\n')));
+  ASSERT_TRUE(server.ok()) << out;
+  out = Ctl({"backups", "list"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("(no backups: l4d2ctl servers backup NAME)"));
+  // A backup in the catalog, as a server.backup job on its host records it.
+  std::string id;
+  {
+    auto db = controller::Database::Open({.url = "sqlite3:" + dir_.Sub("c.db")});
+    ASSERT_TRUE(db.ok());
+    controller::ServerBackupStore backups(**db, Clock::Real());
+    controller::v1::Backup backup;
+    backup.set_server_id(server->id());
+    backup.set_server_name("b1");
+    backup.set_owner_id(server->owner_id());
+    backup.set_host_id("h1");
+    backup.set_host_name("fra-1");
+    backup.set_archive_id("20261204T120000Z-0a1b2c3d");
+    *backup.mutable_created_at() = TimestampOf(absl::Now() - absl::Hours(2));
+    backup.set_size_bytes(460732763);
+    backup.set_content_bytes(1074561024);
+    backup.set_build_id("9000002");
+    ASSERT_TRUE((*db)
+                    ->Transact([&](soci::session& sql) {
+                      backups.Add(sql, backup);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    id = backup.id();
+  }
+  out = Ctl({"backups", "list", "b1"}, &code);
+  std::cout << "$ l4d2ctl backups list b1\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr(id));
+  EXPECT_THAT(out, HasSubstr("fra-1"));
+  EXPECT_THAT(out, HasSubstr("439.4 MiB"));
+  EXPECT_THAT(out, HasSubstr("1.0 GiB"));
+  // Refused with the reason: a server never placed has no files; a retention that is no
+  // duration is a usage error.
+  out = Ctl({"servers", "backup", "b1"}, &code);
+  std::cout << "$ l4d2ctl servers backup b1\n" << out;
+  EXPECT_NE(code, 0);
+  EXPECT_THAT(out, HasSubstr("never placed"));
+  EXPECT_EQ((Ctl({"servers", "backup", "b1", "--keep_for", "soon"}, &code), code), 2);
+  out = Ctl({"servers", "restore", "b1", id}, &code);
+  EXPECT_NE(code, 0);
+  EXPECT_THAT(out, HasSubstr("never placed"));
+  out = Ctl({"backups", "delete", id}, &code);
+  std::cout << "$ l4d2ctl backups delete " << id << "\n" << out;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("deletion of backup " + id + ": job "));
 }
 
 TEST_F(ControllerCommandsTest, PlayersOnlineSessionsTimelineSearchAndShow) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/os/service_manager.h"
 
@@ -32,6 +33,11 @@ class FakeServiceManager final : public agent::ServiceManager {
     if (it != units_.end() && it->second.active_state != "failed") {
       it->second = Facts("inactive", "dead", "success", 0);
     }
+    return absl::OkStatus();
+  }
+  absl::Status Signal(const std::string& unit, int signal) override {
+    absl::MutexLock lock(&mutex_);
+    calls_.push_back(absl::StrCat("signal ", signal, " ", unit));
     return absl::OkStatus();
   }
   absl::Status ResetFailed(const std::string& unit) override {

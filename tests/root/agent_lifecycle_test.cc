@@ -22,8 +22,8 @@
 #include "agent/host/cpu_list.h"
 #include "agent/os/linux/linux_game_client.h"
 #include "agent/overlay_helper/overlay_mounter.h"
-#include "agent/overlays/digest.h"
 #include "common/file_util.h"
+#include "common/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/root/agent_host_test.h"
@@ -152,10 +152,10 @@ TEST_F(AgentLifecycleTest, TheWholeLifecycleThroughL4d2ctl) {
   ASSERT_TRUE(web.ok());
   ASSERT_TRUE((*web)->WaitForOutput("Serving HTTP"));
   const std::string url = absl::StrCat("http://127.0.0.1:", web_port, "/pack.tar.gz");
-  std::string archived = Ctl({"overlay", "sync", "plugins", "--url", url, "--sha256",
-                              *agent::Sha256OfFile(dir_.Sub("web/pack.tar.gz")), "--destination",
-                              "left4dead2", "--strip", "1"},
-                             &code);
+  std::string archived = Ctl(
+      {"overlay", "sync", "plugins", "--url", url, "--sha256",
+       *Sha256OfFile(dir_.Sub("web/pack.tar.gz")), "--destination", "left4dead2", "--strip", "1"},
+      &code);
   EXPECT_EQ(code, 0) << archived;
   EXPECT_THAT(archived, HasSubstr("overlay plugins: version 1, 1 files"));
   EXPECT_TRUE(fs::exists(root_ + "/overlays/plugins/current/left4dead2/addons/plugin.vpk"));

@@ -34,6 +34,7 @@
 #include "common/file_util.h"
 #include "common/http/curl_http_fetcher.h"
 #include "common/logging.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 #include "controller/api/controller_api.h"
 #include "controller/fleet/certificate_renewal.h"
@@ -48,14 +49,17 @@
 #include "controller/jobs/game_update.h"
 #include "controller/jobs/scheduler.h"
 #include "controller/jobs/server_actions.h"
+#include "controller/jobs/server_backups.h"
 #include "controller/store/migrations.h"
 #include "controller/store/users.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "l4d2/controller/v1/backups.pb.h"
 #include "l4d2/controller/v1/schedules.pb.h"
 #include "l4d2/controller/v1/updates.pb.h"
 #include "rpc/proto_json.h"
+#include "rpc/proto_time.h"
 #include "soci/soci.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/eventually.h"
@@ -68,6 +72,7 @@
 namespace l4d2::controller {
 namespace {
 
+namespace fs = std::filesystem;
 using ::l4d2::testing::ChildProcess;
 using ::l4d2::testing::Eventually;
 using ::l4d2::testing::TempDir;
@@ -1551,6 +1556,122 @@ TEST_F(RollingUpdateTest, ThirtyServersMoveToANewBuildWithNoGameInterrupted) {
             << "build " << moved << " after the build appeared, 0 restarted with players on, at "
             << "most " << most_restarting.load() << " restarting at once; the 10 followed "
             << followed << " after their players left\n";
+}
+
+// Issue Automation, backups for real: a game writing to its tree (fake_write: a log appended,
+// save files replaced whole every 5 ms) is backed up while it writes, by its real agent; the
+// backup restored into a server on the other host (running: stopped, restored, started) holds
+// whole save files and a prefix of the log; a backup of the quiet game restored into the other,
+// stopped, server gives its writable layer file for file, owned by that server's account.
+TEST_F(FleetTest, ABackupUnderLoadRestoresOnAnotherHostWithTheSameFiles) {
+  for (const AgentHost& agent : agents_on_) {
+    Finish(*stores_->jobs.Enqueue(HostInstallJob(agent.host.id, admin_.Name())));
+  }
+  absl::StatusOr<Blueprint> blueprint = stores_->blueprints.Create(alice_, {.name = "coop"});
+  ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+  std::vector<std::string> ids;
+  for (const char* name : {"bk1", "bk2"}) {
+    absl::StatusOr<QueuedServerJob> created =
+        CreateServer(*stores_, alice_, name, blueprint->id, DesiredState::kRunning);
+    ASSERT_TRUE(created.ok()) << created.status();
+    Finish(created->job_id);
+    ids.push_back(created->server.id);
+  }
+  const Server source = Get(ids[0]);
+  Server target = Get(ids[1]);
+  ASSERT_NE(source.host_id, target.host_id);
+  const std::string source_upper = On(source).root + "/runtime/bk1/upper";
+  const std::string target_upper = On(target).root + "/runtime/bk2/upper";
+  auto console = [&](const std::string& command) {
+    grpc::ClientContext context;
+    agent::v1::ExecuteConsoleCommandRequest request;
+    static int n = 0;
+    request.set_operation_id(absl::StrCat("backup-test-", ++n));
+    request.set_name(source.name);
+    request.set_command(command);
+    agent::v1::ExecuteConsoleCommandResponse response;
+    grpc::Status status =
+        agents_->Stub(On(source).host)->ExecuteConsoleCommand(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << command << ": " << status.error_message();
+  };
+  auto backup = [&]() -> v1::Backup {
+    absl::StatusOr<std::string> job =
+        RequestBackup(*stores_, alice_, source.id, 0, absl::ZeroDuration());
+    EXPECT_TRUE(job.ok()) << job.status();
+    return FromJson<v1::ServerBackupResult>(Finish(*job).result)->backup();
+  };
+  auto restore = [&](const v1::Backup& taken) {
+    absl::StatusOr<std::string> job = RequestRestore(*stores_, alice_, target.id, taken.id());
+    ASSERT_TRUE(job.ok()) << job.status();
+    Finish(*job);
+  };
+
+  // Under load: 600 writes over 3 s, the backup taken in the middle of them.
+  console("fake_write 600 5");
+  absl::SleepFor(absl::Milliseconds(500));
+  const v1::Backup loaded = backup();
+  EXPECT_LT(DurationOf(loaded.paused()), absl::Milliseconds(500));
+  EXPECT_GT(DurationOf(loaded.paused()), absl::ZeroDuration());  // it ran: it was paused
+  ASSERT_TRUE(Eventually([&] { return absl::StrContains(JournalOf(source), "fake_write done"); },
+                         absl::Seconds(20)));
+  restore(loaded);
+  ASSERT_TRUE(ReconcileUntil({target.id}, ServerState::kRunning));
+  // Every save file whole (one number throughout), the log a prefix of the source's.
+  int saves = 0;
+  for (const auto& entry : fs::directory_iterator(target_upper + "/left4dead2/fake_saves")) {
+    const std::string content = *ReadFileToString(entry.path().string());
+    ASSERT_GE(content.size(), 16384u) << entry.path();
+    const std::string first = content.substr(0, content.find('\n') + 1);
+    for (size_t at = 0; at + first.size() <= content.size(); at += first.size()) {
+      ASSERT_EQ(content.compare(at, first.size(), first), 0) << entry.path() << " torn at " << at;
+    }
+    ++saves;
+  }
+  EXPECT_EQ(saves, 8);
+  const std::string log = *ReadFileToString(target_upper + "/left4dead2/logs/fake_load.log");
+  const std::string full = *ReadFileToString(source_upper + "/left4dead2/logs/fake_load.log");
+  EXPECT_EQ(log.size() % 4096, 0u);
+  EXPECT_GT(log.size(), 0u);
+  EXPECT_LT(log.size(), full.size());  // taken while it grew
+  EXPECT_EQ(full.compare(0, log.size(), log), 0);
+
+  // Quiet: the other server stopped, the backup restored into it without a start, file for
+  // file what the source holds.
+  Finish(*RequestServerAction(*stores_, alice_, target.id, "stop"));
+  const v1::Backup quiet = backup();
+  restore(quiet);
+  auto files = [](const std::string& root) {
+    std::map<std::string, std::string> tree;
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+         ++it) {
+      const std::string relative = it->path().lexically_relative(root).string();
+      if (it->is_symlink()) {
+        tree[relative] = "-> " + fs::read_symlink(it->path()).string();
+      } else if (it->is_regular_file()) {
+        tree[relative] = *Sha256OfFile(it->path().string());
+      } else {
+        tree[relative] = it->is_directory() ? "dir" : "other";
+      }
+    }
+    return tree;
+  };
+  const auto restored = files(target_upper);
+  EXPECT_EQ(restored, files(source_upper));
+  EXPECT_GE(restored.size(), 10u);
+  struct stat layer, file;
+  ASSERT_EQ(::stat(target_upper.c_str(), &layer), 0);
+  ASSERT_EQ(::stat((target_upper + "/left4dead2/fake_saves/save1.dat").c_str(), &file), 0);
+  EXPECT_EQ(file.st_uid, layer.st_uid);
+  // Both backups of bk1 and the two copies, now bk2's, are in the catalog.
+  absl::StatusOr<std::vector<v1::Backup>> listed = stores_->backups.List(alice_, "", 10);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 4u);
+  std::printf("backup under load: %llu entries, %llu bytes in %llu, paused %s, took %s\n",
+              static_cast<unsigned long long>(loaded.files()),
+              static_cast<unsigned long long>(loaded.content_bytes()),
+              static_cast<unsigned long long>(loaded.size_bytes()),
+              absl::FormatDuration(DurationOf(loaded.paused())).c_str(),
+              absl::FormatDuration(DurationOf(loaded.took())).c_str());
 }
 
 }  // namespace

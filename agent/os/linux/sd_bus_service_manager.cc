@@ -135,6 +135,20 @@ absl::Status SdBusServiceManager::Start(const std::string& unit) {
 
 absl::Status SdBusServiceManager::Stop(const std::string& unit) { return RunJob("StopUnit", unit); }
 
+absl::Status SdBusServiceManager::Signal(const std::string& unit, int signal) {
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
+  L4D2_ASSIGN_OR_RETURN(Bus bus, Connect(options_));
+  BusError error;
+  int r = sd_bus_call_method(bus.get(), kService, kPath, kManager, "KillUnit", &error.error,
+                             nullptr, "ssi", unit.c_str(), "all", signal);
+  // A unit that is not loaded, or has no process, has nothing to signal.
+  if (r < 0 && !error.Is("org.freedesktop.systemd1.NoSuchUnit") &&
+      !error.Is("org.freedesktop.systemd1.NoSuchProcess")) {
+    return CallError("kill " + unit, r, error);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SdBusServiceManager::ResetFailed(const std::string& unit) {
   L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   L4D2_ASSIGN_OR_RETURN(Bus bus, Connect(options_));

@@ -46,6 +46,18 @@ absl::Status SystemctlServiceManager::Stop(const std::string& unit) {
   return stopped;
 }
 
+absl::Status SystemctlServiceManager::Signal(const std::string& unit, int signal) {
+  L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
+  absl::Status sent =
+      Run({"kill", "--kill-whom=all", absl::StrCat("--signal=", signal), unit}).status();
+  // A unit that is not running has no process to signal.
+  if (absl::IsFailedPrecondition(sent)) {
+    absl::StatusOr<UnitFacts> facts = Facts(unit);
+    if (facts.ok() && facts->main_pid == 0) return absl::OkStatus();
+  }
+  return sent;
+}
+
 absl::Status SystemctlServiceManager::ResetFailed(const std::string& unit) {
   L4D2_RETURN_IF_ERROR(ValidateUnitName(unit));
   // reset-failed of a unit that is not failed (or not loaded) is not an error for us.

@@ -27,6 +27,7 @@ class SystemctlServiceManager final : public ServiceManager {
 
   absl::Status Start(const std::string& unit) override;
   absl::Status Stop(const std::string& unit) override;
+  absl::Status Signal(const std::string& unit, int signal) override;
   absl::Status ResetFailed(const std::string& unit) override;
   absl::StatusOr<UnitFacts> Facts(const std::string& unit) override;
   absl::Status Reload() override;

@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/overlays/digest.h"
 #include "agent/overlays/overlay_manager.h"
 #include "common/file_util.h"
+#include "common/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"

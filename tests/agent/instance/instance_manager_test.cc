@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "spec/ports.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_game_client.h"
 #include "tests/fakes/fake_host_probe.h"
 #include "tests/fakes/fake_service_manager.h"
 #include "tests/testing/temp_dir.h"
@@ -22,36 +23,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::l4d2::testing::FakeClock;
+using ::l4d2::testing::FakeGameClient;
 using ::l4d2::testing::FakeHostProbe;
 using ::l4d2::testing::FakeServiceManager;
 using ::l4d2::testing::TempDir;
 using ::testing::HasSubstr;
-
-class FakeGameClient final : public GameClient {
- public:
-  bool answers = true;
-  // Servers on these ports do not answer yet: a query waits its whole timeout (real time).
-  std::set<int> silent_ports;
-  absl::StatusOr<A2sInfo> QueryInfo(const GameAddress& address, absl::Duration timeout) override {
-    if (silent_ports.count(address.port) > 0) {
-      absl::SleepFor(timeout);
-      return absl::DeadlineExceededError("timed out");
-    }
-    if (!answers) return absl::UnavailableError("timed out");
-    A2sInfo info;
-    info.name = "port " + std::to_string(address.port);
-    info.map = "c1m1_hotel";
-    info.max_players = 8;
-    return info;
-  }
-  absl::StatusOr<std::vector<A2sPlayer>> QueryPlayers(const GameAddress&, absl::Duration) override {
-    return std::vector<A2sPlayer>{{"Zoey", 3, 61.0f}};
-  }
-  absl::StatusOr<std::string> RconExecute(const GameAddress&, const std::string&,
-                                          const std::string&, absl::Duration) override {
-    return std::string();
-  }
-};
 
 class InstanceManagerTest : public ::testing::Test {
  protected:

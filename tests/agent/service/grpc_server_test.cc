@@ -88,13 +88,15 @@ class GrpcServerTest : public ::testing::Test {
       {.limits = {.port_first = 27015, .port_last = 27020}, .unit_dir = dir_.Sub("units")},
       [](const std::string&) { return false; }};
   OverlayManager overlays_{layout_, {}, [this] { return instances_.PinnedLayers(); }};
+  BackupStore backups_{layout_, systemd_, instances_, Clock::Real()};
   AgentServiceImpl service_{{.host_info = host_info_,
                              .installs = installs_,
                              .operations = operations_,
                              .instances = instances_,
                              .tasks = tasks_,
                              .journal = journal_,
-                             .overlays = overlays_}};
+                             .overlays = overlays_,
+                             .backups = backups_}};
   std::unique_ptr<GrpcServer> server_;
 };
 

@@ -33,9 +33,11 @@
 #include "gtest/gtest.h"
 #include "l4d2/controller/v1/alerts.pb.h"
 #include "l4d2/controller/v1/api.pb.h"
+#include "l4d2/controller/v1/backups.pb.h"
 #include "l4d2/controller/v1/schedules.pb.h"
 #include "l4d2/controller/v1/updates.pb.h"
 #include "rpc/proto_json.h"
+#include "rpc/proto_time.h"
 #include "tests/controller/store/backend_test.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/testing/eventually.h"
@@ -147,8 +149,31 @@ class ApiTest : public ::testing::Test {
 
   // Alice's overlay, blueprint, server (with its create job) and API token.
   struct Objects {
-    std::string overlay, blueprint, server, job, token, schedule, webhook;
+    std::string overlay, blueprint, server, job, token, schedule, webhook, backup;
   };
+  // A backup of `server` in the catalog, as a server.backup job records it (the API test has no
+  // agent to take one): its id.
+  std::string RecordBackup(const std::string& server_id) {
+    Server server = *stores_->servers.Get(Actor::System(), server_id);
+    v1::Backup backup;
+    backup.set_server_id(server.id);
+    backup.set_server_name(server.name);
+    backup.set_owner_id(server.owner_id);
+    backup.set_host_id("hsomewhere");
+    backup.set_host_name("somewhere");
+    backup.set_archive_id("20261204T120000Z-0000000" + std::to_string(++backups_));
+    *backup.mutable_created_at() = TimestampOf(clock_.Now());
+    backup.set_size_bytes(1234);
+    backup.set_sha256(std::string(64, 'a'));
+    EXPECT_TRUE(db_->Transact([&](soci::session& sql) {
+                     stores_->backups.Add(sql, backup);
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return backup.id();
+  }
+  int backups_ = 0;
+
   Objects MakeObjectsOf(const Caller& caller) {
     Objects made;
     HttpResponse overlay = Call(
@@ -185,6 +210,7 @@ class ApiTest : public ::testing::Test {
     HttpResponse token = Call(caller, "POST", "/api/v1/tokens", R"({"name":"ci"})");
     EXPECT_EQ(token.status, 201) << token.body;
     made.token = Parse<v1::CreateApiTokenResponse>(token).token().id();
+    made.backup = RecordBackup(made.server);
     return made;
   }
 
@@ -434,7 +460,7 @@ TEST_F(ApiTest, NoGetChangesState) {
     EXPECT_TRUE(db_->WithSession([&](soci::session& sql) {
                      for (const char* table :
                           {"users", "hosts", "overlays", "blueprints", "servers", "jobs",
-                           "audit_log", "api_tokens", "schedules", "settings"}) {
+                           "audit_log", "api_tokens", "schedules", "settings", "backups"}) {
                        long long count = 0;
                        sql << "SELECT COUNT(*) FROM " << table, soci::into(count);
                        absl::StrAppend(&rows, table, "=", count, " ");
@@ -466,7 +492,7 @@ TEST_F(ApiTest, AnotherUsersObjectIsNotFoundOnEveryRoute) {
       {"servers", objects.server},   {"jobs", objects.job},
       {"tokens", objects.token},     {"users", UserId("alice")},
       {"hosts", "hnothing"},         {"schedules", objects.schedule},
-      {"webhooks", objects.webhook}};
+      {"webhooks", objects.webhook}, {"backups", objects.backup}};
   int checked = 0;
   for (const Route& route : server_->routes()) {
     if (!absl::StrContains(route.path, "{id}")) continue;
@@ -606,6 +632,54 @@ TEST_F(ApiTest, TheUpdatePolicyChecksAndRollingUpdatesAreAdminsAlone) {
   HttpResponse none = Call(admin, "POST", "/api/v1/updates/roll");
   EXPECT_EQ(none.status, 409) << none.body;
   EXPECT_THAT(none.body, HasSubstr("no host to update"));
+}
+
+// Backups (docs/backups.md): listed by their owners (a server's, or all), refused with a clear
+// error before a job is queued for a server never placed or a bad retention, deleted as a job;
+// another operator sees none of them.
+TEST_F(ApiTest, BackupsAreListedAndRequestedByTheirOwnersAlone) {
+  Caller alice = SignIn("alice");
+  Caller bob = SignIn("bob");
+  const Objects objects = MakeObjectsOf(alice);
+  const std::string second = RecordBackup(objects.server);
+  v1::BackupList all = Parse<v1::BackupList>(Call(alice, "GET", "/api/v1/backups"));
+  ASSERT_EQ(all.backups_size(), 2);
+  EXPECT_EQ(all.backups(0).id(), second);  // newest first
+  EXPECT_EQ(Parse<v1::BackupList>(
+                Call(alice, "GET", "/api/v1/backups?server_id=" + objects.server + "&limit=1"))
+                .backups_size(),
+            1);
+  EXPECT_EQ(Parse<v1::Backup>(Call(alice, "GET", "/api/v1/backups/" + second)).sha256(),
+            std::string(64, 'a'));
+  EXPECT_EQ(Call(alice, "GET", "/api/v1/backups?limit=0").status, 400);
+  EXPECT_EQ(Parse<v1::BackupList>(Call(bob, "GET", "/api/v1/backups")).backups_size(), 0);
+  EXPECT_EQ(Call(bob, "GET", "/api/v1/backups?server_id=" + objects.server).status, 404);
+  // Refused before anything is queued: the server was never placed (its create job has not
+  // run), a retention out of bounds, a restore without a backup.
+  const auto jobs = [&] {
+    return Parse<v1::ListJobsResponse>(Call(alice, "GET", "/api/v1/jobs")).jobs_size();
+  };
+  const int before = jobs();
+  HttpResponse unplaced = Call(alice, "POST", "/api/v1/servers/" + objects.server + "/backups");
+  EXPECT_EQ(unplaced.status, 400) << unplaced.body;
+  EXPECT_THAT(unplaced.body, HasSubstr("never placed"));
+  EXPECT_EQ(Call(alice, "POST", "/api/v1/servers/" + objects.server + "/backups", R"({"keep":101})")
+                .status,
+            400);
+  HttpResponse restore = Call(alice, "POST", "/api/v1/servers/" + objects.server + "/restore",
+                              absl::StrCat(R"({"backupId":")", second, R"("})"));
+  EXPECT_EQ(restore.status, 400) << restore.body;
+  EXPECT_THAT(restore.body, HasSubstr("never placed"));
+  EXPECT_EQ(Call(alice, "POST", "/api/v1/servers/" + objects.server + "/restore", "{}").status,
+            400);
+  EXPECT_EQ(jobs(), before);
+  // Deleted by a job.
+  HttpResponse deleted = Call(alice, "DELETE", "/api/v1/backups/" + second);
+  ASSERT_EQ(deleted.status, 202) << deleted.body;
+  EXPECT_EQ(
+      Parse<v1::Job>(Call(alice, "GET", "/api/v1/jobs/" + Parse<v1::JobRef>(deleted).job_id()))
+          .kind(),
+      "backup.delete");
 }
 
 TEST_F(ApiTest, ApiTokensAreShownOnceScopedRevocableAndRecordTheirUse) {

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/sha256.h"
 #include "controller/jobs/agent_client.h"
 #include "spec/ports.h"
 
@@ -166,8 +168,117 @@ class FakeAgentClient final : public AgentClient {
     return absl::OkStatus();
   }
 
+  // Backups: each archive's bytes "backup of <name> #<n>", by "<host id>/<name>/<id>".
+  struct StoredBackup {
+    agent::v1::Backup backup;
+    std::string bytes;
+  };
+  std::map<std::string, StoredBackup> backups;
+  // Ids of the backups pruned by the next BackupInstance, and the last request it had.
+  std::vector<std::string> prune_next;
+  agent::v1::BackupInstanceRequest last_backup_request;
+
+  absl::StatusOr<agent::v1::BackupInstanceResponse> BackupInstance(
+      const Host& host, const agent::v1::BackupInstanceRequest& request, AgentCall& call) override {
+    if (absl::Status failed = Record("Backup", host, request.name(), request.operation_id(), call);
+        !failed.ok()) {
+      return failed;
+    }
+    absl::MutexLock lock(mutex_.get());
+    last_backup_request = request;
+    StoredBackup stored;
+    stored.bytes = absl::StrCat("backup of ", request.name(), " #", backups.size() + 1);
+    agent::v1::Backup& backup = stored.backup;
+    backup.set_id(absl::StrFormat("20261204T120000Z-%08x", static_cast<int>(backups.size() + 1)));
+    backup.set_name(request.name());
+    backup.mutable_created_at()->set_seconds(1796385600 + static_cast<int64_t>(backups.size()));
+    backup.set_size_bytes(stored.bytes.size());
+    backup.set_files(3);
+    backup.set_sha256(Sha256Hex(stored.bytes));
+    backup.set_build_id(installed_build);
+    agent::v1::BackupInstanceResponse response;
+    *response.mutable_backup() = backup;
+    for (const std::string& id : prune_next) {
+      backups.erase(absl::StrCat(host.id, "/", request.name(), "/", id));
+      response.add_pruned(id);
+    }
+    prune_next.clear();
+    backups[absl::StrCat(host.id, "/", request.name(), "/", backup.id())] = std::move(stored);
+    return response;
+  }
+  absl::StatusOr<agent::v1::BackupChunk> ReadBackup(const Host& host,
+                                                    const agent::v1::ReadBackupRequest& request,
+                                                    AgentCall& call) override {
+    if (absl::Status failed = Record("ReadBackup", host, request.name(), "", call); !failed.ok()) {
+      return failed;
+    }
+    absl::MutexLock lock(mutex_.get());
+    auto it = backups.find(absl::StrCat(host.id, "/", request.name(), "/", request.id()));
+    if (it == backups.end()) return absl::NotFoundError("no backup " + request.id());
+    agent::v1::BackupChunk chunk;
+    chunk.set_size_bytes(it->second.bytes.size());
+    // Parts of 4 bytes, to make copies take several.
+    chunk.set_data(it->second.bytes.substr(request.offset(), 4));
+    return chunk;
+  }
+  absl::StatusOr<agent::v1::WriteBackupResponse> WriteBackup(
+      const Host& host, const agent::v1::WriteBackupRequest& request, AgentCall& call) override {
+    if (absl::Status failed = Record("WriteBackup", host, request.name(), "", call); !failed.ok()) {
+      return failed;
+    }
+    absl::MutexLock lock(mutex_.get());
+    agent::v1::WriteBackupResponse response;
+    const std::string key = absl::StrCat(host.id, "/", request.name(), "/", request.backup().id());
+    if (backups.contains(key)) {  // a retry after the last part
+      response.set_received_bytes(request.backup().size_bytes());
+      response.set_complete(true);
+      return response;
+    }
+    std::string& incoming = incoming_[key];
+    if (request.offset() != incoming.size()) return absl::FailedPreconditionError("offset");
+    incoming += request.data();
+    response.set_received_bytes(incoming.size());
+    if (!request.last()) return response;
+    if (Sha256Hex(incoming) != request.backup().sha256()) {
+      return absl::DataLossError("does not match its SHA-256");
+    }
+    StoredBackup stored{.backup = request.backup(), .bytes = incoming};
+    stored.backup.set_name(request.name());
+    backups[absl::StrCat(host.id, "/", request.name(), "/", request.backup().id())] =
+        std::move(stored);
+    response.set_complete(true);
+    return response;
+  }
+  absl::StatusOr<agent::v1::Instance> RestoreBackup(const Host& host,
+                                                    const agent::v1::RestoreBackupRequest& request,
+                                                    AgentCall& call) override {
+    {
+      absl::MutexLock lock(mutex_.get());
+      if (!backups.contains(absl::StrCat(host.id, "/", request.name(), "/", request.id()))) {
+        return absl::NotFoundError("no backup " + request.id());
+      }
+    }
+    return Answer("Restore", host, request.name(), request.operation_id(), call);
+  }
+  absl::Status DeleteBackup(const Host& host, const agent::v1::DeleteBackupRequest& request,
+                            AgentCall& call) override {
+    if (absl::Status failed = Record("DeleteBackup", host, request.name(), request.id(), call);
+        !failed.ok()) {
+      return failed;
+    }
+    absl::MutexLock lock(mutex_.get());
+    backups.erase(absl::StrCat(host.id, "/", request.name(), "/", request.id()));
+    return absl::OkStatus();
+  }
+
  private:
   std::map<std::string, agent::v1::ListPlayerEventsResponse> player_events_;
+  std::map<std::string, std::string> incoming_;
+  static std::string Sha256Hex(const std::string& bytes) {
+    Sha256 digest;
+    digest.Update(bytes);
+    return digest.HexDigest();
+  }
 
   // Calls may come from several threads (a game check asks hosts at once).
   absl::Status Record(const std::string& method, const Host& host, const std::string& name,

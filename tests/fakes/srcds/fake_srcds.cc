@@ -29,6 +29,10 @@
 //   fake_ticks N MS: print "fake tick <i> <CLOCK_REALTIME in us>" N times, one every MS ms
 //   (the console latency benchmark, tests/bench/p3_console, measures from that time).
 //   fake_rate RATE SECONDS: the same lines, RATE a second for SECONDS (a busy console).
+//   fake_write N MS: write to its tree N times, one every MS ms (a game under load, for
+//   backups): each time a 4 KiB block appended to logs/fake_load.log and one of 8 files
+//   fake_saves/save<i % 8>.dat replaced whole (written beside it, renamed over it) with 16 KiB
+//   that all read "<i>"; "fake_write done" once the last is written.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -47,6 +51,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -183,6 +188,12 @@ class FakeSrcds {
   std::chrono::microseconds tick_interval_{0};
   Clock::time_point next_tick_;
   void Tick();
+  // fake_write: how many writes are left, how often, and when the next one is due.
+  int writes_left_ = 0;
+  int write_number_ = 0;
+  std::chrono::milliseconds write_interval_{0};
+  Clock::time_point next_write_;
+  void Write();
   [[noreturn]] void Crash();
   void Quit(const std::string& why) {
     Print(why);
@@ -359,6 +370,12 @@ void FakeSrcds::Exec(const std::vector<std::string>& words, int depth) {
     ticks_left_ = rate * std::max(0, std::atoi(arg(2).c_str()));
     tick_interval_ = std::chrono::microseconds(1000000 / rate);
     next_tick_ = Clock::now();
+  } else if (command == "fake_write" && words.size() > 2) {
+    writes_left_ = std::max(0, std::atoi(arg(1).c_str()));
+    write_interval_ = std::chrono::milliseconds(std::max(1, std::atoi(arg(2).c_str())));
+    next_write_ = Clock::now();
+    std::filesystem::create_directories(options_.game + "/logs");
+    std::filesystem::create_directories(options_.game + "/fake_saves");
   } else if (command == "fake_crash") {
     Crash();
   } else if (command == "fake_hang") {
@@ -446,6 +463,22 @@ void FakeSrcds::Tick() {
     Print("fake tick " + std::to_string(++tick_number_) + " " + std::to_string(now));
     --ticks_left_;
     next_tick_ += tick_interval_;
+  }
+}
+
+void FakeSrcds::Write() {
+  while (writes_left_ > 0 && Clock::now() >= next_write_) {
+    const int i = ++write_number_;
+    std::ofstream(options_.game + "/logs/fake_load.log", std::ios::app)
+        << std::string(4095, static_cast<char>('a' + i % 26)) << "\n";
+    const std::string save = options_.game + "/fake_saves/save" + std::to_string(i % 8) + ".dat";
+    std::string content;
+    while (content.size() < 16384) content += std::to_string(i) + "\n";
+    std::ofstream(save + ".tmp", std::ios::trunc) << content;
+    std::rename((save + ".tmp").c_str(), save.c_str());
+    --writes_left_;
+    next_write_ += write_interval_;
+    if (writes_left_ == 0) Print("fake_write done");
   }
 }
 
@@ -738,6 +771,11 @@ int FakeSrcds::Run() {
       int until_crash = static_cast<int>(std::max<int64_t>(0, crash_ms - elapsed));
       timeout = timeout < 0 ? until_crash : std::min(timeout, until_crash);
     }
+    if (writes_left_ > 0) {
+      int until_write = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::ceil<std::chrono::milliseconds>(next_write_ - Clock::now()).count()));
+      timeout = timeout < 0 ? until_write : std::min(timeout, until_write);
+    }
     if (ticks_left_ > 0) {
       // Rounded up: ticks closer together than a millisecond are printed a millisecond's worth
       // at a time, not by spinning.
@@ -756,6 +794,7 @@ int FakeSrcds::Run() {
     if (crash_ms >= 0 && elapsed >= crash_ms) Crash();
     if (!online_ && elapsed >= boot_ms) GoOnline();
     Tick();
+    Write();
 
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;

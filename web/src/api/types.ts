@@ -44,6 +44,10 @@ export type {
   ScheduleStepJson as ScheduleStep,
 } from '../gen/l4d2/controller/v1/schedules_pb';
 export type {
+  BackupJson as Backup,
+  BackupListJson as BackupList,
+} from '../gen/l4d2/controller/v1/backups_pb';
+export type {
   HostBuildJson as HostBuild,
   UpdateJobQueuedJson as UpdateJobQueued,
   UpdatePolicyJson as UpdatePolicy,

@@ -3,17 +3,17 @@ import {useEffect, useRef, useState} from 'preact/hooks';
 import {useLocation, useRoute} from 'preact-iso';
 import {api, me} from '../api/client';
 import {useInterval, useResource} from '../api/resource';
-import type {ConsoleCommandResponse, JobRef, ListPlayerEventsResponse, LogLine, MetricSeries, Server,
+import type {Backup, BackupList, ConsoleCommandResponse, JobRef, ListPlayerEventsResponse, LogLine, MetricSeries, Server,
   ServerPlayersResponse} from '../api/types';
 import {Avatar, PlayerName} from '../components/avatar';
 import {Chart} from '../components/chart';
 import {ago, bytes, dateTime, duration, millis, span} from '../lib/format';
 import {ConsoleBuffer, CommandHistory} from '../lib/console';
 import {followEventStream} from '../lib/sse';
-import {Badge, Confirm, ErrorBox, Loading, PageHeader, Tabs, useAction} from '../components/ui';
+import {Badge, Confirm, ErrorBox, Field, Loading, PageHeader, Tabs, useAction} from '../components/ui';
 import {live} from './servers';
 
-const tabs = ['overview', 'console', 'logs', 'charts'];
+const tabs = ['overview', 'console', 'logs', 'charts', 'backups'];
 
 export function ServerPage() {
   const {params} = useRoute();
@@ -69,6 +69,7 @@ export function ServerPage() {
         {tab === 'console' && <Console serverId={params.id} />}
         {tab === 'logs' && <Logs serverId={params.id} />}
         {tab === 'charts' && <Charts serverId={params.id} />}
+        {tab === 'backups' && <Backups server={s} onQueued={setJob} />}
       </div>
       <Confirm open={!!confirm} title={`${confirm ? confirm[0].toUpperCase() + confirm.slice(1) : ''} ${s.name}?`}
                action={confirm ? confirm[0].toUpperCase() + confirm.slice(1) : ''}
@@ -314,6 +315,91 @@ function Charts({serverId}: {serverId: string}) {
             : notMeasured('Memory')}
         </div>
       )}
+    </>
+  );
+}
+
+// The server's backups (its writable layer and record, kept on its host): taken now, restored
+// (this server's or another of the owner's, from any host), deleted. Jobs, followed on the
+// jobs page; the list is asked again every 5 s while shown.
+function Backups({server, onQueued}: {server: Server; onQueued: (job: string) => void}) {
+  const own = useResource((signal) => api<BackupList>(`/backups?server_id=${server.id}`, {signal}), [server.id], ['jobs']);
+  const all = useResource((signal) => api<BackupList>('/backups?limit=200', {signal}), [], ['jobs']);
+  useInterval(own.reload, 5000);
+  const [confirm, setConfirm] = useState<{action: 'restore' | 'delete'; backup: Backup}>();
+  const [other, setOther] = useState('');
+  const act = useAction(async (what: {action: 'backup' | 'restore' | 'delete'; backup?: Backup}) => {
+    const ref = what.action === 'backup'
+      ? await api<JobRef>(`/servers/${server.id}/backups`, {body: {}})
+      : what.action === 'restore'
+        ? await api<JobRef>(`/servers/${server.id}/restore`, {body: {backupId: what.backup!.id}})
+        : await api<JobRef>(`/backups/${what.backup!.id}`, {method: 'DELETE'});
+    onQueued(ref.jobId ?? '');
+    own.reload();
+  });
+  const list = own.data?.backups ?? [];
+  // Other servers' backups this server may take (the same owner's), newest first.
+  const others = (all.data?.backups ?? []).filter((backup) => backup.serverId !== server.id && backup.ownerId === server.ownerId);
+  const placed = !!server.hostId;
+  return (
+    <>
+      <div class="actions">
+        <button type="button" onClick={() => act.go({action: 'backup'})} disabled={act.busy || !placed}>Back up now</button>
+        {!placed && <span class="muted">Start the server once: it has no files to back up yet.</span>}
+      </div>
+      <ErrorBox error={act.error ?? own.error} />
+      {!own.data ? (own.error ? null : <Loading what="backups" />) : list.length === 0 ? <p class="muted">No backups of this server yet.</p> : (
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="Backups of the server">
+          <table>
+            <thead><tr><th>Taken</th><th>Host</th><th>Size</th><th>Files</th><th>Game build</th><th>SHA-256</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
+            <tbody>
+              {list.map((backup) => (
+                <tr>
+                  <td title={dateTime(backup.createdAt)}>{ago(backup.createdAt)}{backup.copiedFrom && <span class="muted"> (a copy)</span>}</td>
+                  <td>{backup.hostName}</td>
+                  <td title={`${bytes(backup.contentBytes)} before compression`}>{bytes(backup.sizeBytes)}</td>
+                  <td>{backup.files ?? 0}</td>
+                  <td>{backup.buildId || <span class="muted">-</span>}</td>
+                  <td class="mono" title={backup.sha256}>{(backup.sha256 ?? '').slice(0, 12)}</td>
+                  <td><div class="actions">
+                    <button type="button" class="secondary" onClick={() => setConfirm({action: 'restore', backup})} disabled={act.busy || !placed}>Restore</button>
+                    <button type="button" class="danger" onClick={() => setConfirm({action: 'delete', backup})} disabled={act.busy}>Delete</button>
+                  </div></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {placed && others.length > 0 && (
+        <form class="inline-form" onSubmit={(event) => {
+          event.preventDefault();
+          const backup = others.find((candidate) => candidate.id === other);
+          if (backup) setConfirm({action: 'restore', backup});
+        }}>
+          <Field label="Restore another server's backup">
+            <select name="restore-other" value={other} onChange={(event) => setOther(event.currentTarget.value)}>
+              <option value="">Choose a backup</option>
+              {others.map((backup) => (
+                <option value={backup.id}>{backup.serverName} on {backup.hostName}, {dateTime(backup.createdAt)} ({bytes(backup.sizeBytes)})</option>
+              ))}
+            </select>
+          </Field>
+          <button type="submit" class="secondary" disabled={!other || act.busy}>Restore</button>
+        </form>
+      )}
+      <Confirm open={!!confirm}
+               title={confirm?.action === 'restore' ? `Restore ${server.name} from a backup?` : 'Delete the backup?'}
+               action={confirm?.action === 'restore' ? 'Restore' : 'Delete'}
+               onCancel={() => setConfirm(undefined)} onConfirm={() => {
+                 const chosen = confirm!;
+                 setConfirm(undefined);
+                 act.go(chosen);
+               }}>
+        <p>{confirm?.action === 'restore'
+          ? `Its files are replaced by those of ${confirm.backup.serverName}'s backup taken ${dateTime(confirm.backup.createdAt)}${confirm.backup.hostId !== server.hostId ? `, copied from ${confirm.backup.hostName}` : ''}. A running server is stopped for it (players are disconnected) and started again.`
+          : `The archive taken ${dateTime(confirm?.backup.createdAt)} is removed from ${confirm?.backup.hostName} for good.`}</p>
+      </Confirm>
     </>
   );
 }

@@ -1,0 +1,45 @@
+#pragma once
+
+// The catalog of servers' backups (table `backups`, migration 26; docs/backups.md): one row per
+// archive on a host, written by the jobs that take, copy and prune them. A backup belongs to
+// its server's owner; it outlives the server (to get a deleted server's state back onto
+// another). Thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "controller/store/actor.h"
+#include "controller/store/database.h"
+#include "l4d2/controller/v1/backups.pb.h"
+
+namespace l4d2::controller {
+
+class ServerBackupStore {
+ public:
+  // `db` and `clock` must outlive the store.
+  ServerBackupStore(Database& db, Clock& clock);
+
+  // Records `backup` with a new id (set in it), within the caller's transaction; when its
+  // archive is recorded already (a retried job), sets that record's id instead.
+  void Add(soci::session& sql, v1::Backup& backup);
+  // Forgets the backups of `host_id` whose archives are `archive_ids` (pruned by the agent):
+  // their ids.
+  std::vector<std::string> RemoveArchives(soci::session& sql, const std::string& host_id,
+                                          const std::vector<std::string>& archive_ids);
+  void Remove(soci::session& sql, const std::string& id);
+
+  // NOT_FOUND when the actor does not see it.
+  absl::StatusOr<v1::Backup> Get(const Actor& actor, const std::string& id);
+  // The backups the actor sees, newest first, at most `limit`: one server's when `server_id`
+  // is set.
+  absl::StatusOr<std::vector<v1::Backup>> List(const Actor& actor, const std::string& server_id,
+                                               int limit);
+
+ private:
+  Database& db_;
+  Clock& clock_;
+};
+
+}  // namespace l4d2::controller

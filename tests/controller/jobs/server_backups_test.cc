@@ -1,0 +1,275 @@
+// Backups as jobs (controller/jobs/server_backups.h) through the real job queue on SQLite and
+// PostgreSQL, each job run by RunJob against a fake agent that keeps archives in memory: the
+// catalog follows what the agents hold (taken, pruned by retention, deleted), a restore from
+// another host copies the archive in parts and checks it, a running server is stopped for the
+// restore and started again, a retried restore records its copy once, and every request is
+// checked (retention bounds, owners, servers never placed) with nothing queued on a refusal.
+
+#include "controller/jobs/server_backups.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "l4d2/controller/v1/backups.pb.h"
+#include "rpc/proto_json.h"
+#include "rpc/proto_time.h"
+#include "tests/controller/jobs/fake_agent_client.h"
+#include "tests/controller/store/backend_test.h"
+
+namespace l4d2::controller {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+class ServerBackupsTest : public FleetBackendTest {
+ protected:
+  void SetUp() override {
+    FleetBackendTest::SetUp();
+    if (IsSkipped()) return;
+    alice_ = NewUser("alice");
+    bob_ = NewUser("bob");
+    // One server per host.
+    for (const char* name : {"h1", "h2"}) {
+      auto host = stores_->hosts.Create(
+          {.name = name, .address = "127.0.0.1:1", .max_instances = 1}, absl::Hours(1));
+      ASSERT_TRUE(host.ok());
+      ASSERT_TRUE(stores_->hosts.RedeemEnrollmentToken(host->second).ok());
+      ASSERT_TRUE(stores_->hosts.SetInstalledBuild(host->first.id, "9000002").ok());
+      hosts_[name] = host->first.id;
+    }
+    auto blueprint = stores_->blueprints.Create(alice_, {.name = "versus"});
+    ASSERT_TRUE(blueprint.ok()) << blueprint.status();
+    for (const char* name : {"vs1", "vs2"}) {
+      auto server = stores_->servers.Create(alice_, name, blueprint->id, DesiredState::kRunning);
+      ASSERT_TRUE(server.ok());
+      ASSERT_TRUE(stores_->servers.Place(server->id, {.memory_per_server_bytes = 0}).ok());
+      servers_[name] = server->id;
+    }
+    // Each host takes one: vs1 on one, vs2 on the other.
+    host_of_["vs1"] = stores_->servers.Get(alice_, servers_["vs1"])->host_id;
+    host_of_["vs2"] = stores_->servers.Get(alice_, servers_["vs2"])->host_id;
+    ASSERT_NE(host_of_["vs1"], host_of_["vs2"]);
+    auto unplaced = stores_->servers.Create(alice_, "vs3", blueprint->id, DesiredState::kStopped);
+    ASSERT_TRUE(unplaced.ok());
+    servers_["vs3"] = unplaced->id;
+  }
+
+  // Claims the job `id` and runs it with RunJob; its result, written back as the scheduler
+  // would.
+  absl::StatusOr<std::string> RunQueued(const std::string& id) {
+    absl::StatusOr<std::vector<Job>> claimed =
+        stores_->jobs.Claim("controller-a", 100, absl::Seconds(30));
+    EXPECT_TRUE(claimed.ok()) << claimed.status();
+    for (const Job& job : *claimed) {
+      if (job.id != id) continue;
+      absl::StatusOr<JobOutcome> outcome =
+          RunJob({.stores = *stores_,
+                  .agents = agent_,
+                  .backups = {.keep = 7, .keep_for = absl::Hours(720)}},
+                 job, call_);
+      JobEnding ending{.id = job.id, .owner = "controller-a", .not_before = clock_.Now()};
+      if (outcome.ok()) {
+        ending.result = outcome->result;
+      } else {
+        ending.state = JobState::kFailed;
+        ending.error = outcome.status();
+      }
+      EXPECT_TRUE(stores_->jobs.Write({}, {ending}).ok());
+      if (!outcome.ok()) return outcome.status();
+      return outcome->result;
+    }
+    return absl::NotFoundError("job " + id + " was not claimed");
+  }
+
+  absl::StatusOr<v1::ServerBackupResult> Backup(const std::string& server) {
+    absl::StatusOr<std::string> job =
+        RequestBackup(*stores_, alice_, servers_[server], 0, absl::ZeroDuration());
+    if (!job.ok()) return job.status();
+    absl::StatusOr<std::string> result = RunQueued(*job);
+    if (!result.ok()) return result.status();
+    return FromJson<v1::ServerBackupResult>(*result);
+  }
+
+  std::vector<v1::Backup> Listed(const Actor& actor, const std::string& server = "") {
+    absl::StatusOr<std::vector<v1::Backup>> list =
+        stores_->backups.List(actor, server.empty() ? "" : servers_[server], 100);
+    EXPECT_TRUE(list.ok()) << list.status();
+    return list.ok() ? *std::move(list) : std::vector<v1::Backup>();
+  }
+
+  int Calls(const std::string& prefix) {
+    int count = 0;
+    for (const std::string& call : agent_.calls) count += absl::StartsWith(call, prefix);
+    return count;
+  }
+
+  Actor alice_, bob_;
+  std::map<std::string, std::string> hosts_, servers_, host_of_;
+  FakeAgentClient agent_;
+  FakeAgentCall call_;
+};
+
+TEST_P(ServerBackupsTest, TheCatalogFollowsBackupsTakenAndPrunedOnTheHost) {
+  absl::StatusOr<v1::ServerBackupResult> first = Backup("vs1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  // The config's retention when the request names none.
+  EXPECT_EQ(agent_.last_backup_request.keep(), 7u);
+  EXPECT_EQ(DurationOf(agent_.last_backup_request.keep_for()), absl::Hours(720));
+  EXPECT_EQ(agent_.last_backup_request.name(), "vs1");
+  const v1::Backup& taken = first->backup();
+  EXPECT_EQ(taken.server_id(), servers_["vs1"]);
+  EXPECT_EQ(taken.host_id(), host_of_["vs1"]);
+  EXPECT_EQ(taken.host_name(), stores_->hosts.Get(host_of_["vs1"])->name);
+  EXPECT_EQ(taken.owner_id(), alice_.user_id);
+  EXPECT_EQ(taken.sha256().size(), 64u);
+  EXPECT_GT(taken.size_bytes(), 0u);
+  EXPECT_EQ(taken.created_by(), alice_.Name());
+  std::vector<v1::Backup> listed = Listed(alice_, "vs1");
+  ASSERT_THAT(listed, SizeIs(1));
+  EXPECT_EQ(listed[0].id(), taken.id());
+  EXPECT_EQ(listed[0].archive_id(), taken.archive_id());
+
+  // The agent pruned the first while taking the second: the catalog forgets it with the same
+  // transaction that records the new one.
+  agent_.prune_next = {taken.archive_id()};
+  absl::StatusOr<v1::ServerBackupResult> second = Backup("vs1");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(second->pruned(), ElementsAre(taken.id()));
+  listed = Listed(alice_, "vs1");
+  ASSERT_THAT(listed, SizeIs(1));
+  EXPECT_EQ(listed[0].id(), second->backup().id());
+
+  // Another operator sees none of it; an admin sees all.
+  EXPECT_THAT(Listed(bob_), IsEmpty());
+  EXPECT_TRUE(absl::IsNotFound(stores_->backups.Get(bob_, taken.id()).status()));
+  EXPECT_TRUE(absl::IsNotFound(stores_->backups.Get(alice_, taken.id()).status()));  // pruned
+  EXPECT_THAT(Listed(Actor::System()), SizeIs(1));
+
+  // Deleted: from the host, then from the catalog.
+  absl::StatusOr<std::string> deletion =
+      RequestBackupDeletion(*stores_, alice_, second->backup().id());
+  ASSERT_TRUE(deletion.ok()) << deletion.status();
+  ASSERT_TRUE(RunQueued(*deletion).ok());
+  EXPECT_EQ(Calls("DeleteBackup vs1 " + second->backup().archive_id()), 1);
+  EXPECT_THAT(Listed(alice_), IsEmpty());
+  EXPECT_TRUE(agent_.backups.empty());
+
+  // Each request audited with its job.
+  absl::StatusOr<std::vector<AuditEntry>> audit = stores_->audit.Newest(20);
+  ASSERT_TRUE(audit.ok());
+  int backups = 0, deletions = 0;
+  for (const AuditEntry& entry : *audit) {
+    backups += entry.action == "server.backup";
+    deletions += entry.action == "backup.delete";
+    if (entry.action == "server.backup") {
+      EXPECT_THAT(entry.detail, HasSubstr("\"job\""));
+    }
+  }
+  EXPECT_EQ(backups, 2);
+  EXPECT_EQ(deletions, 1);
+}
+
+TEST_P(ServerBackupsTest, BadRequestsAreRefusedAndQueueNothing) {
+  const auto refused = [](const absl::StatusOr<std::string>& job) {
+    return job.ok() ? absl::OkStatus() : job.status();
+  };
+  EXPECT_THAT(refused(RequestBackup(*stores_, alice_, servers_["vs1"], 101, absl::ZeroDuration()))
+                  .message(),
+              HasSubstr("keep: 0 (the config's) to 100"));
+  EXPECT_THAT(
+      refused(RequestBackup(*stores_, alice_, servers_["vs1"], 3, absl::Minutes(10))).message(),
+      HasSubstr("keep_for"));
+  EXPECT_TRUE(absl::IsNotFound(
+      refused(RequestBackup(*stores_, bob_, servers_["vs1"], 0, absl::ZeroDuration()))));
+  absl::StatusOr<v1::ServerBackupResult> taken = Backup("vs1");
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  const std::string backup = taken->backup().id();
+  // Bob sees neither the server nor the backup; his own server cannot take alice's backup.
+  auto blueprint = stores_->blueprints.Create(bob_, {.name = "coop"});
+  ASSERT_TRUE(blueprint.ok());
+  auto bobs = stores_->servers.Create(bob_, "bob1", blueprint->id, DesiredState::kStopped);
+  ASSERT_TRUE(bobs.ok());
+  EXPECT_TRUE(absl::IsNotFound(refused(RequestRestore(*stores_, bob_, bobs->id, backup))));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      refused(RequestRestore(*stores_, Actor::System(), bobs->id, backup))));
+  EXPECT_TRUE(absl::IsNotFound(refused(RequestBackupDeletion(*stores_, bob_, backup))));
+  // A server never placed has nothing to restore into.
+  EXPECT_THAT(refused(RequestRestore(*stores_, alice_, servers_["vs3"], backup)).message(),
+              HasSubstr("never placed"));
+  EXPECT_TRUE(absl::IsNotFound(refused(RequestRestore(*stores_, alice_, servers_["vs2"], "nope"))));
+  absl::StatusOr<std::vector<Job>> jobs = stores_->jobs.List({});
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_THAT(*jobs, SizeIs(1));  // the one backup
+}
+
+TEST_P(ServerBackupsTest, ARestoreFromAnotherHostCopiesInPartsAndRestartsTheServer) {
+  absl::StatusOr<v1::ServerBackupResult> taken = Backup("vs1");
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  const v1::Backup& backup = taken->backup();
+  agent_.calls.clear();
+  agent_.state = agent::v1::INSTANCE_STATE_RUNNING;
+  absl::StatusOr<std::string> job = RequestRestore(*stores_, alice_, servers_["vs2"], backup.id());
+  ASSERT_TRUE(job.ok()) << job.status();
+  absl::StatusOr<std::string> result = RunQueued(*job);
+  ASSERT_TRUE(result.ok()) << result.status();
+  // The archive ("backup of vs1 #1", 16 bytes) in 4-byte parts, read on h1, written to h2.
+  const int parts = static_cast<int>((backup.size_bytes() + 3) / 4);
+  EXPECT_EQ(Calls("ReadBackup vs1"), parts);
+  EXPECT_EQ(Calls("WriteBackup vs2"), parts);
+  std::vector<std::string> after_copy(agent_.calls.begin() + 2 * parts, agent_.calls.end());
+  EXPECT_THAT(after_copy, ElementsAre("Get vs2", absl::StrCat("Stop vs2 ", *job, ":stop"),
+                                      absl::StrCat("Restore vs2 ", *job, ":restore"),
+                                      absl::StrCat("Start vs2 ", *job, ":start")));
+  absl::StatusOr<v1::ServerRestoreResult> restored = FromJson<v1::ServerRestoreResult>(*result);
+  ASSERT_TRUE(restored.ok());
+  EXPECT_TRUE(restored->was_running());
+  EXPECT_EQ(restored->backup_id(), backup.id());
+  // The copy is vs2's backup now, on h2, the same archive.
+  std::vector<v1::Backup> copies = Listed(alice_, "vs2");
+  ASSERT_THAT(copies, SizeIs(1));
+  EXPECT_EQ(copies[0].id(), restored->copy_id());
+  EXPECT_EQ(copies[0].host_id(), host_of_["vs2"]);
+  EXPECT_EQ(copies[0].copied_from(), backup.id());
+  EXPECT_EQ(copies[0].sha256(), backup.sha256());
+  EXPECT_TRUE(agent_.backups.contains(absl::StrCat(host_of_["vs2"], "/vs2/", backup.archive_id())));
+
+  // The same job run again (a controller died before recording its end): the copy is
+  // recognised, not recorded twice.
+  Job again = *stores_->jobs.Get(*job);
+  ASSERT_TRUE(RunJob({.stores = *stores_, .agents = agent_}, again, call_).ok());
+  EXPECT_THAT(Listed(alice_, "vs2"), SizeIs(1));
+
+  // Into its own server, stopped: no copy, no stop, no start.
+  agent_.calls.clear();
+  agent_.state = agent::v1::INSTANCE_STATE_STOPPED;
+  ASSERT_TRUE(stores_->servers.SetDesired(servers_["vs1"], DesiredState::kStopped).ok());
+  job = RequestRestore(*stores_, alice_, servers_["vs1"], backup.id());
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_TRUE(RunQueued(*job).ok());
+  EXPECT_THAT(agent_.calls, ElementsAre("Get vs1", absl::StrCat("Restore vs1 ", *job, ":restore")));
+}
+
+TEST_P(ServerBackupsTest, ACopyThatDoesNotMatchItsChecksumRestoresNothing) {
+  absl::StatusOr<v1::ServerBackupResult> taken = Backup("vs1");
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  // The archive changed on h1 since it was recorded (a disk fault): the receiving agent
+  // refuses the copy at its last part.
+  agent_.backups.begin()->second.bytes[0] ^= 1;
+  agent_.calls.clear();
+  absl::StatusOr<std::string> job =
+      RequestRestore(*stores_, alice_, servers_["vs2"], taken->backup().id());
+  ASSERT_TRUE(job.ok());
+  absl::StatusOr<std::string> result = RunQueued(*job);
+  EXPECT_TRUE(absl::IsDataLoss(result.status())) << result.status();
+  EXPECT_EQ(Calls("Restore"), 0);
+  EXPECT_EQ(Calls("Stop"), 0);
+  EXPECT_THAT(Listed(alice_, "vs2"), IsEmpty());
+}
+
+L4D2_INSTANTIATE_BACKEND_TEST(ServerBackupsTest);
+
+}  // namespace
+}  // namespace l4d2::controller
