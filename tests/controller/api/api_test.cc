@@ -1987,6 +1987,19 @@ void RoutePlanTest::CheckEveryGetRoute() {
                        int64_t(i % 4), int64_t{25}, int64_t{now}});
            }
            logs.Write(sql);
+           // Backups: ten of each server's, a month's nightly ones of a few.
+           RowBatch backups(
+               "INSERT INTO backups (id, server_id, owner_id, host_id, archive_id, created_at_ms,"
+               " record)",
+               7);
+           for (int b = 0; b < 8000; ++b) {
+             const size_t server = b % servers.size();
+             backups.Add({absl::StrFormat("b%016x%08x", now * 1000 - 8000 + b, b), servers[server],
+                          server % 2 == 0 ? alice_id : bob_id, absl::StrCat("h", server % 50),
+                          absl::StrFormat("20261204T000000Z-%08x", b), int64_t{now - 8000 + b},
+                          "{}"});
+           }
+           backups.Write(sql);
            sql << "ANALYZE";
            return absl::OkStatus();
          })
@@ -2002,6 +2015,7 @@ void RoutePlanTest::CheckEveryGetRoute() {
       {"users", {bob_id, alice_id}},
       {"schedules", {others.schedule, mine.schedule}},
       {"webhooks", {others.webhook, mine.webhook}},
+      {"backups", {others.backup, mine.backup}},
       {"hosts", {"h1", "h1"}}};
   const std::string week_ago =
       absl::FormatTime(absl::RFC3339_full, clock_.Now() - absl::Hours(150), absl::UTCTimeZone());
@@ -2032,7 +2046,9 @@ void RoutePlanTest::CheckEveryGetRoute() {
       "/api/v1/servers/" + servers[0] + "/timeline?before=ffff&limit=10",
       "/api/v1/players?q=player1",
       "/api/v1/players?q=76561197960265730",
-      "/api/v1/players/76561197960265730"};
+      "/api/v1/players/76561197960265730",
+      "/api/v1/backups?server_id=" + servers[0],
+      "/api/v1/backups?limit=10"};
   {
     absl::MutexLock lock(&mutex);
     recording = true;
