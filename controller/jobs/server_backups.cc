@@ -236,7 +236,7 @@ absl::StatusOr<std::string> RunServerBackup(const JobContext& context, const Job
   const std::vector<std::string> pruned(taken.pruned().begin(), taken.pruned().end());
   L4D2_RETURN_IF_ERROR(stores.db.Transact([&](soci::session& sql) -> absl::Status {
     stores.backups.Add(sql, backup);
-    for (std::string& id : stores.backups.RemoveArchives(sql, host.id, pruned)) {
+    for (std::string& id : stores.backups.RemoveArchives(sql, host.id, server.name, pruned)) {
       result.add_pruned(std::move(id));
     }
     return absl::OkStatus();

@@ -492,10 +492,12 @@ const std::vector<Migration>& ControllerMigrations() {
         " server_id TEXT NOT NULL,"  // no foreign key: a deleted server's backups stay
         " owner_id TEXT NOT NULL,"
         " host_id TEXT NOT NULL,"
+        // Where the archive is: backups/<instance>/<archive_id> on the host.
+        " instance TEXT NOT NULL,"
         " archive_id TEXT NOT NULL,"
         " created_at_ms BIGINT NOT NULL,"
         " record TEXT NOT NULL,"  // the Backup message's JSON
-        " UNIQUE (host_id, archive_id))",
+        " UNIQUE (host_id, instance, archive_id))",
         "CREATE INDEX backups_by_server ON backups(server_id, created_at_ms)",
         "CREATE INDEX backups_by_owner ON backups(owner_id, created_at_ms)",
         "CREATE INDEX backups_by_time ON backups(created_at_ms)"}},

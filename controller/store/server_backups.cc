@@ -35,8 +35,9 @@ ServerBackupStore::ServerBackupStore(Database& db, Clock& clock) : db_(db), cloc
 
 void ServerBackupStore::Add(soci::session& sql, v1::Backup& backup) {
   std::string recorded;
-  sql << "SELECT id FROM backups WHERE host_id = :h AND archive_id = :a",
-      soci::use(backup.host_id()), soci::use(backup.archive_id()), soci::into(recorded);
+  sql << "SELECT id FROM backups WHERE host_id = :h AND instance = :i AND archive_id = :a",
+      soci::use(backup.host_id()), soci::use(backup.server_name()), soci::use(backup.archive_id()),
+      soci::into(recorded);
   if (sql.got_data()) {  // a retried job's
     backup.set_id(recorded);
     return;
@@ -44,20 +45,21 @@ void ServerBackupStore::Add(soci::session& sql, v1::Backup& backup) {
   backup.set_id(TimeOrderedId(clock_.Now()));
   const std::string record = ToJson(backup);
   long long created = absl::ToUnixMillis(TimeOf(backup.created_at()));
-  sql << "INSERT INTO backups (id, server_id, owner_id, host_id, archive_id, created_at_ms,"
-         " record) VALUES (:id, :s, :o, :h, :a, :c, :r)",
+  sql << "INSERT INTO backups (id, server_id, owner_id, host_id, instance, archive_id,"
+         " created_at_ms, record) VALUES (:id, :s, :o, :h, :i, :a, :c, :r)",
       soci::use(backup.id()), soci::use(backup.server_id()), soci::use(backup.owner_id()),
-      soci::use(backup.host_id()), soci::use(backup.archive_id()), soci::use(created),
-      soci::use(record);
+      soci::use(backup.host_id()), soci::use(backup.server_name()), soci::use(backup.archive_id()),
+      soci::use(created), soci::use(record);
 }
 
 std::vector<std::string> ServerBackupStore::RemoveArchives(
-    soci::session& sql, const std::string& host_id, const std::vector<std::string>& archive_ids) {
+    soci::session& sql, const std::string& host_id, const std::string& instance,
+    const std::vector<std::string>& archive_ids) {
   std::vector<std::string> removed;
   for (const std::string& archive : archive_ids) {
     std::string id;
-    sql << "SELECT id FROM backups WHERE host_id = :h AND archive_id = :a", soci::use(host_id),
-        soci::use(archive), soci::into(id);
+    sql << "SELECT id FROM backups WHERE host_id = :h AND instance = :i AND archive_id = :a",
+        soci::use(host_id), soci::use(instance), soci::use(archive), soci::into(id);
     if (!sql.got_data()) continue;
     Remove(sql, id);
     removed.push_back(id);

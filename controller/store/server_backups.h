@@ -22,11 +22,13 @@ class ServerBackupStore {
   ServerBackupStore(Database& db, Clock& clock);
 
   // Records `backup` with a new id (set in it), within the caller's transaction; when its
-  // archive is recorded already (a retried job), sets that record's id instead.
+  // archive (host, instance `server_name`, archive id) is recorded already (a retried job),
+  // sets that record's id instead.
   void Add(soci::session& sql, v1::Backup& backup);
-  // Forgets the backups of `host_id` whose archives are `archive_ids` (pruned by the agent):
-  // their ids.
+  // Forgets the backups of `instance` on `host_id` whose archives are `archive_ids` (pruned by
+  // the agent): their ids.
   std::vector<std::string> RemoveArchives(soci::session& sql, const std::string& host_id,
+                                          const std::string& instance,
                                           const std::vector<std::string>& archive_ids);
   void Remove(soci::session& sql, const std::string& id);
 

@@ -1989,13 +1989,14 @@ void RoutePlanTest::CheckEveryGetRoute() {
            logs.Write(sql);
            // Backups: ten of each server's, a month's nightly ones of a few.
            RowBatch backups(
-               "INSERT INTO backups (id, server_id, owner_id, host_id, archive_id, created_at_ms,"
-               " record)",
-               7);
+               "INSERT INTO backups (id, server_id, owner_id, host_id, instance, archive_id,"
+               " created_at_ms, record)",
+               8);
            for (int b = 0; b < 8000; ++b) {
              const size_t server = b % servers.size();
              backups.Add({absl::StrFormat("b%016x%08x", now * 1000 - 8000 + b, b), servers[server],
                           server % 2 == 0 ? alice_id : bob_id, absl::StrCat("h", server % 50),
+                          absl::StrFormat("srv-%04d", server),
                           absl::StrFormat("20261204T000000Z-%08x", b), int64_t{now - 8000 + b},
                           "{}"});
            }

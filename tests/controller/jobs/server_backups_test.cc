@@ -38,7 +38,6 @@ class ServerBackupsTest : public FleetBackendTest {
       ASSERT_TRUE(host.ok());
       ASSERT_TRUE(stores_->hosts.RedeemEnrollmentToken(host->second).ok());
       ASSERT_TRUE(stores_->hosts.SetInstalledBuild(host->first.id, "9000002").ok());
-      hosts_[name] = host->first.id;
     }
     auto blueprint = stores_->blueprints.Create(alice_, {.name = "versus"});
     ASSERT_TRUE(blueprint.ok()) << blueprint.status();
@@ -107,7 +106,7 @@ class ServerBackupsTest : public FleetBackendTest {
   }
 
   Actor alice_, bob_;
-  std::map<std::string, std::string> hosts_, servers_, host_of_;
+  std::map<std::string, std::string> servers_, host_of_;
   FakeAgentClient agent_;
   FakeAgentCall call_;
 };
@@ -170,6 +169,44 @@ TEST_P(ServerBackupsTest, TheCatalogFollowsBackupsTakenAndPrunedOnTheHost) {
   }
   EXPECT_EQ(backups, 2);
   EXPECT_EQ(deletions, 1);
+}
+
+// An archive is known by its host, instance and id: a copy of vs1's backup into vs2's
+// directory on the same host is a backup of its own; recording one twice (a retried job) keeps
+// one row.
+TEST_P(ServerBackupsTest, TheCatalogKnowsAnArchiveByHostInstanceAndId) {
+  v1::Backup backup;
+  backup.set_server_id(servers_["vs1"]);
+  backup.set_server_name("vs1");
+  backup.set_owner_id(alice_.user_id);
+  backup.set_host_id(host_of_["vs1"]);
+  backup.set_archive_id("20261204T120000Z-0a1b2c3d");
+  v1::Backup copy = backup;
+  copy.set_server_id(servers_["vs2"]);
+  copy.set_server_name("vs2");
+  v1::Backup again = backup;
+  ASSERT_TRUE(db_->Transact([&](soci::session& sql) {
+                   stores_->backups.Add(sql, backup);
+                   stores_->backups.Add(sql, copy);
+                   stores_->backups.Add(sql, again);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_NE(copy.id(), backup.id());
+  EXPECT_EQ(again.id(), backup.id());
+  EXPECT_THAT(Listed(alice_), SizeIs(2));
+  // Pruned in vs2's directory: vs1's stays.
+  std::vector<std::string> removed;
+  ASSERT_TRUE(db_->Transact([&](soci::session& sql) {
+                   removed = stores_->backups.RemoveArchives(sql, host_of_["vs1"], "vs2",
+                                                             {copy.archive_id()});
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  EXPECT_THAT(removed, ElementsAre(copy.id()));
+  std::vector<v1::Backup> left = Listed(alice_);
+  ASSERT_THAT(left, SizeIs(1));
+  EXPECT_EQ(left[0].id(), backup.id());
 }
 
 TEST_P(ServerBackupsTest, BadRequestsAreRefusedAndQueueNothing) {

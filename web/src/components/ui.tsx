@@ -174,8 +174,20 @@ export function Pager({hasPrevious, next, onPrevious, onNext}: {
 }
 
 export function Tabs({tabs, current, onSelect}: {tabs: string[]; current: string; onSelect: (tab: string) => void}) {
+  // On a narrow screen the strip scrolls: the current tab is kept in sight (within the strip
+  // alone, the page is not moved).
+  const strip = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const node = strip.current;
+    const active = node?.querySelector<HTMLElement>('[aria-selected=true]');
+    if (!node || !active) return;
+    const shown = node.getBoundingClientRect();
+    const tab = active.getBoundingClientRect();
+    if (tab.right > shown.right) node.scrollLeft += tab.right - shown.right;
+    else if (tab.left < shown.left) node.scrollLeft -= shown.left - tab.left;
+  }, [current]);
   return (
-    <div class="tabs" role="tablist">
+    <div class="tabs" role="tablist" ref={strip}>
       {tabs.map((tab) => (
         <button type="button" role="tab" aria-selected={tab === current} class={tab === current ? 'active' : ''}
                 onClick={() => onSelect(tab)}>{tab}</button>

@@ -350,7 +350,7 @@ function Backups({server, onQueued}: {server: Server; onQueued: (job: string) =>
       <ErrorBox error={act.error ?? own.error} />
       {!own.data ? (own.error ? null : <Loading what="backups" />) : list.length === 0 ? <p class="muted">No backups of this server yet.</p> : (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="Backups of the server">
-          <table>
+          <table class="nowrap">
             <thead><tr><th>Taken</th><th>Host</th><th>Size</th><th>Files</th><th>Game build</th><th>SHA-256</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>
               {list.map((backup) => (
