@@ -25,8 +25,8 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 add_library(l4d2::sodium INTERFACE IMPORTED)
 target_link_libraries(l4d2::sodium INTERFACE PkgConfig::SODIUM)
 
-# libarchive (overlay archives: tar.gz and zip, extracted with its secure flags), libcurl
-# (fetching archives) and OpenSSL's libcrypto (SHA-256).
+# libarchive (overlay archives: tar.gz and zip, extracted with its secure flags; servers'
+# backups: pax tar with zstd), libcurl (fetching archives) and OpenSSL's libcrypto (SHA-256).
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 add_library(l4d2::archive INTERFACE IMPORTED)
 target_link_libraries(l4d2::archive INTERFACE PkgConfig::LIBARCHIVE)

@@ -20,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/logging.h"
@@ -277,7 +278,10 @@ absl::Status Extract(Source& source, const std::string& root) {
     const std::string relative(absl::StripPrefix(path, kLayerPrefix));
     const mode_t type = archive_entry_filetype(entry);
     const bool whiteout = type == AE_IFCHR && archive_entry_rdev(entry) == 0;
-    if (relative.empty() || relative.front() == '/' || absl::StrContains(relative, "..") ||
+    const std::vector<absl::string_view> parts = absl::StrSplit(relative, '/');
+    const bool climbs = std::any_of(parts.begin(), parts.end(),
+                                    [](absl::string_view part) { return part == ".."; });
+    if (relative.empty() || relative.front() == '/' || climbs ||
         archive_entry_hardlink(entry) != nullptr ||
         (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && !whiteout)) {
       return absl::InvalidArgumentError(absl::StrCat("backup archive: entry '", path, "' refused"));

@@ -7,6 +7,8 @@
 
 #include "agent/backup/backup_store.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -238,6 +240,63 @@ TEST_F(BackupStoreTest, AnArchiveThatDoesNotMatchItsChecksumChangesNothing) {
   EXPECT_TRUE(absl::IsInvalidArgument(restored)) << restored;
   EXPECT_THAT(restored.message(), HasSubstr("does not match its SHA-256"));
   EXPECT_EQ(Describe(Upper("s1")), before);
+}
+
+// A copy whose archive (relayed by the controller, its SHA-256 matching) carries an entry that
+// leaves the layer, a hard link or a device: refused at restore, nothing written anywhere.
+TEST_F(BackupStoreTest, AnArchiveEntryLeavingTheLayerIsRefused) {
+  struct Evil {
+    std::string path;
+    mode_t type;
+    std::string link;
+  };
+  for (const Evil& evil :
+       {Evil{"upper/../../escaped", AE_IFREG, ""}, Evil{"upper//etc/escaped", AE_IFREG, ""},
+        Evil{"upper/hard", AE_IFREG, "/etc/passwd"}, Evil{"upper/disk", AE_IFBLK, ""}}) {
+    SCOPED_TRACE(evil.path);
+    std::string bytes;
+    {
+      struct archive* writer = archive_write_new();
+      archive_write_set_format_pax_restricted(writer);
+      archive_write_add_filter_zstd(writer);
+      size_t used = 0;
+      std::vector<char> buffer(1 << 16);
+      archive_write_open_memory(writer, buffer.data(), buffer.size(), &used);
+      struct archive_entry* entry = archive_entry_new();
+      archive_entry_set_pathname(entry, evil.path.c_str());
+      archive_entry_set_filetype(entry, evil.type);
+      archive_entry_set_perm(entry, 0644);
+      if (!evil.link.empty()) archive_entry_set_hardlink(entry, evil.link.c_str());
+      if (evil.type == AE_IFBLK) archive_entry_set_rdev(entry, makedev(8, 0));
+      archive_entry_set_size(entry, evil.type == AE_IFREG && evil.link.empty() ? 4 : 0);
+      archive_write_header(writer, entry);
+      if (evil.type == AE_IFREG && evil.link.empty()) archive_write_data(writer, "evil", 4);
+      archive_entry_free(entry);
+      archive_write_close(writer);
+      archive_write_free(writer);
+      bytes.assign(buffer.data(), used);
+    }
+    Sha256 digest;
+    digest.Update(bytes);
+    v1::WriteBackupRequest write;
+    write.set_name("s2");
+    write.mutable_backup()->set_id("20261204T120000Z-0badc0de");
+    write.mutable_backup()->set_size_bytes(bytes.size());
+    write.mutable_backup()->set_sha256(digest.HexDigest());
+    write.set_data(bytes);
+    write.set_last(true);
+    ASSERT_TRUE(store_.Write(write).ok());
+    std::ofstream(Upper("s2") + "/marker") << "s2's own";
+    const auto before = Describe(Upper("s2"));
+    absl::Status restored = store_.Restore("s2", "20261204T120000Z-0badc0de");
+    EXPECT_TRUE(absl::IsInvalidArgument(restored)) << restored;
+    EXPECT_THAT(restored.message(), HasSubstr("refused"));
+    EXPECT_EQ(Describe(Upper("s2")), before);
+    EXPECT_FALSE(fs::exists(dir_.Sub("escaped")));
+    EXPECT_FALSE(fs::exists(dir_.Sub("root/escaped")));
+    EXPECT_FALSE(fs::exists("/etc/escaped"));
+    ASSERT_TRUE(*store_.Delete("s2", "20261204T120000Z-0badc0de"));
+  }
 }
 
 TEST_F(BackupStoreTest, RetentionKeepsTheNewestAndDropsTheOld) {
