@@ -167,7 +167,12 @@ game_pids() {  # game_pids N: "name=pid ..." of host N's servers, from its agent
   done
   echo "$out"
 }
-jobs_count() { ctl --json jobs list | grep -o '"id"' | wc -l; }
+# Jobs an outage could make (a server restarted or made again, a host acted on); the
+# controller's own hourly update check (game.check), which may fall in the window, is not one.
+jobs_count() {
+  { ctl --json jobs list | grep -o '"kind":"[^"]*"' || true; } |
+    awk '$0 != "\"kind\":\"game.check\"" { n++ } END { print n + 0 }'
+}
 alive() { local entry; for entry in $1; do kill -0 "${entry#*=}" 2>/dev/null || return 1; done; }
 wait_state() {  # wait_state HOST STATE SECONDS
   for _ in $(seq $(($3 * 10))); do [ "$(host_state "$1")" = "$2" ] && return 0; sleep 0.1; done
