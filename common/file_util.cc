@@ -36,18 +36,6 @@ class FdCloser {
   int fd_;
 };
 
-absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "write", path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 std::string DirectoryOf(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -59,22 +47,62 @@ absl::StatusOr<std::string> ReadAll(int fd, const std::string& path, size_t max_
   std::string contents;
   char buffer[64 * 1024];
   while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "read", path);
-    }
+    L4D2_ASSIGN_OR_RETURN(size_t n, ReadSome(fd, buffer, sizeof(buffer), path));
     if (n == 0) break;
-    if (contents.size() + static_cast<size_t>(n) > max_bytes) {
+    if (contents.size() + n > max_bytes) {
       return absl::InvalidArgumentError(
           absl::StrCat("'", path, "' is larger than ", max_bytes, " bytes"));
     }
-    contents.append(buffer, static_cast<size_t>(n));
+    contents.append(buffer, n);
   }
   return contents;
 }
 
 }  // namespace
+
+absl::StatusOr<size_t> ReadSome(int fd, char* buffer, size_t size, absl::string_view path) {
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, size);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return ErrnoError(errno, "read", path);
+  }
+}
+
+absl::Status ReadFullyAt(int fd, char* buffer, size_t size, uint64_t offset,
+                         absl::string_view path) {
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "read", path);
+    if (n == 0) {
+      return absl::DataLossError(
+          absl::StrCat("'", path, "' ends at ", offset + done, " bytes, before ", offset + size));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFully(int fd, absl::string_view data, absl::string_view path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "write", path);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFullyAt(int fd, absl::string_view data, uint64_t offset, absl::string_view path) {
+  while (!data.empty()) {
+    const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "write", path);
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ErrnoError(int error_number, absl::string_view action, absl::string_view path) {
   return absl::Status(
@@ -143,7 +171,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     return remove_temp(ErrnoError(errno, "chown", temp));
   }
   if (::fchmod(fd.get(), mode) != 0) return remove_temp(ErrnoError(errno, "chmod", temp));
-  absl::Status written = WriteAll(fd.get(), contents, temp);
+  absl::Status written = WriteFully(fd.get(), contents, temp);
   if (!written.ok()) return remove_temp(written);
   if (durability == Durability::kSynced && ::fsync(fd.get()) != 0) {
     return remove_temp(ErrnoError(errno, "fsync", temp));
@@ -164,7 +192,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
 absl::Status WriteFileInPlace(const std::string& path, absl::string_view contents, mode_t mode) {
   FdCloser fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (fd.get() < 0) return ErrnoError(errno, "create", path);
-  L4D2_RETURN_IF_ERROR(WriteAll(fd.get(), contents, path));
+  L4D2_RETURN_IF_ERROR(WriteFully(fd.get(), contents, path));
   if (fd.Close() != 0) return ErrnoError(errno, "close", path);
   return absl::OkStatus();
 }

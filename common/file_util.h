@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -84,6 +85,18 @@ absl::StatusOr<std::string> ReadFileBeneath(const std::string& directory,
 // a path that cannot be renamed over, such as a descriptor handed over as /proc/self/fd/N.
 absl::Status WriteFileInPlace(const std::string& path, absl::string_view contents,
                               mode_t mode = 0600);
+
+// Reads and writes on an open descriptor, retried on EINTR and short counts; `path` names the
+// file in errors.
+//   ReadSome     what one read(2) gives, up to `size` bytes: 0 only at the end of the file
+//   ReadFullyAt  exactly `size` bytes at `offset` (pread); DATA_LOSS when the file ends first
+//   WriteFully   all of `data` at the descriptor's position
+//   WriteFullyAt all of `data` at `offset` (pwrite)
+absl::StatusOr<size_t> ReadSome(int fd, char* buffer, size_t size, absl::string_view path);
+absl::Status ReadFullyAt(int fd, char* buffer, size_t size, uint64_t offset,
+                         absl::string_view path);
+absl::Status WriteFully(int fd, absl::string_view data, absl::string_view path);
+absl::Status WriteFullyAt(int fd, absl::string_view data, uint64_t offset, absl::string_view path);
 
 // Whether `path` is a regular file (after symlinks) that this process may execute.
 bool IsExecutableFile(const std::string& path);

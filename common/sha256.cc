@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "common/file_util.h"
+#include "common/status_macros.h"
 
 namespace l4d2 {
 
@@ -31,11 +32,9 @@ absl::StatusOr<std::string> Sha256OfFile(const std::string& path) {
   Sha256 digest;
   char buffer[1 << 16];
   while (true) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError(errno, "read", path);
+    L4D2_ASSIGN_OR_RETURN(size_t n, ReadSome(fd.get(), buffer, sizeof(buffer), path));
     if (n == 0) break;
-    digest.Update(absl::string_view(buffer, static_cast<size_t>(n)));
+    digest.Update(absl::string_view(buffer, n));
   }
   return digest.HexDigest();
 }

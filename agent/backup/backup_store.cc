@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -121,26 +122,18 @@ absl::StatusOr<std::vector<LayerEntry>> SnapshotLayer(const std::string& layer,
 // Where libarchive's output goes: the archive file, hashed and counted on the way.
 struct Sink {
   int fd = -1;
+  std::string path;
   Sha256 digest;
   uint64_t bytes = 0;
-  int error = 0;
+  absl::Status error;
 };
 
 la_ssize_t WriteToSink(struct archive*, void* data, const void* buffer, size_t length) {
   Sink& sink = *static_cast<Sink*>(data);
-  const char* at = static_cast<const char*>(buffer);
-  size_t left = length;
-  while (left > 0) {
-    const ssize_t n = ::write(sink.fd, at, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      sink.error = errno;
-      return -1;
-    }
-    at += n;
-    left -= static_cast<size_t>(n);
-  }
-  sink.digest.Update(absl::string_view(static_cast<const char*>(buffer), length));
+  const absl::string_view block(static_cast<const char*>(buffer), length);
+  sink.error = WriteFully(sink.fd, block, sink.path);
+  if (!sink.error.ok()) return -1;
+  sink.digest.Update(block);
   sink.bytes += length;
   return static_cast<la_ssize_t>(length);
 }
@@ -198,14 +191,14 @@ absl::StatusOr<Written> WriteArchive(const std::string& record,
     // promised that length).
     uint64_t left = static_cast<uint64_t>(layer_entry.info.st_size);
     while (left > 0) {
-      ssize_t n = ::read(fd.get(), buffer.data(), std::min<uint64_t>(left, buffer.size()));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError(errno, "read", layer_entry.snapshot);
+      L4D2_ASSIGN_OR_RETURN(
+          size_t n, ReadSome(fd.get(), buffer.data(), std::min<uint64_t>(left, buffer.size()),
+                             layer_entry.snapshot));
       if (n == 0) {
-        n = static_cast<ssize_t>(std::min<uint64_t>(left, buffer.size()));
+        n = std::min<uint64_t>(left, buffer.size());
         std::fill_n(buffer.begin(), n, '\0');
       }
-      if (archive_write_data(writer.get(), buffer.data(), static_cast<size_t>(n)) < 0) {
+      if (archive_write_data(writer.get(), buffer.data(), n) < 0) {
         return ArchiveError(writer.get(), absl::StrCat("write ", layer_entry.path));
       }
       left -= static_cast<uint64_t>(n);
@@ -213,7 +206,7 @@ absl::StatusOr<Written> WriteArchive(const std::string& record,
     }
   }
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
-    if (sink.error != 0) return ErrnoError(sink.error, "write", "the backup archive");
+    if (!sink.error.ok()) return sink.error;
     return ArchiveError(writer.get(), "close");
   }
   return written;
@@ -222,35 +215,36 @@ absl::StatusOr<Written> WriteArchive(const std::string& record,
 // Where libarchive reads an archive from: its file, hashed on the way.
 struct Source {
   UniqueFd fd;
+  std::string path;
   Sha256 digest;
   std::vector<char> buffer = std::vector<char>(1 << 20);
-  int error = 0;
+  absl::Status error;
 
+  // The next block of the file, hashed.
+  absl::StatusOr<absl::string_view> Next() {
+    L4D2_ASSIGN_OR_RETURN(size_t n, ReadSome(fd.get(), buffer.data(), buffer.size(), path));
+    const absl::string_view block(buffer.data(), n);
+    digest.Update(block);
+    return block;
+  }
   // Hashes what is left of the file.
-  absl::Status Drain(const std::string& path) {
+  absl::Status Drain() {
     while (true) {
-      const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError(errno, "read", path);
-      if (n == 0) return absl::OkStatus();
-      digest.Update(absl::string_view(buffer.data(), static_cast<size_t>(n)));
+      L4D2_ASSIGN_OR_RETURN(absl::string_view block, Next());
+      if (block.empty()) return absl::OkStatus();
     }
   }
 };
 
 la_ssize_t ReadFromSource(struct archive*, void* data, const void** block) {
   Source& source = *static_cast<Source*>(data);
-  while (true) {
-    const ssize_t n = ::read(source.fd.get(), source.buffer.data(), source.buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      source.error = errno;
-      return -1;
-    }
-    source.digest.Update(absl::string_view(source.buffer.data(), static_cast<size_t>(n)));
-    *block = source.buffer.data();
-    return static_cast<la_ssize_t>(n);
+  absl::StatusOr<absl::string_view> next = source.Next();
+  if (!next.ok()) {
+    source.error = next.status();
+    return -1;
   }
+  *block = next->data();
+  return static_cast<la_ssize_t>(next->size());
 }
 
 // Extracts the writable layer of the archive `source` reads into the directory `root`, each
@@ -359,6 +353,34 @@ std::string BackupStore::NewId() {
                       absl::StrFormat("%08x", random()));
 }
 
+namespace {
+
+// What an agent stopped in the middle of a backup or a copy left in an instance's backups
+// directory: snapshots (hard links keeping replaced files' blocks) and partial archives, which
+// only Take makes and the instance's lock lets one Take at a time; copies received in part
+// and abandoned for a day (a copy going on touches its file with every part).
+void RemoveLeftovers(const std::string& dir) {
+  constexpr auto kAbandoned = std::chrono::hours(24);
+  std::error_code error;
+  const auto now = fs::file_time_type::clock::now();
+  for (auto it = fs::directory_iterator(dir, error); !error && it != fs::directory_iterator();
+       it.increment(error)) {
+    const std::string file = it->path().filename().string();
+    std::error_code ignored;
+    bool leftover = absl::StartsWith(file, ".snapshot-") || absl::StartsWith(file, ".partial-");
+    if (absl::StartsWith(file, ".incoming-")) {
+      const auto written = fs::last_write_time(it->path(), ignored);
+      leftover = !ignored && now - written > kAbandoned;
+    }
+    if (leftover) {
+      L4D2_LOG(INFO) << "backups: removing the leftover " << it->path().string();
+      fs::remove_all(it->path(), ignored);
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<v1::BackupInstanceResponse> BackupStore::Take(const std::string& name,
                                                              const BackupRetention& retention) {
   L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
@@ -369,6 +391,7 @@ absl::StatusOr<v1::BackupInstanceResponse> BackupStore::Take(const std::string& 
   std::error_code error;
   fs::create_directories(dir, error);
   if (error) return ErrnoError(error.value(), "create directory", dir);
+  RemoveLeftovers(dir);
   const std::string snapshot = absl::StrCat(dir, "/.snapshot-", id);
   const std::string partial = absl::StrCat(dir, "/.partial-", id);
   absl::Cleanup clean_up = [&] {
@@ -403,6 +426,7 @@ absl::StatusOr<v1::BackupInstanceResponse> BackupStore::Take(const std::string& 
   UniqueFd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) return ErrnoError(errno, "create", partial);
   sink.fd = fd.get();
+  sink.path = partial;
   L4D2_ASSIGN_OR_RETURN(Written written, WriteArchive(record.SerializeAsString(), *entries, sink,
                                                       options_.zstd_level));
   if (::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync", partial);
@@ -524,15 +548,7 @@ absl::StatusOr<v1::BackupChunk> BackupStore::Read(const std::string& name, const
   chunk.set_size_bytes(backup.size_bytes());
   std::string& data = *chunk.mutable_data();
   data.resize(std::min<uint64_t>(max_bytes, backup.size_bytes() - offset));
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::pread(fd.get(), data.data() + done, data.size() - done,
-                              static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError(errno, "read", path);
-    if (n == 0) return absl::DataLossError(absl::StrCat("'", path, "' is shorter than recorded"));
-    done += static_cast<size_t>(n);
-  }
+  L4D2_RETURN_IF_ERROR(ReadFullyAt(fd.get(), data.data(), data.size(), offset, path));
   return chunk;
 }
 
@@ -564,14 +580,7 @@ absl::StatusOr<v1::WriteBackupResponse> BackupStore::Write(const v1::WriteBackup
     return absl::InvalidArgumentError("data: beyond the backup's size_bytes");
   }
   if (request.offset() == have) {
-    size_t done = 0;
-    while (done < data.size()) {
-      const ssize_t n = ::pwrite(fd.get(), data.data() + done, data.size() - done,
-                                 static_cast<off_t>(have + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError(errno, "write", incoming);
-      done += static_cast<size_t>(n);
-    }
+    L4D2_RETURN_IF_ERROR(WriteFullyAt(fd.get(), data, have, incoming));
   } else if (request.offset() + data.size() > have) {
     return absl::FailedPreconditionError(
         absl::StrCat("offset ", request.offset(), ": ", have, " bytes received so far"));
@@ -627,10 +636,12 @@ absl::Status BackupStore::Restore(const std::string& name, const std::string& id
   Source source;
   source.fd = UniqueFd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
   if (source.fd.get() < 0) return ErrnoError(errno, "open", archive);
-  const absl::Status extracted = Extract(source, root);
+  source.path = archive;
+  absl::Status extracted = Extract(source, root);
+  if (!source.error.ok()) extracted = source.error;  // the file, not the archive, failed
   // The whole file counts, what the archive reader left unread (the last block's end) too; a
   // damaged archive is told as such, not as the extraction error it caused.
-  L4D2_RETURN_IF_ERROR(source.Drain(archive));
+  L4D2_RETURN_IF_ERROR(source.Drain());
   const std::string sha256 = source.digest.HexDigest();
   if (sha256 != backup.sha256()) {
     return absl::InvalidArgumentError(

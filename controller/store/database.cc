@@ -2,8 +2,10 @@
 
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "soci/postgresql/soci-postgresql.h"
 #include "soci/soci.h"
 #include "soci/sqlite3/soci-sqlite3.h"
@@ -134,9 +136,24 @@ absl::Status Database::Transact(const std::function<absl::Status(soci::session&)
   PoolLease lease(pool_);
   soci::session& session = lease.session();
   try {
-    soci::transaction transaction(session);  // Rolls back in its destructor unless committed.
+    // As soci::transaction: rolled back on the way out unless committed.
+    if (backend_ == DatabaseBackend::kSqlite) {
+      session << "BEGIN IMMEDIATE";
+    } else {
+      session.begin();
+    }
+    absl::Cleanup roll_back = [&session] {
+      try {
+        session.rollback();
+      } catch (const std::exception& e) {
+        L4D2_LOG(WARNING) << "database: rollback failed: " << e.what();
+      }
+    };
     absl::Status status = work(session);
-    if (status.ok()) transaction.commit();
+    if (status.ok()) {
+      session.commit();
+      std::move(roll_back).Cancel();
+    }
     return status;
   } catch (const std::exception& e) {
     return SqlError(e, "database transaction");

@@ -58,8 +58,10 @@ class Database {
   absl::Status WithSession(const std::function<absl::Status(soci::session&)>& work);
   // As WithSession, inside a transaction committed when `work` returns OK and rolled back
   // otherwise (also when it throws). On SQLite, transactions of this process take turns (one
-  // writer): a deferred transaction upgrading to a writer would otherwise fail with
-  // SQLITE_BUSY instead of waiting.
+  // writer) and each begins IMMEDIATE: it takes the write lock first, waiting out the busy
+  // timeout while another process (a second controller binary, `admin create`) holds it. A
+  // DEFERRED one that read first would get SQLITE_BUSY at its first write, without waiting
+  // (its snapshot is stale once the other writer commits).
   absl::Status Transact(const std::function<absl::Status(soci::session&)>& work);
 
   // OK when a trivial query succeeds.

@@ -228,13 +228,7 @@ absl::Status Retention::Export(const std::string& kind, const std::string& lines
                    absl::FormatTime("%Y-%m-%d", clock_.Now(), absl::UTCTimeZone()), ".jsonl");
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError(errno, "open", path);
-  absl::Status status;
-  for (size_t done = 0; done < lines.size() && status.ok();) {
-    const ssize_t n = ::write(fd, lines.data() + done, lines.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) status = ErrnoError(errno, "write", path);
-    if (n > 0) done += static_cast<size_t>(n);
-  }
+  absl::Status status = WriteFully(fd, lines, path);
   if (status.ok() && ::fsync(fd) != 0) status = ErrnoError(errno, "fsync", path);
   ::close(fd);
   return status;

@@ -1,6 +1,8 @@
 #include "common/file_util.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -48,6 +50,32 @@ TEST(FileUtilTest, ReadReportsMissingFilesAndOversizedFiles) {
   absl::StatusOr<std::string> big = ReadFileToString(dir.Sub("big"), 1000);
   EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ReadFileToString(dir.Sub("big"), 2000).ok());
+}
+
+TEST(FileUtilTest, WritesAndReadsWholeBuffersAtOffsets) {
+  TempDir dir;
+  const std::string path = dir.Sub("parts.bin");
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_GE(fd.get(), 0);
+  ASSERT_TRUE(WriteFully(fd.get(), "head", path).ok());
+  const std::string big(3 << 20, 'x');  // more than one write may take
+  ASSERT_TRUE(WriteFullyAt(fd.get(), big, 4, path).ok());
+  ASSERT_TRUE(WriteFullyAt(fd.get(), "tail", 4 + big.size(), path).ok());
+  std::string read(4, '\0');
+  ASSERT_TRUE(ReadFullyAt(fd.get(), read.data(), read.size(), 4 + big.size(), path).ok());
+  EXPECT_EQ(read, "tail");
+  ASSERT_TRUE(ReadFullyAt(fd.get(), read.data(), read.size(), 0, path).ok());
+  EXPECT_EQ(read, "head");
+  absl::Status short_read = ReadFullyAt(fd.get(), read.data(), read.size(), big.size() + 6, path);
+  EXPECT_EQ(short_read.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(short_read.message(), HasSubstr("parts.bin' ends at"));
+  ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+  char buffer[8];
+  absl::StatusOr<size_t> some = ReadSome(fd.get(), buffer, sizeof(buffer), path);
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(std::string(buffer, *some), "headxxxx");
+  EXPECT_EQ(ReadSome(-1, buffer, sizeof(buffer), path).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // EBADF
 }
 
 TEST(FileUtilTest, ErrnoErrorMapsCodesAndQuotesThePath) {

@@ -319,6 +319,28 @@ TEST_F(BackupStoreTest, RetentionKeepsTheNewestAndDropsTheOld) {
   EXPECT_THAT(Ids("s1"), ElementsAre(ids[3], taken->backup().id()));
 }
 
+// What an agent killed mid-backup or mid-copy left goes at the instance's next backup; a copy
+// still arriving (touched within the day) stays.
+TEST_F(BackupStoreTest, LeftoversOfAnInterruptedBackupGoAtTheNextOne) {
+  ASSERT_TRUE(store_.Take("s1", {}).ok());
+  const std::string dir = layout_.backups_dir() + "/s1";
+  fs::create_directories(dir + "/.snapshot-20261204T120000Z-00000001/left4dead2");
+  std::ofstream(dir + "/.snapshot-20261204T120000Z-00000001/left4dead2/a.cfg") << "x";
+  std::ofstream(dir + "/.partial-20261204T120000Z-00000001") << "zstd...";
+  std::ofstream(dir + "/.incoming-20261201T120000Z-00000002") << "part";
+  std::ofstream(dir + "/.incoming-20261204T120000Z-00000003") << "part";
+  fs::last_write_time(dir + "/.incoming-20261201T120000Z-00000002",
+                      fs::file_time_type::clock::now() - std::chrono::hours(25));
+  ASSERT_TRUE(store_.Take("s1", {}).ok());
+  std::vector<std::string> hidden;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const std::string file = entry.path().filename().string();
+    if (file[0] == '.') hidden.push_back(file);
+  }
+  EXPECT_THAT(hidden, ElementsAre(".incoming-20261204T120000Z-00000003"));
+  EXPECT_THAT(Ids("s1"), SizeIs(2));
+}
+
 TEST_F(BackupStoreTest, BadNamesAndIdsAreRefused) {
   EXPECT_TRUE(absl::IsNotFound(store_.Take("nobody", {}).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(store_.Take("../s1", {}).status()));

@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "common/clock.h"
 #include "controller/store/migrations.h"
 #include "gmock/gmock.h"
@@ -189,6 +191,45 @@ TEST(DatabaseOpenTest, SqliteSessionsUseWal) {
 
 // Issue Scale: what /metrics and the lists ask by kind and state is read from an index, not by
 // scanning (and sorting) every job or server. SQLite's own query plans, on the migrated schema.
+// Two handles on one file are two processes to SQLite (the controller and `admin create`): a
+// transaction that reads and then writes while the other holds the write lock waits for it
+// (BEGIN IMMEDIATE) instead of failing "database is locked" at its write.
+TEST(DatabaseOpenTest, SqliteWritersOfTwoProcessesWaitForEachOther) {
+  TempDir dir;
+  const std::string url = "sqlite3:" + dir.Sub("two.db");
+  auto first = Database::Open({.url = url});
+  auto second = Database::Open({.url = url});
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE((*first)
+                  ->WithSession([](soci::session& sql) {
+                    sql << "CREATE TABLE t (id BIGINT PRIMARY KEY)";
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  absl::Notification holding;
+  std::thread holder([&] {
+    EXPECT_TRUE((*first)
+                    ->Transact([&](soci::session& sql) {
+                      sql << "INSERT INTO t (id) VALUES (1)";
+                      holding.Notify();
+                      absl::SleepFor(absl::Milliseconds(300));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  });
+  holding.WaitForNotification();
+  long long count = -1;
+  absl::Status status = (*second)->Transact([&](soci::session& sql) {
+    sql << "SELECT COUNT(*) FROM t", soci::into(count);
+    long long next = count + 1;
+    sql << "INSERT INTO t (id) VALUES (:id)", soci::use(next);
+    return absl::OkStatus();
+  });
+  holder.join();
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(count, 1);  // it began after the other committed
+}
+
 TEST(QueryPlanTest, CountsAndStateFiltersAreServedByIndexes) {
   TempDir dir;
   FakeClock clock;
