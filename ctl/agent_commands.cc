@@ -16,6 +16,7 @@
 #include "common/file_util.h"
 #include "ctl/command_table.h"
 #include "ctl/exit_codes.h"
+#include "ctl/output.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
@@ -46,8 +47,6 @@ std::string ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
-std::string Bytes(uint64_t bytes) { return absl::StrCat(bytes / (1024 * 1024), " MiB"); }
-
 }  // namespace
 
 int RunHostCommand(const CommandContext& context, const Invocation&) {
@@ -66,10 +65,10 @@ int RunHostCommand(const CommandContext& context, const Invocation&) {
       << "agent version:   " << info.agent_version() << "\n"
       << "boot id:         " << info.boot_id() << "\n"
       << "cpus:            " << info.cpu_count() << "\n"
-      << "memory:          " << Bytes(info.memory_available_bytes()) << " available of "
-      << Bytes(info.memory_total_bytes()) << "\n"
-      << "disk:            " << Bytes(info.disk_free_bytes()) << " free of "
-      << Bytes(info.disk_total_bytes()) << " (" << info.root() << ")\n"
+      << "memory:          " << HumanBytes(info.memory_available_bytes()) << " available of "
+      << HumanBytes(info.memory_total_bytes()) << "\n"
+      << "disk:            " << HumanBytes(info.disk_free_bytes()) << " free of "
+      << HumanBytes(info.disk_total_bytes()) << " (" << info.root() << ")\n"
       << "installed build: "
       << (info.installed_build_id().empty() ? "(not installed)" : info.installed_build_id()) << "\n"
       << "ports:           " << info.port_range().first() << "-" << info.port_range().last() << "\n"
@@ -116,8 +115,8 @@ std::string ProgressLine(const agent::v1::Progress& progress, bool bar) {
     absl::StrAppend(&line, absl::StrFormat(" %5.1f%%", progress.percent()));
   }
   if (progress.bytes_total() > 0) {
-    absl::StrAppend(&line, absl::StrFormat("  %.1f / %.1f MiB", progress.bytes_done() / 1048576.0,
-                                           progress.bytes_total() / 1048576.0));
+    absl::StrAppend(&line, "  ", HumanBytes(progress.bytes_done()), " / ",
+                    HumanBytes(progress.bytes_total()));
   }
   if (progress.percent() < 0 && !progress.message().empty()) {
     absl::StrAppend(&line, " ", progress.message());
