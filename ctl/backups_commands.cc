@@ -10,27 +10,12 @@
 #include "ctl/controller_commands.h"
 #include "ctl/controller_support.h"
 #include "ctl/exit_codes.h"
+#include "ctl/output.h"
 #include "l4d2/controller/v1/api.pb.h"
 #include "l4d2/controller/v1/backups.pb.h"
 #include "rpc/proto_time.h"
 
 namespace l4d2::ctl {
-namespace {
-
-// 1536 -> "1.5 KiB".
-std::string Size(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 4) {
-    value /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? absl::StrCat(bytes, " B") : absl::StrFormat("%.1f %s", value, units[unit]);
-}
-
-}  // namespace
-
 int RunServersBackup(const CommandContext& context, const Invocation& invocation) {
   const BackupOptions& options = context.options.backup;
   v1::BackupRequest request;
@@ -79,12 +64,14 @@ int RunBackupsList(const CommandContext& context, const Invocation& invocation) 
     return kExitOk;
   }
   std::ostream& out = *context.out;
-  out << absl::StrFormat("%-33s %-16s %-14s %-20s %10s %10s %s\n", "ID", "SERVER", "HOST", "TAKEN",
-                         "SIZE", "CONTENT", "BUILD");
+  // VAULT: whether a copy is off the host, in the controller's vault (backups.vault).
+  out << absl::StrFormat("%-33s %-16s %-14s %-20s %10s %10s %-5s %s\n", "ID", "SERVER", "HOST",
+                         "TAKEN", "SIZE", "CONTENT", "VAULT", "BUILD");
   for (const v1::Backup& backup : list->backups()) {
-    out << absl::StrFormat("%-33s %-16s %-14s %-20s %10s %10s %s\n", backup.id(),
+    out << absl::StrFormat("%-33s %-16s %-14s %-20s %10s %10s %-5s %s\n", backup.id(),
                            backup.server_name(), backup.host_name(), Time(backup.created_at()),
-                           Size(backup.size_bytes()), Size(backup.content_bytes()),
+                           HumanBytes(backup.size_bytes()), HumanBytes(backup.content_bytes()),
+                           backup.vaulted() ? "yes" : "no",
                            backup.build_id().empty() ? "-" : backup.build_id());
   }
   if (list->backups().empty()) out << "(no backups: l4d2ctl servers backup NAME)\n";

@@ -77,6 +77,7 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& documen
   YamlMapReader backups(root.Map("backups"), root.Child("backups"));
   backups.Int("keep", &config.backups_keep, 1, 100);
   backups.Duration("keep_for", &config.backups_keep_for);
+  backups.String("vault", &config.backups_vault);
   L4D2_RETURN_IF_ERROR(backups.Finish());
   YamlMapReader alerts(root.Map("alerts"), root.Child("alerts"));
   alerts.Bool("allow_private_targets", &config.alerts_allow_private_targets);

@@ -111,6 +111,10 @@ struct ControllerConfig {
   // older than this (0: no age limit) (docs/backups.md).
   int backups_keep = 7;
   absl::Duration backups_keep_for = absl::Hours(24 * 30);
+  // Where every backup is copied off its host, checked, after it is taken (the controller's
+  // vault, store/backup_vault.h; "": backups stay on their hosts only). Several controllers
+  // must share it.
+  std::string backups_vault;
 };
 
 absl::StatusOr<ControllerConfig> ParseControllerConfig(const YAML::Node& document);

@@ -58,11 +58,15 @@ struct BackupDefaults {
   absl::Duration keep_for = absl::Hours(24 * 30);  // zero: no limit
 };
 
+class BackupVault;  // controller/store/backup_vault.h
+
 struct JobContext {
   FleetStores& stores;
   AgentClient& agents;
   PlacementOptions placement;
   BackupDefaults backups;
+  // Where backups are copied off their hosts (config backups.vault; null: they are not).
+  BackupVault* vault = nullptr;
   // Webhook deliveries' client (null: they fail), and whether they may reach loopback and
   // link-local addresses (alerts.allow_private_targets).
   HttpPoster* http = nullptr;

@@ -164,6 +164,7 @@ void Scheduler::Execute(const Job& job) {
               .agents = agents_,
               .placement = options_.placement,
               .backups = options_.backups,
+              .vault = options_.vault,
               .http = options_.http,
               .allow_private_targets = options_.allow_private_targets},
              job, *run);

@@ -48,6 +48,7 @@ struct SchedulerOptions {
   absl::Duration call_timeout = absl::Minutes(2);
   PlacementOptions placement;
   BackupDefaults backups;
+  BackupVault* vault = nullptr;  // JobContext::vault
   // For webhook deliveries (JobContext).
   HttpPoster* http = nullptr;
   bool allow_private_targets = false;

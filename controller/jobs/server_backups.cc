@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
+#include "controller/store/backup_vault.h"
 #include "l4d2/controller/v1/backups.pb.h"
 #include "l4d2/controller/v1/jobs.pb.h"
 #include "rpc/proto_json.h"
@@ -73,43 +77,107 @@ agent::v1::Backup AgentBackupOf(const v1::Backup& backup) {
   return archive;
 }
 
-// Copies `backup`'s archive to `host` as a backup of `server`, part by part: the agent checks
-// its size and SHA-256 at the last part. The copy, recorded in the catalog.
-absl::StatusOr<v1::Backup> CopyBackup(const JobContext& context, AgentCall& call,
-                                      const v1::Backup& backup, const Server& server,
-                                      const Host& host, const std::string& created_by) {
-  FleetStores& stores = context.stores;
-  L4D2_ASSIGN_OR_RETURN(Host source, stores.hosts.Get(backup.host_id()));
-  if (source.state == "unreachable") {
-    return absl::UnavailableError(absl::StrCat("host '", source.name, "', where backup ",
-                                               backup.id(), " is, is unreachable"));
-  }
-  call.Event("step", absl::StrCat("copy backup ", backup.id(), " (", backup.size_bytes(),
-                                  " bytes) from host ", source.name, " to host ", host.name));
-  agent::v1::WriteBackupRequest write;
-  write.set_name(server.name);
-  *write.mutable_backup() = AgentBackupOf(backup);
-  uint64_t offset = 0;
-  while (true) {
+// One part of an archive from `offset`, wherever it is read from: its host's agent or the
+// controller's vault.
+using ReadPart = std::function<absl::StatusOr<agent::v1::BackupChunk>(uint64_t offset)>;
+
+ReadPart FromHost(const JobContext& context, AgentCall& call, const Host& host,
+                  const v1::Backup& backup) {
+  return [&context, &call, host, backup](uint64_t offset) {
     agent::v1::ReadBackupRequest read;
     read.set_name(backup.server_name());
     read.set_id(backup.archive_id());
     read.set_offset(offset);
     read.set_max_bytes(kCopyPart);
-    L4D2_ASSIGN_OR_RETURN(agent::v1::BackupChunk chunk,
-                          context.agents.ReadBackup(source, read, call));
+    return context.agents.ReadBackup(host, read, call);
+  };
+}
+
+ReadPart FromVault(const BackupVault& vault, const v1::Backup& backup) {
+  return [&vault, backup](uint64_t offset) -> absl::StatusOr<agent::v1::BackupChunk> {
+    L4D2_ASSIGN_OR_RETURN(BackupVault::Part part, vault.Read(backup.sha256(), offset, kCopyPart));
+    agent::v1::BackupChunk chunk;
+    chunk.set_size_bytes(part.size_bytes);
+    *chunk.mutable_data() = std::move(part.data);
+    return chunk;
+  };
+}
+
+bool InVault(const JobContext& context, const v1::Backup& backup) {
+  return context.vault != nullptr && backup.vaulted() && context.vault->Has(backup.sha256());
+}
+
+// Sends the archive `read` gives to `host` as backup `archive` of `instance`, part by part:
+// the agent checks its size and SHA-256 at the last part (DATA_LOSS when they differ).
+absl::Status SendArchive(const JobContext& context, AgentCall& call, const ReadPart& read,
+                         const Host& host, const std::string& instance,
+                         const agent::v1::Backup& archive) {
+  agent::v1::WriteBackupRequest write;
+  write.set_name(instance);
+  *write.mutable_backup() = archive;
+  uint64_t offset = 0;
+  while (true) {
+    L4D2_ASSIGN_OR_RETURN(agent::v1::BackupChunk chunk, read(offset));
     write.set_offset(offset);
     offset += chunk.data().size();
     write.set_last(offset >= chunk.size_bytes());
     *write.mutable_data() = std::move(*chunk.mutable_data());
     L4D2_ASSIGN_OR_RETURN(agent::v1::WriteBackupResponse written,
                           context.agents.WriteBackup(host, write, call));
-    if (written.complete()) break;
+    if (written.complete()) return absl::OkStatus();
     if (write.last() || write.data().empty()) {
-      return absl::DataLossError(absl::StrCat("the copy of backup ", backup.id(), " ended at ",
+      return absl::DataLossError(absl::StrCat("the copy of archive ", archive.id(), " ended at ",
                                               offset, " bytes, incomplete"));
     }
   }
+}
+
+struct Copied {
+  v1::Backup copy;     // recorded in the catalog
+  std::string source;  // where it was read: "host <name>", "vault"
+};
+
+// Copies `backup`'s archive to `host` as a backup of `server`: from its host while that is
+// reachable and holds it, else from the vault.
+absl::StatusOr<Copied> CopyBackup(const JobContext& context, AgentCall& call,
+                                  const v1::Backup& backup, const Server& server, const Host& host,
+                                  const std::string& created_by) {
+  FleetStores& stores = context.stores;
+  const agent::v1::Backup archive = AgentBackupOf(backup);
+  absl::StatusOr<Host> origin = stores.hosts.Get(backup.host_id());
+  std::string source;
+  absl::Status from_host;
+  if (!origin.ok()) {
+    from_host = absl::UnavailableError(
+        absl::StrCat("the host backup ", backup.id(), " was taken on is gone from the fleet"));
+  } else if (origin->state == "unreachable") {
+    from_host = absl::UnavailableError(absl::StrCat("host '", origin->name, "', where backup ",
+                                                    backup.id(), " is, is unreachable"));
+  } else {
+    call.Event("step", absl::StrCat("copy backup ", backup.id(), " (", backup.size_bytes(),
+                                    " bytes) from host ", origin->name, " to host ", host.name));
+    from_host = SendArchive(context, call, FromHost(context, call, *origin, backup), host,
+                            server.name, archive);
+    source = absl::StrCat("host ", origin->name);
+  }
+  // A host's answer that it lacks the archive falls back on the vault too (a disk replaced);
+  // a copy that failed its check does not (the agent discarded it: the job is retried).
+  if (!from_host.ok() && (absl::IsUnavailable(from_host) || absl::IsNotFound(from_host))) {
+    if (!InVault(context, backup)) {
+      return absl::Status(
+          from_host.code(),
+          absl::StrCat(from_host.message(), context.vault == nullptr
+                                                ? " (no vault: backups.vault is not set)"
+                                                : "; no copy of it is in the controller's vault"));
+    }
+    call.Event("step", absl::StrCat("copy backup ", backup.id(), " (", backup.size_bytes(),
+                                    " bytes) from the vault to host ", host.name, ": ",
+                                    from_host.message()));
+    from_host =
+        SendArchive(context, call, FromVault(*context.vault, backup), host, server.name, archive);
+    source = "vault";
+  }
+  L4D2_RETURN_IF_ERROR(from_host);
   v1::Backup copy = backup;
   copy.set_server_id(server.id);
   copy.set_server_name(server.name);
@@ -118,11 +186,60 @@ absl::StatusOr<v1::Backup> CopyBackup(const JobContext& context, AgentCall& call
   copy.set_host_name(host.name);
   copy.set_created_by(created_by);
   copy.set_copied_from(backup.id());
+  copy.set_vaulted(InVault(context, backup));
   L4D2_RETURN_IF_ERROR(stores.db.Transact([&](soci::session& sql) -> absl::Status {
     stores.backups.Add(sql, copy);
     return absl::OkStatus();
   }));
-  return copy;
+  return Copied{.copy = std::move(copy), .source = std::move(source)};
+}
+
+// Copies a backup just taken on `host` into the vault (unless it is there already: a retried
+// job) and records it so.
+absl::Status Vault(const JobContext& context, AgentCall& call, const Host& host,
+                   v1::Backup& backup) {
+  BackupVault& vault = *context.vault;
+  if (!vault.Has(backup.sha256())) {
+    call.Event("step", absl::StrCat("copy backup ", backup.id(), " (", backup.size_bytes(),
+                                    " bytes) to the vault"));
+    L4D2_ASSIGN_OR_RETURN(std::unique_ptr<BackupVault::Incoming> incoming,
+                          vault.Receive(backup.sha256(), backup.size_bytes()));
+    const ReadPart read = FromHost(context, call, host, backup);
+    for (uint64_t offset = 0; offset < backup.size_bytes();) {
+      L4D2_ASSIGN_OR_RETURN(agent::v1::BackupChunk chunk, read(offset));
+      if (chunk.data().empty()) break;  // Finish says how short it is
+      offset += chunk.data().size();
+      L4D2_RETURN_IF_ERROR(incoming->Append(chunk.data()));
+    }
+    L4D2_RETURN_IF_ERROR(incoming->Finish());
+  }
+  return context.stores.db.Transact([&](soci::session& sql) -> absl::Status {
+    context.stores.backups.SetVaulted(sql, backup);
+    return absl::OkStatus();
+  });
+}
+
+// Removes the vault's copies of `forgotten` backups that no backup refers to any more. A
+// failure is told, not returned: the backups are gone either way, and a file left over wastes
+// space but misleads nobody (the catalog no longer points at it).
+void ReleaseVaultCopies(const JobContext& context, AgentCall& call,
+                        const std::vector<v1::Backup>& forgotten) {
+  if (context.vault == nullptr) return;
+  for (const v1::Backup& backup : forgotten) {
+    if (!backup.vaulted()) continue;
+    bool referred = true;
+    absl::Status status = context.stores.db.WithSession([&](soci::session& sql) {
+      referred = context.stores.backups.Vaulted(sql, backup.sha256());
+      return absl::OkStatus();
+    });
+    if (status.ok() && !referred) status = context.vault->Remove(backup.sha256());
+    if (!status.ok()) {
+      L4D2_LOG(WARNING) << "backup vault: the copy of backup " << backup.id()
+                        << " was not removed: " << status.message();
+      call.Event("step", absl::StrCat("warning: the vault's copy of backup ", backup.id(),
+                                      " was not removed: ", status.message()));
+    }
+  }
 }
 
 }  // namespace
@@ -234,16 +351,18 @@ absl::StatusOr<std::string> RunServerBackup(const JobContext& context, const Job
   *backup.mutable_took() = archive.took();
   backup.set_created_by(job.created_by);
   const std::vector<std::string> pruned(taken.pruned().begin(), taken.pruned().end());
+  std::vector<v1::Backup> forgotten;
   L4D2_RETURN_IF_ERROR(stores.db.Transact([&](soci::session& sql) -> absl::Status {
     stores.backups.Add(sql, backup);
-    for (std::string& id : stores.backups.RemoveArchives(sql, host.id, server.name, pruned)) {
-      result.add_pruned(std::move(id));
-    }
+    forgotten = stores.backups.RemoveArchives(sql, host.id, server.name, pruned);
     return absl::OkStatus();
   }));
+  for (const v1::Backup& gone : forgotten) result.add_pruned(gone.id());
   call.Event("step", absl::StrCat("backup ", backup.id(), ": ", backup.files(), " entries, ",
                                   backup.content_bytes(), " bytes in ", backup.size_bytes(), "; ",
                                   result.pruned_size(), " older removed"));
+  ReleaseVaultCopies(context, call, forgotten);
+  if (context.vault != nullptr) L4D2_RETURN_IF_ERROR(Vault(context, call, host, backup));
   return ToJson(result);
 }
 
@@ -260,8 +379,11 @@ absl::StatusOr<std::string> RunServerRestore(const JobContext& context, const Jo
   result.set_backup_id(backup.id());
   v1::Backup local = backup;
   if (backup.host_id() != host.id || backup.server_id() != server.id) {
-    L4D2_ASSIGN_OR_RETURN(local, CopyBackup(context, call, backup, server, host, job.created_by));
+    L4D2_ASSIGN_OR_RETURN(Copied copied,
+                          CopyBackup(context, call, backup, server, host, job.created_by));
+    local = std::move(copied.copy);
     result.set_copy_id(local.id());
+    result.set_copied_from(copied.source);
   }
   agent::v1::GetInstanceRequest get;
   get.set_name(server.name);
@@ -286,7 +408,18 @@ absl::StatusOr<std::string> RunServerRestore(const JobContext& context, const Jo
   restore.set_operation_id(job.id + ":restore");
   restore.set_name(server.name);
   restore.set_id(local.archive_id());
-  L4D2_RETURN_IF_ERROR(context.agents.RestoreBackup(host, restore, call).status());
+  absl::Status restored = context.agents.RestoreBackup(host, restore, call).status();
+  if (absl::IsNotFound(restored) && InVault(context, local)) {
+    // The host lost the archive (a disk replaced, a file removed by hand): the vault's copy
+    // goes back under its id.
+    call.Event("step", absl::StrCat("copy backup ", local.id(), " from the vault back to host ",
+                                    host.name, ": ", restored.message()));
+    L4D2_RETURN_IF_ERROR(SendArchive(context, call, FromVault(*context.vault, local), host,
+                                     server.name, AgentBackupOf(local)));
+    result.set_copied_from("vault");
+    restored = context.agents.RestoreBackup(host, restore, call).status();
+  }
+  L4D2_RETURN_IF_ERROR(restored);
   if (was_running) {
     call.Event("step", "start the server");
     agent::v1::StartInstanceRequest start;
@@ -306,18 +439,23 @@ absl::StatusOr<std::string> RunBackupDeletion(const JobContext& context, const J
   absl::StatusOr<v1::Backup> backup = stores.backups.Get(Actor::System(), params.backup_id());
   if (absl::IsNotFound(backup.status())) return std::string("{}");  // a retry: gone already
   L4D2_RETURN_IF_ERROR(backup.status());
-  L4D2_ASSIGN_OR_RETURN(Host host, stores.hosts.Get(backup->host_id()));
-  if (host.state == "unreachable") {
-    return absl::UnavailableError(absl::StrCat("host '", host.name, "' is unreachable"));
-  }
-  agent::v1::DeleteBackupRequest request;
-  request.set_name(backup->server_name());
-  request.set_id(backup->archive_id());
-  L4D2_RETURN_IF_ERROR(context.agents.DeleteBackup(host, request, call));
+  absl::StatusOr<Host> host = stores.hosts.Get(backup->host_id());
+  if (host.ok()) {
+    if (host->state == "unreachable") {
+      return absl::UnavailableError(absl::StrCat("host '", host->name, "' is unreachable"));
+    }
+    agent::v1::DeleteBackupRequest request;
+    request.set_name(backup->server_name());
+    request.set_id(backup->archive_id());
+    L4D2_RETURN_IF_ERROR(context.agents.DeleteBackup(*host, request, call));
+  } else if (!absl::IsNotFound(host.status())) {
+    return host.status();
+  }  // else the host left the fleet, and its archives with it
   L4D2_RETURN_IF_ERROR(stores.db.Transact([&](soci::session& sql) -> absl::Status {
     stores.backups.Remove(sql, backup->id());
     return absl::OkStatus();
   }));
+  ReleaseVaultCopies(context, call, {*backup});
   return std::string("{}");
 }
 

@@ -4,13 +4,18 @@
 //
 //   server.backup    the agent archives the server's writable layer and record on its host
 //                    (running or not), applies the retention and the catalog follows: the new
-//                    backup recorded, the pruned ones forgotten, in one transaction
+//                    backup recorded, the pruned ones forgotten, in one transaction; with a
+//                    vault (JobContext::vault), the archive is then copied into it, checked,
+//                    and recorded as vaulted
 //   server.restore   the server's writable layer replaced by a backup's: copied first, part by
 //                    part through the controller, when the archive is on another host or of
 //                    another server (checked against its SHA-256 by the receiving agent, and
-//                    recorded as a backup of this server); a running server is stopped for it
-//                    and started again
-//   backup.delete    the archive removed from its host, then from the catalog
+//                    recorded as a backup of this server); read from the vault when its host is
+//                    unreachable, gone from the fleet, or lost it; a running server is stopped
+//                    for it and started again
+//   backup.delete    the archive removed from its host (unless the host left the fleet), then
+//                    from the catalog
+// A vault copy goes when no backup refers to it any more (deleted, pruned).
 //
 // Each is locked per server (a restore never meets a start, a backup never a restore), and
 // each agent call carries an operation id made of the job's: a retried job re-attaches.

@@ -30,6 +30,7 @@
 #include "controller/fleet/workshop_refresh.h"
 #include "controller/jobs/agent_connector.h"
 #include "controller/jobs/scheduler.h"
+#include "controller/store/backup_vault.h"
 #include "controller/store/fleet_stores.h"
 #include "controller/store/migrations.h"
 #include "controller/store/retention.h"
@@ -82,11 +83,13 @@ absl::Duration ReportFreshness(const ControllerConfig& config) {
 // destroyed bottom to top).
 struct ControllerProcess::Parts {
   Parts(const ControllerConfig& config, std::unique_ptr<Database> database,
-        tls::ControllerPki pki_files, const std::string& steam_key, Clock& clock_in)
+        tls::ControllerPki pki_files, const std::string& steam_key,
+        std::unique_ptr<BackupVault> backup_vault, Clock& clock_in)
       : config(config),
         clock(clock_in),
         db(std::move(database)),
         pki(std::move(pki_files)),
+        vault(std::move(backup_vault)),
         owner(ProcessOwnerName(clock)),
         stores(*db, clock,
                {.raw = config.metrics_retention,
@@ -110,6 +113,7 @@ struct ControllerProcess::Parts {
                    .placement = {.memory_per_server_bytes = config.memory_per_server_mb << 20},
                    .backups = {.keep = static_cast<uint32_t>(config.backups_keep),
                                .keep_for = config.backups_keep_for},
+                   .vault = vault.get(),
                    // Constructed below, before the scheduler starts.
                    .http = &http,
                    .allow_private_targets = config.alerts_allow_private_targets}),
@@ -221,6 +225,7 @@ struct ControllerProcess::Parts {
   Clock& clock;
   std::unique_ptr<Database> db;
   tls::ControllerPki pki;
+  std::unique_ptr<BackupVault> vault;  // null without backups.vault
   const std::string owner;
   FleetStores stores;
   Enrollment enrollment;
@@ -258,7 +263,16 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   if (!config.steam_web_api_key_file.empty()) {
     L4D2_ASSIGN_OR_RETURN(steam_key, LoadSteamWebApiKey(config.steam_web_api_key_file));
   }
-  auto parts = std::make_unique<Parts>(config, std::move(db), *std::move(pki), steam_key, clock);
+  std::unique_ptr<BackupVault> vault;
+  if (!config.backups_vault.empty()) {
+    vault = std::make_unique<BackupVault>(config.backups_vault);
+    if (absl::Status opened = vault->Open(); !opened.ok()) {
+      return absl::Status(opened.code(), absl::StrCat("backups.vault: ", opened.message()));
+    }
+    L4D2_LOG(INFO) << "backups are copied off their hosts into '" << config.backups_vault << "'";
+  }
+  auto parts = std::make_unique<Parts>(config, std::move(db), *std::move(pki), steam_key,
+                                       std::move(vault), clock);
   L4D2_RETURN_IF_ERROR(parts->StartReceiver());
   L4D2_RETURN_IF_ERROR(parts->StartApi());
   parts->scheduler.Start();

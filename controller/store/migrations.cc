@@ -501,6 +501,11 @@ const std::vector<Migration>& ControllerMigrations() {
         "CREATE INDEX backups_by_server ON backups(server_id, created_at_ms)",
         "CREATE INDEX backups_by_owner ON backups(owner_id, created_at_ms)",
         "CREATE INDEX backups_by_time ON backups(created_at_ms)"}},
+      {27,
+       "backups.vault_sha256: the archive's SHA-256 when a copy of it is in the controller's"
+       " vault (its file's name there), else empty; a backup and its copies share one",
+       {"ALTER TABLE backups ADD COLUMN vault_sha256 TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX backups_by_vault ON backups(vault_sha256)"}},
   };
   return *migrations;
 }

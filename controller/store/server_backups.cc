@@ -34,37 +34,56 @@ std::vector<v1::Backup> ReadBackups(soci::session& sql, const std::string& query
 ServerBackupStore::ServerBackupStore(Database& db, Clock& clock) : db_(db), clock_(clock) {}
 
 void ServerBackupStore::Add(soci::session& sql, v1::Backup& backup) {
-  std::string recorded;
-  sql << "SELECT id FROM backups WHERE host_id = :h AND instance = :i AND archive_id = :a",
-      soci::use(backup.host_id()), soci::use(backup.server_name()), soci::use(backup.archive_id()),
-      soci::into(recorded);
-  if (sql.got_data()) {  // a retried job's
-    backup.set_id(recorded);
-    return;
-  }
   backup.set_id(TimeOrderedId(clock_.Now()));
   const std::string record = ToJson(backup);
   long long created = absl::ToUnixMillis(TimeOf(backup.created_at()));
-  sql << "INSERT INTO backups (id, server_id, owner_id, host_id, instance, archive_id,"
-         " created_at_ms, record) VALUES (:id, :s, :o, :h, :i, :a, :c, :r)",
-      soci::use(backup.id()), soci::use(backup.server_id()), soci::use(backup.owner_id()),
+  const std::string vault = backup.vaulted() ? backup.sha256() : "";
+  soci::statement insert =
+      (sql.prepare << "INSERT INTO backups (id, server_id, owner_id, host_id, instance,"
+                      " archive_id, created_at_ms, record, vault_sha256)"
+                      " VALUES (:id, :s, :o, :h, :i, :a, :c, :r, :v)"
+                      " ON CONFLICT (host_id, instance, archive_id) DO NOTHING",
+       soci::use(backup.id()), soci::use(backup.server_id()), soci::use(backup.owner_id()),
+       soci::use(backup.host_id()), soci::use(backup.server_name()), soci::use(backup.archive_id()),
+       soci::use(created), soci::use(record), soci::use(vault));
+  insert.execute(true);
+  if (insert.get_affected_rows() > 0) return;
+  std::string recorded;  // a retried job's: the record it made stands
+  sql << "SELECT id FROM backups WHERE host_id = :h AND instance = :i AND archive_id = :a",
       soci::use(backup.host_id()), soci::use(backup.server_name()), soci::use(backup.archive_id()),
-      soci::use(created), soci::use(record);
+      soci::into(recorded);
+  backup.set_id(recorded);
 }
 
-std::vector<std::string> ServerBackupStore::RemoveArchives(
+std::vector<v1::Backup> ServerBackupStore::RemoveArchives(
     soci::session& sql, const std::string& host_id, const std::string& instance,
     const std::vector<std::string>& archive_ids) {
-  std::vector<std::string> removed;
+  std::vector<v1::Backup> removed;
   for (const std::string& archive : archive_ids) {
-    std::string id;
-    sql << "SELECT id FROM backups WHERE host_id = :h AND instance = :i AND archive_id = :a",
-        soci::use(host_id), soci::use(instance), soci::use(archive), soci::into(id);
-    if (!sql.got_data()) continue;
-    Remove(sql, id);
-    removed.push_back(id);
+    std::vector<v1::Backup> found = ReadBackups(
+        sql,
+        "SELECT record FROM backups WHERE host_id = :h AND instance = :i AND archive_id = :a"
+        " LIMIT :l",
+        {host_id, instance, archive}, 1);
+    if (found.empty()) continue;
+    Remove(sql, found.front().id());
+    removed.push_back(std::move(found.front()));
   }
   return removed;
+}
+
+void ServerBackupStore::SetVaulted(soci::session& sql, v1::Backup& backup) {
+  backup.set_vaulted(true);
+  const std::string record = ToJson(backup);
+  sql << "UPDATE backups SET vault_sha256 = :v, record = :r WHERE id = :id",
+      soci::use(backup.sha256()), soci::use(record), soci::use(backup.id());
+}
+
+bool ServerBackupStore::Vaulted(soci::session& sql, const std::string& sha256) {
+  int found = 0;
+  sql << "SELECT 1 FROM backups WHERE vault_sha256 = :v LIMIT 1", soci::use(sha256),
+      soci::into(found);
+  return sql.got_data();
 }
 
 void ServerBackupStore::Remove(soci::session& sql, const std::string& id) {

@@ -26,11 +26,18 @@ class ServerBackupStore {
   // sets that record's id instead.
   void Add(soci::session& sql, v1::Backup& backup);
   // Forgets the backups of `instance` on `host_id` whose archives are `archive_ids` (pruned by
-  // the agent): their ids.
-  std::vector<std::string> RemoveArchives(soci::session& sql, const std::string& host_id,
-                                          const std::string& instance,
-                                          const std::vector<std::string>& archive_ids);
+  // the agent): the records forgotten.
+  std::vector<v1::Backup> RemoveArchives(soci::session& sql, const std::string& host_id,
+                                         const std::string& instance,
+                                         const std::vector<std::string>& archive_ids);
   void Remove(soci::session& sql, const std::string& id);
+
+  // The controller's vault (backup_vault.h): `backup` (recorded) has its copy there now
+  // (`vaulted` set in it too).
+  void SetVaulted(soci::session& sql, v1::Backup& backup);
+  // Whether any backup still has its copy in the vault under `sha256`: when none does, the
+  // copy can go.
+  bool Vaulted(soci::session& sql, const std::string& sha256);
 
   // NOT_FOUND when the actor does not see it.
   absl::StatusOr<v1::Backup> Get(const Actor& actor, const std::string& id);

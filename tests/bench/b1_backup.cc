@@ -1,6 +1,7 @@
 // B1 (docs/benchmarks.md): a backup of a 1 GiB writable layer by the agent's BackupStore (zstd
 // through libarchive, from a hard-link snapshot taken while the server is paused) beside
-// `tar czf` of the same directory, on the same machine; then its restore beside `tar xzf`.
+// `tar czf` of the same directory, on the same machine; then its restore beside `tar xzf`, and
+// its copy into the controller's vault beside cp + sha256sum.
 //
 //   ./build/tests/l4d2_bench_b1 [--mib 1024] [--dir /var/tmp]
 //
@@ -25,6 +26,8 @@
 #include "absl/strings/str_format.h"
 #include "agent/backup/backup_store.h"
 #include "common/clock.h"
+#include "common/status_macros.h"
+#include "controller/store/backup_vault.h"
 #include "rpc/proto_time.h"
 #include "tests/fakes/fake_game_client.h"
 #include "tests/fakes/fake_service_manager.h"
@@ -177,6 +180,35 @@ int Run(uint64_t mib, const std::string& base) {
     std::fprintf(stderr, "restore: %s\n", std::string(restored.message()).c_str());
     return 1;
   }
+  // Off the host: into the controller's vault as a server.backup job copies it (4 MiB parts,
+  // hashed while written, checked, fsynced, renamed), beside cp, sync and sha256sum of the
+  // same archive.
+  std::system("sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null");
+  controller::BackupVault vault(work + "/vault");
+  started = Steady::now();
+  absl::Status vaulted = [&]() -> absl::Status {
+    L4D2_RETURN_IF_ERROR(vault.Open());
+    L4D2_ASSIGN_OR_RETURN(auto incoming, vault.Receive(backup.sha256(), backup.size_bytes()));
+    for (uint64_t offset = 0; offset < backup.size_bytes();) {
+      L4D2_ASSIGN_OR_RETURN(v1::BackupChunk chunk, store.Read("b1", backup.id(), offset, 4 << 20));
+      offset += chunk.data().size();
+      L4D2_RETURN_IF_ERROR(incoming->Append(chunk.data()));
+    }
+    return incoming->Finish();
+  }();
+  const double ours_vault = Seconds(started);
+  if (!vaulted.ok()) {
+    std::fprintf(stderr, "vault: %s\n", std::string(vaulted.message()).c_str());
+    return 1;
+  }
+  std::system("sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null");
+  started = Steady::now();
+  const std::string cp =
+      absl::StrCat("cp ", layout.backups_dir(), "/b1/", backup.id(), ".tar.zst ", work,
+                   "/copy.tar.zst && sync && sha256sum ", work, "/copy.tar.zst >/dev/null");
+  if (std::system(cp.c_str()) != 0) return 1;
+  const double peer_vault = Seconds(started);
+
   fs::create_directories(work + "/untar");
   started = Steady::now();
   const std::string untar = absl::StrCat("tar xzf ", tarball, " -C ", work, "/untar");
@@ -195,6 +227,10 @@ int Run(uint64_t mib, const std::string& base) {
   std::printf("  copy to another instance (4 MiB parts, SHA-256 checked): %.1fs\n", copied);
   std::printf("  restore (SHA-256 checked, extracted, put in place): %.1fs; tar xzf: %.1fs\n",
               ours_restore, peer_restore);
+  std::printf(
+      "  copy into the controller's vault (checked, fsynced): %.1fs; cp + sync + sha256sum: "
+      "%.1fs\n",
+      ours_vault, peer_vault);
   fs::remove_all(work);
   return 0;
 }

@@ -421,6 +421,8 @@ TEST_F(ControllerCommandsTest, BackupsListRequestsAndRefusals) {
     backup.set_size_bytes(460732763);
     backup.set_content_bytes(1074561024);
     backup.set_build_id("9000002");
+    backup.set_sha256(std::string(64, 'a'));
+    backup.set_vaulted(true);
     ASSERT_TRUE((*db)
                     ->Transact([&](soci::session& sql) {
                       backups.Add(sql, backup);
@@ -436,6 +438,8 @@ TEST_F(ControllerCommandsTest, BackupsListRequestsAndRefusals) {
   EXPECT_THAT(out, HasSubstr("fra-1"));
   EXPECT_THAT(out, HasSubstr("439.4 MiB"));
   EXPECT_THAT(out, HasSubstr("1.0 GiB"));
+  EXPECT_THAT(out, HasSubstr(" VAULT "));
+  EXPECT_THAT(out, HasSubstr("1.0 GiB yes   9000002"));
   // Refused with the reason: a server never placed has no files; a retention that is no
   // duration is a usage error.
   out = Ctl({"servers", "backup", "b1"}, &code);

@@ -50,6 +50,7 @@
 #include "controller/jobs/scheduler.h"
 #include "controller/jobs/server_actions.h"
 #include "controller/jobs/server_backups.h"
+#include "controller/store/backup_vault.h"
 #include "controller/store/migrations.h"
 #include "controller/store/users.h"
 #include "gmock/gmock.h"
@@ -137,9 +138,12 @@ class FleetTest : public ::testing::Test {
     ASSERT_TRUE(receiver.ok()) << receiver.status();
     receiver_ = *std::move(receiver);
     for (const std::string& name : host_names_) StartAgent(name);
+    vault_ = std::make_unique<BackupVault>(dir_.Sub("vault"));
+    ASSERT_TRUE(vault_->Open().ok());
     scheduler_ = std::make_unique<Scheduler>(
         *stores_, *agents_,
-        SchedulerOptions{.owner = "test", .workers = 4, .poll = absl::Milliseconds(20)});
+        SchedulerOptions{
+            .owner = "test", .workers = 4, .poll = absl::Milliseconds(20), .vault = vault_.get()});
     scheduler_->Start();
     agent_lister_ = std::make_unique<AgentInstanceLister>(*agents_, absl::Seconds(5));
     lister_ = std::make_unique<ReportedInstanceLister>(*reports_, *agent_lister_, Clock::Real(),
@@ -383,6 +387,7 @@ class FleetTest : public ::testing::Test {
   std::unique_ptr<HostReportBook> reports_;
   std::unique_ptr<ReportReceiver> receiver_;
   std::vector<AgentHost> agents_on_;
+  std::unique_ptr<BackupVault> vault_;  // backups.vault
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentInstanceLister> agent_lister_;
   std::unique_ptr<ReportedInstanceLister> lister_;
@@ -1600,10 +1605,10 @@ TEST_F(FleetTest, ABackupUnderLoadRestoresOnAnotherHostWithTheSameFiles) {
     EXPECT_TRUE(job.ok()) << job.status();
     return FromJson<v1::ServerBackupResult>(Finish(*job).result)->backup();
   };
-  auto restore = [&](const v1::Backup& taken) {
+  auto restore = [&](const v1::Backup& taken) -> v1::ServerRestoreResult {
     absl::StatusOr<std::string> job = RequestRestore(*stores_, alice_, target.id, taken.id());
-    ASSERT_TRUE(job.ok()) << job.status();
-    Finish(*job);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return *FromJson<v1::ServerRestoreResult>(Finish(*job).result);
   };
 
   // Under load: 600 writes over 3 s, the backup taken in the middle of them.
@@ -1614,7 +1619,11 @@ TEST_F(FleetTest, ABackupUnderLoadRestoresOnAnotherHostWithTheSameFiles) {
   EXPECT_GT(DurationOf(loaded.paused()), absl::ZeroDuration());  // it ran: it was paused
   ASSERT_TRUE(Eventually([&] { return absl::StrContains(JournalOf(source), "fake_write done"); },
                          absl::Seconds(20)));
-  restore(loaded);
+  // Copied off the host into the controller's vault, checked.
+  EXPECT_TRUE(loaded.vaulted());
+  EXPECT_EQ(*Sha256OfFile(absl::StrCat(vault_->dir(), "/", loaded.sha256(), ".tar.zst")),
+            loaded.sha256());
+  EXPECT_EQ(restore(loaded).copied_from(), "host " + On(source).host.name);
   ASSERT_TRUE(ReconcileUntil({target.id}, ServerState::kRunning));
   // Every save file whole (one number throughout), the log a prefix of the source's.
   int saves = 0;
@@ -1639,7 +1648,11 @@ TEST_F(FleetTest, ABackupUnderLoadRestoresOnAnotherHostWithTheSameFiles) {
   // file what the source holds.
   Finish(*RequestServerAction(*stores_, alice_, target.id, "stop"));
   const v1::Backup quiet = backup();
-  restore(quiet);
+  // Its archive gone from the source host's disk: the restore reads the vault's copy.
+  const std::string archive = absl::StrCat(On(source).root, "/backups/bk1/", quiet.archive_id());
+  ASSERT_TRUE(fs::remove(archive + ".tar.zst"));
+  ASSERT_TRUE(fs::remove(archive + ".binpb"));
+  EXPECT_EQ(restore(quiet).copied_from(), "vault");
   auto files = [](const std::string& root) {
     std::map<std::string, std::string> tree;
     for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();

@@ -110,6 +110,9 @@ TEST(ControllerConfigTest, TheSteamWebApiKeyComesFromAFileOthersCannotRead) {
   EXPECT_EQ(Parse("overlays: {workshop_refresh: 0s}")->workshop_refresh, absl::ZeroDuration());
   EXPECT_THAT(Parse("overlays: {workshop_refresh: 5s}").status().message(),
               ::testing::HasSubstr("workshop_refresh"));
+  EXPECT_EQ(Parse("")->backups_vault, "");
+  EXPECT_EQ(Parse("backups: {vault: /srv/vault}")->backups_vault, "/srv/vault");
+  EXPECT_FALSE(Parse("backups: {vault: [a]}").ok());
 
   l4d2::testing::TempDir dir;
   const std::string key = "0123456789abcdef0123456789ABCDEF";

@@ -239,10 +239,13 @@ class FakeAgentClient final : public AgentClient {
     incoming += request.data();
     response.set_received_bytes(incoming.size());
     if (!request.last()) return response;
-    if (Sha256Hex(incoming) != request.backup().sha256()) {
+    // As the agent: the copy received is kept under its name or discarded.
+    const std::string received = std::move(incoming);
+    incoming_.erase(key);
+    if (Sha256Hex(received) != request.backup().sha256()) {
       return absl::DataLossError("does not match its SHA-256");
     }
-    StoredBackup stored{.backup = request.backup(), .bytes = incoming};
+    StoredBackup stored{.backup = request.backup(), .bytes = received};
     stored.backup.set_name(request.name());
     backups[absl::StrCat(host.id, "/", request.name(), "/", request.backup().id())] =
         std::move(stored);

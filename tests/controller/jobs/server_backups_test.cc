@@ -7,8 +7,13 @@
 
 #include "controller/jobs/server_backups.h"
 
+#include <fstream>
+#include <memory>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "controller/store/backup_vault.h"
 #include "gmock/gmock.h"
 #include "l4d2/controller/v1/backups.pb.h"
 #include "rpc/proto_json.h"
@@ -67,7 +72,8 @@ class ServerBackupsTest : public FleetBackendTest {
       absl::StatusOr<JobOutcome> outcome =
           RunJob({.stores = *stores_,
                   .agents = agent_,
-                  .backups = {.keep = 7, .keep_for = absl::Hours(720)}},
+                  .backups = {.keep = 7, .keep_for = absl::Hours(720)},
+                  .vault = vault_.get()},
                  job, call_);
       JobEnding ending{.id = job.id, .owner = "controller-a", .not_before = clock_.Now()};
       if (outcome.ok()) {
@@ -105,10 +111,30 @@ class ServerBackupsTest : public FleetBackendTest {
     return count;
   }
 
+  // The controller's vault, on a real directory.
+  void UseVault() {
+    vault_ = std::make_unique<BackupVault>(dir_.Sub("vault"));
+    ASSERT_TRUE(vault_->Open().ok());
+  }
+  std::string VaultFile(const v1::Backup& backup) {
+    return absl::StrCat(vault_->dir(), "/", backup.sha256(), ".tar.zst");
+  }
+  absl::StatusOr<std::string> Restore(const std::string& server, const std::string& backup_id) {
+    absl::StatusOr<std::string> job = RequestRestore(*stores_, alice_, servers_[server], backup_id);
+    if (!job.ok()) return job.status();
+    return RunQueued(*job);
+  }
+  absl::Status Delete(const std::string& backup_id) {
+    absl::StatusOr<std::string> job = RequestBackupDeletion(*stores_, alice_, backup_id);
+    if (!job.ok()) return job.status();
+    return RunQueued(*job).status();
+  }
+
   Actor alice_, bob_;
   std::map<std::string, std::string> servers_, host_of_;
   FakeAgentClient agent_;
   FakeAgentCall call_;
+  std::unique_ptr<BackupVault> vault_;  // null: none
 };
 
 TEST_P(ServerBackupsTest, TheCatalogFollowsBackupsTakenAndPrunedOnTheHost) {
@@ -196,14 +222,15 @@ TEST_P(ServerBackupsTest, TheCatalogKnowsAnArchiveByHostInstanceAndId) {
   EXPECT_EQ(again.id(), backup.id());
   EXPECT_THAT(Listed(alice_), SizeIs(2));
   // Pruned in vs2's directory: vs1's stays.
-  std::vector<std::string> removed;
+  std::vector<v1::Backup> removed;
   ASSERT_TRUE(db_->Transact([&](soci::session& sql) {
                    removed = stores_->backups.RemoveArchives(sql, host_of_["vs1"], "vs2",
                                                              {copy.archive_id()});
                    return absl::OkStatus();
                  })
                   .ok());
-  EXPECT_THAT(removed, ElementsAre(copy.id()));
+  ASSERT_THAT(removed, SizeIs(1));
+  EXPECT_EQ(removed[0].id(), copy.id());
   std::vector<v1::Backup> left = Listed(alice_);
   ASSERT_THAT(left, SizeIs(1));
   EXPECT_EQ(left[0].id(), backup.id());
@@ -304,6 +331,131 @@ TEST_P(ServerBackupsTest, ACopyThatDoesNotMatchItsChecksumRestoresNothing) {
   EXPECT_EQ(Calls("Restore"), 0);
   EXPECT_EQ(Calls("Stop"), 0);
   EXPECT_THAT(Listed(alice_, "vs2"), IsEmpty());
+}
+
+// With a vault (backups.vault), every backup is copied off its host and checked; a restore
+// reads it from there when its host is unreachable; the copy goes with the last backup that
+// refers to it (deleted or pruned).
+TEST_P(ServerBackupsTest, BackupsCopiedToTheVaultAreRestoredFromItWhenTheirHostIsDown) {
+  UseVault();
+  absl::StatusOr<v1::ServerBackupResult> taken = Backup("vs1");
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  const v1::Backup& backup = taken->backup();
+  EXPECT_TRUE(backup.vaulted());
+  EXPECT_EQ(Calls("ReadBackup vs1"), static_cast<int>((backup.size_bytes() + 3) / 4));
+  absl::StatusOr<std::string> in_vault = ReadFileToString(VaultFile(backup));
+  ASSERT_TRUE(in_vault.ok()) << in_vault.status();
+  EXPECT_EQ(*in_vault, "backup of vs1 #1");
+  ASSERT_THAT(Listed(alice_, "vs1"), SizeIs(1));
+  EXPECT_TRUE(Listed(alice_, "vs1")[0].vaulted());
+
+  // h1 goes down: the restore into vs2 (on h2) reads the vault, nothing from h1.
+  ASSERT_TRUE(stores_->hosts.SetState(host_of_["vs1"], "ready", "unreachable").ok());
+  agent_.calls.clear();
+  absl::StatusOr<std::string> result = Restore("vs2", backup.id());
+  ASSERT_TRUE(result.ok()) << result.status();
+  absl::StatusOr<v1::ServerRestoreResult> restored = FromJson<v1::ServerRestoreResult>(*result);
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(restored->copied_from(), "vault");
+  EXPECT_EQ(Calls("ReadBackup"), 0);
+  EXPECT_EQ(Calls("WriteBackup vs2"), 1);  // one part: the vault reads 4 MiB at a time
+  EXPECT_EQ(Calls("Restore vs2"), 1);
+  EXPECT_EQ(agent_.backups[absl::StrCat(host_of_["vs2"], "/vs2/", backup.archive_id())].bytes,
+            "backup of vs1 #1");
+  std::vector<v1::Backup> copies = Listed(alice_, "vs2");
+  ASSERT_THAT(copies, SizeIs(1));
+  EXPECT_TRUE(copies[0].vaulted());  // the same file serves both
+
+  // The original deleted (h1 back): the copy still refers to the vault's file; then the copy.
+  ASSERT_TRUE(stores_->hosts.SetState(host_of_["vs1"], "unreachable", "ready").ok());
+  ASSERT_TRUE(Delete(backup.id()).ok());
+  EXPECT_TRUE(vault_->Has(backup.sha256()));
+  ASSERT_TRUE(Delete(copies[0].id()).ok());
+  EXPECT_FALSE(vault_->Has(backup.sha256()));
+
+  // Pruned by retention on the host: its vault copy goes too.
+  absl::StatusOr<v1::ServerBackupResult> second = Backup("vs1");
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(vault_->Has(second->backup().sha256()));
+  agent_.prune_next = {second->backup().archive_id()};
+  absl::StatusOr<v1::ServerBackupResult> third = Backup("vs1");
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_THAT(third->pruned(), ElementsAre(second->backup().id()));
+  EXPECT_FALSE(vault_->Has(second->backup().sha256()));
+  EXPECT_TRUE(vault_->Has(third->backup().sha256()));
+}
+
+// The host lost the archive (a disk replaced): the vault's copy goes back and is restored.
+TEST_P(ServerBackupsTest, AnArchiveItsHostLostIsSentBackFromTheVault) {
+  UseVault();
+  absl::StatusOr<v1::ServerBackupResult> taken = Backup("vs1");
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  const std::string key = absl::StrCat(host_of_["vs1"], "/vs1/", taken->backup().archive_id());
+  agent_.backups.erase(key);
+  agent_.state = agent::v1::INSTANCE_STATE_STOPPED;
+  ASSERT_TRUE(stores_->servers.SetDesired(servers_["vs1"], DesiredState::kStopped).ok());
+  agent_.calls.clear();
+  absl::StatusOr<std::string> result = Restore("vs1", taken->backup().id());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(FromJson<v1::ServerRestoreResult>(*result)->copied_from(), "vault");
+  EXPECT_EQ(Calls("WriteBackup vs1"), 1);
+  EXPECT_EQ(Calls("Restore vs1"), 1);  // the fake answers NOT_FOUND before it records a call
+  EXPECT_EQ(agent_.backups[key].bytes, "backup of vs1 #1");
+
+  // A vault copy that changed since (a disk fault) is refused by the receiving agent.
+  agent_.backups.erase(key);
+  {
+    std::ofstream damage(VaultFile(taken->backup()), std::ios::binary | std::ios::in);
+    damage.put('X');
+  }
+  EXPECT_TRUE(absl::IsDataLoss(Restore("vs1", taken->backup().id()).status()));
+  EXPECT_FALSE(agent_.backups.contains(key));
+}
+
+// A backup whose host left the fleet: restored from the vault, deleted without its host.
+TEST_P(ServerBackupsTest, ABackupOfAHostGoneFromTheFleetLivesOnInTheVault) {
+  UseVault();
+  auto gone = stores_->hosts.Create({.name = "h3", .address = "127.0.0.1:1", .max_instances = 1},
+                                    absl::Hours(1));
+  ASSERT_TRUE(gone.ok());
+  // vs1's backup, moved by hand onto h3 in the catalog (as if vs1 had lived there).
+  absl::StatusOr<v1::ServerBackupResult> taken = Backup("vs1");
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  v1::Backup moved = taken->backup();
+  moved.set_host_id(gone->first.id);
+  moved.set_host_name("h3");
+  ASSERT_TRUE(db_->Transact([&](soci::session& sql) {
+                   stores_->backups.Remove(sql, taken->backup().id());
+                   stores_->backups.Add(sql, moved);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  ASSERT_TRUE(stores_->hosts.Delete(gone->first.id).ok());
+  agent_.calls.clear();
+  absl::StatusOr<std::string> result = Restore("vs2", moved.id());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(FromJson<v1::ServerRestoreResult>(*result)->copied_from(), "vault");
+  EXPECT_EQ(Calls("ReadBackup"), 0);
+  agent_.calls.clear();
+  ASSERT_TRUE(Delete(moved.id()).ok());
+  EXPECT_EQ(Calls("DeleteBackup"), 0);
+  EXPECT_TRUE(vault_->Has(moved.sha256()));  // vs2's copy refers to it
+  EXPECT_THAT(Listed(alice_, "vs1"), IsEmpty());
+}
+
+// Without a vault, a backup on an unreachable host cannot be restored elsewhere, and the error
+// says why; nothing is stopped.
+TEST_P(ServerBackupsTest, WithoutAVaultABackupOnAnUnreachableHostIsNotRestored) {
+  absl::StatusOr<v1::ServerBackupResult> taken = Backup("vs1");
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_FALSE(taken->backup().vaulted());
+  ASSERT_TRUE(stores_->hosts.SetState(host_of_["vs1"], "ready", "unreachable").ok());
+  agent_.calls.clear();
+  absl::StatusOr<std::string> result = Restore("vs2", taken->backup().id());
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("is unreachable"));
+  EXPECT_THAT(result.status().message(), HasSubstr("backups.vault is not set"));
+  EXPECT_THAT(agent_.calls, IsEmpty());
 }
 
 L4D2_INSTANTIATE_BACKEND_TEST(ServerBackupsTest);

@@ -351,12 +351,15 @@ function Backups({server, onQueued}: {server: Server; onQueued: (job: string) =>
       {!own.data ? (own.error ? null : <Loading what="backups" />) : list.length === 0 ? <p class="muted">No backups of this server yet.</p> : (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="Backups of the server">
           <table class="nowrap">
-            <thead><tr><th>Taken</th><th>Host</th><th>Size</th><th>Files</th><th>Game build</th><th>SHA-256</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
+            <thead><tr><th>Taken</th><th>Host</th><th>Off host</th><th>Size</th><th>Files</th><th>Game build</th><th>SHA-256</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>
               {list.map((backup) => (
                 <tr>
                   <td title={dateTime(backup.createdAt)}>{ago(backup.createdAt)}{backup.copiedFrom && <span class="muted"> (a copy)</span>}</td>
                   <td>{backup.hostName}</td>
+                  <td>{backup.vaulted
+                    ? <span class="badge good" title="A copy is in the controller's vault: restorable when its host is not">vault</span>
+                    : <span class="muted" title="Only on its host (the controller's backups.vault is not set)">-</span>}</td>
                   <td title={`${bytes(backup.contentBytes)} before compression`}>{bytes(backup.sizeBytes)}</td>
                   <td>{backup.files ?? 0}</td>
                   <td>{backup.buildId || <span class="muted">-</span>}</td>
@@ -398,7 +401,7 @@ function Backups({server, onQueued}: {server: Server; onQueued: (job: string) =>
                }}>
         <p>{confirm?.action === 'restore'
           ? `Its files are replaced by those of ${confirm.backup.serverName}'s backup taken ${dateTime(confirm.backup.createdAt)}${confirm.backup.hostId !== server.hostId ? `, copied from ${confirm.backup.hostName}` : ''}. A running server is stopped for it (players are disconnected) and started again.`
-          : `The archive taken ${dateTime(confirm?.backup.createdAt)} is removed from ${confirm?.backup.hostName} for good.`}</p>
+          : `The archive taken ${dateTime(confirm?.backup.createdAt)} is removed from ${confirm?.backup.hostName}${confirm?.backup.vaulted ? ' and from the controller\'s vault' : ''} for good.`}</p>
       </Confirm>
     </>
   );
