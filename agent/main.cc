@@ -39,7 +39,8 @@ ABSL_FLAG(bool, plaintext_tcp, false,
           "serve --listen_tcp (loopback only) without TLS: tests and development only, as any "
           "local process could then call every RPC");
 ABSL_FLAG(std::optional<std::string>, listen_unix, std::nullopt,
-          "unix socket path (default /run/left4me/agent.sock); empty disables it");
+          "unix socket path (default /run/left4me/agent.sock); none: no unix socket (an empty "
+          "value is absl's 'unset': the config's path)");
 ABSL_FLAG(std::optional<std::string>, unix_group, std::nullopt,
           "group owning the unix socket (mode from the config, default 0660)");
 ABSL_FLAG(std::optional<std::string>, steamcmd, std::nullopt,
@@ -74,7 +75,9 @@ absl::StatusOr<AgentConfig> BuildConfig() {
         l4d2::OverrideWith(absl::GetFlag(FLAGS_root), config.root);
         l4d2::OverrideWith(absl::GetFlag(FLAGS_listen_tcp), config.listen_tcp);
         if (absl::GetFlag(FLAGS_plaintext_tcp)) config.plaintext_tcp = true;
-        l4d2::OverrideWith(absl::GetFlag(FLAGS_listen_unix), config.listen_unix);
+        if (std::optional<std::string> unix_socket = absl::GetFlag(FLAGS_listen_unix)) {
+          config.listen_unix = *unix_socket == "none" ? "" : *unix_socket;
+        }
         l4d2::OverrideWith(absl::GetFlag(FLAGS_unix_group), config.unix_socket_group);
         l4d2::OverrideWith(absl::GetFlag(FLAGS_steamcmd), config.steamcmd);
         l4d2::OverrideWith(absl::GetFlag(FLAGS_log_level), config.log_level);

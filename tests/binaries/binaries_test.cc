@@ -165,7 +165,7 @@ TEST(AgentBinaryConfigTest, AMissingHelperRefusesTheStartNamingIt) {
     int status = 0;
     absl::StatusOr<std::string> output = RunToCompletion(
         {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub("root"), "--listen_tcp",
-                                   "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "",
+                                   "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "none",
                                    "--unit_dir", dir.Sub("units"), flag, dir.Sub("missing")})},
         &status);
     ASSERT_TRUE(output.ok());
@@ -324,7 +324,7 @@ TEST(FleetBinariesTest, KillingTheControllerDuringAHundredJobsLosesAndRepeatsNot
   TempDir dir;
   auto agent = ChildProcess::Start(
       {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub("root"), "--listen_tcp",
-                                 "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "",
+                                 "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "none",
                                  "--steamcmd", L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub("units")}),
        .env = {{"HOME", dir.Sub("home")}}});
   ASSERT_TRUE(agent.ok());
@@ -332,6 +332,8 @@ TEST(FleetBinariesTest, KillingTheControllerDuringAHundredJobsLosesAndRepeatsNot
   std::smatch match;
   std::string output = (*agent)->Output();
   ASSERT_TRUE(std::regex_search(output, match, std::regex(R"(\(port ([0-9]+)\))")));
+  // --listen_unix none: no unix socket (tests running at once would share the default one).
+  EXPECT_THAT(output, Not(HasSubstr(" unix '"))) << output;
 
   const std::string database = "sqlite3:" + dir.Sub("controller.db");
   auto db = controller::Database::Open({.url = database});
@@ -417,10 +419,10 @@ TEST(PgFleetTest, TwoControllersShareTheWorkAndOneDyingLosesNothing) {
     const std::string sub = absl::StrCat("agent", a);
     std::filesystem::create_directories(dir.Sub(sub));
     auto agent = ChildProcess::Start(
-        {.argv =
-             WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub(sub + "/root"), "--listen_tcp",
-                               "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "", "--steamcmd",
-                               L4D2_FAKE_STEAMCMD, "--unit_dir", dir.Sub(sub + "/units")}),
+        {.argv = WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir.Sub(sub + "/root"),
+                                   "--listen_tcp", "127.0.0.1:0", "--plaintext_tcp",
+                                   "--listen_unix", "none", "--steamcmd", L4D2_FAKE_STEAMCMD,
+                                   "--unit_dir", dir.Sub(sub + "/units")}),
          .env = {{"HOME", dir.Sub(sub + "/home")}}});
     ASSERT_TRUE(agent.ok());
     ASSERT_TRUE((*agent)->WaitForOutput("serving root")) << (*agent)->Output();

@@ -35,8 +35,8 @@ class SchedulerTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<ChildProcess>> agent = ChildProcess::Start(
         {.argv =
              WithBuiltHelpers({L4D2_AGENT_BINARY, "--root", dir_.Sub("root"), "--listen_tcp",
-                               "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "", "--steamcmd",
-                               L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")}),
+                               "127.0.0.1:0", "--plaintext_tcp", "--listen_unix", "none",
+                               "--steamcmd", L4D2_FAKE_STEAMCMD, "--unit_dir", dir_.Sub("units")}),
          .env = {{"HOME", dir_.Sub("home")}}});
     ASSERT_TRUE(agent.ok());
     agent_ = *std::move(agent);
