@@ -3,7 +3,7 @@ import {useEffect, useRef, useState} from 'preact/hooks';
 import {useLocation, useRoute} from 'preact-iso';
 import {api, me} from '../api/client';
 import {useInterval, useResource} from '../api/resource';
-import type {Backup, BackupList, ConsoleCommandResponse, JobRef, ListPlayerEventsResponse, LogLine, MetricSeries, Server,
+import type {Backup, BackupList, Blueprint, ConsoleCommandResponse, Host, JobRef, ListPlayerEventsResponse, LogLine, MetricSeries, Server,
   ServerPlayersResponse} from '../api/types';
 import {Avatar, PlayerName} from '../components/avatar';
 import {Chart} from '../components/chart';
@@ -22,6 +22,10 @@ export function ServerPage() {
   const server = useResource((signal) => api<Server>(`/servers/${params.id}`, {signal}), [params.id], ['servers']);
   // The live figures (memory, CPU, latency) are not in the events: asked again every 10 s.
   useInterval(server.reload, 10000);
+  // The name of its host, for the status line (the server knows its id).
+  const hostId = server.data?.hostId;
+  const host = useResource(
+    (signal) => (hostId ? api<Host>(`/hosts/${hostId}`, {signal}) : Promise.resolve(undefined)), [hostId], ['hosts']);
   const [confirm, setConfirm] = useState<string>();
   const [job, setJob] = useState<string>();
   const act = useAction(async (action: string) => {
@@ -61,7 +65,7 @@ export function ServerPage() {
         {game?.map && <span>map <strong>{game.map}</strong></span>}
         {s.status?.log?.restartRequired && <span class="tag update" title="The server printed Steam's request to restart for the latest update">update required</span>}
         {game && <span><strong>{game.players ?? 0}</strong>/{game.maxPlayers ?? 0} players</span>}
-        {s.hostId && <span>on <a href={`/hosts/${s.hostId}`}>{s.hostId}</a>:{s.port}</span>}
+        {s.hostId && <span>on <a href={`/hosts/${s.hostId}`}>{host.data?.name ?? s.hostId}</a>:{s.port}</span>}
       </div>
       <Tabs tabs={tabs} current={tab} onSelect={(next) => route(`/servers/${params.id}${next === 'overview' ? '' : '/' + next}`)} />
       <div role="tabpanel" aria-label={tab}>
@@ -97,6 +101,8 @@ function Overview({server}: {server: Server}) {
                                                   : Promise.resolve({players: [], sessions: []} as ServerPlayersResponse),
                               [server.id, running, game?.players], ['players']);
   useInterval(players.reload, 10000);
+  const blueprint = useResource((signal) => api<Blueprint>(`/blueprints/${server.blueprintId}`, {signal}),
+                                [server.blueprintId], ['blueprints']);
   const sessions = players.data?.sessions ?? [];
   const scores = new Map((players.data?.players ?? []).map((player) => [player.name, player.score ?? 0]));
   const pings = new Map((players.data?.players ?? []).map((player) => [player.name, player.pingMs ?? 0]));
@@ -107,7 +113,7 @@ function Overview({server}: {server: Server}) {
     <>
       <dl class="facts">
         <dt>Wanted</dt><dd>{server.desiredState}</dd>
-        <dt>Blueprint</dt><dd><a href={`/blueprints/${server.blueprintId}`}>{server.blueprintId}</a></dd>
+        <dt>Blueprint</dt><dd><a href={`/blueprints/${server.blueprintId}`}>{blueprint.data?.name ?? server.blueprintId}</a></dd>
         <dt>Game</dt><dd>{game?.reachable ? `${game.name} (${game.version})` : game?.error || 'not answering'}</dd>
         <dt>Game build</dt><dd>{server.build || <span class="muted">not reported yet</span>}
           {server.status?.log?.restartRequired && <span class="badge bad">Steam requires an update</span>}</dd>
