@@ -40,7 +40,7 @@ ABSL_FLAG(bool, plaintext_tcp, false,
           "local process could then call every RPC");
 ABSL_FLAG(std::optional<std::string>, listen_unix, std::nullopt,
           "unix socket path (default /run/left4me/agent.sock); none: no unix socket (an empty "
-          "value is absl's 'unset': the config's path)");
+          "value keeps the config's path)");
 ABSL_FLAG(std::optional<std::string>, unix_group, std::nullopt,
           "group owning the unix socket (mode from the config, default 0660)");
 ABSL_FLAG(std::optional<std::string>, steamcmd, std::nullopt,

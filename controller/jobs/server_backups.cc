@@ -145,6 +145,7 @@ absl::StatusOr<Copied> CopyBackup(const JobContext& context, AgentCall& call,
   FleetStores& stores = context.stores;
   const agent::v1::Backup archive = AgentBackupOf(backup);
   absl::StatusOr<Host> origin = stores.hosts.Get(backup.host_id());
+  if (!origin.ok() && !absl::IsNotFound(origin.status())) return origin.status();
   std::string source;
   absl::Status from_host;
   if (!origin.ok()) {

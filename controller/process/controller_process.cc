@@ -273,6 +273,19 @@ absl::StatusOr<std::unique_ptr<ControllerProcess>> ControllerProcess::Start(
   }
   auto parts = std::make_unique<Parts>(config, std::move(db), *std::move(pki), steam_key,
                                        std::move(vault), clock);
+  if (parts->vault != nullptr) {
+    // What a stop between forgetting a backup and removing its copy left (a day old at least:
+    // another controller may be about to record a copy it just made).
+    absl::StatusOr<absl::flat_hash_set<std::string>> referenced =
+        parts->stores.backups.VaultedDigests();
+    absl::StatusOr<std::vector<std::string>> removed =
+        referenced.ok() ? parts->vault->RemoveUnreferenced(*referenced, absl::Hours(24))
+                        : referenced.status();
+    if (!removed.ok()) {
+      L4D2_LOG(WARNING) << "backups.vault: copies no backup refers to were not looked for: "
+                        << removed.status().message();
+    }
+  }
   L4D2_RETURN_IF_ERROR(parts->StartReceiver());
   L4D2_RETURN_IF_ERROR(parts->StartApi());
   parts->scheduler.Start();

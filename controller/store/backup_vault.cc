@@ -147,4 +147,28 @@ absl::Status BackupVault::Remove(absl::string_view sha256) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> BackupVault::RemoveUnreferenced(
+    const absl::flat_hash_set<std::string>& referenced, absl::Duration min_age) {
+  std::vector<std::string> removed;
+  const auto now = fs::file_time_type::clock::now();
+  const auto old_enough =
+      std::chrono::duration_cast<fs::file_time_type::duration>(absl::ToChronoSeconds(min_age));
+  std::error_code error;
+  for (auto it = fs::directory_iterator(dir_, error); !error && it != fs::directory_iterator();
+       it.increment(error)) {
+    const std::string file = it->path().filename().string();
+    if (!absl::EndsWith(file, kSuffix)) continue;
+    const std::string sha256 = file.substr(0, file.size() - kSuffix.size());
+    if (!ValidateDigest(sha256).ok() || referenced.contains(sha256)) continue;
+    std::error_code ignored;
+    const auto written = fs::last_write_time(it->path(), ignored);
+    if (ignored || now - written < old_enough) continue;
+    L4D2_LOG(INFO) << "backup vault: removing " << file << ", which no backup refers to";
+    L4D2_RETURN_IF_ERROR(Remove(sha256));
+    removed.push_back(sha256);
+  }
+  if (error) return ErrnoError(error.value(), "list", dir_);
+  return removed;
+}
+
 }  // namespace l4d2::controller

@@ -11,7 +11,8 @@
 // A copy is received in order, checked against its size and SHA-256 at the end, fsynced and
 // renamed into place: a file under its final name is always whole and matches its name. The
 // catalog (ServerBackupStore, column vault_sha256) says which backups have their copy here;
-// the jobs remove a file when no backup refers to it any more. Several controllers on one
+// the jobs remove a file when no backup refers to it any more, and the controller's start
+// removes those a stop in between left (RemoveUnreferenced). Several controllers on one
 // PostgreSQL database must share the directory (a network file system or a shared volume).
 //
 // Thread-safe (no state beyond the directory).
@@ -19,10 +20,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/file_util.h"
 #include "common/sha256.h"
 
@@ -77,6 +81,12 @@ class BackupVault {
   absl::StatusOr<Part> Read(absl::string_view sha256, uint64_t offset, size_t max_bytes) const;
   // Removes the archive's copy; OK when there was none.
   absl::Status Remove(absl::string_view sha256);
+  // Removes the copies no backup refers to (`referenced`: the catalog's digests) that are older
+  // than `min_age` (a copy just put in place is recorded a moment later, perhaps by another
+  // controller): what a controller stopped between forgetting a backup and removing its copy
+  // left. The digests removed.
+  absl::StatusOr<std::vector<std::string>> RemoveUnreferenced(
+      const absl::flat_hash_set<std::string>& referenced, absl::Duration min_age);
 
  private:
   std::string PathOf(absl::string_view sha256) const;

@@ -90,6 +90,20 @@ void ServerBackupStore::Remove(soci::session& sql, const std::string& id) {
   sql << "DELETE FROM backups WHERE id = :id", soci::use(id);
 }
 
+absl::StatusOr<absl::flat_hash_set<std::string>> ServerBackupStore::VaultedDigests() {
+  absl::flat_hash_set<std::string> digests;
+  L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {
+    std::string digest;
+    soci::statement select = (sql.prepare << "SELECT DISTINCT vault_sha256 FROM backups"
+                                             " WHERE vault_sha256 <> ''",
+                              soci::into(digest));
+    select.execute(false);
+    while (select.fetch()) digests.insert(digest);
+    return absl::OkStatus();
+  }));
+  return digests;
+}
+
 absl::StatusOr<v1::Backup> ServerBackupStore::Get(const Actor& actor, const std::string& id) {
   std::vector<v1::Backup> found;
   L4D2_RETURN_IF_ERROR(db_.WithSession([&](soci::session& sql) -> absl::Status {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "controller/store/actor.h"
@@ -38,6 +39,8 @@ class ServerBackupStore {
   // Whether any backup still has its copy in the vault under `sha256`: when none does, the
   // copy can go.
   bool Vaulted(soci::session& sql, const std::string& sha256);
+  // Every digest backups refer to in the vault.
+  absl::StatusOr<absl::flat_hash_set<std::string>> VaultedDigests();
 
   // NOT_FOUND when the actor does not see it.
   absl::StatusOr<v1::Backup> Get(const Actor& actor, const std::string& id);

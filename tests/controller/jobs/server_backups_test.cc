@@ -348,6 +348,7 @@ TEST_P(ServerBackupsTest, BackupsCopiedToTheVaultAreRestoredFromItWhenTheirHostI
   EXPECT_EQ(*in_vault, "backup of vs1 #1");
   ASSERT_THAT(Listed(alice_, "vs1"), SizeIs(1));
   EXPECT_TRUE(Listed(alice_, "vs1")[0].vaulted());
+  EXPECT_THAT(*stores_->backups.VaultedDigests(), ElementsAre(backup.sha256()));
 
   // h1 goes down: the restore into vs2 (on h2) reads the vault, nothing from h1.
   ASSERT_TRUE(stores_->hosts.SetState(host_of_["vs1"], "ready", "unreachable").ok());
@@ -372,6 +373,7 @@ TEST_P(ServerBackupsTest, BackupsCopiedToTheVaultAreRestoredFromItWhenTheirHostI
   EXPECT_TRUE(vault_->Has(backup.sha256()));
   ASSERT_TRUE(Delete(copies[0].id()).ok());
   EXPECT_FALSE(vault_->Has(backup.sha256()));
+  EXPECT_THAT(*stores_->backups.VaultedDigests(), IsEmpty());
 
   // Pruned by retention on the host: its vault copy goes too.
   absl::StatusOr<v1::ServerBackupResult> second = Backup("vs1");

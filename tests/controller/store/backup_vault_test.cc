@@ -138,5 +138,34 @@ TEST_F(BackupVaultTest, OpeningRemovesCopiesAbandonedForADay) {
   EXPECT_FALSE(unwritable.Open().ok());
 }
 
+// What a controller stopped between forgetting a backup and removing its copy left goes at the
+// next start: copies no backup refers to, a day old; a referenced or a fresh one stays.
+TEST_F(BackupVaultTest, CopiesNoBackupRefersToGoOnceADayOld) {
+  ASSERT_TRUE(vault_.Open().ok());
+  std::vector<std::string> digests;
+  for (const std::string& archive :
+       {std::string("kept"), std::string("orphan"), std::string("new")}) {
+    const std::string sha256 = Sha256Of(archive);
+    auto incoming = vault_.Receive(sha256, archive.size());
+    ASSERT_TRUE(incoming.ok());
+    ASSERT_TRUE((*incoming)->Append(archive).ok());
+    ASSERT_TRUE((*incoming)->Finish().ok());
+    digests.push_back(sha256);
+  }
+  for (int i : {0, 1}) {
+    fs::last_write_time(vault_.dir() + "/" + digests[i] + ".tar.zst",
+                        fs::file_time_type::clock::now() - std::chrono::hours(25));
+  }
+  std::ofstream(vault_.dir() + "/notes.txt") << "an operator's";
+  absl::StatusOr<std::vector<std::string>> removed =
+      vault_.RemoveUnreferenced({digests[0]}, absl::Hours(24));
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_THAT(*removed, ElementsAre(digests[1]));
+  EXPECT_TRUE(vault_.Has(digests[0]));
+  EXPECT_FALSE(vault_.Has(digests[1]));
+  EXPECT_TRUE(vault_.Has(digests[2]));
+  EXPECT_TRUE(fs::exists(vault_.dir() + "/notes.txt"));
+}
+
 }  // namespace
 }  // namespace l4d2::controller
