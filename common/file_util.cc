@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 
 namespace l4d2 {
@@ -181,12 +182,20 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     return remove_temp(ErrnoError(errno, "rename a temporary file to", path));
   }
   if (durability == Durability::kRegenerable) return absl::OkStatus();
-  // Make the rename itself durable.
-  std::string directory = DirectoryOf(path);
+  return SyncDirectory(DirectoryOf(path));  // the rename itself durable
+}
+
+absl::Status SyncDirectory(const std::string& directory) {
   FdCloser dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) return ErrnoError(errno, "open directory", directory);
   if (::fsync(dir.get()) != 0) return ErrnoError(errno, "fsync directory", directory);
   return absl::OkStatus();
+}
+
+bool WrittenLongerAgoThan(const std::string& path, absl::Duration age) {
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) return false;
+  return absl::Now() - absl::TimeFromTimespec(info.st_mtim) > age;
 }
 
 absl::Status WriteFileInPlace(const std::string& path, absl::string_view contents, mode_t mode) {

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace l4d2 {
 
@@ -97,6 +98,13 @@ absl::Status ReadFullyAt(int fd, char* buffer, size_t size, uint64_t offset,
                          absl::string_view path);
 absl::Status WriteFully(int fd, absl::string_view data, absl::string_view path);
 absl::Status WriteFullyAt(int fd, absl::string_view data, uint64_t offset, absl::string_view path);
+
+// Makes a rename or creation in `directory` durable (fsync of the directory).
+absl::Status SyncDirectory(const std::string& directory);
+
+// Whether `path` was last written more than `age` ago (false when it cannot be looked at):
+// for removing files a process stopped midway left behind.
+bool WrittenLongerAgoThan(const std::string& path, absl::Duration age);
 
 // Whether `path` is a regular file (after symlinks) that this process may execute.
 bool IsExecutableFile(const std::string& path);

@@ -26,6 +26,9 @@ class Sha256 {
 };
 
 // Lower-case hex SHA-256 of a file's content.
+// Whether `text` is a SHA-256 as HexDigest writes it: 64 lowercase hex digits.
+bool IsSha256Hex(absl::string_view text);
+
 absl::StatusOr<std::string> Sha256OfFile(const std::string& path);
 
 }  // namespace l4d2

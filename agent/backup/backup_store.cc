@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -360,19 +359,14 @@ namespace {
 // only Take makes and the instance's lock lets one Take at a time; copies received in part
 // and abandoned for a day (a copy going on touches its file with every part).
 void RemoveLeftovers(const std::string& dir) {
-  constexpr auto kAbandoned = std::chrono::hours(24);
   std::error_code error;
-  const auto now = fs::file_time_type::clock::now();
   for (auto it = fs::directory_iterator(dir, error); !error && it != fs::directory_iterator();
        it.increment(error)) {
     const std::string file = it->path().filename().string();
-    std::error_code ignored;
-    bool leftover = absl::StartsWith(file, ".snapshot-") || absl::StartsWith(file, ".partial-");
-    if (absl::StartsWith(file, ".incoming-")) {
-      const auto written = fs::last_write_time(it->path(), ignored);
-      leftover = !ignored && now - written > kAbandoned;
-    }
-    if (leftover) {
+    if (absl::StartsWith(file, ".snapshot-") || absl::StartsWith(file, ".partial-") ||
+        (absl::StartsWith(file, ".incoming-") &&
+         WrittenLongerAgoThan(it->path(), absl::Hours(24)))) {
+      std::error_code ignored;
       L4D2_LOG(INFO) << "backups: removing the leftover " << it->path().string();
       fs::remove_all(it->path(), ignored);
     }
@@ -557,8 +551,8 @@ absl::StatusOr<v1::WriteBackupResponse> BackupStore::Write(const v1::WriteBackup
   const v1::Backup& backup = request.backup();
   L4D2_RETURN_IF_ERROR(ValidateInstanceName(name));
   L4D2_RETURN_IF_ERROR(ValidateBackupId(backup.id()));
-  if (backup.sha256().size() != 64) {
-    return absl::InvalidArgumentError("backup.sha256: 64 hex digits expected");
+  if (!IsSha256Hex(backup.sha256())) {
+    return absl::InvalidArgumentError("backup.sha256: 64 lowercase hex digits expected");
   }
   v1::WriteBackupResponse response;
   std::error_code error;

@@ -244,8 +244,7 @@ absl::Status OverlayManager::FillFromArchive(const v1::Archive& archive,
     return absl::InvalidArgumentError("archive.url: http:// or https:// only");
   }
   const std::string expected = absl::AsciiStrToLower(archive.sha256());
-  if (expected.size() != 64 ||
-      expected.find_first_not_of("0123456789abcdef") != std::string::npos) {
+  if (!IsSha256Hex(expected)) {
     return absl::InvalidArgumentError("archive.sha256: 64 hex digits required");
   }
   if (!archive.destination().empty())

@@ -5,11 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <filesystem>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -23,18 +21,9 @@ constexpr absl::string_view kSuffix = ".tar.zst";
 constexpr absl::string_view kIncoming = ".incoming-";
 
 absl::Status ValidateDigest(absl::string_view sha256) {
-  if (sha256.size() != 64 || !std::all_of(sha256.begin(), sha256.end(), [](char c) {
-        return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
-      })) {
+  if (!IsSha256Hex(sha256)) {
     return absl::InvalidArgumentError("sha256: 64 lowercase hex digits expected");
   }
-  return absl::OkStatus();
-}
-
-absl::Status SyncDirectory(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoError(errno, "open", dir);
-  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync", dir);
   return absl::OkStatus();
 }
 
@@ -86,14 +75,12 @@ absl::Status BackupVault::Open() {
   fs::create_directories(dir_, error);
   if (error) return ErrnoError(error.value(), "create directory", dir_);
   if (::chmod(dir_.c_str(), 0700) != 0) return ErrnoError(errno, "chmod", dir_);
-  const auto now = fs::file_time_type::clock::now();
   for (auto it = fs::directory_iterator(dir_, error); !error && it != fs::directory_iterator();
        it.increment(error)) {
-    if (!absl::StartsWith(it->path().filename().string(), kIncoming)) continue;
-    std::error_code ignored;
-    const auto written = fs::last_write_time(it->path(), ignored);
-    if (!ignored && now - written > std::chrono::hours(24)) {
+    if (absl::StartsWith(it->path().filename().string(), kIncoming) &&
+        WrittenLongerAgoThan(it->path(), absl::Hours(24))) {
       L4D2_LOG(INFO) << "backup vault: removing the abandoned " << it->path().string();
+      std::error_code ignored;
       fs::remove(it->path(), ignored);
     }
   }
@@ -150,19 +137,16 @@ absl::Status BackupVault::Remove(absl::string_view sha256) {
 absl::StatusOr<std::vector<std::string>> BackupVault::RemoveUnreferenced(
     const absl::flat_hash_set<std::string>& referenced, absl::Duration min_age) {
   std::vector<std::string> removed;
-  const auto now = fs::file_time_type::clock::now();
-  const auto old_enough =
-      std::chrono::duration_cast<fs::file_time_type::duration>(absl::ToChronoSeconds(min_age));
   std::error_code error;
   for (auto it = fs::directory_iterator(dir_, error); !error && it != fs::directory_iterator();
        it.increment(error)) {
     const std::string file = it->path().filename().string();
     if (!absl::EndsWith(file, kSuffix)) continue;
     const std::string sha256 = file.substr(0, file.size() - kSuffix.size());
-    if (!ValidateDigest(sha256).ok() || referenced.contains(sha256)) continue;
-    std::error_code ignored;
-    const auto written = fs::last_write_time(it->path(), ignored);
-    if (ignored || now - written < old_enough) continue;
+    if (!IsSha256Hex(sha256) || referenced.contains(sha256) ||
+        !WrittenLongerAgoThan(it->path(), min_age)) {
+      continue;
+    }
     L4D2_LOG(INFO) << "backup vault: removing " << file << ", which no backup refers to";
     L4D2_RETURN_IF_ERROR(Remove(sha256));
     removed.push_back(sha256);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -76,6 +77,18 @@ TEST(FileUtilTest, WritesAndReadsWholeBuffersAtOffsets) {
   EXPECT_EQ(std::string(buffer, *some), "headxxxx");
   EXPECT_EQ(ReadSome(-1, buffer, sizeof(buffer), path).status().code(),
             absl::StatusCode::kFailedPrecondition);  // EBADF
+}
+
+TEST(FileUtilTest, AFilesAgeIsItsLastWrite) {
+  TempDir dir;
+  const std::string path = dir.Sub("old");
+  std::ofstream(path) << "x";
+  EXPECT_FALSE(WrittenLongerAgoThan(path, absl::Hours(1)));
+  std::filesystem::last_write_time(
+      path, std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
+  EXPECT_TRUE(WrittenLongerAgoThan(path, absl::Hours(1)));
+  EXPECT_FALSE(WrittenLongerAgoThan(path, absl::Hours(3)));
+  EXPECT_FALSE(WrittenLongerAgoThan(dir.Sub("missing"), absl::ZeroDuration()));
 }
 
 TEST(FileUtilTest, ErrnoErrorMapsCodesAndQuotesThePath) {
